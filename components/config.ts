@@ -1,0 +1,634 @@
+/**
+ * The stack configuration: one schema, one parser, one place where bad values are rejected.
+ *
+ * `CONFIG_SCHEMA` is the source of truth; `Pulumi.yaml` mirrors it (a unit test keeps the two in
+ * step). `parseConfig` is pure: it takes the raw `namespace:key -> string` map that Pulumi hands a
+ * program and either returns a typed `NorthstackConfig` or throws one `ConfigError` listing every
+ * problem, each naming the key, the bad value and what is allowed. It runs before any resource is
+ * registered.
+ */
+
+export const CONFIG_NAMESPACE = "northstack";
+
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const CLOUDS = ["local", "aws", "gcp"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+export type ManagedCloud = Exclude<Cloud, "local">;
+
+/** Primary and disaster-recovery regions per cloud (DESIGN.md, "Regions"). */
+export const CANADIAN_REGIONS: Record<ManagedCloud, { primary: string; dr: string; allowed: readonly string[] }> = {
+  aws: { primary: "ca-central-1", dr: "ca-west-1", allowed: ["ca-central-1", "ca-west-1"] },
+  gcp: {
+    primary: "northamerica-northeast1",
+    dr: "northamerica-northeast2",
+    allowed: ["northamerica-northeast1", "northamerica-northeast2"],
+  },
+};
+
+type ScalarType = "string" | "integer" | "boolean";
+
+export interface ConfigKeySpec {
+  readonly type: ScalarType | "array";
+  readonly description: string;
+  /** Value used when the key is absent. Keys without a default are optional or required by rule. */
+  readonly default?: string | number | boolean | readonly string[];
+  readonly secret?: boolean;
+  /** Allowed values for enumerations. */
+  readonly oneOf?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** Every key the program reads, under the `northstack:` namespace. */
+export const CONFIG_SCHEMA = {
+  environment: {
+    type: "string",
+    description: "Which environment this stack is; defaults to the stack name when that is dev, staging or prod.",
+    oneOf: ENVIRONMENTS,
+  },
+  cloud: {
+    type: "string",
+    description: "Where data services run: local containers (dev) or a managed cloud (staging, prod).",
+    default: "local",
+    oneOf: CLOUDS,
+  },
+  region: { type: "string", description: "Primary region; defaults to the cloud's Canadian primary region." },
+  drRegion: { type: "string", description: "Region for disaster-recovery copies; defaults to the cloud's Canadian DR region." },
+
+  apiImage: {
+    type: "string",
+    description: "Pinned API image (tag or digest). Empty on dev: the reference API in app/ is built locally.",
+    default: "",
+  },
+  apiReplicas: { type: "integer", description: "API replicas (the HPA minimum on Kubernetes).", default: 1, min: 1, max: 100 },
+  apiMaxReplicas: { type: "integer", description: "HPA maximum for the API on Kubernetes.", default: 3, min: 1, max: 200 },
+  apiCpuMillis: { type: "integer", description: "API CPU limit in millicores.", default: 250, min: 50, max: 16000 },
+  apiMemoryMb: { type: "integer", description: "API memory limit in MiB.", default: 256, min: 64, max: 65536 },
+
+  exposedSchemas: {
+    type: "array",
+    description: "Schemas the REST API exposes; every table in them must have RLS and a policy.",
+    default: ["public"],
+  },
+  postgresMemoryMb: {
+    type: "integer",
+    description: "Memory for the Postgres container; postgresql.conf is tuned from it.",
+    default: 1024,
+    min: 256,
+    max: 262144,
+  },
+  postgresStorageGb: { type: "integer", description: "Allocated Postgres storage in GiB.", default: 20, min: 10, max: 65536 },
+  postgresInstanceClass: { type: "string", description: "RDS instance class (aws).", default: "db.t4g.medium" },
+  postgresTier: { type: "string", description: "Cloud SQL machine tier (gcp).", default: "db-custom-2-7680" },
+  postgresHa: { type: "boolean", description: "Multi-AZ (aws) or REGIONAL (gcp) Postgres; required on prod.", default: false },
+  deletionProtection: {
+    type: "boolean",
+    description: "Deletion protection and final snapshots on managed data services; required on prod.",
+    default: false,
+  },
+  backupRetentionDays: { type: "integer", description: "Days of automated backups and PITR.", default: 7, min: 1, max: 35 },
+
+  redisMemoryMb: { type: "integer", description: "Redis maxmemory in MiB.", default: 256, min: 32, max: 262144 },
+  redisNodeType: { type: "string", description: "ElastiCache node type (aws).", default: "cache.t4g.small" },
+  redisHa: {
+    type: "boolean",
+    description: "Replicated Redis with automatic failover (ElastiCache Multi-AZ, Memorystore STANDARD_HA); required on prod.",
+    default: false,
+  },
+
+  supabaseAuth: { type: "boolean", description: "Run Supabase auth (GoTrue).", default: true },
+  supabaseRest: { type: "boolean", description: "Run Supabase REST (PostgREST).", default: true },
+  supabaseRealtime: { type: "boolean", description: "Run Supabase realtime.", default: true },
+  supabaseStorage: { type: "boolean", description: "Run Supabase storage.", default: true },
+  supabaseMeta: { type: "boolean", description: "Run postgres-meta (Studio's backend).", default: true },
+  supabaseStudio: { type: "boolean", description: "Run Supabase Studio (needs meta).", default: true },
+
+  publicUrl: {
+    type: "string",
+    description: "Public base URL of the gateway; used for auth redirects.",
+    default: "http://localhost:8000",
+  },
+  corsOrigins: { type: "array", description: "Origins allowed by the gateway's CORS plugin.", default: ["http://localhost:3000"] },
+  rateLimitRequests: {
+    type: "integer",
+    description: "Requests per client per window at the gateway.",
+    default: 100,
+    min: 1,
+    max: 1000000,
+  },
+  rateLimitWindowMinutes: { type: "integer", description: "Gateway rate-limit window in minutes.", default: 15, min: 1, max: 1440 },
+  adminAllowCidrs: {
+    type: "array",
+    description: "Client CIDRs allowed on admin-only gateway routes (/pg).",
+    default: ["127.0.0.1/32"],
+  },
+  maxRequestSizeMb: { type: "integer", description: "Largest request body the gateway accepts, in MiB.", default: 10, min: 1, max: 1024 },
+
+  gatewayPort: { type: "integer", description: "Host port (127.0.0.1) for the gateway on dev.", default: 8000, min: 1024, max: 65535 },
+  apiPort: { type: "integer", description: "Host port (127.0.0.1) for the API on dev.", default: 8080, min: 1024, max: 65535 },
+  studioPort: { type: "integer", description: "Host port (127.0.0.1) for Studio on dev.", default: 3000, min: 1024, max: 65535 },
+  dockerSubnet: { type: "string", description: "Subnet of the dev stack's Docker network.", default: "172.28.0.0/16" },
+
+  vpcCidr: { type: "string", description: "CIDR of the VPC the stack creates (aws) or of the cluster network.", default: "10.40.0.0/16" },
+  vpcId: { type: "string", description: "Existing VPC (aws) or network (gcp) to use instead of creating one.", default: "" },
+  privateSubnetIds: { type: "array", description: "Existing private subnets, with vpcId (aws).", default: [] },
+
+  cluster: {
+    type: "string",
+    description: "existing: deploy to the cluster in northstack:kubeconfig; managed: create EKS or GKE Autopilot in Canada.",
+    default: "existing",
+    oneOf: ["existing", "managed"],
+  },
+  kubeconfig: { type: "string", description: "Kubeconfig of an existing cluster; required when cluster is existing.", secret: true },
+  namespace: { type: "string", description: "Kubernetes namespace; defaults to northstack-<stack>." },
+  exposure: {
+    type: "string",
+    description: "How the gateway is reached on Kubernetes.",
+    default: "loadbalancer",
+    oneOf: ["loadbalancer", "ingress"],
+  },
+  ingressHost: { type: "string", description: "Host name for the gateway Ingress (exposure=ingress).", default: "" },
+  ingressClassName: { type: "string", description: "IngressClass for the gateway Ingress.", default: "nginx" },
+  certManagerIssuer: {
+    type: "string",
+    description: "cert-manager ClusterIssuer that issues the Ingress certificate; empty: bring your own TLS secret.",
+    default: "",
+  },
+
+  postgresPassword: { type: "string", description: "Postgres superuser password; generated when absent.", secret: true },
+  jwtSecret: { type: "string", description: "Supabase JWT secret (32+ chars); generated when absent.", secret: true },
+  redisPassword: { type: "string", description: "Redis password / auth token; generated when absent.", secret: true },
+} as const satisfies Record<string, ConfigKeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+export type SecretKey = "kubeconfig" | "postgresPassword" | "jwtSecret" | "redisPassword";
+export const SECRET_KEYS: readonly SecretKey[] = ["kubeconfig", "postgresPassword", "jwtSecret", "redisPassword"];
+
+/** What the offline plan substitutes for a `secure:` value it cannot decrypt. */
+export const SECRET_PLACEHOLDER = "plan-placeholder-secret-value-";
+
+export interface NorthstackConfig {
+  readonly stack: string;
+  readonly environment: Environment;
+  readonly cloud: Cloud;
+  readonly region: string;
+  readonly drRegion: string;
+  readonly api: {
+    readonly image: string;
+    readonly replicas: number;
+    readonly maxReplicas: number;
+    readonly cpuMillis: number;
+    readonly memoryMb: number;
+    readonly hostPort: number;
+  };
+  readonly postgres: {
+    readonly memoryMb: number;
+    readonly storageGb: number;
+    readonly instanceClass: string;
+    readonly tier: string;
+    readonly ha: boolean;
+    readonly backupRetentionDays: number;
+    readonly exposedSchemas: readonly string[];
+  };
+  readonly redis: {
+    readonly memoryMb: number;
+    readonly nodeType: string;
+    readonly ha: boolean;
+  };
+  readonly supabase: {
+    readonly auth: boolean;
+    readonly rest: boolean;
+    readonly realtime: boolean;
+    readonly storage: boolean;
+    readonly meta: boolean;
+    readonly studio: boolean;
+    readonly studioHostPort: number;
+  };
+  readonly gateway: {
+    readonly publicUrl: string;
+    readonly corsOrigins: readonly string[];
+    readonly rateLimitRequests: number;
+    readonly rateLimitWindowMinutes: number;
+    readonly adminAllowCidrs: readonly string[];
+    readonly maxRequestSizeMb: number;
+    readonly hostPort: number;
+  };
+  readonly deletionProtection: boolean;
+  readonly docker: { readonly subnet: string };
+  readonly network: { readonly vpcCidr: string; readonly vpcId: string; readonly privateSubnetIds: readonly string[] };
+  readonly kubernetes: {
+    readonly cluster: "existing" | "managed";
+    readonly namespace: string;
+    readonly exposure: "loadbalancer" | "ingress";
+    readonly ingressHost: string;
+    readonly ingressClassName: string;
+    readonly certManagerIssuer: string;
+  };
+  /** Secret config values as given (plain here; `loadConfig` wraps them as Pulumi secrets). */
+  readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid northstack configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure validators, exported for reuse and for tests.
+
+const IMAGE_REF =
+  /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
+
+/** Returns a problem description, or undefined when the image reference is pinned. */
+export function checkPinnedImage(ref: string): string | undefined {
+  const m = IMAGE_REF.exec(ref);
+  if (!m) return "is not a valid image reference (expected registry/name:tag or name@sha256:<digest>)";
+  const [, tag, digest] = m;
+  if (digest) return undefined;
+  if (!tag) return "has no tag; pin a version tag or a sha256 digest";
+  if (tag === "latest") return "uses the mutable tag 'latest'; pin a version tag or a sha256 digest";
+  return undefined;
+}
+
+/** Returns a problem description, or undefined for a valid IPv4 CIDR such as 10.0.0.0/16. */
+export function checkCidr(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m) return "is not an IPv4 CIDR like 10.0.0.0/16";
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255)) return "has an octet above 255";
+  if (prefix > 32) return "has a prefix length above 32";
+  const address = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const hostMask = prefix === 0 ? 0xffffffff : (2 ** (32 - prefix) - 1) >>> 0;
+  if ((address & hostMask) !== 0) return "has host bits set for its prefix length";
+  return undefined;
+}
+
+export function checkRegion(cloud: ManagedCloud, region: string): string | undefined {
+  const allowed = CANADIAN_REGIONS[cloud].allowed;
+  if (allowed.includes(region)) return undefined;
+  return `is outside Canada; allowed ${cloud} regions: ${allowed.join(", ")}`;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+export function checkUrl(value: string): string | undefined {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return "must be an http(s) URL";
+    return undefined;
+  } catch {
+    return "is not a URL";
+  }
+}
+
+function closest(key: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = dp[0];
+      dp[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const tmp = dp[j];
+        dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+        prev = tmp;
+      }
+    }
+    return dp[b.length];
+  };
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const d = distance(key, c);
+    if (d < bestScore) [best, bestScore] = [c, d];
+  }
+  return bestScore <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+type Raw = Readonly<Record<string, string>>;
+type Value = string | number | boolean | readonly string[];
+
+const show = (v: unknown): string => JSON.stringify(v);
+
+/**
+ * Parses and validates the raw stack configuration.
+ *
+ * @param raw every config value of the stack, keyed `namespace:key`, as strings (objects as JSON)
+ * @param stack the Pulumi stack name
+ */
+export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
+  const problems: string[] = [];
+  const values: Partial<Record<ConfigKey, Value>> = {};
+  const known = Object.keys(CONFIG_SCHEMA) as ConfigKey[];
+  const key = (k: string) => `${CONFIG_NAMESPACE}:${k}`;
+
+  for (const [fullKey, rawValue] of Object.entries(raw)) {
+    const [ns, ...rest] = fullKey.split(":");
+    if (ns !== CONFIG_NAMESPACE) continue;
+    const name = rest.join(":");
+    if (!(name in CONFIG_SCHEMA)) {
+      const hint = closest(name, known);
+      problems.push(
+        `${fullKey}: unknown key (value ${show(rawValue)})${hint ? `; did you mean ${key(hint)}?` : ""}; known keys: ${known.join(", ")}`,
+      );
+      continue;
+    }
+    const spec: ConfigKeySpec = CONFIG_SCHEMA[name as ConfigKey];
+    const parsed = coerce(fullKey, rawValue, spec, problems);
+    if (parsed !== undefined) values[name as ConfigKey] = parsed;
+  }
+
+  const get = <K extends ConfigKey>(k: K): Value | undefined => {
+    if (values[k] !== undefined) return values[k];
+    const spec: ConfigKeySpec = CONFIG_SCHEMA[k];
+    return spec.default;
+  };
+  const str = (k: ConfigKey) => (get(k) as string | undefined) ?? "";
+  const int = (k: ConfigKey) => get(k) as number;
+  const bool = (k: ConfigKey) => get(k) as boolean;
+  const list = (k: ConfigKey) => (get(k) as readonly string[] | undefined) ?? [];
+
+  // environment
+  let environment: Environment;
+  if (values.environment !== undefined) {
+    environment = values.environment as Environment;
+  } else if ((ENVIRONMENTS as readonly string[]).includes(stack)) {
+    environment = stack as Environment;
+  } else {
+    problems.push(
+      `${key("environment")}: not set and the stack name ${show(stack)} is not one of ${ENVIRONMENTS.join(", ")}; set it to one of those`,
+    );
+    environment = "dev";
+  }
+
+  const cloud = str("cloud") as Cloud;
+  if (environment === "dev" && cloud !== "local") {
+    problems.push(`${key("cloud")}: ${show(cloud)} is not allowed on a dev stack, which runs on local Docker; use "local"`);
+  }
+  if (environment !== "dev" && cloud === "local") {
+    problems.push(`${key("cloud")}: ${show(cloud)} is not allowed on a ${environment} stack; use "aws" or "gcp"`);
+  }
+
+  // regions
+  let region = "";
+  let drRegion = "";
+  if (cloud === "aws" || cloud === "gcp") {
+    region = str("region") || CANADIAN_REGIONS[cloud].primary;
+    drRegion = str("drRegion") || CANADIAN_REGIONS[cloud].dr;
+    for (const [k, v] of [
+      ["region", region],
+      ["drRegion", drRegion],
+    ] as const) {
+      const problem = checkRegion(cloud, v);
+      if (problem) problems.push(`${key(k)}: ${show(v)} ${problem}`);
+    }
+    if (region === drRegion && !problems.length) {
+      problems.push(`${key("drRegion")}: ${show(drRegion)} equals the primary region; DR copies need the other Canadian region`);
+    }
+  } else {
+    for (const k of ["region", "drRegion"] as const) {
+      if (values[k] !== undefined) problems.push(`${key(k)}: ${show(values[k])} has no meaning when cloud is "local"; remove it`);
+    }
+  }
+
+  // images
+  const apiImage = str("apiImage");
+  if (apiImage) {
+    const problem = checkPinnedImage(apiImage);
+    if (problem) problems.push(`${key("apiImage")}: ${show(apiImage)} ${problem}`);
+  } else if (environment !== "dev") {
+    problems.push(`${key("apiImage")}: required on ${environment}: a pinned image in a registry the cluster can pull from`);
+  }
+  if (int("apiMaxReplicas") < int("apiReplicas")) {
+    problems.push(
+      `${key("apiMaxReplicas")}: ${int("apiMaxReplicas")} is below ${key("apiReplicas")} (${int("apiReplicas")}); it must be at least that`,
+    );
+  }
+
+  // lists
+  const exposedSchemas = list("exposedSchemas");
+  if (exposedSchemas.length === 0) problems.push(`${key("exposedSchemas")}: must name at least one schema`);
+  for (const s of exposedSchemas) {
+    if (!IDENTIFIER.test(s)) problems.push(`${key("exposedSchemas")}: ${show(s)} is not a lower-case SQL identifier`);
+    if (["auth", "storage", "realtime", "pg_catalog", "information_schema", "extensions"].includes(s)) {
+      problems.push(`${key("exposedSchemas")}: ${show(s)} is an internal schema and must not be exposed through the REST API`);
+    }
+  }
+  for (const origin of list("corsOrigins")) {
+    if (origin === "*") {
+      problems.push(`${key("corsOrigins")}: "*" would let any site call the API with credentials; list the origins`);
+      continue;
+    }
+    const problem = checkUrl(origin);
+    if (problem) problems.push(`${key("corsOrigins")}: ${show(origin)} ${problem}`);
+    else if (new URL(origin).pathname !== "/") problems.push(`${key("corsOrigins")}: ${show(origin)} must be an origin, without a path`);
+  }
+  for (const k of ["adminAllowCidrs"] as const) {
+    const cidrs = list(k);
+    if (cidrs.length === 0) problems.push(`${key(k)}: must list at least one CIDR`);
+    for (const c of cidrs) {
+      const problem = checkCidr(c);
+      if (problem) problems.push(`${key(k)}: ${show(c)} ${problem}`);
+      else if (c.endsWith("/0")) problems.push(`${key(k)}: ${show(c)} opens admin routes to every address; list narrower CIDRs`);
+    }
+  }
+  for (const k of ["vpcCidr", "dockerSubnet"] as const) {
+    const problem = checkCidr(str(k));
+    if (problem) problems.push(`${key(k)}: ${show(str(k))} ${problem}`);
+  }
+  const publicUrl = str("publicUrl");
+  const urlProblem = checkUrl(publicUrl);
+  if (urlProblem) problems.push(`${key("publicUrl")}: ${show(publicUrl)} ${urlProblem}`);
+
+  const vpcId = str("vpcId");
+  const privateSubnetIds = list("privateSubnetIds");
+  if (Boolean(vpcId) !== privateSubnetIds.length > 0) {
+    problems.push(`${key("vpcId")} and ${key("privateSubnetIds")}: give both or neither (got vpcId ${show(vpcId)}, ${privateSubnetIds.length} subnets)`);
+  }
+  if (privateSubnetIds.length === 1) {
+    problems.push(`${key("privateSubnetIds")}: needs at least two subnets in different zones for managed databases`);
+  }
+
+  const ports = (["gatewayPort", "apiPort", "studioPort"] as const).map((k) => [k, int(k)] as const);
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      if (ports[i][1] === ports[j][1]) {
+        problems.push(`${key(ports[j][0])}: ${ports[j][1]} is already used by ${key(ports[i][0])}; host ports must differ`);
+      }
+    }
+  }
+
+  // supabase toggles
+  if (bool("supabaseStudio") && !bool("supabaseMeta")) {
+    problems.push(`${key("supabaseStudio")}: true needs ${key("supabaseMeta")} true (Studio reads the database through postgres-meta)`);
+  }
+
+  // secrets
+  const secrets: Partial<Record<SecretKey, string>> = {};
+  for (const k of SECRET_KEYS) {
+    const v = values[k];
+    if (typeof v === "string" && v !== "") secrets[k] = v;
+  }
+  if (secrets.jwtSecret !== undefined && secrets.jwtSecret.length < 32) {
+    problems.push(`${key("jwtSecret")}: [secret of ${secrets.jwtSecret.length} chars] is too short; it must be at least 32 characters`);
+  }
+  if (secrets.redisPassword !== undefined && !/^[\x21-\x7e]{16,128}$/.test(secrets.redisPassword)) {
+    problems.push(`${key("redisPassword")}: [secret] must be 16 to 128 printable characters without spaces (ElastiCache auth-token rules)`);
+  }
+
+  // Kubernetes
+  const clusterMode = str("cluster") as "existing" | "managed";
+  if (environment !== "dev" && clusterMode === "existing" && secrets.kubeconfig === undefined) {
+    problems.push(
+      `${key("kubeconfig")}: missing; a ${environment} stack with ${key("cluster")}=existing needs it. ` +
+        `Run: pulumi config set --secret ${key("kubeconfig")} < ~/.kube/config, or set ${key("cluster")} to managed`,
+    );
+  }
+  // A kubeconfig may be YAML or JSON; this shape check catches a file path pasted by mistake.
+  // The offline plan replaces secure values with a placeholder, which it marks so this passes.
+  if (secrets.kubeconfig !== undefined && !secrets.kubeconfig.startsWith(SECRET_PLACEHOLDER)) {
+    if (!/apiVersion|clusters/.test(secrets.kubeconfig)) {
+      problems.push(`${key("kubeconfig")}: [secret] does not look like a kubeconfig (no apiVersion or clusters); pass the file's content, not its path`);
+    }
+  }
+  const namespace = str("namespace") || `northstack-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
+  if (!DNS_LABEL.test(namespace)) {
+    problems.push(`${key("namespace")}: ${show(namespace)} is not a DNS label (lower-case letters, digits and '-', at most 63)`);
+  }
+  const exposure = str("exposure") as "loadbalancer" | "ingress";
+  const ingressHost = str("ingressHost");
+  if (environment !== "dev" && exposure === "ingress" && !ingressHost) {
+    problems.push(`${key("ingressHost")}: required when ${key("exposure")} is "ingress" (the TLS certificate names it)`);
+  }
+  if (ingressHost && !HOSTNAME.test(ingressHost)) {
+    problems.push(`${key("ingressHost")}: ${show(ingressHost)} is not a DNS host name`);
+  }
+
+  // production guarantees
+  if (environment === "prod") {
+    for (const k of ["postgresHa", "redisHa", "deletionProtection"] as const) {
+      if (!bool(k)) problems.push(`${key(k)}: false is not allowed on prod; prod must be highly available and protected from deletion`);
+    }
+  }
+  if (environment !== "dev" && int("backupRetentionDays") < 7) {
+    problems.push(
+      `${key("backupRetentionDays")}: ${int("backupRetentionDays")} is below 7; managed Postgres on ${environment} keeps at least 7 days of backups and PITR`,
+    );
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    stack,
+    environment,
+    cloud,
+    region,
+    drRegion,
+    api: {
+      image: apiImage,
+      replicas: int("apiReplicas"),
+      maxReplicas: int("apiMaxReplicas"),
+      cpuMillis: int("apiCpuMillis"),
+      memoryMb: int("apiMemoryMb"),
+      hostPort: int("apiPort"),
+    },
+    postgres: {
+      memoryMb: int("postgresMemoryMb"),
+      storageGb: int("postgresStorageGb"),
+      instanceClass: str("postgresInstanceClass"),
+      tier: str("postgresTier"),
+      ha: bool("postgresHa"),
+      backupRetentionDays: int("backupRetentionDays"),
+      exposedSchemas,
+    },
+    redis: { memoryMb: int("redisMemoryMb"), nodeType: str("redisNodeType"), ha: bool("redisHa") },
+    supabase: {
+      auth: bool("supabaseAuth"),
+      rest: bool("supabaseRest"),
+      realtime: bool("supabaseRealtime"),
+      storage: bool("supabaseStorage"),
+      meta: bool("supabaseMeta"),
+      studio: bool("supabaseStudio"),
+      studioHostPort: int("studioPort"),
+    },
+    gateway: {
+      publicUrl,
+      corsOrigins: list("corsOrigins"),
+      rateLimitRequests: int("rateLimitRequests"),
+      rateLimitWindowMinutes: int("rateLimitWindowMinutes"),
+      adminAllowCidrs: list("adminAllowCidrs"),
+      maxRequestSizeMb: int("maxRequestSizeMb"),
+      hostPort: int("gatewayPort"),
+    },
+    deletionProtection: bool("deletionProtection"),
+    docker: { subnet: str("dockerSubnet") },
+    network: { vpcCidr: str("vpcCidr"), vpcId, privateSubnetIds },
+    kubernetes: {
+      cluster: clusterMode,
+      namespace,
+      exposure,
+      ingressHost,
+      ingressClassName: str("ingressClassName"),
+      certManagerIssuer: str("certManagerIssuer"),
+    },
+    secrets,
+  };
+}
+
+function coerce(fullKey: string, rawValue: string, spec: ConfigKeySpec, problems: string[]): Value | undefined {
+  const shown = spec.secret ? "[secret]" : show(rawValue);
+  switch (spec.type) {
+    case "string": {
+      if (spec.oneOf && !spec.oneOf.includes(rawValue)) {
+        problems.push(`${fullKey}: ${shown} is not allowed; allowed values: ${spec.oneOf.join(", ")}`);
+        return undefined;
+      }
+      return rawValue;
+    }
+    case "integer": {
+      if (!/^-?\d+$/.test(rawValue.trim())) {
+        problems.push(`${fullKey}: ${shown} is not an integer`);
+        return undefined;
+      }
+      const n = Number(rawValue);
+      if (spec.min !== undefined && n < spec.min) {
+        problems.push(`${fullKey}: ${n} is below the minimum ${spec.min}`);
+        return undefined;
+      }
+      if (spec.max !== undefined && n > spec.max) {
+        problems.push(`${fullKey}: ${n} is above the maximum ${spec.max}`);
+        return undefined;
+      }
+      return n;
+    }
+    case "boolean": {
+      if (rawValue !== "true" && rawValue !== "false") {
+        problems.push(`${fullKey}: ${shown} is not a boolean; use true or false`);
+        return undefined;
+      }
+      return rawValue === "true";
+    }
+    case "array": {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(rawValue);
+      } catch {
+        parsed = undefined;
+      }
+      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string")) {
+        problems.push(`${fullKey}: ${shown} is not a list of strings (YAML list, or JSON like ["a","b"])`);
+        return undefined;
+      }
+      return parsed as string[];
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * The outputs a Postgres provides, whether it is the dev container (`Postgres`), RDS or Cloud SQL.
+ * Supabase services, migrations and the API only ever see this shape.
+ */
+export interface PostgresEndpoint {
+  /** Host name or address reachable from the workloads. */
+  readonly host: pulumi.Output<string>;
+  readonly port: pulumi.Output<number>;
+  /** Database the application uses. */
+  readonly database: string;
+  /** Administrative user that runs migrations (postgres, or the RDS/Cloud SQL master user). */
+  readonly adminUser: string;
+  /** Its password, a Pulumi secret. */
+  readonly adminPassword: pulumi.Output<string>;
+  /** libpq sslmode the clients must use: disable on the local network, verify-full or require on managed services. */
+  readonly sslMode: "disable" | "require";
+}
+
+/** The outputs a Redis provides, whether it is the dev container, ElastiCache or Memorystore. */
+export interface RedisEndpoint {
+  readonly host: pulumi.Output<string>;
+  readonly port: pulumi.Output<number>;
+  /** AUTH password or token, a Pulumi secret. */
+  readonly password: pulumi.Output<string>;
+  /** Whether clients must connect with TLS (rediss://). */
+  readonly tls: boolean;
+}
+
+/** The outputs an object store provides (S3 or GCS on cloud stacks; a local volume on dev). */
+export interface ObjectStoreEndpoint {
+  readonly kind: "s3" | "gcs" | "file";
+  readonly bucket: pulumi.Output<string>;
+  readonly region: string;
+}
+
+/** postgres://user:password@host:port/db?sslmode=..., as a secret. */
+export function postgresUrl(endpoint: PostgresEndpoint, user?: string, password?: pulumi.Input<string>): pulumi.Output<string> {
+  const u = user ?? endpoint.adminUser;
+  const p = password ?? endpoint.adminPassword;
+  return pulumi.secret(
+    pulumi.interpolate`postgres://${encodeURIComponent(u)}:${pulumi.output(p).apply(encodeURIComponent)}@${endpoint.host}:${endpoint.port}/${endpoint.database}?sslmode=${endpoint.sslMode}`,
+  );
+}
+
+/** redis[s]://:password@host:port, as a secret. */
+export function redisUrl(endpoint: RedisEndpoint): pulumi.Output<string> {
+  const scheme = endpoint.tls ? "rediss" : "redis";
+  return pulumi.secret(pulumi.interpolate`${scheme}://:${endpoint.password.apply(encodeURIComponent)}@${endpoint.host}:${endpoint.port}`);
+}

@@ -1,0 +1,20 @@
+/**
+ * Every third-party image the stack runs, pinned to a version tag. Upgrading one is a reviewed
+ * one-line change here. The uid:gid beside each is the non-root identity the image was built for,
+ * so that files it owns stay readable.
+ */
+export const IMAGES = {
+  postgres: { image: "postgres:15.8-bookworm", uid: 999, gid: 999 },
+  redis: { image: "redis:7.4.1-bookworm", uid: 999, gid: 999 },
+  kong: { image: "kong:3.8.0", uid: 1000, gid: 1000 },
+  gotrue: { image: "supabase/gotrue:v2.164.0", uid: 1000, gid: 1000 },
+  postgrest: { image: "postgrest/postgrest:v12.2.3", uid: 1000, gid: 1000 },
+  realtime: { image: "supabase/realtime:v2.33.58", uid: 1000, gid: 1000 },
+  storage: { image: "supabase/storage-api:v1.11.13", uid: 1000, gid: 1000 },
+  meta: { image: "supabase/postgres-meta:v0.84.2", uid: 1000, gid: 1000 },
+  studio: { image: "supabase/studio:20241202-71e5240", uid: 1001, gid: 1001 },
+  /** The API's build base and the default uid of the `node` user in it. */
+  node: { image: "node:20.18.1-bookworm-slim", uid: 1000, gid: 1000 },
+} as const;
+
+export type ImageName = keyof typeof IMAGES;

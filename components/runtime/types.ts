@@ -1,0 +1,27 @@
+import * as pulumi from "@pulumi/pulumi";
+import { WorkloadSpec } from "../workload";
+
+/** What a runtime hands back for a deployed workload. */
+export interface DeployedWorkload {
+  /** Name other workloads use to reach this one (Docker network alias or cluster Service DNS name). */
+  readonly host: pulumi.Output<string>;
+  /** The resources that make up the workload, for dependsOn. */
+  readonly resources: pulumi.Resource[];
+}
+
+/**
+ * Renders WorkloadSpecs into provider resources. One implementation per platform: `DockerRuntime`
+ * (dev) and `KubernetesRuntime` (staging, prod). Components take a Runtime and never touch a
+ * platform provider for their containers.
+ */
+export interface Runtime {
+  readonly kind: "docker" | "kubernetes";
+  /** The Pulumi stack name, for the northstack.io/stack label. */
+  readonly stack: string;
+  /**
+   * Validates the spec, then creates its resources as children of `parent`. Resource names derive
+   * from `spec.name`, which components derive from their own name (`supabase` -> `supabase-rest`);
+   * a runtime rejects a second workload with the same name.
+   */
+  deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload;
+}

@@ -1,0 +1,152 @@
+import * as pulumi from "@pulumi/pulumi";
+import { checkPinnedImage } from "./config";
+
+/**
+ * A plain description of one containerised service. Components describe their containers as
+ * WorkloadSpecs; the docker and kubernetes runtimes render the same spec, which is what makes dev
+ * and prod the same system.
+ */
+export interface WorkloadSpec {
+  /** Service name, unique within a stack: DNS label, used for hostnames and resource names. */
+  readonly name: string;
+  /** The capability this workload belongs to (app.kubernetes.io/component). */
+  readonly component: string;
+  /** Pinned image reference (tag or digest). `latest` and untagged images are rejected. */
+  readonly image: pulumi.Input<string>;
+  /** Replaces the image entrypoint. Default: the image's. */
+  readonly command?: string[];
+  /** Arguments to the entrypoint. Default: the image's. */
+  readonly args?: string[];
+  /** Ports the container listens on. Default: none. */
+  readonly ports?: PortSpec[];
+  /** Plain environment. Default: none. */
+  readonly env?: Record<string, pulumi.Input<string>>;
+  /** Secret environment: a Kubernetes Secret, or Pulumi secrets on Docker. Default: none. */
+  readonly secretEnv?: Record<string, pulumi.Input<string>>;
+  /** Files rendered by config renderers and mounted read-only. Default: none. */
+  readonly files?: FileSpec[];
+  /** Persistent volumes. Any volume makes the workload stateful. Default: none. */
+  readonly volumes?: VolumeSpec[];
+  /** Writable scratch directories (tmpfs on Docker, emptyDir on Kubernetes). Default: none. */
+  readonly scratch?: ScratchSpec[];
+  /** How the runtime knows the container is healthy. Required for services, unused for jobs. */
+  readonly health?: HealthSpec;
+  /** CPU and memory limits; requests are derived from them. */
+  readonly resources: ResourceSpec;
+  /** Explicit non-root identity. */
+  readonly user: { readonly uid: number; readonly gid: number };
+  /** Root filesystem is read-only unless the image provably writes outside `scratch`. Default: true. */
+  readonly readOnlyRootFilesystem?: boolean;
+  /** Linux capabilities added back after dropping ALL, each with the reason. Default: none. */
+  readonly addCapabilities?: { readonly name: "NET_BIND_SERVICE"; readonly reason: string }[];
+  /** Replica count for services. Default: 1. */
+  readonly replicas?: number;
+  /** Horizontal autoscaling bounds on Kubernetes. Default: none (fixed replicas). */
+  readonly autoscale?: { readonly min: number; readonly max: number; readonly cpuPercent?: number; readonly memoryPercent?: number };
+  /** `service` runs forever; `job` runs to completion once per change (migrations). Default: service. */
+  readonly kind?: "service" | "job";
+  /** Services that must exist before this one (by spec name). Default: none. */
+  readonly dependsOn?: string[];
+  /** Names of workloads allowed to connect to this one's ports (Kubernetes NetworkPolicy). Default: none. */
+  readonly allowFrom?: string[];
+  /** Extra labels (e.g. northstack.io/migrations). Default: none. */
+  readonly labels?: Record<string, string>;
+  /** Extra annotations (e.g. policy exemptions). Default: none. */
+  readonly annotations?: Record<string, string>;
+  /** Prometheus scrape target, if the workload exposes metrics. Default: none. */
+  readonly metrics?: { readonly port: number; readonly path: string };
+}
+
+export interface PortSpec {
+  readonly name: string;
+  readonly port: number;
+  /** Host port published on 127.0.0.1 on Docker. Default: not published. */
+  readonly hostPort?: number;
+  /** Expose beyond the cluster (Kong only). Default: false. */
+  readonly public?: boolean;
+}
+
+export interface FileSpec {
+  /** Absolute path inside the container. */
+  readonly path: string;
+  readonly content: pulumi.Input<string>;
+  /** Holds credentials: rendered into a Secret, never a ConfigMap. Default: false. */
+  readonly secret?: boolean;
+}
+
+export interface VolumeSpec {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly sizeGb: number;
+}
+
+export interface ScratchSpec {
+  readonly mountPath: string;
+  /** Size limit in MiB. Default: 64. */
+  readonly sizeMb?: number;
+}
+
+export type HealthSpec =
+  | { readonly exec: string[]; readonly intervalSeconds?: number; readonly startSeconds?: number }
+  | { readonly httpGet: { readonly path: string; readonly port: number }; readonly intervalSeconds?: number; readonly startSeconds?: number }
+  | { readonly tcp: { readonly port: number }; readonly intervalSeconds?: number; readonly startSeconds?: number };
+
+export interface ResourceSpec {
+  readonly cpuMillis: number;
+  readonly memoryMb: number;
+}
+
+/** Labels every container or pod carries (DESIGN.md, "Labels"). */
+export function standardLabels(spec: Pick<WorkloadSpec, "name" | "component">, stack: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": spec.name,
+    "app.kubernetes.io/component": spec.component,
+    "app.kubernetes.io/part-of": "northstack",
+    "app.kubernetes.io/managed-by": "pulumi",
+    "northstack.io/stack": stack,
+  };
+}
+
+export const MIGRATIONS_LABEL = "northstack.io/migrations";
+export const EXEMPT_ANNOTATION = "northstack.io/policy-exempt";
+export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/;
+
+/**
+ * Checks a spec before a runtime renders it. Throws with every problem, naming the workload and
+ * field. Image references that are still Outputs are checked by the policy pack instead.
+ */
+export function validateWorkload(spec: WorkloadSpec): void {
+  const problems: string[] = [];
+  const where = `workload ${JSON.stringify(spec.name)}`;
+  if (!DNS_LABEL.test(spec.name)) problems.push(`name ${JSON.stringify(spec.name)} is not a DNS label of at most 52 characters`);
+  if (typeof spec.image === "string") {
+    const p = checkPinnedImage(spec.image);
+    if (p) problems.push(`image ${JSON.stringify(spec.image)} ${p}`);
+  }
+  if (!Number.isInteger(spec.user.uid) || spec.user.uid <= 0) problems.push(`user.uid ${spec.user.uid} must be a non-root uid (> 0)`);
+  if (!Number.isInteger(spec.user.gid) || spec.user.gid <= 0) problems.push(`user.gid ${spec.user.gid} must be a non-root gid (> 0)`);
+  if (spec.resources.cpuMillis <= 0) problems.push(`resources.cpuMillis ${spec.resources.cpuMillis} must be positive`);
+  if (spec.resources.memoryMb <= 0) problems.push(`resources.memoryMb ${spec.resources.memoryMb} must be positive`);
+  const replicas = spec.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas ${replicas} must be an integer >= 1`);
+  if ((spec.kind ?? "service") === "service" && !spec.health) problems.push("a service needs a health check");
+  if (spec.autoscale && (spec.autoscale.min < 1 || spec.autoscale.max < spec.autoscale.min)) {
+    problems.push(`autoscale ${spec.autoscale.min}..${spec.autoscale.max} must satisfy 1 <= min <= max`);
+  }
+  const ports = new Set<number>();
+  for (const p of spec.ports ?? []) {
+    if (p.port < 1 || p.port > 65535) problems.push(`port ${p.name}=${p.port} is out of range`);
+    if (ports.has(p.port)) problems.push(`port ${p.port} is listed twice`);
+    ports.add(p.port);
+  }
+  for (const f of spec.files ?? []) if (!f.path.startsWith("/")) problems.push(`file path ${JSON.stringify(f.path)} must be absolute`);
+  for (const c of spec.addCapabilities ?? []) if (!c.reason) problems.push(`capability ${c.name} is added back without a reason`);
+  if (problems.length) throw new Error(`${where}: ${problems.join("; ")}`);
+}
+
+/** Requests are a quarter of the limits, with floors, so that small services still schedule densely. */
+export function requestsFor(r: ResourceSpec): ResourceSpec {
+  return { cpuMillis: Math.max(10, Math.round(r.cpuMillis / 4)), memoryMb: Math.max(32, Math.round(r.memoryMb / 2)) };
+}
