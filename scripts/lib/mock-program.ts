@@ -200,7 +200,7 @@ async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<
   const result: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(outputs)) {
     const output: pulumi.Output<unknown> = pulumi.output(v as pulumi.Input<unknown>);
-    const secret = await output.isSecret;
+    const secret = await pulumi.isSecret(output);
     const value = await new Promise<unknown>((resolve) => output.apply((x) => resolve(x)));
     result[k] = secret ? SECRET_MARK : value;
   }
