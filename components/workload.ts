@@ -86,10 +86,22 @@ export interface ScratchSpec {
   readonly sizeMb?: number;
 }
 
-export type HealthSpec =
-  | { readonly exec: string[]; readonly intervalSeconds?: number; readonly startSeconds?: number }
-  | { readonly httpGet: { readonly path: string; readonly port: number }; readonly intervalSeconds?: number; readonly startSeconds?: number }
-  | { readonly tcp: { readonly port: number }; readonly intervalSeconds?: number; readonly startSeconds?: number };
+/**
+ * Health check. `exec` runs inside the container and works on every runtime (Docker health checks
+ * can only exec); Kubernetes prefers `httpGet` or `tcp` when given, since they need no tool in the image.
+ */
+export interface HealthSpec {
+  /** Command that exits 0 when healthy, e.g. ["pg_isready", "-U", "postgres"]. */
+  readonly exec: string[];
+  /** HTTP probe for runtimes that can probe from outside. Default: none (exec is used). */
+  readonly httpGet?: { readonly path: string; readonly port: number };
+  /** TCP probe for runtimes that can probe from outside. Default: none. */
+  readonly tcp?: { readonly port: number };
+  /** Seconds between checks. Default: 10. */
+  readonly intervalSeconds?: number;
+  /** Grace period before failures count. Default: 10. */
+  readonly startSeconds?: number;
+}
 
 export interface ResourceSpec {
   readonly cpuMillis: number;
@@ -132,6 +144,7 @@ export function validateWorkload(spec: WorkloadSpec): void {
   const replicas = spec.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas ${replicas} must be an integer >= 1`);
   if ((spec.kind ?? "service") === "service" && !spec.health) problems.push("a service needs a health check");
+  if (spec.health && spec.health.exec.length === 0) problems.push("health.exec must name a command");
   if (spec.autoscale && (spec.autoscale.min < 1 || spec.autoscale.max < spec.autoscale.min)) {
     problems.push(`autoscale ${spec.autoscale.min}..${spec.autoscale.max} must satisfy 1 <= min <= max`);
   }
