@@ -62,6 +62,11 @@ export const CONFIG_SCHEMA = {
     description: "Pinned API image (tag or digest). Empty on dev: the reference API in app/ is built locally.",
     default: "",
   },
+  services: {
+    type: "array",
+    description: "More API services behind the gateway, as name=image (routed at /<name>/v1, deployed like the API).",
+    default: [],
+  },
   apiReplicas: { type: "integer", description: "API replicas (the HPA minimum on Kubernetes).", default: 1, min: 1, max: 100 },
   apiMaxReplicas: { type: "integer", description: "HPA maximum for the API on Kubernetes.", default: 3, min: 1, max: 200 },
   apiCpuMillis: { type: "integer", description: "API CPU limit in millicores.", default: 250, min: 50, max: 16000 },
@@ -184,6 +189,8 @@ export interface NorthstackConfig {
     readonly memoryMb: number;
     readonly hostPort: number;
   };
+  /** Additional API services, each deployed like the API and routed by the gateway at /<name>/v1. */
+  readonly services: readonly { readonly name: string; readonly image: string }[];
   readonly postgres: {
     readonly memoryMb: number;
     readonly storageGb: number;
@@ -414,6 +421,26 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     );
   }
 
+  // additional services
+  const RESERVED = ["api", "kong", "postgres", "redis", "supabase", "auth", "rest", "realtime", "storage", "pg", "studio", "meta", "docker"];
+  const services: { name: string; image: string }[] = [];
+  for (const entry of list("services")) {
+    const eq = entry.indexOf("=");
+    const name = eq > 0 ? entry.slice(0, eq) : "";
+    const image = entry.slice(eq + 1);
+    if (!name || !/^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$/.test(name)) {
+      problems.push(`${key("services")}: ${show(entry)} must be name=image with a DNS-label name of at most 30 characters`);
+    } else if (RESERVED.some((r) => name === r || name.startsWith(`${r}-`))) {
+      problems.push(`${key("services")}: ${show(name)} clashes with a built-in service; reserved: ${RESERVED.join(", ")}`);
+    } else if (services.some((s) => s.name === name)) {
+      problems.push(`${key("services")}: ${show(name)} is listed twice`);
+    } else {
+      const problem = checkPinnedImage(image);
+      if (problem) problems.push(`${key("services")}: ${show(entry)}: image ${show(image)} ${problem}`);
+      else services.push({ name, image });
+    }
+  }
+
   // lists
   const exposedSchemas = list("exposedSchemas");
   if (exposedSchemas.length === 0) problems.push(`${key("exposedSchemas")}: must name at least one schema`);
@@ -541,6 +568,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       memoryMb: int("apiMemoryMb"),
       hostPort: int("apiPort"),
     },
+    services,
     postgres: {
       memoryMb: int("postgresMemoryMb"),
       storageGb: int("postgresStorageGb"),

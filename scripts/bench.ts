@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   );
   const plans = [measurePlan("dev", ["dev"]), ...cloudStacks];
   const scaling = [0, 10, 20].map((extra) =>
-    measurePlan(`prod (aws) + ${extra} API services`, ["prod", "--set", `northstack:extraApiServices=${extra}`]),
+    measurePlan(`prod (aws) + ${extra} API services`, ["prod", "--set", `northstack:services=${JSON.stringify(Array.from({ length: extra }, (_, i) => `svc${i + 1}=ghcr.io/northstack/api:0.1.0`))}`]),
   );
 
   console.log("Offline plan (median of %d, fresh process each, includes Node + ts-node start-up)", runs);

@@ -27,6 +27,11 @@ describe("parseConfig accepts good stacks", () => {
     expect(cfg.gateway.rateLimitWindowMinutes).toBe(15);
     expect(cfg.postgres.exposedSchemas).toEqual(["public"]);
     expect(cfg.kubernetes.namespace).toBe("northstack-dev");
+    expect(cfg.services).toEqual([]);
+  });
+  test("additional services as name=image", () => {
+    const cfg = parseConfig(ns({ services: '["billing=ghcr.io/acme/billing:1.4.2"]' }), "dev");
+    expect(cfg.services).toEqual([{ name: "billing", image: "ghcr.io/acme/billing:1.4.2" }]);
   });
   test("prod on gcp gets the Canadian primary and DR regions", () => {
     const cfg = parseConfig(ns({ ...prodBase, cloud: "gcp" }), "prod");
@@ -72,6 +77,8 @@ const badInputs: [string, Record<string, string>, string, string[]][] = [
   ["unknown environment name", {}, "qa", ["northstack:environment", '"qa"', "dev, staging, prod"]],
   ["exposing an internal schema", { exposedSchemas: '["public","auth"]' }, "dev", ["northstack:exposedSchemas", '"auth"', "internal"]],
   ["host port clash", { apiPort: "8000" }, "dev", ["northstack:apiPort", "8000", "northstack:gatewayPort"]],
+  ["extra service with an unpinned image", { services: '["billing=ghcr.io/acme/billing"]' }, "dev", ["northstack:services", "billing", "has no tag"]],
+  ["extra service with a reserved name", { services: '["kong-2=ghcr.io/acme/x:1.0.0"]' }, "dev", ["northstack:services", '"kong-2"', "reserved"]],
   ["unknown exposure", { ...cloudBase, exposure: "nodeport" }, "staging", ["northstack:exposure", '"nodeport"', "loadbalancer, ingress"]],
 ];
 
