@@ -1,0 +1,162 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import {
+  renderAlertRules,
+  renderAlertmanagerConfig,
+  renderGrafanaDashboardProvider,
+  renderGrafanaDatasources,
+  renderLokiConfig,
+  renderOverviewDashboard,
+  renderPrometheusConfig,
+} from "../../components/monitoring-config";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "monitoring-"));
+const write = (name: string, content: string) => {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, content);
+  return file;
+};
+const run = (cmd: string, ...args: string[]) => {
+  const r = spawnSync(cmd, args, { cwd: tmp, encoding: "utf8" });
+  if (r.error) throw new Error(`${cmd} is not installed (bash .ci/run installs it): ${r.error.message}`);
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+};
+
+const rulesFile = write("rules.yml", renderAlertRules());
+
+test("prometheus.yml passes promtool check config, rules included", () => {
+  const config = renderPrometheusConfig({
+    stack: "dev",
+    jobs: [
+      { job: "api", targets: ["api:8080"] },
+      { job: "kong", targets: ["kong:8100"] },
+      { job: "postgres", targets: ["postgres-exporter:9187"] },
+    ],
+    alertmanager: "alertmanager:9093",
+    ruleFile: rulesFile,
+  });
+  const result = run("promtool", "check", "config", write("prometheus.yml", config));
+  expect(result).toMatchObject({ code: 0 });
+  expect(result.out).toContain("SUCCESS");
+  // promtool really checks: a broken scrape interval fails.
+  expect(run("promtool", "check", "config", write("broken.yml", config.replace("scrape_interval: 15s", "scrape_interval: fast"))).code).not.toBe(0);
+});
+
+test("duplicate or empty scrape jobs are rejected by the renderer", () => {
+  expect(() => renderPrometheusConfig({ stack: "x", jobs: [{ job: "a", targets: ["a:1"] }, { job: "a", targets: ["b:1"] }], alertmanager: "am:9093" })).toThrow(/listed twice/);
+  expect(() => renderPrometheusConfig({ stack: "x", jobs: [{ job: "a", targets: [] }], alertmanager: "am:9093" })).toThrow(/no targets/);
+});
+
+test("alert rules pass promtool check rules", () => {
+  const result = run("promtool", "check", "rules", rulesFile);
+  expect(result).toMatchObject({ code: 0 });
+  expect(result.out).toMatch(/SUCCESS: 7 rules found/);
+});
+
+test("alerts fire when they should and stay quiet when they should not (promtool test rules)", () => {
+  const tests = {
+    rule_files: [rulesFile],
+    evaluation_interval: "1m",
+    tests: [
+      {
+        interval: "1m",
+        input_series: [
+          { series: 'up{job="api",instance="api:8080"}', values: "0x5" },
+          { series: 'up{job="kong",instance="kong:8100"}', values: "1x5" },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: "3m",
+            alertname: "TargetDown",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "page", job: "api", instance: "api:8080" },
+                exp_annotations: {
+                  summary: "api target api:8080 is down",
+                  description: "Prometheus could not scrape api:8080 for 2 minutes.",
+                  runbook: "docs/runbooks.md#targetdown",
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        interval: "1m",
+        // 10% of requests fail for 10 minutes: pages. 1% fail: quiet.
+        input_series: [
+          { series: 'kong_http_requests_total{code="500",service="api"}', values: "0+6x10" },
+          { series: 'kong_http_requests_total{code="200",service="api"}', values: "0+54x10" },
+          { series: 'kong_http_requests_total{code="500",service="rest"}', values: "0+0x10" },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: "10m",
+            alertname: "GatewayHighErrorRate",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "page" },
+                exp_annotations: {
+                  summary: "More than 10% of gateway requests fail",
+                  description: "Over 5% of responses at Kong were 5xx for 5 minutes.",
+                  runbook: "docs/runbooks.md#gatewayhigherrorrate",
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        interval: "1m",
+        input_series: [
+          { series: 'kong_http_requests_total{code="500"}', values: "0+1x10" },
+          { series: 'kong_http_requests_total{code="200"}', values: "0+99x10" },
+          { series: "redis_memory_used_bytes", values: "50x15" },
+          { series: "redis_memory_max_bytes", values: "100x15" },
+        ],
+        alert_rule_test: [
+          { eval_time: "10m", alertname: "GatewayHighErrorRate", exp_alerts: [] },
+          { eval_time: "15m", alertname: "RedisMemoryNearLimit", exp_alerts: [] },
+        ],
+      },
+    ],
+  };
+  const result = run("promtool", "test", "rules", write("rules.test.yml", YAML.stringify(tests)));
+  expect(result.out).toContain("SUCCESS");
+  expect(result.code).toBe(0);
+});
+
+test("alertmanager.yml passes amtool check-config, with and without a webhook", () => {
+  for (const config of [renderAlertmanagerConfig(), renderAlertmanagerConfig({ webhookUrl: "https://hooks.example.ca/alerts" })]) {
+    const result = run("amtool", "check-config", write("alertmanager.yml", config));
+    expect(result.out).toContain("SUCCESS");
+    expect(result.code).toBe(0);
+  }
+  const parsed = YAML.parse(renderAlertmanagerConfig({ webhookUrl: "https://hooks.example.ca/alerts" }));
+  expect(parsed.receivers[0].webhook_configs[0].url).toBe("https://hooks.example.ca/alerts");
+  expect(run("amtool", "check-config", write("bad-am.yml", "route:\n  receiver: nobody\nreceivers: []\n")).code).not.toBe(0);
+});
+
+test("every dashboard query is valid PromQL (checked by promtool as recording rules)", () => {
+  const dashboard = JSON.parse(renderOverviewDashboard("dev"));
+  expect(dashboard.uid).toBe("northstack-dev");
+  const exprs: string[] = dashboard.panels.map((p: { targets: { expr: string }[] }) => p.targets[0].expr);
+  expect(exprs.length).toBeGreaterThanOrEqual(5);
+  const asRules = { groups: [{ name: "dashboard", rules: exprs.map((expr, i) => ({ record: `dashboard:panel${i}`, expr })) }] };
+  const result = run("promtool", "check", "rules", write("dashboard-rules.yml", YAML.stringify(asRules)));
+  expect(result).toMatchObject({ code: 0 });
+});
+
+test("Grafana provisioning and Loki config have the expected shape", () => {
+  const ds = YAML.parse(renderGrafanaDatasources({ prometheusUrl: "http://prometheus:9090", lokiUrl: "http://loki:3100" }));
+  expect(ds.datasources.map((d: { type: string }) => d.type)).toEqual(["prometheus", "loki"]);
+  expect(ds.datasources.filter((d: { isDefault?: boolean }) => d.isDefault)).toHaveLength(1);
+  expect(YAML.parse(renderGrafanaDashboardProvider()).providers[0].options.path).toBe("/etc/grafana/dashboards");
+  const loki = YAML.parse(renderLokiConfig({ retentionDays: 7 }));
+  expect(loki.limits_config.retention_period).toBe("168h");
+  expect(loki.compactor.retention_enabled).toBe(true);
+  expect(loki.auth_enabled).toBe(false);
+});
