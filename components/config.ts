@@ -131,6 +131,9 @@ export const CONFIG_SCHEMA = {
   },
   maxRequestSizeMb: { type: "integer", description: "Largest request body the gateway accepts, in MiB.", default: 10, min: 1, max: 1024 },
 
+  monitoring: { type: "boolean", description: "Run Prometheus, Alertmanager, Grafana, Loki and the exporters.", default: true },
+  grafanaPort: { type: "integer", description: "Host port (127.0.0.1) for Grafana on dev.", default: 3001, min: 1024, max: 65535 },
+  alertWebhookUrl: { type: "string", description: "Webhook that receives Alertmanager notifications; none: alerts stay in Alertmanager.", secret: true },
   gatewayPort: { type: "integer", description: "Host port (127.0.0.1) for the gateway on dev.", default: 8000, min: 1024, max: 65535 },
   apiPort: { type: "integer", description: "Host port (127.0.0.1) for the API on dev.", default: 8080, min: 1024, max: 65535 },
   studioPort: { type: "integer", description: "Host port (127.0.0.1) for Studio on dev.", default: 3000, min: 1024, max: 65535 },
@@ -169,8 +172,8 @@ export const CONFIG_SCHEMA = {
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
 
-export type SecretKey = "kubeconfig" | "postgresPassword" | "jwtSecret" | "redisPassword";
-export const SECRET_KEYS: readonly SecretKey[] = ["kubeconfig", "postgresPassword", "jwtSecret", "redisPassword"];
+export type SecretKey = "kubeconfig" | "postgresPassword" | "jwtSecret" | "redisPassword" | "alertWebhookUrl";
+export const SECRET_KEYS: readonly SecretKey[] = ["kubeconfig", "postgresPassword", "jwtSecret", "redisPassword", "alertWebhookUrl"];
 
 /** What the offline plan substitutes for a `secure:` value it cannot decrypt. */
 export const SECRET_PLACEHOLDER = "plan-placeholder-secret-value-";
@@ -223,6 +226,7 @@ export interface NorthstackConfig {
     readonly maxRequestSizeMb: number;
     readonly hostPort: number;
   };
+  readonly monitoring: { readonly enabled: boolean; readonly grafanaHostPort: number };
   readonly deletionProtection: boolean;
   readonly docker: { readonly subnet: string };
   readonly network: { readonly vpcCidr: string; readonly vpcId: string; readonly privateSubnetIds: readonly string[] };
@@ -485,7 +489,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     problems.push(`${key("privateSubnetIds")}: needs at least two subnets in different zones for managed databases`);
   }
 
-  const ports = (["gatewayPort", "apiPort", "studioPort"] as const).map((k) => [k, int(k)] as const);
+  const ports = (["gatewayPort", "apiPort", "studioPort", "grafanaPort"] as const).map((k) => [k, int(k)] as const);
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
       if (ports[i][1] === ports[j][1]) {
@@ -507,6 +511,11 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   }
   if (secrets.jwtSecret !== undefined && secrets.jwtSecret.length < 32) {
     problems.push(`${key("jwtSecret")}: [secret of ${secrets.jwtSecret.length} chars] is too short; it must be at least 32 characters`);
+  }
+  if (secrets.alertWebhookUrl !== undefined && !secrets.alertWebhookUrl.startsWith(SECRET_PLACEHOLDER)) {
+    if (checkUrl(secrets.alertWebhookUrl) || !secrets.alertWebhookUrl.startsWith("https://")) {
+      problems.push(`${key("alertWebhookUrl")}: [secret] must be an https:// URL`);
+    }
   }
   if (secrets.redisPassword !== undefined && !/^[\x21-\x7e]{16,128}$/.test(secrets.redisPassword)) {
     problems.push(`${key("redisPassword")}: [secret] must be 16 to 128 printable characters without spaces (ElastiCache auth-token rules)`);
@@ -597,6 +606,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       maxRequestSizeMb: int("maxRequestSizeMb"),
       hostPort: int("gatewayPort"),
     },
+    monitoring: { enabled: bool("monitoring"), grafanaHostPort: int("grafanaPort") },
     deletionProtection: bool("deletionProtection"),
     docker: { subnet: str("dockerSubnet") },
     network: { vpcCidr: str("vpcCidr"), vpcId, privateSubnetIds },

@@ -13,6 +13,12 @@ export const IMAGES = {
   storage: { image: "supabase/storage-api:v1.11.13", uid: 1000, gid: 1000 },
   meta: { image: "supabase/postgres-meta:v0.84.2", uid: 1000, gid: 1000 },
   studio: { image: "supabase/studio:20241202-71e5240", uid: 1001, gid: 1001 },
+  prometheus: { image: "prom/prometheus:v2.55.1", uid: 65534, gid: 65534 },
+  alertmanager: { image: "prom/alertmanager:v0.27.0", uid: 65534, gid: 65534 },
+  grafana: { image: "grafana/grafana:11.3.1", uid: 472, gid: 472 },
+  loki: { image: "grafana/loki:3.3.0", uid: 10001, gid: 10001 },
+  postgresExporter: { image: "prometheuscommunity/postgres-exporter:v0.16.0", uid: 65534, gid: 65534 },
+  redisExporter: { image: "bitnami/redis-exporter:1.66.0", uid: 1001, gid: 1001 },
   /** The API's build base and the default uid of the `node` user in it. */
   node: { image: "node:20.18.1-bookworm-slim", uid: 1000, gid: 1000 },
 } as const;
