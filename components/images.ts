@@ -8,7 +8,8 @@ export const IMAGES = {
   redis: { image: "redis:7.4.1-bookworm", uid: 999, gid: 999 },
   kong: { image: "kong:3.8.0", uid: 1000, gid: 1000 },
   gotrue: { image: "supabase/gotrue:v2.164.0", uid: 1000, gid: 1000 },
-  postgrest: { image: "postgrest/postgrest:v12.2.3", uid: 1000, gid: 1000 },
+  // v14 is the first with `postgrest --ready`, the only health check possible in its shell-less image.
+  postgrest: { image: "postgrest/postgrest:v14.0", uid: 1000, gid: 1000 },
   realtime: { image: "supabase/realtime:v2.33.58", uid: 1000, gid: 1000 },
   storage: { image: "supabase/storage-api:v1.11.13", uid: 1000, gid: 1000 },
   meta: { image: "supabase/postgres-meta:v0.84.2", uid: 1000, gid: 1000 },

@@ -1,0 +1,371 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NorthstackConfig } from "./config";
+import { ObjectStoreEndpoint, PostgresEndpoint, postgresUrl } from "./endpoints";
+import { IMAGES } from "./images";
+import { deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
+import { MIGRATIONS_DIR, MigrationFile, ROLE_PASSWORD_ENV, migrationJobScript, renderMigrations } from "./migrations";
+import { DeployedWorkload, Runtime } from "./runtime/types";
+import { MIGRATIONS_LABEL, WorkloadSpec } from "./workload";
+
+export type SupabaseServices = Omit<NorthstackConfig["supabase"], "studioHostPort"> & { readonly studioHostPort?: number };
+export type SupabaseUpstreams = Partial<Record<"auth" | "rest" | "realtime" | "storage" | "meta" | "studio", pulumi.Output<string>>>;
+
+export interface SupabaseArgs {
+  /** Where the containers run. Required. */
+  readonly runtime: Runtime;
+  /** The database the services and migrations use. Required. */
+  readonly postgres: PostgresEndpoint;
+  /** HS256 secret shared by GoTrue, PostgREST, Realtime, Storage and the API, at least 32 characters. Required. */
+  readonly jwtSecret: pulumi.Input<string>;
+  /** Which services run; Studio needs meta. Required (config defaults: all on). */
+  readonly services: SupabaseServices;
+  /** Schemas PostgREST exposes; each gets RLS guarantees. Default: ["public"]. */
+  readonly exposedSchemas?: readonly string[];
+  /** Public base URL of the gateway, for auth redirects and storage URLs. Required. */
+  readonly publicUrl: string;
+  /** Where Storage keeps objects: a volume when kind is "file", else the S3 or GCS bucket. Required. */
+  readonly storage: ObjectStoreEndpoint;
+  /** Project migrations (`NNN_name.sql`, NNN 100..998) applied after ours. Default: none. */
+  readonly extraMigrations?: readonly MigrationFile[];
+  /** Name of the gateway workload that may call the services. Default: "kong". */
+  readonly gatewayName?: string;
+  /** In-network URL of the gateway, for Studio. Default: "http://kong:8000". */
+  readonly gatewayInternalUrl?: string;
+  /** `iat` of the anon and service_role keys, fixed so the keys are stable. Default: 1735689600 (2025-01-01). */
+  readonly keysIssuedAt?: number;
+  /** Confirm sign-ups without e-mail, since no SMTP server is wired yet. Default: true. */
+  readonly mailerAutoconfirm?: boolean;
+  /** Size of the file-storage volume in GiB (storage kind "file"). Default: 10. */
+  readonly fileStorageGb?: number;
+}
+
+/** Throws, naming the argument and what is allowed, before any resource is registered. */
+export function validateSupabaseArgs(args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "extraMigrations" | "keysIssuedAt">): void {
+  if (args.services.studio && !args.services.meta) throw new Error("services.studio is true but services.meta is false; Studio needs postgres-meta, enable meta or disable studio");
+  try {
+    const url = new URL(args.publicUrl);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+  } catch {
+    throw new Error(`publicUrl ${JSON.stringify(args.publicUrl)} is not allowed; use an http(s) URL such as http://localhost:8000`);
+  }
+  if (args.keysIssuedAt !== undefined && (!Number.isInteger(args.keysIssuedAt) || args.keysIssuedAt <= 0)) {
+    throw new Error(`keysIssuedAt ${JSON.stringify(args.keysIssuedAt)} is not allowed; use a positive integer (seconds since the epoch)`);
+  }
+  renderMigrations({ exposedSchemas: args.exposedSchemas, extra: args.extraMigrations });
+}
+
+const DEFAULT_KEYS_ISSUED_AT = 1735689600;
+
+interface ServiceContext {
+  readonly name: string;
+  readonly args: SupabaseArgs;
+  readonly jwtSecret: pulumi.Output<string>;
+  readonly anonKey: pulumi.Output<string>;
+  readonly serviceRoleKey: pulumi.Output<string>;
+  readonly gateway: string;
+}
+
+const httpCheck = (port: number, path: string): string[] => ["wget", "--no-verbose", "--tries=1", "--spider", `http://127.0.0.1:${port}${path}`];
+const nodeHttpCheck = (port: number, path: string): string[] => [
+  "node",
+  "-e",
+  `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+];
+
+function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
+  const pg = args.postgres;
+  return {
+    name: `${name}-auth`,
+    component: "supabase",
+    image: IMAGES.gotrue.image,
+    ports: [{ name: "http", port: 9999 }],
+    env: {
+      GOTRUE_API_HOST: "0.0.0.0",
+      GOTRUE_API_PORT: "9999",
+      API_EXTERNAL_URL: args.publicUrl,
+      GOTRUE_SITE_URL: args.publicUrl,
+      GOTRUE_DB_DRIVER: "postgres",
+      GOTRUE_DISABLE_SIGNUP: "false",
+      GOTRUE_EXTERNAL_EMAIL_ENABLED: "true",
+      GOTRUE_MAILER_AUTOCONFIRM: String(args.mailerAutoconfirm ?? true),
+      GOTRUE_JWT_ADMIN_ROLES: "service_role",
+      GOTRUE_JWT_AUD: "authenticated",
+      GOTRUE_JWT_DEFAULT_GROUP_NAME: "authenticated",
+      GOTRUE_JWT_EXP: "3600",
+    },
+    secretEnv: {
+      GOTRUE_DB_DATABASE_URL: postgresUrl(pg, "supabase_auth_admin"),
+      GOTRUE_JWT_SECRET: jwtSecret,
+    },
+    scratch: [{ mountPath: "/tmp" }],
+    health: { exec: httpCheck(9999, "/health"), httpGet: { path: "/health", port: 9999 } },
+    resources: { cpuMillis: 250, memoryMb: 128 },
+    user: { uid: IMAGES.gotrue.uid, gid: IMAGES.gotrue.gid },
+    allowFrom: [gateway],
+  };
+}
+
+function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
+  const schemas = args.exposedSchemas ?? ["public"];
+  return {
+    name: `${name}-rest`,
+    component: "supabase",
+    image: IMAGES.postgrest.image,
+    ports: [
+      { name: "http", port: 3000 },
+      { name: "admin", port: 3001 },
+    ],
+    env: {
+      PGRST_DB_SCHEMAS: schemas.join(","),
+      PGRST_DB_ANON_ROLE: "anon",
+      PGRST_DB_USE_LEGACY_GUCS: "false",
+      PGRST_DB_EXTRA_SEARCH_PATH: "public,extensions",
+      PGRST_DB_MAX_ROWS: "1000",
+      PGRST_ADMIN_SERVER_PORT: "3001",
+    },
+    secretEnv: {
+      PGRST_DB_URI: postgresUrl(args.postgres, "authenticator"),
+      PGRST_JWT_SECRET: jwtSecret,
+    },
+    // `postgrest --ready` asks the admin server's /ready (connection pool and schema cache); the image has no shell or HTTP client.
+    health: { exec: ["postgrest", "--ready"], httpGet: { path: "/ready", port: 3001 } },
+    resources: { cpuMillis: 250, memoryMb: 128 },
+    user: { uid: IMAGES.postgrest.uid, gid: IMAGES.postgrest.gid },
+    allowFrom: [gateway, ...(args.services.storage ? [`${name}-storage`] : [])],
+  };
+}
+
+function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
+  const pg = args.postgres;
+  return {
+    name: `${name}-realtime`,
+    component: "supabase",
+    image: IMAGES.realtime.image,
+    ports: [{ name: "http", port: 4000 }],
+    env: {
+      PORT: "4000",
+      DB_HOST: pg.host,
+      DB_PORT: pg.port.apply(String),
+      DB_USER: pg.adminUser,
+      DB_NAME: pg.database,
+      DB_SSL: String(pg.sslMode !== "disable"),
+      DB_AFTER_CONNECT_QUERY: "SET search_path TO _realtime",
+      ERL_AFLAGS: "-proto_dist inet_tcp",
+      DNS_NODES: "''",
+      RLIMIT_NOFILE: "10000",
+      APP_NAME: "realtime",
+      SEED_SELF_HOST: "true",
+      RUN_JANITOR: "true",
+      RELEASE_TMP: "/tmp",
+    },
+    secretEnv: {
+      DB_PASSWORD: pg.adminPassword,
+      API_JWT_SECRET: jwtSecret,
+      SECRET_KEY_BASE: jwtSecret.apply((s) => deriveKey(s, "realtime-secret-key-base", 64)),
+      // AES-128 key for tenant secrets stored in _realtime: exactly 16 characters.
+      DB_ENC_KEY: jwtSecret.apply((s) => deriveKey(s, "realtime-db-enc-key", 16)),
+    },
+    scratch: [{ mountPath: "/tmp" }],
+    health: { exec: ["curl", "-sSf", "-o", "/dev/null", "http://127.0.0.1:4000/api/ping"], httpGet: { path: "/api/ping", port: 4000 }, startSeconds: 30 },
+    resources: { cpuMillis: 500, memoryMb: 256 },
+    user: { uid: IMAGES.realtime.uid, gid: IMAGES.realtime.gid },
+    // The Elixir release writes its generated runtime configuration under the release directory at boot.
+    readOnlyRootFilesystem: false,
+    allowFrom: [gateway],
+  };
+}
+
+const FILE_STORAGE_PATH = "/var/lib/storage";
+
+function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }: ServiceContext): WorkloadSpec {
+  const store = args.storage;
+  const backend: Record<string, pulumi.Input<string>> =
+    store.kind === "file"
+      ? { STORAGE_BACKEND: "file", FILE_STORAGE_BACKEND_PATH: FILE_STORAGE_PATH, GLOBAL_S3_BUCKET: store.bucket }
+      : {
+          STORAGE_BACKEND: "s3",
+          GLOBAL_S3_BUCKET: store.bucket,
+          // GCS through its S3-compatible XML API; credentials come from the platform identity (IRSA / Workload Identity).
+          ...(store.kind === "gcs" ? { GLOBAL_S3_ENDPOINT: "https://storage.googleapis.com", GLOBAL_S3_FORCE_PATH_STYLE: "true" } : {}),
+        };
+  return {
+    name: `${name}-storage`,
+    component: "supabase",
+    image: IMAGES.storage.image,
+    ports: [{ name: "http", port: 5000 }],
+    env: {
+      ...backend,
+      REGION: store.region,
+      TENANT_ID: "northstack",
+      FILE_SIZE_LIMIT: String(50 * 1024 * 1024),
+      STORAGE_PUBLIC_URL: args.publicUrl,
+      REQUEST_ALLOW_X_FORWARDED_PATH: "true",
+      ...(args.services.rest ? { POSTGREST_URL: `http://${name}-rest:3000` } : {}),
+    },
+    secretEnv: {
+      ANON_KEY: anonKey,
+      SERVICE_KEY: serviceRoleKey,
+      PGRST_JWT_SECRET: jwtSecret,
+      AUTH_JWT_SECRET: jwtSecret,
+      DATABASE_URL: postgresUrl(args.postgres, "supabase_storage_admin"),
+    },
+    volumes: store.kind === "file" ? [{ name: "objects", mountPath: FILE_STORAGE_PATH, sizeGb: args.fileStorageGb ?? 10 }] : [],
+    scratch: [{ mountPath: "/tmp", sizeMb: 256 }],
+    health: { exec: httpCheck(5000, "/status"), httpGet: { path: "/status", port: 5000 } },
+    resources: { cpuMillis: 250, memoryMb: 256 },
+    user: { uid: IMAGES.storage.uid, gid: IMAGES.storage.gid },
+    allowFrom: [gateway],
+  };
+}
+
+function metaSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
+  const pg = args.postgres;
+  return {
+    name: `${name}-meta`,
+    component: "supabase",
+    image: IMAGES.meta.image,
+    ports: [{ name: "http", port: 8080 }],
+    env: {
+      PG_META_PORT: "8080",
+      PG_META_DB_HOST: pg.host,
+      PG_META_DB_PORT: pg.port.apply(String),
+      PG_META_DB_NAME: pg.database,
+      PG_META_DB_USER: pg.adminUser,
+      PG_META_DB_SSL_MODE: pg.sslMode,
+    },
+    secretEnv: {
+      PG_META_DB_PASSWORD: pg.adminPassword,
+      CRYPTO_KEY: jwtSecret.apply((s) => deriveKey(s, "pg-meta-crypto-key", 32)),
+    },
+    scratch: [{ mountPath: "/tmp" }],
+    health: { exec: nodeHttpCheck(8080, "/health"), httpGet: { path: "/health", port: 8080 } },
+    resources: { cpuMillis: 250, memoryMb: 128 },
+    user: { uid: IMAGES.meta.uid, gid: IMAGES.meta.gid },
+    allowFrom: [gateway, ...(args.services.studio ? [`${name}-studio`] : [])],
+  };
+}
+
+function studioSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }: ServiceContext): WorkloadSpec {
+  const pg = args.postgres;
+  return {
+    name: `${name}-studio`,
+    component: "supabase",
+    image: IMAGES.studio.image,
+    ports: [{ name: "http", port: 3000, hostPort: args.services.studioHostPort }],
+    env: {
+      HOSTNAME: "0.0.0.0",
+      STUDIO_PG_META_URL: `http://${name}-meta:8080`,
+      SUPABASE_URL: args.gatewayInternalUrl ?? "http://kong:8000",
+      SUPABASE_PUBLIC_URL: args.publicUrl,
+      DEFAULT_ORGANIZATION_NAME: "northstack",
+      DEFAULT_PROJECT_NAME: `northstack-${args.runtime.stack}`,
+      POSTGRES_HOST: pg.host,
+      POSTGRES_PORT: pg.port.apply(String),
+      POSTGRES_DB: pg.database,
+      NEXT_TELEMETRY_DISABLED: "1",
+    },
+    secretEnv: {
+      POSTGRES_PASSWORD: pg.adminPassword,
+      SUPABASE_ANON_KEY: anonKey,
+      SUPABASE_SERVICE_KEY: serviceRoleKey,
+      AUTH_JWT_SECRET: jwtSecret,
+      PG_META_CRYPTO_KEY: jwtSecret.apply((s) => deriveKey(s, "pg-meta-crypto-key", 32)),
+    },
+    scratch: [{ mountPath: "/tmp" }],
+    health: { exec: nodeHttpCheck(3000, "/api/profile"), httpGet: { path: "/api/profile", port: 3000 }, startSeconds: 30 },
+    resources: { cpuMillis: 500, memoryMb: 512 },
+    user: { uid: IMAGES.studio.uid, gid: IMAGES.studio.gid },
+    // The Next.js server writes its cache under .next in the application directory.
+    readOnlyRootFilesystem: false,
+    allowFrom: [gateway],
+  };
+}
+
+/** The migration job: the postgres image's psql applies the files under /migrations, then sets role passwords. */
+export function migrationJobSpec(name: string, postgres: PostgresEndpoint, files: readonly MigrationFile[]): WorkloadSpec {
+  return {
+    name: `${name}-migrate`,
+    component: "migrations",
+    kind: "job",
+    image: IMAGES.postgres.image,
+    command: ["sh", "-c", migrationJobScript(MIGRATIONS_DIR)],
+    env: {
+      PGHOST: postgres.host,
+      PGPORT: postgres.port.apply(String),
+      PGDATABASE: postgres.database,
+      PGUSER: postgres.adminUser,
+      PGSSLMODE: postgres.sslMode,
+      PGCONNECT_TIMEOUT: "10",
+    },
+    secretEnv: {
+      PGPASSWORD: postgres.adminPassword,
+      // Per contract the service login roles share the admin password.
+      [ROLE_PASSWORD_ENV]: postgres.adminPassword,
+    },
+    files: files.map((f) => ({ path: `${MIGRATIONS_DIR}/${f.name}`, content: f.sql })),
+    labels: { [MIGRATIONS_LABEL]: "true" },
+    scratch: [{ mountPath: "/tmp", sizeMb: 16 }],
+    resources: { cpuMillis: 250, memoryMb: 128 },
+    user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
+  };
+}
+
+const SERVICE_SPECS = {
+  auth: { spec: authSpec, port: 9999 },
+  rest: { spec: restSpec, port: 3000 },
+  realtime: { spec: realtimeSpec, port: 4000 },
+  storage: { spec: storageSpec, port: 5000 },
+  meta: { spec: metaSpec, port: 8080 },
+  studio: { spec: studioSpec, port: 3000 },
+} as const;
+
+/**
+ * Supabase on top of a Postgres endpoint: the migration job (roles, auth helpers, RLS-protected
+ * example schema), the services toggled in `services`, and the anon / service_role API keys
+ * signed from the JWT secret. Every service waits for the migrations.
+ */
+export class Supabase extends pulumi.ComponentResource {
+  /** JWT for the anon role, a secret. */
+  readonly anonKey: pulumi.Output<string>;
+  /** JWT for service_role (bypasses RLS), a secret. */
+  readonly serviceRoleKey: pulumi.Output<string>;
+  /** In-network base URLs of the enabled services, for the gateway. */
+  readonly upstreams: SupabaseUpstreams;
+  /** The migration job; the API and the services depend on it. */
+  readonly migrations: DeployedWorkload;
+
+  constructor(name: string, args: SupabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("northstack:data:Supabase", name, {}, opts);
+    validateSupabaseArgs(args);
+    const files = renderMigrations({ exposedSchemas: args.exposedSchemas, extra: args.extraMigrations });
+
+    const jwtSecret = pulumi.secret(args.jwtSecret);
+    const issuedAt = args.keysIssuedAt ?? DEFAULT_KEYS_ISSUED_AT;
+    this.anonKey = pulumi.secret(jwtSecret.apply((s) => signHs256(supabaseKeyClaims("anon", issuedAt), s)));
+    this.serviceRoleKey = pulumi.secret(jwtSecret.apply((s) => signHs256(supabaseKeyClaims("service_role", issuedAt), s)));
+
+    this.migrations = args.runtime.deploy(migrationJobSpec(name, args.postgres, files), this);
+
+    const context: ServiceContext = {
+      name,
+      args,
+      jwtSecret,
+      anonKey: this.anonKey,
+      serviceRoleKey: this.serviceRoleKey,
+      gateway: args.gatewayName ?? "kong",
+    };
+    const upstreams: SupabaseUpstreams = {};
+    for (const [service, { spec, port }] of Object.entries(SERVICE_SPECS) as [keyof typeof SERVICE_SPECS, (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS]][]) {
+      if (!args.services[service]) continue;
+      const deployed = args.runtime.deploy(spec(context), this, { dependsOn: this.migrations.resources });
+      upstreams[service] = pulumi.interpolate`http://${deployed.host}:${port}`;
+    }
+    this.upstreams = upstreams;
+
+    this.registerOutputs({
+      anonKey: this.anonKey,
+      serviceRoleKey: this.serviceRoleKey,
+      ...upstreams,
+    });
+  }
+}

@@ -1,0 +1,189 @@
+import { parse } from "libpg-query";
+import { SupabaseServices } from "../../components/supabase";
+import { verifyHs256, signHs256, SUPABASE_KEY_LIFETIME_SECONDS } from "../../components/jwt";
+import type { MockRunResult, PlannedResource } from "../../scripts/lib/mock-program";
+
+const JWT_SECRET = "unit-test-jwt-secret-that-is-long-enough-0123456789";
+const ALL_ON: SupabaseServices = { auth: true, rest: true, realtime: true, storage: true, meta: true, studio: true, studioHostPort: 3000 };
+
+/** Runs a dev-like program (DockerRuntime, Postgres, Supabase) under mocks in its own module registry. */
+async function planSupabase(services: SupabaseServices): Promise<MockRunResult> {
+  let result: MockRunResult | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const pulumi = await import("@pulumi/pulumi");
+    const { runUnderMocks } = await import("../../scripts/lib/mock-program");
+    const { DockerRuntime } = await import("../../components/runtime/docker");
+    const { Postgres } = await import("../../components/postgres");
+    const { Supabase } = await import("../../components/supabase");
+    result = await runUnderMocks({
+      stack: "dev",
+      config: {},
+      program: () => {
+        const runtime = new DockerRuntime("docker", { stack: "dev" });
+        const postgres = new Postgres("postgres", { runtime, memoryMb: 1024, storageGb: 20, password: pulumi.secret("pg-admin-password") });
+        const supabase = new Supabase("supabase", {
+          runtime,
+          postgres: postgres.endpoint,
+          jwtSecret: pulumi.secret(JWT_SECRET),
+          services,
+          exposedSchemas: ["public"],
+          publicUrl: "http://localhost:8000",
+          storage: { kind: "file", bucket: pulumi.output("supabase-storage"), region: "local" },
+        });
+        return { anonKey: supabase.anonKey, serviceRoleKey: supabase.serviceRoleKey, ...supabase.upstreams };
+      },
+    });
+  });
+  if (!result) throw new Error("program did not run");
+  return result;
+}
+
+const containers = (r: MockRunResult) => r.resources.filter((x) => x.type === "docker:index/container:Container");
+const container = (r: MockRunResult, name: string): PlannedResource => {
+  const found = containers(r).find((c) => c.name === name);
+  if (!found) throw new Error(`no container ${name}; have ${containers(r).map((c) => c.name).join(", ")}`);
+  return found;
+};
+const envOf = (c: PlannedResource): Record<string, string> =>
+  Object.fromEntries((c.plainInputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+const labelsOf = (c: PlannedResource) => Object.fromEntries((c.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+
+describe("Supabase with every service on", () => {
+  let plan: MockRunResult;
+  beforeAll(async () => {
+    plan = await planSupabase(ALL_ON);
+  });
+
+  test("runs Postgres, the migration job and all six services, each non-root and hardened", () => {
+    expect(containers(plan).map((c) => c.name).sort()).toEqual(
+      ["postgres", "supabase-auth", "supabase-meta", "supabase-migrate", "supabase-realtime", "supabase-rest", "supabase-storage", "supabase-studio"].sort(),
+    );
+    for (const c of containers(plan)) {
+      expect(c.inputs.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+      expect(c.inputs.capabilities).toEqual({ drops: ["ALL"], adds: [] });
+      expect(c.inputs.image).not.toMatch(/:latest$/);
+      expect(Number(c.inputs.memory)).toBeGreaterThan(0);
+      if (c.name !== "supabase-migrate") expect(c.inputs.healthcheck).toBeDefined();
+    }
+    expect(container(plan, "postgres").inputs.user).toBe("999:999");
+    expect(container(plan, "postgres").inputs.readOnly).toBe(true);
+  });
+
+  test("the component types are the contract's", () => {
+    const types = plan.resources.map((r) => r.type);
+    expect(types).toEqual(expect.arrayContaining(["northstack:data:Postgres", "northstack:data:Supabase"]));
+    const supabase = plan.resources.find((r) => r.type === "northstack:data:Supabase");
+    for (const c of containers(plan).filter((x) => x.name.startsWith("supabase-"))) expect(c.parent).toBe(supabase?.urn);
+  });
+
+  test("Postgres reads the rendered postgresql.conf, keeps data on a volume and checks health with pg_isready", () => {
+    const pg = container(plan, "postgres");
+    const uploads = pg.plainInputs.uploads as { file: string; content: string }[];
+    expect(uploads.map((u) => u.file)).toEqual(["/etc/postgresql/postgresql.conf"]);
+    expect(uploads[0].content).toContain("shared_buffers = '256MB'");
+    expect(uploads[0].content).toContain("wal_level = 'logical'");
+    expect(pg.inputs.command).toEqual(["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]);
+    expect((pg.inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath)).toEqual(["/var/lib/postgresql/data"]);
+    expect(Object.keys(pg.inputs.tmpfs as object).sort()).toEqual(["/tmp", "/var/run/postgresql"]);
+    expect((pg.inputs.healthcheck as { tests: string[] }).tests.slice(0, 2)).toEqual(["CMD", "pg_isready"]);
+    expect(pg.secretPaths.some((p) => p.startsWith("envs"))).toBe(true);
+    expect(JSON.stringify(pg.inputs)).not.toContain("pg-admin-password");
+  });
+
+  test("the migration container carries the label and the .sql uploads, with passwords only in secret env", async () => {
+    const job = container(plan, "supabase-migrate");
+    expect(labelsOf(job)["northstack.io/migrations"]).toBe("true");
+    const uploads = job.plainInputs.uploads as { file: string; content: string }[];
+    expect(uploads.map((u) => u.file)).toEqual(expect.arrayContaining(["/migrations/001_roles.sql", "/migrations/010_notes.sql", "/migrations/999_rls_guard.sql"]));
+    for (const u of uploads) {
+      expect(u.file).toMatch(/^\/migrations\/\d{3}_[a-z0-9_]+\.sql$/);
+      await expect(parse(u.content)).resolves.toHaveProperty("stmts");
+      expect(u.content).not.toContain("pg-admin-password");
+    }
+    expect(job.inputs.restart).toBe("no");
+    expect(envOf(job)).toMatchObject({ PGHOST: "postgres", PGUSER: "postgres", PGPASSWORD: "pg-admin-password", NORTHSTACK_ROLE_PASSWORD: "pg-admin-password" });
+    expect(JSON.stringify(job.inputs)).not.toContain("pg-admin-password");
+    expect((job.inputs.entrypoints as string[]).join(" ")).toContain("ON_ERROR_STOP=1");
+  });
+
+  test("the migration job waits for the Postgres container, and every service for the migration job", () => {
+    const job = container(plan, "supabase-migrate");
+    expect(job.dependencies).toContain(container(plan, "postgres").urn);
+    for (const c of containers(plan).filter((x) => x.name.startsWith("supabase-") && x.name !== "supabase-migrate")) {
+      expect(c.dependencies).toContain(job.urn);
+    }
+  });
+
+  test("services get the env their images expect", () => {
+    const rest = envOf(container(plan, "supabase-rest"));
+    expect(rest).toMatchObject({ PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: JWT_SECRET });
+    expect(rest.PGRST_DB_URI).toBe("postgres://authenticator:pg-admin-password@postgres:5432/postgres?sslmode=disable");
+    expect(envOf(container(plan, "supabase-auth")).GOTRUE_DB_DATABASE_URL).toMatch(/^postgres:\/\/supabase_auth_admin:/);
+    const storage = envOf(container(plan, "supabase-storage"));
+    expect(storage).toMatchObject({ STORAGE_BACKEND: "file", FILE_STORAGE_BACKEND_PATH: "/var/lib/storage", POSTGREST_URL: "http://supabase-rest:3000" });
+    expect(storage.DATABASE_URL).toMatch(/^postgres:\/\/supabase_storage_admin:/);
+    expect(envOf(container(plan, "supabase-realtime")).SECRET_KEY_BASE).toMatch(/^[0-9a-f]{64}$/);
+    expect(envOf(container(plan, "supabase-studio")).STUDIO_PG_META_URL).toBe("http://supabase-meta:8080");
+    const studioPorts = container(plan, "supabase-studio").inputs.ports as { external: number; ip: string }[];
+    expect(studioPorts).toEqual([expect.objectContaining({ external: 3000, ip: "127.0.0.1" })]);
+  });
+
+  test("the anon and service_role keys are secrets, signed HS256 from the JWT secret with the right claims", () => {
+    expect(plan.outputs.anonKey).toBe("[secret]");
+    expect(plan.outputs.serviceRoleKey).toBe("[secret]");
+    const storage = envOf(container(plan, "supabase-storage"));
+    const anon = verifyHs256(storage.ANON_KEY, JWT_SECRET);
+    const service = verifyHs256(storage.SERVICE_KEY, JWT_SECRET);
+    expect(anon).toMatchObject({ iss: "supabase", role: "anon" });
+    expect(service).toMatchObject({ iss: "supabase", role: "service_role" });
+    expect(Number(anon.exp) - Number(anon.iat)).toBe(SUPABASE_KEY_LIFETIME_SECONDS);
+    expect(() => verifyHs256(storage.ANON_KEY, `${JWT_SECRET}-other`)).toThrow(/signature/);
+    expect(container(plan, "supabase-storage").secretPaths.length).toBeGreaterThan(0);
+  });
+
+  test("upstreams name every enabled service", () => {
+    expect(plan.outputs).toMatchObject({
+      auth: "http://supabase-auth:9999",
+      rest: "http://supabase-rest:3000",
+      realtime: "http://supabase-realtime:4000",
+      storage: "http://supabase-storage:5000",
+      meta: "http://supabase-meta:8080",
+      studio: "http://supabase-studio:3000",
+    });
+  });
+});
+
+describe("toggles", () => {
+  test("turning services off removes their containers and upstreams, never the migrations", async () => {
+    const plan = await planSupabase({ auth: true, rest: true, realtime: false, storage: false, meta: false, studio: false });
+    expect(containers(plan).map((c) => c.name).sort()).toEqual(["postgres", "supabase-auth", "supabase-migrate", "supabase-rest"]);
+    expect(Object.keys(plan.outputs).sort()).toEqual(["anonKey", "auth", "rest", "serviceRoleKey"]);
+  });
+
+  test("Studio without meta is rejected before anything is registered", async () => {
+    const { validateSupabaseArgs } = await import("../../components/supabase");
+    expect(() => validateSupabaseArgs({ services: { ...ALL_ON, meta: false }, publicUrl: "http://localhost:8000" })).toThrow(/services.studio is true but services.meta is false/);
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "ftp://x" })).toThrow(/publicUrl "ftp:\/\/x" is not allowed/);
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", exposedSchemas: ["auth"] })).toThrow(/"auth" is not allowed/);
+  });
+});
+
+describe("HS256", () => {
+  test("verifies a token signed by another implementation (the RFC 7519 / jwt.io example)", () => {
+    const token =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    expect(verifyHs256(token, "your-256-bit-secret")).toEqual({ sub: "1234567890", name: "John Doe", iat: 1516239022 });
+  });
+
+  test("round-trips, and rejects tampering, expiry, other algorithms and short secrets", () => {
+    const token = signHs256({ sub: "u1", role: "authenticated", exp: 2000 }, JWT_SECRET);
+    expect(verifyHs256(token, JWT_SECRET, 1000)).toEqual({ sub: "u1", role: "authenticated", exp: 2000 });
+    expect(() => verifyHs256(token, JWT_SECRET, 2000)).toThrow(/expired/);
+    const [h, , s] = token.split(".");
+    const forged = `${h}.${Buffer.from(JSON.stringify({ sub: "u2", role: "service_role", exp: 2000 })).toString("base64url")}.${s}`;
+    expect(() => verifyHs256(forged, JWT_SECRET, 1000)).toThrow(/signature/);
+    const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${token.split(".")[1]}.`;
+    expect(() => verifyHs256(none, JWT_SECRET, 1000)).toThrow(/not HS256/);
+    expect(() => signHs256({}, "short")).toThrow(/at least 32/);
+  });
+});
