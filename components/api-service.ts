@@ -1,0 +1,163 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { checkPinnedImage } from "./config";
+import { PostgresEndpoint, RedisEndpoint, postgresUrl, redisUrl } from "./endpoints";
+import { IMAGES } from "./images";
+import { Runtime } from "./runtime/types";
+
+export const API_PORT = 8080;
+/** The role the API logs in as; it switches to anon/authenticated per request (contracts in the brief). */
+export const API_DB_USER = "authenticator";
+const DEFAULT_BUILD_CONTEXT = path.resolve(__dirname, "..", "app");
+/** Build outputs and dependencies that do not change what the Dockerfile builds from source. */
+const NOT_HASHED = new Set(["node_modules", "dist", "coverage", ".git"]);
+
+export interface ApiServiceArgs {
+  /** Where the containers run. */
+  readonly runtime: Runtime;
+  /** Pinned image (tag or digest). Default: build app/ locally, which only the docker runtime can do. */
+  readonly image?: string;
+  /** Replicas, and the autoscaling minimum. */
+  readonly replicas: number;
+  /** Autoscaling maximum (Kubernetes). */
+  readonly maxReplicas: number;
+  /** CPU limit in millicores. */
+  readonly cpuMillis: number;
+  /** Memory limit in MiB. */
+  readonly memoryMb: number;
+  /** Host port published on 127.0.0.1 (Docker only). Default: not published. */
+  readonly hostPort?: number;
+  /** The database; the API connects as `authenticator` with the admin password. */
+  readonly postgres: PostgresEndpoint;
+  /** Cache and health dependency. */
+  readonly redis: RedisEndpoint;
+  /** Secret that verifies the callers' Supabase JWTs. */
+  readonly jwtSecret: pulumi.Input<string>;
+  /** Resources that must exist first (the migration job). Default: none. */
+  readonly dependsOn?: pulumi.Resource[];
+  /** Workloads allowed to call the API. Default: ["kong"]. */
+  readonly allowFrom?: string[];
+  /** Directory with the API's Dockerfile, built when no image is given. Default: app/ at the repository root. */
+  readonly buildContext?: string;
+}
+
+/** Checks the plain arguments before any resource is registered. */
+export function validateApiServiceArgs(
+  name: string,
+  runtimeKind: Runtime["kind"],
+  args: Pick<ApiServiceArgs, "image" | "replicas" | "maxReplicas" | "cpuMillis" | "memoryMb" | "hostPort">,
+): void {
+  const problems: string[] = [];
+  if (args.image !== undefined) {
+    const p = checkPinnedImage(args.image);
+    if (p) problems.push(`image: ${JSON.stringify(args.image)} ${p}`);
+  } else if (runtimeKind !== "docker") {
+    problems.push(`image: none given, but the ${runtimeKind} runtime cannot build app/; set northstack:apiImage to a pinned image pushed to a registry`);
+  }
+  if (!Number.isInteger(args.replicas) || args.replicas < 1) problems.push(`replicas: ${args.replicas} must be an integer >= 1`);
+  if (!Number.isInteger(args.maxReplicas) || args.maxReplicas < args.replicas) {
+    problems.push(`maxReplicas: ${args.maxReplicas} must be an integer >= replicas (${args.replicas})`);
+  }
+  if (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 50) problems.push(`cpuMillis: ${args.cpuMillis} must be an integer >= 50`);
+  if (!Number.isInteger(args.memoryMb) || args.memoryMb < 64) problems.push(`memoryMb: ${args.memoryMb} must be an integer >= 64`);
+  if (args.hostPort !== undefined && (!Number.isInteger(args.hostPort) || args.hostPort < 1024 || args.hostPort > 65535)) {
+    problems.push(`hostPort: ${args.hostPort} must be an unprivileged port (1024-65535)`);
+  }
+  if (problems.length) throw new Error(`ApiService ${JSON.stringify(name)}: ${problems.join("; ")}`);
+}
+
+/**
+ * A content hash of the build context: every file's relative path and bytes, in a stable order,
+ * skipping dependency and build-output directories. Used as the image tag, so a changed source
+ * gives a new tag (and a rebuild) and an unchanged one keeps it.
+ */
+export function hashBuildContext(dir: string): string {
+  const hash = createHash("sha256");
+  const walk = (relative: string): void => {
+    const entries = fs.readdirSync(path.join(dir, relative), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (NOT_HASHED.has(entry.name)) continue;
+      const rel = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.isFile()) hash.update(`${rel}\0`).update(fs.readFileSync(path.join(dir, rel))).update("\0");
+    }
+  };
+  walk("");
+  return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * The HTTP API: the reference API in app/ (built locally on Docker) or a given image. Runs as uid
+ * 1000 with a read-only root, connects to Postgres as `authenticator` and to Redis, with every
+ * credential passed as secret environment. Reachable only from the gateway.
+ */
+export class ApiService extends pulumi.ComponentResource {
+  /** In-network base URL, e.g. http://api:8080. */
+  readonly url: pulumi.Output<string>;
+  /** In-network host name. */
+  readonly host: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateApiServiceArgs(name, args.runtime.kind, args);
+    const buildContext = args.buildContext ?? DEFAULT_BUILD_CONTEXT;
+    if (args.image === undefined && !fs.existsSync(path.join(buildContext, "Dockerfile"))) {
+      throw new Error(`ApiService ${JSON.stringify(name)}: buildContext ${JSON.stringify(buildContext)} has no Dockerfile; give an image or a directory with one`);
+    }
+    super("northstack:app:ApiService", name, {}, opts);
+
+    const image = args.image ?? this.build(name, buildContext);
+    const { uid, gid } = IMAGES.node;
+    const deployed = args.runtime.deploy(
+      {
+        name,
+        component: "api",
+        image,
+        ports: [{ name: "http", port: API_PORT, ...(args.hostPort !== undefined ? { hostPort: args.hostPort } : {}) }],
+        env: { PORT: String(API_PORT), NODE_ENV: "production" },
+        secretEnv: {
+          DATABASE_URL: postgresUrl(args.postgres, API_DB_USER, args.postgres.adminPassword),
+          REDIS_URL: redisUrl(args.redis),
+          JWT_SECRET: pulumi.secret(args.jwtSecret),
+        },
+        scratch: [{ mountPath: "/tmp", sizeMb: 64 }],
+        health: {
+          // The image is Node-based; fetch avoids shipping curl just for the probe.
+          exec: ["node", "-e", `fetch("http://127.0.0.1:${API_PORT}/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+          httpGet: { path: "/health", port: API_PORT },
+          intervalSeconds: 10,
+          startSeconds: 10,
+        },
+        resources: { cpuMillis: args.cpuMillis, memoryMb: args.memoryMb },
+        user: { uid, gid },
+        readOnlyRootFilesystem: true,
+        replicas: args.replicas,
+        autoscale: { min: args.replicas, max: args.maxReplicas, cpuPercent: 70 },
+        allowFrom: args.allowFrom ?? ["kong"],
+        metrics: { port: API_PORT, path: "/metrics" },
+      },
+      this,
+      { dependsOn: args.dependsOn },
+    );
+
+    this.host = deployed.host;
+    this.url = pulumi.interpolate`http://${deployed.host}:${API_PORT}`;
+    this.registerOutputs({ url: this.url, host: this.host });
+  }
+
+  /** Builds the context into a local image tagged with its content hash; nothing is pushed. */
+  private build(name: string, context: string): pulumi.Output<string> {
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: `northstack/${name}:${hashBuildContext(context)}`,
+        build: { context, dockerfile: path.join(context, "Dockerfile"), builderVersion: "BuilderBuildKit" },
+        skipPush: true,
+      },
+      { parent: this },
+    );
+    return image.imageName;
+  }
+}

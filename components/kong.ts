@@ -1,0 +1,190 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NorthstackConfig, checkCidr } from "./config";
+import { RedisEndpoint } from "./endpoints";
+import { IMAGES } from "./images";
+import { renderKongConfig, validateKongConfigInput } from "./kong-config";
+import { Runtime } from "./runtime/types";
+
+export const KONG_PROXY_PORT = 8000;
+export const KONG_STATUS_PORT = 8100;
+const DECLARATIVE_CONFIG = "/etc/kong/declarative/kong.yml";
+const PREFIX = "/var/run/kong";
+/** Supabase services with routes; Studio has its own port and is not behind the gateway. */
+const ROUTED_SUPABASE_SERVICES = ["auth", "rest", "realtime", "storage", "meta"] as const;
+/** Only the plugins kong.yml uses are loaded. */
+const PLUGINS = ["cors", "key-auth", "acl", "rate-limiting", "ip-restriction", "request-size-limiting", "prometheus"];
+
+export interface KongArgs {
+  /** Where the container runs. */
+  readonly runtime: Runtime;
+  /** Base URLs of the API and the enabled Supabase services; a missing service gets no route. Studio is not routed. */
+  readonly upstreams: {
+    readonly api: pulumi.Input<string>;
+    readonly auth?: pulumi.Input<string>;
+    readonly rest?: pulumi.Input<string>;
+    readonly realtime?: pulumi.Input<string>;
+    readonly storage?: pulumi.Input<string>;
+    readonly meta?: pulumi.Input<string>;
+    readonly studio?: pulumi.Input<string>;
+  };
+  /** More API services, each routed at /<name>/v1/. Default: none. */
+  readonly extraServices?: readonly { readonly name: string; readonly url: pulumi.Input<string> }[];
+  /** Key of the anon consumer (Supabase anon JWT). */
+  readonly anonKey: pulumi.Input<string>;
+  /** Key of the service_role consumer, the only one allowed on admin routes. */
+  readonly serviceRoleKey: pulumi.Input<string>;
+  /** Where rate-limit counters are kept, so that every replica enforces one limit. */
+  readonly redis: RedisEndpoint;
+  /** The gateway section of the stack config. */
+  readonly gateway: NorthstackConfig["gateway"];
+  /**
+   * CIDRs allowed on admin routes besides gateway.adminAllowCidrs. Default: none. On Docker a request
+   * from the host to 127.0.0.1:<hostPort> reaches Kong from the network's gateway address, never from
+   * 127.0.0.1, so the dev stack passes `<runtime.gatewayAddress>/32` here to mean "this machine".
+   */
+  readonly trustedAdminCidrs?: readonly string[];
+  /**
+   * Proxies (ingress controller, load balancer) whose X-Forwarded-For Kong believes, so that rate
+   * limits and the admin allow-list see the real client address. Default: none (the peer address counts).
+   */
+  readonly trustedProxyCidrs?: readonly string[];
+  /** Kong replicas. Default: 1. */
+  readonly replicas?: number;
+  /** CPU limit in millicores; one nginx worker per started core. Default: 500. */
+  readonly cpuMillis?: number;
+  /** Memory limit in MiB. Default: 512. */
+  readonly memoryMb?: number;
+}
+
+/** Checks the plain arguments before any resource is registered. */
+export function validateKongArgs(name: string, args: Pick<KongArgs, "gateway" | "trustedAdminCidrs" | "trustedProxyCidrs" | "replicas" | "cpuMillis" | "memoryMb">): void {
+  const problems: string[] = [];
+  const replicas = args.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas: ${replicas} must be an integer >= 1`);
+  if (args.cpuMillis !== undefined && (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 100)) problems.push(`cpuMillis: ${args.cpuMillis} must be an integer >= 100`);
+  if (args.memoryMb !== undefined && (!Number.isInteger(args.memoryMb) || args.memoryMb < 256)) problems.push(`memoryMb: ${args.memoryMb} must be an integer >= 256 (Kong's caches need it)`);
+  const port = args.gateway.hostPort;
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) problems.push(`gateway.hostPort: ${port} must be an unprivileged port (1024-65535)`);
+  for (const cidr of args.trustedProxyCidrs ?? []) {
+    const p = checkCidr(cidr);
+    if (p) problems.push(`trustedProxyCidrs: ${JSON.stringify(cidr)} ${p}`);
+  }
+  if (problems.length) throw new Error(`Kong ${JSON.stringify(name)}: ${problems.join("; ")}`);
+  // The rest is the renderer's own check, run here on placeholder values so it fails before registration too.
+  validateKongConfigInput({
+    upstreams: { api: "http://placeholder:1" },
+    anonKey: "a",
+    serviceRoleKey: "b",
+    redis: { host: "placeholder", port: 6379, password: "", tls: false },
+    gateway: args.gateway,
+    trustedAdminCidrs: args.trustedAdminCidrs,
+  });
+}
+
+/**
+ * Kong in DB-less mode: the single entry point of the stack. Routes, key-auth + ACL, CORS, rate
+ * limits kept in Redis, request-size limits and Prometheus metrics all come from kong.yml, which is
+ * rendered by `renderKongConfig` and mounted as a secret file. The Admin API is off; health and
+ * metrics are served on the separate status listener.
+ */
+export class Kong extends pulumi.ComponentResource {
+  /** How a user reaches the gateway. */
+  readonly url: pulumi.Output<string>;
+  /** In-network host name of the gateway. */
+  readonly host: pulumi.Output<string>;
+
+  constructor(name: string, args: KongArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateKongArgs(name, args);
+    super("northstack:edge:Kong", name, {}, opts);
+
+    const extras = args.extraServices ?? [];
+    const optional = ROUTED_SUPABASE_SERVICES.map((service) => args.upstreams[service]);
+    const kongYml = pulumi.secret(
+      pulumi
+        .all([
+          args.upstreams.api,
+          pulumi.all(optional),
+          pulumi.all(extras.map((s) => s.url)),
+          args.anonKey,
+          args.serviceRoleKey,
+          args.redis.host,
+          args.redis.port,
+          args.redis.password,
+        ])
+        .apply(([api, optionalUrls, extraUrls, anonKey, serviceRoleKey, redisHost, redisPort, redisPassword]) =>
+          renderKongConfig({
+            upstreams: {
+              api,
+              ...Object.fromEntries(ROUTED_SUPABASE_SERVICES.flatMap((service, i) => (optionalUrls[i] ? [[service, optionalUrls[i]]] : []))),
+            },
+            extraServices: extras.map((s, i) => ({ name: s.name, url: extraUrls[i] })),
+            anonKey,
+            serviceRoleKey,
+            redis: { host: redisHost, port: redisPort, password: redisPassword, tls: args.redis.tls },
+            gateway: args.gateway,
+            trustedAdminCidrs: args.trustedAdminCidrs,
+          }),
+        ),
+    );
+
+    const cpuMillis = args.cpuMillis ?? 500;
+    const trustedProxies = args.trustedProxyCidrs ?? [];
+    const { image, uid, gid } = IMAGES.kong;
+    const deployed = args.runtime.deploy(
+      {
+        name,
+        component: "gateway",
+        image,
+        ports: [
+          { name: "proxy", port: KONG_PROXY_PORT, hostPort: args.gateway.hostPort, public: true },
+          { name: "status", port: KONG_STATUS_PORT },
+        ],
+        env: {
+          KONG_DATABASE: "off",
+          KONG_DECLARATIVE_CONFIG: DECLARATIVE_CONFIG,
+          KONG_PREFIX: PREFIX,
+          KONG_PLUGINS: PLUGINS.join(","),
+          KONG_PROXY_LISTEN: `0.0.0.0:${KONG_PROXY_PORT}`,
+          KONG_ADMIN_LISTEN: "off",
+          KONG_ADMIN_GUI_LISTEN: "off",
+          KONG_STATUS_LISTEN: `0.0.0.0:${KONG_STATUS_PORT}`,
+          KONG_PROXY_ACCESS_LOG: "/dev/stdout",
+          KONG_PROXY_ERROR_LOG: "/dev/stderr",
+          KONG_ADMIN_ERROR_LOG: "/dev/stderr",
+          KONG_STATUS_ACCESS_LOG: "off",
+          KONG_STATUS_ERROR_LOG: "/dev/stderr",
+          KONG_NGINX_WORKER_PROCESSES: String(Math.max(1, Math.ceil(cpuMillis / 1000))),
+          KONG_MEM_CACHE_SIZE: "64m",
+          KONG_ANONYMOUS_REPORTS: "off",
+          // No Server/Via headers naming the Kong version to clients.
+          KONG_HEADERS: "latency_tokens",
+          // Lets rate-limiting verify a TLS Redis (ElastiCache) against the system CA bundle.
+          KONG_LUA_SSL_TRUSTED_CERTIFICATE: "system",
+          ...(trustedProxies.length
+            ? { KONG_TRUSTED_IPS: trustedProxies.join(","), KONG_REAL_IP_HEADER: "X-Forwarded-For", KONG_REAL_IP_RECURSIVE: "on" }
+            : {}),
+        },
+        files: [{ path: DECLARATIVE_CONFIG, content: kongYml, secret: true }],
+        // Kong renders nginx.conf, sockets and temp bodies into its prefix; the kong CLI (health) uses /tmp.
+        scratch: [{ mountPath: PREFIX, sizeMb: 64 }, { mountPath: "/tmp", sizeMb: 64 }],
+        health: {
+          exec: ["kong", "health"],
+          httpGet: { path: "/status/ready", port: KONG_STATUS_PORT },
+          intervalSeconds: 10,
+          startSeconds: 15,
+        },
+        resources: { cpuMillis, memoryMb: args.memoryMb ?? 512 },
+        user: { uid, gid },
+        readOnlyRootFilesystem: true,
+        replicas: args.replicas ?? 1,
+        metrics: { port: KONG_STATUS_PORT, path: "/metrics" },
+      },
+      this,
+    );
+
+    this.host = deployed.host;
+    this.url =
+      args.runtime.kind === "docker" ? pulumi.output(`http://127.0.0.1:${args.gateway.hostPort}`) : pulumi.output(args.gateway.publicUrl);
+    this.registerOutputs({ url: this.url, host: this.host });
+  }
+}
