@@ -14,7 +14,7 @@ import {
   renderPrometheusConfig,
 } from "./monitoring-config";
 import { Runtime } from "./runtime/types";
-import { WorkloadSpec } from "./workload";
+import { SCRAPER_LABEL, WorkloadSpec } from "./workload";
 
 export interface ScrapeTarget {
   /** Prometheus job name. */
@@ -175,6 +175,7 @@ export class Monitoring extends pulumi.ComponentResource {
         resources: { cpuMillis: 500, memoryMb: 512 },
         user: { uid: IMAGES.prometheus.uid, gid: IMAGES.prometheus.gid },
         allowFrom: [n("grafana")],
+        labels: { [SCRAPER_LABEL]: "metrics-scraper" },
         metrics: { port: 9090, path: "/metrics" },
       },
       this,

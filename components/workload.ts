@@ -120,6 +120,8 @@ export function standardLabels(spec: Pick<WorkloadSpec, "name" | "component">, s
 }
 
 export const MIGRATIONS_LABEL = "northstack.io/migrations";
+/** Marks the workload allowed to scrape every workload's metrics port (Prometheus). */
+export const SCRAPER_LABEL = "northstack.io/role";
 export const EXEMPT_ANNOTATION = "northstack.io/policy-exempt";
 export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
 

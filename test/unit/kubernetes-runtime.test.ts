@@ -1,0 +1,396 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { KubernetesRuntime, KubernetesWorkload, contentDigest, validateKubernetesRuntimeArgs } from "../../components/runtime/kubernetes";
+import { MIGRATIONS_LABEL, WorkloadSpec } from "../../components/workload";
+import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
+import { kubernetesSchemaProblems } from "../helpers/k8s-schema";
+import { northstackHardeningProblems, podSecurityProblems } from "../helpers/pod-security";
+
+class Holder extends pulumi.ComponentResource {
+  constructor(name: string) {
+    super("northstack:test:Holder", name, {}, {});
+    this.registerOutputs({});
+  }
+}
+
+const api: WorkloadSpec = {
+  name: "api",
+  component: "app",
+  image: "ghcr.io/northstack/api:1.2.3",
+  ports: [{ name: "http", port: 8080 }],
+  env: { PORT: "8080" },
+  secretEnv: { DATABASE_URL: pulumi.secret("postgres://app:hunter2-db-password@db:5432/app") },
+  files: [
+    { path: "/etc/api/settings.json", content: '{"mode":"prod"}' },
+    { path: "/etc/api/tls.key", content: pulumi.secret("very-secret-key-material"), secret: true },
+  ],
+  scratch: [{ mountPath: "/tmp", sizeMb: 32 }],
+  health: { exec: ["wget", "-q", "-O-", "http://127.0.0.1:8080/health"], httpGet: { path: "/health", port: 8080 }, intervalSeconds: 5 },
+  resources: { cpuMillis: 400, memoryMb: 256 },
+  user: { uid: 1000, gid: 1000 },
+  replicas: 3,
+  autoscale: { min: 3, max: 6 },
+  allowFrom: ["kong"],
+  metrics: { port: 8080, path: "/metrics" },
+  annotations: { "northstack.io/owner": "platform" },
+};
+const db: WorkloadSpec = {
+  name: "db",
+  component: "data",
+  image: "postgres:15.8-bookworm",
+  ports: [{ name: "postgres", port: 5432 }],
+  volumes: [{ name: "data", mountPath: "/var/lib/postgresql/data", sizeGb: 20 }],
+  scratch: [{ mountPath: "/var/run/postgresql" }],
+  health: { exec: ["pg_isready", "-U", "postgres"], tcp: { port: 5432 }, startSeconds: 60 },
+  resources: { cpuMillis: 1000, memoryMb: 1024 },
+  user: { uid: 999, gid: 999 },
+  allowFrom: ["api", "migrate"],
+};
+const migrationFiles = [
+  { path: "/migrations/001_init.sql", content: "create table notes (id int);" },
+  { path: "/migrations/002_rls.sql", content: "alter table notes enable row level security;" },
+];
+const migrate: WorkloadSpec = {
+  name: "migrate",
+  component: "data",
+  image: "postgres:15.8-bookworm",
+  kind: "job",
+  command: ["sh", "-c", "for f in /migrations/*.sql; do psql -f $f; done"],
+  secretEnv: { PGPASSWORD: pulumi.secret("migration-password") },
+  files: migrationFiles,
+  labels: { [MIGRATIONS_LABEL]: "true" },
+  resources: { cpuMillis: 200, memoryMb: 128 },
+  user: { uid: 999, gid: 999 },
+};
+const kong: WorkloadSpec = {
+  name: "kong",
+  component: "edge",
+  image: "kong:3.8.0",
+  ports: [
+    { name: "proxy", port: 8000, public: true },
+    { name: "status", port: 8100 },
+  ],
+  health: { exec: ["kong", "health"], httpGet: { path: "/status", port: 8100 } },
+  resources: { cpuMillis: 500, memoryMb: 512 },
+  user: { uid: 1000, gid: 1000 },
+  replicas: 2,
+  metrics: { port: 8100, path: "/metrics" },
+};
+
+let result: MockRunResult;
+const errors: Record<string, string> = {};
+const deployed: Record<string, KubernetesWorkload> = {};
+
+const ofType = (kind: string, namespace = "northstack-staging") =>
+  result.resources.filter((r) => r.type.endsWith(`:${kind}`) && (kind === "Namespace" || metadataOf(r).namespace === namespace));
+const metadataOf = (r: PlannedResource) => r.inputs.metadata as { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+const named = (kind: string, name: string, namespace?: string) => {
+  const found = ofType(kind, namespace).find((r) => r.name === name);
+  if (!found) throw new Error(`no ${kind} ${name}`);
+  return found;
+};
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const spec = (r: PlannedResource) => r.inputs.spec as any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const podOf = (r: PlannedResource) => spec(r).template as any;
+const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((res) => o.apply(res));
+const outputs: Record<string, string | undefined> = {};
+
+beforeAll(async () => {
+  result = await runUnderMocks({
+    stack: "staging",
+    config: {},
+    program: async () => {
+      const provider = new k8s.Provider("k8s", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
+      const runtime = new KubernetesRuntime("k8s", {
+        stack: "staging",
+        provider,
+        namespace: "northstack-staging",
+        monitoringNamespace: "monitoring",
+        dataCidrs: ["10.40.0.0/16"],
+        dataClients: ["api", "migrate"],
+      });
+      const holder = new Holder("holder");
+      for (const s of [api, db, migrate, kong]) deployed[s.name] = runtime.deploy(s, holder);
+
+      const viaIngress = new KubernetesRuntime("k8s-ingress", {
+        stack: "staging",
+        provider,
+        namespace: "northstack-ingress",
+        exposure: "ingress",
+        ingressHost: "api.example.ca",
+        ingressClassName: "nginx",
+        certManagerIssuer: "letsencrypt",
+        ingressControllerNamespace: "ingress-nginx",
+      });
+      const otherHolder = new Holder("other-holder");
+      deployed["kong-ingress"] = viaIngress.deploy(kong, otherHolder);
+      viaIngress.deploy(migrate, otherHolder);
+      viaIngress.deploy(
+        { ...migrate, name: "migrate-more", files: [...migrationFiles, { path: "/migrations/003_more.sql", content: "select 1;" }] },
+        otherHolder,
+      );
+      viaIngress.deploy({ ...migrate, name: "migrate-same" }, otherHolder);
+
+      const attempts: Record<string, () => unknown> = {
+        duplicate: () => runtime.deploy(api, holder),
+        root: () => runtime.deploy({ ...api, name: "rooty", user: { uid: 0, gid: 0 } }, holder),
+        portName: () => runtime.deploy({ ...api, name: "badport", ports: [{ name: "Http_Port_Name_Too_Long", port: 80 }] }, holder),
+        twoPublic: () =>
+          viaIngress.deploy({ ...kong, name: "kong2", ports: [{ name: "a", port: 1, public: true }, { name: "b", port: 2, public: true }] }, holder),
+        keyClash: () =>
+          runtime.deploy({ ...api, name: "clash", files: [{ path: "/a/x.conf", content: "" }, { path: "/b/x.conf", content: "" }] }, holder),
+      };
+      for (const [name, attempt] of Object.entries(attempts)) {
+        try {
+          attempt();
+        } catch (e) {
+          errors[name] = (e as Error).message;
+        }
+      }
+      outputs.apiHost = await resolve(deployed.api.host);
+      outputs.kongUrl = deployed.kong.publicUrl && (await resolve(deployed.kong.publicUrl));
+      outputs.kongIngressUrl = deployed["kong-ingress"].publicUrl && (await resolve(deployed["kong-ingress"].publicUrl));
+      outputs.apiPublicUrl = deployed.api.publicUrl && (await resolve(deployed.api.publicUrl));
+    },
+  });
+});
+
+test("every rendered object validates against the Kubernetes OpenAPI schema", () => {
+  const kubernetesObjects = result.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+  expect(kubernetesObjects.length).toBeGreaterThan(25);
+  expect(kubernetesSchemaProblems(result.resources)).toEqual([]);
+});
+
+test("every pod meets Pod Security Standards restricted and the northstack hardening rules", () => {
+  expect(podSecurityProblems(result.resources)).toEqual([]);
+  expect(northstackHardeningProblems(result.resources)).toEqual([]);
+});
+
+test("the runtime owns a restricted Namespace and namespace-wide default deny with DNS egress", () => {
+  const [namespace] = ofType("Namespace").filter((r) => metadataOf(r).name === "northstack-staging");
+  expect(metadataOf(namespace).labels).toMatchObject({
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "app.kubernetes.io/part-of": "northstack",
+    "northstack.io/stack": "staging",
+  });
+  const runtimeUrn = result.resources.find((r) => r.type === "northstack:runtime:Kubernetes" && r.name === "k8s")!.urn;
+  expect(namespace.parent).toBe(runtimeUrn);
+  const deny = named("NetworkPolicy", "k8s-default-deny");
+  expect(spec(deny)).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+  const dns = spec(named("NetworkPolicy", "k8s-allow-dns"));
+  expect(dns.egress[0].to[0]).toEqual({
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+    podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+  });
+  expect(dns.egress[0].ports).toEqual([
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+  ]);
+});
+
+test("every Kubernetes object uses the runtime's provider and carries the DESIGN.md labels", () => {
+  const providerRef = result.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+  for (const r of result.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
+    expect(r.provider).toMatch(new RegExp(`^${providerRef.urn.replace(/[$()*+.?[\\\]^{|}]/g, "\\$&")}::`));
+    expect(metadataOf(r).labels).toMatchObject({ "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": "staging" });
+    if (r.type.endsWith(":Deployment") || r.type.endsWith(":StatefulSet") || r.type.endsWith(":Job")) {
+      expect(podOf(r).metadata.labels).toMatchObject({ "app.kubernetes.io/name": r.name, "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": "staging" });
+    }
+  }
+  const holderUrn = result.resources.find((r) => r.type === "northstack:test:Holder" && r.name === "holder")!.urn;
+  expect(named("Deployment", "api").parent).toBe(holderUrn);
+});
+
+test("a stateless replicated service: Deployment, HPA 70/80, PDB, zone spread, probes, hardened pod", () => {
+  const deployment = named("Deployment", "api");
+  expect(metadataOf(deployment)).toMatchObject({ name: "api", namespace: "northstack-staging", annotations: { "northstack.io/owner": "platform" } });
+  expect(spec(deployment).replicas).toBeUndefined();
+  expect(spec(deployment).selector).toEqual({ matchLabels: { "app.kubernetes.io/name": "api" } });
+  const pod = podOf(deployment).spec;
+  expect(pod.automountServiceAccountToken).toBe(false);
+  expect(pod.securityContext).toEqual({
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    runAsGroup: 1000,
+    fsGroup: 1000,
+    fsGroupChangePolicy: "OnRootMismatch",
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  const [container] = pod.containers;
+  expect(container.securityContext).toMatchObject({
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"], add: [] },
+  });
+  expect(container.resources).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "400m", memory: "256Mi" } });
+  expect(container.readinessProbe).toMatchObject({ httpGet: { path: "/health", port: 8080 }, periodSeconds: 5 });
+  // liveness must not fail on a dependency outage, so it only checks that the port accepts connections
+  expect(container.livenessProbe).toMatchObject({ tcpSocket: { port: 8080 } });
+  expect(container.startupProbe).toBeUndefined();
+  expect(pod.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual(["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
+  expect(pod.topologySpreadConstraints[0]).toMatchObject({ maxSkew: 1, whenUnsatisfiable: "DoNotSchedule", matchLabelKeys: ["pod-template-hash"] });
+
+  const hpa = spec(named("HorizontalPodAutoscaler", "api-hpa"));
+  expect(hpa).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" }, minReplicas: 3, maxReplicas: 6 });
+  expect(hpa.metrics).toEqual([
+    { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+    { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
+  ]);
+  expect(spec(named("PodDisruptionBudget", "api-pdb"))).toEqual({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": "api" } } });
+  expect(ofType("PodDisruptionBudget").map((r) => r.name).sort()).toEqual(["api-pdb", "kong-pdb"]);
+});
+
+test("config files come from a ConfigMap, secrets from a Secret, with checksums on the pod template", () => {
+  const configMap = named("ConfigMap", "api-config");
+  expect(configMap.inputs.data).toEqual({ "settings.json": '{"mode":"prod"}' });
+  const secret = named("Secret", "api-secret");
+  expect(secret.inputs.stringData).toBe(SECRET_MARK);
+  expect(Object.keys(secret.plainInputs.stringData as object).sort()).toEqual(["DATABASE_URL", "tls.key"]);
+  expect(JSON.stringify(result.resources.map((r) => r.inputs))).not.toMatch(/hunter2|very-secret-key-material|migration-password/);
+
+  const deployment = named("Deployment", "api");
+  const pod = podOf(deployment);
+  expect(pod.metadata.annotations["northstack.io/config-checksum"]).toBe(contentDigest([["/etc/api/settings.json", '{"mode":"prod"}']]));
+  expect(contentDigest([["/etc/api/settings.json", '{"mode":"dev"}']])).not.toBe(pod.metadata.annotations["northstack.io/config-checksum"]);
+  expect(deployment.secretPaths).toContain("spec.template.metadata.annotations.northstack.io/secret-checksum");
+  const kongAnnotations = podOf(named("Deployment", "kong")).metadata.annotations;
+  expect(Object.keys(kongAnnotations)).toEqual(["kubectl.kubernetes.io/default-container"]);
+  const [container] = pod.spec.containers;
+  expect(container.env).toEqual([
+    { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "api-secret", key: "DATABASE_URL" } } },
+    { name: "PORT", value: "8080" },
+  ]);
+  expect(container.volumeMounts).toEqual([
+    { name: "config", mountPath: "/etc/api/settings.json", subPath: "settings.json", readOnly: true },
+    { name: "config", mountPath: "/etc/api/tls.key", subPath: "tls.key", readOnly: true },
+    { name: "scratch-0", mountPath: "/tmp" },
+  ]);
+  expect(pod.spec.volumes).toEqual([
+    {
+      name: "config",
+      projected: {
+        defaultMode: 0o444,
+        sources: [
+          { configMap: { name: "api-config", items: [{ key: "settings.json", path: "settings.json" }] } },
+          { secret: { name: "api-secret", items: [{ key: "tls.key", path: "tls.key", mode: 0o440 }] } },
+        ],
+      },
+    },
+    { name: "scratch-0", emptyDir: { sizeLimit: "32Mi" } },
+  ]);
+});
+
+test("a stateful service: StatefulSet with volumeClaimTemplates, headless Service, startup probe", () => {
+  const statefulSet = spec(named("StatefulSet", "db"));
+  expect(statefulSet.serviceName).toBe("db");
+  expect(statefulSet.replicas).toBe(1);
+  expect(statefulSet.volumeClaimTemplates).toEqual([
+    {
+      metadata: { name: "data", labels: expect.objectContaining({ "app.kubernetes.io/name": "db" }) },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } },
+    },
+  ]);
+  expect(statefulSet.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
+  const [container] = statefulSet.template.spec.containers;
+  expect(container.volumeMounts).toContainEqual({ name: "data", mountPath: "/var/lib/postgresql/data" });
+  expect(container.readinessProbe).toMatchObject({ tcpSocket: { port: 5432 } });
+  expect(container.startupProbe).toMatchObject({ tcpSocket: { port: 5432 }, periodSeconds: 5, failureThreshold: 12 });
+  expect(statefulSet.template.spec.topologySpreadConstraints).toBeUndefined();
+  expect(spec(named("Service", "db"))).toMatchObject({ type: "ClusterIP", clusterIP: "None", selector: { "app.kubernetes.io/name": "db" } });
+  expect(ofType("HorizontalPodAutoscaler").map((r) => r.name)).toEqual(["api-hpa"]);
+});
+
+test("a migration job: labelled ConfigMap with one .sql key per file, content-hashed name, runs once", () => {
+  const configMap = named("ConfigMap", "migrate-config");
+  expect(metadataOf(configMap).labels).toMatchObject({ [MIGRATIONS_LABEL]: "true" });
+  expect(Object.keys(configMap.inputs.data as object)).toEqual(["001_init.sql", "002_rls.sql"]);
+  const job = named("Job", "migrate");
+  expect(metadataOf(job).name).toMatch(/^migrate-[0-9a-f]{8}$/);
+  expect(spec(job)).toMatchObject({ backoffLimit: 3, ttlSecondsAfterFinished: expect.any(Number) });
+  const pod = podOf(job).spec;
+  expect(pod.restartPolicy).toBe("Never");
+  expect(pod.containers[0].readinessProbe).toBeUndefined();
+  expect(ofType("Service").map((r) => r.name)).not.toContain("migrate");
+
+  const suffix = (name: string) => metadataOf(named("Job", name, "northstack-ingress")).name!.split("-").pop();
+  expect(suffix("migrate")).toBe(metadataOf(job).name!.split("-").pop());
+  expect(suffix("migrate-same")).toBe(suffix("migrate"));
+  expect(suffix("migrate-more")).not.toBe(suffix("migrate"));
+});
+
+test("public ports: a LoadBalancer Service, or a TLS Ingress with the cert-manager issuer", () => {
+  const loadBalancer = spec(named("Service", "kong-public"));
+  expect(loadBalancer).toMatchObject({ type: "LoadBalancer", externalTrafficPolicy: "Local", ports: [{ name: "proxy", port: 8000, targetPort: "proxy", protocol: "TCP" }] });
+  expect(spec(named("Service", "kong")).type).toBe("ClusterIP");
+  expect(ofType("Ingress")).toEqual([]);
+
+  const ingress = named("Ingress", "kong-ingress", "northstack-ingress");
+  expect(metadataOf(ingress).annotations).toEqual({ "cert-manager.io/cluster-issuer": "letsencrypt" });
+  expect(spec(ingress)).toEqual({
+    ingressClassName: "nginx",
+    tls: [{ hosts: ["api.example.ca"], secretName: "kong-tls" }],
+    rules: [{ host: "api.example.ca", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "kong", port: { name: "proxy" } } } }] } }],
+  });
+  expect(ofType("Service", "northstack-ingress").map((r) => r.name)).toEqual(["kong"]);
+
+  expect(outputs.kongIngressUrl).toBe("https://api.example.ca");
+  expect(outputs.kongUrl).toBe("http://kong-public.northstack-staging.svc.cluster.local:8000");
+  expect(outputs.apiPublicUrl).toBeUndefined();
+  expect(outputs.apiHost).toBe("api.northstack-staging.svc.cluster.local");
+});
+
+test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, public ports, data egress", () => {
+  const apiPolicy = spec(named("NetworkPolicy", "api-netpol"));
+  expect(apiPolicy.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "api" } });
+  expect(apiPolicy.policyTypes).toEqual(["Ingress", "Egress"]);
+  expect(apiPolicy.ingress).toEqual([
+    {
+      from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["kong"] }] } }],
+      ports: [{ protocol: "TCP", port: 8080 }],
+    },
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+          podSelector: { matchLabels: { "northstack.io/role": "metrics-scraper" } },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: 8080 }],
+    },
+  ]);
+  expect(apiPolicy.egress).toEqual([
+    { to: [{ podSelector: {} }] },
+    { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }, { protocol: "TCP", port: 6379 }] },
+    { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "169.254.0.0/16"]) } }], ports: [{ protocol: "TCP", port: 443 }] },
+  ]);
+  // db is not a data client and admits only its clients; the job admits nothing.
+  const dbPolicy = spec(named("NetworkPolicy", "db-netpol"));
+  expect(dbPolicy.egress).toEqual([{ to: [{ podSelector: {} }] }]);
+  expect(dbPolicy.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(["api", "migrate"]);
+  expect(spec(named("NetworkPolicy", "migrate-netpol")).ingress).toEqual([]);
+
+  const kongPolicy = spec(named("NetworkPolicy", "kong-netpol"));
+  expect(kongPolicy.ingress).toContainEqual({ ports: [{ protocol: "TCP", port: 8000 }] });
+  const kongIngressPolicy = spec(named("NetworkPolicy", "kong-netpol", "northstack-ingress"));
+  expect(kongIngressPolicy.ingress).toEqual([
+    { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: 8000 }] },
+  ]);
+});
+
+test("bad workloads and runtime arguments fail before any resource, naming the value", () => {
+  expect(errors.duplicate).toMatch(/"api" is deployed twice/);
+  expect(errors.root).toMatch(/user.uid 0 must be a non-root uid/);
+  expect(errors.portName).toMatch(/port name "Http_Port_Name_Too_Long" must be an IANA service name/);
+  expect(errors.twoPublic).toMatch(/ports a, b are all public/);
+  expect(errors.keyClash).toMatch(/file "\/b\/x.conf" and file "\/a\/x.conf" both map to the key "x.conf"/);
+  const names = result.resources.map((r) => r.name);
+  for (const bad of ["rooty", "badport", "kong2", "clash"]) expect(names.filter((n) => n.startsWith(bad))).toEqual([]);
+
+  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "Prod_NS" })).toThrow(/namespace "Prod_NS" is not a DNS label/);
+  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "ns", exposure: "ingress" })).toThrow(/ingressHost is required with exposure "ingress"/);
+  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "ns", dataCidrs: ["10.0.0.1/16"] })).toThrow(/dataCidrs entry "10.0.0.1\/16" has host bits set/);
+  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "ns", exposure: "ingress", ingressHost: "api.example.ca" })).not.toThrow();
+});
