@@ -1,0 +1,248 @@
+/**
+ * What every northstack policy shares: plain-data props with one spelling for "unknown at preview",
+ * policy config with schema defaults, and the exemption contract of DESIGN.md, applied once by
+ * `withExemptions` to every policy in the pack.
+ */
+import {
+  EnforcementLevel,
+  PolicyConfigSchema,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
+import { EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION } from "../../components/workload";
+
+/** How policies see a value that is unknown at preview (the offline plan prints the same mark). */
+export const UNKNOWN = "[unknown]";
+
+/**
+ * The sentinels @pulumi/policy deserializes unknowns to (policy/proxy.js). Its props proxy throws on
+ * reading one, which CrossGuard turns into an advisory "can't run during preview": a mandatory check
+ * would pass silently. Policies read the proxy's target instead and see UNKNOWN.
+ */
+const UNKNOWN_SENTINELS = new Set([
+  UNKNOWN,
+  "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+  "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+  "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+  "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+  "030794c1-ac77-496b-92df-f27374a8bd58",
+  "e48ece36-62e2-4504-bad9-02848725956a",
+  "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+]);
+const PROXY_TARGET = "__getSpecialProxyTarget";
+
+export type Props = Record<string, unknown>;
+
+export function isUnknown(value: unknown): boolean {
+  return typeof value === "string" && UNKNOWN_SENTINELS.has(value);
+}
+
+function normalizeValue(value: unknown): unknown {
+  if (typeof value === "string") return UNKNOWN_SENTINELS.has(value) ? UNKNOWN : value;
+  if (Array.isArray(value)) return value.map(normalizeValue);
+  if (value && typeof value === "object") {
+    const out: Props = {};
+    for (const [k, v] of Object.entries(value)) out[k] = normalizeValue(v);
+    return out;
+  }
+  return value;
+}
+
+const normalized = new WeakMap<object, Props>();
+
+/** Plain, proxy-free props with every unknown spelled UNKNOWN. Cached per props object. */
+export function normalizeProps(props: Props | undefined): Props {
+  if (!props) return {};
+  const target = ((props as Record<string, unknown>)[PROXY_TARGET] as Props | undefined) ?? props;
+  let result = normalized.get(target);
+  if (!result) {
+    result = normalizeValue(target) as Props;
+    normalized.set(target, result);
+    normalized.set(result, result);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading plain data.
+
+export function get(value: unknown, ...path: (string | number)[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object" || isUnknown(current)) return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+export function asRecord(value: unknown): Props | undefined {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Props) : undefined;
+}
+
+export function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A boolean that Pulumi may carry as a string ("true") after a round trip. */
+export function asBool(value: unknown): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  return undefined;
+}
+
+export const show = (value: unknown): string => (value === undefined ? "unset" : JSON.stringify(value));
+
+/** Labels of a Docker container (`[{label, value}]`) as a map. */
+export function dockerLabels(props: Props): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of asArray(props.labels)) {
+    const label = get(l, "label");
+    const value = get(l, "value");
+    if (typeof label === "string" && typeof value === "string") labels[label] = value;
+  }
+  return labels;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy config.
+
+/** The policy's config with the defaults of its schema filled in (the CLI may or may not have). */
+export function configOf<T extends object>(policy: { configSchema?: PolicyConfigSchema }, args: { getConfig<C extends object>(): C }): T {
+  const defaults: Props = {};
+  for (const [key, schema] of Object.entries(policy.configSchema?.properties ?? {})) {
+    if (schema.default !== undefined) defaults[key] = schema.default;
+  }
+  return { ...defaults, ...args.getConfig<Props>() } as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exemptions (DESIGN.md, "Policy exemptions").
+
+export interface Exemption {
+  readonly policies: readonly string[];
+  readonly reason?: string;
+}
+
+/** Where a resource may carry exemption annotations or labels. */
+function exemptionMaps(type: string, props: Props): Props[] {
+  if (type === "docker:index/container:Container") return [dockerLabels(props)];
+  if (type.startsWith("kubernetes:")) {
+    const metadatas = [
+      get(props, "metadata"),
+      get(props, "spec", "template", "metadata"),
+      get(props, "spec", "jobTemplate", "metadata"),
+      get(props, "spec", "jobTemplate", "spec", "template", "metadata"),
+    ];
+    return metadatas.flatMap((m) => [get(m, "annotations"), get(m, "labels")]).filter((m): m is Props => asRecord(m) !== undefined);
+  }
+  if (type.startsWith("aws:")) return [asRecord(props.tags) ?? {}];
+  return [];
+}
+
+const exemptions = new WeakMap<Props, Exemption | null>();
+
+/** The exemption a resource declares, if any. The policy value may list several, comma-separated. */
+export function exemptionOf(type: string, props: Props): Exemption | undefined {
+  let exemption = exemptions.get(props);
+  if (exemption === undefined) {
+    exemption = readExemption(type, props) ?? null;
+    exemptions.set(props, exemption);
+  }
+  return exemption ?? undefined;
+}
+
+function readExemption(type: string, props: Props): Exemption | undefined {
+  let policies: string[] = [];
+  let reason: string | undefined;
+  for (const map of exemptionMaps(type, props)) {
+    const named = map[EXEMPT_ANNOTATION];
+    if (typeof named === "string") policies = policies.concat(named.split(",").map((p) => p.trim()).filter(Boolean));
+    const why = map[EXEMPT_REASON_ANNOTATION];
+    if (typeof why === "string" && why.trim()) reason = why.trim();
+  }
+  return policies.length > 0 ? { policies, reason } : undefined;
+}
+
+/**
+ * Reports at a level other than the policy's. @pulumi/policy's reportViolation (server.js) accepts a
+ * diagnostic object whose enforcementLevel overrides the policy's; the typings only admit a string.
+ */
+export function reportAtLevel(report: ReportViolation, message: string, enforcementLevel: EnforcementLevel, urn?: string): void {
+  (report as unknown as (d: { message: string; enforcementLevel: EnforcementLevel; urn?: string }) => void)({ message, enforcementLevel, urn });
+}
+
+const exemptionMissingReason = (policy: string) =>
+  `declares ${EXEMPT_ANNOTATION}: ${policy} without ${EXEMPT_REASON_ANNOTATION}, so the exemption is not honoured; ` +
+  `add a ${EXEMPT_REASON_ANNOTATION} that says why, or remove the exemption`;
+
+const exemptedFinding = (policy: string, reason: string, finding: string) =>
+  `exempt from ${policy} (reason: "${reason}"); suppressed finding: ${finding}`;
+
+type NorthstackPolicy = (ResourceValidationPolicy | StackValidationPolicy) & Partial<ResourceValidationPolicy & StackValidationPolicy>;
+
+/**
+ * Wraps a policy so that its validators see normalized props and honour exemptions: a resource that
+ * names the policy in `northstack.io/policy-exempt` with a reason gets its findings reported as
+ * advisory, naming the reason (and one advisory notice even when nothing was found, so that no
+ * exemption is silent); without a reason, the findings stand and the missing reason is reported too.
+ */
+export function withExemptions<P extends NorthstackPolicy>(policy: P): P {
+  const wrapped = { ...policy };
+  const validateResource = policy.validateResource;
+  if (validateResource) {
+    const validations = Array.isArray(validateResource) ? validateResource : [validateResource];
+    wrapped.validateResource = async (args: ResourceValidationArgs, report: ReportViolation) => {
+      const props = normalizeProps(args.props);
+      const plainArgs: ResourceValidationArgs = {
+        ...args,
+        props,
+        provider: args.provider && { ...args.provider, props: normalizeProps(args.provider.props) },
+        asType: ((resourceClass: never) => (args.isType(resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+      };
+      const exemption = exemptionOf(args.type, props);
+      if (!exemption?.policies.includes(policy.name)) {
+        for (const validate of validations) await validate(plainArgs, report);
+        return;
+      }
+      const findings: string[] = [];
+      const collect: ReportViolation = (message) => {
+        findings.push(typeof message === "string" ? message : String((message as { message?: string }).message));
+      };
+      for (const validate of validations) await validate(plainArgs, collect);
+      if (exemption.reason) {
+        if (findings.length === 0) reportAtLevel(report, `exempt from ${policy.name} (reason: "${exemption.reason}")`, "advisory");
+        for (const f of findings) reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, f), "advisory");
+      } else {
+        report(`${args.name} ${exemptionMissingReason(policy.name)}`);
+        for (const f of findings) report(f);
+      }
+    };
+  }
+  const validateStack = policy.validateStack;
+  if (validateStack) {
+    wrapped.validateStack = async (args: StackValidationArgs, report: ReportViolation) => {
+      const byUrn = new Map<string, PolicyResource>();
+      const resources = args.resources.map((r) => {
+        const plain: PolicyResource = { ...r, props: normalizeProps(r.props), provider: r.provider && { ...r.provider, props: normalizeProps(r.provider.props) } };
+        byUrn.set(r.urn, plain);
+        return plain;
+      });
+      await validateStack({ ...args, resources }, (message, urn) => {
+        const resource = urn === undefined ? undefined : byUrn.get(urn);
+        const exemption = resource && exemptionOf(resource.type, resource.props);
+        const text = typeof message === "string" ? message : String((message as { message?: string }).message);
+        if (exemption?.policies.includes(policy.name) && exemption.reason) {
+          reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, text), "advisory", urn);
+        } else {
+          report(text, urn);
+        }
+      });
+    };
+  }
+  return wrapped;
+}

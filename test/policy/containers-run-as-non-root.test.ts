@@ -1,0 +1,99 @@
+import { containersRunAsNonRoot as policy } from "../../policy/policies";
+import { container, cronJob, deployment, dockerContainer, messages, pod, podSpec } from "./fixtures";
+
+describe("containers-run-as-non-root on Docker", () => {
+  test("passes an explicit non-root uid:gid", async () => {
+    expect(await messages(policy, dockerContainer())).toEqual([]);
+  });
+
+  test.each([
+    ["root", /user "root" is root/],
+    ["0", /user "0" is root/],
+    ["0:0", /user "0:0" is root/],
+    ["0:1000", /user "0:1000" is root/],
+    ["root:root", /is root/],
+    ["", /no user is set/],
+  ])("rejects user %j", async (user, expected) => {
+    const found = await messages(policy, dockerContainer({ user }));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(expected);
+    expect(found[0]).toContain("Docker container api");
+  });
+
+  test("rejects a container without a user", async () => {
+    const input = dockerContainer();
+    delete input.props.user;
+    expect(await messages(policy, input)).toEqual([expect.stringMatching(/no user is set, so the image's default user/)]);
+  });
+
+  test("reports a user unknown at preview as unverifiable, not as a pass", async () => {
+    expect(await messages(policy, dockerContainer({ user: "[unknown]" }))).toEqual([expect.stringMatching(/unknown at preview/)]);
+  });
+});
+
+describe("containers-run-as-non-root on Kubernetes", () => {
+  test("passes runAsNonRoot with a uid on the pod, inherited by every container", async () => {
+    expect(await messages(policy, deployment())).toEqual([]);
+  });
+
+  test("passes runAsUser > 0 on the container alone", async () => {
+    const spec = podSpec({ securityContext: {}, containers: [container("api", { securityContext: { runAsUser: 1000, allowPrivilegeEscalation: false } })] });
+    expect(await messages(policy, deployment(spec))).toEqual([]);
+  });
+
+  test("rejects a root uid set at container level under a non-root pod", async () => {
+    const spec = podSpec({ containers: [container("api"), container("sidecar", { securityContext: { runAsUser: 0 } })] });
+    const found = await messages(policy, deployment(spec));
+    expect(found).toEqual([expect.stringContaining('spec.template.spec.containers[1] "sidecar": effective runAsUser is 0 (root)')]);
+  });
+
+  test("rejects runAsNonRoot: true combined with runAsUser: 0", async () => {
+    const spec = podSpec({ securityContext: { runAsNonRoot: true, runAsUser: 0 } });
+    expect(await messages(policy, deployment(spec))).toEqual([expect.stringMatching(/effective runAsUser is 0/)]);
+  });
+
+  test("checks initContainers", async () => {
+    const spec = podSpec({ securityContext: {}, containers: [container("api", { securityContext: { runAsUser: 1000 } })], initContainers: [container("migrate")] });
+    expect(await messages(policy, deployment(spec))).toEqual([expect.stringContaining('initContainers[0] "migrate": neither runAsNonRoot: true nor a runAsUser > 0')]);
+  });
+
+  test("checks ephemeralContainers", async () => {
+    const spec = podSpec({ ephemeralContainers: [container("debug", { securityContext: { runAsNonRoot: false, runAsUser: 0 } })] });
+    expect(await messages(policy, pod(spec))).toEqual([expect.stringContaining('ephemeralContainers[0] "debug"')]);
+  });
+
+  test("checks a CronJob through its jobTemplate", async () => {
+    const found = await messages(policy, cronJob(podSpec({ securityContext: {} })));
+    expect(found).toEqual([expect.stringContaining('spec.jobTemplate.spec.template.spec.containers[0] "api"')]);
+  });
+
+  test.each(["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet", "kubernetes:core/v1:ReplicationController", "kubernetes:batch/v1:Job"])(
+    "checks %s",
+    async (type) => {
+      const input = { ...deployment(podSpec({ securityContext: {} })), type };
+      expect(await messages(policy, input)).toHaveLength(1);
+    },
+  );
+
+  test("reports runAsUser unknown at preview as unverifiable", async () => {
+    const spec = podSpec({ securityContext: { runAsUser: "[unknown]" } });
+    expect(await messages(policy, deployment(spec))).toEqual([expect.stringMatching(/unknown at preview, so it cannot be verified/)]);
+  });
+
+  test("ignores kinds without pods", async () => {
+    expect(await messages(policy, { type: "kubernetes:core/v1:Service", props: { spec: {} } })).toEqual([]);
+  });
+});
+
+describe("containers-run-as-non-root on ECS", () => {
+  const task = (definitions: unknown) => ({ type: "aws:ecs/taskDefinition:TaskDefinition", name: "api", props: { family: "api", containerDefinitions: JSON.stringify(definitions) } });
+
+  test("passes containers with a non-root user", async () => {
+    expect(await messages(policy, task([{ name: "api", image: "api:1.0.0", user: "1000:1000" }]))).toEqual([]);
+  });
+
+  test("rejects a container definition without a user and one running as root", async () => {
+    const found = await messages(policy, task([{ name: "api", image: "api:1.0.0" }, { name: "agent", image: "agent:1", user: "0" }]));
+    expect(found).toEqual([expect.stringContaining('containerDefinitions[0] "api": no user'), expect.stringContaining('containerDefinitions[1] "agent": user "0" is root')]);
+  });
+});

@@ -1,0 +1,105 @@
+import { policyResources, runStackPolicy, stackArgs } from "../../policy/evaluate";
+import { dataResidencyCanada as policy } from "../../policy/policies";
+import { messages } from "./fixtures";
+
+const provider = (cloud: "aws" | "gcp", props: Record<string, unknown>) => ({ type: `pulumi:providers:${cloud}`, name: `${cloud}-primary`, props });
+
+describe("providers", () => {
+  test("pass in Canadian regions", async () => {
+    expect(await messages(policy, provider("aws", { region: "ca-central-1" }))).toEqual([]);
+    expect(await messages(policy, provider("aws", { region: "ca-west-1" }))).toEqual([]);
+    expect(await messages(policy, provider("gcp", { region: "northamerica-northeast2", zone: "northamerica-northeast2-a" }))).toEqual([]);
+  });
+
+  test("reject regions and zones outside Canada", async () => {
+    expect(await messages(policy, provider("aws", { region: "us-east-1" }))).toEqual([
+      'aws provider aws-primary: region "us-east-1" is outside the allowed aws locations (ca-central-1, ca-west-1).',
+    ]);
+    expect(await messages(policy, provider("gcp", { region: "northamerica-northeast1", zone: "us-central1-a" }))).toEqual([expect.stringContaining('zone "us-central1-a" is outside')]);
+  });
+
+  test("report a provider without a region, or with a region unknown at preview, as cannot verify", async () => {
+    expect(await messages(policy, provider("aws", {}))).toEqual([expect.stringMatching(/has no region configured: cannot verify/)]);
+    expect(await messages(policy, provider("gcp", { project: "p" }))).toEqual([expect.stringMatching(/has no region configured: cannot verify/)]);
+    expect(await messages(policy, provider("aws", { region: "[unknown]" }))).toEqual([expect.stringMatching(/region is unknown at preview: cannot verify/)]);
+  });
+
+  test("honour the allowed regions from policy config", async () => {
+    expect(await messages(policy, provider("aws", { region: "ca-west-1" }), { config: { allowedAwsRegions: ["ca-central-1"] } })).toHaveLength(1);
+  });
+});
+
+describe("resources with their own location", () => {
+  test("a per-resource region override (aws v7) is checked", async () => {
+    expect(await messages(policy, { type: "aws:s3/bucket:Bucket", name: "b", props: { region: "ca-central-1" } })).toEqual([]);
+    expect(await messages(policy, { type: "aws:s3/bucket:Bucket", name: "b", props: { region: "eu-west-1" } })).toEqual([expect.stringContaining('region "eu-west-1" is outside')]);
+    expect(await messages(policy, { type: "aws:rds/instance:Instance", name: "db", props: { availabilityZone: "us-west-2a" } })).toEqual([expect.stringContaining('availabilityZone "us-west-2a"')]);
+    expect(await messages(policy, { type: "aws:rds/instance:Instance", name: "db", props: { availabilityZone: "ca-central-1d" } })).toEqual([]);
+  });
+
+  test("GCS multi-regions and dual-regions outside Canada are rejected", async () => {
+    for (const location of ["US", "NAM4", "EU"]) {
+      expect(await messages(policy, { type: "gcp:storage/bucket:Bucket", name: "media", props: { location } })).toEqual([expect.stringContaining(`location "${location}" is outside`)]);
+    }
+    expect(await messages(policy, { type: "gcp:storage/bucket:Bucket", name: "media", props: { location: "NORTHAMERICA-NORTHEAST1" } })).toEqual([]);
+    const custom = { location: "NORTHAMERICA-NORTHEAST1", customPlacementConfig: { dataLocations: ["NORTHAMERICA-NORTHEAST1", "US-EAST1"] } };
+    expect(await messages(policy, { type: "gcp:storage/bucket:Bucket", name: "media", props: custom })).toEqual([expect.stringContaining("customPlacementConfig.dataLocations[1]")]);
+  });
+
+  test("Cloud SQL, its replicas and backups, Memorystore, GKE and KMS", async () => {
+    const sql = { region: "northamerica-northeast1", settings: { backupConfiguration: { location: "us" }, locationPreference: { zone: "northamerica-northeast1-a" } } };
+    expect(await messages(policy, { type: "gcp:sql/databaseInstance:DatabaseInstance", name: "db", props: sql })).toEqual([expect.stringContaining('settings.backupConfiguration.location "us"')]);
+    const replica = { region: "us-east4", masterInstanceName: "db" };
+    expect(await messages(policy, { type: "gcp:sql/databaseInstance:DatabaseInstance", name: "db-replica", props: replica })).toEqual([expect.stringContaining('region "us-east4"')]);
+    expect(await messages(policy, { type: "gcp:redis/instance:Instance", name: "r", props: { region: "northamerica-northeast1", locationId: "us-central1-a" } })).toHaveLength(1);
+    expect(await messages(policy, { type: "gcp:container/cluster:Cluster", name: "gke", props: { location: "northamerica-northeast1-b" } })).toEqual([]);
+    expect(await messages(policy, { type: "gcp:kms/keyRing:KeyRing", name: "keys", props: { location: "global" } })).toEqual([expect.stringContaining('location "global"')]);
+  });
+
+  test("copy destinations: RDS backup replication region and AWS Backup copy actions", async () => {
+    expect(await messages(policy, { type: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", name: "dr", props: { region: "us-west-2", sourceDbInstanceArn: "arn:aws:rds:ca-central-1:1:db:x" } })).toHaveLength(1);
+    const plan = (arn: string) => ({ type: "aws:backup/plan:Plan", name: "daily", props: { rules: [{ ruleName: "daily", copyActions: [{ destinationVaultArn: arn }] }] } });
+    expect(await messages(policy, plan("arn:aws:backup:ca-west-1:111122223333:backup-vault:dr"))).toEqual([]);
+    expect(await messages(policy, plan("arn:aws:backup:us-east-1:111122223333:backup-vault:dr"))).toEqual([expect.stringContaining('rules[0].copyActions[0].destinationVaultArn "us-east-1"')]);
+    expect(await messages(policy, plan("[unknown]"))).toEqual([expect.stringMatching(/unknown at preview: cannot verify/)]);
+  });
+
+  test("a location unknown at preview is cannot verify, never a pass", async () => {
+    expect(await messages(policy, { type: "gcp:storage/bucket:Bucket", name: "media", props: { location: "[unknown]" } })).toEqual([
+      "gcp:storage/bucket:Bucket media: location is unknown at preview: cannot verify that it is in Canada.",
+    ]);
+  });
+
+  test("Secret Manager automatic replication stores secrets anywhere", async () => {
+    expect(await messages(policy, { type: "gcp:secretmanager/secret:Secret", name: "s", props: { replication: { auto: {} } } })).toHaveLength(1);
+  });
+});
+
+describe("S3 replication destinations (stack validation)", () => {
+  const stack = (destination: string, replicaProvider: Record<string, unknown>, dependencies: string[] = []) =>
+    policyResources([
+      { type: "pulumi:providers:aws", name: "dr", urn: "urn:dr", props: replicaProvider },
+      { type: "aws:s3/bucket:Bucket", name: "backups", urn: "urn:src", props: { bucket: "northstack-backups" }, provider: { type: "pulumi:providers:aws", name: "primary", urn: "urn:primary", props: { region: "ca-central-1" } } },
+      { type: "aws:s3/bucket:Bucket", name: "backups-dr", urn: "urn:dst", props: { bucket: "northstack-backups-dr" }, provider: { type: "pulumi:providers:aws", name: "dr", urn: "urn:dr", props: replicaProvider } },
+      { type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig", name: "copy", urn: "urn:copy", props: { bucket: "northstack-backups", rules: [{ destination: { bucket: destination } }] }, dependencies },
+    ]);
+  const run = async (resources: ReturnType<typeof stack>) => {
+    const result = await runStackPolicy(policy, stackArgs(resources));
+    return Array.isArray(result) ? result : [];
+  };
+
+  test("pass when the destination bucket is in a Canadian region", async () => {
+    expect(await run(stack("arn:aws:s3:::northstack-backups-dr", { region: "ca-west-1" }))).toEqual([]);
+  });
+
+  test("reject a destination bucket outside Canada, found by ARN or, when unknown, by dependency", async () => {
+    const byArn = await run(stack("arn:aws:s3:::northstack-backups-dr", { region: "us-west-2" }));
+    expect(byArn).toEqual([{ message: expect.stringContaining('replicates to bucket backups-dr, whose region "us-west-2" is outside'), urn: "urn:copy" }]);
+    const byDependency = await run(stack("[unknown]", { region: "us-west-2" }, ["urn:src", "urn:dst"]));
+    expect(byDependency).toEqual([expect.objectContaining({ message: expect.stringContaining("replicates to bucket backups-dr") })]);
+  });
+
+  test("report a destination that is not in the stack as cannot verify", async () => {
+    expect(await run(stack("arn:aws:s3:::somebody-elses-bucket", { region: "ca-west-1" }))).toEqual([expect.objectContaining({ message: expect.stringContaining("cannot verify") })]);
+  });
+});

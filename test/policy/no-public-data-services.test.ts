@@ -1,0 +1,51 @@
+import { policyResources, runStackPolicy, stackArgs } from "../../policy/evaluate";
+import { noPublicDataServices as policy } from "../../policy/policies";
+import { dockerContainer, messages } from "./fixtures";
+
+const cloudSql = (ipConfiguration: Record<string, unknown>) => ({ type: "gcp:sql/databaseInstance:DatabaseInstance", name: "db", props: { settings: { tier: "db-f1", ipConfiguration } } });
+const pab = (props: Record<string, unknown>) => ({ type: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name: "b", props: { bucket: "b", ...props } });
+const allBlocked = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
+
+test("passes private RDS and Cloud SQL, blocked S3, locked-down GCS and loopback-only Postgres", async () => {
+  expect(await messages(policy, { type: "aws:rds/instance:Instance", name: "db", props: { publiclyAccessible: false } })).toEqual([]);
+  expect(await messages(policy, cloudSql({ ipv4Enabled: false, privateNetwork: "projects/p/global/networks/n" }))).toEqual([]);
+  expect(await messages(policy, pab(allBlocked))).toEqual([]);
+  expect(await messages(policy, { type: "gcp:storage/bucket:Bucket", name: "media", props: { uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" } })).toEqual([]);
+  expect(await messages(policy, dockerContainer({ image: "postgres:15.8-alpine", ports: [{ internal: 5432, external: 5432, ip: "127.0.0.1" }] }))).toEqual([]);
+  expect(await messages(policy, dockerContainer({ image: "redis:7.4.1-alpine", ports: [] }))).toEqual([]);
+});
+
+test("rejects a publicly accessible RDS instance", async () => {
+  expect(await messages(policy, { type: "aws:rds/instance:Instance", name: "db", props: { publiclyAccessible: true } })).toEqual([expect.stringContaining("publiclyAccessible is true")]);
+});
+
+test("rejects Cloud SQL with a public IP (including by default) or 0.0.0.0/0", async () => {
+  expect(await messages(policy, cloudSql({}))).toEqual([expect.stringContaining("ipv4Enabled is unset: the instance gets a public IP")]);
+  const open = await messages(policy, cloudSql({ ipv4Enabled: true, authorizedNetworks: [{ value: "0.0.0.0/0" }] }));
+  expect(open).toEqual([expect.stringContaining("ipv4Enabled is true"), expect.stringContaining("authorizedNetworks allows 0.0.0.0/0")]);
+});
+
+test("rejects an incomplete S3 public access block and public ACLs", async () => {
+  expect(await messages(policy, pab({ ...allBlocked, restrictPublicBuckets: false }))).toEqual([expect.stringContaining("restrictPublicBuckets is false, must be true")]);
+  expect(await messages(policy, { type: "aws:s3/bucket:Bucket", name: "b", props: { acl: "public-read" } })).toHaveLength(1);
+});
+
+test("rejects GCS without uniform access or public-access prevention", async () => {
+  expect(await messages(policy, { type: "gcp:storage/bucket:Bucket", name: "media", props: { publicAccessPrevention: "inherited" } })).toHaveLength(2);
+});
+
+test("rejects Postgres and Redis published beyond 127.0.0.1 on Docker", async () => {
+  expect(await messages(policy, dockerContainer({ image: "postgres:15.8-alpine", ports: [{ internal: 5432, external: 5432, ip: "0.0.0.0" }] }))).toEqual([expect.stringContaining('publishes port 5432 on "0.0.0.0"')]);
+  expect(await messages(policy, dockerContainer({ image: "redis:7.4.1-alpine", ports: [{ internal: 6379, external: 6379 }] }))).toEqual([expect.stringContaining('publishes port 6379 on "0.0.0.0"')]);
+  expect(await messages(policy, dockerContainer({ image: "ghcr.io/acme/db:1", ports: [{ internal: 5432, external: 15432, ip: "192.168.1.5" }] }))).toHaveLength(1);
+});
+
+test("every S3 bucket needs a public access block in the stack (by name, or by dependency while the name is unknown)", async () => {
+  const run = async (extra: Parameters<typeof policyResources>[0]) => {
+    const result = await runStackPolicy(policy, stackArgs(policyResources([{ type: "aws:s3/bucket:Bucket", name: "media", urn: "urn:media", props: { bucket: "media" } }, ...extra])));
+    return Array.isArray(result) ? result : [];
+  };
+  expect(await run([])).toEqual([{ message: expect.stringContaining("S3 bucket media has no BucketPublicAccessBlock"), urn: "urn:media" }]);
+  expect(await run([{ ...pab(allBlocked), props: { ...allBlocked, bucket: "media" } }])).toEqual([]);
+  expect(await run([{ ...pab(allBlocked), props: { ...allBlocked, bucket: "[unknown]" }, dependencies: ["urn:media"] }])).toEqual([]);
+});
