@@ -199,12 +199,12 @@ export class Monitoring extends pulumi.ComponentResource {
         secretEnv: { GF_SECURITY_ADMIN_PASSWORD: this.grafanaAdminPassword },
         files: [
           {
-            path: "/etc/grafana/provisioning/datasources/northstack.yml",
+            path: "/etc/grafana/provisioning/datasources/datasources.yml",
             content: pulumi
               .all([prometheus.host, loki.host])
               .apply(([p, l]) => renderGrafanaDatasources({ prometheusUrl: `http://${p}:9090`, lokiUrl: `http://${l}:3100` })),
           },
-          { path: "/etc/grafana/provisioning/dashboards/northstack.yml", content: renderGrafanaDashboardProvider() },
+          { path: "/etc/grafana/provisioning/dashboards/dashboards.yml", content: renderGrafanaDashboardProvider() },
           { path: `${DASHBOARDS_DIR}/overview.json`, content: renderOverviewDashboard(runtime.stack) },
         ],
         volumes: [{ name: "data", mountPath: "/var/lib/grafana", sizeGb: 1 }],

@@ -1,0 +1,190 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ObjectStoreEndpoint } from "../endpoints";
+
+/**
+ * How long backups are kept, by key prefix: one object a day under `daily/` lives 7 days and one
+ * a week under `weekly/` lives 28, so the bucket holds 7 daily and 4 weekly. Overwritten or deleted
+ * objects stay as noncurrent versions for `noncurrentDays`, a grace period against mistakes.
+ */
+export const BACKUP_RETENTION = {
+  prefixes: [
+    { prefix: "daily/", days: 7 },
+    { prefix: "weekly/", days: 28 },
+  ],
+  noncurrentDays: 7,
+} as const;
+
+/** The S3 lifecycle rules that implement BACKUP_RETENTION. Pure. */
+export function s3LifecycleRules(): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+  return [
+    ...BACKUP_RETENTION.prefixes.map(({ prefix, days }) => ({
+      id: `expire-${prefix.replace("/", "")}`,
+      status: "Enabled",
+      filter: { prefix },
+      expiration: { days },
+    })),
+    {
+      id: "noncurrent-and-cleanup",
+      status: "Enabled",
+      filter: {},
+      noncurrentVersionExpiration: { noncurrentDays: BACKUP_RETENTION.noncurrentDays },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+    },
+  ];
+}
+
+/** Bucket policy refusing every request made without TLS. Pure. */
+export function denyInsecureTransportPolicy(bucketArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  });
+}
+
+export interface BackupBucketArgs {
+  /** KMS key (in the bucket's region) for SSE-KMS. Required. */
+  readonly kmsKeyArn: pulumi.Input<string>;
+  /** The region of the provider in `opts`, reported in the endpoint. Required. */
+  readonly region: string;
+  /** Replicate every object to a bucket created with this provider (the DR region). Default: no replica. */
+  readonly drProvider?: aws.Provider;
+  /** The DR provider's region, e.g. ca-west-1; required with drProvider. */
+  readonly drRegion?: string;
+  /** KMS key in the DR region for the replica bucket; required with drProvider. */
+  readonly drKmsKeyArn?: pulumi.Input<string>;
+  /** Allow `pulumi destroy` to delete a non-empty bucket. Default: false. */
+  readonly forceDestroy?: boolean;
+}
+
+/** Throws with every problem in the arguments, before any resource is registered. */
+export function validateBackupBucketArgs(args: BackupBucketArgs): void {
+  const dr = [args.drProvider, args.drRegion, args.drKmsKeyArn].filter(Boolean).length;
+  const problems: string[] = [];
+  if (dr !== 0 && dr !== 3) problems.push("drProvider, drRegion and drKmsKeyArn: give all three or none");
+  if (args.drRegion !== undefined && args.drRegion === args.region) {
+    problems.push(`drRegion ${JSON.stringify(args.drRegion)} equals region; the replica must be in the other Canadian region`);
+  }
+  if (problems.length) throw new Error(`S3 backup bucket: ${problems.join("; ")}`);
+}
+
+/**
+ * The stack's S3 bucket for backups and Supabase storage objects: versioned, SSE-KMS with a bucket
+ * key, all public access blocked, ACLs disabled, TLS-only, and the BACKUP_RETENTION lifecycle. With
+ * a DR provider, a bucket hardened the same way in the DR region receives a replica of every object.
+ */
+export class BackupBucket extends pulumi.ComponentResource {
+  readonly bucket: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+  readonly drBucket?: pulumi.Output<string>;
+  readonly endpoint: ObjectStoreEndpoint;
+
+  constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateBackupBucketArgs(args);
+    super("northstack:aws:BackupBucket", name, {}, opts);
+    const primary = this.hardenedBucket(name, args.kmsKeyArn, args.forceDestroy ?? false);
+    this.bucket = primary.bucket.bucket;
+    this.arn = primary.bucket.arn;
+
+    if (args.drProvider && args.drKmsKeyArn) {
+      const replica = this.hardenedBucket(`${name}-dr`, args.drKmsKeyArn, args.forceDestroy ?? false, args.drProvider);
+      this.replicate(name, primary, replica, args.kmsKeyArn, args.drKmsKeyArn);
+      this.drBucket = replica.bucket.bucket;
+    }
+
+    this.endpoint = { kind: "s3", bucket: this.bucket, region: args.region };
+    this.registerOutputs({ bucket: this.bucket, drBucket: this.drBucket });
+  }
+
+  private hardenedBucket(name: string, kmsKeyArn: pulumi.Input<string>, forceDestroy: boolean, provider?: aws.Provider) {
+    const opts = { parent: this, provider };
+    const bucket = new aws.s3.Bucket(name, { forceDestroy }, opts);
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      opts,
+    );
+    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-sse`,
+      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn }, bucketKeyEnabled: true }] },
+      opts,
+    );
+    new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: bucket.arn.apply(denyInsecureTransportPolicy) }, opts);
+    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: bucket.id, rules: s3LifecycleRules() }, { ...opts, dependsOn: [versioning] });
+    return { bucket, versioning };
+  }
+
+  private replicate(
+    name: string,
+    source: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
+    replica: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
+    sourceKeyArn: pulumi.Input<string>,
+    replicaKeyArn: pulumi.Input<string>,
+  ): void {
+    const role = new aws.iam.Role(
+      `${name}-replication`,
+      {
+        description: "S3 replication of the northstack backup bucket to its DR copy",
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${name}-replication`,
+      {
+        role: role.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: source.bucket.arn },
+            {
+              Effect: "Allow",
+              Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+              Resource: pulumi.interpolate`${source.bucket.arn}/*`,
+            },
+            {
+              Effect: "Allow",
+              Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+              Resource: pulumi.interpolate`${replica.bucket.arn}/*`,
+            },
+            { Effect: "Allow", Action: ["kms:Decrypt"], Resource: sourceKeyArn },
+            { Effect: "Allow", Action: ["kms:Encrypt", "kms:GenerateDataKey"], Resource: replicaKeyArn },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketReplicationConfig(
+      `${name}-replication`,
+      {
+        bucket: source.bucket.id,
+        role: role.arn,
+        rules: [
+          {
+            id: "dr-copy",
+            status: "Enabled",
+            filter: {},
+            deleteMarkerReplication: { status: "Enabled" },
+            sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+            destination: { bucket: replica.bucket.arn, storageClass: "STANDARD_IA", encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn } },
+          },
+        ],
+      },
+      { parent: this, dependsOn: [source.versioning, replica.versioning] },
+    );
+  }
+}

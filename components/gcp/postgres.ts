@@ -1,0 +1,109 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { PostgresEndpoint } from "../endpoints";
+
+export interface CloudSqlPostgresArgs {
+  /** Region of the instance and its backups. Required. */
+  readonly region: string;
+  /** VPC network (with private services access) the private IP lives in. Required. */
+  readonly networkId: pulumi.Input<string>;
+  /** Password of the built-in `postgres` user, a Pulumi secret. Required. */
+  readonly password: pulumi.Input<string>;
+  /** CMEK key in the same region; Cloud SQL's service agent must be granted it. Default: Google-managed encryption. */
+  readonly kmsKeyId?: pulumi.Input<string>;
+  /** Machine tier. Default: db-custom-2-7680. */
+  readonly tier?: gcp.types.input.sql.DatabaseInstanceSettings["tier"];
+  /** SSD storage in GiB; grows automatically. Default: 20. */
+  readonly storageGb?: number;
+  /** REGIONAL availability (a standby in a second zone) instead of ZONAL. Default: false. */
+  readonly ha?: boolean;
+  /** Deletion protection in both Pulumi and the Cloud SQL API, and a final backup. Default: false. */
+  readonly deletionProtection?: boolean;
+  /** Automated backups kept, one a day, 7-365. Default: 7. */
+  readonly backupRetentionDays?: number;
+  /** What the instance waits for: the services peering and the key grant. Default: nothing. */
+  readonly dependsOn?: pulumi.Resource[];
+}
+
+/** Throws with every problem in the arguments, before any resource is registered. */
+export function validateCloudSqlPostgresArgs(args: CloudSqlPostgresArgs): void {
+  const problems: string[] = [];
+  const retention = args.backupRetentionDays ?? 7;
+  if (!Number.isInteger(retention) || retention < 7 || retention > 365) problems.push(`backupRetentionDays ${retention} is not allowed; allowed: 7 to 365`);
+  const storage = args.storageGb ?? 20;
+  if (!Number.isInteger(storage) || storage < 10 || storage > 65536) problems.push(`storageGb ${storage} is not allowed; allowed: 10 to 65536`);
+  if (problems.length) throw new Error(`Cloud SQL Postgres: ${problems.join("; ")}`);
+}
+
+/** Database flags Supabase needs: logical decoding for realtime. Pure. */
+export function cloudSqlFlags(): { name: string; value: string }[] {
+  return [{ name: "cloudsql.logical_decoding", value: "on" }];
+}
+
+/**
+ * Cloud SQL for PostgreSQL 15, the managed twin of the dev Postgres container: private IP only,
+ * TLS required, daily backups with point-in-time recovery kept in the instance's own region,
+ * REGIONAL when `ha`, CMEK when a key is given.
+ */
+export class CloudSqlPostgres extends pulumi.ComponentResource {
+  readonly endpoint: PostgresEndpoint;
+  readonly connectionName: pulumi.Output<string>;
+
+  constructor(name: string, args: CloudSqlPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateCloudSqlPostgresArgs(args);
+    super("northstack:gcp:Postgres", name, {}, opts);
+    const deletionProtection = args.deletionProtection ?? false;
+    const retention = args.backupRetentionDays ?? 7;
+
+    const instance = new gcp.sql.DatabaseInstance(
+      `${name}-db`,
+      {
+        databaseVersion: "POSTGRES_15",
+        region: args.region,
+        rootPassword: pulumi.secret(args.password),
+        encryptionKeyName: args.kmsKeyId,
+        deletionProtection,
+        settings: {
+          tier: args.tier ?? "db-custom-2-7680",
+          edition: "ENTERPRISE",
+          availabilityType: args.ha ? "REGIONAL" : "ZONAL",
+          diskType: "PD_SSD",
+          diskSize: args.storageGb ?? 20,
+          diskAutoresize: true,
+          deletionProtectionEnabled: deletionProtection,
+          ipConfiguration: {
+            ipv4Enabled: false,
+            privateNetwork: args.networkId,
+            sslMode: "ENCRYPTED_ONLY",
+            enablePrivatePathForGoogleCloudServices: false,
+          },
+          backupConfiguration: {
+            enabled: true,
+            pointInTimeRecoveryEnabled: true,
+            // Without a location Cloud SQL stores backups in the nearest multi-region, which is not in Canada.
+            location: args.region,
+            startTime: "07:00",
+            transactionLogRetentionDays: Math.min(retention, 7),
+            backupRetentionSettings: { retainedBackups: retention, retentionUnit: "COUNT" },
+          },
+          finalBackupConfig: deletionProtection ? { enabled: true, retentionDays: 30 } : undefined,
+          databaseFlags: cloudSqlFlags(),
+          insightsConfig: { queryInsightsEnabled: true },
+          maintenanceWindow: { day: 7, hour: 8, updateTrack: "stable" },
+        },
+      },
+      { parent: this, dependsOn: args.dependsOn },
+    );
+
+    this.connectionName = instance.connectionName;
+    this.endpoint = {
+      host: instance.privateIpAddress,
+      port: pulumi.output(5432),
+      database: "postgres",
+      adminUser: "postgres",
+      adminPassword: pulumi.secret(args.password),
+      sslMode: "require",
+    };
+    this.registerOutputs({ host: this.endpoint.host, connectionName: this.connectionName });
+  }
+}

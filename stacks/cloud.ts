@@ -1,0 +1,350 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ApiService } from "../components/api-service";
+import { BackupBucket } from "../components/aws/backup-bucket";
+import { EBS_CSI_PROVISIONER, EksCluster } from "../components/aws/cluster";
+import { EncryptionKey } from "../components/aws/kms";
+import { AwsNetwork } from "../components/aws/network";
+import { RdsPostgres } from "../components/aws/postgres";
+import { awsProviders } from "../components/aws/providers";
+import { ElastiCacheRedis } from "../components/aws/redis";
+import { NorthstackConfig } from "../components/config";
+import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint } from "../components/endpoints";
+import { GcsBackupBucket } from "../components/gcp/backup-bucket";
+import { GkeAutopilot } from "../components/gcp/cluster";
+import { GcpEncryptionKey, KeyUser } from "../components/gcp/kms";
+import { GcpNetwork } from "../components/gcp/network";
+import { CloudSqlPostgres } from "../components/gcp/postgres";
+import { gcpContext } from "../components/gcp/providers";
+import { MemorystoreRedis } from "../components/gcp/redis";
+import { Kong } from "../components/kong";
+import { Monitoring } from "../components/monitoring";
+import { KubernetesRuntime } from "../components/runtime/kubernetes";
+import { StackSecrets } from "../components/secrets";
+import { Supabase } from "../components/supabase";
+
+/** What the cloud layer hands the Kubernetes layer: the managed data services and a cluster. */
+interface CloudFoundation {
+  readonly postgres: PostgresEndpoint;
+  readonly redis: RedisEndpoint;
+  readonly storage: ObjectStoreEndpoint;
+  readonly drBucket?: pulumi.Output<string>;
+  /** Kubeconfig of the target cluster, a Pulumi secret. */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** The cluster resources the Kubernetes provider waits for (nodes included). */
+  readonly cluster?: pulumi.Resource;
+  /** Where pods reach Postgres and Redis: the NetworkPolicy egress destinations. */
+  readonly dataCidrs: string[];
+  /** A StorageClass the stack must create for its volumes; default: the cluster's default class. */
+  readonly storageClass?: { readonly provisioner: string; readonly parameters: Record<string, pulumi.Input<string>> };
+}
+
+/**
+ * Checks what only a cloud stack needs, before this layer registers anything. parseConfig already
+ * refuses these; the check keeps the composition honest when called with a hand-built config.
+ */
+export function validateCloudConfig(cfg: NorthstackConfig): void {
+  const problems: string[] = [];
+  if (cfg.cloud !== "aws" && cfg.cloud !== "gcp") problems.push(`northstack:cloud ${JSON.stringify(cfg.cloud)} is not allowed on ${cfg.environment}; allowed: aws, gcp`);
+  if (cfg.kubernetes.cluster === "existing" && !cfg.secrets.kubeconfig) {
+    problems.push("northstack:kubeconfig is missing; an existing cluster needs it (or set northstack:cluster to managed)");
+  }
+  if (cfg.cloud === "gcp" && cfg.kubernetes.cluster === "managed" && cfg.network.vpcId) {
+    problems.push("northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates; leave vpcId empty or bring the cluster (cluster existing)");
+  }
+  if (problems.length) throw new Error(`${cfg.environment} stack: ${problems.join("; ")}`);
+}
+
+const existingClusterKubeconfig = (cfg: NorthstackConfig): pulumi.Output<string> => pulumi.secret(cfg.secrets.kubeconfig ?? "");
+
+/**
+ * AWS, ca-central-1 (copies in ca-west-1 on prod):
+ *
+ *   providers ─> VPC (private subnets, SGs: 5432/6379 from the VPC only) ─> KMS key
+ *     ─> RDS Postgres 15 ─> ElastiCache Redis ─> S3 backups (─> S3 replica in ca-west-1) ─> EKS
+ */
+function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
+  const withDr = cfg.environment === "prod";
+  const providers = awsProviders(cfg.stack, cfg.region, cfg.drRegion);
+  const primary = { provider: providers.primary };
+
+  const network = new AwsNetwork(
+    "network",
+    { vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined, privateSubnetIds: cfg.network.privateSubnetIds, natPerZone: withDr },
+    primary,
+  );
+  const key = new EncryptionKey("kms", { purpose: `northstack ${cfg.stack}: data at rest` }, primary);
+  const drKey = withDr ? new EncryptionKey("kms-dr", { purpose: `northstack ${cfg.stack}: DR copies` }, { provider: providers.dr }) : undefined;
+
+  const postgres = new RdsPostgres(
+    "postgres",
+    {
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.postgresSecurityGroupId,
+      kmsKeyArn: key.arn,
+      password: secrets.postgresPassword,
+      instanceClass: cfg.postgres.instanceClass,
+      storageGb: cfg.postgres.storageGb,
+      ha: cfg.postgres.ha,
+      deletionProtection: cfg.deletionProtection,
+      backupRetentionDays: cfg.postgres.backupRetentionDays,
+      drProvider: drKey && providers.dr,
+      drKmsKeyArn: drKey?.arn,
+    },
+    primary,
+  );
+  const redis = new ElastiCacheRedis(
+    "redis",
+    {
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.redisSecurityGroupId,
+      kmsKeyArn: key.arn,
+      authToken: secrets.redisPassword,
+      nodeType: cfg.redis.nodeType,
+      ha: cfg.redis.ha,
+    },
+    primary,
+  );
+  const backups = new BackupBucket(
+    "backups",
+    {
+      kmsKeyArn: key.arn,
+      region: cfg.region,
+      drProvider: drKey && providers.dr,
+      drRegion: drKey && cfg.drRegion,
+      drKmsKeyArn: drKey?.arn,
+      forceDestroy: !cfg.deletionProtection,
+    },
+    primary,
+  );
+
+  const cluster =
+    cfg.kubernetes.cluster === "managed"
+      ? new EksCluster(
+          "cluster",
+          {
+            subnetIds: network.privateSubnetIds,
+            kmsKeyArn: key.arn,
+            region: cfg.region,
+            nodes: withDr ? { min: 3, desired: 3, max: 6 } : { min: 2, desired: 2, max: 4 },
+            deletionProtection: cfg.deletionProtection,
+          },
+          primary,
+        )
+      : undefined;
+
+  return {
+    postgres: postgres.endpoint,
+    redis: redis.endpoint,
+    storage: backups.endpoint,
+    drBucket: backups.drBucket,
+    kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
+    cluster,
+    dataCidrs: [network.vpcCidr],
+    // A new EKS cluster's only class is unencrypted gp2; volumes get gp3 encrypted with the stack key.
+    storageClass: cluster ? { provisioner: EBS_CSI_PROVISIONER, parameters: { type: "gp3", encrypted: "true", kmsKeyId: key.arn } } : undefined,
+  };
+}
+
+/**
+ * GCP, northamerica-northeast1 (copies in northamerica-northeast2 on prod):
+ *
+ *   provider ─> VPC (subnetwork, Cloud NAT, private services access) ─> CMEK key
+ *     ─> Cloud SQL Postgres 15 ─> Memorystore Redis ─> GCS backups (─> daily copy to -northeast2) ─> GKE Autopilot
+ */
+function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
+  const withDr = cfg.environment === "prod";
+  const managedCluster = cfg.kubernetes.cluster === "managed";
+  const gcp = gcpContext(cfg.stack, cfg.region, cfg.drRegion);
+  const primary = { provider: gcp.provider };
+
+  const network = new GcpNetwork("network", { region: gcp.region, vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined }, primary);
+  const keyUsers: KeyUser[] = ["sqladmin.googleapis.com", "redis.googleapis.com", ...(managedCluster ? (["container.googleapis.com"] as const) : [])];
+  const key = new GcpEncryptionKey("kms", { location: gcp.region, projectNumber: gcp.projectNumber, users: keyUsers }, primary);
+  const readyForPrivateIps = [...network.privateServicesAccess, ...key.grants];
+
+  const postgres = new CloudSqlPostgres(
+    "postgres",
+    {
+      region: gcp.region,
+      networkId: network.networkId,
+      password: secrets.postgresPassword,
+      kmsKeyId: key.id,
+      tier: cfg.postgres.tier,
+      storageGb: cfg.postgres.storageGb,
+      ha: cfg.postgres.ha,
+      deletionProtection: cfg.deletionProtection,
+      backupRetentionDays: cfg.postgres.backupRetentionDays,
+      dependsOn: readyForPrivateIps,
+    },
+    primary,
+  );
+  const redis = new MemorystoreRedis(
+    "redis",
+    {
+      region: gcp.region,
+      networkId: network.networkId,
+      memoryMb: cfg.redis.memoryMb,
+      ha: cfg.redis.ha,
+      kmsKeyId: key.id,
+      deletionProtection: cfg.deletionProtection,
+      dependsOn: readyForPrivateIps,
+    },
+    primary,
+  );
+  const backups = new GcsBackupBucket(
+    "backups",
+    {
+      region: gcp.region,
+      drRegion: withDr ? gcp.drRegion : undefined,
+      projectId: gcp.projectId,
+      projectNumber: gcp.projectNumber,
+      forceDestroy: !cfg.deletionProtection,
+    },
+    primary,
+  );
+
+  const cluster =
+    managedCluster && network.subnetworkId
+      ? new GkeAutopilot(
+          "cluster",
+          {
+            region: gcp.region,
+            networkId: network.networkId,
+            subnetworkId: network.subnetworkId,
+            kmsKeyId: key.id,
+            deletionProtection: cfg.deletionProtection,
+            dependsOn: key.grants,
+          },
+          primary,
+        )
+      : undefined;
+
+  return {
+    postgres: postgres.endpoint,
+    redis: redis.endpoint,
+    storage: backups.endpoint,
+    drBucket: backups.drBucket,
+    kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
+    cluster,
+    dataCidrs: [network.privateServicesCidr],
+  };
+}
+
+/**
+ * staging and prod: the dev system rendered to Kubernetes, with managed data services on the cloud
+ * `northstack:cloud` selects, in Canada.
+ *
+ *   cloud foundation (above) ──> k8s provider ──> KubernetesRuntime (namespace, default-deny policies)
+ *
+ *   users ──> Kong (LoadBalancer or Ingress+TLS) ──> API ─────────────────┬──> managed Postgres 15 (RLS)
+ *                                                └─> Supabase services ───┘    managed Redis (TLS + AUTH)
+ *   migrations Job (labelled ConfigMap) ──> Postgres;   Prometheus ──> every metrics port
+ */
+export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
+  validateCloudConfig(cfg);
+  const foundation = cfg.cloud === "aws" ? awsFoundation(cfg, secrets) : gcpFoundation(cfg, secrets);
+
+  const provider = new k8s.Provider(
+    "k8s",
+    { kubeconfig: foundation.kubeconfig, enableServerSideApply: true },
+    { dependsOn: foundation.cluster ? [foundation.cluster] : [] },
+  );
+  const storageClassName = foundation.storageClass ? `${cfg.kubernetes.namespace}-encrypted` : undefined;
+  if (foundation.storageClass) {
+    // Volume claims that come first wait (WaitForFirstConsumer) until the class exists.
+    new k8s.storage.v1.StorageClass(
+      "k8s-volumes",
+      {
+        metadata: { name: storageClassName, labels: { "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": cfg.stack } },
+        provisioner: foundation.storageClass.provisioner,
+        parameters: foundation.storageClass.parameters,
+        reclaimPolicy: cfg.deletionProtection ? "Retain" : "Delete",
+        volumeBindingMode: "WaitForFirstConsumer",
+        allowVolumeExpansion: true,
+      },
+      { provider },
+    );
+  }
+  const runtime = new KubernetesRuntime("k8s", {
+    stack: cfg.stack,
+    provider,
+    namespace: cfg.kubernetes.namespace,
+    exposure: cfg.kubernetes.exposure,
+    ingressHost: cfg.kubernetes.ingressHost || undefined,
+    ingressClassName: cfg.kubernetes.ingressClassName,
+    certManagerIssuer: cfg.kubernetes.certManagerIssuer || undefined,
+    dataCidrs: foundation.dataCidrs,
+    // Prometheus runs in the stack's own namespace.
+    monitoringNamespace: cfg.monitoring.enabled ? cfg.kubernetes.namespace : undefined,
+    storageClassName,
+  });
+
+  const supabase = new Supabase("supabase", {
+    runtime,
+    postgres: foundation.postgres,
+    jwtSecret: secrets.jwtSecret,
+    services: cfg.supabase,
+    exposedSchemas: cfg.postgres.exposedSchemas,
+    publicUrl: cfg.gateway.publicUrl,
+    storage: foundation.storage,
+  });
+
+  const apiArgs = {
+    runtime,
+    replicas: cfg.api.replicas,
+    maxReplicas: cfg.api.maxReplicas,
+    cpuMillis: cfg.api.cpuMillis,
+    memoryMb: cfg.api.memoryMb,
+    postgres: foundation.postgres,
+    redis: foundation.redis,
+    jwtSecret: secrets.jwtSecret,
+    dependsOn: supabase.migrations.resources,
+  };
+  const api = new ApiService("api", { ...apiArgs, image: cfg.api.image });
+  const extraServices = cfg.services.map((service) => ({
+    name: service.name,
+    service: new ApiService(service.name, { ...apiArgs, image: service.image }),
+  }));
+
+  const kong = new Kong("kong", {
+    runtime,
+    upstreams: { api: api.url, ...supabase.upstreams },
+    extraServices: extraServices.map((s) => ({ name: s.name, url: s.service.url })),
+    anonKey: supabase.anonKey,
+    serviceRoleKey: supabase.serviceRoleKey,
+    redis: foundation.redis,
+    gateway: cfg.gateway,
+    replicas: cfg.api.replicas,
+  });
+
+  const monitoring = cfg.monitoring.enabled
+    ? new Monitoring("monitoring", {
+        runtime,
+        targets: [
+          { job: "api", host: api.host, port: 8080 },
+          ...extraServices.map((s) => ({ job: s.name, host: s.service.host, port: 8080 })),
+          { job: "kong", host: kong.host, port: 8100 },
+        ],
+        postgres: foundation.postgres,
+        redis: foundation.redis,
+        alertWebhookUrl: cfg.secrets.alertWebhookUrl !== undefined ? pulumi.secret(cfg.secrets.alertWebhookUrl) : undefined,
+      })
+    : undefined;
+
+  const hostAndPort = (endpoint: { host: pulumi.Output<string>; port: pulumi.Output<number> }) =>
+    pulumi.secret(pulumi.interpolate`${endpoint.host}:${endpoint.port}`);
+  return {
+    gatewayUrl: kong.url,
+    databaseEndpoint: hostAndPort(foundation.postgres),
+    redisEndpoint: hostAndPort(foundation.redis),
+    backupBucket: foundation.storage.bucket,
+    drBackupBucket: foundation.drBucket ?? "none",
+    namespace: runtime.namespace,
+    cloud: cfg.cloud,
+    region: cfg.region,
+    anonKey: supabase.anonKey,
+    serviceRoleKey: supabase.serviceRoleKey,
+    grafanaAdminPassword: monitoring?.grafanaAdminPassword ?? pulumi.secret("disabled"),
+  };
+}

@@ -1,0 +1,308 @@
+/**
+ * staging and prod as `npm run plan` sees them (index.ts under mocks, Pulumi.yaml defaults,
+ * Pulumi.<stack>.yaml, overrides), on both clouds: data stays in Canada, encrypted and private;
+ * prod is HA, protected and copied only to the Canadian DR region; every Kubernetes object passes
+ * the official schema and every pod the "restricted" profile; bad config registers nothing.
+ */
+import * as path from "path";
+import type { PlannedResource } from "../../scripts/lib/mock-program";
+import type { StackPlan } from "../../scripts/lib/plan";
+import { parseConfig } from "../../components/config";
+import { evaluatePlan } from "../../scripts/lib/plan-policies";
+import { validateCloudConfig } from "../../stacks/cloud";
+import { kubernetesSchemaProblems } from "../helpers/k8s-schema";
+import { northstackHardeningProblems, podSecurityProblems } from "../helpers/pod-security";
+
+type Obj = Record<string, unknown>;
+type Cloud = "aws" | "gcp";
+type Stack = "staging" | "prod";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const SECRET_MARK = "[secret]";
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
+
+/** One plan in a fresh module registry, so that each runs index.ts from scratch. */
+async function plan(stack: Stack, set: Record<string, string>): Promise<StackPlan> {
+  let result: StackPlan | undefined;
+  await jest.isolateModulesAsync(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { planStack } = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
+    result = await planStack({ stack, set });
+  });
+  if (!result) throw new Error(`no plan for ${stack}`);
+  return result;
+}
+
+/** Runs index.ts with a config that must fail; returns the error and what was registered anyway. */
+async function attempt(stack: Stack, set: Record<string, string>): Promise<{ error: unknown; registered: PlannedResource[] }> {
+  let error: unknown;
+  let registered: PlannedResource[] = [];
+  await jest.isolateModulesAsync(async () => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { runUnderMocks } = require("../../scripts/lib/mock-program") as typeof import("../../scripts/lib/mock-program");
+    const { readStackConfig } = require("../../scripts/lib/stack-config") as typeof import("../../scripts/lib/stack-config");
+    const { config, secretKeys } = readStackConfig(ROOT, stack, set);
+    const run = await runUnderMocks({
+      stack,
+      config,
+      secretKeys,
+      program: () => {
+        try {
+          return require(path.join(ROOT, "index"));
+        } catch (e) {
+          error = e;
+          return {};
+        }
+      },
+    });
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    registered = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+  });
+  return { error, registered };
+}
+
+const plans = new Map<string, StackPlan>();
+const key = (stack: Stack, cloud: Cloud) => `${stack}/${cloud}`;
+const combos: [Stack, Cloud][] = [
+  ["staging", "aws"],
+  ["prod", "aws"],
+  ["staging", "gcp"],
+  ["prod", "gcp"],
+];
+
+beforeAll(async () => {
+  for (const [stack, cloud] of combos) plans.set(key(stack, cloud), await plan(stack, { "northstack:cloud": cloud }));
+}, 120_000);
+
+const ofType = (p: StackPlan, type: string) => p.resources.filter((r) => r.type === type);
+const providerOf = (p: StackPlan, r: PlannedResource) => (r.provider ? p.resources.find((x) => x.urn === r.provider?.slice(0, r.provider.lastIndexOf("::"))) : undefined);
+const regionOf = (p: StackPlan, r: PlannedResource) => providerOf(p, r)?.inputs.region as string | undefined;
+const cloudResources = (p: StackPlan, cloud: Cloud) => p.resources.filter((r) => r.custom && r.type.startsWith(`${cloud}:`));
+/** Where a GCP resource says it is: its own region/location, else its provider's region. */
+const gcpPlacement = (p: StackPlan, r: PlannedResource) => String(r.inputs.location ?? r.inputs.region ?? regionOf(p, r)).toLowerCase();
+
+describe.each(combos)("%s on %s", (stack, cloud) => {
+  const get = () => plans.get(key(stack, cloud)) as StackPlan;
+
+  test("composes the same components as dev, on Kubernetes, with managed data services", () => {
+    const types = new Set(get().resources.map((r) => r.type));
+    for (const t of ["northstack:runtime:Kubernetes", "northstack:data:Supabase", "northstack:app:ApiService", "northstack:edge:Kong", "northstack:observability:Monitoring", `northstack:${cloud}:Postgres`, `northstack:${cloud}:Redis`, `northstack:${cloud}:BackupBucket`, `northstack:${cloud}:Cluster`]) {
+      expect(types).toContain(t);
+    }
+    for (const t of ["northstack:data:Postgres", "northstack:data:Redis", "northstack:runtime:Docker"]) expect(types).not.toContain(t);
+  });
+
+  test("every Kubernetes object validates against the official OpenAPI schema", () => {
+    expect(ofType(get(), "kubernetes:apps/v1:Deployment").length).toBeGreaterThanOrEqual(5);
+    expect(kubernetesSchemaProblems(get().resources)).toEqual([]);
+  });
+
+  test("every pod meets Pod Security 'restricted'; the only hardening gaps are the documented writable roots", () => {
+    expect(podSecurityProblems(get().resources)).toEqual([]);
+    // Realtime (Elixir release config) and Studio (Next.js cache) write under their app directories.
+    for (const problem of northstackHardeningProblems(get().resources)) expect(problem).toMatch(/supabase-(realtime|studio)\]\.securityContext\.readOnlyRootFilesystem/);
+  });
+
+  test("the policy pack, with this stack's config, finds no mandatory violation", async () => {
+    const results = await evaluatePlan(get(), path.join(ROOT, "policy", `config.${stack}.json`));
+    expect(results.filter((r) => r.enforcementLevel === "mandatory")).toEqual([]);
+  });
+
+  test("volumes of a created EKS cluster are gp3, encrypted with the stack key", () => {
+    const classes = ofType(get(), "kubernetes:storage.k8s.io/v1:StorageClass");
+    if (cloud === "gcp") {
+      // Autopilot's default class (pd-balanced) is encrypted at rest by Google.
+      expect(classes).toEqual([]);
+      return;
+    }
+    expect(classes).toHaveLength(1);
+    expect(classes[0].inputs).toEqual(
+      expect.objectContaining({ provisioner: "ebs.csi.aws.com", reclaimPolicy: stack === "prod" ? "Retain" : "Delete", volumeBindingMode: "WaitForFirstConsumer" }),
+    );
+    expect(classes[0].inputs.parameters).toEqual({ type: "gp3", encrypted: "true", kmsKeyId: expect.stringContaining(":kms-key") });
+    expect(ofType(get(), "aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort()).toEqual(["aws-ebs-csi-driver", "eks-pod-identity-agent", "vpc-cni"]);
+  });
+
+  test("the namespace enforces 'restricted' and the migrations ConfigMap is labelled", () => {
+    const namespace = ofType(get(), "kubernetes:core/v1:Namespace")[0].inputs.metadata as { name: string; labels: Obj };
+    expect(namespace.name).toBe(`northstack-${stack}`);
+    expect(namespace.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const migrations = ofType(get(), "kubernetes:core/v1:ConfigMap").filter((c) => ((c.inputs.metadata as Obj).labels as Obj)["northstack.io/migrations"] === "true");
+    expect(migrations).toHaveLength(1);
+  });
+
+  test("pods may reach only the private data range on the data ports", () => {
+    const egress = ofType(get(), "kubernetes:networking.k8s.io/v1:NetworkPolicy").flatMap(
+      (np) => ((np.inputs.spec as Obj).egress as { to?: { ipBlock?: { cidr: string } }[]; ports?: { port: number }[] }[] | undefined) ?? [],
+    );
+    const dataRules = egress.filter((rule) => rule.ports?.some((p) => p.port === 5432 || p.port === 6379));
+    expect(dataRules.length).toBeGreaterThan(0);
+    const expected = cloud === "aws" ? "10.40.0.0/16" : "10.40.64.0/20";
+    for (const rule of dataRules) expect(rule.to?.map((t) => t.ipBlock?.cidr)).toEqual([expected]);
+  });
+
+  test("outputs: gateway URL, endpoints as secrets, bucket, namespace, cloud and region", () => {
+    const out = get().outputs;
+    expect(out).toEqual(
+      expect.objectContaining({
+        gatewayUrl: expect.stringMatching(/^https:\/\//),
+        databaseEndpoint: SECRET_MARK,
+        redisEndpoint: SECRET_MARK,
+        backupBucket: expect.any(String),
+        namespace: `northstack-${stack}`,
+        cloud,
+        region: cloud === "aws" ? "ca-central-1" : "northamerica-northeast1",
+        anonKey: SECRET_MARK,
+        serviceRoleKey: SECRET_MARK,
+      }),
+    );
+  });
+
+  test("no generated credential appears in any plain input, and the cluster's kubeconfig is a secret", () => {
+    const plainText = JSON.stringify(get().resources.map((r) => r.inputs));
+    expect(plainText).not.toContain("plan-random-secrets-");
+    const provider = get().resources.find((r) => r.type === "pulumi:providers:kubernetes");
+    expect(provider?.inputs.kubeconfig).toBe(SECRET_MARK);
+  });
+
+  test("every data resource is in Canada, encrypted and private", () => {
+    const p = get();
+    if (cloud === "aws") {
+      const resources = cloudResources(p, "aws");
+      for (const r of resources) expect({ r: r.name, region: regionOf(p, r) }).toEqual({ r: r.name, region: expect.stringMatching(/^ca-(central|west)-1$/) });
+      for (const db of ofType(p, "aws:rds/instance:Instance")) {
+        expect(db.inputs).toEqual(expect.objectContaining({ storageEncrypted: true, publiclyAccessible: false, password: SECRET_MARK }));
+        expect(db.inputs.kmsKeyId).toEqual(expect.stringContaining(":kms-key"));
+      }
+      for (const rg of ofType(p, "aws:elasticache/replicationGroup:ReplicationGroup")) {
+        expect(rg.inputs).toEqual(expect.objectContaining({ transitEncryptionEnabled: true, atRestEncryptionEnabled: true, authToken: SECRET_MARK }));
+      }
+      const buckets = ofType(p, "aws:s3/bucket:Bucket");
+      expect(ofType(p, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")).toHaveLength(buckets.length);
+      const blocks = ofType(p, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+      expect(blocks).toHaveLength(buckets.length);
+      for (const b of blocks) expect(b.inputs).toEqual(expect.objectContaining({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }));
+      for (const c of ofType(p, "aws:eks/cluster:Cluster")) expect((c.inputs.vpcConfig as Obj).endpointPublicAccess).toBe(false);
+    } else {
+      for (const r of cloudResources(p, "gcp")) expect({ r: r.name, where: gcpPlacement(p, r) }).toEqual({ r: r.name, where: expect.stringMatching(/^northamerica-northeast[12]$/) });
+      for (const db of ofType(p, "gcp:sql/databaseInstance:DatabaseInstance")) {
+        const settings = db.inputs.settings as { ipConfiguration: Obj; backupConfiguration: Obj };
+        expect(settings.ipConfiguration).toEqual(expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }));
+        expect(settings.backupConfiguration).toEqual(expect.objectContaining({ pointInTimeRecoveryEnabled: true, location: "northamerica-northeast1" }));
+        expect(db.inputs.encryptionKeyName).toEqual(expect.stringContaining("kms-key"));
+      }
+      for (const r of ofType(p, "gcp:redis/instance:Instance")) {
+        expect(r.inputs).toEqual(expect.objectContaining({ transitEncryptionMode: "SERVER_AUTHENTICATION", authEnabled: true, connectMode: "PRIVATE_SERVICE_ACCESS" }));
+        expect(r.inputs.customerManagedKey).toEqual(expect.stringContaining("kms-key"));
+      }
+      // GCS encrypts every object at rest with Google-managed keys; access is what is configured here.
+      for (const b of ofType(p, "gcp:storage/bucket:Bucket")) expect(b.inputs).toEqual(expect.objectContaining({ publicAccessPrevention: "enforced", uniformBucketLevelAccess: true }));
+      for (const c of ofType(p, "gcp:container/cluster:Cluster")) expect(c.inputs.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: true });
+    }
+  });
+
+  test(stack === "prod" ? "prod: HA and deletion protection are on" : "staging: small, single-zone, unprotected", () => {
+    const p = get();
+    const prod = stack === "prod";
+    if (cloud === "aws") {
+      const db = ofType(p, "aws:rds/instance:Instance")[0].inputs;
+      expect({ multiAz: db.multiAz, deletionProtection: db.deletionProtection, skipFinalSnapshot: db.skipFinalSnapshot }).toEqual({ multiAz: prod, deletionProtection: prod, skipFinalSnapshot: !prod });
+      const rg = ofType(p, "aws:elasticache/replicationGroup:ReplicationGroup")[0].inputs;
+      expect({ failover: rg.automaticFailoverEnabled, multiAz: rg.multiAzEnabled, nodes: rg.numCacheClusters }).toEqual({ failover: prod, multiAz: prod, nodes: prod ? 2 : 1 });
+      expect(ofType(p, "aws:eks/cluster:Cluster")[0].inputs.deletionProtection).toBe(prod);
+    } else {
+      const db = ofType(p, "gcp:sql/databaseInstance:DatabaseInstance")[0].inputs;
+      expect({ availability: (db.settings as Obj).availabilityType, deletionProtection: db.deletionProtection }).toEqual({ availability: prod ? "REGIONAL" : "ZONAL", deletionProtection: prod });
+      expect(ofType(p, "gcp:redis/instance:Instance")[0].inputs.tier).toBe(prod ? "STANDARD_HA" : "BASIC");
+      expect(ofType(p, "gcp:container/cluster:Cluster")[0].inputs.deletionProtection).toBe(prod);
+    }
+    const apiScaling = ofType(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").find((h) => ((h.inputs.spec as Obj).scaleTargetRef as Obj).name === "api");
+    expect({ min: (apiScaling?.inputs.spec as Obj).minReplicas, max: (apiScaling?.inputs.spec as Obj).maxReplicas }).toEqual(prod ? { min: 3, max: 10 } : { min: 1, max: 3 });
+    expect(ofType(p, "kubernetes:policy/v1:PodDisruptionBudget").length > 0).toBe(prod);
+  });
+
+  test(stack === "prod" ? "DR copies go to the Canadian DR region and nowhere else" : "staging makes no DR copies", () => {
+    const p = get();
+    const drRegion = cloud === "aws" ? "ca-west-1" : "northamerica-northeast2";
+    const inDr =
+      cloud === "aws"
+        ? cloudResources(p, "aws").filter((r) => regionOf(p, r) === drRegion)
+        : cloudResources(p, "gcp").filter((r) => gcpPlacement(p, r) === drRegion);
+    if (stack === "staging") {
+      expect(inDr).toEqual([]);
+      expect(p.outputs.drBackupBucket).toBe("none");
+      return;
+    }
+    expect(p.outputs.drBackupBucket).not.toBe("none");
+    if (cloud === "aws") {
+      expect(inDr.map((r) => r.type)).toEqual(expect.arrayContaining(["aws:s3/bucket:Bucket", "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"]));
+      const destination = ((ofType(p, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")[0].inputs.rules as Obj[])[0].destination as Obj).bucket;
+      const drBucket = inDr.find((r) => r.type === "aws:s3/bucket:Bucket");
+      expect(String(destination)).toContain(drBucket?.name ?? "none");
+      const providers = p.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => r.inputs.region);
+      expect(providers.sort()).toEqual(["ca-central-1", "ca-west-1"]);
+    } else {
+      expect(inDr.map((r) => [r.type, r.inputs.location])).toEqual([["gcp:storage/bucket:Bucket", "NORTHAMERICA-NORTHEAST2"]]);
+      const job = ofType(p, "gcp:storage/transferJob:TransferJob")[0].inputs.transferSpec as { gcsDataSink: Obj };
+      expect(job.gcsDataSink.bucketName).toBe(inDr[0].inputs.name);
+    }
+  });
+});
+
+describe("variants", () => {
+  test("an existing cluster and VPC: no EKS, no VPC, the given kubeconfig as a secret; extra services get their own API deployment", async () => {
+    const p = await plan("staging", {
+      "northstack:cluster": "existing",
+      "northstack:kubeconfig": KUBECONFIG,
+      "northstack:vpcId": "vpc-0123",
+      "northstack:privateSubnetIds": JSON.stringify(["subnet-a", "subnet-b"]),
+      "northstack:services": JSON.stringify(["reports=ghcr.io/northstack/reports:1.0.0"]),
+    });
+    expect(ofType(p, "northstack:aws:Cluster")).toEqual([]);
+    expect(ofType(p, "aws:eks/cluster:Cluster")).toEqual([]);
+    expect(ofType(p, "aws:ec2/vpc:Vpc")).toEqual([]);
+    expect(ofType(p, "aws:rds/subnetGroup:SubnetGroup")[0].inputs.subnetIds).toEqual(["subnet-a", "subnet-b"]);
+    for (const sg of ofType(p, "aws:ec2/securityGroup:SecurityGroup")) expect(sg.inputs.vpcId).toBe("vpc-0123");
+    expect(p.resources.find((r) => r.type === "pulumi:providers:kubernetes")?.inputs.kubeconfig).toBe(SECRET_MARK);
+    expect(ofType(p, "northstack:app:ApiService").map((r) => r.name).sort()).toEqual(["api", "reports"]);
+    expect(ofType(p, "kubernetes:apps/v1:Deployment").some((d) => (d.inputs.metadata as Obj).name === "reports")).toBe(true);
+    expect(kubernetesSchemaProblems(p.resources)).toEqual([]);
+  });
+
+  test("an ambient aws:region outside Canada moves nothing: every resource keeps its explicit Canadian provider", async () => {
+    const p = await plan("staging", { "aws:region": "us-east-1" });
+    const regions = new Set(cloudResources(p, "aws").map((r) => regionOf(p, r)));
+    expect([...regions]).toEqual(["ca-central-1"]);
+  });
+});
+
+test("GKE on an existing network is refused by the composition, naming both keys", () => {
+  const cfg = parseConfig(
+    {
+      "northstack:cloud": "gcp",
+      "northstack:cluster": "managed",
+      "northstack:apiImage": "ghcr.io/northstack/api:0.1.0",
+      "northstack:vpcId": "projects/p/global/networks/shared",
+      "northstack:privateSubnetIds": JSON.stringify(["a", "b"]),
+    },
+    "staging",
+  );
+  expect(() => validateCloudConfig(cfg)).toThrow(/northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates/);
+  expect(() => validateCloudConfig({ ...cfg, network: { ...cfg.network, vpcId: "" } })).not.toThrow();
+});
+
+describe("bad config fails with a clear message before any resource is registered", () => {
+  test.each([
+    ["an AWS region outside Canada", "staging", { "northstack:region": "us-east-1" }, /northstack:region: "us-east-1" is outside Canada; allowed aws regions: ca-central-1, ca-west-1/],
+    ["a GCS multi-region (US) as the region", "staging", { "northstack:cloud": "gcp", "northstack:region": "US" }, /northstack:region: "US" is outside Canada; allowed gcp regions/],
+    ["a GCS multi-region (NAM4) as the DR region", "prod", { "northstack:cloud": "gcp", "northstack:drRegion": "NAM4" }, /northstack:drRegion: "NAM4" is outside Canada/],
+    ["HA off in prod", "prod", { "northstack:postgresHa": "false" }, /northstack:postgresHa: false is not allowed on prod/],
+    ["Redis HA off in prod", "prod", { "northstack:cloud": "gcp", "northstack:redisHa": "false" }, /northstack:redisHa: false is not allowed on prod/],
+    ["a missing kubeconfig when no cluster is created", "staging", { "northstack:cluster": "existing" }, /northstack:kubeconfig: missing; a staging stack with northstack:cluster=existing needs it/],
+  ] as [string, Stack, Record<string, string>, RegExp][])("%s", async (_case, stack, set, message) => {
+    const { error, registered } = await attempt(stack, set);
+    expect((error as Error | undefined)?.name).toBe("ConfigError");
+    expect(String((error as Error).message)).toMatch(message);
+    expect(registered).toEqual([]);
+  });
+});
