@@ -152,11 +152,11 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (e) => {
-      console.error(`plan: ${(e as Error).stack ?? e}`);
-      process.exit(2);
-    },
-  );
+  // Exit explicitly (the mock runtime can leave handles open), but only once stdout has drained:
+  // a large --json document written to a pipe is otherwise cut off.
+  const exitAfterFlush = (code: number) => process.stdout.write("", () => process.exit(code));
+  main().then(exitAfterFlush, (e) => {
+    console.error(`plan: ${(e as Error).stack ?? e}`);
+    exitAfterFlush(2);
+  });
 }

@@ -1,0 +1,63 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const root = path.resolve(__dirname, "..", "..");
+
+function plan(...args: string[]) {
+  const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+test("plan -- dev --json is one JSON document with every component type and no violations", () => {
+  const { code, stdout, stderr } = plan("dev", "--json");
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  const doc = JSON.parse(stdout);
+  expect(doc.stack).toBe("dev");
+  const types = new Set(doc.resources.map((r: { type: string }) => r.type));
+  for (const t of ["northstack:data:Postgres", "northstack:data:Supabase", "northstack:data:Redis", "northstack:edge:Kong", "northstack:app:ApiService"]) {
+    expect(types).toContain(t);
+  }
+  for (const r of doc.resources) expect(Object.keys(r).sort()).toEqual(["custom", "inputs", "name", "parent", "type", "urn"]);
+  const urns = new Set(doc.resources.map((r: { urn: string }) => r.urn));
+  for (const r of doc.resources) if (r.parent !== null) expect(urns).toContain(r.parent);
+  expect(doc.violations).toEqual([]);
+  expect(stdout).toContain('"[secret]"');
+});
+
+test("plan prints the tree, the counts per type and the policy results", () => {
+  const { code, stdout } = plan("dev");
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/northstack:edge:Kong\s+kong/);
+  expect(stdout).toMatch(/Resources: \d+/);
+  expect(stdout).toContain("Policies:");
+});
+
+test("--out writes the rendered config files", () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-"));
+  expect(plan("dev", "--out", out).code).toBe(0);
+  const files: string[] = [];
+  const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name))));
+  walk(out);
+  const names = files.map((f) => path.basename(f));
+  expect(names).toEqual(expect.arrayContaining(["kong.yml", "redis.conf", "postgresql.conf"]));
+  expect(names.filter((n) => n.endsWith(".sql")).length).toBeGreaterThanOrEqual(2);
+});
+
+test("a bad config value exits 2 with the message on stderr and nothing on stdout", () => {
+  const { code, stdout, stderr } = plan("dev", "--set", "northstack:apiReplicas=0", "--json");
+  expect(code).toBe(2);
+  expect(stdout).toBe("");
+  expect(stderr).toContain("northstack:apiReplicas: 0 is below the minimum 1");
+});
+
+test("an unknown stack and bad arguments exit 2", () => {
+  expect(plan("qa").code).toBe(2);
+  expect(plan("dev", "--bogus").code).toBe(2);
+  expect(plan("dev", "--set", "novalue").stderr).toContain("expected key=value");
+});
