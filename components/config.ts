@@ -150,6 +150,12 @@ export const CONFIG_SCHEMA = {
     oneOf: ["existing", "managed"],
   },
   kubeconfig: { type: "string", description: "Kubeconfig of an existing cluster; required when cluster is existing.", secret: true },
+  clusterApiAllowCidrs: {
+    type: "array",
+    description:
+      "Client CIDRs (CI runners, operators) allowed to reach a managed cluster's API server; empty: private endpoint only, so deploy from inside the network.",
+    default: [],
+  },
   namespace: { type: "string", description: "Kubernetes namespace; defaults to northstack-<stack>." },
   exposure: {
     type: "string",
@@ -232,6 +238,8 @@ export interface NorthstackConfig {
   readonly network: { readonly vpcCidr: string; readonly vpcId: string; readonly privateSubnetIds: readonly string[] };
   readonly kubernetes: {
     readonly cluster: "existing" | "managed";
+    /** CIDRs allowed on a managed cluster's public API endpoint; empty keeps the endpoint private. */
+    readonly apiAllowCidrs: readonly string[];
     readonly namespace: string;
     readonly exposure: "loadbalancer" | "ingress";
     readonly ingressHost: string;
@@ -472,6 +480,11 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       else if (c.endsWith("/0")) problems.push(`${key(k)}: ${show(c)} opens admin routes to every address; list narrower CIDRs`);
     }
   }
+  for (const c of list("clusterApiAllowCidrs")) {
+    const problem = checkCidr(c);
+    if (problem) problems.push(`${key("clusterApiAllowCidrs")}: ${show(c)} ${problem}`);
+    else if (c.endsWith("/0")) problems.push(`${key("clusterApiAllowCidrs")}: ${show(c)} opens the cluster API server to every address; list narrower CIDRs`);
+  }
   for (const k of ["vpcCidr", "dockerSubnet"] as const) {
     const problem = checkCidr(str(k));
     if (problem) problems.push(`${key(k)}: ${show(str(k))} ${problem}`);
@@ -612,6 +625,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     network: { vpcCidr: str("vpcCidr"), vpcId, privateSubnetIds },
     kubernetes: {
       cluster: clusterMode,
+      apiAllowCidrs: list("clusterApiAllowCidrs"),
       namespace,
       exposure,
       ingressHost,

@@ -269,6 +269,19 @@ describe("variants", () => {
     expect(kubernetesSchemaProblems(p.resources)).toEqual([]);
   });
 
+  test.each(["aws", "gcp"])("a managed cluster on %s opens its API endpoint only to clusterApiAllowCidrs", async (cloud) => {
+    const operators = ["198.51.100.0/24"];
+    const p = await plan("staging", { "northstack:cloud": cloud, "northstack:clusterApiAllowCidrs": JSON.stringify(operators) });
+    if (cloud === "aws") {
+      const vpcConfig = ofType(p, "aws:eks/cluster:Cluster")[0].inputs.vpcConfig as Obj;
+      expect(vpcConfig).toEqual(expect.objectContaining({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: operators }));
+    } else {
+      const gke = ofType(p, "gcp:container/cluster:Cluster")[0].inputs;
+      expect(gke.privateClusterConfig).toEqual(expect.objectContaining({ enablePrivateNodes: true, enablePrivateEndpoint: false }));
+      expect(gke.masterAuthorizedNetworksConfig).toEqual({ cidrBlocks: [expect.objectContaining({ cidrBlock: operators[0] })] });
+    }
+  });
+
   test("an ambient aws:region outside Canada moves nothing: every resource keeps its explicit Canadian provider", async () => {
     const p = await plan("staging", { "aws:region": "us-east-1" });
     const regions = new Set(cloudResources(p, "aws").map((r) => regionOf(p, r)));

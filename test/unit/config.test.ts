@@ -67,6 +67,8 @@ const badInputs: [string, Record<string, string>, string, string[]][] = [
   ["list given as a string", { corsOrigins: "https://app.example.ca" }, "dev", ["northstack:corsOrigins", "not a list of strings"]],
   ["wildcard CORS", { corsOrigins: '["*"]' }, "dev", ["northstack:corsOrigins", '"*"', "list the origins"]],
   ["admin route open to the world", { adminAllowCidrs: '["0.0.0.0/0"]' }, "dev", ["northstack:adminAllowCidrs", "0.0.0.0/0", "narrower"]],
+  ["cluster API open to the world", { clusterApiAllowCidrs: '["0.0.0.0/0"]' }, "dev", ["northstack:clusterApiAllowCidrs", "0.0.0.0/0", "narrower"]],
+  ["malformed cluster API CIDR", { clusterApiAllowCidrs: '["198.51.100.0"]' }, "dev", ["northstack:clusterApiAllowCidrs", "198.51.100.0"]],
   ["HA off in prod", { ...prodBase, postgresHa: "false" }, "prod", ["northstack:postgresHa", "false", "prod"]],
   ["short retention in prod", { ...prodBase, backupRetentionDays: "3" }, "prod", ["northstack:backupRetentionDays", "3", "7"]],
   ["cloud services on dev", { cloud: "aws" }, "dev", ["northstack:cloud", '"aws"', '"local"']],
