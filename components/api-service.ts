@@ -4,7 +4,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { checkPinnedImage } from "./config";
-import { PostgresEndpoint, RedisEndpoint, postgresUrl, redisUrl } from "./endpoints";
+import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles, redisUrl } from "./endpoints";
 import { IMAGES } from "./images";
 import { Runtime } from "./runtime/types";
 
@@ -116,7 +116,8 @@ export class ApiService extends pulumi.ComponentResource {
         component: "api",
         image,
         ports: [{ name: "http", port: API_PORT, ...(args.hostPort !== undefined ? { hostPort: args.hostPort } : {}) }],
-        env: { PORT: String(API_PORT), NODE_ENV: "production" },
+        env: { PORT: String(API_PORT), NODE_ENV: "production", ...(args.redis.caCert ? { NODE_EXTRA_CA_CERTS: REDIS_CA_PATH } : {}) },
+        files: redisCaFiles(args.redis),
         secretEnv: {
           DATABASE_URL: postgresUrl(args.postgres, API_DB_USER, args.postgres.adminPassword),
           REDIS_URL: redisUrl(args.redis),

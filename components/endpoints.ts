@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { FileSpec } from "./workload";
 
 /**
  * The outputs a Postgres provides, whether it is the dev container (`Postgres`), RDS or Cloud SQL.
@@ -26,6 +27,19 @@ export interface RedisEndpoint {
   readonly password: pulumi.Output<string>;
   /** Whether clients must connect with TLS (rediss://). */
   readonly tls: boolean;
+  /**
+   * PEM bundle of the private CA that signs the server certificate, when no public CA does
+   * (Memorystore). Default: none, the server's certificate chains to the system trust store.
+   */
+  readonly caCert?: pulumi.Output<string>;
+}
+
+/** Where a workload that talks TLS to Redis finds the server's private CA bundle. */
+export const REDIS_CA_PATH = "/etc/northstack/redis-ca.pem";
+
+/** The CA bundle file a Redis client workload mounts: one file when the endpoint has a private CA, else none. */
+export function redisCaFiles(endpoint: RedisEndpoint): FileSpec[] {
+  return endpoint.caCert ? [{ path: REDIS_CA_PATH, content: endpoint.caCert }] : [];
 }
 
 /** The outputs an object store provides (S3 or GCS on cloud stacks; a local volume on dev). */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NorthstackConfig, checkCidr } from "./config";
-import { RedisEndpoint } from "./endpoints";
+import { REDIS_CA_PATH, RedisEndpoint, redisCaFiles } from "./endpoints";
 import { IMAGES } from "./images";
 import { renderKongConfig, validateKongConfigInput } from "./kong-config";
 import { Runtime } from "./runtime/types";
@@ -158,13 +158,14 @@ export class Kong extends pulumi.ComponentResource {
           KONG_ANONYMOUS_REPORTS: "off",
           // No Server/Via headers naming the Kong version to clients.
           KONG_HEADERS: "latency_tokens",
-          // Lets rate-limiting verify a TLS Redis (ElastiCache) against the system CA bundle.
-          KONG_LUA_SSL_TRUSTED_CERTIFICATE: "system",
+          // Lets rate-limiting verify a TLS Redis: ElastiCache against the system bundle, Memorystore
+          // against its own CA as well.
+          KONG_LUA_SSL_TRUSTED_CERTIFICATE: args.redis.caCert ? `system,${REDIS_CA_PATH}` : "system",
           ...(trustedProxies.length
             ? { KONG_TRUSTED_IPS: trustedProxies.join(","), KONG_REAL_IP_HEADER: "X-Forwarded-For", KONG_REAL_IP_RECURSIVE: "on" }
             : {}),
         },
-        files: [{ path: DECLARATIVE_CONFIG, content: kongYml, secret: true }],
+        files: [{ path: DECLARATIVE_CONFIG, content: kongYml, secret: true }, ...redisCaFiles(args.redis)],
         // Kong renders nginx.conf, sockets and temp bodies into its prefix; the kong CLI (health) uses /tmp.
         scratch: [{ mountPath: PREFIX, sizeMb: 64 }, { mountPath: "/tmp", sizeMb: 64 }],
         health: {

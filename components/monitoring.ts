@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { PostgresEndpoint, RedisEndpoint, postgresUrl } from "./endpoints";
+import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles } from "./endpoints";
 import { IMAGES } from "./images";
 import {
   DASHBOARDS_DIR,
@@ -82,8 +82,12 @@ export class Monitoring extends pulumi.ComponentResource {
         component: "monitoring",
         image: IMAGES.redisExporter.image,
         ports: [{ name: "metrics", port: 9121 }],
-        env: { REDIS_ADDR: pulumi.interpolate`${args.redis.tls ? "rediss" : "redis"}://${args.redis.host}:${args.redis.port}` },
+        env: {
+          REDIS_ADDR: pulumi.interpolate`${args.redis.tls ? "rediss" : "redis"}://${args.redis.host}:${args.redis.port}`,
+          ...(args.redis.caCert ? { REDIS_EXPORTER_TLS_CA_CERT_FILE: REDIS_CA_PATH } : {}),
+        },
         secretEnv: { REDIS_PASSWORD: args.redis.password },
+        files: redisCaFiles(args.redis),
         health: { exec: ["/bin/bash", "-c", "</dev/tcp/127.0.0.1/9121"], tcp: { port: 9121 } },
         resources: { cpuMillis: 100, memoryMb: 64 },
         user: { uid: IMAGES.redisExporter.uid, gid: IMAGES.redisExporter.gid },

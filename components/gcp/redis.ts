@@ -57,12 +57,14 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
       { parent: this, dependsOn: args.dependsOn },
     );
 
-    this.serverCaCert = instance.serverCaCerts.apply((certs) => certs?.[0]?.cert ?? "");
+    // Every current CA: during a rotation Memorystore lists the old and the new one.
+    this.serverCaCert = instance.serverCaCerts.apply((certs) => (certs ?? []).map((c) => c.cert ?? "").filter((pem) => pem !== "").join("\n"));
     this.endpoint = {
       host: instance.host,
       port: instance.port,
       password: pulumi.secret(instance.authString),
       tls: true,
+      caCert: this.serverCaCert,
     };
     this.registerOutputs({ host: this.endpoint.host, port: this.endpoint.port });
   }

@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const SECRET_MARK = "[secret]";
 export const UNKNOWN_MARK = "[unknown]";
+/** Stands in for a provider-issued CA certificate (Memorystore's server CA) in plans. */
+export const PLAN_CA_PEM = "-----BEGIN CERTIFICATE-----\nplan-only, not a certificate\n-----END CERTIFICATE-----";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
@@ -94,7 +96,7 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "gcp:sql/databaseInstance:DatabaseInstance":
       return { ...base, privateIpAddress: "10.50.0.3", connectionName: `northstack-plan:northamerica-northeast1:${name}`, serverCaCerts: [] };
     case "gcp:redis/instance:Instance":
-      return { ...base, host: "10.50.1.4", port: 6379, authString: "plan-auth", serverCaCerts: [] };
+      return { ...base, host: "10.50.1.4", port: 6379, authString: "plan-auth", serverCaCerts: [{ cert: PLAN_CA_PEM }] };
     case "gcp:container/cluster:Cluster":
       return { ...base, endpoint: "10.50.2.2", masterAuth: { clusterCaCertificate: "cGxhbg==" } };
     case "gcp:storage/bucket:Bucket":

@@ -201,6 +201,28 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     }
   });
 
+  test(cloud === "gcp" ? "Redis clients trust Memorystore's private CA" : "Redis clients verify ElastiCache against the system trust store only", () => {
+    const deployment = (name: string) => ofType(get(), "kubernetes:apps/v1:Deployment").find((d) => (d.inputs.metadata as Obj).name === name);
+    const envOf = (name: string) => {
+      const containers = (((deployment(name)?.inputs.spec as Obj).template as Obj).spec as Obj).containers as Obj[];
+      return Object.fromEntries((containers[0].env as Obj[]).map((e) => [e.name, e.value]));
+    };
+    const caFileIn = (name: string) =>
+      ofType(get(), "kubernetes:core/v1:ConfigMap").some(
+        (c) => ((c.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name && "redis-ca.pem" in ((c.inputs.data as Obj) ?? {}),
+      );
+    if (cloud === "gcp") {
+      expect(envOf("api").NODE_EXTRA_CA_CERTS).toBe("/etc/northstack/redis-ca.pem");
+      expect(envOf("kong").KONG_LUA_SSL_TRUSTED_CERTIFICATE).toBe("system,/etc/northstack/redis-ca.pem");
+      expect(envOf("monitoring-redis-exporter").REDIS_EXPORTER_TLS_CA_CERT_FILE).toBe("/etc/northstack/redis-ca.pem");
+      for (const name of ["api", "kong", "monitoring-redis-exporter"]) expect(caFileIn(name)).toBe(true);
+    } else {
+      expect(envOf("api").NODE_EXTRA_CA_CERTS).toBeUndefined();
+      expect(envOf("kong").KONG_LUA_SSL_TRUSTED_CERTIFICATE).toBe("system");
+      expect(caFileIn("api")).toBe(false);
+    }
+  });
+
   test(stack === "prod" ? "prod: HA and deletion protection are on" : "staging: small, single-zone, unprotected", () => {
     const p = get();
     const prod = stack === "prod";
