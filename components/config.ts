@@ -30,10 +30,18 @@ export const CANADIAN_REGIONS: Record<ManagedCloud, { primary: string; dr: strin
 type ScalarType = "string" | "integer" | "boolean";
 
 export interface ConfigKeySpec {
-  readonly type: ScalarType | "array";
+  /** `object`: a JSON object of string values (only secret keys, which Pulumi.yaml does not type). */
+  readonly type: ScalarType | "array" | "object";
   readonly description: string;
-  /** Value used when the key is absent. Keys without a default are optional or required by rule. */
+  /**
+   * Value used when the key is absent. Every non-secret key has one, since the Pulumi CLI refuses a
+   * stack that leaves a typed key without a default unset; `""` means "not set".
+   */
   readonly default?: string | number | boolean | readonly string[];
+  /**
+   * Secret keys have no default (the CLI rejects a plain default for a secret key) and are optional:
+   * Pulumi.yaml lists them under `template.config`, so `pulumi new` prompts for them encrypted.
+   */
   readonly secret?: boolean;
   /** Allowed values for enumerations. */
   readonly oneOf?: readonly string[];
@@ -41,11 +49,18 @@ export interface ConfigKeySpec {
   readonly max?: number;
 }
 
+/** The network a stack creates when northstack:vpcCidr is empty. */
+export const DEFAULT_VPC_CIDR = "10.40.0.0/16";
+
+/** The environment ApiService sets itself; northstack:apiEnv and apiSecretEnv must not override it. */
+export const API_PLATFORM_ENV = ["PORT", "NODE_ENV", "NODE_EXTRA_CA_CERTS", "DATABASE_URL", "REDIS_URL", "JWT_SECRET"] as const;
+
 /** Every key the program reads, under the `northstack:` namespace. */
 export const CONFIG_SCHEMA = {
   environment: {
     type: "string",
-    description: "Which environment this stack is; defaults to the stack name when that is dev, staging or prod.",
+    description: "Which environment this stack is; empty: the stack name, when that is dev, staging or prod.",
+    default: "",
     oneOf: ENVIRONMENTS,
   },
   cloud: {
@@ -54,8 +69,8 @@ export const CONFIG_SCHEMA = {
     default: "local",
     oneOf: CLOUDS,
   },
-  region: { type: "string", description: "Primary region; defaults to the cloud's Canadian primary region." },
-  drRegion: { type: "string", description: "Region for disaster-recovery copies; defaults to the cloud's Canadian DR region." },
+  region: { type: "string", description: "Primary region; empty: the cloud's Canadian primary region.", default: "" },
+  drRegion: { type: "string", description: "Region for disaster-recovery copies; empty: the cloud's Canadian DR region.", default: "" },
 
   apiImage: {
     type: "string",
@@ -71,6 +86,17 @@ export const CONFIG_SCHEMA = {
   apiMaxReplicas: { type: "integer", description: "HPA maximum for the API on Kubernetes.", default: 3, min: 1, max: 200 },
   apiCpuMillis: { type: "integer", description: "API CPU limit in millicores.", default: 250, min: 50, max: 16000 },
   apiMemoryMb: { type: "integer", description: "API memory limit in MiB.", default: 256, min: 64, max: 65536 },
+  apiEnv: {
+    type: "array",
+    description: "Extra environment for the API, as KEY=value (plain; use apiSecretEnv for credentials).",
+    default: [],
+  },
+  apiSecretEnv: {
+    type: "object",
+    description:
+      'Extra secret environment for the API, a JSON object of KEY to value: pulumi config set --secret northstack:apiSecretEnv \'{"KEY":"value"}\'.',
+    secret: true,
+  },
 
   exposedSchemas: {
     type: "array",
@@ -139,7 +165,11 @@ export const CONFIG_SCHEMA = {
   studioPort: { type: "integer", description: "Host port (127.0.0.1) for Studio on dev.", default: 3000, min: 1024, max: 65535 },
   dockerSubnet: { type: "string", description: "Subnet of the dev stack's Docker network.", default: "172.28.0.0/16" },
 
-  vpcCidr: { type: "string", description: "CIDR of the VPC the stack creates (aws) or of the cluster network.", default: "10.40.0.0/16" },
+  vpcCidr: {
+    type: "string",
+    description: `CIDR of the VPC (aws) or network (gcp); empty: ${DEFAULT_VPC_CIDR} for one the stack creates. Required with vpcId.`,
+    default: "",
+  },
   vpcId: { type: "string", description: "Existing VPC (aws) or network (gcp) to use instead of creating one.", default: "" },
   privateSubnetIds: { type: "array", description: "Existing private subnets, with vpcId (aws).", default: [] },
 
@@ -156,7 +186,7 @@ export const CONFIG_SCHEMA = {
       "Client CIDRs (CI runners, operators) allowed to reach a managed cluster's API server; empty: private endpoint only, so deploy from inside the network.",
     default: [],
   },
-  namespace: { type: "string", description: "Kubernetes namespace; defaults to northstack-<stack>." },
+  namespace: { type: "string", description: "Kubernetes namespace; empty: northstack-<stack>.", default: "" },
   exposure: {
     type: "string",
     description: "How the gateway is reached on Kubernetes.",
@@ -171,9 +201,9 @@ export const CONFIG_SCHEMA = {
     default: "",
   },
 
-  postgresPassword: { type: "string", description: "Postgres superuser password; generated when absent.", secret: true },
+  postgresPassword: { type: "string", description: "Postgres superuser password (8-128 chars); generated when absent.", secret: true },
   jwtSecret: { type: "string", description: "Supabase JWT secret (32+ chars); generated when absent.", secret: true },
-  redisPassword: { type: "string", description: "Redis password / auth token; generated when absent.", secret: true },
+  redisPassword: { type: "string", description: "Redis password / ElastiCache auth token (16-128 chars); generated when absent.", secret: true },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -197,6 +227,10 @@ export interface NorthstackConfig {
     readonly cpuMillis: number;
     readonly memoryMb: number;
     readonly hostPort: number;
+    /** Extra plain environment (northstack:apiEnv). */
+    readonly env: Readonly<Record<string, string>>;
+    /** Extra secret environment (northstack:apiSecretEnv), plain here: ApiService makes each a Pulumi secret. */
+    readonly secretEnv: Readonly<Record<string, string>>;
   };
   /** Additional API services, each deployed like the API and routed by the gateway at /<name>/v1. */
   readonly services: readonly { readonly name: string; readonly image: string }[];
@@ -288,6 +322,35 @@ export function checkCidr(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * ElastiCache auth-token rules (also safe unquoted in the dev container's redis.conf). Returns a
+ * problem description, or undefined; never echoes the value.
+ */
+export function checkRedisPassword(value: string): string | undefined {
+  if (value.length < 16 || value.length > 128) return "must be 16 to 128 characters (ElastiCache auth-token rules)";
+  if (!/^[\x21-\x7e]*$/.test(value)) return "must be printable ASCII without spaces (ElastiCache auth-token rules)";
+  if (/[/"@]/.test(value)) return "must not contain /, \" or @ (ElastiCache auth-token rules)";
+  if (/['\\]/.test(value)) return "must not contain ' or \\ (the dev container's redis.conf cannot hold them)";
+  return undefined;
+}
+
+/** RDS master-password rules. Returns a problem description, or undefined; never echoes the value. */
+export function checkPostgresPassword(value: string): string | undefined {
+  if (value.length < 8 || value.length > 128) return "must be 8 to 128 characters (RDS master-password rules)";
+  if (!/^[\x20-\x7e]*$/.test(value)) return "must be printable ASCII (RDS master-password rules)";
+  if (/[/"@ ]/.test(value)) return "must not contain /, \", @ or a space (RDS master-password rules)";
+  return undefined;
+}
+
+/** A POSIX environment variable name the platform does not set itself (API_PLATFORM_ENV). */
+export function checkApiEnvName(name: string): string | undefined {
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) return "is not a POSIX environment variable name; allowed: [A-Z_][A-Z0-9_]*";
+  if ((API_PLATFORM_ENV as readonly string[]).includes(name)) {
+    return `would override ${name}, which the platform sets; not allowed: ${API_PLATFORM_ENV.join(", ")}`;
+  }
+  return undefined;
+}
+
 export function checkRegion(cloud: ManagedCloud, region: string): string | undefined {
   const allowed = CANADIAN_REGIONS[cloud].allowed;
   if (allowed.includes(region)) return undefined;
@@ -334,7 +397,7 @@ function closest(key: string, candidates: readonly string[]): string | undefined
 // ---------------------------------------------------------------------------------------------
 
 type Raw = Readonly<Record<string, string>>;
-type Value = string | number | boolean | readonly string[];
+type Value = string | number | boolean | readonly string[] | Readonly<Record<string, string>>;
 
 const show = (v: unknown): string => JSON.stringify(v);
 
@@ -362,6 +425,8 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       continue;
     }
     const spec: ConfigKeySpec = CONFIG_SCHEMA[name as ConfigKey];
+    // Pulumi.yaml declares optional strings with the default "": the CLI passes it, and it means unset.
+    if (rawValue === "" && spec.default === "") continue;
     const parsed = coerce(fullKey, rawValue, spec, problems);
     if (parsed !== undefined) values[name as ConfigKey] = parsed;
   }
@@ -486,6 +551,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     else if (c.endsWith("/0")) problems.push(`${key("clusterApiAllowCidrs")}: ${show(c)} opens the cluster API server to every address; list narrower CIDRs`);
   }
   for (const k of ["vpcCidr", "dockerSubnet"] as const) {
+    if (values[k] === undefined) continue;
     const problem = checkCidr(str(k));
     if (problem) problems.push(`${key(k)}: ${show(str(k))} ${problem}`);
   }
@@ -501,6 +567,13 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   if (privateSubnetIds.length === 1) {
     problems.push(`${key("privateSubnetIds")}: needs at least two subnets in different zones for managed databases`);
   }
+  // Security groups and NetworkPolicies admit the VPC's clients by this CIDR, so a guess is not safe.
+  if (vpcId && values.vpcCidr === undefined) {
+    problems.push(
+      `${key("vpcCidr")}: not set, but ${key("vpcId")} is ${show(vpcId)}; set it to that network's CIDR (e.g. 10.0.0.0/16), which the data services admit their clients from`,
+    );
+  }
+  const vpcCidr = str("vpcCidr") || DEFAULT_VPC_CIDR;
 
   const ports = (["gatewayPort", "apiPort", "studioPort", "grafanaPort"] as const).map((k) => [k, int(k)] as const);
   for (let i = 0; i < ports.length; i++) {
@@ -530,8 +603,27 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       problems.push(`${key("alertWebhookUrl")}: [secret] must be an https:// URL`);
     }
   }
-  if (secrets.redisPassword !== undefined && !/^[\x21-\x7e]{16,128}$/.test(secrets.redisPassword)) {
-    problems.push(`${key("redisPassword")}: [secret] must be 16 to 128 printable characters without spaces (ElastiCache auth-token rules)`);
+  const redisProblem = secrets.redisPassword === undefined ? undefined : checkRedisPassword(secrets.redisPassword);
+  if (redisProblem) problems.push(`${key("redisPassword")}: [secret of ${secrets.redisPassword?.length} chars] ${redisProblem}`);
+  const postgresProblem = secrets.postgresPassword === undefined ? undefined : checkPostgresPassword(secrets.postgresPassword);
+  if (postgresProblem) problems.push(`${key("postgresPassword")}: [secret of ${secrets.postgresPassword?.length} chars] ${postgresProblem}`);
+
+  // API environment
+  const apiEnv: Record<string, string> = {};
+  for (const entry of list("apiEnv")) {
+    const eq = entry.indexOf("=");
+    const name = eq > 0 ? entry.slice(0, eq) : "";
+    const problem = name ? checkApiEnvName(name) : undefined;
+    if (!name) problems.push(`${key("apiEnv")}: ${show(entry)} must be KEY=value`);
+    else if (problem) problems.push(`${key("apiEnv")}: ${show(entry)}: the name ${show(name)} ${problem}`);
+    else if (name in apiEnv) problems.push(`${key("apiEnv")}: ${show(name)} is listed twice; give each name once`);
+    else apiEnv[name] = entry.slice(eq + 1);
+  }
+  const apiSecretEnv = (values.apiSecretEnv ?? {}) as Readonly<Record<string, string>>;
+  for (const name of Object.keys(apiSecretEnv)) {
+    const problem = checkApiEnvName(name);
+    if (problem) problems.push(`${key("apiSecretEnv")}: the name ${show(name)} ${problem}`);
+    else if (name in apiEnv) problems.push(`${key("apiSecretEnv")}: ${show(name)} is also set in ${key("apiEnv")}; give each name once`);
   }
 
   // Kubernetes
@@ -589,6 +681,8 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       cpuMillis: int("apiCpuMillis"),
       memoryMb: int("apiMemoryMb"),
       hostPort: int("apiPort"),
+      env: apiEnv,
+      secretEnv: apiSecretEnv,
     },
     services,
     postgres: {
@@ -622,7 +716,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     monitoring: { enabled: bool("monitoring"), grafanaHostPort: int("grafanaPort") },
     deletionProtection: bool("deletionProtection"),
     docker: { subnet: str("dockerSubnet") },
-    network: { vpcCidr: str("vpcCidr"), vpcId, privateSubnetIds },
+    network: { vpcCidr, vpcId, privateSubnetIds },
     kubernetes: {
       cluster: clusterMode,
       apiAllowCidrs: list("clusterApiAllowCidrs"),
@@ -681,6 +775,21 @@ function coerce(fullKey: string, rawValue: string, spec: ConfigKeySpec, problems
         return undefined;
       }
       return parsed as string[];
+    }
+    case "object": {
+      // The offline plan cannot decrypt a secure value: its keys are unknown, so it stands for none.
+      if (rawValue.startsWith(SECRET_PLACEHOLDER)) return {};
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(rawValue);
+      } catch {
+        parsed = undefined;
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((x) => typeof x === "string")) {
+        problems.push(`${fullKey}: ${shown} is not a JSON object of string values, like {"KEY":"value"}`);
+        return undefined;
+      }
+      return parsed as Record<string, string>;
     }
   }
 }

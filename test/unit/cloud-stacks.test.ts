@@ -277,6 +277,7 @@ describe("variants", () => {
       "northstack:cluster": "existing",
       "northstack:kubeconfig": KUBECONFIG,
       "northstack:vpcId": "vpc-0123",
+      "northstack:vpcCidr": "10.8.0.0/16",
       "northstack:privateSubnetIds": JSON.stringify(["subnet-a", "subnet-b"]),
       "northstack:services": JSON.stringify(["reports=ghcr.io/northstack/reports:1.0.0"]),
     });
@@ -285,6 +286,9 @@ describe("variants", () => {
     expect(ofType(p, "aws:ec2/vpc:Vpc")).toEqual([]);
     expect(ofType(p, "aws:rds/subnetGroup:SubnetGroup")[0].inputs.subnetIds).toEqual(["subnet-a", "subnet-b"]);
     for (const sg of ofType(p, "aws:ec2/securityGroup:SecurityGroup")) expect(sg.inputs.vpcId).toBe("vpc-0123");
+    const ingress = ofType(p, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(ingress.length).toBeGreaterThan(0);
+    for (const rule of ingress) expect(rule.inputs.cidrIpv4).toBe("10.8.0.0/16");
     expect(p.resources.find((r) => r.type === "pulumi:providers:kubernetes")?.inputs.kubeconfig).toBe(SECRET_MARK);
     expect(ofType(p, "northstack:app:ApiService").map((r) => r.name).sort()).toEqual(["api", "reports"]);
     expect(ofType(p, "kubernetes:apps/v1:Deployment").some((d) => (d.inputs.metadata as Obj).name === "reports")).toBe(true);
@@ -318,6 +322,7 @@ test("GKE on an existing network is refused by the composition, naming both keys
       "northstack:cluster": "managed",
       "northstack:apiImage": "ghcr.io/northstack/api:0.1.0",
       "northstack:vpcId": "projects/p/global/networks/shared",
+      "northstack:vpcCidr": "10.8.0.0/16",
       "northstack:privateSubnetIds": JSON.stringify(["a", "b"]),
     },
     "staging",

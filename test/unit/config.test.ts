@@ -1,7 +1,19 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { CONFIG_SCHEMA, ConfigError, checkCidr, checkPinnedImage, parseConfig } from "../../components/config";
+import {
+  CONFIG_SCHEMA,
+  ConfigError,
+  ConfigKeySpec,
+  checkApiEnvName,
+  checkCidr,
+  checkPinnedImage,
+  checkPostgresPassword,
+  checkRedisPassword,
+  parseConfig,
+} from "../../components/config";
+import { renderPulumiYaml } from "../../scripts/gen-pulumi-yaml";
+import { readStackConfig } from "../../scripts/lib/stack-config";
 
 const root = path.resolve(__dirname, "..", "..");
 const ns = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.includes(":") ? k : `northstack:${k}`, v]));
@@ -38,6 +50,35 @@ describe("parseConfig accepts good stacks", () => {
     expect(cfg.region).toBe("northamerica-northeast1");
     expect(cfg.drRegion).toBe("northamerica-northeast2");
     expect(cfg.postgres.ha).toBe(true);
+  });
+  test("every shipped stack parses as the CLI hands it over, Pulumi.yaml defaults included", () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+      const cfg = parseConfig(readStackConfig(root, stack).config, stack);
+      expect({ stack, environment: cfg.environment, namespace: cfg.kubernetes.namespace }).toEqual({ stack, environment: stack, namespace: `northstack-${stack}` });
+      expect(cfg.network.vpcCidr).toBe("10.40.0.0/16");
+      expect(cfg.api.env).toEqual({});
+    }
+  });
+  test('"" from a Pulumi.yaml default means unset', () => {
+    const cfg = parseConfig(ns({ ...cloudBase, environment: "", region: "", drRegion: "", namespace: "", vpcCidr: "" }), "staging");
+    expect(cfg.environment).toBe("staging");
+    expect([cfg.region, cfg.drRegion]).toEqual(["ca-central-1", "ca-west-1"]);
+    expect(cfg.kubernetes.namespace).toBe("northstack-staging");
+    expect(parseConfig(ns({ region: "", drRegion: "" }), "dev").region).toBe("");
+  });
+  test("an existing VPC with its CIDR", () => {
+    const cfg = parseConfig(ns({ ...cloudBase, vpcId: "vpc-0123", privateSubnetIds: '["subnet-a","subnet-b"]', vpcCidr: "10.8.0.0/16" }), "staging");
+    expect(cfg.network).toEqual({ vpcId: "vpc-0123", vpcCidr: "10.8.0.0/16", privateSubnetIds: ["subnet-a", "subnet-b"] });
+  });
+  test("API env as KEY=value and secret API env as a JSON object", () => {
+    const cfg = parseConfig(ns({ apiEnv: '["LOG_LEVEL=info","GREETING=a=b","EMPTY="]', apiSecretEnv: '{"STRIPE_API_KEY":"sk_test_1"}' }), "dev");
+    expect(cfg.api.env).toEqual({ LOG_LEVEL: "info", GREETING: "a=b", EMPTY: "" });
+    expect(cfg.api.secretEnv).toEqual({ STRIPE_API_KEY: "sk_test_1" });
+  });
+  test("passwords within the ElastiCache and RDS rules", () => {
+    const cfg = parseConfig(ns({ redisPassword: "Abc!#$%&()*+,-.:;<=>?[]^_`{|}~9", postgresPassword: "pa$$_w0rd!" }), "dev");
+    expect(cfg.secrets.redisPassword).toBe("Abc!#$%&()*+,-.:;<=>?[]^_`{|}~9");
+    expect(cfg.secrets.postgresPassword).toBe("pa$$_w0rd!");
   });
   test("an existing cluster with a kubeconfig", () => {
     const cfg = parseConfig(ns({ ...cloudBase, cluster: "existing", kubeconfig: "apiVersion: v1\nclusters: []" }), "staging");
@@ -82,6 +123,28 @@ const badInputs: [string, Record<string, string>, string, string[]][] = [
   ["extra service with an unpinned image", { services: '["billing=ghcr.io/acme/billing"]' }, "dev", ["northstack:services", "billing", "has no tag"]],
   ["extra service with a reserved name", { services: '["kong-2=ghcr.io/acme/x:1.0.0"]' }, "dev", ["northstack:services", '"kong-2"', "reserved"]],
   ["unknown exposure", { ...cloudBase, exposure: "nodeport" }, "staging", ["northstack:exposure", '"nodeport"', "loadbalancer, ingress"]],
+  ["an existing VPC without its CIDR", { ...cloudBase, vpcId: "vpc-0123", privateSubnetIds: '["a","b"]' }, "staging", ["northstack:vpcCidr", "not set", '"vpc-0123"', "CIDR"]],
+  ["an existing VPC with an empty CIDR", { ...cloudBase, vpcId: "vpc-0123", privateSubnetIds: '["a","b"]', vpcCidr: "" }, "staging", ["northstack:vpcCidr", "not set"]],
+  ["a short Redis password", { redisPassword: "short-but-15chr" }, "dev", ["northstack:redisPassword", "15 chars", "16 to 128"]],
+  ["a Redis password with @", { redisPassword: "sixteen-chars-@-long" }, "dev", ["northstack:redisPassword", '/, " or @', "ElastiCache"]],
+  ["a Redis password with /", { redisPassword: "sixteen-chars-/-long" }, "dev", ["northstack:redisPassword", '/, " or @']],
+  ["a Redis password with a space", { redisPassword: "sixteen chars long!" }, "dev", ["northstack:redisPassword", "without spaces"]],
+  ["a Redis password with a quote", { redisPassword: "sixteen-chars-'-long" }, "dev", ["northstack:redisPassword", "redis.conf"]],
+  ["a long Redis password", { redisPassword: "x".repeat(129) }, "dev", ["northstack:redisPassword", "129 chars", "16 to 128"]],
+  ["a short Postgres password", { postgresPassword: "7-chars" }, "dev", ["northstack:postgresPassword", "7 chars", "8 to 128"]],
+  ["a Postgres password with /", { postgresPassword: "pass/word" }, "dev", ["northstack:postgresPassword", '/, ", @ or a space', "RDS"]],
+  ["a Postgres password with a space", { postgresPassword: "pass word" }, "dev", ["northstack:postgresPassword", "a space"]],
+  ["a Postgres password with non-ASCII", { postgresPassword: "passwörter" }, "dev", ["northstack:postgresPassword", "printable ASCII"]],
+  ["API env without =", { apiEnv: '["LOG_LEVEL"]' }, "dev", ["northstack:apiEnv", '"LOG_LEVEL"', "KEY=value"]],
+  ["API env with a lower-case name", { apiEnv: '["log_level=info"]' }, "dev", ["northstack:apiEnv", '"log_level"', "[A-Z_][A-Z0-9_]*"]],
+  ["API env starting with a digit", { apiEnv: '["1X=y"]' }, "dev", ["northstack:apiEnv", '"1X"', "POSIX"]],
+  ["API env overriding the platform", { apiEnv: '["DATABASE_URL=postgres://elsewhere"]' }, "dev", ["northstack:apiEnv", '"DATABASE_URL"', "platform sets", "REDIS_URL, JWT_SECRET"]],
+  ["API env listed twice", { apiEnv: '["A=1","A=2"]' }, "dev", ["northstack:apiEnv", '"A"', "listed twice"]],
+  ["secret API env not a JSON object", { apiSecretEnv: '["A=1"]' }, "dev", ["northstack:apiSecretEnv", "[secret]", 'JSON object of string values, like {"KEY":"value"}']],
+  ["secret API env with a non-string value", { apiSecretEnv: '{"A":1}' }, "dev", ["northstack:apiSecretEnv", "JSON object of string values"]],
+  ["secret API env overriding the platform", { apiSecretEnv: '{"JWT_SECRET":"x"}' }, "dev", ["northstack:apiSecretEnv", '"JWT_SECRET"', "platform sets"]],
+  ["secret API env with a bad name", { apiSecretEnv: '{"my-key":"x"}' }, "dev", ["northstack:apiSecretEnv", '"my-key"', "[A-Z_][A-Z0-9_]*"]],
+  ["secret API env repeating plain API env", { apiEnv: '["TOKEN=a"]', apiSecretEnv: '{"TOKEN":"b"}' }, "dev", ["northstack:apiSecretEnv", '"TOKEN"', "also set in northstack:apiEnv"]],
 ];
 
 describe("parseConfig rejects bad input with a message naming key, value and what is allowed", () => {
@@ -97,8 +160,16 @@ describe("parseConfig rejects bad input with a message naming key, value and wha
   });
 
   test("secret values are never echoed in messages", () => {
-    const problems = problemsOf({ jwtSecret: "hunter2-very-secret" });
+    const problems = problemsOf({
+      jwtSecret: "hunter2-very-secret",
+      redisPassword: "hunter2/redis",
+      postgresPassword: "hunter2 pg",
+      apiSecretEnv: '{"PORT":"hunter2-env"}',
+      alertWebhookUrl: "http://hunter2.example",
+    });
+    expect(problems.length).toBe(5);
     expect(problems.join("\n")).not.toContain("hunter2");
+    expect(problemsOf({ apiSecretEnv: "{hunter2" }).join("\n")).not.toContain("hunter2");
   });
 });
 
@@ -128,17 +199,88 @@ describe("pure validators", () => {
     if (fragment === undefined) expect(problem).toBeUndefined();
     else expect(problem).toContain(fragment);
   });
+
+  test.each([
+    ["a".repeat(16), undefined],
+    ["x".repeat(128), undefined],
+    ["!#$%&()*+,-.:;<=>?[]^_`{|}~", undefined],
+    ["a".repeat(15), "16 to 128"],
+    ["a".repeat(129), "16 to 128"],
+    ["sixteen-chars-\"-long", '/, " or @'],
+    ["sixteen-chars-\t-long", "printable ASCII"],
+    ["sixteen-chars-é-long", "printable ASCII"],
+    ["sixteen-chars-\\-long", "redis.conf"],
+  ])("checkRedisPassword(%j)", (value, fragment) => {
+    const problem = checkRedisPassword(value);
+    if (fragment === undefined) expect(problem).toBeUndefined();
+    else expect(problem).toContain(fragment);
+  });
+
+  test.each([
+    ["a".repeat(8), undefined],
+    ["x".repeat(128), undefined],
+    ["!#$%&'()*+,-.:;<=>?[\\]^_`{|}~", undefined],
+    ["a".repeat(7), "8 to 128"],
+    ["a".repeat(129), "8 to 128"],
+    ['eight"chars', '/, ", @ or a space'],
+    ["eight@chars", '/, ", @ or a space'],
+    ["eight\nchars", "printable ASCII"],
+  ])("checkPostgresPassword(%j)", (value, fragment) => {
+    const problem = checkPostgresPassword(value);
+    if (fragment === undefined) expect(problem).toBeUndefined();
+    else expect(problem).toContain(fragment);
+  });
+
+  test.each([
+    ["LOG_LEVEL", undefined],
+    ["_PRIVATE", undefined],
+    ["A1", undefined],
+    ["1A", "POSIX"],
+    ["log_level", "POSIX"],
+    ["MY-KEY", "POSIX"],
+    ["", "POSIX"],
+    ["NODE_ENV", "platform sets"],
+    ["NODE_EXTRA_CA_CERTS", "platform sets"],
+  ])("checkApiEnvName(%j)", (name, fragment) => {
+    const problem = checkApiEnvName(name);
+    if (fragment === undefined) expect(problem).toBeUndefined();
+    else expect(problem).toContain(fragment);
+  });
 });
 
-test("Pulumi.yaml declares exactly the schema's keys, types, defaults and secrets", () => {
-  const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
-  expect(project.name).toBe("northstack");
-  expect(project.runtime.name).toBe("nodejs");
-  const declared = project.config as Record<string, { type: string; default?: unknown; secret?: boolean }>;
-  expect(Object.keys(declared).sort()).toEqual(Object.keys(CONFIG_SCHEMA).sort());
-  for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) {
-    expect({ key, type: declared[key].type }).toEqual({ key, type: spec.type });
-    expect({ key, default: declared[key].default }).toEqual({ key, default: "default" in spec ? spec.default : undefined });
-    expect({ key, secret: declared[key].secret ?? false }).toEqual({ key, secret: "secret" in spec ? spec.secret : false });
-  }
+describe("Pulumi.yaml", () => {
+  const text = fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8");
+  const project = YAML.parse(text);
+  const schema = Object.entries(CONFIG_SCHEMA) as [string, ConfigKeySpec][];
+  const plainKeys = schema.filter(([, s]) => !s.secret).map(([k]) => k);
+  const secretKeys = schema.filter(([, s]) => s.secret).map(([k]) => k);
+
+  test("is what scripts/gen-pulumi-yaml.ts renders from CONFIG_SCHEMA", () => {
+    expect(text).toBe(renderPulumiYaml());
+  });
+
+  test("types every plain key with its default, so the CLI never finds one missing", () => {
+    expect(project.name).toBe("northstack");
+    expect(project.runtime.name).toBe("nodejs");
+    const declared = project.config as Record<string, { type: string; items?: { type: string }; default?: unknown; secret?: boolean }>;
+    expect(Object.keys(declared).sort()).toEqual([...plainKeys].sort());
+    for (const [key, spec] of schema.filter(([, s]) => !s.secret)) {
+      expect({ key, type: declared[key].type, secret: declared[key].secret }).toEqual({ key, type: spec.type, secret: undefined });
+      expect({ key, default: declared[key].default }).toEqual({ key, default: spec.default });
+      expect({ key, hasDefault: declared[key].default !== undefined && declared[key].default !== null }).toEqual({ key, hasDefault: true });
+      if (spec.type === "array") expect({ key, items: declared[key].items }).toEqual({ key, items: { type: "string" } });
+    }
+  });
+
+  test("lists every secret under template.config, secret and without a default (the CLI would refuse one in plain text)", () => {
+    expect(secretKeys.sort()).toEqual(["alertWebhookUrl", "apiSecretEnv", "jwtSecret", "kubeconfig", "postgresPassword", "redisPassword"]);
+    const template = project.template.config as Record<string, { description?: string; default?: unknown; secret?: boolean }>;
+    expect(Object.keys(template).sort()).toEqual(secretKeys.sort());
+    for (const key of secretKeys) {
+      expect({ key, secret: template[key].secret, default: template[key].default }).toEqual({ key, secret: true, default: undefined });
+      expect({ key, described: (template[key].description ?? "").length > 10 }).toEqual({ key, described: true });
+    }
+    // The template section takes only what the project schema allows there.
+    expect(Object.keys(project.template).sort()).toEqual(["config", "description"]);
+  });
 });
