@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { checkPinnedImage } from "./config";
+import { API_PLATFORM_ENV, checkApiEnvName, checkPinnedImage } from "./config";
 import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles, redisUrl } from "./endpoints";
 import { IMAGES } from "./images";
 import { Runtime } from "./runtime/types";
@@ -14,6 +14,8 @@ export const API_DB_USER = "authenticator";
 const DEFAULT_BUILD_CONTEXT = path.resolve(__dirname, "..", "app");
 /** Build outputs and dependencies that do not change what the Dockerfile builds from source. */
 const NOT_HASHED = new Set(["node_modules", "dist", "coverage", ".git"]);
+
+type PlatformEnv = Partial<Record<(typeof API_PLATFORM_ENV)[number], pulumi.Input<string>>>;
 
 export interface ApiServiceArgs {
   /** Where the containers run. */
@@ -36,6 +38,13 @@ export interface ApiServiceArgs {
   readonly redis: RedisEndpoint;
   /** Secret that verifies the callers' Supabase JWTs. */
   readonly jwtSecret: pulumi.Input<string>;
+  /** Extra plain environment (northstack:apiEnv); must not set a name in API_PLATFORM_ENV. Default: none. */
+  readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * Extra secret environment (northstack:apiSecretEnv): every value becomes a Pulumi secret and reaches
+   * the container as secret env (a Kubernetes Secret). Same name rules as `env`. Default: none.
+   */
+  readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Resources that must exist first (the migration job). Default: none. */
   readonly dependsOn?: pulumi.Resource[];
   /** Workloads allowed to call the API. Default: ["kong"]. */
@@ -48,7 +57,7 @@ export interface ApiServiceArgs {
 export function validateApiServiceArgs(
   name: string,
   runtimeKind: Runtime["kind"],
-  args: Pick<ApiServiceArgs, "image" | "replicas" | "maxReplicas" | "cpuMillis" | "memoryMb" | "hostPort">,
+  args: Pick<ApiServiceArgs, "image" | "replicas" | "maxReplicas" | "cpuMillis" | "memoryMb" | "hostPort" | "env" | "secretEnv">,
 ): void {
   const problems: string[] = [];
   if (args.image !== undefined) {
@@ -65,6 +74,18 @@ export function validateApiServiceArgs(
   if (!Number.isInteger(args.memoryMb) || args.memoryMb < 64) problems.push(`memoryMb: ${args.memoryMb} must be an integer >= 64`);
   if (args.hostPort !== undefined && (!Number.isInteger(args.hostPort) || args.hostPort < 1024 || args.hostPort > 65535)) {
     problems.push(`hostPort: ${args.hostPort} must be an unprivileged port (1024-65535)`);
+  }
+  for (const [field, env] of [
+    ["env", args.env],
+    ["secretEnv", args.secretEnv],
+  ] as const) {
+    for (const envName of Object.keys(env ?? {})) {
+      const p = checkApiEnvName(envName);
+      if (p) problems.push(`${field}: ${JSON.stringify(envName)} ${p}`);
+    }
+  }
+  for (const envName of Object.keys(args.secretEnv ?? {})) {
+    if (args.env && envName in args.env) problems.push(`secretEnv: ${JSON.stringify(envName)} is also in env; give each name once`);
   }
   if (problems.length) throw new Error(`ApiService ${JSON.stringify(name)}: ${problems.join("; ")}`);
 }
@@ -110,19 +131,22 @@ export class ApiService extends pulumi.ComponentResource {
 
     const image = args.image ?? this.build(name, buildContext);
     const { uid, gid } = IMAGES.node;
+    // Typed by API_PLATFORM_ENV, so a name the platform sets is always one callers may not override.
+    const platformEnv: PlatformEnv = { PORT: String(API_PORT), NODE_ENV: "production", ...(args.redis.caCert ? { NODE_EXTRA_CA_CERTS: REDIS_CA_PATH } : {}) };
+    const platformSecretEnv: PlatformEnv = {
+      DATABASE_URL: postgresUrl(args.postgres, API_DB_USER, args.postgres.adminPassword),
+      REDIS_URL: redisUrl(args.redis),
+      JWT_SECRET: pulumi.secret(args.jwtSecret),
+    };
     const deployed = args.runtime.deploy(
       {
         name,
         component: "api",
         image,
         ports: [{ name: "http", port: API_PORT, ...(args.hostPort !== undefined ? { hostPort: args.hostPort } : {}) }],
-        env: { PORT: String(API_PORT), NODE_ENV: "production", ...(args.redis.caCert ? { NODE_EXTRA_CA_CERTS: REDIS_CA_PATH } : {}) },
+        env: { ...args.env, ...platformEnv },
         files: redisCaFiles(args.redis),
-        secretEnv: {
-          DATABASE_URL: postgresUrl(args.postgres, API_DB_USER, args.postgres.adminPassword),
-          REDIS_URL: redisUrl(args.redis),
-          JWT_SECRET: pulumi.secret(args.jwtSecret),
-        },
+        secretEnv: { ...Object.fromEntries(Object.entries(args.secretEnv ?? {}).map(([k, v]) => [k, pulumi.secret(v)])), ...platformSecretEnv },
         scratch: [{ mountPath: "/tmp", sizeMb: 64 }],
         health: {
           // The image is Node-based; fetch avoids shipping curl just for the probe.

@@ -303,7 +303,7 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     jwtSecret: secrets.jwtSecret,
     dependsOn: supabase.migrations.resources,
   };
-  const api = new ApiService("api", { ...apiArgs, image: cfg.api.image });
+  const api = new ApiService("api", { ...apiArgs, image: cfg.api.image, env: cfg.api.env, secretEnv: cfg.api.secretEnv });
   const extraServices = cfg.services.map((service) => ({
     name: service.name,
     service: new ApiService(service.name, { ...apiArgs, image: service.image }),

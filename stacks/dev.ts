@@ -56,6 +56,8 @@ export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
     replicas: cfg.api.replicas,
     maxReplicas: cfg.api.maxReplicas,
     hostPort: cfg.api.hostPort,
+    env: cfg.api.env,
+    secretEnv: cfg.api.secretEnv,
   });
   const extraServices = cfg.services.map((s) => ({
     name: s.name,
