@@ -23,6 +23,8 @@ interface CliArgs {
 
 class UsageError extends Error {}
 
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 export function parseArgs(argv: string[]): CliArgs {
   const args: CliArgs = { stack: "", set: {}, json: false };
   for (let i = 0; i < argv.length; i++) {
@@ -105,8 +107,8 @@ async function main(): Promise<number> {
   try {
     plan = await planStack({ stack: args.stack, set: args.set });
   } catch (e) {
-    const err = e as Error;
-    console.error(err instanceof ConfigError ? err.message : `plan: ${err.stack ?? err.message}`);
+    // The message names the problem; a stack trace into the mock runtime would only bury it.
+    console.error(e instanceof ConfigError ? e.message : `plan: ${messageOf(e)}`);
     return 2;
   }
 
@@ -115,7 +117,7 @@ async function main(): Promise<number> {
     const policyConfigFile = args.policyConfig ?? path.join(PROJECT_ROOT, "policy", `config.${args.stack}.json`);
     violations = await evaluatePlan(plan, policyConfigFile);
   } catch (e) {
-    console.error(`plan: policy evaluation failed: ${(e as Error).message}`);
+    console.error(`plan: policy evaluation failed: ${messageOf(e)}`);
     return 2;
   }
 
@@ -156,7 +158,7 @@ if (require.main === module) {
   // a large --json document written to a pipe is otherwise cut off.
   const exitAfterFlush = (code: number) => process.stdout.write("", () => process.exit(code));
   main().then(exitAfterFlush, (e) => {
-    console.error(`plan: ${(e as Error).stack ?? e}`);
+    console.error(`plan: ${messageOf(e)}`);
     exitAfterFlush(2);
   });
 }

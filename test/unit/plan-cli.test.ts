@@ -61,3 +61,35 @@ test("an unknown stack and bad arguments exit 2", () => {
   expect(plan("dev", "--bogus").code).toBe(2);
   expect(plan("dev", "--set", "novalue").stderr).toContain("expected key=value");
 });
+
+test("an unknown stack prints the message only, no stack trace, and exits 2", () => {
+  const { code, stdout, stderr } = plan("qa", "--json");
+  expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+  expect(stderr.trim()).toBe('plan: stack "qa" has no Pulumi.qa.yaml; known stacks: dev, prod, staging');
+});
+
+test("a program error prints its message only, no stack trace, and exits 2", () => {
+  // Valid config that the cloud composition refuses: GKE needs the subnetwork the stack creates.
+  const { code, stderr } = plan(
+    "staging",
+    ...["--set", "northstack:cloud=gcp", "--set", "northstack:vpcId=projects/p/global/networks/shared"],
+    ...["--set", 'northstack:privateSubnetIds=["a","b"]', "--set", "northstack:vpcCidr=10.8.0.0/16"],
+  );
+  expect(code).toBe(2);
+  expect(stderr).toContain("plan: ");
+  expect(stderr).toContain("GKE needs the subnetwork the stack creates");
+  expect(stderr).not.toMatch(/^\s+at /m);
+});
+
+test("API env from config: the secret value never reaches the --json output", () => {
+  const canary = "sk_live_plan-cli-canary-0123456789";
+  const { code, stdout, stderr } = plan(
+    "dev",
+    "--json",
+    ...["--set", 'northstack:apiEnv=["LOG_LEVEL=debug"]', "--set", `northstack:apiSecretEnv={"STRIPE_API_KEY":"${canary}"}`],
+  );
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  expect(stdout).not.toContain(canary);
+  const api = JSON.parse(stdout).resources.find((r: { type: string; name: string }) => r.type === "docker:index/container:Container" && r.name === "api");
+  expect(api.inputs.envs).toBe("[secret]");
+});
