@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { NorthstackConfig } from "../../components/config";
-import { Kong, KONG_PROXY_PORT, KONG_STATUS_PORT, validateKongArgs } from "../../components/kong";
+import { Kong, KONG_PROXY_PORT, KONG_STATUS_PORT, statusReadyCheck, validateKongArgs } from "../../components/kong";
 import { KongConfigInput, kongRateLimit, renderKongConfig } from "../../components/kong-config";
 import { DockerRuntime } from "../../components/runtime/docker";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
@@ -273,7 +273,7 @@ describe("Kong under mocks", () => {
       expect(c.inputs.user).toBe("1000:1000");
       expect(c.inputs.readOnly).toBe(true);
       expect(Object.keys(c.inputs.tmpfs as object).sort()).toEqual(["/tmp", "/var/run/kong"]);
-      expect((c.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "kong", "health"]);
+      expect((c.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "bash", "-c", statusReadyCheck(KONG_STATUS_PORT)]);
       expect(String(c.inputs.image)).toMatch(/^kong:\d+\.\d+\.\d+$/);
     }
   });
