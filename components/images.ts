@@ -19,7 +19,8 @@ export const IMAGES = {
   grafana: { image: "grafana/grafana:11.3.1", uid: 472, gid: 472 },
   loki: { image: "grafana/loki:3.3.0", uid: 10001, gid: 10001 },
   postgresExporter: { image: "prometheuscommunity/postgres-exporter:v0.16.0", uid: 65534, gid: 65534 },
-  redisExporter: { image: "bitnami/redis-exporter:1.66.0", uid: 1001, gid: 1001 },
+  // Upstream's alpine variant: busybox wget for the health check (Bitnami's versioned tags left docker.io in 2025).
+  redisExporter: { image: "oliver006/redis_exporter:v1.66.0-alpine", uid: 59000, gid: 59000 },
   /** The API's build base and the default uid of the `node` user in it. */
   node: { image: "node:20.18.1-bookworm-slim", uid: 1000, gid: 1000 },
 } as const;

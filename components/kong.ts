@@ -56,6 +56,15 @@ export interface KongArgs {
   readonly memoryMb?: number;
 }
 
+/** A bash command that exits 0 only when GET /status/ready on 127.0.0.1:`port` answers 200. */
+export function statusReadyCheck(port: number): string {
+  return (
+    `exec 3<>/dev/tcp/127.0.0.1/${port} && ` +
+    `printf 'GET /status/ready HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && ` +
+    `read -r status <&3 && [[ "$status" == *" 200 "* ]]`
+  );
+}
+
 /** Checks the plain arguments before any resource is registered. */
 export function validateKongArgs(name: string, args: Pick<KongArgs, "gateway" | "trustedAdminCidrs" | "trustedProxyCidrs" | "replicas" | "cpuMillis" | "memoryMb">): void {
   const problems: string[] = [];
@@ -166,10 +175,12 @@ export class Kong extends pulumi.ComponentResource {
             : {}),
         },
         files: [{ path: DECLARATIVE_CONFIG, content: kongYml, secret: true }, ...redisCaFiles(args.redis)],
-        // Kong renders nginx.conf, sockets and temp bodies into its prefix; the kong CLI (health) uses /tmp.
+        // Kong renders nginx.conf, sockets and temp bodies into its prefix; the kong CLI writes to /tmp.
         scratch: [{ mountPath: PREFIX, sizeMb: 64 }, { mountPath: "/tmp", sizeMb: 64 }],
         health: {
-          exec: ["kong", "health"],
+          // The image purges curl after installing Kong, so bash asks the status listener itself:
+          // ready only once the declarative config is loaded, like the Kubernetes probe.
+          exec: ["bash", "-c", statusReadyCheck(KONG_STATUS_PORT)],
           httpGet: { path: "/status/ready", port: KONG_STATUS_PORT },
           intervalSeconds: 10,
           startSeconds: 15,

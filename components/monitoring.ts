@@ -88,7 +88,7 @@ export class Monitoring extends pulumi.ComponentResource {
         },
         secretEnv: { REDIS_PASSWORD: args.redis.password },
         files: redisCaFiles(args.redis),
-        health: { exec: ["/bin/bash", "-c", "</dev/tcp/127.0.0.1/9121"], tcp: { port: 9121 } },
+        health: { exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9121/health"], httpGet: { path: "/health", port: 9121 } },
         resources: { cpuMillis: 100, memoryMb: 64 },
         user: { uid: IMAGES.redisExporter.uid, gid: IMAGES.redisExporter.gid },
         allowFrom: [n("prometheus")],

@@ -63,9 +63,9 @@ export function postgresSpec(name: string, args: Omit<PostgresArgs, "runtime">):
 }
 
 /**
- * Postgres 15 in a container: the dev twin of RDS / Cloud SQL. Exposes the same `PostgresEndpoint`,
- * whose `host` resolves only once the container exists (and, on Docker, is healthy), so whatever
- * connects to it waits for it.
+ * Postgres 15 in a container: the dev twin of RDS / Cloud SQL. Exposes the same `PostgresEndpoint`;
+ * its `host` is the runtime's, which on Docker resolves only once the container is healthy, so
+ * whatever connects to it waits for it.
  */
 export class Postgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
@@ -74,9 +74,8 @@ export class Postgres extends pulumi.ComponentResource {
     super("northstack:data:Postgres", name, {}, opts);
     const { runtime, ...rest } = args;
     const deployed = runtime.deploy(postgresSpec(name, rest), this);
-    const ids = deployed.resources.filter(pulumi.CustomResource.isInstance).map((r) => r.id);
     this.endpoint = {
-      host: pulumi.all([deployed.host, ...ids]).apply(([host]) => host),
+      host: deployed.host,
       port: pulumi.output(PORT),
       database: "postgres",
       adminUser: "postgres",

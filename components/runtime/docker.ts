@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { WorkloadSpec, standardLabels, validateWorkload } from "../workload";
+import { MIGRATIONS_LABEL, WorkloadSpec, standardLabels, validateWorkload } from "../workload";
 import { DeployedWorkload, Runtime } from "./types";
 
 export interface DockerRuntimeArgs {
@@ -10,11 +10,62 @@ export interface DockerRuntimeArgs {
   readonly subnet?: string;
 }
 
+/** Marks the never-started container that holds a workload's files; the value is the workload's name. */
+export const FILES_HOLDER_LABEL = "northstack.io/files-of";
+
+/**
+ * Docker objects have fixed names (and containers fixed host ports), and nearly every container
+ * input forces a replacement, so the old object must go before its replacement is created.
+ */
+export const REPLACE_BY_DELETING_FIRST = { deleteBeforeReplace: true } as const;
+
+/**
+ * The directories a workload's files are delivered in, one anonymous volume each: the files'
+ * parent directories, leaving out any that lie inside another of them. Throws, naming the workload
+ * and the file, when a file sits directly in `/` or shares its directory with a volume or scratch
+ * mount, where Docker would mount two things at one path.
+ */
+export function fileDirectories(spec: Pick<WorkloadSpec, "name" | "files" | "volumes" | "scratch">): string[] {
+  const problems: string[] = [];
+  const mounts = new Set([...(spec.volumes ?? []).map((v) => normalise(v.mountPath)), ...(spec.scratch ?? []).map((s) => normalise(s.mountPath))]);
+  const paths = new Set<string>();
+  const dirs = new Set<string>();
+  for (const f of spec.files ?? []) {
+    if (paths.has(f.path)) problems.push(`file ${JSON.stringify(f.path)} is listed twice`);
+    paths.add(f.path);
+    const dir = normalise(f.path.slice(0, f.path.lastIndexOf("/")));
+    if (dir === "/") problems.push(`file ${JSON.stringify(f.path)} is directly in /; put it in a directory of its own, e.g. /etc/<service>/`);
+    else if (mounts.has(dir)) problems.push(`file ${JSON.stringify(f.path)} is in ${dir}, which is also a volume or scratch mount; use another directory`);
+    else dirs.add(dir);
+  }
+  if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)}: ${problems.join("; ")}`);
+  const within = (dir: string, outer: string) => dir !== outer && dir.startsWith(`${outer}/`);
+  return [...dirs].filter((d) => ![...dirs].some((outer) => within(d, outer))).sort();
+}
+
+/** Throws, naming the job and what to do, unless its container exited 0. */
+export function checkJobExit(job: string, container: string, urn: string, exitCode: number | undefined): void {
+  if (exitCode === 0) return;
+  const how = exitCode === undefined ? "reported no exit code" : `exited with code ${exitCode}`;
+  throw new Error(
+    `job ${JSON.stringify(job)} ${how}: see \`docker logs ${container}\`, fix the cause, then run it again with \`pulumi up --replace '${urn}'\``,
+  );
+}
+
 /**
  * Renders WorkloadSpecs to local Docker: one bridge network per stack, a container per replica,
  * named volumes for persistent data. Every container runs as the spec's non-root uid:gid with
  * `no-new-privileges`, all capabilities dropped, a read-only root filesystem (tmpfs for scratch),
  * a health check, a restart policy and CPU/memory limits. Published ports bind to 127.0.0.1 only.
+ *
+ * Files reach a read-only container through a never-started holder container: the provider uploads
+ * into `/` of a created container, which Docker refuses for a read-only root filesystem, so the
+ * holder (same image, writable root, never run) receives the uploads into anonymous volumes at the
+ * files' directories, seeded by Docker with the image's own content there, and the workload mounts
+ * them read-only with `volumes-from`. A changed file replaces the holder and so the workload.
+ *
+ * A job's dependants wait for it to exit 0: `resources` ends with a gate that registers only then,
+ * and a non-zero exit fails the update.
  */
 export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
   readonly kind = "docker" as const;
@@ -38,40 +89,79 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
         ipamConfigs: [{ subnet, gateway: this.gatewayAddress }],
         labels: toDockerLabels({ "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": args.stack }),
       },
-      { parent: this },
+      { parent: this, ...REPLACE_BY_DELETING_FIRST },
     );
     this.registerOutputs({ network: this.network.name });
   }
 
   deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload {
     validateWorkload(spec);
+    const fileDirs = fileDirectories(spec);
     if (this.deployed.has(spec.name)) throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
     this.deployed.add(spec.name);
 
     const prefix = `northstack-${this.stack}-${spec.name}`;
     const resources: pulumi.Resource[] = [];
     const dependsOn: pulumi.Resource[] = [this.network, ...(opts?.dependsOn ?? [])];
+    const childOpts = { parent, ...REPLACE_BY_DELETING_FIRST };
 
     if (typeof spec.image === "string") dependsOn.push(this.pull(spec.image));
 
-    const volumes = (spec.volumes ?? []).map((v) => {
+    const volumes: docker.types.input.ContainerVolume[] = (spec.volumes ?? []).map((v) => {
       const volume = new docker.Volume(
         `${spec.name}-${v.name}`,
         { name: `${prefix}-${v.name}`, labels: toDockerLabels(standardLabels(spec, this.stack)) },
-        { parent, retainOnDelete: true },
+        { ...childOpts, retainOnDelete: true },
       );
       resources.push(volume);
       return { volumeName: volume.name, containerPath: v.mountPath };
     });
 
+    const user = `${spec.user.uid}:${spec.user.gid}`;
+    const hardening = {
+      user,
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"], adds: (spec.addCapabilities ?? []).map((c) => c.name) },
+      privileged: false,
+    };
     const labels = { ...standardLabels(spec, this.stack), ...(spec.labels ?? {}), ...(spec.annotations ?? {}) };
+
+    if (fileDirs.length > 0) {
+      const holder = new docker.Container(
+        `${spec.name}-files`,
+        {
+          name: `${prefix}-files`,
+          image: spec.image,
+          ...hardening,
+          // Docker copies uploads only into a writable root; nothing ever runs in this container.
+          readOnly: false,
+          start: false,
+          mustRun: false,
+          restart: "no",
+          networkMode: "none",
+          volumes: fileDirs.map((containerPath) => ({ containerPath })),
+          removeVolumes: true,
+          uploads: (spec.files ?? []).map((f) => ({
+            file: f.path,
+            content: f.secret ? pulumi.secret(f.content) : f.content,
+            owner: String(spec.user.uid),
+            group: String(spec.user.gid),
+            permissions: f.secret ? "0440" : "0444",
+          })),
+          labels: toDockerLabels({ ...labels, [FILES_HOLDER_LABEL]: spec.name }),
+        },
+        { ...childOpts, dependsOn },
+      );
+      resources.push(holder);
+      volumes.push({ fromContainer: pulumi.interpolate`${holder.id}:ro` });
+      // The migrations label marks the carrier of the SQL files (the ConfigMap on Kubernetes): here the holder.
+      delete labels[MIGRATIONS_LABEL];
+    }
+
     const isJob = spec.kind === "job";
     const replicas = isJob ? 1 : spec.replicas ?? 1;
     const env = renderEnv(spec);
-    const uploads = (spec.files ?? []).map((f) => ({
-      file: f.path,
-      content: f.secret ? pulumi.secret(f.content) : f.content,
-    }));
+    const containers: docker.Container[] = [];
 
     for (let i = 0; i < replicas; i++) {
       const suffix = replicas > 1 ? `-${i + 1}` : "";
@@ -83,22 +173,18 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
           image: spec.image,
           command: spec.args,
           entrypoints: spec.command,
-          user: `${spec.user.uid}:${spec.user.gid}`,
-          securityOpts: ["no-new-privileges:true"],
-          capabilities: { drops: ["ALL"], adds: (spec.addCapabilities ?? []).map((c) => c.name) },
-          privileged: false,
+          ...hardening,
           readOnly: spec.readOnlyRootFilesystem ?? true,
           tmpfs: Object.fromEntries(
             (spec.scratch ?? []).map((s) => [s.mountPath, `rw,noexec,nosuid,nodev,size=${s.sizeMb ?? 64}m,mode=1777`]),
           ),
           envs: env,
-          uploads,
           volumes,
           memory: spec.resources.memoryMb,
           memorySwap: spec.resources.memoryMb,
           cpus: (spec.resources.cpuMillis / 1000).toString(),
           restart: isJob ? "no" : "unless-stopped",
-          // A job must finish before dependants start; Docker reports its exit code to Pulumi.
+          // A job is waited for until it exits; Docker reports its exit code to Pulumi.
           mustRun: !isJob,
           attach: isJob,
           logs: isJob,
@@ -120,12 +206,25 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
           logDriver: "json-file",
           logOpts: { "max-size": "10m", "max-file": "3" },
         },
-        { parent, dependsOn },
+        { ...childOpts, dependsOn },
       );
+      containers.push(container);
       resources.push(container);
     }
 
-    return { host: pulumi.output(spec.name), resources };
+    // Services are ready once created (healthy, with `wait`); a job once it has exited 0.
+    let ready: pulumi.Output<unknown>[] = containers.map((c) => c.id);
+    if (isJob) {
+      const [job] = containers;
+      const succeeded = pulumi.all([job.exitCode, job.urn]).apply(([code, urn]) => {
+        checkJobExit(spec.name, prefix, urn, code);
+        return code;
+      });
+      resources.push(new pulumi.Stash(`${spec.name}-succeeded`, { input: succeeded }, { parent }));
+      ready = [succeeded];
+    }
+
+    return { host: pulumi.all(ready).apply(() => spec.name), resources };
   }
 
   /** One pull per distinct image reference, kept locally so `pulumi destroy` does not delete shared images. */
@@ -137,6 +236,11 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     }
     return remote;
   }
+}
+
+function normalise(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
 }
 
 function renderEnv(spec: WorkloadSpec): pulumi.Output<string[]> {

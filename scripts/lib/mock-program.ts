@@ -28,8 +28,10 @@ export interface PlannedResource {
   readonly inputs: Record<string, unknown>;
   /** Inputs with secret values revealed, for policy evaluation only; never print these. */
   readonly plainInputs: Record<string, unknown>;
-  /** URNs of explicit dependencies. */
+  /** URNs of the resource's dependencies: explicit `dependsOn` and those its inputs carry. */
   readonly dependencies: string[];
+  /** The `deleteBeforeReplace` resource option, as registered (runUnderMocks always records it). */
+  readonly deleteBeforeReplace?: boolean;
   /** Paths (dot-separated) of inputs that are secrets. */
   readonly secretPaths: string[];
 }
@@ -45,6 +47,11 @@ export interface MockRunOptions {
   readonly program: () => unknown;
   /** Run as a preview (outputs of resources stay unknown). Default: false. */
   readonly preview?: boolean;
+  /**
+   * Outputs to report for a resource instead of (merged over) the mocks' own, e.g. a failed job's
+   * exit code. Sees every registration. Default: none.
+   */
+  readonly overrideState?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }
 
 export interface MockRunResult {
@@ -106,6 +113,9 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { ...base, result: `plan-random-${name}`.padEnd(Number(inputs.length ?? 32), "x").slice(0, Number(inputs.length ?? 32)) };
     case "docker:index/network:Network":
       return { ...base, name: inputs.name ?? name };
+    case "docker:index/container:Container":
+      // An attached container has run to completion; the provider reports how it exited.
+      return inputs.attach === true ? { ...base, exitCode: 0 } : base;
     default:
       if (type.startsWith("kubernetes:")) {
         const meta = (inputs.metadata ?? {}) as Record<string, unknown>;
@@ -138,6 +148,7 @@ interface RegisterRequest {
   getCustom(): boolean;
   getProvider(): string;
   getDependenciesList(): string[];
+  getDeletebeforereplace(): boolean;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 interface RegisterResponse {
@@ -149,7 +160,10 @@ export async function runUnderMocks(options: MockRunOptions): Promise<MockRunRes
   const resources: PlannedResource[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) }),
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: { ...computedState(args.type, args.name, args.inputs), ...(options.overrideState?.(args.type, args.name, args.inputs) ?? {}) },
+      }),
       call: (args) => {
         const answer = MOCKED_CALLS[args.token];
         if (!answer) throw new Error(`unmocked provider function ${args.token}; add it to MOCKED_CALLS in scripts/lib/mock-program.ts`);
@@ -181,6 +195,7 @@ export async function runUnderMocks(options: MockRunOptions): Promise<MockRunRes
           inputs: render(raw, "", secretPaths, false) as Record<string, unknown>,
           plainInputs: render(raw, "", [], true) as Record<string, unknown>,
           dependencies: req.getDependenciesList(),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
           secretPaths,
         });
       }

@@ -1,3 +1,5 @@
+import { IMAGES } from "../../components/images";
+import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import { MIGRATIONS_LABEL } from "../../components/workload";
 import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
 import { StackPlan, planStack } from "../../scripts/lib/plan";
@@ -7,8 +9,28 @@ beforeAll(async () => {
   plan = await planStack({ stack: "dev" });
 });
 
-const containers = () => plan.resources.filter((r) => r.type === "docker:index/container:Container");
+const allContainers = () => plan.resources.filter((r) => r.type === "docker:index/container:Container");
+/** The containers that run; the never-started holders of their files are left out. */
+const containers = () => allContainers().filter((c) => labelsOf(c)[FILES_HOLDER_LABEL] === undefined);
 const labelsOf = (r: PlannedResource) => Object.fromEntries(((r.inputs.labels as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]));
+const named = (name: string, type = "docker:index/container:Container") => {
+  const found = plan.resources.find((r) => r.name === name && r.type === type);
+  if (!found) throw new Error(`no ${type} ${name}`);
+  return found;
+};
+/** Every URN `r` waits for, directly or through what it waits for. */
+function waitsFor(r: PlannedResource): Set<string> {
+  const byUrn = new Map(plan.resources.map((x) => [x.urn, x]));
+  const seen = new Set<string>();
+  const todo = [...r.dependencies];
+  while (todo.length) {
+    const urn = todo.pop()!;
+    if (seen.has(urn)) continue;
+    seen.add(urn);
+    todo.push(...(byUrn.get(urn)?.dependencies ?? []));
+  }
+  return seen;
+}
 
 test("the dev stack has every core component", () => {
   const types = new Set(plan.resources.map((r) => r.type));
@@ -27,12 +49,12 @@ test("the dev stack has every core component", () => {
 
 test("every container runs as a non-root uid:gid, hardened, with limits and labels", () => {
   expect(containers().length).toBeGreaterThanOrEqual(8);
-  for (const c of containers()) {
+  for (const c of allContainers()) {
     const where = c.name;
     expect({ where, user: c.inputs.user }).toEqual({ where, user: expect.stringMatching(/^[1-9]\d*:[1-9]\d*$/) });
     expect({ where, opts: c.inputs.securityOpts }).toEqual({ where, opts: ["no-new-privileges:true"] });
     expect({ where, drops: (c.inputs.capabilities as { drops: string[] }).drops }).toEqual({ where, drops: ["ALL"] });
-    expect({ where, memory: (c.inputs.memory as number) > 0 }).toEqual({ where, memory: true });
+    if (containers().includes(c)) expect({ where, memory: (c.inputs.memory as number) > 0 }).toEqual({ where, memory: true });
     expect({ where, labels: labelsOf(c) }).toEqual({
       where,
       labels: expect.objectContaining({ "app.kubernetes.io/name": expect.any(String), "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": "dev" }),
@@ -68,7 +90,7 @@ test("every container sits on the stack's network", () => {
 });
 
 test("migrations are delivered per the DESIGN.md contract", () => {
-  const migrators = containers().filter((c) => labelsOf(c)[MIGRATIONS_LABEL] === "true");
+  const migrators = allContainers().filter((c) => labelsOf(c)[MIGRATIONS_LABEL] === "true");
   expect(migrators).toHaveLength(1);
   const uploads = migrators[0].inputs.uploads as { file: string }[];
   expect(uploads.filter((u) => u.file.endsWith(".sql")).length).toBeGreaterThanOrEqual(2);
@@ -84,4 +106,59 @@ test("secrets are exported only as secrets and never appear in plain inputs", ()
   expect(passwords.length).toBeGreaterThanOrEqual(3);
   const printable = JSON.stringify(plan.resources.map((r) => r.inputs));
   for (const p of passwords) expect(printable).not.toContain(p);
+});
+
+test("read-only containers get no uploads; every upload lands in a volume of its never-started holder", () => {
+  // The provider extracts uploads at `/`, which Docker refuses on a read-only root even above a volume.
+  for (const c of containers()) expect({ c: c.name, uploads: c.inputs.uploads ?? [] }).toEqual({ c: c.name, uploads: [] });
+  expect(containers().filter((c) => c.inputs.readOnly === true).length).toBeGreaterThanOrEqual(10);
+  for (const c of allContainers()) {
+    const uploads = (c.inputs.uploads ?? []) as { file: string }[];
+    const dirs = ((c.inputs.volumes ?? []) as { containerPath?: string }[]).map((v) => v.containerPath);
+    for (const u of uploads) {
+      expect({ c: c.name, file: u.file, readOnly: c.inputs.readOnly, start: c.inputs.start, inVolume: dirs.some((d) => u.file.startsWith(`${d}/`)) }).toEqual({
+        c: c.name,
+        file: u.file,
+        readOnly: false,
+        start: false,
+        inVolume: true,
+      });
+    }
+  }
+  for (const holder of allContainers().filter((c) => !containers().includes(c))) {
+    const owner = labelsOf(holder)[FILES_HOLDER_LABEL];
+    const users = containers().filter((c) => labelsOf(c)["app.kubernetes.io/name"] === owner);
+    expect(users.length).toBeGreaterThan(0);
+    for (const c of users) expect(c.inputs.volumes).toContainEqual({ fromContainer: `${holder.name}-id:ro` });
+  }
+});
+
+test("every Docker container, volume and network is deleted before its replacement is created", () => {
+  const dockerObjects = plan.resources.filter((r) =>
+    ["docker:index/container:Container", "docker:index/volume:Volume", "docker:index/network:Network"].includes(r.type),
+  );
+  expect(dockerObjects.length).toBeGreaterThan(allContainers().length);
+  for (const r of dockerObjects) expect({ r: r.name, deleteBeforeReplace: r.deleteBeforeReplace }).toEqual({ r: r.name, deleteBeforeReplace: true });
+});
+
+test("Kong waits for the Redis container it keeps rate limits in, and the API for Postgres and Redis", () => {
+  expect(waitsFor(named("kong"))).toContain(named("redis").urn);
+  const api = waitsFor(named("api"));
+  for (const name of ["redis", "postgres"]) expect(api).toContain(named(name).urn);
+});
+
+test("services start only after the migration job succeeded", () => {
+  const gate = named("supabase-migrate-succeeded", "pulumi:index:Stash");
+  expect(gate.type).toBe("pulumi:index:Stash");
+  expect(gate.inputs.input).toBe(0);
+  for (const name of ["api", "backup", "supabase-rest", "supabase-auth", "kong"]) expect({ name, gated: waitsFor(named(name)).has(gate.urn) }).toEqual({ name, gated: true });
+});
+
+test("the Redis exporter runs upstream's pinned image as its own uid, with an HTTP health check", () => {
+  const exporter = named("monitoring-redis-exporter");
+  expect(exporter.inputs.image).toBe(IMAGES.redisExporter.image);
+  expect(exporter.inputs.image).toMatch(/^oliver006\/redis_exporter:v\d+\.\d+\.\d+-alpine$/);
+  expect(exporter.inputs.user).toBe("59000:59000");
+  expect((exporter.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9121/health"]);
+  for (const { image } of Object.values(IMAGES)) expect(image).not.toMatch(/^bitnami\//);
 });

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { NorthstackConfig } from "../../components/config";
-import { Kong, KONG_PROXY_PORT, KONG_STATUS_PORT, validateKongArgs } from "../../components/kong";
+import { Kong, KONG_PROXY_PORT, KONG_STATUS_PORT, statusReadyCheck, validateKongArgs } from "../../components/kong";
 import { KongConfigInput, kongRateLimit, renderKongConfig } from "../../components/kong-config";
 import { DockerRuntime } from "../../components/runtime/docker";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
@@ -217,7 +217,8 @@ describe("kongRateLimit maps N per W minutes onto Kong's fixed windows", () => {
 describe("Kong under mocks", () => {
   let result: MockRunResult;
   let validationError = "";
-  const containers = () => result.resources.filter((r) => r.type === "docker:index/container:Container" && r.name.startsWith("kong"));
+  const containers = () => result.resources.filter((r) => r.type === "docker:index/container:Container" && /^kong-\d+$/.test(r.name));
+  const holder = () => result.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "kong-files")!;
   const envOf = (r: PlannedResource) => Object.fromEntries((r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 
   beforeAll(async () => {
@@ -273,7 +274,8 @@ describe("Kong under mocks", () => {
       expect(c.inputs.user).toBe("1000:1000");
       expect(c.inputs.readOnly).toBe(true);
       expect(Object.keys(c.inputs.tmpfs as object).sort()).toEqual(["/tmp", "/var/run/kong"]);
-      expect((c.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "kong", "health"]);
+      expect((c.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "bash", "-c", statusReadyCheck(KONG_STATUS_PORT)]);
+      expect(c.inputs.volumes).toEqual([{ fromContainer: "kong-files-id:ro" }]);
       expect(String(c.inputs.image)).toMatch(/^kong:\d+\.\d+\.\d+$/);
     }
   });
@@ -286,12 +288,11 @@ describe("Kong under mocks", () => {
   test("kong.yml is a secret upload: keys and the Redis password never appear in plain inputs", () => {
     const printable = JSON.stringify(result.resources.map((r) => r.inputs));
     for (const secret of [ANON, SERVICE, REDIS_PASSWORD]) expect(printable).not.toContain(secret);
-    for (const c of containers()) {
-      expect(c.inputs.uploads).toEqual([{ file: "/etc/kong/declarative/kong.yml", content: SECRET_MARK }]);
-      const yml = parse((c.plainInputs.uploads as { content: string }[])[0].content) as KongYml;
-      expect(yml.consumers.map((x) => x.keyauth_credentials[0].key)).toEqual([ANON, SERVICE]);
-      expect(yml.services.flatMap((s) => s.routes.flatMap((r) => r.paths))).toEqual(["/api/v1/", "/rest/v1/"]);
-      expect(pluginOf(yml.services.find((s) => s.name === "api-v1")?.plugins, "acl")).toBeDefined();
-    }
+    const c = holder();
+    expect(c.inputs.uploads).toEqual([{ file: "/etc/kong/declarative/kong.yml", content: SECRET_MARK, owner: "1000", group: "1000", permissions: "0440" }]);
+    const yml = parse((c.plainInputs.uploads as { content: string }[])[0].content) as KongYml;
+    expect(yml.consumers.map((x) => x.keyauth_credentials[0].key)).toEqual([ANON, SERVICE]);
+    expect(yml.services.flatMap((s) => s.routes.flatMap((r) => r.paths))).toEqual(["/api/v1/", "/rest/v1/"]);
+    expect(pluginOf(yml.services.find((s) => s.name === "api-v1")?.plugins, "acl")).toBeDefined();
   });
 });

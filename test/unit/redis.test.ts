@@ -55,9 +55,9 @@ describe("Redis under mocks", () => {
   let result: MockRunResult;
   let endpoint: Record<string, unknown>;
   let rejected = "";
-  const container = (): PlannedResource => {
-    const found = result.resources.find((r) => r.type === "docker:index/container:Container");
-    if (!found) throw new Error("no container");
+  const container = (name = "redis"): PlannedResource => {
+    const found = result.resources.find((r) => r.type === "docker:index/container:Container" && r.name === name);
+    if (!found) throw new Error(`no container ${name}`);
     return found;
   };
 
@@ -97,8 +97,11 @@ describe("Redis under mocks", () => {
     expect(c.inputs.command).toEqual(["redis-server", "/usr/local/etc/redis/redis.conf"]);
   });
 
-  test("data on a persistent volume", () => {
-    expect((container().inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath)).toEqual(["/data"]);
+  test("data on a persistent volume, redis.conf from the file holder, read-only", () => {
+    expect(container().inputs.volumes).toEqual([
+      { volumeName: "northstack-dev-redis-data", containerPath: "/data" },
+      { fromContainer: "redis-files-id:ro" },
+    ]);
     const volume = result.resources.find((r) => r.type === "docker:index/volume:Volume");
     expect(volume?.inputs.name).toBe("northstack-dev-redis-data");
   });
@@ -112,9 +115,9 @@ describe("Redis under mocks", () => {
     expect(c.plainInputs.envs).toEqual([`REDISCLI_AUTH=${PASSWORD}`]);
   });
 
-  test("redis.conf is uploaded as a secret and the password is in no plain input", () => {
-    const c = container();
-    expect(c.inputs.uploads).toEqual([{ file: "/usr/local/etc/redis/redis.conf", content: SECRET_MARK }]);
+  test("redis.conf is uploaded as a secret, readable by redis alone, and the password is in no plain input", () => {
+    const c = container("redis-files");
+    expect(c.inputs.uploads).toEqual([{ file: "/usr/local/etc/redis/redis.conf", content: SECRET_MARK, owner: "999", group: "999", permissions: "0440" }]);
     expect((c.plainInputs.uploads as { content: string }[])[0].content).toContain(`requirepass ${PASSWORD}`);
     expect(JSON.stringify(result.resources.map((r) => r.inputs))).not.toContain(PASSWORD);
   });

@@ -1,6 +1,7 @@
 import { parse } from "libpg-query";
 import { SupabaseServices } from "../../components/supabase";
 import { verifyHs256, signHs256, SUPABASE_KEY_LIFETIME_SECONDS } from "../../components/jwt";
+import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import type { MockRunResult, PlannedResource } from "../../scripts/lib/mock-program";
 
 const JWT_SECRET = "unit-test-jwt-secret-that-is-long-enough-0123456789";
@@ -38,9 +39,11 @@ async function planSupabase(services: SupabaseServices): Promise<MockRunResult> 
   return result;
 }
 
-const containers = (r: MockRunResult) => r.resources.filter((x) => x.type === "docker:index/container:Container");
+const allContainers = (r: MockRunResult) => r.resources.filter((x) => x.type === "docker:index/container:Container");
+/** The containers that run; the never-started holders of their files are left out. */
+const containers = (r: MockRunResult) => allContainers(r).filter((c) => labelsOf(c)[FILES_HOLDER_LABEL] === undefined);
 const container = (r: MockRunResult, name: string): PlannedResource => {
-  const found = containers(r).find((c) => c.name === name);
+  const found = allContainers(r).find((c) => c.name === name);
   if (!found) throw new Error(`no container ${name}; have ${containers(r).map((c) => c.name).join(", ")}`);
   return found;
 };
@@ -78,12 +81,15 @@ describe("Supabase with every service on", () => {
 
   test("Postgres reads the rendered postgresql.conf, keeps data on a volume and checks health with pg_isready", () => {
     const pg = container(plan, "postgres");
-    const uploads = pg.plainInputs.uploads as { file: string; content: string }[];
+    const uploads = container(plan, "postgres-files").plainInputs.uploads as { file: string; content: string }[];
     expect(uploads.map((u) => u.file)).toEqual(["/etc/postgresql/postgresql.conf"]);
     expect(uploads[0].content).toContain("shared_buffers = '256MB'");
     expect(uploads[0].content).toContain("wal_level = 'logical'");
     expect(pg.inputs.command).toEqual(["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]);
-    expect((pg.inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath)).toEqual(["/var/lib/postgresql/data"]);
+    expect(pg.inputs.volumes).toEqual([
+      { volumeName: "northstack-dev-postgres-data", containerPath: "/var/lib/postgresql/data" },
+      { fromContainer: "postgres-files-id:ro" },
+    ]);
     expect(Object.keys(pg.inputs.tmpfs as object).sort()).toEqual(["/tmp", "/var/run/postgresql"]);
     expect((pg.inputs.healthcheck as { tests: string[] }).tests.slice(0, 2)).toEqual(["CMD", "pg_isready"]);
     expect(pg.secretPaths.some((p) => p.startsWith("envs"))).toBe(true);
@@ -92,8 +98,9 @@ describe("Supabase with every service on", () => {
 
   test("the migration container carries the label and the .sql uploads, with passwords only in secret env", async () => {
     const job = container(plan, "supabase-migrate");
-    expect(labelsOf(job)["northstack.io/migrations"]).toBe("true");
-    const uploads = job.plainInputs.uploads as { file: string; content: string }[];
+    const files = container(plan, "supabase-migrate-files");
+    expect(labelsOf(files)["northstack.io/migrations"]).toBe("true");
+    const uploads = files.plainInputs.uploads as { file: string; content: string }[];
     expect(uploads.map((u) => u.file)).toEqual(expect.arrayContaining(["/migrations/001_roles.sql", "/migrations/010_notes.sql", "/migrations/999_rls_guard.sql"]));
     for (const u of uploads) {
       expect(u.file).toMatch(/^\/migrations\/\d{3}_[a-z0-9_]+\.sql$/);
