@@ -197,8 +197,19 @@ export const CONFIG_SCHEMA = {
   ingressClassName: { type: "string", description: "IngressClass for the gateway Ingress.", default: "nginx" },
   certManagerIssuer: {
     type: "string",
-    description: "cert-manager ClusterIssuer that issues the Ingress certificate; empty: bring your own TLS secret.",
+    description:
+      "cert-manager ClusterIssuer that issues the gateway certificate (with exposure=loadbalancer it must solve DNS-01: there is no port 80); empty: name your own Secret in tlsSecretName.",
     default: "",
+  },
+  tlsSecretName: {
+    type: "string",
+    description: "Existing kubernetes.io/tls Secret in the namespace with the gateway certificate; required on Kubernetes when certManagerIssuer is empty.",
+    default: "",
+  },
+  ingressControllerNamespace: {
+    type: "string",
+    description: "Namespace of the ingress controller: with exposure=ingress the only source admitted to the gateway, whose X-Forwarded-For it trusts.",
+    default: "ingress-nginx",
   },
 
   postgresPassword: { type: "string", description: "Postgres superuser password (8-128 chars); generated when absent.", secret: true },
@@ -279,6 +290,9 @@ export interface NorthstackConfig {
     readonly ingressHost: string;
     readonly ingressClassName: string;
     readonly certManagerIssuer: string;
+    /** The operator's TLS Secret for the gateway; empty when cert-manager issues it. */
+    readonly tlsSecretName: string;
+    readonly ingressControllerNamespace: string;
   };
   /** Secret config values as given (plain here; `loadConfig` wraps them as Pulumi secrets). */
   readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
@@ -653,6 +667,29 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   if (ingressHost && !HOSTNAME.test(ingressHost)) {
     problems.push(`${key("ingressHost")}: ${show(ingressHost)} is not a DNS host name`);
   }
+  // The gateway on Kubernetes serves TLS only, with a certificate from cert-manager or the operator.
+  const certManagerIssuer = str("certManagerIssuer");
+  const tlsSecretName = str("tlsSecretName");
+  const ingressControllerNamespace = str("ingressControllerNamespace");
+  if (environment !== "dev") {
+    if (!certManagerIssuer && !tlsSecretName) {
+      problems.push(
+        `${key("tlsSecretName")}: required on ${environment} when ${key("certManagerIssuer")} is empty; name the kubernetes.io/tls Secret with the gateway certificate, or set an issuer`,
+      );
+    }
+    if (!urlProblem && new URL(publicUrl).protocol !== "https:") {
+      problems.push(`${key("publicUrl")}: ${show(publicUrl)} is not allowed on ${environment}; the gateway serves TLS only, so use an https:// URL`);
+    }
+  }
+  if (certManagerIssuer && tlsSecretName) {
+    problems.push(`${key("tlsSecretName")}: ${show(tlsSecretName)} and ${key("certManagerIssuer")} ${show(certManagerIssuer)} are both set; give one (cert-manager writes its own Secret)`);
+  }
+  if (tlsSecretName && !HOSTNAME.test(tlsSecretName)) {
+    problems.push(`${key("tlsSecretName")}: ${show(tlsSecretName)} is not a Secret name (lower-case DNS subdomain)`);
+  }
+  if (!DNS_LABEL.test(ingressControllerNamespace)) {
+    problems.push(`${key("ingressControllerNamespace")}: ${show(ingressControllerNamespace)} is not a namespace name (DNS label)`);
+  }
 
   // production guarantees
   if (environment === "prod") {
@@ -724,7 +761,9 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       exposure,
       ingressHost,
       ingressClassName: str("ingressClassName"),
-      certManagerIssuer: str("certManagerIssuer"),
+      certManagerIssuer,
+      tlsSecretName,
+      ingressControllerNamespace,
     },
     secrets,
   };

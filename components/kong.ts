@@ -6,8 +6,11 @@ import { renderKongConfig, validateKongConfigInput } from "./kong-config";
 import { Runtime } from "./runtime/types";
 
 export const KONG_PROXY_PORT = 8000;
+export const KONG_PROXY_TLS_PORT = 8443;
 export const KONG_STATUS_PORT = 8100;
 const DECLARATIVE_CONFIG = "/etc/kong/declarative/kong.yml";
+/** Where the runtime mounts the public certificate (tls.crt, tls.key) when Kong serves TLS. */
+const TLS_DIR = "/etc/kong/tls";
 const PREFIX = "/var/run/kong";
 /** Supabase services with routes; Studio has its own port and is not behind the gateway. */
 const ROUTED_SUPABASE_SERVICES = ["auth", "rest", "realtime", "storage", "meta"] as const;
@@ -48,6 +51,14 @@ export interface KongArgs {
    * limits and the admin allow-list see the real client address. Default: none (the peer address counts).
    */
   readonly trustedProxyCidrs?: readonly string[];
+  /**
+   * Kong terminates TLS itself on its proxy SSL listener, with the public certificate the runtime
+   * mounts, and that listener is the public port: for a Kubernetes load balancer, which passes TCP
+   * through. Default: false (the public port is plain HTTP, behind an Ingress or on 127.0.0.1 in dev).
+   */
+  readonly servesTls?: boolean;
+  /** Workloads that call the gateway from inside the cluster, on its plain proxy port (Studio). Default: none. */
+  readonly allowFrom?: readonly string[];
   /** Kong replicas. Default: 1. */
   readonly replicas?: number;
   /** CPU limit in millicores; one nginx worker per started core. Default: 500. */
@@ -66,8 +77,19 @@ export function statusReadyCheck(port: number): string {
 }
 
 /** Checks the plain arguments before any resource is registered. */
-export function validateKongArgs(name: string, args: Pick<KongArgs, "gateway" | "trustedAdminCidrs" | "trustedProxyCidrs" | "replicas" | "cpuMillis" | "memoryMb">): void {
+export function validateKongArgs(
+  name: string,
+  args: Pick<KongArgs, "gateway" | "trustedAdminCidrs" | "trustedProxyCidrs" | "replicas" | "cpuMillis" | "memoryMb" | "servesTls" | "allowFrom"> & {
+    readonly runtime?: Pick<Runtime, "kind">;
+  },
+): void {
   const problems: string[] = [];
+  if (args.servesTls && args.runtime && args.runtime.kind !== "kubernetes") {
+    problems.push(`servesTls: true is not allowed on the ${args.runtime.kind} runtime; only Kubernetes mounts the public certificate`);
+  }
+  for (const workload of args.allowFrom ?? []) {
+    if (!/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/.test(workload)) problems.push(`allowFrom: ${JSON.stringify(workload)} is not a workload name`);
+  }
   const replicas = args.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas: ${replicas} must be an integer >= 1`);
   if (args.cpuMillis !== undefined && (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 100)) problems.push(`cpuMillis: ${args.cpuMillis} must be an integer >= 100`);
@@ -95,10 +117,16 @@ export function validateKongArgs(name: string, args: Pick<KongArgs, "gateway" | 
  * limits kept in Redis, request-size limits and Prometheus metrics all come from kong.yml, which is
  * rendered by `renderKongConfig` and mounted as a secret file. The Admin API is off; health and
  * metrics are served on the separate status listener.
+ *
+ * With `servesTls` the public port is the SSL listener. Kong reads its certificate when it starts:
+ * after cert-manager renews it (30 days before expiry by default) the pods pick it up at their next
+ * restart, so a deploy or a `kubectl rollout restart` must happen within that window.
  */
 export class Kong extends pulumi.ComponentResource {
   /** How a user reaches the gateway. */
   readonly url: pulumi.Output<string>;
+  /** Where DNS for the public URL must point: the load balancer or Ingress address (127.0.0.1 on Docker). */
+  readonly address: pulumi.Output<string>;
   /** In-network host name of the gateway. */
   readonly host: pulumi.Output<string>;
 
@@ -138,6 +166,7 @@ export class Kong extends pulumi.ComponentResource {
 
     const cpuMillis = args.cpuMillis ?? 500;
     const trustedProxies = args.trustedProxyCidrs ?? [];
+    const servesTls = args.servesTls ?? false;
     const { image, uid, gid } = IMAGES.kong;
     const deployed = args.runtime.deploy(
       {
@@ -145,7 +174,8 @@ export class Kong extends pulumi.ComponentResource {
         component: "gateway",
         image,
         ports: [
-          { name: "proxy", port: KONG_PROXY_PORT, hostPort: args.gateway.hostPort, public: true },
+          { name: "proxy", port: KONG_PROXY_PORT, hostPort: args.gateway.hostPort, public: !servesTls },
+          ...(servesTls ? [{ name: "proxy-tls", port: KONG_PROXY_TLS_PORT, public: true, tls: { certDir: TLS_DIR } }] : []),
           { name: "status", port: KONG_STATUS_PORT },
         ],
         env: {
@@ -153,7 +183,8 @@ export class Kong extends pulumi.ComponentResource {
           KONG_DECLARATIVE_CONFIG: DECLARATIVE_CONFIG,
           KONG_PREFIX: PREFIX,
           KONG_PLUGINS: PLUGINS.join(","),
-          KONG_PROXY_LISTEN: `0.0.0.0:${KONG_PROXY_PORT}`,
+          KONG_PROXY_LISTEN: servesTls ? `0.0.0.0:${KONG_PROXY_PORT}, 0.0.0.0:${KONG_PROXY_TLS_PORT} http2 ssl` : `0.0.0.0:${KONG_PROXY_PORT}`,
+          ...(servesTls ? { KONG_SSL_CERT: `${TLS_DIR}/tls.crt`, KONG_SSL_CERT_KEY: `${TLS_DIR}/tls.key` } : {}),
           KONG_ADMIN_LISTEN: "off",
           KONG_ADMIN_GUI_LISTEN: "off",
           KONG_STATUS_LISTEN: `0.0.0.0:${KONG_STATUS_PORT}`,
@@ -190,6 +221,7 @@ export class Kong extends pulumi.ComponentResource {
         readOnlyRootFilesystem: true,
         replicas: args.replicas ?? 1,
         metrics: { port: KONG_STATUS_PORT, path: "/metrics" },
+        allowFrom: args.allowFrom ? [...args.allowFrom] : undefined,
       },
       this,
     );
@@ -197,6 +229,8 @@ export class Kong extends pulumi.ComponentResource {
     this.host = deployed.host;
     this.url =
       args.runtime.kind === "docker" ? pulumi.output(`http://127.0.0.1:${args.gateway.hostPort}`) : pulumi.output(args.gateway.publicUrl);
-    this.registerOutputs({ url: this.url, host: this.host });
+    // Docker publishes the proxy on the loopback address only.
+    this.address = deployed.publicAddress ?? pulumi.output("127.0.0.1");
+    this.registerOutputs({ url: this.url, address: this.address, host: this.host });
   }
 }

@@ -32,6 +32,9 @@ export const API_ROLES = ["anon", "authenticated", "service_role"] as const;
 /** Roles that log in: PostgREST and the API as authenticator, GoTrue and Storage as their admins. */
 export const SERVICE_LOGIN_ROLES = ["authenticator", "supabase_auth_admin", "supabase_storage_admin"] as const;
 
+/** Name of the policy that lets service_role past RLS on a table where it cannot have BYPASSRLS. */
+export const SERVICE_ROLE_POLICY = "northstack_service_role_all";
+
 /** Schemas the Supabase services own; exposing one would put tables outside our RLS guarantees. */
 const SERVICE_SCHEMAS = ["auth", "storage", "extensions", "realtime", "_realtime", "information_schema"];
 
@@ -69,9 +72,16 @@ const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 /** `ARRAY['a','b']::name[]` for already validated schema names. */
 const schemaArray = (schemas: readonly string[]): string => `ARRAY[${schemas.map(literal).join(", ")}]::name[]`;
 
+/** SQL condition: the table `c` was created by an extension, so it is not ours to guard. */
+const FROM_EXTENSION = `EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  )`;
+
 /**
  * A query listing `schema`, `table` for every ordinary or partitioned table in `schemas` that lacks
- * row-level security or has no policy. Tables created by extensions are left out: they are not ours.
+ * row-level security or has no policy of its own (the generated service_role policy does not count:
+ * it admits no client). Tables created by extensions are left out: they are not ours.
  */
 export function unprotectedTablesSql(schemas: readonly string[]): string {
   validateExposedSchemas(schemas);
@@ -80,16 +90,23 @@ FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
   AND n.nspname = ANY (${schemaArray(schemas)})
-  AND (NOT c.relrowsecurity OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid))
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
-  )
+  AND (NOT c.relrowsecurity OR NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname <> ${literal(SERVICE_ROLE_POLICY)}
+  ))
+  AND NOT ${FROM_EXTENSION}
 ORDER BY 1, 2`;
 }
 
-const ROLES_SQL = `-- Supabase roles. Created when missing; attributes re-asserted on every run.
+// PostgreSQL 15 lets only a superuser create a BYPASSRLS role or mention BYPASSRLS in ALTER ROLE,
+// even to turn it off. RDS (rds_superuser) and Cloud SQL (cloudsqlsuperuser) give the admin user
+// CREATEROLE but not SUPERUSER, so attributes are only touched when they differ and we may change
+// them; there service_role gets RLS policies instead (see rlsGuardSql). A client role that already
+// bypasses RLS and cannot be fixed fails the deploy: serving requests under it would be unsafe.
+const ROLES_SQL = `-- Supabase roles. Created when missing; attributes re-asserted where they differ.
 DO $$
+DECLARE
+  is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);
+  client_role text;
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
     CREATE ROLE anon NOLOGIN NOINHERIT;
@@ -98,7 +115,7 @@ BEGIN
     CREATE ROLE authenticated NOLOGIN NOINHERIT;
   END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
-    CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    CREATE ROLE service_role NOLOGIN NOINHERIT;
   END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticator') THEN
     CREATE ROLE authenticator LOGIN NOINHERIT;
@@ -109,16 +126,42 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'supabase_storage_admin') THEN
     CREATE ROLE supabase_storage_admin LOGIN NOINHERIT CREATEROLE;
   END IF;
+
+  IF is_superuser AND NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
+    ALTER ROLE service_role BYPASSRLS;
+  END IF;
+  FOREACH client_role IN ARRAY ARRAY['anon', 'authenticated', 'authenticator'] LOOP
+    IF (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = client_role) THEN
+      IF NOT is_superuser THEN
+        RAISE EXCEPTION 'role % bypasses row-level security and % may not change that', client_role, current_user
+          USING HINT = format('as a superuser: ALTER ROLE %I NOBYPASSRLS', client_role);
+      END IF;
+      EXECUTE format('ALTER ROLE %I NOBYPASSRLS', client_role);
+    END IF;
+  END LOOP;
+
   -- The migrating user must be able to act as the service admins to replace objects they own
   -- (superusers can already; the RDS / Cloud SQL admin user cannot without membership).
   EXECUTE format('GRANT supabase_auth_admin, supabase_storage_admin TO %I', current_user);
+
+  -- Realtime streams changes through a logical replication slot as the admin user. RDS grants that
+  -- through the rds_replication role; Cloud SQL lets cloudsqlsuperuser members take REPLICATION.
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rds_replication')
+     AND NOT pg_catalog.pg_has_role(current_user, 'rds_replication', 'MEMBER') THEN
+    EXECUTE format('GRANT rds_replication TO %I', current_user);
+  END IF;
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'cloudsqlsuperuser')
+     AND pg_catalog.pg_has_role(current_user, 'cloudsqlsuperuser', 'MEMBER')
+     AND NOT (SELECT rolreplication FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+    EXECUTE format('ALTER ROLE %I WITH REPLICATION', current_user);
+  END IF;
 END
 $$;
 
-ALTER ROLE anon NOLOGIN NOINHERIT NOBYPASSRLS;
-ALTER ROLE authenticated NOLOGIN NOINHERIT NOBYPASSRLS;
-ALTER ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
-ALTER ROLE authenticator LOGIN NOINHERIT NOBYPASSRLS;
+ALTER ROLE anon NOLOGIN NOINHERIT;
+ALTER ROLE authenticated NOLOGIN NOINHERIT;
+ALTER ROLE service_role NOLOGIN NOINHERIT;
+ALTER ROLE authenticator LOGIN NOINHERIT;
 
 -- authenticator logs in with no privileges of its own and switches to one of these per request.
 GRANT anon, authenticated, service_role TO authenticator;
@@ -160,8 +203,9 @@ END
 $$;
 `;
 
-// Read the claims exactly where PostgREST puts them: request.jwt.claims (JSON, PostgREST >= 9) or
-// the legacy per-claim request.jwt.claim.<name>. nullif: a reset custom setting reads as ''.
+// Read the claims where PostgREST puts them: request.jwt.claims (JSON, PostgREST >= 9). uid() and
+// role() also accept the legacy per-claim request.jwt.claim.<name>, as Supabase's own helpers do.
+// nullif: a reset custom setting reads as ''.
 const AUTH_HELPERS_SQL = `-- auth.uid(), auth.role(), auth.jwt(): the JWT of the current request, as PostgREST sets it.
 CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid
 LANGUAGE sql STABLE
@@ -184,10 +228,7 @@ $$;
 CREATE OR REPLACE FUNCTION auth.jwt() RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-  SELECT coalesce(
-    nullif(current_setting('request.jwt.claim', true), ''),
-    nullif(current_setting('request.jwt.claims', true), '')
-  )::jsonb
+  SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb
 $$;
 
 -- Owned by GoTrue's role, so that its own migrations may replace them.
@@ -245,7 +286,7 @@ CREATE POLICY notes_delete_own ON public.notes FOR DELETE TO authenticated
 `;
 
 function rlsGuardSql(schemas: readonly string[]): string {
-  return `-- Fails the deploy if any table in an exposed schema lacks row-level security or a policy.
+  return `-- Fails the deploy if any table in an exposed schema lacks row-level security or a policy of its own.
 DO $$
 DECLARE
   unprotected text;
@@ -258,6 +299,32 @@ ${unprotectedTablesSql(schemas).replace(/^/gm, "    ")}
     RAISE EXCEPTION 'tables in exposed schemas without row-level security or a policy: %', unprotected
       USING HINT = 'ALTER TABLE ... ENABLE ROW LEVEL SECURITY and CREATE POLICY in a migration';
   END IF;
+END
+$$;
+
+-- service_role is the trusted back end and sees every row. A superuser gives it BYPASSRLS; on RDS
+-- and Cloud SQL nobody can, so a policy for service_role alone does the same, table by table. Every
+-- table gets it, whichever way service_role is set up, so that both behave alike.
+DO $$
+DECLARE
+  t record;
+BEGIN
+  FOR t IN
+    SELECT n.nspname, c.relname, c.relowner
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND n.nspname = ANY (${schemaArray(schemas)})
+      AND NOT ${FROM_EXTENSION}
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname = ${literal(SERVICE_ROLE_POLICY)})
+  LOOP
+    IF pg_catalog.pg_has_role(current_user, t.relowner, 'USAGE') THEN
+      EXECUTE format('CREATE POLICY %I ON %I.%I FOR ALL TO service_role USING (true) WITH CHECK (true)', ${literal(SERVICE_ROLE_POLICY)}, t.nspname, t.relname);
+    ELSE
+      RAISE WARNING 'service_role gets no policy on %.%: it is owned by %, which % cannot act as',
+        t.nspname, t.relname, pg_catalog.pg_get_userbyid(t.relowner), current_user;
+    END IF;
+  END LOOP;
 END
 $$;
 `;

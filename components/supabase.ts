@@ -118,7 +118,6 @@ function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
     env: {
       PGRST_DB_SCHEMAS: schemas.join(","),
       PGRST_DB_ANON_ROLE: "anon",
-      PGRST_DB_USE_LEGACY_GUCS: "false",
       PGRST_DB_EXTRA_SEARCH_PATH: "public,extensions",
       PGRST_DB_MAX_ROWS: "1000",
       PGRST_ADMIN_SERVER_PORT: "3001",

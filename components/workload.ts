@@ -64,6 +64,11 @@ export interface PortSpec {
   readonly hostPort?: number;
   /** Expose beyond the cluster (Kong only). Default: false. */
   readonly public?: boolean;
+  /**
+   * The port serves TLS with the runtime's public certificate, which the runtime mounts as
+   * `tls.crt` and `tls.key` in `certDir` (Kubernetes with exposure "loadbalancer"). Default: plain TCP.
+   */
+  readonly tls?: { readonly certDir: string };
 }
 
 export interface FileSpec {

@@ -4,7 +4,7 @@ import { ApiService } from "../components/api-service";
 import { BackupBucket } from "../components/aws/backup-bucket";
 import { EBS_CSI_PROVISIONER, EksCluster } from "../components/aws/cluster";
 import { EncryptionKey } from "../components/aws/kms";
-import { AwsNetwork } from "../components/aws/network";
+import { AwsNetwork, DataClientAccess } from "../components/aws/network";
 import { RdsPostgres } from "../components/aws/postgres";
 import { awsProviders } from "../components/aws/providers";
 import { ElastiCacheRedis } from "../components/aws/redis";
@@ -35,6 +35,10 @@ interface CloudFoundation {
   readonly cluster?: pulumi.Resource;
   /** Where pods reach Postgres and Redis: the NetworkPolicy egress destinations. */
   readonly dataCidrs: string[];
+  /** Node-local DNS resolvers the pods query besides the kube-dns pods. Default: none. */
+  readonly dnsResolverCidrs?: string[];
+  /** Annotations that give the gateway's LoadBalancer Service the right cloud load balancer. Default: none. */
+  readonly loadBalancerAnnotations?: Record<string, string>;
   /** A StorageClass the stack must create for its volumes; default: the cluster's default class. */
   readonly storageClass?: { readonly provisioner: string; readonly parameters: Record<string, pulumi.Input<string>> };
 }
@@ -52,16 +56,47 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
   if (cfg.cloud === "gcp" && cfg.kubernetes.cluster === "managed" && cfg.network.vpcId) {
     problems.push("northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates; leave vpcId empty or bring the cluster (cluster existing)");
   }
+  if (!cfg.kubernetes.certManagerIssuer && !cfg.kubernetes.tlsSecretName) {
+    problems.push("northstack:tlsSecretName is missing; the gateway serves TLS only, so name its certificate's Secret or set northstack:certManagerIssuer");
+  }
   if (problems.length) throw new Error(`${cfg.environment} stack: ${problems.join("; ")}`);
 }
 
 const existingClusterKubeconfig = (cfg: NorthstackConfig): pulumi.Output<string> => pulumi.secret(cfg.secrets.kubeconfig ?? "");
 
+/** Component names; their workloads are named `<component>-<service>`. */
+const API = "api";
+const KONG = "kong";
+const SUPABASE = "supabase";
+const MONITORING = "monitoring";
+
+/** Private address ranges: where an ingress controller's pods (the proxies Kong believes) get their addresses. */
+const PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
+
+/**
+ * Which workloads may leave the namespace, and for where: Postgres, Redis, or public HTTPS. Every
+ * other workload (Studio, Grafana, Loki, Prometheus...) reaches only pods in its namespace and DNS.
+ */
+export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redis: string[]; publicHttps: string[] } {
+  const apis = [API, ...cfg.services.map((s) => s.name)];
+  const supabase = (service: string) => `${SUPABASE}-${service}`;
+  const monitoring = (service: string) => (cfg.monitoring.enabled ? [`${MONITORING}-${service}`] : []);
+  const databaseServices = (["auth", "rest", "realtime", "storage", "meta"] as const).filter((service) => cfg.supabase[service]);
+  return {
+    postgres: [...apis, supabase("migrate"), ...databaseServices.map(supabase), ...monitoring("postgres-exporter")],
+    // Kong keeps its rate-limit counters in Redis.
+    redis: [...apis, KONG, ...monitoring("redis-exporter")],
+    // Storage keeps objects in S3 or GCS; Alertmanager posts to the webhook.
+    publicHttps: [...(cfg.supabase.storage ? [supabase("storage")] : []), ...(cfg.secrets.alertWebhookUrl ? monitoring("alertmanager") : [])],
+  };
+}
+
 /**
  * AWS, ca-central-1 (copies in ca-west-1 on prod):
  *
- *   providers ─> VPC (private subnets, SGs: 5432/6379 from the VPC only) ─> KMS key
+ *   providers ─> VPC (private subnets, data SGs) ─> KMS key
  *     ─> RDS Postgres 15 ─> ElastiCache Redis ─> S3 backups (─> S3 replica in ca-west-1) ─> EKS
+ *     ─> data SGs admit 5432/6379 from the EKS cluster SG (an existing cluster: from the VPC)
  */
 function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
   const withDr = cfg.environment === "prod";
@@ -134,6 +169,8 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
         )
       : undefined;
 
+  new DataClientAccess("network-data-access", { network, clientSecurityGroupId: cluster?.clusterSecurityGroupId }, primary);
+
   return {
     postgres: postgres.endpoint,
     redis: redis.endpoint,
@@ -142,6 +179,12 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,
     dataCidrs: [network.vpcCidr],
+    // An NLB rather than a Classic ELB, internet-facing: "nlb" is what the in-tree controller reads;
+    // the scheme is what the AWS Load Balancer Controller reads (it defaults to internal) if installed.
+    loadBalancerAnnotations: {
+      "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+      "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    },
     // A new EKS cluster's only class is unencrypted gp2; volumes get gp3 encrypted with the stack key.
     storageClass: cluster ? { provisioner: EBS_CSI_PROVISIONER, parameters: { type: "gp3", encrypted: "true", kmsKeyId: key.arn } } : undefined,
   };
@@ -230,6 +273,8 @@ function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,
     dataCidrs: [network.privateServicesCidr],
+    // Autopilot always runs NodeLocal DNSCache; with Cloud DNS pods resolve through the metadata server.
+    dnsResolverCidrs: ["169.254.20.10/32", "169.254.169.254/32"],
   };
 }
 
@@ -239,7 +284,7 @@ function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
  *
  *   cloud foundation (above) ──> k8s provider ──> KubernetesRuntime (namespace, default-deny policies)
  *
- *   users ──> Kong (LoadBalancer or Ingress+TLS) ──> API ─────────────────┬──> managed Postgres 15 (RLS)
+ *   users ─TLS─> Kong (LoadBalancer on 443, or Ingress) ──> API ──────────┬──> managed Postgres 15 (RLS)
  *                                                └─> Supabase services ───┘    managed Redis (TLS + AUTH)
  *   migrations Job (labelled ConfigMap) ──> Postgres;   Prometheus ──> every metrics port
  */
@@ -268,21 +313,31 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
       { provider },
     );
   }
+  const exposure = cfg.kubernetes.exposure;
+  const clients = egressClients(cfg);
   const runtime = new KubernetesRuntime("k8s", {
     stack: cfg.stack,
     provider,
     namespace: cfg.kubernetes.namespace,
-    exposure: cfg.kubernetes.exposure,
-    ingressHost: cfg.kubernetes.ingressHost || undefined,
+    exposure,
+    publicHost: exposure === "ingress" ? cfg.kubernetes.ingressHost : new URL(cfg.gateway.publicUrl).hostname,
     ingressClassName: cfg.kubernetes.ingressClassName,
     certManagerIssuer: cfg.kubernetes.certManagerIssuer || undefined,
-    dataCidrs: foundation.dataCidrs,
+    tlsSecretName: cfg.kubernetes.tlsSecretName || undefined,
+    ingressControllerNamespace: cfg.kubernetes.ingressControllerNamespace,
+    loadBalancerAnnotations: foundation.loadBalancerAnnotations,
+    dnsResolverCidrs: foundation.dnsResolverCidrs,
+    dataServices: [
+      { name: "postgres", cidrs: foundation.dataCidrs, port: foundation.postgres.port, clients: clients.postgres },
+      { name: "redis", cidrs: foundation.dataCidrs, port: foundation.redis.port, clients: clients.redis },
+    ],
+    publicHttpsClients: clients.publicHttps,
     // Prometheus runs in the stack's own namespace.
     monitoringNamespace: cfg.monitoring.enabled ? cfg.kubernetes.namespace : undefined,
     storageClassName,
   });
 
-  const supabase = new Supabase("supabase", {
+  const supabase = new Supabase(SUPABASE, {
     runtime,
     postgres: foundation.postgres,
     jwtSecret: secrets.jwtSecret,
@@ -303,13 +358,13 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     jwtSecret: secrets.jwtSecret,
     dependsOn: supabase.migrations.resources,
   };
-  const api = new ApiService("api", { ...apiArgs, image: cfg.api.image, env: cfg.api.env, secretEnv: cfg.api.secretEnv });
+  const api = new ApiService(API, { ...apiArgs, image: cfg.api.image, env: cfg.api.env, secretEnv: cfg.api.secretEnv });
   const extraServices = cfg.services.map((service) => ({
     name: service.name,
     service: new ApiService(service.name, { ...apiArgs, image: service.image }),
   }));
 
-  const kong = new Kong("kong", {
+  const kong = new Kong(KONG, {
     runtime,
     upstreams: { api: api.url, ...supabase.upstreams },
     extraServices: extraServices.map((s) => ({ name: s.name, url: s.service.url })),
@@ -317,11 +372,18 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     serviceRoleKey: supabase.serviceRoleKey,
     redis: foundation.redis,
     gateway: cfg.gateway,
+    // A load balancer passes TCP through, so Kong terminates TLS; behind an Ingress the controller does.
+    servesTls: exposure === "loadbalancer",
+    // The NetworkPolicy admits the proxy port only from the ingress controller's namespace, so the
+    // X-Forwarded-For it sets is the client's address; only private (pod) addresses are believed.
+    trustedProxyCidrs: exposure === "ingress" ? PRIVATE_CIDRS : undefined,
+    // Studio calls the gateway in-cluster (http://kong:8000).
+    allowFrom: cfg.supabase.studio ? [`${SUPABASE}-studio`] : undefined,
     replicas: cfg.api.replicas,
   });
 
   const monitoring = cfg.monitoring.enabled
-    ? new Monitoring("monitoring", {
+    ? new Monitoring(MONITORING, {
         runtime,
         targets: [
           { job: "api", host: api.host, port: 8080 },
@@ -338,6 +400,8 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     pulumi.secret(pulumi.interpolate`${endpoint.host}:${endpoint.port}`);
   return {
     gatewayUrl: kong.url,
+    // Where DNS for the gateway's host must point: the load balancer or Ingress address.
+    gatewayAddress: kong.address,
     databaseEndpoint: hostAndPort(foundation.postgres),
     redisEndpoint: hostAndPort(foundation.redis),
     backupBucket: foundation.storage.bucket,

@@ -82,7 +82,7 @@ export class EksCluster extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>;
   /** Kubeconfig with exec auth, a Pulumi secret. */
   readonly kubeconfig: pulumi.Output<string>;
-  /** Security group EKS attaches to the control plane and the managed nodes. */
+  /** Security group EKS attaches to the control plane and the managed nodes, and so to pod traffic (VPC CNI). */
   readonly clusterSecurityGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -162,13 +162,17 @@ export class EksCluster extends pulumi.ComponentResource {
     this.addVolumeDriver(name, cluster, nodeGroup, args.kmsKeyArn);
 
     this.name = cluster.name;
-    this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId ?? "");
+    this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => {
+      // An empty id would become a rule that admits nobody, or fail far from here.
+      if (!v.clusterSecurityGroupId) throw new Error(`EKS cluster ${name}: AWS reported no cluster security group; the data services cannot admit the cluster`);
+      return v.clusterSecurityGroupId;
+    });
     this.kubeconfig = pulumi.secret(
       pulumi
         .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
         .apply(([clusterName, endpoint, ca]) => eksKubeconfig(clusterName, endpoint, ca.data ?? "", args.region)),
     );
-    this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig });
+    this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig, clusterSecurityGroupId: this.clusterSecurityGroupId });
   }
 
   private addVolumeDriver(name: string, cluster: aws.eks.Cluster, nodeGroup: aws.eks.NodeGroup, kmsKeyArn: pulumi.Input<string>): void {

@@ -6,7 +6,7 @@ export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;
 
 export interface AwsNetworkArgs {
-  /** CIDR of the VPC to create, or of the existing VPC: the only source the data security groups admit. Default: 10.40.0.0/16. */
+  /** CIDR of the VPC to create, or of the existing VPC. Default: 10.40.0.0/16. */
   readonly vpcCidr?: string;
   /** Existing VPC to use instead of creating one. Default: create a VPC. */
   readonly vpcId?: string;
@@ -52,8 +52,8 @@ export function subnetCidrs(vpcCidr: string, newBits: number, count: number): st
 
 /**
  * Where the managed data services live: private subnets over 2-3 zones (created, or given), and one
- * security group each for Postgres and Redis that admits only the VPC CIDR, where the cluster's
- * nodes and (with the VPC CNI) pods get their addresses, on the service's port.
+ * security group each for Postgres and Redis. The groups admit nothing until `DataClientAccess`
+ * opens the service's port to the clients.
  *
  * A created VPC also has public subnets holding the NAT gateway(s) and internet-facing load
  * balancers (tagged for the AWS load balancer controller); nothing with data sits in them.
@@ -79,22 +79,17 @@ export class AwsNetwork extends pulumi.ComponentResource {
       this.privateSubnetIds = created.privateSubnetIds;
     }
 
-    this.postgresSecurityGroupId = this.dataSecurityGroup(`${name}-postgres`, "Postgres", POSTGRES_PORT);
-    this.redisSecurityGroupId = this.dataSecurityGroup(`${name}-redis`, "Redis", REDIS_PORT);
+    this.postgresSecurityGroupId = this.dataSecurityGroup(`${name}-postgres`, "Postgres");
+    this.redisSecurityGroupId = this.dataSecurityGroup(`${name}-redis`, "Redis");
     this.registerOutputs({ vpcId: this.vpcId, privateSubnetIds: this.privateSubnetIds });
   }
 
-  private dataSecurityGroup(name: string, service: string, port: number): pulumi.Output<string> {
+  private dataSecurityGroup(name: string, service: string): pulumi.Output<string> {
     // No egress rules: the provider removes AWS's default allow-all egress, and replies to admitted
-    // connections need none.
+    // connections need none. (The description is immutable: changing it would replace the group.)
     const group = new aws.ec2.SecurityGroup(
       `${name}-sg`,
       { vpcId: this.vpcId, description: `${service}: only from the cluster network ${this.vpcCidr}` },
-      { parent: this },
-    );
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-from-cluster`,
-      { securityGroupId: group.id, cidrIpv4: this.vpcCidr, ipProtocol: "tcp", fromPort: port, toPort: port, description: `${service} clients in the VPC` },
       { parent: this },
     );
     return group.id;
@@ -150,5 +145,41 @@ export class AwsNetwork extends pulumi.ComponentResource {
       privateSubnetIds.push(privateSubnet.id);
     }
     return { vpcId: vpc.id, privateSubnetIds };
+  }
+}
+
+export interface DataClientAccessArgs {
+  /** The network whose Postgres and Redis security groups open to the clients. Required. */
+  readonly network: Pick<AwsNetwork, "postgresSecurityGroupId" | "redisSecurityGroupId" | "vpcCidr">;
+  /**
+   * Security group the clients carry: the EKS cluster security group, which EKS puts on the managed
+   * nodes and so (with the VPC CNI) on every pod's traffic. Default: none, and the whole VPC CIDR is
+   * admitted, for a cluster the stack did not create and whose groups it does not know.
+   */
+  readonly clientSecurityGroupId?: pulumi.Input<string>;
+}
+
+/**
+ * Opens Postgres (5432) and Redis (6379) to their clients: to the cluster's security group when the
+ * stack created the cluster, else to the VPC CIDR. Separate from `AwsNetwork` because the cluster,
+ * which needs the network's subnets, comes after it; the data services need not wait for the cluster.
+ */
+export class DataClientAccess extends pulumi.ComponentResource {
+  constructor(name: string, args: DataClientAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("northstack:aws:DataClientAccess", name, {}, opts);
+    const source = args.clientSecurityGroupId
+      ? { referencedSecurityGroupId: args.clientSecurityGroupId, description: "clients: the EKS cluster security group" }
+      : { cidrIpv4: args.network.vpcCidr, description: `clients: anything in the VPC ${args.network.vpcCidr} (cluster not created by the stack)` };
+    for (const [service, securityGroupId, port] of [
+      ["postgres", args.network.postgresSecurityGroupId, POSTGRES_PORT],
+      ["redis", args.network.redisSecurityGroupId, REDIS_PORT],
+    ] as const) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-${service}`,
+        { securityGroupId, ipProtocol: "tcp", fromPort: port, toPort: port, ...source },
+        { parent: this },
+      );
+    }
+    this.registerOutputs({});
   }
 }

@@ -17,6 +17,8 @@ type EnvVar = k8s.types.input.core.v1.EnvVar;
 
 /** Name of the projected volume that carries a workload's ConfigMap and Secret files. */
 export const CONFIG_VOLUME = "config";
+/** Name of the volume that carries the public TLS certificate to a port with `tls`. */
+export const PUBLIC_TLS_VOLUME = "public-tls";
 
 /** IANA service name: what Kubernetes requires of container and Service port names. */
 const PORT_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -32,7 +34,9 @@ export function fileKey(file: Pick<FileSpec, "path">): string {
 /**
  * What Kubernetes needs beyond `validateWorkload`: port names that are IANA service names, files
  * whose base names are usable and distinct keys, secret env names that are valid keys, and at most
- * one public port (an Ingress host routes to one backend port). Throws one error naming every problem.
+ * one public port (an Ingress host routes to one backend port, a load balancer serves one on 443).
+ * Clients reach public ports over TLS only: behind a load balancer the workload itself serves TLS
+ * (`tls`); behind an Ingress the Ingress terminates it and the port is plain. Throws one error naming every problem.
  */
 export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalancer" | "ingress"): void {
   const problems: string[] = [];
@@ -55,8 +59,19 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
   }
   for (const name of Object.keys(spec.secretEnv ?? {})) claim(name, `secretEnv ${JSON.stringify(name)}`);
   const publicPorts = (spec.ports ?? []).filter((p) => p.public);
-  if (exposure === "ingress" && publicPorts.length > 1) {
-    problems.push(`ports ${publicPorts.map((p) => p.name).join(", ")} are all public; an Ingress routes one port per workload`);
+  if (publicPorts.length > 1) {
+    const one = exposure === "ingress" ? "an Ingress routes one port per workload" : "a load balancer serves one port, 443";
+    problems.push(`ports ${publicPorts.map((p) => p.name).join(", ")} are all public; ${one}`);
+  }
+  for (const p of spec.ports ?? []) {
+    if (p.tls && !p.public) problems.push(`port ${p.name} has tls but is not public; tls carries the public certificate only`);
+    if (p.tls && !path.posix.isAbsolute(p.tls.certDir)) problems.push(`port ${p.name} tls.certDir ${JSON.stringify(p.tls.certDir)} must be an absolute path`);
+    if (p.public && exposure === "loadbalancer" && !p.tls) {
+      problems.push(`port ${p.name} is public but plain; with exposure "loadbalancer" the workload must serve TLS on it (PortSpec.tls)`);
+    }
+    if (p.public && exposure === "ingress" && p.tls) {
+      problems.push(`port ${p.name} has tls, but with exposure "ingress" the Ingress terminates TLS; serve plain HTTP on it`);
+    }
   }
   if (spec.kind === "job" && publicPorts.length > 0) problems.push("a job cannot have public ports");
   for (const v of spec.volumes ?? []) if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.name)) problems.push(`volume name ${JSON.stringify(v.name)} is not a DNS label`);
@@ -106,6 +121,8 @@ export interface PodInputs {
   readonly configMapName?: pulumi.Input<string>;
   /** Name of the workload's Secret, when it has secret env or secret files. */
   readonly secretName?: pulumi.Input<string>;
+  /** Name of the kubernetes.io/tls Secret a port with `tls` serves; required when one has. */
+  readonly tlsSecretName?: pulumi.Input<string>;
   /** Set on Jobs: never restart in place, let the Job's backoff decide. */
   readonly restartPolicy?: "Always" | "Never";
   /** Topology spread for replicated workloads (Deployments add pod-template-hash). */
@@ -138,6 +155,16 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
     });
     // One subPath mount per file: like Docker uploads, a file joins its directory instead of hiding it.
     for (const f of files) mounts.push({ name: CONFIG_VOLUME, mountPath: f.path, subPath: fileKey(f), readOnly: true });
+  }
+  const tlsPort = (spec.ports ?? []).find((p) => p.tls);
+  if (tlsPort?.tls) {
+    if (inputs.tlsSecretName === undefined) throw new Error(`workload ${JSON.stringify(spec.name)}: port ${tlsPort.name} serves TLS but no certificate Secret was given`);
+    // A whole-directory mount, not subPath: a renewed certificate reaches the running pod.
+    volumes.push({
+      name: PUBLIC_TLS_VOLUME,
+      secret: { secretName: inputs.tlsSecretName, defaultMode: 0o440, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }] },
+    });
+    mounts.push({ name: PUBLIC_TLS_VOLUME, mountPath: tlsPort.tls.certDir, readOnly: true });
   }
   (spec.scratch ?? []).forEach((s, i) => {
     volumes.push({ name: `scratch-${i}`, emptyDir: { sizeLimit: `${s.sizeMb ?? 64}Mi` } });

@@ -6,6 +6,18 @@ import { SCRAPER_LABEL, WorkloadSpec, standardLabels, validateWorkload } from ".
 import { fileKey, podSpecFor, topologySpreadFor, validateForKubernetes } from "./kubernetes-pod";
 import { DeployedWorkload, Runtime } from "./types";
 
+/** One managed data service (Postgres, Redis) and the workloads allowed to reach it. */
+export interface DataServiceAccess {
+  /** Names the service in errors, e.g. "postgres". */
+  readonly name: string;
+  /** Where it listens: the VPC or the private services range. */
+  readonly cidrs: readonly string[];
+  /** The port its endpoint reports (Memorystore with TLS serves 6378, not 6379). */
+  readonly port: pulumi.Input<number>;
+  /** Workloads that may connect to it. */
+  readonly clients: readonly string[];
+}
+
 export interface KubernetesRuntimeArgs {
   /** The Pulumi stack name, for the northstack.io/stack label. */
   readonly stack: string;
@@ -15,61 +27,95 @@ export interface KubernetesRuntimeArgs {
   readonly namespace: string;
   /** How public ports (`PortSpec.public`) are exposed. Default: "loadbalancer". */
   readonly exposure?: "loadbalancer" | "ingress";
-  /** Host name of the Ingress and its TLS certificate. Required with exposure "ingress"; default: none. */
-  readonly ingressHost?: string;
+  /** Host name clients use: the Ingress rule and the name on a cert-manager certificate. Required with exposure "ingress" or certManagerIssuer; default: none. */
+  readonly publicHost?: string;
   /** IngressClass of the Ingress. Default: "nginx". */
   readonly ingressClassName?: string;
-  /** cert-manager ClusterIssuer that issues the Ingress certificate. Default: none (the TLS Secret `<name>-tls` is brought by the operator). */
+  /**
+   * cert-manager ClusterIssuer that issues the public certificate into the Secret `<workload>-tls`.
+   * With exposure "loadbalancer" it must solve DNS-01: the load balancer serves no port 80. Default:
+   * none, and tlsSecretName is required for public ports.
+   */
   readonly certManagerIssuer?: string;
-  /** Namespace of the ingress controller allowed to reach public ports with exposure "ingress". Default: any namespace. */
+  /** Existing kubernetes.io/tls Secret in the namespace with the public certificate. Default: none, and certManagerIssuer is required for public ports. */
+  readonly tlsSecretName?: string;
+  /** Namespace of the ingress controller, the only source admitted to public ports with exposure "ingress". Default: "ingress-nginx". */
   readonly ingressControllerNamespace?: string;
+  /** Annotations of LoadBalancer Services, which pick the cloud's load balancer (e.g. an AWS NLB). Default: none. */
+  readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
+  /** Node-local DNS resolvers pods may query besides the kube-dns pods (GKE: NodeLocal DNSCache, Cloud DNS). Default: none. */
+  readonly dnsResolverCidrs?: readonly string[];
   /** Namespace whose pods labelled northstack.io/role=metrics-scraper may scrape metrics ports. Default: none (no scraping). */
   readonly monitoringNamespace?: string;
-  /** CIDRs of the managed data services (VPC or private service range), reachable on 5432 and 6379. Default: none. */
-  readonly dataCidrs?: readonly string[];
-  /** Workloads that reach managed data services (dataCidrs, and object storage on 443). Default: every workload when dataCidrs is set, else none. */
-  readonly dataClients?: readonly string[];
+  /** Managed data services and their clients: each client may reach only the services it is listed for. Default: none. */
+  readonly dataServices?: readonly DataServiceAccess[];
+  /** Workloads that may reach public addresses on 443 (object storage and STS APIs, alert webhooks). Default: none. */
+  readonly publicHttpsClients?: readonly string[];
   /** StorageClass of the StatefulSets' volume claims. Default: the cluster's default class. */
   readonly storageClassName?: string;
 }
 
-/** What KubernetesRuntime.deploy returns: the Runtime contract plus the public address of public ports. */
-export interface KubernetesWorkload extends DeployedWorkload {
-  /** Base URL users reach the workload's public port at, when it has one. */
-  readonly publicUrl?: pulumi.Output<string>;
-}
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const POD_SECURITY = "restricted";
-const POSTGRES_PORT = 5432;
-const REDIS_PORT = 6379;
 const HTTPS_PORT = 443;
+const DNS_PORT = 53;
 /** Object storage APIs are public endpoints; private ranges and link-local (cloud metadata) stay closed. */
 const NON_PUBLIC_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
 /** Seconds a finished Job (and its logs) is kept before Kubernetes deletes it. */
 const JOB_TTL_SECONDS = 7 * 24 * 3600;
+/** Seconds a Job may run before Kubernetes fails it. */
+export const JOB_DEADLINE_SECONDS = 900;
+/**
+ * How long Pulumi waits for a Job: its deadline plus two minutes for the controller to start it and
+ * report the outcome. The provider's own default (10 minutes) would give up on a Job still running.
+ */
+export const JOB_AWAIT_TIMEOUT = `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 2}m`;
+/** What a load balancer or Ingress address reads before the cloud assigns one (preview, mocks). */
+export const PENDING_ADDRESS = "<pending>";
 
 /** Checks the runtime's arguments; throws one error naming every bad argument, its value and what is allowed. */
 export function validateKubernetesRuntimeArgs(args: Omit<KubernetesRuntimeArgs, "provider">): void {
   const problems: string[] = [];
   const show = JSON.stringify;
+  const workloadNames = (arg: string, names: readonly string[]) => {
+    for (const n of names) if (!DNS_LABEL.test(n)) problems.push(`${arg} entry ${show(n)} is not a workload name`);
+  };
+  const cidrs = (arg: string, values: readonly string[]) => {
+    for (const cidr of values) {
+      const problem = checkCidr(cidr);
+      if (problem) problems.push(`${arg} entry ${show(cidr)} ${problem}`);
+    }
+  };
   if (!DNS_LABEL.test(args.namespace)) problems.push(`namespace ${show(args.namespace)} is not a DNS label (lowercase letters, digits, dashes; at most 63)`);
   const exposure = args.exposure ?? "loadbalancer";
   if (exposure !== "loadbalancer" && exposure !== "ingress") problems.push(`exposure ${show(exposure)} must be "loadbalancer" or "ingress"`);
-  if (exposure === "ingress" && !args.ingressHost) problems.push(`ingressHost is required with exposure "ingress" (the TLS certificate names it)`);
-  if (args.ingressHost && !HOSTNAME.test(args.ingressHost)) problems.push(`ingressHost ${show(args.ingressHost)} is not a DNS host name`);
+  if (exposure === "ingress" && !args.publicHost) problems.push(`publicHost is required with exposure "ingress" (the Ingress rule and certificate name it)`);
+  if (args.certManagerIssuer && !args.publicHost) problems.push(`publicHost is required with certManagerIssuer ${show(args.certManagerIssuer)} (the certificate names it)`);
+  if (args.publicHost && !HOSTNAME.test(args.publicHost)) problems.push(`publicHost ${show(args.publicHost)} is not a DNS host name`);
+  if (args.certManagerIssuer && args.tlsSecretName) {
+    problems.push(`certManagerIssuer ${show(args.certManagerIssuer)} and tlsSecretName ${show(args.tlsSecretName)}: give one, not both (cert-manager writes its own Secret)`);
+  }
+  if (args.tlsSecretName !== undefined && !DNS_SUBDOMAIN.test(args.tlsSecretName)) problems.push(`tlsSecretName ${show(args.tlsSecretName)} is not a Secret name (DNS subdomain)`);
   for (const [arg, value] of [
     ["ingressControllerNamespace", args.ingressControllerNamespace],
     ["monitoringNamespace", args.monitoringNamespace],
   ] as const) {
     if (value !== undefined && !DNS_LABEL.test(value)) problems.push(`${arg} ${show(value)} is not a DNS label`);
   }
-  for (const cidr of args.dataCidrs ?? []) {
-    const problem = checkCidr(cidr);
-    if (problem) problems.push(`dataCidrs entry ${show(cidr)} ${problem}`);
+  cidrs("dnsResolverCidrs", args.dnsResolverCidrs ?? []);
+  for (const service of args.dataServices ?? []) {
+    const where = `dataServices ${show(service.name)}`;
+    if (!DNS_LABEL.test(service.name)) problems.push(`${where}: name is not a DNS label`);
+    if (service.cidrs.length === 0) problems.push(`${where}: cidrs is empty; list where the service listens`);
+    cidrs(`${where}: cidrs`, service.cidrs);
+    if (typeof service.port === "number" && !(Number.isInteger(service.port) && service.port >= 1 && service.port <= 65535)) {
+      problems.push(`${where}: port ${service.port} is not a TCP port (1-65535)`);
+    }
+    workloadNames(`${where}: clients`, service.clients);
   }
-  for (const client of args.dataClients ?? []) if (!DNS_LABEL.test(client)) problems.push(`dataClients entry ${show(client)} is not a workload name`);
+  workloadNames("publicHttpsClients", args.publicHttpsClients ?? []);
   if (problems.length) throw new Error(`KubernetesRuntime: ${problems.join("; ")}`);
 }
 
@@ -83,12 +129,17 @@ export function contentDigest(parts: readonly unknown[], length = 64): string {
  * default-deny NetworkPolicies, and per workload a Deployment, StatefulSet or Job with its Service,
  * ConfigMap, Secret, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
  *
+ * Public ports are TLS only. With exposure "loadbalancer" a LoadBalancer Service passes TCP on 443
+ * to the workload, which terminates TLS with the certificate the runtime mounts (from cert-manager
+ * or an operator's Secret); externalTrafficPolicy Local keeps the client's source address. With
+ * exposure "ingress" the Ingress terminates TLS and forwards plain HTTP.
+ *
  * Network policy choices: every pod is denied by default. A workload admits its service ports from
- * the workloads in `allowFrom`, its metrics port from Prometheus, and its public port from the load
- * balancer (any source) or the ingress controller. Egress to other pods in the namespace is open on
- * any port, because the receiving pod's ingress policy is what decides; egress leaving the namespace
- * is only DNS, plus, for data clients, Postgres/Redis in `dataCidrs` and HTTPS to public addresses
- * (S3/GCS APIs).
+ * the workloads in `allowFrom`, its metrics port from Prometheus, and its public port from any
+ * source (load balancer) or only from the ingress controller's namespace. Egress to other pods in
+ * the namespace is open on any port, because the receiving pod's ingress policy is what decides;
+ * egress leaving the namespace is only DNS, each data service's port for its listed clients, and
+ * HTTPS to public addresses for the listed HTTPS clients.
  */
 export class KubernetesRuntime extends pulumi.ComponentResource implements Runtime {
   readonly kind = "kubernetes" as const;
@@ -134,6 +185,9 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       },
       childOpts,
     );
+    // kube-dns / CoreDNS pods (EKS, most clusters). Node-local resolvers are no pods a selector can
+    // match: GKE Autopilot always runs NodeLocal DNSCache (169.254.20.10) and with Cloud DNS pods
+    // query the metadata server (169.254.169.254), so those need ipBlocks, on port 53 only.
     new k8s.networking.v1.NetworkPolicy(
       `${name}-allow-dns`,
       {
@@ -148,10 +202,11 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
                   namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
                   podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
                 },
+                ...(args.dnsResolverCidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
               ],
               ports: [
-                { protocol: "UDP", port: 53 },
-                { protocol: "TCP", port: 53 },
+                { protocol: "UDP", port: DNS_PORT },
+                { protocol: "TCP", port: DNS_PORT },
               ],
             },
           ],
@@ -163,9 +218,15 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     this.registerOutputs({ namespace: this.namespace });
   }
 
-  deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): KubernetesWorkload {
+  deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload {
     validateWorkload(spec);
     validateForKubernetes(spec, this.exposure);
+    const publicPort = (spec.ports ?? []).find((p) => p.public);
+    if (publicPort && !this.args.certManagerIssuer && !this.args.tlsSecretName) {
+      throw new Error(
+        `workload ${JSON.stringify(spec.name)} on kubernetes: port ${publicPort.name} is public, but the runtime has neither certManagerIssuer nor tlsSecretName for its certificate`,
+      );
+    }
     if (this.deployed.has(spec.name)) throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
     this.deployed.add(spec.name);
 
@@ -236,7 +297,34 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       },
       spec: podSpec,
     });
-    const podInputs = { configMapName: configMap?.metadata.name, secretName: secret?.metadata.name };
+    // cert-manager writes `<workload>-tls`; without it the operator's Secret is used.
+    const tlsSecretName = this.args.tlsSecretName ?? `${spec.name}-tls`;
+    let certificate: k8s.apiextensions.CustomResource | undefined;
+    if (publicPort?.tls && this.args.certManagerIssuer) {
+      certificate = new k8s.apiextensions.CustomResource(
+        `${spec.name}-certificate`,
+        {
+          apiVersion: "cert-manager.io/v1",
+          kind: "Certificate",
+          metadata: { name: tlsSecretName, namespace, labels },
+          spec: {
+            secretName: tlsSecretName,
+            secretTemplate: { labels },
+            dnsNames: [this.args.publicHost],
+            issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: this.args.certManagerIssuer },
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+          },
+        },
+        resourceOpts,
+      );
+      resources.push(certificate);
+    }
+    const podInputs = {
+      configMapName: configMap?.metadata.name,
+      secretName: secret?.metadata.name,
+      tlsSecretName: publicPort?.tls ? tlsSecretName : undefined,
+    };
+    const workloadOpts: pulumi.CustomResourceOptions = certificate ? { ...resourceOpts, dependsOn: [...(opts?.dependsOn ?? []), certificate] } : resourceOpts;
 
     if (isJob) {
       // A changed image, command, env or migration set gives the Job a new name: Pulumi replaces it and it runs again.
@@ -252,12 +340,12 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
           metadata: { name: jobName, namespace, labels: workloadLabels, annotations },
           spec: {
             backoffLimit: 3,
-            activeDeadlineSeconds: 900,
+            activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
             ttlSecondsAfterFinished: JOB_TTL_SECONDS,
             template: template(podSpecFor(spec, { ...podInputs, restartPolicy: "Never" })),
           },
         },
-        resourceOpts,
+        { ...resourceOpts, customTimeouts: { create: JOB_AWAIT_TIMEOUT, update: JOB_AWAIT_TIMEOUT } },
       );
       resources.push(job);
     } else {
@@ -293,7 +381,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
               template: template(podSpec),
             },
           },
-          resourceOpts,
+          workloadOpts,
         );
       } else {
         workload = new k8s.apps.v1.Deployment(
@@ -307,7 +395,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
               template: template(podSpec),
             },
           },
-          resourceOpts,
+          workloadOpts,
         );
       }
       resources.push(workload);
@@ -363,12 +451,11 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       resources.push(service);
     }
 
-    const publicPort = ports.find((p) => p.public);
-    let publicUrl: pulumi.Output<string> | undefined;
+    let publicAddress: pulumi.Output<string> | undefined;
     if (publicPort && service) {
-      const exposed = this.exposePublicPort(spec, publicPort, service, labels, resourceOpts);
+      const exposed = this.exposePublicPort(spec, publicPort, service, tlsSecretName, labels, resourceOpts);
       resources.push(exposed.resource);
-      publicUrl = exposed.url;
+      publicAddress = exposed.address;
     }
 
     resources.push(this.networkPolicy(spec, selector, labels, resourceOpts));
@@ -376,19 +463,24 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     const host = service
       ? pulumi.interpolate`${service.metadata.name}.${namespace}.svc.cluster.local`
       : pulumi.interpolate`${spec.name}.${namespace}.svc.cluster.local`;
-    return { host, resources, publicUrl };
+    return { host, resources, publicAddress };
   }
 
   private exposePublicPort(
     spec: WorkloadSpec,
     port: NonNullable<WorkloadSpec["ports"]>[number],
     service: k8s.core.v1.Service,
+    tlsSecretName: string,
     labels: Record<string, string>,
     resourceOpts: pulumi.CustomResourceOptions,
-  ): { resource: pulumi.Resource; url: pulumi.Output<string> } {
+  ): { resource: pulumi.Resource; address: pulumi.Output<string> } {
     const namespace = this.namespace;
+    type LoadBalancerStatus = { ingress?: { hostname?: string; ip?: string }[] } | undefined;
+    // The provider reports the Service or Ingress created once the cloud has assigned its address;
+    // only a preview or a mocked run lacks one.
+    const addressOf = (status: LoadBalancerStatus) => status?.ingress?.[0]?.hostname || status?.ingress?.[0]?.ip || PENDING_ADDRESS;
     if (this.exposure === "ingress") {
-      const host = this.args.ingressHost!;
+      const host = this.args.publicHost!;
       const issuer = this.args.certManagerIssuer;
       const ingress = new k8s.networking.v1.Ingress(
         `${spec.name}-ingress`,
@@ -401,7 +493,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
           },
           spec: {
             ingressClassName: this.args.ingressClassName ?? "nginx",
-            tls: [{ hosts: [host], secretName: `${spec.name}-tls` }],
+            tls: [{ hosts: [host], secretName: tlsSecretName }],
             rules: [
               {
                 host,
@@ -414,30 +506,25 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
         },
         resourceOpts,
       );
-      return { resource: ingress, url: pulumi.output(`https://${host}`) };
+      return { resource: ingress, address: ingress.status.apply((status) => addressOf(status?.loadBalancer)) };
     }
     const loadBalancer = new k8s.core.v1.Service(
       `${spec.name}-public`,
       {
-        metadata: { name: `${spec.name}-public`, namespace, labels },
+        metadata: { name: `${spec.name}-public`, namespace, labels, annotations: this.args.loadBalancerAnnotations },
         spec: {
           type: "LoadBalancer",
-          // Local keeps the client's source address, which the gateway's admin allow-list and rate limits key on.
+          // Local keeps the client's source address (AWS NLB, GCP passthrough load balancers), which
+          // the gateway's admin allow-list and per-client rate limits key on.
           externalTrafficPolicy: "Local",
           selector: { "app.kubernetes.io/name": spec.name },
-          ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }],
+          // TLS passes through to the workload; there is no plain HTTP listener.
+          ports: [{ name: "https", port: HTTPS_PORT, targetPort: port.name, protocol: "TCP" }],
         },
       },
       resourceOpts,
     );
-    // The provider waits for the load balancer's address before it reports the Service created; only a
-    // preview or a mocked run lacks it, and then the in-cluster name stands in.
-    const url = pulumi.all([loadBalancer.status, namespace]).apply(([status, ns]) => {
-      const ingress = status?.loadBalancer?.ingress?.[0];
-      const address = ingress?.hostname || ingress?.ip || `${spec.name}-public.${ns}.svc.cluster.local`;
-      return `http://${address}:${port.port}`;
-    });
-    return { resource: loadBalancer, url };
+    return { resource: loadBalancer, address: loadBalancer.status.apply((status) => addressOf(status?.loadBalancer)) };
   }
 
   private networkPolicy(
@@ -461,11 +548,13 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     }
     if (publicPorts.length > 0) {
       if (this.exposure === "loadbalancer") {
+        // The load balancer keeps client addresses (externalTrafficPolicy Local): any source.
         ingress.push({ ports: publicPorts.map((p) => tcp(p.port)) });
       } else {
-        const controller = this.args.ingressControllerNamespace;
+        // Only the ingress controller (besides our own workloads in allowFrom) reaches the port. That is
+        // what makes it safe for the workload to believe the X-Forwarded-For header it receives here.
         ingress.push({
-          from: [{ namespaceSelector: controller ? { matchLabels: { "kubernetes.io/metadata.name": controller } } : {} }],
+          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": this.args.ingressControllerNamespace ?? "ingress-nginx" } } }],
           ports: publicPorts.map((p) => tcp(p.port)),
         });
       }
@@ -483,10 +572,11 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     }
 
     const egress: EgressRule[] = [{ to: [{ podSelector: {} }] }];
-    const dataCidrs = this.args.dataCidrs ?? [];
-    const isDataClient = this.args.dataClients ? this.args.dataClients.includes(spec.name) : dataCidrs.length > 0;
-    if (isDataClient) {
-      if (dataCidrs.length > 0) egress.push({ to: dataCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(POSTGRES_PORT), tcp(REDIS_PORT)] });
+    for (const service of this.args.dataServices ?? []) {
+      if (!service.clients.includes(spec.name)) continue;
+      egress.push({ to: service.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: service.port }] });
+    }
+    if ((this.args.publicHttpsClients ?? []).includes(spec.name)) {
       egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [tcp(HTTPS_PORT)] });
     }
 

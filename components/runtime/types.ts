@@ -7,6 +7,8 @@ export interface DeployedWorkload {
   readonly host: pulumi.Output<string>;
   /** The resources that make up the workload, for dependsOn. */
   readonly resources: pulumi.Resource[];
+  /** Where DNS for the public port must point (load balancer or Ingress address), when the runtime assigns one. */
+  readonly publicAddress?: pulumi.Output<string>;
 }
 
 /**

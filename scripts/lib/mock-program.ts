@@ -103,7 +103,14 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "gcp:sql/databaseInstance:DatabaseInstance":
       return { ...base, privateIpAddress: "10.50.0.3", connectionName: `northstack-plan:northamerica-northeast1:${name}`, serverCaCerts: [] };
     case "gcp:redis/instance:Instance":
-      return { ...base, host: "10.50.1.4", port: 6379, authString: "plan-auth", serverCaCerts: [{ cert: PLAN_CA_PEM }] };
+      // Memorystore serves in-transit encryption on 6378, plain Redis on 6379.
+      return {
+        ...base,
+        host: "10.50.1.4",
+        port: inputs.transitEncryptionMode === "SERVER_AUTHENTICATION" ? 6378 : 6379,
+        authString: "plan-auth",
+        serverCaCerts: [{ cert: PLAN_CA_PEM }],
+      };
     case "gcp:container/cluster:Cluster":
       return { ...base, endpoint: "10.50.2.2", masterAuth: { clusterCaCertificate: "cGxhbg==" } };
     case "gcp:storage/bucket:Bucket":

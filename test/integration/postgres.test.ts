@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "libpg-query";
 import { Client } from "pg";
-import { API_ROLES, ROLE_PASSWORD_ENV, SERVICE_LOGIN_ROLES, migrationJobScript, renderMigrations, unprotectedTablesSql } from "../../components/migrations";
+import { API_ROLES, ROLE_PASSWORD_ENV, SERVICE_LOGIN_ROLES, SERVICE_ROLE_POLICY, migrationJobScript, renderMigrations, unprotectedTablesSql } from "../../components/migrations";
 import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
 const USER_A = "a1b2c3d4-0000-4000-8000-00000000000a";
@@ -140,6 +140,19 @@ describe("row-level security on public.notes", () => {
     expect(row).toEqual({ uid: USER_A, role: "authenticated", email: "a@example.test" });
   });
 
+  test("auth.jwt() reads request.jwt.claims only: a value under the non-existent request.jwt.claim is ignored", async () => {
+    const client = new Client(cluster.connection());
+    await client.connect();
+    await client.query("BEGIN");
+    expect((await client.query("SELECT auth.jwt() AS jwt")).rows[0].jwt).toBeNull();
+    await client.query("SELECT set_config('request.jwt.claim', $1, true)", [JSON.stringify({ role: "service_role" })]);
+    expect((await client.query("SELECT auth.jwt() AS jwt")).rows[0].jwt).toBeNull();
+    await client.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify(claimsOf(USER_A))]);
+    expect((await client.query("SELECT auth.jwt() AS jwt")).rows[0].jwt).toEqual(claimsOf(USER_A));
+    await client.query("ROLLBACK");
+    await client.end();
+  });
+
   test("auth.uid() also reads the legacy request.jwt.claim.sub, and is null without claims", async () => {
     const client = new Client(cluster.connection());
     await client.connect();
@@ -183,9 +196,11 @@ describe("row-level security on public.notes", () => {
     expect(b.rows).toEqual([{ body: "b1" }]);
   });
 
-  test("service_role bypasses RLS", async () => {
+  test("service_role bypasses RLS, with BYPASSRLS from the superuser and the same policy managed services need", async () => {
     const count = await asRequest("service_role", { role: "service_role" }, async (c) => Number((await c.query("SELECT count(*) AS n FROM public.notes")).rows[0].n));
     expect(count).toBe(3);
+    const policies = await admin.query("SELECT policyname FROM pg_policies WHERE tablename = 'notes' AND 'service_role' = ANY (roles)");
+    expect(policies.rows).toEqual([{ policyname: SERVICE_ROLE_POLICY }]);
   });
 });
 
@@ -196,7 +211,7 @@ describe("every table in an exposed schema has RLS and a policy", () => {
     expect(await unprotected()).toEqual([]);
   });
 
-  test("the same query flags a table without RLS, then one with RLS but no policy, and the job refuses to finish", async () => {
+  test("the same query flags a table without RLS, then with RLS but no policy (the service_role one does not count), and the job refuses to finish", async () => {
     await admin.query("CREATE TABLE api.unsafe (id int)");
     try {
       expect(await unprotected()).toEqual(["api.unsafe"]);
@@ -206,6 +221,9 @@ describe("every table in an exposed schema has RLS and a policy", () => {
       const { status, output } = runMigrationJob();
       expect(status).not.toBe(0);
       expect(output).toContain("tables in exposed schemas without row-level security or a policy: api.unsafe");
+
+      await admin.query(`CREATE POLICY ${SERVICE_ROLE_POLICY} ON api.unsafe FOR ALL TO service_role USING (true)`);
+      expect(await unprotected()).toEqual(["api.unsafe"]);
 
       await admin.query("CREATE POLICY unsafe_read ON api.unsafe FOR SELECT TO authenticated USING (true)");
       expect(await unprotected()).toEqual([]);

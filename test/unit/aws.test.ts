@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_RETENTION, BackupBucket, denyInsecureTransportPolicy, s3LifecycleRules, validateBackupBucketArgs } from "../../components/aws/backup-bucket";
 import { EksCluster, eksKubeconfig, validateEksClusterArgs } from "../../components/aws/cluster";
 import { EncryptionKey } from "../../components/aws/kms";
-import { AwsNetwork, subnetCidrs, validateAwsNetworkArgs } from "../../components/aws/network";
+import { AwsNetwork, DataClientAccess, subnetCidrs, validateAwsNetworkArgs } from "../../components/aws/network";
 import { RdsPostgres, rdsPostgresParameters, validateRdsPostgresArgs } from "../../components/aws/postgres";
 import { awsProviders, validateAwsRegions } from "../../components/aws/providers";
 import { ElastiCacheRedis, validateElastiCacheRedisArgs } from "../../components/aws/redis";
@@ -50,6 +50,7 @@ function composeAws(prodLike: boolean) {
     primary,
   );
   const cluster = new EksCluster("cluster", { subnetIds: network.privateSubnetIds, kmsKeyArn: key.arn, region: "ca-central-1" }, primary);
+  new DataClientAccess("network-data-access", { network, clientSecurityGroupId: cluster.clusterSecurityGroupId }, primary);
   return {
     postgresHost: postgres.endpoint.host,
     postgresPassword: postgres.endpoint.adminPassword,
@@ -152,12 +153,15 @@ describe("network", () => {
     expect(ofType(prod, "aws:ec2/natGateway:NatGateway")).toHaveLength(3);
   });
 
-  test("the data security groups admit only the VPC CIDR, on their own port", () => {
+  test("with a created EKS cluster the data security groups admit only its cluster security group, on their own port", () => {
     const rules = ofType(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-    expect(rules.map((r) => [r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort]).sort()).toEqual([
-      ["10.40.0.0/16", 5432, 5432],
-      ["10.40.0.0/16", 6379, 6379],
+    const groupOf = (name: string) => ofType(prod, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name === name)!;
+    expect(rules.map((r) => [r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).toEqual([
+      [`${groupOf("network-postgres-sg").name}-id`, "cluster-eks-sg", undefined, 5432, 5432],
+      [`${groupOf("network-redis-sg").name}-id`, "cluster-eks-sg", undefined, 6379, 6379],
     ]);
+    // The id comes from the EKS cluster itself, as AWS reports it.
+    expect(ofType(prod, "aws:eks/cluster:Cluster")[0].name).toBe("cluster-eks");
     for (const sg of ofType(prod, "aws:ec2/securityGroup:SecurityGroup")) {
       expect(sg.inputs.ingress).toBeUndefined();
       expect(sg.inputs.egress).toBeUndefined();

@@ -131,14 +131,59 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(migrations).toHaveLength(1);
   });
 
-  test("pods may reach only the private data range on the data ports", () => {
-    const egress = ofType(get(), "kubernetes:networking.k8s.io/v1:NetworkPolicy").flatMap(
-      (np) => ((np.inputs.spec as Obj).egress as { to?: { ipBlock?: { cidr: string } }[]; ports?: { port: number }[] }[] | undefined) ?? [],
-    );
-    const dataRules = egress.filter((rule) => rule.ports?.some((p) => p.port === 5432 || p.port === 6379));
-    expect(dataRules.length).toBeGreaterThan(0);
-    const expected = cloud === "aws" ? "10.40.0.0/16" : "10.40.64.0/20";
-    for (const rule of dataRules) expect(rule.to?.map((t) => t.ipBlock?.cidr)).toEqual([expected]);
+  test("only the listed workloads leave the namespace: each data store on the port its endpoint reports, HTTPS for storage", () => {
+    const p = get();
+    const dataCidr = cloud === "aws" ? "10.40.0.0/16" : "10.40.64.0/20";
+    // Memorystore with TLS serves 6378 (the plan's mock answers as the real instance does).
+    const redisPort = cloud === "aws" ? 6379 : 6378;
+    const destinations = (workload: string) => {
+      const policy = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((np) => (np.inputs.metadata as Obj).name === workload);
+      if (!policy) throw new Error(`no NetworkPolicy for ${workload}`);
+      const rules = (policy.inputs.spec as Obj).egress as { to: { ipBlock?: { cidr: string } }[]; ports?: { port: number }[] }[];
+      return rules.filter((r) => r.ports).map((r) => `${r.to.map((t) => t.ipBlock?.cidr).join(",")}:${r.ports!.map((x) => x.port).join(",")}`);
+    };
+    const postgres = `${dataCidr}:5432`;
+    const redis = `${dataCidr}:${redisPort}`;
+    const https = "0.0.0.0/0:443";
+    expect(destinations("api")).toEqual([postgres, redis]);
+    expect(destinations("kong")).toEqual([redis]);
+    expect(destinations("supabase-storage")).toEqual([postgres, https]);
+    for (const w of ["supabase-auth", "supabase-rest", "supabase-realtime", "supabase-meta", "monitoring-postgres-exporter"]) expect({ w, to: destinations(w) }).toEqual({ w, to: [postgres] });
+    expect(destinations("monitoring-redis-exporter")).toEqual([redis]);
+    expect(destinations(ofType(p, "kubernetes:batch/v1:Job").map((j) => j.name)[0])).toEqual([postgres]);
+    // No alert webhook is configured, so Alertmanager stays inside too.
+    for (const w of ["supabase-studio", "monitoring-grafana", "monitoring-loki", "monitoring-prometheus", "monitoring-alertmanager"]) expect({ w, to: destinations(w) }).toEqual({ w, to: [] });
+  });
+
+  test(cloud === "gcp" ? "DNS: kube-dns pods and GKE's node-local resolvers, on 53 only" : "DNS: the kube-dns (CoreDNS) pods only, on 53", () => {
+    const dns = ofType(get(), "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((np) => (np.inputs.metadata as Obj).name === "allow-dns")!;
+    const [rule] = (dns.inputs.spec as Obj).egress as { to: Obj[]; ports: Obj[] }[];
+    expect(rule.to[0]).toEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } });
+    expect(rule.to.slice(1)).toEqual(cloud === "gcp" ? [{ ipBlock: { cidr: "169.254.20.10/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }] : []);
+    expect(rule.ports).toEqual([
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ]);
+  });
+
+  test("the gateway: a load balancer on 443 only, keeping client addresses, to Kong's TLS listener with the operator's certificate", () => {
+    const p = get();
+    const services = ofType(p, "kubernetes:core/v1:Service").filter((svc) => (svc.inputs.spec as Obj).type === "LoadBalancer");
+    expect(services.map((svc) => svc.name)).toEqual(["kong-public"]);
+    expect(services[0].inputs.spec).toEqual(expect.objectContaining({ externalTrafficPolicy: "Local", ports: [{ name: "https", port: 443, targetPort: "proxy-tls", protocol: "TCP" }] }));
+    const annotations = (services[0].inputs.metadata as Obj).annotations;
+    if (cloud === "aws") {
+      expect(annotations).toEqual({ "service.beta.kubernetes.io/aws-load-balancer-type": "nlb", "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing" });
+    } else {
+      expect(annotations).toBeUndefined();
+    }
+    const kong = ofType(p, "kubernetes:apps/v1:Deployment").find((d) => d.name === "kong")!;
+    const podSpec = ((kong.inputs.spec as Obj).template as Obj).spec as { volumes: Obj[]; containers: { env: { name: string; value?: string }[] }[] };
+    expect(podSpec.volumes).toContainEqual(expect.objectContaining({ name: "public-tls", secret: expect.objectContaining({ secretName: "northstack-gateway-tls" }) }));
+    const env = Object.fromEntries(podSpec.containers[0].env.map((e) => [e.name, e.value]));
+    expect(env.KONG_SSL_CERT).toBe("/etc/kong/tls/tls.crt");
+    expect(env.KONG_TRUSTED_IPS).toBeUndefined();
+    expect(ofType(p, "kubernetes:networking.k8s.io/v1:Ingress")).toEqual([]);
   });
 
   test("outputs: gateway URL, endpoints as secrets, bucket, namespace, cloud and region", () => {
@@ -146,6 +191,7 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(out).toEqual(
       expect.objectContaining({
         gatewayUrl: expect.stringMatching(/^https:\/\//),
+        gatewayAddress: "<pending>",
         databaseEndpoint: SECRET_MARK,
         redisEndpoint: SECRET_MARK,
         backupBucket: expect.any(String),
@@ -286,9 +332,12 @@ describe("variants", () => {
     expect(ofType(p, "aws:ec2/vpc:Vpc")).toEqual([]);
     expect(ofType(p, "aws:rds/subnetGroup:SubnetGroup")[0].inputs.subnetIds).toEqual(["subnet-a", "subnet-b"]);
     for (const sg of ofType(p, "aws:ec2/securityGroup:SecurityGroup")) expect(sg.inputs.vpcId).toBe("vpc-0123");
-    const ingress = ofType(p, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-    expect(ingress.length).toBeGreaterThan(0);
-    for (const rule of ingress) expect(rule.inputs.cidrIpv4).toBe("10.8.0.0/16");
+    // The stack does not know an existing cluster's security groups: the data services admit the VPC.
+    const rules = ofType(p, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(rules.map((r) => [r.inputs.cidrIpv4, r.inputs.referencedSecurityGroupId, r.inputs.fromPort])).toEqual([
+      ["10.8.0.0/16", undefined, 5432],
+      ["10.8.0.0/16", undefined, 6379],
+    ]);
     expect(p.resources.find((r) => r.type === "pulumi:providers:kubernetes")?.inputs.kubeconfig).toBe(SECRET_MARK);
     expect(ofType(p, "northstack:app:ApiService").map((r) => r.name).sort()).toEqual(["api", "reports"]);
     expect(ofType(p, "kubernetes:apps/v1:Deployment").some((d) => (d.inputs.metadata as Obj).name === "reports")).toBe(true);
@@ -308,6 +357,52 @@ describe("variants", () => {
     }
   });
 
+  test("a created EKS cluster: the data security groups admit only the cluster security group", async () => {
+    const rules = ofType(plans.get(key("staging", "aws"))!, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(rules.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4, r.inputs.fromPort])).toEqual([
+      ["cluster-eks-sg", undefined, 5432],
+      ["cluster-eks-sg", undefined, 6379],
+    ]);
+  });
+
+  test("an alert webhook lets Alertmanager, and only it besides storage, reach public HTTPS", async () => {
+    const p = await plan("staging", { "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts" });
+    const httpsClients = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+      .filter((np) => (((np.inputs.spec as Obj).egress ?? []) as { ports?: { port: number }[] }[]).some((r) => r.ports?.some((x) => x.port === 443)))
+      .map((np) => (np.inputs.metadata as Obj).name);
+    expect(httpsClients.sort()).toEqual(["monitoring-alertmanager", "supabase-storage"]);
+  });
+
+  test.each(["aws", "gcp"])("exposure ingress on %s: TLS at the Ingress, Kong believes X-Forwarded-For only from the controller's namespace", async (cloud) => {
+    const p = await plan("staging", {
+      "northstack:cloud": cloud,
+      "northstack:exposure": "ingress",
+      "northstack:ingressHost": "api.staging.northstack.example",
+      "northstack:ingressControllerNamespace": "edge",
+    });
+    expect(ofType(p, "kubernetes:core/v1:Service").filter((svc) => (svc.inputs.spec as Obj).type === "LoadBalancer")).toEqual([]);
+    const [ingress] = ofType(p, "kubernetes:networking.k8s.io/v1:Ingress");
+    expect((ingress.inputs.spec as Obj).tls).toEqual([{ hosts: ["api.staging.northstack.example"], secretName: "northstack-gateway-tls" }]);
+    const kongPolicy = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((np) => (np.inputs.metadata as Obj).name === "kong")!;
+    expect((kongPolicy.inputs.spec as Obj).ingress).toContainEqual({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "edge" } } }], ports: [{ protocol: "TCP", port: 8000 }] });
+    const kong = ofType(p, "kubernetes:apps/v1:Deployment").find((d) => d.name === "kong")!;
+    const env = Object.fromEntries(
+      ((((kong.inputs.spec as Obj).template as Obj).spec as Obj).containers as { env: { name: string; value?: string }[] }[])[0].env.map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({ KONG_TRUSTED_IPS: "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10", KONG_REAL_IP_HEADER: "X-Forwarded-For", KONG_REAL_IP_RECURSIVE: "on" });
+    expect(env.KONG_SSL_CERT).toBeUndefined();
+    expect(kubernetesSchemaProblems(p.resources)).toEqual([]);
+    expect(podSecurityProblems(p.resources)).toEqual([]);
+  });
+
+  test("a cert-manager issuer instead of a Secret: the stack requests the gateway certificate (a CRD, left out of the schema check)", async () => {
+    const p = await plan("prod", { "northstack:tlsSecretName": "", "northstack:certManagerIssuer": "letsencrypt-dns01" });
+    const [certificate] = ofType(p, "kubernetes:cert-manager.io/v1:Certificate");
+    expect(certificate.inputs.spec).toEqual(expect.objectContaining({ secretName: "kong-tls", dnsNames: ["api.northstack.example"], issuerRef: expect.objectContaining({ name: "letsencrypt-dns01" }) }));
+    expect(kubernetesSchemaProblems(p.resources, { ignoreTypes: ["kubernetes:cert-manager.io/v1:Certificate"] })).toEqual([]);
+    expect(kubernetesSchemaProblems(p.resources)).toHaveLength(1);
+  });
+
   test("an ambient aws:region outside Canada moves nothing: every resource keeps its explicit Canadian provider", async () => {
     const p = await plan("staging", { "aws:region": "us-east-1" });
     const regions = new Set(cloudResources(p, "aws").map((r) => regionOf(p, r)));
@@ -324,11 +419,16 @@ test("GKE on an existing network is refused by the composition, naming both keys
       "northstack:vpcId": "projects/p/global/networks/shared",
       "northstack:vpcCidr": "10.8.0.0/16",
       "northstack:privateSubnetIds": JSON.stringify(["a", "b"]),
+      "northstack:publicUrl": "https://api.example.ca",
+      "northstack:tlsSecretName": "gateway-cert",
     },
     "staging",
   );
   expect(() => validateCloudConfig(cfg)).toThrow(/northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates/);
   expect(() => validateCloudConfig({ ...cfg, network: { ...cfg.network, vpcId: "" } })).not.toThrow();
+  expect(() => validateCloudConfig({ ...cfg, network: { ...cfg.network, vpcId: "" }, kubernetes: { ...cfg.kubernetes, tlsSecretName: "" } })).toThrow(
+    /northstack:tlsSecretName is missing; the gateway serves TLS only/,
+  );
 });
 
 describe("bad config fails with a clear message before any resource is registered", () => {
@@ -339,6 +439,8 @@ describe("bad config fails with a clear message before any resource is registere
     ["HA off in prod", "prod", { "northstack:postgresHa": "false" }, /northstack:postgresHa: false is not allowed on prod/],
     ["Redis HA off in prod", "prod", { "northstack:cloud": "gcp", "northstack:redisHa": "false" }, /northstack:redisHa: false is not allowed on prod/],
     ["a missing kubeconfig when no cluster is created", "staging", { "northstack:cluster": "existing" }, /northstack:kubeconfig: missing; a staging stack with northstack:cluster=existing needs it/],
+    ["no certificate for the gateway", "staging", { "northstack:tlsSecretName": "" }, /northstack:tlsSecretName: required on staging when northstack:certManagerIssuer is empty/],
+    ["a plain-HTTP public URL", "prod", { "northstack:publicUrl": "http://api.northstack.example" }, /northstack:publicUrl: "http:\/\/api.northstack.example" is not allowed on prod; the gateway serves TLS only/],
   ] as [string, Stack, Record<string, string>, RegExp][])("%s", async (_case, stack, set, message) => {
     const { error, registered } = await attempt(stack, set);
     expect((error as Error | undefined)?.name).toBe("ConfigError");

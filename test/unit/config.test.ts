@@ -17,7 +17,7 @@ import { readStackConfig } from "../../scripts/lib/stack-config";
 
 const root = path.resolve(__dirname, "..", "..");
 const ns = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.includes(":") ? k : `northstack:${k}`, v]));
-const cloudBase = { cloud: "aws", apiImage: "ghcr.io/northstack/api:0.1.0", cluster: "managed" };
+const cloudBase = { cloud: "aws", apiImage: "ghcr.io/northstack/api:0.1.0", cluster: "managed", publicUrl: "https://api.example.ca", tlsSecretName: "gateway-tls" };
 const prodBase = { ...cloudBase, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 
 function problemsOf(raw: Record<string, string>, stack = "dev"): string[] {

@@ -62,6 +62,7 @@ function composeGcp(prodLike: boolean) {
     sslMode: postgres.endpoint.sslMode,
     redisPassword: redis.endpoint.password,
     redisTls: redis.endpoint.tls,
+    redisPort: redis.endpoint.port,
     bucket: backups.endpoint.bucket,
     storageKind: backups.endpoint.kind,
     kubeconfig: cluster.kubeconfig,
@@ -232,6 +233,10 @@ describe("Memorystore", () => {
   test("the endpoint's password is the instance's AUTH string, as a secret, over TLS", () => {
     expect(prod.outputs.redisPassword).toBe(SECRET_MARK);
     expect(prod.outputs.redisTls).toBe(true);
+  });
+
+  test("the endpoint's port is the one the instance reports: Memorystore serves TLS on 6378 (as the mock does)", () => {
+    expect(prod.outputs.redisPort).toBe(6378);
   });
 
   test("sizes round up to whole GiB and stay in range", () => {

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { KubernetesRuntime, KubernetesWorkload, contentDigest, validateKubernetesRuntimeArgs } from "../../components/runtime/kubernetes";
+import { JOB_AWAIT_TIMEOUT, JOB_DEADLINE_SECONDS, KubernetesRuntime, contentDigest, validateKubernetesRuntimeArgs } from "../../components/runtime/kubernetes";
+import { DeployedWorkload } from "../../components/runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "../../components/workload";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
 import { kubernetesSchemaProblems } from "../helpers/k8s-schema";
@@ -62,6 +63,7 @@ const migrate: WorkloadSpec = {
   resources: { cpuMillis: 200, memoryMb: 128 },
   user: { uid: 999, gid: 999 },
 };
+/** Behind an Ingress: the public port is plain HTTP, the Ingress terminates TLS. */
 const kong: WorkloadSpec = {
   name: "kong",
   component: "edge",
@@ -76,10 +78,23 @@ const kong: WorkloadSpec = {
   replicas: 2,
   metrics: { port: 8100, path: "/metrics" },
 };
+/** Behind a load balancer: the workload serves TLS on its public port. */
+const kongTls: WorkloadSpec = {
+  ...kong,
+  ports: [
+    { name: "proxy", port: 8000 },
+    { name: "proxy-tls", port: 8443, public: true, tls: { certDir: "/etc/kong/tls" } },
+    { name: "status", port: 8100 },
+  ],
+  allowFrom: ["studio"],
+};
+const LB_ANNOTATIONS = { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" };
 
 let result: MockRunResult;
 const errors: Record<string, string> = {};
-const deployed: Record<string, KubernetesWorkload> = {};
+const deployed: Record<string, DeployedWorkload> = {};
+/** customTimeouts each resource was registered with, by resource name. */
+const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
 
 const ofType = (kind: string, namespace = "northstack-staging") =>
   result.resources.filter((r) => r.type.endsWith(`:${kind}`) && (kind === "Namespace" || metadataOf(r).namespace === namespace));
@@ -101,30 +116,49 @@ beforeAll(async () => {
     stack: "staging",
     config: {},
     program: async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        timeouts[args.name] = (args.opts as pulumi.CustomResourceOptions).customTimeouts;
+        return undefined;
+      });
       const provider = new k8s.Provider("k8s", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
       const runtime = new KubernetesRuntime("k8s", {
         stack: "staging",
         provider,
         namespace: "northstack-staging",
         monitoringNamespace: "monitoring",
-        dataCidrs: ["10.40.0.0/16"],
-        dataClients: ["api", "migrate"],
+        tlsSecretName: "gateway-cert",
+        loadBalancerAnnotations: LB_ANNOTATIONS,
+        dnsResolverCidrs: ["169.254.20.10/32"],
+        dataServices: [
+          { name: "postgres", cidrs: ["10.40.0.0/16"], port: pulumi.output(5432), clients: ["api", "migrate"] },
+          { name: "redis", cidrs: ["10.40.0.0/16"], port: pulumi.output(6378), clients: ["api", "kong"] },
+        ],
+        publicHttpsClients: ["api"],
       });
       const holder = new Holder("holder");
-      for (const s of [api, db, migrate, kong]) deployed[s.name] = runtime.deploy(s, holder);
+      for (const s of [api, db, migrate, kongTls]) deployed[s.name] = runtime.deploy(s, holder);
 
       const viaIngress = new KubernetesRuntime("k8s-ingress", {
         stack: "staging",
         provider,
         namespace: "northstack-ingress",
         exposure: "ingress",
-        ingressHost: "api.example.ca",
+        publicHost: "api.example.ca",
         ingressClassName: "nginx",
         certManagerIssuer: "letsencrypt",
-        ingressControllerNamespace: "ingress-nginx",
       });
       const otherHolder = new Holder("other-holder");
       deployed["kong-ingress"] = viaIngress.deploy(kong, otherHolder);
+
+      const issued = new KubernetesRuntime("k8s-issued", {
+        stack: "staging",
+        provider,
+        namespace: "northstack-issued",
+        publicHost: "api.example.ca",
+        certManagerIssuer: "letsencrypt-dns01",
+      });
+      deployed["kong-issued"] = issued.deploy(kongTls, new Holder("issued-holder"));
+      const noCertificate = new KubernetesRuntime("k8s-no-certificate", { stack: "staging", provider, namespace: "northstack-nocert" });
       viaIngress.deploy(migrate, otherHolder);
       viaIngress.deploy(
         { ...migrate, name: "migrate-more", files: [...migrationFiles, { path: "/migrations/003_more.sql", content: "select 1;" }] },
@@ -138,6 +172,9 @@ beforeAll(async () => {
         portName: () => runtime.deploy({ ...api, name: "badport", ports: [{ name: "Http_Port_Name_Too_Long", port: 80 }] }, holder),
         twoPublic: () =>
           viaIngress.deploy({ ...kong, name: "kong2", ports: [{ name: "a", port: 1, public: true }, { name: "b", port: 2, public: true }] }, holder),
+        plainOnLoadBalancer: () => runtime.deploy({ ...kong, name: "kong3" }, holder),
+        tlsBehindIngress: () => viaIngress.deploy({ ...kongTls, name: "kong4" }, holder),
+        noCertificate: () => noCertificate.deploy({ ...kongTls, name: "kong5" }, holder),
         keyClash: () =>
           runtime.deploy({ ...api, name: "clash", files: [{ path: "/a/x.conf", content: "" }, { path: "/b/x.conf", content: "" }] }, holder),
       };
@@ -149,17 +186,20 @@ beforeAll(async () => {
         }
       }
       outputs.apiHost = await resolve(deployed.api.host);
-      outputs.kongUrl = deployed.kong.publicUrl && (await resolve(deployed.kong.publicUrl));
-      outputs.kongIngressUrl = deployed["kong-ingress"].publicUrl && (await resolve(deployed["kong-ingress"].publicUrl));
-      outputs.apiPublicUrl = deployed.api.publicUrl && (await resolve(deployed.api.publicUrl));
+      outputs.kongAddress = deployed.kong.publicAddress && (await resolve(deployed.kong.publicAddress));
+      outputs.kongIngressAddress = deployed["kong-ingress"].publicAddress && (await resolve(deployed["kong-ingress"].publicAddress));
+      outputs.apiPublicAddress = deployed.api.publicAddress && (await resolve(deployed.api.publicAddress));
     },
   });
 });
 
-test("every rendered object validates against the Kubernetes OpenAPI schema", () => {
+const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
+
+test("every rendered object validates against the Kubernetes OpenAPI schema; the cert-manager CRD has none there", () => {
   const kubernetesObjects = result.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
   expect(kubernetesObjects.length).toBeGreaterThan(25);
-  expect(kubernetesSchemaProblems(result.resources)).toEqual([]);
+  expect(kubernetesSchemaProblems(result.resources)).toEqual([`${CERTIFICATE} kong-certificate: no official schema for ${CERTIFICATE}`]);
+  expect(kubernetesSchemaProblems(result.resources, { ignoreTypes: [CERTIFICATE] })).toEqual([]);
 });
 
 test("every pod meets Pod Security Standards restricted and the northstack hardening rules", () => {
@@ -181,14 +221,21 @@ test("the runtime owns a restricted Namespace and namespace-wide default deny wi
   const deny = named("NetworkPolicy", "k8s-default-deny");
   expect(spec(deny)).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
   const dns = spec(named("NetworkPolicy", "k8s-allow-dns"));
-  expect(dns.egress[0].to[0]).toEqual({
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
-    podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
-  });
-  expect(dns.egress[0].ports).toEqual([
-    { protocol: "UDP", port: 53 },
-    { protocol: "TCP", port: 53 },
+  // kube-dns pods, and the node-local resolver the runtime was given, on port 53 only.
+  expect(dns.egress).toEqual([
+    {
+      to: [
+        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+        { ipBlock: { cidr: "169.254.20.10/32" } },
+      ],
+      ports: [
+        { protocol: "UDP", port: 53 },
+        { protocol: "TCP", port: 53 },
+      ],
+    },
   ]);
+  const ingressDns = spec(named("NetworkPolicy", "k8s-ingress-allow-dns", "northstack-ingress"));
+  expect(ingressDns.egress[0].to).toHaveLength(1);
 });
 
 test("every Kubernetes object uses the runtime's provider and carries the DESIGN.md labels", () => {
@@ -309,7 +356,11 @@ test("a migration job: labelled ConfigMap with one .sql key per file, content-ha
   expect(Object.keys(configMap.inputs.data as object)).toEqual(["001_init.sql", "002_rls.sql"]);
   const job = named("Job", "migrate");
   expect(metadataOf(job).name).toMatch(/^migrate-[0-9a-f]{8}$/);
-  expect(spec(job)).toMatchObject({ backoffLimit: 3, ttlSecondsAfterFinished: expect.any(Number) });
+  expect(spec(job)).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: JOB_DEADLINE_SECONDS, ttlSecondsAfterFinished: expect.any(Number) });
+  // Pulumi waits past the Job's own deadline (its default is 10 minutes), and only Jobs get this.
+  expect(timeouts.migrate).toEqual({ create: JOB_AWAIT_TIMEOUT, update: JOB_AWAIT_TIMEOUT });
+  expect(Number.parseInt(JOB_AWAIT_TIMEOUT, 10) * 60).toBeGreaterThan(JOB_DEADLINE_SECONDS);
+  expect(timeouts.api).toBeUndefined();
   const pod = podOf(job).spec;
   expect(pod.restartPolicy).toBe("Never");
   expect(pod.containers[0].readinessProbe).toBeUndefined();
@@ -321,12 +372,50 @@ test("a migration job: labelled ConfigMap with one .sql key per file, content-ha
   expect(suffix("migrate-more")).not.toBe(suffix("migrate"));
 });
 
-test("public ports: a LoadBalancer Service, or a TLS Ingress with the cert-manager issuer", () => {
-  const loadBalancer = spec(named("Service", "kong-public"));
-  expect(loadBalancer).toMatchObject({ type: "LoadBalancer", externalTrafficPolicy: "Local", ports: [{ name: "proxy", port: 8000, targetPort: "proxy", protocol: "TCP" }] });
+test("loadbalancer exposure: 443 straight to the workload's TLS port, client IPs kept, no plain HTTP", () => {
+  const loadBalancer = named("Service", "kong-public");
+  expect(metadataOf(loadBalancer).annotations).toEqual(LB_ANNOTATIONS);
+  expect(spec(loadBalancer)).toEqual({
+    type: "LoadBalancer",
+    externalTrafficPolicy: "Local",
+    selector: { "app.kubernetes.io/name": "kong" },
+    ports: [{ name: "https", port: 443, targetPort: "proxy-tls", protocol: "TCP" }],
+  });
   expect(spec(named("Service", "kong")).type).toBe("ClusterIP");
   expect(ofType("Ingress")).toEqual([]);
+  expect(ofType("Certificate")).toEqual([]);
 
+  // The operator's Secret is mounted as a directory where the TLS port says.
+  const pod = podOf(named("Deployment", "kong")).spec;
+  expect(pod.volumes).toContainEqual({
+    name: "public-tls",
+    secret: { secretName: "gateway-cert", defaultMode: 0o440, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }] },
+  });
+  expect(pod.containers[0].volumeMounts).toContainEqual({ name: "public-tls", mountPath: "/etc/kong/tls", readOnly: true });
+  expect(podOf(named("Deployment", "api")).spec.volumes.map((v: { name: string }) => v.name)).not.toContain("public-tls");
+
+  expect(outputs.kongAddress).toBe("<pending>");
+  expect(outputs.apiPublicAddress).toBeUndefined();
+  expect(outputs.apiHost).toBe("api.northstack-staging.svc.cluster.local");
+});
+
+test("with a cert-manager issuer the runtime requests the certificate itself, and the pods wait for it", () => {
+  const certificate = named("Certificate", "kong-certificate", "northstack-issued");
+  expect(certificate.inputs).toMatchObject({ apiVersion: "cert-manager.io/v1", kind: "Certificate" });
+  expect(metadataOf(certificate)).toMatchObject({ name: "kong-tls", namespace: "northstack-issued" });
+  expect(spec(certificate)).toEqual({
+    secretName: "kong-tls",
+    secretTemplate: { labels: expect.objectContaining({ "app.kubernetes.io/name": "kong" }) },
+    dnsNames: ["api.example.ca"],
+    issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "letsencrypt-dns01" },
+    privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+  });
+  const deployment = named("Deployment", "kong", "northstack-issued");
+  expect(podOf(deployment).spec.volumes).toContainEqual(expect.objectContaining({ name: "public-tls", secret: expect.objectContaining({ secretName: "kong-tls" }) }));
+  expect(deployment.dependencies).toContain(certificate.urn);
+});
+
+test("ingress exposure: the Ingress terminates TLS with the issuer's certificate and routes to the plain port", () => {
   const ingress = named("Ingress", "kong-ingress", "northstack-ingress");
   expect(metadataOf(ingress).annotations).toEqual({ "cert-manager.io/cluster-issuer": "letsencrypt" });
   expect(spec(ingress)).toEqual({
@@ -335,11 +424,8 @@ test("public ports: a LoadBalancer Service, or a TLS Ingress with the cert-manag
     rules: [{ host: "api.example.ca", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "kong", port: { name: "proxy" } } } }] } }],
   });
   expect(ofType("Service", "northstack-ingress").map((r) => r.name)).toEqual(["kong"]);
-
-  expect(outputs.kongIngressUrl).toBe("https://api.example.ca");
-  expect(outputs.kongUrl).toBe("http://kong-public.northstack-staging.svc.cluster.local:8000");
-  expect(outputs.apiPublicUrl).toBeUndefined();
-  expect(outputs.apiHost).toBe("api.northstack-staging.svc.cluster.local");
+  expect(podOf(named("Deployment", "kong", "northstack-ingress")).spec.volumes.map((v: { name: string }) => v.name)).not.toContain("public-tls");
+  expect(outputs.kongIngressAddress).toBe("<pending>");
 });
 
 test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, public ports, data egress", () => {
@@ -361,23 +447,39 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
       ports: [{ protocol: "TCP", port: 8080 }],
     },
   ]);
+  // Each data service's own port (Redis here on 6378, as Memorystore with TLS), only for its clients.
   expect(apiPolicy.egress).toEqual([
     { to: [{ podSelector: {} }] },
-    { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }, { protocol: "TCP", port: 6379 }] },
+    { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] },
+    { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 6378 }] },
     { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "169.254.0.0/16"]) } }], ports: [{ protocol: "TCP", port: 443 }] },
   ]);
-  // db is not a data client and admits only its clients; the job admits nothing.
+  expect(spec(named("NetworkPolicy", "migrate-netpol")).egress).toEqual([
+    { to: [{ podSelector: {} }] },
+    { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] },
+  ]);
+  // db is no client of anything and admits only its clients; the job admits nothing.
   const dbPolicy = spec(named("NetworkPolicy", "db-netpol"));
   expect(dbPolicy.egress).toEqual([{ to: [{ podSelector: {} }] }]);
   expect(dbPolicy.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(["api", "migrate"]);
   expect(spec(named("NetworkPolicy", "migrate-netpol")).ingress).toEqual([]);
 
+  // Behind the load balancer: the TLS port from anywhere, the plain port only from allowFrom; Redis only.
   const kongPolicy = spec(named("NetworkPolicy", "kong-netpol"));
-  expect(kongPolicy.ingress).toContainEqual({ ports: [{ protocol: "TCP", port: 8000 }] });
+  expect(kongPolicy.ingress.slice(0, 2)).toEqual([
+    {
+      from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["studio"] }] } }],
+      ports: [8000, 8443, 8100].map((port) => ({ protocol: "TCP", port })),
+    },
+    { ports: [{ protocol: "TCP", port: 8443 }] },
+  ]);
+  expect(kongPolicy.egress.slice(1)).toEqual([{ to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 6378 }] }]);
+  // Behind an Ingress: only the controller's namespace (ingress-nginx unless told otherwise).
   const kongIngressPolicy = spec(named("NetworkPolicy", "kong-netpol", "northstack-ingress"));
   expect(kongIngressPolicy.ingress).toEqual([
     { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: 8000 }] },
   ]);
+  expect(kongIngressPolicy.egress).toEqual([{ to: [{ podSelector: {} }] }]);
 });
 
 test("bad workloads and runtime arguments fail before any resource, naming the value", () => {
@@ -385,12 +487,26 @@ test("bad workloads and runtime arguments fail before any resource, naming the v
   expect(errors.root).toMatch(/user.uid 0 must be a non-root uid/);
   expect(errors.portName).toMatch(/port name "Http_Port_Name_Too_Long" must be an IANA service name/);
   expect(errors.twoPublic).toMatch(/ports a, b are all public/);
+  expect(errors.plainOnLoadBalancer).toMatch(/port proxy is public but plain; with exposure "loadbalancer" the workload must serve TLS/);
+  expect(errors.tlsBehindIngress).toMatch(/port proxy-tls has tls, but with exposure "ingress" the Ingress terminates TLS/);
+  expect(errors.noCertificate).toMatch(/port proxy-tls is public, but the runtime has neither certManagerIssuer nor tlsSecretName/);
   expect(errors.keyClash).toMatch(/file "\/b\/x.conf" and file "\/a\/x.conf" both map to the key "x.conf"/);
   const names = result.resources.map((r) => r.name);
-  for (const bad of ["rooty", "badport", "kong2", "clash"]) expect(names.filter((n) => n.startsWith(bad))).toEqual([]);
+  for (const bad of ["rooty", "badport", "kong2", "kong3", "kong4", "kong5", "clash"]) expect(names.filter((n) => n.startsWith(bad))).toEqual([]);
 
-  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "Prod_NS" })).toThrow(/namespace "Prod_NS" is not a DNS label/);
-  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "ns", exposure: "ingress" })).toThrow(/ingressHost is required with exposure "ingress"/);
-  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "ns", dataCidrs: ["10.0.0.1/16"] })).toThrow(/dataCidrs entry "10.0.0.1\/16" has host bits set/);
-  expect(() => validateKubernetesRuntimeArgs({ stack: "prod", namespace: "ns", exposure: "ingress", ingressHost: "api.example.ca" })).not.toThrow();
+  const base = { stack: "prod", namespace: "ns" };
+  const postgres = { name: "postgres", cidrs: ["10.0.0.0/16"], port: 5432, clients: ["api"] };
+  expect(() => validateKubernetesRuntimeArgs({ ...base, namespace: "Prod_NS" })).toThrow(/namespace "Prod_NS" is not a DNS label/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, exposure: "ingress" })).toThrow(/publicHost is required with exposure "ingress"/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, certManagerIssuer: "le" })).toThrow(/publicHost is required with certManagerIssuer "le"/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, publicHost: "a.ca", certManagerIssuer: "le", tlsSecretName: "cert" })).toThrow(/give one, not both/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, tlsSecretName: "Bad_Name" })).toThrow(/tlsSecretName "Bad_Name" is not a Secret name/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, dnsResolverCidrs: ["169.254.20.10"] })).toThrow(/dnsResolverCidrs entry "169.254.20.10" is not an IPv4 CIDR/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, cidrs: ["10.0.0.1/16"] }] })).toThrow(
+    /dataServices "postgres": cidrs entry "10.0.0.1\/16" has host bits set/,
+  );
+  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, port: 70000 }] })).toThrow(/dataServices "postgres": port 70000 is not a TCP port/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, clients: ["Api"] }] })).toThrow(/clients entry "Api" is not a workload name/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, publicHttpsClients: ["storage_1"] })).toThrow(/publicHttpsClients entry "storage_1" is not a workload name/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, exposure: "ingress", publicHost: "api.example.ca", tlsSecretName: "cert", dataServices: [postgres] })).not.toThrow();
 });

@@ -25,17 +25,24 @@ beforeAll(async () => {
     config: {},
     program: () => {
       const provider = new k8s.Provider("k8s", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-      const runtime = new KubernetesRuntime("k8s", { stack: "prod", provider, namespace: "northstack-prod" });
+      const runtime = new KubernetesRuntime("k8s", {
+        stack: "prod",
+        provider,
+        namespace: "northstack-prod",
+        publicHost: "web.example.ca",
+        certManagerIssuer: "letsencrypt-dns01",
+        loadBalancerAnnotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" },
+      });
       const holder = new Holder("holder");
       runtime.deploy(
         {
           name: "web",
           component: "app",
           image: "nginxinc/nginx-unprivileged:1.27.3",
-          ports: [{ name: "http", port: 8080, public: true }],
+          ports: [{ name: "https", port: 8443, public: true, tls: { certDir: "/etc/nginx/tls" } }],
           files: [{ path: "/etc/nginx/conf.d/default.conf", content: "server { listen 8080; }" }],
           scratch: [{ mountPath: "/tmp" }],
-          health: { exec: ["true"], httpGet: { path: "/", port: 8080 } },
+          health: { exec: ["true"], tcp: { port: 8443 } },
           resources: { cpuMillis: 200, memoryMb: 128 },
           user: { uid: 101, gid: 101 },
           replicas: 2,
@@ -72,6 +79,7 @@ function broken(type: string, mutate: (inputs: Loose) => void): PlannedResource 
   return { ...original, plainInputs, inputs: plainInputs };
 }
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 const JOB = "kubernetes:batch/v1:Job";
 const container = (inputs: Loose) => inputs.spec.template.spec.containers[0];
 
@@ -91,13 +99,34 @@ describe("OpenAPI schema helper", () => {
       "kubernetes:apps/v1:Deployment",
       "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
       "kubernetes:batch/v1:Job",
+      CERTIFICATE,
       "kubernetes:core/v1:ConfigMap",
       "kubernetes:core/v1:Namespace",
       "kubernetes:core/v1:Service",
       "kubernetes:networking.k8s.io/v1:NetworkPolicy",
       "kubernetes:policy/v1:PodDisruptionBudget",
     ]);
-    expect(kubernetesSchemaProblems(result.resources)).toEqual([]);
+    // cert-manager's Certificate is a CRD: no official schema, so it is excluded by name and checked below.
+    expect(kubernetesSchemaProblems(result.resources, { ignoreTypes: [CERTIFICATE] })).toEqual([]);
+  });
+
+  test("the cert-manager Certificate has the fields cert-manager.io/v1 requires, and only known top-level ones", () => {
+    const certificate = result.resources.find((r) => r.type === CERTIFICATE)!;
+    const { apiVersion, kind, metadata, spec } = certificate.plainInputs as Loose;
+    expect(Object.keys(certificate.plainInputs).sort()).toEqual(["apiVersion", "kind", "metadata", "spec"]);
+    expect({ apiVersion, kind }).toEqual({ apiVersion: "cert-manager.io/v1", kind: "Certificate" });
+    // Its metadata is a plain ObjectMeta: checked as that of a ConfigMap, whose only other field is data.
+    expect(validateObject("kubernetes:core/v1:ConfigMap", { apiVersion: "v1", kind: "ConfigMap", metadata })).toEqual([]);
+    expect(metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    // Required by the CRD: secretName and issuerRef.name; a DNS name for an ACME certificate.
+    expect(spec).toEqual(
+      expect.objectContaining({
+        secretName: expect.any(String),
+        issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "letsencrypt-dns01" },
+        dnsNames: ["web.example.ca"],
+      }),
+    );
+    expect(Object.keys(spec).sort()).toEqual(["dnsNames", "issuerRef", "privateKey", "secretName", "secretTemplate"]);
   });
 
   test("rejects wrong types, bad enums, bad quantities, missing required fields", () => {
