@@ -21,11 +21,11 @@ function retentionProblem(field: string, value: unknown, minimum: number): Findi
 }
 
 /** A field that must be true on production; unknown is cannot verify. */
-function mustBeTrue(p: Props, path: string[], why: string): Finding | undefined {
+function mustBeTrue(p: Props, path: string[], why: string, setting = "northstack:deletionProtection"): Finding | undefined {
   const value = get(p, ...path);
   const field = path.join(".");
   if (isUnknown(value)) return cannotVerify(field, why);
-  return asBool(value) === true ? undefined : finding(`${field} is ${show(value)}; ${why}`, `set ${field}: true (northstack:deletionProtection)`);
+  return asBool(value) === true ? undefined : finding(`${field} is ${show(value)}; ${why}`, `set ${field}: true (${setting})`);
 }
 
 const PROTECTED = "production databases must be protected from deletion";
@@ -49,8 +49,8 @@ function cloudSqlProblems(p: Props, cfg: BackupConfig, production: boolean): (Fi
   const backup = get(p, ...path);
   if (isUnknown(get(p, "settings")) || isUnknown(backup)) return [cannotVerify("settings.backupConfiguration", "backups and PITR")];
   const problems: (Finding | undefined)[] = [
-    mustBeTrue(p, [...path, "enabled"], "automated backups are off"),
-    mustBeTrue(p, [...path, "pointInTimeRecoveryEnabled"], "point-in-time recovery is off"),
+    mustBeTrue(p, [...path, "enabled"], "automated backups are off", "the Postgres component enables them"),
+    mustBeTrue(p, [...path, "pointInTimeRecoveryEnabled"], "point-in-time recovery is off", "the Postgres component enables it"),
   ];
   const unit = get(backup, "backupRetentionSettings", "retentionUnit") ?? "COUNT";
   const retained = get(backup, "backupRetentionSettings", "retainedBackups");

@@ -170,7 +170,7 @@ export function unknownAt(value: unknown, path: string, shown = ""): string[] {
 
 /** One cannotVerify finding for each unknown along any of `paths` under `value`. */
 export function unknownFindings(value: unknown, paths: readonly string[], what: string, prefix = ""): Finding[] {
-  return paths.flatMap((p) => unknownAt(value, p, prefix)).map((p) => cannotVerify(p, what));
+  return [...new Set(paths.flatMap((p) => unknownAt(value, p, prefix)))].map((p) => cannotVerify(p, what));
 }
 
 // ---------------------------------------------------------------------------------------------
