@@ -171,15 +171,17 @@ export const encryptionAtRestAndInTransit: PolicyDefinition = {
   validateStack: (args, report) => {
     const buckets = args.resources.filter((r) => S3_BUCKETS.has(r.type));
     const encrypted = new Set(args.resources.filter((r) => SSE_CONFIGS.has(r.type)).flatMap((r) => bucketsCovered(r, buckets)));
-    const policies = args.resources.filter((r) => r.type === BUCKET_POLICY);
+    const documents = new Map<PolicyResource, unknown[]>();
+    for (const p of args.resources.filter((r) => r.type === BUCKET_POLICY)) {
+      for (const b of bucketsCovered(p, buckets)) documents.set(b, [...(documents.get(b) ?? []), p.props.policy]);
+    }
     for (const bucket of buckets) {
       const subject = `S3 bucket ${bucket.name}`;
       const inlineSse = get(bucket.props, "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault", "sseAlgorithm");
       if (!encrypted.has(bucket) && !SSE_ALGORITHMS.has(String(inlineSse))) {
         report(subject, finding("has no server-side encryption configuration in this stack", 'add a BucketServerSideEncryptionConfiguration for it with sseAlgorithm "aws:kms" and the stack\'s KMS key'), bucket.urn);
       }
-      const documents = [...policies.filter((p) => bucketsCovered(p, [bucket]).length > 0).map((p) => p.props.policy), ...(bucket.props.policy !== undefined ? [bucket.props.policy] : [])];
-      const verdicts = documents.map(deniesInsecureTransport);
+      const verdicts = [...(documents.get(bucket) ?? []), ...(bucket.props.policy !== undefined ? [bucket.props.policy] : [])].map(deniesInsecureTransport);
       if (verdicts.includes(true)) continue;
       if (verdicts.includes(undefined)) report(subject, cannotVerify("its bucket policy document", "that it denies requests without TLS"), bucket.urn);
       else report(subject, finding("has no bucket policy denying requests without TLS (aws:SecureTransport = false)", TLS_ONLY_POLICY_FIX), bucket.urn);

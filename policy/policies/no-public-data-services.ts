@@ -79,7 +79,7 @@ const CHECKS: Record<string, (p: Props) => Finding[]> = {
  */
 export function bucketsCovered(resource: PolicyResource, buckets: readonly PolicyResource[]): PolicyResource[] {
   const named = resource.props.bucket;
-  if (typeof named === "string" && !isUnknown(named)) return buckets.filter((b) => b.props.bucket === named || b.name === named || b.urn === named);
+  if (typeof named === "string" && !isUnknown(named)) return buckets.filter((b) => b.props.bucket === named || b.name === named);
   if (!isUnknown(named)) return [];
   const urns = new Set((resource.propertyDependencies?.bucket ?? []).map((d) => d.urn));
   return buckets.filter((b) => urns.has(b.urn));
