@@ -139,15 +139,24 @@ function rdsForceSslProblem(instance: PolicyResource, groups: readonly PolicyRes
     if (major === undefined) return finding("engineVersion is unset and no parameter group is given, so rds.force_ssl is whatever the engine version RDS picks defaults to", `pin engineVersion to ${FORCE_SSL_DEFAULT_FROM} or later, or ${FORCE_SSL_FIX}`);
     return major < FORCE_SSL_DEFAULT_FROM ? finding(`uses the default parameter group of PostgreSQL ${major}, where rds.force_ssl defaults to 0 and clients may connect without TLS`, FORCE_SSL_FIX) : undefined;
   }
-  const byDependency = isUnknown(groupName) ? (instance.propertyDependencies?.parameterGroupName ?? []).filter((d) => d.type === RDS_PARAMETER_GROUP) : [];
-  const group = byDependency[0] ?? groups.find((g) => g.props.name === groupName || g.name === groupName);
-  if (!group) return isUnknown(groupName) ? cannotVerify("parameterGroupName", "TLS in transit") : finding(`parameter group ${show(groupName)} is not managed by this stack, so rds.force_ssl cannot be verified`, `manage the parameter group in this stack and ${FORCE_SSL_FIX}`);
-  const setting = asArray(group.props.parameters).find((x) => get(x, "name") === "rds.force_ssl");
-  // An explicit value is checked on the parameter group itself.
-  if (setting !== undefined) return undefined;
-  const major = majorVersion(group.props.family);
-  if (major === undefined) return cannotVerify(`parameter group ${group.name} family`, "that rds.force_ssl defaults to 1");
-  return major < FORCE_SSL_DEFAULT_FROM ? finding(`parameter group ${group.name} (${show(group.props.family)}) does not set rds.force_ssl, which defaults to 0 before PostgreSQL ${FORCE_SSL_DEFAULT_FROM}`, FORCE_SSL_FIX) : undefined;
+  // Unknown at preview: the group the name comes from (by property dependency, else by dependency).
+  const byProperty = instance.propertyDependencies?.parameterGroupName ?? [];
+  const candidates = isUnknown(groupName)
+    ? (byProperty.length > 0 ? byProperty : instance.dependencies ?? []).filter((d) => d.type === RDS_PARAMETER_GROUP)
+    : groups.filter((g) => g.props.name === groupName || g.name === groupName);
+  if (candidates.length === 0) {
+    return isUnknown(groupName)
+      ? cannotVerify("parameterGroupName", "TLS in transit")
+      : finding(`parameter group ${show(groupName)} is not managed by this stack, so rds.force_ssl cannot be verified`, `manage the parameter group in this stack and ${FORCE_SSL_FIX}`);
+  }
+  for (const group of candidates) {
+    // An explicit value is checked on the parameter group itself.
+    if (asArray(group.props.parameters).some((x) => get(x, "name") === "rds.force_ssl")) continue;
+    const major = majorVersion(group.props.family);
+    if (major === undefined) return cannotVerify(`parameter group ${group.name} family`, "that rds.force_ssl defaults to 1");
+    if (major < FORCE_SSL_DEFAULT_FROM) return finding(`parameter group ${group.name} (${show(group.props.family)}) does not set rds.force_ssl, which defaults to 0 before PostgreSQL ${FORCE_SSL_DEFAULT_FROM}`, FORCE_SSL_FIX);
+  }
+  return undefined;
 }
 
 export const encryptionAtRestAndInTransit: PolicyDefinition = {

@@ -16,8 +16,9 @@ const WHAT = "that it is not reachable from the internet";
 const PRIVATE_RDS = "set publiclyAccessible: false and keep the instance in private subnets";
 
 function dockerDataServiceProblems(props: Props): Finding[] {
-  const image = typeof props.image === "string" ? props.image : "";
-  if (isUnknown(props.image) || isUnknown(props.ports)) return unknownFindings(props, ["image", "ports"], WHAT);
+  // An image unknown at preview is one this program builds (pinned data-service images are literals): judge it by its ports.
+  const image = typeof props.image === "string" && !isUnknown(props.image) ? props.image : "";
+  if (isUnknown(props.ports)) return [cannotVerify("ports", WHAT)];
   const ports = asArray(props.ports);
   const isDataService = DATA_IMAGE.test(image) || ports.some((p) => DATA_PORTS.has(Number(get(p, "internal"))));
   if (!isDataService) return [];

@@ -113,6 +113,9 @@ describe("stack: every S3 bucket has default encryption and a TLS-only policy; R
     expect(await stackViolations(policy, [group("postgres15"), instance({ engineVersion: "15", parameterGroupName: "pg" })])).toEqual([]);
     const firstPreview = { ...instance({ engineVersion: "14", parameterGroupName: "[unknown]" }), propertyDependencies: { parameterGroupName: ["urn:pg"] } };
     expect(await stackViolations(policy, [group("postgres14"), firstPreview])).toHaveLength(1);
+    const withoutPropertyDependencies = { ...instance({ engineVersion: "14", parameterGroupName: "[unknown]" }), dependencies: ["urn:pg"] };
+    expect(await stackViolations(policy, [group("postgres14", [{ name: "rds.force_ssl", value: "1" }]), withoutPropertyDependencies])).toEqual([]);
+    expect(await stackViolations(policy, [instance({ engineVersion: "15", parameterGroupName: "[unknown]" })])).toEqual([expect.objectContaining({ message: expect.stringContaining("parameterGroupName is unknown at preview") })]);
     expect(await stackViolations(policy, [instance({ engineVersion: "14", parameterGroupName: "shared-params" })])).toEqual([expect.objectContaining({ message: expect.stringContaining('parameter group "shared-params" is not managed by this stack') })]);
   });
 });

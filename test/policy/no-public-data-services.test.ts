@@ -59,5 +59,8 @@ test("values unknown at preview are cannot verify, never a pass", async () => {
     "aws:rds/instance:Instance db: publiclyAccessible is unknown at preview, so that it is not reachable from the internet cannot be verified; fix: make publiclyAccessible known at preview: set it from a literal or plain stack config rather than another resource's output.",
   ]);
   expect(await messages(policy, dockerContainer({ image: "postgres:15.8-alpine", ports: "[unknown]" }))).toEqual([expect.stringContaining("ports is unknown at preview")]);
+  // An image this program builds is unknown at preview; its ports still tell whether it is a data service.
+  expect(await messages(policy, dockerContainer({ image: "[unknown]", ports: [{ internal: 8080, external: 8080, ip: "127.0.0.1" }] }))).toEqual([]);
+  expect(await messages(policy, dockerContainer({ image: "[unknown]", ports: [{ internal: 5432, external: 5432 }] }))).toEqual([expect.stringContaining("publishes port 5432")]);
   expect(await messages(policy, pab({ ...allBlocked, blockPublicPolicy: "[unknown]" }))).toEqual([expect.stringContaining("blockPublicPolicy is unknown at preview")]);
 });
