@@ -117,6 +117,8 @@ function argsFor(resource: PolicyResource, context: ArgsContext): ResourceValida
 export interface StackResourceInput extends ResourceInput {
   /** URNs of resources this one depends on. */
   readonly dependencies?: readonly string[];
+  /** URNs each input property depends on (what a preview knows when the value itself is unknown). */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** PolicyResources with parents and dependencies linked, as validateStack sees them. */
@@ -147,6 +149,9 @@ export function policyResources(inputs: readonly StackResourceInput[]): PolicyRe
     for (const d of input.dependencies ?? []) {
       const dependency = byUrn.get(d);
       if (dependency) resource.dependencies.push(dependency);
+    }
+    for (const [property, urns] of Object.entries(input.propertyDependencies ?? {})) {
+      resource.propertyDependencies[property] = urns.map((u) => byUrn.get(u)).filter((d): d is PolicyResource => d !== undefined);
     }
   });
   return resources;
@@ -337,6 +342,24 @@ function defaultProviders(resources: readonly PlannedResource[], stack: string, 
 
 const asProvider = (p: StackResourceInput): PolicyProviderResource => ({ type: p.type, name: p.name ?? "default", urn: p.urn ?? "", props: p.props });
 
+/** Name properties that providers fill by autonaming, for the types whose name other resources refer to. */
+const AUTONAMED: Record<string, string> = {
+  "aws:s3/bucket:Bucket": "bucket",
+  "aws:s3/bucketV2:BucketV2": "bucket",
+  "aws:rds/parameterGroup:ParameterGroup": "name",
+};
+
+/**
+ * The inputs as CrossGuard sees them: the provider-checked ones, in which autonaming has set the name
+ * that is also the resource's ID. The plan records the program's inputs, and its mocks give every
+ * resource the ID `<name>-id` (scripts/lib/mock-program.ts), which is what references to it hold.
+ */
+function checkedInputs(r: PlannedResource): Record<string, unknown> {
+  const field = AUTONAMED[r.type];
+  if (!field || r.plainInputs[field] !== undefined) return r.plainInputs;
+  return { ...r.plainInputs, [field]: `${r.name}-id` };
+}
+
 /** Evaluates every policy over a plan and returns each violation with its enforcement level. */
 export async function evaluatePolicies(resources: readonly PlannedResource[], options: EvaluateOptions): Promise<PolicyViolation[]> {
   const document = options.policyConfig ?? {};
@@ -362,7 +385,7 @@ export async function evaluatePolicies(resources: readonly PlannedResource[], op
       name: r.name,
       urn: r.urn,
       parent: r.parent ?? undefined,
-      props: r.plainInputs,
+      props: checkedInputs(r),
       dependencies: r.dependencies,
       provider: providerOf(r),
     })),

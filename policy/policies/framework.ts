@@ -1,7 +1,8 @@
 /**
- * What every northstack policy shares: plain-data props with one spelling for "unknown at preview",
- * policy config with schema defaults, and the exemption contract of DESIGN.md, applied once by
- * `withExemptions` to every policy in the pack.
+ * What every northstack policy shares: plain-data props with one spelling for "unknown at preview" and
+ * one finding for it, violation messages that always end with a concrete fix, policy config with
+ * schema defaults, and the exemption contract of DESIGN.md, applied once by `withExemptions` to every
+ * policy in the pack.
  */
 import {
   EnforcementLevel,
@@ -109,6 +110,70 @@ export function dockerLabels(props: Props): Record<string, string> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Findings. `pulumi preview` shows a violation's message but not the policy's remediationSteps, so
+// every message carries its own fix: "<subject>: <problem>; fix: <fix>.".
+
+/** What is wrong, and the concrete change that fixes it. */
+export interface Finding {
+  readonly problem: string;
+  readonly fix: string;
+}
+
+export const finding = (problem: string, fix: string): Finding => ({ problem, fix });
+
+/** Separates a violation's problem from its fix; every message the pack reports contains it. */
+export const FIX_CLAUSE = "; fix: ";
+
+/** Reports one finding about the resource under validation (or, in validateStack, about `urn`). */
+export type Report = (subject: string, finding: Finding, urn?: string) => void;
+
+const sentence = (text: string) => text.trim().replace(/[.;\s]+$/, "");
+
+export function messageOf(subject: string, f: Finding): string {
+  return `${subject}: ${sentence(f.problem)}${FIX_CLAUSE}${sentence(f.fix)}.`;
+}
+
+/** The one "cannot verify" finding for a value that is unknown at preview. */
+export function cannotVerify(path: string, what: string): Finding {
+  return finding(
+    `${path} is unknown at preview, so ${what} cannot be verified`,
+    `make ${path} known at preview: set it from a literal or plain stack config rather than another resource's output`,
+  );
+}
+
+/**
+ * Paths at which `value` is unknown at preview, following `path` ("a.b", "list[]" for each element,
+ * "list[].field"): the first unknown on each way down, so a whole unknown list is one finding.
+ */
+export function unknownAt(value: unknown, path: string, shown = ""): string[] {
+  const found: string[] = [];
+  const segments = path.split(".").filter(Boolean);
+  const join = (a: string, b: string) => (a ? `${a}.${b}` : b);
+  const walk = (current: unknown, i: number, at: string) => {
+    if (isUnknown(current)) {
+      found.push(at || "the value");
+      return;
+    }
+    if (i === segments.length || current === null || typeof current !== "object") return;
+    const segment = segments[i];
+    const list = segment.endsWith("[]");
+    const key = list ? segment.slice(0, -2) : segment;
+    const next = key ? (current as Props)[key] : current;
+    const nextAt = key ? join(at, key) : at;
+    if (!list) return walk(next, i + 1, nextAt);
+    if (isUnknown(next)) return walk(next, i + 1, nextAt);
+    asArray(next).forEach((element, j) => walk(element, i + 1, `${nextAt}[${j}]`));
+  };
+  walk(value, 0, shown);
+  return found;
+}
+
+/** One cannotVerify finding for each unknown along any of `paths` under `value`. */
+export function unknownFindings(value: unknown, paths: readonly string[], what: string, prefix = ""): Finding[] {
+  return [...new Set(paths.flatMap((p) => unknownAt(value, p, prefix)))].map((p) => cannotVerify(p, what));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Policy config.
 
 /** The policy's config with the defaults of its schema filled in (the CLI may or may not have). */
@@ -177,53 +242,86 @@ export function reportAtLevel(report: ReportViolation, message: string, enforcem
 }
 
 const exemptionMissingReason = (policy: string) =>
-  `declares ${EXEMPT_ANNOTATION}: ${policy} without ${EXEMPT_REASON_ANNOTATION}, so the exemption is not honoured; ` +
-  `add a ${EXEMPT_REASON_ANNOTATION} that says why, or remove the exemption`;
+  finding(
+    `declares ${EXEMPT_ANNOTATION}: ${policy} without ${EXEMPT_REASON_ANNOTATION}, so the exemption is not honoured`,
+    `add a ${EXEMPT_REASON_ANNOTATION} that says why, or remove the exemption`,
+  );
 
-const exemptedFinding = (policy: string, reason: string, finding: string) =>
-  `exempt from ${policy} (reason: "${reason}"); suppressed finding: ${finding}`;
+const exemptedFinding = (policy: string, reason: string, message: string) => `exempt from ${policy} (reason: "${reason}"); suppressed finding: ${message}`;
 
-type NorthstackPolicy = (ResourceValidationPolicy | StackValidationPolicy) & Partial<ResourceValidationPolicy & StackValidationPolicy>;
+/** Edit distance, to attribute a misspelled exemption to the policy it most likely meant. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The known policy an unknown exemption name is reported under: the nearest by spelling, ties to the first. */
+export function policyOwningUnknownName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = distance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+/** A northstack policy: validators report findings (problem and fix), which the wrapper turns into messages. */
+export interface PolicyDefinition extends Omit<ResourceValidationPolicy, "validateResource"> {
+  readonly validateResource?: (args: ResourceValidationArgs, report: (subject: string, finding: Finding) => void) => Promise<void> | void;
+  readonly validateStack?: (args: StackValidationArgs, report: (subject: string, finding: Finding, urn: string) => void) => Promise<void> | void;
+}
+
+export type NorthstackPolicy = ResourceValidationPolicy | (ResourceValidationPolicy & StackValidationPolicy);
 
 /**
- * Wraps a policy so that its validators see normalized props and honour exemptions: a resource that
- * names the policy in `northstack.io/policy-exempt` with a reason gets its findings reported as
- * advisory, naming the reason (and one advisory notice even when nothing was found, so that no
- * exemption is silent); without a reason, the findings stand and the missing reason is reported too.
+ * Builds the CrossGuard policy: every finding becomes "<subject>: <problem>; fix: <fix>." and
+ * validators see normalized props. A resource that names the policy in `northstack.io/policy-exempt`
+ * with a reason gets its findings reported as advisory, naming the reason (and one advisory notice
+ * even when nothing was found, so that no exemption is silent); without a reason, the findings stand
+ * and the missing reason is reported too. An exemption naming no known policy (a typo, or `all`) is a
+ * violation, reported once, by the known policy nearest in spelling.
  */
-export function withExemptions<P extends NorthstackPolicy>(policy: P): P {
-  const wrapped = { ...policy };
-  const validateResource = policy.validateResource;
-  if (validateResource) {
-    const validations = Array.isArray(validateResource) ? validateResource : [validateResource];
-    wrapped.validateResource = async (args: ResourceValidationArgs, report: ReportViolation) => {
-      const props = normalizeProps(args.props);
+export function withExemptions(policy: PolicyDefinition, knownPolicies: readonly string[] = [policy.name]): NorthstackPolicy {
+  const { validateResource, validateStack, ...rest } = policy;
+  const wrapped: ResourceValidationPolicy & Partial<StackValidationPolicy> = { ...rest };
+  wrapped.validateResource = async (args: ResourceValidationArgs, report: ReportViolation) => {
+    const props = normalizeProps(args.props);
+    const exemption = exemptionOf(args.type, props);
+    for (const name of exemption?.policies ?? []) {
+      if (knownPolicies.includes(name) || policyOwningUnknownName(name, knownPolicies) !== policy.name) continue;
+      report(
+        messageOf(
+          args.name,
+          finding(`declares ${EXEMPT_ANNOTATION}: ${name}, which is not a policy of this pack, so nothing is exempted`, `name one or more of ${knownPolicies.join(", ")}`),
+        ),
+      );
+    }
+    const findings: string[] = [];
+    if (validateResource) {
       const plainArgs: ResourceValidationArgs = {
         ...args,
         props,
         provider: args.provider && { ...args.provider, props: normalizeProps(args.provider.props) },
         asType: ((resourceClass: never) => (args.isType(resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
       };
-      const exemption = exemptionOf(args.type, props);
-      if (!exemption?.policies.includes(policy.name)) {
-        for (const validate of validations) await validate(plainArgs, report);
-        return;
-      }
-      const findings: string[] = [];
-      const collect: ReportViolation = (message) => {
-        findings.push(typeof message === "string" ? message : String((message as { message?: string }).message));
-      };
-      for (const validate of validations) await validate(plainArgs, collect);
-      if (exemption.reason) {
-        if (findings.length === 0) reportAtLevel(report, `exempt from ${policy.name} (reason: "${exemption.reason}")`, "advisory");
-        for (const f of findings) reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, f), "advisory");
-      } else {
-        report(`${args.name} ${exemptionMissingReason(policy.name)}`);
-        for (const f of findings) report(f);
-      }
-    };
-  }
-  const validateStack = policy.validateStack;
+      await validateResource(plainArgs, (subject, f) => findings.push(messageOf(subject, f)));
+    }
+    if (!exemption?.policies.includes(policy.name)) {
+      for (const f of findings) report(f);
+    } else if (exemption.reason) {
+      if (findings.length === 0) reportAtLevel(report, `exempt from ${policy.name} (reason: "${exemption.reason}")`, "advisory");
+      for (const f of findings) reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, f), "advisory");
+    } else {
+      report(messageOf(args.name, exemptionMissingReason(policy.name)));
+      for (const f of findings) report(f);
+    }
+  };
   if (validateStack) {
     wrapped.validateStack = async (args: StackValidationArgs, report: ReportViolation) => {
       const byUrn = new Map<string, PolicyResource>();
@@ -232,10 +330,15 @@ export function withExemptions<P extends NorthstackPolicy>(policy: P): P {
         byUrn.set(r.urn, plain);
         return plain;
       });
-      await validateStack({ ...args, resources }, (message, urn) => {
-        const resource = urn === undefined ? undefined : byUrn.get(urn);
+      for (const plain of resources) {
+        plain.parent = plain.parent && (byUrn.get(plain.parent.urn) ?? plain.parent);
+        plain.dependencies = plain.dependencies.map((d) => byUrn.get(d.urn) ?? d);
+        plain.propertyDependencies = Object.fromEntries(Object.entries(plain.propertyDependencies ?? {}).map(([k, ds]) => [k, ds.map((d) => byUrn.get(d.urn) ?? d)]));
+      }
+      await validateStack({ ...args, resources }, (subject, f, urn) => {
+        const resource = byUrn.get(urn);
         const exemption = resource && exemptionOf(resource.type, resource.props);
-        const text = typeof message === "string" ? message : String((message as { message?: string }).message);
+        const text = messageOf(subject, f);
         if (exemption?.policies.includes(policy.name) && exemption.reason) {
           reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, text), "advisory", urn);
         } else {
@@ -244,5 +347,5 @@ export function withExemptions<P extends NorthstackPolicy>(policy: P): P {
       });
     };
   }
-  return wrapped;
+  return wrapped as NorthstackPolicy;
 }

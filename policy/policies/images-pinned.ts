@@ -1,7 +1,8 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
 import { checkPinnedImage } from "../../components/config";
-import { UNKNOWN, get, isUnknown, show } from "./framework";
-import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containersOf, ecsContainers, ecsWhere, podSpecOf } from "./resources";
+import { Finding, PolicyDefinition, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
+import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "./resources";
+
+const PIN = "pin it to an exact version tag (postgres:15.8-alpine) or a digest (name@sha256:...)";
 
 /** A local image ID (what docker.RemoteImage.imageId resolves to) is content-addressed, hence pinned. */
 const IMAGE_ID = /^sha256:[a-f0-9]{64}$/;
@@ -11,15 +12,15 @@ const IMAGE_ID = /^sha256:[a-f0-9]{64}$/;
  * image this program builds or pulls (docker.Image / RemoteImage outputs), which is digest-bound
  * when it resolves, so it is not reported.
  */
-export function imageProblem(image: unknown): string | undefined {
+export function imageProblem(image: unknown): Finding | undefined {
   if (isUnknown(image)) return undefined;
-  if (typeof image !== "string" || image === "") return `image ${show(image)} is missing`;
+  if (typeof image !== "string" || image === "") return finding(`image ${show(image)} is missing`, `set the image and ${PIN}`);
   if (IMAGE_ID.test(image)) return undefined;
   const problem = checkPinnedImage(image);
-  return problem && `image ${show(image)} ${problem}`;
+  return problem ? finding(`image ${show(image)} ${problem}`, PIN) : undefined;
 }
 
-export const imagesPinned: ResourceValidationPolicy = {
+export const imagesPinned: PolicyDefinition = {
   name: "images-pinned",
   description: "Every container image is pinned to a version tag or a sha256 digest: no `latest`, no untagged references.",
   remediationSteps:
@@ -30,23 +31,28 @@ export const imagesPinned: ResourceValidationPolicy = {
     const props = args.props;
     if (args.type === DOCKER_CONTAINER || args.type === "docker:index/remoteImage:RemoteImage") {
       const problem = imageProblem(args.type === DOCKER_CONTAINER ? props.image : props.name);
-      if (problem) report(`${args.type} ${args.name}: ${problem}.`);
+      if (problem) report(`${args.type} ${args.name}`, problem);
       return;
     }
     if (args.type === ECS_TASK_DEFINITION) {
-      const { containers, problem } = ecsContainers(props);
-      if (problem) report(`ECS task definition ${args.name}: ${problem}; cannot verify its images.`);
+      const { containers, problem } = ecsContainers(props, "its images");
+      if (problem) report(`ECS task definition ${args.name}`, problem);
       containers.forEach((c, i) => {
         const p = imageProblem(c.image);
-        if (p) report(`ECS task definition ${args.name} ${ecsWhere(c, i)}: ${p}.`);
+        if (p) report(`ECS task definition ${args.name} ${ecsWhere(c, i)}`, p);
       });
       return;
     }
     const pod = podSpecOf(args.type, props);
-    if (!pod || pod.spec === UNKNOWN) return;
+    if (!pod) return;
+    if (pod.spec === UNKNOWN) {
+      report(`${args.type} ${args.name}`, cannotVerify(pod.path, "its images"));
+      return;
+    }
+    for (const f of unknownFindings(pod.spec, containerListPaths(), "its images", pod.path)) report(`${args.type} ${args.name}`, f);
     for (const { container, where } of containersOf(pod)) {
       const problem = imageProblem(get(container, "image"));
-      if (problem) report(`${args.type} ${args.name} ${where}: ${problem}.`);
+      if (problem) report(`${args.type} ${args.name} ${where}`, problem);
     }
   },
 };

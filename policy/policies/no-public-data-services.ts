@@ -1,5 +1,5 @@
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { Props, asArray, asBool, get, isUnknown, show } from "./framework";
+import { PolicyResource } from "@pulumi/policy";
+import { Finding, PolicyDefinition, Props, asArray, asBool, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
 import { DOCKER_CONTAINER } from "./resources";
 
 const PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
@@ -12,46 +12,81 @@ const DATA_IMAGE = /(^|\/)(postgres|redis|valkey|supabase\/postgres|pgbouncer|su
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
 
-function dockerDataServiceProblems(props: Props): string[] {
-  const image = typeof props.image === "string" ? props.image : "";
+const WHAT = "that it is not reachable from the internet";
+const PRIVATE_RDS = "set publiclyAccessible: false and keep the instance in private subnets";
+
+function dockerDataServiceProblems(props: Props): Finding[] {
+  // An image unknown at preview is one this program builds (pinned data-service images are literals): judge it by its ports.
+  const image = typeof props.image === "string" && !isUnknown(props.image) ? props.image : "";
+  if (isUnknown(props.ports)) return [cannotVerify("ports", WHAT)];
   const ports = asArray(props.ports);
   const isDataService = DATA_IMAGE.test(image) || ports.some((p) => DATA_PORTS.has(Number(get(p, "internal"))));
   if (!isDataService) return [];
-  return ports
-    .filter((p) => get(p, "external") !== undefined || DATA_PORTS.has(Number(get(p, "internal"))))
-    .filter((p) => !LOOPBACK.has(String(get(p, "ip"))))
-    .map((p) => `publishes port ${show(get(p, "internal"))} on ${show(get(p, "ip") ?? "0.0.0.0")} (every interface unless 127.0.0.1); bind it to 127.0.0.1`);
+  return [
+    ...unknownFindings(props, ["ports[].ip", "ports[].external", "ports[].internal"], WHAT),
+    ...ports
+      .filter((p) => !isUnknown(p) && !isUnknown(get(p, "ip")) && (get(p, "external") !== undefined || DATA_PORTS.has(Number(get(p, "internal")))))
+      .filter((p) => !LOOPBACK.has(String(get(p, "ip"))))
+      .map((p) =>
+        finding(`publishes port ${show(get(p, "internal"))} on ${show(get(p, "ip") ?? "0.0.0.0")} (every interface unless 127.0.0.1)`, 'bind it to 127.0.0.1 (ports[].ip: "127.0.0.1"), or do not publish it'),
+      ),
+  ];
 }
 
-const CHECKS: Record<string, (p: Props) => string[]> = {
-  "aws:rds/instance:Instance": (p) => (asBool(p.publiclyAccessible) === true ? ["publiclyAccessible is true; the database gets a public endpoint"] : []),
-  "aws:rds/clusterInstance:ClusterInstance": (p) => (asBool(p.publiclyAccessible) === true ? ["publiclyAccessible is true; the database gets a public endpoint"] : []),
+function publiclyAccessible(p: Props): Finding[] {
+  if (isUnknown(p.publiclyAccessible)) return [cannotVerify("publiclyAccessible", WHAT)];
+  return asBool(p.publiclyAccessible) === true ? [finding("publiclyAccessible is true; the database gets a public endpoint", PRIVATE_RDS)] : [];
+}
+
+const CHECKS: Record<string, (p: Props) => Finding[]> = {
+  "aws:rds/instance:Instance": publiclyAccessible,
+  "aws:rds/clusterInstance:ClusterInstance": publiclyAccessible,
   "gcp:sql/databaseInstance:DatabaseInstance": (p) => {
+    const problems = unknownFindings(p, ["settings.ipConfiguration.ipv4Enabled", "settings.ipConfiguration.authorizedNetworks[].value"], WHAT);
     const ip = get(p, "settings", "ipConfiguration");
-    const problems: string[] = [];
     const ipv4 = get(ip, "ipv4Enabled");
     // Cloud SQL gets a public IPv4 address unless ipv4Enabled is false.
-    if (isUnknown(ipv4)) problems.push("settings.ipConfiguration.ipv4Enabled is unknown at preview: cannot verify there is no public IP");
-    else if (asBool(ipv4) !== false) problems.push(`settings.ipConfiguration.ipv4Enabled is ${show(ipv4)}: the instance gets a public IP; set it to false and use privateNetwork`);
+    if (!isUnknown(ipv4) && unknownFindings(p, ["settings.ipConfiguration"], WHAT).length === 0 && asBool(ipv4) !== false) {
+      problems.push(finding(`settings.ipConfiguration.ipv4Enabled is ${show(ipv4)}: the instance gets a public IP`, "set settings.ipConfiguration.ipv4Enabled: false and use privateNetwork"));
+    }
     for (const n of asArray(get(ip, "authorizedNetworks"))) {
-      if (OPEN_CIDRS.has(String(get(n, "value")))) problems.push(`authorizedNetworks allows ${get(n, "value")} (the whole internet)`);
+      if (OPEN_CIDRS.has(String(get(n, "value")))) problems.push(finding(`authorizedNetworks allows ${get(n, "value")} (the whole internet)`, "remove the open authorized network"));
     }
     return problems;
   },
-  [PUBLIC_ACCESS_BLOCK]: (p) =>
-    PUBLIC_ACCESS_BLOCK_FIELDS.filter((f) => asBool(p[f]) !== true).map((f) => `${f} is ${show(p[f])}, must be true`),
-  "aws:s3/bucket:Bucket": (p) => (PUBLIC_ACLS.has(String(p.acl)) ? [`acl ${show(p.acl)} makes objects public`] : []),
-  "aws:s3/bucketAclV2:BucketAclV2": (p) => (PUBLIC_ACLS.has(String(p.acl)) ? [`acl ${show(p.acl)} makes objects public`] : []),
+  [PUBLIC_ACCESS_BLOCK]: (p) => [
+    ...unknownFindings(p, PUBLIC_ACCESS_BLOCK_FIELDS, WHAT),
+    ...PUBLIC_ACCESS_BLOCK_FIELDS.filter((f) => !isUnknown(p[f]) && asBool(p[f]) !== true).map((f) => finding(`${f} is ${show(p[f])}, must be true`, `set ${f}: true`)),
+  ],
+  "aws:s3/bucket:Bucket": (p) => [...unknownFindings(p, ["acl"], WHAT), ...(PUBLIC_ACLS.has(String(p.acl)) ? [finding(`acl ${show(p.acl)} makes objects public`, 'remove the acl (or use "private")')] : [])],
+  "aws:s3/bucketAclV2:BucketAclV2": (p) => [...unknownFindings(p, ["acl"], WHAT), ...(PUBLIC_ACLS.has(String(p.acl)) ? [finding(`acl ${show(p.acl)} makes objects public`, 'remove the acl (or use "private")')] : [])],
   "gcp:storage/bucket:Bucket": (p) => {
-    const problems: string[] = [];
-    if (asBool(p.uniformBucketLevelAccess) !== true) problems.push(`uniformBucketLevelAccess is ${show(p.uniformBucketLevelAccess)}; object ACLs can make objects public`);
-    if (p.publicAccessPrevention !== "enforced") problems.push(`publicAccessPrevention is ${show(p.publicAccessPrevention)}, must be "enforced"`);
+    const problems = unknownFindings(p, ["uniformBucketLevelAccess", "publicAccessPrevention"], WHAT);
+    if (!isUnknown(p.uniformBucketLevelAccess) && asBool(p.uniformBucketLevelAccess) !== true) {
+      problems.push(finding(`uniformBucketLevelAccess is ${show(p.uniformBucketLevelAccess)}; object ACLs can make objects public`, "set uniformBucketLevelAccess: true"));
+    }
+    if (!isUnknown(p.publicAccessPrevention) && p.publicAccessPrevention !== "enforced") {
+      problems.push(finding(`publicAccessPrevention is ${show(p.publicAccessPrevention)}, must be "enforced"`, 'set publicAccessPrevention: "enforced"'));
+    }
     return problems;
   },
   [DOCKER_CONTAINER]: dockerDataServiceProblems,
 };
 
-export const noPublicDataServices: ResourceValidationPolicy & StackValidationPolicy = {
+/**
+ * The buckets a per-bucket resource (public access block, encryption configuration, policy) applies
+ * to: the bucket it names, or, only while that name is unknown at preview, the buckets its `bucket`
+ * property depends on.
+ */
+export function bucketsCovered(resource: PolicyResource, buckets: readonly PolicyResource[]): PolicyResource[] {
+  const named = resource.props.bucket;
+  if (typeof named === "string" && !isUnknown(named)) return buckets.filter((b) => b.props.bucket === named || b.name === named);
+  if (!isUnknown(named)) return [];
+  const urns = new Set((resource.propertyDependencies?.bucket ?? []).map((d) => d.urn));
+  return buckets.filter((b) => urns.has(b.urn));
+}
+
+export const noPublicDataServices: PolicyDefinition = {
   name: "no-public-data-services",
   description:
     "Data services are never reachable from the internet: RDS not publicly accessible, Cloud SQL without a public IP or 0.0.0.0/0, every S3 bucket behind " +
@@ -64,21 +99,13 @@ export const noPublicDataServices: ResourceValidationPolicy & StackValidationPol
   validateResource: (args, report) => {
     const check = CHECKS[args.type];
     if (!check) return;
-    for (const problem of check(args.props)) report(`${args.type} ${args.name}: ${problem}.`);
+    for (const problem of check(args.props)) report(`${args.type} ${args.name}`, problem);
   },
   validateStack: (args, report) => {
-    // A block names its bucket, or (while the name is unknown at preview) depends on the bucket resource.
-    const blocked = new Set<string>();
-    for (const r of args.resources) {
-      if (r.type !== PUBLIC_ACCESS_BLOCK) continue;
-      if (typeof r.props.bucket === "string") blocked.add(r.props.bucket);
-      for (const d of r.dependencies ?? []) blocked.add(d.urn);
-    }
-    for (const bucket of args.resources.filter((r) => S3_BUCKETS.has(r.type))) {
-      const keys = [bucket.urn, bucket.props.bucket, bucket.props.id, bucket.name].filter((n): n is string => typeof n === "string");
-      if (!keys.some((k) => blocked.has(k))) {
-        report(`S3 bucket ${bucket.name} has no BucketPublicAccessBlock in this stack; add one with all four flags true.`, bucket.urn);
-      }
+    const buckets = args.resources.filter((r) => S3_BUCKETS.has(r.type));
+    const blocked = new Set(args.resources.filter((r) => r.type === PUBLIC_ACCESS_BLOCK).flatMap((r) => bucketsCovered(r, buckets)));
+    for (const bucket of buckets) {
+      if (!blocked.has(bucket)) report(`S3 bucket ${bucket.name}`, finding("has no BucketPublicAccessBlock in this stack", "add a BucketPublicAccessBlock for it with all four flags true"), bucket.urn);
     }
   },
 };

@@ -2,7 +2,7 @@
  * Where the things policies check live in provider resources: pod specs inside Kubernetes kinds,
  * containers inside pod specs and ECS task definitions.
  */
-import { Props, UNKNOWN, asArray, asRecord, get, isUnknown } from "./framework";
+import { Finding, Props, UNKNOWN, asArray, asRecord, cannotVerify, finding, get, isUnknown } from "./framework";
 
 export const DOCKER_CONTAINER = "docker:index/container:Container";
 export const ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
@@ -17,6 +17,8 @@ const POD_SPEC_PATHS: Record<string, readonly string[]> = {
   "kubernetes:core/v1:ReplicationController": ["spec", "template", "spec"],
   "kubernetes:batch/v1:Job": ["spec", "template", "spec"],
   "kubernetes:batch/v1:CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+  "kubernetes:batch/v1beta1:CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+  "kubernetes:core/v1:PodTemplate": ["template", "spec"],
 };
 
 export function isPodBearing(type: string): boolean {
@@ -30,6 +32,8 @@ export interface PodSpec {
   readonly spec: Props | typeof UNKNOWN;
   /** Pods that run until stopped (not Jobs, CronJobs or run-to-completion Pods). */
   readonly longRunning: boolean;
+  /** The pod's own metadata (annotations): the resource's for a Pod, the template's otherwise. */
+  readonly metadata: unknown;
 }
 
 export function podSpecOf(type: string, props: Props): PodSpec | undefined {
@@ -39,7 +43,8 @@ export function podSpecOf(type: string, props: Props): PodSpec | undefined {
   const batch = type.startsWith("kubernetes:batch/");
   const restartPolicy = get(spec, "restartPolicy");
   const longRunning = !batch && restartPolicy !== "Never" && restartPolicy !== "OnFailure";
-  return { path: path.join("."), spec: isUnknown(spec) ? UNKNOWN : asRecord(spec) ?? {}, longRunning };
+  const metadata = get(props, ...path.slice(0, -1), "metadata");
+  return { path: path.join("."), spec: isUnknown(spec) ? UNKNOWN : asRecord(spec) ?? {}, longRunning, metadata };
 }
 
 export type ContainerList = "containers" | "initContainers" | "ephemeralContainers";
@@ -52,11 +57,16 @@ export interface PodContainer {
   readonly where: string;
 }
 
+/**
+ * The containers of a pod spec whose entries are known. Callers report unknown lists and entries
+ * through `unknownFindings(pod.spec, ["containers[]", ...])`.
+ */
 export function containersOf(pod: PodSpec, lists: readonly ContainerList[] = CONTAINER_LISTS): PodContainer[] {
   if (pod.spec === UNKNOWN) return [];
   const result: PodContainer[] = [];
   for (const list of lists) {
     asArray(pod.spec[list]).forEach((c, i) => {
+      if (isUnknown(c)) return;
       const container = asRecord(c) ?? {};
       const name = typeof container.name === "string" ? ` "${container.name}"` : "";
       result.push({ list, container, where: `${pod.path}.${list}[${i}]${name}` });
@@ -65,15 +75,18 @@ export function containersOf(pod: PodSpec, lists: readonly ContainerList[] = CON
   return result;
 }
 
+/** `unknownFindings` paths of the container lists themselves and their entries. */
+export const containerListPaths = (lists: readonly ContainerList[] = CONTAINER_LISTS) => lists.map((l) => `${l}[]`);
+
 /** An ECS task definition's containers: `containerDefinitions` is a JSON document. */
-export function ecsContainers(props: Props): { containers: Props[]; problem?: string } {
+export function ecsContainers(props: Props, what: string): { containers: Props[]; problem?: Finding } {
   const raw = props.containerDefinitions;
-  if (isUnknown(raw)) return { containers: [], problem: "containerDefinitions is unknown at preview" };
+  if (isUnknown(raw)) return { containers: [], problem: cannotVerify("containerDefinitions", what) };
   if (typeof raw !== "string") return { containers: asArray(raw).map((c) => asRecord(c) ?? {}) };
   try {
     return { containers: asArray(JSON.parse(raw)).map((c) => asRecord(c) ?? {}) };
   } catch (e) {
-    return { containers: [], problem: `containerDefinitions is not valid JSON (${(e as Error).message})` };
+    return { containers: [], problem: finding(`containerDefinitions is not valid JSON (${(e as Error).message}), so ${what} cannot be verified`, "pass containerDefinitions as JSON.stringify of the container definitions") };
   }
 }
 

@@ -69,7 +69,14 @@ function podTemplate(name: string, image: string, uid: number) {
   };
 }
 
-/** One repetition: 24 resources. */
+/** A bucket policy that refuses every request made without TLS. */
+const tlsOnly = (bucket: string) =>
+  JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+  });
+
+/** One repetition: 29 resources. */
 function unit(i: number): PlannedResource[] {
   const planted = i % 10 === 9;
   const component = resource("northstack:app:ApiService", `api-${i}`, {}, { custom: false });
@@ -79,6 +86,7 @@ function unit(i: number): PlannedResource[] {
   const rds = {
     identifier: `northstack-${i}`,
     engine: "postgres",
+    engineVersion: "15",
     storageEncrypted: true,
     publiclyAccessible: false,
     backupRetentionPeriod: 7,
@@ -112,8 +120,14 @@ function unit(i: number): PlannedResource[] {
       bucket: bucket.inputs.bucket,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
     }),
+    resource("aws:s3/bucketPolicy:BucketPolicy", `backups-${i}`, { bucket: bucket.inputs.bucket, policy: tlsOnly(String(bucket.inputs.bucket)) }),
     awsProvider,
     replica,
+    resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `backups-dr-${i}`, {
+      bucket: replica.inputs.bucket,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
+    }, { provider: `${awsProvider.urn}::id` }),
+    resource("aws:s3/bucketPolicy:BucketPolicy", `backups-dr-${i}`, { bucket: replica.inputs.bucket, policy: tlsOnly(String(replica.inputs.bucket)) }, { provider: `${awsProvider.urn}::id` }),
     resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `backups-dr-${i}`, { bucket: replica.inputs.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { provider: `${awsProvider.urn}::id` }),
     resource("aws:s3/bucketReplicationConfig:BucketReplicationConfig", `backups-${i}`, {
       bucket: bucket.inputs.bucket,
@@ -133,7 +147,11 @@ function unit(i: number): PlannedResource[] {
         backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true, backupRetentionSettings: { retainedBackups: 7 } },
       },
     }),
-    resource("gcp:storage/bucket:Bucket", `media-${i}`, { location: planted ? "US" : "NORTHAMERICA-NORTHEAST1", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" }),
+    resource("gcp:storage/bucket:Bucket", `media-${i}`, { name: `northstack-media-${i}`, location: planted ? "US" : "NORTHAMERICA-NORTHEAST1", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" }),
+    resource("gcp:storage/bucket:Bucket", `media-dr-${i}`, { name: `northstack-media-dr-${i}`, location: "NORTHAMERICA-NORTHEAST2", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" }),
+    resource("gcp:storage/transferJob:TransferJob", `media-dr-${i}`, {
+      transferSpec: { gcsDataSource: { bucketName: `northstack-media-${i}` }, gcsDataSink: { bucketName: `northstack-media-dr-${i}` } },
+    }),
     resource("gcp:redis/instance:Instance", `redis-gcp-${i}`, { region: "northamerica-northeast1", memorySizeGb: 1, transitEncryptionMode: "SERVER_AUTHENTICATION", authEnabled: true }),
     resource("random:index/randomPassword:RandomPassword", `password-${i}`, { length: 32, special: false }),
     resource("docker:index/network:Network", `network-${i}`, { name: `northstack-${i}`, driver: "bridge" }),

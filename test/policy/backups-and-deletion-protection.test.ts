@@ -26,7 +26,7 @@ test("rejects short or missing retention, and honours the configured minimum", a
 
 test("rejects Cloud SQL without backups or PITR", async () => {
   const found = await messages(policy, cloudSql({ backupConfiguration: { enabled: false, backupRetentionSettings: { retainedBackups: 3 } } }));
-  expect(found).toEqual([expect.stringContaining("enabled is not true"), expect.stringContaining("pointInTimeRecoveryEnabled is not true"), expect.stringContaining("retainedBackups is 3")]);
+  expect(found).toEqual([expect.stringContaining("enabled is false"), expect.stringContaining("pointInTimeRecoveryEnabled is unset"), expect.stringContaining("retainedBackups is 3")]);
 });
 
 test("on prod (config or stack tag) requires deletion protection and final snapshots", async () => {
@@ -37,7 +37,34 @@ test("on prod (config or stack tag) requires deletion protection and final snaps
   expect(await messages(policy, cloudSql({}, { deletionProtection: false }), prod)).toHaveLength(3);
 });
 
-test("read replicas carry no backups of their own", async () => {
+test("read replicas carry no backups of their own, but on prod are protected from deletion too", async () => {
   expect(await messages(policy, rds({ backupRetentionPeriod: 0, replicateSourceDb: "db" }))).toEqual([]);
   expect(await messages(policy, cloudSql({ backupConfiguration: {} }, { masterInstanceName: "db" }))).toEqual([]);
+  expect(await messages(policy, rds({ backupRetentionPeriod: 0, replicateSourceDb: "db", deletionProtection: false }), prod)).toEqual([
+    expect.stringMatching(/deletionProtection is false; production databases must be protected from deletion; fix: set deletionProtection: true/),
+  ]);
+  expect(await messages(policy, rds({ backupRetentionPeriod: 0, replicateSourceDb: "db", deletionProtection: true }), prod)).toEqual([]);
+});
+
+test("the production stack tag is matched case-insensitively", async () => {
+  for (const environment of ["Production", "prod", "PROD", " production "]) {
+    expect(await messages(policy, rds({ deletionProtection: false, skipFinalSnapshot: false, finalSnapshotIdentifier: "f" }), { stackTags: { environment } })).toHaveLength(1);
+  }
+  expect(await messages(policy, rds({ deletionProtection: false }), { stackTags: { environment: "preprod" } })).toEqual([]);
+});
+
+test("Cloud SQL transaction logs reach back the configured PITR days (default 7; Enterprise keeps at most 7)", async () => {
+  const logs = (days: unknown, extra: Record<string, unknown> = {}) =>
+    cloudSql({ ...extra, backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true, backupRetentionSettings: { retainedBackups: 7 }, transactionLogRetentionDays: days } });
+  expect(await messages(policy, logs(7))).toEqual([]);
+  expect(await messages(policy, logs(undefined))).toEqual([]);
+  expect(await messages(policy, logs(3))).toEqual([expect.stringMatching(/transactionLogRetentionDays is 3; point-in-time recovery must reach back 7 days; fix: set .* to 7 or more \(at most 7 on ENTERPRISE\)/)]);
+  expect(await messages(policy, logs("[unknown]"))).toEqual([expect.stringContaining("transactionLogRetentionDays is unknown at preview")]);
+  expect(await messages(policy, logs(7), { config: { minimumPitrDays: 14 } })).toEqual([expect.stringContaining("use settings.edition ENTERPRISE_PLUS")]);
+  expect(await messages(policy, logs(14, { edition: "ENTERPRISE_PLUS" }), { config: { minimumPitrDays: 14 } })).toEqual([]);
+  expect(await messages(policy, logs(undefined, { edition: "ENTERPRISE_PLUS" }), { config: { minimumPitrDays: 14 } })).toEqual([]);
+});
+
+test("deletion protection unknown at preview on prod is cannot verify", async () => {
+  expect(await messages(policy, rds({ ...prodRds, deletionProtection: "[unknown]" }), prod)).toEqual([expect.stringContaining("deletionProtection is unknown at preview")]);
 });

@@ -7,7 +7,7 @@ describe("containers-run-as-non-root on Docker", () => {
   });
 
   test.each([
-    ["root", /user "root" is root/],
+    ["root", /user "root" is root; fix: set user to a non-root uid:gid such as "1000:1000"/],
     ["0", /user "0" is root/],
     ["0:0", /user "0:0" is root/],
     ["0:1000", /user "0:1000" is root/],
@@ -75,9 +75,24 @@ describe("containers-run-as-non-root on Kubernetes", () => {
     },
   );
 
-  test("reports runAsUser unknown at preview as unverifiable", async () => {
+  test("reports runAsUser, a whole securityContext or a container list unknown at preview as cannot verify", async () => {
     const spec = podSpec({ securityContext: { runAsUser: "[unknown]" } });
-    expect(await messages(policy, deployment(spec))).toEqual([expect.stringMatching(/unknown at preview, so it cannot be verified/)]);
+    expect(await messages(policy, deployment(spec))).toEqual([expect.stringMatching(/: pod.securityContext.runAsUser is unknown at preview, so a non-root user cannot be verified; fix: /)]);
+    expect(await messages(policy, deployment(podSpec({ securityContext: "[unknown]" })))).toEqual([expect.stringContaining("pod.securityContext is unknown at preview")]);
+    expect(await messages(policy, deployment(podSpec({ initContainers: "[unknown]" })))).toEqual([expect.stringContaining("spec.template.spec.initContainers is unknown at preview")]);
+    expect(await messages(policy, deployment(podSpec({ containers: [container("api"), "[unknown]"] })))).toEqual([expect.stringContaining("spec.template.spec.containers[1] is unknown at preview")]);
+  });
+
+  test("accepts runAsUser as a numeric string, as it may arrive after a round trip", async () => {
+    expect(await messages(policy, deployment(podSpec({ securityContext: { runAsUser: "1000" } })))).toEqual([]);
+    expect(await messages(policy, deployment(podSpec({ securityContext: { runAsUser: "0" } })))).toEqual([expect.stringContaining("effective runAsUser is 0 (root); fix: ")]);
+  });
+
+  test("checks batch/v1beta1 CronJobs and PodTemplates", async () => {
+    expect(await messages(policy, { ...cronJob(podSpec({ securityContext: {} })), type: "kubernetes:batch/v1beta1:CronJob" })).toHaveLength(1);
+    expect(await messages(policy, { type: "kubernetes:core/v1:PodTemplate", name: "t", props: { template: { spec: podSpec({ securityContext: {} }) } } })).toEqual([
+      expect.stringContaining('template.spec.containers[0] "api": neither runAsNonRoot'),
+    ]);
   });
 
   test("ignores kinds without pods", async () => {

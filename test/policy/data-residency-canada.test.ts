@@ -1,6 +1,6 @@
-import { policyResources, runStackPolicy, stackArgs } from "../../policy/evaluate";
+import { StackResourceInput } from "../../policy/evaluate";
 import { dataResidencyCanada as policy } from "../../policy/policies";
-import { messages } from "./fixtures";
+import { messages, stackViolations } from "./fixtures";
 
 const provider = (cloud: "aws" | "gcp", props: Record<string, unknown>) => ({ type: `pulumi:providers:${cloud}`, name: `${cloud}-primary`, props });
 
@@ -13,15 +13,15 @@ describe("providers", () => {
 
   test("reject regions and zones outside Canada", async () => {
     expect(await messages(policy, provider("aws", { region: "us-east-1" }))).toEqual([
-      'aws provider aws-primary: region "us-east-1" is outside the allowed aws locations (ca-central-1, ca-west-1).',
+      'aws provider aws-primary: region "us-east-1" is outside the allowed aws locations (ca-central-1, ca-west-1); fix: use a Canadian aws location (ca-central-1, ca-west-1).',
     ]);
     expect(await messages(policy, provider("gcp", { region: "northamerica-northeast1", zone: "us-central1-a" }))).toEqual([expect.stringContaining('zone "us-central1-a" is outside')]);
   });
 
   test("report a provider without a region, or with a region unknown at preview, as cannot verify", async () => {
-    expect(await messages(policy, provider("aws", {}))).toEqual([expect.stringMatching(/has no region configured: cannot verify/)]);
-    expect(await messages(policy, provider("gcp", { project: "p" }))).toEqual([expect.stringMatching(/has no region configured: cannot verify/)]);
-    expect(await messages(policy, provider("aws", { region: "[unknown]" }))).toEqual([expect.stringMatching(/region is unknown at preview: cannot verify/)]);
+    expect(await messages(policy, provider("aws", {}))).toEqual([expect.stringMatching(/has no region configured, so that the data stays in Canada cannot be verified; fix: set aws:region/)]);
+    expect(await messages(policy, provider("gcp", { project: "p" }))).toEqual([expect.stringMatching(/has no region configured, so .* cannot be verified; fix: set gcp:region/)]);
+    expect(await messages(policy, provider("aws", { region: "[unknown]" }))).toEqual([expect.stringMatching(/region is unknown at preview, so that the data stays in Canada cannot be verified/)]);
   });
 
   test("honour the allowed regions from policy config", async () => {
@@ -61,13 +61,21 @@ describe("resources with their own location", () => {
     const plan = (arn: string) => ({ type: "aws:backup/plan:Plan", name: "daily", props: { rules: [{ ruleName: "daily", copyActions: [{ destinationVaultArn: arn }] }] } });
     expect(await messages(policy, plan("arn:aws:backup:ca-west-1:111122223333:backup-vault:dr"))).toEqual([]);
     expect(await messages(policy, plan("arn:aws:backup:us-east-1:111122223333:backup-vault:dr"))).toEqual([expect.stringContaining('rules[0].copyActions[0].destinationVaultArn "us-east-1"')]);
-    expect(await messages(policy, plan("[unknown]"))).toEqual([expect.stringMatching(/unknown at preview: cannot verify/)]);
+    expect(await messages(policy, plan("[unknown]"))).toEqual([expect.stringMatching(/rules\[0\].copyActions\[0\].destinationVaultArn is unknown at preview, so .* cannot be verified/)]);
+    expect(await messages(policy, { type: "aws:backup/plan:Plan", name: "daily", props: { rules: "[unknown]" } })).toEqual([expect.stringContaining("rules is unknown at preview")]);
+    expect(await messages(policy, { type: "aws:backup/plan:Plan", name: "daily", props: { rules: [{ copyActions: "[unknown]" }] } })).toEqual([expect.stringContaining("rules[0].copyActions is unknown at preview")]);
   });
 
   test("a location unknown at preview is cannot verify, never a pass", async () => {
     expect(await messages(policy, { type: "gcp:storage/bucket:Bucket", name: "media", props: { location: "[unknown]" } })).toEqual([
-      "gcp:storage/bucket:Bucket media: location is unknown at preview: cannot verify that it is in Canada.",
+      "gcp:storage/bucket:Bucket media: location is unknown at preview, so that the data stays in Canada cannot be verified; fix: make location known at preview: set it from a literal or plain stack config rather than another resource's output.",
     ]);
+  });
+
+  test("ECR replication destinations", async () => {
+    const ecr = (region: string) => ({ type: "aws:ecr/replicationConfiguration:ReplicationConfiguration", name: "r", props: { replicationConfiguration: { rules: [{ destinations: [{ region, registryId: "1" }] }] } } });
+    expect(await messages(policy, ecr("ca-west-1"))).toEqual([]);
+    expect(await messages(policy, ecr("us-east-1"))).toEqual([expect.stringContaining('replicationConfiguration.rules[0].destinations[0].region "us-east-1" is outside')]);
   });
 
   test("Secret Manager automatic replication stores secrets anywhere", async () => {
@@ -76,30 +84,62 @@ describe("resources with their own location", () => {
 });
 
 describe("S3 replication destinations (stack validation)", () => {
-  const stack = (destination: string, replicaProvider: Record<string, unknown>, dependencies: string[] = []) =>
-    policyResources([
-      { type: "pulumi:providers:aws", name: "dr", urn: "urn:dr", props: replicaProvider },
-      { type: "aws:s3/bucket:Bucket", name: "backups", urn: "urn:src", props: { bucket: "northstack-backups" }, provider: { type: "pulumi:providers:aws", name: "primary", urn: "urn:primary", props: { region: "ca-central-1" } } },
-      { type: "aws:s3/bucket:Bucket", name: "backups-dr", urn: "urn:dst", props: { bucket: "northstack-backups-dr" }, provider: { type: "pulumi:providers:aws", name: "dr", urn: "urn:dr", props: replicaProvider } },
-      { type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig", name: "copy", urn: "urn:copy", props: { bucket: "northstack-backups", rules: [{ destination: { bucket: destination } }] }, dependencies },
-    ]);
-  const run = async (resources: ReturnType<typeof stack>) => {
-    const result = await runStackPolicy(policy, stackArgs(resources));
-    return Array.isArray(result) ? result : [];
-  };
+  const stack = (destination: string, replicaProvider: Record<string, unknown>, extra: Partial<StackResourceInput> = {}, source = "northstack-backups"): StackResourceInput[] => [
+    { type: "pulumi:providers:aws", name: "dr", urn: "urn:dr", props: replicaProvider },
+    { type: "aws:s3/bucket:Bucket", name: "backups", urn: "urn:src", props: { bucket: "northstack-backups" }, provider: { type: "pulumi:providers:aws", name: "primary", urn: "urn:primary", props: { region: "ca-central-1" } } },
+    { type: "aws:s3/bucket:Bucket", name: "backups-dr", urn: "urn:dst", props: { bucket: "northstack-backups-dr" }, provider: { type: "pulumi:providers:aws", name: "dr", urn: "urn:dr", props: replicaProvider } },
+    { type: "aws:kms/key:Key", name: "dr-key", urn: "urn:key", props: {} },
+    { type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig", name: "copy", urn: "urn:copy", props: { bucket: source, rules: [{ destination: { bucket: destination } }] }, ...extra },
+  ];
+  const run = (resources: StackResourceInput[]) => stackViolations(policy, resources);
+  /** First preview: the source name and destination ARN are outputs of buckets not yet created. */
+  const firstPreview = { propertyDependencies: { bucket: ["urn:src"], rules: ["urn:dst", "urn:key"] }, dependencies: ["urn:src", "urn:dst", "urn:key"] };
 
-  test("pass when the destination bucket is in a Canadian region", async () => {
+  test("pass when the destination bucket is in a Canadian region, by name or, on the first preview, by property dependency", async () => {
     expect(await run(stack("arn:aws:s3:::northstack-backups-dr", { region: "ca-west-1" }))).toEqual([]);
+    expect(await run(stack("[unknown]", { region: "ca-west-1" }, firstPreview, "[unknown]"))).toEqual([]);
   });
 
-  test("reject a destination bucket outside Canada, found by ARN or, when unknown, by dependency", async () => {
+  test("reject a destination bucket outside Canada, found by ARN or, when unknown, by property dependency", async () => {
     const byArn = await run(stack("arn:aws:s3:::northstack-backups-dr", { region: "us-west-2" }));
-    expect(byArn).toEqual([{ message: expect.stringContaining('replicates to bucket backups-dr, whose region "us-west-2" is outside'), urn: "urn:copy" }]);
-    const byDependency = await run(stack("[unknown]", { region: "us-west-2" }, ["urn:src", "urn:dst"]));
-    expect(byDependency).toEqual([expect.objectContaining({ message: expect.stringContaining("replicates to bucket backups-dr") })]);
+    expect(byArn).toEqual([{ message: expect.stringMatching(/copies to bucket backups-dr, whose region "us-west-2" is outside .*; fix: use a Canadian aws location/), urn: "urn:copy" }]);
+    const byDependency = await run(stack("[unknown]", { region: "us-west-2" }, firstPreview, "[unknown]"));
+    expect(byDependency).toEqual([expect.objectContaining({ message: expect.stringContaining("copies to bucket backups-dr") })]);
   });
 
-  test("report a destination that is not in the stack as cannot verify", async () => {
-    expect(await run(stack("arn:aws:s3:::somebody-elses-bucket", { region: "ca-west-1" }))).toEqual([expect.objectContaining({ message: expect.stringContaining("cannot verify") })]);
+  test("report a destination that is not in the stack, or rules unknown at preview, as cannot verify", async () => {
+    expect(await run(stack("arn:aws:s3:::somebody-elses-bucket", { region: "ca-west-1" }))).toEqual([expect.objectContaining({ message: expect.stringContaining("is not a bucket managed by this stack, so that the data stays in Canada cannot be verified") })]);
+    expect(await run(stack("[unknown]", { region: "ca-west-1" }, { propertyDependencies: { bucket: ["urn:src"], rules: ["urn:key"] } }, "[unknown]"))).toEqual([
+      expect.objectContaining({ message: expect.stringContaining("is not a bucket managed by this stack") }),
+    ]);
+    expect(await run([...stack("x", {}).slice(0, 4), { type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig", name: "copy", urn: "urn:copy", props: { bucket: "b", rules: "[unknown]" } }])).toEqual([
+      expect.objectContaining({ message: expect.stringContaining("S3 replication copy: rules is unknown at preview") }),
+    ]);
+  });
+});
+
+describe("GCS transfer jobs (stack validation)", () => {
+  const bucket = (name: string, location: string): StackResourceInput => ({ type: "gcp:storage/bucket:Bucket", name, urn: `urn:${name}`, props: { name: `northstack-${name}`, location } });
+  const job = (sink: string, extra: Partial<StackResourceInput> = {}): StackResourceInput => ({
+    type: "gcp:storage/transferJob:TransferJob",
+    name: "dr-copy",
+    urn: "urn:job",
+    props: { transferSpec: { gcsDataSource: { bucketName: "northstack-backups" }, gcsDataSink: { bucketName: sink } } },
+    ...extra,
+  });
+
+  test("pass a copy to a Canadian bucket of the stack, by name or by property dependency", async () => {
+    expect(await stackViolations(policy, [bucket("backups", "NORTHAMERICA-NORTHEAST1"), bucket("backups-dr", "NORTHAMERICA-NORTHEAST2"), job("northstack-backups-dr")])).toEqual([]);
+    const unknownSink = job("[unknown]", { propertyDependencies: { transferSpec: ["urn:backups", "urn:backups-dr"] } });
+    expect(await stackViolations(policy, [bucket("backups", "NORTHAMERICA-NORTHEAST1"), bucket("backups-dr", "NORTHAMERICA-NORTHEAST2"), unknownSink])).toEqual([]);
+  });
+
+  test("reject a sink outside Canada; a sink outside the stack cannot be verified", async () => {
+    expect(await stackViolations(policy, [bucket("backups", "NORTHAMERICA-NORTHEAST1"), bucket("backups-dr", "US"), job("northstack-backups-dr")])).toEqual([
+      { message: expect.stringContaining('copies to bucket backups-dr, whose region "US" is outside'), urn: "urn:job" },
+    ]);
+    expect(await stackViolations(policy, [bucket("backups", "NORTHAMERICA-NORTHEAST1"), job("someone-elses")])).toEqual([
+      expect.objectContaining({ message: expect.stringContaining("is not a bucket managed by this stack") }),
+    ]);
   });
 });

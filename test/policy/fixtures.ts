@@ -1,9 +1,41 @@
-/** Compliant resources that tests break one field at a time, and a shortcut to a policy's messages. */
-import { ArgsContext, ResourceInput, violationsOf } from "../../policy/evaluate";
+/**
+ * Compliant resources that tests break one field at a time, and shortcuts to a policy's messages.
+ * Every message a test file obtains through these helpers is checked, after the file's tests, to end
+ * with a concrete fix: `pulumi preview` shows the message but not the policy's remediation steps.
+ */
+import { ArgsContext, Reported, ResourceInput, StackResourceInput, policyResources, runStackPolicy, stackArgs, violationsOf } from "../../policy/evaluate";
 import { NorthstackPolicy } from "../../policy/policies";
+import { FIX_CLAUSE } from "../../policy/policies/framework";
+
+const produced: string[] = [];
+
+/** True for a violation that names its fix; exemption notices carry the suppressed finding's fix or need none. */
+export const hasFix = (message: string) => /; fix: \S.*\.$/.test(message) && message.includes(FIX_CLAUSE);
+const isExemptionNotice = (message: string) => /^exempt from [a-z-]+ \(reason: "[^"]*"\)$/.test(message);
+
+afterAll(() => {
+  expect(produced.filter((m) => !hasFix(m) && !isExemptionNotice(m))).toEqual([]);
+});
+
+export function record(reported: readonly Reported[]): Reported[] {
+  for (const r of reported) produced.push(r.message);
+  return [...reported];
+}
 
 export async function messages(policy: NorthstackPolicy, input: ResourceInput, context: ArgsContext = {}): Promise<string[]> {
-  return (await violationsOf(policy, input, context)).map((v) => v.message);
+  return record(await violationsOf(policy, input, context)).map((v) => v.message);
+}
+
+/** What a policy's validateStack reports for these resources. */
+export async function stackViolations(policy: NorthstackPolicy, inputs: readonly StackResourceInput[], context: ArgsContext = {}): Promise<Reported[]> {
+  const result = await runStackPolicy(policy, stackArgs(policyResources(inputs), context));
+  return Array.isArray(result) ? record(result) : [];
+}
+
+/** Messages from validateResource of each resource and from validateStack, as CrossGuard runs them. */
+export async function allMessages(policy: NorthstackPolicy, inputs: readonly StackResourceInput[], context: ArgsContext = {}): Promise<string[]> {
+  const perResource = (await Promise.all(inputs.map((i) => violationsOf(policy, i, context)))).flat();
+  return [...record(perResource), ...(await stackViolations(policy, inputs, context))].map((v) => v.message);
 }
 
 export const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;

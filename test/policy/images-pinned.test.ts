@@ -36,3 +36,10 @@ test("checks every Kubernetes container list, and CronJobs", async () => {
 test("does not report an image unknown at preview (built or pulled by this program, digest-bound)", async () => {
   expect(await messages(policy, dockerContainer({ image: "[unknown]" }))).toEqual([]);
 });
+
+test("reports a pod spec or container list unknown at preview as cannot verify", async () => {
+  const input = deployment();
+  (input.props.spec as Record<string, unknown>).template = { spec: "[unknown]" };
+  expect(await messages(policy, input)).toEqual([expect.stringMatching(/spec.template.spec is unknown at preview, so its images cannot be verified; fix: /)]);
+  expect(await messages(policy, deployment(podSpec({ initContainers: "[unknown]" })))).toEqual([expect.stringContaining("initContainers is unknown at preview")]);
+});

@@ -1,6 +1,6 @@
-import { policyResources, runStackPolicy, stackArgs } from "../../policy/evaluate";
+import { StackResourceInput } from "../../policy/evaluate";
 import { noPublicDataServices as policy } from "../../policy/policies";
-import { dockerContainer, messages } from "./fixtures";
+import { dockerContainer, messages, stackViolations } from "./fixtures";
 
 const cloudSql = (ipConfiguration: Record<string, unknown>) => ({ type: "gcp:sql/databaseInstance:DatabaseInstance", name: "db", props: { settings: { tier: "db-f1", ipConfiguration } } });
 const pab = (props: Record<string, unknown>) => ({ type: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name: "b", props: { bucket: "b", ...props } });
@@ -40,12 +40,27 @@ test("rejects Postgres and Redis published beyond 127.0.0.1 on Docker", async ()
   expect(await messages(policy, dockerContainer({ image: "ghcr.io/acme/db:1", ports: [{ internal: 5432, external: 15432, ip: "192.168.1.5" }] }))).toHaveLength(1);
 });
 
-test("every S3 bucket needs a public access block in the stack (by name, or by dependency while the name is unknown)", async () => {
-  const run = async (extra: Parameters<typeof policyResources>[0]) => {
-    const result = await runStackPolicy(policy, stackArgs(policyResources([{ type: "aws:s3/bucket:Bucket", name: "media", urn: "urn:media", props: { bucket: "media" } }, ...extra])));
-    return Array.isArray(result) ? result : [];
-  };
-  expect(await run([])).toEqual([{ message: expect.stringContaining("S3 bucket media has no BucketPublicAccessBlock"), urn: "urn:media" }]);
+test("every S3 bucket needs a public access block in the stack: by name, or by its bucket property's dependency only while the name is unknown", async () => {
+  const media: StackResourceInput = { type: "aws:s3/bucket:Bucket", name: "media", urn: "urn:media", props: { bucket: "media" } };
+  const other: StackResourceInput = { type: "aws:s3/bucket:Bucket", name: "other", urn: "urn:other", props: { bucket: "other" } };
+  const run = (extra: StackResourceInput[]) => stackViolations(policy, [media, ...extra]);
+  expect(await run([])).toEqual([{ message: "S3 bucket media: has no BucketPublicAccessBlock in this stack; fix: add a BucketPublicAccessBlock for it with all four flags true.", urn: "urn:media" }]);
   expect(await run([{ ...pab(allBlocked), props: { ...allBlocked, bucket: "media" } }])).toEqual([]);
-  expect(await run([{ ...pab(allBlocked), props: { ...allBlocked, bucket: "[unknown]" }, dependencies: ["urn:media"] }])).toEqual([]);
+  expect(await run([{ ...pab(allBlocked), props: { ...allBlocked, bucket: "[unknown]" }, propertyDependencies: { bucket: ["urn:media"] } }])).toEqual([]);
+  // A block for another bucket that merely depends on this one (or names it elsewhere) does not cover it.
+  const forOther = { ...pab(allBlocked), props: { ...allBlocked, bucket: "other" }, dependencies: ["urn:media", "urn:other"] };
+  expect(await run([other, forOther])).toEqual([expect.objectContaining({ urn: "urn:media" })]);
+  const unknownForOther = { ...pab(allBlocked), props: { ...allBlocked, bucket: "[unknown]" }, dependencies: ["urn:media", "urn:other"], propertyDependencies: { bucket: ["urn:other"] } };
+  expect(await run([other, unknownForOther])).toEqual([expect.objectContaining({ urn: "urn:media" })]);
+});
+
+test("values unknown at preview are cannot verify, never a pass", async () => {
+  expect(await messages(policy, { type: "aws:rds/instance:Instance", name: "db", props: { publiclyAccessible: "[unknown]" } })).toEqual([
+    "aws:rds/instance:Instance db: publiclyAccessible is unknown at preview, so that it is not reachable from the internet cannot be verified; fix: make publiclyAccessible known at preview: set it from a literal or plain stack config rather than another resource's output.",
+  ]);
+  expect(await messages(policy, dockerContainer({ image: "postgres:15.8-alpine", ports: "[unknown]" }))).toEqual([expect.stringContaining("ports is unknown at preview")]);
+  // An image this program builds is unknown at preview; its ports still tell whether it is a data service.
+  expect(await messages(policy, dockerContainer({ image: "[unknown]", ports: [{ internal: 8080, external: 8080, ip: "127.0.0.1" }] }))).toEqual([]);
+  expect(await messages(policy, dockerContainer({ image: "[unknown]", ports: [{ internal: 5432, external: 5432 }] }))).toEqual([expect.stringContaining("publishes port 5432")]);
+  expect(await messages(policy, pab({ ...allBlocked, blockPublicPolicy: "[unknown]" }))).toEqual([expect.stringContaining("blockPublicPolicy is unknown at preview")]);
 });

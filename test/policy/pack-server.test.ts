@@ -91,6 +91,6 @@ test("an exempted root container is reported as advisory, naming the reason", as
 
 test("a value unknown at preview stays a mandatory 'cannot verify', not an advisory can't-run", async () => {
   expect(await analyze("pulumi:providers:aws", { region: UNKNOWN_STRING })).toEqual([
-    { policy: "data-residency-canada", level: "mandatory", message: expect.stringContaining("region is unknown at preview: cannot verify") },
+    { policy: "data-residency-canada", level: "mandatory", message: expect.stringContaining("region is unknown at preview, so that the data stays in Canada cannot be verified; fix: ") },
   ]);
 });

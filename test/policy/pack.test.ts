@@ -11,8 +11,8 @@ import {
   runResourcePolicy,
   validatePolicyPackConfig,
 } from "../../policy/evaluate";
-import { PACK_ENFORCEMENT_LEVEL, containersRunAsNonRoot, dataResidencyCanada, policies } from "../../policy/policies";
-import { UNKNOWN, withExemptions } from "../../policy/policies/framework";
+import { PACK_ENFORCEMENT_LEVEL, POLICY_NAMES, containersRunAsNonRoot, dataResidencyCanada, policies } from "../../policy/policies";
+import { UNKNOWN, finding, policyOwningUnknownName, withExemptions } from "../../policy/policies/framework";
 import { PlannedResource, UNKNOWN_MARK } from "../../scripts/lib/mock-program";
 import { deployment, dockerContainer, podSpec } from "./fixtures";
 
@@ -143,6 +143,22 @@ describe("exemptions", () => {
     expect(await runResourcePolicy(containersRunAsNonRoot, resourceArgs(input))).toEqual([expect.objectContaining({ enforcementLevel: "advisory", message: expect.stringContaining("suppressed finding") })]);
   });
 
+  test("an exemption naming no policy of the pack (a typo, or all) is itself a violation, reported once, naming the known policies", async () => {
+    const typo = rootContainer({ "northstack.io/policy-exempt": "containers-run-as-non-roo", "northstack.io/policy-exempt-reason": "vendor image" });
+    const found = await evaluatePolicies([typo], { stack: "test", policyConfig: { all: "mandatory" } });
+    expect(found.map((v) => [v.policy, v.enforcementLevel, v.message])).toEqual([
+      [
+        "containers-run-as-non-root",
+        "mandatory",
+        `legacy: declares northstack.io/policy-exempt: containers-run-as-non-roo, which is not a policy of this pack, so nothing is exempted; fix: name one or more of ${POLICY_NAMES.join(", ")}.`,
+      ],
+      ["containers-run-as-non-root", "mandatory", expect.stringContaining('user "0:0" is root')],
+    ]);
+    const all = await evaluatePolicies([rootContainer({ "northstack.io/policy-exempt": "all", "northstack.io/policy-exempt-reason": "x" })], { stack: "test", policyConfig: { all: "mandatory" } });
+    expect(all.filter((v) => v.message.includes("not a policy of this pack"))).toHaveLength(1);
+    expect(POLICY_NAMES).toContain(policyOwningUnknownName("all", POLICY_NAMES));
+  });
+
   test("an exemption for another policy changes nothing", async () => {
     const found = await evaluatePolicies([rootContainer({ "northstack.io/policy-exempt": "images-pinned", "northstack.io/policy-exempt-reason": "x" })], { stack: "test", policyConfig: { all: "mandatory" }, policies: only });
     expect(found).toEqual([expect.objectContaining({ enforcementLevel: "mandatory", message: expect.stringContaining("is root") })]);
@@ -153,7 +169,7 @@ describe("exemptions", () => {
     const found = await evaluatePolicies([bucket], { stack: "test", config: { "aws:region": "ca-central-1" }, policyConfig: { all: "mandatory" }, policies: policies.filter((p) => p.name === "no-public-data-services") });
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
       ["advisory", 'exempt from no-public-data-services (reason: "static website")'],
-      ["advisory", expect.stringContaining("suppressed finding: S3 bucket public-site has no BucketPublicAccessBlock")],
+      ["advisory", expect.stringContaining("suppressed finding: S3 bucket public-site: has no BucketPublicAccessBlock")],
     ]);
   });
 });
@@ -166,7 +182,7 @@ describe("the harness", () => {
     expect(await run({ "aws:region": "us-east-1" })).toEqual([
       { policy: "data-residency-canada", enforcementLevel: "mandatory", urn: "urn:pulumi:test::northstack::pulumi:providers:aws::default", message: expect.stringContaining('region "us-east-1" is outside') },
     ]);
-    expect(await run({})).toEqual([expect.objectContaining({ message: expect.stringContaining("has no region configured: cannot verify") })]);
+    expect(await run({})).toEqual([expect.objectContaining({ message: expect.stringContaining("has no region configured, so that the data stays in Canada cannot be verified") })]);
   });
 
   test("explicit providers are resolved from urn::id references and handed to policies", async () => {
@@ -207,7 +223,7 @@ describe("the harness", () => {
     expect(await runResourcePolicy(raw, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { region: "[unknown]" } }))).toEqual([
       { message: expect.stringMatching(/can't run policy raw during preview: string value at .region can't be known during preview/), enforcementLevel: "advisory" },
     ]);
-    const wrapped = withExemptions({ ...raw, validateResource: (args, report) => report(String(args.props.region)) });
-    expect(await runResourcePolicy(wrapped, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { region: "[unknown]" } }))).toEqual([{ message: UNKNOWN, urn: undefined }]);
+    const wrapped = withExemptions({ ...raw, validateResource: (args, report) => report("b", finding(String(args.props.region), "none")) });
+    expect(await runResourcePolicy(wrapped, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { region: "[unknown]" } }))).toEqual([{ message: `b: ${UNKNOWN}; fix: none.`, urn: undefined }]);
   });
 });

@@ -1,9 +1,12 @@
-import { ResourceInput } from "../../policy/evaluate";
+import { ArgsContext, StackResourceInput } from "../../policy/evaluate";
 import { postgresRlsRequired as policy } from "../../policy/policies";
 import { analyzeMigrations } from "../../policy/policies/rls-analysis";
-import { dockerContainer, messages } from "./fixtures";
+import { container, deployment, dockerContainer, podSpec, stackViolations } from "./fixtures";
 
-const configMap = (data: Record<string, string>, labels: Record<string, string> = { "northstack.io/migrations": "true" }): ResourceInput => ({
+const messages = async (input: StackResourceInput | StackResourceInput[], context: ArgsContext = {}) =>
+  (await stackViolations(policy, Array.isArray(input) ? input : [input], context)).map((v) => v.message);
+
+const configMap = (data: Record<string, string>, labels: Record<string, string> = { "northstack.io/migrations": "true" }): StackResourceInput => ({
   type: "kubernetes:core/v1:ConfigMap",
   name: "migrations",
   props: { metadata: { name: "migrations", labels }, data },
@@ -14,25 +17,29 @@ ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read_own ON ${name} FOR SELECT USING (true);
 `;
 
-const analyze = (sql: string | Record<string, string>, schemas = ["public"]) =>
-  analyzeMigrations(
+/** The analysis's problems; every finding also names a fix. */
+const analyze = async (sql: string | Record<string, string>, schemas = ["public"]) => {
+  const findings = await analyzeMigrations(
     Object.entries(typeof sql === "string" ? { "001.sql": sql } : sql).map(([name, text]) => ({ name, sql: text })),
     schemas,
   );
+  for (const f of findings) expect(f.fix.length).toBeGreaterThan(10);
+  return findings.map((f) => f.problem);
+};
 
 describe("the migration set of a resource", () => {
   test("passes a ConfigMap whose tables all get RLS and a policy", async () => {
-    expect(await messages(policy, configMap({ "001_notes.sql": protectedTable("public.notes") }))).toEqual([]);
+    expect(await messages(configMap({ "001_notes.sql": protectedTable("public.notes") }))).toEqual([]);
   });
 
   test("ignores ConfigMaps without the migrations label and non-.sql keys", async () => {
-    expect(await messages(policy, configMap({ "001.sql": "CREATE TABLE public.t (id int);" }, {}))).toEqual([]);
-    expect(await messages(policy, configMap({ "README.md": "CREATE TABLE public.t (id int);" }))).toEqual([expect.stringMatching(/carries no .sql file/)]);
+    expect(await messages(configMap({ "001.sql": "CREATE TABLE public.t (id int);" }, {}))).toEqual([]);
+    expect(await messages(configMap({ "README.md": "CREATE TABLE public.t (id int);" }))).toEqual([expect.stringMatching(/carries no .sql file/)]);
   });
 
   test("applies ConfigMap files in key order", async () => {
     const files = { "002_rls.sql": "ALTER TABLE public.t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.t USING (true);", "001_create.sql": "CREATE TABLE public.t (id int);" };
-    expect(await messages(policy, configMap(files))).toEqual([]);
+    expect(await messages(configMap(files))).toEqual([]);
   });
 
   test("reads a labelled Docker migration container's uploads", async () => {
@@ -43,19 +50,19 @@ describe("the migration set of a resource", () => {
         { file: "/etc/run.sh", content: "psql -f /migrations/001.sql" },
       ],
     });
-    expect(await messages(policy, input)).toEqual([
+    expect(await messages(input)).toEqual([
       expect.stringContaining("table public.t created at /migrations/001.sql:1 never gets ALTER TABLE public.t ENABLE ROW LEVEL SECURITY"),
       expect.stringContaining("table public.t created at /migrations/001.sql:1 has no policy"),
     ]);
   });
 
   test("reports a migration unknown at preview", async () => {
-    expect(await messages(policy, configMap({ "001.sql": "[unknown]" }))).toEqual([expect.stringMatching(/migration 001.sql is unknown at preview/)]);
+    expect(await messages(configMap({ "001.sql": "[unknown]" }))).toEqual([expect.stringMatching(/migration 001.sql is unknown at preview/)]);
   });
 
   test("takes the exposed schemas from policy config", async () => {
     const files = { "001.sql": "CREATE TABLE api.t (id int); CREATE TABLE public.u (id int);" };
-    const found = await messages(policy, configMap(files), { config: { exposedSchemas: ["api"] } });
+    const found = await messages(configMap(files), { config: { exposedSchemas: ["api"] } });
     expect(found).toHaveLength(2);
     expect(found.every((m) => m.includes("table api.t"))).toBe(true);
   });
@@ -99,11 +106,11 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
   });
 
   test("search_path-relative names: SET search_path and set_config", async () => {
-    expect(await analyze("SET search_path = private, public; CREATE TABLE t (id int);")).toEqual([]);
+    expect(await analyze("CREATE SCHEMA private; SET search_path = private, public; CREATE TABLE t (id int);")).toEqual([]);
     expect(await analyze("SET search_path TO api; CREATE TABLE t (id int);", ["api"])).toHaveLength(2);
     const viaSetConfig = "SELECT pg_catalog.set_config('search_path', 'app', false); CREATE TABLE t (id int); ALTER TABLE t ENABLE ROW LEVEL SECURITY;";
     expect(await analyze(viaSetConfig, ["app"])).toEqual([expect.stringMatching(/^table app.t .* has no policy/)]);
-    expect(await analyze("SET search_path = private; RESET search_path; CREATE TABLE t (id int);")).toHaveLength(2);
+    expect(await analyze("CREATE SCHEMA private; SET search_path = private; RESET search_path; CREATE TABLE t (id int);")).toHaveLength(2);
   });
 
   test("unqualified ALTER and CREATE POLICY resolve through the search_path to the existing table", async () => {
@@ -147,12 +154,120 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
 
   test("SQL that does not parse is reported with the parser's error and location; later files are still followed", async () => {
     const found = await analyze({ "001.sql": "CREATE TABLE public.ok (id int);\nCREATE TABLE (;", "002.sql": "CREATE TABLE public.later (id int);" });
-    expect(found[0]).toBe('001.sql does not parse: syntax error at or near "(" at line 2, column 14');
+    expect(found[0]).toBe('001.sql does not parse: syntax error at or near "(" at line 2, column 14, so what it creates cannot be verified');
     expect(found.slice(1).every((m) => m.includes("public.later"))).toBe(true);
     expect(found).toHaveLength(3);
   });
 
-  test("DO blocks are opaque: what they create is not seen", async () => {
-    expect(await analyze("DO $$ BEGIN EXECUTE 'CREATE TABLE public.hidden (id int)'; END $$;")).toEqual([]);
+  test("each file is its own session: search_path does not carry over", async () => {
+    expect(await analyze({ "001.sql": "CREATE SCHEMA app; SET search_path TO app;", "002.sql": "CREATE TABLE t2 (id int);" })).toEqual([
+      expect.stringMatching(/^table public.t2 created at 002.sql:1 never gets/),
+      expect.stringMatching(/^table public.t2 .* has no policy/),
+    ]);
+    expect(await analyze({ "001.sql": "CREATE SCHEMA app; SET search_path TO app; CREATE TABLE t2 (id int);" })).toEqual([]);
+  });
+
+  test("a search_path schema that does not exist is skipped; one the migrations never create may not exist", async () => {
+    const found = await analyze("SET search_path = nosuch, public; CREATE TABLE t3 (id int);");
+    expect(found).toEqual([
+      "table public.t3 created at 001.sql:1 (search_path nosuch, public; nosuch is not created by these migrations, so it is taken to land in public) never gets ALTER TABLE public.t3 ENABLE ROW LEVEL SECURITY",
+      expect.stringMatching(/^table public.t3 .* has no policy/),
+    ]);
+    expect(await analyze("CREATE SCHEMA nosuch; SET search_path = nosuch, public; CREATE TABLE t3 (id int);")).toEqual([]);
+    expect(await analyze("CREATE SCHEMA gone; DROP SCHEMA gone; SET search_path = gone, public; CREATE TABLE t3 (id int);")).toHaveLength(2);
+  });
+
+  test("SET LOCAL and set_config(..., true) end with their transaction; SET LOCAL outside one has no effect", async () => {
+    const local = "CREATE SCHEMA app; COMMIT; BEGIN; SET LOCAL search_path TO app; CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t5 (id int);";
+    expect((await analyze(local)).map((m) => m.split(" ")[1])).toEqual(["public.t5", "public.t5"]);
+    const viaSetConfig = "CREATE SCHEMA app; COMMIT; BEGIN; SELECT set_config('search_path', 'app', true); CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t6 (id int);";
+    expect((await analyze(viaSetConfig)).map((m) => m.split(" ")[1])).toEqual(["public.t6", "public.t6"]);
+    // psql --single-transaction: the whole file is one transaction, so SET LOCAL lasts to its end.
+    expect(await analyze("CREATE SCHEMA app; SET LOCAL search_path TO app; CREATE TABLE t (id int);")).toEqual([]);
+    expect(await analyze("CREATE SCHEMA app; COMMIT; SET LOCAL search_path TO app; CREATE TABLE t (id int);")).toHaveLength(2);
+    expect(await analyze("CREATE SCHEMA app; COMMIT; BEGIN; SET search_path TO app; ROLLBACK; CREATE TABLE t (id int);")).toHaveLength(2);
+  });
+
+  test("a search_path set from a run-time value makes unqualified creates unverifiable", async () => {
+    expect(await analyze("SELECT set_config('search_path', current_setting('app.schema'), false); CREATE TABLE t (id int);")).toEqual([
+      expect.stringMatching(/001.sql:1 creates t without a schema while search_path was set from a run-time value/),
+    ]);
+  });
+
+  test("DO blocks: static SQL inside is followed, branches as if taken", async () => {
+    expect(await analyze("DO $$ BEGIN CREATE TABLE public.t7 (id int); END $$;")).toHaveLength(2);
+    const guarded = `DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_tables WHERE tablename = 't') THEN
+    CREATE TABLE public.t (id int);
+    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_policies WHERE policyname = 'p') THEN
+    CREATE POLICY p ON public.t USING (true);
+  END IF;
+END $$;`;
+    expect(await analyze(guarded)).toEqual([]);
+    expect(await analyze(guarded.replace("    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\n", ""))).toEqual([expect.stringMatching(/^table public.t created at 001.sql:4 never gets/)]);
+  });
+
+  test("EXECUTE of a constant, or of format()/quote_ident over a constant template, is followed", async () => {
+    expect(await analyze("DO $$ BEGIN EXECUTE 'CREATE TABLE public.hidden (id int)'; END $$;")).toHaveLength(2);
+    expect(await analyze(`${protectedTable("public.n")}DO $$ BEGIN EXECUTE format('ALTER TABLE public.%I DISABLE ROW LEVEL SECURITY', 'n'); END $$;`)).toEqual([
+      expect.stringMatching(/^table public.n .* has row-level security disabled again at 001.sql:4/),
+    ]);
+    expect(await analyze("DO $$ BEGIN EXECUTE format('GRANT %I TO %I', 'anon', current_user); END $$;")).toEqual([]);
+    expect(await analyze("DO $$ BEGIN EXECUTE format('CREATE TABLE private.%I (id int)', current_user); END $$;")).toEqual([]);
+  });
+
+  test("EXECUTE that builds table DDL from run-time values cannot be verified, and says to write static DDL", async () => {
+    const findings = await analyzeMigrations([{ name: "001.sql", sql: "DO $$ BEGIN EXECUTE 'CREATE TABLE public.' || quote_ident(current_user) || ' (id int)'; END $$;" }], ["public"]);
+    expect(findings).toEqual([
+      {
+        problem: expect.stringMatching(/^EXECUTE at 001.sql:1 runs CREATE TABLE on public.<run-time value>, a name known only at run time .* cannot be verified$/),
+        fix: expect.stringContaining("write the DDL as static SQL"),
+      },
+    ]);
+    expect(await analyze("DO $$ DECLARE ddl text := 'x'; BEGIN EXECUTE ddl; END $$;")).toEqual([expect.stringMatching(/EXECUTE at 001.sql:1 runs SQL built at run time \(ddl\)/)]);
+    expect(await analyze("DO $$ BEGIN EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', current_user); END $$;")).toHaveLength(1);
+  });
+
+  test("functions that create tables or change RLS when called cannot be verified", async () => {
+    const plpgsql = "CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  CREATE TABLE public.t11 (id int);\nEND $$;";
+    expect(await analyze(plpgsql)).toEqual([expect.stringMatching(/^function public.mk created at 001.sql:1 runs CREATE TABLE on public.t11 \(line 3\) whenever it is called/)]);
+    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE ' || current_user || ' DISABLE ROW LEVEL SECURITY'; END $$;")).toHaveLength(1);
+    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DROP POLICY p ON public.t $$;")).toEqual([expect.stringMatching(/runs DROP POLICY on public.t/)]);
+    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql SET search_path = private AS $$ BEGIN CREATE TABLE t (id int); END $$;")).toEqual([]);
+    expect(await analyze("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;")).toEqual([]);
+    expect(await analyze("DO LANGUAGE plperl $$ 1; $$;")).toEqual([expect.stringMatching(/DO block in language plperl/)]);
+  });
+});
+
+describe("exposed schemas", () => {
+  const migrations = configMap({ "001.sql": "CREATE SCHEMA api; CREATE TABLE api.t (id int);" });
+
+  test("PGRST_DB_SCHEMAS on a Docker container exposes its schemas too", async () => {
+    expect(await messages(migrations)).toEqual([]);
+    const rest = dockerContainer({ image: "postgrest/postgrest:v12.2.3", envs: ["PGRST_DB_ANON_ROLE=anon", "PGRST_DB_SCHEMAS=public, api"] });
+    expect(await messages([migrations, rest])).toEqual([expect.stringContaining("table api.t"), expect.stringContaining("table api.t")]);
+  });
+
+  test("PGRST_DB_SCHEMAS in a Kubernetes workload's env, directly or from a ConfigMap or Secret, or in a Secret", async () => {
+    const direct = deployment(podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", value: "api" }] })] }));
+    expect(await messages([migrations, direct])).toHaveLength(2);
+    const fromConfigMap = deployment(podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", valueFrom: { configMapKeyRef: { name: "rest", key: "schemas" } } }] })] }));
+    const restConfig = { type: "kubernetes:core/v1:ConfigMap", name: "rest", props: { metadata: { name: "rest" }, data: { schemas: "api" } } };
+    expect(await messages([migrations, fromConfigMap, restConfig])).toHaveLength(2);
+    const secret = { type: "kubernetes:core/v1:Secret", name: "rest-env", props: { metadata: { name: "rest-env" }, data: { PGRST_DB_SCHEMAS: Buffer.from("api").toString("base64") } } };
+    expect(await messages([migrations, secret])).toHaveLength(2);
+    expect(await messages([migrations, fromConfigMap])).toEqual([expect.stringMatching(/comes from ConfigMap rest, which is not in this stack/)]);
+    const unknown = deployment(podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", value: "[unknown]" }] })] }));
+    expect(await messages([migrations, unknown])).toEqual([expect.stringMatching(/env PGRST_DB_SCHEMAS is unknown at preview, so which schemas the REST API exposes cannot be verified/)]);
+  });
+
+  test("Docker uploads given as contentBase64 are read; host-file uploads cannot be", async () => {
+    const input = (upload: Record<string, unknown>) =>
+      dockerContainer({ labels: [{ label: "northstack.io/migrations", value: "true" }], uploads: [{ file: "/migrations/001.sql", ...upload }] });
+    expect(await messages(input({ contentBase64: Buffer.from("CREATE TABLE public.t (id int);").toString("base64") }))).toHaveLength(2);
+    expect(await messages(input({ source: "/host/001.sql" }))).toEqual([expect.stringMatching(/migration \/migrations\/001.sql is uploaded from a host file/)]);
   });
 });

@@ -28,7 +28,7 @@ test("injecting one root container gives exactly one containers-run-as-non-root 
   expect(api).toBeDefined();
   const root: PlannedResource = { ...api!, urn: `${api!.urn}-root`, name: "api-root", plainInputs: { ...api!.plainInputs, user: "0:0" } };
   const found = await evaluate([...plan.resources, root]);
-  expect(found).toEqual([{ policy: "containers-run-as-non-root", enforcementLevel: "advisory", urn: root.urn, message: 'Docker container api-root: user "0:0" is root.' }]);
+  expect(found).toEqual([{ policy: "containers-run-as-non-root", enforcementLevel: "advisory", urn: root.urn, message: 'Docker container api-root: user "0:0" is root; fix: set user to a non-root uid:gid such as "1000:1000" (WorkloadSpec.user).' }]);
 });
 
 test("injecting one us-east-1 provider gives a data-residency-canada violation", async () => {

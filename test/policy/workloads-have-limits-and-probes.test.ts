@@ -47,3 +47,10 @@ test("rejects an ECS container without a memory limit or health check", async ()
   });
   expect(found).toEqual([expect.stringMatching(/no memory limit/), expect.stringMatching(/no healthCheck/)]);
 });
+
+test("reports limits, health checks, probes and container lists unknown at preview as cannot verify", async () => {
+  expect(await messages(policy, dockerContainer({ memory: "[unknown]" }))).toEqual([expect.stringMatching(/^Docker container api: memory is unknown at preview, so its limits and health checks cannot be verified; fix: /)]);
+  expect(await messages(policy, dockerContainer({ healthcheck: "[unknown]" }))).toEqual([expect.stringContaining("healthcheck is unknown at preview")]);
+  expect(await messages(policy, deployment(podSpec({ containers: [container("api", { readinessProbe: "[unknown]" })] })))).toEqual([expect.stringContaining("readinessProbe is unknown at preview")]);
+  expect(await messages(policy, deployment(podSpec({ containers: "[unknown]" })))).toEqual([expect.stringContaining("spec.template.spec.containers is unknown at preview")]);
+});
