@@ -291,6 +291,17 @@ const RELATION_OBJECTS: Record<string, string> = {
   OBJECT_POLICY: "POLICY",
 };
 
+const PROTECTIVE_RLS_SUBTYPES = new Set(["AT_EnableRowSecurity", "AT_ForceRowSecurity"]);
+
+/** CREATE POLICY, or ALTER TABLE whose row-security commands only enable or force it. */
+function onlyAddsProtection(kind: string, body: Record<string, unknown>): boolean {
+  if (kind === "CreatePolicyStmt") return true;
+  if (kind !== "AlterTableStmt") return false;
+  const subtypes = ((body.cmds as Node[] | undefined) ?? []).map((c) => String((c as { AlterTableCmd?: { subtype?: string } }).AlterTableCmd?.subtype));
+  const rls = subtypes.filter((t) => t in RLS_SUBTYPES);
+  return rls.length > 0 && rls.every((t) => PROTECTIVE_RLS_SUBTYPES.has(t));
+}
+
 function nameParts(o: Node): string[] {
   const items = (o as { List?: { items?: Node[] } }).List?.items ?? [o];
   return items.map(sval).filter((s): s is string => s !== undefined);
@@ -562,6 +573,9 @@ class MigrationState {
    */
   private unfollowable(kind: string, body: Record<string, unknown>, at: Location, scope: Scope): boolean {
     if (!scope.fn && scope.dynamic === undefined) return false;
+    // A policy, or RLS switched on, can only add protection: it is not credited to any table (each
+    // table still needs its own, followable policy) and is no reason to doubt the migration set.
+    if (onlyAddsProtection(kind, body)) return true;
     const targets = relationTargets(kind, body);
     const risky = targets.filter((t) => this.mayBeExposed(t, scope) && (scope.fn !== undefined || hasMarker(t.schema) || hasMarker(t.name)));
     const first = risky[0];

@@ -231,6 +231,19 @@ END $$;`;
     expect(await analyze("DO $$ BEGIN EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', current_user); END $$;")).toHaveLength(1);
   });
 
+  test("run-time DDL that only adds protection (CREATE POLICY, ENABLE/FORCE RLS) is not doubted, nor credited", async () => {
+    const loop = (ddl: string) =>
+      `DO $$ DECLARE t record; BEGIN FOR t IN SELECT relname FROM pg_class LOOP EXECUTE format('${ddl}', t.relname); END LOOP; END $$;`;
+    const grantAll = loop("CREATE POLICY svc ON public.%I TO service_role USING (true)");
+    expect(await analyze(`${protectedTable("public.n")}${grantAll}${loop("ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY")}`)).toEqual([]);
+    // Not credited: a table with only run-time policies still has no policy of its own.
+    expect(await analyze(`CREATE TABLE public.bare (id int); ALTER TABLE public.bare ENABLE ROW LEVEL SECURITY;\n${grantAll}`)).toEqual([
+      expect.stringMatching(/^table public.bare created at 001.sql:1 has no policy/),
+    ]);
+    // Switching RLS off at run time is still unverifiable.
+    expect(await analyze(`${protectedTable("public.n")}${loop("ALTER TABLE public.%I NO FORCE ROW LEVEL SECURITY")}`)).toHaveLength(1);
+  });
+
   test("functions that create tables or change RLS when called cannot be verified", async () => {
     const plpgsql = "CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  CREATE TABLE public.t11 (id int);\nEND $$;";
     expect(await analyze(plpgsql)).toEqual([expect.stringMatching(/^function public.mk created at 001.sql:1 runs CREATE TABLE on public.t11 \(line 3\) whenever it is called/)]);
