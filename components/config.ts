@@ -171,6 +171,20 @@ export const CONFIG_SCHEMA = {
     default: "",
   },
 
+  // Object storage identity and Supabase availability on cloud stacks.
+  eksClusterName: {
+    type: "string",
+    description:
+      "Name of the existing EKS cluster (cloud aws with cluster existing), where EKS Pod Identity gives Supabase Storage and the backup job their IAM roles; the cluster must run the eks-pod-identity-agent add-on.",
+    default: "",
+  },
+  supabaseReplicas: {
+    type: "integer",
+    description: "Replicas of the stateless Supabase services (auth, rest, storage) on Kubernetes; defaults to 2 on prod, where it must be at least 2, and 1 elsewhere.",
+    min: 1,
+    max: 20,
+  },
+
   postgresPassword: { type: "string", description: "Postgres superuser password; generated when absent.", secret: true },
   jwtSecret: { type: "string", description: "Supabase JWT secret (32+ chars); generated when absent.", secret: true },
   redisPassword: { type: "string", description: "Redis password / auth token; generated when absent.", secret: true },
@@ -215,6 +229,8 @@ export interface NorthstackConfig {
     readonly ha: boolean;
   };
   readonly supabase: {
+    /** Replicas of auth, rest and storage on Kubernetes. */
+    readonly replicas: number;
     readonly auth: boolean;
     readonly rest: boolean;
     readonly realtime: boolean;
@@ -245,6 +261,8 @@ export interface NorthstackConfig {
     readonly ingressHost: string;
     readonly ingressClassName: string;
     readonly certManagerIssuer: string;
+    /** The existing EKS cluster's name (cloud aws, cluster existing); empty otherwise. */
+    readonly eksClusterName: string;
   };
   /** Secret config values as given (plain here; `loadConfig` wraps them as Pulumi secrets). */
   readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
@@ -562,6 +580,25 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     problems.push(`${key("ingressHost")}: ${show(ingressHost)} is not a DNS host name`);
   }
 
+  // object storage identity and Supabase availability
+  const eksClusterName = str("eksClusterName");
+  if (environment !== "dev" && cloud === "aws" && clusterMode === "existing" && !eksClusterName) {
+    problems.push(
+      `${key("eksClusterName")}: required with ${key("cloud")}=aws and ${key("cluster")}=existing; Supabase Storage and the backup job get their S3 access ` +
+        `through EKS Pod Identity associations in that cluster (which must run the eks-pod-identity-agent add-on)`,
+    );
+  }
+  if (eksClusterName && !(cloud === "aws" && clusterMode === "existing")) {
+    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`);
+  }
+  if (eksClusterName && !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(eksClusterName)) {
+    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} is not an EKS cluster name (letters, digits, '-' and '_', at most 100)`);
+  }
+  const supabaseReplicas = values.supabaseReplicas !== undefined ? (values.supabaseReplicas as number) : environment === "prod" ? 2 : 1;
+  if (environment === "prod" && supabaseReplicas < 2) {
+    problems.push(`${key("supabaseReplicas")}: ${supabaseReplicas} is not allowed on prod; auth, rest and storage need at least 2 replicas to survive a node or zone loss`);
+  }
+
   // production guarantees
   if (environment === "prod") {
     for (const k of ["postgresHa", "redisHa", "deletionProtection"] as const) {
@@ -602,6 +639,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     },
     redis: { memoryMb: int("redisMemoryMb"), nodeType: str("redisNodeType"), ha: bool("redisHa") },
     supabase: {
+      replicas: supabaseReplicas,
       auth: bool("supabaseAuth"),
       rest: bool("supabaseRest"),
       realtime: bool("supabaseRealtime"),
@@ -631,6 +669,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       ingressHost,
       ingressClassName: str("ingressClassName"),
       certManagerIssuer: str("certManagerIssuer"),
+      eksClusterName,
     },
     secrets,
   };
