@@ -10,7 +10,8 @@ export const IMAGES = {
   gotrue: { image: "supabase/gotrue:v2.164.0", uid: 1000, gid: 1000 },
   // v14 is the first with `postgrest --ready`, the only health check possible in its shell-less image.
   postgrest: { image: "postgrest/postgrest:v14.0", uid: 1000, gid: 1000 },
-  realtime: { image: "supabase/realtime:v2.33.58", uid: 1000, gid: 1000 },
+  // v2.33.68 is the first that names the seeded self-host tenant from SELF_HOST_TENANT_NAME.
+  realtime: { image: "supabase/realtime:v2.33.68", uid: 1000, gid: 1000 },
   storage: { image: "supabase/storage-api:v1.11.13", uid: 1000, gid: 1000 },
   meta: { image: "supabase/postgres-meta:v0.84.2", uid: 1000, gid: 1000 },
   studio: { image: "supabase/studio:20241202-71e5240", uid: 1001, gid: 1001 },
