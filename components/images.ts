@@ -21,6 +21,11 @@ export const IMAGES = {
   loki: { image: "grafana/loki:3.3.0", uid: 10001, gid: 10001 },
   postgresExporter: { image: "prometheuscommunity/postgres-exporter:v0.16.0", uid: 65534, gid: 65534 },
   redisExporter: { image: "bitnami/redis-exporter:1.66.0", uid: 1001, gid: 1001 },
+  /**
+   * The backup upload step. 2.22 is the last line before 2.23's default request checksums, which
+   * GCS's XML API rejects. The image has no user of its own; any non-root uid works with HOME on scratch.
+   */
+  awsCli: { image: "amazon/aws-cli:2.22.35", uid: 1000, gid: 1000 },
   /** The API's build base and the default uid of the `node` user in it. */
   node: { image: "node:20.18.1-bookworm-slim", uid: 1000, gid: 1000 },
 } as const;
