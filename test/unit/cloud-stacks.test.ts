@@ -480,7 +480,7 @@ test("GKE on an existing network is refused by the composition, naming both keys
 });
 
 test("an existing EKS cluster without its name is refused by the composition too", () => {
-  const cfg = parseConfig({ "northstack:cloud": "aws", "northstack:apiImage": "ghcr.io/northstack/api:0.1.0" }, "staging");
+  const cfg = parseConfig({ "northstack:cloud": "aws", "northstack:cluster": "managed", "northstack:apiImage": "ghcr.io/northstack/api:0.1.0" }, "staging");
   const existing = { ...cfg, kubernetes: { ...cfg.kubernetes, cluster: "existing" as const }, secrets: { kubeconfig: KUBECONFIG } };
   expect(() => validateCloudConfig(existing)).toThrow(/northstack:eksClusterName is missing; on an existing EKS cluster, Pod Identity associations give Supabase Storage and the backup job their S3 access/);
   expect(() => validateCloudConfig({ ...existing, kubernetes: { ...existing.kubernetes, eksClusterName: "team-eks" } })).not.toThrow();
