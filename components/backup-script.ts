@@ -1,10 +1,15 @@
 /**
- * The logical-backup script the dev stack's backup container runs, rendered as text so that tests
- * run the very same script against a real PostgreSQL.
+ * The logical-backup script, rendered as text so that tests run the very same script against a real
+ * PostgreSQL (and a stand-in `aws` for the object-store half).
  *
  * Every backup is restored into a scratch database before it counts: a dump that cannot be restored
- * is not kept. Retention keeps the newest `keepDaily` daily dumps, and promotes a dump to weekly when
- * the newest weekly one is 7 or more days old, keeping the newest `keepWeekly` of those.
+ * is not kept. A dump becomes a weekly one too when the newest weekly one is 7 or more days old.
+ *
+ * - dev (`once`, `loop`): dumps land on a volume under daily/ and weekly/, and the script keeps the
+ *   newest `keepDaily` and `keepWeekly` of each.
+ * - cloud stacks (`dump`, then `upload`): one CronJob pod dumps and verifies into a scratch directory
+ *   (postgres image), then uploads under daily/ and weekly/ in the backup bucket with the AWS CLI
+ *   (S3, or GCS's XML API); the bucket's lifecycle does the retention.
  */
 export interface BackupScriptArgs {
   /** Daily dumps kept. Default: 7. */
@@ -24,8 +29,9 @@ export function renderBackupScript(args: BackupScriptArgs = {}): string {
   }
   return `#!/bin/bash
 # northstack logical backups: pg_dump, a verified restore, then retention.
-# Usage: backup.sh once | loop | check | prune | restore <archive> <database>
-# Connection settings come from the libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
+# Usage: backup.sh once | loop | check | prune | restore <archive> <database> | dump | upload
+# Connection settings come from the libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE);
+# upload reads BACKUP_BUCKET, optionally BACKUP_S3_ENDPOINT, and the AWS CLI's own environment.
 set -euo pipefail
 
 BACKUP_DIR=\${BACKUP_DIR:-/backups}
@@ -38,6 +44,17 @@ log() { printf '%s backup: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
 # The backup's calendar day; BACKUP_DATE overrides it so that retention can be exercised in tests.
 backup_day() { date -u -d "\${BACKUP_DATE:-now}" +%Y-%m-%d; }
+# Day and time, for object names that never repeat (a retried run must not overwrite).
+backup_stamp() { date -u -d "\${BACKUP_DATE:-now}" +%Y-%m-%dT%H%M%SZ; }
+
+# The day in a dump's name (<db>-YYYY-MM-DD[THHMMSSZ].dump), for each name on stdin.
+days_of() { sed -nE 's/.*-([0-9]{4}-[0-9]{2}-[0-9]{2})(T[0-9]{6}Z)?\\.dump$/\\1/p'; }
+
+# True when a dump of day $1 should also become weekly, given the newest weekly day $2 (empty: none yet).
+weekly_due() {
+  local day=$1 newest=$2
+  [ -z "$newest" ] || [ $(( ($(date -u -d "$day" +%s) - $(date -u -d "$newest" +%s)) / 86400 )) -ge 7 ]
+}
 
 restore_into() {
   local archive=$1 target=$2
@@ -69,15 +86,13 @@ prune() {
 }
 
 newest_weekly_day() {
-  find "$BACKUP_DIR/weekly" -maxdepth 1 -name '*.dump' | sort | tail -n 1 | sed -E 's/.*-([0-9]{4}-[0-9]{2}-[0-9]{2})\\.dump$/\\1/'
+  find "$BACKUP_DIR/weekly" -maxdepth 1 -name '*.dump' | days_of | sort | tail -n 1
 }
 
-once() {
-  local day archive newest
-  day=$(backup_day)
-  mkdir -p "$BACKUP_DIR/daily" "$BACKUP_DIR/weekly"
-  archive="$BACKUP_DIR/daily/$DB-$day.dump"
-  # Steps are checked one by one: in loop mode, "once || log" switches errexit off inside once.
+# Dumps to $1 and keeps the file only when it restores. Steps are checked one by one: in loop mode,
+# "once || log" switches errexit off inside once.
+dump_verified() {
+  local archive=$1
   if ! pg_dump --format=custom --compress=6 --file="$archive.partial"; then
     rm -f "$archive.partial"
     log "pg_dump FAILED"
@@ -87,15 +102,51 @@ once() {
     rm -f "$archive.partial"
     return 1
   fi
-  mv "$archive.partial" "$archive" || return 1
-  newest=$(newest_weekly_day)
-  if [ -z "$newest" ] || [ $(( ($(date -u -d "$day" +%s) - $(date -u -d "$newest" +%s)) / 86400 )) -ge 7 ]; then
+  mv "$archive.partial" "$archive"
+}
+
+once() {
+  local day archive
+  day=$(backup_day)
+  mkdir -p "$BACKUP_DIR/daily" "$BACKUP_DIR/weekly"
+  archive="$BACKUP_DIR/daily/$DB-$day.dump"
+  dump_verified "$archive" || return 1
+  if weekly_due "$day" "$(newest_weekly_day)"; then
     cp "$archive" "$BACKUP_DIR/weekly/"
   fi
   prune "$BACKUP_DIR/daily" "$KEEP_DAILY"
   prune "$BACKUP_DIR/weekly" "$KEEP_WEEKLY"
   date -u +%s > "$BACKUP_DIR/last-success"
   log "backup $archive kept"
+}
+
+# Cloud step 1: one verified dump into BACKUP_DIR (a scratch directory shared with the upload step).
+dump() {
+  mkdir -p "$BACKUP_DIR"
+  dump_verified "$BACKUP_DIR/$DB-$(backup_stamp).dump"
+  log "verified dump ready in $BACKUP_DIR"
+}
+
+aws_s3() { aws \${BACKUP_S3_ENDPOINT:+--endpoint-url "$BACKUP_S3_ENDPOINT"} s3 "$@"; }
+
+# Cloud step 2: upload the verified dump under daily/, and under weekly/ when one is due.
+upload() {
+  local dumps name day listing rc=0
+  : "\${BACKUP_BUCKET:?BACKUP_BUCKET is not set}"
+  shopt -s nullglob
+  dumps=("$BACKUP_DIR"/*.dump)
+  [ \${#dumps[@]} -eq 1 ] || { log "upload FAILED: expected one verified dump in $BACKUP_DIR, found \${#dumps[@]}"; return 1; }
+  name=\${dumps[0]##*/}
+  day=$(printf '%s\\n' "$name" | days_of)
+  aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/daily/$name"
+  log "uploaded s3://$BACKUP_BUCKET/daily/$name"
+  # "ls" exits 1 when nothing matches the prefix (no weekly dump yet); anything above is an error.
+  listing=$(aws_s3 ls "s3://$BACKUP_BUCKET/weekly/") || rc=$?
+  [ "$rc" -le 1 ] || { log "listing weekly/ FAILED"; return 1; }
+  if weekly_due "$day" "$(printf '%s\\n' "$listing" | days_of | sort | tail -n 1)"; then
+    aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/weekly/$name"
+    log "uploaded s3://$BACKUP_BUCKET/weekly/$name"
+  fi
 }
 
 # Healthy while the last verified backup is younger than two intervals.
@@ -120,7 +171,9 @@ case "\${1:-}" in
     restore_into "$2" "$3"
     log "restored $2 into database $3"
     ;;
-  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database>" >&2; exit 2 ;;
+  dump) dump ;;
+  upload) upload ;;
+  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database> | dump | upload" >&2; exit 2 ;;
 esac
 `;
 }

@@ -1,38 +1,118 @@
 import * as pulumi from "@pulumi/pulumi";
 import { renderBackupScript } from "./backup-script";
-import { PostgresEndpoint } from "./endpoints";
+import { ObjectStoreEndpoint, PostgresEndpoint, s3ClientEnv } from "./endpoints";
 import { IMAGES } from "./images";
 import { Runtime } from "./runtime/types";
+import { WorkloadSpec } from "./workload";
 
 export interface BackupArgs {
   readonly runtime: Runtime;
   /** Database to back up. */
   readonly postgres: PostgresEndpoint;
-  /** Daily dumps kept. Default: 7. */
+  /** Daily dumps kept on the volume (dev). Default: 7. */
   readonly keepDaily?: number;
-  /** Weekly dumps kept. Default: 4. */
+  /** Weekly dumps kept on the volume (dev). Default: 4. */
   readonly keepWeekly?: number;
-  /** Size of the backup volume in GiB. Default: 10. */
+  /** Size in GiB of the backup volume (dev) or of the scratch directory a dump passes through (bucket). Default: 10. */
   readonly volumeGb?: number;
   /** Workloads that must exist first (the migrations). Default: none. */
   readonly dependsOn?: pulumi.Resource[];
+  /**
+   * Upload each verified dump to this bucket under daily/ and weekly/, whose lifecycle keeps 7 daily
+   * and 4 weekly, from a scheduled job (Kubernetes). Default: none, dumps stay on a volume (dev).
+   */
+  readonly bucket?: ObjectStoreEndpoint;
+  /** When the bucket backup runs: five cron fields, UTC. Default: "30 6 * * *" (before the managed databases' 07:00 backup window). */
+  readonly schedule?: string;
+}
+
+const SCRIPT = "/opt/northstack/backup.sh";
+const AWS_CONFIG = "/etc/northstack/aws-config";
+const DUMP_DIR = "/backups";
+
+/**
+ * The AWS CLI's shared config for a bucket: its region, path-style addressing when the store needs
+ * it, and checksums only where an operation requires one (CLI 2.23+ otherwise adds headers that
+ * GCS's XML API rejects; older versions ignore the keys). Pure.
+ */
+export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access">): string {
+  const lines = ["[default]", `region = ${store.region}`, "request_checksum_calculation = when_required", "response_checksum_validation = when_required"];
+  if (store.access?.forcePathStyle) lines.push("s3 =", "  addressing_style = path");
+  return `${lines.join("\n")}\n`;
 }
 
 /**
- * Logical backups to a local volume for the dev stack: a pg_dump every day, each one restored into a
- * scratch database before it is kept, with 7 daily and 4 weekly dumps retained. Cloud stacks rely
- * on the managed services' automated backups, PITR and DR copies instead.
+ * The bucket backup as one CronJob pod: an init step in the postgres image dumps the database and
+ * restores the dump into a scratch database (created and dropped) before it counts, then the AWS
+ * CLI uploads it. A dump that does not restore fails the pod and is never uploaded. Pure.
+ */
+export function bucketBackupSpec(name: string, args: BackupArgs & { readonly bucket: ObjectStoreEndpoint }): WorkloadSpec {
+  const pg = args.postgres;
+  const client = s3ClientEnv(args.bucket);
+  const endpoint = args.bucket.access?.endpoint;
+  return {
+    name,
+    component: "backup",
+    kind: "cron",
+    schedule: args.schedule ?? "30 6 * * *",
+    image: IMAGES.awsCli.image,
+    command: ["/bin/bash", SCRIPT],
+    args: ["upload"],
+    init: [
+      {
+        name: `${name}-dump`,
+        image: IMAGES.postgres.image,
+        command: ["/bin/bash", SCRIPT],
+        args: ["dump"],
+        env: { PGHOST: pg.host, PGPORT: pulumi.interpolate`${pg.port}`, PGUSER: pg.adminUser, PGDATABASE: pg.database, PGSSLMODE: pg.sslMode, PGCONNECT_TIMEOUT: "10", BACKUP_DIR: DUMP_DIR },
+        secretEnv: { PGPASSWORD: pg.adminPassword },
+        resources: { cpuMillis: 500, memoryMb: 512 },
+        user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
+      },
+    ],
+    env: {
+      ...client.env,
+      BACKUP_DIR: DUMP_DIR,
+      BACKUP_BUCKET: args.bucket.bucket,
+      ...(endpoint ? { BACKUP_S3_ENDPOINT: endpoint } : {}),
+      AWS_CONFIG_FILE: AWS_CONFIG,
+      AWS_PAGER: "",
+      HOME: "/home/backup",
+    },
+    secretEnv: client.secretEnv,
+    files: [
+      { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
+      { path: AWS_CONFIG, content: awsCliConfig(args.bucket) },
+    ],
+    scratch: [{ mountPath: DUMP_DIR, sizeMb: (args.volumeGb ?? 10) * 1024 }, { mountPath: "/home/backup" }, { mountPath: "/tmp" }],
+    resources: { cpuMillis: 250, memoryMb: 256 },
+    user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
+    serviceAccount: args.bucket.access?.serviceAccount,
+  };
+}
+
+/**
+ * Logical backups: a pg_dump every day, each one restored into a scratch database before it is
+ * kept, with 7 daily and 4 weekly dumps retained. On dev a loop service keeps them on a volume; with
+ * a `bucket` (cloud stacks) a daily CronJob uploads them to the backup bucket, whose lifecycle does
+ * the retention. They complement the managed services' automated backups, PITR and DR copies with
+ * a portable, verified copy.
  */
 export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:data:Backup", name, {}, opts);
-    const script = "/opt/northstack/backup.sh";
+    if (args.bucket) {
+      const bucket = args.bucket;
+      args.runtime.deploy(bucketBackupSpec(name, { ...args, bucket }), this, { dependsOn: [...(args.dependsOn ?? []), ...(bucket.access?.dependsOn ?? [])] });
+      this.registerOutputs({});
+      return;
+    }
     args.runtime.deploy(
       {
         name,
         component: "backup",
         image: IMAGES.postgres.image,
-        command: ["/bin/bash", script],
+        command: ["/bin/bash", SCRIPT],
         args: ["loop"],
         env: {
           PGHOST: args.postgres.host,
@@ -43,11 +123,11 @@ export class Backup extends pulumi.ComponentResource {
           BACKUP_DIR: "/backups",
         },
         secretEnv: { PGPASSWORD: args.postgres.adminPassword },
-        files: [{ path: script, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) }],
+        files: [{ path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) }],
         volumes: [{ name: "backups", mountPath: "/backups", sizeGb: args.volumeGb ?? 10 }],
         scratch: [{ mountPath: "/tmp" }],
         // Healthy while the newest verified backup is recent; the first one runs at start.
-        health: { exec: ["/bin/bash", script, "check"], intervalSeconds: 300, startSeconds: 600 },
+        health: { exec: ["/bin/bash", SCRIPT, "check"], intervalSeconds: 300, startSeconds: 600 },
         resources: { cpuMillis: 250, memoryMb: 256 },
         user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
       },

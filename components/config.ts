@@ -212,6 +212,22 @@ export const CONFIG_SCHEMA = {
     default: "ingress-nginx",
   },
 
+  // Object storage identity and Supabase availability on cloud stacks.
+  eksClusterName: {
+    type: "string",
+    description:
+      "Name of the existing EKS cluster (cloud aws with cluster existing), where EKS Pod Identity gives Supabase Storage and the backup job their IAM roles; the cluster must run the eks-pod-identity-agent add-on.",
+    default: "",
+  },
+  supabaseReplicas: {
+    type: "integer",
+    description:
+      "Replicas of the stateless Supabase services (auth, rest, storage) on Kubernetes; 0 picks 2 on prod, where it must be at least 2, and 1 elsewhere.",
+    default: 0,
+    min: 0,
+    max: 20,
+  },
+
   postgresPassword: { type: "string", description: "Postgres superuser password (8-128 chars); generated when absent.", secret: true },
   jwtSecret: { type: "string", description: "Supabase JWT secret (32+ chars); generated when absent.", secret: true },
   redisPassword: { type: "string", description: "Redis password / ElastiCache auth token (16-128 chars); generated when absent.", secret: true },
@@ -260,6 +276,8 @@ export interface NorthstackConfig {
     readonly ha: boolean;
   };
   readonly supabase: {
+    /** Replicas of auth, rest and storage on Kubernetes. */
+    readonly replicas: number;
     readonly auth: boolean;
     readonly rest: boolean;
     readonly realtime: boolean;
@@ -293,6 +311,8 @@ export interface NorthstackConfig {
     /** The operator's TLS Secret for the gateway; empty when cert-manager issues it. */
     readonly tlsSecretName: string;
     readonly ingressControllerNamespace: string;
+    /** The existing EKS cluster's name (cloud aws, cluster existing); empty otherwise. */
+    readonly eksClusterName: string;
   };
   /** Secret config values as given (plain here; `loadConfig` wraps them as Pulumi secrets). */
   readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
@@ -691,6 +711,25 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     problems.push(`${key("ingressControllerNamespace")}: ${show(ingressControllerNamespace)} is not a namespace name (DNS label)`);
   }
 
+  // object storage identity and Supabase availability
+  const eksClusterName = str("eksClusterName");
+  if (environment !== "dev" && cloud === "aws" && clusterMode === "existing" && !eksClusterName) {
+    problems.push(
+      `${key("eksClusterName")}: required with ${key("cloud")}=aws and ${key("cluster")}=existing; Supabase Storage and the backup job get their S3 access ` +
+        `through EKS Pod Identity associations in that cluster (which must run the eks-pod-identity-agent add-on)`,
+    );
+  }
+  if (eksClusterName && !(cloud === "aws" && clusterMode === "existing")) {
+    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`);
+  }
+  if (eksClusterName && !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(eksClusterName)) {
+    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} is not an EKS cluster name (letters, digits, '-' and '_', at most 100)`);
+  }
+  const supabaseReplicas = int("supabaseReplicas") || (environment === "prod" ? 2 : 1);
+  if (environment === "prod" && supabaseReplicas < 2) {
+    problems.push(`${key("supabaseReplicas")}: ${supabaseReplicas} is not allowed on prod; auth, rest and storage need at least 2 replicas to survive a node or zone loss`);
+  }
+
   // production guarantees
   if (environment === "prod") {
     for (const k of ["postgresHa", "redisHa", "deletionProtection"] as const) {
@@ -733,6 +772,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     },
     redis: { memoryMb: int("redisMemoryMb"), nodeType: str("redisNodeType"), ha: bool("redisHa") },
     supabase: {
+      replicas: supabaseReplicas,
       auth: bool("supabaseAuth"),
       rest: bool("supabaseRest"),
       realtime: bool("supabaseRealtime"),
@@ -764,6 +804,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
       certManagerIssuer,
       tlsSecretName,
       ingressControllerNamespace,
+      eksClusterName,
     },
     secrets,
   };

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FileSpec } from "./workload";
+import { FileSpec, ServiceAccountSpec } from "./workload";
 
 /**
  * The outputs a Postgres provides, whether it is the dev container (`Postgres`), RDS or Cloud SQL.
@@ -47,6 +47,38 @@ export interface ObjectStoreEndpoint {
   readonly kind: "s3" | "gcs" | "file";
   readonly bucket: pulumi.Output<string>;
   readonly region: string;
+  /** How the one workload that uses this bucket reaches it through the S3 API. Default: none (kind "file"). */
+  readonly access?: ObjectStoreAccess;
+}
+
+/**
+ * S3-API access to one bucket for one workload: AWS S3 with the credentials of the workload's
+ * ServiceAccount (EKS Pod Identity), or GCS's XML API with a service account's HMAC key (Workload
+ * Identity cannot sign SigV4 requests).
+ */
+export interface ObjectStoreAccess {
+  /** S3 API endpoint. Default: AWS's regional endpoint. */
+  readonly endpoint?: string;
+  /** Path-style requests (https://host/bucket/key). Default: false. */
+  readonly forcePathStyle?: boolean;
+  /** Static S3 credentials (a GCS HMAC key), Pulumi secrets. Default: none, the ServiceAccount's cloud identity. */
+  readonly credentials?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
+  /** ServiceAccount the workload must run as to get its cloud identity. Default: none. */
+  readonly serviceAccount?: ServiceAccountSpec;
+  /** What must exist before the workload's pods start, such as the Pod Identity association. Default: none. */
+  readonly dependsOn?: pulumi.Resource[];
+}
+
+/**
+ * The standard AWS SDK / CLI environment for a bucket's access: region, plus the static credentials
+ * as secret env when there are any (the SDKs' default credential chains read both).
+ */
+export function s3ClientEnv(store: ObjectStoreEndpoint): { env: Record<string, string>; secretEnv: Record<string, pulumi.Output<string>> } {
+  const credentials = store.access?.credentials;
+  return {
+    env: { AWS_REGION: store.region, AWS_DEFAULT_REGION: store.region },
+    secretEnv: credentials ? { AWS_ACCESS_KEY_ID: pulumi.secret(credentials.accessKeyId), AWS_SECRET_ACCESS_KEY: pulumi.secret(credentials.secretAccessKey) } : {},
+  };
 }
 
 /** postgres://user:password@host:port/db?sslmode=..., as a secret. */

@@ -10,7 +10,8 @@ export const IMAGES = {
   gotrue: { image: "supabase/gotrue:v2.164.0", uid: 1000, gid: 1000 },
   // v14 is the first with `postgrest --ready`, the only health check possible in its shell-less image.
   postgrest: { image: "postgrest/postgrest:v14.0", uid: 1000, gid: 1000 },
-  realtime: { image: "supabase/realtime:v2.33.58", uid: 1000, gid: 1000 },
+  // v2.33.68 is the first that names the seeded self-host tenant from SELF_HOST_TENANT_NAME.
+  realtime: { image: "supabase/realtime:v2.33.68", uid: 1000, gid: 1000 },
   storage: { image: "supabase/storage-api:v1.11.13", uid: 1000, gid: 1000 },
   meta: { image: "supabase/postgres-meta:v0.84.2", uid: 1000, gid: 1000 },
   studio: { image: "supabase/studio:20241202-71e5240", uid: 1001, gid: 1001 },
@@ -21,6 +22,11 @@ export const IMAGES = {
   postgresExporter: { image: "prometheuscommunity/postgres-exporter:v0.16.0", uid: 65534, gid: 65534 },
   // Upstream's alpine variant: busybox wget for the health check (Bitnami's versioned tags left docker.io in 2025).
   redisExporter: { image: "oliver006/redis_exporter:v1.66.0-alpine", uid: 59000, gid: 59000 },
+  /**
+   * The backup upload step. 2.22 is the last line before 2.23's default request checksums, which
+   * GCS's XML API rejects. The image has no user of its own; any non-root uid works with HOME on scratch.
+   */
+  awsCli: { image: "amazon/aws-cli:2.22.35", uid: 1000, gid: 1000 },
   /** The API's build base and the default uid of the `node` user in it. */
   node: { image: "node:20.18.1-bookworm-slim", uid: 1000, gid: 1000 },
 } as const;

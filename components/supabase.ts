@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NorthstackConfig } from "./config";
-import { ObjectStoreEndpoint, PostgresEndpoint, postgresUrl } from "./endpoints";
+import { ObjectStoreEndpoint, PostgresEndpoint, postgresUrl, s3ClientEnv } from "./endpoints";
 import { IMAGES } from "./images";
 import { deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
 import { MIGRATIONS_DIR, MigrationFile, ROLE_PASSWORD_ENV, migrationJobScript, renderMigrations } from "./migrations";
 import { DeployedWorkload, Runtime } from "./runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "./workload";
 
-export type SupabaseServices = Omit<NorthstackConfig["supabase"], "studioHostPort"> & { readonly studioHostPort?: number };
+export type SupabaseServices = Omit<NorthstackConfig["supabase"], "studioHostPort" | "replicas"> & { readonly studioHostPort?: number };
 export type SupabaseUpstreams = Partial<Record<"auth" | "rest" | "realtime" | "storage" | "meta" | "studio", pulumi.Output<string>>>;
 
 export interface SupabaseArgs {
@@ -23,8 +23,13 @@ export interface SupabaseArgs {
   readonly exposedSchemas?: readonly string[];
   /** Public base URL of the gateway, for auth redirects and storage URLs. Required. */
   readonly publicUrl: string;
-  /** Where Storage keeps objects: a volume when kind is "file", else the S3 or GCS bucket. Required. */
+  /** Where Storage keeps objects: a volume when kind is "file", else the S3 or GCS bucket with its access. Required. */
   readonly storage: ObjectStoreEndpoint;
+  /**
+   * Replicas of the stateless services (auth, rest, and storage on a bucket), so that the runtime
+   * spreads them and gives them disruption budgets. Realtime keeps one: see realtimeSpec. Default: 1.
+   */
+  readonly replicas?: number;
   /** Project migrations (`NNN_name.sql`, NNN 100..998) applied after ours. Default: none. */
   readonly extraMigrations?: readonly MigrationFile[];
   /** Name of the gateway workload that may call the services. Default: "kong". */
@@ -40,8 +45,16 @@ export interface SupabaseArgs {
 }
 
 /** Throws, naming the argument and what is allowed, before any resource is registered. */
-export function validateSupabaseArgs(args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "extraMigrations" | "keysIssuedAt">): void {
+export function validateSupabaseArgs(
+  args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "extraMigrations" | "keysIssuedAt"> & Partial<Pick<SupabaseArgs, "replicas" | "storage">>,
+): void {
   if (args.services.studio && !args.services.meta) throw new Error("services.studio is true but services.meta is false; Studio needs postgres-meta, enable meta or disable studio");
+  if (args.replicas !== undefined && (!Number.isInteger(args.replicas) || args.replicas < 1)) {
+    throw new Error(`replicas ${JSON.stringify(args.replicas)} is not allowed; use an integer >= 1`);
+  }
+  if (args.services.storage && args.storage && args.storage.kind !== "file" && !args.storage.access) {
+    throw new Error(`storage: a ${args.storage.kind} bucket needs access (credentials or a ServiceAccount with a cloud identity); without it every upload fails`);
+  }
   try {
     const url = new URL(args.publicUrl);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
@@ -101,6 +114,7 @@ function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
     health: { exec: httpCheck(9999, "/health"), httpGet: { path: "/health", port: 9999 } },
     resources: { cpuMillis: 250, memoryMb: 128 },
     user: { uid: IMAGES.gotrue.uid, gid: IMAGES.gotrue.gid },
+    replicas: args.replicas,
     allowFrom: [gateway],
   };
 }
@@ -130,10 +144,16 @@ function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
     health: { exec: ["postgrest", "--ready"], httpGet: { path: "/ready", port: 3001 } },
     resources: { cpuMillis: 250, memoryMb: 128 },
     user: { uid: IMAGES.postgrest.uid, gid: IMAGES.postgrest.gid },
+    replicas: args.replicas,
     allowFrom: [gateway, ...(args.services.storage ? [`${name}-storage`] : [])],
   };
 }
 
+/**
+ * Realtime runs one replica: without Erlang clustering (DNS_NODES is empty) a second node would open
+ * its own replication connection per tenant and broadcasts and presence would not reach clients on
+ * the other node.
+ */
 function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
   const pg = args.postgres;
   return {
@@ -154,6 +174,9 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
       RLIMIT_NOFILE: "10000",
       APP_NAME: "realtime",
       SEED_SELF_HOST: "true",
+      // Realtime takes the tenant from the first label of the Host header, which is this service's
+      // own name as the gateway addresses it (Docker alias or Kubernetes Service), so the seeded tenant is named the same.
+      SELF_HOST_TENANT_NAME: `${name}-realtime`,
       RUN_JANITOR: "true",
       RELEASE_TMP: "/tmp",
     },
@@ -176,16 +199,23 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
 
 const FILE_STORAGE_PATH = "/var/lib/storage";
 
+/**
+ * Storage keeps objects on a volume (dev) or in the stack's storage bucket through the S3 API: on
+ * AWS with the credentials EKS Pod Identity gives its ServiceAccount, on GCS through the XML API
+ * with an HMAC key as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the AWS SDK's default credential
+ * chain reads either). The GLOBAL_S3_* names are the ones storage-api v1 reads (as fallbacks of STORAGE_S3_*).
+ */
 function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }: ServiceContext): WorkloadSpec {
   const store = args.storage;
+  const access = store.access;
   const backend: Record<string, pulumi.Input<string>> =
     store.kind === "file"
       ? { STORAGE_BACKEND: "file", FILE_STORAGE_BACKEND_PATH: FILE_STORAGE_PATH, GLOBAL_S3_BUCKET: store.bucket }
       : {
           STORAGE_BACKEND: "s3",
           GLOBAL_S3_BUCKET: store.bucket,
-          // GCS through its S3-compatible XML API; credentials come from the platform identity (IRSA / Workload Identity).
-          ...(store.kind === "gcs" ? { GLOBAL_S3_ENDPOINT: "https://storage.googleapis.com", GLOBAL_S3_FORCE_PATH_STYLE: "true" } : {}),
+          ...(access?.endpoint ? { GLOBAL_S3_ENDPOINT: access.endpoint } : {}),
+          ...(access?.forcePathStyle ? { GLOBAL_S3_FORCE_PATH_STYLE: "true" } : {}),
         };
   return {
     name: `${name}-storage`,
@@ -207,8 +237,12 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
       PGRST_JWT_SECRET: jwtSecret,
       AUTH_JWT_SECRET: jwtSecret,
       DATABASE_URL: postgresUrl(args.postgres, "supabase_storage_admin"),
+      ...s3ClientEnv(store).secretEnv,
     },
+    serviceAccount: access?.serviceAccount,
     volumes: store.kind === "file" ? [{ name: "objects", mountPath: FILE_STORAGE_PATH, sizeGb: args.fileStorageGb ?? 10 }] : [],
+    // Objects on a volume are one pod's; in a bucket every replica sees them.
+    replicas: store.kind === "file" ? 1 : args.replicas,
     scratch: [{ mountPath: "/tmp", sizeMb: 256 }],
     health: { exec: httpCheck(5000, "/status"), httpGet: { path: "/status", port: 5000 } },
     resources: { cpuMillis: 250, memoryMb: 256 },
@@ -356,7 +390,8 @@ export class Supabase extends pulumi.ComponentResource {
     const upstreams: SupabaseUpstreams = {};
     for (const [service, { spec, port }] of Object.entries(SERVICE_SPECS) as [keyof typeof SERVICE_SPECS, (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS]][]) {
       if (!args.services[service]) continue;
-      const deployed = args.runtime.deploy(spec(context), this, { dependsOn: this.migrations.resources });
+      const identity = service === "storage" ? args.storage.access?.dependsOn ?? [] : [];
+      const deployed = args.runtime.deploy(spec(context), this, { dependsOn: [...this.migrations.resources, ...identity] });
       upstreams[service] = pulumi.interpolate`http://${deployed.host}:${port}`;
     }
     this.upstreams = upstreams;

@@ -43,8 +43,25 @@ export interface WorkloadSpec {
   readonly replicas?: number;
   /** Horizontal autoscaling bounds on Kubernetes. Default: none (fixed replicas). */
   readonly autoscale?: { readonly min: number; readonly max: number; readonly cpuPercent?: number; readonly memoryPercent?: number };
-  /** `service` runs forever; `job` runs to completion once per change (migrations). Default: service. */
-  readonly kind?: "service" | "job";
+  /**
+   * `service` runs forever; `job` runs to completion once per change (migrations); `cron` runs to
+   * completion on `schedule` (Kubernetes only). Default: service.
+   */
+  readonly kind?: "service" | "job" | "cron";
+  /** Five-field cron schedule in UTC, e.g. "15 7 * * *"; required with kind `cron`, else unused. Default: none. */
+  readonly schedule?: string;
+  /**
+   * Steps that run to completion, in order, before the container starts (Kubernetes init containers).
+   * They share the workload's files, scratch directories and volumes, so a step can hand its result
+   * to the next through a scratch directory. Default: none.
+   */
+  readonly init?: InitStepSpec[];
+  /**
+   * A ServiceAccount of the workload's own, which the runtime creates and runs the pods as (Kubernetes
+   * only; the API token is never mounted). Cloud identities bind to it by name. Default: none, the
+   * namespace's default account.
+   */
+  readonly serviceAccount?: ServiceAccountSpec;
   /** Services that must exist before this one (by spec name). Default: none. */
   readonly dependsOn?: string[];
   /** Names of workloads allowed to connect to this one's ports (Kubernetes NetworkPolicy). Default: none. */
@@ -55,6 +72,36 @@ export interface WorkloadSpec {
   readonly annotations?: Record<string, string>;
   /** Prometheus scrape target, if the workload exposes metrics. Default: none. */
   readonly metrics?: { readonly port: number; readonly path: string };
+}
+
+/** One init step: its own image, command, env and limits; files, scratch and volumes are the workload's. */
+export interface InitStepSpec {
+  /** Container name, a DNS label distinct from the workload's and the other steps'. */
+  readonly name: string;
+  /** Pinned image reference (tag or digest). */
+  readonly image: pulumi.Input<string>;
+  /** Replaces the image entrypoint. Default: the image's. */
+  readonly command?: string[];
+  /** Arguments to the entrypoint. Default: the image's. */
+  readonly args?: string[];
+  /** Plain environment. Default: none. */
+  readonly env?: Record<string, pulumi.Input<string>>;
+  /** Secret environment, stored in the workload's Secret; names must not repeat the workload's. Default: none. */
+  readonly secretEnv?: Record<string, pulumi.Input<string>>;
+  /** CPU and memory limits; requests are derived from them. */
+  readonly resources: ResourceSpec;
+  /** Non-root identity of the step. Default: the workload's `user`. */
+  readonly user?: { readonly uid: number; readonly gid: number };
+}
+
+export interface ServiceAccountSpec {
+  /** ServiceAccount name, a DNS label unique in the namespace (cloud identity bindings refer to it). */
+  readonly name: string;
+  /**
+   * Credentials come from the EKS Pod Identity agent on the node (169.254.170.23:80), which the
+   * workload's NetworkPolicy then lets it reach. Default: false.
+   */
+  readonly eksPodIdentity?: boolean;
 }
 
 export interface PortSpec {
@@ -131,6 +178,34 @@ export const EXEMPT_ANNOTATION = "northstack.io/policy-exempt";
 export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/;
+/** Five whitespace-separated fields of digits, `*`, `/`, `,` and `-`; names and macros such as @daily are not accepted. */
+const CRON_SCHEDULE = /^[\d*/,-]+(\s+[\d*/,-]+){4}$/;
+
+/** Jobs and cron jobs run to completion: no Service, probes, replicas or disruption budget. */
+export function runsToCompletion(spec: Pick<WorkloadSpec, "kind">): boolean {
+  return spec.kind === "job" || spec.kind === "cron";
+}
+
+function initStepProblems(spec: WorkloadSpec): string[] {
+  const problems: string[] = [];
+  const names = new Set([spec.name]);
+  for (const step of spec.init ?? []) {
+    const at = `init step ${JSON.stringify(step.name)}`;
+    if (!DNS_LABEL.test(step.name)) problems.push(`${at}: name is not a DNS label of at most 52 characters`);
+    if (names.has(step.name)) problems.push(`${at}: name is already used by the workload or another step`);
+    names.add(step.name);
+    if (typeof step.image === "string") {
+      const p = checkPinnedImage(step.image);
+      if (p) problems.push(`${at}: image ${JSON.stringify(step.image)} ${p}`);
+    }
+    const user = step.user ?? spec.user;
+    if (!Number.isInteger(user.uid) || user.uid <= 0) problems.push(`${at}: user.uid ${user.uid} must be a non-root uid (> 0)`);
+    if (!Number.isInteger(user.gid) || user.gid <= 0) problems.push(`${at}: user.gid ${user.gid} must be a non-root gid (> 0)`);
+    if (step.resources.cpuMillis <= 0) problems.push(`${at}: resources.cpuMillis ${step.resources.cpuMillis} must be positive`);
+    if (step.resources.memoryMb <= 0) problems.push(`${at}: resources.memoryMb ${step.resources.memoryMb} must be positive`);
+  }
+  return problems;
+}
 
 /**
  * Checks a spec before a runtime renders it. Throws with every problem, naming the workload and
@@ -151,6 +226,15 @@ export function validateWorkload(spec: WorkloadSpec): void {
   const replicas = spec.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas ${replicas} must be an integer >= 1`);
   if ((spec.kind ?? "service") === "service" && !spec.health) problems.push("a service needs a health check");
+  if (spec.kind === "cron" && !CRON_SCHEDULE.test(spec.schedule ?? "")) {
+    problems.push(`schedule ${JSON.stringify(spec.schedule)} is not allowed; a cron workload needs five cron fields such as "15 7 * * *"`);
+  }
+  if (spec.kind !== "cron" && spec.schedule !== undefined) problems.push(`schedule ${JSON.stringify(spec.schedule)} is only allowed with kind "cron"`);
+  if (runsToCompletion(spec) && (spec.ports ?? []).length > 0) problems.push(`a ${spec.kind} cannot listen on ports`);
+  problems.push(...initStepProblems(spec));
+  if (spec.serviceAccount && !DNS_LABEL.test(spec.serviceAccount.name)) {
+    problems.push(`serviceAccount.name ${JSON.stringify(spec.serviceAccount.name)} is not a DNS label of at most 52 characters`);
+  }
   if (spec.health && spec.health.exec.length === 0) problems.push("health.exec must name a command");
   if (spec.autoscale && (spec.autoscale.min < 1 || spec.autoscale.max < spec.autoscale.min)) {
     problems.push(`autoscale ${spec.autoscale.min}..${spec.autoscale.max} must satisfy 1 <= min <= max`);

@@ -1,13 +1,17 @@
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/api-service";
-import { BackupBucket } from "../components/aws/backup-bucket";
+import { BACKUP_RETENTION, BackupBucket } from "../components/aws/backup-bucket";
 import { EBS_CSI_PROVISIONER, EksCluster } from "../components/aws/cluster";
 import { EncryptionKey } from "../components/aws/kms";
 import { AwsNetwork, DataClientAccess } from "../components/aws/network";
 import { RdsPostgres } from "../components/aws/postgres";
 import { awsProviders } from "../components/aws/providers";
 import { ElastiCacheRedis } from "../components/aws/redis";
+import { StorageBucket } from "../components/aws/storage-bucket";
+import { PodIdentityRole, backupWriterPolicy, objectStorePolicy } from "../components/aws/workload-identity";
+import { Backup } from "../components/backup";
 import { NorthstackConfig } from "../components/config";
 import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint } from "../components/endpoints";
 import { GcsBackupBucket } from "../components/gcp/backup-bucket";
@@ -17,6 +21,8 @@ import { GcpNetwork } from "../components/gcp/network";
 import { CloudSqlPostgres } from "../components/gcp/postgres";
 import { gcpContext } from "../components/gcp/providers";
 import { MemorystoreRedis } from "../components/gcp/redis";
+import { GCS_S3_ENDPOINT, HmacCredentials, gcpServiceAccountId } from "../components/gcp/storage-credentials";
+import { GcsStorageBucket } from "../components/gcp/storage-bucket";
 import { Kong } from "../components/kong";
 import { Monitoring } from "../components/monitoring";
 import { KubernetesRuntime } from "../components/runtime/kubernetes";
@@ -27,7 +33,10 @@ import { Supabase } from "../components/supabase";
 interface CloudFoundation {
   readonly postgres: PostgresEndpoint;
   readonly redis: RedisEndpoint;
+  /** User files of Supabase Storage, with the storage workload's access. */
   readonly storage: ObjectStoreEndpoint;
+  /** Database backups, with the backup job's access. */
+  readonly backups: ObjectStoreEndpoint;
   readonly drBucket?: pulumi.Output<string>;
   /** Kubeconfig of the target cluster, a Pulumi secret. */
   readonly kubeconfig: pulumi.Output<string>;
@@ -53,6 +62,9 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
   if (cfg.kubernetes.cluster === "existing" && !cfg.secrets.kubeconfig) {
     problems.push("northstack:kubeconfig is missing; an existing cluster needs it (or set northstack:cluster to managed)");
   }
+  if (cfg.cloud === "aws" && cfg.kubernetes.cluster === "existing" && !cfg.kubernetes.eksClusterName) {
+    problems.push("northstack:eksClusterName is missing; on an existing EKS cluster, Pod Identity associations give Supabase Storage and the backup job their S3 access");
+  }
   if (cfg.cloud === "gcp" && cfg.kubernetes.cluster === "managed" && cfg.network.vpcId) {
     problems.push("northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates; leave vpcId empty or bring the cluster (cluster existing)");
   }
@@ -69,6 +81,7 @@ const API = "api";
 const KONG = "kong";
 const SUPABASE = "supabase";
 const MONITORING = "monitoring";
+const BACKUP = "backup";
 
 /** Private address ranges: where an ingress controller's pods (the proxies Kong believes) get their addresses. */
 const PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
@@ -83,20 +96,25 @@ export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redi
   const monitoring = (service: string) => (cfg.monitoring.enabled ? [`${MONITORING}-${service}`] : []);
   const databaseServices = (["auth", "rest", "realtime", "storage", "meta"] as const).filter((service) => cfg.supabase[service]);
   return {
-    postgres: [...apis, supabase("migrate"), ...databaseServices.map(supabase), ...monitoring("postgres-exporter")],
+    postgres: [...apis, supabase("migrate"), ...databaseServices.map(supabase), BACKUP, ...monitoring("postgres-exporter")],
     // Kong keeps its rate-limit counters in Redis.
     redis: [...apis, KONG, ...monitoring("redis-exporter")],
-    // Storage keeps objects in S3 or GCS; Alertmanager posts to the webhook.
-    publicHttps: [...(cfg.supabase.storage ? [supabase("storage")] : []), ...(cfg.secrets.alertWebhookUrl ? monitoring("alertmanager") : [])],
+    // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to the webhook.
+    publicHttps: [...(cfg.supabase.storage ? [supabase("storage")] : []), BACKUP, ...(cfg.secrets.alertWebhookUrl ? monitoring("alertmanager") : [])],
   };
 }
+
+/** ServiceAccounts of the two workloads that use a bucket: cloud identities are bound to these names. */
+const STORAGE_SERVICE_ACCOUNT = "supabase-storage";
+const BACKUP_SERVICE_ACCOUNT = BACKUP;
 
 /**
  * AWS, ca-central-1 (copies in ca-west-1 on prod):
  *
  *   providers ─> VPC (private subnets, data SGs) ─> KMS key
- *     ─> RDS Postgres 15 ─> ElastiCache Redis ─> S3 backups (─> S3 replica in ca-west-1) ─> EKS
+ *     ─> RDS Postgres 15 ─> ElastiCache Redis ─> S3 backups (─> S3 replica in ca-west-1) ─> S3 user files ─> EKS
  *     ─> data SGs admit 5432/6379 from the EKS cluster SG (an existing cluster: from the VPC)
+ *     ─> IAM roles for the storage and backup ServiceAccounts (EKS Pod Identity)
  */
 function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
   const withDr = cfg.environment === "prod";
@@ -152,6 +170,7 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
     },
     primary,
   );
+  const files = new StorageBucket("storage", { kmsKeyArn: key.arn, region: cfg.region, forceDestroy: !cfg.deletionProtection }, primary);
 
   const cluster =
     cfg.kubernetes.cluster === "managed"
@@ -170,11 +189,32 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
       : undefined;
 
   new DataClientAccess("network-data-access", { network, clientSecurityGroupId: cluster?.clusterSecurityGroupId }, primary);
+  // Each bucket user gets its own IAM role through EKS Pod Identity; the nodes get no S3 or KMS rights.
+  const identity = (name: string, serviceAccount: string, policy: pulumi.Input<aws.iam.PolicyDocument>) =>
+    new PodIdentityRole(
+      name,
+      {
+        clusterName: cluster ? cluster.name : cfg.kubernetes.eksClusterName,
+        namespace: cfg.kubernetes.namespace,
+        serviceAccount,
+        policy,
+        dependsOn: cluster ? [cluster.podIdentityAgent] : [],
+      },
+      primary,
+    );
+  const storageRole = identity("storage-identity", STORAGE_SERVICE_ACCOUNT, pulumi.all([files.arn, key.arn]).apply(([bucket, kms]) => objectStorePolicy(bucket, kms)));
+  const backupRole = identity(
+    "backup-identity",
+    BACKUP_SERVICE_ACCOUNT,
+    pulumi.all([backups.arn, key.arn]).apply(([bucket, kms]) => backupWriterPolicy(bucket, kms, BACKUP_RETENTION.prefixes.map((p) => p.prefix), "weekly/")),
+  );
+  const podIdentityAccess = (serviceAccount: string, role: PodIdentityRole) => ({ serviceAccount: { name: serviceAccount, eksPodIdentity: true }, dependsOn: [role.association] });
 
   return {
     postgres: postgres.endpoint,
     redis: redis.endpoint,
-    storage: backups.endpoint,
+    storage: { ...files.endpoint, access: podIdentityAccess(STORAGE_SERVICE_ACCOUNT, storageRole) },
+    backups: { ...backups.endpoint, access: podIdentityAccess(BACKUP_SERVICE_ACCOUNT, backupRole) },
     drBucket: backups.drBucket,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,
@@ -193,8 +233,10 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
 /**
  * GCP, northamerica-northeast1 (copies in northamerica-northeast2 on prod):
  *
- *   provider ─> VPC (subnetwork, Cloud NAT, private services access) ─> CMEK key
- *     ─> Cloud SQL Postgres 15 ─> Memorystore Redis ─> GCS backups (─> daily copy to -northeast2) ─> GKE Autopilot
+ *   provider ─> VPC (subnetwork, Cloud NAT, private services access) ─> CMEK keys (-northeast1; -northeast2 on prod)
+ *     ─> Cloud SQL Postgres 15 (─> read replica in -northeast2) ─> Memorystore Redis
+ *     ─> GCS backups (─> daily copy to -northeast2) ─> GCS user files ─> GKE Autopilot
+ *     ─> a service account and HMAC key per bucket user (storage, backup job)
  */
 function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
   const withDr = cfg.environment === "prod";
@@ -203,8 +245,11 @@ function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
   const primary = { provider: gcp.provider };
 
   const network = new GcpNetwork("network", { region: gcp.region, vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined }, primary);
-  const keyUsers: KeyUser[] = ["sqladmin.googleapis.com", "redis.googleapis.com", ...(managedCluster ? (["container.googleapis.com"] as const) : [])];
+  const keyUsers: KeyUser[] = ["sqladmin.googleapis.com", "redis.googleapis.com", "storage.googleapis.com", ...(managedCluster ? (["container.googleapis.com"] as const) : [])];
   const key = new GcpEncryptionKey("kms", { location: gcp.region, projectNumber: gcp.projectNumber, users: keyUsers }, primary);
+  const drKey = withDr
+    ? new GcpEncryptionKey("kms-dr", { location: gcp.drRegion, projectNumber: gcp.projectNumber, users: ["sqladmin.googleapis.com", "storage.googleapis.com"] }, primary)
+    : undefined;
   const readyForPrivateIps = [...network.privateServicesAccess, ...key.grants];
 
   const postgres = new CloudSqlPostgres(
@@ -220,6 +265,7 @@ function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
       deletionProtection: cfg.deletionProtection,
       backupRetentionDays: cfg.postgres.backupRetentionDays,
       dependsOn: readyForPrivateIps,
+      drReplica: drKey && { region: gcp.drRegion, kmsKeyId: drKey.id, dependsOn: drKey.grants },
     },
     primary,
   );
@@ -244,9 +290,26 @@ function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
       projectId: gcp.projectId,
       projectNumber: gcp.projectNumber,
       forceDestroy: !cfg.deletionProtection,
+      kmsKeyId: key.id,
+      drKmsKeyId: drKey?.id,
+      dependsOn: [...key.grants, ...(drKey?.grants ?? [])],
     },
     primary,
   );
+  const files = new GcsStorageBucket(
+    "storage",
+    { region: gcp.region, projectId: gcp.projectId, kmsKeyId: key.id, forceDestroy: !cfg.deletionProtection, dependsOn: key.grants },
+    primary,
+  );
+  // S3 clients sign SigV4 requests, which GKE Workload Identity cannot: each bucket user gets a service account with an HMAC key.
+  const hmacAccess = (name: string, purpose: string, bucket: pulumi.Output<string>, roles: string[]) => {
+    const credentials = new HmacCredentials(
+      name,
+      { accountId: gcpServiceAccountId(cfg.stack, purpose), description: `northstack ${cfg.stack}: ${purpose} (S3 API)`, bucket, roles },
+      primary,
+    );
+    return { endpoint: GCS_S3_ENDPOINT, forcePathStyle: true, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } };
+  };
 
   const cluster =
     managedCluster && network.subnetworkId
@@ -268,7 +331,9 @@ function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
   return {
     postgres: postgres.endpoint,
     redis: redis.endpoint,
-    storage: backups.endpoint,
+    storage: { ...files.endpoint, access: hmacAccess("storage-credentials", "storage", files.bucket, ["roles/storage.objectUser"]) },
+    // Write and list only: the backup job never reads or deletes; the bucket's lifecycle does the retention.
+    backups: { ...backups.endpoint, access: hmacAccess("backup-credentials", "backup", backups.bucket, ["roles/storage.objectCreator", "roles/storage.legacyBucketReader"]) },
     drBucket: backups.drBucket,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,
@@ -287,6 +352,7 @@ function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
  *   users ─TLS─> Kong (LoadBalancer on 443, or Ingress) ──> API ──────────┬──> managed Postgres 15 (RLS)
  *                                                └─> Supabase services ───┘    managed Redis (TLS + AUTH)
  *   migrations Job (labelled ConfigMap) ──> Postgres;   Prometheus ──> every metrics port
+ *   Supabase Storage ──> user-files bucket;   backup CronJob (dump, verified restore) ──> backup bucket
  */
 export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
   validateCloudConfig(cfg);
@@ -345,7 +411,9 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     exposedSchemas: cfg.postgres.exposedSchemas,
     publicUrl: cfg.gateway.publicUrl,
     storage: foundation.storage,
+    replicas: cfg.supabase.replicas,
   });
+  new Backup(BACKUP, { runtime, postgres: foundation.postgres, bucket: foundation.backups, dependsOn: supabase.migrations.resources });
 
   const apiArgs = {
     runtime,
@@ -404,7 +472,8 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     gatewayAddress: kong.address,
     databaseEndpoint: hostAndPort(foundation.postgres),
     redisEndpoint: hostAndPort(foundation.redis),
-    backupBucket: foundation.storage.bucket,
+    backupBucket: foundation.backups.bucket,
+    storageBucket: foundation.storage.bucket,
     drBackupBucket: foundation.drBucket ?? "none",
     namespace: runtime.namespace,
     cloud: cfg.cloud,

@@ -77,10 +77,45 @@ export function validateBackupBucketArgs(args: BackupBucketArgs): void {
   if (problems.length) throw new Error(`S3 backup bucket: ${problems.join("; ")}`);
 }
 
+export interface HardenedS3BucketArgs {
+  /** KMS key (in the bucket's region) for SSE-KMS. Required. */
+  readonly kmsKeyArn: pulumi.Input<string>;
+  /** Allow `pulumi destroy` to delete a non-empty bucket. Required. */
+  readonly forceDestroy: boolean;
+  /** Lifecycle rules; they wait for versioning. Required. */
+  readonly lifecycleRules: aws.types.input.s3.BucketLifecycleConfigurationRule[];
+  /** Provider of the bucket's region. Default: the parent's. */
+  readonly provider?: aws.Provider;
+}
+
 /**
- * The stack's S3 bucket for backups and Supabase storage objects: versioned, SSE-KMS with a bucket
- * key, all public access blocked, ACLs disabled, TLS-only, and the BACKUP_RETENTION lifecycle. With
- * a DR provider, a bucket hardened the same way in the DR region receives a replica of every object.
+ * An S3 bucket hardened the northstack way, as children of `parent`: versioned, SSE-KMS with a bucket
+ * key, all public access blocked, ACLs disabled, TLS-only, and the given lifecycle.
+ */
+export function hardenedS3Bucket(parent: pulumi.Resource, name: string, args: HardenedS3BucketArgs): { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning } {
+  const opts = { parent, provider: args.provider };
+  const bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy }, opts);
+  new aws.s3.BucketPublicAccessBlock(
+    `${name}-public-access`,
+    { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    opts,
+  );
+  new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+  const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-sse`,
+    { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }] },
+    opts,
+  );
+  new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: bucket.arn.apply(denyInsecureTransportPolicy) }, opts);
+  new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: bucket.id, rules: args.lifecycleRules }, { ...opts, dependsOn: [versioning] });
+  return { bucket, versioning };
+}
+
+/**
+ * The stack's S3 bucket for database backups (Supabase Storage has its own StorageBucket): hardened
+ * by hardenedS3Bucket, with the BACKUP_RETENTION lifecycle. With a DR provider, a bucket hardened
+ * the same way in the DR region receives a replica of every object.
  */
 export class BackupBucket extends pulumi.ComponentResource {
   readonly bucket: pulumi.Output<string>;
@@ -106,23 +141,7 @@ export class BackupBucket extends pulumi.ComponentResource {
   }
 
   private hardenedBucket(name: string, kmsKeyArn: pulumi.Input<string>, forceDestroy: boolean, provider?: aws.Provider) {
-    const opts = { parent: this, provider };
-    const bucket = new aws.s3.Bucket(name, { forceDestroy }, opts);
-    new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      opts,
-    );
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
-    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-sse`,
-      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn }, bucketKeyEnabled: true }] },
-      opts,
-    );
-    new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: bucket.arn.apply(denyInsecureTransportPolicy) }, opts);
-    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: bucket.id, rules: s3LifecycleRules() }, { ...opts, dependsOn: [versioning] });
-    return { bucket, versioning };
+    return hardenedS3Bucket(this, name, { kmsKeyArn, forceDestroy, lifecycleRules: s3LifecycleRules(), provider });
   }
 
   private replicate(

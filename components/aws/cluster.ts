@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkCidr } from "../config";
+import { POD_IDENTITY_TRUST_POLICY } from "./workload-identity";
 
 export interface EksClusterArgs {
   /** Private subnets (2+ zones) for the control-plane interfaces and the nodes. Required. */
@@ -76,7 +77,8 @@ const assumeRolePolicy = (service: string) =>
  * 1 (pods cannot borrow the node's role) and encrypted root volumes. Access uses EKS access entries;
  * the identity that runs `pulumi up` is bootstrapped as cluster admin. The VPC CNI enforces
  * NetworkPolicies (off by default on EKS), and the EBS CSI driver (through EKS Pod Identity, allowed
- * to use the KMS key) provisions the volumes of stateful workloads.
+ * to use the KMS key) provisions the volumes of stateful workloads. The eks-pod-identity-agent add-on
+ * is what gives workloads their own IAM roles (PodIdentityRole) while nodes keep none.
  */
 export class EksCluster extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>;
@@ -84,6 +86,8 @@ export class EksCluster extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
   /** Security group EKS attaches to the control plane and the managed nodes, and so to pod traffic (VPC CNI). */
   readonly clusterSecurityGroupId: pulumi.Output<string>;
+  /** The eks-pod-identity-agent add-on; Pod Identity associations wait for it. */
+  readonly podIdentityAgent: aws.eks.Addon;
 
   constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     validateEksClusterArgs(args);
@@ -159,7 +163,8 @@ export class EksCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.addVolumeDriver(name, cluster, nodeGroup, args.kmsKeyArn);
+    this.podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, { parent: this, dependsOn: [nodeGroup] });
+    this.addVolumeDriver(name, cluster, nodeGroup, this.podIdentityAgent, args.kmsKeyArn);
 
     this.name = cluster.name;
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => {
@@ -175,19 +180,9 @@ export class EksCluster extends pulumi.ComponentResource {
     this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig, clusterSecurityGroupId: this.clusterSecurityGroupId });
   }
 
-  private addVolumeDriver(name: string, cluster: aws.eks.Cluster, nodeGroup: aws.eks.NodeGroup, kmsKeyArn: pulumi.Input<string>): void {
+  private addVolumeDriver(name: string, cluster: aws.eks.Cluster, nodeGroup: aws.eks.NodeGroup, podIdentityAgent: aws.eks.Addon, kmsKeyArn: pulumi.Input<string>): void {
     const opts = { parent: this, dependsOn: [nodeGroup] };
-    const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, opts);
-    const role = new aws.iam.Role(
-      `${name}-ebs-csi`,
-      {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
-        }),
-      },
-      { parent: this },
-    );
+    const role = new aws.iam.Role(`${name}-ebs-csi`, { assumeRolePolicy: POD_IDENTITY_TRUST_POLICY }, { parent: this });
     const managedPolicy = new aws.iam.RolePolicyAttachment(
       `${name}-ebs-csi`,
       { role: role.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" },

@@ -18,7 +18,7 @@ export function gcsLifecycleRules(): gcp.types.input.storage.BucketLifecycleRule
 /** A GCS location for a Canadian region (NORTHAMERICA-NORTHEAST1); refuses multi-regions like US or NAM4. Pure. */
 export function gcsLocation(region: string): string {
   if (!/^northamerica-northeast[12]$/.test(region)) {
-    throw new Error(`GCS backup bucket: region ${JSON.stringify(region)} is not allowed; allowed: northamerica-northeast1, northamerica-northeast2 (single Canadian regions, no multi-regions)`);
+    throw new Error(`GCS bucket: region ${JSON.stringify(region)} is not allowed; allowed: northamerica-northeast1, northamerica-northeast2 (single Canadian regions, no multi-regions)`);
   }
   return region.toUpperCase();
 }
@@ -34,6 +34,50 @@ export interface GcsBackupBucketArgs {
   readonly drRegion?: string;
   /** Allow `pulumi destroy` to delete a non-empty bucket. Default: false. */
   readonly forceDestroy?: boolean;
+  /** CMEK key in `region` for new objects; Cloud Storage's service agent must be granted it. Default: Google-managed encryption. */
+  readonly kmsKeyId?: pulumi.Input<string>;
+  /** CMEK key in `drRegion` for the copy. Default: Google-managed encryption. */
+  readonly drKmsKeyId?: pulumi.Input<string>;
+  /** What the buckets wait for, such as the key grants. Default: nothing. */
+  readonly dependsOn?: pulumi.Resource[];
+}
+
+export interface HardenedGcsBucketArgs {
+  /** Project id, prefixing the globally unique bucket name. Required. */
+  readonly projectId: pulumi.Input<string>;
+  /** GCS location from gcsLocation. Required. */
+  readonly location: string;
+  /** Allow `pulumi destroy` to delete a non-empty bucket. Required. */
+  readonly forceDestroy: boolean;
+  /** Lifecycle rules. Required. */
+  readonly lifecycleRules: gcp.types.input.storage.BucketLifecycleRule[];
+  /** CMEK key in `location` for new objects. Default: Google-managed encryption. */
+  readonly kmsKeyId?: pulumi.Input<string>;
+  /** What the bucket waits for, such as the key grant. Default: nothing. */
+  readonly dependsOn?: pulumi.Resource[];
+}
+
+/**
+ * A GCS bucket hardened the northstack way, as a child of `parent`: one Canadian region, uniform
+ * bucket-level access, public access prevention enforced, versioning, CMEK when a key is given, and
+ * the given lifecycle. Named <project>-<stack>-<name>, since bucket names are global.
+ */
+export function hardenedGcsBucket(parent: pulumi.Resource, name: string, args: HardenedGcsBucketArgs): gcp.storage.Bucket {
+  return new gcp.storage.Bucket(
+    name,
+    {
+      name: pulumi.interpolate`${args.projectId}-${pulumi.getStack()}-${name}`,
+      location: args.location,
+      storageClass: "STANDARD",
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
+      versioning: { enabled: true },
+      lifecycleRules: args.lifecycleRules,
+      encryption: args.kmsKeyId ? { defaultKmsKeyName: args.kmsKeyId } : undefined,
+      forceDestroy: args.forceDestroy,
+    },
+    { parent, dependsOn: args.dependsOn },
+  );
 }
 
 /** Throws with the problem in the arguments, before any resource is registered. */
@@ -46,9 +90,8 @@ export function validateGcsBackupBucketArgs(args: GcsBackupBucketArgs): { locati
 }
 
 /**
- * The stack's GCS bucket for backups and Supabase storage objects, in a single Canadian region:
- * uniform bucket-level access, public access prevention enforced, versioning, the BACKUP_RETENTION
- * lifecycle, Google-managed encryption at rest. With `drRegion`, a bucket hardened the same way
+ * The stack's GCS bucket for database backups (Supabase Storage has its own), hardened by
+ * hardenedGcsBucket with the BACKUP_RETENTION lifecycle. With `drRegion`, a bucket hardened the same way
  * there receives a daily Storage Transfer Service copy (changed objects only; deletions are not
  * propagated, so the DR side also follows its own lifecycle).
  */
@@ -61,35 +104,18 @@ export class GcsBackupBucket extends pulumi.ComponentResource {
     const { location, drLocation } = validateGcsBackupBucketArgs(args);
     super("northstack:gcp:BackupBucket", name, {}, opts);
 
-    const primary = this.hardenedBucket(name, args.projectId, location, args.forceDestroy ?? false);
+    const bucketArgs = { projectId: args.projectId, forceDestroy: args.forceDestroy ?? false, lifecycleRules: gcsLifecycleRules(), dependsOn: args.dependsOn };
+    const primary = hardenedGcsBucket(this, name, { ...bucketArgs, location, kmsKeyId: args.kmsKeyId });
     this.bucket = primary.name;
 
     if (drLocation && args.projectNumber) {
-      const replica = this.hardenedBucket(`${name}-dr`, args.projectId, drLocation, args.forceDestroy ?? false);
+      const replica = hardenedGcsBucket(this, `${name}-dr`, { ...bucketArgs, location: drLocation, kmsKeyId: args.drKmsKeyId });
       this.copyDaily(name, primary, replica, args.projectNumber, args.projectId);
       this.drBucket = replica.name;
     }
 
     this.endpoint = { kind: "gcs", bucket: this.bucket, region: args.region };
     this.registerOutputs({ bucket: this.bucket, drBucket: this.drBucket });
-  }
-
-  private hardenedBucket(name: string, projectId: pulumi.Input<string>, location: string, forceDestroy: boolean): gcp.storage.Bucket {
-    return new gcp.storage.Bucket(
-      name,
-      {
-        // Bucket names are global; the project id makes them unique and says whose they are.
-        name: pulumi.interpolate`${projectId}-${pulumi.getStack()}-${name}`,
-        location,
-        storageClass: "STANDARD",
-        uniformBucketLevelAccess: true,
-        publicAccessPrevention: "enforced",
-        versioning: { enabled: true },
-        lifecycleRules: gcsLifecycleRules(),
-        forceDestroy,
-      },
-      { parent: this },
-    );
   }
 
   private copyDaily(name: string, source: gcp.storage.Bucket, sink: gcp.storage.Bucket, projectNumber: pulumi.Input<string>, projectId: pulumi.Input<string>): void {

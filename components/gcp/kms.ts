@@ -2,15 +2,17 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
- * Google services whose agent may use the key: the agent's address for a project number, and
- * whether the agent must be asked for (Cloud SQL's does not exist until then; the others are
- * created with their API).
+ * Google services whose agent may use the key, and how the agent comes to exist: "identity" asks
+ * the Service Usage API for it (Cloud SQL's does not exist until then), "api" means it is created
+ * with its API; both have a well-known address for a project number. "lookup" reads the address
+ * from the service, which creates the agent on first read (Cloud Storage).
  */
 export const SERVICE_AGENTS = {
-  "sqladmin.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@gcp-sa-cloud-sql.iam.gserviceaccount.com`, provision: true },
-  "redis.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@cloud-redis.iam.gserviceaccount.com`, provision: false },
-  "container.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`, provision: false },
-} as const;
+  "sqladmin.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@gcp-sa-cloud-sql.iam.gserviceaccount.com`, provision: "identity" },
+  "redis.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@cloud-redis.iam.gserviceaccount.com`, provision: "api" },
+  "container.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`, provision: "api" },
+  "storage.googleapis.com": { provision: "lookup" },
+} as const satisfies Record<string, { agent: (projectNumber: string) => string; provision: "identity" | "api" } | { provision: "lookup" }>;
 export type KeyUser = keyof typeof SERVICE_AGENTS;
 
 export interface GcpEncryptionKeyArgs {
@@ -42,15 +44,13 @@ export class GcpEncryptionKey extends pulumi.ComponentResource {
     );
     this.grants = (args.users ?? []).map((service) => {
       const shortName = service.split(".")[0];
-      const { agent, provision } = SERVICE_AGENTS[service];
-      const identity = provision ? [new gcp.projects.ServiceIdentity(`${name}-${shortName}-agent`, { service }, { parent: this })] : [];
+      const source = SERVICE_AGENTS[service];
+      const identity = source.provision === "identity" ? [new gcp.projects.ServiceIdentity(`${name}-${shortName}-agent`, { service }, { parent: this })] : [];
+      const email =
+        "agent" in source ? pulumi.output(args.projectNumber).apply(source.agent) : gcp.storage.getProjectServiceAccountOutput({}, { parent: this }).emailAddress;
       return new gcp.kms.CryptoKeyIAMMember(
         `${name}-${shortName}`,
-        {
-          cryptoKeyId: key.id,
-          role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-          member: pulumi.output(args.projectNumber).apply((n) => `serviceAccount:${agent(n)}`),
-        },
+        { cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: pulumi.interpolate`serviceAccount:${email}` },
         { parent: this, dependsOn: identity },
       );
     });

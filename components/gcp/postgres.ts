@@ -1,5 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { checkRegion } from "../config";
 import { PostgresEndpoint } from "../endpoints";
 
 export interface CloudSqlPostgresArgs {
@@ -23,6 +24,18 @@ export interface CloudSqlPostgresArgs {
   readonly backupRetentionDays?: number;
   /** What the instance waits for: the services peering and the key grant. Default: nothing. */
   readonly dependsOn?: pulumi.Resource[];
+  /**
+   * A cross-region read replica for disaster recovery, on the same private network, kept in step by
+   * streaming replication and promotable if the primary region is lost. Default: none.
+   */
+  readonly drReplica?: {
+    /** Its region: the other Canadian region. */
+    readonly region: string;
+    /** CMEK key in that region; Cloud SQL's service agent must be granted it. Default: Google-managed encryption. */
+    readonly kmsKeyId?: pulumi.Input<string>;
+    /** What it waits for, such as that key grant. Default: nothing. */
+    readonly dependsOn?: pulumi.Resource[];
+  };
 }
 
 /** Throws with every problem in the arguments, before any resource is registered. */
@@ -32,6 +45,11 @@ export function validateCloudSqlPostgresArgs(args: CloudSqlPostgresArgs): void {
   if (!Number.isInteger(retention) || retention < 7 || retention > 365) problems.push(`backupRetentionDays ${retention} is not allowed; allowed: 7 to 365`);
   const storage = args.storageGb ?? 20;
   if (!Number.isInteger(storage) || storage < 10 || storage > 65536) problems.push(`storageGb ${storage} is not allowed; allowed: 10 to 65536`);
+  if (args.drReplica) {
+    const problem = checkRegion("gcp", args.drReplica.region);
+    if (problem) problems.push(`drReplica.region ${JSON.stringify(args.drReplica.region)} ${problem}`);
+    else if (args.drReplica.region === args.region) problems.push(`drReplica.region ${JSON.stringify(args.drReplica.region)} equals region; the replica must be in the other Canadian region`);
+  }
   if (problems.length) throw new Error(`Cloud SQL Postgres: ${problems.join("; ")}`);
 }
 
@@ -43,11 +61,14 @@ export function cloudSqlFlags(): { name: string; value: string }[] {
 /**
  * Cloud SQL for PostgreSQL 15, the managed twin of the dev Postgres container: private IP only,
  * TLS required, daily backups with point-in-time recovery kept in the instance's own region,
- * REGIONAL when `ha`, CMEK when a key is given.
+ * REGIONAL when `ha`, CMEK when a key is given, and with `drReplica` a read replica in the DR region
+ * (the GCP counterpart of RDS's replicated automated backups).
  */
 export class CloudSqlPostgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
   readonly connectionName: pulumi.Output<string>;
+  /** Connection name of the DR replica, when there is one. */
+  readonly drReplicaConnectionName?: pulumi.Output<string>;
 
   constructor(name: string, args: CloudSqlPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     validateCloudSqlPostgresArgs(args);
@@ -95,6 +116,34 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
       { parent: this, dependsOn: args.dependsOn },
     );
 
+    if (args.drReplica) {
+      const replica = new gcp.sql.DatabaseInstance(
+        `${name}-dr`,
+        {
+          databaseVersion: "POSTGRES_15",
+          region: args.drReplica.region,
+          masterInstanceName: instance.name,
+          encryptionKeyName: args.drReplica.kmsKeyId,
+          deletionProtection,
+          settings: {
+            // The same size as the primary, so that a promoted replica carries the load.
+            tier: args.tier ?? "db-custom-2-7680",
+            edition: "ENTERPRISE",
+            availabilityType: "ZONAL",
+            diskType: "PD_SSD",
+            diskSize: args.storageGb ?? 20,
+            diskAutoresize: true,
+            deletionProtectionEnabled: deletionProtection,
+            ipConfiguration: { ipv4Enabled: false, privateNetwork: args.networkId, sslMode: "ENCRYPTED_ONLY", enablePrivatePathForGoogleCloudServices: false },
+            insightsConfig: { queryInsightsEnabled: true },
+            maintenanceWindow: { day: 7, hour: 9, updateTrack: "stable" },
+          },
+        },
+        { parent: this, dependsOn: args.drReplica.dependsOn },
+      );
+      this.drReplicaConnectionName = replica.connectionName;
+    }
+
     this.connectionName = instance.connectionName;
     this.endpoint = {
       host: instance.privateIpAddress,
@@ -104,6 +153,6 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
       adminPassword: pulumi.secret(args.password),
       sslMode: "require",
     };
-    this.registerOutputs({ host: this.endpoint.host, connectionName: this.connectionName });
+    this.registerOutputs({ host: this.endpoint.host, connectionName: this.connectionName, drReplicaConnectionName: this.drReplicaConnectionName });
   }
 }

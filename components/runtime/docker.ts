@@ -96,6 +96,7 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
 
   deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload {
     validateWorkload(spec);
+    validateForDocker(spec);
     const fileDirs = fileDirectories(spec);
     if (this.deployed.has(spec.name)) throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
     this.deployed.add(spec.name);
@@ -241,6 +242,17 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
 function normalise(path: string): string {
   const trimmed = path.replace(/\/+$/, "");
   return trimmed === "" ? "/" : trimmed;
+}
+
+/**
+ * What the Docker runtime cannot render: scheduled runs and init steps. The dev stack's backups run
+ * as a long-lived loop service instead (see Backup). `serviceAccount` is a Kubernetes identity and is ignored.
+ */
+export function validateForDocker(spec: WorkloadSpec): void {
+  const problems: string[] = [];
+  if (spec.kind === "cron") problems.push('kind "cron" is not supported; run the task as a service that loops (the dev Backup does)');
+  if ((spec.init ?? []).length > 0) problems.push("init steps are not supported; fold them into the container's command");
+  if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)} on docker: ${problems.join("; ")}`);
 }
 
 function renderEnv(spec: WorkloadSpec): pulumi.Output<string[]> {

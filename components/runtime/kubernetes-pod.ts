@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { FileSpec, HealthSpec, WorkloadSpec, requestsFor } from "../workload";
+import { FileSpec, HealthSpec, InitStepSpec, ResourceSpec, WorkloadSpec, requestsFor, runsToCompletion } from "../workload";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -58,6 +58,12 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
     if (!ENV_NAME.test(name)) problems.push(`env ${JSON.stringify(name)} is not a valid environment variable name`);
   }
   for (const name of Object.keys(spec.secretEnv ?? {})) claim(name, `secretEnv ${JSON.stringify(name)}`);
+  for (const step of spec.init ?? []) {
+    for (const name of [...Object.keys(step.env ?? {}), ...Object.keys(step.secretEnv ?? {})]) {
+      if (!ENV_NAME.test(name)) problems.push(`init step ${JSON.stringify(step.name)} env ${JSON.stringify(name)} is not a valid environment variable name`);
+    }
+    for (const name of Object.keys(step.secretEnv ?? {})) claim(name, `init step ${JSON.stringify(step.name)} secretEnv ${JSON.stringify(name)}`);
+  }
   const publicPorts = (spec.ports ?? []).filter((p) => p.public);
   if (publicPorts.length > 1) {
     const one = exposure === "ingress" ? "an Ingress routes one port per workload" : "a load balancer serves one port, 443";
@@ -78,12 +84,47 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
   if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)} on kubernetes: ${problems.join("; ")}`);
 }
 
-/** Kubernetes quantities for the spec's limits and derived requests. */
-export function resourcesFor(spec: WorkloadSpec): k8s.types.input.core.v1.ResourceRequirements {
+/** Kubernetes quantities for the spec's (or an init step's) limits and derived requests. */
+export function resourcesFor(spec: { readonly resources: ResourceSpec }): k8s.types.input.core.v1.ResourceRequirements {
   const requests = requestsFor(spec.resources);
   return {
     requests: { cpu: `${requests.cpuMillis}m`, memory: `${requests.memoryMb}Mi` },
     limits: { cpu: `${spec.resources.cpuMillis}m`, memory: `${spec.resources.memoryMb}Mi` },
+  };
+}
+
+/** Plain env, then secret env read from the workload's Secret, sorted by name. */
+function envFor(env: Record<string, pulumi.Input<string>> | undefined, secretEnv: Record<string, unknown> | undefined, secretName: pulumi.Input<string> | undefined): EnvVar[] {
+  return [
+    ...Object.entries(env ?? {}).map(([name, value]) => ({ name, value })),
+    ...Object.keys(secretEnv ?? {}).map((name) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } })),
+  ].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function containerSecurityContext(user: { uid: number; gid: number }, readOnlyRootFilesystem: boolean, add: string[]): k8s.types.input.core.v1.SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem,
+    runAsNonRoot: true,
+    runAsUser: user.uid,
+    runAsGroup: user.gid,
+    capabilities: { drop: ["ALL"], add },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+/** An init step as an init container with the workload's mounts and its own identity, env and limits. */
+function initContainerFor(spec: WorkloadSpec, step: InitStepSpec, mounts: VolumeMount[], secretName: pulumi.Input<string> | undefined): Container {
+  return {
+    name: step.name,
+    image: step.image,
+    command: step.command,
+    args: step.args,
+    env: envFor(step.env, step.secretEnv, secretName),
+    volumeMounts: mounts,
+    resources: resourcesFor(step),
+    securityContext: containerSecurityContext(step.user ?? spec.user, true, []),
   };
 }
 
@@ -133,7 +174,8 @@ export interface PodInputs {
  * The pod spec of one workload, meeting Pod Security Standards "restricted" field by field: non-root
  * with the spec's uid:gid, fsGroup, seccomp RuntimeDefault, no privilege escalation, all
  * capabilities dropped (NET_BIND_SERVICE only when the spec asks), read-only root filesystem with
- * emptyDir scratch, requests and limits, probes, and no service-account token.
+ * emptyDir scratch, requests and limits, probes, and no service-account token. Init steps become
+ * init containers hardened the same way, with the same mounts.
  */
 export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
   const files = spec.files ?? [];
@@ -172,36 +214,24 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
   });
   for (const v of spec.volumes ?? []) mounts.push({ name: v.name, mountPath: v.mountPath });
 
-  const env: EnvVar[] = [
-    ...Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
-    ...Object.keys(spec.secretEnv ?? {}).map((name) => ({ name, valueFrom: { secretKeyRef: { name: inputs.secretName, key: name } } })),
-  ].sort((a, b) => a.name.localeCompare(b.name));
-
-  const isJob = spec.kind === "job";
   const container: Container = {
     name: spec.name,
     image: spec.image,
     command: spec.command,
     args: spec.args,
     ports: (spec.ports ?? []).map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
-    env,
+    env: envFor(spec.env, spec.secretEnv, inputs.secretName),
     volumeMounts: mounts,
     resources: resourcesFor(spec),
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: spec.readOnlyRootFilesystem ?? true,
-      runAsNonRoot: true,
-      runAsUser: spec.user.uid,
-      runAsGroup: spec.user.gid,
-      capabilities: { drop: ["ALL"], add: (spec.addCapabilities ?? []).map((c) => c.name) },
-      seccompProfile: { type: "RuntimeDefault" },
-    },
-    ...(spec.health && !isJob ? probesFor(spec.health, spec.ports?.[0]?.port) : {}),
+    securityContext: containerSecurityContext(spec.user, spec.readOnlyRootFilesystem ?? true, (spec.addCapabilities ?? []).map((c) => c.name)),
+    ...(spec.health && !runsToCompletion(spec) ? probesFor(spec.health, spec.ports?.[0]?.port) : {}),
   };
+  const initContainers = (spec.init ?? []).map((step) => initContainerFor(spec, step, mounts, inputs.secretName));
 
   return {
+    // Cloud identity webhooks (EKS Pod Identity) project their own audience-bound token; the API token stays unmounted.
     automountServiceAccountToken: false,
+    serviceAccountName: spec.serviceAccount?.name,
     enableServiceLinks: false,
     restartPolicy: inputs.restartPolicy ?? "Always",
     securityContext: {
@@ -212,6 +242,7 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
       fsGroupChangePolicy: "OnRootMismatch",
       seccompProfile: { type: "RuntimeDefault" },
     },
+    ...(initContainers.length ? { initContainers } : {}),
     containers: [container],
     volumes,
     topologySpreadConstraints: inputs.topologySpreadConstraints,

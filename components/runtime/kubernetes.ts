@@ -74,6 +74,8 @@ export const JOB_DEADLINE_SECONDS = 900;
 export const JOB_AWAIT_TIMEOUT = `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 2}m`;
 /** What a load balancer or Ingress address reads before the cloud assigns one (preview, mocks). */
 export const PENDING_ADDRESS = "<pending>";
+/** Link-local address of the EKS Pod Identity agent on every node (a hostNetwork DaemonSet). */
+export const EKS_POD_IDENTITY_AGENT = { cidr: "169.254.170.23/32", port: 80 } as const;
 
 /** Checks the runtime's arguments; throws one error naming every bad argument, its value and what is allowed. */
 export function validateKubernetesRuntimeArgs(args: Omit<KubernetesRuntimeArgs, "provider">): void {
@@ -242,7 +244,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     const files = spec.files ?? [];
     const plainFiles = files.filter((f) => !f.secret);
     const secretFiles = files.filter((f) => f.secret);
-    const secretEnv = Object.entries(spec.secretEnv ?? {});
+    const secretEnv = [...Object.entries(spec.secretEnv ?? {}), ...(spec.init ?? []).flatMap((step) => Object.entries(step.secretEnv ?? {}))];
 
     // ConfigMaps and Secrets are auto-named: the provider replaces them when their data changes, and
     // the new name in the pod template rolls the pods, with no window where a pod reads a half-updated map.
@@ -325,8 +327,11 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       tlsSecretName: publicPort?.tls ? tlsSecretName : undefined,
     };
     const workloadOpts: pulumi.CustomResourceOptions = certificate ? { ...resourceOpts, dependsOn: [...(opts?.dependsOn ?? []), certificate] } : resourceOpts;
+    if (spec.serviceAccount) resources.push(this.serviceAccount(spec, labels, resourceOpts));
 
-    if (isJob) {
+    if (spec.kind === "cron") {
+      resources.push(this.cronJob(spec, workloadLabels, annotations, template(podSpecFor(spec, { ...podInputs, restartPolicy: "Never" })), resourceOpts));
+    } else if (isJob) {
       // A changed image, command, env or migration set gives the Job a new name: Pulumi replaces it and it runs again.
       const jobName = pulumi
         .all([spec.image, pulumi.output(spec.env ?? {}), pulumi.all(plainFiles.map((f) => f.content))])
@@ -466,6 +471,47 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     return { host, resources, publicAddress };
   }
 
+  /** The workload's own ServiceAccount; pods never mount its API token (cloud identity webhooks project their own). */
+  private serviceAccount(spec: WorkloadSpec, labels: Record<string, string>, resourceOpts: pulumi.CustomResourceOptions): k8s.core.v1.ServiceAccount {
+    return new k8s.core.v1.ServiceAccount(
+      `${spec.name}-sa`,
+      { metadata: { name: spec.serviceAccount!.name, namespace: this.namespace, labels }, automountServiceAccountToken: false },
+      resourceOpts,
+    );
+  }
+
+  /**
+   * A CronJob on the spec's schedule (UTC): one run at a time, a missed run may start up to an hour
+   * late, a failed pod is retried twice, and the last three successes and failures stay for their logs.
+   */
+  private cronJob(
+    spec: WorkloadSpec,
+    labels: Record<string, string>,
+    annotations: Record<string, string>,
+    template: k8s.types.input.core.v1.PodTemplateSpec,
+    resourceOpts: pulumi.CustomResourceOptions,
+  ): k8s.batch.v1.CronJob {
+    return new k8s.batch.v1.CronJob(
+      spec.name,
+      {
+        metadata: { name: spec.name, namespace: this.namespace, labels, annotations },
+        spec: {
+          schedule: spec.schedule!,
+          timeZone: "Etc/UTC",
+          concurrencyPolicy: "Forbid",
+          startingDeadlineSeconds: 3600,
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 3,
+          jobTemplate: {
+            metadata: { labels },
+            spec: { backoffLimit: 2, activeDeadlineSeconds: 4 * 3600, ttlSecondsAfterFinished: JOB_TTL_SECONDS, template },
+          },
+        },
+      },
+      resourceOpts,
+    );
+  }
+
   private exposePublicPort(
     spec: WorkloadSpec,
     port: NonNullable<WorkloadSpec["ports"]>[number],
@@ -579,6 +625,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     if ((this.args.publicHttpsClients ?? []).includes(spec.name)) {
       egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [tcp(HTTPS_PORT)] });
     }
+    egress.push(...podIdentityEgress(spec));
 
     return new k8s.networking.v1.NetworkPolicy(
       `${spec.name}-netpol`,
@@ -594,4 +641,13 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       resourceOpts,
     );
   }
+}
+
+/**
+ * Egress to the EKS Pod Identity agent, for workloads whose ServiceAccount gets its AWS credentials
+ * from it; every other workload keeps link-local addresses (instance metadata included) closed.
+ */
+export function podIdentityEgress(spec: Pick<WorkloadSpec, "serviceAccount">): k8s.types.input.networking.v1.NetworkPolicyEgressRule[] {
+  if (!spec.serviceAccount?.eksPodIdentity) return [];
+  return [{ to: [{ ipBlock: { cidr: EKS_POD_IDENTITY_AGENT.cidr } }], ports: [{ protocol: "TCP", port: EKS_POD_IDENTITY_AGENT.port }] }];
 }

@@ -75,6 +75,7 @@ export const MOCKED_CALLS: Record<string, Call> = {
   "gcp:organizations/getProject:getProject": () => ({ projectId: "northstack-plan", number: "123456789012", name: "northstack-plan" }),
   "gcp:organizations/getClientConfig:getClientConfig": () => ({ project: "northstack-plan", region: "northamerica-northeast1", accessToken: "plan" }),
   "gcp:projects/getProject:getProject": () => ({ projects: [{ projectId: "northstack-plan" }] }),
+  "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": () => ({ emailAddress: "service-123456789012@gs-project-accounts.iam.gserviceaccount.com" }),
 };
 
 /** Computed outputs that real providers return and the program reads. */
@@ -101,7 +102,7 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         identities: [{ oidcs: [{ issuer: `https://oidc.eks.ca-central-1.amazonaws.com/id/${name}` }] }],
       };
     case "gcp:sql/databaseInstance:DatabaseInstance":
-      return { ...base, privateIpAddress: "10.50.0.3", connectionName: `northstack-plan:northamerica-northeast1:${name}`, serverCaCerts: [] };
+      return { ...base, name: inputs.name ?? name, privateIpAddress: "10.50.0.3", connectionName: `northstack-plan:northamerica-northeast1:${name}`, serverCaCerts: [] };
     case "gcp:redis/instance:Instance":
       // Memorystore serves in-transit encryption on 6378, plain Redis on 6379.
       return {
@@ -115,6 +116,10 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { ...base, endpoint: "10.50.2.2", masterAuth: { clusterCaCertificate: "cGxhbg==" } };
     case "gcp:storage/bucket:Bucket":
       return { ...base, url: `gs://${inputs.name ?? name}` };
+    case "gcp:serviceaccount/account:Account":
+      return { ...base, email: `${inputs.accountId ?? name}@northstack-plan.iam.gserviceaccount.com` };
+    case "gcp:storage/hmacKey:HmacKey":
+      return { ...base, accessId: `GOOG1PLAN${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`, secret: `plan-hmac-secret-${name}` };
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
       return { ...base, result: `plan-random-${name}`.padEnd(Number(inputs.length ?? 32), "x").slice(0, Number(inputs.length ?? 32)) };

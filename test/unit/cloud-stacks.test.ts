@@ -7,6 +7,7 @@
 import * as path from "path";
 import type { PlannedResource } from "../../scripts/lib/mock-program";
 import type { StackPlan } from "../../scripts/lib/plan";
+import { renderBackupScript } from "../../components/backup-script";
 import { parseConfig } from "../../components/config";
 import { evaluatePlan } from "../../scripts/lib/plan-policies";
 import { validateCloudConfig } from "../../stacks/cloud";
@@ -145,9 +146,12 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     const postgres = `${dataCidr}:5432`;
     const redis = `${dataCidr}:${redisPort}`;
     const https = "0.0.0.0/0:443";
+    // On AWS the bucket users get their credentials from the node's EKS Pod Identity agent.
+    const identity = cloud === "aws" ? ["169.254.170.23/32:80"] : [];
     expect(destinations("api")).toEqual([postgres, redis]);
     expect(destinations("kong")).toEqual([redis]);
-    expect(destinations("supabase-storage")).toEqual([postgres, https]);
+    expect(destinations("supabase-storage")).toEqual([postgres, https, ...identity]);
+    expect(destinations("backup")).toEqual([postgres, https, ...identity]);
     for (const w of ["supabase-auth", "supabase-rest", "supabase-realtime", "supabase-meta", "monitoring-postgres-exporter"]) expect({ w, to: destinations(w) }).toEqual({ w, to: [postgres] });
     expect(destinations("monitoring-redis-exporter")).toEqual([redis]);
     expect(destinations(ofType(p, "kubernetes:batch/v1:Job").map((j) => j.name)[0])).toEqual([postgres]);
@@ -234,15 +238,18 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
       for (const db of ofType(p, "gcp:sql/databaseInstance:DatabaseInstance")) {
         const settings = db.inputs.settings as { ipConfiguration: Obj; backupConfiguration: Obj };
         expect(settings.ipConfiguration).toEqual(expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }));
+        expect(db.inputs.encryptionKeyName).toEqual(expect.stringContaining("kms-"));
+        // A read replica has no backups of its own; the primary's stay in its region.
+        if (db.inputs.masterInstanceName) continue;
         expect(settings.backupConfiguration).toEqual(expect.objectContaining({ pointInTimeRecoveryEnabled: true, location: "northamerica-northeast1" }));
-        expect(db.inputs.encryptionKeyName).toEqual(expect.stringContaining("kms-key"));
       }
       for (const r of ofType(p, "gcp:redis/instance:Instance")) {
         expect(r.inputs).toEqual(expect.objectContaining({ transitEncryptionMode: "SERVER_AUTHENTICATION", authEnabled: true, connectMode: "PRIVATE_SERVICE_ACCESS" }));
         expect(r.inputs.customerManagedKey).toEqual(expect.stringContaining("kms-key"));
       }
-      // GCS encrypts every object at rest with Google-managed keys; access is what is configured here.
-      for (const b of ofType(p, "gcp:storage/bucket:Bucket")) expect(b.inputs).toEqual(expect.objectContaining({ publicAccessPrevention: "enforced", uniformBucketLevelAccess: true }));
+      for (const b of ofType(p, "gcp:storage/bucket:Bucket")) {
+        expect(b.inputs).toEqual(expect.objectContaining({ publicAccessPrevention: "enforced", uniformBucketLevelAccess: true, encryption: { defaultKmsKeyName: expect.stringContaining("kms") } }));
+      }
       for (const c of ofType(p, "gcp:container/cluster:Cluster")) expect(c.inputs.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: true });
     }
   });
@@ -310,10 +317,153 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
       const providers = p.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => r.inputs.region);
       expect(providers.sort()).toEqual(["ca-central-1", "ca-west-1"]);
     } else {
-      expect(inDr.map((r) => [r.type, r.inputs.location])).toEqual([["gcp:storage/bucket:Bucket", "NORTHAMERICA-NORTHEAST2"]]);
+      expect(inDr.map((r) => [r.type, r.inputs.location ?? r.inputs.region]).sort()).toEqual([
+        ["gcp:kms/keyRing:KeyRing", "northamerica-northeast2"],
+        ["gcp:sql/databaseInstance:DatabaseInstance", "northamerica-northeast2"],
+        ["gcp:storage/bucket:Bucket", "NORTHAMERICA-NORTHEAST2"],
+      ]);
       const job = ofType(p, "gcp:storage/transferJob:TransferJob")[0].inputs.transferSpec as { gcsDataSink: Obj };
-      expect(job.gcsDataSink.bucketName).toBe(inDr[0].inputs.name);
+      expect(job.gcsDataSink.bucketName).toBe(inDr.find((r) => r.type === "gcp:storage/bucket:Bucket")?.inputs.name);
+      // The DR replica follows the primary instance, on the same private network.
+      const [primaryDb, replica] = ["postgres-db", "postgres-dr"].map((name) => ofType(p, "gcp:sql/databaseInstance:DatabaseInstance").find((d) => d.name === name) as PlannedResource);
+      expect(replica.inputs.masterInstanceName).toBe(primaryDb.name);
+      expect((replica.inputs.settings as { ipConfiguration: Obj }).ipConfiguration.privateNetwork).toBe((primaryDb.inputs.settings as { ipConfiguration: Obj }).ipConfiguration.privateNetwork);
     }
+  });
+});
+
+describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => {
+  const get = () => plans.get(key(stack, cloud)) as StackPlan;
+  const namespace = `northstack-${stack}`;
+  const workload = (type: string, name: string) => ofType(get(), type).find((r) => (r.inputs.metadata as Obj).name === name) as PlannedResource;
+  const podOf = (name: string): Obj => {
+    const deployment = workload("kubernetes:apps/v1:Deployment", name);
+    if (deployment) return ((deployment.plainInputs.spec as Obj).template as Obj).spec as Obj;
+    return ((((workload("kubernetes:batch/v1:CronJob", name).plainInputs.spec as Obj).jobTemplate as Obj).spec as Obj).template as Obj).spec as Obj;
+  };
+  const envOf = (container: Obj) => Object.fromEntries((container.env as Obj[]).map((e) => [e.name, e.value ?? "from-secret"]));
+  const secretKeysOf = (name: string) =>
+    ofType(get(), "kubernetes:core/v1:Secret")
+      .filter((r) => ((r.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name)
+      .flatMap((r) => Object.keys(r.plainInputs.stringData as Obj));
+  const configFile = (name: string, file: string) =>
+    ofType(get(), "kubernetes:core/v1:ConfigMap").find((c) => ((c.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name && file in ((c.inputs.data as Obj) ?? {}))?.inputs
+      .data as Obj;
+  const agentEgress = (name: string) =>
+    (((workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec as Obj).egress as Obj[]) ?? []).filter((rule) => JSON.stringify(rule).includes("169.254.170.23"));
+
+  test("user files and backups live in separate buckets; only the backup bucket expires objects by prefix", () => {
+    const out = get().outputs;
+    expect(out.storageBucket).toEqual(expect.any(String));
+    expect(out.storageBucket).not.toBe(out.backupBucket);
+    const storage = (podOf("supabase-storage").containers as Obj[])[0];
+    expect(envOf(storage)).toEqual(expect.objectContaining({ STORAGE_BACKEND: "s3", GLOBAL_S3_BUCKET: out.storageBucket, REGION: cloud === "aws" ? "ca-central-1" : "northamerica-northeast1" }));
+    expect(envOf((podOf("backup").containers as Obj[])[0]).BACKUP_BUCKET).toBe(out.backupBucket);
+    if (cloud === "aws") {
+      const lifecycle = (bucket: string) => JSON.stringify(ofType(get(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find((l) => l.name === `${bucket}-lifecycle`)?.inputs.rules);
+      const expiries = (bucket: string) =>
+        (JSON.parse(lifecycle(bucket)) as { filter: { prefix?: string }; expiration?: { days?: number } }[]).filter((r) => r.expiration?.days).map((r) => [r.filter.prefix, r.expiration?.days]);
+      expect(expiries("backups")).toEqual([
+        ["daily/", 7],
+        ["weekly/", 28],
+      ]);
+      expect(expiries("storage")).toEqual([]);
+      expect(lifecycle("storage")).toContain('"noncurrentDays":30');
+    } else {
+      const rules = (name: unknown) => JSON.stringify(ofType(get(), "gcp:storage/bucket:Bucket").find((b) => b.inputs.name === name)?.inputs.lifecycleRules);
+      expect(rules(out.backupBucket)).toContain('"matchesPrefixes":["daily/"]');
+      expect(rules(out.storageBucket)).not.toMatch(/matchesPrefixes|"withState":"LIVE"/);
+    }
+  });
+
+  test(
+    cloud === "aws"
+      ? "Storage and the backup job get IAM roles through EKS Pod Identity: own ServiceAccounts, no static keys, egress to the agent"
+      : "Storage and the backup job sign with HMAC keys of their own service accounts, delivered as secret env",
+    () => {
+      const storage = podOf("supabase-storage");
+      const backup = podOf("backup");
+      for (const pod of [storage, backup]) expect(pod.automountServiceAccountToken).toBe(false);
+      if (cloud === "aws") {
+        const associations = ofType(get(), "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => [a.inputs.namespace, a.inputs.serviceAccount, a.inputs.clusterName]);
+        expect(associations).toEqual([
+          [namespace, "supabase-storage", `northstack-${stack}`],
+          [namespace, "backup", `northstack-${stack}`],
+        ]);
+        expect([storage.serviceAccountName, backup.serviceAccountName]).toEqual(["supabase-storage", "backup"]);
+        const accounts = ofType(get(), "kubernetes:core/v1:ServiceAccount").map((a) => [(a.inputs.metadata as Obj).name, a.inputs.automountServiceAccountToken]);
+        expect(accounts).toEqual([
+          ["supabase-storage", false],
+          ["backup", false],
+        ]);
+        for (const name of ["supabase-storage", "backup"]) expect(agentEgress(name)).toHaveLength(1);
+        for (const name of ["api", "kong", "supabase-auth", "supabase-migrate"]) expect(agentEgress(name)).toEqual([]);
+        expect([...secretKeysOf("supabase-storage"), ...secretKeysOf("backup")]).not.toContain("AWS_SECRET_ACCESS_KEY");
+        const policies = Object.fromEntries(ofType(get(), "aws:iam/rolePolicy:RolePolicy").map((r) => [r.name, String(r.inputs.policy)]));
+        expect(policies["storage-identity-policy"]).toContain(":storage/*");
+        expect(policies["storage-identity-policy"]).not.toContain(":backups");
+        expect(policies["backup-identity-policy"]).toContain(":backups/daily/*");
+        expect(policies["backup-identity-policy"]).not.toMatch(/s3:GetObject|s3:DeleteObject|:storage/);
+      } else {
+        expect(ofType(get(), "kubernetes:core/v1:ServiceAccount")).toEqual([]);
+        expect(ofType(get(), "aws:eks/podIdentityAssociation:PodIdentityAssociation")).toEqual([]);
+        for (const name of ["supabase-storage", "backup"]) {
+          expect(secretKeysOf(name)).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]));
+          expect(agentEgress(name)).toEqual([]);
+        }
+        expect(envOf((storage.containers as Obj[])[0])).toEqual(expect.objectContaining({ GLOBAL_S3_ENDPOINT: "https://storage.googleapis.com", GLOBAL_S3_FORCE_PATH_STYLE: "true", AWS_ACCESS_KEY_ID: "from-secret" }));
+        const grants = ofType(get(), "gcp:storage/bucketIAMMember:BucketIAMMember")
+          .filter((g) => /credentials/.test(g.name))
+          .map((g) => [g.inputs.bucket, g.inputs.role]);
+        expect(grants).toEqual([
+          [get().outputs.storageBucket, "roles/storage.objectUser"],
+          [get().outputs.backupBucket, "roles/storage.objectCreator"],
+          [get().outputs.backupBucket, "roles/storage.legacyBucketReader"],
+        ]);
+        for (const key of ofType(get(), "gcp:storage/hmacKey:HmacKey")) expect(key.inputs.serviceAccountEmail).toMatch(new RegExp(`^ns-${stack}-(storage|backup)@`));
+      }
+    },
+  );
+
+  test("the backup CronJob dumps and verifies with the postgres image, then uploads with the pinned AWS CLI, both non-root", () => {
+    const cron = workload("kubernetes:batch/v1:CronJob", "backup");
+    expect(cron.inputs.spec).toEqual(expect.objectContaining({ schedule: "30 6 * * *", concurrencyPolicy: "Forbid" }));
+    const pod = podOf("backup");
+    const [dump] = pod.initContainers as Obj[];
+    const [upload] = pod.containers as Obj[];
+    expect([dump.image, dump.args, (dump.securityContext as Obj).runAsUser]).toEqual(["postgres:15.8-bookworm", ["dump"], 999]);
+    expect([upload.image, upload.args, (upload.securityContext as Obj).runAsUser]).toEqual(["amazon/aws-cli:2.22.35", ["upload"], 1000]);
+    expect(envOf(dump)).toEqual(expect.objectContaining({ PGUSER: "postgres", PGSSLMODE: "require", PGPASSWORD: "from-secret", BACKUP_DIR: "/backups" }));
+    expect(envOf(upload)).toEqual(expect.objectContaining({ BACKUP_DIR: "/backups", HOME: "/home/backup", AWS_CONFIG_FILE: "/etc/northstack/aws-config" }));
+    expect(envOf(upload).BACKUP_S3_ENDPOINT).toBe(cloud === "gcp" ? "https://storage.googleapis.com" : undefined);
+    // The very script the integration test runs against a real PostgreSQL.
+    expect(configFile("backup", "backup.sh")?.["backup.sh"]).toBe(renderBackupScript());
+    expect(String(configFile("backup", "aws-config")?.["aws-config"]).includes("addressing_style = path")).toBe(cloud === "gcp");
+    // It reaches Postgres and the object store: it is a data client.
+    const egress = JSON.stringify((workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", "backup").inputs.spec as Obj).egress);
+    expect(egress).toContain('"port":5432');
+    expect(egress).toContain('"port":443');
+  });
+
+  test(stack === "prod" ? "prod runs auth, rest and storage twice, spread and with disruption budgets; realtime once" : "staging runs one of each", () => {
+    const replicas = (name: string) => (workload("kubernetes:apps/v1:Deployment", name).inputs.spec as Obj).replicas;
+    const expected = stack === "prod" ? 2 : 1;
+    for (const name of ["supabase-auth", "supabase-rest", "supabase-storage"]) expect({ name, replicas: replicas(name) }).toEqual({ name, replicas: expected });
+    expect(replicas("supabase-realtime")).toBe(1);
+    const budgets = ofType(get(), "kubernetes:policy/v1:PodDisruptionBudget").map((b) => (b.inputs.metadata as Obj).name);
+    for (const name of ["supabase-auth", "supabase-rest", "supabase-storage"]) expect(budgets.includes(name)).toBe(stack === "prod");
+    expect(budgets).not.toContain("supabase-realtime");
+    if (stack === "prod") expect(podOf("supabase-storage").topologySpreadConstraints).toHaveLength(2);
+  });
+
+  test("realtime seeds its tenant under the name the gateway's Host header carries", () => {
+    const tenant = envOf((podOf("supabase-realtime").containers as Obj[])[0]).SELF_HOST_TENANT_NAME;
+    // kong.yml holds the consumers' keys, so it is in Kong's Secret.
+    const kongSecret = ofType(get(), "kubernetes:core/v1:Secret").find((r) => ((r.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === "kong" && "kong.yml" in (r.plainInputs.stringData as Obj));
+    const kongYml = String((kongSecret?.plainInputs.stringData as Obj)["kong.yml"]);
+    const host = /name: realtime-v1-ws\s+url: http:\/\/([^:/]+)/.exec(kongYml)?.[1];
+    expect(host).toBe(`supabase-realtime.${namespace}.svc.cluster.local`);
+    expect(tenant).toBe(host?.split(".")[0]);
   });
 });
 
@@ -322,6 +472,7 @@ describe("variants", () => {
     const p = await plan("staging", {
       "northstack:cluster": "existing",
       "northstack:kubeconfig": KUBECONFIG,
+      "northstack:eksClusterName": "team-eks",
       "northstack:vpcId": "vpc-0123",
       "northstack:vpcCidr": "10.8.0.0/16",
       "northstack:privateSubnetIds": JSON.stringify(["subnet-a", "subnet-b"]),
@@ -329,6 +480,11 @@ describe("variants", () => {
     });
     expect(ofType(p, "northstack:aws:Cluster")).toEqual([]);
     expect(ofType(p, "aws:eks/cluster:Cluster")).toEqual([]);
+    // Pod Identity associations go to the named cluster, and wait for no add-on the stack does not own.
+    for (const association of ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation")) {
+      expect(association.inputs.clusterName).toBe("team-eks");
+      expect(association.dependencies.map((urn) => p.resources.find((r) => r.urn === urn)?.type)).not.toContain("aws:eks/addon:Addon");
+    }
     expect(ofType(p, "aws:ec2/vpc:Vpc")).toEqual([]);
     expect(ofType(p, "aws:rds/subnetGroup:SubnetGroup")[0].inputs.subnetIds).toEqual(["subnet-a", "subnet-b"]);
     for (const sg of ofType(p, "aws:ec2/securityGroup:SecurityGroup")) expect(sg.inputs.vpcId).toBe("vpc-0123");
@@ -365,12 +521,12 @@ describe("variants", () => {
     ]);
   });
 
-  test("an alert webhook lets Alertmanager, and only it besides storage, reach public HTTPS", async () => {
+  test("an alert webhook lets Alertmanager, and only it besides storage and backups, reach public HTTPS", async () => {
     const p = await plan("staging", { "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts" });
     const httpsClients = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
       .filter((np) => (((np.inputs.spec as Obj).egress ?? []) as { ports?: { port: number }[] }[]).some((r) => r.ports?.some((x) => x.port === 443)))
       .map((np) => (np.inputs.metadata as Obj).name);
-    expect(httpsClients.sort()).toEqual(["monitoring-alertmanager", "supabase-storage"]);
+    expect(httpsClients.sort()).toEqual(["backup", "monitoring-alertmanager", "supabase-storage"]);
   });
 
   test.each(["aws", "gcp"])("exposure ingress on %s: TLS at the Ingress, Kong believes X-Forwarded-For only from the controller's namespace", async (cloud) => {
@@ -431,6 +587,22 @@ test("GKE on an existing network is refused by the composition, naming both keys
   );
 });
 
+test("an existing EKS cluster without its name is refused by the composition too", () => {
+  const cfg = parseConfig(
+    {
+      "northstack:cloud": "aws",
+      "northstack:cluster": "managed",
+      "northstack:apiImage": "ghcr.io/northstack/api:0.1.0",
+      "northstack:publicUrl": "https://api.example.ca",
+      "northstack:tlsSecretName": "gateway-tls",
+    },
+    "staging",
+  );
+  const existing = { ...cfg, kubernetes: { ...cfg.kubernetes, cluster: "existing" as const }, secrets: { kubeconfig: KUBECONFIG } };
+  expect(() => validateCloudConfig(existing)).toThrow(/northstack:eksClusterName is missing; on an existing EKS cluster, Pod Identity associations give Supabase Storage and the backup job their S3 access/);
+  expect(() => validateCloudConfig({ ...existing, kubernetes: { ...existing.kubernetes, eksClusterName: "team-eks" } })).not.toThrow();
+});
+
 describe("bad config fails with a clear message before any resource is registered", () => {
   test.each([
     ["an AWS region outside Canada", "staging", { "northstack:region": "us-east-1" }, /northstack:region: "us-east-1" is outside Canada; allowed aws regions: ca-central-1, ca-west-1/],
@@ -441,6 +613,13 @@ describe("bad config fails with a clear message before any resource is registere
     ["a missing kubeconfig when no cluster is created", "staging", { "northstack:cluster": "existing" }, /northstack:kubeconfig: missing; a staging stack with northstack:cluster=existing needs it/],
     ["no certificate for the gateway", "staging", { "northstack:tlsSecretName": "" }, /northstack:tlsSecretName: required on staging when northstack:certManagerIssuer is empty/],
     ["a plain-HTTP public URL", "prod", { "northstack:publicUrl": "http://api.northstack.example" }, /northstack:publicUrl: "http:\/\/api.northstack.example" is not allowed on prod; the gateway serves TLS only/],
+    [
+      "an existing EKS cluster without its name",
+      "staging",
+      { "northstack:cluster": "existing", "northstack:kubeconfig": KUBECONFIG },
+      /northstack:eksClusterName: required with northstack:cloud=aws and northstack:cluster=existing/,
+    ],
+    ["one Supabase replica on prod", "prod", { "northstack:supabaseReplicas": "1" }, /northstack:supabaseReplicas: 1 is not allowed on prod/],
   ] as [string, Stack, Record<string, string>, RegExp][])("%s", async (_case, stack, set, message) => {
     const { error, registered } = await attempt(stack, set);
     expect((error as Error | undefined)?.name).toBe("ConfigError");

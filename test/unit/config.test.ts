@@ -81,7 +81,7 @@ describe("parseConfig accepts good stacks", () => {
     expect(cfg.secrets.postgresPassword).toBe("pa$$_w0rd!");
   });
   test("an existing cluster with a kubeconfig", () => {
-    const cfg = parseConfig(ns({ ...cloudBase, cluster: "existing", kubeconfig: "apiVersion: v1\nclusters: []" }), "staging");
+    const cfg = parseConfig(ns({ ...cloudBase, cluster: "existing", kubeconfig: "apiVersion: v1\nclusters: []", eksClusterName: "team-eks" }), "staging");
     expect(cfg.kubernetes.cluster).toBe("existing");
     expect(cfg.secrets.kubeconfig).toContain("apiVersion");
   });

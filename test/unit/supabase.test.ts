@@ -8,7 +8,7 @@ const JWT_SECRET = "unit-test-jwt-secret-that-is-long-enough-0123456789";
 const ALL_ON: SupabaseServices = { auth: true, rest: true, realtime: true, storage: true, meta: true, studio: true, studioHostPort: 3000 };
 
 /** Runs a dev-like program (DockerRuntime, Postgres, Supabase) under mocks in its own module registry. */
-async function planSupabase(services: SupabaseServices): Promise<MockRunResult> {
+async function planSupabase(services: SupabaseServices, replicas?: number): Promise<MockRunResult> {
   let result: MockRunResult | undefined;
   await jest.isolateModulesAsync(async () => {
     const pulumi = await import("@pulumi/pulumi");
@@ -30,6 +30,7 @@ async function planSupabase(services: SupabaseServices): Promise<MockRunResult> 
           exposedSchemas: ["public"],
           publicUrl: "http://localhost:8000",
           storage: { kind: "file", bucket: pulumi.output("supabase-storage"), region: "local" },
+          replicas,
         });
         return { anonKey: supabase.anonKey, serviceRoleKey: supabase.serviceRoleKey, ...supabase.upstreams };
       },
@@ -157,6 +158,32 @@ describe("Supabase with every service on", () => {
       meta: "http://supabase-meta:8080",
       studio: "http://supabase-studio:3000",
     });
+  });
+});
+
+describe("realtime, storage access and replicas", () => {
+  test("realtime seeds its tenant under its own service name, the first label of the Host the gateway sends", async () => {
+    const plan = await planSupabase(ALL_ON);
+    const realtime = envOf(container(plan, "supabase-realtime"));
+    expect(realtime).toMatchObject({ SEED_SELF_HOST: "true", SELF_HOST_TENANT_NAME: "supabase-realtime" });
+    expect(new URL(String(plan.outputs.realtime)).hostname.split(".")[0]).toBe(realtime.SELF_HOST_TENANT_NAME);
+  });
+
+  test("auth and rest run the configured replicas; storage on a volume and realtime stay single", async () => {
+    const plan = await planSupabase(ALL_ON, 2);
+    const names = containers(plan).map((c) => c.name);
+    for (const service of ["supabase-auth", "supabase-rest"]) expect(names).toEqual(expect.arrayContaining([`${service}-1`, `${service}-2`]));
+    for (const service of ["supabase-storage", "supabase-realtime"]) expect(names.filter((n) => n.startsWith(service))).toEqual([service]);
+  });
+
+  test("a bucket without access, or a replica count below 1, is refused before anything is registered", async () => {
+    const pulumi = await import("@pulumi/pulumi");
+    const { validateSupabaseArgs } = await import("../../components/supabase");
+    const bucket = { kind: "s3" as const, bucket: pulumi.output("files"), region: "ca-central-1" };
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", storage: bucket })).toThrow(/storage: a s3 bucket needs access .*every upload fails/);
+    expect(() => validateSupabaseArgs({ services: { ...ALL_ON, storage: false }, publicUrl: "http://x", storage: bucket })).not.toThrow();
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", storage: { ...bucket, access: { serviceAccount: { name: "supabase-storage" } } } })).not.toThrow();
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", replicas: 0 })).toThrow(/replicas 0 is not allowed; use an integer >= 1/);
   });
 });
 
