@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/api-service";
-import { BACKUP_RETENTION, BackupBucket } from "../components/aws/backup-bucket";
+import { BACKUP_RETENTION, BackupBucket, s3BucketName } from "../components/aws/backup-bucket";
 import { EBS_CSI_PROVISIONER, EksCluster } from "../components/aws/cluster";
 import { EncryptionKey } from "../components/aws/kms";
 import { AwsNetwork, DataClientAccess } from "../components/aws/network";
@@ -70,6 +70,14 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
   }
   if (!cfg.kubernetes.certManagerIssuer && !cfg.kubernetes.tlsSecretName) {
     problems.push("northstack:tlsSecretName is missing; the gateway serves TLS only, so name its certificate's Secret or set northstack:certManagerIssuer");
+  }
+  if (cfg.cloud === "aws") {
+    try {
+      // The longest of the stack's bucket names, with a 12-digit account id in place of the real one.
+      s3BucketName(cfg.stack, "backups-dr", "000000000000");
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
   }
   if (problems.length) throw new Error(`${cfg.environment} stack: ${problems.join("; ")}`);
 }
@@ -158,9 +166,13 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
     },
     primary,
   );
+  const accountId = aws.getCallerIdentityOutput({}, primary).accountId;
+  const bucketName = (purpose: string) => accountId.apply((id) => s3BucketName(cfg.stack, purpose, id));
   const backups = new BackupBucket(
     "backups",
     {
+      bucketName: bucketName("backups"),
+      drBucketName: drKey && bucketName("backups-dr"),
       kmsKeyArn: key.arn,
       region: cfg.region,
       drProvider: drKey && providers.dr,
@@ -170,7 +182,7 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
     },
     primary,
   );
-  const files = new StorageBucket("storage", { kmsKeyArn: key.arn, region: cfg.region, forceDestroy: !cfg.deletionProtection }, primary);
+  const files = new StorageBucket("storage", { bucketName: bucketName("storage"), kmsKeyArn: key.arn, region: cfg.region, forceDestroy: !cfg.deletionProtection }, primary);
 
   const cluster =
     cfg.kubernetes.cluster === "managed"

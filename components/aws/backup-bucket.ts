@@ -34,6 +34,25 @@ export function s3LifecycleRules(): aws.types.input.s3.BucketLifecycleConfigurat
   ];
 }
 
+const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+/**
+ * The stack's name for one of its S3 buckets: `northstack-<stack>-<purpose>-<account id>`, unique
+ * across AWS because of the account id. A fixed name keeps the TLS-only bucket policy, which must
+ * name the bucket, known at preview: an auto-name (and so the ARN) exists only after creation, and
+ * the policy pack refuses a bucket policy it cannot read. Throws, naming the stack, when the result
+ * is not a valid bucket name. Pure.
+ */
+export function s3BucketName(stack: string, purpose: string, accountId: string): string {
+  const name = `northstack-${stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}-${purpose}-${accountId}`;
+  if (!S3_BUCKET_NAME.test(name) || name.includes("--")) {
+    throw new Error(
+      `S3 bucket name ${JSON.stringify(name)} for stack ${JSON.stringify(stack)} is not a valid bucket name (3-63 lower-case letters, digits and single '-'); use a shorter stack name`,
+    );
+  }
+  return name;
+}
+
 /** Bucket policy refusing every request made without TLS. Pure. */
 export function denyInsecureTransportPolicy(bucketArn: string): string {
   return JSON.stringify({
@@ -52,6 +71,8 @@ export function denyInsecureTransportPolicy(bucketArn: string): string {
 }
 
 export interface BackupBucketArgs {
+  /** Bucket name, known at preview (see s3BucketName). Required. */
+  readonly bucketName: pulumi.Input<string>;
   /** KMS key (in the bucket's region) for SSE-KMS. Required. */
   readonly kmsKeyArn: pulumi.Input<string>;
   /** The region of the provider in `opts`, reported in the endpoint. Required. */
@@ -62,15 +83,17 @@ export interface BackupBucketArgs {
   readonly drRegion?: string;
   /** KMS key in the DR region for the replica bucket; required with drProvider. */
   readonly drKmsKeyArn?: pulumi.Input<string>;
+  /** Name of the replica bucket; required with drProvider. */
+  readonly drBucketName?: pulumi.Input<string>;
   /** Allow `pulumi destroy` to delete a non-empty bucket. Default: false. */
   readonly forceDestroy?: boolean;
 }
 
 /** Throws with every problem in the arguments, before any resource is registered. */
 export function validateBackupBucketArgs(args: BackupBucketArgs): void {
-  const dr = [args.drProvider, args.drRegion, args.drKmsKeyArn].filter(Boolean).length;
+  const dr = [args.drProvider, args.drRegion, args.drKmsKeyArn, args.drBucketName].filter(Boolean).length;
   const problems: string[] = [];
-  if (dr !== 0 && dr !== 3) problems.push("drProvider, drRegion and drKmsKeyArn: give all three or none");
+  if (dr !== 0 && dr !== 4) problems.push("drProvider, drRegion, drKmsKeyArn and drBucketName: give all four or none");
   if (args.drRegion !== undefined && args.drRegion === args.region) {
     problems.push(`drRegion ${JSON.stringify(args.drRegion)} equals region; the replica must be in the other Canadian region`);
   }
@@ -78,6 +101,8 @@ export function validateBackupBucketArgs(args: BackupBucketArgs): void {
 }
 
 export interface HardenedS3BucketArgs {
+  /** Bucket name, known at preview so that the TLS-only policy is too. Required. */
+  readonly bucketName: pulumi.Input<string>;
   /** KMS key (in the bucket's region) for SSE-KMS. Required. */
   readonly kmsKeyArn: pulumi.Input<string>;
   /** Allow `pulumi destroy` to delete a non-empty bucket. Required. */
@@ -88,28 +113,40 @@ export interface HardenedS3BucketArgs {
   readonly provider?: aws.Provider;
 }
 
+/** A bucket made by hardenedS3Bucket. `name` and `arn` are known at preview, unlike the resource's outputs. */
+export interface HardenedS3Bucket {
+  readonly resource: aws.s3.Bucket;
+  readonly versioning: aws.s3.BucketVersioning;
+  readonly name: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+}
+
 /**
  * An S3 bucket hardened the northstack way, as children of `parent`: versioned, SSE-KMS with a bucket
- * key, all public access blocked, ACLs disabled, TLS-only, and the given lifecycle.
+ * key, all public access blocked, ACLs disabled, TLS-only, and the given lifecycle. The companion
+ * resources name the bucket by its fixed name (and depend on it), so a preview, and the policy pack,
+ * sees which bucket each one protects before the bucket exists.
  */
-export function hardenedS3Bucket(parent: pulumi.Resource, name: string, args: HardenedS3BucketArgs): { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning } {
-  const opts = { parent, provider: args.provider };
-  const bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy }, opts);
+export function hardenedS3Bucket(parent: pulumi.Resource, name: string, args: HardenedS3BucketArgs): HardenedS3Bucket {
+  const bucketName = pulumi.output(args.bucketName);
+  const resource = new aws.s3.Bucket(name, { bucket: bucketName, forceDestroy: args.forceDestroy }, { parent, provider: args.provider });
+  const opts = { parent, provider: args.provider, dependsOn: [resource] };
   new aws.s3.BucketPublicAccessBlock(
     `${name}-public-access`,
-    { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    { bucket: bucketName, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
     opts,
   );
-  new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
-  const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+  new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucketName, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+  const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucketName, versioningConfiguration: { status: "Enabled" } }, opts);
   new aws.s3.BucketServerSideEncryptionConfiguration(
     `${name}-sse`,
-    { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }] },
+    { bucket: bucketName, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }] },
     opts,
   );
-  new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: bucket.arn.apply(denyInsecureTransportPolicy) }, opts);
-  new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: bucket.id, rules: args.lifecycleRules }, { ...opts, dependsOn: [versioning] });
-  return { bucket, versioning };
+  const arn = bucketName.apply((n) => `arn:aws:s3:::${n}`);
+  new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucketName, policy: arn.apply(denyInsecureTransportPolicy) }, opts);
+  new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: bucketName, rules: args.lifecycleRules }, { ...opts, dependsOn: [resource, versioning] });
+  return { resource, versioning, name: bucketName, arn };
 }
 
 /**
@@ -126,28 +163,28 @@ export class BackupBucket extends pulumi.ComponentResource {
   constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     validateBackupBucketArgs(args);
     super("northstack:aws:BackupBucket", name, {}, opts);
-    const primary = this.hardenedBucket(name, args.kmsKeyArn, args.forceDestroy ?? false);
-    this.bucket = primary.bucket.bucket;
-    this.arn = primary.bucket.arn;
+    const primary = this.hardenedBucket(name, args.bucketName, args.kmsKeyArn, args.forceDestroy ?? false);
+    this.bucket = primary.name;
+    this.arn = primary.arn;
 
-    if (args.drProvider && args.drKmsKeyArn) {
-      const replica = this.hardenedBucket(`${name}-dr`, args.drKmsKeyArn, args.forceDestroy ?? false, args.drProvider);
+    if (args.drProvider && args.drKmsKeyArn && args.drBucketName) {
+      const replica = this.hardenedBucket(`${name}-dr`, args.drBucketName, args.drKmsKeyArn, args.forceDestroy ?? false, args.drProvider);
       this.replicate(name, primary, replica, args.kmsKeyArn, args.drKmsKeyArn);
-      this.drBucket = replica.bucket.bucket;
+      this.drBucket = replica.name;
     }
 
     this.endpoint = { kind: "s3", bucket: this.bucket, region: args.region };
     this.registerOutputs({ bucket: this.bucket, drBucket: this.drBucket });
   }
 
-  private hardenedBucket(name: string, kmsKeyArn: pulumi.Input<string>, forceDestroy: boolean, provider?: aws.Provider) {
-    return hardenedS3Bucket(this, name, { kmsKeyArn, forceDestroy, lifecycleRules: s3LifecycleRules(), provider });
+  private hardenedBucket(name: string, bucketName: pulumi.Input<string>, kmsKeyArn: pulumi.Input<string>, forceDestroy: boolean, provider?: aws.Provider) {
+    return hardenedS3Bucket(this, name, { bucketName, kmsKeyArn, forceDestroy, lifecycleRules: s3LifecycleRules(), provider });
   }
 
   private replicate(
     name: string,
-    source: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
-    replica: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
+    source: HardenedS3Bucket,
+    replica: HardenedS3Bucket,
     sourceKeyArn: pulumi.Input<string>,
     replicaKeyArn: pulumi.Input<string>,
   ): void {
@@ -169,16 +206,16 @@ export class BackupBucket extends pulumi.ComponentResource {
         policy: pulumi.jsonStringify({
           Version: "2012-10-17",
           Statement: [
-            { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: source.bucket.arn },
+            { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: source.arn },
             {
               Effect: "Allow",
               Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
-              Resource: pulumi.interpolate`${source.bucket.arn}/*`,
+              Resource: pulumi.interpolate`${source.arn}/*`,
             },
             {
               Effect: "Allow",
               Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-              Resource: pulumi.interpolate`${replica.bucket.arn}/*`,
+              Resource: pulumi.interpolate`${replica.arn}/*`,
             },
             { Effect: "Allow", Action: ["kms:Decrypt"], Resource: sourceKeyArn },
             { Effect: "Allow", Action: ["kms:Encrypt", "kms:GenerateDataKey"], Resource: replicaKeyArn },
@@ -190,7 +227,7 @@ export class BackupBucket extends pulumi.ComponentResource {
     new aws.s3.BucketReplicationConfig(
       `${name}-replication`,
       {
-        bucket: source.bucket.id,
+        bucket: source.name,
         role: role.arn,
         rules: [
           {
@@ -199,11 +236,12 @@ export class BackupBucket extends pulumi.ComponentResource {
             filter: {},
             deleteMarkerReplication: { status: "Enabled" },
             sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
-            destination: { bucket: replica.bucket.arn, storageClass: "STANDARD_IA", encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn } },
+            // STANDARD: backups expire within a month, and STANDARD_IA bills 30 days per object.
+            destination: { bucket: replica.arn, storageClass: "STANDARD", encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn } },
           },
         ],
       },
-      { parent: this, dependsOn: [source.versioning, replica.versioning] },
+      { parent: this, dependsOn: [source.resource, source.versioning, replica.resource, replica.versioning] },
     );
   }
 }

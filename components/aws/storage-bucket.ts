@@ -24,6 +24,8 @@ export function storageLifecycleRules(): aws.types.input.s3.BucketLifecycleConfi
 }
 
 export interface StorageBucketArgs {
+  /** Bucket name, known at preview (see s3BucketName). Required. */
+  readonly bucketName: pulumi.Input<string>;
   /** KMS key (in the bucket's region) for SSE-KMS. Required. */
   readonly kmsKeyArn: pulumi.Input<string>;
   /** The region of the provider in `opts`, reported in the endpoint. Required. */
@@ -44,8 +46,8 @@ export class StorageBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: StorageBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:aws:StorageBucket", name, {}, opts);
-    const { bucket } = hardenedS3Bucket(this, name, { kmsKeyArn: args.kmsKeyArn, forceDestroy: args.forceDestroy ?? false, lifecycleRules: storageLifecycleRules() });
-    this.bucket = bucket.bucket;
+    const bucket = hardenedS3Bucket(this, name, { bucketName: args.bucketName, kmsKeyArn: args.kmsKeyArn, forceDestroy: args.forceDestroy ?? false, lifecycleRules: storageLifecycleRules() });
+    this.bucket = bucket.name;
     this.arn = bucket.arn;
     this.endpoint = { kind: "s3", bucket: this.bucket, region: args.region };
     this.registerOutputs({ bucket: this.bucket });

@@ -5,7 +5,7 @@
  * private; DR copies go to ca-west-1 only.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_RETENTION, BackupBucket, denyInsecureTransportPolicy, s3LifecycleRules, validateBackupBucketArgs } from "../../components/aws/backup-bucket";
+import { BACKUP_RETENTION, BackupBucket, denyInsecureTransportPolicy, s3BucketName, s3LifecycleRules, validateBackupBucketArgs } from "../../components/aws/backup-bucket";
 import { EksCluster, eksKubeconfig, validateEksClusterArgs } from "../../components/aws/cluster";
 import { EncryptionKey } from "../../components/aws/kms";
 import { AwsNetwork, DataClientAccess, subnetCidrs, validateAwsNetworkArgs } from "../../components/aws/network";
@@ -46,7 +46,15 @@ function composeAws(prodLike: boolean) {
   );
   const backups = new BackupBucket(
     "backups",
-    { kmsKeyArn: key.arn, region: "ca-central-1", drProvider: drKey && providers.dr, drRegion: drKey && "ca-west-1", drKmsKeyArn: drKey?.arn },
+    {
+      bucketName: "northstack-prod-backups-111122223333",
+      drBucketName: drKey && "northstack-prod-backups-dr-111122223333",
+      kmsKeyArn: key.arn,
+      region: "ca-central-1",
+      drProvider: drKey && providers.dr,
+      drRegion: drKey && "ca-west-1",
+      drKmsKeyArn: drKey?.arn,
+    },
     primary,
   );
   const cluster = new EksCluster("cluster", { subnetIds: network.privateSubnetIds, kmsKeyArn: key.arn, region: "ca-central-1" }, primary);
@@ -327,7 +335,17 @@ describe("S3 backup bucket", () => {
   });
 
   test("a DR copy in the primary region is refused", () => {
-    expect(() => validateBackupBucketArgs({ kmsKeyArn: "k", region: "ca-central-1", drRegion: "ca-central-1" })).toThrow(/give all three or none.*equals region/);
+    expect(() => validateBackupBucketArgs({ bucketName: "b", kmsKeyArn: "k", region: "ca-central-1", drRegion: "ca-central-1" })).toThrow(
+      /give all four or none.*equals region/,
+    );
+  });
+
+  test("bucket names are fixed per stack, purpose and account, and refused when S3 would refuse them", () => {
+    expect(s3BucketName("prod", "backups-dr", "111122223333")).toBe("northstack-prod-backups-dr-111122223333");
+    expect(s3BucketName("Team_Staging", "storage", "111122223333")).toBe("northstack-team-staging-storage-111122223333");
+    expect(() => s3BucketName("a-stack-name-long-enough-to-overflow-s3", "backups-dr", "111122223333")).toThrow(
+      /S3 bucket name "northstack-a-stack-name-long-enough-to-overflow-s3-backups-dr-111122223333" for stack "a-stack-name-long-enough-to-overflow-s3" is not a valid bucket name .*use a shorter stack name/,
+    );
   });
 });
 

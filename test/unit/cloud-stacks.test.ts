@@ -400,10 +400,10 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
         for (const name of ["api", "kong", "supabase-auth", "supabase-migrate"]) expect(agentEgress(name)).toEqual([]);
         expect([...secretKeysOf("supabase-storage"), ...secretKeysOf("backup")]).not.toContain("AWS_SECRET_ACCESS_KEY");
         const policies = Object.fromEntries(ofType(get(), "aws:iam/rolePolicy:RolePolicy").map((r) => [r.name, String(r.inputs.policy)]));
-        expect(policies["storage-identity-policy"]).toContain(":storage/*");
-        expect(policies["storage-identity-policy"]).not.toContain(":backups");
-        expect(policies["backup-identity-policy"]).toContain(":backups/daily/*");
-        expect(policies["backup-identity-policy"]).not.toMatch(/s3:GetObject|s3:DeleteObject|:storage/);
+        expect(policies["storage-identity-policy"]).toContain(`:::northstack-${stack}-storage-111122223333/*`);
+        expect(policies["storage-identity-policy"]).not.toContain("-backups-");
+        expect(policies["backup-identity-policy"]).toContain(`:::northstack-${stack}-backups-111122223333/daily/*`);
+        expect(policies["backup-identity-policy"]).not.toMatch(/s3:GetObject|s3:DeleteObject|-storage-/);
       } else {
         expect(ofType(get(), "kubernetes:core/v1:ServiceAccount")).toEqual([]);
         expect(ofType(get(), "aws:eks/podIdentityAssociation:PodIdentityAssociation")).toEqual([]);

@@ -22,7 +22,7 @@ type Obj = Record<string, unknown>;
 function composeAws() {
   const providers = awsProviders("prod");
   const primary = { provider: providers.primary };
-  const files = new StorageBucket("storage", { kmsKeyArn: "arn:aws:kms:ca-central-1:111122223333:key/k", region: "ca-central-1" }, primary);
+  const files = new StorageBucket("storage", { bucketName: "northstack-prod-storage-111122223333", kmsKeyArn: "arn:aws:kms:ca-central-1:111122223333:key/k", region: "ca-central-1" }, primary);
   const cluster = new EksCluster("cluster", { subnetIds: ["subnet-a", "subnet-b"], kmsKeyArn: "arn:aws:kms:ca-central-1:111122223333:key/k", region: "ca-central-1" }, primary);
   new PodIdentityRole(
     "storage-identity",
@@ -97,7 +97,7 @@ describe("S3 bucket for user files", () => {
     );
     expect(named(aws, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "storage-ownership").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
     expect(String(named(aws, "aws:s3/bucketPolicy:BucketPolicy", "storage-tls-only").inputs.policy)).toContain('"aws:SecureTransport":"false"');
-    expect(aws.outputs).toEqual({ bucket: "storage", kind: "s3" });
+    expect(aws.outputs).toEqual({ bucket: "northstack-prod-storage-111122223333", kind: "s3" });
   });
 
   test("never expires current objects: only noncurrent versions (30 days), stale delete markers and abandoned uploads", () => {
@@ -139,7 +139,7 @@ describe("EKS Pod Identity", () => {
   test("Storage may read, write and delete objects of its bucket only, and use its key for SSE-KMS only", () => {
     const policy = JSON.parse(String(named(aws, "aws:iam/rolePolicy:RolePolicy", "storage-identity-policy").inputs.policy));
     // The mocks' ARN of the storage bucket.
-    const bucketArn = "arn:aws:s3/bucket:ca-central-1:111122223333:storage";
+    const bucketArn = "arn:aws:s3:::northstack-prod-storage-111122223333";
     expect(policy).toEqual(objectStorePolicy(bucketArn, "arn:aws:kms:ca-central-1:111122223333:key/k"));
     const resources = (policy.Statement as { Resource: string }[]).map((s) => s.Resource);
     expect(resources).toEqual([bucketArn, `${bucketArn}/*`, "arn:aws:kms:ca-central-1:111122223333:key/k"]);
