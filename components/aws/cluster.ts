@@ -79,6 +79,13 @@ const assumeRolePolicy = (service: string) =>
  * NetworkPolicies (off by default on EKS), and the EBS CSI driver (through EKS Pod Identity, allowed
  * to use the KMS key) provisions the volumes of stateful workloads. The eks-pod-identity-agent add-on
  * is what gives workloads their own IAM roles (PodIdentityRole) while nodes keep none.
+ *
+ * Built from aws.eks resources rather than @pulumi/eks: that package runs as a provider plugin (with
+ * its own Node.js runtime), so under the mocks its component is one opaque resource, and the policy
+ * pack, the offline plan and the tests could not see or check the node group, add-ons and security
+ * groups it creates. What it would add here (aws-auth, self-managed node groups) is what EKS access
+ * entries and managed node groups made unnecessary. GKE Autopilot needs no such library: it is one
+ * gcp.container.Cluster.
  */
 export class EksCluster extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>;
