@@ -5,12 +5,10 @@
  * that mentions BYPASSRLS, so service_role reaches every row through policies instead, and the
  * RLS guarantees must hold all the same.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
 import { Client, ClientConfig } from "pg";
-import { ROLE_PASSWORD_ENV, SERVICE_ROLE_POLICY, migrationJobScript, renderMigrations } from "../../components/migrations";
-import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
+import { ROLE_PASSWORD_ENV, SERVICE_ROLE_POLICY, renderMigrations } from "../../components/migrations";
+import { requestAs, runMigrationJobOn, seedNotes } from "../helpers/migration-db";
+import { PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
 const ADMIN = "dbadmin";
 const ADMIN_PASSWORD = "managed-admin-password";
@@ -38,38 +36,10 @@ let superuser: Client;
 const connection = (user: string, password: string): ClientConfig => ({ ...cluster.connection(user, password), database: DATABASE });
 
 /** Runs the job's own script as the managed-service admin, on the application database. */
-function runMigrationJob(): { status: number | null; output: string } {
-  const dir = path.join(cluster.dir, `migrations-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  fs.mkdirSync(dir);
-  for (const f of files()) fs.writeFileSync(path.join(dir, f.name), f.sql);
-  const result = spawnSync("sh", ["-c", migrationJobScript(dir)], {
-    env: {
-      PATH: `${PG_BIN}:${process.env.PATH}`,
-      ...cluster.libpqEnv(),
-      PGUSER: ADMIN,
-      PGPASSWORD: ADMIN_PASSWORD,
-      PGDATABASE: DATABASE,
-      [ROLE_PASSWORD_ENV]: ROLE_PASSWORD,
-    },
-    encoding: "utf8",
-  });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-/** Runs `fn` as `role` in a rolled-back transaction, with JWT claims set the way PostgREST sets them. */
-async function asRequest<T>(role: string, claims: Record<string, unknown>, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client(connection("authenticator", ROLE_PASSWORD));
-  await client.connect();
-  try {
-    await client.query("BEGIN");
-    await client.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
-    await client.query(`SET LOCAL ROLE ${role}`);
-    return await fn(client);
-  } finally {
-    await client.query("ROLLBACK").catch(() => undefined);
-    await client.end();
-  }
-}
+const runMigrationJob = () =>
+  runMigrationJobOn(cluster, files(), { PGUSER: ADMIN, PGPASSWORD: ADMIN_PASSWORD, PGDATABASE: DATABASE, [ROLE_PASSWORD_ENV]: ROLE_PASSWORD });
+const asRequest = <T>(role: string, claims: Record<string, unknown>, fn: (c: Client) => Promise<T>) =>
+  requestAs(connection("authenticator", ROLE_PASSWORD), role, claims, fn);
 const user = (sub: string) => ({ sub, role: "authenticated" });
 const rows = async (c: Client, sql: string) => (await c.query(sql)).rows;
 
@@ -120,16 +90,8 @@ describe("applied by a CREATEROLE admin that is not a superuser", () => {
 });
 
 describe("row-level security without BYPASSRLS", () => {
-  beforeAll(async () => {
-    // Written as service_role through its policy: rows for two owners in one statement.
-    const client = new Client(connection("authenticator", ROLE_PASSWORD));
-    await client.connect();
-    await client.query("BEGIN");
-    await client.query("SET LOCAL ROLE service_role");
-    await client.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'a1'), ($1, 'a2'), ($2, 'b1')", [USER_A, USER_B]);
-    await client.query("COMMIT");
-    await client.end();
-  });
+  // Written as service_role through its policy: rows for two owners in one statement.
+  beforeAll(() => seedNotes(connection("authenticator", ROLE_PASSWORD), USER_A, USER_B));
 
   test("service_role reads and changes every row of notes and of a project table", async () => {
     await asRequest("service_role", { role: "service_role" }, async (c) => {

@@ -2,13 +2,11 @@
  * The generated migrations against a real PostgreSQL 15: applied twice by the migration job's own
  * script (idempotent, role passwords included), then the RLS guarantees the API relies on.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
 import { parse } from "libpg-query";
 import { Client } from "pg";
-import { API_ROLES, ROLE_PASSWORD_ENV, SERVICE_LOGIN_ROLES, SERVICE_ROLE_POLICY, migrationJobScript, renderMigrations, unprotectedTablesSql } from "../../components/migrations";
-import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
+import { API_ROLES, ROLE_PASSWORD_ENV, SERVICE_LOGIN_ROLES, SERVICE_ROLE_POLICY, renderMigrations, unprotectedTablesSql } from "../../components/migrations";
+import { requestAs, runMigrationJobOn, seedNotes } from "../helpers/migration-db";
+import { PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
 const USER_A = "a1b2c3d4-0000-4000-8000-00000000000a";
 const USER_B = "a1b2c3d4-0000-4000-8000-00000000000b";
@@ -18,33 +16,9 @@ const EXPOSED = ["public", "api"];
 let cluster: PgCluster;
 let admin: Client;
 
-/** Writes the files to a directory and runs the job script on it, exactly as the job container does. */
-function runMigrationJob(files = renderMigrations({ exposedSchemas: EXPOSED })): { status: number | null; output: string } {
-  const dir = path.join(cluster.dir, `migrations-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  fs.mkdirSync(dir);
-  for (const f of files) fs.writeFileSync(path.join(dir, f.name), f.sql);
-  const result = spawnSync("sh", ["-c", migrationJobScript(dir)], {
-    env: { PATH: `${PG_BIN}:${process.env.PATH}`, ...cluster.libpqEnv(), [ROLE_PASSWORD_ENV]: ROLE_PASSWORD },
-    encoding: "utf8",
-  });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-/** Runs `fn` in a transaction as `role` with the JWT claims set the way PostgREST sets them, then rolls back. */
-async function asRequest<T>(role: string, claims: Record<string, unknown> | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client(cluster.connection("authenticator", ROLE_PASSWORD));
-  await client.connect();
-  try {
-    await client.query("BEGIN");
-    if (claims) await client.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
-    await client.query(`SET LOCAL ROLE ${role}`);
-    return await fn(client);
-  } finally {
-    await client.query("ROLLBACK").catch(() => undefined);
-    await client.end();
-  }
-}
-
+const runMigrationJob = (files = renderMigrations({ exposedSchemas: EXPOSED })) => runMigrationJobOn(cluster, files, { [ROLE_PASSWORD_ENV]: ROLE_PASSWORD });
+const asRequest = <T>(role: string, claims: Record<string, unknown> | undefined, fn: (c: Client) => Promise<T>) =>
+  requestAs(cluster.connection("authenticator", ROLE_PASSWORD), role, claims, fn);
 const claimsOf = (sub: string) => ({ sub, role: "authenticated", aud: "authenticated", email: `${sub.slice(-1)}@example.test` });
 
 beforeAll(async () => {
@@ -124,16 +98,8 @@ describe("applied by the migration job's script", () => {
 });
 
 describe("row-level security on public.notes", () => {
-  beforeAll(async () => {
-    // Seeded as service_role, which bypasses RLS: the only way to write rows for two owners at once.
-    const client = new Client(cluster.connection("authenticator", ROLE_PASSWORD));
-    await client.connect();
-    await client.query("BEGIN");
-    await client.query("SET LOCAL ROLE service_role");
-    await client.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'a1'), ($1, 'a2'), ($2, 'b1')", [USER_A, USER_B]);
-    await client.query("COMMIT");
-    await client.end();
-  });
+  // Seeded as service_role, which bypasses RLS: the only way to write rows for two owners at once.
+  beforeAll(() => seedNotes(cluster.connection("authenticator", ROLE_PASSWORD), USER_A, USER_B));
 
   test("auth.uid(), auth.role() and auth.jwt() read request.jwt.claims as PostgREST sets it", async () => {
     const row = await asRequest("authenticated", claimsOf(USER_A), async (c) => (await c.query("SELECT auth.uid()::text AS uid, auth.role() AS role, auth.jwt() ->> 'email' AS email")).rows[0]);

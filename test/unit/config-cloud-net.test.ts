@@ -2,20 +2,12 @@
  * The gateway-TLS and ingress keys: tlsSecretName, certManagerIssuer, ingressControllerNamespace,
  * and the https publicUrl a TLS-only gateway implies on Kubernetes stacks.
  */
-import { ConfigError, parseConfig } from "../../components/config";
+import { parseConfig } from "../../components/config";
+import { configProblems, ns } from "../helpers/config";
 
-const ns = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`northstack:${k}`, v]));
 const staging = { cloud: "aws", cluster: "managed", apiImage: "ghcr.io/northstack/api:0.1.0", publicUrl: "https://api.example.ca" };
 
-function problemsOf(raw: Record<string, string>, stack = "staging"): string[] {
-  try {
-    parseConfig(ns(raw), stack);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  return [];
-}
+const problemsOf = (raw: Record<string, string>, stack = "staging") => configProblems(raw, stack);
 
 test("defaults: no certificate source, and the ingress-nginx controller namespace", () => {
   const cfg = parseConfig({}, "dev");

@@ -2,22 +2,14 @@
  * The config keys for object-storage identity and Supabase availability: northstack:eksClusterName
  * (an existing EKS cluster, where Pod Identity associations are made) and northstack:supabaseReplicas.
  */
-import { ConfigError, parseConfig } from "../../components/config";
+import { parseConfig } from "../../components/config";
+import { configProblems, ns } from "../helpers/config";
 
-const ns = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`northstack:${k}`, v]));
 const cloud = { cloud: "aws", apiImage: "ghcr.io/northstack/api:0.1.0", cluster: "managed", publicUrl: "https://api.example.ca", tlsSecretName: "gateway-tls" };
 const existing = { ...cloud, cluster: "existing", kubeconfig: "apiVersion: v1\nclusters: []" };
 const prod = { ...cloud, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 
-function problemsOf(raw: Record<string, string>, stack: string): string[] {
-  try {
-    parseConfig(ns(raw), stack);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 describe("northstack:eksClusterName", () => {
   test("names the existing EKS cluster on aws", () => {

@@ -1,9 +1,9 @@
 import * as fs from "fs";
+import { configProblems, ns } from "../helpers/config";
 import * as path from "path";
 import * as YAML from "yaml";
 import {
   CONFIG_SCHEMA,
-  ConfigError,
   ConfigKeySpec,
   checkApiEnvName,
   checkCidr,
@@ -16,19 +16,10 @@ import { renderPulumiYaml } from "../../scripts/gen-pulumi-yaml";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 
 const root = path.resolve(__dirname, "..", "..");
-const ns = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.includes(":") ? k : `northstack:${k}`, v]));
 const cloudBase = { cloud: "aws", apiImage: "ghcr.io/northstack/api:0.1.0", cluster: "managed", publicUrl: "https://api.example.ca", tlsSecretName: "gateway-tls" };
 const prodBase = { ...cloudBase, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 
-function problemsOf(raw: Record<string, string>, stack = "dev"): string[] {
-  try {
-    parseConfig(ns(raw), stack);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  return [];
-}
+const problemsOf = (raw: Record<string, string>, stack = "dev") => configProblems(raw, stack);
 
 describe("parseConfig accepts good stacks", () => {
   test("dev with defaults", () => {
