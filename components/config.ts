@@ -392,8 +392,9 @@ export function checkRegion(cloud: ManagedCloud, region: string): string | undef
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+/** A Kubernetes name such as a namespace: lower-case letters, digits and '-', at most 63. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
 export function checkUrl(value: string): string | undefined {
   try {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
-import { checkCidr } from "../config";
+import { DNS_LABEL, HOSTNAME, checkCidr } from "../config";
 import { SCRAPER_LABEL, WorkloadSpec, standardLabels, validateWorkload } from "../workload";
 import { fileKey, podSpecFor, topologySpreadFor, validateForKubernetes } from "./kubernetes-pod";
 import { DeployedWorkload, Runtime } from "./types";
@@ -55,8 +55,6 @@ export interface KubernetesRuntimeArgs {
   readonly storageClassName?: string;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const POD_SECURITY = "restricted";
 const HTTPS_PORT = 443;
