@@ -10,8 +10,10 @@
 
 export const CONFIG_NAMESPACE = "northstack";
 
-export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
+import { ENVIRONMENTS, Environment, EnvironmentProfile, PROFILES } from "./config/profile";
+
+export { ENVIRONMENTS, PROFILES };
+export type { Environment, EnvironmentProfile };
 
 export const CLOUDS = ["local", "aws", "gcp"] as const;
 export type Cloud = (typeof CLOUDS)[number];
@@ -244,6 +246,8 @@ export const SECRET_PLACEHOLDER = "plan-placeholder-secret-value-";
 export interface NorthstackConfig {
   readonly stack: string;
   readonly environment: Environment;
+  /** What the environment requires and provides (config/profile.ts). */
+  readonly profile: EnvironmentProfile;
   readonly cloud: Cloud;
   readonly region: string;
   readonly drRegion: string;
@@ -488,13 +492,15 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     );
     environment = "dev";
   }
+  const profile = PROFILES[environment];
 
   const cloud = str("cloud") as Cloud;
-  if (environment === "dev" && cloud !== "local") {
-    problems.push(`${key("cloud")}: ${show(cloud)} is not allowed on a dev stack, which runs on local Docker; use "local"`);
-  }
-  if (environment !== "dev" && cloud === "local") {
-    problems.push(`${key("cloud")}: ${show(cloud)} is not allowed on a ${environment} stack; use "aws" or "gcp"`);
+  if (!profile.clouds.includes(cloud)) {
+    problems.push(
+      profile.runtime === "docker"
+        ? `${key("cloud")}: ${show(cloud)} is not allowed on a ${environment} stack, which runs on local Docker; use ${profile.clouds.map(show).join(" or ")}`
+        : `${key("cloud")}: ${show(cloud)} is not allowed on a ${environment} stack; use ${profile.clouds.map(show).join(" or ")}`,
+    );
   }
 
   // regions
@@ -524,7 +530,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   if (apiImage) {
     const problem = checkPinnedImage(apiImage);
     if (problem) problems.push(`${key("apiImage")}: ${show(apiImage)} ${problem}`);
-  } else if (environment !== "dev") {
+  } else if (profile.requiresApiImage) {
     problems.push(`${key("apiImage")}: required on ${environment}: a pinned image in a registry the cluster can pull from`);
   }
   if (int("apiMaxReplicas") < int("apiReplicas")) {
@@ -663,7 +669,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
 
   // Kubernetes
   const clusterMode = str("cluster") as "existing" | "managed";
-  if (environment !== "dev" && clusterMode === "existing" && secrets.kubeconfig === undefined) {
+  if (profile.runtime === "kubernetes" && clusterMode === "existing" && secrets.kubeconfig === undefined) {
     problems.push(
       `${key("kubeconfig")}: missing; a ${environment} stack with ${key("cluster")}=existing needs it. ` +
         `Run: pulumi config set --secret ${key("kubeconfig")} < ~/.kube/config, or set ${key("cluster")} to managed`,
@@ -682,7 +688,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   }
   const exposure = str("exposure") as "loadbalancer" | "ingress";
   const ingressHost = str("ingressHost");
-  if (environment !== "dev" && exposure === "ingress" && !ingressHost) {
+  if (profile.runtime === "kubernetes" && exposure === "ingress" && !ingressHost) {
     problems.push(`${key("ingressHost")}: required when ${key("exposure")} is "ingress" (the TLS certificate names it)`);
   }
   if (ingressHost && !HOSTNAME.test(ingressHost)) {
@@ -692,7 +698,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   const certManagerIssuer = str("certManagerIssuer");
   const tlsSecretName = str("tlsSecretName");
   const ingressControllerNamespace = str("ingressControllerNamespace");
-  if (environment !== "dev") {
+  if (profile.requiresTls) {
     if (!certManagerIssuer && !tlsSecretName) {
       problems.push(
         `${key("tlsSecretName")}: required on ${environment} when ${key("certManagerIssuer")} is empty; name the kubernetes.io/tls Secret with the gateway certificate, or set an issuer`,
@@ -714,7 +720,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
 
   // object storage identity and Supabase availability
   const eksClusterName = str("eksClusterName");
-  if (environment !== "dev" && cloud === "aws" && clusterMode === "existing" && !eksClusterName) {
+  if (profile.runtime === "kubernetes" && cloud === "aws" && clusterMode === "existing" && !eksClusterName) {
     problems.push(
       `${key("eksClusterName")}: required with ${key("cloud")}=aws and ${key("cluster")}=existing; Supabase Storage and the backup job get their S3 access ` +
         `through EKS Pod Identity associations in that cluster (which must run the eks-pod-identity-agent add-on)`,
@@ -726,20 +732,22 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   if (eksClusterName && !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(eksClusterName)) {
     problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} is not an EKS cluster name (letters, digits, '-' and '_', at most 100)`);
   }
-  const supabaseReplicas = int("supabaseReplicas") || (environment === "prod" ? 2 : 1);
-  if (environment === "prod" && supabaseReplicas < 2) {
-    problems.push(`${key("supabaseReplicas")}: ${supabaseReplicas} is not allowed on prod; auth, rest and storage need at least 2 replicas to survive a node or zone loss`);
+  const supabaseReplicas = int("supabaseReplicas") || profile.defaultSupabaseReplicas;
+  if (supabaseReplicas < profile.minSupabaseReplicas) {
+    problems.push(
+      `${key("supabaseReplicas")}: ${supabaseReplicas} is not allowed on ${environment}; auth, rest and storage need at least ${profile.minSupabaseReplicas} replicas to survive a node or zone loss`,
+    );
   }
 
   // production guarantees
-  if (environment === "prod") {
+  if (profile.requiresHa) {
     for (const k of ["postgresHa", "redisHa", "deletionProtection"] as const) {
-      if (!bool(k)) problems.push(`${key(k)}: false is not allowed on prod; prod must be highly available and protected from deletion`);
+      if (!bool(k)) problems.push(`${key(k)}: false is not allowed on ${environment}; ${environment} must be highly available and protected from deletion`);
     }
   }
-  if (environment !== "dev" && int("backupRetentionDays") < 7) {
+  if (int("backupRetentionDays") < profile.minBackupRetentionDays) {
     problems.push(
-      `${key("backupRetentionDays")}: ${int("backupRetentionDays")} is below 7; managed Postgres on ${environment} keeps at least 7 days of backups and PITR`,
+      `${key("backupRetentionDays")}: ${int("backupRetentionDays")} is below ${profile.minBackupRetentionDays}; managed Postgres on ${environment} keeps at least 7 days of backups and PITR`,
     );
   }
 
@@ -748,6 +756,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   return {
     stack,
     environment,
+    profile,
     cloud,
     region,
     drRegion,

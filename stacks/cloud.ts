@@ -125,13 +125,13 @@ const BACKUP_SERVICE_ACCOUNT = BACKUP;
  *     ─> IAM roles for the storage and backup ServiceAccounts (EKS Pod Identity)
  */
 function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
-  const withDr = cfg.environment === "prod";
+  const { drCopies: withDr, requiresHa: multiZone } = cfg.profile;
   const providers = awsProviders(cfg.stack, cfg.region, cfg.drRegion);
   const primary = { provider: providers.primary };
 
   const network = new AwsNetwork(
     "network",
-    { vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined, privateSubnetIds: cfg.network.privateSubnetIds, natPerZone: withDr },
+    { vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined, privateSubnetIds: cfg.network.privateSubnetIds, natPerZone: multiZone },
     primary,
   );
   const key = new EncryptionKey("kms", { purpose: `northstack ${cfg.stack}: data at rest` }, primary);
@@ -192,7 +192,7 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
             subnetIds: network.privateSubnetIds,
             kmsKeyArn: key.arn,
             region: cfg.region,
-            nodes: withDr ? { min: 3, desired: 3, max: 6 } : { min: 2, desired: 2, max: 4 },
+            nodes: multiZone ? { min: 3, desired: 3, max: 6 } : { min: 2, desired: 2, max: 4 },
             publicAccessCidrs: cfg.kubernetes.apiAllowCidrs,
             deletionProtection: cfg.deletionProtection,
           },
@@ -251,7 +251,7 @@ function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFound
  *     ─> a service account and HMAC key per bucket user (storage, backup job)
  */
 function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
-  const withDr = cfg.environment === "prod";
+  const withDr = cfg.profile.drCopies;
   const managedCluster = cfg.kubernetes.cluster === "managed";
   const gcp = gcpContext(cfg.stack, cfg.region, cfg.drRegion);
   const primary = { provider: gcp.provider };
