@@ -19,7 +19,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { SECRET_PLACEHOLDER } from "../../components/config";
+import { CONFIG_NAMESPACE, CONFIG_SCHEMA, ConfigKeySpec, SECRET_PLACEHOLDER } from "../../components/config";
 
 export interface StackConfig {
   /** `namespace:key` -> string, as `pulumi.runtime.allConfig()` returns it. */
@@ -28,11 +28,42 @@ export interface StackConfig {
   readonly secretKeys: string[];
 }
 
-/** What the Pulumi CLI would refuse before running the program; the message is the CLI's. */
+/**
+ * What the Pulumi CLI would refuse before running the program. Each problem keeps the CLI's own
+ * wording and adds what the CLI leaves out: the file, the value given and what is allowed. Where
+ * the CLI stops at the first problem, this reports every one.
+ */
 export class StackConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(list.length === 1 ? list[0] : `invalid stack configuration:\n  - ${list.join("\n  - ")}`);
+    this.problems = list;
     this.name = "StackConfigError";
+  }
+}
+
+/** A value as shown in a message: JSON, cut to 60 characters. */
+export function showValue(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}..." (${text.length} chars)` : text;
+}
+
+/** What a project key accepts, in words, with the schema's range or choices where it has them. */
+function allowedFor(project: string, key: string, type: string, items?: ItemsType): string {
+  const spec: ConfigKeySpec | undefined = project === CONFIG_NAMESPACE ? (CONFIG_SCHEMA as Record<string, ConfigKeySpec>)[key] : undefined;
+  if (spec?.oneOf) return `one of ${spec.oneOf.join(", ")}`;
+  switch (type) {
+    case "integer": {
+      const range = spec?.min !== undefined && spec.max !== undefined ? ` from ${spec.min} to ${spec.max}` : spec?.min !== undefined ? ` of at least ${spec.min}` : "";
+      return `a whole number${range}`;
+    }
+    case "boolean":
+      return "true or false";
+    case "string":
+      return "a single string (not a list or an object)";
+    default:
+      return items ? `a YAML list of ${typeName(items.type, items.items)} values (pulumi config set --path '${key}[0]' ...)` : `a value of type ${type}`;
   }
 }
 
@@ -156,8 +187,21 @@ function parseKey(written: string): string {
 /** The stack file's values: scalars as written (YAML failsafe schema, like Go's decode into a string), the rest as JSON. */
 function readStackFile(file: string): Map<string, StackValue> {
   const source = fs.readFileSync(file, "utf8");
-  const asText = (YAML.parse(source, { schema: "failsafe" }) ?? {}) as { config?: Record<string, unknown> };
-  const asData = (YAML.parse(source) ?? {}) as { config?: Record<string, unknown> };
+  const parse = (options?: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions): unknown => {
+    try {
+      return YAML.parse(source, options);
+    } catch (e) {
+      throw new StackConfigError(`${path.basename(file)}: ${(e as Error).message.split("\n")[0].replace(/:$/, "")}; fix the YAML syntax there`);
+    }
+  };
+  const asText = (parse({ schema: "failsafe" }) ?? {}) as { config?: Record<string, unknown> };
+  const asData = (parse() ?? {}) as { config?: Record<string, unknown> };
+  if (!isPlainObject(asData)) throw new StackConfigError(`${path.basename(file)}: the file must be a YAML mapping with a 'config:' key; got ${Array.isArray(asData) ? "a list" : "a scalar"}`);
+  if (asData.config !== undefined && asData.config !== null && !isPlainObject(asData.config)) {
+    throw new StackConfigError(
+      `${path.basename(file)}: 'config:' must be a mapping of key: value (for example "northstack:apiReplicas: 2"), not ${Array.isArray(asData.config) ? "a list (remove the '- ' before each key)" : "a scalar"}`,
+    );
+  }
   const values = new Map<string, StackValue>();
   for (const [written, text] of Object.entries(asText.config ?? {})) {
     const key = parseKey(written);
@@ -190,7 +234,17 @@ function formatMissingKeys(keys: string[]): string {
   return `${quoted.slice(0, -1).join(", ")} and ${quoted[quoted.length - 1]}`;
 }
 
+/** Pulumi's stack name rule: letters, digits, '-', '_' and '.', at most 100 characters. */
+const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
 export function readStackConfig(root: string, stack: string, overrides: Record<string, string> = {}): StackConfig {
+  if (!STACK_NAME.test(stack)) {
+    const fromFile = /(?:^|\/)Pulumi\.([A-Za-z0-9_.-]+)\.ya?ml$/.exec(stack)?.[1];
+    throw new StackConfigError(
+      `stack ${showValue(stack)} is not a stack name (letters, digits, '-', '_' and '.'); ` +
+        (fromFile ? `to plan the stack file ${stack}, pass its stack name: ${fromFile}` : `known stacks: ${knownStacks(root).join(", ")}`),
+    );
+  }
   const project = readProject(root);
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
@@ -219,18 +273,34 @@ export function readStackConfig(root: string, stack: string, overrides: Record<s
     throw new StackConfigError(`Stack '${stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ${formatMissingKeys(missing)}`);
   }
 
+  const problems: string[] = [];
   for (const key of projectKeys) {
     const spec = project.config[key];
     if (spec.type === undefined) continue;
     const value = values.get(qualify(project.name, key));
     if (value === undefined) continue;
-    if (spec.secret && !value.secure) throw new StackConfigError(`Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret`);
+    if (spec.secret && !value.secure) {
+      problems.push(`Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret; set it with: pulumi config set --secret ${qualify(project.name, key)}`);
+      continue;
+    }
     if (value.opaque) continue;
     const content: unknown = value.object ? JSON.parse(value.text) : value.text;
     if (!matchesConfigType(spec.type, spec.items, content)) {
-      throw new StackConfigError(`Stack '${stack}' with configuration key '${key}' must be of type '${typeName(spec.type, spec.items)}'`);
+      problems.push(
+        `Stack '${stack}' with configuration key '${key}' must be of type '${typeName(spec.type, spec.items)}': ` +
+          `got ${showValue(content)}; allowed: ${allowedFor(project.name, key, spec.type, spec.items)}`,
+      );
     }
   }
+  // Keys declared secret only under template.config: the CLI takes a plain value there, which would
+  // leave a credential in clear text in the stack file. Refused here, with the command that fixes it.
+  for (const key of project.secretKeys) {
+    const value = values.get(key);
+    const typed = project.config[key] ?? project.config[key.slice(project.name.length + 1)];
+    if (value === undefined || value.secure || typed?.type !== undefined || value.text === "") continue;
+    problems.push(`${key}: [secret of ${value.text.length} chars] is written in plain text in Pulumi.${stack}.yaml; it is a secret: remove it there and run pulumi config set --secret ${key}`);
+  }
+  if (problems.length > 0) throw new StackConfigError(problems);
 
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];

@@ -2,6 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { environmentOf } from "../../scripts/plan";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -14,8 +15,9 @@ function plan(...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-test("plan -- dev --json is one JSON document with every component type and no violations", () => {
-  const { code, stdout, stderr } = plan("dev", "--json");
+test("scripts/plan.sh dev --json, run from any directory, is one JSON document with every component type and no violations", () => {
+  const run = spawnSync(path.join(root, "scripts", "plan.sh"), ["dev", "--json"], { cwd: os.tmpdir(), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const { status: code, stdout, stderr } = run;
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   const doc = JSON.parse(stdout);
   expect(doc.stack).toBe("dev");
@@ -35,11 +37,55 @@ test("plan prints the tree, the counts per type and the policy results", () => {
   expect(code).toBe(0);
   expect(stdout).toMatch(/northstack:edge:Kong\s+kong/);
   expect(stdout).toMatch(/Resources: \d+/);
-  expect(stdout).toContain("Policies:");
+  expect(stdout).toContain("Legend: + a provider resource");
+  expect(stdout).toContain("Policies: dev config (advisory): 0 mandatory violations, 0 advisory");
+});
+
+test("the policy config follows the stack's environment, so a new stack name needs no policy file of its own", () => {
+  expect(environmentOf({ stack: "alice", config: { "northstack:environment": "dev" } })).toBe("dev");
+  expect(environmentOf({ stack: "prod", config: {} })).toBe("prod");
+  expect(environmentOf({ stack: "alice", config: {} })).toBeUndefined();
+});
+
+describe("--out", () => {
+  const walk = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+
+  test("redacts secret values by default; --show-secrets writes them owner-only; each run clears its own previous output", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "staging");
+    expect(plan("staging", "--out", out).code).toBe(0);
+    const jwt = path.join(out, "api-secret", "JWT_SECRET");
+    expect(fs.readFileSync(jwt, "utf8")).toMatch(/^\[secret of \d+ chars: redacted/);
+    // Migrations travel in a ConfigMap: plain, and written as they are.
+    const migrations = walk(out).filter((f) => f.endsWith(".sql"));
+    expect(migrations.length).toBeGreaterThan(0);
+    for (const f of migrations) expect(fs.readFileSync(f, "utf8")).not.toContain("redacted");
+
+    fs.writeFileSync(path.join(out, "stale-from-an-old-run.txt"), "old");
+    expect(plan("staging", "--out", out, "--show-secrets").code).toBe(0);
+    expect(fs.existsSync(path.join(out, "stale-from-an-old-run.txt"))).toBe(false);
+    expect(fs.readFileSync(jwt, "utf8")).not.toContain("redacted");
+    expect(fs.statSync(jwt).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(out).mode & 0o777).toBe(0o700);
+  });
+
+  test.each([
+    ["a pseudo filesystem", () => "/proc/northstack-plan", "is on a pseudo filesystem"],
+    ["a file", () => fs.mkdtempSync(path.join(os.tmpdir(), "plan-file-")) + "/f", "is a file"],
+    ["a directory of someone else's files", () => fs.mkdtempSync(path.join(os.tmpdir(), "plan-foreign-")), "holds files this command did not write"],
+  ])("refuses %s at once, before planning, and exits 2", (_label, make, message) => {
+    const target = make();
+    if (message === "is a file") fs.writeFileSync(target, "x");
+    if (message.startsWith("holds")) fs.writeFileSync(path.join(target, "mine.txt"), "keep me");
+    const { code, stdout, stderr } = plan("dev", "--out", target);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+    expect(stderr).toContain(message);
+    if (message.startsWith("holds")) expect(fs.readFileSync(path.join(target, "mine.txt"), "utf8")).toBe("keep me");
+  });
 });
 
 test("--out writes the rendered config files", () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-"));
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "dev");
   expect(plan("dev", "--out", out).code).toBe(0);
   const files: string[] = [];
   const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name))));

@@ -72,12 +72,12 @@ describe("what the Pulumi CLI refuses, the loader refuses with the CLI's message
 
   test("a typed secret key given in plain text", () => {
     const dir = project(`${HEAD}config:\n  token:\n    type: string\n    secret: true\n`, { dev: "config:\n  demo:token: hunter2\n" });
-    expect(errorOf(() => readStackConfig(dir, "dev"))?.message).toBe("Stack 'dev' with configuration key 'token' must be encrypted as it's secret");
+    expect(errorOf(() => readStackConfig(dir, "dev"))?.message).toBe("Stack 'dev' with configuration key 'token' must be encrypted as it's secret; set it with: pulumi config set --secret demo:token");
   });
 
   test("a typed secret key with a default: the default is applied in plain text", () => {
     const dir = project(`${HEAD}config:\n  token:\n    type: string\n    secret: true\n    default: changeme\n`, { dev: "" });
-    expect(errorOf(() => readStackConfig(dir, "dev"))?.message).toBe("Stack 'dev' with configuration key 'token' must be encrypted as it's secret");
+    expect(errorOf(() => readStackConfig(dir, "dev"))?.message).toBe("Stack 'dev' with configuration key 'token' must be encrypted as it's secret; set it with: pulumi config set --secret demo:token");
   });
 
   test("a typed secret key given encrypted passes, as a placeholder", () => {
@@ -88,14 +88,15 @@ describe("what the Pulumi CLI refuses, the loader refuses with the CLI's message
   });
 
   test.each([
-    ["integer", "two", "integer"],
-    ["boolean", "yes", "boolean"],
-    ["array\n    items:\n      type: string", "just-a-string", "array<string>"],
-    ["array\n    items:\n      type: string", "\n    - 1\n    - 2", "array<string>"],
-    ["string", "\n    - a", "string"],
-  ])("a stack value of the wrong type (%s)", (type, value, typeName) => {
+    ["integer", "two", "integer", '"two"', "a whole number"],
+    ["boolean", "yes", "boolean", '"yes"', "true or false"],
+    ["array\n    items:\n      type: string", "just-a-string", "array<string>", '"just-a-string"', "a YAML list of string values"],
+    ["array\n    items:\n      type: string", "\n    - 1\n    - 2", "array<string>", "[1,2]", "a YAML list of string values"],
+    ["string", "\n    - a", "string", '["a"]', "a single string"],
+  ])("a stack value of the wrong type (%s) keeps the CLI's words and adds the value and what is allowed", (type, value, typeName, shown, allowed) => {
     const dir = project(`${HEAD}config:\n  key:\n    type: ${type}\n`, { dev: `config:\n  demo:key: ${value}\n` });
-    expect(errorOf(() => readStackConfig(dir, "dev"))?.message).toBe(`Stack 'dev' with configuration key 'key' must be of type '${typeName}'`);
+    const message = errorOf(() => readStackConfig(dir, "dev"))?.message ?? "";
+    expect(message.startsWith(`Stack 'dev' with configuration key 'key' must be of type '${typeName}': got ${shown}; allowed: ${allowed}`)).toBe(true);
   });
 
   test.each([
@@ -178,4 +179,52 @@ test.each([
   ["object", undefined, ["a"], false],
 ])("matchesConfigType(%s, %j, %j) is %s", (type, items, value, expected) => {
   expect(matchesConfigType(type, items, value)).toBe(expected);
+});
+
+describe("stack-file mistakes are reported at once, naming the file, the key, the value and what is allowed", () => {
+  test("three bad values in the real project: every one reported, each with its value and the schema's range", () => {
+    const error = errorOf(() =>
+      readStackConfig(root, "staging", { "northstack:apiReplicas": "1.5", "northstack:postgresHa": "yes", "northstack:apiMaxReplicas": "many" }),
+    );
+    expect(error).toBeInstanceOf(StackConfigError);
+    const problems = (error as StackConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems).toContain(
+      "Stack 'staging' with configuration key 'apiReplicas' must be of type 'integer': got \"1.5\"; allowed: a whole number from 1 to 100",
+    );
+    expect(problems).toContain("Stack 'staging' with configuration key 'postgresHa' must be of type 'boolean': got \"yes\"; allowed: true or false");
+    expect(problems.some((p) => p.includes("'apiMaxReplicas'") && p.includes('"many"'))).toBe(true);
+  });
+
+  test("a long bad value is cut in the message", () => {
+    const message = errorOf(() => readStackConfig(root, "staging", { "northstack:apiReplicas": "9".repeat(5000) + "x" }))?.message ?? "";
+    expect(message.length).toBeLessThan(300);
+    expect(message).toContain("(5003 chars)");
+  });
+
+  test("a YAML syntax error names the stack file", () => {
+    const dir = project(HEAD, { dev: "config:\n  demo:a: [unclosed\n" });
+    expect(errorOf(() => readStackConfig(dir, "dev"))?.message).toMatch(/^Pulumi\.dev\.yaml: .*at line \d+, column \d+; fix the YAML syntax there$/);
+  });
+
+  test("config written as a list says so, instead of 'could not parse 0 as a configuration key'", () => {
+    const dir = project(HEAD, { dev: "config:\n  - demo:a: 1\n" });
+    const message = errorOf(() => readStackConfig(dir, "dev"))?.message ?? "";
+    expect(message).toContain("Pulumi.dev.yaml: 'config:' must be a mapping");
+    expect(message).toContain("not a list");
+    expect(message).not.toContain("could not parse 0");
+  });
+
+  test("a path instead of a stack name points at the stack name to use", () => {
+    expect(errorOf(() => readStackConfig(root, "../Pulumi"))?.message).toMatch(/^stack "\.\.\/Pulumi" is not a stack name .*known stacks: .*dev/);
+    expect(errorOf(() => readStackConfig(root, "./Pulumi.prod.yaml"))?.message).toContain("pass its stack name: prod");
+  });
+
+  test("a secret declared under template.config but written in plain text is refused, without echoing it", () => {
+    const dir = project(`${HEAD}template:\n  config:\n    demo:jwtSecret:\n      secret: true\n`, { dev: "config:\n  demo:jwtSecret: super-secret-value-of-32-characters\n" });
+    const message = errorOf(() => readStackConfig(dir, "dev"))?.message ?? "";
+    expect(message).toContain("demo:jwtSecret: [secret of 35 chars] is written in plain text in Pulumi.dev.yaml");
+    expect(message).toContain("pulumi config set --secret demo:jwtSecret");
+    expect(message).not.toContain("super-secret");
+  });
 });
