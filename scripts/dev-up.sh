@@ -5,12 +5,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in node npm docker pulumi; do
-  command -v "$tool" >/dev/null || { echo "dev:up needs $tool on PATH (prerequisites: Node 20+, Docker, the Pulumi CLI)" >&2; exit 1; }
-done
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 20 ] || { echo "dev:up: node $(node --version) is too old; the project needs Node 20 or newer" >&2; exit 1; }
-docker info >/dev/null 2>&1 || { echo "dev:up: the Docker engine is not reachable (is it running?)" >&2; exit 1; }
+# Every missing prerequisite is reported at once, each with where to get it.
+problems=()
+need() { problems+=("$1"); }
+if ! command -v node >/dev/null; then
+  need "node is not on PATH: install Node 20 or newer (nvm, or the installers at nodejs.org)"
+elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  need "node $(node --version) is too old: the project needs Node 20 or newer (nvm install 20)"
+fi
+command -v npm >/dev/null || need "npm is not on PATH: it comes with Node.js"
+if ! command -v docker >/dev/null; then
+  need "docker is not on PATH: install Docker Engine (Linux) or Docker Desktop (macOS, Windows), see docs.docker.com/get-docker"
+elif ! docker info >/dev/null 2>&1; then
+  need "the Docker engine is not reachable: start it (systemctl start docker, or open Docker Desktop) and check that you may use its socket"
+fi
+# The SDK in package.json needs a CLI at least as new as itself (the job gate uses a built-in resource).
+sdk="$(sed -n 's/.*"@pulumi\/pulumi": *"\([0-9.]*\)".*/\1/p' package.json | head -n 1)"
+if ! command -v pulumi >/dev/null; then
+  need "pulumi is not on PATH: install the Pulumi CLI ${sdk:-3}+ (curl -fsSL https://get.pulumi.com | sh, or brew install pulumi/tap/pulumi)"
+elif [ -n "$sdk" ]; then
+  cli="$(pulumi version 2>/dev/null | sed 's/^v//')"
+  if [ "$(printf '%s\n%s\n' "$sdk" "$cli" | sort -V | head -n 1)" != "$sdk" ]; then
+    need "the Pulumi CLI is ${cli:-of unknown version}, older than the SDK's ${sdk}: upgrade it (rerun its installer, or brew upgrade pulumi)"
+  fi
+fi
+if [ "${#problems[@]}" -gt 0 ]; then
+  echo "dev:up cannot start; missing prerequisites:" >&2
+  printf '  - %s\n' "${problems[@]}" >&2
+  exit 1
+fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
 mkdir -p .pulumi-state
