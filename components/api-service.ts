@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { API_PLATFORM_ENV, checkApiEnvName, checkPinnedImage } from "./config";
+import { API_PLATFORM_ENV, checkApiEnvName, checkPinnedImage } from "./config/checks";
 import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles, redisUrl } from "./endpoints";
 import { IMAGES } from "./images";
 import { Runtime } from "./runtime/types";

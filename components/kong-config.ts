@@ -3,7 +3,8 @@
  * configuration text, so that tests can parse and check exactly what the gateway will load.
  */
 import { stringify } from "yaml";
-import { NorthstackConfig, checkCidr, checkUrl } from "./config";
+import { NorthstackConfig } from "./config";
+import { SERVICE_NAME, checkCidr, checkUrl } from "./config/checks";
 
 /** Base URLs of the services behind the gateway; a missing one means the service is disabled. */
 export interface KongUpstreams {
@@ -84,7 +85,7 @@ export function validateKongConfigInput(input: KongConfigInput): void {
     if (p) problems.push(`upstreams.${name}: ${JSON.stringify(url)} ${p}`);
   }
   for (const s of input.extraServices ?? []) {
-    if (!/^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$/.test(s.name)) problems.push(`extraServices: name ${JSON.stringify(s.name)} must be a DNS label`);
+    if (!SERVICE_NAME.test(s.name)) problems.push(`extraServices: name ${JSON.stringify(s.name)} must be a DNS label`);
     if (s.name in input.upstreams) problems.push(`extraServices: name ${JSON.stringify(s.name)} clashes with a built-in route`);
   }
   if (!input.anonKey) problems.push("anonKey: must not be empty");

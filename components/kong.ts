@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NorthstackConfig, checkCidr } from "./config";
+import { NorthstackConfig } from "./config";
+import { WORKLOAD_NAME, checkCidr } from "./config/checks";
 import { REDIS_CA_PATH, RedisEndpoint, redisCaFiles } from "./endpoints";
 import { IMAGES } from "./images";
 import { renderKongConfig, validateKongConfigInput } from "./kong-config";
@@ -88,7 +89,7 @@ export function validateKongArgs(
     problems.push(`servesTls: true is not allowed on the ${args.runtime.kind} runtime; only Kubernetes mounts the public certificate`);
   }
   for (const workload of args.allowFrom ?? []) {
-    if (!/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/.test(workload)) problems.push(`allowFrom: ${JSON.stringify(workload)} is not a workload name`);
+    if (!WORKLOAD_NAME.test(workload)) problems.push(`allowFrom: ${JSON.stringify(workload)} is not a workload name`);
   }
   const replicas = args.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas: ${replicas} must be an integer >= 1`);

@@ -7,6 +7,8 @@
  * the job script from secret environment variables (`rolePasswordScript`).
  */
 
+import { SQL_IDENTIFIER } from "./config/checks";
+
 export interface MigrationFile {
   /** `NNN_name.sql`; files are applied in lexical order. */
   readonly name: string;
@@ -44,7 +46,7 @@ const EXTRA_NAME = /^(\d{3})_[a-z0-9_]+\.sql$/;
 export function validateExposedSchemas(schemas: readonly string[]): void {
   if (schemas.length === 0) throw new Error("exposedSchemas is empty; list at least one schema, e.g. [\"public\"]");
   for (const schema of schemas) {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    if (!SQL_IDENTIFIER.test(schema)) {
       throw new Error(`exposedSchemas entry ${JSON.stringify(schema)} is not allowed; use lower-case identifiers ([a-z_][a-z0-9_]*, at most 63 characters)`);
     }
     if (SERVICE_SCHEMAS.includes(schema) || schema.startsWith("pg_")) {

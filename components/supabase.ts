@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NorthstackConfig } from "./config";
+import { studioLacksMeta } from "./config/checks";
 import { ObjectStoreEndpoint, PostgresEndpoint, postgresUrl, s3ClientEnv } from "./endpoints";
 import { IMAGES } from "./images";
 import { deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
@@ -48,7 +49,7 @@ export interface SupabaseArgs {
 export function validateSupabaseArgs(
   args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "extraMigrations" | "keysIssuedAt"> & Partial<Pick<SupabaseArgs, "replicas" | "storage">>,
 ): void {
-  if (args.services.studio && !args.services.meta) throw new Error("services.studio is true but services.meta is false; Studio needs postgres-meta, enable meta or disable studio");
+  if (studioLacksMeta(args.services)) throw new Error("services.studio is true but services.meta is false; Studio needs postgres-meta, enable meta or disable studio");
   if (args.replicas !== undefined && (!Number.isInteger(args.replicas) || args.replicas < 1)) {
     throw new Error(`replicas ${JSON.stringify(args.replicas)} is not allowed; use an integer >= 1`);
   }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkPinnedImage } from "./config";
+import { WORKLOAD_NAME, checkPinnedImage } from "./config/checks";
 
 /**
  * A plain description of one containerised service. Components describe their containers as
@@ -177,7 +177,6 @@ export const SCRAPER_LABEL = "northstack.io/role";
 export const EXEMPT_ANNOTATION = "northstack.io/policy-exempt";
 export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
 
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/;
 /** Five whitespace-separated fields of digits, `*`, `/`, `,` and `-`; names and macros such as @daily are not accepted. */
 const CRON_SCHEDULE = /^[\d*/,-]+(\s+[\d*/,-]+){4}$/;
 
@@ -191,7 +190,7 @@ function initStepProblems(spec: WorkloadSpec): string[] {
   const names = new Set([spec.name]);
   for (const step of spec.init ?? []) {
     const at = `init step ${JSON.stringify(step.name)}`;
-    if (!DNS_LABEL.test(step.name)) problems.push(`${at}: name is not a DNS label of at most 52 characters`);
+    if (!WORKLOAD_NAME.test(step.name)) problems.push(`${at}: name is not a DNS label of at most 52 characters`);
     if (names.has(step.name)) problems.push(`${at}: name is already used by the workload or another step`);
     names.add(step.name);
     if (typeof step.image === "string") {
@@ -214,7 +213,7 @@ function initStepProblems(spec: WorkloadSpec): string[] {
 export function validateWorkload(spec: WorkloadSpec): void {
   const problems: string[] = [];
   const where = `workload ${JSON.stringify(spec.name)}`;
-  if (!DNS_LABEL.test(spec.name)) problems.push(`name ${JSON.stringify(spec.name)} is not a DNS label of at most 52 characters`);
+  if (!WORKLOAD_NAME.test(spec.name)) problems.push(`name ${JSON.stringify(spec.name)} is not a DNS label of at most 52 characters`);
   if (typeof spec.image === "string") {
     const p = checkPinnedImage(spec.image);
     if (p) problems.push(`image ${JSON.stringify(spec.image)} ${p}`);
@@ -232,7 +231,7 @@ export function validateWorkload(spec: WorkloadSpec): void {
   if (spec.kind !== "cron" && spec.schedule !== undefined) problems.push(`schedule ${JSON.stringify(spec.schedule)} is only allowed with kind "cron"`);
   if (runsToCompletion(spec) && (spec.ports ?? []).length > 0) problems.push(`a ${spec.kind} cannot listen on ports`);
   problems.push(...initStepProblems(spec));
-  if (spec.serviceAccount && !DNS_LABEL.test(spec.serviceAccount.name)) {
+  if (spec.serviceAccount && !WORKLOAD_NAME.test(spec.serviceAccount.name)) {
     problems.push(`serviceAccount.name ${JSON.stringify(spec.serviceAccount.name)} is not a DNS label of at most 52 characters`);
   }
   if (spec.health && spec.health.exec.length === 0) problems.push("health.exec must name a command");

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkCidr } from "../config";
+import { checkCidr } from "../config/checks";
 import { POD_IDENTITY_TRUST_POLICY } from "./workload-identity";
 
 export interface EksClusterArgs {

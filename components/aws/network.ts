@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkCidr } from "../config";
+import { checkCidr } from "../config/checks";
 
 export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
-import { CANADIAN_REGIONS, checkRegion } from "../config";
+import { CANADIAN_REGIONS } from "../config";
+import { checkRegion } from "../config/checks";
 
 export interface AwsProviders {
   /** Everything the stack stores lives here (ca-central-1 unless config says ca-west-1). */

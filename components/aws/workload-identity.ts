@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+import { DNS_LABEL } from "../config/checks";
 
 /** Trust policy of a role that EKS Pod Identity hands to pods (the agent assumes it and tags the session). */
 export const POD_IDENTITY_TRUST_POLICY = JSON.stringify({

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { checkCidr } from "../config";
+import { checkCidr } from "../config/checks";
 import { PODS_RANGE, SERVICES_RANGE } from "./network";
 
 export interface GkeAutopilotArgs {

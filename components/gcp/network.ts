@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidrs } from "../aws/network";
-import { checkCidr } from "../config";
+import { checkCidr } from "../config/checks";
 
 export interface GcpNetworkArgs {
   /** Region of the subnetwork and NAT. Required. */

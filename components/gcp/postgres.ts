@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { checkRegion } from "../config";
+import { checkRegion } from "../config/checks";
 import { PostgresEndpoint } from "../endpoints";
 
 export interface CloudSqlPostgresArgs {

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { CANADIAN_REGIONS, checkRegion } from "../config";
+import { CANADIAN_REGIONS } from "../config";
+import { checkRegion } from "../config/checks";
 
 export interface GcpContext {
   /** Explicit provider pinned to the primary Canadian region. */

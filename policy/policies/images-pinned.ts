@@ -1,4 +1,4 @@
-import { checkPinnedImage } from "../../components/config";
+import { checkPinnedImage } from "../../components/config/checks";
 import { Finding, PolicyDefinition, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
 import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "./resources";
 

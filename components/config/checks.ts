@@ -1,0 +1,188 @@
+/**
+ * Generic rules, each defined once: the stack config, components and the policy pack call these
+ * instead of keeping their own copies. Every function is pure. A `checkX` returns a problem
+ * description that completes "<key>: <value> ..." (or undefined when the value is fine) and never
+ * echoes a secret; the caller names the key and the value.
+ */
+
+import { CANADIAN_REGIONS, ManagedCloud } from "./schema";
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+/** The longest DNS label (RFC 1123), and so the longest Kubernetes namespace or object name. */
+export const DNS_LABEL_MAX = 63;
+
+/**
+ * The DNS-label rule Kubernetes applies to namespaces and most object names (RFC 1123): lower-case
+ * letters, digits and '-', starting and ending with a letter or digit, at most `maxLength`
+ * characters. `startsWithLetter` adds RFC 1035's rule, which Service names follow.
+ */
+export function dnsLabel(maxLength = DNS_LABEL_MAX, options: { readonly startsWithLetter?: boolean } = {}): RegExp {
+  return new RegExp(`^${labelSource(maxLength, options.startsWithLetter ?? false)}$`);
+}
+
+function labelSource(maxLength: number, startsWithLetter: boolean): string {
+  return `${startsWithLetter ? "[a-z]" : "[a-z0-9]"}([-a-z0-9]{0,${maxLength - 2}}[a-z0-9])?`;
+}
+
+/** A Kubernetes name such as a namespace: lower-case letters, digits and '-', at most 63. */
+export const DNS_LABEL = dnsLabel();
+
+/** A DNS host name (and a Kubernetes Secret name): dot-separated DNS labels, at most 253 characters. */
+export const HOSTNAME = new RegExp(`^(?=.{1,253}$)(${labelSource(DNS_LABEL_MAX, false)})(\\.${labelSource(DNS_LABEL_MAX, false)})*$`);
+
+/**
+ * A workload's name, which its Kubernetes Service also takes (RFC 1035): at most 52 characters, so
+ * that the Jobs of a cron workload (its name and an 11-character suffix) stay within 63.
+ */
+export const WORKLOAD_NAME = dnsLabel(52, { startsWithLetter: true });
+
+/** The name of an extra API service (northstack:services), short enough for the names built from it. */
+export const SERVICE_NAME = dnsLabel(30, { startsWithLetter: true });
+
+/** A lower-case, unquoted SQL identifier Postgres keeps whole (at most 63 bytes). */
+export const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** An EKS cluster name: letters, digits, '-' and '_', starting alphanumeric, at most 100. */
+export const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+// ---------------------------------------------------------------------------------------------
+// Addresses and references
+
+/** Returns a problem description, or undefined for a valid IPv4 CIDR such as 10.0.0.0/16. */
+export function checkCidr(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m) return "is not an IPv4 CIDR like 10.0.0.0/16";
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255)) return "has an octet above 255";
+  if (prefix > 32) return "has a prefix length above 32";
+  const address = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const hostMask = prefix === 0 ? 0xffffffff : (2 ** (32 - prefix) - 1) >>> 0;
+  if ((address & hostMask) !== 0) return "has host bits set for its prefix length";
+  return undefined;
+}
+
+/** Returns a problem description, or undefined for an http or https URL. */
+export function checkUrl(value: string): string | undefined {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return "must be an http(s) URL";
+    return undefined;
+  } catch {
+    return "is not a URL";
+  }
+}
+
+const IMAGE_REF =
+  /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
+
+/** Returns a problem description, or undefined when the image reference is pinned. */
+export function checkPinnedImage(ref: string): string | undefined {
+  const m = IMAGE_REF.exec(ref);
+  if (!m) return "is not a valid image reference (expected registry/name:tag or name@sha256:<digest>)";
+  const [, tag, digest] = m;
+  if (digest) return undefined;
+  if (!tag) return "has no tag; pin a version tag or a sha256 digest";
+  if (tag === "latest") return "uses the mutable tag 'latest'; pin a version tag or a sha256 digest";
+  return undefined;
+}
+
+/** Returns a problem description, or undefined when the region is one of the cloud's Canadian regions. */
+export function checkRegion(cloud: ManagedCloud, region: string): string | undefined {
+  const allowed = CANADIAN_REGIONS[cloud].allowed;
+  if (allowed.includes(region)) return undefined;
+  return `is outside Canada; allowed ${cloud} regions: ${allowed.join(", ")}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials and environment
+
+/**
+ * ElastiCache auth-token rules (also safe unquoted in the dev container's redis.conf). Returns a
+ * problem description, or undefined; never echoes the value.
+ */
+export function checkRedisPassword(value: string): string | undefined {
+  if (value.length < 16 || value.length > 128) return "must be 16 to 128 characters (ElastiCache auth-token rules)";
+  if (!/^[\x21-\x7e]*$/.test(value)) return "must be printable ASCII without spaces (ElastiCache auth-token rules)";
+  if (/[/"@]/.test(value)) return "must not contain /, \" or @ (ElastiCache auth-token rules)";
+  if (/['\\]/.test(value)) return "must not contain ' or \\ (the dev container's redis.conf cannot hold them)";
+  return undefined;
+}
+
+/** RDS master-password rules. Returns a problem description, or undefined; never echoes the value. */
+export function checkPostgresPassword(value: string): string | undefined {
+  if (value.length < 8 || value.length > 128) return "must be 8 to 128 characters (RDS master-password rules)";
+  if (!/^[\x20-\x7e]*$/.test(value)) return "must be printable ASCII (RDS master-password rules)";
+  if (/[/"@ ]/.test(value)) return "must not contain /, \", @ or a space (RDS master-password rules)";
+  return undefined;
+}
+
+/** The environment ApiService sets itself; northstack:apiEnv and apiSecretEnv must not override it. */
+export const API_PLATFORM_ENV = ["PORT", "NODE_ENV", "NODE_EXTRA_CA_CERTS", "DATABASE_URL", "REDIS_URL", "JWT_SECRET"] as const;
+
+/** A POSIX environment variable name the platform does not set itself (API_PLATFORM_ENV). */
+export function checkApiEnvName(name: string): string | undefined {
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) return "is not a POSIX environment variable name; allowed: [A-Z_][A-Z0-9_]*";
+  if ((API_PLATFORM_ENV as readonly string[]).includes(name)) {
+    return `would override ${name}, which the platform sets; not allowed: ${API_PLATFORM_ENV.join(", ")}`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules that both the stack config and a component enforce
+
+/** Supabase Studio reads the database through postgres-meta, so Studio without meta cannot work. */
+export function studioLacksMeta(services: { readonly studio: boolean; readonly meta: boolean }): boolean {
+  return services.studio && !services.meta;
+}
+
+/**
+ * The gateway certificate comes from exactly one source: a cert-manager ClusterIssuer (which writes
+ * its own Secret) or the operator's kubernetes.io/tls Secret. Empty or absent counts as not given.
+ * Returns "none" or "both" when that does not hold, or undefined when one source is given.
+ */
+export function certificateSourceProblem(certManagerIssuer: string | undefined, tlsSecretName: string | undefined): "none" | "both" | undefined {
+  if (certManagerIssuer && tlsSecretName) return "both";
+  if (!certManagerIssuer && !tlsSecretName) return "none";
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spelling
+
+/** Levenshtein distance between two strings, by UTF-16 code unit; `ignoreCase` compares units lower-cased. */
+export function editDistance(a: string, b: string, options: { readonly ignoreCase?: boolean } = {}): number {
+  const same = options.ignoreCase ? (x: string, y: string) => x.toLowerCase() === y.toLowerCase() : (x: string, y: string) => x === y;
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (same(a[i - 1], b[j - 1]) ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/**
+ * The candidate nearest to `word` by edit distance, ties going to the earlier candidate; undefined
+ * when there are none or the nearest is further than `maxDistance` (default: no limit).
+ */
+export function closestMatch(
+  word: string,
+  candidates: readonly string[],
+  options: { readonly maxDistance?: number; readonly ignoreCase?: boolean } = {},
+): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c, options);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= (options.maxDistance ?? Infinity) ? best : undefined;
+}

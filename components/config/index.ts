@@ -1,0 +1,101 @@
+/**
+ * The stack configuration: one schema, one parser, one place where bad values are rejected.
+ *
+ * `CONFIG_SCHEMA` (schema.ts) is the source of truth; `Pulumi.yaml` mirrors it (a unit test keeps the
+ * two in step). `parseConfig` is pure: it takes the raw `namespace:key -> string` map that Pulumi
+ * hands a program and either returns a typed `NorthstackConfig` or throws one `ConfigError` listing
+ * every problem, each naming the key, the bad value and what is allowed. It runs before any resource
+ * is registered.
+ *
+ * reader.ts turns raw strings into typed values; each section in sections/ checks and returns one
+ * slice of the config; generic rules live in checks.ts; what differs per environment is in profile.ts.
+ */
+
+import { Problems, Raw, readConfig } from "./reader";
+import { NorthstackConfig } from "./schema";
+import { readApi, readApiEnv, readServices } from "./sections/api";
+import { readPostgres, readRedis } from "./sections/data";
+import { checkDataGuarantees } from "./sections/guarantees";
+import { readEksClusterName, readKubernetes } from "./sections/kubernetes";
+import { checkHostPorts, readGatewayAndNetwork } from "./sections/network";
+import { readPlatform } from "./sections/platform";
+import { readSecrets } from "./sections/secrets";
+import { readSupabaseReplicas, readSupabaseServices } from "./sections/supabase";
+
+export { ENVIRONMENTS, PROFILES } from "./profile";
+export type { Environment, EnvironmentProfile } from "./profile";
+export {
+  CANADIAN_REGIONS,
+  CLOUDS,
+  CONFIG_NAMESPACE,
+  CONFIG_SCHEMA,
+  DEFAULT_VPC_CIDR,
+  SECRET_KEYS,
+  SECRET_PLACEHOLDER,
+} from "./schema";
+export type { Cloud, ConfigKey, ConfigKeySpec, ManagedCloud, NorthstackConfig, SecretKey } from "./schema";
+// The rules' home is ./checks; they stay reachable here so that `./config` remains a complete import path.
+export {
+  API_PLATFORM_ENV,
+  DNS_LABEL,
+  HOSTNAME,
+  checkApiEnvName,
+  checkCidr,
+  checkPinnedImage,
+  checkPostgresPassword,
+  checkRedisPassword,
+  checkRegion,
+  checkUrl,
+} from "./checks";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid northstack configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses and validates the raw stack configuration. Sections run in a fixed order and report into
+ * one list, so the messages come out in the same order for the same input.
+ *
+ * @param raw every config value of the stack, keyed `namespace:key`, as strings (objects as JSON)
+ * @param stack the Pulumi stack name
+ */
+export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
+  const problems: Problems = [];
+  const r = readConfig(raw, problems);
+
+  const platform = readPlatform(r, problems, stack);
+  const api = readApi(r, problems, platform);
+  const services = readServices(r, problems);
+  const postgres = readPostgres(r, problems);
+  const { gateway, network, docker } = readGatewayAndNetwork(r, problems);
+  checkHostPorts(r, problems);
+  const supabaseServices = readSupabaseServices(r, problems);
+  const secrets = readSecrets(r, problems);
+  const apiEnv = readApiEnv(r, problems);
+  const kubernetes = readKubernetes(r, problems, platform, secrets, stack, gateway.publicUrl);
+  const eksClusterName = readEksClusterName(r, problems, platform, kubernetes.cluster);
+  const supabaseReplicas = readSupabaseReplicas(r, problems, platform);
+  checkDataGuarantees(r, problems, platform);
+
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    stack,
+    ...platform,
+    api: { ...api, ...apiEnv },
+    services,
+    postgres,
+    redis: readRedis(r),
+    supabase: { replicas: supabaseReplicas, ...supabaseServices },
+    gateway,
+    monitoring: { enabled: r.bool("monitoring"), grafanaHostPort: r.int("grafanaPort") },
+    deletionProtection: r.bool("deletionProtection"),
+    docker,
+    network,
+    kubernetes: { ...kubernetes, eksClusterName },
+    secrets,
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The typed reader over the raw `namespace:key -> string` map Pulumi hands a program: it reports
+ * unknown keys (with the nearest known one) and values of the wrong type or out of range, coerces
+ * the rest, and answers `str/int/bool/list` with the schema's default for a key not given. Sections
+ * read through it and never see raw strings.
+ */
+
+import { closestMatch } from "./checks";
+import { CONFIG_NAMESPACE, CONFIG_SCHEMA, ConfigKey, ConfigKeySpec, SECRET_PLACEHOLDER } from "./schema";
+
+export type Raw = Readonly<Record<string, string>>;
+export type Value = string | number | boolean | readonly string[] | Readonly<Record<string, string>>;
+
+/** Where sections report problems, in the order they find them; parseConfig throws them all at once. */
+export type Problems = string[];
+
+export const show = (v: unknown): string => JSON.stringify(v);
+
+/** A key as the user writes it: `northstack:<key>`. */
+export const key = (k: string): string => `${CONFIG_NAMESPACE}:${k}`;
+
+export interface ConfigReader {
+  /** The value the stack gives, coerced; undefined when absent, invalid, or "" for a key whose default is "". */
+  given(k: ConfigKey): Value | undefined;
+  /** The given value, or else the schema's default. */
+  get(k: ConfigKey): Value | undefined;
+  str(k: ConfigKey): string;
+  int(k: ConfigKey): number;
+  bool(k: ConfigKey): boolean;
+  list(k: ConfigKey): readonly string[];
+}
+
+/** Reads every `northstack:` key of `raw`, pushing a problem for each unknown key or bad value. */
+export function readConfig(raw: Raw, problems: Problems): ConfigReader {
+  const values: Partial<Record<ConfigKey, Value>> = {};
+  const known = Object.keys(CONFIG_SCHEMA) as ConfigKey[];
+
+  for (const [fullKey, rawValue] of Object.entries(raw)) {
+    const [ns, ...rest] = fullKey.split(":");
+    if (ns !== CONFIG_NAMESPACE) continue;
+    const name = rest.join(":");
+    if (!(name in CONFIG_SCHEMA)) {
+      const hint = closestMatch(name, known, { ignoreCase: true, maxDistance: Math.max(2, Math.floor(name.length / 3)) });
+      problems.push(
+        `${fullKey}: unknown key (value ${show(rawValue)})${hint ? `; did you mean ${key(hint)}?` : ""}; known keys: ${known.join(", ")}`,
+      );
+      continue;
+    }
+    const spec: ConfigKeySpec = CONFIG_SCHEMA[name as ConfigKey];
+    // Pulumi.yaml declares optional strings with the default "": the CLI passes it, and it means unset.
+    if (rawValue === "" && spec.default === "") continue;
+    const parsed = coerce(fullKey, rawValue, spec, problems);
+    if (parsed !== undefined) values[name as ConfigKey] = parsed;
+  }
+
+  const get = (k: ConfigKey): Value | undefined => {
+    if (values[k] !== undefined) return values[k];
+    const spec: ConfigKeySpec = CONFIG_SCHEMA[k];
+    return spec.default;
+  };
+  return {
+    given: (k) => values[k],
+    get,
+    str: (k) => (get(k) as string | undefined) ?? "",
+    int: (k) => get(k) as number,
+    bool: (k) => get(k) as boolean,
+    list: (k) => (get(k) as readonly string[] | undefined) ?? [],
+  };
+}
+
+function coerce(fullKey: string, rawValue: string, spec: ConfigKeySpec, problems: Problems): Value | undefined {
+  const shown = spec.secret ? "[secret]" : show(rawValue);
+  switch (spec.type) {
+    case "string": {
+      if (spec.oneOf && !spec.oneOf.includes(rawValue)) {
+        problems.push(`${fullKey}: ${shown} is not allowed; allowed values: ${spec.oneOf.join(", ")}`);
+        return undefined;
+      }
+      return rawValue;
+    }
+    case "integer": {
+      if (!/^-?\d+$/.test(rawValue.trim())) {
+        problems.push(`${fullKey}: ${shown} is not an integer`);
+        return undefined;
+      }
+      const n = Number(rawValue);
+      if (spec.min !== undefined && n < spec.min) {
+        problems.push(`${fullKey}: ${n} is below the minimum ${spec.min}`);
+        return undefined;
+      }
+      if (spec.max !== undefined && n > spec.max) {
+        problems.push(`${fullKey}: ${n} is above the maximum ${spec.max}`);
+        return undefined;
+      }
+      return n;
+    }
+    case "boolean": {
+      if (rawValue !== "true" && rawValue !== "false") {
+        problems.push(`${fullKey}: ${shown} is not a boolean; use true or false`);
+        return undefined;
+      }
+      return rawValue === "true";
+    }
+    case "array": {
+      const parsed = parseJson(rawValue);
+      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string")) {
+        problems.push(`${fullKey}: ${shown} is not a list of strings (YAML list, or JSON like ["a","b"])`);
+        return undefined;
+      }
+      return parsed as string[];
+    }
+    case "object": {
+      // The offline plan cannot decrypt a secure value: its keys are unknown, so it stands for none.
+      if (rawValue.startsWith(SECRET_PLACEHOLDER)) return {};
+      const parsed = parseJson(rawValue);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((x) => typeof x === "string")) {
+        problems.push(`${fullKey}: ${shown} is not a JSON object of string values, like {"KEY":"value"}`);
+        return undefined;
+      }
+      return parsed as Record<string, string>;
+    }
+  }
+}
+
+/** The parsed JSON, or undefined when `text` is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

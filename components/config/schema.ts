@@ -1,0 +1,313 @@
+/**
+ * What the stack config is: every key under the `northstack:` namespace with its type, default and
+ * limits (`CONFIG_SCHEMA`, which `Pulumi.yaml` mirrors), and the typed `NorthstackConfig` that
+ * `parseConfig` returns.
+ */
+
+import { ENVIRONMENTS, Environment, EnvironmentProfile } from "./profile";
+
+export const CONFIG_NAMESPACE = "northstack";
+
+export const CLOUDS = ["local", "aws", "gcp"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+export type ManagedCloud = Exclude<Cloud, "local">;
+
+/** Primary and disaster-recovery regions per cloud (DESIGN.md, "Regions"). */
+export const CANADIAN_REGIONS: Record<ManagedCloud, { primary: string; dr: string; allowed: readonly string[] }> = {
+  aws: { primary: "ca-central-1", dr: "ca-west-1", allowed: ["ca-central-1", "ca-west-1"] },
+  gcp: {
+    primary: "northamerica-northeast1",
+    dr: "northamerica-northeast2",
+    allowed: ["northamerica-northeast1", "northamerica-northeast2"],
+  },
+};
+
+type ScalarType = "string" | "integer" | "boolean";
+
+export interface ConfigKeySpec {
+  /** `object`: a JSON object of string values (only secret keys, which Pulumi.yaml does not type). */
+  readonly type: ScalarType | "array" | "object";
+  readonly description: string;
+  /**
+   * Value used when the key is absent. Every non-secret key has one, since the Pulumi CLI refuses a
+   * stack that leaves a typed key without a default unset; `""` means "not set".
+   */
+  readonly default?: string | number | boolean | readonly string[];
+  /**
+   * Secret keys have no default (the CLI rejects a plain default for a secret key) and are optional:
+   * Pulumi.yaml lists them under `template.config`, so `pulumi new` prompts for them encrypted.
+   */
+  readonly secret?: boolean;
+  /** Allowed values for enumerations. */
+  readonly oneOf?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** The network a stack creates when northstack:vpcCidr is empty. */
+export const DEFAULT_VPC_CIDR = "10.40.0.0/16";
+
+/** Every key the program reads, under the `northstack:` namespace. */
+export const CONFIG_SCHEMA = {
+  environment: {
+    type: "string",
+    description: "Which environment this stack is; empty: the stack name, when that is dev, staging or prod.",
+    default: "",
+    oneOf: ENVIRONMENTS,
+  },
+  cloud: {
+    type: "string",
+    description: "Where data services run: local containers (dev) or a managed cloud (staging, prod).",
+    default: "local",
+    oneOf: CLOUDS,
+  },
+  region: { type: "string", description: "Primary region; empty: the cloud's Canadian primary region.", default: "" },
+  drRegion: { type: "string", description: "Region for disaster-recovery copies; empty: the cloud's Canadian DR region.", default: "" },
+
+  apiImage: {
+    type: "string",
+    description: "Pinned API image (tag or digest). Empty on dev: the reference API in app/ is built locally.",
+    default: "",
+  },
+  services: {
+    type: "array",
+    description: "More API services behind the gateway, as name=image (routed at /<name>/v1, deployed like the API).",
+    default: [],
+  },
+  apiReplicas: { type: "integer", description: "API replicas (the HPA minimum on Kubernetes).", default: 1, min: 1, max: 100 },
+  apiMaxReplicas: { type: "integer", description: "HPA maximum for the API on Kubernetes.", default: 3, min: 1, max: 200 },
+  apiCpuMillis: { type: "integer", description: "API CPU limit in millicores.", default: 250, min: 50, max: 16000 },
+  apiMemoryMb: { type: "integer", description: "API memory limit in MiB.", default: 256, min: 64, max: 65536 },
+  apiEnv: {
+    type: "array",
+    description: "Extra environment for the API, as KEY=value (plain; use apiSecretEnv for credentials).",
+    default: [],
+  },
+  apiSecretEnv: {
+    type: "object",
+    description:
+      'Extra secret environment for the API, a JSON object of KEY to value: pulumi config set --secret northstack:apiSecretEnv \'{"KEY":"value"}\'.',
+    secret: true,
+  },
+
+  exposedSchemas: {
+    type: "array",
+    description: "Schemas the REST API exposes; every table in them must have RLS and a policy.",
+    default: ["public"],
+  },
+  postgresMemoryMb: {
+    type: "integer",
+    description: "Memory for the Postgres container; postgresql.conf is tuned from it.",
+    default: 1024,
+    min: 256,
+    max: 262144,
+  },
+  postgresStorageGb: { type: "integer", description: "Allocated Postgres storage in GiB.", default: 20, min: 10, max: 65536 },
+  postgresInstanceClass: { type: "string", description: "RDS instance class (aws).", default: "db.t4g.medium" },
+  postgresTier: { type: "string", description: "Cloud SQL machine tier (gcp).", default: "db-custom-2-7680" },
+  postgresHa: { type: "boolean", description: "Multi-AZ (aws) or REGIONAL (gcp) Postgres; required on prod.", default: false },
+  deletionProtection: {
+    type: "boolean",
+    description: "Deletion protection and final snapshots on managed data services; required on prod.",
+    default: false,
+  },
+  backupRetentionDays: { type: "integer", description: "Days of automated backups and PITR.", default: 7, min: 1, max: 35 },
+
+  redisMemoryMb: { type: "integer", description: "Redis maxmemory in MiB.", default: 256, min: 32, max: 262144 },
+  redisNodeType: { type: "string", description: "ElastiCache node type (aws).", default: "cache.t4g.small" },
+  redisHa: {
+    type: "boolean",
+    description: "Replicated Redis with automatic failover (ElastiCache Multi-AZ, Memorystore STANDARD_HA); required on prod.",
+    default: false,
+  },
+
+  supabaseAuth: { type: "boolean", description: "Run Supabase auth (GoTrue).", default: true },
+  supabaseRest: { type: "boolean", description: "Run Supabase REST (PostgREST).", default: true },
+  supabaseRealtime: { type: "boolean", description: "Run Supabase realtime.", default: true },
+  supabaseStorage: { type: "boolean", description: "Run Supabase storage.", default: true },
+  supabaseMeta: { type: "boolean", description: "Run postgres-meta (Studio's backend).", default: true },
+  supabaseStudio: { type: "boolean", description: "Run Supabase Studio (needs meta).", default: true },
+
+  publicUrl: {
+    type: "string",
+    description: "Public base URL of the gateway; used for auth redirects.",
+    default: "http://localhost:8000",
+  },
+  corsOrigins: { type: "array", description: "Origins allowed by the gateway's CORS plugin.", default: ["http://localhost:3000"] },
+  rateLimitRequests: {
+    type: "integer",
+    description: "Requests per client per window at the gateway.",
+    default: 100,
+    min: 1,
+    max: 1000000,
+  },
+  rateLimitWindowMinutes: { type: "integer", description: "Gateway rate-limit window in minutes.", default: 15, min: 1, max: 1440 },
+  adminAllowCidrs: {
+    type: "array",
+    description: "Client CIDRs allowed on admin-only gateway routes (/pg).",
+    default: ["127.0.0.1/32"],
+  },
+  maxRequestSizeMb: { type: "integer", description: "Largest request body the gateway accepts, in MiB.", default: 10, min: 1, max: 1024 },
+
+  monitoring: { type: "boolean", description: "Run Prometheus, Alertmanager, Grafana, Loki and the exporters.", default: true },
+  grafanaPort: { type: "integer", description: "Host port (127.0.0.1) for Grafana on dev.", default: 3001, min: 1024, max: 65535 },
+  alertWebhookUrl: { type: "string", description: "Webhook that receives Alertmanager notifications; none: alerts stay in Alertmanager.", secret: true },
+  gatewayPort: { type: "integer", description: "Host port (127.0.0.1) for the gateway on dev.", default: 8000, min: 1024, max: 65535 },
+  apiPort: { type: "integer", description: "Host port (127.0.0.1) for the API on dev.", default: 8080, min: 1024, max: 65535 },
+  studioPort: { type: "integer", description: "Host port (127.0.0.1) for Studio on dev.", default: 3000, min: 1024, max: 65535 },
+  dockerSubnet: { type: "string", description: "Subnet of the dev stack's Docker network.", default: "172.28.0.0/16" },
+
+  vpcCidr: {
+    type: "string",
+    description: `CIDR of the VPC (aws) or network (gcp); empty: ${DEFAULT_VPC_CIDR} for one the stack creates. Required with vpcId.`,
+    default: "",
+  },
+  vpcId: { type: "string", description: "Existing VPC (aws) or network (gcp) to use instead of creating one.", default: "" },
+  privateSubnetIds: { type: "array", description: "Existing private subnets, with vpcId (aws).", default: [] },
+
+  cluster: {
+    type: "string",
+    description: "existing: deploy to the cluster in northstack:kubeconfig; managed: create EKS or GKE Autopilot in Canada.",
+    default: "existing",
+    oneOf: ["existing", "managed"],
+  },
+  kubeconfig: { type: "string", description: "Kubeconfig of an existing cluster; required when cluster is existing.", secret: true },
+  clusterApiAllowCidrs: {
+    type: "array",
+    description:
+      "Client CIDRs (CI runners, operators) allowed to reach a managed cluster's API server; empty: private endpoint only, so deploy from inside the network.",
+    default: [],
+  },
+  namespace: { type: "string", description: "Kubernetes namespace; empty: northstack-<stack>.", default: "" },
+  exposure: {
+    type: "string",
+    description: "How the gateway is reached on Kubernetes.",
+    default: "loadbalancer",
+    oneOf: ["loadbalancer", "ingress"],
+  },
+  ingressHost: { type: "string", description: "Host name for the gateway Ingress (exposure=ingress).", default: "" },
+  ingressClassName: { type: "string", description: "IngressClass for the gateway Ingress.", default: "nginx" },
+  certManagerIssuer: {
+    type: "string",
+    description:
+      "cert-manager ClusterIssuer that issues the gateway certificate (with exposure=loadbalancer it must solve DNS-01: there is no port 80); empty: name your own Secret in tlsSecretName.",
+    default: "",
+  },
+  tlsSecretName: {
+    type: "string",
+    description: "Existing kubernetes.io/tls Secret in the namespace with the gateway certificate; required on Kubernetes when certManagerIssuer is empty.",
+    default: "",
+  },
+  ingressControllerNamespace: {
+    type: "string",
+    description: "Namespace of the ingress controller: with exposure=ingress the only source admitted to the gateway, whose X-Forwarded-For it trusts.",
+    default: "ingress-nginx",
+  },
+
+  // Object storage identity and Supabase availability on cloud stacks.
+  eksClusterName: {
+    type: "string",
+    description:
+      "Name of the existing EKS cluster (cloud aws with cluster existing), where EKS Pod Identity gives Supabase Storage and the backup job their IAM roles; the cluster must run the eks-pod-identity-agent add-on.",
+    default: "",
+  },
+  supabaseReplicas: {
+    type: "integer",
+    description:
+      "Replicas of the stateless Supabase services (auth, rest, storage) on Kubernetes; 0 picks 2 on prod, where it must be at least 2, and 1 elsewhere.",
+    default: 0,
+    min: 0,
+    max: 20,
+  },
+
+  postgresPassword: { type: "string", description: "Postgres superuser password (8-128 chars); generated when absent.", secret: true },
+  jwtSecret: { type: "string", description: "Supabase JWT secret (32+ chars); generated when absent.", secret: true },
+  redisPassword: { type: "string", description: "Redis password / ElastiCache auth token (16-128 chars); generated when absent.", secret: true },
+} as const satisfies Record<string, ConfigKeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+export type SecretKey = "kubeconfig" | "postgresPassword" | "jwtSecret" | "redisPassword" | "alertWebhookUrl";
+export const SECRET_KEYS: readonly SecretKey[] = ["kubeconfig", "postgresPassword", "jwtSecret", "redisPassword", "alertWebhookUrl"];
+
+/** What the offline plan substitutes for a `secure:` value it cannot decrypt. */
+export const SECRET_PLACEHOLDER = "plan-placeholder-secret-value-";
+
+export interface NorthstackConfig {
+  readonly stack: string;
+  readonly environment: Environment;
+  /** What the environment requires and provides (config/profile.ts). */
+  readonly profile: EnvironmentProfile;
+  readonly cloud: Cloud;
+  readonly region: string;
+  readonly drRegion: string;
+  readonly api: {
+    readonly image: string;
+    readonly replicas: number;
+    readonly maxReplicas: number;
+    readonly cpuMillis: number;
+    readonly memoryMb: number;
+    readonly hostPort: number;
+    /** Extra plain environment (northstack:apiEnv). */
+    readonly env: Readonly<Record<string, string>>;
+    /** Extra secret environment (northstack:apiSecretEnv), plain here: ApiService makes each a Pulumi secret. */
+    readonly secretEnv: Readonly<Record<string, string>>;
+  };
+  /** Additional API services, each deployed like the API and routed by the gateway at /<name>/v1. */
+  readonly services: readonly { readonly name: string; readonly image: string }[];
+  readonly postgres: {
+    readonly memoryMb: number;
+    readonly storageGb: number;
+    readonly instanceClass: string;
+    readonly tier: string;
+    readonly ha: boolean;
+    readonly backupRetentionDays: number;
+    readonly exposedSchemas: readonly string[];
+  };
+  readonly redis: {
+    readonly memoryMb: number;
+    readonly nodeType: string;
+    readonly ha: boolean;
+  };
+  readonly supabase: {
+    /** Replicas of auth, rest and storage on Kubernetes. */
+    readonly replicas: number;
+    readonly auth: boolean;
+    readonly rest: boolean;
+    readonly realtime: boolean;
+    readonly storage: boolean;
+    readonly meta: boolean;
+    readonly studio: boolean;
+    readonly studioHostPort: number;
+  };
+  readonly gateway: {
+    readonly publicUrl: string;
+    readonly corsOrigins: readonly string[];
+    readonly rateLimitRequests: number;
+    readonly rateLimitWindowMinutes: number;
+    readonly adminAllowCidrs: readonly string[];
+    readonly maxRequestSizeMb: number;
+    readonly hostPort: number;
+  };
+  readonly monitoring: { readonly enabled: boolean; readonly grafanaHostPort: number };
+  readonly deletionProtection: boolean;
+  readonly docker: { readonly subnet: string };
+  readonly network: { readonly vpcCidr: string; readonly vpcId: string; readonly privateSubnetIds: readonly string[] };
+  readonly kubernetes: {
+    readonly cluster: "existing" | "managed";
+    /** CIDRs allowed on a managed cluster's public API endpoint; empty keeps the endpoint private. */
+    readonly apiAllowCidrs: readonly string[];
+    readonly namespace: string;
+    readonly exposure: "loadbalancer" | "ingress";
+    readonly ingressHost: string;
+    readonly ingressClassName: string;
+    readonly certManagerIssuer: string;
+    /** The operator's TLS Secret for the gateway; empty when cert-manager issues it. */
+    readonly tlsSecretName: string;
+    readonly ingressControllerNamespace: string;
+    /** The existing EKS cluster's name (cloud aws, cluster existing); empty otherwise. */
+    readonly eksClusterName: string;
+  };
+  /** Secret config values as given (plain here; StackSecrets in components/secrets.ts makes them Pulumi secrets). */
+  readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
+}
