@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { FileSpec, HealthSpec, InitStepSpec, ResourceSpec, WorkloadSpec, requestsFor, runsToCompletion } from "../workload";
+import { FileSpec, HealthSpec, InitStepSpec, ResourceSpec, WorkloadSpec, requestsFor, runsToCompletion } from "../../workload";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
-import { DNS_LABEL, HOSTNAME, checkCidr } from "../config";
-import { SCRAPER_LABEL, WorkloadSpec, standardLabels, validateWorkload } from "../workload";
-import { fileKey, podSpecFor, topologySpreadFor, validateForKubernetes } from "./kubernetes-pod";
-import { DeployedWorkload, Runtime } from "./types";
+import { DNS_LABEL, HOSTNAME, checkCidr } from "../../config";
+import { SCRAPER_LABEL, WorkloadSpec, standardLabels, validateWorkload } from "../../workload";
+import { fileKey, podSpecFor, topologySpreadFor, validateForKubernetes } from "./pod";
+import { DeployedWorkload, Runtime } from "../types";
 
 /** One managed data service (Postgres, Redis) and the workloads allowed to reach it. */
 export interface DataServiceAccess {
