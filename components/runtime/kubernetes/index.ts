@@ -1,5 +1,6 @@
 /**
- * The Kubernetes runtime. Pure builders decide the manifests (`pod`, ...); `KubernetesRuntime`
- * only registers them. Importers keep the path `./runtime/kubernetes`.
+ * The Kubernetes runtime. Importers keep the path `./runtime/kubernetes`.
  */
+export type { DataServiceAccess, Exposure, KubernetesRuntimeArgs } from "./args";
+export { validateKubernetesRuntimeArgs } from "./args";
 export * from "./runtime";
