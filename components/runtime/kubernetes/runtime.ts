@@ -18,8 +18,9 @@ type Controller = k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v
  * Service, ConfigMap, Secret, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
  *
  * The builders next to it decide every manifest (`exposure.ts` and `network-policy.ts` state the
- * exposure and network rules); this class only registers them, in a fixed order, as children of the
- * workload's component and with the runtime's provider.
+ * exposure and network rules); this class only registers them, as children of the workload's
+ * component and with the runtime's provider. The order is fixed (the offline plan lists resources
+ * as they register): config objects and certificate first, since the pods name or mount them.
  */
 export class KubernetesRuntime extends pulumi.ComponentResource implements Runtime {
   readonly kind = "kubernetes" as const;
