@@ -1,12 +1,12 @@
 /**
  * Pure pieces of the Kubernetes rendering of a WorkloadSpec: validation of what Kubernetes is
- * stricter about than Docker, and the hardened pod template. `KubernetesRuntime` wires them to
- * resources; keeping them pure lets tests and the policy pack reason about one pod without a cluster.
+ * stricter about than Docker, and the hardened pod spec. `controllers.ts` puts the pod spec into its
+ * controller; keeping them pure lets tests and the policy pack reason about one pod without a cluster.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { FileSpec, HealthSpec, InitStepSpec, ResourceSpec, WorkloadSpec, requestsFor, runsToCompletion } from "../workload";
+import { FileSpec, HealthSpec, InitStepSpec, ResourceSpec, WorkloadSpec, requestsFor, runsToCompletion } from "../../workload";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;

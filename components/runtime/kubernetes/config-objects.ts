@@ -1,0 +1,109 @@
+/**
+ * A workload's ConfigMap, Secret and ServiceAccount as plain data, and the checksums that roll its
+ * pods when their content changes.
+ *
+ * ConfigMaps and Secrets are auto-named (no metadata.name): the provider replaces them when their
+ * data changes, and the new name in the pod template rolls the pods, with no window where a pod reads
+ * a half-updated map.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { FileSpec, WorkloadSpec } from "../../workload";
+import { ObjectMeta, WorkloadMeta } from "./manifest";
+import { fileKey } from "./pod";
+
+export interface ConfigMapManifest {
+  readonly metadata: ObjectMeta;
+  readonly data: Record<string, pulumi.Input<string>>;
+}
+export interface SecretManifest {
+  readonly metadata: ObjectMeta;
+  readonly type: "Opaque";
+  readonly stringData: Record<string, pulumi.Input<string>>;
+}
+export interface ServiceAccountManifest {
+  readonly metadata: ObjectMeta;
+  readonly automountServiceAccountToken: false;
+}
+
+/** Short, stable content digest for names and checksum annotations. */
+export function contentDigest(parts: readonly unknown[], length = 64): string {
+  return crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, length);
+}
+
+export function plainFilesOf(spec: WorkloadSpec): FileSpec[] {
+  return (spec.files ?? []).filter((f) => !f.secret);
+}
+
+function secretFilesOf(spec: WorkloadSpec): FileSpec[] {
+  return (spec.files ?? []).filter((f) => f.secret);
+}
+
+/** The container's and every init step's secret env, in that order; they share the workload's Secret. */
+function secretEnvOf(spec: WorkloadSpec): [string, pulumi.Input<string>][] {
+  return [...Object.entries(spec.secretEnv ?? {}), ...(spec.init ?? []).flatMap((step) => Object.entries(step.secretEnv ?? {}))];
+}
+
+/** A workload gets a ConfigMap when it has plain files. */
+function hasConfigMap(spec: WorkloadSpec): boolean {
+  return plainFilesOf(spec).length > 0;
+}
+
+/** A workload gets a Secret when it (or an init step) has secret env, or it has secret files. */
+function hasSecret(spec: WorkloadSpec): boolean {
+  return secretFilesOf(spec).length > 0 || secretEnvOf(spec).length > 0;
+}
+
+/** The plain files, one key per file. */
+export function configMapManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "workloadLabels">): ConfigMapManifest | undefined {
+  if (!hasConfigMap(spec)) return undefined;
+  const plainFiles = plainFilesOf(spec);
+  return {
+    metadata: { namespace: meta.namespace, labels: meta.workloadLabels },
+    data: Object.fromEntries(plainFiles.map((f) => [fileKey(f), f.content])),
+  };
+}
+
+/** Secret env and secret files, every value a Pulumi secret. */
+export function secretManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels">): SecretManifest | undefined {
+  if (!hasSecret(spec)) return undefined;
+  const secretFiles = secretFilesOf(spec);
+  const secretEnv = secretEnvOf(spec);
+  return {
+    metadata: { namespace: meta.namespace, labels: meta.labels },
+    type: "Opaque",
+    stringData: Object.fromEntries([
+      ...secretEnv.map(([key, value]) => [key, pulumi.secret(value)]),
+      ...secretFiles.map((f) => [fileKey(f), pulumi.secret(f.content)]),
+    ]),
+  };
+}
+
+/** The workload's own ServiceAccount; pods never mount its API token (cloud identity webhooks project their own). */
+export function serviceAccountManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels">): ServiceAccountManifest | undefined {
+  if (!spec.serviceAccount) return undefined;
+  return { metadata: { name: spec.serviceAccount.name, namespace: meta.namespace, labels: meta.labels }, automountServiceAccountToken: false };
+}
+
+/**
+ * Checksums of the ConfigMap's and Secret's content for the pod template's annotations (the secret
+ * one stays a Pulumi secret). They also roll pods when the provider runs with
+ * enableConfigMapMutable/enableSecretMutable, where the objects keep their names.
+ */
+export function contentChecksums(spec: WorkloadSpec): { config?: pulumi.Output<string>; secret?: pulumi.Output<string> } {
+  const plainFiles = plainFilesOf(spec);
+  const secretFiles = secretFilesOf(spec);
+  const secretEnv = secretEnvOf(spec);
+  return {
+    config: hasConfigMap(spec)
+        ? pulumi.all(plainFiles.map((f) => pulumi.output(f.content))).apply((contents) => contentDigest(plainFiles.map((f, i) => [f.path, contents[i]])))
+        : undefined,
+    secret: hasSecret(spec)
+        ? pulumi.secret(
+            pulumi
+              .all([...secretEnv.map(([, v]) => pulumi.output(v)), ...secretFiles.map((f) => pulumi.output(f.content))])
+              .apply((values) => contentDigest([secretEnv.map(([k]) => k), secretFiles.map((f) => f.path), values])),
+          )
+        : undefined,
+  };
+}

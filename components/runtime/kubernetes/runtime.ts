@@ -1,0 +1,120 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { WorkloadSpec, validateWorkload } from "../../workload";
+import { DeployedWorkload, Runtime } from "../types";
+import { Exposure, KubernetesRuntimeArgs, validateKubernetesRuntimeArgs } from "./args";
+import { configMapManifest, secretManifest, serviceAccountManifest } from "./config-objects";
+import { ControllerManifest, JOB_AWAIT_TIMEOUT, autoscalerManifest, controllerManifest, podDisruptionBudgetManifest } from "./controllers";
+import { addressOf, certificateManifest, clusterServiceManifest, ingressManifest, loadBalancerManifest, publicPortOf, validatePublicPort } from "./exposure";
+import { namespaceManifest, runtimeLabels, workloadMeta } from "./manifest";
+import { defaultDenyPolicy, dnsPolicy, workloadNetworkPolicy } from "./network-policy";
+import { validateForKubernetes } from "./pod";
+
+type Controller = k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job | k8s.batch.v1.CronJob;
+
+/**
+ * Renders WorkloadSpecs to Kubernetes: one Namespace per stack enforcing Pod Security "restricted",
+ * default-deny NetworkPolicies, and per workload a Deployment, StatefulSet, Job or CronJob with its
+ * Service, ConfigMap, Secret, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
+ *
+ * The builders next to it decide every manifest (`exposure.ts` and `network-policy.ts` state the
+ * exposure and network rules); this class only registers them, as children of the workload's
+ * component and with the runtime's provider. The order is fixed (the offline plan lists resources
+ * as they register): config objects and certificate first, since the pods name or mount them.
+ */
+export class KubernetesRuntime extends pulumi.ComponentResource implements Runtime {
+  readonly kind = "kubernetes" as const;
+  readonly stack: string;
+  readonly namespace: pulumi.Output<string>;
+  readonly namespaceResource: k8s.core.v1.Namespace;
+  private readonly args: KubernetesRuntimeArgs;
+  private readonly exposure: Exposure;
+  private readonly deployed = new Set<string>();
+
+  constructor(name: string, args: KubernetesRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateKubernetesRuntimeArgs(args);
+    super("northstack:runtime:Kubernetes", name, {}, opts);
+    this.args = args;
+    this.stack = args.stack;
+    this.exposure = args.exposure ?? "loadbalancer";
+    const childOpts = { parent: this, provider: args.provider };
+    const labels = runtimeLabels(args.stack);
+
+    this.namespaceResource = new k8s.core.v1.Namespace(`${name}-namespace`, namespaceManifest(args.namespace, labels), childOpts);
+    this.namespace = this.namespaceResource.metadata.name;
+    new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, defaultDenyPolicy(this.namespace, labels), childOpts);
+    new k8s.networking.v1.NetworkPolicy(`${name}-allow-dns`, dnsPolicy(this.namespace, labels, args.dnsResolverCidrs ?? []), childOpts);
+
+    this.registerOutputs({ namespace: this.namespace });
+  }
+
+  deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload {
+    validateWorkload(spec);
+    validateForKubernetes(spec, this.exposure);
+    validatePublicPort(spec, this.args);
+    if (this.deployed.has(spec.name)) throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
+    this.deployed.add(spec.name);
+
+    const resourceOpts: pulumi.CustomResourceOptions = { parent, provider: this.args.provider, dependsOn: opts?.dependsOn };
+    const meta = workloadMeta(spec, this.stack, this.namespace);
+    const resources: pulumi.Resource[] = [];
+    const add = <R extends pulumi.Resource>(resource: R): R => {
+      resources.push(resource);
+      return resource;
+    };
+
+    const configMapData = configMapManifest(spec, meta);
+    const configMap = configMapData && add(new k8s.core.v1.ConfigMap(`${spec.name}-config`, configMapData, resourceOpts));
+    const secretData = secretManifest(spec, meta);
+    const secret = secretData && add(new k8s.core.v1.Secret(`${spec.name}-secret`, secretData, resourceOpts));
+    const certificateData = certificateManifest(spec, meta, this.args);
+    const certificate = certificateData && add(new k8s.apiextensions.CustomResource(`${spec.name}-certificate`, certificateData, resourceOpts));
+    const serviceAccountData = serviceAccountManifest(spec, meta);
+    if (serviceAccountData) add(new k8s.core.v1.ServiceAccount(`${spec.name}-sa`, serviceAccountData, resourceOpts));
+
+    // The pods wait for their certificate: cert-manager must have written the Secret they mount.
+    const controllerOpts = certificate ? { ...resourceOpts, dependsOn: [...(opts?.dependsOn ?? []), certificate] } : resourceOpts;
+    const controller = controllerManifest(spec, meta, { configMapName: configMap?.metadata.name, secretName: secret?.metadata.name }, this.args);
+    const workload = add(this.createController(spec.name, controller, controllerOpts));
+    const budget = podDisruptionBudgetManifest(spec, meta);
+    if (budget) add(new k8s.policy.v1.PodDisruptionBudget(`${spec.name}-pdb`, budget, resourceOpts));
+    const autoscaler = autoscalerManifest(spec, meta, workload.metadata.name);
+    if (autoscaler) add(new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${spec.name}-hpa`, autoscaler, resourceOpts));
+
+    const serviceData = clusterServiceManifest(spec, meta);
+    const service = serviceData && add(new k8s.core.v1.Service(spec.name, serviceData, resourceOpts));
+    const publicPort = publicPortOf(spec);
+    let publicAddress: pulumi.Output<string> | undefined;
+    if (publicPort && service) {
+      if (this.exposure === "ingress") {
+        const ingress = add(
+          new k8s.networking.v1.Ingress(`${spec.name}-ingress`, ingressManifest(spec, publicPort, service.metadata.name, meta, this.args), resourceOpts),
+        );
+        publicAddress = ingress.status.apply((status) => addressOf(status?.loadBalancer));
+      } else {
+        const loadBalancer = add(new k8s.core.v1.Service(`${spec.name}-public`, loadBalancerManifest(spec, publicPort, meta, this.args), resourceOpts));
+        publicAddress = loadBalancer.status.apply((status) => addressOf(status?.loadBalancer));
+      }
+    }
+
+    add(new k8s.networking.v1.NetworkPolicy(`${spec.name}-netpol`, workloadNetworkPolicy(spec, meta, this.args), resourceOpts));
+
+    const host = service
+      ? pulumi.interpolate`${service.metadata.name}.${meta.namespace}.svc.cluster.local`
+      : pulumi.interpolate`${spec.name}.${meta.namespace}.svc.cluster.local`;
+    return { host, resources, publicAddress };
+  }
+
+  private createController(name: string, controller: ControllerManifest, opts: pulumi.CustomResourceOptions): Controller {
+    switch (controller.kind) {
+      case "Deployment":
+        return new k8s.apps.v1.Deployment(name, controller.manifest, opts);
+      case "StatefulSet":
+        return new k8s.apps.v1.StatefulSet(name, controller.manifest, opts);
+      case "Job":
+        return new k8s.batch.v1.Job(name, controller.manifest, { ...opts, customTimeouts: { create: JOB_AWAIT_TIMEOUT, update: JOB_AWAIT_TIMEOUT } });
+      case "CronJob":
+        return new k8s.batch.v1.CronJob(name, controller.manifest, opts);
+    }
+  }
+}
