@@ -1,7 +1,7 @@
 import { PolicyResource } from "@pulumi/policy";
 import { MIGRATIONS_LABEL } from "../../components/workload";
-import { Finding, PolicyDefinition, Props, asArray, asRecord, cannotVerify, configOf, dockerLabels, finding, get, isUnknown } from "./framework";
-import { DOCKER_CONTAINER, containersOf, podSpecOf } from "./resources";
+import { Finding, PolicyDefinition, Props, asArray, asRecord, cannotVerify, configOf, dockerLabels, finding, get, isUnknown } from "../lib/framework";
+import { DOCKER_CONTAINER, containersOf, podSpecOf } from "../lib/resources";
 import { MigrationFile, analyzeMigrations } from "./rls-analysis";
 
 export interface RlsConfig {
