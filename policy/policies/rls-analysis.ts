@@ -18,17 +18,8 @@
  */
 import { Node, RangeVar } from "libpg-query";
 import * as pg from "libpg-query";
-
-export interface MigrationFile {
-  readonly name: string;
-  readonly sql: string;
-}
-
-/** A problem and how to fix it. */
-export interface RlsFinding {
-  readonly problem: string;
-  readonly fix: string;
-}
+import type { MigrationFile } from "../../components/migrations";
+import { Finding } from "../lib/framework";
 
 interface Location {
   readonly file: string;
@@ -381,7 +372,7 @@ function constBool(node: Node | undefined): boolean | undefined {
 class MigrationState {
   readonly tables = new Map<string, Table>();
   readonly views = new Map<string, View>();
-  readonly problems: RlsFinding[] = [];
+  readonly problems: Finding[] = [];
   /** Schemas known to exist (created, built in) or not (dropped); others may or may not. */
   private readonly schemas = new Map<string, boolean>(BUILTIN_SCHEMAS.map((s) => [s, true]));
   private session: SearchPath = DEFAULT_SEARCH_PATH;
@@ -879,7 +870,7 @@ class MigrationState {
     this.applySql(built.sql, at, built.dynamic ? { ...scope, dynamic: expression } : scope, "EXECUTE string");
   }
 
-  findings(): RlsFinding[] {
+  findings(): Finding[] {
     const out = [...this.problems];
     for (const t of this.tables.values()) {
       if (!this.exposed.has(t.schema)) continue;
@@ -915,7 +906,7 @@ class MigrationState {
  * A file that does not parse is reported with the parser's message and location; later files are
  * still followed.
  */
-export function analyzeMigrationsSync(files: readonly MigrationFile[], exposedSchemas: readonly string[]): RlsFinding[] {
+export function analyzeMigrationsSync(files: readonly MigrationFile[], exposedSchemas: readonly string[]): Finding[] {
   const state = new MigrationState(new Set(exposedSchemas));
   for (const file of files) {
     state.startFile();
@@ -924,7 +915,7 @@ export function analyzeMigrationsSync(files: readonly MigrationFile[], exposedSc
   return state.findings();
 }
 
-export async function analyzeMigrations(files: readonly MigrationFile[], exposedSchemas: readonly string[]): Promise<RlsFinding[]> {
+export async function analyzeMigrations(files: readonly MigrationFile[], exposedSchemas: readonly string[]): Promise<Finding[]> {
   await loadParser();
   return analyzeMigrationsSync(files, exposedSchemas);
 }
