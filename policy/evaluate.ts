@@ -17,7 +17,7 @@ import {
   unknownCheckingProxy,
 } from "@pulumi/policy";
 import type { PlannedResource } from "../scripts/lib/mock-program";
-import { UNKNOWN } from "./policies/framework";
+import { UNKNOWN } from "./lib/framework";
 import { NorthstackPolicy, PACK_ENFORCEMENT_LEVEL, policies as packPolicies } from "./policies";
 
 export interface PolicyViolation {

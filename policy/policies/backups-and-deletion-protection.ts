@@ -1,4 +1,4 @@
-import { Finding, PolicyDefinition, Props, asBool, cannotVerify, configOf, finding, get, isUnknown, show } from "./framework";
+import { Finding, PolicyDefinition, Props, asBool, cannotVerify, configOf, finding, get, isUnknown, show } from "../lib/framework";
 
 export interface BackupConfig {
   readonly minimumRetentionDays: number;

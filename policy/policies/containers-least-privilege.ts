@@ -1,5 +1,5 @@
-import { Finding, PolicyDefinition, Props, UNKNOWN, asArray, asBool, asRecord, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
-import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "./resources";
+import { Finding, PolicyDefinition, Props, UNKNOWN, asArray, asBool, asRecord, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "../lib/framework";
+import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "../lib/resources";
 
 const WHAT = "least privilege";
 /** The only capability a container may add back after dropping ALL (binding ports below 1024). */

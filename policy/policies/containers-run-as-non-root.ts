@@ -1,5 +1,5 @@
-import { Finding, PolicyDefinition, Props, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
-import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "./resources";
+import { Finding, PolicyDefinition, Props, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "../lib/framework";
+import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "../lib/resources";
 
 const WHAT = "a non-root user";
 const SET_USER = 'set user to a non-root uid:gid such as "1000:1000" (WorkloadSpec.user)';

@@ -1,6 +1,6 @@
 import { PolicyResource } from "@pulumi/policy";
 import { CANADIAN_REGIONS } from "../../components/config";
-import { Finding, PolicyDefinition, Props, asArray, cannotVerify, configOf, finding, get, isUnknown, show } from "./framework";
+import { Finding, PolicyDefinition, Props, asArray, cannotVerify, configOf, finding, get, isUnknown, show } from "../lib/framework";
 
 export type Cloud = "aws" | "gcp";
 

@@ -1,5 +1,5 @@
 import { PolicyResource } from "@pulumi/policy";
-import { Finding, PolicyDefinition, Props, asArray, asBool, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
+import { Finding, PolicyDefinition, Props, asArray, asBool, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "../lib/framework";
 import { bucketsCovered } from "./no-public-data-services";
 
 const SSE_ALGORITHMS = new Set(["aws:kms", "aws:kms:dsse", "AES256"]);

@@ -1,6 +1,6 @@
 import { checkPinnedImage } from "../../components/config/checks";
-import { Finding, PolicyDefinition, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
-import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "./resources";
+import { Finding, PolicyDefinition, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "../lib/framework";
+import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "../lib/resources";
 
 const PIN = "pin it to an exact version tag (postgres:15.8-alpine) or a digest (name@sha256:...)";
 

@@ -8,13 +8,13 @@ import { containersLeastPrivilege as leastPrivilege } from "./containers-least-p
 import { containersRunAsNonRoot as nonRoot } from "./containers-run-as-non-root";
 import { dataResidencyCanada as residency } from "./data-residency-canada";
 import { encryptionAtRestAndInTransit as encryption } from "./encryption-at-rest-and-in-transit";
-import { NorthstackPolicy, withExemptions } from "./framework";
+import { NorthstackPolicy, withExemptions } from "../lib/framework";
 import { imagesPinned as pinned } from "./images-pinned";
 import { noPublicDataServices as noPublic } from "./no-public-data-services";
 import { postgresRlsRequired as rls } from "./postgres-rls-required";
 import { workloadsHaveLimitsAndProbes as limits } from "./workloads-have-limits-and-probes";
 
-export type { NorthstackPolicy } from "./framework";
+export type { NorthstackPolicy } from "../lib/framework";
 
 /** Level of a policy that the pack config does not set: strict unless a stack opts down (dev: advisory). */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";

@@ -1,6 +1,6 @@
 import { PolicyResource } from "@pulumi/policy";
-import { Finding, PolicyDefinition, Props, asArray, asBool, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "./framework";
-import { DOCKER_CONTAINER } from "./resources";
+import { Finding, PolicyDefinition, Props, asArray, asBool, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "../lib/framework";
+import { DOCKER_CONTAINER } from "../lib/resources";
 
 const PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
 const PUBLIC_ACCESS_BLOCK_FIELDS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];

@@ -1,8 +1,9 @@
 import { PolicyResource } from "@pulumi/policy";
+import type { MigrationFile } from "../../components/migrations";
 import { MIGRATIONS_LABEL } from "../../components/workload";
-import { Finding, PolicyDefinition, Props, asArray, asRecord, cannotVerify, configOf, dockerLabels, finding, get, isUnknown } from "./framework";
-import { DOCKER_CONTAINER, containersOf, podSpecOf } from "./resources";
-import { MigrationFile, analyzeMigrations } from "./rls-analysis";
+import { Finding, PolicyDefinition, Props, asArray, asRecord, cannotVerify, configOf, dockerLabels, finding, get, isUnknown } from "../lib/framework";
+import { DOCKER_CONTAINER, containersOf, podSpecOf } from "../lib/resources";
+import { analyzeMigrations } from "../rls";
 
 export interface RlsConfig {
   readonly exposedSchemas: string[];

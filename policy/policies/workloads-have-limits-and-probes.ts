@@ -1,5 +1,5 @@
-import { Finding, PolicyDefinition, Props, UNKNOWN, asArray, cannotVerify, finding, get, isUnknown, unknownFindings } from "./framework";
-import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "./resources";
+import { Finding, PolicyDefinition, Props, UNKNOWN, asArray, cannotVerify, finding, get, isUnknown, unknownFindings } from "../lib/framework";
+import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "../lib/resources";
 
 const WHAT = "its limits and health checks";
 const present = (v: unknown) => v !== undefined && v !== null && v !== "" && v !== 0 && v !== "0";

@@ -5,7 +5,7 @@
  */
 import { ArgsContext, Reported, ResourceInput, StackResourceInput, policyResources, runStackPolicy, stackArgs, violationsOf } from "../../policy/evaluate";
 import { NorthstackPolicy } from "../../policy/policies";
-import { FIX_CLAUSE } from "../../policy/policies/framework";
+import { FIX_CLAUSE } from "../../policy/lib/framework";
 
 const produced: string[] = [];
 

@@ -12,7 +12,7 @@ import {
   validatePolicyPackConfig,
 } from "../../policy/evaluate";
 import { PACK_ENFORCEMENT_LEVEL, POLICY_NAMES, containersRunAsNonRoot, dataResidencyCanada, policies } from "../../policy/policies";
-import { UNKNOWN, finding, policyOwningUnknownName, withExemptions } from "../../policy/policies/framework";
+import { UNKNOWN, finding, policyOwningUnknownName, withExemptions } from "../../policy/lib/framework";
 import { PlannedResource, UNKNOWN_MARK } from "../../scripts/lib/mock-program";
 import { deployment, dockerContainer, podSpec } from "./fixtures";
 

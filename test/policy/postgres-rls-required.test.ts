@@ -1,6 +1,6 @@
 import { ArgsContext, StackResourceInput } from "../../policy/evaluate";
 import { postgresRlsRequired as policy } from "../../policy/policies";
-import { analyzeMigrations } from "../../policy/policies/rls-analysis";
+import { analyzeMigrations } from "../../policy/rls";
 import { container, deployment, dockerContainer, podSpec, stackViolations } from "./fixtures";
 
 const messages = async (input: StackResourceInput | StackResourceInput[], context: ArgsContext = {}) =>

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { migrationJobScript, renderMigrations } from "../../components/migrations";
-import { analyzeMigrations } from "../../policy/policies/rls-analysis";
+import { analyzeMigrations } from "../../policy/rls";
 import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
 const EXPOSED = ["public", "api"];
