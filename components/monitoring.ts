@@ -45,8 +45,8 @@ export interface MonitoringArgs {
 
 /**
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and an overview dashboard),
- * Loki, and the Postgres and Redis exporters, described as WorkloadSpecs so the same monitoring runs
- * on Docker and Kubernetes.
+ * Loki, and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
+ * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** Grafana's admin password (user `admin`), a secret. */
