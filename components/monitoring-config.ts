@@ -5,6 +5,21 @@
  */
 import * as YAML from "yaml";
 
+/**
+ * The port each monitoring service listens on, declared once. The WorkloadSpecs
+ * (monitoring-specs.ts) declare their ports from here and every URL or scrape target is derived
+ * from a spec; the renderers below read it where a config file itself names a port (Loki's server
+ * block, Prometheus scraping itself).
+ */
+export const MONITORING_PORTS = {
+  prometheus: 9090,
+  alertmanager: 9093,
+  grafana: 3000,
+  loki: 3100,
+  postgresExporter: 9187,
+  redisExporter: 9121,
+} as const;
+
 export interface ScrapeJob {
   /** Prometheus job name, e.g. "api". */
   readonly job: string;
@@ -44,7 +59,7 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
     alerting: { alertmanagers: [{ static_configs: [{ targets: [args.alertmanager] }] }] },
     rule_files: [args.ruleFile ?? RULES_FILE],
     scrape_configs: [
-      { job_name: "prometheus", static_configs: [{ targets: ["localhost:9090"] }] },
+      { job_name: "prometheus", static_configs: [{ targets: [`localhost:${MONITORING_PORTS.prometheus}`] }] },
       ...args.jobs.map((j) => ({
         job_name: j.job,
         metrics_path: j.metricsPath ?? "/metrics",
@@ -170,7 +185,7 @@ export function renderLokiConfig(args: { retentionDays?: number } = {}): string 
   const retention = `${(args.retentionDays ?? 14) * 24}h`;
   return YAML.stringify({
     auth_enabled: false,
-    server: { http_listen_port: 3100, grpc_listen_port: 9096 },
+    server: { http_listen_port: MONITORING_PORTS.loki, grpc_listen_port: 9096 },
     common: {
       path_prefix: "/loki",
       replication_factor: 1,

@@ -4,6 +4,7 @@ import { studioLacksMeta } from "./config/checks";
 import { ObjectStoreEndpoint, PostgresEndpoint, postgresUrl, s3ClientEnv } from "./endpoints";
 import { IMAGES } from "./images";
 import { deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
+import { KONG_PROXY_PORT } from "./kong";
 import { MIGRATIONS_DIR, MigrationFile, ROLE_PASSWORD_ENV, migrationJobScript, renderMigrations } from "./migrations";
 import { DeployedWorkload, Runtime } from "./runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "./workload";
@@ -70,6 +71,21 @@ export function validateSupabaseArgs(
 
 const DEFAULT_KEYS_ISSUED_AT = 1735689600;
 
+/**
+ * The port each service listens on, declared once: its spec, health check, listen-port env and the
+ * URLs other workloads use all read it from here.
+ */
+export const SUPABASE_PORTS = {
+  auth: 9999,
+  rest: 3000,
+  /** PostgREST's admin server, which answers /ready. */
+  restAdmin: 3001,
+  realtime: 4000,
+  storage: 5000,
+  meta: 8080,
+  studio: 3000,
+} as const;
+
 interface ServiceContext {
   readonly name: string;
   readonly args: SupabaseArgs;
@@ -88,14 +104,15 @@ const nodeHttpCheck = (port: number, path: string): string[] => [
 
 function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
   const pg = args.postgres;
+  const port = SUPABASE_PORTS.auth;
   return {
     name: `${name}-auth`,
     component: "supabase",
     image: IMAGES.gotrue.image,
-    ports: [{ name: "http", port: 9999 }],
+    ports: [{ name: "http", port }],
     env: {
       GOTRUE_API_HOST: "0.0.0.0",
-      GOTRUE_API_PORT: "9999",
+      GOTRUE_API_PORT: String(port),
       API_EXTERNAL_URL: args.publicUrl,
       GOTRUE_SITE_URL: args.publicUrl,
       GOTRUE_DB_DRIVER: "postgres",
@@ -112,7 +129,7 @@ function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
       GOTRUE_JWT_SECRET: jwtSecret,
     },
     scratch: [{ mountPath: "/tmp" }],
-    health: { exec: httpCheck(9999, "/health"), httpGet: { path: "/health", port: 9999 } },
+    health: { exec: httpCheck(port, "/health"), httpGet: { path: "/health", port } },
     resources: { cpuMillis: 250, memoryMb: 128 },
     user: { uid: IMAGES.gotrue.uid, gid: IMAGES.gotrue.gid },
     replicas: args.replicas,
@@ -122,27 +139,28 @@ function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
 
 function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
   const schemas = args.exposedSchemas ?? ["public"];
+  const admin = SUPABASE_PORTS.restAdmin;
   return {
     name: `${name}-rest`,
     component: "supabase",
     image: IMAGES.postgrest.image,
     ports: [
-      { name: "http", port: 3000 },
-      { name: "admin", port: 3001 },
+      { name: "http", port: SUPABASE_PORTS.rest },
+      { name: "admin", port: admin },
     ],
     env: {
       PGRST_DB_SCHEMAS: schemas.join(","),
       PGRST_DB_ANON_ROLE: "anon",
       PGRST_DB_EXTRA_SEARCH_PATH: "public,extensions",
       PGRST_DB_MAX_ROWS: "1000",
-      PGRST_ADMIN_SERVER_PORT: "3001",
+      PGRST_ADMIN_SERVER_PORT: String(admin),
     },
     secretEnv: {
       PGRST_DB_URI: postgresUrl(args.postgres, "authenticator"),
       PGRST_JWT_SECRET: jwtSecret,
     },
     // `postgrest --ready` asks the admin server's /ready (connection pool and schema cache); the image has no shell or HTTP client.
-    health: { exec: ["postgrest", "--ready"], httpGet: { path: "/ready", port: 3001 } },
+    health: { exec: ["postgrest", "--ready"], httpGet: { path: "/ready", port: admin } },
     resources: { cpuMillis: 250, memoryMb: 128 },
     user: { uid: IMAGES.postgrest.uid, gid: IMAGES.postgrest.gid },
     replicas: args.replicas,
@@ -157,13 +175,14 @@ function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
  */
 function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
   const pg = args.postgres;
+  const port = SUPABASE_PORTS.realtime;
   return {
     name: `${name}-realtime`,
     component: "supabase",
     image: IMAGES.realtime.image,
-    ports: [{ name: "http", port: 4000 }],
+    ports: [{ name: "http", port }],
     env: {
-      PORT: "4000",
+      PORT: String(port),
       DB_HOST: pg.host,
       DB_PORT: pg.port.apply(String),
       DB_USER: pg.adminUser,
@@ -189,7 +208,7 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
       DB_ENC_KEY: jwtSecret.apply((s) => deriveKey(s, "realtime-db-enc-key", 16)),
     },
     scratch: [{ mountPath: "/tmp" }],
-    health: { exec: ["curl", "-sSf", "-o", "/dev/null", "http://127.0.0.1:4000/api/ping"], httpGet: { path: "/api/ping", port: 4000 }, startSeconds: 30 },
+    health: { exec: ["curl", "-sSf", "-o", "/dev/null", `http://127.0.0.1:${port}/api/ping`], httpGet: { path: "/api/ping", port }, startSeconds: 30 },
     resources: { cpuMillis: 500, memoryMb: 256 },
     user: { uid: IMAGES.realtime.uid, gid: IMAGES.realtime.gid },
     // The Elixir release writes its generated runtime configuration under the release directory at boot.
@@ -209,6 +228,7 @@ const FILE_STORAGE_PATH = "/var/lib/storage";
 function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }: ServiceContext): WorkloadSpec {
   const store = args.storage;
   const access = store.access;
+  const port = SUPABASE_PORTS.storage;
   const backend: Record<string, pulumi.Input<string>> =
     store.kind === "file"
       ? { STORAGE_BACKEND: "file", FILE_STORAGE_BACKEND_PATH: FILE_STORAGE_PATH, GLOBAL_S3_BUCKET: store.bucket }
@@ -222,7 +242,7 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
     name: `${name}-storage`,
     component: "supabase",
     image: IMAGES.storage.image,
-    ports: [{ name: "http", port: 5000 }],
+    ports: [{ name: "http", port }],
     env: {
       ...backend,
       REGION: store.region,
@@ -230,7 +250,7 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
       FILE_SIZE_LIMIT: String(50 * 1024 * 1024),
       STORAGE_PUBLIC_URL: args.publicUrl,
       REQUEST_ALLOW_X_FORWARDED_PATH: "true",
-      ...(args.services.rest ? { POSTGREST_URL: `http://${name}-rest:3000` } : {}),
+      ...(args.services.rest ? { POSTGREST_URL: `http://${name}-rest:${SUPABASE_PORTS.rest}` } : {}),
     },
     secretEnv: {
       ANON_KEY: anonKey,
@@ -245,7 +265,7 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
     // Objects on a volume are one pod's; in a bucket every replica sees them.
     replicas: store.kind === "file" ? 1 : args.replicas,
     scratch: [{ mountPath: "/tmp", sizeMb: 256 }],
-    health: { exec: httpCheck(5000, "/status"), httpGet: { path: "/status", port: 5000 } },
+    health: { exec: httpCheck(port, "/status"), httpGet: { path: "/status", port } },
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.storage.uid, gid: IMAGES.storage.gid },
     allowFrom: [gateway],
@@ -254,13 +274,14 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
 
 function metaSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
   const pg = args.postgres;
+  const port = SUPABASE_PORTS.meta;
   return {
     name: `${name}-meta`,
     component: "supabase",
     image: IMAGES.meta.image,
-    ports: [{ name: "http", port: 8080 }],
+    ports: [{ name: "http", port }],
     env: {
-      PG_META_PORT: "8080",
+      PG_META_PORT: String(port),
       PG_META_DB_HOST: pg.host,
       PG_META_DB_PORT: pg.port.apply(String),
       PG_META_DB_NAME: pg.database,
@@ -272,7 +293,7 @@ function metaSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
       CRYPTO_KEY: jwtSecret.apply((s) => deriveKey(s, "pg-meta-crypto-key", 32)),
     },
     scratch: [{ mountPath: "/tmp" }],
-    health: { exec: nodeHttpCheck(8080, "/health"), httpGet: { path: "/health", port: 8080 } },
+    health: { exec: nodeHttpCheck(port, "/health"), httpGet: { path: "/health", port } },
     resources: { cpuMillis: 250, memoryMb: 128 },
     user: { uid: IMAGES.meta.uid, gid: IMAGES.meta.gid },
     allowFrom: [gateway, ...(args.services.studio ? [`${name}-studio`] : [])],
@@ -281,15 +302,16 @@ function metaSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
 
 function studioSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }: ServiceContext): WorkloadSpec {
   const pg = args.postgres;
+  const port = SUPABASE_PORTS.studio;
   return {
     name: `${name}-studio`,
     component: "supabase",
     image: IMAGES.studio.image,
-    ports: [{ name: "http", port: 3000, hostPort: args.services.studioHostPort }],
+    ports: [{ name: "http", port, hostPort: args.services.studioHostPort }],
     env: {
       HOSTNAME: "0.0.0.0",
-      STUDIO_PG_META_URL: `http://${name}-meta:8080`,
-      SUPABASE_URL: args.gatewayInternalUrl ?? "http://kong:8000",
+      STUDIO_PG_META_URL: `http://${name}-meta:${SUPABASE_PORTS.meta}`,
+      SUPABASE_URL: args.gatewayInternalUrl ?? `http://kong:${KONG_PROXY_PORT}`,
       SUPABASE_PUBLIC_URL: args.publicUrl,
       DEFAULT_ORGANIZATION_NAME: "northstack",
       DEFAULT_PROJECT_NAME: `northstack-${args.runtime.stack}`,
@@ -306,7 +328,7 @@ function studioSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }:
       PG_META_CRYPTO_KEY: jwtSecret.apply((s) => deriveKey(s, "pg-meta-crypto-key", 32)),
     },
     scratch: [{ mountPath: "/tmp" }],
-    health: { exec: nodeHttpCheck(3000, "/api/profile"), httpGet: { path: "/api/profile", port: 3000 }, startSeconds: 30 },
+    health: { exec: nodeHttpCheck(port, "/api/profile"), httpGet: { path: "/api/profile", port }, startSeconds: 30 },
     resources: { cpuMillis: 500, memoryMb: 512 },
     user: { uid: IMAGES.studio.uid, gid: IMAGES.studio.gid },
     // The Next.js server writes its cache under .next in the application directory.
@@ -344,13 +366,14 @@ export function migrationJobSpec(name: string, postgres: PostgresEndpoint, files
   };
 }
 
+/** One spec per service; each one's upstream URL uses its SUPABASE_PORTS entry. */
 const SERVICE_SPECS = {
-  auth: { spec: authSpec, port: 9999 },
-  rest: { spec: restSpec, port: 3000 },
-  realtime: { spec: realtimeSpec, port: 4000 },
-  storage: { spec: storageSpec, port: 5000 },
-  meta: { spec: metaSpec, port: 8080 },
-  studio: { spec: studioSpec, port: 3000 },
+  auth: authSpec,
+  rest: restSpec,
+  realtime: realtimeSpec,
+  storage: storageSpec,
+  meta: metaSpec,
+  studio: studioSpec,
 } as const;
 
 /**
@@ -389,11 +412,11 @@ export class Supabase extends pulumi.ComponentResource {
       gateway: args.gatewayName ?? "kong",
     };
     const upstreams: SupabaseUpstreams = {};
-    for (const [service, { spec, port }] of Object.entries(SERVICE_SPECS) as [keyof typeof SERVICE_SPECS, (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS]][]) {
+    for (const [service, spec] of Object.entries(SERVICE_SPECS) as [keyof typeof SERVICE_SPECS, (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS]][]) {
       if (!args.services[service]) continue;
       const identity = service === "storage" ? args.storage.access?.dependsOn ?? [] : [];
       const deployed = args.runtime.deploy(spec(context), this, { dependsOn: [...this.migrations.resources, ...identity] });
-      upstreams[service] = pulumi.interpolate`http://${deployed.host}:${port}`;
+      upstreams[service] = pulumi.interpolate`http://${deployed.host}:${SUPABASE_PORTS[service]}`;
     }
     this.upstreams = upstreams;
 

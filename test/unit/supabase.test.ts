@@ -159,6 +159,17 @@ describe("Supabase with every service on", () => {
       studio: "http://supabase-studio:3000",
     });
   });
+
+  test("each upstream URL names the port its service listens on and health-checks", () => {
+    const listenEnv: Record<string, string> = { auth: "GOTRUE_API_PORT", realtime: "PORT", meta: "PG_META_PORT" };
+    for (const service of ["auth", "realtime", "storage", "meta", "studio"]) {
+      const c = container(plan, `supabase-${service}`);
+      const port = new URL(String(plan.outputs[service])).port;
+      const check = (c.inputs.healthcheck as { tests: string[] }).tests.find((t) => t.startsWith("http://127.0.0.1:") || t.includes("'http://127.0.0.1:"));
+      expect({ service, check }).toEqual({ service, check: expect.stringContaining(`http://127.0.0.1:${port}/`) });
+      if (listenEnv[service]) expect({ service, listens: envOf(c)[listenEnv[service]] }).toEqual({ service, listens: port });
+    }
+  });
 });
 
 describe("realtime, storage access and replicas", () => {

@@ -1,0 +1,223 @@
+/**
+ * The monitoring stack's workloads as pure WorkloadSpecs, one function per service, and the pure
+ * glue that points them at each other. Every port comes from MONITORING_PORTS through the spec
+ * that declares it: a URL, scrape target or health check never retypes a number.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles } from "./endpoints";
+import { IMAGES } from "./images";
+import {
+  DASHBOARDS_DIR,
+  MONITORING_PORTS,
+  RULES_FILE,
+  ScrapeJob,
+  renderAlertRules,
+  renderAlertmanagerConfig,
+  renderGrafanaDashboardProvider,
+  renderGrafanaDatasources,
+  renderLokiConfig,
+  renderOverviewDashboard,
+  renderPrometheusConfig,
+} from "./monitoring-config";
+import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
+
+/** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
+export type MonitoringRole = "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter";
+
+export function monitoringWorkloadName(name: string, role: MonitoringRole): string {
+  return `${name}-${role}`;
+}
+
+/** The port a spec declares under `portName`; throws when there is none, so a renamed port cannot leave a URL pointing nowhere. */
+export function portOf(spec: Pick<WorkloadSpec, "name" | "ports">, portName: string): number {
+  const port = (spec.ports ?? []).find((p) => p.name === portName);
+  if (!port) throw new Error(`workload ${JSON.stringify(spec.name)} declares no port named ${JSON.stringify(portName)}`);
+  return port.port;
+}
+
+/** In-network base URL of a workload's `http` port. */
+export function httpUrl(spec: Pick<WorkloadSpec, "name" | "ports">, host: string): string {
+  return `http://${host}:${portOf(spec, "http")}`;
+}
+
+/** Checked with wget inside the container on Docker and with an HTTP probe on Kubernetes, on the same port and path. */
+function wgetHealth(port: number, path: string): HealthSpec {
+  return { exec: ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`], httpGet: { path, port } };
+}
+
+export function postgresExporterSpec(name: string, postgres: PostgresEndpoint): WorkloadSpec {
+  const port = MONITORING_PORTS.postgresExporter;
+  return {
+    name: monitoringWorkloadName(name, "postgres-exporter"),
+    component: "monitoring",
+    image: IMAGES.postgresExporter.image,
+    ports: [{ name: "metrics", port }],
+    secretEnv: { DATA_SOURCE_NAME: postgresUrl(postgres) },
+    env: { PG_EXPORTER_AUTO_DISCOVER_DATABASES: "false" },
+    health: wgetHealth(port, "/metrics"),
+    resources: { cpuMillis: 100, memoryMb: 64 },
+    user: { uid: IMAGES.postgresExporter.uid, gid: IMAGES.postgresExporter.gid },
+    allowFrom: [monitoringWorkloadName(name, "prometheus")],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+export function redisExporterSpec(name: string, redis: RedisEndpoint): WorkloadSpec {
+  const port = MONITORING_PORTS.redisExporter;
+  return {
+    name: monitoringWorkloadName(name, "redis-exporter"),
+    component: "monitoring",
+    image: IMAGES.redisExporter.image,
+    ports: [{ name: "metrics", port }],
+    env: {
+      REDIS_ADDR: pulumi.interpolate`${redis.tls ? "rediss" : "redis"}://${redis.host}:${redis.port}`,
+      ...(redis.caCert ? { REDIS_EXPORTER_TLS_CA_CERT_FILE: REDIS_CA_PATH } : {}),
+    },
+    secretEnv: { REDIS_PASSWORD: redis.password },
+    files: redisCaFiles(redis),
+    health: wgetHealth(port, "/health"),
+    resources: { cpuMillis: 100, memoryMb: 64 },
+    user: { uid: IMAGES.redisExporter.uid, gid: IMAGES.redisExporter.gid },
+    allowFrom: [monitoringWorkloadName(name, "prometheus")],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** Alertmanager; with a webhook URL its config holds that secret and is delivered as one. */
+export function alertmanagerSpec(name: string, webhookUrl?: pulumi.Input<string>): WorkloadSpec {
+  const port = MONITORING_PORTS.alertmanager;
+  return {
+    name: monitoringWorkloadName(name, "alertmanager"),
+    component: "monitoring",
+    image: IMAGES.alertmanager.image,
+    args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+    ports: [{ name: "http", port }],
+    files: [
+      {
+        path: "/etc/alertmanager/alertmanager.yml",
+        content: webhookUrl ? pulumi.output(webhookUrl).apply((url) => renderAlertmanagerConfig({ webhookUrl: url })) : renderAlertmanagerConfig(),
+        secret: webhookUrl !== undefined,
+      },
+    ],
+    volumes: [{ name: "data", mountPath: "/alertmanager", sizeGb: 1 }],
+    health: wgetHealth(port, "/-/healthy"),
+    resources: { cpuMillis: 100, memoryMb: 128 },
+    user: { uid: IMAGES.alertmanager.uid, gid: IMAGES.alertmanager.gid },
+    allowFrom: [monitoringWorkloadName(name, "prometheus"), monitoringWorkloadName(name, "grafana")],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** Loki, keeping `retentionDays` of logs (default: renderLokiConfig's). */
+export function lokiSpec(name: string, retentionDays?: number): WorkloadSpec {
+  const port = MONITORING_PORTS.loki;
+  return {
+    name: monitoringWorkloadName(name, "loki"),
+    component: "monitoring",
+    image: IMAGES.loki.image,
+    args: ["-config.file=/etc/loki/loki.yml"],
+    ports: [{ name: "http", port }],
+    files: [{ path: "/etc/loki/loki.yml", content: renderLokiConfig({ retentionDays }) }],
+    volumes: [{ name: "data", mountPath: "/loki", sizeGb: 10 }],
+    // The Loki image has no shell or HTTP client: Docker can only re-verify the config;
+    // Kubernetes probes /ready over HTTP.
+    health: { exec: ["/usr/bin/loki", "-config.file=/etc/loki/loki.yml", "-verify-config"], httpGet: { path: "/ready", port }, startSeconds: 30 },
+    resources: { cpuMillis: 250, memoryMb: 256 },
+    user: { uid: IMAGES.loki.uid, gid: IMAGES.loki.gid },
+    allowFrom: [monitoringWorkloadName(name, "grafana"), monitoringWorkloadName(name, "prometheus")],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retentionDays` of metrics. Default: 15. */
+export function prometheusSpec(name: string, config: pulumi.Input<string>, retentionDays?: number): WorkloadSpec {
+  const port = MONITORING_PORTS.prometheus;
+  return {
+    name: monitoringWorkloadName(name, "prometheus"),
+    component: "monitoring",
+    image: IMAGES.prometheus.image,
+    args: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", `--storage.tsdb.retention.time=${retentionDays ?? 15}d`],
+    ports: [{ name: "http", port }],
+    files: [
+      { path: "/etc/prometheus/prometheus.yml", content: config },
+      { path: RULES_FILE, content: renderAlertRules() },
+    ],
+    volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: 20 }],
+    health: wgetHealth(port, "/-/healthy"),
+    resources: { cpuMillis: 500, memoryMb: 512 },
+    user: { uid: IMAGES.prometheus.uid, gid: IMAGES.prometheus.gid },
+    allowFrom: [monitoringWorkloadName(name, "grafana")],
+    labels: { [SCRAPER_LABEL]: "metrics-scraper" },
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+export interface GrafanaSpecArgs {
+  /** Stack name, for the overview dashboard. Required. */
+  readonly stack: string;
+  /** datasources.yml (see grafanaDatasources). Required. */
+  readonly datasources: pulumi.Input<string>;
+  /** Password of the `admin` user, a secret. Required. */
+  readonly adminPassword: pulumi.Input<string>;
+  /** Host port on Docker (127.0.0.1 only). Default: not published. */
+  readonly hostPort?: number;
+}
+
+export function grafanaSpec(name: string, args: GrafanaSpecArgs): WorkloadSpec {
+  const port = MONITORING_PORTS.grafana;
+  return {
+    name: monitoringWorkloadName(name, "grafana"),
+    component: "monitoring",
+    image: IMAGES.grafana.image,
+    ports: [{ name: "http", port, hostPort: args.hostPort }],
+    env: {
+      GF_SECURITY_ADMIN_USER: "admin",
+      GF_USERS_ALLOW_SIGN_UP: "false",
+      GF_AUTH_ANONYMOUS_ENABLED: "false",
+      GF_ANALYTICS_REPORTING_ENABLED: "false",
+      GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+      GF_PATHS_PROVISIONING: "/etc/grafana/provisioning",
+    },
+    secretEnv: { GF_SECURITY_ADMIN_PASSWORD: args.adminPassword },
+    files: [
+      { path: "/etc/grafana/provisioning/datasources/datasources.yml", content: args.datasources },
+      { path: "/etc/grafana/provisioning/dashboards/dashboards.yml", content: renderGrafanaDashboardProvider() },
+      { path: `${DASHBOARDS_DIR}/overview.json`, content: renderOverviewDashboard(args.stack) },
+    ],
+    volumes: [{ name: "data", mountPath: "/var/lib/grafana", sizeGb: 1 }],
+    scratch: [{ mountPath: "/tmp" }],
+    health: { ...wgetHealth(port, "/api/health"), startSeconds: 30 },
+    resources: { cpuMillis: 250, memoryMb: 256 },
+    user: { uid: IMAGES.grafana.uid, gid: IMAGES.grafana.gid },
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** A workload a runtime has placed: its spec and the host other workloads reach it at. */
+export interface PlacedWorkload {
+  readonly spec: WorkloadSpec;
+  readonly host: string;
+}
+
+/** The scrape target for a workload's declared metrics endpoint; throws for a spec without one. */
+export function metricsTarget<H>(job: string, spec: WorkloadSpec, host: H): { job: string; host: H; port: number; path: string } {
+  if (!spec.metrics) throw new Error(`workload ${JSON.stringify(spec.name)} declares no metrics endpoint to scrape`);
+  return { job, host, port: spec.metrics.port, path: spec.metrics.path };
+}
+
+/** prometheus.yml: the scrape jobs, and Alertmanager at the `http` port its spec declares. */
+export function prometheusConfig(args: { stack: string; jobs: readonly ScrapeJob[]; alertmanager: PlacedWorkload }): string {
+  return renderPrometheusConfig({
+    stack: args.stack,
+    jobs: args.jobs,
+    alertmanager: `${args.alertmanager.host}:${portOf(args.alertmanager.spec, "http")}`,
+  });
+}
+
+/** Grafana's datasources.yml, each URL at the `http` port its workload's spec declares. */
+export function grafanaDatasources(args: { prometheus: PlacedWorkload; loki: PlacedWorkload }): string {
+  return renderGrafanaDatasources({
+    prometheusUrl: httpUrl(args.prometheus.spec, args.prometheus.host),
+    lokiUrl: httpUrl(args.loki.spec, args.loki.host),
+  });
+}

@@ -1,0 +1,129 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { PostgresEndpoint, RedisEndpoint } from "../../components/endpoints";
+import {
+  alertmanagerSpec,
+  grafanaDatasources,
+  grafanaSpec,
+  lokiSpec,
+  metricsTarget,
+  portOf,
+  postgresExporterSpec,
+  prometheusConfig,
+  prometheusSpec,
+  redisExporterSpec,
+} from "../../components/monitoring-specs";
+import { WorkloadSpec, validateWorkload } from "../../components/workload";
+
+const postgres: PostgresEndpoint = {
+  host: pulumi.output("postgres"),
+  port: pulumi.output(5432),
+  database: "app",
+  adminUser: "postgres",
+  adminPassword: pulumi.output("pg-password"),
+  sslMode: "disable",
+};
+const redis: RedisEndpoint = { host: pulumi.output("redis"), port: pulumi.output(6379), password: pulumi.output("redis-password"), tls: false };
+
+const specs: WorkloadSpec[] = [
+  postgresExporterSpec("monitoring", postgres),
+  redisExporterSpec("monitoring", redis),
+  alertmanagerSpec("monitoring"),
+  lokiSpec("monitoring"),
+  prometheusSpec("monitoring", "global: {}\n"),
+  grafanaSpec("monitoring", { stack: "dev", datasources: "apiVersion: 1\n", adminPassword: "secret" }),
+];
+const byName = (suffix: string) => specs.find((s) => s.name === `monitoring-${suffix}`)!;
+const declaredPorts = (spec: WorkloadSpec) => (spec.ports ?? []).map((p) => p.port);
+const fileContent = (spec: WorkloadSpec, path: string) => {
+  const file = (spec.files ?? []).find((f) => f.path === path);
+  if (typeof file?.content !== "string") throw new Error(`${spec.name} has no plain file ${path}`);
+  return file.content;
+};
+
+describe.each(specs.map((spec) => [spec.name, spec] as const))("%s", (_, spec) => {
+  test("passes workload validation as a non-root service", () => {
+    expect(() => validateWorkload(spec)).not.toThrow();
+    expect(spec.user.uid).toBeGreaterThan(0);
+    expect(spec.user.gid).toBeGreaterThan(0);
+    expect(spec.kind ?? "service").toBe("service");
+  });
+
+  test("is probed on a port it declares", () => {
+    const probe = spec.health?.httpGet;
+    expect(probe).toBeDefined();
+    expect(declaredPorts(spec)).toContain(probe!.port);
+  });
+
+  test("checks itself from inside the container on the probed port and path, or by re-verifying its config", () => {
+    const exec = spec.health!.exec;
+    const probe = spec.health!.httpGet!;
+    if (exec[0] === "wget") expect(exec[exec.length - 1]).toBe(`http://127.0.0.1:${probe.port}${probe.path}`);
+    else expect(exec).toEqual(["/usr/bin/loki", "-config.file=/etc/loki/loki.yml", "-verify-config"]);
+  });
+
+  test("exposes metrics on a port it declares", () => {
+    expect(declaredPorts(spec)).toContain(spec.metrics?.port);
+  });
+});
+
+test("every workload another one admits exists under the monitoring stack's names", () => {
+  const names = new Set(specs.map((s) => s.name));
+  const admitted = specs.flatMap((s) => s.allowFrom ?? []);
+  expect(admitted.length).toBeGreaterThan(0);
+  for (const name of admitted) expect({ name, exists: names.has(name) }).toEqual({ name, exists: true });
+});
+
+test("Loki listens on the port its spec declares", () => {
+  const loki = byName("loki");
+  expect(YAML.parse(fileContent(loki, "/etc/loki/loki.yml")).server.http_listen_port).toBe(portOf(loki, "http"));
+});
+
+test("Prometheus scrapes itself on the port its spec declares", () => {
+  const self = YAML.parse(prometheusConfig({ stack: "dev", jobs: [], alertmanager: { spec: byName("alertmanager"), host: "am" } })).scrape_configs[0];
+  expect(self).toEqual({ job_name: "prometheus", static_configs: [{ targets: [`localhost:${portOf(byName("prometheus"), "http")}`] }] });
+});
+
+test("prometheus.yml sends alerts to Alertmanager on the port the Alertmanager spec declares", () => {
+  const alertmanager = byName("alertmanager");
+  const targetsFor = (spec: WorkloadSpec) =>
+    YAML.parse(prometheusConfig({ stack: "dev", jobs: [], alertmanager: { spec, host: "monitoring-alertmanager" } })).alerting.alertmanagers[0].static_configs[0].targets;
+  expect(targetsFor(alertmanager)).toEqual([`monitoring-alertmanager:${portOf(alertmanager, "http")}`]);
+  // Moving the port in the spec moves the target with it.
+  expect(targetsFor({ ...alertmanager, ports: [{ name: "http", port: 19093 }] })).toEqual(["monitoring-alertmanager:19093"]);
+});
+
+test("Grafana's data sources point at the ports the Prometheus and Loki specs declare", () => {
+  const render = (prometheus: WorkloadSpec, loki: WorkloadSpec) =>
+    Object.fromEntries(
+      (YAML.parse(grafanaDatasources({ prometheus: { spec: prometheus, host: "p" }, loki: { spec: loki, host: "l" } })).datasources as { uid: string; url: string }[]).map((d) => [d.uid, d.url]),
+    );
+  expect(render(byName("prometheus"), byName("loki"))).toEqual({
+    prometheus: `http://p:${portOf(byName("prometheus"), "http")}`,
+    loki: `http://l:${portOf(byName("loki"), "http")}`,
+  });
+  expect(render({ ...byName("prometheus"), ports: [{ name: "http", port: 19090 }] }, { ...byName("loki"), ports: [{ name: "http", port: 13100 }] })).toEqual({
+    prometheus: "http://p:19090",
+    loki: "http://l:13100",
+  });
+});
+
+test("a scrape target takes the port and path of the metrics its workload declares", () => {
+  for (const spec of specs) expect(metricsTarget("job", spec, "host")).toEqual({ job: "job", host: "host", port: spec.metrics!.port, path: spec.metrics!.path });
+  expect(() => metricsTarget("job", { ...byName("loki"), metrics: undefined }, "host")).toThrow('workload "monitoring-loki" declares no metrics endpoint to scrape');
+});
+
+test("a URL to a port the workload does not declare fails instead of pointing nowhere", () => {
+  expect(() => portOf(byName("postgres-exporter"), "http")).toThrow('workload "monitoring-postgres-exporter" declares no port named "http"');
+});
+
+test("Alertmanager's config is a secret file exactly when it holds a webhook URL", () => {
+  const file = (spec: WorkloadSpec) => spec.files!.find((f) => f.path === "/etc/alertmanager/alertmanager.yml")!;
+  expect(file(alertmanagerSpec("monitoring")).secret).toBe(false);
+  expect(file(alertmanagerSpec("monitoring", pulumi.secret("https://hooks.example.ca/x"))).secret).toBe(true);
+});
+
+test("Prometheus keeps metrics for the days asked, 15 by default", () => {
+  expect(prometheusSpec("monitoring", "").args).toContain("--storage.tsdb.retention.time=15d");
+  expect(prometheusSpec("monitoring", "", 30).args).toContain("--storage.tsdb.retention.time=30d");
+});
