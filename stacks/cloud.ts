@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ApiService } from "../components/api-service";
 import { BACKUP_RETENTION, BackupBucket, s3BucketName } from "../components/aws/backup-bucket";
 import { EBS_CSI_PROVISIONER, EksCluster } from "../components/aws/cluster";
 import { EncryptionKey } from "../components/aws/kms";
@@ -11,7 +10,6 @@ import { awsProviders } from "../components/aws/providers";
 import { ElastiCacheRedis } from "../components/aws/redis";
 import { StorageBucket } from "../components/aws/storage-bucket";
 import { PodIdentityRole, backupWriterPolicy, objectStorePolicy } from "../components/aws/workload-identity";
-import { Backup } from "../components/backup";
 import { NorthstackConfig } from "../components/config";
 import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint } from "../components/endpoints";
 import { GcsBackupBucket } from "../components/gcp/backup-bucket";
@@ -23,11 +21,9 @@ import { gcpContext } from "../components/gcp/providers";
 import { MemorystoreRedis } from "../components/gcp/redis";
 import { GCS_S3_ENDPOINT, HmacCredentials, gcpServiceAccountId } from "../components/gcp/storage-credentials";
 import { GcsStorageBucket } from "../components/gcp/storage-bucket";
-import { Kong } from "../components/kong";
-import { Monitoring } from "../components/monitoring";
 import { KubernetesRuntime } from "../components/runtime/kubernetes";
 import { StackSecrets } from "../components/secrets";
-import { Supabase } from "../components/supabase";
+import { BUCKET_USERS, application, egressClients } from "./application";
 
 /** What the cloud layer hands the Kubernetes layer: the managed data services and a cluster. */
 interface CloudFoundation {
@@ -84,37 +80,12 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
 
 const existingClusterKubeconfig = (cfg: NorthstackConfig): pulumi.Output<string> => pulumi.secret(cfg.secrets.kubeconfig ?? "");
 
-/** Component names; their workloads are named `<component>-<service>`. */
-const API = "api";
-const KONG = "kong";
-const SUPABASE = "supabase";
-const MONITORING = "monitoring";
-const BACKUP = "backup";
-
 /** Private address ranges: where an ingress controller's pods (the proxies Kong believes) get their addresses. */
 const PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
 
-/**
- * Which workloads may leave the namespace, and for where: Postgres, Redis, or public HTTPS. Every
- * other workload (Studio, Grafana, Loki, Prometheus...) reaches only pods in its namespace and DNS.
- */
-export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redis: string[]; publicHttps: string[] } {
-  const apis = [API, ...cfg.services.map((s) => s.name)];
-  const supabase = (service: string) => `${SUPABASE}-${service}`;
-  const monitoring = (service: string) => (cfg.monitoring.enabled ? [`${MONITORING}-${service}`] : []);
-  const databaseServices = (["auth", "rest", "realtime", "storage", "meta"] as const).filter((service) => cfg.supabase[service]);
-  return {
-    postgres: [...apis, supabase("migrate"), ...databaseServices.map(supabase), BACKUP, ...monitoring("postgres-exporter")],
-    // Kong keeps its rate-limit counters in Redis.
-    redis: [...apis, KONG, ...monitoring("redis-exporter")],
-    // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to the webhook.
-    publicHttps: [...(cfg.supabase.storage ? [supabase("storage")] : []), BACKUP, ...(cfg.secrets.alertWebhookUrl ? monitoring("alertmanager") : [])],
-  };
-}
-
 /** ServiceAccounts of the two workloads that use a bucket: cloud identities are bound to these names. */
-const STORAGE_SERVICE_ACCOUNT = "supabase-storage";
-const BACKUP_SERVICE_ACCOUNT = BACKUP;
+const STORAGE_SERVICE_ACCOUNT = BUCKET_USERS.storage;
+const BACKUP_SERVICE_ACCOUNT = BUCKET_USERS.backup;
 
 /**
  * AWS, ca-central-1 (copies in ca-west-1 on prod):
@@ -415,66 +386,23 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     storageClassName,
   });
 
-  const supabase = new Supabase(SUPABASE, {
+  const { supabase, kong, monitoring } = application(cfg, secrets, {
     runtime,
     postgres: foundation.postgres,
-    jwtSecret: secrets.jwtSecret,
-    services: cfg.supabase,
-    exposedSchemas: cfg.postgres.exposedSchemas,
-    publicUrl: cfg.gateway.publicUrl,
+    redis: foundation.redis,
     storage: foundation.storage,
-    replicas: cfg.supabase.replicas,
+    backupBucket: foundation.backups,
+    supabaseReplicas: cfg.supabase.replicas,
+    extraServiceReplicas: { replicas: cfg.api.replicas, maxReplicas: cfg.api.maxReplicas },
+    kong: {
+      // A load balancer passes TCP through, so Kong terminates TLS; behind an Ingress the controller does.
+      servesTls: exposure === "loadbalancer",
+      // The NetworkPolicy admits the proxy port only from the ingress controller's namespace, so the
+      // X-Forwarded-For it sets is the client's address; only private (pod) addresses are believed.
+      trustedProxyCidrs: exposure === "ingress" ? PRIVATE_CIDRS : undefined,
+      replicas: cfg.api.replicas,
+    },
   });
-  new Backup(BACKUP, { runtime, postgres: foundation.postgres, bucket: foundation.backups, dependsOn: supabase.migrations.resources });
-
-  const apiArgs = {
-    runtime,
-    replicas: cfg.api.replicas,
-    maxReplicas: cfg.api.maxReplicas,
-    cpuMillis: cfg.api.cpuMillis,
-    memoryMb: cfg.api.memoryMb,
-    postgres: foundation.postgres,
-    redis: foundation.redis,
-    jwtSecret: secrets.jwtSecret,
-    dependsOn: supabase.migrations.resources,
-  };
-  const api = new ApiService(API, { ...apiArgs, image: cfg.api.image, env: cfg.api.env, secretEnv: cfg.api.secretEnv });
-  const extraServices = cfg.services.map((service) => ({
-    name: service.name,
-    service: new ApiService(service.name, { ...apiArgs, image: service.image }),
-  }));
-
-  const kong = new Kong(KONG, {
-    runtime,
-    upstreams: { api: api.url, ...supabase.upstreams },
-    extraServices: extraServices.map((s) => ({ name: s.name, url: s.service.url })),
-    anonKey: supabase.anonKey,
-    serviceRoleKey: supabase.serviceRoleKey,
-    redis: foundation.redis,
-    gateway: cfg.gateway,
-    // A load balancer passes TCP through, so Kong terminates TLS; behind an Ingress the controller does.
-    servesTls: exposure === "loadbalancer",
-    // The NetworkPolicy admits the proxy port only from the ingress controller's namespace, so the
-    // X-Forwarded-For it sets is the client's address; only private (pod) addresses are believed.
-    trustedProxyCidrs: exposure === "ingress" ? PRIVATE_CIDRS : undefined,
-    // Studio calls the gateway in-cluster (http://kong:8000).
-    allowFrom: cfg.supabase.studio ? [`${SUPABASE}-studio`] : undefined,
-    replicas: cfg.api.replicas,
-  });
-
-  const monitoring = cfg.monitoring.enabled
-    ? new Monitoring(MONITORING, {
-        runtime,
-        targets: [
-          { job: "api", host: api.host, port: 8080 },
-          ...extraServices.map((s) => ({ job: s.name, host: s.service.host, port: 8080 })),
-          { job: "kong", host: kong.host, port: 8100 },
-        ],
-        postgres: foundation.postgres,
-        redis: foundation.redis,
-        alertWebhookUrl: cfg.secrets.alertWebhookUrl !== undefined ? pulumi.secret(cfg.secrets.alertWebhookUrl) : undefined,
-      })
-    : undefined;
 
   const hostAndPort = (endpoint: { host: pulumi.Output<string>; port: pulumi.Output<number> }) =>
     pulumi.secret(pulumi.interpolate`${endpoint.host}:${endpoint.port}`);
