@@ -53,7 +53,7 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
 const PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
 
 /** The application on Kubernetes, over the managed services and cluster of the configured cloud. */
-export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
+export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
   validateCloudConfig(cfg);
   const foundation = cfg.cloud === "aws" ? awsFoundation(cfg, secrets) : gcpFoundation(cfg, secrets);
 
