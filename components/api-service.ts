@@ -120,6 +120,8 @@ export class ApiService extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
   /** In-network host name. */
   readonly host: pulumi.Output<string>;
+  /** Port of GET /metrics on `host`, for Prometheus. */
+  readonly metricsPort = API_PORT;
 
   constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     validateApiServiceArgs(name, args.runtime.kind, args);
@@ -161,7 +163,7 @@ export class ApiService extends pulumi.ComponentResource {
         replicas: args.replicas,
         autoscale: { min: args.replicas, max: args.maxReplicas, cpuPercent: 70 },
         allowFrom: args.allowFrom ?? ["kong"],
-        metrics: { port: API_PORT, path: "/metrics" },
+        metrics: { port: this.metricsPort, path: "/metrics" },
       },
       this,
       { dependsOn: args.dependsOn },
@@ -169,7 +171,7 @@ export class ApiService extends pulumi.ComponentResource {
 
     this.host = deployed.host;
     this.url = pulumi.interpolate`http://${deployed.host}:${API_PORT}`;
-    this.registerOutputs({ url: this.url, host: this.host });
+    this.registerOutputs({ url: this.url, host: this.host, metricsPort: this.metricsPort });
   }
 
   /** Builds the context into a local image tagged with its content hash; nothing is pushed. */

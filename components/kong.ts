@@ -130,6 +130,8 @@ export class Kong extends pulumi.ComponentResource {
   readonly address: pulumi.Output<string>;
   /** In-network host name of the gateway. */
   readonly host: pulumi.Output<string>;
+  /** Port of GET /metrics on `host` (the status listener), for Prometheus. */
+  readonly metricsPort = KONG_STATUS_PORT;
 
   constructor(name: string, args: KongArgs, opts?: pulumi.ComponentResourceOptions) {
     validateKongArgs(name, args);
@@ -221,7 +223,7 @@ export class Kong extends pulumi.ComponentResource {
         user: { uid, gid },
         readOnlyRootFilesystem: true,
         replicas: args.replicas ?? 1,
-        metrics: { port: KONG_STATUS_PORT, path: "/metrics" },
+        metrics: { port: this.metricsPort, path: "/metrics" },
         allowFrom: args.allowFrom ? [...args.allowFrom] : undefined,
       },
       this,
@@ -232,6 +234,6 @@ export class Kong extends pulumi.ComponentResource {
       args.runtime.kind === "docker" ? pulumi.output(`http://127.0.0.1:${args.gateway.hostPort}`) : pulumi.output(args.gateway.publicUrl);
     // Docker publishes the proxy on the loopback address only.
     this.address = deployed.publicAddress ?? pulumi.output("127.0.0.1");
-    this.registerOutputs({ url: this.url, address: this.address, host: this.host });
+    this.registerOutputs({ url: this.url, address: this.address, host: this.host, metricsPort: this.metricsPort });
   }
 }

@@ -1,56 +1,23 @@
-import * as aws from "@pulumi/aws";
+/**
+ * staging and prod: the dev system rendered to Kubernetes, with managed data services on the cloud
+ * `northstack:cloud` selects, in Canada.
+ *
+ *   cloud foundation (stacks/aws.ts or stacks/gcp.ts) ──> k8s provider ──> KubernetesRuntime (namespace, default-deny policies)
+ *
+ *   users ─TLS─> Kong (LoadBalancer on 443, or Ingress) ──> API ──────────┬──> managed Postgres 15 (RLS)
+ *                                                └─> Supabase services ───┘    managed Redis (TLS + AUTH)
+ *   migrations Job (labelled ConfigMap) ──> Postgres;   Prometheus ──> every metrics port
+ *   Supabase Storage ──> user-files bucket;   backup CronJob (dump, verified restore) ──> backup bucket
+ */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ApiService } from "../components/api-service";
-import { BACKUP_RETENTION, BackupBucket, s3BucketName } from "../components/aws/backup-bucket";
-import { EBS_CSI_PROVISIONER, EksCluster } from "../components/aws/cluster";
-import { EncryptionKey } from "../components/aws/kms";
-import { AwsNetwork, DataClientAccess } from "../components/aws/network";
-import { RdsPostgres } from "../components/aws/postgres";
-import { awsProviders } from "../components/aws/providers";
-import { ElastiCacheRedis } from "../components/aws/redis";
-import { StorageBucket } from "../components/aws/storage-bucket";
-import { PodIdentityRole, backupWriterPolicy, objectStorePolicy } from "../components/aws/workload-identity";
-import { Backup } from "../components/backup";
+import { s3BucketName } from "../components/aws/backup-bucket";
 import { NorthstackConfig } from "../components/config";
-import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint } from "../components/endpoints";
-import { GcsBackupBucket } from "../components/gcp/backup-bucket";
-import { GkeAutopilot } from "../components/gcp/cluster";
-import { GcpEncryptionKey, KeyUser } from "../components/gcp/kms";
-import { GcpNetwork } from "../components/gcp/network";
-import { CloudSqlPostgres } from "../components/gcp/postgres";
-import { gcpContext } from "../components/gcp/providers";
-import { MemorystoreRedis } from "../components/gcp/redis";
-import { GCS_S3_ENDPOINT, HmacCredentials, gcpServiceAccountId } from "../components/gcp/storage-credentials";
-import { GcsStorageBucket } from "../components/gcp/storage-bucket";
-import { Kong } from "../components/kong";
-import { Monitoring } from "../components/monitoring";
 import { KubernetesRuntime } from "../components/runtime/kubernetes";
 import { StackSecrets } from "../components/secrets";
-import { Supabase } from "../components/supabase";
-
-/** What the cloud layer hands the Kubernetes layer: the managed data services and a cluster. */
-interface CloudFoundation {
-  readonly postgres: PostgresEndpoint;
-  readonly redis: RedisEndpoint;
-  /** User files of Supabase Storage, with the storage workload's access. */
-  readonly storage: ObjectStoreEndpoint;
-  /** Database backups, with the backup job's access. */
-  readonly backups: ObjectStoreEndpoint;
-  readonly drBucket?: pulumi.Output<string>;
-  /** Kubeconfig of the target cluster, a Pulumi secret. */
-  readonly kubeconfig: pulumi.Output<string>;
-  /** The cluster resources the Kubernetes provider waits for (nodes included). */
-  readonly cluster?: pulumi.Resource;
-  /** Where pods reach Postgres and Redis: the NetworkPolicy egress destinations. */
-  readonly dataCidrs: string[];
-  /** Node-local DNS resolvers the pods query besides the kube-dns pods. Default: none. */
-  readonly dnsResolverCidrs?: string[];
-  /** Annotations that give the gateway's LoadBalancer Service the right cloud load balancer. Default: none. */
-  readonly loadBalancerAnnotations?: Record<string, string>;
-  /** A StorageClass the stack must create for its volumes; default: the cluster's default class. */
-  readonly storageClass?: { readonly provisioner: string; readonly parameters: Record<string, pulumi.Input<string>> };
-}
+import { application, egressClients } from "./application";
+import { awsFoundation } from "./aws";
+import { gcpFoundation } from "./gcp";
 
 /**
  * Checks what only a cloud stack needs, before this layer registers anything. parseConfig already
@@ -82,291 +49,11 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
   if (problems.length) throw new Error(`${cfg.environment} stack: ${problems.join("; ")}`);
 }
 
-const existingClusterKubeconfig = (cfg: NorthstackConfig): pulumi.Output<string> => pulumi.secret(cfg.secrets.kubeconfig ?? "");
-
-/** Component names; their workloads are named `<component>-<service>`. */
-const API = "api";
-const KONG = "kong";
-const SUPABASE = "supabase";
-const MONITORING = "monitoring";
-const BACKUP = "backup";
-
 /** Private address ranges: where an ingress controller's pods (the proxies Kong believes) get their addresses. */
 const PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
 
-/**
- * Which workloads may leave the namespace, and for where: Postgres, Redis, or public HTTPS. Every
- * other workload (Studio, Grafana, Loki, Prometheus...) reaches only pods in its namespace and DNS.
- */
-export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redis: string[]; publicHttps: string[] } {
-  const apis = [API, ...cfg.services.map((s) => s.name)];
-  const supabase = (service: string) => `${SUPABASE}-${service}`;
-  const monitoring = (service: string) => (cfg.monitoring.enabled ? [`${MONITORING}-${service}`] : []);
-  const databaseServices = (["auth", "rest", "realtime", "storage", "meta"] as const).filter((service) => cfg.supabase[service]);
-  return {
-    postgres: [...apis, supabase("migrate"), ...databaseServices.map(supabase), BACKUP, ...monitoring("postgres-exporter")],
-    // Kong keeps its rate-limit counters in Redis.
-    redis: [...apis, KONG, ...monitoring("redis-exporter")],
-    // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to the webhook.
-    publicHttps: [...(cfg.supabase.storage ? [supabase("storage")] : []), BACKUP, ...(cfg.secrets.alertWebhookUrl ? monitoring("alertmanager") : [])],
-  };
-}
-
-/** ServiceAccounts of the two workloads that use a bucket: cloud identities are bound to these names. */
-const STORAGE_SERVICE_ACCOUNT = "supabase-storage";
-const BACKUP_SERVICE_ACCOUNT = BACKUP;
-
-/**
- * AWS, ca-central-1 (copies in ca-west-1 on prod):
- *
- *   providers ─> VPC (private subnets, data SGs) ─> KMS key
- *     ─> RDS Postgres 15 ─> ElastiCache Redis ─> S3 backups (─> S3 replica in ca-west-1) ─> S3 user files ─> EKS
- *     ─> data SGs admit 5432/6379 from the EKS cluster SG (an existing cluster: from the VPC)
- *     ─> IAM roles for the storage and backup ServiceAccounts (EKS Pod Identity)
- */
-function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
-  const { drCopies: withDr, requiresHa: multiZone } = cfg.profile;
-  const providers = awsProviders(cfg.stack, cfg.region, cfg.drRegion);
-  const primary = { provider: providers.primary };
-
-  const network = new AwsNetwork(
-    "network",
-    { vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined, privateSubnetIds: cfg.network.privateSubnetIds, natPerZone: multiZone },
-    primary,
-  );
-  const key = new EncryptionKey("kms", { purpose: `northstack ${cfg.stack}: data at rest` }, primary);
-  const drKey = withDr ? new EncryptionKey("kms-dr", { purpose: `northstack ${cfg.stack}: DR copies` }, { provider: providers.dr }) : undefined;
-
-  const postgres = new RdsPostgres(
-    "postgres",
-    {
-      subnetIds: network.privateSubnetIds,
-      securityGroupId: network.postgresSecurityGroupId,
-      kmsKeyArn: key.arn,
-      password: secrets.postgresPassword,
-      instanceClass: cfg.postgres.instanceClass,
-      storageGb: cfg.postgres.storageGb,
-      ha: cfg.postgres.ha,
-      deletionProtection: cfg.deletionProtection,
-      backupRetentionDays: cfg.postgres.backupRetentionDays,
-      drProvider: drKey && providers.dr,
-      drKmsKeyArn: drKey?.arn,
-    },
-    primary,
-  );
-  const redis = new ElastiCacheRedis(
-    "redis",
-    {
-      subnetIds: network.privateSubnetIds,
-      securityGroupId: network.redisSecurityGroupId,
-      kmsKeyArn: key.arn,
-      authToken: secrets.redisPassword,
-      nodeType: cfg.redis.nodeType,
-      ha: cfg.redis.ha,
-    },
-    primary,
-  );
-  const accountId = aws.getCallerIdentityOutput({}, primary).accountId;
-  const bucketName = (purpose: string) => accountId.apply((id) => s3BucketName(cfg.stack, purpose, id));
-  const backups = new BackupBucket(
-    "backups",
-    {
-      bucketName: bucketName("backups"),
-      drBucketName: drKey && bucketName("backups-dr"),
-      kmsKeyArn: key.arn,
-      region: cfg.region,
-      drProvider: drKey && providers.dr,
-      drRegion: drKey && cfg.drRegion,
-      drKmsKeyArn: drKey?.arn,
-      forceDestroy: !cfg.deletionProtection,
-    },
-    primary,
-  );
-  const files = new StorageBucket("storage", { bucketName: bucketName("storage"), kmsKeyArn: key.arn, region: cfg.region, forceDestroy: !cfg.deletionProtection }, primary);
-
-  const cluster =
-    cfg.kubernetes.cluster === "managed"
-      ? new EksCluster(
-          "cluster",
-          {
-            subnetIds: network.privateSubnetIds,
-            kmsKeyArn: key.arn,
-            region: cfg.region,
-            nodes: multiZone ? { min: 3, desired: 3, max: 6 } : { min: 2, desired: 2, max: 4 },
-            publicAccessCidrs: cfg.kubernetes.apiAllowCidrs,
-            deletionProtection: cfg.deletionProtection,
-          },
-          primary,
-        )
-      : undefined;
-
-  new DataClientAccess("network-data-access", { network, clientSecurityGroupId: cluster?.clusterSecurityGroupId }, primary);
-  // Each bucket user gets its own IAM role through EKS Pod Identity; the nodes get no S3 or KMS rights.
-  const identity = (name: string, serviceAccount: string, policy: pulumi.Input<aws.iam.PolicyDocument>) =>
-    new PodIdentityRole(
-      name,
-      {
-        clusterName: cluster ? cluster.name : cfg.kubernetes.eksClusterName,
-        namespace: cfg.kubernetes.namespace,
-        serviceAccount,
-        policy,
-        dependsOn: cluster ? [cluster.podIdentityAgent] : [],
-      },
-      primary,
-    );
-  const storageRole = identity("storage-identity", STORAGE_SERVICE_ACCOUNT, pulumi.all([files.arn, key.arn]).apply(([bucket, kms]) => objectStorePolicy(bucket, kms)));
-  const backupRole = identity(
-    "backup-identity",
-    BACKUP_SERVICE_ACCOUNT,
-    pulumi.all([backups.arn, key.arn]).apply(([bucket, kms]) => backupWriterPolicy(bucket, kms, BACKUP_RETENTION.prefixes.map((p) => p.prefix), "weekly/")),
-  );
-  const podIdentityAccess = (serviceAccount: string, role: PodIdentityRole) => ({ serviceAccount: { name: serviceAccount, eksPodIdentity: true }, dependsOn: [role.association] });
-
-  return {
-    postgres: postgres.endpoint,
-    redis: redis.endpoint,
-    storage: { ...files.endpoint, access: podIdentityAccess(STORAGE_SERVICE_ACCOUNT, storageRole) },
-    backups: { ...backups.endpoint, access: podIdentityAccess(BACKUP_SERVICE_ACCOUNT, backupRole) },
-    drBucket: backups.drBucket,
-    kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
-    cluster,
-    dataCidrs: [network.vpcCidr],
-    // An NLB rather than a Classic ELB, internet-facing: "nlb" is what the in-tree controller reads;
-    // the scheme is what the AWS Load Balancer Controller reads (it defaults to internal) if installed.
-    loadBalancerAnnotations: {
-      "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-      "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-    },
-    // A new EKS cluster's only class is unencrypted gp2; volumes get gp3 encrypted with the stack key.
-    storageClass: cluster ? { provisioner: EBS_CSI_PROVISIONER, parameters: { type: "gp3", encrypted: "true", kmsKeyId: key.arn } } : undefined,
-  };
-}
-
-/**
- * GCP, northamerica-northeast1 (copies in northamerica-northeast2 on prod):
- *
- *   provider ─> VPC (subnetwork, Cloud NAT, private services access) ─> CMEK keys (-northeast1; -northeast2 on prod)
- *     ─> Cloud SQL Postgres 15 (─> read replica in -northeast2) ─> Memorystore Redis
- *     ─> GCS backups (─> daily copy to -northeast2) ─> GCS user files ─> GKE Autopilot
- *     ─> a service account and HMAC key per bucket user (storage, backup job)
- */
-function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
-  const withDr = cfg.profile.drCopies;
-  const managedCluster = cfg.kubernetes.cluster === "managed";
-  const gcp = gcpContext(cfg.stack, cfg.region, cfg.drRegion);
-  const primary = { provider: gcp.provider };
-
-  const network = new GcpNetwork("network", { region: gcp.region, vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined }, primary);
-  const keyUsers: KeyUser[] = ["sqladmin.googleapis.com", "redis.googleapis.com", "storage.googleapis.com", ...(managedCluster ? (["container.googleapis.com"] as const) : [])];
-  const key = new GcpEncryptionKey("kms", { location: gcp.region, projectNumber: gcp.projectNumber, users: keyUsers }, primary);
-  const drKey = withDr
-    ? new GcpEncryptionKey("kms-dr", { location: gcp.drRegion, projectNumber: gcp.projectNumber, users: ["sqladmin.googleapis.com", "storage.googleapis.com"] }, primary)
-    : undefined;
-  const readyForPrivateIps = [...network.privateServicesAccess, ...key.grants];
-
-  const postgres = new CloudSqlPostgres(
-    "postgres",
-    {
-      region: gcp.region,
-      networkId: network.networkId,
-      password: secrets.postgresPassword,
-      kmsKeyId: key.id,
-      tier: cfg.postgres.tier,
-      storageGb: cfg.postgres.storageGb,
-      ha: cfg.postgres.ha,
-      deletionProtection: cfg.deletionProtection,
-      backupRetentionDays: cfg.postgres.backupRetentionDays,
-      dependsOn: readyForPrivateIps,
-      drReplica: drKey && { region: gcp.drRegion, kmsKeyId: drKey.id, dependsOn: drKey.grants },
-    },
-    primary,
-  );
-  const redis = new MemorystoreRedis(
-    "redis",
-    {
-      region: gcp.region,
-      networkId: network.networkId,
-      memoryMb: cfg.redis.memoryMb,
-      ha: cfg.redis.ha,
-      kmsKeyId: key.id,
-      deletionProtection: cfg.deletionProtection,
-      dependsOn: readyForPrivateIps,
-    },
-    primary,
-  );
-  const backups = new GcsBackupBucket(
-    "backups",
-    {
-      region: gcp.region,
-      drRegion: withDr ? gcp.drRegion : undefined,
-      projectId: gcp.projectId,
-      projectNumber: gcp.projectNumber,
-      forceDestroy: !cfg.deletionProtection,
-      kmsKeyId: key.id,
-      drKmsKeyId: drKey?.id,
-      dependsOn: [...key.grants, ...(drKey?.grants ?? [])],
-    },
-    primary,
-  );
-  const files = new GcsStorageBucket(
-    "storage",
-    { region: gcp.region, projectId: gcp.projectId, kmsKeyId: key.id, forceDestroy: !cfg.deletionProtection, dependsOn: key.grants },
-    primary,
-  );
-  // S3 clients sign SigV4 requests, which GKE Workload Identity cannot: each bucket user gets a service account with an HMAC key.
-  const hmacAccess = (name: string, purpose: string, bucket: pulumi.Output<string>, roles: string[]) => {
-    const credentials = new HmacCredentials(
-      name,
-      { accountId: gcpServiceAccountId(cfg.stack, purpose), description: `northstack ${cfg.stack}: ${purpose} (S3 API)`, bucket, roles },
-      primary,
-    );
-    return { endpoint: GCS_S3_ENDPOINT, forcePathStyle: true, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } };
-  };
-
-  const cluster =
-    managedCluster && network.subnetworkId
-      ? new GkeAutopilot(
-          "cluster",
-          {
-            region: gcp.region,
-            networkId: network.networkId,
-            subnetworkId: network.subnetworkId,
-            kmsKeyId: key.id,
-            publicAccessCidrs: cfg.kubernetes.apiAllowCidrs,
-            deletionProtection: cfg.deletionProtection,
-            dependsOn: key.grants,
-          },
-          primary,
-        )
-      : undefined;
-
-  return {
-    postgres: postgres.endpoint,
-    redis: redis.endpoint,
-    storage: { ...files.endpoint, access: hmacAccess("storage-credentials", "storage", files.bucket, ["roles/storage.objectUser"]) },
-    // Write and list only: the backup job never reads or deletes; the bucket's lifecycle does the retention.
-    backups: { ...backups.endpoint, access: hmacAccess("backup-credentials", "backup", backups.bucket, ["roles/storage.objectCreator", "roles/storage.legacyBucketReader"]) },
-    drBucket: backups.drBucket,
-    kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
-    cluster,
-    dataCidrs: [network.privateServicesCidr],
-    // Autopilot always runs NodeLocal DNSCache; with Cloud DNS pods resolve through the metadata server.
-    dnsResolverCidrs: ["169.254.20.10/32", "169.254.169.254/32"],
-  };
-}
-
-/**
- * staging and prod: the dev system rendered to Kubernetes, with managed data services on the cloud
- * `northstack:cloud` selects, in Canada.
- *
- *   cloud foundation (above) ──> k8s provider ──> KubernetesRuntime (namespace, default-deny policies)
- *
- *   users ─TLS─> Kong (LoadBalancer on 443, or Ingress) ──> API ──────────┬──> managed Postgres 15 (RLS)
- *                                                └─> Supabase services ───┘    managed Redis (TLS + AUTH)
- *   migrations Job (labelled ConfigMap) ──> Postgres;   Prometheus ──> every metrics port
- *   Supabase Storage ──> user-files bucket;   backup CronJob (dump, verified restore) ──> backup bucket
- */
-export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
+/** The application on Kubernetes, over the managed services and cluster of the configured cloud. */
+export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
   validateCloudConfig(cfg);
   const foundation = cfg.cloud === "aws" ? awsFoundation(cfg, secrets) : gcpFoundation(cfg, secrets);
 
@@ -415,66 +102,23 @@ export function cloudStack(cfg: NorthstackConfig, secrets: StackSecrets) {
     storageClassName,
   });
 
-  const supabase = new Supabase(SUPABASE, {
+  const { supabase, kong, monitoring } = application(cfg, secrets, {
     runtime,
     postgres: foundation.postgres,
-    jwtSecret: secrets.jwtSecret,
-    services: cfg.supabase,
-    exposedSchemas: cfg.postgres.exposedSchemas,
-    publicUrl: cfg.gateway.publicUrl,
+    redis: foundation.redis,
     storage: foundation.storage,
-    replicas: cfg.supabase.replicas,
+    backupBucket: foundation.backups,
+    supabaseReplicas: cfg.supabase.replicas,
+    extraServiceReplicas: { replicas: cfg.api.replicas, maxReplicas: cfg.api.maxReplicas },
+    kong: {
+      // A load balancer passes TCP through, so Kong terminates TLS; behind an Ingress the controller does.
+      servesTls: exposure === "loadbalancer",
+      // The NetworkPolicy admits the proxy port only from the ingress controller's namespace, so the
+      // X-Forwarded-For it sets is the client's address; only private (pod) addresses are believed.
+      trustedProxyCidrs: exposure === "ingress" ? PRIVATE_CIDRS : undefined,
+      replicas: cfg.api.replicas,
+    },
   });
-  new Backup(BACKUP, { runtime, postgres: foundation.postgres, bucket: foundation.backups, dependsOn: supabase.migrations.resources });
-
-  const apiArgs = {
-    runtime,
-    replicas: cfg.api.replicas,
-    maxReplicas: cfg.api.maxReplicas,
-    cpuMillis: cfg.api.cpuMillis,
-    memoryMb: cfg.api.memoryMb,
-    postgres: foundation.postgres,
-    redis: foundation.redis,
-    jwtSecret: secrets.jwtSecret,
-    dependsOn: supabase.migrations.resources,
-  };
-  const api = new ApiService(API, { ...apiArgs, image: cfg.api.image, env: cfg.api.env, secretEnv: cfg.api.secretEnv });
-  const extraServices = cfg.services.map((service) => ({
-    name: service.name,
-    service: new ApiService(service.name, { ...apiArgs, image: service.image }),
-  }));
-
-  const kong = new Kong(KONG, {
-    runtime,
-    upstreams: { api: api.url, ...supabase.upstreams },
-    extraServices: extraServices.map((s) => ({ name: s.name, url: s.service.url })),
-    anonKey: supabase.anonKey,
-    serviceRoleKey: supabase.serviceRoleKey,
-    redis: foundation.redis,
-    gateway: cfg.gateway,
-    // A load balancer passes TCP through, so Kong terminates TLS; behind an Ingress the controller does.
-    servesTls: exposure === "loadbalancer",
-    // The NetworkPolicy admits the proxy port only from the ingress controller's namespace, so the
-    // X-Forwarded-For it sets is the client's address; only private (pod) addresses are believed.
-    trustedProxyCidrs: exposure === "ingress" ? PRIVATE_CIDRS : undefined,
-    // Studio calls the gateway in-cluster (http://kong:8000).
-    allowFrom: cfg.supabase.studio ? [`${SUPABASE}-studio`] : undefined,
-    replicas: cfg.api.replicas,
-  });
-
-  const monitoring = cfg.monitoring.enabled
-    ? new Monitoring(MONITORING, {
-        runtime,
-        targets: [
-          { job: "api", host: api.host, port: 8080 },
-          ...extraServices.map((s) => ({ job: s.name, host: s.service.host, port: 8080 })),
-          { job: "kong", host: kong.host, port: 8100 },
-        ],
-        postgres: foundation.postgres,
-        redis: foundation.redis,
-        alertWebhookUrl: cfg.secrets.alertWebhookUrl !== undefined ? pulumi.secret(cfg.secrets.alertWebhookUrl) : undefined,
-      })
-    : undefined;
 
   const hostAndPort = (endpoint: { host: pulumi.Output<string>; port: pulumi.Output<number> }) =>
     pulumi.secret(pulumi.interpolate`${endpoint.host}:${endpoint.port}`);

@@ -1,15 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
-import { ApiService } from "../components/api-service";
-import { Backup } from "../components/backup";
-import { NorthstackConfig } from "../components/config";
-import { Kong } from "../components/kong";
-import { Monitoring } from "../components/monitoring";
-import { Postgres } from "../components/postgres";
-import { Redis } from "../components/redis";
-import { DockerRuntime } from "../components/runtime/docker";
-import { StackSecrets } from "../components/secrets";
-import { Supabase } from "../components/supabase";
-
 /**
  * dev: the whole backend on the developer's own Docker engine, every port on 127.0.0.1.
  *
@@ -19,6 +7,15 @@ import { Supabase } from "../components/supabase";
  *              └─ rate limits ──> Redis 7 (AOF) <── API
  *   Prometheus ── scrapes ──> API, Kong, exporters; Alertmanager; Grafana :3001 over Prometheus + Loki
  */
+import * as pulumi from "@pulumi/pulumi";
+import { NorthstackConfig } from "../components/config";
+import { Postgres } from "../components/postgres";
+import { Redis } from "../components/redis";
+import { DockerRuntime } from "../components/runtime/docker";
+import { StackSecrets } from "../components/secrets";
+import { application } from "./application";
+
+/** The application on Docker, over Postgres and Redis containers; files and dumps stay on volumes. */
 export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
   const runtime = new DockerRuntime("docker", { stack: cfg.stack, subnet: cfg.docker.subnet });
 
@@ -30,65 +27,18 @@ export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
   });
   const redis = new Redis("redis", { runtime, memoryMb: cfg.redis.memoryMb, password: secrets.redisPassword });
 
-  const supabase = new Supabase("supabase", {
+  const { supabase, kong, monitoring } = application(cfg, secrets, {
     runtime,
     postgres: postgres.endpoint,
-    jwtSecret: secrets.jwtSecret,
-    services: cfg.supabase,
-    exposedSchemas: cfg.postgres.exposedSchemas,
-    publicUrl: cfg.gateway.publicUrl,
+    redis: redis.endpoint,
     storage: { kind: "file", bucket: pulumi.output("supabase-storage"), region: "local" },
+    // One container of each extra service on a developer's machine; only the API follows northstack:apiReplicas.
+    extraServiceReplicas: { replicas: 1, maxReplicas: 1 },
+    apiHostPort: cfg.api.hostPort,
+    grafanaHostPort: cfg.monitoring.grafanaHostPort,
+    // A request from this machine to 127.0.0.1 reaches Kong from the Docker network's gateway address.
+    kong: { trustedAdminCidrs: [`${runtime.gatewayAddress}/32`] },
   });
-  new Backup("backup", { runtime, postgres: postgres.endpoint, dependsOn: supabase.migrations.resources });
-
-  const apiArgs = {
-    runtime,
-    cpuMillis: cfg.api.cpuMillis,
-    memoryMb: cfg.api.memoryMb,
-    postgres: postgres.endpoint,
-    redis: redis.endpoint,
-    jwtSecret: secrets.jwtSecret,
-    dependsOn: supabase.migrations.resources,
-  };
-  const api = new ApiService("api", {
-    ...apiArgs,
-    image: cfg.api.image || undefined,
-    replicas: cfg.api.replicas,
-    maxReplicas: cfg.api.maxReplicas,
-    hostPort: cfg.api.hostPort,
-    env: cfg.api.env,
-    secretEnv: cfg.api.secretEnv,
-  });
-  const extraServices = cfg.services.map((s) => ({
-    name: s.name,
-    service: new ApiService(s.name, { ...apiArgs, image: s.image, replicas: 1, maxReplicas: 1 }),
-  }));
-
-  const kong = new Kong("kong", {
-    runtime,
-    upstreams: { api: api.url, ...supabase.upstreams },
-    extraServices: extraServices.map((s) => ({ name: s.name, url: s.service.url })),
-    anonKey: supabase.anonKey,
-    serviceRoleKey: supabase.serviceRoleKey,
-    redis: redis.endpoint,
-    gateway: cfg.gateway,
-    trustedAdminCidrs: [`${runtime.gatewayAddress}/32`],
-  });
-
-  const monitoring = cfg.monitoring.enabled
-    ? new Monitoring("monitoring", {
-        runtime,
-        targets: [
-          { job: "api", host: api.host, port: 8080 },
-          ...extraServices.map((s) => ({ job: s.name, host: s.service.host, port: 8080 })),
-          { job: "kong", host: kong.host, port: 8100 },
-        ],
-        postgres: postgres.endpoint,
-        redis: redis.endpoint,
-        grafanaHostPort: cfg.monitoring.grafanaHostPort,
-        alertWebhookUrl: cfg.secrets.alertWebhookUrl !== undefined ? pulumi.secret(cfg.secrets.alertWebhookUrl) : undefined,
-      })
-    : undefined;
 
   return {
     gatewayUrl: kong.url,

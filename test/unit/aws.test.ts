@@ -16,7 +16,7 @@ import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../.
 
 type Obj = Record<string, unknown>;
 
-/** Composes the AWS layer like stacks/cloud.ts does, with or without the prod settings. */
+/** Composes the AWS layer like stacks/aws.ts does, with or without the prod settings. */
 function composeAws(prodLike: boolean) {
   const providers = awsProviders(prodLike ? "prod" : "staging");
   const primary = { provider: providers.primary };

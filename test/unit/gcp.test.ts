@@ -16,7 +16,7 @@ import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../.
 
 type Obj = Record<string, unknown>;
 
-/** Composes the GCP layer like stacks/cloud.ts does, with or without the prod settings. */
+/** Composes the GCP layer like stacks/gcp.ts does, with or without the prod settings. */
 function composeGcp(prodLike: boolean) {
   const gcp = gcpContext(prodLike ? "prod" : "staging");
   const primary = { provider: gcp.provider };
