@@ -13,6 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { s3BucketName } from "../components/aws/backup-bucket";
 import { NorthstackConfig } from "../components/config";
+import { certificateSourceProblem } from "../components/config/checks";
 import { KubernetesRuntime } from "../components/runtime/kubernetes";
 import { StackSecrets } from "../components/secrets";
 import { application, egressClients } from "./application";
@@ -35,7 +36,7 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
   if (cfg.cloud === "gcp" && cfg.kubernetes.cluster === "managed" && cfg.network.vpcId) {
     problems.push("northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates; leave vpcId empty or bring the cluster (cluster existing)");
   }
-  if (!cfg.kubernetes.certManagerIssuer && !cfg.kubernetes.tlsSecretName) {
+  if (certificateSourceProblem(cfg.kubernetes.certManagerIssuer, cfg.kubernetes.tlsSecretName) === "none") {
     problems.push("northstack:tlsSecretName is missing; the gateway serves TLS only, so name its certificate's Secret or set northstack:certManagerIssuer");
   }
   if (cfg.cloud === "aws") {

@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import { CANADIAN_REGIONS } from "../config";
+import { CANADIAN_REGIONS } from "../config/schema";
 import { checkRegion } from "../config/checks";
 
 export interface AwsProviders {

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { CANADIAN_REGIONS } from "../config";
+import { CANADIAN_REGIONS } from "../config/schema";
 import { checkRegion } from "../config/checks";
 
 export interface GcpContext {

@@ -14,6 +14,7 @@ import {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { closestMatch } from "../../components/config/checks";
 import { EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION } from "../../components/workload";
 
 /** How policies see a value that is unknown at preview (the offline plan prints the same mark). */
@@ -249,27 +250,8 @@ const exemptionMissingReason = (policy: string) =>
 
 const exemptedFinding = (policy: string, reason: string, message: string) => `exempt from ${policy} (reason: "${reason}"); suppressed finding: ${message}`;
 
-/** Edit distance, to attribute a misspelled exemption to the policy it most likely meant. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length];
-}
-
 /** The known policy an unknown exemption name is reported under: the nearest by spelling, ties to the first. */
-export function policyOwningUnknownName(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = distance(name, k);
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return best;
-}
+export const policyOwningUnknownName = (name: string, known: readonly string[]): string | undefined => closestMatch(name, known);
 
 /** A northstack policy: validators report findings (problem and fix), which the wrapper turns into messages. */
 export interface PolicyDefinition extends Omit<ResourceValidationPolicy, "validateResource"> {

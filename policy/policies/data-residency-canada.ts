@@ -1,5 +1,5 @@
 import { PolicyResource } from "@pulumi/policy";
-import { CANADIAN_REGIONS } from "../../components/config";
+import { CANADIAN_REGIONS } from "../../components/config/schema";
 import { Finding, PolicyDefinition, Props, asArray, cannotVerify, configOf, finding, get, isUnknown, show } from "../lib/framework";
 
 export type Cloud = "aws" | "gcp";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DNS_LABEL, HOSTNAME, checkCidr } from "../../config";
+import { DNS_LABEL, HOSTNAME, certificateSourceProblem, checkCidr } from "../../config/checks";
 
 /** How public ports (`PortSpec.public`) reach clients: a LoadBalancer Service, or an Ingress. */
 export type Exposure = "loadbalancer" | "ingress";
@@ -78,7 +78,7 @@ export function validateKubernetesRuntimeArgs(args: RuntimeSettings): void {
   if (exposure === "ingress" && !args.publicHost) problems.push(`publicHost is required with exposure "ingress" (the Ingress rule and certificate name it)`);
   if (args.certManagerIssuer && !args.publicHost) problems.push(`publicHost is required with certManagerIssuer ${show(args.certManagerIssuer)} (the certificate names it)`);
   if (args.publicHost && !HOSTNAME.test(args.publicHost)) problems.push(`publicHost ${show(args.publicHost)} is not a DNS host name`);
-  if (args.certManagerIssuer && args.tlsSecretName) {
+  if (certificateSourceProblem(args.certManagerIssuer, args.tlsSecretName) === "both") {
     problems.push(`certManagerIssuer ${show(args.certManagerIssuer)} and tlsSecretName ${show(args.tlsSecretName)}: give one, not both (cert-manager writes its own Secret)`);
   }
   if (args.tlsSecretName !== undefined && !DNS_SUBDOMAIN.test(args.tlsSecretName)) problems.push(`tlsSecretName ${show(args.tlsSecretName)} is not a Secret name (DNS subdomain)`);

@@ -9,6 +9,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { certificateSourceProblem } from "../../config/checks";
 import { PortSpec, WorkloadSpec } from "../../workload";
 import { RuntimeSettings } from "./args";
 import { Manifest, WorkloadMeta, isStateful } from "./manifest";
@@ -40,7 +41,7 @@ export function publicPortOf(spec: WorkloadSpec): PortSpec | undefined {
 /** A public port needs a certificate: from cert-manager, or from an operator's Secret. Throws when there is neither. */
 export function validatePublicPort(spec: WorkloadSpec, settings: ExposureSettings): void {
   const publicPort = publicPortOf(spec);
-  if (publicPort && !settings.certManagerIssuer && !settings.tlsSecretName) {
+  if (publicPort && certificateSourceProblem(settings.certManagerIssuer, settings.tlsSecretName) === "none") {
     throw new Error(
       `workload ${JSON.stringify(spec.name)} on kubernetes: port ${publicPort.name} is public, but the runtime has neither certManagerIssuer nor tlsSecretName for its certificate`,
     );
