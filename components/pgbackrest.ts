@@ -82,9 +82,10 @@ export function validatePgBackRestArgs(args: PgBackRestArgs): void {
   if (args.s3) {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.s3.bucket)) problems.push(`backup s3.bucket: ${JSON.stringify(args.s3.bucket)} is not a bucket name`);
     if (!/^[A-Za-z0-9.-]+(:[0-9]+)?$/.test(args.s3.endpoint)) problems.push(`backup s3.endpoint: ${JSON.stringify(args.s3.endpoint)} is not allowed; use host[:port] without a scheme`);
-    if (!/^ca-|^northamerica-northeast|^us-east-1$/.test(args.s3.region) && !args.s3.endpoint.includes("minio")) {
-      // us-east-1 is what S3-compatible stores on dev (MinIO) call themselves; anything else must be Canadian.
-      problems.push(`backup s3.region: ${JSON.stringify(args.s3.region)} is outside Canada; use ca-central-1, ca-west-1 or a northamerica-northeast region`);
+    // A self-hosted S3-compatible store (MinIO on dev) names its region freely; a cloud bucket must be in Canada.
+    const cloud = /amazonaws\.com|googleapis\.com/.test(args.s3.endpoint);
+    if (cloud && !/^(ca-central-1|ca-west-1|northamerica-northeast[12])$/.test(args.s3.region)) {
+      problems.push(`backup s3.region: ${JSON.stringify(args.s3.region)} is outside Canada; use ca-central-1, ca-west-1, northamerica-northeast1 or northamerica-northeast2`);
     }
   }
   if (problems.length > 0) throw new Error(problems.join("\n"));
@@ -153,9 +154,4 @@ export function archiveSettings(args: ArchiveSettingsArgs = {}): PostgresSetting
     archive_command: `pgbackrest --config=${config} --stanza=${PGBACKREST_STANZA} archive-push %p`,
     archive_timeout: `${timeout}s`,
   };
-}
-
-/** The day-of-week rule, as the schedule script applies it: full on `fullDay` (0 = Sunday), else differential. */
-export function backupTypeFor(date: Date, fullDay = 0): "full" | "diff" {
-  return date.getUTCDay() === fullDay ? "full" : "diff";
 }
