@@ -1,3 +1,4 @@
+import { postgresSpec } from "../../components/postgres";
 import { archiveSettings, renderPgBackRestConf, validatePgBackRestArgs } from "../../components/pgbackrest";
 
 const lines = (text: string) => text.split("\n");
@@ -26,5 +27,33 @@ describe("pgbackrest.conf", () => {
 describe("archive settings", () => {
   test("archive_timeout defaults to 60 s and pushes through pgBackRest", () => {
     expect(archiveSettings()).toEqual({ archive_mode: "on", archive_command: "pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=main archive-push %p", archive_timeout: "60s" });
+  });
+});
+
+describe("Postgres container with backups", () => {
+  const base = { memoryMb: 1024, storageGb: 20, password: "pw" };
+
+  test("without backup the server archives nothing rather than pretending to", () => {
+    const spec = postgresSpec("postgres", base);
+    expect(spec.files?.[0].content).toMatch(/^archive_mode = 'off'$/m);
+    expect(spec.volumes).toHaveLength(1);
+  });
+
+  test("with backup: archiving through pgBackRest and a repository volume separate from the data volume", () => {
+    const spec = postgresSpec("postgres", { ...base, backup: {} }, "northstack/postgres-pgbackrest:abc");
+    expect(spec.image).toBe("northstack/postgres-pgbackrest:abc");
+    expect(spec.files?.[0].content).toMatch(/^archive_command = 'pgbackrest --config=\/etc\/pgbackrest\/pgbackrest.conf --stanza=main archive-push %p'$/m);
+    expect(spec.files?.[0].content).toMatch(/^archive_timeout = '60s'$/m);
+    expect(spec.files?.[1]).toMatchObject({ path: "/etc/pgbackrest/pgbackrest.conf" });
+    expect(spec.volumes).toEqual([
+      { name: "data", mountPath: "/var/lib/postgresql/data", sizeGb: 20 },
+      { name: "backrest", mountPath: "/var/lib/pgbackrest", sizeGb: 60 },
+    ]);
+    expect(spec.user).toEqual({ uid: 999, gid: 999 });
+  });
+
+  test("bad backup arguments fail before any resource", () => {
+    expect(() => postgresSpec("postgres", { ...base, backup: { keepDaily: 0, hourUtc: 3 } })).toThrow(/keepDaily: 0/);
+    expect(() => postgresSpec("postgres", { ...base, backup: { hourUtc: 24 } })).toThrow(/backup.hourUtc 24 is not allowed/);
   });
 });
