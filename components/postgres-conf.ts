@@ -1,3 +1,5 @@
+import { archiveSettings, ArchiveSettingsArgs } from "./pgbackrest";
+
 /**
  * postgresql.conf for the Postgres container, derived from the memory it is given. Pure, so that
  * tests can start a real PostgreSQL 15 with exactly these settings.
@@ -9,17 +11,20 @@ export const POSTGRES_CONF_PATH = "/etc/postgresql/postgresql.conf";
 export interface PostgresTuningArgs {
   /** Memory the container may use, in MiB (at least 256). */
   readonly memoryMb: number;
+  /**
+   * Archive every WAL segment with pgBackRest (components/pgbackrest.ts), at least once per
+   * `archiveTimeoutSeconds`. Default: none, and then archive_mode is off: no archive is better than
+   * one that reports success while keeping nothing.
+   */
+  readonly archive?: ArchiveSettingsArgs;
 }
 
 export type PostgresSettings = Readonly<Record<string, string | number>>;
 
 /**
  * Settings sized from the instance memory: shared_buffers 25%, effective_cache_size 75%, work_mem
- * from what is left per connection, and WAL settings ready for archiving and logical replication
- * (Supabase Realtime reads the WAL through a logical slot).
- *
- * archive_command is `/bin/true` until backups are wired: WAL segments count as archived and are
- * recycled, so archive_mode can stay on (changing it needs a restart) without filling the disk.
+ * from what is left per connection, WAL settings for logical replication (Supabase Realtime reads
+ * the WAL through a logical slot), and continuous archiving when `archive` is given.
  */
 export function postgresSettings(args: PostgresTuningArgs): PostgresSettings {
   const { memoryMb } = args;
@@ -52,9 +57,7 @@ export function postgresSettings(args: PostgresTuningArgs): PostgresSettings {
     min_wal_size: "256MB",
     checkpoint_timeout: "15min",
     checkpoint_completion_target: 0.9,
-    archive_mode: "on",
-    archive_command: "/bin/true",
-    archive_timeout: "5min",
+    ...(args.archive ? archiveSettings(args.archive) : { archive_mode: "off" }),
     max_wal_senders: 10,
     max_replication_slots: 10,
     wal_keep_size: "512MB",

@@ -24,6 +24,8 @@ export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
     memoryMb: cfg.postgres.memoryMb,
     storageGb: cfg.postgres.storageGb,
     password: secrets.postgresPassword,
+    // pgBackRest: WAL archived within 60 s, daily base backups (7 daily, 4 weekly) and restore drills.
+    backup: {},
   });
   const redis = new Redis("redis", { runtime, memoryMb: cfg.redis.memoryMb, password: secrets.redisPassword });
 

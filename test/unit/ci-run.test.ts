@@ -38,7 +38,7 @@ test("the CI workflow runs .ci/run and installs nothing itself", () => {
 
 test(".ci/run installs the tools every integration suite needs", () => {
   const text = fs.readFileSync(script, "utf8");
-  for (const pkg of ["postgresql-15", "redis-server", "prometheus", "prometheus-alertmanager", "shellcheck", "curl", "openssl"]) expect(text).toMatch(new RegExp(`apt-get install[^\\n]* ${pkg}( |$)`, "m"));
+  for (const pkg of ["postgresql-15", "pgbackrest", "redis-server", "prometheus", "prometheus-alertmanager", "shellcheck", "curl", "openssl"]) expect(text).toMatch(new RegExp(`apt-get install[^\\n]* ${pkg}( |$)`, "m"));
 });
 
 test.each([

@@ -1,0 +1,130 @@
+/**
+ * pgBackRest on a real PostgreSQL 15 with the rendered archive settings and pgbackrest.conf: the
+ * RPO under `kill -9` and loss of the data directory, PITR to just before a DROP TABLE, a restore
+ * into an empty machine, and the drill (retention: backup-retention.test.ts). pgBackRest must be
+ * installed (`.ci/run` installs it); without it these tests fail, they do not skip.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { Client } from "pg";
+import { ArchivingCluster, BACKUP_SCRIPT, RESTORE_SCRIPT, startArchivingCluster } from "../helpers/pgbackrest-cluster";
+import { freePort, PG_BIN } from "../helpers/pg-cluster";
+
+const ARCHIVE_TIMEOUT = 5;
+const asRoot = process.getuid?.() === 0;
+
+let pg: ArchivingCluster;
+
+beforeAll(async () => {
+  pg = await startArchivingCluster(ARCHIVE_TIMEOUT);
+  await pg.query(`
+    create role authenticated nologin;
+    create role anon nologin;
+    create table public.notes (id bigserial primary key, owner text not null default current_user, body text not null, at timestamptz not null default clock_timestamp());
+    alter table public.notes enable row level security;
+    create policy notes_owner on public.notes for all to authenticated using (owner = current_user);
+    grant select, insert on public.notes to authenticated;
+    create table public.ledger (id int primary key, amount numeric not null);
+    insert into public.ledger select g, g * 1.5 from generate_series(1, 5000) g;
+  `);
+  pg.ok("pgbackrest", ["backup", "--type=full"]);
+}, 120000);
+
+afterAll(async () => {
+  await pg?.stop();
+});
+
+test("rendered archiving keeps at most archive_timeout of writes at risk: kill -9 and a lost data directory lose seconds, not days", async () => {
+  const writer = new Client(pg.cluster.connection());
+  await writer.connect();
+  let lastCommitted = 0;
+  const until = Date.now() + 3 * ARCHIVE_TIMEOUT * 1000;
+  while (Date.now() < until) {
+    await writer.query("insert into public.notes (body) values ('steady load')");
+    lastCommitted = Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const [{ archived }] = await pg.query<{ archived: string }>("select archived_count::text as archived from pg_stat_archiver");
+  expect(Number(archived)).toBeGreaterThan(1);
+
+  const postmaster = Number(fs.readFileSync(path.join(pg.cluster.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  process.kill(postmaster, "SIGKILL");
+  await writer.end().catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 500));
+  fs.rmSync(pg.cluster.dataDir, { recursive: true, force: true });
+
+  const started = Date.now();
+  pg.ok("bash", [RESTORE_SCRIPT, "latest"]);
+  await pg.startServer(pg.cluster.dataDir, pg.port, pg.cluster.dir);
+  const restoreSeconds = (Date.now() - started) / 1000;
+
+  const [{ newest }] = await pg.query<{ newest: Date }>("select max(at) as newest from public.notes");
+  const lossSeconds = (lastCommitted - newest.getTime()) / 1000;
+  console.log(`RPO: ${lossSeconds.toFixed(1)} s of writes lost with archive_timeout=${ARCHIVE_TIMEOUT}s; restore to latest took ${restoreSeconds.toFixed(1)} s`);
+  expect(lossSeconds).toBeLessThanOrEqual(ARCHIVE_TIMEOUT + 2);
+  expect(lossSeconds).toBeLessThanOrEqual(60);
+}, 120000);
+
+test("PITR: a dropped table comes back, every row with an equal checksum, from a restore to just before the DROP", async () => {
+  await pg.query("insert into public.ledger select g, g * 2.5 from generate_series(5001, 8000) g");
+  const before = pg.manifest();
+  const [{ t }] = await pg.query<{ t: string }>("select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t");
+  await new Promise((r) => setTimeout(r, 1100));
+  await pg.query("drop table public.ledger");
+  pg.ok("pgbackrest", ["check"]); // switches WAL and waits until the DROP's segment is in the repository
+  pg.ok(path.join(PG_BIN, "pg_ctl"), ["-D", pg.cluster.dataDir, "-m", "fast", "-w", "stop"]);
+
+  const started = Date.now();
+  pg.ok("bash", [RESTORE_SCRIPT, "time", t]);
+  await pg.startServer(pg.cluster.dataDir, pg.port, pg.cluster.dir);
+  console.log(`PITR: restored to ${t} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  expect(pg.manifest()).toEqual(before);
+  expect(before.find((l) => l.startsWith("public.ledger|"))).toMatch(/^public\.ledger\|8000\|[0-9a-f]{32}$/);
+  pg.ok("pgbackrest", ["backup", "--type=full"]); // a new timeline: the next tests start from it
+}, 120000);
+
+test("a restore into an empty directory on a fresh machine reproduces roles, policies and grants", async () => {
+  const into = path.join(pg.work, "fresh");
+  const socket = path.join(pg.work, "fresh-socket");
+  fs.mkdirSync(socket);
+  if (asRoot) execFileSync("chown", ["postgres:postgres", socket]);
+  pg.ok("bash", [RESTORE_SCRIPT, "latest", "--into", into]);
+  const freshPort = await freePort();
+  await pg.startServer(into, freshPort, socket);
+  try {
+    const policies = await pg.query<{ policyname: string; roles: string }>("select policyname, roles::text from pg_policies where tablename = 'notes'", [], freshPort);
+    expect(policies).toEqual([{ policyname: "notes_owner", roles: "{authenticated}" }]);
+    const [grants] = await pg.query<{ sel: boolean; del: boolean; rls: boolean }>(
+      "select has_table_privilege('authenticated', 'public.notes', 'select') as sel, has_table_privilege('authenticated', 'public.notes', 'delete') as del, relrowsecurity as rls from pg_class where oid = 'public.notes'::regclass",
+      [],
+      freshPort,
+    );
+    expect(grants).toEqual({ sel: true, del: false, rls: true });
+  } finally {
+    pg.ok(path.join(PG_BIN, "pg_ctl"), ["-D", into, "-m", "immediate", "-w", "stop"]);
+  }
+}, 120000);
+
+test("the drill restores the newest backup away from production and matches its manifest; a tampered manifest fails it", async () => {
+  const drillPort = String(await freePort());
+  pg.ok("bash", [BACKUP_SCRIPT, "once"], { BACKUP_DATE: "2026-10-31" });
+  const passed = pg.run("bash", [BACKUP_SCRIPT, "drill"], { DRILL_PORT: drillPort });
+  expect(passed.out).toMatch(/drill passed: .* every table equal to its manifest/);
+  expect(passed.code).toBe(0);
+  const metrics = fs.readFileSync(path.join(pg.work, "state", "metrics.prom"), "utf8");
+  expect(metrics).toMatch(/^northstack_backup_drill_success 1$/m);
+  expect(metrics).toMatch(/^northstack_backup_drill_last_success_timestamp_seconds \d+$/m);
+
+  const manifests = path.join(pg.work, "state", "manifests");
+  const file = path.join(manifests, fs.readdirSync(manifests).sort().pop()!);
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^public\.ledger\|8000\|/m, "public.ledger|7999|"));
+  const failed = pg.run("bash", [BACKUP_SCRIPT, "drill"], { DRILL_PORT: drillPort });
+  expect(failed.code).not.toBe(0);
+  expect(failed.out).toMatch(/drill FAILED: the restored copy .* differs from its manifest/);
+  expect(fs.readFileSync(path.join(pg.work, "state", "metrics.prom"), "utf8")).toMatch(/^northstack_backup_drill_success 0$/m);
+  // The production server was never touched: it still answers and archives.
+  const [{ failedCount }] = await pg.query<{ failedCount: string }>('select failed_count::text as "failedCount" from pg_stat_archiver');
+  expect(failedCount).toBe("0");
+}, 180000);

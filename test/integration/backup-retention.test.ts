@@ -1,0 +1,38 @@
+/**
+ * Retention by time travel on a real pgBackRest: the schedule script runs once per simulated day
+ * (BACKUP_DATE) and pgBackRest's own expiry must leave 7 daily restore points and 4 weekly fulls.
+ * A backup takes about 3 s here, so five simulated weeks take a couple of minutes. Fails, never
+ * skips, without pgBackRest.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ArchivingCluster, BACKUP_SCRIPT, startArchivingCluster } from "../helpers/pgbackrest-cluster";
+
+let pg: ArchivingCluster;
+
+beforeAll(async () => {
+  pg = await startArchivingCluster(60);
+  await pg.query("create table public.notes (id int primary key); insert into public.notes select generate_series(1, 100)");
+}, 120000);
+
+afterAll(async () => {
+  await pg?.stop();
+});
+
+test("retention keeps 7 daily restore points and 4 weekly fulls over five simulated weeks", () => {
+  // 2026-11-01 is a Sunday: full backups on Sundays, differential ones on the other days.
+  const days: string[] = [];
+  for (let d = 0; d < 36; d++) days.push(new Date(Date.UTC(2026, 10, 1 + d)).toISOString().slice(0, 10));
+  for (const day of days) pg.ok("bash", [BACKUP_SCRIPT, "once"], { BACKUP_DATE: day });
+
+  const info = JSON.parse(pg.ok("pgbackrest", ["info", "--output=json"]))[0] as { backup: { label: string; type: string; annotation?: Record<string, string> }[] };
+  const kept = info.backup.map((b) => ({ day: b.annotation?.["northstack-day"], type: b.type }));
+  const fulls = kept.filter((b) => b.type === "full").map((b) => b.day);
+  const dailies = kept.map((b) => b.day).slice(-7);
+  expect(fulls).toEqual(["2026-11-15", "2026-11-22", "2026-11-29", "2026-12-06"]);
+  expect(dailies).toEqual(days.slice(-7));
+  // Nothing else survives: older differentials are expired.
+  expect(kept).toHaveLength(new Set([...fulls, ...dailies]).size);
+  // Each kept backup still has its manifest for the drill, and no expired one does.
+  expect(fs.readdirSync(path.join(pg.work, "state", "manifests")).map((f) => f.replace(/\.txt$/, "")).sort()).toEqual(info.backup.map((b) => b.label).sort());
+}, 240000);
