@@ -57,6 +57,9 @@ once() {
   # The drill restores to this named point and expects exactly these tables; both are taken together.
   psql -X -At -v ON_ERROR_STOP=1 -c "SELECT pg_create_restore_point('northstack-$label')" >/dev/null
   psql -X -At -v ON_ERROR_STOP=1 -f "$MANIFEST_SQL" | LC_ALL=C sort >"$STATE_DIR/manifests/$label.txt"
+  # `check` switches WAL and waits until the segment holding the restore point is in the repository:
+  # until then a drill (or a real restore) to that point cannot reach it.
+  pgbackrest check >/dev/null
   # Manifests follow the backups pgBackRest kept (expiry ran as part of the backup).
   kept=$(pgbackrest info --output=json | grep -o '"label":"[^"]*"' | cut -d'"' -f4)
   for f in "$STATE_DIR"/manifests/*.txt; do
@@ -86,6 +89,8 @@ drill() {
       && pg_ctl -D "$SCRATCH/data" -l "$SCRATCH/server.log" -w -t 600 \
         -o "-c port=$DRILL_PORT -c listen_addresses='' -c unix_socket_directories=$SCRATCH -c shared_preload_libraries='' -c config_file=$SCRATCH/data/postgresql.conf -c hba_file=$SCRATCH/data/pg_hba.conf" start >/dev/null; then
       for _ in $(seq 1 600); do
+        # A server that stopped (recovery ended short of its target) will never promote.
+        pg_ctl -D "$SCRATCH/data" status >/dev/null 2>&1 || break
         [ "$(psql -X -At -h "$SCRATCH" -p "$DRILL_PORT" -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = "f" ] && break
         sleep 1
       done
