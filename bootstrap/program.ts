@@ -5,7 +5,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsGithubOidc, DEPLOY_ENVIRONMENTS, DeployEnvironment, EnvironmentVariable, GcpGithubOidc, GithubRepository, RepositoryVariable } from "../components/github";
+import {
+  AwsGithubOidc,
+  DEPLOY_ENVIRONMENTS,
+  DeployEnvironment,
+  EnvironmentVariable,
+  GcpGithubOidc,
+  GithubRepository,
+  RepositoryVariable,
+} from "../components/github";
 
 export interface BootstrapConfig {
   readonly repository: string;
@@ -22,7 +30,10 @@ export interface BootstrapConfig {
 }
 
 /** Reads the raw config (namespace northstack-bootstrap), reporting every problem at once. */
-export function parseBootstrapConfig(get: (key: string) => string | undefined, secret?: (key: string) => pulumi.Output<string> | undefined): BootstrapConfig {
+export function parseBootstrapConfig(
+  get: (key: string) => string | undefined,
+  secret?: (key: string) => pulumi.Output<string> | undefined,
+): BootstrapConfig {
   const problems: string[] = [];
   const list = <T>(key: string): T[] => {
     const text = get(key);
@@ -42,7 +53,8 @@ export function parseBootstrapConfig(get: (key: string) => string | undefined, s
     return v;
   };
   const clouds = list<string>("clouds");
-  for (const c of clouds) if (c !== "aws" && c !== "gcp") problems.push(`clouds: ${JSON.stringify(c)} is not a cloud; allowed: aws, gcp`);
+  for (const c of clouds)
+    if (c !== "aws" && c !== "gcp") problems.push(`clouds: ${JSON.stringify(c)} is not a cloud; allowed: aws, gcp`);
   if (clouds.length === 0) problems.push("clouds: empty; list aws, gcp or both");
   const cfg: BootstrapConfig = {
     repository: required("repository"),
@@ -57,7 +69,8 @@ export function parseBootstrapConfig(get: (key: string) => string | undefined, s
     gcpProjectNumber: get("gcpProjectNumber") ?? "",
     pulumiAccessToken: secret?.("pulumiAccessToken"),
   };
-  if (cfg.clouds.includes("gcp") && (cfg.gcpProject === "" || cfg.gcpProjectNumber === "")) problems.push("gcpProject, gcpProjectNumber: required when clouds lists gcp");
+  if (cfg.clouds.includes("gcp") && (cfg.gcpProject === "" || cfg.gcpProjectNumber === ""))
+    problems.push("gcpProject, gcpProjectNumber: required when clouds lists gcp");
   if (problems.length) throw new Error(`bootstrap config: ${problems.join("; ")}`);
   return cfg;
 }
@@ -65,27 +78,42 @@ export function parseBootstrapConfig(get: (key: string) => string | undefined, s
 export function bootstrapProgram(cfg: BootstrapConfig) {
   const variables: Partial<Record<RepositoryVariable, pulumi.Input<string>>> = { PULUMI_ORG: cfg.pulumiOrg };
   if (cfg.runnerLabel !== "") variables.RUNNER_LABEL = cfg.runnerLabel;
-  const envVariables: Record<DeployEnvironment, Partial<Record<EnvironmentVariable, pulumi.Input<string>>>> = { staging: {}, prod: {} };
+  const envVariables: Record<DeployEnvironment, Partial<Record<EnvironmentVariable, pulumi.Input<string>>>> = {
+    staging: {},
+    prod: {},
+  };
 
   let awsTrust: AwsGithubOidc | undefined;
   if (cfg.clouds.includes("aws")) {
     // IAM is global; the provider's region only places the EKS access entries.
     const provider = new aws.Provider("aws-ca-central-1", { region: "ca-central-1" });
-    awsTrust = new AwsGithubOidc("aws-github", { repository: cfg.repository, eksClusterNames: cfg.eksClusterNames }, { provider });
+    awsTrust = new AwsGithubOidc(
+      "aws-github",
+      { repository: cfg.repository, eksClusterNames: cfg.eksClusterNames },
+      { provider },
+    );
     variables.AWS_PREVIEW_ROLE_ARN = awsTrust.previewRoleArn;
     for (const env of DEPLOY_ENVIRONMENTS) envVariables[env].AWS_DEPLOY_ROLE_ARN = awsTrust.deployRoleArns[env];
   }
   let gcpTrust: GcpGithubOidc | undefined;
   if (cfg.clouds.includes("gcp")) {
-    gcpTrust = new GcpGithubOidc("gcp-github", { repository: cfg.repository, project: cfg.gcpProject, projectNumber: cfg.gcpProjectNumber });
+    gcpTrust = new GcpGithubOidc("gcp-github", {
+      repository: cfg.repository,
+      project: cfg.gcpProject,
+      projectNumber: cfg.gcpProjectNumber,
+    });
     variables.GCP_WORKLOAD_IDENTITY_PROVIDER = gcpTrust.workloadIdentityProvider;
     variables.GCP_PREVIEW_SERVICE_ACCOUNT = gcpTrust.previewServiceAccount;
-    for (const env of DEPLOY_ENVIRONMENTS) envVariables[env].GCP_DEPLOY_SERVICE_ACCOUNT = gcpTrust.deployServiceAccounts[env];
+    for (const env of DEPLOY_ENVIRONMENTS)
+      envVariables[env].GCP_DEPLOY_SERVICE_ACCOUNT = gcpTrust.deployServiceAccounts[env];
   }
 
   const repo = new GithubRepository("repository", {
     repository: cfg.repository,
-    reviewers: { staging: { users: cfg.stagingReviewers }, prod: { users: cfg.prodReviewers, teams: cfg.prodReviewerTeams } },
+    reviewers: {
+      staging: { users: cfg.stagingReviewers },
+      prod: { users: cfg.prodReviewers, teams: cfg.prodReviewerTeams },
+    },
     variables,
     environmentVariables: envVariables,
     pulumiAccessToken: cfg.pulumiAccessToken,

@@ -57,22 +57,33 @@ export interface ApiServiceArgs {
 export function validateApiServiceArgs(
   name: string,
   runtimeKind: Runtime["kind"],
-  args: Pick<ApiServiceArgs, "image" | "replicas" | "maxReplicas" | "cpuMillis" | "memoryMb" | "hostPort" | "env" | "secretEnv">,
+  args: Pick<
+    ApiServiceArgs,
+    "image" | "replicas" | "maxReplicas" | "cpuMillis" | "memoryMb" | "hostPort" | "env" | "secretEnv"
+  >,
 ): void {
   const problems: string[] = [];
   if (args.image !== undefined) {
     const p = checkPinnedImage(args.image);
     if (p) problems.push(`image: ${JSON.stringify(args.image)} ${p}`);
   } else if (runtimeKind !== "docker") {
-    problems.push(`image: none given, but the ${runtimeKind} runtime cannot build app/; set northstack:apiImage to a pinned image pushed to a registry`);
+    problems.push(
+      `image: none given, but the ${runtimeKind} runtime cannot build app/; set northstack:apiImage to a pinned image pushed to a registry`,
+    );
   }
-  if (!Number.isInteger(args.replicas) || args.replicas < 1) problems.push(`replicas: ${args.replicas} must be an integer >= 1`);
+  if (!Number.isInteger(args.replicas) || args.replicas < 1)
+    problems.push(`replicas: ${args.replicas} must be an integer >= 1`);
   if (!Number.isInteger(args.maxReplicas) || args.maxReplicas < args.replicas) {
     problems.push(`maxReplicas: ${args.maxReplicas} must be an integer >= replicas (${args.replicas})`);
   }
-  if (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 50) problems.push(`cpuMillis: ${args.cpuMillis} must be an integer >= 50`);
-  if (!Number.isInteger(args.memoryMb) || args.memoryMb < 64) problems.push(`memoryMb: ${args.memoryMb} must be an integer >= 64`);
-  if (args.hostPort !== undefined && (!Number.isInteger(args.hostPort) || args.hostPort < 1024 || args.hostPort > 65535)) {
+  if (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 50)
+    problems.push(`cpuMillis: ${args.cpuMillis} must be an integer >= 50`);
+  if (!Number.isInteger(args.memoryMb) || args.memoryMb < 64)
+    problems.push(`memoryMb: ${args.memoryMb} must be an integer >= 64`);
+  if (
+    args.hostPort !== undefined &&
+    (!Number.isInteger(args.hostPort) || args.hostPort < 1024 || args.hostPort > 65535)
+  ) {
     problems.push(`hostPort: ${args.hostPort} must be an unprivileged port (1024-65535)`);
   }
   for (const [field, env] of [
@@ -85,7 +96,8 @@ export function validateApiServiceArgs(
     }
   }
   for (const envName of Object.keys(args.secretEnv ?? {})) {
-    if (args.env && envName in args.env) problems.push(`secretEnv: ${JSON.stringify(envName)} is also in env; give each name once`);
+    if (args.env && envName in args.env)
+      problems.push(`secretEnv: ${JSON.stringify(envName)} is also in env; give each name once`);
   }
   if (problems.length) throw new Error(`ApiService ${JSON.stringify(name)}: ${problems.join("; ")}`);
 }
@@ -98,12 +110,18 @@ export function validateApiServiceArgs(
 export function hashBuildContext(dir: string): string {
   const hash = createHash("sha256");
   const walk = (relative: string): void => {
-    const entries = fs.readdirSync(path.join(dir, relative), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = fs
+      .readdirSync(path.join(dir, relative), { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (NOT_HASHED.has(entry.name)) continue;
       const rel = relative ? `${relative}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(rel);
-      else if (entry.isFile()) hash.update(`${rel}\0`).update(fs.readFileSync(path.join(dir, rel))).update("\0");
+      else if (entry.isFile())
+        hash
+          .update(`${rel}\0`)
+          .update(fs.readFileSync(path.join(dir, rel)))
+          .update("\0");
     }
   };
   walk("");
@@ -127,14 +145,20 @@ export class ApiService extends pulumi.ComponentResource {
     validateApiServiceArgs(name, args.runtime.kind, args);
     const buildContext = args.buildContext ?? DEFAULT_BUILD_CONTEXT;
     if (args.image === undefined && !fs.existsSync(path.join(buildContext, "Dockerfile"))) {
-      throw new Error(`ApiService ${JSON.stringify(name)}: buildContext ${JSON.stringify(buildContext)} has no Dockerfile; give an image or a directory with one`);
+      throw new Error(
+        `ApiService ${JSON.stringify(name)}: buildContext ${JSON.stringify(buildContext)} has no Dockerfile; give an image or a directory with one`,
+      );
     }
     super("northstack:app:ApiService", name, {}, opts);
 
     const image = args.image ?? this.build(name, buildContext);
     const { uid, gid } = IMAGES.node;
     // Typed by API_PLATFORM_ENV, so a name the platform sets is always one callers may not override.
-    const platformEnv: PlatformEnv = { PORT: String(API_PORT), NODE_ENV: "production", ...(args.redis.caCert ? { NODE_EXTRA_CA_CERTS: REDIS_CA_PATH } : {}) };
+    const platformEnv: PlatformEnv = {
+      PORT: String(API_PORT),
+      NODE_ENV: "production",
+      ...(args.redis.caCert ? { NODE_EXTRA_CA_CERTS: REDIS_CA_PATH } : {}),
+    };
     const platformSecretEnv: PlatformEnv = {
       DATABASE_URL: postgresUrl(args.postgres, API_DB_USER, args.postgres.adminPassword),
       REDIS_URL: redisUrl(args.redis),
@@ -148,11 +172,18 @@ export class ApiService extends pulumi.ComponentResource {
         ports: [{ name: "http", port: API_PORT, ...(args.hostPort !== undefined ? { hostPort: args.hostPort } : {}) }],
         env: { ...args.env, ...platformEnv },
         files: redisCaFiles(args.redis),
-        secretEnv: { ...Object.fromEntries(Object.entries(args.secretEnv ?? {}).map(([k, v]) => [k, pulumi.secret(v)])), ...platformSecretEnv },
+        secretEnv: {
+          ...Object.fromEntries(Object.entries(args.secretEnv ?? {}).map(([k, v]) => [k, pulumi.secret(v)])),
+          ...platformSecretEnv,
+        },
         scratch: [{ mountPath: "/tmp", sizeMb: 64 }],
         health: {
           // The image is Node-based; fetch avoids shipping curl just for the probe.
-          exec: ["node", "-e", `fetch("http://127.0.0.1:${API_PORT}/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+          exec: [
+            "node",
+            "-e",
+            `fetch("http://127.0.0.1:${API_PORT}/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+          ],
           httpGet: { path: "/health", port: API_PORT },
           intervalSeconds: 10,
           startSeconds: 10,

@@ -36,7 +36,12 @@ const DUMP_DIR = "/backups";
  * GCS's XML API rejects; older versions ignore the keys). Pure.
  */
 export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access">): string {
-  const lines = ["[default]", `region = ${store.region}`, "request_checksum_calculation = when_required", "response_checksum_validation = when_required"];
+  const lines = [
+    "[default]",
+    `region = ${store.region}`,
+    "request_checksum_calculation = when_required",
+    "response_checksum_validation = when_required",
+  ];
   if (store.access?.forcePathStyle) lines.push("s3 =", "  addressing_style = path");
   return `${lines.join("\n")}\n`;
 }
@@ -46,7 +51,10 @@ export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access
  * restores the dump into a scratch database (created and dropped) before it counts, then the AWS
  * CLI uploads it. A dump that does not restore fails the pod and is never uploaded. Pure.
  */
-export function bucketBackupSpec(name: string, args: BackupArgs & { readonly bucket: ObjectStoreEndpoint }): WorkloadSpec {
+export function bucketBackupSpec(
+  name: string,
+  args: BackupArgs & { readonly bucket: ObjectStoreEndpoint },
+): WorkloadSpec {
   const pg = args.postgres;
   const client = s3ClientEnv(args.bucket);
   const endpoint = args.bucket.access?.endpoint;
@@ -64,7 +72,15 @@ export function bucketBackupSpec(name: string, args: BackupArgs & { readonly buc
         image: IMAGES.postgres.image,
         command: ["/bin/bash", SCRIPT],
         args: ["dump"],
-        env: { PGHOST: pg.host, PGPORT: pulumi.interpolate`${pg.port}`, PGUSER: pg.adminUser, PGDATABASE: pg.database, PGSSLMODE: pg.sslMode, PGCONNECT_TIMEOUT: "10", BACKUP_DIR: DUMP_DIR },
+        env: {
+          PGHOST: pg.host,
+          PGPORT: pulumi.interpolate`${pg.port}`,
+          PGUSER: pg.adminUser,
+          PGDATABASE: pg.database,
+          PGSSLMODE: pg.sslMode,
+          PGCONNECT_TIMEOUT: "10",
+          BACKUP_DIR: DUMP_DIR,
+        },
         secretEnv: { PGPASSWORD: pg.adminPassword },
         resources: { cpuMillis: 500, memoryMb: 512 },
         user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
@@ -84,7 +100,11 @@ export function bucketBackupSpec(name: string, args: BackupArgs & { readonly buc
       { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
       { path: AWS_CONFIG, content: awsCliConfig(args.bucket) },
     ],
-    scratch: [{ mountPath: DUMP_DIR, sizeMb: (args.volumeGb ?? 10) * 1024 }, { mountPath: "/home/backup" }, { mountPath: "/tmp" }],
+    scratch: [
+      { mountPath: DUMP_DIR, sizeMb: (args.volumeGb ?? 10) * 1024 },
+      { mountPath: "/home/backup" },
+      { mountPath: "/tmp" },
+    ],
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
     serviceAccount: args.bucket.access?.serviceAccount,
@@ -103,7 +123,9 @@ export class Backup extends pulumi.ComponentResource {
     super("northstack:data:Backup", name, {}, opts);
     if (args.bucket) {
       const bucket = args.bucket;
-      args.runtime.deploy(bucketBackupSpec(name, { ...args, bucket }), this, { dependsOn: [...(args.dependsOn ?? []), ...(bucket.access?.dependsOn ?? [])] });
+      args.runtime.deploy(bucketBackupSpec(name, { ...args, bucket }), this, {
+        dependsOn: [...(args.dependsOn ?? []), ...(bucket.access?.dependsOn ?? [])],
+      });
       this.registerOutputs({});
       return;
     }
@@ -123,7 +145,9 @@ export class Backup extends pulumi.ComponentResource {
           BACKUP_DIR: "/backups",
         },
         secretEnv: { PGPASSWORD: args.postgres.adminPassword },
-        files: [{ path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) }],
+        files: [
+          { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
+        ],
         volumes: [{ name: "backups", mountPath: "/backups", sizeGb: args.volumeGb ?? 10 }],
         scratch: [{ mountPath: "/tmp" }],
         // Healthy while the newest verified backup is recent; the first one runs at start.

@@ -62,7 +62,10 @@ export interface ObjectStoreAccess {
   /** Path-style requests (https://host/bucket/key). Default: false. */
   readonly forcePathStyle?: boolean;
   /** Static S3 credentials (a GCS HMAC key), Pulumi secrets. Default: none, the ServiceAccount's cloud identity. */
-  readonly credentials?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
+  readonly credentials?: {
+    readonly accessKeyId: pulumi.Output<string>;
+    readonly secretAccessKey: pulumi.Output<string>;
+  };
   /** ServiceAccount the workload must run as to get its cloud identity. Default: none. */
   readonly serviceAccount?: ServiceAccountSpec;
   /** What must exist before the workload's pods start, such as the Pod Identity association. Default: none. */
@@ -73,16 +76,28 @@ export interface ObjectStoreAccess {
  * The standard AWS SDK / CLI environment for a bucket's access: region, plus the static credentials
  * as secret env when there are any (the SDKs' default credential chains read both).
  */
-export function s3ClientEnv(store: ObjectStoreEndpoint): { env: Record<string, string>; secretEnv: Record<string, pulumi.Output<string>> } {
+export function s3ClientEnv(store: ObjectStoreEndpoint): {
+  env: Record<string, string>;
+  secretEnv: Record<string, pulumi.Output<string>>;
+} {
   const credentials = store.access?.credentials;
   return {
     env: { AWS_REGION: store.region, AWS_DEFAULT_REGION: store.region },
-    secretEnv: credentials ? { AWS_ACCESS_KEY_ID: pulumi.secret(credentials.accessKeyId), AWS_SECRET_ACCESS_KEY: pulumi.secret(credentials.secretAccessKey) } : {},
+    secretEnv: credentials
+      ? {
+          AWS_ACCESS_KEY_ID: pulumi.secret(credentials.accessKeyId),
+          AWS_SECRET_ACCESS_KEY: pulumi.secret(credentials.secretAccessKey),
+        }
+      : {},
   };
 }
 
 /** postgres://user:password@host:port/db?sslmode=..., as a secret. */
-export function postgresUrl(endpoint: PostgresEndpoint, user?: string, password?: pulumi.Input<string>): pulumi.Output<string> {
+export function postgresUrl(
+  endpoint: PostgresEndpoint,
+  user?: string,
+  password?: pulumi.Input<string>,
+): pulumi.Output<string> {
   const u = user ?? endpoint.adminUser;
   const p = password ?? endpoint.adminPassword;
   return pulumi.secret(
@@ -93,5 +108,7 @@ export function postgresUrl(endpoint: PostgresEndpoint, user?: string, password?
 /** redis[s]://:password@host:port, as a secret. */
 export function redisUrl(endpoint: RedisEndpoint): pulumi.Output<string> {
   const scheme = endpoint.tls ? "rediss" : "redis";
-  return pulumi.secret(pulumi.interpolate`${scheme}://:${endpoint.password.apply(encodeURIComponent)}@${endpoint.host}:${endpoint.port}`);
+  return pulumi.secret(
+    pulumi.interpolate`${scheme}://:${endpoint.password.apply(encodeURIComponent)}@${endpoint.host}:${endpoint.port}`,
+  );
 }

@@ -9,7 +9,8 @@ const base64url = (data: string | Buffer): string => Buffer.from(data).toString(
 
 /** Signs `claims` as a compact HS256 JWT. Pure: the same claims and secret give the same token. */
 export function signHs256(claims: JwtClaims, secret: string): string {
-  if (secret.length < 32) throw new Error(`jwt secret has ${secret.length} characters; at least 32 are required for HS256`);
+  if (secret.length < 32)
+    throw new Error(`jwt secret has ${secret.length} characters; at least 32 are required for HS256`);
   const signingInput = `${base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}`;
   const signature = createHmac("sha256", secret).update(signingInput).digest("base64url");
   return `${signingInput}.${signature}`;
@@ -24,7 +25,8 @@ export function verifyHs256(token: string, secret: string, nowSeconds = Math.flo
   if (alg !== "HS256") throw new Error(`jwt alg ${JSON.stringify(alg)} is not HS256`);
   const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest();
   const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new Error("jwt signature does not match");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new Error("jwt signature does not match");
   const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as JwtClaims;
   if (typeof claims.exp === "number" && claims.exp <= nowSeconds) throw new Error("jwt has expired");
   if (typeof claims.nbf === "number" && claims.nbf > nowSeconds) throw new Error("jwt is not valid yet");

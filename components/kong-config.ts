@@ -55,7 +55,8 @@ export interface KongRateLimit {
  * every such window at least one request, the next native window above W gets N, which is stricter.
  */
 export function kongRateLimit(requests: number, windowMinutes: number): KongRateLimit {
-  if (!Number.isInteger(requests) || requests < 1) throw new Error(`gateway.rateLimitRequests: ${requests} must be an integer >= 1`);
+  if (!Number.isInteger(requests) || requests < 1)
+    throw new Error(`gateway.rateLimitRequests: ${requests} must be an integer >= 1`);
   if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > 1440) {
     throw new Error(`gateway.rateLimitWindowMinutes: ${windowMinutes} must be an integer from 1 to 1440`);
   }
@@ -86,11 +87,13 @@ export function validateKongConfigInput(input: KongConfigInput): void {
   }
   for (const s of input.extraServices ?? []) {
     if (!SERVICE_NAME.test(s.name)) problems.push(`extraServices: name ${JSON.stringify(s.name)} must be a DNS label`);
-    if (s.name in input.upstreams) problems.push(`extraServices: name ${JSON.stringify(s.name)} clashes with a built-in route`);
+    if (s.name in input.upstreams)
+      problems.push(`extraServices: name ${JSON.stringify(s.name)} clashes with a built-in route`);
   }
   if (!input.anonKey) problems.push("anonKey: must not be empty");
   if (!input.serviceRoleKey) problems.push("serviceRoleKey: must not be empty");
-  if (input.anonKey && input.anonKey === input.serviceRoleKey) problems.push("serviceRoleKey: must differ from anonKey");
+  if (input.anonKey && input.anonKey === input.serviceRoleKey)
+    problems.push("serviceRoleKey: must differ from anonKey");
   for (const [key, cidrs] of [
     ["gateway.adminAllowCidrs", input.gateway.adminAllowCidrs],
     ["trustedAdminCidrs", input.trustedAdminCidrs ?? []],
@@ -101,7 +104,8 @@ export function validateKongConfigInput(input: KongConfigInput): void {
     }
   }
   for (const origin of input.gateway.corsOrigins) {
-    if (origin !== "*" && checkUrl(origin)) problems.push(`gateway.corsOrigins: ${JSON.stringify(origin)} must be an http(s) origin or "*"`);
+    if (origin !== "*" && checkUrl(origin))
+      problems.push(`gateway.corsOrigins: ${JSON.stringify(origin)} must be an http(s) origin or "*"`);
   }
   if (!Number.isInteger(input.gateway.maxRequestSizeMb) || input.gateway.maxRequestSizeMb < 1) {
     problems.push(`gateway.maxRequestSizeMb: ${input.gateway.maxRequestSizeMb} must be an integer >= 1`);
@@ -155,30 +159,73 @@ export function renderKongConfig(input: KongConfigInput): string {
   });
   const services: Service[] = [];
 
-  services.push({ name: "api-v1", url: joinUrl(upstreams.api, "/"), routes: [route("api-v1", ["/api/v1/"])], plugins: keyAuth(everyone) });
+  services.push({
+    name: "api-v1",
+    url: joinUrl(upstreams.api, "/"),
+    routes: [route("api-v1", ["/api/v1/"])],
+    plugins: keyAuth(everyone),
+  });
   for (const extra of input.extraServices ?? []) {
-    services.push({ name: `${extra.name}-v1`, url: joinUrl(extra.url, "/"), routes: [route(`${extra.name}-v1`, [`/${extra.name}/v1/`])], plugins: keyAuth(everyone) });
+    services.push({
+      name: `${extra.name}-v1`,
+      url: joinUrl(extra.url, "/"),
+      routes: [route(`${extra.name}-v1`, [`/${extra.name}/v1/`])],
+      plugins: keyAuth(everyone),
+    });
   }
 
   if (upstreams.auth) {
     // Links in confirmation e-mails and OAuth redirects arrive from a plain browser navigation,
     // which carries no apikey header; GoTrue checks their tokens itself.
     for (const endpoint of ["verify", "callback", "authorize"]) {
-      services.push({ name: `auth-v1-open-${endpoint}`, url: joinUrl(upstreams.auth, `/${endpoint}`), routes: [route(`auth-v1-open-${endpoint}`, [`/auth/v1/${endpoint}`])] });
+      services.push({
+        name: `auth-v1-open-${endpoint}`,
+        url: joinUrl(upstreams.auth, `/${endpoint}`),
+        routes: [route(`auth-v1-open-${endpoint}`, [`/auth/v1/${endpoint}`])],
+      });
     }
-    services.push({ name: "auth-v1", url: joinUrl(upstreams.auth, "/"), routes: [route("auth-v1", ["/auth/v1/"])], plugins: keyAuth(everyone) });
+    services.push({
+      name: "auth-v1",
+      url: joinUrl(upstreams.auth, "/"),
+      routes: [route("auth-v1", ["/auth/v1/"])],
+      plugins: keyAuth(everyone),
+    });
   }
   if (upstreams.rest) {
-    services.push({ name: "rest-v1", url: joinUrl(upstreams.rest, "/"), routes: [route("rest-v1", ["/rest/v1/"])], plugins: keyAuth(everyone, { hideCredentials: true }) });
+    services.push({
+      name: "rest-v1",
+      url: joinUrl(upstreams.rest, "/"),
+      routes: [route("rest-v1", ["/rest/v1/"])],
+      plugins: keyAuth(everyone, { hideCredentials: true }),
+    });
   }
   if (upstreams.realtime) {
-    services.push({ name: "realtime-v1-ws", url: joinUrl(upstreams.realtime, "/socket"), routes: [route("realtime-v1-ws", ["/realtime/v1/"])], plugins: keyAuth(everyone, { keyInQuery: true }) });
-    services.push({ name: "realtime-v1-api", url: joinUrl(upstreams.realtime, "/api"), routes: [route("realtime-v1-api", ["/realtime/v1/api"])], plugins: keyAuth(everyone) });
+    services.push({
+      name: "realtime-v1-ws",
+      url: joinUrl(upstreams.realtime, "/socket"),
+      routes: [route("realtime-v1-ws", ["/realtime/v1/"])],
+      plugins: keyAuth(everyone, { keyInQuery: true }),
+    });
+    services.push({
+      name: "realtime-v1-api",
+      url: joinUrl(upstreams.realtime, "/api"),
+      routes: [route("realtime-v1-api", ["/realtime/v1/api"])],
+      plugins: keyAuth(everyone),
+    });
   }
   if (upstreams.storage) {
     // Objects in public buckets are fetched by <img src> and plain links, without headers.
-    services.push({ name: "storage-v1-public", url: joinUrl(upstreams.storage, "/object/public"), routes: [route("storage-v1-public", ["/storage/v1/object/public/"])] });
-    services.push({ name: "storage-v1", url: joinUrl(upstreams.storage, "/"), routes: [route("storage-v1", ["/storage/v1/"])], plugins: keyAuth(everyone) });
+    services.push({
+      name: "storage-v1-public",
+      url: joinUrl(upstreams.storage, "/object/public"),
+      routes: [route("storage-v1-public", ["/storage/v1/object/public/"])],
+    });
+    services.push({
+      name: "storage-v1",
+      url: joinUrl(upstreams.storage, "/"),
+      routes: [route("storage-v1", ["/storage/v1/"])],
+      plugins: keyAuth(everyone),
+    });
   }
   if (upstreams.meta) {
     services.push({
@@ -189,7 +236,11 @@ export function renderKongConfig(input: KongConfigInput): string {
         ...keyAuth([ACL_GROUPS.admin], { hideCredentials: true }),
         {
           name: "ip-restriction",
-          config: { allow: [...new Set([...gateway.adminAllowCidrs, ...(input.trustedAdminCidrs ?? [])])], status: 403, message: "Forbidden" },
+          config: {
+            allow: [...new Set([...gateway.adminAllowCidrs, ...(input.trustedAdminCidrs ?? [])])],
+            status: 403,
+            message: "Forbidden",
+          },
         },
       ],
     });
@@ -203,8 +254,26 @@ export function renderKongConfig(input: KongConfigInput): string {
       config: {
         origins: [...gateway.corsOrigins],
         methods: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"],
-        headers: ["Accept", "Authorization", "Content-Type", "apikey", "x-client-info", "Prefer", "Range", "Accept-Profile", "Content-Profile", "x-upsert"],
-        exposed_headers: ["Content-Range", "Content-Location", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
+        headers: [
+          "Accept",
+          "Authorization",
+          "Content-Type",
+          "apikey",
+          "x-client-info",
+          "Prefer",
+          "Range",
+          "Accept-Profile",
+          "Content-Profile",
+          "x-upsert",
+        ],
+        exposed_headers: [
+          "Content-Range",
+          "Content-Location",
+          "RateLimit-Limit",
+          "RateLimit-Remaining",
+          "RateLimit-Reset",
+          "Retry-After",
+        ],
         // Browsers refuse credentials with a wildcard origin.
         credentials: !wildcard,
         max_age: 3600,
@@ -234,18 +303,38 @@ export function renderKongConfig(input: KongConfigInput): string {
         error_code: 429,
       },
     },
-    { name: "request-size-limiting", config: { allowed_payload_size: gateway.maxRequestSizeMb, size_unit: "megabytes", require_content_length: false } },
+    {
+      name: "request-size-limiting",
+      config: { allowed_payload_size: gateway.maxRequestSizeMb, size_unit: "megabytes", require_content_length: false },
+    },
     {
       name: "prometheus",
-      config: { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true },
+      config: {
+        per_consumer: true,
+        status_code_metrics: true,
+        latency_metrics: true,
+        bandwidth_metrics: true,
+        upstream_health_metrics: true,
+      },
     },
   ];
 
   const consumers = [
     { username: "anon", keyauth_credentials: [{ key: input.anonKey }], acls: [{ group: ACL_GROUPS.anon }] },
-    { username: "service_role", keyauth_credentials: [{ key: input.serviceRoleKey }], acls: [{ group: ACL_GROUPS.admin }] },
+    {
+      username: "service_role",
+      keyauth_credentials: [{ key: input.serviceRoleKey }],
+      acls: [{ group: ACL_GROUPS.admin }],
+    },
   ];
 
-  const header = "# Rendered by northstack (components/kong-config.ts). Holds API keys and the Redis password: deliver as a secret.\n";
-  return header + stringify({ _format_version: "3.0", _transform: true, services, consumers, plugins }, { lineWidth: 0, aliasDuplicateObjects: false });
+  const header =
+    "# Rendered by northstack (components/kong-config.ts). Holds API keys and the Redis password: deliver as a secret.\n";
+  return (
+    header +
+    stringify(
+      { _format_version: "3.0", _transform: true, services, consumers, plugins },
+      { lineWidth: 0, aliasDuplicateObjects: false },
+    )
+  );
 }

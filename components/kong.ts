@@ -80,23 +80,38 @@ export function statusReadyCheck(port: number): string {
 /** Checks the plain arguments before any resource is registered. */
 export function validateKongArgs(
   name: string,
-  args: Pick<KongArgs, "gateway" | "trustedAdminCidrs" | "trustedProxyCidrs" | "replicas" | "cpuMillis" | "memoryMb" | "servesTls" | "allowFrom"> & {
+  args: Pick<
+    KongArgs,
+    | "gateway"
+    | "trustedAdminCidrs"
+    | "trustedProxyCidrs"
+    | "replicas"
+    | "cpuMillis"
+    | "memoryMb"
+    | "servesTls"
+    | "allowFrom"
+  > & {
     readonly runtime?: Pick<Runtime, "kind">;
   },
 ): void {
   const problems: string[] = [];
   if (args.servesTls && args.runtime && args.runtime.kind !== "kubernetes") {
-    problems.push(`servesTls: true is not allowed on the ${args.runtime.kind} runtime; only Kubernetes mounts the public certificate`);
+    problems.push(
+      `servesTls: true is not allowed on the ${args.runtime.kind} runtime; only Kubernetes mounts the public certificate`,
+    );
   }
   for (const workload of args.allowFrom ?? []) {
     if (!WORKLOAD_NAME.test(workload)) problems.push(`allowFrom: ${JSON.stringify(workload)} is not a workload name`);
   }
   const replicas = args.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas: ${replicas} must be an integer >= 1`);
-  if (args.cpuMillis !== undefined && (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 100)) problems.push(`cpuMillis: ${args.cpuMillis} must be an integer >= 100`);
-  if (args.memoryMb !== undefined && (!Number.isInteger(args.memoryMb) || args.memoryMb < 256)) problems.push(`memoryMb: ${args.memoryMb} must be an integer >= 256 (Kong's caches need it)`);
+  if (args.cpuMillis !== undefined && (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 100))
+    problems.push(`cpuMillis: ${args.cpuMillis} must be an integer >= 100`);
+  if (args.memoryMb !== undefined && (!Number.isInteger(args.memoryMb) || args.memoryMb < 256))
+    problems.push(`memoryMb: ${args.memoryMb} must be an integer >= 256 (Kong's caches need it)`);
   const port = args.gateway.hostPort;
-  if (!Number.isInteger(port) || port < 1024 || port > 65535) problems.push(`gateway.hostPort: ${port} must be an unprivileged port (1024-65535)`);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535)
+    problems.push(`gateway.hostPort: ${port} must be an unprivileged port (1024-65535)`);
   for (const cidr of args.trustedProxyCidrs ?? []) {
     const p = checkCidr(cidr);
     if (p) problems.push(`trustedProxyCidrs: ${JSON.stringify(cidr)} ${p}`);
@@ -155,7 +170,9 @@ export class Kong extends pulumi.ComponentResource {
           renderKongConfig({
             upstreams: {
               api,
-              ...Object.fromEntries(ROUTED_SUPABASE_SERVICES.flatMap((service, i) => (optionalUrls[i] ? [[service, optionalUrls[i]]] : []))),
+              ...Object.fromEntries(
+                ROUTED_SUPABASE_SERVICES.flatMap((service, i) => (optionalUrls[i] ? [[service, optionalUrls[i]]] : [])),
+              ),
             },
             extraServices: extras.map((s, i) => ({ name: s.name, url: extraUrls[i] })),
             anonKey,
@@ -178,7 +195,9 @@ export class Kong extends pulumi.ComponentResource {
         image,
         ports: [
           { name: "proxy", port: KONG_PROXY_PORT, hostPort: args.gateway.hostPort, public: !servesTls },
-          ...(servesTls ? [{ name: "proxy-tls", port: KONG_PROXY_TLS_PORT, public: true, tls: { certDir: TLS_DIR } }] : []),
+          ...(servesTls
+            ? [{ name: "proxy-tls", port: KONG_PROXY_TLS_PORT, public: true, tls: { certDir: TLS_DIR } }]
+            : []),
           { name: "status", port: KONG_STATUS_PORT },
         ],
         env: {
@@ -186,7 +205,9 @@ export class Kong extends pulumi.ComponentResource {
           KONG_DECLARATIVE_CONFIG: DECLARATIVE_CONFIG,
           KONG_PREFIX: PREFIX,
           KONG_PLUGINS: PLUGINS.join(","),
-          KONG_PROXY_LISTEN: servesTls ? `0.0.0.0:${KONG_PROXY_PORT}, 0.0.0.0:${KONG_PROXY_TLS_PORT} http2 ssl` : `0.0.0.0:${KONG_PROXY_PORT}`,
+          KONG_PROXY_LISTEN: servesTls
+            ? `0.0.0.0:${KONG_PROXY_PORT}, 0.0.0.0:${KONG_PROXY_TLS_PORT} http2 ssl`
+            : `0.0.0.0:${KONG_PROXY_PORT}`,
           ...(servesTls ? { KONG_SSL_CERT: `${TLS_DIR}/tls.crt`, KONG_SSL_CERT_KEY: `${TLS_DIR}/tls.key` } : {}),
           KONG_ADMIN_LISTEN: "off",
           KONG_ADMIN_GUI_LISTEN: "off",
@@ -205,12 +226,19 @@ export class Kong extends pulumi.ComponentResource {
           // against its own CA as well.
           KONG_LUA_SSL_TRUSTED_CERTIFICATE: args.redis.caCert ? `system,${REDIS_CA_PATH}` : "system",
           ...(trustedProxies.length
-            ? { KONG_TRUSTED_IPS: trustedProxies.join(","), KONG_REAL_IP_HEADER: "X-Forwarded-For", KONG_REAL_IP_RECURSIVE: "on" }
+            ? {
+                KONG_TRUSTED_IPS: trustedProxies.join(","),
+                KONG_REAL_IP_HEADER: "X-Forwarded-For",
+                KONG_REAL_IP_RECURSIVE: "on",
+              }
             : {}),
         },
         files: [{ path: DECLARATIVE_CONFIG, content: kongYml, secret: true }, ...redisCaFiles(args.redis)],
         // Kong renders nginx.conf, sockets and temp bodies into its prefix; the kong CLI writes to /tmp.
-        scratch: [{ mountPath: PREFIX, sizeMb: 64 }, { mountPath: "/tmp", sizeMb: 64 }],
+        scratch: [
+          { mountPath: PREFIX, sizeMb: 64 },
+          { mountPath: "/tmp", sizeMb: 64 },
+        ],
         health: {
           // The image purges curl after installing Kong, so bash asks the status listener itself:
           // ready only once the declarative config is loaded, like the Kubernetes probe.
@@ -231,7 +259,9 @@ export class Kong extends pulumi.ComponentResource {
 
     this.host = deployed.host;
     this.url =
-      args.runtime.kind === "docker" ? pulumi.output(`http://127.0.0.1:${args.gateway.hostPort}`) : pulumi.output(args.gateway.publicUrl);
+      args.runtime.kind === "docker"
+        ? pulumi.output(`http://127.0.0.1:${args.gateway.hostPort}`)
+        : pulumi.output(args.gateway.publicUrl);
     // Docker publishes the proxy on the loopback address only.
     this.address = deployed.publicAddress ?? pulumi.output("127.0.0.1");
     this.registerOutputs({ url: this.url, address: this.address, host: this.host, metricsPort: this.metricsPort });

@@ -44,16 +44,21 @@ const EXTRA_NAME = /^(\d{3})_[a-z0-9_]+\.sql$/;
 
 /** Throws, naming the value and what is allowed, unless every schema name is a plain identifier we may expose. */
 export function validateExposedSchemas(schemas: readonly string[]): void {
-  if (schemas.length === 0) throw new Error("exposedSchemas is empty; list at least one schema, e.g. [\"public\"]");
+  if (schemas.length === 0) throw new Error('exposedSchemas is empty; list at least one schema, e.g. ["public"]');
   for (const schema of schemas) {
     if (!SQL_IDENTIFIER.test(schema)) {
-      throw new Error(`exposedSchemas entry ${JSON.stringify(schema)} is not allowed; use lower-case identifiers ([a-z_][a-z0-9_]*, at most 63 characters)`);
+      throw new Error(
+        `exposedSchemas entry ${JSON.stringify(schema)} is not allowed; use lower-case identifiers ([a-z_][a-z0-9_]*, at most 63 characters)`,
+      );
     }
     if (SERVICE_SCHEMAS.includes(schema) || schema.startsWith("pg_")) {
-      throw new Error(`exposedSchemas entry ${JSON.stringify(schema)} is not allowed; it belongs to Postgres or a Supabase service (${SERVICE_SCHEMAS.join(", ")}, pg_*)`);
+      throw new Error(
+        `exposedSchemas entry ${JSON.stringify(schema)} is not allowed; it belongs to Postgres or a Supabase service (${SERVICE_SCHEMAS.join(", ")}, pg_*)`,
+      );
     }
   }
-  if (new Set(schemas).size !== schemas.length) throw new Error(`exposedSchemas ${JSON.stringify(schemas)} lists a schema twice`);
+  if (new Set(schemas).size !== schemas.length)
+    throw new Error(`exposedSchemas ${JSON.stringify(schemas)} lists a schema twice`);
 }
 
 function validateExtra(extra: readonly MigrationFile[]): void {
@@ -62,7 +67,9 @@ function validateExtra(extra: readonly MigrationFile[]): void {
     const m = EXTRA_NAME.exec(file.name);
     const order = m ? Number(m[1]) : NaN;
     if (!m || order < 100 || order > 998) {
-      throw new Error(`extraMigrations name ${JSON.stringify(file.name)} is not allowed; use NNN_name.sql with NNN from 100 to 998 (lower-case name)`);
+      throw new Error(
+        `extraMigrations name ${JSON.stringify(file.name)} is not allowed; use NNN_name.sql with NNN from 100 to 998 (lower-case name)`,
+      );
     }
     if (names.has(file.name)) throw new Error(`extraMigrations name ${JSON.stringify(file.name)} is listed twice`);
     names.add(file.name);
@@ -367,7 +374,8 @@ export function rolePasswordScript(): string {
  * passwords. Connection settings come from libpq's PG* environment variables.
  */
 export function migrationJobScript(dir: string = MIGRATIONS_DIR): string {
-  if (!/^\/[\w./-]*$/.test(dir)) throw new Error(`migrations directory ${JSON.stringify(dir)} must be an absolute path of [A-Za-z0-9_./-]`);
+  if (!/^\/[\w./-]*$/.test(dir))
+    throw new Error(`migrations directory ${JSON.stringify(dir)} must be an absolute path of [A-Za-z0-9_./-]`);
   return `set -eu
 tries=0
 until pg_isready -q; do

@@ -54,7 +54,7 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
     global: {
       scrape_interval: interval,
       evaluation_interval: interval,
-      external_labels: { stack: args.stack, "part_of": "northstack" },
+      external_labels: { stack: args.stack, part_of: "northstack" },
     },
     alerting: { alertmanagers: [{ static_configs: [{ targets: [args.alertmanager] }] }] },
     rule_files: [args.ruleFile ?? RULES_FILE],
@@ -93,7 +93,14 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
   const latency = args.latencyP95Ms ?? 1000;
   const pgRatio = args.postgresConnectionRatio ?? 0.8;
   const redisRatio = args.redisMemoryRatio ?? 0.9;
-  const rule = (alert: string, expr: string, forDuration: string, severity: "page" | "warning", summary: string, description: string): Rule => ({
+  const rule = (
+    alert: string,
+    expr: string,
+    forDuration: string,
+    severity: "page" | "warning",
+    summary: string,
+    description: string,
+  ): Rule => ({
     alert,
     expr,
     for: forDuration,
@@ -104,9 +111,30 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
     {
       name: "northstack-availability",
       rules: [
-        rule("TargetDown", "up == 0", "2m", "page", "{{ $labels.job }} target {{ $labels.instance }} is down", "Prometheus could not scrape {{ $labels.instance }} for 2 minutes."),
-        rule("PostgresDown", "pg_up == 0", "1m", "page", "Postgres is unreachable", "postgres-exporter cannot connect to the database."),
-        rule("RedisDown", "redis_up == 0", "1m", "page", "Redis is unreachable", "redis-exporter cannot connect to Redis."),
+        rule(
+          "TargetDown",
+          "up == 0",
+          "2m",
+          "page",
+          "{{ $labels.job }} target {{ $labels.instance }} is down",
+          "Prometheus could not scrape {{ $labels.instance }} for 2 minutes.",
+        ),
+        rule(
+          "PostgresDown",
+          "pg_up == 0",
+          "1m",
+          "page",
+          "Postgres is unreachable",
+          "postgres-exporter cannot connect to the database.",
+        ),
+        rule(
+          "RedisDown",
+          "redis_up == 0",
+          "1m",
+          "page",
+          "Redis is unreachable",
+          "redis-exporter cannot connect to Redis.",
+        ),
       ],
     },
     {
@@ -162,7 +190,8 @@ export interface AlertmanagerConfigArgs {
 
 export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): string {
   const receivers: Record<string, unknown>[] = [{ name: "default" }];
-  if (args.webhookUrl) receivers[0] = { name: "default", webhook_configs: [{ url: args.webhookUrl, send_resolved: true }] };
+  if (args.webhookUrl)
+    receivers[0] = { name: "default", webhook_configs: [{ url: args.webhookUrl, send_resolved: true }] };
   return YAML.stringify({
     route: {
       receiver: "default",
@@ -174,8 +203,16 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
     },
     // A database or cache that is down explains every alert about it; page once.
     inhibit_rules: [
-      { source_matchers: ['alertname="PostgresDown"'], target_matchers: ['alertname=~"PostgresConnectionsNearLimit"'], equal: ["stack"] },
-      { source_matchers: ['alertname="RedisDown"'], target_matchers: ['alertname="RedisMemoryNearLimit"'], equal: ["stack"] },
+      {
+        source_matchers: ['alertname="PostgresDown"'],
+        target_matchers: ['alertname=~"PostgresConnectionsNearLimit"'],
+        equal: ["stack"],
+      },
+      {
+        source_matchers: ['alertname="RedisDown"'],
+        target_matchers: ['alertname="RedisMemoryNearLimit"'],
+        equal: ["stack"],
+      },
     ],
     receivers,
   });
@@ -193,7 +230,15 @@ export function renderLokiConfig(args: { retentionDays?: number } = {}): string 
       storage: { filesystem: { chunks_directory: "/loki/chunks", rules_directory: "/loki/rules" } },
     },
     schema_config: {
-      configs: [{ from: "2024-01-01", store: "tsdb", object_store: "filesystem", schema: "v13", index: { prefix: "index_", period: "24h" } }],
+      configs: [
+        {
+          from: "2024-01-01",
+          store: "tsdb",
+          object_store: "filesystem",
+          schema: "v13",
+          index: { prefix: "index_", period: "24h" },
+        },
+      ],
     },
     limits_config: { retention_period: retention },
     compactor: { working_directory: "/loki/compactor", retention_enabled: true, delete_request_store: "filesystem" },
@@ -205,7 +250,15 @@ export function renderGrafanaDatasources(args: { prometheusUrl: string; lokiUrl:
   return YAML.stringify({
     apiVersion: 1,
     datasources: [
-      { name: "Prometheus", uid: "prometheus", type: "prometheus", access: "proxy", url: args.prometheusUrl, isDefault: true, editable: false },
+      {
+        name: "Prometheus",
+        uid: "prometheus",
+        type: "prometheus",
+        access: "proxy",
+        url: args.prometheusUrl,
+        isDefault: true,
+        editable: false,
+      },
       { name: "Loki", uid: "loki", type: "loki", access: "proxy", url: args.lokiUrl, editable: false },
     ],
   });
@@ -216,7 +269,16 @@ export const DASHBOARDS_DIR = "/etc/grafana/dashboards";
 export function renderGrafanaDashboardProvider(): string {
   return YAML.stringify({
     apiVersion: 1,
-    providers: [{ name: "northstack", folder: "northstack", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: DASHBOARDS_DIR } }],
+    providers: [
+      {
+        name: "northstack",
+        folder: "northstack",
+        type: "file",
+        disableDeletion: true,
+        allowUiUpdates: false,
+        options: { path: DASHBOARDS_DIR },
+      },
+    ],
   });
 }
 
@@ -247,7 +309,9 @@ export function renderOverviewDashboard(stack: string): string {
       tags: ["northstack", stack],
       time: { from: "now-6h", to: "now" },
       refresh: "30s",
-      panels: OVERVIEW_PANELS.map(([title, expr, unit], i) => panel(i + 1, title, expr, unit, (i % 2) * 12, Math.floor(i / 2) * 8)),
+      panels: OVERVIEW_PANELS.map(([title, expr, unit], i) =>
+        panel(i + 1, title, expr, unit, (i % 2) * 12, Math.floor(i / 2) * 8),
+      ),
     },
     null,
     2,

@@ -22,7 +22,8 @@ import {
 import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
-export type MonitoringRole = "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter";
+export type MonitoringRole =
+  "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter";
 
 export function monitoringWorkloadName(name: string, role: MonitoringRole): string {
   return `${name}-${role}`;
@@ -31,7 +32,8 @@ export function monitoringWorkloadName(name: string, role: MonitoringRole): stri
 /** The port a spec declares under `portName`; throws when there is none, so a renamed port cannot leave a URL pointing nowhere. */
 export function portOf(spec: Pick<WorkloadSpec, "name" | "ports">, portName: string): number {
   const port = (spec.ports ?? []).find((p) => p.name === portName);
-  if (!port) throw new Error(`workload ${JSON.stringify(spec.name)} declares no port named ${JSON.stringify(portName)}`);
+  if (!port)
+    throw new Error(`workload ${JSON.stringify(spec.name)} declares no port named ${JSON.stringify(portName)}`);
   return port.port;
 }
 
@@ -95,7 +97,9 @@ export function alertmanagerSpec(name: string, webhookUrl?: pulumi.Input<string>
     files: [
       {
         path: "/etc/alertmanager/alertmanager.yml",
-        content: webhookUrl ? pulumi.output(webhookUrl).apply((url) => renderAlertmanagerConfig({ webhookUrl: url })) : renderAlertmanagerConfig(),
+        content: webhookUrl
+          ? pulumi.output(webhookUrl).apply((url) => renderAlertmanagerConfig({ webhookUrl: url }))
+          : renderAlertmanagerConfig(),
         secret: webhookUrl !== undefined,
       },
     ],
@@ -121,7 +125,11 @@ export function lokiSpec(name: string, retentionDays?: number): WorkloadSpec {
     volumes: [{ name: "data", mountPath: "/loki", sizeGb: 10 }],
     // The Loki image has no shell or HTTP client: Docker can only re-verify the config;
     // Kubernetes probes /ready over HTTP.
-    health: { exec: ["/usr/bin/loki", "-config.file=/etc/loki/loki.yml", "-verify-config"], httpGet: { path: "/ready", port }, startSeconds: 30 },
+    health: {
+      exec: ["/usr/bin/loki", "-config.file=/etc/loki/loki.yml", "-verify-config"],
+      httpGet: { path: "/ready", port },
+      startSeconds: 30,
+    },
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.loki.uid, gid: IMAGES.loki.gid },
     allowFrom: [monitoringWorkloadName(name, "grafana"), monitoringWorkloadName(name, "prometheus")],
@@ -136,7 +144,11 @@ export function prometheusSpec(name: string, config: pulumi.Input<string>, reten
     name: monitoringWorkloadName(name, "prometheus"),
     component: "monitoring",
     image: IMAGES.prometheus.image,
-    args: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", `--storage.tsdb.retention.time=${retentionDays ?? 15}d`],
+    args: [
+      "--config.file=/etc/prometheus/prometheus.yml",
+      "--storage.tsdb.path=/prometheus",
+      `--storage.tsdb.retention.time=${retentionDays ?? 15}d`,
+    ],
     ports: [{ name: "http", port }],
     files: [
       { path: "/etc/prometheus/prometheus.yml", content: config },
@@ -200,13 +212,21 @@ export interface PlacedWorkload {
 }
 
 /** The scrape target for a workload's declared metrics endpoint; throws for a spec without one. */
-export function metricsTarget<H>(job: string, spec: WorkloadSpec, host: H): { job: string; host: H; port: number; path: string } {
+export function metricsTarget<H>(
+  job: string,
+  spec: WorkloadSpec,
+  host: H,
+): { job: string; host: H; port: number; path: string } {
   if (!spec.metrics) throw new Error(`workload ${JSON.stringify(spec.name)} declares no metrics endpoint to scrape`);
   return { job, host, port: spec.metrics.port, path: spec.metrics.path };
 }
 
 /** prometheus.yml: the scrape jobs, and Alertmanager at the `http` port its spec declares. */
-export function prometheusConfig(args: { stack: string; jobs: readonly ScrapeJob[]; alertmanager: PlacedWorkload }): string {
+export function prometheusConfig(args: {
+  stack: string;
+  jobs: readonly ScrapeJob[];
+  alertmanager: PlacedWorkload;
+}): string {
   return renderPrometheusConfig({
     stack: args.stack,
     jobs: args.jobs,

@@ -58,7 +58,9 @@ export class Monitoring extends pulumi.ComponentResource {
     super("northstack:observability:Monitoring", name, {}, opts);
     const { runtime } = args;
 
-    this.grafanaAdminPassword = pulumi.secret(new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this }).result);
+    this.grafanaAdminPassword = pulumi.secret(
+      new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this }).result,
+    );
 
     // What Prometheus scrapes besides the stack's targets, keyed by job, in deployment order. None
     // of them needs another's address; Prometheus and Grafana, which do, come after.
@@ -72,8 +74,13 @@ export class Monitoring extends pulumi.ComponentResource {
     const placed = {} as Record<keyof typeof scraped, DeployedWorkload>;
     for (const role of roles) placed[role] = runtime.deploy(scraped[role], this);
 
-    const targets = [...(args.targets ?? []), ...roles.map((role) => metricsTarget(role, scraped[role], placed[role].host))];
-    const jobs = pulumi.all(targets.map((t) => pulumi.all([t.job, pulumi.interpolate`${t.host}:${t.port}`, t.path ?? "/metrics"])));
+    const targets = [
+      ...(args.targets ?? []),
+      ...roles.map((role) => metricsTarget(role, scraped[role], placed[role].host)),
+    ];
+    const jobs = pulumi.all(
+      targets.map((t) => pulumi.all([t.job, pulumi.interpolate`${t.host}:${t.port}`, t.path ?? "/metrics"])),
+    );
     const config = pulumi.all([jobs, placed.alertmanager.host]).apply(([resolved, alertmanagerHost]) =>
       prometheusConfig({
         stack: runtime.stack,
@@ -88,11 +95,15 @@ export class Monitoring extends pulumi.ComponentResource {
       stack: runtime.stack,
       datasources: pulumi
         .all([prometheusPlaced.host, placed.loki.host])
-        .apply(([p, l]) => grafanaDatasources({ prometheus: { spec: prometheus, host: p }, loki: { spec: scraped.loki, host: l } })),
+        .apply(([p, l]) =>
+          grafanaDatasources({ prometheus: { spec: prometheus, host: p }, loki: { spec: scraped.loki, host: l } }),
+        ),
       adminPassword: this.grafanaAdminPassword,
       hostPort: args.grafanaHostPort,
     });
-    const grafanaPlaced = runtime.deploy(grafana, this, { dependsOn: [...prometheusPlaced.resources, ...placed.loki.resources] });
+    const grafanaPlaced = runtime.deploy(grafana, this, {
+      dependsOn: [...prometheusPlaced.resources, ...placed.loki.resources],
+    });
     this.grafanaUrl = grafanaPlaced.host.apply((host) => httpUrl(grafana, host));
 
     this.registerOutputs({ grafanaUrl: this.grafanaUrl, grafanaAdminPassword: this.grafanaAdminPassword });

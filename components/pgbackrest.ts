@@ -67,25 +67,42 @@ export interface PgBackRestArgs {
 export function validatePgBackRestArgs(args: PgBackRestArgs): void {
   const problems: string[] = [];
   const positive = (key: string, value: number | undefined, max: number) => {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max)) problems.push(`backup ${key}: ${JSON.stringify(value)} is not allowed; use an integer from 1 to ${max}`);
+    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max))
+      problems.push(`backup ${key}: ${JSON.stringify(value)} is not allowed; use an integer from 1 to ${max}`);
   };
   positive("keepDaily", args.keepDaily, 9999999);
   positive("keepWeekly", args.keepWeekly, 9999999);
   positive("processMax", args.processMax, 64);
   positive("pgPort", args.pgPort, 65535);
-  for (const [key, value] of Object.entries({ pgPath: args.pgPath, repoPath: args.repoPath, socketPath: args.socketPath, logPath: args.logPath })) {
-    if (value !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(value)) problems.push(`backup ${key}: ${JSON.stringify(value)} is not allowed; use an absolute path of letters, digits, '.', '_', '-' and '/'`);
+  for (const [key, value] of Object.entries({
+    pgPath: args.pgPath,
+    repoPath: args.repoPath,
+    socketPath: args.socketPath,
+    logPath: args.logPath,
+  })) {
+    if (value !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(value))
+      problems.push(
+        `backup ${key}: ${JSON.stringify(value)} is not allowed; use an absolute path of letters, digits, '.', '_', '-' and '/'`,
+      );
   }
   if (args.repoPath !== undefined && args.repoPath.replace(/\/+$/, "").startsWith(args.pgPath.replace(/\/+$/, ""))) {
-    problems.push(`backup repoPath: ${JSON.stringify(args.repoPath)} is inside the data directory; the repository must live off the database's volume`);
+    problems.push(
+      `backup repoPath: ${JSON.stringify(args.repoPath)} is inside the data directory; the repository must live off the database's volume`,
+    );
   }
   if (args.s3) {
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.s3.bucket)) problems.push(`backup s3.bucket: ${JSON.stringify(args.s3.bucket)} is not a bucket name`);
-    if (!/^[A-Za-z0-9.-]+(:[0-9]+)?$/.test(args.s3.endpoint)) problems.push(`backup s3.endpoint: ${JSON.stringify(args.s3.endpoint)} is not allowed; use host[:port] without a scheme`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.s3.bucket))
+      problems.push(`backup s3.bucket: ${JSON.stringify(args.s3.bucket)} is not a bucket name`);
+    if (!/^[A-Za-z0-9.-]+(:[0-9]+)?$/.test(args.s3.endpoint))
+      problems.push(
+        `backup s3.endpoint: ${JSON.stringify(args.s3.endpoint)} is not allowed; use host[:port] without a scheme`,
+      );
     // A self-hosted S3-compatible store (MinIO on dev) names its region freely; a cloud bucket must be in Canada.
     const cloud = /amazonaws\.com|googleapis\.com/.test(args.s3.endpoint);
     if (cloud && !/^(ca-central-1|ca-west-1|northamerica-northeast[12])$/.test(args.s3.region)) {
-      problems.push(`backup s3.region: ${JSON.stringify(args.s3.region)} is outside Canada; use ca-central-1, ca-west-1, northamerica-northeast1 or northamerica-northeast2`);
+      problems.push(
+        `backup s3.region: ${JSON.stringify(args.s3.region)} is outside Canada; use ca-central-1, ca-west-1, northamerica-northeast1 or northamerica-northeast2`,
+      );
     }
   }
   if (problems.length > 0) throw new Error(problems.join("\n"));
@@ -127,7 +144,11 @@ export function renderPgBackRestConf(args: PgBackRestArgs): string {
       `repo2-retention-diff=${keepDaily}`,
     );
   }
-  const stanza = [`pg1-path=${args.pgPath}`, `pg1-socket-path=${args.socketPath ?? "/var/run/postgresql"}`, `pg1-port=${args.pgPort ?? 5432}`];
+  const stanza = [
+    `pg1-path=${args.pgPath}`,
+    `pg1-socket-path=${args.socketPath ?? "/var/run/postgresql"}`,
+    `pg1-port=${args.pgPort ?? 5432}`,
+  ];
   return `# Rendered by northstack (components/pgbackrest.ts); edit the renderer, not this file.\n[global]\n${global.join("\n")}\n\n[${PGBACKREST_STANZA}]\n${stanza.join("\n")}\n`;
 }
 
@@ -146,7 +167,9 @@ export interface ArchiveSettingsArgs {
 export function archiveSettings(args: ArchiveSettingsArgs = {}): PostgresSettings {
   const timeout = args.archiveTimeoutSeconds ?? 60;
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 60) {
-    throw new Error(`backup archiveTimeoutSeconds: ${JSON.stringify(timeout)} is not allowed; use an integer from 1 to 60 (the RPO target is 60 s)`);
+    throw new Error(
+      `backup archiveTimeoutSeconds: ${JSON.stringify(timeout)} is not allowed; use an integer from 1 to 60 (the RPO target is 60 s)`,
+    );
   }
   const config = args.configPath ?? PGBACKREST_CONF_PATH;
   return {

@@ -29,7 +29,9 @@ export type PostgresSettings = Readonly<Record<string, string | number>>;
 export function postgresSettings(args: PostgresTuningArgs): PostgresSettings {
   const { memoryMb } = args;
   if (!Number.isInteger(memoryMb) || memoryMb < 256) {
-    throw new Error(`postgres memoryMb ${JSON.stringify(memoryMb)} is not allowed; use an integer of at least 256 (MiB)`);
+    throw new Error(
+      `postgres memoryMb ${JSON.stringify(memoryMb)} is not allowed; use an integer of at least 256 (MiB)`,
+    );
   }
   const sharedBuffersMb = Math.floor(memoryMb / 4);
   const maxConnections = clamp(Math.round(memoryMb / 16), 100, 500);
@@ -75,7 +77,8 @@ export function postgresSettings(args: PostgresTuningArgs): PostgresSettings {
 /** Renders settings as postgresql.conf text: one `name = value` per line, strings single-quoted. */
 export function renderPostgresConf(settings: PostgresSettings): string {
   const lines = Object.entries(settings).map(([name, value]) => {
-    if (!/^[a-z_][a-z0-9_.]*$/.test(name)) throw new Error(`postgres setting name ${JSON.stringify(name)} is not a valid parameter name`);
+    if (!/^[a-z_][a-z0-9_.]*$/.test(name))
+      throw new Error(`postgres setting name ${JSON.stringify(name)} is not a valid parameter name`);
     return `${name} = ${typeof value === "number" ? String(value) : `'${value.replace(/'/g, "''")}'`}`;
   });
   return `# Rendered by northstack (components/postgres-conf.ts); edit the renderer, not this file.\n${lines.join("\n")}\n`;

@@ -4,7 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { hashBuildContext } from "./api-service";
 import { PostgresEndpoint } from "./endpoints";
 import { IMAGES } from "./images";
-import { PGBACKREST_CONF_PATH, PGBACKREST_REPO_PATH, PgBackRestS3Repo, renderPgBackRestConf, validatePgBackRestArgs } from "./pgbackrest";
+import {
+  PGBACKREST_CONF_PATH,
+  PGBACKREST_REPO_PATH,
+  PgBackRestS3Repo,
+  renderPgBackRestConf,
+  validatePgBackRestArgs,
+} from "./pgbackrest";
 import { POSTGRES_CONF_PATH, postgresSettings, renderPostgresConf } from "./postgres-conf";
 import { Runtime } from "./runtime/types";
 import { WorkloadSpec } from "./workload";
@@ -38,7 +44,10 @@ export interface PostgresBackupArgs {
   /** Hour (UTC) of the daily base backup and drill. Default: 3. */
   readonly hourUtc?: number;
   /** Off-host copy in an S3-compatible bucket. Default: none. */
-  readonly s3?: PgBackRestS3Repo & { readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> };
+  readonly s3?: PgBackRestS3Repo & {
+    readonly accessKeyId: pulumi.Input<string>;
+    readonly secretAccessKey: pulumi.Input<string>;
+  };
   /** A pinned image built from images/postgres and pushed to a registry. Default: built locally, which only the docker runtime can do. */
   readonly image?: string;
 }
@@ -50,19 +59,32 @@ const SOCKET_DIR = "/var/run/postgresql";
 const IMAGE_CONTEXT = path.resolve(__dirname, "..", "images", "postgres");
 
 /** Throws, naming the argument, unless the sizes are usable. */
-export function validatePostgresArgs(args: Pick<PostgresArgs, "memoryMb" | "storageGb" | "cpuMillis" | "backup">): void {
+export function validatePostgresArgs(
+  args: Pick<PostgresArgs, "memoryMb" | "storageGb" | "cpuMillis" | "backup">,
+): void {
   postgresSettings({ memoryMb: args.memoryMb });
   if (!Number.isInteger(args.storageGb) || args.storageGb < 1) {
-    throw new Error(`postgres storageGb ${JSON.stringify(args.storageGb)} is not allowed; use a positive integer (GiB)`);
+    throw new Error(
+      `postgres storageGb ${JSON.stringify(args.storageGb)} is not allowed; use a positive integer (GiB)`,
+    );
   }
   if (args.cpuMillis !== undefined && (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 100)) {
-    throw new Error(`postgres cpuMillis ${JSON.stringify(args.cpuMillis)} is not allowed; use an integer of at least 100`);
+    throw new Error(
+      `postgres cpuMillis ${JSON.stringify(args.cpuMillis)} is not allowed; use an integer of at least 100`,
+    );
   }
   if (args.backup) {
-    validatePgBackRestArgs({ pgPath: PGDATA, keepDaily: args.backup.keepDaily, keepWeekly: args.backup.keepWeekly, s3: args.backup.s3 });
+    validatePgBackRestArgs({
+      pgPath: PGDATA,
+      keepDaily: args.backup.keepDaily,
+      keepWeekly: args.backup.keepWeekly,
+      s3: args.backup.s3,
+    });
     const { repoGb, hourUtc } = args.backup;
-    if (repoGb !== undefined && (!Number.isInteger(repoGb) || repoGb < 1)) throw new Error(`postgres backup.repoGb ${JSON.stringify(repoGb)} is not allowed; use a positive integer (GiB)`);
-    if (hourUtc !== undefined && (!Number.isInteger(hourUtc) || hourUtc < 0 || hourUtc > 23)) throw new Error(`postgres backup.hourUtc ${JSON.stringify(hourUtc)} is not allowed; use an integer from 0 to 23`);
+    if (repoGb !== undefined && (!Number.isInteger(repoGb) || repoGb < 1))
+      throw new Error(`postgres backup.repoGb ${JSON.stringify(repoGb)} is not allowed; use a positive integer (GiB)`);
+    if (hourUtc !== undefined && (!Number.isInteger(hourUtc) || hourUtc < 0 || hourUtc > 23))
+      throw new Error(`postgres backup.hourUtc ${JSON.stringify(hourUtc)} is not allowed; use an integer from 0 to 23`);
   }
 }
 
@@ -71,7 +93,11 @@ export function validatePostgresArgs(args: Pick<PostgresArgs, "memoryMb" | "stor
  * With `backup`, the image from images/postgres (`image`), the pgBackRest repository on a volume of
  * its own, and the schedule beside the server (images/postgres/northstack-entrypoint.sh).
  */
-export function postgresSpec(name: string, args: Omit<PostgresArgs, "runtime">, image: pulumi.Input<string> = IMAGES.postgres.image): WorkloadSpec {
+export function postgresSpec(
+  name: string,
+  args: Omit<PostgresArgs, "runtime">,
+  image: pulumi.Input<string> = IMAGES.postgres.image,
+): WorkloadSpec {
   validatePostgresArgs(args);
   const backup = args.backup;
   const { s3 } = backup ?? {};
@@ -87,28 +113,68 @@ export function postgresSpec(name: string, args: Omit<PostgresArgs, "runtime">, 
       // A subdirectory, because a fresh volume's root may hold lost+found and initdb wants an empty directory.
       PGDATA,
       ...(backup
-        ? { PGBACKREST_CONFIG: PGBACKREST_CONF_PATH, PGHOST: SOCKET_DIR, PGUSER: "postgres", BACKUP_HOUR: String(backup.hourUtc ?? 3) }
+        ? {
+            PGBACKREST_CONFIG: PGBACKREST_CONF_PATH,
+            PGHOST: SOCKET_DIR,
+            PGUSER: "postgres",
+            BACKUP_HOUR: String(backup.hourUtc ?? 3),
+          }
         : {}),
     },
     secretEnv: {
       POSTGRES_PASSWORD: args.password,
-      ...(s3 ? { PGBACKREST_REPO2_S3_KEY: pulumi.secret(s3.accessKeyId), PGBACKREST_REPO2_S3_KEY_SECRET: pulumi.secret(s3.secretAccessKey) } : {}),
+      ...(s3
+        ? {
+            PGBACKREST_REPO2_S3_KEY: pulumi.secret(s3.accessKeyId),
+            PGBACKREST_REPO2_S3_KEY_SECRET: pulumi.secret(s3.secretAccessKey),
+          }
+        : {}),
     },
     files: [
-      { path: POSTGRES_CONF_PATH, content: renderPostgresConf(postgresSettings({ memoryMb: args.memoryMb, archive: backup ? { archiveTimeoutSeconds: backup.archiveTimeoutSeconds } : undefined })) },
+      {
+        path: POSTGRES_CONF_PATH,
+        content: renderPostgresConf(
+          postgresSettings({
+            memoryMb: args.memoryMb,
+            archive: backup ? { archiveTimeoutSeconds: backup.archiveTimeoutSeconds } : undefined,
+          }),
+        ),
+      },
       ...(backup
-        ? [{ path: PGBACKREST_CONF_PATH, content: renderPgBackRestConf({ pgPath: PGDATA, socketPath: SOCKET_DIR, pgPort: PORT, keepDaily: backup.keepDaily, keepWeekly: backup.keepWeekly, s3 }) }]
+        ? [
+            {
+              path: PGBACKREST_CONF_PATH,
+              content: renderPgBackRestConf({
+                pgPath: PGDATA,
+                socketPath: SOCKET_DIR,
+                pgPort: PORT,
+                keepDaily: backup.keepDaily,
+                keepWeekly: backup.keepWeekly,
+                s3,
+              }),
+            },
+          ]
         : []),
     ],
     volumes: [
       { name: "data", mountPath: DATA_DIR, sizeGb: args.storageGb },
       // Off the database's volume: losing the data volume must not lose its backups.
-      ...(backup ? [{ name: "backrest", mountPath: PGBACKREST_REPO_PATH, sizeGb: backup.repoGb ?? 3 * args.storageGb }] : []),
+      ...(backup
+        ? [{ name: "backrest", mountPath: PGBACKREST_REPO_PATH, sizeGb: backup.repoGb ?? 3 * args.storageGb }]
+        : []),
     ],
     // pgBackRest keeps its lock files under /tmp.
-    scratch: [{ mountPath: SOCKET_DIR, sizeMb: 8 }, { mountPath: "/tmp", sizeMb: 64 }],
+    scratch: [
+      { mountPath: SOCKET_DIR, sizeMb: 8 },
+      { mountPath: "/tmp", sizeMb: 64 },
+    ],
     // Over TCP: the image's first-boot initialisation runs a socket-only server that must not count as ready.
-    health: { exec: ["pg_isready", "-h", "127.0.0.1", "-p", String(PORT), "-U", "postgres"], tcp: { port: PORT }, intervalSeconds: 5, startSeconds: 30 },
+    health: {
+      exec: ["pg_isready", "-h", "127.0.0.1", "-p", String(PORT), "-U", "postgres"],
+      tcp: { port: PORT },
+      intervalSeconds: 5,
+      startSeconds: 30,
+    },
     resources: { cpuMillis: args.cpuMillis ?? 1000, memoryMb: args.memoryMb },
     user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
     readOnlyRootFilesystem: true,
@@ -126,7 +192,9 @@ export class Postgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     if (args.backup && args.backup.image === undefined && args.runtime.kind !== "docker") {
-      throw new Error(`postgres backup.image: none given, but the ${args.runtime.kind} runtime cannot build images/postgres; push it to a registry and give its pinned name`);
+      throw new Error(
+        `postgres backup.image: none given, but the ${args.runtime.kind} runtime cannot build images/postgres; push it to a registry and give its pinned name`,
+      );
     }
     validatePostgresArgs(args);
     super("northstack:data:Postgres", name, {}, opts);
@@ -150,7 +218,11 @@ export class Postgres extends pulumi.ComponentResource {
       `${name}-image`,
       {
         imageName: `northstack/${name}-pgbackrest:${hashBuildContext(IMAGE_CONTEXT)}`,
-        build: { context: IMAGE_CONTEXT, dockerfile: path.join(IMAGE_CONTEXT, "Dockerfile"), builderVersion: "BuilderBuildKit" },
+        build: {
+          context: IMAGE_CONTEXT,
+          dockerfile: path.join(IMAGE_CONTEXT, "Dockerfile"),
+          builderVersion: "BuilderBuildKit",
+        },
         skipPush: true,
       },
       { parent: this },

@@ -35,7 +35,17 @@ export const DEFAULT_EVICTION_POLICY: EvictionPolicy = "volatile-lru";
  * the settings that matter for file-system attacks (dir, dbfilename) are protected configs and
  * cannot be changed at runtime.
  */
-export const DISABLED_COMMANDS = ["FLUSHALL", "FLUSHDB", "REPLICAOF", "SLAVEOF", "MIGRATE", "MODULE", "DEBUG", "SHUTDOWN", "KEYS"] as const;
+export const DISABLED_COMMANDS = [
+  "FLUSHALL",
+  "FLUSHDB",
+  "REPLICAOF",
+  "SLAVEOF",
+  "MIGRATE",
+  "MODULE",
+  "DEBUG",
+  "SHUTDOWN",
+  "KEYS",
+] as const;
 
 export interface RedisConfInput {
   /** AUTH password for the default user. */
@@ -56,7 +66,8 @@ export interface RedisConfInput {
 export function validateRedisConf(input: RedisConfInput): void {
   const problems: string[] = [];
   if (!input.password) problems.push("password: must not be empty");
-  else if (/[\s"'\\]/.test(input.password)) problems.push("password: must not contain whitespace, quotes or backslashes");
+  else if (/[\s"'\\]/.test(input.password))
+    problems.push("password: must not contain whitespace, quotes or backslashes");
   if (!Number.isInteger(input.maxmemoryMb) || input.maxmemoryMb < 16) {
     problems.push(`maxmemoryMb: ${input.maxmemoryMb} is not allowed; use an integer of at least 16`);
   }
@@ -66,7 +77,8 @@ export function validateRedisConf(input: RedisConfInput): void {
   }
   const port = input.port ?? REDIS_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`port: ${port} is not a TCP port (1-65535)`);
-  if (input.dir !== undefined && !input.dir.startsWith("/")) problems.push(`dir: ${JSON.stringify(input.dir)} must be an absolute path`);
+  if (input.dir !== undefined && !input.dir.startsWith("/"))
+    problems.push(`dir: ${JSON.stringify(input.dir)} must be an absolute path`);
   if (problems.length) throw new Error(`redis.conf: ${problems.join("; ")}`);
 }
 
@@ -134,9 +146,12 @@ export interface RedisArgs {
 /** Checks the component's arguments before any resource is registered. */
 export function validateRedisArgs(name: string, args: Omit<RedisArgs, "runtime" | "password">): void {
   const problems: string[] = [];
-  if (!Number.isInteger(args.memoryMb) || args.memoryMb < 16) problems.push(`memoryMb: ${args.memoryMb} is not allowed; use an integer of at least 16`);
+  if (!Number.isInteger(args.memoryMb) || args.memoryMb < 16)
+    problems.push(`memoryMb: ${args.memoryMb} is not allowed; use an integer of at least 16`);
   if (args.evictionPolicy !== undefined && !EVICTION_POLICIES.includes(args.evictionPolicy)) {
-    problems.push(`evictionPolicy: ${JSON.stringify(args.evictionPolicy)} is not allowed; allowed: ${EVICTION_POLICIES.join(", ")}`);
+    problems.push(
+      `evictionPolicy: ${JSON.stringify(args.evictionPolicy)} is not allowed; allowed: ${EVICTION_POLICIES.join(", ")}`,
+    );
   }
   if (args.cpuMillis !== undefined && (!Number.isInteger(args.cpuMillis) || args.cpuMillis < 50)) {
     problems.push(`cpuMillis: ${args.cpuMillis} is not allowed; use an integer of at least 50`);
@@ -160,7 +175,11 @@ export class Redis extends pulumi.ComponentResource {
 
     const password = pulumi.secret(args.password);
     const conf = pulumi.secret(
-      pulumi.output(password).apply((p) => renderRedisConf({ password: p, maxmemoryMb: args.memoryMb, evictionPolicy: args.evictionPolicy })),
+      pulumi
+        .output(password)
+        .apply((p) =>
+          renderRedisConf({ password: p, maxmemoryMb: args.memoryMb, evictionPolicy: args.evictionPolicy }),
+        ),
     );
     const { image, uid, gid } = IMAGES.redis;
     const deployed = args.runtime.deploy(
@@ -173,7 +192,13 @@ export class Redis extends pulumi.ComponentResource {
         files: [{ path: CONF_PATH, content: conf, secret: true }],
         // redis-cli reads the password from here, so it never shows on a command line or in `ps`.
         secretEnv: { REDISCLI_AUTH: password },
-        volumes: [{ name: "data", mountPath: DATA_DIR, sizeGb: args.storageGb ?? Math.max(1, Math.ceil((args.memoryMb * 3) / 1024)) }],
+        volumes: [
+          {
+            name: "data",
+            mountPath: DATA_DIR,
+            sizeGb: args.storageGb ?? Math.max(1, Math.ceil((args.memoryMb * 3) / 1024)),
+          },
+        ],
         health: { exec: ["redis-cli", "-e", "ping"], tcp: { port: REDIS_PORT }, intervalSeconds: 10, startSeconds: 10 },
         resources: { cpuMillis: args.cpuMillis ?? 250, memoryMb: redisContainerMemoryMb(args.memoryMb) },
         user: { uid, gid },

@@ -9,8 +9,12 @@ import { MIGRATIONS_DIR, MigrationFile, ROLE_PASSWORD_ENV, migrationJobScript, r
 import { DeployedWorkload, Runtime } from "./runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "./workload";
 
-export type SupabaseServices = Omit<NorthstackConfig["supabase"], "studioHostPort" | "replicas"> & { readonly studioHostPort?: number };
-export type SupabaseUpstreams = Partial<Record<"auth" | "rest" | "realtime" | "storage" | "meta" | "studio", pulumi.Output<string>>>;
+export type SupabaseServices = Omit<NorthstackConfig["supabase"], "studioHostPort" | "replicas"> & {
+  readonly studioHostPort?: number;
+};
+export type SupabaseUpstreams = Partial<
+  Record<"auth" | "rest" | "realtime" | "storage" | "meta" | "studio", pulumi.Output<string>>
+>;
 
 export interface SupabaseArgs {
   /** Where the containers run. Required. */
@@ -48,23 +52,33 @@ export interface SupabaseArgs {
 
 /** Throws, naming the argument and what is allowed, before any resource is registered. */
 export function validateSupabaseArgs(
-  args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "extraMigrations" | "keysIssuedAt"> & Partial<Pick<SupabaseArgs, "replicas" | "storage">>,
+  args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "extraMigrations" | "keysIssuedAt"> &
+    Partial<Pick<SupabaseArgs, "replicas" | "storage">>,
 ): void {
-  if (studioLacksMeta(args.services)) throw new Error("services.studio is true but services.meta is false; Studio needs postgres-meta, enable meta or disable studio");
+  if (studioLacksMeta(args.services))
+    throw new Error(
+      "services.studio is true but services.meta is false; Studio needs postgres-meta, enable meta or disable studio",
+    );
   if (args.replicas !== undefined && (!Number.isInteger(args.replicas) || args.replicas < 1)) {
     throw new Error(`replicas ${JSON.stringify(args.replicas)} is not allowed; use an integer >= 1`);
   }
   if (args.services.storage && args.storage && args.storage.kind !== "file" && !args.storage.access) {
-    throw new Error(`storage: a ${args.storage.kind} bucket needs access (credentials or a ServiceAccount with a cloud identity); without it every upload fails`);
+    throw new Error(
+      `storage: a ${args.storage.kind} bucket needs access (credentials or a ServiceAccount with a cloud identity); without it every upload fails`,
+    );
   }
   try {
     const url = new URL(args.publicUrl);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
   } catch {
-    throw new Error(`publicUrl ${JSON.stringify(args.publicUrl)} is not allowed; use an http(s) URL such as http://localhost:8000`);
+    throw new Error(
+      `publicUrl ${JSON.stringify(args.publicUrl)} is not allowed; use an http(s) URL such as http://localhost:8000`,
+    );
   }
   if (args.keysIssuedAt !== undefined && (!Number.isInteger(args.keysIssuedAt) || args.keysIssuedAt <= 0)) {
-    throw new Error(`keysIssuedAt ${JSON.stringify(args.keysIssuedAt)} is not allowed; use a positive integer (seconds since the epoch)`);
+    throw new Error(
+      `keysIssuedAt ${JSON.stringify(args.keysIssuedAt)} is not allowed; use a positive integer (seconds since the epoch)`,
+    );
   }
   renderMigrations({ exposedSchemas: args.exposedSchemas, extra: args.extraMigrations });
 }
@@ -95,7 +109,13 @@ interface ServiceContext {
   readonly gateway: string;
 }
 
-const httpCheck = (port: number, path: string): string[] => ["wget", "--no-verbose", "--tries=1", "--spider", `http://127.0.0.1:${port}${path}`];
+const httpCheck = (port: number, path: string): string[] => [
+  "wget",
+  "--no-verbose",
+  "--tries=1",
+  "--spider",
+  `http://127.0.0.1:${port}${path}`,
+];
 const nodeHttpCheck = (port: number, path: string): string[] => [
   "node",
   "-e",
@@ -208,7 +228,11 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
       DB_ENC_KEY: jwtSecret.apply((s) => deriveKey(s, "realtime-db-enc-key", 16)),
     },
     scratch: [{ mountPath: "/tmp" }],
-    health: { exec: ["curl", "-sSf", "-o", "/dev/null", `http://127.0.0.1:${port}/api/ping`], httpGet: { path: "/api/ping", port }, startSeconds: 30 },
+    health: {
+      exec: ["curl", "-sSf", "-o", "/dev/null", `http://127.0.0.1:${port}/api/ping`],
+      httpGet: { path: "/api/ping", port },
+      startSeconds: 30,
+    },
     resources: { cpuMillis: 500, memoryMb: 256 },
     user: { uid: IMAGES.realtime.uid, gid: IMAGES.realtime.gid },
     // The Elixir release writes its generated runtime configuration under the release directory at boot.
@@ -229,15 +253,14 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
   const store = args.storage;
   const access = store.access;
   const port = SUPABASE_PORTS.storage;
-  const backend: Record<string, pulumi.Input<string>> =
-    store.kind === "file"
-      ? { STORAGE_BACKEND: "file", FILE_STORAGE_BACKEND_PATH: FILE_STORAGE_PATH, GLOBAL_S3_BUCKET: store.bucket }
-      : {
-          STORAGE_BACKEND: "s3",
-          GLOBAL_S3_BUCKET: store.bucket,
-          ...(access?.endpoint ? { GLOBAL_S3_ENDPOINT: access.endpoint } : {}),
-          ...(access?.forcePathStyle ? { GLOBAL_S3_FORCE_PATH_STYLE: "true" } : {}),
-        };
+  const backend: Record<string, pulumi.Input<string>> = store.kind === "file"
+    ? { STORAGE_BACKEND: "file", FILE_STORAGE_BACKEND_PATH: FILE_STORAGE_PATH, GLOBAL_S3_BUCKET: store.bucket }
+    : {
+        STORAGE_BACKEND: "s3",
+        GLOBAL_S3_BUCKET: store.bucket,
+        ...(access?.endpoint ? { GLOBAL_S3_ENDPOINT: access.endpoint } : {}),
+        ...(access?.forcePathStyle ? { GLOBAL_S3_FORCE_PATH_STYLE: "true" } : {}),
+      };
   return {
     name: `${name}-storage`,
     component: "supabase",
@@ -261,7 +284,10 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
       ...s3ClientEnv(store).secretEnv,
     },
     serviceAccount: access?.serviceAccount,
-    volumes: store.kind === "file" ? [{ name: "objects", mountPath: FILE_STORAGE_PATH, sizeGb: args.fileStorageGb ?? 10 }] : [],
+    volumes:
+      store.kind === "file"
+        ? [{ name: "objects", mountPath: FILE_STORAGE_PATH, sizeGb: args.fileStorageGb ?? 10 }]
+        : [],
     // Objects on a volume are one pod's; in a bucket every replica sees them.
     replicas: store.kind === "file" ? 1 : args.replicas,
     scratch: [{ mountPath: "/tmp", sizeMb: 256 }],
@@ -338,7 +364,11 @@ function studioSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }:
 }
 
 /** The migration job: the postgres image's psql applies the files under /migrations, then sets role passwords. */
-export function migrationJobSpec(name: string, postgres: PostgresEndpoint, files: readonly MigrationFile[]): WorkloadSpec {
+export function migrationJobSpec(
+  name: string,
+  postgres: PostgresEndpoint,
+  files: readonly MigrationFile[],
+): WorkloadSpec {
   return {
     name: `${name}-migrate`,
     component: "migrations",
@@ -399,7 +429,9 @@ export class Supabase extends pulumi.ComponentResource {
     const jwtSecret = pulumi.secret(args.jwtSecret);
     const issuedAt = args.keysIssuedAt ?? DEFAULT_KEYS_ISSUED_AT;
     this.anonKey = pulumi.secret(jwtSecret.apply((s) => signHs256(supabaseKeyClaims("anon", issuedAt), s)));
-    this.serviceRoleKey = pulumi.secret(jwtSecret.apply((s) => signHs256(supabaseKeyClaims("service_role", issuedAt), s)));
+    this.serviceRoleKey = pulumi.secret(
+      jwtSecret.apply((s) => signHs256(supabaseKeyClaims("service_role", issuedAt), s)),
+    );
 
     this.migrations = args.runtime.deploy(migrationJobSpec(name, args.postgres, files), this);
 
@@ -412,10 +444,15 @@ export class Supabase extends pulumi.ComponentResource {
       gateway: args.gatewayName ?? "kong",
     };
     const upstreams: SupabaseUpstreams = {};
-    for (const [service, spec] of Object.entries(SERVICE_SPECS) as [keyof typeof SERVICE_SPECS, (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS]][]) {
+    for (const [service, spec] of Object.entries(SERVICE_SPECS) as [
+      keyof typeof SERVICE_SPECS,
+      (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS],
+    ][]) {
       if (!args.services[service]) continue;
-      const identity = service === "storage" ? args.storage.access?.dependsOn ?? [] : [];
-      const deployed = args.runtime.deploy(spec(context), this, { dependsOn: [...this.migrations.resources, ...identity] });
+      const identity = service === "storage" ? (args.storage.access?.dependsOn ?? []) : [];
+      const deployed = args.runtime.deploy(spec(context), this, {
+        dependsOn: [...this.migrations.resources, ...identity],
+      });
       upstreams[service] = pulumi.interpolate`http://${deployed.host}:${SUPABASE_PORTS[service]}`;
     }
     this.upstreams = upstreams;

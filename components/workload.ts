@@ -42,7 +42,12 @@ export interface WorkloadSpec {
   /** Replica count for services. Default: 1. */
   readonly replicas?: number;
   /** Horizontal autoscaling bounds on Kubernetes. Default: none (fixed replicas). */
-  readonly autoscale?: { readonly min: number; readonly max: number; readonly cpuPercent?: number; readonly memoryPercent?: number };
+  readonly autoscale?: {
+    readonly min: number;
+    readonly max: number;
+    readonly cpuPercent?: number;
+    readonly memoryPercent?: number;
+  };
   /**
    * `service` runs forever; `job` runs to completion once per change (migrations); `cron` runs to
    * completion on `schedule` (Kubernetes only). Default: service.
@@ -198,10 +203,14 @@ function initStepProblems(spec: WorkloadSpec): string[] {
       if (p) problems.push(`${at}: image ${JSON.stringify(step.image)} ${p}`);
     }
     const user = step.user ?? spec.user;
-    if (!Number.isInteger(user.uid) || user.uid <= 0) problems.push(`${at}: user.uid ${user.uid} must be a non-root uid (> 0)`);
-    if (!Number.isInteger(user.gid) || user.gid <= 0) problems.push(`${at}: user.gid ${user.gid} must be a non-root gid (> 0)`);
-    if (step.resources.cpuMillis <= 0) problems.push(`${at}: resources.cpuMillis ${step.resources.cpuMillis} must be positive`);
-    if (step.resources.memoryMb <= 0) problems.push(`${at}: resources.memoryMb ${step.resources.memoryMb} must be positive`);
+    if (!Number.isInteger(user.uid) || user.uid <= 0)
+      problems.push(`${at}: user.uid ${user.uid} must be a non-root uid (> 0)`);
+    if (!Number.isInteger(user.gid) || user.gid <= 0)
+      problems.push(`${at}: user.gid ${user.gid} must be a non-root gid (> 0)`);
+    if (step.resources.cpuMillis <= 0)
+      problems.push(`${at}: resources.cpuMillis ${step.resources.cpuMillis} must be positive`);
+    if (step.resources.memoryMb <= 0)
+      problems.push(`${at}: resources.memoryMb ${step.resources.memoryMb} must be positive`);
   }
   return problems;
 }
@@ -213,26 +222,34 @@ function initStepProblems(spec: WorkloadSpec): string[] {
 export function validateWorkload(spec: WorkloadSpec): void {
   const problems: string[] = [];
   const where = `workload ${JSON.stringify(spec.name)}`;
-  if (!WORKLOAD_NAME.test(spec.name)) problems.push(`name ${JSON.stringify(spec.name)} is not a DNS label of at most 52 characters`);
+  if (!WORKLOAD_NAME.test(spec.name))
+    problems.push(`name ${JSON.stringify(spec.name)} is not a DNS label of at most 52 characters`);
   if (typeof spec.image === "string") {
     const p = checkPinnedImage(spec.image);
     if (p) problems.push(`image ${JSON.stringify(spec.image)} ${p}`);
   }
-  if (!Number.isInteger(spec.user.uid) || spec.user.uid <= 0) problems.push(`user.uid ${spec.user.uid} must be a non-root uid (> 0)`);
-  if (!Number.isInteger(spec.user.gid) || spec.user.gid <= 0) problems.push(`user.gid ${spec.user.gid} must be a non-root gid (> 0)`);
+  if (!Number.isInteger(spec.user.uid) || spec.user.uid <= 0)
+    problems.push(`user.uid ${spec.user.uid} must be a non-root uid (> 0)`);
+  if (!Number.isInteger(spec.user.gid) || spec.user.gid <= 0)
+    problems.push(`user.gid ${spec.user.gid} must be a non-root gid (> 0)`);
   if (spec.resources.cpuMillis <= 0) problems.push(`resources.cpuMillis ${spec.resources.cpuMillis} must be positive`);
   if (spec.resources.memoryMb <= 0) problems.push(`resources.memoryMb ${spec.resources.memoryMb} must be positive`);
   const replicas = spec.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas ${replicas} must be an integer >= 1`);
   if ((spec.kind ?? "service") === "service" && !spec.health) problems.push("a service needs a health check");
   if (spec.kind === "cron" && !CRON_SCHEDULE.test(spec.schedule ?? "")) {
-    problems.push(`schedule ${JSON.stringify(spec.schedule)} is not allowed; a cron workload needs five cron fields such as "15 7 * * *"`);
+    problems.push(
+      `schedule ${JSON.stringify(spec.schedule)} is not allowed; a cron workload needs five cron fields such as "15 7 * * *"`,
+    );
   }
-  if (spec.kind !== "cron" && spec.schedule !== undefined) problems.push(`schedule ${JSON.stringify(spec.schedule)} is only allowed with kind "cron"`);
+  if (spec.kind !== "cron" && spec.schedule !== undefined)
+    problems.push(`schedule ${JSON.stringify(spec.schedule)} is only allowed with kind "cron"`);
   if (runsToCompletion(spec) && (spec.ports ?? []).length > 0) problems.push(`a ${spec.kind} cannot listen on ports`);
   problems.push(...initStepProblems(spec));
   if (spec.serviceAccount && !WORKLOAD_NAME.test(spec.serviceAccount.name)) {
-    problems.push(`serviceAccount.name ${JSON.stringify(spec.serviceAccount.name)} is not a DNS label of at most 52 characters`);
+    problems.push(
+      `serviceAccount.name ${JSON.stringify(spec.serviceAccount.name)} is not a DNS label of at most 52 characters`,
+    );
   }
   if (spec.health && spec.health.exec.length === 0) problems.push("health.exec must name a command");
   if (spec.autoscale && (spec.autoscale.min < 1 || spec.autoscale.max < spec.autoscale.min)) {
@@ -244,8 +261,10 @@ export function validateWorkload(spec: WorkloadSpec): void {
     if (ports.has(p.port)) problems.push(`port ${p.port} is listed twice`);
     ports.add(p.port);
   }
-  for (const f of spec.files ?? []) if (!f.path.startsWith("/")) problems.push(`file path ${JSON.stringify(f.path)} must be absolute`);
-  for (const c of spec.addCapabilities ?? []) if (!c.reason) problems.push(`capability ${c.name} is added back without a reason`);
+  for (const f of spec.files ?? [])
+    if (!f.path.startsWith("/")) problems.push(`file path ${JSON.stringify(f.path)} must be absolute`);
+  for (const c of spec.addCapabilities ?? [])
+    if (!c.reason) problems.push(`capability ${c.name} is added back without a reason`);
   if (problems.length) throw new Error(`${where}: ${problems.join("; ")}`);
 }
 

@@ -59,7 +59,8 @@ const emptyOptions = (parent?: string): PolicyResourceOptions => ({
 function toSentinels(value: unknown): unknown {
   if (value === UNKNOWN) return UNKNOWN_SENTINEL;
   if (Array.isArray(value)) return value.map(toSentinels);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toSentinels(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toSentinels(v)]));
   return value;
 }
 
@@ -106,7 +107,8 @@ function argsFor(resource: PolicyResource, context: ArgsContext): ResourceValida
     provider: resource.provider,
     stackTags: toMap(context.stackTags),
     isType: isType as ResourceValidationArgs["isType"],
-    asType: ((resourceClass: ResourceClass) => (isType(resourceClass) ? resource.props : undefined)) as ResourceValidationArgs["asType"],
+    asType: ((resourceClass: ResourceClass) =>
+      isType(resourceClass) ? resource.props : undefined) as ResourceValidationArgs["asType"],
     getConfig: <T extends object>() => ({ ...(context.config ?? {}) }) as T,
     notApplicable: (reason?: string): never => {
       throw new NotApplicableError(reason);
@@ -138,7 +140,8 @@ export function policyResources(inputs: readonly StackResourceInput[]): PolicyRe
       dependencies: [],
       propertyDependencies: {},
       isType: isType as PolicyResource["isType"],
-      asType: ((resourceClass: ResourceClass) => (isType(resourceClass) ? props : undefined)) as PolicyResource["asType"],
+      asType: ((resourceClass: ResourceClass) =>
+        isType(resourceClass) ? props : undefined) as PolicyResource["asType"],
     };
     byUrn.set(resource.urn, resource);
     return resource;
@@ -151,7 +154,9 @@ export function policyResources(inputs: readonly StackResourceInput[]): PolicyRe
       if (dependency) resource.dependencies.push(dependency);
     }
     for (const [property, urns] of Object.entries(input.propertyDependencies ?? {})) {
-      resource.propertyDependencies[property] = urns.map((u) => byUrn.get(u)).filter((d): d is PolicyResource => d !== undefined);
+      resource.propertyDependencies[property] = urns
+        .map((u) => byUrn.get(u))
+        .filter((d): d is PolicyResource => d !== undefined);
     }
   });
   return resources;
@@ -179,7 +184,12 @@ export interface Reported {
 function collector(into: Reported[]): ReportViolation {
   return ((message: string | { message?: string; enforcementLevel?: EnforcementLevel; urn?: string }, urn?: string) => {
     if (typeof message === "string") into.push({ message, urn });
-    else into.push({ message: message.message ?? "", enforcementLevel: message.enforcementLevel, urn: message.urn ?? urn });
+    else
+      into.push({
+        message: message.message ?? "",
+        enforcementLevel: message.enforcementLevel,
+        urn: message.urn ?? urn,
+      });
   }) as ReportViolation;
 }
 
@@ -187,36 +197,59 @@ function collector(into: Reported[]): ReportViolation {
  * Runs one policy's validateResource; returns what it reported, or `notApplicable` with the reason.
  * An unknown value read through the proxy becomes one advisory finding, as in CrossGuard.
  */
-export async function runResourcePolicy(policy: NorthstackPolicy, args: ResourceValidationArgs): Promise<Reported[] | { notApplicable: string | undefined }> {
+export async function runResourcePolicy(
+  policy: NorthstackPolicy,
+  args: ResourceValidationArgs,
+): Promise<Reported[] | { notApplicable: string | undefined }> {
   const reported: Reported[] = [];
-  const validations = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+  const validations =
+    policy.validateResource === undefined
+      ? []
+      : Array.isArray(policy.validateResource)
+        ? policy.validateResource
+        : [policy.validateResource];
   for (const validate of validations) {
     try {
       await validate(args, collector(reported));
     } catch (e) {
       if (e instanceof NotApplicableError) return { notApplicable: e.reason };
-      if (e instanceof UnknownValueError) reported.push({ message: `can't run policy ${policy.name} during preview: ${(e as Error).message}`, enforcementLevel: "advisory" });
+      if (e instanceof UnknownValueError)
+        reported.push({
+          message: `can't run policy ${policy.name} during preview: ${(e as Error).message}`,
+          enforcementLevel: "advisory",
+        });
       else throw e;
     }
   }
   return reported;
 }
 
-export async function runStackPolicy(policy: NorthstackPolicy, args: StackValidationArgs): Promise<Reported[] | { notApplicable: string | undefined }> {
+export async function runStackPolicy(
+  policy: NorthstackPolicy,
+  args: StackValidationArgs,
+): Promise<Reported[] | { notApplicable: string | undefined }> {
   const reported: Reported[] = [];
   if (!("validateStack" in policy)) return reported;
   try {
     await policy.validateStack(args, collector(reported));
   } catch (e) {
     if (e instanceof NotApplicableError) return { notApplicable: e.reason };
-    if (e instanceof UnknownValueError) reported.push({ message: `can't run policy ${policy.name} during preview: ${(e as Error).message}`, enforcementLevel: "advisory" });
+    if (e instanceof UnknownValueError)
+      reported.push({
+        message: `can't run policy ${policy.name} during preview: ${(e as Error).message}`,
+        enforcementLevel: "advisory",
+      });
     else throw e;
   }
   return reported;
 }
 
 /** Messages a policy reports for one resource (tests). */
-export async function violationsOf(policy: NorthstackPolicy, input: ResourceInput, context: ArgsContext = {}): Promise<Reported[]> {
+export async function violationsOf(
+  policy: NorthstackPolicy,
+  input: ResourceInput,
+  context: ArgsContext = {},
+): Promise<Reported[]> {
   const result = await runResourcePolicy(policy, resourceArgs(input, context));
   return Array.isArray(result) ? result : [];
 }
@@ -225,7 +258,9 @@ export async function violationsOf(policy: NorthstackPolicy, input: ResourceInpu
 // Pack config (`pulumi preview --policy-pack-config FILE`).
 
 const levelOf = (entry: unknown): EnforcementLevel | undefined =>
-  typeof entry === "string" ? (entry as EnforcementLevel) : ((entry as { enforcementLevel?: EnforcementLevel } | undefined)?.enforcementLevel ?? undefined);
+  typeof entry === "string"
+    ? (entry as EnforcementLevel)
+    : ((entry as { enforcementLevel?: EnforcementLevel } | undefined)?.enforcementLevel ?? undefined);
 
 /** A policy's level: its own config entry, else `all`, else its declared level, else the pack's. */
 export function enforcementLevelOf(policy: NorthstackPolicy, document: PolicyPackConfigDocument): EnforcementLevel {
@@ -257,16 +292,23 @@ function typeProblem(schema: { type?: string; items?: { type?: string } }, value
     }
   };
   if (!is(schema.type, value)) return `must be ${schema.type}`;
-  if (schema.type === "array" && schema.items && !(value as unknown[]).every((v) => is(schema.items?.type, v))) return `must be an array of ${schema.items.type}`;
+  if (schema.type === "array" && schema.items && !(value as unknown[]).every((v) => is(schema.items?.type, v)))
+    return `must be an array of ${schema.items.type}`;
   return undefined;
 }
 
 /** Throws one error listing every problem in a pack config document: unknown policies, properties, levels, types. */
-export function validatePolicyPackConfig(document: PolicyPackConfigDocument, policies: readonly NorthstackPolicy[] = packPolicies): void {
+export function validatePolicyPackConfig(
+  document: PolicyPackConfigDocument,
+  policies: readonly NorthstackPolicy[] = packPolicies,
+): void {
   const problems: string[] = [];
   const byName = new Map(policies.map((p) => [p.name, p]));
   const checkLevel = (key: string, level: unknown) => {
-    if (level !== undefined && !ENFORCEMENT_LEVELS.includes(level as EnforcementLevel)) problems.push(`${key}: enforcement level ${JSON.stringify(level)} is not one of ${ENFORCEMENT_LEVELS.join(", ")}`);
+    if (level !== undefined && !ENFORCEMENT_LEVELS.includes(level as EnforcementLevel))
+      problems.push(
+        `${key}: enforcement level ${JSON.stringify(level)} is not one of ${ENFORCEMENT_LEVELS.join(", ")}`,
+      );
   };
   for (const [key, entry] of Object.entries(document)) {
     const policy = byName.get(key);
@@ -290,7 +332,9 @@ export function validatePolicyPackConfig(document: PolicyPackConfigDocument, pol
       const schema = policy?.configSchema?.properties[property];
       if (!schema) {
         const known = Object.keys(policy?.configSchema?.properties ?? {});
-        problems.push(`${key}.${property}: unknown property; ${known.length ? `known: ${known.join(", ")}` : "this policy takes none"}`);
+        problems.push(
+          `${key}.${property}: unknown property; ${known.length ? `known: ${known.join(", ")}` : "this policy takes none"}`,
+        );
         continue;
       }
       const problem = typeProblem(schema as { type?: string; items?: { type?: string } }, value);
@@ -324,7 +368,11 @@ const usesDefaultProvider = (r: PlannedResource) => r.custom && r.provider === n
  * The default provider of each package the plan uses without an explicit provider, configured from
  * the stack config like the engine does (`aws:region` -> region); validated like any resource.
  */
-function defaultProviders(resources: readonly PlannedResource[], stack: string, config: Record<string, string>): Map<string, StackResourceInput> {
+function defaultProviders(
+  resources: readonly PlannedResource[],
+  stack: string,
+  config: Record<string, string>,
+): Map<string, StackResourceInput> {
   const project = resources[0]?.urn.split("::")[1] ?? "northstack";
   const byPackage = new Map<string, StackResourceInput>();
   for (const r of resources) {
@@ -334,13 +382,22 @@ function defaultProviders(resources: readonly PlannedResource[], stack: string, 
       type: `pulumi:providers:${pkg}`,
       name: "default",
       urn: `urn:pulumi:${stack}::${project}::pulumi:providers:${pkg}::default`,
-      props: Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(`${pkg}:`)).map(([k, v]) => [k.slice(pkg.length + 1), v])),
+      props: Object.fromEntries(
+        Object.entries(config)
+          .filter(([k]) => k.startsWith(`${pkg}:`))
+          .map(([k, v]) => [k.slice(pkg.length + 1), v]),
+      ),
     });
   }
   return byPackage;
 }
 
-const asProvider = (p: StackResourceInput): PolicyProviderResource => ({ type: p.type, name: p.name ?? "default", urn: p.urn ?? "", props: p.props });
+const asProvider = (p: StackResourceInput): PolicyProviderResource => ({
+  type: p.type,
+  name: p.name ?? "default",
+  urn: p.urn ?? "",
+  props: p.props,
+});
 
 /** Name properties that providers fill by autonaming, for the types whose name other resources refer to. */
 const AUTONAMED: Record<string, string> = {
@@ -361,7 +418,10 @@ function checkedInputs(r: PlannedResource): Record<string, unknown> {
 }
 
 /** Evaluates every policy over a plan and returns each violation with its enforcement level. */
-export async function evaluatePolicies(resources: readonly PlannedResource[], options: EvaluateOptions): Promise<PolicyViolation[]> {
+export async function evaluatePolicies(
+  resources: readonly PlannedResource[],
+  options: EvaluateOptions,
+): Promise<PolicyViolation[]> {
   const document = options.policyConfig ?? {};
   const policies = options.policies ?? packPolicies;
   validatePolicyPackConfig(document, policies);
@@ -370,7 +430,8 @@ export async function evaluatePolicies(resources: readonly PlannedResource[], op
   const defaults = defaultProviders(resources, options.stack, options.config ?? {});
   const explicit = new Map<string, PolicyProviderResource>();
   for (const r of resources) {
-    if (r.type.startsWith("pulumi:providers:")) explicit.set(r.urn, { type: r.type, name: r.name, urn: r.urn, props: r.plainInputs });
+    if (r.type.startsWith("pulumi:providers:"))
+      explicit.set(r.urn, { type: r.type, name: r.name, urn: r.urn, props: r.plainInputs });
   }
   const providerOf = (r: PlannedResource): PolicyProviderResource | undefined => {
     if (r.provider) return explicit.get(providerUrnOf(r.provider));
@@ -393,9 +454,20 @@ export async function evaluatePolicies(resources: readonly PlannedResource[], op
   const stackResources = policyResources(inputs);
 
   const violations: PolicyViolation[] = [];
-  const record = (policy: NorthstackPolicy, level: EnforcementLevel, reported: Reported[] | { notApplicable: string | undefined }, urn: string | null) => {
+  const record = (
+    policy: NorthstackPolicy,
+    level: EnforcementLevel,
+    reported: Reported[] | { notApplicable: string | undefined },
+    urn: string | null,
+  ) => {
     if (!Array.isArray(reported)) return;
-    for (const r of reported) violations.push({ policy: policy.name, enforcementLevel: r.enforcementLevel ?? level, urn: r.urn ?? urn, message: r.message });
+    for (const r of reported)
+      violations.push({
+        policy: policy.name,
+        enforcementLevel: r.enforcementLevel ?? level,
+        urn: r.urn ?? urn,
+        message: r.message,
+      });
   };
 
   for (const policy of policies) {

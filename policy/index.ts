@@ -8,7 +8,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { PACK_ENFORCEMENT_LEVEL, policies } from "./policies";
 
 new PolicyPack("northstack", {
-  description: "northstack guarantees: non-root least-privilege containers, RLS on every exposed table, data in Canada, and the controls around them.",
+  description:
+    "northstack guarantees: non-root least-privilege containers, RLS on every exposed table, data in Canada, and the controls around them.",
   enforcementLevel: PACK_ENFORCEMENT_LEVEL,
   policies,
 });

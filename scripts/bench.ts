@@ -36,11 +36,21 @@ function measurePlan(label: string, args: string[]): PlanFigure {
   for (let i = 0; i < runs; i++) {
     const run = spawnSync(
       "/usr/bin/time",
-      ["-f", "BENCH %e %M", process.execPath, "-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args, "--json"],
+      [
+        "-f",
+        "BENCH %e %M",
+        process.execPath,
+        "-r",
+        "ts-node/register/transpile-only",
+        "scripts/plan.ts",
+        ...args,
+        "--json",
+      ],
       { cwd: PROJECT_ROOT, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 },
     );
     const stats = /BENCH ([\d.]+) (\d+)/.exec(run.stderr);
-    if (!stats) throw new Error(`plan ${args.join(" ")} did not report timing (is GNU time installed?):\n${run.stderr}`);
+    if (!stats)
+      throw new Error(`plan ${args.join(" ")} did not report timing (is GNU time installed?):\n${run.stderr}`);
     seconds.push(Number(stats[1]));
     peaks.push(Number(stats[2]) / 1024);
     exitCode = run.status ?? -1;
@@ -75,13 +85,19 @@ async function main(): Promise<void> {
   );
   const plans = [measurePlan("dev", ["dev"]), ...cloudStacks];
   const scaling = [0, 10, 20].map((extra) =>
-    measurePlan(`prod (aws) + ${extra} API services`, ["prod", "--set", `northstack:services=${JSON.stringify(Array.from({ length: extra }, (_, i) => `svc${i + 1}=ghcr.io/northstack/api:0.1.0`))}`]),
+    measurePlan(`prod (aws) + ${extra} API services`, [
+      "prod",
+      "--set",
+      `northstack:services=${JSON.stringify(Array.from({ length: extra }, (_, i) => `svc${i + 1}=ghcr.io/northstack/api:0.1.0`))}`,
+    ]),
   );
 
   console.log("Offline plan (median of %d, fresh process each, includes Node + ts-node start-up)", runs);
   console.log("  stack                              wall s   peak MiB   resources   exit");
   for (const p of [...plans, ...scaling]) {
-    console.log(`  ${p.label.padEnd(34)} ${fmt(p.seconds).padStart(6)}   ${String(p.peakMb).padStart(8)}   ${String(p.resources).padStart(9)}   ${p.exitCode}`);
+    console.log(
+      `  ${p.label.padEnd(34)} ${fmt(p.seconds).padStart(6)}   ${String(p.peakMb).padStart(8)}   ${String(p.resources).padStart(9)}   ${p.exitCode}`,
+    );
   }
   const [base, , twenty] = scaling;
   const perService = (twenty.seconds - base.seconds) / 20;
@@ -97,7 +113,9 @@ async function main(): Promise<void> {
   await measurePolicies(200);
   for (const n of [1000, 2000, 4000]) policy.push(await measurePolicies(n));
   for (const p of policy) console.log(`  ${String(p.resources).padStart(5)} resources   ${fmt(p.seconds, 3)} s`);
-  console.log(`  ratio 4000/2000: ${fmt(policy[2].seconds / policy[1].seconds)} (linear = 2.00); 2000/1000: ${fmt(policy[1].seconds / policy[0].seconds)}`);
+  console.log(
+    `  ratio 4000/2000: ${fmt(policy[2].seconds / policy[1].seconds)} (linear = 2.00); 2000/1000: ${fmt(policy[1].seconds / policy[0].seconds)}`,
+  );
 
   const suite = quick
     ? []
@@ -108,13 +126,22 @@ async function main(): Promise<void> {
       ];
   if (suite.length) {
     console.log("\nTest suite");
-    for (const s of suite) console.log(`  ${s.label.padEnd(28)} ${fmt(s.seconds, 1).padStart(6)} s ${s.ok ? "" : "(FAILED)"}`);
-    console.log(`  total                        ${fmt(suite.reduce((a, s) => a + s.seconds, 0), 1).padStart(6)} s`);
+    for (const s of suite)
+      console.log(`  ${s.label.padEnd(28)} ${fmt(s.seconds, 1).padStart(6)} s ${s.ok ? "" : "(FAILED)"}`);
+    console.log(
+      `  total                        ${fmt(
+        suite.reduce((a, s) => a + s.seconds, 0),
+        1,
+      ).padStart(6)} s`,
+    );
   }
 
   const out = path.join(PROJECT_ROOT, ".bench");
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, "results.json"), JSON.stringify({ date: new Date().toISOString(), runs, plans, scaling, policy, suite }, null, 2));
+  fs.writeFileSync(
+    path.join(out, "results.json"),
+    JSON.stringify({ date: new Date().toISOString(), runs, plans, scaling, policy, suite }, null, 2),
+  );
 }
 
 main().catch((e) => {

@@ -22,8 +22,16 @@ export function renderPulumiYaml(): string {
       templateConfig[key] = { description: spec.description, secret: true };
       continue;
     }
-    if (spec.default === undefined) throw new Error(`CONFIG_SCHEMA.${key}: a non-secret key needs a default, or the Pulumi CLI requires it on every stack`);
-    config[key] = { type: spec.type, description: spec.description, ...(spec.type === "array" ? { items: { type: "string" } } : {}), default: spec.default };
+    if (spec.default === undefined)
+      throw new Error(
+        `CONFIG_SCHEMA.${key}: a non-secret key needs a default, or the Pulumi CLI requires it on every stack`,
+      );
+    config[key] = {
+      type: spec.type,
+      description: spec.description,
+      ...(spec.type === "array" ? { items: { type: "string" } } : {}),
+      default: spec.default,
+    };
   }
   const doc = {
     name: "northstack",
@@ -33,7 +41,8 @@ export function renderPulumiYaml(): string {
     main: "index.ts",
     config,
     template: {
-      description: "Secret config, set with `pulumi config set --secret`; none is required by the CLI, and unset passwords are generated.",
+      description:
+        "Secret config, set with `pulumi config set --secret`; none is required by the CLI, and unset passwords are generated.",
       config: templateConfig,
     },
   };

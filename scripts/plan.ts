@@ -23,7 +23,8 @@ interface CliArgs {
   policyConfig?: string;
 }
 
-const USAGE = "usage: scripts/plan.sh <stack> [--set key=value]... [--json] [--out DIR [--show-secrets]] [--policy-config FILE]";
+const USAGE =
+  "usage: scripts/plan.sh <stack> [--set key=value]... [--json] [--out DIR [--show-secrets]] [--policy-config FILE]";
 
 class UsageError extends Error {}
 
@@ -98,7 +99,11 @@ export function renderedFiles(resources: readonly PlannedResource[]): RenderedFi
     if (r.type === "docker:index/container:Container") {
       ((props.uploads as { file?: string; content?: string }[] | undefined) ?? []).forEach((u, i) => {
         if (u.file && typeof u.content === "string") {
-          files.push({ path: path.join(r.name, u.file.replace(/^\/+/, "")), content: u.content, secret: underSecret(r.secretPaths, `uploads[${i}].content`) });
+          files.push({
+            path: path.join(r.name, u.file.replace(/^\/+/, "")),
+            content: u.content,
+            secret: underSecret(r.secretPaths, `uploads[${i}].content`),
+          });
         }
       });
     } else if (r.type === "kubernetes:core/v1:ConfigMap" || r.type === "kubernetes:core/v1:Secret") {
@@ -109,7 +114,11 @@ export function renderedFiles(resources: readonly PlannedResource[]): RenderedFi
         if (typeof value !== "string") continue;
         const content = isSecret && props.data && !stringData[key] ? Buffer.from(value, "base64").toString() : value;
         const field = key in stringData ? "stringData" : "data";
-        files.push({ path: path.join(r.name, key), content, secret: isSecret || underSecret(r.secretPaths, `${field}.${key}`) });
+        files.push({
+          path: path.join(r.name, key),
+          content,
+          secret: isSecret || underSecret(r.secretPaths, `${field}.${key}`),
+        });
       }
     }
   }
@@ -129,13 +138,18 @@ const PSEUDO_FILESYSTEMS = ["/proc", "/sys", "/dev"];
 export function prepareOutDir(dir: string, mode: number): string {
   const target = path.resolve(dir);
   if (PSEUDO_FILESYSTEMS.some((p) => target === p || target.startsWith(`${p}/`))) {
-    throw new UsageError(`--out ${JSON.stringify(dir)} is on a pseudo filesystem; give a directory on disk, e.g. --out plan-out`);
+    throw new UsageError(
+      `--out ${JSON.stringify(dir)} is on a pseudo filesystem; give a directory on disk, e.g. --out plan-out`,
+    );
   }
   if (fs.existsSync(target)) {
-    if (!fs.statSync(target).isDirectory()) throw new UsageError(`--out ${JSON.stringify(dir)} is a file; give a directory`);
+    if (!fs.statSync(target).isDirectory())
+      throw new UsageError(`--out ${JSON.stringify(dir)} is a file; give a directory`);
     const entries = fs.readdirSync(target);
     if (entries.length > 0 && !entries.includes(OUT_MARKER)) {
-      throw new UsageError(`--out ${JSON.stringify(dir)} holds files this command did not write; give an empty or new directory`);
+      throw new UsageError(
+        `--out ${JSON.stringify(dir)} holds files this command did not write; give an empty or new directory`,
+      );
     }
     for (const e of entries) fs.rmSync(path.join(target, e), { recursive: true, force: true });
   } else {
@@ -154,7 +168,10 @@ export function prepareOutDir(dir: string, mode: number): string {
     for (const level of missing) fs.mkdirSync(level, { mode });
   }
   fs.chmodSync(target, mode);
-  fs.writeFileSync(path.join(target, OUT_MARKER), "Written by scripts/plan.sh --out; the next run clears this directory.\n");
+  fs.writeFileSync(
+    path.join(target, OUT_MARKER),
+    "Written by scripts/plan.sh --out; the next run clears this directory.\n",
+  );
   return target;
 }
 
@@ -186,7 +203,8 @@ async function main(): Promise<number> {
   }
 
   const environment = environmentOf(plan);
-  const policyConfigFile = args.policyConfig ?? path.join(PROJECT_ROOT, "policy", `config.${environment ?? args.stack}.json`);
+  const policyConfigFile =
+    args.policyConfig ?? path.join(PROJECT_ROOT, "policy", `config.${environment ?? args.stack}.json`);
   let violations: PolicyResult[];
   try {
     violations = await evaluatePlan(plan, policyConfigFile);
@@ -202,7 +220,10 @@ async function main(): Promise<number> {
       fs.mkdirSync(path.dirname(target), { recursive: true, mode: args.showSecrets ? 0o700 : 0o755 });
       if (f.secret && !args.showSecrets) {
         redacted++;
-        fs.writeFileSync(target, `[secret of ${f.content.length} chars: redacted; --show-secrets writes it, owner-only]\n`);
+        fs.writeFileSync(
+          target,
+          `[secret of ${f.content.length} chars: redacted; --show-secrets writes it, owner-only]\n`,
+        );
       } else {
         fs.writeFileSync(target, f.content, { mode: args.showSecrets ? 0o600 : 0o644 });
       }
@@ -211,11 +232,20 @@ async function main(): Promise<number> {
 
   const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory");
   const advisory = violations.length - mandatory.length;
-  const policyConfigName = args.policyConfig ? path.relative(process.cwd(), policyConfigFile) : `${environment ?? args.stack} config`;
+  const policyConfigName = args.policyConfig
+    ? path.relative(process.cwd(), policyConfigFile)
+    : `${environment ?? args.stack} config`;
   if (args.json) {
     const doc = {
       stack: plan.stack,
-      resources: plan.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, custom: r.custom, inputs: r.inputs })),
+      resources: plan.resources.map((r) => ({
+        urn: r.urn,
+        type: r.type,
+        name: r.name,
+        parent: r.parent,
+        custom: r.custom,
+        inputs: r.inputs,
+      })),
       outputs: plan.outputs,
       violations,
     };
@@ -227,12 +257,18 @@ async function main(): Promise<number> {
     console.log(`\nResources: ${plan.resources.length}`);
     for (const [type, n] of countsByType(plan.resources)) console.log(`  ${String(n).padStart(4)}  ${type}`);
     console.log("\nOutputs:");
-    for (const [k, v] of Object.entries(plan.outputs)) console.log(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(plan.outputs))
+      console.log(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
     const level = (JSON.parse(fs.readFileSync(policyConfigFile, "utf8")) as { all?: string }).all ?? "advisory";
-    console.log(`\nPolicies: ${policyConfigName} (${level}): ${mandatory.length} mandatory violation${mandatory.length === 1 ? "" : "s"}, ${advisory} advisory`);
-    for (const v of violations) console.log(`  [${v.enforcementLevel}] ${v.policy}${v.urn ? ` (${v.urn})` : ""}: ${v.message}`);
+    console.log(
+      `\nPolicies: ${policyConfigName} (${level}): ${mandatory.length} mandatory violation${mandatory.length === 1 ? "" : "s"}, ${advisory} advisory`,
+    );
+    for (const v of violations)
+      console.log(`  [${v.enforcementLevel}] ${v.policy}${v.urn ? ` (${v.urn})` : ""}: ${v.message}`);
     if (outDir) {
-      const secrets = args.showSecrets ? "secret values written owner-only (0600)" : `${redacted} secret value${redacted === 1 ? "" : "s"} redacted`;
+      const secrets = args.showSecrets
+        ? "secret values written owner-only (0600)"
+        : `${redacted} secret value${redacted === 1 ? "" : "s"} redacted`;
       console.log(`\nRendered config files written to ${args.out} (${secrets})`);
     }
   }

@@ -14,7 +14,9 @@ export function stackCloud(root: string, stack: string): (typeof CLOUDS)[number]
   const cloud = readStackConfig(root, stack).config["northstack:cloud"];
   const known = CLOUDS.find((c) => c === cloud);
   if (!known) {
-    throw new Error(`northstack:cloud: ${JSON.stringify(cloud)} on stack ${stack} is not a cloud CI can log in to; set ${CLOUDS.join(" or ")} in Pulumi.${stack}.yaml`);
+    throw new Error(
+      `northstack:cloud: ${JSON.stringify(cloud)} on stack ${stack} is not a cloud CI can log in to; set ${CLOUDS.join(" or ")} in Pulumi.${stack}.yaml`,
+    );
   }
   return known;
 }

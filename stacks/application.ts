@@ -47,11 +47,21 @@ export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redi
   const monitoring = (service: string) => (cfg.monitoring.enabled ? [`${MONITORING}-${service}`] : []);
   const databaseServices = DATABASE_SERVICES.filter((service) => cfg.supabase[service]);
   return {
-    postgres: [...apis, supabaseWorkload("migrate"), ...databaseServices.map(supabaseWorkload), BACKUP, ...monitoring("postgres-exporter")],
+    postgres: [
+      ...apis,
+      supabaseWorkload("migrate"),
+      ...databaseServices.map(supabaseWorkload),
+      BACKUP,
+      ...monitoring("postgres-exporter"),
+    ],
     // Kong keeps its rate-limit counters in Redis.
     redis: [...apis, KONG, ...monitoring("redis-exporter")],
     // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to the webhook.
-    publicHttps: [...(cfg.supabase.storage ? [BUCKET_USERS.storage] : []), BACKUP, ...(cfg.secrets.alertWebhookUrl ? monitoring("alertmanager") : [])],
+    publicHttps: [
+      ...(cfg.supabase.storage ? [BUCKET_USERS.storage] : []),
+      BACKUP,
+      ...(cfg.secrets.alertWebhookUrl ? monitoring("alertmanager") : []),
+    ],
   };
 }
 
@@ -142,7 +152,8 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
         postgres,
         redis,
         grafanaHostPort: args.grafanaHostPort,
-        alertWebhookUrl: cfg.secrets.alertWebhookUrl !== undefined ? pulumi.secret(cfg.secrets.alertWebhookUrl) : undefined,
+        alertWebhookUrl:
+          cfg.secrets.alertWebhookUrl !== undefined ? pulumi.secret(cfg.secrets.alertWebhookUrl) : undefined,
       })
     : undefined;
 

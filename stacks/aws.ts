@@ -34,11 +34,18 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
 
   const network = new AwsNetwork(
     "network",
-    { vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined, privateSubnetIds: cfg.network.privateSubnetIds, natPerZone: multiZone },
+    {
+      vpcCidr: cfg.network.vpcCidr,
+      vpcId: cfg.network.vpcId || undefined,
+      privateSubnetIds: cfg.network.privateSubnetIds,
+      natPerZone: multiZone,
+    },
     primary,
   );
   const key = new EncryptionKey("kms", { purpose: `northstack ${cfg.stack}: data at rest` }, primary);
-  const drKey = withDr ? new EncryptionKey("kms-dr", { purpose: `northstack ${cfg.stack}: DR copies` }, { provider: providers.dr }) : undefined;
+  const drKey = withDr
+    ? new EncryptionKey("kms-dr", { purpose: `northstack ${cfg.stack}: DR copies` }, { provider: providers.dr })
+    : undefined;
 
   const postgres = new RdsPostgres(
     "postgres",
@@ -85,7 +92,16 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
     },
     primary,
   );
-  const files = new StorageBucket("storage", { bucketName: bucketName("storage"), kmsKeyArn: key.arn, region: cfg.region, forceDestroy: !cfg.deletionProtection }, primary);
+  const files = new StorageBucket(
+    "storage",
+    {
+      bucketName: bucketName("storage"),
+      kmsKeyArn: key.arn,
+      region: cfg.region,
+      forceDestroy: !cfg.deletionProtection,
+    },
+    primary,
+  );
 
   const cluster =
     cfg.kubernetes.cluster === "managed"
@@ -103,7 +119,11 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
         )
       : undefined;
 
-  new DataClientAccess("network-data-access", { network, clientSecurityGroupId: cluster?.clusterSecurityGroupId }, primary);
+  new DataClientAccess(
+    "network-data-access",
+    { network, clientSecurityGroupId: cluster?.clusterSecurityGroupId },
+    primary,
+  );
   // Each bucket user gets its own IAM role through EKS Pod Identity; the nodes get no S3 or KMS rights.
   const identity = (name: string, serviceAccount: string, policy: pulumi.Input<aws.iam.PolicyDocument>) =>
     new PodIdentityRole(
@@ -117,13 +137,27 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
       },
       primary,
     );
-  const storageRole = identity("storage-identity", STORAGE_SERVICE_ACCOUNT, pulumi.all([files.arn, key.arn]).apply(([bucket, kms]) => objectStorePolicy(bucket, kms)));
+  const storageRole = identity(
+    "storage-identity",
+    STORAGE_SERVICE_ACCOUNT,
+    pulumi.all([files.arn, key.arn]).apply(([bucket, kms]) => objectStorePolicy(bucket, kms)),
+  );
   const backupRole = identity(
     "backup-identity",
     BACKUP_SERVICE_ACCOUNT,
-    pulumi.all([backups.arn, key.arn]).apply(([bucket, kms]) => backupWriterPolicy(bucket, kms, BACKUP_RETENTION.prefixes.map((p) => p.prefix), "weekly/")),
+    pulumi.all([backups.arn, key.arn]).apply(([bucket, kms]) =>
+      backupWriterPolicy(
+        bucket,
+        kms,
+        BACKUP_RETENTION.prefixes.map((p) => p.prefix),
+        "weekly/",
+      ),
+    ),
   );
-  const podIdentityAccess = (serviceAccount: string, role: PodIdentityRole) => ({ serviceAccount: { name: serviceAccount, eksPodIdentity: true }, dependsOn: [role.association] });
+  const podIdentityAccess = (serviceAccount: string, role: PodIdentityRole) => ({
+    serviceAccount: { name: serviceAccount, eksPodIdentity: true },
+    dependsOn: [role.association],
+  });
 
   return {
     postgres: postgres.endpoint,
@@ -141,6 +175,8 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
       "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
     },
     // A new EKS cluster's only class is unencrypted gp2; volumes get gp3 encrypted with the stack key.
-    storageClass: cluster ? { provisioner: EBS_CSI_PROVISIONER, parameters: { type: "gp3", encrypted: "true", kmsKeyId: key.arn } } : undefined,
+    storageClass: cluster
+      ? { provisioner: EBS_CSI_PROVISIONER, parameters: { type: "gp3", encrypted: "true", kmsKeyId: key.arn } }
+      : undefined,
   };
 }

@@ -26,4 +26,5 @@ export interface CloudFoundation {
 }
 
 /** The kubeconfig of a cluster the stack does not create (northstack:cluster existing), a Pulumi secret. */
-export const existingClusterKubeconfig = (cfg: NorthstackConfig): pulumi.Output<string> => pulumi.secret(cfg.secrets.kubeconfig ?? "");
+export const existingClusterKubeconfig = (cfg: NorthstackConfig): pulumi.Output<string> =>
+  pulumi.secret(cfg.secrets.kubeconfig ?? "");

@@ -26,18 +26,29 @@ import { gcpFoundation } from "./gcp";
  */
 export function validateCloudConfig(cfg: NorthstackConfig): void {
   const problems: string[] = [];
-  if (cfg.cloud !== "aws" && cfg.cloud !== "gcp") problems.push(`northstack:cloud ${JSON.stringify(cfg.cloud)} is not allowed on ${cfg.environment}; allowed: aws, gcp`);
+  if (cfg.cloud !== "aws" && cfg.cloud !== "gcp")
+    problems.push(
+      `northstack:cloud ${JSON.stringify(cfg.cloud)} is not allowed on ${cfg.environment}; allowed: aws, gcp`,
+    );
   if (cfg.kubernetes.cluster === "existing" && !cfg.secrets.kubeconfig) {
-    problems.push("northstack:kubeconfig is missing; an existing cluster needs it (or set northstack:cluster to managed)");
+    problems.push(
+      "northstack:kubeconfig is missing; an existing cluster needs it (or set northstack:cluster to managed)",
+    );
   }
   if (cfg.cloud === "aws" && cfg.kubernetes.cluster === "existing" && !cfg.kubernetes.eksClusterName) {
-    problems.push("northstack:eksClusterName is missing; on an existing EKS cluster, Pod Identity associations give Supabase Storage and the backup job their S3 access");
+    problems.push(
+      "northstack:eksClusterName is missing; on an existing EKS cluster, Pod Identity associations give Supabase Storage and the backup job their S3 access",
+    );
   }
   if (cfg.cloud === "gcp" && cfg.kubernetes.cluster === "managed" && cfg.network.vpcId) {
-    problems.push("northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates; leave vpcId empty or bring the cluster (cluster existing)");
+    problems.push(
+      "northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates; leave vpcId empty or bring the cluster (cluster existing)",
+    );
   }
   if (certificateSourceProblem(cfg.kubernetes.certManagerIssuer, cfg.kubernetes.tlsSecretName) === "none") {
-    problems.push("northstack:tlsSecretName is missing; the gateway serves TLS only, so name its certificate's Secret or set northstack:certManagerIssuer");
+    problems.push(
+      "northstack:tlsSecretName is missing; the gateway serves TLS only, so name its certificate's Secret or set northstack:certManagerIssuer",
+    );
   }
   if (cfg.cloud === "aws") {
     try {
@@ -69,7 +80,10 @@ export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
     new k8s.storage.v1.StorageClass(
       "k8s-volumes",
       {
-        metadata: { name: storageClassName, labels: { "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": cfg.stack } },
+        metadata: {
+          name: storageClassName,
+          labels: { "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": cfg.stack },
+        },
         provisioner: foundation.storageClass.provisioner,
         parameters: foundation.storageClass.parameters,
         reclaimPolicy: cfg.deletionProtection ? "Retain" : "Delete",

@@ -27,11 +27,32 @@ export function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
   const gcp = gcpContext(cfg.stack, cfg.region, cfg.drRegion);
   const primary = { provider: gcp.provider };
 
-  const network = new GcpNetwork("network", { region: gcp.region, vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined }, primary);
-  const keyUsers: KeyUser[] = ["sqladmin.googleapis.com", "redis.googleapis.com", "storage.googleapis.com", ...(managedCluster ? (["container.googleapis.com"] as const) : [])];
-  const key = new GcpEncryptionKey("kms", { location: gcp.region, projectNumber: gcp.projectNumber, users: keyUsers }, primary);
+  const network = new GcpNetwork(
+    "network",
+    { region: gcp.region, vpcCidr: cfg.network.vpcCidr, vpcId: cfg.network.vpcId || undefined },
+    primary,
+  );
+  const keyUsers: KeyUser[] = [
+    "sqladmin.googleapis.com",
+    "redis.googleapis.com",
+    "storage.googleapis.com",
+    ...(managedCluster ? (["container.googleapis.com"] as const) : []),
+  ];
+  const key = new GcpEncryptionKey(
+    "kms",
+    { location: gcp.region, projectNumber: gcp.projectNumber, users: keyUsers },
+    primary,
+  );
   const drKey = withDr
-    ? new GcpEncryptionKey("kms-dr", { location: gcp.drRegion, projectNumber: gcp.projectNumber, users: ["sqladmin.googleapis.com", "storage.googleapis.com"] }, primary)
+    ? new GcpEncryptionKey(
+        "kms-dr",
+        {
+          location: gcp.drRegion,
+          projectNumber: gcp.projectNumber,
+          users: ["sqladmin.googleapis.com", "storage.googleapis.com"],
+        },
+        primary,
+      )
     : undefined;
   const readyForPrivateIps = [...network.privateServicesAccess, ...key.grants];
 
@@ -81,17 +102,32 @@ export function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
   );
   const files = new GcsStorageBucket(
     "storage",
-    { region: gcp.region, projectId: gcp.projectId, kmsKeyId: key.id, forceDestroy: !cfg.deletionProtection, dependsOn: key.grants },
+    {
+      region: gcp.region,
+      projectId: gcp.projectId,
+      kmsKeyId: key.id,
+      forceDestroy: !cfg.deletionProtection,
+      dependsOn: key.grants,
+    },
     primary,
   );
   // S3 clients sign SigV4 requests, which GKE Workload Identity cannot: each bucket user gets a service account with an HMAC key.
   const hmacAccess = (name: string, purpose: string, bucket: pulumi.Output<string>, roles: string[]) => {
     const credentials = new HmacCredentials(
       name,
-      { accountId: gcpServiceAccountId(cfg.stack, purpose), description: `northstack ${cfg.stack}: ${purpose} (S3 API)`, bucket, roles },
+      {
+        accountId: gcpServiceAccountId(cfg.stack, purpose),
+        description: `northstack ${cfg.stack}: ${purpose} (S3 API)`,
+        bucket,
+        roles,
+      },
       primary,
     );
-    return { endpoint: GCS_S3_ENDPOINT, forcePathStyle: true, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } };
+    return {
+      endpoint: GCS_S3_ENDPOINT,
+      forcePathStyle: true,
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+    };
   };
 
   const cluster =
@@ -114,9 +150,18 @@ export function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
   return {
     postgres: postgres.endpoint,
     redis: redis.endpoint,
-    storage: { ...files.endpoint, access: hmacAccess("storage-credentials", "storage", files.bucket, ["roles/storage.objectUser"]) },
+    storage: {
+      ...files.endpoint,
+      access: hmacAccess("storage-credentials", "storage", files.bucket, ["roles/storage.objectUser"]),
+    },
     // Write and list only: the backup job never reads or deletes; the bucket's lifecycle does the retention.
-    backups: { ...backups.endpoint, access: hmacAccess("backup-credentials", "backup", backups.bucket, ["roles/storage.objectCreator", "roles/storage.legacyBucketReader"]) },
+    backups: {
+      ...backups.endpoint,
+      access: hmacAccess("backup-credentials", "backup", backups.bucket, [
+        "roles/storage.objectCreator",
+        "roles/storage.legacyBucketReader",
+      ]),
+    },
     drBucket: backups.drBucket,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,

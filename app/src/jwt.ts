@@ -20,7 +20,8 @@ export function verifyJwt(token: string, secret: string, nowSeconds = Math.floor
   if (alg !== "HS256") throw new InvalidTokenError("unsupported algorithm");
   const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest();
   const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidTokenError("bad signature");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new InvalidTokenError("bad signature");
   if (typeof claims.exp === "number" && claims.exp <= nowSeconds) throw new InvalidTokenError("token expired");
   if (typeof claims.nbf === "number" && claims.nbf > nowSeconds) throw new InvalidTokenError("token not yet valid");
   return claims;

@@ -12,7 +12,12 @@ function required(name: string): string {
 }
 
 const port = Number(process.env.PORT ?? "8080");
-const pool = new Pool({ connectionString: required("DATABASE_URL"), max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30000 });
+const pool = new Pool({
+  connectionString: required("DATABASE_URL"),
+  max: 10,
+  connectionTimeoutMillis: 2000,
+  idleTimeoutMillis: 30000,
+});
 // A dropped idle connection must not crash the process; the next query reconnects.
 pool.on("error", (e) => console.error("postgres pool:", e.message));
 

@@ -30,7 +30,12 @@ export class Metrics {
     this.requests.set(key, counter);
 
     const durationKey = JSON.stringify({ method, route });
-    const histogram = this.durations.get(durationKey) ?? { labels: { method, route }, buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
+    const histogram = this.durations.get(durationKey) ?? {
+      labels: { method, route },
+      buckets: DURATION_BUCKETS.map(() => 0),
+      sum: 0,
+      count: 0,
+    };
     DURATION_BUCKETS.forEach((bound, i) => {
       if (seconds <= bound) histogram.buckets[i] += 1;
     });
@@ -45,19 +50,34 @@ export class Metrics {
 
   render(): string {
     const lines: string[] = [];
-    lines.push("# HELP http_requests_total HTTP requests handled, by method, route and status.", "# TYPE http_requests_total counter");
-    for (const { labels, value } of this.requests.values()) lines.push(`http_requests_total${labelText(labels)} ${value}`);
+    lines.push(
+      "# HELP http_requests_total HTTP requests handled, by method, route and status.",
+      "# TYPE http_requests_total counter",
+    );
+    for (const { labels, value } of this.requests.values())
+      lines.push(`http_requests_total${labelText(labels)} ${value}`);
 
-    lines.push("# HELP http_request_duration_seconds HTTP request latency.", "# TYPE http_request_duration_seconds histogram");
+    lines.push(
+      "# HELP http_request_duration_seconds HTTP request latency.",
+      "# TYPE http_request_duration_seconds histogram",
+    );
     for (const h of this.durations.values()) {
-      DURATION_BUCKETS.forEach((bound, i) => lines.push(`http_request_duration_seconds_bucket${labelText({ ...h.labels, le: String(bound) })} ${h.buckets[i]}`));
+      DURATION_BUCKETS.forEach((bound, i) =>
+        lines.push(
+          `http_request_duration_seconds_bucket${labelText({ ...h.labels, le: String(bound) })} ${h.buckets[i]}`,
+        ),
+      );
       lines.push(`http_request_duration_seconds_bucket${labelText({ ...h.labels, le: "+Inf" })} ${h.count}`);
       lines.push(`http_request_duration_seconds_sum${labelText(h.labels)} ${h.sum}`);
       lines.push(`http_request_duration_seconds_count${labelText(h.labels)} ${h.count}`);
     }
 
-    lines.push("# HELP northstack_dependency_up Whether the last health check reached the dependency (1) or not (0).", "# TYPE northstack_dependency_up gauge");
-    for (const [dependency, up] of this.dependencyUp) lines.push(`northstack_dependency_up${labelText({ dependency })} ${up}`);
+    lines.push(
+      "# HELP northstack_dependency_up Whether the last health check reached the dependency (1) or not (0).",
+      "# TYPE northstack_dependency_up gauge",
+    );
+    for (const [dependency, up] of this.dependencyUp)
+      lines.push(`northstack_dependency_up${labelText({ dependency })} ${up}`);
 
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();

@@ -11,7 +11,8 @@ export interface RedisTarget {
 /** Parses redis://[:password@]host[:port] or rediss://... */
 export function parseRedisUrl(url: string): RedisTarget {
   const u = new URL(url);
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new Error(`REDIS_URL scheme ${u.protocol} is not redis: or rediss:`);
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:")
+    throw new Error(`REDIS_URL scheme ${u.protocol} is not redis: or rediss:`);
   return {
     host: u.hostname,
     port: u.port ? Number(u.port) : 6379,
@@ -20,7 +21,8 @@ export function parseRedisUrl(url: string): RedisTarget {
   };
 }
 
-const command = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
+const command = (...args: string[]): string =>
+  `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
 
 /**
  * Opens a connection, authenticates when a password is set, sends PING and expects PONG. Speaks

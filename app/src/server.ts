@@ -48,7 +48,11 @@ async function timed(check: () => Promise<unknown>, timeoutMs: number): Promise<
 
 function send(res: http.ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
   const text = contentType === "application/json" ? JSON.stringify(body) : String(body);
-  res.writeHead(status, { "content-type": contentType, "cache-control": "no-store", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": contentType,
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -78,7 +82,8 @@ function authenticate(req: http.IncomingMessage, secret: string): Claims {
     if (e instanceof InvalidTokenError) throw new HttpError(401, e.message);
     throw e;
   }
-  if (claims.role !== "authenticated" || typeof claims.sub !== "string") throw new HttpError(403, "token is not a signed-in user's");
+  if (claims.role !== "authenticated" || typeof claims.sub !== "string")
+    throw new HttpError(403, "token is not a signed-in user's");
   return claims;
 }
 
@@ -121,13 +126,28 @@ export function createApp(deps: AppDeps): { server: http.Server; metrics: Metric
   async function notes(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const claims = authenticate(req, deps.jwtSecret);
     if (req.method === "GET") {
-      const rows = await asUser(deps.pool, claims, async (query) => (await query("SELECT id, owner_id, body, created_at FROM public.notes ORDER BY created_at DESC, id LIMIT 100")).rows);
+      const rows = await asUser(
+        deps.pool,
+        claims,
+        async (query) =>
+          (
+            await query(
+              "SELECT id, owner_id, body, created_at FROM public.notes ORDER BY created_at DESC, id LIMIT 100",
+            )
+          ).rows,
+      );
       return send(res, 200, rows);
     }
     const input = (await readJson(req)) as { body?: unknown } | null;
     if (!input || typeof input.body !== "string") throw new HttpError(400, 'expected {"body": "<text>"}');
     const text = input.body;
-    const row = await asUser(deps.pool, claims, async (query) => (await query("INSERT INTO public.notes (body) VALUES ($1) RETURNING id, owner_id, body, created_at", [text])).rows[0]);
+    const row = await asUser(
+      deps.pool,
+      claims,
+      async (query) =>
+        (await query("INSERT INTO public.notes (body) VALUES ($1) RETURNING id, owner_id, body, created_at", [text]))
+          .rows[0],
+    );
     send(res, 201, row);
   }
 
@@ -135,11 +155,19 @@ export function createApp(deps: AppDeps): { server: http.Server; metrics: Metric
     const started = process.hrtime.bigint();
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const route = ROUTES.has(path) ? path : "unmatched";
-    res.on("finish", () => metrics.observeRequest(req.method ?? "GET", route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    res.on("finish", () =>
+      metrics.observeRequest(
+        req.method ?? "GET",
+        route,
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      ),
+    );
 
     const handle = async (): Promise<void> => {
       if (route === "/health" && req.method === "GET") return health(res);
-      if (route === "/metrics" && req.method === "GET") return send(res, 200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+      if (route === "/metrics" && req.method === "GET")
+        return send(res, 200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
       if (route === "/notes" && (req.method === "GET" || req.method === "POST")) return notes(req, res);
       if (route !== "unmatched") throw new HttpError(405, `${req.method} is not allowed on ${route}`);
       throw new HttpError(404, "not found");

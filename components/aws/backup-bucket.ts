@@ -95,7 +95,9 @@ export function validateBackupBucketArgs(args: BackupBucketArgs): void {
   const problems: string[] = [];
   if (dr !== 0 && dr !== 4) problems.push("drProvider, drRegion, drKmsKeyArn and drBucketName: give all four or none");
   if (args.drRegion !== undefined && args.drRegion === args.region) {
-    problems.push(`drRegion ${JSON.stringify(args.drRegion)} equals region; the replica must be in the other Canadian region`);
+    problems.push(
+      `drRegion ${JSON.stringify(args.drRegion)} equals region; the replica must be in the other Canadian region`,
+    );
   }
   if (problems.length) throw new Error(`S3 backup bucket: ${problems.join("; ")}`);
 }
@@ -129,23 +131,57 @@ export interface HardenedS3Bucket {
  */
 export function hardenedS3Bucket(parent: pulumi.Resource, name: string, args: HardenedS3BucketArgs): HardenedS3Bucket {
   const bucketName = pulumi.output(args.bucketName);
-  const resource = new aws.s3.Bucket(name, { bucket: bucketName, forceDestroy: args.forceDestroy }, { parent, provider: args.provider });
+  const resource = new aws.s3.Bucket(
+    name,
+    { bucket: bucketName, forceDestroy: args.forceDestroy },
+    { parent, provider: args.provider },
+  );
   const opts = { parent, provider: args.provider, dependsOn: [resource] };
   new aws.s3.BucketPublicAccessBlock(
     `${name}-public-access`,
-    { bucket: bucketName, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    {
+      bucket: bucketName,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
     opts,
   );
-  new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucketName, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
-  const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucketName, versioningConfiguration: { status: "Enabled" } }, opts);
+  new aws.s3.BucketOwnershipControls(
+    `${name}-ownership`,
+    { bucket: bucketName, rule: { objectOwnership: "BucketOwnerEnforced" } },
+    opts,
+  );
+  const versioning = new aws.s3.BucketVersioning(
+    `${name}-versioning`,
+    { bucket: bucketName, versioningConfiguration: { status: "Enabled" } },
+    opts,
+  );
   new aws.s3.BucketServerSideEncryptionConfiguration(
     `${name}-sse`,
-    { bucket: bucketName, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }] },
+    {
+      bucket: bucketName,
+      rules: [
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn },
+          bucketKeyEnabled: true,
+        },
+      ],
+    },
     opts,
   );
   const arn = bucketName.apply((n) => `arn:aws:s3:::${n}`);
-  new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucketName, policy: arn.apply(denyInsecureTransportPolicy) }, opts);
-  new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: bucketName, rules: args.lifecycleRules }, { ...opts, dependsOn: [resource, versioning] });
+  new aws.s3.BucketPolicy(
+    `${name}-tls-only`,
+    { bucket: bucketName, policy: arn.apply(denyInsecureTransportPolicy) },
+    opts,
+  );
+  new aws.s3.BucketLifecycleConfiguration(
+    `${name}-lifecycle`,
+    { bucket: bucketName, rules: args.lifecycleRules },
+    { ...opts, dependsOn: [resource, versioning] },
+  );
   return { resource, versioning, name: bucketName, arn };
 }
 
@@ -168,7 +204,13 @@ export class BackupBucket extends pulumi.ComponentResource {
     this.arn = primary.arn;
 
     if (args.drProvider && args.drKmsKeyArn && args.drBucketName) {
-      const replica = this.hardenedBucket(`${name}-dr`, args.drBucketName, args.drKmsKeyArn, args.forceDestroy ?? false, args.drProvider);
+      const replica = this.hardenedBucket(
+        `${name}-dr`,
+        args.drBucketName,
+        args.drKmsKeyArn,
+        args.forceDestroy ?? false,
+        args.drProvider,
+      );
       this.replicate(name, primary, replica, args.kmsKeyArn, args.drKmsKeyArn);
       this.drBucket = replica.name;
     }
@@ -177,8 +219,20 @@ export class BackupBucket extends pulumi.ComponentResource {
     this.registerOutputs({ bucket: this.bucket, drBucket: this.drBucket });
   }
 
-  private hardenedBucket(name: string, bucketName: pulumi.Input<string>, kmsKeyArn: pulumi.Input<string>, forceDestroy: boolean, provider?: aws.Provider) {
-    return hardenedS3Bucket(this, name, { bucketName, kmsKeyArn, forceDestroy, lifecycleRules: s3LifecycleRules(), provider });
+  private hardenedBucket(
+    name: string,
+    bucketName: pulumi.Input<string>,
+    kmsKeyArn: pulumi.Input<string>,
+    forceDestroy: boolean,
+    provider?: aws.Provider,
+  ) {
+    return hardenedS3Bucket(this, name, {
+      bucketName,
+      kmsKeyArn,
+      forceDestroy,
+      lifecycleRules: s3LifecycleRules(),
+      provider,
+    });
   }
 
   private replicate(
@@ -237,7 +291,11 @@ export class BackupBucket extends pulumi.ComponentResource {
             deleteMarkerReplication: { status: "Enabled" },
             sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
             // STANDARD: backups expire within a month, and STANDARD_IA bills 30 days per object.
-            destination: { bucket: replica.arn, storageClass: "STANDARD", encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn } },
+            destination: {
+              bucket: replica.arn,
+              storageClass: "STANDARD",
+              encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn },
+            },
           },
         ],
       },

@@ -35,9 +35,13 @@ export function validateEksClusterArgs(args: EksClusterArgs): void {
   for (const cidr of args.publicAccessCidrs ?? []) {
     const problem = checkCidr(cidr);
     if (problem) problems.push(`publicAccessCidrs ${JSON.stringify(cidr)} ${problem}`);
-    else if (cidr.endsWith("/0")) problems.push(`publicAccessCidrs ${JSON.stringify(cidr)} opens the API server to every address; list narrower CIDRs`);
+    else if (cidr.endsWith("/0"))
+      problems.push(
+        `publicAccessCidrs ${JSON.stringify(cidr)} opens the API server to every address; list narrower CIDRs`,
+      );
   }
-  if (args.subnetIds.length < 2) problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); EKS needs 2+ in different zones`);
+  if (args.subnetIds.length < 2)
+    problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); EKS needs 2+ in different zones`);
   if (problems.length) throw new Error(`EKS cluster: ${problems.join("; ")}`);
 }
 
@@ -69,7 +73,10 @@ export function eksKubeconfig(clusterName: string, endpoint: string, caData: str
 export const EBS_CSI_PROVISIONER = "ebs.csi.aws.com";
 
 const assumeRolePolicy = (service: string) =>
-  JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
+  JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+  });
 
 /**
  * EKS with private nodes: the control plane's interfaces and a managed node group sit in the private
@@ -102,7 +109,11 @@ export class EksCluster extends pulumi.ComponentResource {
     const nodes = args.nodes ?? { min: 2, desired: 2, max: 4 };
     const publicAccessCidrs = [...(args.publicAccessCidrs ?? [])];
 
-    const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeRolePolicy("eks.amazonaws.com") }, { parent: this });
+    const clusterRole = new aws.iam.Role(
+      `${name}-cluster`,
+      { assumeRolePolicy: assumeRolePolicy("eks.amazonaws.com") },
+      { parent: this },
+    );
     const clusterPolicy = new aws.iam.RolePolicyAttachment(
       `${name}-cluster`,
       { role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" },
@@ -130,10 +141,22 @@ export class EksCluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [clusterPolicy] },
     );
 
-    const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") }, { parent: this });
-    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+    const nodeRole = new aws.iam.Role(
+      `${name}-nodes`,
+      { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") },
+      { parent: this },
+    );
+    const nodePolicies = [
+      "AmazonEKSWorkerNodePolicy",
+      "AmazonEKS_CNI_Policy",
+      "AmazonEC2ContainerRegistryReadOnly",
+    ].map(
       (policy) =>
-        new aws.iam.RolePolicyAttachment(`${name}-nodes-${policy}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, { parent: this }),
+        new aws.iam.RolePolicyAttachment(
+          `${name}-nodes-${policy}`,
+          { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}` },
+          { parent: this },
+        ),
     );
     // The AWS-managed EBS key, not the stack's key: a customer key would also need a key-policy grant
     // for the Auto Scaling service-linked role, or nodes fail to launch.
@@ -141,7 +164,12 @@ export class EksCluster extends pulumi.ComponentResource {
       `${name}-nodes`,
       {
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-        blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", volumeSize: 50, volumeType: "gp3", deleteOnTermination: "true" } }],
+        blockDeviceMappings: [
+          {
+            deviceName: "/dev/xvda",
+            ebs: { encrypted: "true", volumeSize: 50, volumeType: "gp3", deleteOnTermination: "true" },
+          },
+        ],
       },
       { parent: this },
     );
@@ -170,13 +198,20 @@ export class EksCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, { parent: this, dependsOn: [nodeGroup] });
+    this.podIdentityAgent = new aws.eks.Addon(
+      `${name}-pod-identity`,
+      { clusterName: cluster.name, addonName: "eks-pod-identity-agent" },
+      { parent: this, dependsOn: [nodeGroup] },
+    );
     this.addVolumeDriver(name, cluster, nodeGroup, this.podIdentityAgent, args.kmsKeyArn);
 
     this.name = cluster.name;
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => {
       // An empty id would become a rule that admits nobody, or fail far from here.
-      if (!v.clusterSecurityGroupId) throw new Error(`EKS cluster ${name}: AWS reported no cluster security group; the data services cannot admit the cluster`);
+      if (!v.clusterSecurityGroupId)
+        throw new Error(
+          `EKS cluster ${name}: AWS reported no cluster security group; the data services cannot admit the cluster`,
+        );
       return v.clusterSecurityGroupId;
     });
     this.kubeconfig = pulumi.secret(
@@ -184,10 +219,20 @@ export class EksCluster extends pulumi.ComponentResource {
         .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
         .apply(([clusterName, endpoint, ca]) => eksKubeconfig(clusterName, endpoint, ca.data ?? "", args.region)),
     );
-    this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig, clusterSecurityGroupId: this.clusterSecurityGroupId });
+    this.registerOutputs({
+      name: this.name,
+      kubeconfig: this.kubeconfig,
+      clusterSecurityGroupId: this.clusterSecurityGroupId,
+    });
   }
 
-  private addVolumeDriver(name: string, cluster: aws.eks.Cluster, nodeGroup: aws.eks.NodeGroup, podIdentityAgent: aws.eks.Addon, kmsKeyArn: pulumi.Input<string>): void {
+  private addVolumeDriver(
+    name: string,
+    cluster: aws.eks.Cluster,
+    nodeGroup: aws.eks.NodeGroup,
+    podIdentityAgent: aws.eks.Addon,
+    kmsKeyArn: pulumi.Input<string>,
+  ): void {
     const opts = { parent: this, dependsOn: [nodeGroup] };
     const role = new aws.iam.Role(`${name}-ebs-csi`, { assumeRolePolicy: POD_IDENTITY_TRUST_POLICY }, { parent: this });
     const managedPolicy = new aws.iam.RolePolicyAttachment(
@@ -202,8 +247,17 @@ export class EksCluster extends pulumi.ComponentResource {
         policy: pulumi.jsonStringify({
           Version: "2012-10-17",
           Statement: [
-            { Effect: "Allow", Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource: kmsKeyArn, Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
-            { Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: kmsKeyArn },
+            {
+              Effect: "Allow",
+              Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+              Resource: kmsKeyArn,
+              Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+            },
+            {
+              Effect: "Allow",
+              Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+              Resource: kmsKeyArn,
+            },
           ],
         }),
       },
@@ -211,7 +265,11 @@ export class EksCluster extends pulumi.ComponentResource {
     );
     new aws.eks.Addon(
       `${name}-ebs-csi`,
-      { clusterName: cluster.name, addonName: "aws-ebs-csi-driver", podIdentityAssociations: [{ roleArn: role.arn, serviceAccount: "ebs-csi-controller-sa" }] },
+      {
+        clusterName: cluster.name,
+        addonName: "aws-ebs-csi-driver",
+        podIdentityAssociations: [{ roleArn: role.arn, serviceAccount: "ebs-csi-controller-sa" }],
+      },
       { ...opts, dependsOn: [nodeGroup, podIdentityAgent, managedPolicy, keyPolicy] },
     );
   }

@@ -30,7 +30,11 @@ export class EncryptionKey extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new aws.kms.Alias(`${name}-alias`, { name: `alias/northstack/${pulumi.getStack()}/${name}`, targetKeyId: key.keyId }, { parent: this });
+    new aws.kms.Alias(
+      `${name}-alias`,
+      { name: `alias/northstack/${pulumi.getStack()}/${name}`, targetKeyId: key.keyId },
+      { parent: this },
+    );
     this.arn = key.arn;
     this.keyId = key.keyId;
     this.registerOutputs({ arn: this.arn });

@@ -24,10 +24,13 @@ export function validateAwsNetworkArgs(args: AwsNetworkArgs): void {
   const cidr = args.vpcCidr ?? "10.40.0.0/16";
   const cidrProblem = checkCidr(cidr);
   if (cidrProblem) problems.push(`vpcCidr ${JSON.stringify(cidr)} ${cidrProblem}`);
-  else if (Number(cidr.split("/")[1]) > 20) problems.push(`vpcCidr ${JSON.stringify(cidr)} is smaller than /20; allowed: /16 to /20 (six /24+ subnets)`);
+  else if (Number(cidr.split("/")[1]) > 20)
+    problems.push(`vpcCidr ${JSON.stringify(cidr)} is smaller than /20; allowed: /16 to /20 (six /24+ subnets)`);
   const subnets = args.privateSubnetIds ?? [];
   if (Boolean(args.vpcId) !== subnets.length > 0) {
-    problems.push(`vpcId ${JSON.stringify(args.vpcId ?? "")} and privateSubnetIds (${subnets.length}): give both or neither`);
+    problems.push(
+      `vpcId ${JSON.stringify(args.vpcId ?? "")} and privateSubnetIds (${subnets.length}): give both or neither`,
+    );
   }
   if (subnets.length === 1) problems.push("privateSubnetIds: needs at least two subnets in different zones");
   const zones = args.zoneCount ?? 3;
@@ -97,12 +100,18 @@ export class AwsNetwork extends pulumi.ComponentResource {
 
   private createVpc(name: string, cidr: string, zoneCount: number, natPerZone: boolean) {
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this }).names.apply((names) => {
-      if (names.length < zoneCount) throw new Error(`AWS network: the region has ${names.length} available zones; ${zoneCount} are needed`);
+      if (names.length < zoneCount)
+        throw new Error(`AWS network: the region has ${names.length} available zones; ${zoneCount} are needed`);
       return names.slice(0, zoneCount);
     });
     const vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
-      { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-${pulumi.getStack()}` } },
+      {
+        cidrBlock: cidr,
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        tags: { Name: `${name}-${pulumi.getStack()}` },
+      },
       { parent: this },
     );
     const internetGateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id }, { parent: this });
@@ -120,20 +129,40 @@ export class AwsNetwork extends pulumi.ComponentResource {
       const zone = zones.apply((z) => z[i]);
       const publicSubnet = new aws.ec2.Subnet(
         `${name}-public-${i}`,
-        { vpcId: vpc.id, cidrBlock: cidrs[4 + i], availabilityZone: zone, mapPublicIpOnLaunch: false, tags: { "kubernetes.io/role/elb": "1" } },
+        {
+          vpcId: vpc.id,
+          cidrBlock: cidrs[4 + i],
+          availabilityZone: zone,
+          mapPublicIpOnLaunch: false,
+          tags: { "kubernetes.io/role/elb": "1" },
+        },
         { parent: this },
       );
-      new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, { parent: this });
+      new aws.ec2.RouteTableAssociation(
+        `${name}-public-${i}`,
+        { subnetId: publicSubnet.id, routeTableId: publicRoutes.id },
+        { parent: this },
+      );
       if (natPerZone || i === 0) {
         const ip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc" }, { parent: this });
         natGateways.push(
-          new aws.ec2.NatGateway(`${name}-nat-${i}`, { subnetId: publicSubnet.id, allocationId: ip.id }, { parent: this, dependsOn: [internetGateway] }),
+          new aws.ec2.NatGateway(
+            `${name}-nat-${i}`,
+            { subnetId: publicSubnet.id, allocationId: ip.id },
+            { parent: this, dependsOn: [internetGateway] },
+          ),
         );
       }
 
       const privateSubnet = new aws.ec2.Subnet(
         `${name}-private-${i}`,
-        { vpcId: vpc.id, cidrBlock: cidrs[i], availabilityZone: zone, mapPublicIpOnLaunch: false, tags: { "kubernetes.io/role/internal-elb": "1" } },
+        {
+          vpcId: vpc.id,
+          cidrBlock: cidrs[i],
+          availabilityZone: zone,
+          mapPublicIpOnLaunch: false,
+          tags: { "kubernetes.io/role/internal-elb": "1" },
+        },
         { parent: this },
       );
       const privateRoutes = new aws.ec2.RouteTable(
@@ -141,7 +170,11 @@ export class AwsNetwork extends pulumi.ComponentResource {
         { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natGateways[natPerZone ? i : 0].id }] },
         { parent: this },
       );
-      new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: privateSubnet.id, routeTableId: privateRoutes.id }, { parent: this });
+      new aws.ec2.RouteTableAssociation(
+        `${name}-private-${i}`,
+        { subnetId: privateSubnet.id, routeTableId: privateRoutes.id },
+        { parent: this },
+      );
       privateSubnetIds.push(privateSubnet.id);
     }
     return { vpcId: vpc.id, privateSubnetIds };
@@ -168,8 +201,14 @@ export class DataClientAccess extends pulumi.ComponentResource {
   constructor(name: string, args: DataClientAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:aws:DataClientAccess", name, {}, opts);
     const source = args.clientSecurityGroupId
-      ? { referencedSecurityGroupId: args.clientSecurityGroupId, description: "clients: the EKS cluster security group" }
-      : { cidrIpv4: args.network.vpcCidr, description: `clients: anything in the VPC ${args.network.vpcCidr} (cluster not created by the stack)` };
+      ? {
+          referencedSecurityGroupId: args.clientSecurityGroupId,
+          description: "clients: the EKS cluster security group",
+        }
+      : {
+          cidrIpv4: args.network.vpcCidr,
+          description: `clients: anything in the VPC ${args.network.vpcCidr} (cluster not created by the stack)`,
+        };
     for (const [service, securityGroupId, port] of [
       ["postgres", args.network.postgresSecurityGroupId, POSTGRES_PORT],
       ["redis", args.network.redisSecurityGroupId, REDIS_PORT],

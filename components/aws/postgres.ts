@@ -34,12 +34,17 @@ export function validateRdsPostgresArgs(args: RdsPostgresArgs): void {
   const problems: string[] = [];
   const retention = args.backupRetentionDays ?? RDS_MIN_BACKUP_RETENTION_DAYS;
   if (!Number.isInteger(retention) || retention < RDS_MIN_BACKUP_RETENTION_DAYS || retention > 35) {
-    problems.push(`backupRetentionDays ${retention} is not allowed; allowed: ${RDS_MIN_BACKUP_RETENTION_DAYS} to 35 (PITR needs automated backups)`);
+    problems.push(
+      `backupRetentionDays ${retention} is not allowed; allowed: ${RDS_MIN_BACKUP_RETENTION_DAYS} to 35 (PITR needs automated backups)`,
+    );
   }
   const storage = args.storageGb ?? 20;
-  if (!Number.isInteger(storage) || storage < 20 || storage > 65536) problems.push(`storageGb ${storage} is not allowed; allowed: 20 to 65536 (gp3)`);
-  if (args.subnetIds.length < 2) problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); a DB subnet group needs 2+ in different zones`);
-  if (Boolean(args.drProvider) !== Boolean(args.drKmsKeyArn)) problems.push("drProvider and drKmsKeyArn: give both or neither");
+  if (!Number.isInteger(storage) || storage < 20 || storage > 65536)
+    problems.push(`storageGb ${storage} is not allowed; allowed: 20 to 65536 (gp3)`);
+  if (args.subnetIds.length < 2)
+    problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); a DB subnet group needs 2+ in different zones`);
+  if (Boolean(args.drProvider) !== Boolean(args.drKmsKeyArn))
+    problems.push("drProvider and drKmsKeyArn: give both or neither");
   if (problems.length) throw new Error(`RDS Postgres: ${problems.join("; ")}`);
 }
 
@@ -47,7 +52,11 @@ export function validateRdsPostgresArgs(args: RdsPostgresArgs): void {
  * Parameters Supabase needs on RDS: logical replication for realtime, and TLS required of every
  * client (the endpoint says sslmode=require).
  */
-export function rdsPostgresParameters(): { name: string; value: string; applyMethod: "pending-reboot" | "immediate" }[] {
+export function rdsPostgresParameters(): {
+  name: string;
+  value: string;
+  applyMethod: "pending-reboot" | "immediate";
+}[] {
   return [
     // Static parameter: takes effect on the next reboot, which creation includes.
     { name: "rds.logical_replication", value: "1", applyMethod: "pending-reboot" },
@@ -73,7 +82,11 @@ export class RdsPostgres extends pulumi.ComponentResource {
     const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.subnetIds }, { parent: this });
     const parameterGroup = new aws.rds.ParameterGroup(
       `${name}-params`,
-      { family: "postgres15", description: "northstack: logical replication for Supabase realtime, TLS required", parameters: rdsPostgresParameters() },
+      {
+        family: "postgres15",
+        description: "northstack: logical replication for Supabase realtime, TLS required",
+        parameters: rdsPostgresParameters(),
+      },
       { parent: this },
     );
     const instance = new aws.rds.Instance(
@@ -116,7 +129,11 @@ export class RdsPostgres extends pulumi.ComponentResource {
     if (args.drProvider && args.drKmsKeyArn) {
       new aws.rds.InstanceAutomatedBackupsReplication(
         `${name}-dr-backups`,
-        { sourceDbInstanceArn: instance.arn, kmsKeyId: args.drKmsKeyArn, retentionPeriod: args.backupRetentionDays ?? RDS_MIN_BACKUP_RETENTION_DAYS },
+        {
+          sourceDbInstanceArn: instance.arn,
+          kmsKeyId: args.drKmsKeyArn,
+          retentionPeriod: args.backupRetentionDays ?? RDS_MIN_BACKUP_RETENTION_DAYS,
+        },
         { parent: this, provider: args.drProvider },
       );
     }

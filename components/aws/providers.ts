@@ -23,7 +23,8 @@ export function validateAwsRegions(region: string, drRegion: string): void {
     const problem = checkRegion("aws", value);
     return problem ? [`${key} ${JSON.stringify(value)} ${problem}`] : [];
   });
-  if (region === drRegion) problems.push(`drRegion ${JSON.stringify(drRegion)} equals region; DR copies need the other Canadian region`);
+  if (region === drRegion)
+    problems.push(`drRegion ${JSON.stringify(drRegion)} equals region; DR copies need the other Canadian region`);
   if (problems.length) throw new Error(`AWS providers: ${problems.join("; ")}`);
 }
 

@@ -25,11 +25,14 @@ export interface ElastiCacheRedisArgs {
 export function validateElastiCacheRedisArgs(args: ElastiCacheRedisArgs): void {
   const problems: string[] = [];
   const nodes = args.nodes ?? (args.ha ? 2 : 1);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 6) problems.push(`nodes ${nodes} is not allowed; allowed: 1 to 6`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 6)
+    problems.push(`nodes ${nodes} is not allowed; allowed: 1 to 6`);
   if (args.ha && nodes < 2) problems.push(`nodes ${nodes} with ha: automatic failover needs a replica, so 2 to 6`);
-  if (args.subnetIds.length < 2 && args.ha) problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); Multi-AZ needs 2+ in different zones`);
+  if (args.subnetIds.length < 2 && args.ha)
+    problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); Multi-AZ needs 2+ in different zones`);
   const snapshots = args.snapshotRetentionDays ?? 1;
-  if (!Number.isInteger(snapshots) || snapshots < 0 || snapshots > 35) problems.push(`snapshotRetentionDays ${snapshots} is not allowed; allowed: 0 to 35`);
+  if (!Number.isInteger(snapshots) || snapshots < 0 || snapshots > 35)
+    problems.push(`snapshotRetentionDays ${snapshots} is not allowed; allowed: 0 to 35`);
   if (problems.length) throw new Error(`ElastiCache Redis: ${problems.join("; ")}`);
 }
 

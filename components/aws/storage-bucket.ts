@@ -46,7 +46,12 @@ export class StorageBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: StorageBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:aws:StorageBucket", name, {}, opts);
-    const bucket = hardenedS3Bucket(this, name, { bucketName: args.bucketName, kmsKeyArn: args.kmsKeyArn, forceDestroy: args.forceDestroy ?? false, lifecycleRules: storageLifecycleRules() });
+    const bucket = hardenedS3Bucket(this, name, {
+      bucketName: args.bucketName,
+      kmsKeyArn: args.kmsKeyArn,
+      forceDestroy: args.forceDestroy ?? false,
+      lifecycleRules: storageLifecycleRules(),
+    });
     this.bucket = bucket.name;
     this.arn = bucket.arn;
     this.endpoint = { kind: "s3", bucket: this.bucket, region: args.region };

@@ -5,7 +5,9 @@ import { DNS_LABEL } from "../config/checks";
 /** Trust policy of a role that EKS Pod Identity hands to pods (the agent assumes it and tags the session). */
 export const POD_IDENTITY_TRUST_POLICY = JSON.stringify({
   Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+  Statement: [
+    { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+  ],
 });
 
 /**
@@ -16,11 +18,22 @@ export function objectStorePolicy(bucketArn: string, kmsKeyArn: string): aws.iam
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ListBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"], Resource: bucketArn },
+      {
+        Sid: "ListBucket",
+        Effect: "Allow",
+        Action: ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"],
+        Resource: bucketArn,
+      },
       {
         Sid: "Objects",
         Effect: "Allow",
-        Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        Action: [
+          "s3:GetObject",
+          "s3:PutObject",
+          "s3:DeleteObject",
+          "s3:AbortMultipartUpload",
+          "s3:ListMultipartUploadParts",
+        ],
         Resource: `${bucketArn}/*`,
       },
       { Sid: "BucketKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: kmsKeyArn },
@@ -33,12 +46,28 @@ export function objectStorePolicy(bucketArn: string, kmsKeyArn: string): aws.iam
  * one (to decide whether today's dump also becomes a weekly one); no reads, no deletes, the bucket's
  * lifecycle does the retention. kms:Decrypt is what S3 needs to complete SSE-KMS multipart uploads. Pure.
  */
-export function backupWriterPolicy(bucketArn: string, kmsKeyArn: string, prefixes: readonly string[], listPrefix: string): aws.iam.PolicyDocument {
+export function backupWriterPolicy(
+  bucketArn: string,
+  kmsKeyArn: string,
+  prefixes: readonly string[],
+  listPrefix: string,
+): aws.iam.PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ListPrefix", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [listPrefix, `${listPrefix}*`] } } },
-      { Sid: "WriteDumps", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: prefixes.map((p) => `${bucketArn}/${p}*`) },
+      {
+        Sid: "ListPrefix",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: bucketArn,
+        Condition: { StringLike: { "s3:prefix": [listPrefix, `${listPrefix}*`] } },
+      },
+      {
+        Sid: "WriteDumps",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        Resource: prefixes.map((p) => `${bucketArn}/${p}*`),
+      },
       { Sid: "BucketKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: kmsKeyArn },
     ],
   };
@@ -64,7 +93,10 @@ export function validatePodIdentityRoleArgs(args: Pick<PodIdentityRoleArgs, "nam
     ["namespace", args.namespace],
     ["serviceAccount", args.serviceAccount],
   ] as const) {
-    if (!DNS_LABEL.test(value)) problems.push(`${key} ${JSON.stringify(value)} is not a DNS label (lowercase letters, digits, dashes; at most 63)`);
+    if (!DNS_LABEL.test(value))
+      problems.push(
+        `${key} ${JSON.stringify(value)} is not a DNS label (lowercase letters, digits, dashes; at most 63)`,
+      );
   }
   if (problems.length) throw new Error(`EKS Pod Identity role: ${problems.join("; ")}`);
 }
@@ -85,13 +117,25 @@ export class PodIdentityRole extends pulumi.ComponentResource {
     super("northstack:aws:PodIdentityRole", name, {}, opts);
     const role = new aws.iam.Role(
       `${name}-role`,
-      { description: `northstack: ${args.namespace}/${args.serviceAccount} through EKS Pod Identity`, assumeRolePolicy: POD_IDENTITY_TRUST_POLICY },
+      {
+        description: `northstack: ${args.namespace}/${args.serviceAccount} through EKS Pod Identity`,
+        assumeRolePolicy: POD_IDENTITY_TRUST_POLICY,
+      },
       { parent: this },
     );
-    const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: pulumi.jsonStringify(args.policy) }, { parent: this });
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      { role: role.id, policy: pulumi.jsonStringify(args.policy) },
+      { parent: this },
+    );
     this.association = new aws.eks.PodIdentityAssociation(
       `${name}-association`,
-      { clusterName: args.clusterName, namespace: args.namespace, serviceAccount: args.serviceAccount, roleArn: role.arn },
+      {
+        clusterName: args.clusterName,
+        namespace: args.namespace,
+        serviceAccount: args.serviceAccount,
+        roleArn: role.arn,
+      },
       { parent: this, dependsOn: [policy, ...(args.dependsOn ?? [])] },
     );
     this.roleArn = role.arn;

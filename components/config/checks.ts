@@ -30,7 +30,9 @@ function labelSource(maxLength: number, startsWithLetter: boolean): string {
 export const DNS_LABEL = dnsLabel();
 
 /** A DNS host name (and a Kubernetes Secret name): dot-separated DNS labels, at most 253 characters. */
-export const HOSTNAME = new RegExp(`^(?=.{1,253}$)(${labelSource(DNS_LABEL_MAX, false)})(\\.${labelSource(DNS_LABEL_MAX, false)})*$`);
+export const HOSTNAME = new RegExp(
+  `^(?=.{1,253}$)(${labelSource(DNS_LABEL_MAX, false)})(\\.${labelSource(DNS_LABEL_MAX, false)})*$`,
+);
 
 /**
  * A workload's name, which its Kubernetes Service also takes (RFC 1035): at most 52 characters, so
@@ -106,7 +108,7 @@ export function checkRegion(cloud: ManagedCloud, region: string): string | undef
 export function checkRedisPassword(value: string): string | undefined {
   if (value.length < 16 || value.length > 128) return "must be 16 to 128 characters (ElastiCache auth-token rules)";
   if (!/^[\x21-\x7e]*$/.test(value)) return "must be printable ASCII without spaces (ElastiCache auth-token rules)";
-  if (/[/"@]/.test(value)) return "must not contain /, \" or @ (ElastiCache auth-token rules)";
+  if (/[/"@]/.test(value)) return 'must not contain /, " or @ (ElastiCache auth-token rules)';
   if (/['\\]/.test(value)) return "must not contain ' or \\ (the dev container's redis.conf cannot hold them)";
   return undefined;
 }
@@ -115,12 +117,19 @@ export function checkRedisPassword(value: string): string | undefined {
 export function checkPostgresPassword(value: string): string | undefined {
   if (value.length < 8 || value.length > 128) return "must be 8 to 128 characters (RDS master-password rules)";
   if (!/^[\x20-\x7e]*$/.test(value)) return "must be printable ASCII (RDS master-password rules)";
-  if (/[/"@ ]/.test(value)) return "must not contain /, \", @ or a space (RDS master-password rules)";
+  if (/[/"@ ]/.test(value)) return 'must not contain /, ", @ or a space (RDS master-password rules)';
   return undefined;
 }
 
 /** The environment ApiService sets itself; northstack:apiEnv and apiSecretEnv must not override it. */
-export const API_PLATFORM_ENV = ["PORT", "NODE_ENV", "NODE_EXTRA_CA_CERTS", "DATABASE_URL", "REDIS_URL", "JWT_SECRET"] as const;
+export const API_PLATFORM_ENV = [
+  "PORT",
+  "NODE_ENV",
+  "NODE_EXTRA_CA_CERTS",
+  "DATABASE_URL",
+  "REDIS_URL",
+  "JWT_SECRET",
+] as const;
 
 /** A POSIX environment variable name the platform does not set itself (API_PLATFORM_ENV). */
 export function checkApiEnvName(name: string): string | undefined {
@@ -144,7 +153,10 @@ export function studioLacksMeta(services: { readonly studio: boolean; readonly m
  * its own Secret) or the operator's kubernetes.io/tls Secret. Empty or absent counts as not given.
  * Returns "none" or "both" when that does not hold, or undefined when one source is given.
  */
-export function certificateSourceProblem(certManagerIssuer: string | undefined, tlsSecretName: string | undefined): "none" | "both" | undefined {
+export function certificateSourceProblem(
+  certManagerIssuer: string | undefined,
+  tlsSecretName: string | undefined,
+): "none" | "both" | undefined {
   if (certManagerIssuer && tlsSecretName) return "both";
   if (!certManagerIssuer && !tlsSecretName) return "none";
   return undefined;
@@ -155,7 +167,9 @@ export function certificateSourceProblem(certManagerIssuer: string | undefined, 
 
 /** Levenshtein distance between two strings, by UTF-16 code unit; `ignoreCase` compares units lower-cased. */
 export function editDistance(a: string, b: string, options: { readonly ignoreCase?: boolean } = {}): number {
-  const same = options.ignoreCase ? (x: string, y: string) => x.toLowerCase() === y.toLowerCase() : (x: string, y: string) => x === y;
+  const same = options.ignoreCase
+    ? (x: string, y: string) => x.toLowerCase() === y.toLowerCase()
+    : (x: string, y: string) => x === y;
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0];

@@ -40,7 +40,10 @@ export function readConfig(raw: Raw, problems: Problems): ConfigReader {
     if (ns !== CONFIG_NAMESPACE) continue;
     const name = rest.join(":");
     if (!(name in CONFIG_SCHEMA)) {
-      const hint = closestMatch(name, known, { ignoreCase: true, maxDistance: Math.max(2, Math.floor(name.length / 3)) });
+      const hint = closestMatch(name, known, {
+        ignoreCase: true,
+        maxDistance: Math.max(2, Math.floor(name.length / 3)),
+      });
       problems.push(
         `${fullKey}: unknown key (value ${show(rawValue)})${hint ? `; did you mean ${key(hint)}?` : ""}; known keys: ${known.join(", ")}`,
       );
@@ -113,7 +116,12 @@ function coerce(fullKey: string, rawValue: string, spec: ConfigKeySpec, problems
       // The offline plan cannot decrypt a secure value: its keys are unknown, so it stands for none.
       if (rawValue.startsWith(SECRET_PLACEHOLDER)) return {};
       const parsed = parseJson(rawValue);
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((x) => typeof x === "string")) {
+      if (
+        typeof parsed !== "object" ||
+        parsed === null ||
+        Array.isArray(parsed) ||
+        !Object.values(parsed).every((x) => typeof x === "string")
+      ) {
         problems.push(`${fullKey}: ${shown} is not a JSON object of string values, like {"KEY":"value"}`);
         return undefined;
       }

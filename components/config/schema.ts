@@ -62,7 +62,11 @@ export const CONFIG_SCHEMA = {
     oneOf: CLOUDS,
   },
   region: { type: "string", description: "Primary region; empty: the cloud's Canadian primary region.", default: "" },
-  drRegion: { type: "string", description: "Region for disaster-recovery copies; empty: the cloud's Canadian DR region.", default: "" },
+  drRegion: {
+    type: "string",
+    description: "Region for disaster-recovery copies; empty: the cloud's Canadian DR region.",
+    default: "",
+  },
 
   apiImage: {
     type: "string",
@@ -74,8 +78,20 @@ export const CONFIG_SCHEMA = {
     description: "More API services behind the gateway, as name=image (routed at /<name>/v1, deployed like the API).",
     default: [],
   },
-  apiReplicas: { type: "integer", description: "API replicas (the HPA minimum on Kubernetes).", default: 1, min: 1, max: 100 },
-  apiMaxReplicas: { type: "integer", description: "HPA maximum for the API on Kubernetes.", default: 3, min: 1, max: 200 },
+  apiReplicas: {
+    type: "integer",
+    description: "API replicas (the HPA minimum on Kubernetes).",
+    default: 1,
+    min: 1,
+    max: 100,
+  },
+  apiMaxReplicas: {
+    type: "integer",
+    description: "HPA maximum for the API on Kubernetes.",
+    default: 3,
+    min: 1,
+    max: 200,
+  },
   apiCpuMillis: { type: "integer", description: "API CPU limit in millicores.", default: 250, min: 50, max: 16000 },
   apiMemoryMb: { type: "integer", description: "API memory limit in MiB.", default: 256, min: 64, max: 65536 },
   apiEnv: {
@@ -102,22 +118,39 @@ export const CONFIG_SCHEMA = {
     min: 256,
     max: 262144,
   },
-  postgresStorageGb: { type: "integer", description: "Allocated Postgres storage in GiB.", default: 20, min: 10, max: 65536 },
+  postgresStorageGb: {
+    type: "integer",
+    description: "Allocated Postgres storage in GiB.",
+    default: 20,
+    min: 10,
+    max: 65536,
+  },
   postgresInstanceClass: { type: "string", description: "RDS instance class (aws).", default: "db.t4g.medium" },
   postgresTier: { type: "string", description: "Cloud SQL machine tier (gcp).", default: "db-custom-2-7680" },
-  postgresHa: { type: "boolean", description: "Multi-AZ (aws) or REGIONAL (gcp) Postgres; required on prod.", default: false },
+  postgresHa: {
+    type: "boolean",
+    description: "Multi-AZ (aws) or REGIONAL (gcp) Postgres; required on prod.",
+    default: false,
+  },
   deletionProtection: {
     type: "boolean",
     description: "Deletion protection and final snapshots on managed data services; required on prod.",
     default: false,
   },
-  backupRetentionDays: { type: "integer", description: "Days of automated backups and PITR.", default: 7, min: 1, max: 35 },
+  backupRetentionDays: {
+    type: "integer",
+    description: "Days of automated backups and PITR.",
+    default: 7,
+    min: 1,
+    max: 35,
+  },
 
   redisMemoryMb: { type: "integer", description: "Redis maxmemory in MiB.", default: 256, min: 32, max: 262144 },
   redisNodeType: { type: "string", description: "ElastiCache node type (aws).", default: "cache.t4g.small" },
   redisHa: {
     type: "boolean",
-    description: "Replicated Redis with automatic failover (ElastiCache Multi-AZ, Memorystore STANDARD_HA); required on prod.",
+    description:
+      "Replicated Redis with automatic failover (ElastiCache Multi-AZ, Memorystore STANDARD_HA); required on prod.",
     default: false,
   },
 
@@ -133,7 +166,11 @@ export const CONFIG_SCHEMA = {
     description: "Public base URL of the gateway; used for auth redirects.",
     default: "http://localhost:8000",
   },
-  corsOrigins: { type: "array", description: "Origins allowed by the gateway's CORS plugin.", default: ["http://localhost:3000"] },
+  corsOrigins: {
+    type: "array",
+    description: "Origins allowed by the gateway's CORS plugin.",
+    default: ["http://localhost:3000"],
+  },
   rateLimitRequests: {
     type: "integer",
     description: "Requests per client per window at the gateway.",
@@ -141,20 +178,64 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 1000000,
   },
-  rateLimitWindowMinutes: { type: "integer", description: "Gateway rate-limit window in minutes.", default: 15, min: 1, max: 1440 },
+  rateLimitWindowMinutes: {
+    type: "integer",
+    description: "Gateway rate-limit window in minutes.",
+    default: 15,
+    min: 1,
+    max: 1440,
+  },
   adminAllowCidrs: {
     type: "array",
     description: "Client CIDRs allowed on admin-only gateway routes (/pg).",
     default: ["127.0.0.1/32"],
   },
-  maxRequestSizeMb: { type: "integer", description: "Largest request body the gateway accepts, in MiB.", default: 10, min: 1, max: 1024 },
+  maxRequestSizeMb: {
+    type: "integer",
+    description: "Largest request body the gateway accepts, in MiB.",
+    default: 10,
+    min: 1,
+    max: 1024,
+  },
 
-  monitoring: { type: "boolean", description: "Run Prometheus, Alertmanager, Grafana, Loki and the exporters.", default: true },
-  grafanaPort: { type: "integer", description: "Host port (127.0.0.1) for Grafana on dev.", default: 3001, min: 1024, max: 65535 },
-  alertWebhookUrl: { type: "string", description: "Webhook that receives Alertmanager notifications; none: alerts stay in Alertmanager.", secret: true },
-  gatewayPort: { type: "integer", description: "Host port (127.0.0.1) for the gateway on dev.", default: 8000, min: 1024, max: 65535 },
-  apiPort: { type: "integer", description: "Host port (127.0.0.1) for the API on dev.", default: 8080, min: 1024, max: 65535 },
-  studioPort: { type: "integer", description: "Host port (127.0.0.1) for Studio on dev.", default: 3000, min: 1024, max: 65535 },
+  monitoring: {
+    type: "boolean",
+    description: "Run Prometheus, Alertmanager, Grafana, Loki and the exporters.",
+    default: true,
+  },
+  grafanaPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for Grafana on dev.",
+    default: 3001,
+    min: 1024,
+    max: 65535,
+  },
+  alertWebhookUrl: {
+    type: "string",
+    description: "Webhook that receives Alertmanager notifications; none: alerts stay in Alertmanager.",
+    secret: true,
+  },
+  gatewayPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for the gateway on dev.",
+    default: 8000,
+    min: 1024,
+    max: 65535,
+  },
+  apiPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for the API on dev.",
+    default: 8080,
+    min: 1024,
+    max: 65535,
+  },
+  studioPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for Studio on dev.",
+    default: 3000,
+    min: 1024,
+    max: 65535,
+  },
   dockerSubnet: { type: "string", description: "Subnet of the dev stack's Docker network.", default: "172.28.0.0/16" },
 
   vpcCidr: {
@@ -162,16 +243,25 @@ export const CONFIG_SCHEMA = {
     description: `CIDR of the VPC (aws) or network (gcp); empty: ${DEFAULT_VPC_CIDR} for one the stack creates. Required with vpcId.`,
     default: "",
   },
-  vpcId: { type: "string", description: "Existing VPC (aws) or network (gcp) to use instead of creating one.", default: "" },
+  vpcId: {
+    type: "string",
+    description: "Existing VPC (aws) or network (gcp) to use instead of creating one.",
+    default: "",
+  },
   privateSubnetIds: { type: "array", description: "Existing private subnets, with vpcId (aws).", default: [] },
 
   cluster: {
     type: "string",
-    description: "existing: deploy to the cluster in northstack:kubeconfig; managed: create EKS or GKE Autopilot in Canada.",
+    description:
+      "existing: deploy to the cluster in northstack:kubeconfig; managed: create EKS or GKE Autopilot in Canada.",
     default: "existing",
     oneOf: ["existing", "managed"],
   },
-  kubeconfig: { type: "string", description: "Kubeconfig of an existing cluster; required when cluster is existing.", secret: true },
+  kubeconfig: {
+    type: "string",
+    description: "Kubeconfig of an existing cluster; required when cluster is existing.",
+    secret: true,
+  },
   clusterApiAllowCidrs: {
     type: "array",
     description:
@@ -195,12 +285,14 @@ export const CONFIG_SCHEMA = {
   },
   tlsSecretName: {
     type: "string",
-    description: "Existing kubernetes.io/tls Secret in the namespace with the gateway certificate; required on Kubernetes when certManagerIssuer is empty.",
+    description:
+      "Existing kubernetes.io/tls Secret in the namespace with the gateway certificate; required on Kubernetes when certManagerIssuer is empty.",
     default: "",
   },
   ingressControllerNamespace: {
     type: "string",
-    description: "Namespace of the ingress controller: with exposure=ingress the only source admitted to the gateway, whose X-Forwarded-For it trusts.",
+    description:
+      "Namespace of the ingress controller: with exposure=ingress the only source admitted to the gateway, whose X-Forwarded-For it trusts.",
     default: "ingress-nginx",
   },
 
@@ -220,15 +312,29 @@ export const CONFIG_SCHEMA = {
     max: 20,
   },
 
-  postgresPassword: { type: "string", description: "Postgres superuser password (8-128 chars); generated when absent.", secret: true },
+  postgresPassword: {
+    type: "string",
+    description: "Postgres superuser password (8-128 chars); generated when absent.",
+    secret: true,
+  },
   jwtSecret: { type: "string", description: "Supabase JWT secret (32+ chars); generated when absent.", secret: true },
-  redisPassword: { type: "string", description: "Redis password / ElastiCache auth token (16-128 chars); generated when absent.", secret: true },
+  redisPassword: {
+    type: "string",
+    description: "Redis password / ElastiCache auth token (16-128 chars); generated when absent.",
+    secret: true,
+  },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
 
 export type SecretKey = "kubeconfig" | "postgresPassword" | "jwtSecret" | "redisPassword" | "alertWebhookUrl";
-export const SECRET_KEYS: readonly SecretKey[] = ["kubeconfig", "postgresPassword", "jwtSecret", "redisPassword", "alertWebhookUrl"];
+export const SECRET_KEYS: readonly SecretKey[] = [
+  "kubeconfig",
+  "postgresPassword",
+  "jwtSecret",
+  "redisPassword",
+  "alertWebhookUrl",
+];
 
 /** What the offline plan substitutes for a `secure:` value it cannot decrypt. */
 export const SECRET_PLACEHOLDER = "plan-placeholder-secret-value-";

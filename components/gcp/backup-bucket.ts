@@ -10,7 +10,10 @@ export function gcsLifecycleRules(): gcp.types.input.storage.BucketLifecycleRule
       action: { type: "Delete" },
       condition: { age: days, matchesPrefixes: [prefix], withState: "LIVE" },
     })),
-    { action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: BACKUP_RETENTION.noncurrentDays, withState: "ARCHIVED" } },
+    {
+      action: { type: "Delete" },
+      condition: { daysSinceNoncurrentTime: BACKUP_RETENTION.noncurrentDays, withState: "ARCHIVED" },
+    },
     { action: { type: "AbortIncompleteMultipartUpload" }, condition: { age: 1 } },
   ];
 }
@@ -18,7 +21,9 @@ export function gcsLifecycleRules(): gcp.types.input.storage.BucketLifecycleRule
 /** A GCS location for a Canadian region (NORTHAMERICA-NORTHEAST1); refuses multi-regions like US or NAM4. Pure. */
 export function gcsLocation(region: string): string {
   if (!/^northamerica-northeast[12]$/.test(region)) {
-    throw new Error(`GCS bucket: region ${JSON.stringify(region)} is not allowed; allowed: northamerica-northeast1, northamerica-northeast2 (single Canadian regions, no multi-regions)`);
+    throw new Error(
+      `GCS bucket: region ${JSON.stringify(region)} is not allowed; allowed: northamerica-northeast1, northamerica-northeast2 (single Canadian regions, no multi-regions)`,
+    );
   }
   return region.toUpperCase();
 }
@@ -62,7 +67,11 @@ export interface HardenedGcsBucketArgs {
  * bucket-level access, public access prevention enforced, versioning, CMEK when a key is given, and
  * the given lifecycle. Named <project>-<stack>-<name>, since bucket names are global.
  */
-export function hardenedGcsBucket(parent: pulumi.Resource, name: string, args: HardenedGcsBucketArgs): gcp.storage.Bucket {
+export function hardenedGcsBucket(
+  parent: pulumi.Resource,
+  name: string,
+  args: HardenedGcsBucketArgs,
+): gcp.storage.Bucket {
   return new gcp.storage.Bucket(
     name,
     {
@@ -84,8 +93,12 @@ export function hardenedGcsBucket(parent: pulumi.Resource, name: string, args: H
 export function validateGcsBackupBucketArgs(args: GcsBackupBucketArgs): { location: string; drLocation?: string } {
   const location = gcsLocation(args.region);
   const drLocation = args.drRegion === undefined ? undefined : gcsLocation(args.drRegion);
-  if (drLocation === location) throw new Error(`GCS backup bucket: drRegion ${JSON.stringify(args.drRegion)} equals region; the copy must be in the other Canadian region`);
-  if (drLocation !== undefined && !args.projectNumber) throw new Error("GCS backup bucket: drRegion needs projectNumber (it names the Storage Transfer Service agent)");
+  if (drLocation === location)
+    throw new Error(
+      `GCS backup bucket: drRegion ${JSON.stringify(args.drRegion)} equals region; the copy must be in the other Canadian region`,
+    );
+  if (drLocation !== undefined && !args.projectNumber)
+    throw new Error("GCS backup bucket: drRegion needs projectNumber (it names the Storage Transfer Service agent)");
   return { location, drLocation };
 }
 
@@ -104,12 +117,21 @@ export class GcsBackupBucket extends pulumi.ComponentResource {
     const { location, drLocation } = validateGcsBackupBucketArgs(args);
     super("northstack:gcp:BackupBucket", name, {}, opts);
 
-    const bucketArgs = { projectId: args.projectId, forceDestroy: args.forceDestroy ?? false, lifecycleRules: gcsLifecycleRules(), dependsOn: args.dependsOn };
+    const bucketArgs = {
+      projectId: args.projectId,
+      forceDestroy: args.forceDestroy ?? false,
+      lifecycleRules: gcsLifecycleRules(),
+      dependsOn: args.dependsOn,
+    };
     const primary = hardenedGcsBucket(this, name, { ...bucketArgs, location, kmsKeyId: args.kmsKeyId });
     this.bucket = primary.name;
 
     if (drLocation && args.projectNumber) {
-      const replica = hardenedGcsBucket(this, `${name}-dr`, { ...bucketArgs, location: drLocation, kmsKeyId: args.drKmsKeyId });
+      const replica = hardenedGcsBucket(this, `${name}-dr`, {
+        ...bucketArgs,
+        location: drLocation,
+        kmsKeyId: args.drKmsKeyId,
+      });
       this.copyDaily(name, primary, replica, args.projectNumber, args.projectId);
       this.drBucket = replica.name;
     }
@@ -118,13 +140,35 @@ export class GcsBackupBucket extends pulumi.ComponentResource {
     this.registerOutputs({ bucket: this.bucket, drBucket: this.drBucket });
   }
 
-  private copyDaily(name: string, source: gcp.storage.Bucket, sink: gcp.storage.Bucket, projectNumber: pulumi.Input<string>, projectId: pulumi.Input<string>): void {
+  private copyDaily(
+    name: string,
+    source: gcp.storage.Bucket,
+    sink: gcp.storage.Bucket,
+    projectNumber: pulumi.Input<string>,
+    projectId: pulumi.Input<string>,
+  ): void {
     const agent = pulumi.interpolate`serviceAccount:project-${projectNumber}@storage-transfer-service.iam.gserviceaccount.com`;
     const grants = [
-      new gcp.storage.BucketIAMMember(`${name}-transfer-reads`, { bucket: source.name, role: "roles/storage.objectViewer", member: agent }, { parent: this }),
-      new gcp.storage.BucketIAMMember(`${name}-transfer-lists`, { bucket: source.name, role: "roles/storage.legacyBucketReader", member: agent }, { parent: this }),
-      new gcp.storage.BucketIAMMember(`${name}-transfer-writes`, { bucket: sink.name, role: "roles/storage.objectAdmin", member: agent }, { parent: this }),
-      new gcp.storage.BucketIAMMember(`${name}-transfer-sink`, { bucket: sink.name, role: "roles/storage.legacyBucketWriter", member: agent }, { parent: this }),
+      new gcp.storage.BucketIAMMember(
+        `${name}-transfer-reads`,
+        { bucket: source.name, role: "roles/storage.objectViewer", member: agent },
+        { parent: this },
+      ),
+      new gcp.storage.BucketIAMMember(
+        `${name}-transfer-lists`,
+        { bucket: source.name, role: "roles/storage.legacyBucketReader", member: agent },
+        { parent: this },
+      ),
+      new gcp.storage.BucketIAMMember(
+        `${name}-transfer-writes`,
+        { bucket: sink.name, role: "roles/storage.objectAdmin", member: agent },
+        { parent: this },
+      ),
+      new gcp.storage.BucketIAMMember(
+        `${name}-transfer-sink`,
+        { bucket: sink.name, role: "roles/storage.legacyBucketWriter", member: agent },
+        { parent: this },
+      ),
     ];
     new gcp.storage.TransferJob(
       `${name}-dr-copy`,
@@ -136,7 +180,11 @@ export class GcsBackupBucket extends pulumi.ComponentResource {
           gcsDataSink: { bucketName: sink.name },
           transferOptions: { overwriteWhen: "DIFFERENT", deleteObjectsUniqueInSink: false },
         },
-        schedule: { scheduleStartDate: { year: 2025, month: 1, day: 1 }, startTimeOfDay: { hours: 9, minutes: 0, seconds: 0, nanos: 0 }, repeatInterval: "86400s" },
+        schedule: {
+          scheduleStartDate: { year: 2025, month: 1, day: 1 },
+          startTimeOfDay: { hours: 9, minutes: 0, seconds: 0, nanos: 0 },
+          repeatInterval: "86400s",
+        },
         status: "ENABLED",
       },
       { parent: this, dependsOn: grants },

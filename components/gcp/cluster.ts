@@ -26,7 +26,9 @@ export interface GkeAutopilotArgs {
 /** Throws with every problem in the arguments, before any resource is registered. */
 export function validateGkeAutopilotArgs(args: GkeAutopilotArgs): void {
   const problems = (args.publicAccessCidrs ?? []).flatMap((cidr) => {
-    const problem = checkCidr(cidr) ?? (cidr.endsWith("/0") ? "opens the control plane to every address; list narrower CIDRs" : undefined);
+    const problem =
+      checkCidr(cidr) ??
+      (cidr.endsWith("/0") ? "opens the control plane to every address; list narrower CIDRs" : undefined);
     return problem ? [`publicAccessCidrs ${JSON.stringify(cidr)} ${problem}`] : [];
   });
   if (problems.length) throw new Error(`GKE cluster: ${problems.join("; ")}`);
@@ -81,7 +83,9 @@ export class GkeAutopilot extends pulumi.ComponentResource {
         subnetwork: args.subnetworkId,
         ipAllocationPolicy: { clusterSecondaryRangeName: PODS_RANGE, servicesSecondaryRangeName: SERVICES_RANGE },
         privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: publicAccessCidrs.length === 0 },
-        masterAuthorizedNetworksConfig: { cidrBlocks: publicAccessCidrs.map((cidrBlock) => ({ cidrBlock, displayName: "operators" })) },
+        masterAuthorizedNetworksConfig: {
+          cidrBlocks: publicAccessCidrs.map((cidrBlock) => ({ cidrBlock, displayName: "operators" })),
+        },
         databaseEncryption: args.kmsKeyId ? { state: "ENCRYPTED", keyName: args.kmsKeyId } : { state: "DECRYPTED" },
         releaseChannel: { channel: "REGULAR" },
         deletionProtection: args.deletionProtection ?? false,
@@ -93,7 +97,9 @@ export class GkeAutopilot extends pulumi.ComponentResource {
     this.kubeconfig = pulumi.secret(
       pulumi
         .all([cluster.name, cluster.endpoint, cluster.masterAuth])
-        .apply(([clusterName, endpoint, auth]) => gkeKubeconfig(clusterName, endpoint, auth.clusterCaCertificate ?? "")),
+        .apply(([clusterName, endpoint, auth]) =>
+          gkeKubeconfig(clusterName, endpoint, auth.clusterCaCertificate ?? ""),
+        ),
     );
     this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig });
   }

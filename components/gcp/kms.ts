@@ -8,11 +8,23 @@ import * as pulumi from "@pulumi/pulumi";
  * from the service, which creates the agent on first read (Cloud Storage).
  */
 export const SERVICE_AGENTS = {
-  "sqladmin.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@gcp-sa-cloud-sql.iam.gserviceaccount.com`, provision: "identity" },
-  "redis.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@cloud-redis.iam.gserviceaccount.com`, provision: "api" },
-  "container.googleapis.com": { agent: (projectNumber: string) => `service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`, provision: "api" },
+  "sqladmin.googleapis.com": {
+    agent: (projectNumber: string) => `service-${projectNumber}@gcp-sa-cloud-sql.iam.gserviceaccount.com`,
+    provision: "identity",
+  },
+  "redis.googleapis.com": {
+    agent: (projectNumber: string) => `service-${projectNumber}@cloud-redis.iam.gserviceaccount.com`,
+    provision: "api",
+  },
+  "container.googleapis.com": {
+    agent: (projectNumber: string) => `service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`,
+    provision: "api",
+  },
   "storage.googleapis.com": { provision: "lookup" },
-} as const satisfies Record<string, { agent: (projectNumber: string) => string; provision: "identity" | "api" } | { provision: "lookup" }>;
+} as const satisfies Record<
+  string,
+  { agent: (projectNumber: string) => string; provision: "identity" | "api" } | { provision: "lookup" }
+>;
 export type KeyUser = keyof typeof SERVICE_AGENTS;
 
 export interface GcpEncryptionKeyArgs {
@@ -36,21 +48,39 @@ export class GcpEncryptionKey extends pulumi.ComponentResource {
   constructor(name: string, args: GcpEncryptionKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:gcp:EncryptionKey", name, {}, opts);
     // Key rings cannot be deleted, so the name carries the stack: a new stack never collides.
-    const ring = new gcp.kms.KeyRing(`${name}-ring`, { name: `northstack-${pulumi.getStack()}-${name}`, location: args.location }, { parent: this });
+    const ring = new gcp.kms.KeyRing(
+      `${name}-ring`,
+      { name: `northstack-${pulumi.getStack()}-${name}`, location: args.location },
+      { parent: this },
+    );
     const key = new gcp.kms.CryptoKey(
       `${name}-key`,
-      { name: `${name}-key`, keyRing: ring.id, purpose: "ENCRYPT_DECRYPT", rotationPeriod: args.rotationPeriod ?? "7776000s" },
+      {
+        name: `${name}-key`,
+        keyRing: ring.id,
+        purpose: "ENCRYPT_DECRYPT",
+        rotationPeriod: args.rotationPeriod ?? "7776000s",
+      },
       { parent: this },
     );
     this.grants = (args.users ?? []).map((service) => {
       const shortName = service.split(".")[0];
       const source = SERVICE_AGENTS[service];
-      const identity = source.provision === "identity" ? [new gcp.projects.ServiceIdentity(`${name}-${shortName}-agent`, { service }, { parent: this })] : [];
+      const identity =
+        source.provision === "identity"
+          ? [new gcp.projects.ServiceIdentity(`${name}-${shortName}-agent`, { service }, { parent: this })]
+          : [];
       const email =
-        "agent" in source ? pulumi.output(args.projectNumber).apply(source.agent) : gcp.storage.getProjectServiceAccountOutput({}, { parent: this }).emailAddress;
+        "agent" in source
+          ? pulumi.output(args.projectNumber).apply(source.agent)
+          : gcp.storage.getProjectServiceAccountOutput({}, { parent: this }).emailAddress;
       return new gcp.kms.CryptoKeyIAMMember(
         `${name}-${shortName}`,
-        { cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: pulumi.interpolate`serviceAccount:${email}` },
+        {
+          cryptoKeyId: key.id,
+          role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+          member: pulumi.interpolate`serviceAccount:${email}`,
+        },
         { parent: this, dependsOn: identity },
       );
     });

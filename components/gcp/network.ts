@@ -22,14 +22,26 @@ export const SERVICES_RANGE = "services";
  * Address layout for a VPC CIDR, in sixteenths: nodes take the 1st, GKE services the 2nd, the range
  * peered to Cloud SQL and Memorystore the 5th, GKE pods the upper half. Pure.
  */
-export function gcpSubnetLayout(vpcCidr: string): { nodes: string; services: string; privateServices: string; pods: string } {
+export function gcpSubnetLayout(vpcCidr: string): {
+  nodes: string;
+  services: string;
+  privateServices: string;
+  pods: string;
+} {
   const problem = checkCidr(vpcCidr);
   const prefix = Number(vpcCidr.split("/")[1]);
   if (problem || prefix < 8 || prefix > 20) {
-    throw new Error(`GCP network: vpcCidr ${JSON.stringify(vpcCidr)} ${problem ?? "is not allowed"}; allowed: an IPv4 CIDR from /8 to /20`);
+    throw new Error(
+      `GCP network: vpcCidr ${JSON.stringify(vpcCidr)} ${problem ?? "is not allowed"}; allowed: an IPv4 CIDR from /8 to /20`,
+    );
   }
   const sixteenths = subnetCidrs(vpcCidr, 4, 16);
-  return { nodes: sixteenths[0], services: sixteenths[1], privateServices: sixteenths[4], pods: subnetCidrs(vpcCidr, 1, 2)[1] };
+  return {
+    nodes: sixteenths[0],
+    services: sixteenths[1],
+    privateServices: sixteenths[4],
+    pods: subnetCidrs(vpcCidr, 1, 2)[1],
+  };
 }
 
 /**
@@ -62,7 +74,11 @@ export class GcpNetwork extends pulumi.ComponentResource {
       return;
     }
 
-    const network = new gcp.compute.Network(`${name}-vpc`, { autoCreateSubnetworks: false, routingMode: "REGIONAL" }, { parent: this });
+    const network = new gcp.compute.Network(
+      `${name}-vpc`,
+      { autoCreateSubnetworks: false, routingMode: "REGIONAL" },
+      { parent: this },
+    );
     const subnetwork = new gcp.compute.Subnetwork(
       `${name}-subnet`,
       {
@@ -77,7 +93,11 @@ export class GcpNetwork extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const router = new gcp.compute.Router(`${name}-router`, { network: network.id, region: args.region }, { parent: this });
+    const router = new gcp.compute.Router(
+      `${name}-router`,
+      { network: network.id, region: args.region },
+      { parent: this },
+    );
     new gcp.compute.RouterNat(
       `${name}-nat`,
       {

@@ -42,13 +42,18 @@ export interface CloudSqlPostgresArgs {
 export function validateCloudSqlPostgresArgs(args: CloudSqlPostgresArgs): void {
   const problems: string[] = [];
   const retention = args.backupRetentionDays ?? 7;
-  if (!Number.isInteger(retention) || retention < 7 || retention > 365) problems.push(`backupRetentionDays ${retention} is not allowed; allowed: 7 to 365`);
+  if (!Number.isInteger(retention) || retention < 7 || retention > 365)
+    problems.push(`backupRetentionDays ${retention} is not allowed; allowed: 7 to 365`);
   const storage = args.storageGb ?? 20;
-  if (!Number.isInteger(storage) || storage < 10 || storage > 65536) problems.push(`storageGb ${storage} is not allowed; allowed: 10 to 65536`);
+  if (!Number.isInteger(storage) || storage < 10 || storage > 65536)
+    problems.push(`storageGb ${storage} is not allowed; allowed: 10 to 65536`);
   if (args.drReplica) {
     const problem = checkRegion("gcp", args.drReplica.region);
     if (problem) problems.push(`drReplica.region ${JSON.stringify(args.drReplica.region)} ${problem}`);
-    else if (args.drReplica.region === args.region) problems.push(`drReplica.region ${JSON.stringify(args.drReplica.region)} equals region; the replica must be in the other Canadian region`);
+    else if (args.drReplica.region === args.region)
+      problems.push(
+        `drReplica.region ${JSON.stringify(args.drReplica.region)} equals region; the replica must be in the other Canadian region`,
+      );
   }
   if (problems.length) throw new Error(`Cloud SQL Postgres: ${problems.join("; ")}`);
 }
@@ -134,7 +139,12 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
             diskSize: args.storageGb ?? 20,
             diskAutoresize: true,
             deletionProtectionEnabled: deletionProtection,
-            ipConfiguration: { ipv4Enabled: false, privateNetwork: args.networkId, sslMode: "ENCRYPTED_ONLY", enablePrivatePathForGoogleCloudServices: false },
+            ipConfiguration: {
+              ipv4Enabled: false,
+              privateNetwork: args.networkId,
+              sslMode: "ENCRYPTED_ONLY",
+              enablePrivatePathForGoogleCloudServices: false,
+            },
             insightsConfig: { queryInsightsEnabled: true },
             maintenanceWindow: { day: 7, hour: 9, updateTrack: "stable" },
           },
@@ -153,6 +163,10 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
       adminPassword: pulumi.secret(args.password),
       sslMode: "require",
     };
-    this.registerOutputs({ host: this.endpoint.host, connectionName: this.connectionName, drReplicaConnectionName: this.drReplicaConnectionName });
+    this.registerOutputs({
+      host: this.endpoint.host,
+      connectionName: this.connectionName,
+      drReplicaConnectionName: this.drReplicaConnectionName,
+    });
   }
 }

@@ -15,7 +15,11 @@ export interface GcpContext {
 
 /** Labels every GCP resource of the stack carries, through the provider's default labels. */
 export function gcpDefaultLabels(stack: string): Record<string, string> {
-  return { "northstack-project": "northstack", "northstack-stack": stack.toLowerCase().replace(/[^a-z0-9_-]/g, "-"), "northstack-managed-by": "pulumi" };
+  return {
+    "northstack-project": "northstack",
+    "northstack-stack": stack.toLowerCase().replace(/[^a-z0-9_-]/g, "-"),
+    "northstack-managed-by": "pulumi",
+  };
 }
 
 /** Throws unless both regions are Canadian and distinct. GCS multi-regions such as US or NAM4 are refused here too. */
@@ -27,7 +31,8 @@ export function validateGcpRegions(region: string, drRegion: string): void {
     const problem = checkRegion("gcp", value);
     return problem ? [`${key} ${JSON.stringify(value)} ${problem}`] : [];
   });
-  if (region === drRegion) problems.push(`drRegion ${JSON.stringify(drRegion)} equals region; DR copies need the other Canadian region`);
+  if (region === drRegion)
+    problems.push(`drRegion ${JSON.stringify(drRegion)} equals region; DR copies need the other Canadian region`);
   if (problems.length) throw new Error(`GCP provider: ${problems.join("; ")}`);
 }
 

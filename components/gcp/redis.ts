@@ -22,7 +22,8 @@ export interface MemorystoreRedisArgs {
 /** Memorystore sizes in whole GiB, 1 to 300. Pure. */
 export function memorystoreSizeGb(memoryMb: number): number {
   const gb = Math.ceil(memoryMb / 1024);
-  if (!Number.isFinite(gb) || gb < 1 || gb > 300) throw new Error(`Memorystore Redis: memoryMb ${memoryMb} is not allowed; allowed: 1 to 307200 (1-300 GiB)`);
+  if (!Number.isFinite(gb) || gb < 1 || gb > 300)
+    throw new Error(`Memorystore Redis: memoryMb ${memoryMb} is not allowed; allowed: 1 to 307200 (1-300 GiB)`);
   return gb;
 }
 
@@ -58,7 +59,12 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
     );
 
     // Every current CA: during a rotation Memorystore lists the old and the new one.
-    this.serverCaCert = instance.serverCaCerts.apply((certs) => (certs ?? []).map((c) => c.cert ?? "").filter((pem) => pem !== "").join("\n"));
+    this.serverCaCert = instance.serverCaCerts.apply((certs) =>
+      (certs ?? [])
+        .map((c) => c.cert ?? "")
+        .filter((pem) => pem !== "")
+        .join("\n"),
+    );
     this.endpoint = {
       host: instance.host,
       port: instance.port,

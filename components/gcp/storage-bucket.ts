@@ -7,7 +7,10 @@ import { gcsLocation, hardenedGcsBucket } from "./backup-bucket";
 /** The GCS twin of the S3 storage lifecycle: live objects never expire, noncurrent versions after STORAGE_NONCURRENT_DAYS. Pure. */
 export function gcsStorageLifecycleRules(): gcp.types.input.storage.BucketLifecycleRule[] {
   return [
-    { action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: STORAGE_NONCURRENT_DAYS, withState: "ARCHIVED" } },
+    {
+      action: { type: "Delete" },
+      condition: { daysSinceNoncurrentTime: STORAGE_NONCURRENT_DAYS, withState: "ARCHIVED" },
+    },
     { action: { type: "AbortIncompleteMultipartUpload" }, condition: { age: 7 } },
   ];
 }

@@ -14,7 +14,10 @@ export function gcpServiceAccountId(stack: string, purpose: string): string {
   const readable = `ns-${stack.toLowerCase().replace(/[^a-z0-9-]/g, "-")}-${purpose}`;
   if (ACCOUNT_ID.test(readable)) return readable;
   const hashed = `ns-${crypto.createHash("sha256").update(stack).digest("hex").slice(0, 8)}-${purpose}`;
-  if (!ACCOUNT_ID.test(hashed)) throw new Error(`GCS credentials: purpose ${JSON.stringify(purpose)} is too long or not a DNS label; use at most 18 lowercase letters, digits and dashes`);
+  if (!ACCOUNT_ID.test(hashed))
+    throw new Error(
+      `GCS credentials: purpose ${JSON.stringify(purpose)} is too long or not a DNS label; use at most 18 lowercase letters, digits and dashes`,
+    );
   return hashed;
 }
 
@@ -32,9 +35,14 @@ export interface HmacCredentialsArgs {
 /** Throws, naming the argument and what is allowed, before any resource is registered. */
 export function validateHmacCredentialsArgs(args: Pick<HmacCredentialsArgs, "accountId" | "roles">): void {
   const problems: string[] = [];
-  if (!ACCOUNT_ID.test(args.accountId)) problems.push(`accountId ${JSON.stringify(args.accountId)} is not allowed; use 6-30 lowercase letters, digits and dashes, starting with a letter`);
+  if (!ACCOUNT_ID.test(args.accountId))
+    problems.push(
+      `accountId ${JSON.stringify(args.accountId)} is not allowed; use 6-30 lowercase letters, digits and dashes, starting with a letter`,
+    );
   if (args.roles.length === 0) problems.push("roles is empty; grant at least one bucket role");
-  for (const role of args.roles) if (!role.startsWith("roles/storage.")) problems.push(`role ${JSON.stringify(role)} is not allowed; only roles/storage.* roles on the bucket`);
+  for (const role of args.roles)
+    if (!role.startsWith("roles/storage."))
+      problems.push(`role ${JSON.stringify(role)} is not allowed; only roles/storage.* roles on the bucket`);
   if (problems.length) throw new Error(`GCS credentials: ${problems.join("; ")}`);
 }
 
@@ -52,12 +60,24 @@ export class HmacCredentials extends pulumi.ComponentResource {
   constructor(name: string, args: HmacCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
     validateHmacCredentialsArgs(args);
     super("northstack:gcp:HmacCredentials", name, {}, opts);
-    const account = new gcp.serviceaccount.Account(`${name}-sa`, { accountId: args.accountId, displayName: args.description, description: args.description }, { parent: this });
+    const account = new gcp.serviceaccount.Account(
+      `${name}-sa`,
+      { accountId: args.accountId, displayName: args.description, description: args.description },
+      { parent: this },
+    );
     const grants = args.roles.map(
       (role) =>
-        new gcp.storage.BucketIAMMember(`${name}-${role.split(".").pop()}`, { bucket: args.bucket, role, member: pulumi.interpolate`serviceAccount:${account.email}` }, { parent: this }),
+        new gcp.storage.BucketIAMMember(
+          `${name}-${role.split(".").pop()}`,
+          { bucket: args.bucket, role, member: pulumi.interpolate`serviceAccount:${account.email}` },
+          { parent: this },
+        ),
     );
-    const key = new gcp.storage.HmacKey(`${name}-hmac`, { serviceAccountEmail: account.email }, { parent: this, dependsOn: grants });
+    const key = new gcp.storage.HmacKey(
+      `${name}-hmac`,
+      { serviceAccountEmail: account.email },
+      { parent: this, dependsOn: grants },
+    );
     this.accessKeyId = pulumi.secret(key.accessId);
     this.secretAccessKey = pulumi.secret(key.secret);
     this.email = account.email;

@@ -1,6 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_AUDIENCE, GITHUB_OIDC_ISSUER, checkRepository, deploySubject, githubTrustPolicy, previewSubjects } from "./oidc";
+import {
+  AWS_AUDIENCE,
+  GITHUB_OIDC_ISSUER,
+  checkRepository,
+  deploySubject,
+  githubTrustPolicy,
+  previewSubjects,
+} from "./oidc";
 import { DEPLOY_ENVIRONMENTS, DeployEnvironment } from "./repository";
 
 /** Lets the preview role read the cluster through an EKS access entry, and nothing more. */
@@ -37,15 +44,27 @@ export function validateAwsGithubOidcArgs(args: AwsGithubOidcArgs): void {
   if (repoProblem) problems.push(`repository: ${repoProblem}`);
   for (const key of ["previewPolicyArns", "deployPolicyArns"] as const) {
     const arns = args[key];
-    if (arns !== undefined && arns.length === 0) problems.push(`${key}: empty; give at least one managed policy ARN or leave it unset for the default`);
-    for (const arn of arns ?? []) if (!POLICY_ARN.test(arn)) problems.push(`${key}: ${JSON.stringify(arn)} is not an IAM policy ARN (arn:aws:iam::aws:policy/...)`);
+    if (arns !== undefined && arns.length === 0)
+      problems.push(`${key}: empty; give at least one managed policy ARN or leave it unset for the default`);
+    for (const arn of arns ?? [])
+      if (!POLICY_ARN.test(arn))
+        problems.push(`${key}: ${JSON.stringify(arn)} is not an IAM policy ARN (arn:aws:iam::aws:policy/...)`);
   }
   for (const arn of args.previewPolicyArns ?? []) {
-    if (/AdministratorAccess|PowerUserAccess|IAMFullAccess/.test(arn)) problems.push(`previewPolicyArns: ${JSON.stringify(arn)} lets pull requests change the account; the preview role is read-only`);
+    if (/AdministratorAccess|PowerUserAccess|IAMFullAccess/.test(arn))
+      problems.push(
+        `previewPolicyArns: ${JSON.stringify(arn)} lets pull requests change the account; the preview role is read-only`,
+      );
   }
-  for (const n of args.eksClusterNames ?? []) if (!EKS_NAME.test(n)) problems.push(`eksClusterNames: ${JSON.stringify(n)} is not an EKS cluster name`);
-  if (args.existingProviderArn !== undefined && !/^arn:aws:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(args.existingProviderArn)) {
-    problems.push(`existingProviderArn: ${JSON.stringify(args.existingProviderArn)} is not the ARN of a token.actions.githubusercontent.com OIDC provider`);
+  for (const n of args.eksClusterNames ?? [])
+    if (!EKS_NAME.test(n)) problems.push(`eksClusterNames: ${JSON.stringify(n)} is not an EKS cluster name`);
+  if (
+    args.existingProviderArn !== undefined &&
+    !/^arn:aws:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(args.existingProviderArn)
+  ) {
+    problems.push(
+      `existingProviderArn: ${JSON.stringify(args.existingProviderArn)} is not the ARN of a token.actions.githubusercontent.com OIDC provider`,
+    );
   }
   if (problems.length) throw new Error(`AwsGithubOidc: ${problems.join("; ")}`);
 }
@@ -69,15 +88,25 @@ export class AwsGithubOidc extends pulumi.ComponentResource {
     this.providerArn =
       args.existingProviderArn !== undefined
         ? pulumi.output(args.existingProviderArn)
-        : new aws.iam.OpenIdConnectProvider(`${name}-github`, { url: GITHUB_OIDC_ISSUER, clientIdLists: [AWS_AUDIENCE] }, parent).arn;
+        : new aws.iam.OpenIdConnectProvider(
+            `${name}-github`,
+            { url: GITHUB_OIDC_ISSUER, clientIdLists: [AWS_AUDIENCE] },
+            parent,
+          ).arn;
 
     const role = (roleName: string, subjects: string[], policyArns: string[], description: string) => {
       const r = new aws.iam.Role(
         roleName,
-        { description, maxSessionDuration: 3600, assumeRolePolicy: this.providerArn.apply((arn) => JSON.stringify(githubTrustPolicy(arn, subjects))) },
+        {
+          description,
+          maxSessionDuration: 3600,
+          assumeRolePolicy: this.providerArn.apply((arn) => JSON.stringify(githubTrustPolicy(arn, subjects))),
+        },
         parent,
       );
-      policyArns.forEach((policyArn, i) => new aws.iam.RolePolicyAttachment(`${roleName}-${i}`, { role: r.name, policyArn }, parent));
+      policyArns.forEach(
+        (policyArn, i) => new aws.iam.RolePolicyAttachment(`${roleName}-${i}`, { role: r.name, policyArn }, parent),
+      );
       return r;
     };
 
@@ -92,13 +121,22 @@ export class AwsGithubOidc extends pulumi.ComponentResource {
     const deploy = Object.fromEntries(
       DEPLOY_ENVIRONMENTS.map((env) => [
         env,
-        role(`${name}-deploy-${env}`, [deploySubject(args.repository, env)], args.deployPolicyArns ?? ["arn:aws:iam::aws:policy/AdministratorAccess"], `pulumi up of ${env} from the ${args.repository} ${env} environment`).arn,
+        role(
+          `${name}-deploy-${env}`,
+          [deploySubject(args.repository, env)],
+          args.deployPolicyArns ?? ["arn:aws:iam::aws:policy/AdministratorAccess"],
+          `pulumi up of ${env} from the ${args.repository} ${env} environment`,
+        ).arn,
       ]),
     ) as Record<DeployEnvironment, pulumi.Output<string>>;
     this.deployRoleArns = deploy;
 
     for (const clusterName of args.eksClusterNames ?? []) {
-      const entry = new aws.eks.AccessEntry(`${name}-preview-${clusterName}`, { clusterName, principalArn: preview.arn, type: "STANDARD" }, parent);
+      const entry = new aws.eks.AccessEntry(
+        `${name}-preview-${clusterName}`,
+        { clusterName, principalArn: preview.arn, type: "STANDARD" },
+        parent,
+      );
       new aws.eks.AccessPolicyAssociation(
         `${name}-preview-${clusterName}-view`,
         { clusterName, principalArn: entry.principalArn, policyArn: EKS_VIEW_POLICY, accessScope: { type: "cluster" } },
@@ -106,6 +144,10 @@ export class AwsGithubOidc extends pulumi.ComponentResource {
       );
     }
 
-    this.registerOutputs({ providerArn: this.providerArn, previewRoleArn: this.previewRoleArn, deployRoleArns: this.deployRoleArns });
+    this.registerOutputs({
+      providerArn: this.providerArn,
+      previewRoleArn: this.previewRoleArn,
+      deployRoleArns: this.deployRoleArns,
+    });
   }
 }

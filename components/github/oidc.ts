@@ -17,7 +17,9 @@ const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 
 /** A problem with an `owner/name` repository, or undefined. */
 export function checkRepository(repository: string): string | undefined {
-  return REPOSITORY.test(repository) ? undefined : `${JSON.stringify(repository)} is not owner/name (a GitHub owner and repository name)`;
+  return REPOSITORY.test(repository)
+    ? undefined
+    : `${JSON.stringify(repository)} is not owner/name (a GitHub owner and repository name)`;
 }
 
 /** Subjects a preview job's token carries: pull requests, and main (deploy.yml previews prod there). */

@@ -21,7 +21,13 @@ export const REQUIRED_CHECKS = [
 ] as const;
 
 /** The Actions variables the workflows read: repository-wide, and per deploy environment. */
-export const REPOSITORY_VARIABLES = ["PULUMI_ORG", "RUNNER_LABEL", "AWS_PREVIEW_ROLE_ARN", "GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_PREVIEW_SERVICE_ACCOUNT"] as const;
+export const REPOSITORY_VARIABLES = [
+  "PULUMI_ORG",
+  "RUNNER_LABEL",
+  "AWS_PREVIEW_ROLE_ARN",
+  "GCP_WORKLOAD_IDENTITY_PROVIDER",
+  "GCP_PREVIEW_SERVICE_ACCOUNT",
+] as const;
 export const ENVIRONMENT_VARIABLES = ["AWS_DEPLOY_ROLE_ARN", "GCP_DEPLOY_SERVICE_ACCOUNT"] as const;
 export type RepositoryVariable = (typeof REPOSITORY_VARIABLES)[number];
 export type EnvironmentVariable = (typeof ENVIRONMENT_VARIABLES)[number];
@@ -51,7 +57,9 @@ export interface GithubRepositoryArgs {
   /** Repository-wide Actions variables; unset ones are not created. Default: none. */
   readonly variables?: Partial<Record<RepositoryVariable, pulumi.Input<string>>>;
   /** Per-environment Actions variables (the deploy identities). Default: none. */
-  readonly environmentVariables?: Partial<Record<DeployEnvironment, Partial<Record<EnvironmentVariable, pulumi.Input<string>>>>>;
+  readonly environmentVariables?: Partial<
+    Record<DeployEnvironment, Partial<Record<EnvironmentVariable, pulumi.Input<string>>>>
+  >;
   /** The Pulumi Cloud token the workflows use, stored as the Actions secret PULUMI_ACCESS_TOKEN. Default: not managed here. */
   readonly pulumiAccessToken?: pulumi.Input<string>;
 }
@@ -67,18 +75,28 @@ export function validateGithubRepositoryArgs(args: GithubRepositoryArgs): void {
     const r = args.reviewers?.[env] ?? {};
     for (const kind of ["users", "teams"] as const) {
       const ids = r[kind] ?? [];
-      if (ids.length > MAX_REVIEWERS) problems.push(`reviewers.${env}.${kind}: ${ids.length} IDs is more than GitHub's ${MAX_REVIEWERS}; list at most ${MAX_REVIEWERS}`);
-      for (const id of ids) if (!Number.isInteger(id) || id <= 0) problems.push(`reviewers.${env}.${kind}: ${JSON.stringify(id)} is not a GitHub ID; use the numeric ID (gh api users/<login> --jq .id)`);
+      if (ids.length > MAX_REVIEWERS)
+        problems.push(
+          `reviewers.${env}.${kind}: ${ids.length} IDs is more than GitHub's ${MAX_REVIEWERS}; list at most ${MAX_REVIEWERS}`,
+        );
+      for (const id of ids)
+        if (!Number.isInteger(id) || id <= 0)
+          problems.push(
+            `reviewers.${env}.${kind}: ${JSON.stringify(id)} is not a GitHub ID; use the numeric ID (gh api users/<login> --jq .id)`,
+          );
     }
   }
   const prod = args.reviewers?.prod ?? {};
-  if ((prod.users ?? []).length + (prod.teams ?? []).length === 0) problems.push("reviewers.prod: none given; prod deploys need at least one required reviewer (a user or team ID)");
+  if ((prod.users ?? []).length + (prod.teams ?? []).length === 0)
+    problems.push("reviewers.prod: none given; prod deploys need at least one required reviewer (a user or team ID)");
   const branch = args.branch ?? "main";
-  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.includes("*")) problems.push(`branch: ${JSON.stringify(branch)} is not a plain branch name; give one branch, no patterns`);
+  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.includes("*"))
+    problems.push(`branch: ${JSON.stringify(branch)} is not a plain branch name; give one branch, no patterns`);
   const checks = args.requiredChecks ?? REQUIRED_CHECKS;
   if (checks.length === 0) problems.push("requiredChecks: empty; list the CI and preview checks that gate main");
   const approvals = args.requiredApprovals ?? 1;
-  if (!Number.isInteger(approvals) || approvals < 1 || approvals > 10) problems.push(`requiredApprovals: ${approvals} is not a whole number from 1 to 10`);
+  if (!Number.isInteger(approvals) || approvals < 1 || approvals > 10)
+    problems.push(`requiredApprovals: ${approvals} is not a whole number from 1 to 10`);
   if (problems.length) throw new Error(`GithubRepository: ${problems.join("; ")}`);
 }
 
@@ -117,10 +135,18 @@ export class GithubRepository extends pulumi.ComponentResource {
         },
         parent,
       );
-      new github.RepositoryEnvironmentDeploymentPolicy(`${name}-${env}-${branch.replace(/[^A-Za-z0-9-]/g, "-")}`, { repository, environment: environment.environment, branchPattern: branch }, parent);
+      new github.RepositoryEnvironmentDeploymentPolicy(
+        `${name}-${env}-${branch.replace(/[^A-Za-z0-9-]/g, "-")}`,
+        { repository, environment: environment.environment, branchPattern: branch },
+        parent,
+      );
       for (const [variableName, value] of Object.entries(args.environmentVariables?.[env] ?? {})) {
         if (value === undefined) continue;
-        new github.ActionsEnvironmentVariable(`${name}-${env}-${variableName.toLowerCase()}`, { repository, environment: environment.environment, variableName, value }, parent);
+        new github.ActionsEnvironmentVariable(
+          `${name}-${env}-${variableName.toLowerCase()}`,
+          { repository, environment: environment.environment, variableName, value },
+          parent,
+        );
       }
       return environment;
     });
@@ -136,8 +162,15 @@ export class GithubRepository extends pulumi.ComponentResource {
         rules: {
           deletion: true,
           nonFastForward: true,
-          pullRequest: { requiredApprovingReviewCount: args.requiredApprovals ?? 1, dismissStaleReviewsOnPush: true, requireLastPushApproval: true },
-          requiredStatusChecks: { strictRequiredStatusChecksPolicy: true, requiredChecks: (args.requiredChecks ?? REQUIRED_CHECKS).map((context) => ({ context })) },
+          pullRequest: {
+            requiredApprovingReviewCount: args.requiredApprovals ?? 1,
+            dismissStaleReviewsOnPush: true,
+            requireLastPushApproval: true,
+          },
+          requiredStatusChecks: {
+            strictRequiredStatusChecksPolicy: true,
+            requiredChecks: (args.requiredChecks ?? REQUIRED_CHECKS).map((context) => ({ context })),
+          },
         },
       },
       parent,
@@ -148,7 +181,11 @@ export class GithubRepository extends pulumi.ComponentResource {
       new github.ActionsVariable(`${name}-${variableName.toLowerCase()}`, { repository, variableName, value }, parent);
     }
     if (args.pulumiAccessToken !== undefined) {
-      new github.ActionsSecret(`${name}-pulumi-access-token`, { repository, secretName: "PULUMI_ACCESS_TOKEN", plaintextValue: pulumi.secret(args.pulumiAccessToken) }, parent);
+      new github.ActionsSecret(
+        `${name}-pulumi-access-token`,
+        { repository, secretName: "PULUMI_ACCESS_TOKEN", plaintextValue: pulumi.secret(args.pulumiAccessToken) },
+        parent,
+      );
     }
 
     this.environments = pulumi.all(environments.map((e) => e.environment));

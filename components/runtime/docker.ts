@@ -27,15 +27,24 @@ export const REPLACE_BY_DELETING_FIRST = { deleteBeforeReplace: true } as const;
  */
 export function fileDirectories(spec: Pick<WorkloadSpec, "name" | "files" | "volumes" | "scratch">): string[] {
   const problems: string[] = [];
-  const mounts = new Set([...(spec.volumes ?? []).map((v) => normalise(v.mountPath)), ...(spec.scratch ?? []).map((s) => normalise(s.mountPath))]);
+  const mounts = new Set([
+    ...(spec.volumes ?? []).map((v) => normalise(v.mountPath)),
+    ...(spec.scratch ?? []).map((s) => normalise(s.mountPath)),
+  ]);
   const paths = new Set<string>();
   const dirs = new Set<string>();
   for (const f of spec.files ?? []) {
     if (paths.has(f.path)) problems.push(`file ${JSON.stringify(f.path)} is listed twice`);
     paths.add(f.path);
     const dir = normalise(f.path.slice(0, f.path.lastIndexOf("/")));
-    if (dir === "/") problems.push(`file ${JSON.stringify(f.path)} is directly in /; put it in a directory of its own, e.g. /etc/<service>/`);
-    else if (mounts.has(dir)) problems.push(`file ${JSON.stringify(f.path)} is in ${dir}, which is also a volume or scratch mount; use another directory`);
+    if (dir === "/")
+      problems.push(
+        `file ${JSON.stringify(f.path)} is directly in /; put it in a directory of its own, e.g. /etc/<service>/`,
+      );
+    else if (mounts.has(dir))
+      problems.push(
+        `file ${JSON.stringify(f.path)} is in ${dir}, which is also a volume or scratch mount; use another directory`,
+      );
     else dirs.add(dir);
   }
   if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)}: ${problems.join("; ")}`);
@@ -98,7 +107,8 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     validateWorkload(spec);
     validateForDocker(spec);
     const fileDirs = fileDirectories(spec);
-    if (this.deployed.has(spec.name)) throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
+    if (this.deployed.has(spec.name))
+      throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
     this.deployed.add(spec.name);
 
     const prefix = `northstack-${this.stack}-${spec.name}`;
@@ -160,7 +170,7 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     }
 
     const isJob = spec.kind === "job";
-    const replicas = isJob ? 1 : spec.replicas ?? 1;
+    const replicas = isJob ? 1 : (spec.replicas ?? 1);
     const env = renderEnv(spec);
     const containers: docker.Container[] = [];
 
@@ -232,7 +242,11 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
   private pull(image: string): docker.RemoteImage {
     let remote = this.images.get(image);
     if (!remote) {
-      remote = new docker.RemoteImage(`image-${image.replace(/[^a-zA-Z0-9]+/g, "-")}`, { name: image, keepLocally: true }, { parent: this });
+      remote = new docker.RemoteImage(
+        `image-${image.replace(/[^a-zA-Z0-9]+/g, "-")}`,
+        { name: image, keepLocally: true },
+        { parent: this },
+      );
       this.images.set(image, remote);
     }
     return remote;
@@ -250,8 +264,10 @@ function normalise(path: string): string {
  */
 export function validateForDocker(spec: WorkloadSpec): void {
   const problems: string[] = [];
-  if (spec.kind === "cron") problems.push('kind "cron" is not supported; run the task as a service that loops (the dev Backup does)');
-  if ((spec.init ?? []).length > 0) problems.push("init steps are not supported; fold them into the container's command");
+  if (spec.kind === "cron")
+    problems.push('kind "cron" is not supported; run the task as a service that loops (the dev Backup does)');
+  if ((spec.init ?? []).length > 0)
+    problems.push("init steps are not supported; fold them into the container's command");
   if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)} on docker: ${problems.join("; ")}`);
 }
 

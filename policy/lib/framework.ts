@@ -178,7 +178,10 @@ export function unknownFindings(value: unknown, paths: readonly string[], what: 
 // Policy config.
 
 /** The policy's config with the defaults of its schema filled in (the CLI may or may not have). */
-export function configOf<T extends object>(policy: { configSchema?: PolicyConfigSchema }, args: { getConfig<C extends object>(): C }): T {
+export function configOf<T extends object>(
+  policy: { configSchema?: PolicyConfigSchema },
+  args: { getConfig<C extends object>(): C },
+): T {
   const defaults: Props = {};
   for (const [key, schema] of Object.entries(policy.configSchema?.properties ?? {})) {
     if (schema.default !== undefined) defaults[key] = schema.default;
@@ -204,7 +207,9 @@ function exemptionMaps(type: string, props: Props): Props[] {
       get(props, "spec", "jobTemplate", "metadata"),
       get(props, "spec", "jobTemplate", "spec", "template", "metadata"),
     ];
-    return metadatas.flatMap((m) => [get(m, "annotations"), get(m, "labels")]).filter((m): m is Props => asRecord(m) !== undefined);
+    return metadatas
+      .flatMap((m) => [get(m, "annotations"), get(m, "labels")])
+      .filter((m): m is Props => asRecord(m) !== undefined);
   }
   if (type.startsWith("aws:")) return [asRecord(props.tags) ?? {}];
   return [];
@@ -227,7 +232,13 @@ function readExemption(type: string, props: Props): Exemption | undefined {
   let reason: string | undefined;
   for (const map of exemptionMaps(type, props)) {
     const named = map[EXEMPT_ANNOTATION];
-    if (typeof named === "string") policies = policies.concat(named.split(",").map((p) => p.trim()).filter(Boolean));
+    if (typeof named === "string")
+      policies = policies.concat(
+        named
+          .split(",")
+          .map((p) => p.trim())
+          .filter(Boolean),
+      );
     const why = map[EXEMPT_REASON_ANNOTATION];
     if (typeof why === "string" && why.trim()) reason = why.trim();
   }
@@ -238,8 +249,17 @@ function readExemption(type: string, props: Props): Exemption | undefined {
  * Reports at a level other than the policy's. @pulumi/policy's reportViolation (server.js) accepts a
  * diagnostic object whose enforcementLevel overrides the policy's; the typings only admit a string.
  */
-export function reportAtLevel(report: ReportViolation, message: string, enforcementLevel: EnforcementLevel, urn?: string): void {
-  (report as unknown as (d: { message: string; enforcementLevel: EnforcementLevel; urn?: string }) => void)({ message, enforcementLevel, urn });
+export function reportAtLevel(
+  report: ReportViolation,
+  message: string,
+  enforcementLevel: EnforcementLevel,
+  urn?: string,
+): void {
+  (report as unknown as (d: { message: string; enforcementLevel: EnforcementLevel; urn?: string }) => void)({
+    message,
+    enforcementLevel,
+    urn,
+  });
 }
 
 const exemptionMissingReason = (policy: string) =>
@@ -248,15 +268,23 @@ const exemptionMissingReason = (policy: string) =>
     `add a ${EXEMPT_REASON_ANNOTATION} that says why, or remove the exemption`,
   );
 
-const exemptedFinding = (policy: string, reason: string, message: string) => `exempt from ${policy} (reason: "${reason}"); suppressed finding: ${message}`;
+const exemptedFinding = (policy: string, reason: string, message: string) =>
+  `exempt from ${policy} (reason: "${reason}"); suppressed finding: ${message}`;
 
 /** The known policy an unknown exemption name is reported under: the nearest by spelling, ties to the first. */
-export const policyOwningUnknownName = (name: string, known: readonly string[]): string | undefined => closestMatch(name, known);
+export const policyOwningUnknownName = (name: string, known: readonly string[]): string | undefined =>
+  closestMatch(name, known);
 
 /** A northstack policy: validators report findings (problem and fix), which the wrapper turns into messages. */
 export interface PolicyDefinition extends Omit<ResourceValidationPolicy, "validateResource"> {
-  readonly validateResource?: (args: ResourceValidationArgs, report: (subject: string, finding: Finding) => void) => Promise<void> | void;
-  readonly validateStack?: (args: StackValidationArgs, report: (subject: string, finding: Finding, urn: string) => void) => Promise<void> | void;
+  readonly validateResource?: (
+    args: ResourceValidationArgs,
+    report: (subject: string, finding: Finding) => void,
+  ) => Promise<void> | void;
+  readonly validateStack?: (
+    args: StackValidationArgs,
+    report: (subject: string, finding: Finding, urn: string) => void,
+  ) => Promise<void> | void;
 }
 
 export type NorthstackPolicy = ResourceValidationPolicy | (ResourceValidationPolicy & StackValidationPolicy);
@@ -269,7 +297,10 @@ export type NorthstackPolicy = ResourceValidationPolicy | (ResourceValidationPol
  * and the missing reason is reported too. An exemption naming no known policy (a typo, or `all`) is a
  * violation, reported once, by the known policy nearest in spelling.
  */
-export function withExemptions(policy: PolicyDefinition, knownPolicies: readonly string[] = [policy.name]): NorthstackPolicy {
+export function withExemptions(
+  policy: PolicyDefinition,
+  knownPolicies: readonly string[] = [policy.name],
+): NorthstackPolicy {
   const { validateResource, validateStack, ...rest } = policy;
   const wrapped: ResourceValidationPolicy & Partial<StackValidationPolicy> = { ...rest };
   wrapped.validateResource = async (args: ResourceValidationArgs, report: ReportViolation) => {
@@ -280,7 +311,10 @@ export function withExemptions(policy: PolicyDefinition, knownPolicies: readonly
       report(
         messageOf(
           args.name,
-          finding(`declares ${EXEMPT_ANNOTATION}: ${name}, which is not a policy of this pack, so nothing is exempted`, `name one or more of ${knownPolicies.join(", ")}`),
+          finding(
+            `declares ${EXEMPT_ANNOTATION}: ${name}, which is not a policy of this pack, so nothing is exempted`,
+            `name one or more of ${knownPolicies.join(", ")}`,
+          ),
         ),
       );
     }
@@ -290,14 +324,16 @@ export function withExemptions(policy: PolicyDefinition, knownPolicies: readonly
         ...args,
         props,
         provider: args.provider && { ...args.provider, props: normalizeProps(args.provider.props) },
-        asType: ((resourceClass: never) => (args.isType(resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+        asType: ((resourceClass: never) =>
+          args.isType(resourceClass) ? props : undefined) as ResourceValidationArgs["asType"],
       };
       await validateResource(plainArgs, (subject, f) => findings.push(messageOf(subject, f)));
     }
     if (!exemption?.policies.includes(policy.name)) {
       for (const f of findings) report(f);
     } else if (exemption.reason) {
-      if (findings.length === 0) reportAtLevel(report, `exempt from ${policy.name} (reason: "${exemption.reason}")`, "advisory");
+      if (findings.length === 0)
+        reportAtLevel(report, `exempt from ${policy.name} (reason: "${exemption.reason}")`, "advisory");
       for (const f of findings) reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, f), "advisory");
     } else {
       report(messageOf(args.name, exemptionMissingReason(policy.name)));
@@ -308,14 +344,20 @@ export function withExemptions(policy: PolicyDefinition, knownPolicies: readonly
     wrapped.validateStack = async (args: StackValidationArgs, report: ReportViolation) => {
       const byUrn = new Map<string, PolicyResource>();
       const resources = args.resources.map((r) => {
-        const plain: PolicyResource = { ...r, props: normalizeProps(r.props), provider: r.provider && { ...r.provider, props: normalizeProps(r.provider.props) } };
+        const plain: PolicyResource = {
+          ...r,
+          props: normalizeProps(r.props),
+          provider: r.provider && { ...r.provider, props: normalizeProps(r.provider.props) },
+        };
         byUrn.set(r.urn, plain);
         return plain;
       });
       for (const plain of resources) {
         plain.parent = plain.parent && (byUrn.get(plain.parent.urn) ?? plain.parent);
         plain.dependencies = plain.dependencies.map((d) => byUrn.get(d.urn) ?? d);
-        plain.propertyDependencies = Object.fromEntries(Object.entries(plain.propertyDependencies ?? {}).map(([k, ds]) => [k, ds.map((d) => byUrn.get(d.urn) ?? d)]));
+        plain.propertyDependencies = Object.fromEntries(
+          Object.entries(plain.propertyDependencies ?? {}).map(([k, ds]) => [k, ds.map((d) => byUrn.get(d.urn) ?? d)]),
+        );
       }
       await validateStack({ ...args, resources }, (subject, f, urn) => {
         const resource = byUrn.get(urn);

@@ -44,7 +44,7 @@ export function podSpecOf(type: string, props: Props): PodSpec | undefined {
   const restartPolicy = get(spec, "restartPolicy");
   const longRunning = !batch && restartPolicy !== "Never" && restartPolicy !== "OnFailure";
   const metadata = get(props, ...path.slice(0, -1), "metadata");
-  return { path: path.join("."), spec: isUnknown(spec) ? UNKNOWN : asRecord(spec) ?? {}, longRunning, metadata };
+  return { path: path.join("."), spec: isUnknown(spec) ? UNKNOWN : (asRecord(spec) ?? {}), longRunning, metadata };
 }
 
 export type ContainerList = "containers" | "initContainers" | "ephemeralContainers";
@@ -86,8 +86,15 @@ export function ecsContainers(props: Props, what: string): { containers: Props[]
   try {
     return { containers: asArray(JSON.parse(raw)).map((c) => asRecord(c) ?? {}) };
   } catch (e) {
-    return { containers: [], problem: finding(`containerDefinitions is not valid JSON (${(e as Error).message}), so ${what} cannot be verified`, "pass containerDefinitions as JSON.stringify of the container definitions") };
+    return {
+      containers: [],
+      problem: finding(
+        `containerDefinitions is not valid JSON (${(e as Error).message}), so ${what} cannot be verified`,
+        "pass containerDefinitions as JSON.stringify of the container definitions",
+      ),
+    };
   }
 }
 
-export const ecsWhere = (c: Props, i: number) => `containerDefinitions[${i}]${typeof c.name === "string" ? ` "${c.name}"` : ""}`;
+export const ecsWhere = (c: Props, i: number) =>
+  `containerDefinitions[${i}]${typeof c.name === "string" ? ` "${c.name}"` : ""}`;

@@ -1,15 +1,37 @@
-import { Finding, PolicyDefinition, Props, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "../lib/framework";
-import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "../lib/resources";
+import {
+  Finding,
+  PolicyDefinition,
+  Props,
+  UNKNOWN,
+  cannotVerify,
+  finding,
+  get,
+  isUnknown,
+  show,
+  unknownFindings,
+} from "../lib/framework";
+import {
+  DOCKER_CONTAINER,
+  ECS_TASK_DEFINITION,
+  containerListPaths,
+  containersOf,
+  ecsContainers,
+  ecsWhere,
+  podSpecOf,
+} from "../lib/resources";
 
 const WHAT = "a non-root user";
 const SET_USER = 'set user to a non-root uid:gid such as "1000:1000" (WorkloadSpec.user)';
-const SET_K8S_USER = "set securityContext.runAsNonRoot: true and runAsUser to a uid > 0 (e.g. 1000) on the pod or on this container";
+const SET_K8S_USER =
+  "set securityContext.runAsNonRoot: true and runAsUser to a uid > 0 (e.g. 1000) on the pod or on this container";
 
 /** Why a Docker/ECS `user` value ("uid", "uid:gid", "name") is not an explicit non-root user, or undefined. */
 export function rootUserProblem(user: unknown): Finding | undefined {
   if (isUnknown(user)) return cannotVerify("user", WHAT);
-  if (user === undefined || user === null || user === "") return finding("no user is set, so the image's default user (often root) applies", SET_USER);
-  if (typeof user !== "string" && typeof user !== "number") return finding(`user ${show(user)} is not a uid or uid:gid`, SET_USER);
+  if (user === undefined || user === null || user === "")
+    return finding("no user is set, so the image's default user (often root) applies", SET_USER);
+  if (typeof user !== "string" && typeof user !== "number")
+    return finding(`user ${show(user)} is not a uid or uid:gid`, SET_USER);
   const name = String(user).split(":")[0].trim();
   if (name === "root" || /^0+$/.test(name)) return finding(`user ${show(user)} is root`, SET_USER);
   return undefined;
@@ -39,8 +61,15 @@ export function kubernetesRootProblems(pod: Props, container: Props): Finding[] 
   const runAsUser = pick("runAsUser");
   const runAsNonRoot = pick("runAsNonRoot");
   const id = uid(runAsUser);
-  if (runAsUser !== undefined && (id === undefined || id < 0)) return [finding(`runAsUser ${show(runAsUser)} is not a uid`, SET_K8S_USER)];
-  if (id === 0) return [finding("effective runAsUser is 0 (root)", "set runAsUser to a uid > 0 (e.g. 1000) and runAsNonRoot: true; never runAsUser: 0 on a container")];
+  if (runAsUser !== undefined && (id === undefined || id < 0))
+    return [finding(`runAsUser ${show(runAsUser)} is not a uid`, SET_K8S_USER)];
+  if (id === 0)
+    return [
+      finding(
+        "effective runAsUser is 0 (root)",
+        "set runAsUser to a uid > 0 (e.g. 1000) and runAsNonRoot: true; never runAsUser: 0 on a container",
+      ),
+    ];
   if (id !== undefined && id > 0) return [];
   if (runAsNonRoot === true || runAsNonRoot === "true") return [];
   return [finding("neither runAsNonRoot: true nor a runAsUser > 0 is set on the container or the pod", SET_K8S_USER)];
@@ -48,9 +77,10 @@ export function kubernetesRootProblems(pod: Props, container: Props): Finding[] 
 
 export const containersRunAsNonRoot: PolicyDefinition = {
   name: "containers-run-as-non-root",
-  description: "Every container runs as an explicit non-root user: Docker containers, every Kubernetes pod-bearing kind and ECS task definitions.",
+  description:
+    "Every container runs as an explicit non-root user: Docker containers, every Kubernetes pod-bearing kind and ECS task definitions.",
   remediationSteps:
-    "Docker: set `user` to a non-root \"uid:gid\" (WorkloadSpec.user). Kubernetes: set securityContext.runAsNonRoot: true and runAsUser > 0 " +
+    'Docker: set `user` to a non-root "uid:gid" (WorkloadSpec.user). Kubernetes: set securityContext.runAsNonRoot: true and runAsUser > 0 ' +
     "on the pod or on each container, including initContainers and ephemeralContainers, and never runAsUser: 0 on a container. " +
     "ECS: set `user` in every container definition. If the image cannot run unprivileged, build a non-root variant.",
   severity: "critical",
@@ -77,7 +107,8 @@ export const containersRunAsNonRoot: PolicyDefinition = {
       report(subject, cannotVerify(pod.path, "its containers' users"));
       return;
     }
-    for (const f of unknownFindings(pod.spec, containerListPaths(), "its containers' users", pod.path)) report(subject, f);
+    for (const f of unknownFindings(pod.spec, containerListPaths(), "its containers' users", pod.path))
+      report(subject, f);
     for (const { container, where } of containersOf(pod)) {
       for (const f of kubernetesRootProblems(pod.spec, container)) report(`${subject} ${where}`, f);
     }

@@ -1,6 +1,17 @@
 import { PolicyResource } from "@pulumi/policy";
 import { CANADIAN_REGIONS } from "../../components/config/schema";
-import { Finding, PolicyDefinition, Props, asArray, cannotVerify, configOf, finding, get, isUnknown, show } from "../lib/framework";
+import {
+  Finding,
+  PolicyDefinition,
+  Props,
+  asArray,
+  cannotVerify,
+  configOf,
+  finding,
+  get,
+  isUnknown,
+  show,
+} from "../lib/framework";
 
 export type Cloud = "aws" | "gcp";
 
@@ -16,19 +27,28 @@ function regionOfZone(cloud: Cloud, location: string): string {
 }
 
 const WHAT = "that the data stays in Canada";
-const REGION_FIX = (cloud: Cloud, allowed: readonly string[]) => `use a Canadian ${cloud} location (${allowed.join(", ")})`;
+const REGION_FIX = (cloud: Cloud, allowed: readonly string[]) =>
+  `use a Canadian ${cloud} location (${allowed.join(", ")})`;
 
 /**
  * Why a region, zone or location is not allowed, or undefined. Unknown values are reported as
  * "cannot verify"; undefined means the field is not set (the caller knows whether it must be).
  */
-export function locationProblem(cloud: Cloud, field: string, value: unknown, allowed: readonly string[]): Finding | undefined {
+export function locationProblem(
+  cloud: Cloud,
+  field: string,
+  value: unknown,
+  allowed: readonly string[],
+): Finding | undefined {
   if (value === undefined || value === null || value === "") return undefined;
   if (isUnknown(value)) return cannotVerify(field, WHAT);
   if (typeof value !== "string") return finding(`${field} ${show(value)} is not a region`, REGION_FIX(cloud, allowed));
   const region = regionOfZone(cloud, value.toLowerCase());
   if (allowed.includes(region)) return undefined;
-  return finding(`${field} ${show(value)} is outside the allowed ${cloud} locations (${allowed.join(", ")})`, REGION_FIX(cloud, allowed));
+  return finding(
+    `${field} ${show(value)} is outside the allowed ${cloud} locations (${allowed.join(", ")})`,
+    REGION_FIX(cloud, allowed),
+  );
 }
 
 /** The region inside an ARN (arn:partition:service:region:account:resource), if it has one. */
@@ -37,14 +57,17 @@ function arnRegion(arn: string): string | undefined {
   return parts[0] === "arn" && parts.length > 4 && parts[3] ? parts[3] : undefined;
 }
 
-const allowedFor = (cloud: Cloud, cfg: ResidencyConfig) => (cloud === "aws" ? cfg.allowedAwsRegions : cfg.allowedGcpRegions);
+const allowedFor = (cloud: Cloud, cfg: ResidencyConfig) =>
+  cloud === "aws" ? cfg.allowedAwsRegions : cfg.allowedGcpRegions;
 
 /** [field path, value] pairs that place this resource's data somewhere; an unknown list is one unknown value. */
 function locatedFields(cloud: Cloud, type: string, props: Props): [string, unknown][] {
   const fields: [string, unknown][] = [];
   const add = (path: string, value: unknown) => fields.push([path, value]);
   const each = (path: string, values: unknown, read: (v: unknown) => unknown = (v) => v, field = "") =>
-    isUnknown(values) ? add(path, values) : asArray(values).forEach((v, i) => add(`${path}[${i}]${field}`, isUnknown(v) ? v : read(v)));
+    isUnknown(values)
+      ? add(path, values)
+      : asArray(values).forEach((v, i) => add(`${path}[${i}]${field}`, isUnknown(v) ? v : read(v)));
   add("region", props.region);
   if (cloud === "aws") {
     add("availabilityZone", props.availabilityZone);
@@ -55,16 +78,28 @@ function locatedFields(cloud: Cloud, type: string, props: Props): [string, unkno
     if (type === "aws:backup/plan:Plan") {
       each("rules", props.rules, () => undefined);
       asArray(props.rules).forEach((rule, i) =>
-        each(`rules[${i}].copyActions`, get(rule, "copyActions"), (copy) => {
-          const arn = get(copy, "destinationVaultArn");
-          return typeof arn === "string" && !isUnknown(arn) ? arnRegion(arn) ?? arn : arn;
-        }, ".destinationVaultArn"),
+        each(
+          `rules[${i}].copyActions`,
+          get(rule, "copyActions"),
+          (copy) => {
+            const arn = get(copy, "destinationVaultArn");
+            return typeof arn === "string" && !isUnknown(arn) ? (arnRegion(arn) ?? arn) : arn;
+          },
+          ".destinationVaultArn",
+        ),
       );
     }
     if (type === "aws:ecr/replicationConfiguration:ReplicationConfiguration") {
       const rules = get(props, "replicationConfiguration", "rules");
       each("replicationConfiguration.rules", rules, () => undefined);
-      asArray(rules).forEach((rule, i) => each(`replicationConfiguration.rules[${i}].destinations`, get(rule, "destinations"), (d) => get(d, "region"), ".region"));
+      asArray(rules).forEach((rule, i) =>
+        each(
+          `replicationConfiguration.rules[${i}].destinations`,
+          get(rule, "destinations"),
+          (d) => get(d, "region"),
+          ".region",
+        ),
+      );
     }
   } else {
     add("location", props.location);
@@ -76,7 +111,12 @@ function locatedFields(cloud: Cloud, type: string, props: Props): [string, unkno
     add("settings.backupConfiguration.location", get(props, "settings", "backupConfiguration", "location"));
     each("customPlacementConfig.dataLocations", get(props, "customPlacementConfig", "dataLocations"));
     each("nodeLocations", props.nodeLocations);
-    each("replication.userManaged.replicas", get(props, "replication", "userManaged", "replicas"), (r) => get(r, "location"), ".location");
+    each(
+      "replication.userManaged.replicas",
+      get(props, "replication", "userManaged", "replicas"),
+      (r) => get(r, "location"),
+      ".location",
+    );
   }
   return fields;
 }
@@ -87,11 +127,29 @@ const S3_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig";
 const GCS_BUCKET = "gcp:storage/bucket:Bucket";
 const TRANSFER_JOB = "gcp:storage/transferJob:TransferJob";
 
-function checkProvider(cloud: Cloud, name: string, props: Props, cfg: ResidencyConfig, report: (subject: string, f: Finding) => void): void {
+function checkProvider(
+  cloud: Cloud,
+  name: string,
+  props: Props,
+  cfg: ResidencyConfig,
+  report: (subject: string, f: Finding) => void,
+): void {
   const allowed = allowedFor(cloud, cfg);
-  const located = cloud === "aws" ? [["region", props.region]] : [["region", props.region], ["zone", props.zone]];
+  const located =
+    cloud === "aws"
+      ? [["region", props.region]]
+      : [
+          ["region", props.region],
+          ["zone", props.zone],
+        ];
   if (located.every(([, v]) => v === undefined || v === "")) {
-    report(`${cloud} provider ${name}`, finding(`has no region configured, so ${WHAT} cannot be verified`, `set ${cloud}:region to one of ${allowed.join(", ")}`));
+    report(
+      `${cloud} provider ${name}`,
+      finding(
+        `has no region configured, so ${WHAT} cannot be verified`,
+        `set ${cloud}:region to one of ${allowed.join(", ")}`,
+      ),
+    );
     return;
   }
   for (const [field, value] of located) {
@@ -112,9 +170,14 @@ const known = (v: unknown): v is string => typeof v === "string" && !isUnknown(v
  * destination property depends on (or, without property dependencies, the whole resource does),
  * other than the source.
  */
-function destinationCandidates(copy: PolicyResource, property: string, types: ReadonlySet<string>, isSource: (b: PolicyResource) => boolean): PolicyResource[] {
+function destinationCandidates(
+  copy: PolicyResource,
+  property: string,
+  types: ReadonlySet<string>,
+  isSource: (b: PolicyResource) => boolean,
+): PolicyResource[] {
   const byProperty = copy.propertyDependencies?.[property];
-  const pool = byProperty && byProperty.length > 0 ? byProperty : copy.dependencies ?? [];
+  const pool = byProperty && byProperty.length > 0 ? byProperty : (copy.dependencies ?? []);
   return pool.filter((d) => types.has(d.type) && !isSource(d));
 }
 
@@ -130,19 +193,39 @@ function checkDestinations(
 ): void {
   const allowed = allowedFor(cloud, cfg);
   if (destinations.length === 0) {
-    report(subject, finding(`the destination is not a bucket managed by this stack, so ${WHAT} cannot be verified`, "copy only to a bucket this stack creates in a Canadian region"), copy.urn);
+    report(
+      subject,
+      finding(
+        `the destination is not a bucket managed by this stack, so ${WHAT} cannot be verified`,
+        "copy only to a bucket this stack creates in a Canadian region",
+      ),
+      copy.urn,
+    );
     return;
   }
   for (const destination of destinations) {
     const region = regionOf(destination);
     const problem = locationProblem(cloud, "region", region, allowed);
-    if (problem) report(subject, finding(`copies to bucket ${destination.name}, whose ${problem.problem}`, problem.fix), copy.urn);
-    else if (region === undefined) report(subject, finding(`the region of destination bucket ${destination.name} is not known, so ${WHAT} cannot be verified`, "give the destination bucket (or its provider) a Canadian region"), copy.urn);
+    if (problem)
+      report(subject, finding(`copies to bucket ${destination.name}, whose ${problem.problem}`, problem.fix), copy.urn);
+    else if (region === undefined)
+      report(
+        subject,
+        finding(
+          `the region of destination bucket ${destination.name} is not known, so ${WHAT} cannot be verified`,
+          "give the destination bucket (or its provider) a Canadian region",
+        ),
+        copy.urn,
+      );
   }
 }
 
 /** S3 replication: destinations are ARNs without a region; find the destination bucket in the stack. */
-function checkS3Replication(resources: readonly PolicyResource[], cfg: ResidencyConfig, report: (subject: string, f: Finding, urn: string) => void): void {
+function checkS3Replication(
+  resources: readonly PolicyResource[],
+  cfg: ResidencyConfig,
+  report: (subject: string, f: Finding, urn: string) => void,
+): void {
   const byName = new Map<string, PolicyResource>();
   for (const b of resources.filter((r) => S3_BUCKETS.has(r.type))) {
     byName.set(b.name, b);
@@ -156,19 +239,28 @@ function checkS3Replication(resources: readonly PolicyResource[], cfg: Residency
     }
     const source = config.props.bucket;
     const sources = new Set((config.propertyDependencies?.bucket ?? []).map((d) => d.urn));
-    const isSource = (b: PolicyResource) => sources.has(b.urn) || (known(source) && (b.props.bucket === source || b.name === source));
+    const isSource = (b: PolicyResource) =>
+      sources.has(b.urn) || (known(source) && (b.props.bucket === source || b.name === source));
     asArray(config.props.rules).forEach((rule, i) => {
       const arn = get(rule, "destination", "bucket");
       const where = `${subject} rules[${i}].destination.bucket`;
       const named = known(arn) ? byName.get(arn.split(":").pop() ?? arn) : undefined;
-      const destinations = named ? [named] : known(arn) ? [] : destinationCandidates(config, "rules", S3_BUCKETS, isSource);
+      const destinations = named
+        ? [named]
+        : known(arn)
+          ? []
+          : destinationCandidates(config, "rules", S3_BUCKETS, isSource);
       checkDestinations(where, config, destinations, bucketRegion, "aws", cfg, report);
     });
   }
 }
 
 /** GCS Transfer Service jobs: the sink bucket must be a Canadian bucket of this stack. */
-function checkTransferJobs(resources: readonly PolicyResource[], cfg: ResidencyConfig, report: (subject: string, f: Finding, urn: string) => void): void {
+function checkTransferJobs(
+  resources: readonly PolicyResource[],
+  cfg: ResidencyConfig,
+  report: (subject: string, f: Finding, urn: string) => void,
+): void {
   const buckets = resources.filter((r) => r.type === GCS_BUCKET);
   const byName = new Map<string, PolicyResource>();
   for (const b of buckets) {
@@ -183,15 +275,34 @@ function checkTransferJobs(resources: readonly PolicyResource[], cfg: ResidencyC
       continue;
     }
     if (get(spec, "posixDataSink") !== undefined) {
-      report(subject, finding(`transferSpec.posixDataSink copies to a file system outside the stack, so ${WHAT} cannot be verified`, "copy to a Canadian GCS bucket of this stack"), job.urn);
+      report(
+        subject,
+        finding(
+          `transferSpec.posixDataSink copies to a file system outside the stack, so ${WHAT} cannot be verified`,
+          "copy to a Canadian GCS bucket of this stack",
+        ),
+        job.urn,
+      );
     }
     const sink = get(spec, "gcsDataSink", "bucketName");
     if (sink === undefined) continue;
     const sourceName = get(spec, "gcsDataSource", "bucketName");
     const isSource = (b: PolicyResource) => known(sourceName) && (b.props.name === sourceName || b.name === sourceName);
     const named = known(sink) ? byName.get(sink) : undefined;
-    const destinations = named ? [named] : known(sink) ? [] : destinationCandidates(job, "transferSpec", new Set([GCS_BUCKET]), isSource);
-    checkDestinations(`${subject} transferSpec.gcsDataSink.bucketName`, job, destinations, (b) => b.props.location, "gcp", cfg, report);
+    const destinations = named
+      ? [named]
+      : known(sink)
+        ? []
+        : destinationCandidates(job, "transferSpec", new Set([GCS_BUCKET]), isSource);
+    checkDestinations(
+      `${subject} transferSpec.gcsDataSink.bucketName`,
+      job,
+      destinations,
+      (b) => b.props.location,
+      "gcp",
+      cfg,
+      report,
+    );
   }
 }
 
@@ -207,7 +318,8 @@ const configSchema = {
       type: "array" as const,
       items: { type: "string" as const },
       default: [...CANADIAN_REGIONS.gcp.allowed],
-      description: "GCP regions where data may be stored or copied; multi-regions such as US or NAM4 are never allowed.",
+      description:
+        "GCP regions where data may be stored or copied; multi-regions such as US or NAM4 are never allowed.",
     },
   },
 };
@@ -237,7 +349,13 @@ export const dataResidencyCanada: PolicyDefinition = {
       if (problem) report(`${args.type} ${args.name}`, problem);
     }
     if (args.type === "gcp:secretmanager/secret:Secret" && get(args.props, "replication", "auto") !== undefined) {
-      report(`${args.type} ${args.name}`, finding("replication.auto lets Google store the secret in any region", "use replication.userManaged with Canadian replica locations"));
+      report(
+        `${args.type} ${args.name}`,
+        finding(
+          "replication.auto lets Google store the secret in any region",
+          "use replication.userManaged with Canadian replica locations",
+        ),
+      );
     }
   },
   validateStack: (args, report) => {

@@ -1,6 +1,24 @@
 import { checkPinnedImage } from "../../components/config/checks";
-import { Finding, PolicyDefinition, UNKNOWN, cannotVerify, finding, get, isUnknown, show, unknownFindings } from "../lib/framework";
-import { DOCKER_CONTAINER, ECS_TASK_DEFINITION, containerListPaths, containersOf, ecsContainers, ecsWhere, podSpecOf } from "../lib/resources";
+import {
+  Finding,
+  PolicyDefinition,
+  UNKNOWN,
+  cannotVerify,
+  finding,
+  get,
+  isUnknown,
+  show,
+  unknownFindings,
+} from "../lib/framework";
+import {
+  DOCKER_CONTAINER,
+  ECS_TASK_DEFINITION,
+  containerListPaths,
+  containersOf,
+  ecsContainers,
+  ecsWhere,
+  podSpecOf,
+} from "../lib/resources";
 
 const PIN = "pin it to an exact version tag (postgres:15.8-alpine) or a digest (name@sha256:...)";
 
@@ -14,7 +32,8 @@ const IMAGE_ID = /^sha256:[a-f0-9]{64}$/;
  */
 export function imageProblem(image: unknown): Finding | undefined {
   if (isUnknown(image)) return undefined;
-  if (typeof image !== "string" || image === "") return finding(`image ${show(image)} is missing`, `set the image and ${PIN}`);
+  if (typeof image !== "string" || image === "")
+    return finding(`image ${show(image)} is missing`, `set the image and ${PIN}`);
   if (IMAGE_ID.test(image)) return undefined;
   const problem = checkPinnedImage(image);
   return problem ? finding(`image ${show(image)} ${problem}`, PIN) : undefined;
@@ -22,7 +41,8 @@ export function imageProblem(image: unknown): Finding | undefined {
 
 export const imagesPinned: PolicyDefinition = {
   name: "images-pinned",
-  description: "Every container image is pinned to a version tag or a sha256 digest: no `latest`, no untagged references.",
+  description:
+    "Every container image is pinned to a version tag or a sha256 digest: no `latest`, no untagged references.",
   remediationSteps:
     "Use an exact version tag (postgres:15.8-alpine) or, better, a digest (name@sha256:...). Third-party images are pinned in components/images.ts; " +
     "set northstack:apiImage to a released tag. Renovate or Dependabot can bump pinned tags.",
@@ -49,7 +69,8 @@ export const imagesPinned: PolicyDefinition = {
       report(`${args.type} ${args.name}`, cannotVerify(pod.path, "its images"));
       return;
     }
-    for (const f of unknownFindings(pod.spec, containerListPaths(), "its images", pod.path)) report(`${args.type} ${args.name}`, f);
+    for (const f of unknownFindings(pod.spec, containerListPaths(), "its images", pod.path))
+      report(`${args.type} ${args.name}`, f);
     for (const { container, where } of containersOf(pod)) {
       const problem = imageProblem(get(container, "image"));
       if (problem) report(`${args.type} ${args.name} ${where}`, problem);

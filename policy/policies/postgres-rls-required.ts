@@ -1,7 +1,19 @@
 import { PolicyResource } from "@pulumi/policy";
 import type { MigrationFile } from "../../components/migrations";
 import { MIGRATIONS_LABEL } from "../../components/workload";
-import { Finding, PolicyDefinition, Props, asArray, asRecord, cannotVerify, configOf, dockerLabels, finding, get, isUnknown } from "../lib/framework";
+import {
+  Finding,
+  PolicyDefinition,
+  Props,
+  asArray,
+  asRecord,
+  cannotVerify,
+  configOf,
+  dockerLabels,
+  finding,
+  get,
+  isUnknown,
+} from "../lib/framework";
 import { DOCKER_CONTAINER, containersOf, podSpecOf } from "../lib/resources";
 import { analyzeMigrations } from "../rls";
 
@@ -38,7 +50,8 @@ function uploadContent(upload: unknown): string | undefined {
 export function migrationSetOf(type: string, props: Props): MigrationSet | undefined {
   const files: MigrationFile[] = [];
   const unreadable: Finding[] = [];
-  const fix = "deliver the migration as literal SQL text (ConfigMap data, or a Docker upload's content), not another resource's output or a host file";
+  const fix =
+    "deliver the migration as literal SQL text (ConfigMap data, or a Docker upload's content), not another resource's output or a host file";
   if (type === CONFIG_MAP) {
     if (get(props, "metadata", "labels", MIGRATIONS_LABEL) !== "true") return undefined;
     if (isUnknown(props.data)) unreadable.push(cannotVerify("data", "the migrations' row-level security"));
@@ -53,13 +66,21 @@ export function migrationSetOf(type: string, props: Props): MigrationSet | undef
     for (const u of asArray(props.uploads)) {
       const name = get(u, "file");
       if (isUnknown(u) || isUnknown(name)) {
-        unreadable.push(finding("an upload's file name is unknown at preview, so whether it is a migration cannot be verified", fix));
+        unreadable.push(
+          finding("an upload's file name is unknown at preview, so whether it is a migration cannot be verified", fix),
+        );
         continue;
       }
       if (typeof name !== "string" || !isSql(name)) continue;
       const sql = uploadContent(u);
       if (sql !== undefined) files.push({ name, sql });
-      else unreadable.push(finding(`migration ${name} ${get(u, "source") !== undefined ? "is uploaded from a host file the policy cannot read" : "is unknown at preview"}, so its tables cannot be verified`, fix));
+      else
+        unreadable.push(
+          finding(
+            `migration ${name} ${get(u, "source") !== undefined ? "is uploaded from a host file the policy cannot read" : "is unknown at preview"}, so its tables cannot be verified`,
+            fix,
+          ),
+        );
     }
   } else {
     return undefined;
@@ -68,11 +89,17 @@ export function migrationSetOf(type: string, props: Props): MigrationSet | undef
   return { files, unreadable };
 }
 
-const schemaList = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
+const schemaList = (text: string) =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** A ConfigMap or Secret value by key: `data` (base64 in a Secret) or `stringData`. */
 function dataValue(resource: PolicyResource, key: string): unknown {
-  const plain = get(resource.props, "stringData", key) ?? (resource.type === CONFIG_MAP ? get(resource.props, "data", key) : undefined);
+  const plain =
+    get(resource.props, "stringData", key) ??
+    (resource.type === CONFIG_MAP ? get(resource.props, "data", key) : undefined);
   if (plain !== undefined) return plain;
   const encoded = resource.type === SECRET ? get(resource.props, "data", key) : undefined;
   return typeof encoded === "string" && !isUnknown(encoded) ? Buffer.from(encoded, "base64").toString("utf8") : encoded;
@@ -82,7 +109,10 @@ function dataValue(resource: PolicyResource, key: string): unknown {
  * Schemas PostgREST serves in this stack: every PGRST_DB_SCHEMAS on a Docker container, a Kubernetes
  * workload's env (directly or through a ConfigMap/Secret key reference) or in a ConfigMap/Secret.
  */
-export function exposedSchemasInStack(resources: readonly PolicyResource[]): { schemas: Set<string>; unknown: { resource: PolicyResource; finding: Finding }[] } {
+export function exposedSchemasInStack(resources: readonly PolicyResource[]): {
+  schemas: Set<string>;
+  unknown: { resource: PolicyResource; finding: Finding }[];
+} {
   const schemas = new Set<string>();
   const unknown: { resource: PolicyResource; finding: Finding }[] = [];
   const what = "which schemas the REST API exposes";
@@ -102,7 +132,8 @@ export function exposedSchemasInStack(resources: readonly PolicyResource[]): { s
       const envs = asArray(r.props.envs);
       const set = envs.find((e) => typeof e === "string" && e.startsWith(`${SCHEMAS_ENV}=`)) as string | undefined;
       if (set !== undefined) add(r, SCHEMAS_ENV, set.slice(SCHEMAS_ENV.length + 1));
-      else if ((isUnknown(r.props.envs) || envs.some(isUnknown)) && /postgrest/.test(String(r.props.image))) unknown.push({ resource: r, finding: cannotVerify("envs", what) });
+      else if ((isUnknown(r.props.envs) || envs.some(isUnknown)) && /postgrest/.test(String(r.props.image)))
+        unknown.push({ resource: r, finding: cannotVerify("envs", what) });
       continue;
     }
     const pod = podSpecOf(r.type, r.props);
@@ -117,11 +148,21 @@ export function exposedSchemasInStack(resources: readonly PolicyResource[]): { s
           continue;
         }
         const fromConfigMap = get(env, "valueFrom", "configMapKeyRef");
-        const ref = fromConfigMap !== undefined ? { type: CONFIG_MAP, ref: fromConfigMap } : { type: SECRET, ref: get(env, "valueFrom", "secretKeyRef") };
+        const ref =
+          fromConfigMap !== undefined
+            ? { type: CONFIG_MAP, ref: fromConfigMap }
+            : { type: SECRET, ref: get(env, "valueFrom", "secretKeyRef") };
         const carrier = carriers.get(`${ref.type}\u0000${String(get(ref.ref, "name"))}`);
         const key = get(ref.ref, "key");
         if (carrier && typeof key === "string") add(r, path, dataValue(carrier, key));
-        else unknown.push({ resource: r, finding: finding(`${path} comes from ${ref.type.split(":").pop()} ${String(get(ref.ref, "name"))}, which is not in this stack, so ${what} cannot be verified`, `set ${SCHEMAS_ENV} as a literal value, or keep its ConfigMap in this stack`) });
+        else
+          unknown.push({
+            resource: r,
+            finding: finding(
+              `${path} comes from ${ref.type.split(":").pop()} ${String(get(ref.ref, "name"))}, which is not in this stack, so ${what} cannot be verified`,
+              `set ${SCHEMAS_ENV} as a literal value, or keep its ConfigMap in this stack`,
+            ),
+          });
       }
     }
   }
@@ -146,7 +187,8 @@ export const postgresRlsRequired: PolicyDefinition = {
         type: "array",
         items: { type: "string" },
         default: ["public"],
-        description: "Schemas the REST API (PostgREST) exposes, besides those PGRST_DB_SCHEMAS names in the stack; keep in step with northstack:exposedSchemas.",
+        description:
+          "Schemas the REST API (PostgREST) exposes, besides those PGRST_DB_SCHEMAS names in the stack; keep in step with northstack:exposedSchemas.",
       },
     },
   },
@@ -160,7 +202,14 @@ export const postgresRlsRequired: PolicyDefinition = {
       if (!set) continue;
       const subject = `${r.type} ${r.name}`;
       if (set.files.length === 0 && set.unreadable.length === 0) {
-        report(subject, finding(`is labelled ${MIGRATIONS_LABEL}=true but carries no .sql file`, `deliver the migrations as .sql files, or remove the ${MIGRATIONS_LABEL} label`), r.urn);
+        report(
+          subject,
+          finding(
+            `is labelled ${MIGRATIONS_LABEL}=true but carries no .sql file`,
+            `deliver the migrations as .sql files, or remove the ${MIGRATIONS_LABEL} label`,
+          ),
+          r.urn,
+        );
         continue;
       }
       for (const f of set.unreadable) report(subject, f, r.urn);

@@ -192,7 +192,9 @@ export class Catalog {
     if (body.renameType === "OBJECT_POLICY") {
       const policies = this.tables.get(key)?.policies;
       if (policies?.delete(String(body.subname))) policies.add(String(body.newname));
-    } else if (["OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"].includes(String(body.renameType))) {
+    } else if (
+      ["OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"].includes(String(body.renameType))
+    ) {
       this.move(key, key.split("\u0000")[0], String(body.newname));
     }
   }

@@ -109,6 +109,8 @@ export function executedSql(expression: string): { sql: string; dynamic: boolean
   const pieces = evalExpression((target[0] as { ResTarget?: { val?: Node } }).ResTarget?.val);
   if (!pieces) return undefined;
   let n = 0;
-  const sql = pieces.map((p) => ("text" in p ? p.text : "ident" in p ? `${DYNAMIC}${++n}` : `'${DYNAMIC}${++n}'`)).join("");
+  const sql = pieces
+    .map((p) => ("text" in p ? p.text : "ident" in p ? `${DYNAMIC}${++n}` : `'${DYNAMIC}${++n}'`))
+    .join("");
   return { sql, dynamic: n > 0 };
 }

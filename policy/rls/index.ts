@@ -36,7 +36,10 @@ export function analyzeMigrationsSync(files: readonly MigrationFile[], exposedSc
   return verdict(walk.catalog, walk.problems);
 }
 
-export async function analyzeMigrations(files: readonly MigrationFile[], exposedSchemas: readonly string[]): Promise<Finding[]> {
+export async function analyzeMigrations(
+  files: readonly MigrationFile[],
+  exposedSchemas: readonly string[],
+): Promise<Finding[]> {
   await loadParser();
   return analyzeMigrationsSync(files, exposedSchemas);
 }

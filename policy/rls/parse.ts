@@ -58,7 +58,7 @@ export function option(options: unknown, name: string): Node | undefined {
 }
 
 export function constBool(node: Node | undefined): boolean | undefined {
-  const c = (node as { A_Const?: { boolval?: { boolval?: boolean } }; TypeCast?: { arg?: Node } } | undefined);
+  const c = node as { A_Const?: { boolval?: { boolval?: boolean } }; TypeCast?: { arg?: Node } } | undefined;
   if (c?.A_Const?.boolval) return c.A_Const.boolval.boolval === true;
   const text = sval(node) ?? sval(c?.TypeCast?.arg);
   if (text === undefined) return undefined;

@@ -83,19 +83,30 @@ export class Session {
   variableSet(body: Record<string, unknown>, scope: Scope): void {
     if (body.name !== "search_path" && body.kind !== "VAR_RESET_ALL") return;
     const isLocal = body.is_local === true;
-    if (body.kind === "VAR_SET_VALUE") this.setSearchPath(((body.args as Node[] | undefined) ?? []).map((a) => sval(a) ?? DYNAMIC), isLocal, scope);
-    else if (body.kind === "VAR_SET_DEFAULT" || body.kind === "VAR_RESET" || body.kind === "VAR_RESET_ALL") this.setSearchPath(DEFAULT_SEARCH_PATH, isLocal, scope);
+    if (body.kind === "VAR_SET_VALUE")
+      this.setSearchPath(
+        ((body.args as Node[] | undefined) ?? []).map((a) => sval(a) ?? DYNAMIC),
+        isLocal,
+        scope,
+      );
+    else if (body.kind === "VAR_SET_DEFAULT" || body.kind === "VAR_RESET" || body.kind === "VAR_RESET_ALL")
+      this.setSearchPath(DEFAULT_SEARCH_PATH, isLocal, scope);
   }
 
   /** SELECT set_config('search_path', '...', is_local) in a select list. */
   setConfigCalls(select: { targetList?: Node[] }, scope: Scope): void {
     for (const target of select.targetList ?? []) {
-      const call = (target as { ResTarget?: { val?: { FuncCall?: { funcname?: Node[]; args?: Node[] } } } }).ResTarget?.val?.FuncCall;
+      const call = (target as { ResTarget?: { val?: { FuncCall?: { funcname?: Node[]; args?: Node[] } } } }).ResTarget
+        ?.val?.FuncCall;
       const fname = call?.funcname?.map(sval).pop();
       if (fname !== "set_config" || sval(call?.args?.[0]) !== "search_path") continue;
       const text = constText(evalExpression(call?.args?.[1]));
       const isLocal = constBool(call?.args?.[2]);
-      this.setSearchPath(text === undefined || isLocal === undefined ? null : parseSearchPathText(text), isLocal ?? false, scope);
+      this.setSearchPath(
+        text === undefined || isLocal === undefined ? null : parseSearchPathText(text),
+        isLocal ?? false,
+        scope,
+      );
     }
   }
 

@@ -39,7 +39,10 @@ export class MigrationWalk {
     // table still needs its own, followable policy) and is no reason to doubt the migration set.
     if (onlyAddsProtection(kind, body)) return true;
     const targets = relationTargets(kind, body);
-    const risky = targets.filter((t) => this.catalog.mayBeExposed(t, scope) && (scope.fn !== undefined || hasMarker(t.schema) || hasMarker(t.name)));
+    const risky = targets.filter(
+      (t) =>
+        this.catalog.mayBeExposed(t, scope) && (scope.fn !== undefined || hasMarker(t.schema) || hasMarker(t.name)),
+    );
     const first = risky[0];
     if (first && scope.fn) {
       this.problem(
@@ -84,7 +87,12 @@ export class MigrationWalk {
       if (!s.stmt) continue;
       const start = firstToken(bytes, s.stmt_location ?? 0);
       const end = s.stmt_len ? (s.stmt_location ?? 0) + s.stmt_len : bytes.length;
-      this.apply(s.stmt, { file: at.file, line: at.line + lineOf(starts, start) - 1 }, scope, bytes.subarray(start, end).toString("utf8"));
+      this.apply(
+        s.stmt,
+        { file: at.file, line: at.line + lineOf(starts, start) - 1 },
+        scope,
+        bytes.subarray(start, end).toString("utf8"),
+      );
     }
   }
 
@@ -101,10 +109,13 @@ export class MigrationWalk {
         break;
       case "SelectStmt":
         this.session.setConfigCalls(body, scope);
-        if (!scope.fn && body.intoClause) this.catalog.createTable((body.intoClause as { rel?: RangeVar }).rel, at, false);
+        if (!scope.fn && body.intoClause)
+          this.catalog.createTable((body.intoClause as { rel?: RangeVar }).rel, at, false);
         break;
       case "CreateStmt": {
-        const inherits = body.partbound ? ((body.inhRelations as Node[] | undefined)?.[0] as { RangeVar?: RangeVar } | undefined)?.RangeVar : undefined;
+        const inherits = body.partbound
+          ? ((body.inhRelations as Node[] | undefined)?.[0] as { RangeVar?: RangeVar } | undefined)?.RangeVar
+          : undefined;
         this.catalog.createTable(body.relation as RangeVar, at, body.if_not_exists === true, inherits);
         break;
       }
@@ -118,7 +129,12 @@ export class MigrationWalk {
         break;
       }
       case "ViewStmt":
-        this.catalog.createView(body.view as RangeVar, at, false, securityInvokerOption(body.options as Node[]) ?? false);
+        this.catalog.createView(
+          body.view as RangeVar,
+          at,
+          false,
+          securityInvokerOption(body.options as Node[]) ?? false,
+        );
         break;
       case "CreateSchemaStmt": {
         const schema = String(body.schemaname);
@@ -170,17 +186,26 @@ export class MigrationWalk {
   private createFunction(body: Record<string, unknown>, at: Location, scope: Scope, text: string): void {
     const language = (sval(option(body.options, "language")) ?? (body.sql_body ? "sql" : "")).toLowerCase();
     const name = ((body.funcname as Node[] | undefined) ?? []).map(sval).join(".");
-    const set = (option(body.options, "set") as { VariableSetStmt?: { name?: string; args?: Node[] } } | undefined)?.VariableSetStmt;
-    const fn: FunctionScope = { name, at: scope.fn?.at ?? at, searchPath: set?.name === "search_path" ? (set.args ?? []).map((a) => sval(a) ?? DYNAMIC) : null };
+    const set = (option(body.options, "set") as { VariableSetStmt?: { name?: string; args?: Node[] } } | undefined)
+      ?.VariableSetStmt;
+    const fn: FunctionScope = {
+      name,
+      at: scope.fn?.at ?? at,
+      searchPath: set?.name === "search_path" ? (set.args ?? []).map((a) => sval(a) ?? DYNAMIC) : null,
+    };
     const inner: Scope = { ...scope, fn };
     if (language === "plpgsql") {
       this.plpgsql(text, at, inner, `function ${name}`);
     } else if (language === "sql") {
       const sqlBody = (body.sql_body as { List?: { items?: Node[] } } | undefined)?.List?.items;
       if (sqlBody) {
-        for (const group of sqlBody) for (const stmt of (group as { List?: { items?: Node[] } }).List?.items ?? [group]) this.apply(stmt, at, inner, text);
+        for (const group of sqlBody)
+          for (const stmt of (group as { List?: { items?: Node[] } }).List?.items ?? [group])
+            this.apply(stmt, at, inner, text);
       } else {
-        const source = sval(((option(body.options, "as") as { List?: { items?: Node[] } } | undefined)?.List?.items ?? [])[0]);
+        const source = sval(
+          ((option(body.options, "as") as { List?: { items?: Node[] } } | undefined)?.List?.items ?? [])[0],
+        );
         if (source !== undefined) this.applySql(source, at, inner, `body of function ${name}`);
       }
     } else if (!TRUSTED_BODY_LANGUAGES.has(language)) {
@@ -197,13 +222,22 @@ export class MigrationWalk {
     try {
       functions = (pg.parsePlPgSQLSync(text) as { plpgsql_funcs?: unknown[] }).plpgsql_funcs ?? [];
     } catch (e) {
-      this.problem(`the ${what} at ${where(at)} does not parse as PL/pgSQL (${(e as Error).message}), so what it creates cannot be verified`, "fix the PL/pgSQL so that PostgreSQL accepts it");
+      this.problem(
+        `the ${what} at ${where(at)} does not parse as PL/pgSQL (${(e as Error).message}), so what it creates cannot be verified`,
+        "fix the PL/pgSQL so that PostgreSQL accepts it",
+      );
       return;
     }
     // PL/pgSQL line numbers count from the line the body's opening quote is on.
     const bodyStart = text.search(/\$[A-Za-z_0-9]*\$|'/);
     const bodyLine = at.line + (bodyStart > 0 ? text.slice(0, bodyStart).split("\n").length - 1 : 0);
-    for (const f of functions) this.walkPlpgsql((f as { PLpgSQL_function?: { action?: unknown } }).PLpgSQL_function?.action, bodyLine, at.file, scope);
+    for (const f of functions)
+      this.walkPlpgsql(
+        (f as { PLpgSQL_function?: { action?: unknown } }).PLpgSQL_function?.action,
+        bodyLine,
+        at.file,
+        scope,
+      );
   }
 
   private walkPlpgsql(node: unknown, bodyLine: number, file: string, scope: Scope): void {

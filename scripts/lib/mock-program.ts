@@ -51,7 +51,11 @@ export interface MockRunOptions {
    * Outputs to report for a resource instead of (merged over) the mocks' own, e.g. a failed job's
    * exit code. Sees every registration. Default: none.
    */
-  readonly overrideState?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+  readonly overrideState?: (
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+  ) => Record<string, unknown> | undefined;
 }
 
 export interface MockRunResult {
@@ -66,16 +70,39 @@ export const MOCKED_CALLS: Record<string, Call> = {
   "aws:index/getAvailabilityZones:getAvailabilityZones": (i) => {
     const region = String(i.region ?? "ca-central-1");
     const suffixes = region === "ca-west-1" ? ["a", "b", "c"] : ["a", "b", "d"];
-    return { names: suffixes.map((s) => `${region}${s}`), zoneIds: suffixes.map((_, n) => `cac1-az${n + 1}`), state: "available" };
+    return {
+      names: suffixes.map((s) => `${region}${s}`),
+      zoneIds: suffixes.map((_, n) => `cac1-az${n + 1}`),
+      state: "available",
+    };
   },
-  "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "111122223333", arn: "arn:aws:iam::111122223333:user/plan", userId: "PLAN" }),
-  "aws:index/getRegion:getRegion": (i) => ({ name: i.name ?? i.region ?? "ca-central-1", region: i.region ?? "ca-central-1" }),
+  "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+    accountId: "111122223333",
+    arn: "arn:aws:iam::111122223333:user/plan",
+    userId: "PLAN",
+  }),
+  "aws:index/getRegion:getRegion": (i) => ({
+    name: i.name ?? i.region ?? "ca-central-1",
+    region: i.region ?? "ca-central-1",
+  }),
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
-  "aws:iam/getPolicyDocument:getPolicyDocument": (i) => ({ json: JSON.stringify({ Version: "2012-10-17", Statement: i.statements ?? [] }) }),
-  "gcp:organizations/getProject:getProject": () => ({ projectId: "northstack-plan", number: "123456789012", name: "northstack-plan" }),
-  "gcp:organizations/getClientConfig:getClientConfig": () => ({ project: "northstack-plan", region: "northamerica-northeast1", accessToken: "plan" }),
+  "aws:iam/getPolicyDocument:getPolicyDocument": (i) => ({
+    json: JSON.stringify({ Version: "2012-10-17", Statement: i.statements ?? [] }),
+  }),
+  "gcp:organizations/getProject:getProject": () => ({
+    projectId: "northstack-plan",
+    number: "123456789012",
+    name: "northstack-plan",
+  }),
+  "gcp:organizations/getClientConfig:getClientConfig": () => ({
+    project: "northstack-plan",
+    region: "northamerica-northeast1",
+    accessToken: "plan",
+  }),
   "gcp:projects/getProject:getProject": () => ({ projects: [{ projectId: "northstack-plan" }] }),
-  "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": () => ({ emailAddress: "service-123456789012@gs-project-accounts.iam.gserviceaccount.com" }),
+  "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": () => ({
+    emailAddress: "service-123456789012@gs-project-accounts.iam.gserviceaccount.com",
+  }),
 };
 
 /** Computed outputs that real providers return and the program reads. */
@@ -87,7 +114,12 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
   }
   switch (type) {
     case "aws:rds/instance:Instance":
-      return { ...base, address: `${name}.plan.ca-central-1.rds.amazonaws.com`, endpoint: `${name}.plan.ca-central-1.rds.amazonaws.com:5432`, port: 5432 };
+      return {
+        ...base,
+        address: `${name}.plan.ca-central-1.rds.amazonaws.com`,
+        endpoint: `${name}.plan.ca-central-1.rds.amazonaws.com:5432`,
+        port: 5432,
+      };
     case "aws:elasticache/replicationGroup:ReplicationGroup":
       return { ...base, primaryEndpointAddress: `master.${name}.plan.cac1.cache.amazonaws.com`, port: 6379 };
     case "aws:s3/bucketV2:BucketV2":
@@ -102,7 +134,13 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         identities: [{ oidcs: [{ issuer: `https://oidc.eks.ca-central-1.amazonaws.com/id/${name}` }] }],
       };
     case "gcp:sql/databaseInstance:DatabaseInstance":
-      return { ...base, name: inputs.name ?? name, privateIpAddress: "10.50.0.3", connectionName: `northstack-plan:northamerica-northeast1:${name}`, serverCaCerts: [] };
+      return {
+        ...base,
+        name: inputs.name ?? name,
+        privateIpAddress: "10.50.0.3",
+        connectionName: `northstack-plan:northamerica-northeast1:${name}`,
+        serverCaCerts: [],
+      };
     case "gcp:redis/instance:Instance":
       // Memorystore serves in-transit encryption on 6378, plain Redis on 6379.
       return {
@@ -119,10 +157,17 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "gcp:serviceaccount/account:Account":
       return { ...base, email: `${inputs.accountId ?? name}@northstack-plan.iam.gserviceaccount.com` };
     case "gcp:storage/hmacKey:HmacKey":
-      return { ...base, accessId: `GOOG1PLAN${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`, secret: `plan-hmac-secret-${name}` };
+      return {
+        ...base,
+        accessId: `GOOG1PLAN${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
+        secret: `plan-hmac-secret-${name}`,
+      };
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
-      return { ...base, result: `plan-random-${name}`.padEnd(Number(inputs.length ?? 32), "x").slice(0, Number(inputs.length ?? 32)) };
+      return {
+        ...base,
+        result: `plan-random-${name}`.padEnd(Number(inputs.length ?? 32), "x").slice(0, Number(inputs.length ?? 32)),
+      };
     case "docker:index/network:Network":
       return { ...base, name: inputs.name ?? name };
     case "docker:index/container:Container":
@@ -174,11 +219,17 @@ export async function runUnderMocks(options: MockRunOptions): Promise<MockRunRes
     {
       newResource: (args) => ({
         id: `${args.name}-id`,
-        state: { ...computedState(args.type, args.name, args.inputs), ...(options.overrideState?.(args.type, args.name, args.inputs) ?? {}) },
+        state: {
+          ...computedState(args.type, args.name, args.inputs),
+          ...(options.overrideState?.(args.type, args.name, args.inputs) ?? {}),
+        },
       }),
       call: (args) => {
         const answer = MOCKED_CALLS[args.token];
-        if (!answer) throw new Error(`unmocked provider function ${args.token}; add it to MOCKED_CALLS in scripts/lib/mock-program.ts`);
+        if (!answer)
+          throw new Error(
+            `unmocked provider function ${args.token}; add it to MOCKED_CALLS in scripts/lib/mock-program.ts`,
+          );
         return answer(args.inputs);
       },
     },

@@ -51,11 +51,17 @@ export function showValue(v: unknown): string {
 
 /** What a project key accepts, in words, with the schema's range or choices where it has them. */
 function allowedFor(project: string, key: string, type: string, items?: ItemsType): string {
-  const spec: ConfigKeySpec | undefined = project === CONFIG_NAMESPACE ? (CONFIG_SCHEMA as Record<string, ConfigKeySpec>)[key] : undefined;
+  const spec: ConfigKeySpec | undefined =
+    project === CONFIG_NAMESPACE ? (CONFIG_SCHEMA as Record<string, ConfigKeySpec>)[key] : undefined;
   if (spec?.oneOf) return `one of ${spec.oneOf.join(", ")}`;
   switch (type) {
     case "integer": {
-      const range = spec?.min !== undefined && spec.max !== undefined ? ` from ${spec.min} to ${spec.max}` : spec?.min !== undefined ? ` of at least ${spec.min}` : "";
+      const range =
+        spec?.min !== undefined && spec.max !== undefined
+          ? ` from ${spec.min} to ${spec.max}`
+          : spec?.min !== undefined
+            ? ` of at least ${spec.min}`
+            : "";
       return `a whole number${range}`;
     }
     case "boolean":
@@ -63,7 +69,9 @@ function allowedFor(project: string, key: string, type: string, items?: ItemsTyp
     case "string":
       return "a single string (not a list or an object)";
     default:
-      return items ? `a YAML list of ${typeName(items.type, items.items)} values (pulumi config set --path '${key}[0]' ...)` : `a value of type ${type}`;
+      return items
+        ? `a YAML list of ${typeName(items.type, items.items)} values (pulumi config set --path '${key}[0]' ...)`
+        : `a value of type ${type}`;
   }
 }
 
@@ -98,12 +106,16 @@ interface StackValue {
 
 /** Go's `!= nil`: YAML null is absent. */
 const present = (v: unknown): boolean => v !== undefined && v !== null;
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isSecureValue = (v: unknown): v is { secure: string } => isPlainObject(v) && Object.keys(v).length === 1 && typeof v.secure === "string";
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const isSecureValue = (v: unknown): v is { secure: string } =>
+  isPlainObject(v) && Object.keys(v).length === 1 && typeof v.secure === "string";
 const hasSecureValue = (v: unknown): boolean =>
-  isSecureValue(v) || (Array.isArray(v) ? v.some(hasSecureValue) : isPlainObject(v) && Object.values(v).some(hasSecureValue));
+  isSecureValue(v) ||
+  (Array.isArray(v) ? v.some(hasSecureValue) : isPlainObject(v) && Object.values(v).some(hasSecureValue));
 /** Go's `isPrimitiveValue` (string, int, bool): formatted with %v; anything else is JSON. */
-const isPrimitive = (v: unknown): boolean => typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isInteger(v));
+const isPrimitive = (v: unknown): boolean =>
+  typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isInteger(v));
 
 function withPlaceholders(v: unknown, key: string): unknown {
   if (isSecureValue(v)) return `${SECRET_PLACEHOLDER}${key}`;
@@ -117,7 +129,8 @@ const qualify = (project: string, key: string): string => (key.includes(":") ? k
 const namespaceOf = (key: string): string => key.slice(0, key.indexOf(":"));
 
 /** `InferFullTypeName`. */
-const typeName = (type: string, items?: ItemsType): string => (items ? `array<${typeName(items.type, items.items)}>` : type);
+const typeName = (type: string, items?: ItemsType): string =>
+  items ? `array<${typeName(items.type, items.items)}>` : type;
 
 /** `ValidateConfigValue`. */
 export function matchesConfigType(type: string, items: ItemsType | undefined, value: unknown): boolean {
@@ -126,13 +139,17 @@ export function matchesConfigType(type: string, items: ItemsType | undefined, va
       return typeof value === "string";
     case "integer":
       // Go's strconv.Atoi for strings; YAML numbers must be whole.
-      return typeof value === "number" ? Number.isInteger(value) : typeof value === "string" && /^[+-]?\d+$/.test(value);
+      return typeof value === "number"
+        ? Number.isInteger(value)
+        : typeof value === "string" && /^[+-]?\d+$/.test(value);
     case "boolean":
       return typeof value === "boolean" || value === "true" || value === "false";
     case "object":
       return isPlainObject(value);
     default:
-      return Array.isArray(value) && items !== undefined && value.every((v) => matchesConfigType(items.type, items.items, v));
+      return (
+        Array.isArray(value) && items !== undefined && value.every((v) => matchesConfigType(items.type, items.items, v))
+      );
   }
 }
 
@@ -142,37 +159,52 @@ function readProject(root: string): Project {
     config?: Record<string, unknown>;
     template?: { config?: Record<string, { secret?: boolean }> };
   };
-  if (typeof doc.name !== "string" || doc.name === "") throw new StackConfigError("project is missing a non-empty string 'name' attribute");
+  if (typeof doc.name !== "string" || doc.name === "")
+    throw new StackConfigError("project is missing a non-empty string 'name' attribute");
   const name = doc.name;
   const config: Record<string, ProjectConfigType> = {};
   for (const [key, raw] of Object.entries(doc.config ?? {})) {
     const ownedByProject = !key.includes(":") || key.startsWith(`${name}:`);
     // `RewriteShorthandConfigValues`: `key: value` is a default for the project's keys, a value for others.
-    const spec: ProjectConfigType = isPrimitive(raw) || Array.isArray(raw) ? (ownedByProject ? { default: raw } : { value: raw }) : ((raw ?? {}) as ProjectConfigType);
+    const spec: ProjectConfigType =
+      isPrimitive(raw) || Array.isArray(raw)
+        ? ownedByProject
+          ? { default: raw }
+          : { value: raw }
+        : ((raw ?? {}) as ProjectConfigType);
     if (present(spec.default) && present(spec.value)) {
       throw new StackConfigError(`project config '${key}' cannot have both a 'default' and 'value' attribute`);
     }
     if (ownedByProject) {
       if (spec.type === "array" && spec.items === undefined) {
-        throw new StackConfigError(`The configuration key '${key}' declares an array but does not specify the underlying type via the 'items' attribute`);
+        throw new StackConfigError(
+          `The configuration key '${key}' declares an array but does not specify the underlying type via the 'items' attribute`,
+        );
       }
       if (spec.type !== undefined && present(spec.default) && !matchesConfigType(spec.type, spec.items, spec.default)) {
-        throw new StackConfigError(`The default value specified for configuration key '${key}' is not of the expected type '${typeName(spec.type, spec.items)}'`);
+        throw new StackConfigError(
+          `The default value specified for configuration key '${key}' is not of the expected type '${typeName(spec.type, spec.items)}'`,
+        );
       }
     } else {
-      if (spec.type !== undefined) throw new StackConfigError(`Configuration key '${key}' is not namespaced by the project and should not define a type`);
+      if (spec.type !== undefined)
+        throw new StackConfigError(
+          `Configuration key '${key}' is not namespaced by the project and should not define a type`,
+        );
       if (present(spec.default)) {
         throw new StackConfigError(
           `Configuration key '${key}' is not namespaced by the project and should not define a default value. Did you mean to use the 'value' attribute instead of 'default'?`,
         );
       }
-      if (!present(spec.value)) throw new StackConfigError(`Configuration key '${key}' is namespaced and must provide an attribute 'value'`);
+      if (!present(spec.value))
+        throw new StackConfigError(`Configuration key '${key}' is namespaced and must provide an attribute 'value'`);
     }
     config[key] = spec;
   }
   const secretKeys = new Set<string>();
   for (const [key, spec] of Object.entries(config)) if (spec.secret) secretKeys.add(qualify(name, key));
-  for (const [key, spec] of Object.entries(doc.template?.config ?? {})) if (spec?.secret) secretKeys.add(qualify(name, key));
+  for (const [key, spec] of Object.entries(doc.template?.config ?? {}))
+    if (spec?.secret) secretKeys.add(qualify(name, key));
   return { name, config, secretKeys };
 }
 
@@ -181,7 +213,9 @@ function parseKey(written: string): string {
   const parts = written.split(":");
   if (parts.length === 2 && parts[0] && parts[1]) return written;
   if (parts.length === 3 && parts[0] && parts[1] === "config" && parts[2]) return `${parts[0]}:${parts[2]}`;
-  throw new StackConfigError(`could not parse ${written} as a configuration key (configuration keys should be of the form \`<namespace>:<name>\`)`);
+  throw new StackConfigError(
+    `could not parse ${written} as a configuration key (configuration keys should be of the form \`<namespace>:<name>\`)`,
+  );
 }
 
 /** The stack file's values: scalars as written (YAML failsafe schema, like Go's decode into a string), the rest as JSON. */
@@ -191,12 +225,17 @@ function readStackFile(file: string): Map<string, StackValue> {
     try {
       return YAML.parse(source, options);
     } catch (e) {
-      throw new StackConfigError(`${path.basename(file)}: ${(e as Error).message.split("\n")[0].replace(/:$/, "")}; fix the YAML syntax there`);
+      throw new StackConfigError(
+        `${path.basename(file)}: ${(e as Error).message.split("\n")[0].replace(/:$/, "")}; fix the YAML syntax there`,
+      );
     }
   };
   const asText = (parse({ schema: "failsafe" }) ?? {}) as { config?: Record<string, unknown> };
   const asData = (parse() ?? {}) as { config?: Record<string, unknown> };
-  if (!isPlainObject(asData)) throw new StackConfigError(`${path.basename(file)}: the file must be a YAML mapping with a 'config:' key; got ${Array.isArray(asData) ? "a list" : "a scalar"}`);
+  if (!isPlainObject(asData))
+    throw new StackConfigError(
+      `${path.basename(file)}: the file must be a YAML mapping with a 'config:' key; got ${Array.isArray(asData) ? "a list" : "a scalar"}`,
+    );
   if (asData.config !== undefined && asData.config !== null && !isPlainObject(asData.config)) {
     throw new StackConfigError(
       `${path.basename(file)}: 'config:' must be a mapping of key: value (for example "northstack:apiReplicas: 2"), not ${Array.isArray(asData.config) ? "a list (remove the '- ' before each key)" : "a scalar"}`,
@@ -211,7 +250,12 @@ function readStackFile(file: string): Map<string, StackValue> {
     } else if (isSecureValue(data)) {
       values.set(key, { text: `${SECRET_PLACEHOLDER}${key}`, object: false, secure: true, opaque: true });
     } else {
-      values.set(key, { text: JSON.stringify(withPlaceholders(data, key)), object: true, secure: hasSecureValue(data), opaque: false });
+      values.set(key, {
+        text: JSON.stringify(withPlaceholders(data, key)),
+        object: true,
+        secure: hasSecureValue(data),
+        opaque: false,
+      });
     }
   }
   return values;
@@ -224,7 +268,12 @@ function override(project: Project, key: string, text: string): StackValue {
   } catch {
     parsed = undefined;
   }
-  return { text, object: Array.isArray(parsed) || isPlainObject(parsed), secure: project.secretKeys.has(key), opaque: false };
+  return {
+    text,
+    object: Array.isArray(parsed) || isPlainObject(parsed),
+    secure: project.secretKeys.has(key),
+    opaque: false,
+  };
 }
 
 /** "'a'", "'a' and 'b'", "'a', 'b' and 'c'" (`formatMissingKeys`). */
@@ -242,13 +291,17 @@ export function readStackConfig(root: string, stack: string, overrides: Record<s
     const fromFile = /(?:^|\/)Pulumi\.([A-Za-z0-9_.-]+)\.ya?ml$/.exec(stack)?.[1];
     throw new StackConfigError(
       `stack ${showValue(stack)} is not a stack name (letters, digits, '-', '_' and '.'); ` +
-        (fromFile ? `to plan the stack file ${stack}, pass its stack name: ${fromFile}` : `known stacks: ${knownStacks(root).join(", ")}`),
+        (fromFile
+          ? `to plan the stack file ${stack}, pass its stack name: ${fromFile}`
+          : `known stacks: ${knownStacks(root).join(", ")}`),
     );
   }
   const project = readProject(root);
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
-    throw new Error(`stack ${JSON.stringify(stack)} has no ${path.basename(stackFile)}; known stacks: ${knownStacks(root).join(", ")}`);
+    throw new Error(
+      `stack ${JSON.stringify(stack)} has no ${path.basename(stackFile)}; known stacks: ${knownStacks(root).join(", ")}`,
+    );
   }
   const values = readStackFile(stackFile);
   for (const [key, text] of Object.entries(overrides)) {
@@ -267,10 +320,17 @@ export function readStackConfig(root: string, stack: string, overrides: Record<s
       if (namespaceOf(k) === project.name) missing.push(key);
       continue;
     }
-    values.set(k, isPrimitive(given) ? { text: String(given), object: false, secure: false, opaque: false } : { text: JSON.stringify(given), object: true, secure: false, opaque: false });
+    values.set(
+      k,
+      isPrimitive(given)
+        ? { text: String(given), object: false, secure: false, opaque: false }
+        : { text: JSON.stringify(given), object: true, secure: false, opaque: false },
+    );
   }
   if (missing.length > 0) {
-    throw new StackConfigError(`Stack '${stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ${formatMissingKeys(missing)}`);
+    throw new StackConfigError(
+      `Stack '${stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ${formatMissingKeys(missing)}`,
+    );
   }
 
   const problems: string[] = [];
@@ -280,7 +340,9 @@ export function readStackConfig(root: string, stack: string, overrides: Record<s
     const value = values.get(qualify(project.name, key));
     if (value === undefined) continue;
     if (spec.secret && !value.secure) {
-      problems.push(`Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret; set it with: pulumi config set --secret ${qualify(project.name, key)}`);
+      problems.push(
+        `Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret; set it with: pulumi config set --secret ${qualify(project.name, key)}`,
+      );
       continue;
     }
     if (value.opaque) continue;
@@ -298,7 +360,9 @@ export function readStackConfig(root: string, stack: string, overrides: Record<s
     const value = values.get(key);
     const typed = project.config[key] ?? project.config[key.slice(project.name.length + 1)];
     if (value === undefined || value.secure || typed?.type !== undefined || value.text === "") continue;
-    problems.push(`${key}: [secret of ${value.text.length} chars] is written in plain text in Pulumi.${stack}.yaml; it is a secret: remove it there and run pulumi config set --secret ${key}`);
+    problems.push(
+      `${key}: [secret of ${value.text.length} chars] is written in plain text in Pulumi.${stack}.yaml; it is a secret: remove it there and run pulumi config set --secret ${key}`,
+    );
   }
   if (problems.length > 0) throw new StackConfigError(problems);
 

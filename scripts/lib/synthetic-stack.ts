@@ -9,14 +9,41 @@ import type { PlannedResource } from "./mock-program";
 const STACK = "bench";
 const urnOf = (type: string, name: string) => `urn:pulumi:${STACK}::northstack::${type}::${name}`;
 
-function resource(type: string, name: string, inputs: Record<string, unknown>, extra: Partial<PlannedResource> = {}): PlannedResource {
-  return { urn: urnOf(type, name), type, name, parent: null, custom: true, provider: null, inputs, plainInputs: inputs, dependencies: [], secretPaths: [], ...extra };
+function resource(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  extra: Partial<PlannedResource> = {},
+): PlannedResource {
+  return {
+    urn: urnOf(type, name),
+    type,
+    name,
+    parent: null,
+    custom: true,
+    provider: null,
+    inputs,
+    plainInputs: inputs,
+    dependencies: [],
+    secretPaths: [],
+    ...extra,
+  };
 }
 
 const labels = (name: string, extra: Record<string, string> = {}) =>
-  Object.entries({ "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": STACK, ...extra }).map(([label, value]) => ({ label, value }));
+  Object.entries({
+    "app.kubernetes.io/name": name,
+    "app.kubernetes.io/part-of": "northstack",
+    "northstack.io/stack": STACK,
+    ...extra,
+  }).map(([label, value]) => ({ label, value }));
 
-function dockerContainer(name: string, image: string, user: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function dockerContainer(
+  name: string,
+  image: string,
+  user: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     name,
     image,
@@ -54,12 +81,21 @@ function podTemplate(name: string, image: string, uid: number) {
   return {
     metadata: { labels: { "app.kubernetes.io/name": name } },
     spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: uid,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
       containers: [
         {
           name,
           image,
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          },
           resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
           readinessProbe: { httpGet: { path: "/health", port: 8080 } },
           livenessProbe: { httpGet: { path: "/health", port: 8080 } },
@@ -73,7 +109,16 @@ function podTemplate(name: string, image: string, uid: number) {
 const tlsOnly = (bucket: string) =>
   JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
   });
 
 /** One repetition: 29 resources. */
@@ -81,8 +126,16 @@ function unit(i: number): PlannedResource[] {
   const planted = i % 10 === 9;
   const component = resource("northstack:app:ApiService", `api-${i}`, {}, { custom: false });
   const awsProvider = resource("pulumi:providers:aws", `aws-dr-${i}`, { region: "ca-west-1" });
-  const bucket = resource("aws:s3/bucket:Bucket", `backups-${i}`, { bucket: `northstack-backups-${i}`, region: "ca-central-1" });
-  const replica = resource("aws:s3/bucket:Bucket", `backups-dr-${i}`, { bucket: `northstack-backups-dr-${i}` }, { provider: `${awsProvider.urn}::id` });
+  const bucket = resource("aws:s3/bucket:Bucket", `backups-${i}`, {
+    bucket: `northstack-backups-${i}`,
+    region: "ca-central-1",
+  });
+  const replica = resource(
+    "aws:s3/bucket:Bucket",
+    `backups-dr-${i}`,
+    { bucket: `northstack-backups-dr-${i}` },
+    { provider: `${awsProvider.urn}::id` },
+  );
   const rds = {
     identifier: `northstack-${i}`,
     engine: "postgres",
@@ -96,8 +149,19 @@ function unit(i: number): PlannedResource[] {
   };
   return [
     component,
-    resource("docker:index/container:Container", `api-${i}`, dockerContainer(`api-${i}`, "ghcr.io/northstack/api:0.1.0", planted ? "0:0" : "10001:10001"), { parent: component.urn }),
-    resource("docker:index/container:Container", `postgres-${i}`, dockerContainer(`postgres-${i}`, "postgres:15.8-alpine", "70:70", { ports: [{ internal: 5432, external: 15432 + i, ip: "127.0.0.1" }] })),
+    resource(
+      "docker:index/container:Container",
+      `api-${i}`,
+      dockerContainer(`api-${i}`, "ghcr.io/northstack/api:0.1.0", planted ? "0:0" : "10001:10001"),
+      { parent: component.urn },
+    ),
+    resource(
+      "docker:index/container:Container",
+      `postgres-${i}`,
+      dockerContainer(`postgres-${i}`, "postgres:15.8-alpine", "70:70", {
+        ports: [{ internal: 5432, external: 15432 + i, ip: "127.0.0.1" }],
+      }),
+    ),
     resource(
       "docker:index/container:Container",
       `migrate-${i}`,
@@ -107,34 +171,89 @@ function unit(i: number): PlannedResource[] {
         uploads: Object.entries(migrations(i)).map(([file, content]) => ({ file: `/migrations/${file}`, content })),
       }),
     ),
-    resource("kubernetes:apps/v1:Deployment", `api-${i}`, { metadata: { name: `api-${i}` }, spec: { replicas: 2, template: podTemplate(`api-${i}`, "ghcr.io/northstack/api:0.1.0", 10001) } }),
-    resource("kubernetes:apps/v1:StatefulSet", `kong-${i}`, { metadata: { name: `kong-${i}` }, spec: { replicas: 1, template: podTemplate(`kong-${i}`, planted ? "kong:latest" : "kong:3.9.1", 1000) } }),
-    resource("kubernetes:batch/v1:CronJob", `backup-${i}`, { metadata: { name: `backup-${i}` }, spec: { schedule: "0 3 * * *", jobTemplate: { spec: { template: podTemplate(`backup-${i}`, "postgres:15.8-alpine", 70) } } } }),
-    resource("kubernetes:core/v1:ConfigMap", `migrations-${i}`, { metadata: { name: `migrations-${i}`, labels: { "northstack.io/migrations": "true" } }, data: migrations(i) }),
-    resource("kubernetes:core/v1:Secret", `api-env-${i}`, { metadata: { name: `api-env-${i}` }, stringData: { DATABASE_URL: "postgres://..." } }),
-    resource("kubernetes:core/v1:Service", `api-${i}`, { metadata: { name: `api-${i}` }, spec: { ports: [{ port: 80, targetPort: 8080 }] } }),
+    resource("kubernetes:apps/v1:Deployment", `api-${i}`, {
+      metadata: { name: `api-${i}` },
+      spec: { replicas: 2, template: podTemplate(`api-${i}`, "ghcr.io/northstack/api:0.1.0", 10001) },
+    }),
+    resource("kubernetes:apps/v1:StatefulSet", `kong-${i}`, {
+      metadata: { name: `kong-${i}` },
+      spec: { replicas: 1, template: podTemplate(`kong-${i}`, planted ? "kong:latest" : "kong:3.9.1", 1000) },
+    }),
+    resource("kubernetes:batch/v1:CronJob", `backup-${i}`, {
+      metadata: { name: `backup-${i}` },
+      spec: {
+        schedule: "0 3 * * *",
+        jobTemplate: { spec: { template: podTemplate(`backup-${i}`, "postgres:15.8-alpine", 70) } },
+      },
+    }),
+    resource("kubernetes:core/v1:ConfigMap", `migrations-${i}`, {
+      metadata: { name: `migrations-${i}`, labels: { "northstack.io/migrations": "true" } },
+      data: migrations(i),
+    }),
+    resource("kubernetes:core/v1:Secret", `api-env-${i}`, {
+      metadata: { name: `api-env-${i}` },
+      stringData: { DATABASE_URL: "postgres://..." },
+    }),
+    resource("kubernetes:core/v1:Service", `api-${i}`, {
+      metadata: { name: `api-${i}` },
+      spec: { ports: [{ port: 80, targetPort: 8080 }] },
+    }),
     resource("aws:rds/instance:Instance", `postgres-${i}`, rds),
     bucket,
-    resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `backups-${i}`, { bucket: bucket.inputs.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
+    resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `backups-${i}`, {
+      bucket: bucket.inputs.bucket,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    }),
     resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `backups-${i}`, {
       bucket: bucket.inputs.bucket,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
     }),
-    resource("aws:s3/bucketPolicy:BucketPolicy", `backups-${i}`, { bucket: bucket.inputs.bucket, policy: tlsOnly(String(bucket.inputs.bucket)) }),
+    resource("aws:s3/bucketPolicy:BucketPolicy", `backups-${i}`, {
+      bucket: bucket.inputs.bucket,
+      policy: tlsOnly(String(bucket.inputs.bucket)),
+    }),
     awsProvider,
     replica,
-    resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `backups-dr-${i}`, {
-      bucket: replica.inputs.bucket,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
-    }, { provider: `${awsProvider.urn}::id` }),
-    resource("aws:s3/bucketPolicy:BucketPolicy", `backups-dr-${i}`, { bucket: replica.inputs.bucket, policy: tlsOnly(String(replica.inputs.bucket)) }, { provider: `${awsProvider.urn}::id` }),
-    resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `backups-dr-${i}`, { bucket: replica.inputs.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { provider: `${awsProvider.urn}::id` }),
+    resource(
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      `backups-dr-${i}`,
+      {
+        bucket: replica.inputs.bucket,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
+      },
+      { provider: `${awsProvider.urn}::id` },
+    ),
+    resource(
+      "aws:s3/bucketPolicy:BucketPolicy",
+      `backups-dr-${i}`,
+      { bucket: replica.inputs.bucket, policy: tlsOnly(String(replica.inputs.bucket)) },
+      { provider: `${awsProvider.urn}::id` },
+    ),
+    resource(
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      `backups-dr-${i}`,
+      {
+        bucket: replica.inputs.bucket,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      { provider: `${awsProvider.urn}::id` },
+    ),
     resource("aws:s3/bucketReplicationConfig:BucketReplicationConfig", `backups-${i}`, {
       bucket: bucket.inputs.bucket,
       role: "arn:aws:iam::111122223333:role/replication",
       rules: [{ id: "dr", status: "Enabled", destination: { bucket: `arn:aws:s3:::${replica.inputs.bucket}` } }],
     }),
-    resource("aws:elasticache/replicationGroup:ReplicationGroup", `redis-${i}`, { description: "redis", atRestEncryptionEnabled: true, transitEncryptionEnabled: true }),
+    resource("aws:elasticache/replicationGroup:ReplicationGroup", `redis-${i}`, {
+      description: "redis",
+      atRestEncryptionEnabled: true,
+      transitEncryptionEnabled: true,
+    }),
     resource("gcp:sql/databaseInstance:DatabaseInstance", `postgres-gcp-${i}`, {
       region: "northamerica-northeast1",
       databaseVersion: "POSTGRES_15",
@@ -143,16 +262,42 @@ function unit(i: number): PlannedResource[] {
         tier: "db-custom-2-7680",
         deletionProtectionEnabled: true,
         finalBackupConfig: { enabled: true, retentionDays: 30 },
-        ipConfiguration: { ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY", privateNetwork: "projects/p/global/networks/n" },
-        backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true, backupRetentionSettings: { retainedBackups: 7 } },
+        ipConfiguration: {
+          ipv4Enabled: false,
+          sslMode: "ENCRYPTED_ONLY",
+          privateNetwork: "projects/p/global/networks/n",
+        },
+        backupConfiguration: {
+          enabled: true,
+          pointInTimeRecoveryEnabled: true,
+          backupRetentionSettings: { retainedBackups: 7 },
+        },
       },
     }),
-    resource("gcp:storage/bucket:Bucket", `media-${i}`, { name: `northstack-media-${i}`, location: planted ? "US" : "NORTHAMERICA-NORTHEAST1", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" }),
-    resource("gcp:storage/bucket:Bucket", `media-dr-${i}`, { name: `northstack-media-dr-${i}`, location: "NORTHAMERICA-NORTHEAST2", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" }),
-    resource("gcp:storage/transferJob:TransferJob", `media-dr-${i}`, {
-      transferSpec: { gcsDataSource: { bucketName: `northstack-media-${i}` }, gcsDataSink: { bucketName: `northstack-media-dr-${i}` } },
+    resource("gcp:storage/bucket:Bucket", `media-${i}`, {
+      name: `northstack-media-${i}`,
+      location: planted ? "US" : "NORTHAMERICA-NORTHEAST1",
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
     }),
-    resource("gcp:redis/instance:Instance", `redis-gcp-${i}`, { region: "northamerica-northeast1", memorySizeGb: 1, transitEncryptionMode: "SERVER_AUTHENTICATION", authEnabled: true }),
+    resource("gcp:storage/bucket:Bucket", `media-dr-${i}`, {
+      name: `northstack-media-dr-${i}`,
+      location: "NORTHAMERICA-NORTHEAST2",
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
+    }),
+    resource("gcp:storage/transferJob:TransferJob", `media-dr-${i}`, {
+      transferSpec: {
+        gcsDataSource: { bucketName: `northstack-media-${i}` },
+        gcsDataSink: { bucketName: `northstack-media-dr-${i}` },
+      },
+    }),
+    resource("gcp:redis/instance:Instance", `redis-gcp-${i}`, {
+      region: "northamerica-northeast1",
+      memorySizeGb: 1,
+      transitEncryptionMode: "SERVER_AUTHENTICATION",
+      authEnabled: true,
+    }),
     resource("random:index/randomPassword:RandomPassword", `password-${i}`, { length: 32, special: false }),
     resource("docker:index/network:Network", `network-${i}`, { name: `northstack-${i}`, driver: "bridge" }),
   ];

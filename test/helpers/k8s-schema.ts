@@ -64,13 +64,18 @@ function describe(errors: readonly SchemaError[]): string[] {
   const byPath = new Map<string, SchemaError[]>();
   for (const e of errors) byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
   return [...byPath.entries()].flatMap(([at, group]) => {
-    const chosen = group.some((e) => e.keyword === "oneOf") ? group.filter((e) => e.keyword === "format").slice(0, 1) : group;
+    const chosen = group.some((e) => e.keyword === "oneOf")
+      ? group.filter((e) => e.keyword === "format").slice(0, 1)
+      : group;
     return (chosen.length ? chosen : group).map((e) => `${at || "/"} ${e.message ?? e.keyword}`);
   });
 }
 
 /** Runs `validate` on a proxy of `object` and returns the JSON-pointer paths of every field it read. */
-function validateTracing(validator: Validator, object: Record<string, unknown>): { errors?: readonly SchemaError[]; read: Set<string> } {
+function validateTracing(
+  validator: Validator,
+  object: Record<string, unknown>,
+): { errors?: readonly SchemaError[]; read: Set<string> } {
   const read = new Set<string>();
   const wrap = (value: unknown, at: string): unknown => {
     if (!value || typeof value !== "object") return value;

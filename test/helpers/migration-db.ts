@@ -10,7 +10,11 @@ import { MigrationFile, migrationJobScript } from "../../components/migrations";
 import { PG_BIN, PgCluster } from "./pg-cluster";
 
 /** Writes the files to a fresh directory and runs the job script on it, exactly as the job container does. */
-export function runMigrationJobOn(cluster: PgCluster, files: readonly MigrationFile[], env: Record<string, string>): { status: number | null; output: string } {
+export function runMigrationJobOn(
+  cluster: PgCluster,
+  files: readonly MigrationFile[],
+  env: Record<string, string>,
+): { status: number | null; output: string } {
   const dir = path.join(cluster.dir, `migrations-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   fs.mkdirSync(dir);
   for (const f of files) fs.writeFileSync(path.join(dir, f.name), f.sql);
@@ -47,7 +51,10 @@ export async function seedNotes(authenticator: ClientConfig, userA: string, user
   await client.connect();
   await client.query("BEGIN");
   await client.query("SET LOCAL ROLE service_role");
-  await client.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'a1'), ($1, 'a2'), ($2, 'b1')", [userA, userB]);
+  await client.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'a1'), ($1, 'a2'), ($2, 'b1')", [
+    userA,
+    userB,
+  ]);
   await client.query("COMMIT");
   await client.end();
 }

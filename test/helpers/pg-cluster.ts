@@ -74,7 +74,19 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     return execFileSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   };
 
-  run("initdb", ["-D", dataDir, "-U", "postgres", "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]);
+  run("initdb", [
+    "-D",
+    dataDir,
+    "-U",
+    "postgres",
+    "--pwfile",
+    pwfile,
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
+    "--encoding=UTF8",
+    "--locale=C.UTF-8",
+    "--no-sync",
+  ]);
   fs.rmSync(pwfile);
 
   let configFile: string | undefined;
@@ -92,11 +104,24 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     `-c unix_socket_directories=${dir}`,
     "-c fsync=off",
   ].join(" ");
-  const [cmd, argv] = asPostgres("pg_ctl", ["-D", dataDir, "-o", serverOptions, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
+  const [cmd, argv] = asPostgres("pg_ctl", [
+    "-D",
+    dataDir,
+    "-o",
+    serverOptions,
+    "-l",
+    path.join(dir, "server.log"),
+    "-w",
+    "-t",
+    "60",
+    "start",
+  ]);
   try {
     await execFileAsync(cmd, argv);
   } catch (e) {
-    const log = fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : "";
+    const log = fs.existsSync(path.join(dir, "server.log"))
+      ? fs.readFileSync(path.join(dir, "server.log"), "utf8")
+      : "";
     fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`postgres did not start: ${(e as Error).message}\n${log}`);
   }
@@ -111,8 +136,21 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     dir,
     dataDir,
     configFile,
-    connection: (user = "postgres", pass = password) => ({ host: "127.0.0.1", port, user, password: pass, database: "postgres" }),
-    libpqEnv: () => ({ PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres", PGPASSWORD: password, PGDATABASE: "postgres", PGSSLMODE: "disable" }),
+    connection: (user = "postgres", pass = password) => ({
+      host: "127.0.0.1",
+      port,
+      user,
+      password: pass,
+      database: "postgres",
+    }),
+    libpqEnv: () => ({
+      PGHOST: "127.0.0.1",
+      PGPORT: String(port),
+      PGUSER: "postgres",
+      PGPASSWORD: password,
+      PGDATABASE: "postgres",
+      PGSSLMODE: "disable",
+    }),
     runServerBinary: run,
     stop: async () => {
       if (stopped) return;

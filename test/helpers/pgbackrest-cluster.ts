@@ -42,10 +42,23 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
   const repo = path.join(work, "repo");
   const conf = path.join(work, "pgbackrest.conf");
   fs.mkdirSync(repo);
-  const settings = { ...postgresSettings({ memoryMb: 256 }), ...archiveSettings({ archiveTimeoutSeconds, configPath: conf }), min_wal_size: "32MB" };
+  const settings = {
+    ...postgresSettings({ memoryMb: 256 }),
+    ...archiveSettings({ archiveTimeoutSeconds, configPath: conf }),
+    min_wal_size: "32MB",
+  };
   const cluster = await startPgCluster({ configText: renderPostgresConf(settings) });
   const port = cluster.port;
-  fs.writeFileSync(conf, renderPgBackRestConf({ pgPath: cluster.dataDir, socketPath: cluster.dir, pgPort: port, repoPath: repo, processMax: 2 }));
+  fs.writeFileSync(
+    conf,
+    renderPgBackRestConf({
+      pgPath: cluster.dataDir,
+      socketPath: cluster.dir,
+      pgPort: port,
+      repoPath: repo,
+      processMax: 2,
+    }),
+  );
   if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", work]);
 
   const run = (cmd: string, args: string[], env: Record<string, string> = {}) => {
@@ -64,8 +77,14 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
       DRILL_SCRATCH: path.join(work, "drill"),
       ...env,
     };
-    const argv = asRoot ? ["-u", "postgres", "--", "env", ...Object.entries(fullEnv).map(([k, v]) => `${k}=${v}`), cmd, ...args] : args;
-    const r = spawnSync(asRoot ? "runuser" : cmd, argv, { encoding: "utf8", env: asRoot ? { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } : { ...process.env, ...fullEnv }, timeout: 300000 });
+    const argv = asRoot
+      ? ["-u", "postgres", "--", "env", ...Object.entries(fullEnv).map(([k, v]) => `${k}=${v}`), cmd, ...args]
+      : args;
+    const r = spawnSync(asRoot ? "runuser" : cmd, argv, {
+      encoding: "utf8",
+      env: asRoot ? { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } : { ...process.env, ...fullEnv },
+      timeout: 300000,
+    });
     return { code: r.status, out: `${r.stdout}${r.stderr}` };
   };
   const ok = (cmd: string, args: string[], env: Record<string, string> = {}) => {
@@ -73,7 +92,7 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}:\n${r.out}`);
     return r.out;
   };
-  const query = async <T,>(sql: string, params: unknown[] = [], p = port): Promise<T[]> => {
+  const query = async <T>(sql: string, params: unknown[] = [], p = port): Promise<T[]> => {
     const client = new Client({ ...cluster.connection(), port: p });
     await client.connect();
     try {
@@ -83,12 +102,22 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
     }
   };
   const startServer = async (dataDir: string, p: number, socketDir: string) => {
-    const options = [`-c config_file=${cluster.configFile}`, `-c hba_file=${path.join(dataDir, "pg_hba.conf")}`, `-c port=${p}`, "-c listen_addresses=127.0.0.1", `-c unix_socket_directories=${socketDir}`].join(" ");
+    const options = [
+      `-c config_file=${cluster.configFile}`,
+      `-c hba_file=${path.join(dataDir, "pg_hba.conf")}`,
+      `-c port=${p}`,
+      "-c listen_addresses=127.0.0.1",
+      `-c unix_socket_directories=${socketDir}`,
+    ].join(" ");
     const log = path.join(socketDir, `server-${p}.log`);
     ok(path.join(PG_BIN, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", log, "-w", "-t", "120", "start"]);
     for (let i = 0; i < 240; i++) {
       try {
-        const [{ recovering }] = await query<{ recovering: boolean }>("select pg_is_in_recovery() as recovering", [], p);
+        const [{ recovering }] = await query<{ recovering: boolean }>(
+          "select pg_is_in_recovery() as recovering",
+          [],
+          p,
+        );
         if (!recovering) return;
       } catch {
         // still starting
@@ -97,7 +126,11 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
     }
     throw new Error(`restored server on ${p} never left recovery:\n${fs.readFileSync(log, "utf8")}`);
   };
-  const manifest = (p = port) => ok("psql", ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", cluster.dir, "-p", String(p), "-f", MANIFEST_SQL]).trim().split("\n").sort();
+  const manifest = (p = port) =>
+    ok("psql", ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", cluster.dir, "-p", String(p), "-f", MANIFEST_SQL])
+      .trim()
+      .split("\n")
+      .sort();
 
   ok("pgbackrest", ["stanza-create"]);
   return {

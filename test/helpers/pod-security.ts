@@ -53,12 +53,22 @@ export function podsOf(resources: readonly PlannedResource[]): PodUnderTest[] {
   for (const r of resources) {
     if (!r.custom || !r.type.startsWith("kubernetes:")) continue;
     const template = podTemplateOf(r.type, r.plainInputs);
-    if (template) pods.push({ where: `${r.type} ${r.name}`, ...template, runsToCompletion: /:(Job|CronJob)$/.test(r.type) });
+    if (template)
+      pods.push({ where: `${r.type} ${r.name}`, ...template, runsToCompletion: /:(Job|CronJob)$/.test(r.type) });
   }
   return pods;
 }
 
-const ALLOWED_VOLUME_SOURCES = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"]);
+const ALLOWED_VOLUME_SOURCES = new Set([
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+]);
 const SAFE_SYSCTLS = new Set([
   "kernel.shm_rmid_forced",
   "net.ipv4.ip_local_port_range",
@@ -92,7 +102,8 @@ function handlersOf(container: Obj): [string, Obj][] {
     ["lifecycle.postStart", lifecycle.postStart],
     ["lifecycle.preStop", lifecycle.preStop],
   ] as const) {
-    for (const kind of ["httpGet", "tcpSocket"]) if (obj(holder)[kind] !== undefined) handlers.push([`${name}.${kind}`, obj(obj(holder)[kind])]);
+    for (const kind of ["httpGet", "tcpSocket"])
+      if (obj(holder)[kind] !== undefined) handlers.push([`${name}.${kind}`, obj(obj(holder)[kind])]);
   }
   return handlers;
 }
@@ -101,7 +112,8 @@ function seLinuxProblems(options: unknown, at: string): string[] {
   if (options === undefined) return [];
   const o = obj(options);
   const problems: string[] = [];
-  if (o.type !== undefined && !SELINUX_TYPES.has(String(o.type))) problems.push(`${at}.seLinuxOptions.type ${JSON.stringify(o.type)} is not allowed`);
+  if (o.type !== undefined && !SELINUX_TYPES.has(String(o.type)))
+    problems.push(`${at}.seLinuxOptions.type ${JSON.stringify(o.type)} is not allowed`);
   if (o.user !== undefined && o.user !== "") problems.push(`${at}.seLinuxOptions.user must not be set`);
   if (o.role !== undefined && o.role !== "") problems.push(`${at}.seLinuxOptions.role must not be set`);
   return problems;
@@ -114,14 +126,23 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
   const podSc = obj(spec.securityContext);
 
   // Baseline: host namespaces, host paths and ports, privileged, capabilities, AppArmor, SELinux, /proc, seccomp, sysctls, probe hosts.
-  for (const field of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[field] === true) problems.push(`spec.${field} must not be true`);
-  if (obj(podSc.windowsOptions).hostProcess === true) problems.push("spec.securityContext.windowsOptions.hostProcess must not be true");
+  for (const field of ["hostNetwork", "hostPID", "hostIPC"])
+    if (spec[field] === true) problems.push(`spec.${field} must not be true`);
+  if (obj(podSc.windowsOptions).hostProcess === true)
+    problems.push("spec.securityContext.windowsOptions.hostProcess must not be true");
   problems.push(...seLinuxProblems(podSc.seLinuxOptions, "spec.securityContext"));
-  for (const sysctl of list(podSc.sysctls)) if (!SAFE_SYSCTLS.has(String(sysctl.name))) problems.push(`spec.securityContext.sysctls ${JSON.stringify(sysctl.name)} is not a safe sysctl`);
+  for (const sysctl of list(podSc.sysctls))
+    if (!SAFE_SYSCTLS.has(String(sysctl.name)))
+      problems.push(`spec.securityContext.sysctls ${JSON.stringify(sysctl.name)} is not a safe sysctl`);
   const podAppArmor = obj(podSc.appArmorProfile).type;
-  if (podAppArmor !== undefined && !APPARMOR_ALLOWED.has(String(podAppArmor))) problems.push(`spec.securityContext.appArmorProfile.type ${JSON.stringify(podAppArmor)} is not allowed`);
+  if (podAppArmor !== undefined && !APPARMOR_ALLOWED.has(String(podAppArmor)))
+    problems.push(`spec.securityContext.appArmorProfile.type ${JSON.stringify(podAppArmor)} is not allowed`);
   for (const [key, value] of Object.entries(obj(pod.metadata.annotations))) {
-    if (key.startsWith("container.apparmor.security.beta.kubernetes.io/") && value !== "runtime/default" && !String(value).startsWith("localhost/")) {
+    if (
+      key.startsWith("container.apparmor.security.beta.kubernetes.io/") &&
+      value !== "runtime/default" &&
+      !String(value).startsWith("localhost/")
+    ) {
       problems.push(`metadata.annotations[${key}] ${JSON.stringify(value)} is not runtime/default or localhost/*`);
     }
   }
@@ -129,7 +150,9 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
   // Restricted: volume types.
   for (const volume of list(spec.volumes)) {
     const sources = Object.keys(volume).filter((k) => k !== "name");
-    for (const source of sources) if (!ALLOWED_VOLUME_SOURCES.has(source)) problems.push(`spec.volumes[${String(volume.name)}] uses ${source}, which is not allowed`);
+    for (const source of sources)
+      if (!ALLOWED_VOLUME_SOURCES.has(source))
+        problems.push(`spec.volumes[${String(volume.name)}] uses ${source}, which is not allowed`);
   }
 
   // Restricted: non-root and seccomp may be set on the pod and inherited, or on every container.
@@ -137,33 +160,49 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
   const podSeccomp = obj(podSc.seccompProfile).type;
   if (podSc.runAsUser === 0) problems.push("spec.securityContext.runAsUser must not be 0");
   if (podSc.runAsNonRoot === false) problems.push("spec.securityContext.runAsNonRoot must not be false");
-  if (podSeccomp !== undefined && !SECCOMP_ALLOWED.has(String(podSeccomp))) problems.push(`spec.securityContext.seccompProfile.type ${JSON.stringify(podSeccomp)} must be RuntimeDefault or Localhost`);
+  if (podSeccomp !== undefined && !SECCOMP_ALLOWED.has(String(podSeccomp)))
+    problems.push(
+      `spec.securityContext.seccompProfile.type ${JSON.stringify(podSeccomp)} must be RuntimeDefault or Localhost`,
+    );
 
   for (const { kind, container } of containersOf(spec)) {
     const at = `spec.${kind}[${String(container.name)}]`;
     const sc = obj(container.securityContext);
     if (sc.privileged === true) problems.push(`${at}.securityContext.privileged must not be true`);
-    if (obj(sc.windowsOptions).hostProcess === true) problems.push(`${at}.securityContext.windowsOptions.hostProcess must not be true`);
-    for (const port of list(container.ports)) if (port.hostPort !== undefined && port.hostPort !== 0) problems.push(`${at}.ports hostPort ${String(port.hostPort)} is not allowed`);
+    if (obj(sc.windowsOptions).hostProcess === true)
+      problems.push(`${at}.securityContext.windowsOptions.hostProcess must not be true`);
+    for (const port of list(container.ports))
+      if (port.hostPort !== undefined && port.hostPort !== 0)
+        problems.push(`${at}.ports hostPort ${String(port.hostPort)} is not allowed`);
     problems.push(...seLinuxProblems(sc.seLinuxOptions, `${at}.securityContext`));
-    if (sc.procMount !== undefined && sc.procMount !== "Default") problems.push(`${at}.securityContext.procMount must be Default`);
+    if (sc.procMount !== undefined && sc.procMount !== "Default")
+      problems.push(`${at}.securityContext.procMount must be Default`);
     for (const [field, handler] of handlersOf(container)) {
       if (handler.host !== undefined && handler.host !== "") problems.push(`${at}.${field}.host must not be set`);
     }
     const appArmor = obj(sc.appArmorProfile).type;
-    if (appArmor !== undefined && !APPARMOR_ALLOWED.has(String(appArmor))) problems.push(`${at}.securityContext.appArmorProfile.type ${JSON.stringify(appArmor)} is not allowed`);
+    if (appArmor !== undefined && !APPARMOR_ALLOWED.has(String(appArmor)))
+      problems.push(`${at}.securityContext.appArmorProfile.type ${JSON.stringify(appArmor)} is not allowed`);
 
-    if (sc.allowPrivilegeEscalation !== false) problems.push(`${at}.securityContext.allowPrivilegeEscalation must be false`);
-    if (sc.runAsNonRoot === false || (!podNonRoot && sc.runAsNonRoot !== true)) problems.push(`${at}.securityContext.runAsNonRoot must be true (here or on the pod)`);
+    if (sc.allowPrivilegeEscalation !== false)
+      problems.push(`${at}.securityContext.allowPrivilegeEscalation must be false`);
+    if (sc.runAsNonRoot === false || (!podNonRoot && sc.runAsNonRoot !== true))
+      problems.push(`${at}.securityContext.runAsNonRoot must be true (here or on the pod)`);
     if (sc.runAsUser === 0) problems.push(`${at}.securityContext.runAsUser must not be 0`);
     const seccomp = obj(sc.seccompProfile).type;
-    if (seccomp !== undefined && !SECCOMP_ALLOWED.has(String(seccomp))) problems.push(`${at}.securityContext.seccompProfile.type ${JSON.stringify(seccomp)} must be RuntimeDefault or Localhost`);
-    if (seccomp === undefined && podSeccomp === undefined) problems.push(`${at}: seccompProfile.type must be RuntimeDefault or Localhost (here or on the pod)`);
+    if (seccomp !== undefined && !SECCOMP_ALLOWED.has(String(seccomp)))
+      problems.push(
+        `${at}.securityContext.seccompProfile.type ${JSON.stringify(seccomp)} must be RuntimeDefault or Localhost`,
+      );
+    if (seccomp === undefined && podSeccomp === undefined)
+      problems.push(`${at}: seccompProfile.type must be RuntimeDefault or Localhost (here or on the pod)`);
     const capabilities = obj(sc.capabilities);
     const drop = Array.isArray(capabilities.drop) ? capabilities.drop.map(String) : [];
     if (!drop.includes("ALL")) problems.push(`${at}.securityContext.capabilities.drop must include ALL`);
     const add = Array.isArray(capabilities.add) ? capabilities.add.map(String) : [];
-    for (const capability of add) if (capability !== "NET_BIND_SERVICE") problems.push(`${at}.securityContext.capabilities.add ${capability} is not allowed (only NET_BIND_SERVICE)`);
+    for (const capability of add)
+      if (capability !== "NET_BIND_SERVICE")
+        problems.push(`${at}.securityContext.capabilities.add ${capability} is not allowed (only NET_BIND_SERVICE)`);
   }
   return problems;
 }
@@ -179,16 +218,21 @@ export function hardeningProblemsOfPod(pod: PodUnderTest): string[] {
   for (const { kind, container } of containersOf(pod.spec)) {
     const at = `spec.${kind}[${String(container.name)}]`;
     const sc = obj(container.securityContext);
-    if (!isPositiveInt(sc.runAsUser ?? podSc.runAsUser)) problems.push(`${at}: runAsUser must be an explicit non-root uid`);
-    if (!isPositiveInt(sc.runAsGroup ?? podSc.runAsGroup)) problems.push(`${at}: runAsGroup must be an explicit non-root gid`);
+    if (!isPositiveInt(sc.runAsUser ?? podSc.runAsUser))
+      problems.push(`${at}: runAsUser must be an explicit non-root uid`);
+    if (!isPositiveInt(sc.runAsGroup ?? podSc.runAsGroup))
+      problems.push(`${at}: runAsGroup must be an explicit non-root gid`);
     if (sc.readOnlyRootFilesystem !== true) problems.push(`${at}.securityContext.readOnlyRootFilesystem must be true`);
     if (kind === "ephemeralContainers") continue;
     const resources = obj(container.resources);
     for (const bound of ["requests", "limits"]) {
-      for (const resource of ["cpu", "memory"]) if (obj(resources[bound])[resource] === undefined) problems.push(`${at}.resources.${bound}.${resource} must be set`);
+      for (const resource of ["cpu", "memory"])
+        if (obj(resources[bound])[resource] === undefined)
+          problems.push(`${at}.resources.${bound}.${resource} must be set`);
     }
     if (kind === "containers" && !pod.runsToCompletion) {
-      for (const probe of ["readinessProbe", "livenessProbe"]) if (container[probe] === undefined) problems.push(`${at}.${probe} must be set`);
+      for (const probe of ["readinessProbe", "livenessProbe"])
+        if (container[probe] === undefined) problems.push(`${at}.${probe} must be set`);
     }
   }
   return problems;

@@ -27,12 +27,30 @@ let redisDir: string;
 let baseUrl: string;
 let server: import("http").Server;
 
-const tokenFor = (sub: string) => signHs256({ sub, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET);
+const tokenFor = (sub: string) =>
+  signHs256({ sub, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET);
 
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--requirepass", REDIS_PASSWORD, "--save", "", "--appendonly", "no", "--dir", redisDir], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    "redis-server",
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--requirepass",
+      REDIS_PASSWORD,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      redisDir,
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("redis-server did not start within 10 s")), 10000);
     child.stdout?.on("data", (chunk: Buffer) => {
@@ -69,8 +87,16 @@ beforeAll(async () => {
   redis = await startRedis(redisPort);
 
   const db = cluster.connection("authenticator", ROLE_PASSWORD);
-  pool = new Pool({ connectionString: `postgres://authenticator:${ROLE_PASSWORD}@${db.host}:${db.port}/postgres?sslmode=disable`, max: 4 });
-  const app = createApp({ pool, redis: parseRedisUrl(`redis://:${encodeURIComponent(REDIS_PASSWORD)}@127.0.0.1:${redisPort}`), jwtSecret: JWT_SECRET, checkTimeoutMs: 1000 });
+  pool = new Pool({
+    connectionString: `postgres://authenticator:${ROLE_PASSWORD}@${db.host}:${db.port}/postgres?sslmode=disable`,
+    max: 4,
+  });
+  const app = createApp({
+    pool,
+    redis: parseRedisUrl(`redis://:${encodeURIComponent(REDIS_PASSWORD)}@127.0.0.1:${redisPort}`),
+    jwtSecret: JWT_SECRET,
+    checkTimeoutMs: 1000,
+  });
   server = app.server;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -100,14 +126,21 @@ test("GET /health is 200 with postgres and redis ok and their latency", async ()
   const body = await res.json();
   expect(body).toEqual({
     status: "ok",
-    checks: { postgres: { status: "ok", latencyMs: expect.any(Number) }, redis: { status: "ok", latencyMs: expect.any(Number) } },
+    checks: {
+      postgres: { status: "ok", latencyMs: expect.any(Number) },
+      redis: { status: "ok", latencyMs: expect.any(Number) },
+    },
   });
 });
 
 test("/notes round trip: each user writes and reads only their own notes", async () => {
   const a = tokenFor(USER_A);
   const b = tokenFor(USER_B);
-  for (const [token, body] of [[a, "a first"], [a, "a second"], [b, "b only"]]) {
+  for (const [token, body] of [
+    [a, "a first"],
+    [a, "a second"],
+    [b, "b only"],
+  ]) {
     const res = await post(token, { body });
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ body, owner_id: token === a ? USER_A : USER_B });
@@ -121,7 +154,9 @@ test("/notes round trip: each user writes and reads only their own notes", async
 
 test("/notes refuses missing, forged and non-user tokens, and invalid notes", async () => {
   expect((await post(undefined, { body: "x" })).status).toBe(401);
-  expect((await post(signHs256({ sub: USER_A, role: "authenticated" }, `${JWT_SECRET}-forged`), { body: "x" })).status).toBe(401);
+  expect(
+    (await post(signHs256({ sub: USER_A, role: "authenticated" }, `${JWT_SECRET}-forged`), { body: "x" })).status,
+  ).toBe(401);
   expect((await post(signHs256(supabaseKeyClaims("anon", 1735689600), JWT_SECRET), { body: "x" })).status).toBe(403);
   expect((await post(tokenFor(USER_A), { text: "x" })).status).toBe(400);
   expect((await post(tokenFor(USER_A), { body: "" })).status).toBe(422);
@@ -137,7 +172,8 @@ test("GET /metrics is Prometheus text: every sample line is name{labels} value",
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await res.text();
-  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.]+(e[-+]?\d+)?|\+Inf|-Inf|NaN)$/;
+  const sample =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.]+(e[-+]?\d+)?|\+Inf|-Inf|NaN)$/;
   const lines = text.trimEnd().split("\n");
   for (const line of lines) {
     if (line.startsWith("#")) expect(line).toMatch(/^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/);
@@ -145,7 +181,9 @@ test("GET /metrics is Prometheus text: every sample line is name{labels} value",
   }
   expect(lines).toContain('http_requests_total{method="POST",route="/notes",status="201"} 3');
   expect(lines).toContain('northstack_dependency_up{dependency="postgres"} 1');
-  expect(lines.some((l) => l.startsWith('http_request_duration_seconds_bucket{method="GET",route="/health",le="+Inf"} '))).toBe(true);
+  expect(
+    lines.some((l) => l.startsWith('http_request_duration_seconds_bucket{method="GET",route="/health",le="+Inf"} ')),
+  ).toBe(true);
   expect(lines.some((l) => /^process_resident_memory_bytes \d+$/.test(l))).toBe(true);
 });
 

@@ -47,7 +47,9 @@ test("rendered archiving keeps at most archive_timeout of writes at risk: kill -
     lastCommitted = Date.now();
     await new Promise((r) => setTimeout(r, 50));
   }
-  const [{ archived }] = await pg.query<{ archived: string }>("select archived_count::text as archived from pg_stat_archiver");
+  const [{ archived }] = await pg.query<{ archived: string }>(
+    "select archived_count::text as archived from pg_stat_archiver",
+  );
   expect(Number(archived)).toBeGreaterThan(1);
 
   const postmaster = Number(fs.readFileSync(path.join(pg.cluster.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
@@ -63,7 +65,9 @@ test("rendered archiving keeps at most archive_timeout of writes at risk: kill -
 
   const [{ newest }] = await pg.query<{ newest: Date }>("select max(at) as newest from public.notes");
   const lossSeconds = (lastCommitted - newest.getTime()) / 1000;
-  console.log(`RPO: ${lossSeconds.toFixed(1)} s of writes lost with archive_timeout=${ARCHIVE_TIMEOUT}s; restore to latest took ${restoreSeconds.toFixed(1)} s`);
+  console.log(
+    `RPO: ${lossSeconds.toFixed(1)} s of writes lost with archive_timeout=${ARCHIVE_TIMEOUT}s; restore to latest took ${restoreSeconds.toFixed(1)} s`,
+  );
   expect(lossSeconds).toBeLessThanOrEqual(ARCHIVE_TIMEOUT + 2);
   expect(lossSeconds).toBeLessThanOrEqual(60);
 }, 120000);
@@ -71,7 +75,9 @@ test("rendered archiving keeps at most archive_timeout of writes at risk: kill -
 test("PITR: a dropped table comes back, every row with an equal checksum, from a restore to just before the DROP", async () => {
   await pg.query("insert into public.ledger select g, g * 2.5 from generate_series(5001, 8000) g");
   const before = pg.manifest();
-  const [{ t }] = await pg.query<{ t: string }>("select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t");
+  const [{ t }] = await pg.query<{ t: string }>(
+    "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t",
+  );
   await new Promise((r) => setTimeout(r, 1100));
   await pg.query("drop table public.ledger");
   pg.ok("pgbackrest", ["check"]); // switches WAL and waits until the DROP's segment is in the repository
@@ -96,7 +102,11 @@ test("a restore into an empty directory on a fresh machine reproduces roles, pol
   const freshPort = await freePort();
   await pg.startServer(into, freshPort, socket);
   try {
-    const policies = await pg.query<{ policyname: string; roles: string }>("select policyname, roles::text from pg_policies where tablename = 'notes'", [], freshPort);
+    const policies = await pg.query<{ policyname: string; roles: string }>(
+      "select policyname, roles::text from pg_policies where tablename = 'notes'",
+      [],
+      freshPort,
+    );
     expect(policies).toEqual([{ policyname: "notes_owner", roles: "{authenticated}" }]);
     const [grants] = await pg.query<{ sel: boolean; del: boolean; rls: boolean }>(
       "select has_table_privilege('authenticated', 'public.notes', 'select') as sel, has_table_privilege('authenticated', 'public.notes', 'delete') as del, relrowsecurity as rls from pg_class where oid = 'public.notes'::regclass",
@@ -125,8 +135,12 @@ test("the drill restores the newest backup away from production and matches its 
   const failed = pg.run("bash", [BACKUP_SCRIPT, "drill"], { DRILL_PORT: drillPort });
   expect(failed.code).not.toBe(0);
   expect(failed.out).toMatch(/drill FAILED: the restored copy .* differs from its manifest/);
-  expect(fs.readFileSync(path.join(pg.work, "state", "metrics.prom"), "utf8")).toMatch(/^northstack_backup_drill_success 0$/m);
+  expect(fs.readFileSync(path.join(pg.work, "state", "metrics.prom"), "utf8")).toMatch(
+    /^northstack_backup_drill_success 0$/m,
+  );
   // The production server was never touched: it still answers and archives.
-  const [{ failedCount }] = await pg.query<{ failedCount: string }>('select failed_count::text as "failedCount" from pg_stat_archiver');
+  const [{ failedCount }] = await pg.query<{ failedCount: string }>(
+    'select failed_count::text as "failedCount" from pg_stat_archiver',
+  );
   expect(failedCount).toBe("0");
 }, 180000);

@@ -12,7 +12,9 @@ let pg: ArchivingCluster;
 
 beforeAll(async () => {
   pg = await startArchivingCluster(60);
-  await pg.query("create table public.notes (id int primary key); insert into public.notes select generate_series(1, 100)");
+  await pg.query(
+    "create table public.notes (id int primary key); insert into public.notes select generate_series(1, 100)",
+  );
 }, 120000);
 
 afterAll(async () => {
@@ -25,7 +27,9 @@ test("retention keeps 7 daily restore points and 4 weekly fulls over five simula
   for (let d = 0; d < 36; d++) days.push(new Date(Date.UTC(2026, 10, 1 + d)).toISOString().slice(0, 10));
   for (const day of days) pg.ok("bash", [BACKUP_SCRIPT, "once"], { BACKUP_DATE: day });
 
-  const info = JSON.parse(pg.ok("pgbackrest", ["info", "--output=json"]))[0] as { backup: { label: string; type: string; annotation?: Record<string, string> }[] };
+  const info = JSON.parse(pg.ok("pgbackrest", ["info", "--output=json"]))[0] as {
+    backup: { label: string; type: string; annotation?: Record<string, string> }[];
+  };
   const kept = info.backup.map((b) => ({ day: b.annotation?.["northstack-day"], type: b.type }));
   const fulls = kept.filter((b) => b.type === "full").map((b) => b.day);
   const dailies = kept.map((b) => b.day).slice(-7);
@@ -34,5 +38,10 @@ test("retention keeps 7 daily restore points and 4 weekly fulls over five simula
   // Nothing else survives: older differentials are expired.
   expect(kept).toHaveLength(new Set([...fulls, ...dailies]).size);
   // Each kept backup still has its manifest for the drill, and no expired one does.
-  expect(fs.readdirSync(path.join(pg.work, "state", "manifests")).map((f) => f.replace(/\.txt$/, "")).sort()).toEqual(info.backup.map((b) => b.label).sort());
+  expect(
+    fs
+      .readdirSync(path.join(pg.work, "state", "manifests"))
+      .map((f) => f.replace(/\.txt$/, ""))
+      .sort(),
+  ).toEqual(info.backup.map((b) => b.label).sort());
 }, 240000);

@@ -13,7 +13,13 @@ let script: string;
 const run = (args: string[], extraEnv: Record<string, string> = {}) => {
   const r = spawnSync("bash", [script, ...args], {
     encoding: "utf8",
-    env: { ...process.env, ...cluster.libpqEnv(), PATH: `${PG_BIN}:${process.env.PATH}`, BACKUP_DIR: path.join(dir, "backups"), ...extraEnv },
+    env: {
+      ...process.env,
+      ...cluster.libpqEnv(),
+      PATH: `${PG_BIN}:${process.env.PATH}`,
+      BACKUP_DIR: path.join(dir, "backups"),
+      ...extraEnv,
+    },
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
@@ -33,7 +39,9 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-"));
   script = path.join(dir, "backup.sh");
   fs.writeFileSync(script, renderBackupScript());
-  await query("create table public.notes (id serial primary key, body text not null); insert into public.notes (body) select 'note ' || g from generate_series(1, 250) g");
+  await query(
+    "create table public.notes (id serial primary key, body text not null); insert into public.notes (body) select 'note ' || g from generate_series(1, 250) g",
+  );
 }, 120000);
 
 afterAll(async () => {
@@ -70,9 +78,15 @@ test("retention keeps 7 daily and 4 weekly dumps over five weeks of backups", ()
     const result = run(["once"], { BACKUP_DATE: date });
     expect({ date, code: result.code }).toEqual({ date, code: 0 });
   }
-  expect(list("daily")).toEqual(["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"].map((d) => `postgres-${d}.dump`));
+  expect(list("daily")).toEqual(
+    ["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"].map(
+      (d) => `postgres-${d}.dump`,
+    ),
+  );
   // weekly promotions happened on Nov 1, 8, 15, 22, 29 and Dec 6 would be next; the newest four stay
-  expect(list("weekly")).toEqual(["2026-11-08", "2026-11-15", "2026-11-22", "2026-11-29"].map((d) => `postgres-${d}.dump`));
+  expect(list("weekly")).toEqual(
+    ["2026-11-08", "2026-11-15", "2026-11-22", "2026-11-29"].map((d) => `postgres-${d}.dump`),
+  );
 }, 180000);
 
 test("a failed dump keeps nothing and leaves the last good state", () => {
@@ -136,12 +150,21 @@ esac
   /** One CronJob run: a fresh scratch directory, the dump step, then the upload step (each like its container). */
   const cronRun = (date: string, extra: Record<string, string> = {}) => {
     const scratch = fs.mkdtempSync(path.join(dir, "scratch-"));
-    const env = { BACKUP_DIR: scratch, BACKUP_DATE: date, BACKUP_BUCKET: "backups", FAKE_S3_ROOT: bucketRoot, ...extra };
+    const env = {
+      BACKUP_DIR: scratch,
+      BACKUP_DATE: date,
+      BACKUP_BUCKET: "backups",
+      FAKE_S3_ROOT: bucketRoot,
+      ...extra,
+    };
     const dump = run(["dump"], env);
     const upload = dump.code === 0 ? run(["upload"], { ...env, PATH: `${bin}:${process.env.PATH}` }) : undefined;
     return { dump, upload, scratch };
   };
-  const objects = (prefix: string) => (fs.existsSync(path.join(bucketRoot, "backups", prefix)) ? fs.readdirSync(path.join(bucketRoot, "backups", prefix)).sort() : []);
+  const objects = (prefix: string) =>
+    fs.existsSync(path.join(bucketRoot, "backups", prefix))
+      ? fs.readdirSync(path.join(bucketRoot, "backups", prefix)).sort()
+      : [];
   const calls = () => fs.readFileSync(path.join(bucketRoot, "calls.log"), "utf8").trim().split("\n");
 
   test("the dump step leaves exactly one verified dump, named by day and time, in the scratch directory", () => {
@@ -168,14 +191,20 @@ esac
     }
     expect(objects("daily")).toHaveLength(8);
     // Mar 7 was the first; Mar 14 and 21 are 7 days after the newest weekly one, the other days are not.
-    expect(objects("weekly")).toEqual(["postgres-2027-03-07T063005Z.dump", "postgres-2027-03-14T063000Z.dump", "postgres-2027-03-21T063000Z.dump"]);
+    expect(objects("weekly")).toEqual([
+      "postgres-2027-03-07T063005Z.dump",
+      "postgres-2027-03-14T063000Z.dump",
+      "postgres-2027-03-21T063000Z.dump",
+    ]);
   }, 120000);
 
   test("on GCS the AWS CLI is pointed at the XML API endpoint", () => {
     const { upload } = cronRun("2027-03-23T06:30:00Z", { BACKUP_S3_ENDPOINT: "https://storage.googleapis.com" });
     expect(upload?.code).toBe(0);
     const last = calls().slice(-2);
-    expect(last[0]).toMatch(/^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .* s3:\/\/backups\/daily\/postgres-2027-03-23T063000Z\.dump$/);
+    expect(last[0]).toMatch(
+      /^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .* s3:\/\/backups\/daily\/postgres-2027-03-23T063000Z\.dump$/,
+    );
     expect(last[1]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/");
   });
 
@@ -192,7 +221,12 @@ esac
     expect(dump.code).not.toBe(0);
     expect(upload).toBeUndefined();
     expect(fs.readdirSync(scratch)).toEqual([]);
-    const empty = run(["upload"], { BACKUP_DIR: scratch, BACKUP_BUCKET: "backups", FAKE_S3_ROOT: bucketRoot, PATH: `${bin}:${process.env.PATH}` });
+    const empty = run(["upload"], {
+      BACKUP_DIR: scratch,
+      BACKUP_BUCKET: "backups",
+      FAKE_S3_ROOT: bucketRoot,
+      PATH: `${bin}:${process.env.PATH}`,
+    });
     expect(empty.code).not.toBe(0);
     expect(empty.out).toMatch(/upload FAILED: expected one verified dump in .*, found 0/);
     expect(objects("daily").some((o) => o.startsWith("postgres-2027-04-01"))).toBe(false);

@@ -21,7 +21,11 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 /** The exit code of the check; async, so that this process's server can answer it. */
 const check = (p: number) =>
-  new Promise<number>((resolve) => execFile("bash", ["-c", statusReadyCheck(p)], { timeout: 10000 }, (err) => resolve(err ? Number(err.code ?? -1) : 0)));
+  new Promise<number>((resolve) =>
+    execFile("bash", ["-c", statusReadyCheck(p)], { timeout: 10000 }, (err) =>
+      resolve(err ? Number(err.code ?? -1) : 0),
+    ),
+  );
 
 test("healthy only while /status/ready answers 200", async () => {
   readyStatus = 200;

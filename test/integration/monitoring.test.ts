@@ -42,12 +42,30 @@ test("prometheus.yml passes promtool check config, rules included", () => {
   expect(result).toMatchObject({ code: 0 });
   expect(result.out).toContain("SUCCESS");
   // promtool really checks: a broken scrape interval fails.
-  expect(run("promtool", "check", "config", write("broken.yml", config.replace("scrape_interval: 15s", "scrape_interval: fast"))).code).not.toBe(0);
+  expect(
+    run(
+      "promtool",
+      "check",
+      "config",
+      write("broken.yml", config.replace("scrape_interval: 15s", "scrape_interval: fast")),
+    ).code,
+  ).not.toBe(0);
 });
 
 test("duplicate or empty scrape jobs are rejected by the renderer", () => {
-  expect(() => renderPrometheusConfig({ stack: "x", jobs: [{ job: "a", targets: ["a:1"] }, { job: "a", targets: ["b:1"] }], alertmanager: "am:9093" })).toThrow(/listed twice/);
-  expect(() => renderPrometheusConfig({ stack: "x", jobs: [{ job: "a", targets: [] }], alertmanager: "am:9093" })).toThrow(/no targets/);
+  expect(() =>
+    renderPrometheusConfig({
+      stack: "x",
+      jobs: [
+        { job: "a", targets: ["a:1"] },
+        { job: "a", targets: ["b:1"] },
+      ],
+      alertmanager: "am:9093",
+    }),
+  ).toThrow(/listed twice/);
+  expect(() =>
+    renderPrometheusConfig({ stack: "x", jobs: [{ job: "a", targets: [] }], alertmanager: "am:9093" }),
+  ).toThrow(/no targets/);
 });
 
 test("alert rules pass promtool check rules", () => {
@@ -130,14 +148,19 @@ test("alerts fire when they should and stay quiet when they should not (promtool
 });
 
 test("alertmanager.yml passes amtool check-config, with and without a webhook", () => {
-  for (const config of [renderAlertmanagerConfig(), renderAlertmanagerConfig({ webhookUrl: "https://hooks.example.ca/alerts" })]) {
+  for (const config of [
+    renderAlertmanagerConfig(),
+    renderAlertmanagerConfig({ webhookUrl: "https://hooks.example.ca/alerts" }),
+  ]) {
     const result = run("amtool", "check-config", write("alertmanager.yml", config));
     expect(result.out).toContain("SUCCESS");
     expect(result.code).toBe(0);
   }
   const parsed = YAML.parse(renderAlertmanagerConfig({ webhookUrl: "https://hooks.example.ca/alerts" }));
   expect(parsed.receivers[0].webhook_configs[0].url).toBe("https://hooks.example.ca/alerts");
-  expect(run("amtool", "check-config", write("bad-am.yml", "route:\n  receiver: nobody\nreceivers: []\n")).code).not.toBe(0);
+  expect(
+    run("amtool", "check-config", write("bad-am.yml", "route:\n  receiver: nobody\nreceivers: []\n")).code,
+  ).not.toBe(0);
 });
 
 test("every dashboard query is valid PromQL (checked by promtool as recording rules)", () => {
@@ -145,13 +168,17 @@ test("every dashboard query is valid PromQL (checked by promtool as recording ru
   expect(dashboard.uid).toBe("northstack-dev");
   const exprs: string[] = dashboard.panels.map((p: { targets: { expr: string }[] }) => p.targets[0].expr);
   expect(exprs.length).toBeGreaterThanOrEqual(5);
-  const asRules = { groups: [{ name: "dashboard", rules: exprs.map((expr, i) => ({ record: `dashboard:panel${i}`, expr })) }] };
+  const asRules = {
+    groups: [{ name: "dashboard", rules: exprs.map((expr, i) => ({ record: `dashboard:panel${i}`, expr })) }],
+  };
   const result = run("promtool", "check", "rules", write("dashboard-rules.yml", YAML.stringify(asRules)));
   expect(result).toMatchObject({ code: 0 });
 });
 
 test("Grafana provisioning and Loki config have the expected shape", () => {
-  const ds = YAML.parse(renderGrafanaDatasources({ prometheusUrl: "http://prometheus:9090", lokiUrl: "http://loki:3100" }));
+  const ds = YAML.parse(
+    renderGrafanaDatasources({ prometheusUrl: "http://prometheus:9090", lokiUrl: "http://loki:3100" }),
+  );
   expect(ds.datasources.map((d: { type: string }) => d.type)).toEqual(["prometheus", "loki"]);
   expect(ds.datasources.filter((d: { isDefault?: boolean }) => d.isDefault)).toHaveLength(1);
   expect(YAML.parse(renderGrafanaDashboardProvider()).providers[0].options.path).toBe("/etc/grafana/dashboards");

@@ -33,11 +33,19 @@ const files = () => renderMigrations({ extra: [ITEMS] });
 let cluster: PgCluster;
 let superuser: Client;
 
-const connection = (user: string, password: string): ClientConfig => ({ ...cluster.connection(user, password), database: DATABASE });
+const connection = (user: string, password: string): ClientConfig => ({
+  ...cluster.connection(user, password),
+  database: DATABASE,
+});
 
 /** Runs the job's own script as the managed-service admin, on the application database. */
 const runMigrationJob = () =>
-  runMigrationJobOn(cluster, files(), { PGUSER: ADMIN, PGPASSWORD: ADMIN_PASSWORD, PGDATABASE: DATABASE, [ROLE_PASSWORD_ENV]: ROLE_PASSWORD });
+  runMigrationJobOn(cluster, files(), {
+    PGUSER: ADMIN,
+    PGPASSWORD: ADMIN_PASSWORD,
+    PGDATABASE: DATABASE,
+    [ROLE_PASSWORD_ENV]: ROLE_PASSWORD,
+  });
 const asRequest = <T>(role: string, claims: Record<string, unknown>, fn: (c: Client) => Promise<T>) =>
   requestAs(connection("authenticator", ROLE_PASSWORD), role, claims, fn);
 const user = (sub: string) => ({ sub, role: "authenticated" });
@@ -52,7 +60,9 @@ beforeAll(async () => {
   await superuser.query("CREATE ROLE rds_superuser NOLOGIN");
   await superuser.query("GRANT pg_monitor, pg_signal_backend, pg_checkpoint TO rds_superuser");
   await superuser.query("CREATE ROLE rds_replication NOLOGIN");
-  await superuser.query(`CREATE ROLE ${ADMIN} LOGIN CREATEROLE CREATEDB NOSUPERUSER NOREPLICATION NOBYPASSRLS PASSWORD '${ADMIN_PASSWORD}' IN ROLE rds_superuser`);
+  await superuser.query(
+    `CREATE ROLE ${ADMIN} LOGIN CREATEROLE CREATEDB NOSUPERUSER NOREPLICATION NOBYPASSRLS PASSWORD '${ADMIN_PASSWORD}' IN ROLE rds_superuser`,
+  );
   await superuser.query(`CREATE DATABASE ${DATABASE} OWNER ${ADMIN}`);
 });
 afterAll(async () => {
@@ -64,7 +74,11 @@ describe("applied by a CREATEROLE admin that is not a superuser", () => {
   test("applies cleanly twice in a row, role passwords included", () => {
     for (let run = 1; run <= 2; run++) {
       const { status, output } = runMigrationJob();
-      expect({ run, status, output }).toEqual({ run, status: 0, output: expect.stringContaining("migrations applied") });
+      expect({ run, status, output }).toEqual({
+        run,
+        status: 0,
+        output: expect.stringContaining("migrations applied"),
+      });
       expect(output).not.toContain(ROLE_PASSWORD);
       expect(output).not.toMatch(/must be superuser/);
     }
@@ -75,16 +89,35 @@ describe("applied by a CREATEROLE admin that is not a superuser", () => {
       superuser,
       "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname IN ('dbadmin', 'anon', 'authenticated', 'authenticator', 'service_role') ORDER BY 1",
     );
-    expect(roles).toEqual(["anon", "authenticated", "authenticator", "dbadmin", "service_role"].map((rolname) => ({ rolname, rolsuper: false, rolbypassrls: false })));
+    expect(roles).toEqual(
+      ["anon", "authenticated", "authenticator", "dbadmin", "service_role"].map((rolname) => ({
+        rolname,
+        rolsuper: false,
+        rolbypassrls: false,
+      })),
+    );
     const app = new Client(connection(ADMIN, ADMIN_PASSWORD));
     await app.connect();
-    const policies = await rows(app, `SELECT tablename, cmd, roles::text[] AS roles, qual, with_check FROM pg_policies WHERE policyname = '${SERVICE_ROLE_POLICY}' ORDER BY 1`);
+    const policies = await rows(
+      app,
+      `SELECT tablename, cmd, roles::text[] AS roles, qual, with_check FROM pg_policies WHERE policyname = '${SERVICE_ROLE_POLICY}' ORDER BY 1`,
+    );
     await app.end();
-    expect(policies).toEqual(["items", "notes"].map((tablename) => ({ tablename, cmd: "ALL", roles: ["service_role"], qual: "true", with_check: "true" })));
+    expect(policies).toEqual(
+      ["items", "notes"].map((tablename) => ({
+        tablename,
+        cmd: "ALL",
+        roles: ["service_role"],
+        qual: "true",
+        with_check: "true",
+      })),
+    );
   });
 
   test("the admin took rds_replication for Realtime's replication slot", async () => {
-    const { rows: member } = await superuser.query("SELECT pg_has_role($1, 'rds_replication', 'MEMBER') AS yes", [ADMIN]);
+    const { rows: member } = await superuser.query("SELECT pg_has_role($1, 'rds_replication', 'MEMBER') AS yes", [
+      ADMIN,
+    ]);
     expect(member[0].yes).toBe(true);
   });
 });
@@ -102,7 +135,9 @@ describe("row-level security without BYPASSRLS", () => {
   });
 
   test("anon reads nothing", async () => {
-    await expect(asRequest("anon", { role: "anon" }, (c) => c.query("SELECT * FROM public.notes"))).rejects.toMatchObject({ code: "42501" });
+    await expect(
+      asRequest("anon", { role: "anon" }, (c) => c.query("SELECT * FROM public.notes")),
+    ).rejects.toMatchObject({ code: "42501" });
   });
 
   test("users see only their own rows, in notes and in the project table", async () => {
@@ -111,10 +146,14 @@ describe("row-level security without BYPASSRLS", () => {
       items: await rows(c, "SELECT id FROM public.items"),
     }));
     expect(a).toEqual({ notes: ["a1", "a2"], items: [{ id: 1 }] });
-    const b = await asRequest("authenticated", user(USER_B), async (c) => (await rows(c, "SELECT body FROM public.notes")).map((r) => r.body));
+    const b = await asRequest("authenticated", user(USER_B), async (c) =>
+      (await rows(c, "SELECT body FROM public.notes")).map((r) => r.body),
+    );
     expect(b).toEqual(["b1"]);
     await expect(
-      asRequest("authenticated", user(USER_A), (c) => c.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'forged')", [USER_B])),
+      asRequest("authenticated", user(USER_A), (c) =>
+        c.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'forged')", [USER_B]),
+      ),
     ).rejects.toThrow(/violates row-level security policy/);
   });
 });

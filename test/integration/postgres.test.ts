@@ -4,7 +4,14 @@
  */
 import { parse } from "libpg-query";
 import { Client } from "pg";
-import { API_ROLES, ROLE_PASSWORD_ENV, SERVICE_LOGIN_ROLES, SERVICE_ROLE_POLICY, renderMigrations, unprotectedTablesSql } from "../../components/migrations";
+import {
+  API_ROLES,
+  ROLE_PASSWORD_ENV,
+  SERVICE_LOGIN_ROLES,
+  SERVICE_ROLE_POLICY,
+  renderMigrations,
+  unprotectedTablesSql,
+} from "../../components/migrations";
 import { requestAs, runMigrationJobOn, seedNotes } from "../helpers/migration-db";
 import { PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
@@ -16,10 +23,16 @@ const EXPOSED = ["public", "api"];
 let cluster: PgCluster;
 let admin: Client;
 
-const runMigrationJob = (files = renderMigrations({ exposedSchemas: EXPOSED })) => runMigrationJobOn(cluster, files, { [ROLE_PASSWORD_ENV]: ROLE_PASSWORD });
+const runMigrationJob = (files = renderMigrations({ exposedSchemas: EXPOSED })) =>
+  runMigrationJobOn(cluster, files, { [ROLE_PASSWORD_ENV]: ROLE_PASSWORD });
 const asRequest = <T>(role: string, claims: Record<string, unknown> | undefined, fn: (c: Client) => Promise<T>) =>
   requestAs(cluster.connection("authenticator", ROLE_PASSWORD), role, claims, fn);
-const claimsOf = (sub: string) => ({ sub, role: "authenticated", aud: "authenticated", email: `${sub.slice(-1)}@example.test` });
+const claimsOf = (sub: string) => ({
+  sub,
+  role: "authenticated",
+  aud: "authenticated",
+  email: `${sub.slice(-1)}@example.test`,
+});
 
 beforeAll(async () => {
   cluster = await startPgCluster();
@@ -42,10 +55,14 @@ describe("migration files", () => {
   });
 
   test("bad schema names and extra file names are rejected with the value and what is allowed", () => {
-    expect(() => renderMigrations({ exposedSchemas: ["Public;drop"] })).toThrow(/"Public;drop" is not allowed; use lower-case identifiers/);
+    expect(() => renderMigrations({ exposedSchemas: ["Public;drop"] })).toThrow(
+      /"Public;drop" is not allowed; use lower-case identifiers/,
+    );
     expect(() => renderMigrations({ exposedSchemas: ["auth"] })).toThrow(/"auth" is not allowed; it belongs to/);
     expect(() => renderMigrations({ exposedSchemas: [] })).toThrow(/exposedSchemas is empty/);
-    expect(() => renderMigrations({ extra: [{ name: "005_early.sql", sql: "" }] })).toThrow(/"005_early.sql" is not allowed; use NNN_name.sql with NNN from 100 to 998/);
+    expect(() => renderMigrations({ extra: [{ name: "005_early.sql", sql: "" }] })).toThrow(
+      /"005_early.sql" is not allowed; use NNN_name.sql with NNN from 100 to 998/,
+    );
   });
 });
 
@@ -53,7 +70,11 @@ describe("applied by the migration job's script", () => {
   test("applies cleanly twice in a row (idempotent), including the role-password step", () => {
     for (let run = 1; run <= 2; run++) {
       const { status, output } = runMigrationJob();
-      expect({ run, status, output }).toEqual({ run, status: 0, output: expect.stringContaining("migrations applied") });
+      expect({ run, status, output }).toEqual({
+        run,
+        status: 0,
+        output: expect.stringContaining("migrations applied"),
+      });
       expect(output).not.toContain(ROLE_PASSWORD);
     }
   });
@@ -92,7 +113,9 @@ describe("applied by the migration job's script", () => {
       "SELECT p.proname, pg_get_userbyid(p.proowner) AS owner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'auth' ORDER BY 1",
     );
     expect(rows).toEqual(["jwt", "role", "uid"].map((proname) => ({ proname, owner: "supabase_auth_admin" })));
-    const schemas = await admin.query("SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('auth', 'storage', 'extensions', 'realtime', 'api') ORDER BY 1");
+    const schemas = await admin.query(
+      "SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('auth', 'storage', 'extensions', 'realtime', 'api') ORDER BY 1",
+    );
     expect(schemas.rows.map((r) => r.nspname)).toEqual(["api", "auth", "extensions", "realtime", "storage"]);
   });
 });
@@ -102,7 +125,12 @@ describe("row-level security on public.notes", () => {
   beforeAll(() => seedNotes(cluster.connection("authenticator", ROLE_PASSWORD), USER_A, USER_B));
 
   test("auth.uid(), auth.role() and auth.jwt() read request.jwt.claims as PostgREST sets it", async () => {
-    const row = await asRequest("authenticated", claimsOf(USER_A), async (c) => (await c.query("SELECT auth.uid()::text AS uid, auth.role() AS role, auth.jwt() ->> 'email' AS email")).rows[0]);
+    const row = await asRequest(
+      "authenticated",
+      claimsOf(USER_A),
+      async (c) =>
+        (await c.query("SELECT auth.uid()::text AS uid, auth.role() AS role, auth.jwt() ->> 'email' AS email")).rows[0],
+    );
     expect(row).toEqual({ uid: USER_A, role: "authenticated", email: "a@example.test" });
   });
 
@@ -131,47 +159,71 @@ describe("row-level security on public.notes", () => {
   });
 
   test("anon reads nothing: it has no privilege on the table", async () => {
-    await expect(asRequest("anon", { role: "anon" }, (c) => c.query("SELECT * FROM public.notes"))).rejects.toMatchObject({ code: "42501" });
+    await expect(
+      asRequest("anon", { role: "anon" }, (c) => c.query("SELECT * FROM public.notes")),
+    ).rejects.toMatchObject({ code: "42501" });
   });
 
   test("an authenticated user sees only their own rows", async () => {
-    const bodies = await asRequest("authenticated", claimsOf(USER_A), async (c) => (await c.query("SELECT body FROM public.notes ORDER BY body")).rows.map((r) => r.body));
+    const bodies = await asRequest("authenticated", claimsOf(USER_A), async (c) =>
+      (await c.query("SELECT body FROM public.notes ORDER BY body")).rows.map((r) => r.body),
+    );
     expect(bodies).toEqual(["a1", "a2"]);
-    const forB = await asRequest("authenticated", claimsOf(USER_B), async (c) => (await c.query("SELECT body, owner_id::text FROM public.notes")).rows);
+    const forB = await asRequest(
+      "authenticated",
+      claimsOf(USER_B),
+      async (c) => (await c.query("SELECT body, owner_id::text FROM public.notes")).rows,
+    );
     expect(forB).toEqual([{ body: "b1", owner_id: USER_B }]);
   });
 
   test("an authenticated user inserts as themselves by default and cannot insert for someone else", async () => {
-    const owner = await asRequest("authenticated", claimsOf(USER_A), async (c) => (await c.query("INSERT INTO public.notes (body) VALUES ('mine') RETURNING owner_id::text")).rows[0].owner_id);
+    const owner = await asRequest(
+      "authenticated",
+      claimsOf(USER_A),
+      async (c) =>
+        (await c.query("INSERT INTO public.notes (body) VALUES ('mine') RETURNING owner_id::text")).rows[0].owner_id,
+    );
     expect(owner).toBe(USER_A);
     await expect(
-      asRequest("authenticated", claimsOf(USER_A), (c) => c.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'forged')", [USER_B])),
+      asRequest("authenticated", claimsOf(USER_A), (c) =>
+        c.query("INSERT INTO public.notes (owner_id, body) VALUES ($1, 'forged')", [USER_B]),
+      ),
     ).rejects.toThrow(/violates row-level security policy/);
   });
 
   test("an authenticated user cannot update, re-own or delete someone else's rows", async () => {
     await asRequest("authenticated", claimsOf(USER_A), async (c) => {
-      expect((await c.query("UPDATE public.notes SET body = 'hijacked' WHERE owner_id = $1", [USER_B])).rowCount).toBe(0);
+      expect((await c.query("UPDATE public.notes SET body = 'hijacked' WHERE owner_id = $1", [USER_B])).rowCount).toBe(
+        0,
+      );
       expect((await c.query("DELETE FROM public.notes WHERE owner_id = $1", [USER_B])).rowCount).toBe(0);
       expect((await c.query("UPDATE public.notes SET body = 'edited' WHERE body = 'a1'")).rowCount).toBe(1);
     });
     await expect(
-      asRequest("authenticated", claimsOf(USER_A), (c) => c.query("UPDATE public.notes SET owner_id = $1 WHERE body = 'a1'", [USER_B])),
+      asRequest("authenticated", claimsOf(USER_A), (c) =>
+        c.query("UPDATE public.notes SET owner_id = $1 WHERE body = 'a1'", [USER_B]),
+      ),
     ).rejects.toThrow(/violates row-level security policy/);
     const b = await admin.query("SELECT body FROM public.notes WHERE owner_id = $1", [USER_B]);
     expect(b.rows).toEqual([{ body: "b1" }]);
   });
 
   test("service_role bypasses RLS, with BYPASSRLS from the superuser and the same policy managed services need", async () => {
-    const count = await asRequest("service_role", { role: "service_role" }, async (c) => Number((await c.query("SELECT count(*) AS n FROM public.notes")).rows[0].n));
+    const count = await asRequest("service_role", { role: "service_role" }, async (c) =>
+      Number((await c.query("SELECT count(*) AS n FROM public.notes")).rows[0].n),
+    );
     expect(count).toBe(3);
-    const policies = await admin.query("SELECT policyname FROM pg_policies WHERE tablename = 'notes' AND 'service_role' = ANY (roles)");
+    const policies = await admin.query(
+      "SELECT policyname FROM pg_policies WHERE tablename = 'notes' AND 'service_role' = ANY (roles)",
+    );
     expect(policies.rows).toEqual([{ policyname: SERVICE_ROLE_POLICY }]);
   });
 });
 
 describe("every table in an exposed schema has RLS and a policy", () => {
-  const unprotected = async () => (await admin.query(unprotectedTablesSql(EXPOSED))).rows.map((r) => `${r.schema}.${r.table}`);
+  const unprotected = async () =>
+    (await admin.query(unprotectedTablesSql(EXPOSED))).rows.map((r) => `${r.schema}.${r.table}`);
 
   test("the catalog query finds none after the migrations", async () => {
     expect(await unprotected()).toEqual([]);
@@ -199,7 +251,10 @@ describe("every table in an exposed schema has RLS and a policy", () => {
   });
 
   test("an extra migration that creates an unprotected table fails the job", () => {
-    const files = renderMigrations({ exposedSchemas: EXPOSED, extra: [{ name: "100_leaky.sql", sql: "CREATE TABLE IF NOT EXISTS public.leaky (id int);" }] });
+    const files = renderMigrations({
+      exposedSchemas: EXPOSED,
+      extra: [{ name: "100_leaky.sql", sql: "CREATE TABLE IF NOT EXISTS public.leaky (id int);" }],
+    });
     const { status, output } = runMigrationJob(files);
     expect(status).not.toBe(0);
     expect(output).toContain("public.leaky");

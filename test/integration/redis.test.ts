@@ -140,11 +140,16 @@ describe("redis-server with the rendered redis.conf", () => {
   };
 
   beforeAll(async () => {
-    if (spawnSync("redis-server", ["--version"]).status !== 0) throw new Error("redis-server is not installed: apt-get install -y redis-server (.ci/run does)");
+    if (spawnSync("redis-server", ["--version"]).status !== 0)
+      throw new Error("redis-server is not installed: apt-get install -y redis-server (.ci/run does)");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "northstack-redis-"));
     port = await freePort();
     confPath = path.join(dir, "redis.conf");
-    fs.writeFileSync(confPath, renderRedisConf({ password: PASSWORD, maxmemoryMb: MAXMEMORY_MB, bind: "127.0.0.1", port, dir }), { mode: 0o600 });
+    fs.writeFileSync(
+      confPath,
+      renderRedisConf({ password: PASSWORD, maxmemoryMb: MAXMEMORY_MB, bind: "127.0.0.1", port, dir }),
+      { mode: 0o600 },
+    );
     await start();
   });
 
@@ -184,7 +189,10 @@ describe("redis-server with the rendered redis.conf", () => {
     const c = await authed();
     for (const command of DISABLED_COMMANDS) {
       const reply = await c.send(command);
-      expect({ command, error: (reply as Error).message }).toEqual({ command, error: expect.stringMatching(/^ERR unknown command/) });
+      expect({ command, error: (reply as Error).message }).toEqual({
+        command,
+        error: expect.stringMatching(/^ERR unknown command/),
+      });
     }
     const setDir = await c.send("CONFIG", "SET", "dir", "/tmp");
     expect((setDir as Error).message).toMatch(/protected config/);
@@ -199,7 +207,14 @@ describe("redis-server with the rendered redis.conf", () => {
     let written = false;
     for (let i = 0; i < 40 && !written; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      written = fs.existsSync(aofDir) && fs.readdirSync(aofDir).some((f) => f.endsWith(".incr.aof") && fs.readFileSync(path.join(aofDir, f), "utf8").includes("northstack:aof-probe"));
+      written =
+        fs.existsSync(aofDir) &&
+        fs
+          .readdirSync(aofDir)
+          .some(
+            (f) =>
+              f.endsWith(".incr.aof") && fs.readFileSync(path.join(aofDir, f), "utf8").includes("northstack:aof-probe"),
+          );
     }
     expect(written).toBe(true);
 

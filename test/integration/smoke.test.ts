@@ -17,11 +17,28 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smoke-"));
 function certificate(name: string, days: number): { cert: string; key: string; certFile: string } {
   const certFile = path.join(tmp, `${name}.pem`);
   const keyFile = path.join(tmp, `${name}.key`);
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", String(days),
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-    "-keyout", keyFile, "-out", certFile,
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-sha256",
+      "-days",
+      String(days),
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+    ],
+    { stdio: "ignore" },
+  );
   return { cert: fs.readFileSync(certFile, "utf8"), key: fs.readFileSync(keyFile, "utf8"), certFile };
 }
 
@@ -40,7 +57,8 @@ function gateway(tls: { cert: string; key: string }): Promise<{ server: https.Se
   const server = https.createServer(tls, (req, res) => {
     const hasKey = req.headers.apikey === KEY;
     requests.push(`${req.url} ${hasKey ? "key" : "nokey"}`);
-    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (req.url === "/api/v1/health" && !hasKey) {
       json(behaviour.healthWithoutKey, { message: "No API key found in request" });
     } else if (req.url === "/api/v1/health") {
@@ -53,7 +71,9 @@ function gateway(tls: { cert: string; key: string }): Promise<{ server: https.Se
     }
   });
   return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve({ server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` })),
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
   );
 }
 
@@ -78,8 +98,11 @@ afterAll(async () => {
 /** Runs the script asynchronously, so that this process's servers can answer it. */
 function smoke(url: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile("bash", [SCRIPT, url], { env: { PATH: process.env.PATH ?? "", SMOKE_ATTEMPTS: "2", SMOKE_DELAY: "0", ...env }, timeout: 30000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
+    execFile(
+      "bash",
+      [SCRIPT, url],
+      { env: { PATH: process.env.PATH ?? "", SMOKE_ATTEMPTS: "2", SMOKE_DELAY: "0", ...env }, timeout: 30000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
     ),
   );
 }
@@ -100,7 +123,11 @@ test("a gateway that is still rolling out passes once health recovers within the
 
 test.each([
   ["an unhealthy API", { health: [503] }, /health: GET \/api\/v1\/health answered 503, expected 200/],
-  ["a gateway that lets requests without a key through", { healthWithoutKey: 200 }, /gateway key enforcement: .* answered 200, expected 401/],
+  [
+    "a gateway that lets requests without a key through",
+    { healthWithoutKey: 200 },
+    /gateway key enforcement: .* answered 200, expected 401/,
+  ],
   ["an API call the gateway refuses", { rest: 401 }, /authenticated API call: GET \/rest\/v1\/ answered 401/],
 ])("%s fails the check and points to the rollback runbook", async (_, change, message) => {
   Object.assign(behaviour, change);
@@ -117,7 +144,11 @@ test("a certificate the runner does not trust fails the check", async () => {
 });
 
 test("a certificate that expires within SMOKE_CERT_MIN_DAYS fails the check", async () => {
-  const result = await smoke(expiring.url, { SMOKE_ANON_KEY: KEY, SMOKE_CA_FILE: expiring.certFile, SMOKE_CERT_MIN_DAYS: "14" });
+  const result = await smoke(expiring.url, {
+    SMOKE_ANON_KEY: KEY,
+    SMOKE_CA_FILE: expiring.certFile,
+    SMOKE_CERT_MIN_DAYS: "14",
+  });
   expect(result.code).toBe(1);
   expect(result.stderr).toContain("expires within 14 days");
   expect(requests).toEqual([]);

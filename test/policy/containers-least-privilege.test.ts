@@ -1,8 +1,17 @@
 import { containersLeastPrivilege as policy } from "../../policy/policies";
 import { container, cronJob, deployment, dockerContainer, messages, podSpec } from "./fixtures";
 
-const task = (props: Record<string, unknown>) => ({ type: "aws:ecs/taskDefinition:TaskDefinition", name: "api", props: { family: "api", ...props } });
-const hardened = { name: "api", image: "api:1.0.0", user: "1000", linuxParameters: { capabilities: { drop: ["ALL"] } } };
+const task = (props: Record<string, unknown>) => ({
+  type: "aws:ecs/taskDefinition:TaskDefinition",
+  name: "api",
+  props: { family: "api", ...props },
+});
+const hardened = {
+  name: "api",
+  image: "api:1.0.0",
+  user: "1000",
+  linuxParameters: { capabilities: { drop: ["ALL"] } },
+};
 
 describe("containers-least-privilege on ECS", () => {
   test("passes a container that drops ALL", async () => {
@@ -10,21 +19,37 @@ describe("containers-least-privilege on ECS", () => {
   });
 
   test("rejects the Docker socket as a host volume, privileged containers, added capabilities and devices", async () => {
-    const bad = { ...hardened, privileged: true, linuxParameters: { capabilities: { drop: ["ALL"], add: ["SYS_ADMIN"] }, devices: [{ hostPath: "/dev/fuse" }] } };
-    expect(await messages(policy, task({ volumes: [{ name: "docker", hostPath: "/var/run/docker.sock" }], containerDefinitions: JSON.stringify([bad]) }))).toEqual([
+    const bad = {
+      ...hardened,
+      privileged: true,
+      linuxParameters: { capabilities: { drop: ["ALL"], add: ["SYS_ADMIN"] }, devices: [{ hostPath: "/dev/fuse" }] },
+    };
+    expect(
+      await messages(
+        policy,
+        task({
+          volumes: [{ name: "docker", hostPath: "/var/run/docker.sock" }],
+          containerDefinitions: JSON.stringify([bad]),
+        }),
+      ),
+    ).toEqual([
       expect.stringContaining('volumes[0] "docker" mounts the container runtime socket'),
       expect.stringContaining('containerDefinitions[0] "api": runs privileged'),
       expect.stringContaining("linuxParameters.devices exposes the host device"),
       expect.stringContaining("capabilities add SYS_ADMIN"),
     ]);
-    expect(await messages(policy, task({ containerDefinitions: "[unknown]" }))).toEqual([expect.stringContaining("containerDefinitions is unknown at preview")]);
+    expect(await messages(policy, task({ containerDefinitions: "[unknown]" }))).toEqual([
+      expect.stringContaining("containerDefinitions is unknown at preview"),
+    ]);
   });
 });
 
 describe("containers-least-privilege on Docker", () => {
   test("passes the runtime's hardened container, and NET_BIND_SERVICE added back", async () => {
     expect(await messages(policy, dockerContainer())).toEqual([]);
-    expect(await messages(policy, dockerContainer({ capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] } }))).toEqual([]);
+    expect(
+      await messages(policy, dockerContainer({ capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] } })),
+    ).toEqual([]);
   });
 
   test.each([
@@ -32,12 +57,21 @@ describe("containers-least-privilege on Docker", () => {
     [{ networkMode: "host" }, /host network/],
     [{ pidMode: "host" }, /host PID namespace/],
     [{ securityOpts: [] }, /no-new-privileges/],
-    [{ securityOpts: ["no-new-privileges:true", "seccomp=unconfined"] }, /"seccomp=unconfined" turns off the seccomp profile/],
+    [
+      { securityOpts: ["no-new-privileges:true", "seccomp=unconfined"] },
+      /"seccomp=unconfined" turns off the seccomp profile/,
+    ],
     [{ securityOpts: ["no-new-privileges:true", "seccomp:unconfined"] }, /turns off the seccomp profile/],
     [{ securityOpts: ["no-new-privileges:true", "apparmor=unconfined"] }, /turns off the apparmor profile/],
     [{ securityOpts: ["no-new-privileges:true", "apparmor:unconfined"] }, /turns off the apparmor profile/],
-    [{ volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }] }, /runtime socket "\/var\/run\/docker.sock"/],
-    [{ mounts: [{ type: "bind", source: "/run/docker.sock", target: "/docker.sock" }] }, /runtime socket "\/run\/docker.sock"/],
+    [
+      { volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }] },
+      /runtime socket "\/var\/run\/docker.sock"/,
+    ],
+    [
+      { mounts: [{ type: "bind", source: "/run/docker.sock", target: "/docker.sock" }] },
+      /runtime socket "\/run\/docker.sock"/,
+    ],
     [{ mounts: [{ type: "bind", source: "/home/ci/.docker/run/docker.sock", target: "/s" }] }, /runtime socket/],
     [{ volumes: [{ hostPath: "/run/containerd/containerd.sock", containerPath: "/c.sock" }] }, /runtime socket/],
     [{ volumes: [{ hostPath: "/", containerPath: "/host" }] }, /bind-mounts the host path "\/"/],
@@ -54,7 +88,15 @@ describe("containers-least-privilege on Docker", () => {
   });
 
   test("passes named volumes and bind mounts of ordinary paths", async () => {
-    expect(await messages(policy, dockerContainer({ volumes: [{ volumeName: "data", containerPath: "/data" }], mounts: [{ type: "bind", source: "/srv/app/config", target: "/config" }] }))).toEqual([]);
+    expect(
+      await messages(
+        policy,
+        dockerContainer({
+          volumes: [{ volumeName: "data", containerPath: "/data" }],
+          mounts: [{ type: "bind", source: "/srv/app/config", target: "/config" }],
+        }),
+      ),
+    ).toEqual([]);
   });
 
   test.each([
@@ -66,7 +108,9 @@ describe("containers-least-privilege on Docker", () => {
     [{ devices: "[unknown]" }, "devices"],
     [{ securityOpts: "[unknown]" }, "securityOpts"],
   ])("reports %j as cannot verify, naming the field", async (override, field) => {
-    expect(await messages(policy, dockerContainer(override))).toEqual([`Docker container api: ${field} is unknown at preview, so least privilege cannot be verified; fix: make ${field} known at preview: set it from a literal or plain stack config rather than another resource's output.`]);
+    expect(await messages(policy, dockerContainer(override))).toEqual([
+      `Docker container api: ${field} is unknown at preview, so least privilege cannot be verified; fix: make ${field} known at preview: set it from a literal or plain stack config rather than another resource's output.`,
+    ]);
   });
 });
 
@@ -75,13 +119,26 @@ describe("containers-least-privilege on Kubernetes", () => {
     expect(await messages(policy, deployment())).toEqual([]);
     const perContainer = podSpec({
       securityContext: { runAsNonRoot: true },
-      containers: [container("api", { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } } })],
+      containers: [
+        container("api", {
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+        }),
+      ],
     });
     expect(await messages(policy, deployment(perContainer))).toEqual([]);
   });
 
   test("rejects host namespaces and hostPath volumes", async () => {
-    const spec = podSpec({ hostNetwork: true, hostPID: true, hostIPC: true, volumes: [{ name: "host", hostPath: { path: "/" } }] });
+    const spec = podSpec({
+      hostNetwork: true,
+      hostPID: true,
+      hostIPC: true,
+      volumes: [{ name: "host", hostPath: { path: "/" } }],
+    });
     const found = await messages(policy, deployment(spec));
     expect(found).toEqual([
       expect.stringContaining("hostNetwork: true"),
@@ -94,7 +151,9 @@ describe("containers-least-privilege on Kubernetes", () => {
   test("rejects privileged and privilege escalation, including an unset allowPrivilegeEscalation", async () => {
     const spec = podSpec({
       containers: [
-        container("a", { securityContext: { privileged: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } }),
+        container("a", {
+          securityContext: { privileged: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        }),
         container("b", { securityContext: { capabilities: { drop: ["ALL"] } } }),
       ],
     });
@@ -106,7 +165,14 @@ describe("containers-least-privilege on Kubernetes", () => {
 
   test("rejects capabilities that are not dropped or added beyond NET_BIND_SERVICE, in initContainers too", async () => {
     const spec = podSpec({
-      initContainers: [container("init", { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_BIND_SERVICE"] } } })],
+      initContainers: [
+        container("init", {
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_BIND_SERVICE"] },
+          },
+        }),
+      ],
       containers: [container("api", { securityContext: { allowPrivilegeEscalation: false } })],
     });
     expect(await messages(policy, deployment(spec))).toEqual([
@@ -116,42 +182,87 @@ describe("containers-least-privilege on Kubernetes", () => {
   });
 
   test("requires seccomp RuntimeDefault, on a CronJob too", async () => {
-    const found = await messages(policy, cronJob(podSpec({ restartPolicy: "OnFailure", securityContext: { runAsNonRoot: true, seccompProfile: { type: "Unconfined" } } })));
+    const found = await messages(
+      policy,
+      cronJob(
+        podSpec({
+          restartPolicy: "OnFailure",
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: "Unconfined" } },
+        }),
+      ),
+    );
     expect(found).toEqual([expect.stringContaining('seccompProfile.type is "Unconfined", must be RuntimeDefault')]);
   });
 
   test("rejects what Pod Security baseline forbids: hostPort, unmasked /proc, Windows host processes, unconfined AppArmor", async () => {
     const spec = podSpec({
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, windowsOptions: { hostProcess: true } },
+      securityContext: {
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+        windowsOptions: { hostProcess: true },
+      },
       containers: [
         container("a", { ports: [{ containerPort: 8080, hostPort: 8080 }] }),
-        container("b", { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, procMount: "Unmasked", appArmorProfile: { type: "Unconfined" } } }),
+        container("b", {
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"] },
+            procMount: "Unmasked",
+            appArmorProfile: { type: "Unconfined" },
+          },
+        }),
       ],
     });
     const input = deployment(spec);
-    (input.props.spec as { template: { metadata: Record<string, unknown> } }).template.metadata = { annotations: { "container.apparmor.security.beta.kubernetes.io/a": "unconfined" } };
+    (input.props.spec as { template: { metadata: Record<string, unknown> } }).template.metadata = {
+      annotations: { "container.apparmor.security.beta.kubernetes.io/a": "unconfined" },
+    };
     expect(await messages(policy, input)).toEqual([
       expect.stringContaining("spec.template.spec: securityContext.windowsOptions.hostProcess: true"),
-      expect.stringContaining("annotation container.apparmor.security.beta.kubernetes.io/a: unconfined turns off AppArmor"),
+      expect.stringContaining(
+        "annotation container.apparmor.security.beta.kubernetes.io/a: unconfined turns off AppArmor",
+      ),
       expect.stringContaining('containers[0] "a": ports[0].hostPort 8080 binds a port on the node'),
       expect.stringContaining('containers[1] "b": securityContext.appArmorProfile.type is Unconfined'),
       expect.stringContaining('containers[1] "b": procMount is "Unmasked"'),
     ]);
-    expect(await messages(policy, deployment(podSpec({ containers: [container("a", { ports: [{ containerPort: 8080 }] })] })))).toEqual([]);
+    expect(
+      await messages(
+        policy,
+        deployment(podSpec({ containers: [container("a", { ports: [{ containerPort: 8080 }] })] })),
+      ),
+    ).toEqual([]);
   });
 
   test("checks batch/v1beta1 CronJobs and PodTemplates", async () => {
     const hostNetwork = podSpec({ hostNetwork: true });
-    expect(await messages(policy, { ...cronJob(hostNetwork), type: "kubernetes:batch/v1beta1:CronJob" })).toEqual([expect.stringContaining("hostNetwork: true")]);
-    expect(await messages(policy, { type: "kubernetes:core/v1:PodTemplate", name: "t", props: { template: { spec: hostNetwork } } })).toEqual([expect.stringContaining("template.spec: hostNetwork: true")]);
+    expect(await messages(policy, { ...cronJob(hostNetwork), type: "kubernetes:batch/v1beta1:CronJob" })).toEqual([
+      expect.stringContaining("hostNetwork: true"),
+    ]);
+    expect(
+      await messages(policy, {
+        type: "kubernetes:core/v1:PodTemplate",
+        name: "t",
+        props: { template: { spec: hostNetwork } },
+      }),
+    ).toEqual([expect.stringContaining("template.spec: hostNetwork: true")]);
   });
 
   test("reports a pod spec, a container list, host fields and volumes unknown at preview as cannot verify", async () => {
     const input = deployment();
     (input.props.spec as Record<string, unknown>).template = { spec: "[unknown]" };
-    expect(await messages(policy, input)).toEqual([expect.stringMatching(/: spec.template.spec is unknown at preview, so its privileges cannot be verified; fix: /)]);
-    expect(await messages(policy, deployment(podSpec({ containers: "[unknown]" })))).toEqual([expect.stringContaining("spec.template.spec.containers is unknown at preview")]);
-    expect(await messages(policy, deployment(podSpec({ hostNetwork: "[unknown]", volumes: [{ name: "v", hostPath: "[unknown]" }] })))).toEqual([
+    expect(await messages(policy, input)).toEqual([
+      expect.stringMatching(/: spec.template.spec is unknown at preview, so its privileges cannot be verified; fix: /),
+    ]);
+    expect(await messages(policy, deployment(podSpec({ containers: "[unknown]" })))).toEqual([
+      expect.stringContaining("spec.template.spec.containers is unknown at preview"),
+    ]);
+    expect(
+      await messages(
+        policy,
+        deployment(podSpec({ hostNetwork: "[unknown]", volumes: [{ name: "v", hostPath: "[unknown]" }] })),
+      ),
+    ).toEqual([
       expect.stringContaining("hostNetwork is unknown at preview"),
       expect.stringContaining("volumes[0].hostPath is unknown at preview"),
     ]);

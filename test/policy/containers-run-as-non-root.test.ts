@@ -23,11 +23,15 @@ describe("containers-run-as-non-root on Docker", () => {
   test("rejects a container without a user", async () => {
     const input = dockerContainer();
     delete input.props.user;
-    expect(await messages(policy, input)).toEqual([expect.stringMatching(/no user is set, so the image's default user/)]);
+    expect(await messages(policy, input)).toEqual([
+      expect.stringMatching(/no user is set, so the image's default user/),
+    ]);
   });
 
   test("reports a user unknown at preview as unverifiable, not as a pass", async () => {
-    expect(await messages(policy, dockerContainer({ user: "[unknown]" }))).toEqual([expect.stringMatching(/unknown at preview/)]);
+    expect(await messages(policy, dockerContainer({ user: "[unknown]" }))).toEqual([
+      expect.stringMatching(/unknown at preview/),
+    ]);
   });
 });
 
@@ -37,14 +41,21 @@ describe("containers-run-as-non-root on Kubernetes", () => {
   });
 
   test("passes runAsUser > 0 on the container alone", async () => {
-    const spec = podSpec({ securityContext: {}, containers: [container("api", { securityContext: { runAsUser: 1000, allowPrivilegeEscalation: false } })] });
+    const spec = podSpec({
+      securityContext: {},
+      containers: [container("api", { securityContext: { runAsUser: 1000, allowPrivilegeEscalation: false } })],
+    });
     expect(await messages(policy, deployment(spec))).toEqual([]);
   });
 
   test("rejects a root uid set at container level under a non-root pod", async () => {
-    const spec = podSpec({ containers: [container("api"), container("sidecar", { securityContext: { runAsUser: 0 } })] });
+    const spec = podSpec({
+      containers: [container("api"), container("sidecar", { securityContext: { runAsUser: 0 } })],
+    });
     const found = await messages(policy, deployment(spec));
-    expect(found).toEqual([expect.stringContaining('spec.template.spec.containers[1] "sidecar": effective runAsUser is 0 (root)')]);
+    expect(found).toEqual([
+      expect.stringContaining('spec.template.spec.containers[1] "sidecar": effective runAsUser is 0 (root)'),
+    ]);
   });
 
   test("rejects runAsNonRoot: true combined with runAsUser: 0", async () => {
@@ -53,12 +64,20 @@ describe("containers-run-as-non-root on Kubernetes", () => {
   });
 
   test("checks initContainers", async () => {
-    const spec = podSpec({ securityContext: {}, containers: [container("api", { securityContext: { runAsUser: 1000 } })], initContainers: [container("migrate")] });
-    expect(await messages(policy, deployment(spec))).toEqual([expect.stringContaining('initContainers[0] "migrate": neither runAsNonRoot: true nor a runAsUser > 0')]);
+    const spec = podSpec({
+      securityContext: {},
+      containers: [container("api", { securityContext: { runAsUser: 1000 } })],
+      initContainers: [container("migrate")],
+    });
+    expect(await messages(policy, deployment(spec))).toEqual([
+      expect.stringContaining('initContainers[0] "migrate": neither runAsNonRoot: true nor a runAsUser > 0'),
+    ]);
   });
 
   test("checks ephemeralContainers", async () => {
-    const spec = podSpec({ ephemeralContainers: [container("debug", { securityContext: { runAsNonRoot: false, runAsUser: 0 } })] });
+    const spec = podSpec({
+      ephemeralContainers: [container("debug", { securityContext: { runAsNonRoot: false, runAsUser: 0 } })],
+    });
     expect(await messages(policy, pod(spec))).toEqual([expect.stringContaining('ephemeralContainers[0] "debug"')]);
   });
 
@@ -67,32 +86,56 @@ describe("containers-run-as-non-root on Kubernetes", () => {
     expect(found).toEqual([expect.stringContaining('spec.jobTemplate.spec.template.spec.containers[0] "api"')]);
   });
 
-  test.each(["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet", "kubernetes:core/v1:ReplicationController", "kubernetes:batch/v1:Job"])(
-    "checks %s",
-    async (type) => {
-      const input = { ...deployment(podSpec({ securityContext: {} })), type };
-      expect(await messages(policy, input)).toHaveLength(1);
-    },
-  );
+  test.each([
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet",
+    "kubernetes:core/v1:ReplicationController",
+    "kubernetes:batch/v1:Job",
+  ])("checks %s", async (type) => {
+    const input = { ...deployment(podSpec({ securityContext: {} })), type };
+    expect(await messages(policy, input)).toHaveLength(1);
+  });
 
   test("reports runAsUser, a whole securityContext or a container list unknown at preview as cannot verify", async () => {
     const spec = podSpec({ securityContext: { runAsUser: "[unknown]" } });
-    expect(await messages(policy, deployment(spec))).toEqual([expect.stringMatching(/: pod.securityContext.runAsUser is unknown at preview, so a non-root user cannot be verified; fix: /)]);
-    expect(await messages(policy, deployment(podSpec({ securityContext: "[unknown]" })))).toEqual([expect.stringContaining("pod.securityContext is unknown at preview")]);
-    expect(await messages(policy, deployment(podSpec({ initContainers: "[unknown]" })))).toEqual([expect.stringContaining("spec.template.spec.initContainers is unknown at preview")]);
-    expect(await messages(policy, deployment(podSpec({ containers: [container("api"), "[unknown]"] })))).toEqual([expect.stringContaining("spec.template.spec.containers[1] is unknown at preview")]);
+    expect(await messages(policy, deployment(spec))).toEqual([
+      expect.stringMatching(
+        /: pod.securityContext.runAsUser is unknown at preview, so a non-root user cannot be verified; fix: /,
+      ),
+    ]);
+    expect(await messages(policy, deployment(podSpec({ securityContext: "[unknown]" })))).toEqual([
+      expect.stringContaining("pod.securityContext is unknown at preview"),
+    ]);
+    expect(await messages(policy, deployment(podSpec({ initContainers: "[unknown]" })))).toEqual([
+      expect.stringContaining("spec.template.spec.initContainers is unknown at preview"),
+    ]);
+    expect(await messages(policy, deployment(podSpec({ containers: [container("api"), "[unknown]"] })))).toEqual([
+      expect.stringContaining("spec.template.spec.containers[1] is unknown at preview"),
+    ]);
   });
 
   test("accepts runAsUser as a numeric string, as it may arrive after a round trip", async () => {
     expect(await messages(policy, deployment(podSpec({ securityContext: { runAsUser: "1000" } })))).toEqual([]);
-    expect(await messages(policy, deployment(podSpec({ securityContext: { runAsUser: "0" } })))).toEqual([expect.stringContaining("effective runAsUser is 0 (root); fix: ")]);
+    expect(await messages(policy, deployment(podSpec({ securityContext: { runAsUser: "0" } })))).toEqual([
+      expect.stringContaining("effective runAsUser is 0 (root); fix: "),
+    ]);
   });
 
   test("checks batch/v1beta1 CronJobs and PodTemplates", async () => {
-    expect(await messages(policy, { ...cronJob(podSpec({ securityContext: {} })), type: "kubernetes:batch/v1beta1:CronJob" })).toHaveLength(1);
-    expect(await messages(policy, { type: "kubernetes:core/v1:PodTemplate", name: "t", props: { template: { spec: podSpec({ securityContext: {} }) } } })).toEqual([
-      expect.stringContaining('template.spec.containers[0] "api": neither runAsNonRoot'),
-    ]);
+    expect(
+      await messages(policy, {
+        ...cronJob(podSpec({ securityContext: {} })),
+        type: "kubernetes:batch/v1beta1:CronJob",
+      }),
+    ).toHaveLength(1);
+    expect(
+      await messages(policy, {
+        type: "kubernetes:core/v1:PodTemplate",
+        name: "t",
+        props: { template: { spec: podSpec({ securityContext: {} }) } },
+      }),
+    ).toEqual([expect.stringContaining('template.spec.containers[0] "api": neither runAsNonRoot')]);
   });
 
   test("ignores kinds without pods", async () => {
@@ -101,14 +144,27 @@ describe("containers-run-as-non-root on Kubernetes", () => {
 });
 
 describe("containers-run-as-non-root on ECS", () => {
-  const task = (definitions: unknown) => ({ type: "aws:ecs/taskDefinition:TaskDefinition", name: "api", props: { family: "api", containerDefinitions: JSON.stringify(definitions) } });
+  const task = (definitions: unknown) => ({
+    type: "aws:ecs/taskDefinition:TaskDefinition",
+    name: "api",
+    props: { family: "api", containerDefinitions: JSON.stringify(definitions) },
+  });
 
   test("passes containers with a non-root user", async () => {
     expect(await messages(policy, task([{ name: "api", image: "api:1.0.0", user: "1000:1000" }]))).toEqual([]);
   });
 
   test("rejects a container definition without a user and one running as root", async () => {
-    const found = await messages(policy, task([{ name: "api", image: "api:1.0.0" }, { name: "agent", image: "agent:1", user: "0" }]));
-    expect(found).toEqual([expect.stringContaining('containerDefinitions[0] "api": no user'), expect.stringContaining('containerDefinitions[1] "agent": user "0" is root')]);
+    const found = await messages(
+      policy,
+      task([
+        { name: "api", image: "api:1.0.0" },
+        { name: "agent", image: "agent:1", user: "0" },
+      ]),
+    );
+    expect(found).toEqual([
+      expect.stringContaining('containerDefinitions[0] "api": no user'),
+      expect.stringContaining('containerDefinitions[1] "agent": user "0" is root'),
+    ]);
   });
 });

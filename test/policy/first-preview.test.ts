@@ -13,7 +13,10 @@ import { readStackConfig } from "../../scripts/lib/stack-config";
 /** Pulumi's wire value for "unknown during preview". */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-async function firstPreview(stack: string, cloud: string): Promise<{ run: MockRunResult; config: Record<string, string> }> {
+async function firstPreview(
+  stack: string,
+  cloud: string,
+): Promise<{ run: MockRunResult; config: Record<string, string> }> {
   const { config, secretKeys } = readStackConfig(PROJECT_ROOT, stack, { "northstack:cloud": cloud });
   let run: MockRunResult | undefined;
   await jest.isolateModulesAsync(async () => {
@@ -23,7 +26,12 @@ async function firstPreview(stack: string, cloud: string): Promise<{ run: MockRu
       secretKeys,
       preview: true,
       // Inputs echo back; what the provider would compute is unknown.
-      overrideState: (_type, _name, inputs) => ({ id: UNKNOWN, arn: UNKNOWN, name: inputs.name ?? UNKNOWN, bucket: inputs.bucket ?? UNKNOWN }),
+      overrideState: (_type, _name, inputs) => ({
+        id: UNKNOWN,
+        arn: UNKNOWN,
+        name: inputs.name ?? UNKNOWN,
+        bucket: inputs.bucket ?? UNKNOWN,
+      }),
       program: () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         require(path.join(PROJECT_ROOT, "index"));
@@ -41,7 +49,9 @@ describe.each(["staging", "prod"])("first preview of %s", (stack) => {
     expect(run.resources.length).toBeGreaterThan(80);
     // The preview really is one: resources see unknown ids of the resources they reference.
     expect(JSON.stringify(run.resources.map((r) => r.inputs))).toContain("[unknown]");
-    const policyConfig = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "policy", `config.${stack}.json`), "utf8")) as Record<string, unknown>;
+    const policyConfig = JSON.parse(
+      fs.readFileSync(path.join(PROJECT_ROOT, "policy", `config.${stack}.json`), "utf8"),
+    ) as Record<string, unknown>;
     expect(await evaluatePolicies(run.resources, { stack, policyConfig, config })).toEqual([]);
   });
 });

@@ -3,7 +3,16 @@
  * Every message a test file obtains through these helpers is checked, after the file's tests, to end
  * with a concrete fix: `pulumi preview` shows the message but not the policy's remediation steps.
  */
-import { ArgsContext, Reported, ResourceInput, StackResourceInput, policyResources, runStackPolicy, stackArgs, violationsOf } from "../../policy/evaluate";
+import {
+  ArgsContext,
+  Reported,
+  ResourceInput,
+  StackResourceInput,
+  policyResources,
+  runStackPolicy,
+  stackArgs,
+  violationsOf,
+} from "../../policy/evaluate";
 import { NorthstackPolicy } from "../../policy/policies";
 import { FIX_CLAUSE } from "../../policy/lib/framework";
 
@@ -22,18 +31,30 @@ export function record(reported: readonly Reported[]): Reported[] {
   return [...reported];
 }
 
-export async function messages(policy: NorthstackPolicy, input: ResourceInput, context: ArgsContext = {}): Promise<string[]> {
+export async function messages(
+  policy: NorthstackPolicy,
+  input: ResourceInput,
+  context: ArgsContext = {},
+): Promise<string[]> {
   return record(await violationsOf(policy, input, context)).map((v) => v.message);
 }
 
 /** What a policy's validateStack reports for these resources. */
-export async function stackViolations(policy: NorthstackPolicy, inputs: readonly StackResourceInput[], context: ArgsContext = {}): Promise<Reported[]> {
+export async function stackViolations(
+  policy: NorthstackPolicy,
+  inputs: readonly StackResourceInput[],
+  context: ArgsContext = {},
+): Promise<Reported[]> {
   const result = await runStackPolicy(policy, stackArgs(policyResources(inputs), context));
   return Array.isArray(result) ? record(result) : [];
 }
 
 /** Messages from validateResource of each resource and from validateStack, as CrossGuard runs them. */
-export async function allMessages(policy: NorthstackPolicy, inputs: readonly StackResourceInput[], context: ArgsContext = {}): Promise<string[]> {
+export async function allMessages(
+  policy: NorthstackPolicy,
+  inputs: readonly StackResourceInput[],
+  context: ArgsContext = {},
+): Promise<string[]> {
   const perResource = (await Promise.all(inputs.map((i) => violationsOf(policy, i, context)))).flat();
   return [...record(perResource), ...(await stackViolations(policy, inputs, context))].map((v) => v.message);
 }
@@ -76,13 +97,21 @@ export function container(name = "api", overrides: Record<string, unknown> = {})
 
 export function podSpec(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
     containers: [container()],
     ...overrides,
   };
 }
 
-export const deployment = (spec: Record<string, unknown> = podSpec(), metadata: Record<string, unknown> = { name: "api" }): ResourceInput => ({
+export const deployment = (
+  spec: Record<string, unknown> = podSpec(),
+  metadata: Record<string, unknown> = { name: "api" },
+): ResourceInput => ({
   type: "kubernetes:apps/v1:Deployment",
   name: "api",
   props: { metadata, spec: { replicas: 2, template: { metadata: { labels: { app: "api" } }, spec } } },
@@ -91,7 +120,14 @@ export const deployment = (spec: Record<string, unknown> = podSpec(), metadata: 
 export const cronJob = (spec: Record<string, unknown> = podSpec({ restartPolicy: "OnFailure" })): ResourceInput => ({
   type: "kubernetes:batch/v1:CronJob",
   name: "backup",
-  props: { metadata: { name: "backup" }, spec: { schedule: "0 3 * * *", jobTemplate: { spec: { template: { spec } } } } },
+  props: {
+    metadata: { name: "backup" },
+    spec: { schedule: "0 3 * * *", jobTemplate: { spec: { template: { spec } } } },
+  },
 });
 
-export const pod = (spec: Record<string, unknown> = podSpec()): ResourceInput => ({ type: "kubernetes:core/v1:Pod", name: "debug", props: { metadata: { name: "debug" }, spec } });
+export const pod = (spec: Record<string, unknown> = podSpec()): ResourceInput => ({
+  type: "kubernetes:core/v1:Pod",
+  name: "debug",
+  props: { metadata: { name: "debug" }, spec },
+});

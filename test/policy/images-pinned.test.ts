@@ -3,12 +3,15 @@ import { container, cronJob, deployment, dockerContainer, messages, podSpec } fr
 
 const digest = `sha256:${"a".repeat(64)}`;
 
-test.each(["postgres:15.8-alpine", `ghcr.io/northstack/api@${digest}`, `ghcr.io/northstack/api:0.1.0@${digest}`, "localhost:5000/api:1.2.3", digest])(
-  "passes the pinned reference %s",
-  async (image) => {
-    expect(await messages(policy, dockerContainer({ image }))).toEqual([]);
-  },
-);
+test.each([
+  "postgres:15.8-alpine",
+  `ghcr.io/northstack/api@${digest}`,
+  `ghcr.io/northstack/api:0.1.0@${digest}`,
+  "localhost:5000/api:1.2.3",
+  digest,
+])("passes the pinned reference %s", async (image) => {
+  expect(await messages(policy, dockerContainer({ image }))).toEqual([]);
+});
 
 test.each([
   ["postgres:latest", /mutable tag 'latest'/],
@@ -21,16 +24,27 @@ test.each([
 });
 
 test("rejects an unpinned docker.RemoteImage", async () => {
-  expect(await messages(policy, { type: "docker:index/remoteImage:RemoteImage", name: "redis", props: { name: "redis:latest" } })).toEqual([expect.stringMatching(/latest/)]);
+  expect(
+    await messages(policy, {
+      type: "docker:index/remoteImage:RemoteImage",
+      name: "redis",
+      props: { name: "redis:latest" },
+    }),
+  ).toEqual([expect.stringMatching(/latest/)]);
 });
 
 test("checks every Kubernetes container list, and CronJobs", async () => {
-  const spec = podSpec({ initContainers: [container("init", { image: "busybox" })], containers: [container("api", { image: "api:latest" })] });
+  const spec = podSpec({
+    initContainers: [container("init", { image: "busybox" })],
+    containers: [container("api", { image: "api:latest" })],
+  });
   expect(await messages(policy, deployment(spec))).toEqual([
     expect.stringContaining('containers[0] "api": image "api:latest" uses the mutable tag'),
     expect.stringContaining('initContainers[0] "init": image "busybox" has no tag'),
   ]);
-  expect(await messages(policy, cronJob(podSpec({ containers: [container("backup", { image: "postgres" })] })))).toHaveLength(1);
+  expect(
+    await messages(policy, cronJob(podSpec({ containers: [container("backup", { image: "postgres" })] }))),
+  ).toHaveLength(1);
 });
 
 test("does not report an image unknown at preview (built or pulled by this program, digest-bound)", async () => {
@@ -40,6 +54,10 @@ test("does not report an image unknown at preview (built or pulled by this progr
 test("reports a pod spec or container list unknown at preview as cannot verify", async () => {
   const input = deployment();
   (input.props.spec as Record<string, unknown>).template = { spec: "[unknown]" };
-  expect(await messages(policy, input)).toEqual([expect.stringMatching(/spec.template.spec is unknown at preview, so its images cannot be verified; fix: /)]);
-  expect(await messages(policy, deployment(podSpec({ initContainers: "[unknown]" })))).toEqual([expect.stringContaining("initContainers is unknown at preview")]);
+  expect(await messages(policy, input)).toEqual([
+    expect.stringMatching(/spec.template.spec is unknown at preview, so its images cannot be verified; fix: /),
+  ]);
+  expect(await messages(policy, deployment(podSpec({ initContainers: "[unknown]" })))).toEqual([
+    expect.stringContaining("initContainers is unknown at preview"),
+  ]);
 });

@@ -11,17 +11,40 @@ import {
   runResourcePolicy,
   validatePolicyPackConfig,
 } from "../../policy/evaluate";
-import { PACK_ENFORCEMENT_LEVEL, POLICY_NAMES, containersRunAsNonRoot, dataResidencyCanada, policies } from "../../policy/policies";
+import {
+  PACK_ENFORCEMENT_LEVEL,
+  POLICY_NAMES,
+  containersRunAsNonRoot,
+  dataResidencyCanada,
+  policies,
+} from "../../policy/policies";
 import { UNKNOWN, finding, policyOwningUnknownName, withExemptions } from "../../policy/lib/framework";
 import { PlannedResource, UNKNOWN_MARK } from "../../scripts/lib/mock-program";
 import { deployment, dockerContainer, podSpec } from "./fixtures";
 
 const POLICY_DIR = path.resolve(__dirname, "..", "..", "policy");
-const readConfig = (stack: string) => JSON.parse(fs.readFileSync(path.join(POLICY_DIR, `config.${stack}.json`), "utf8")) as Record<string, unknown>;
+const readConfig = (stack: string) =>
+  JSON.parse(fs.readFileSync(path.join(POLICY_DIR, `config.${stack}.json`), "utf8")) as Record<string, unknown>;
 
-function planned(type: string, name: string, inputs: Record<string, unknown>, provider: string | null = null): PlannedResource {
+function planned(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  provider: string | null = null,
+): PlannedResource {
   const urn = `urn:pulumi:test::northstack::${type}::${name}`;
-  return { urn, type, name, parent: null, custom: true, provider, inputs, plainInputs: inputs, dependencies: [], secretPaths: [] };
+  return {
+    urn,
+    type,
+    name,
+    parent: null,
+    custom: true,
+    provider,
+    inputs,
+    plainInputs: inputs,
+    dependencies: [],
+    secretPaths: [],
+  };
 }
 
 describe("the pack", () => {
@@ -38,13 +61,27 @@ describe("the pack", () => {
       "workloads-have-limits-and-probes",
     ]);
     for (const p of policies) {
-      expect({ p: p.name, description: p.description.length > 40, remediation: (p.remediationSteps ?? "").length > 40 }).toEqual({ p: p.name, description: true, remediation: true });
+      expect({
+        p: p.name,
+        description: p.description.length > 40,
+        remediation: (p.remediationSteps ?? "").length > 40,
+      }).toEqual({ p: p.name, description: true, remediation: true });
     }
   });
 
   test("only policy/index.ts constructs the PolicyPack; the pack needs no second copy of @pulumi/pulumi", () => {
     const sources = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (e.name === "node_modules" ? [] : sources(path.join(dir, e.name))) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory()
+            ? e.name === "node_modules"
+              ? []
+              : sources(path.join(dir, e.name))
+            : e.name.endsWith(".ts")
+              ? [path.join(dir, e.name)]
+              : [],
+        );
     const constructing = sources(POLICY_DIR).filter((f) => fs.readFileSync(f, "utf8").includes("new PolicyPack("));
     expect(constructing.map((f) => path.relative(POLICY_DIR, f))).toEqual(["index.ts"]);
     const pkg = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "package.json"), "utf8"));
@@ -75,13 +112,20 @@ describe("per-stack config files", () => {
     const doc = readConfig(stack);
     expect(() => validatePolicyPackConfig(doc)).not.toThrow();
     for (const p of policies) expect(enforcementLevelOf(p, doc)).toBe(level);
-    expect(policyConfigOf(dataResidencyCanada, doc)).toEqual({ allowedAwsRegions: CANADIAN_REGIONS.aws.allowed, allowedGcpRegions: CANADIAN_REGIONS.gcp.allowed });
+    expect(policyConfigOf(dataResidencyCanada, doc)).toEqual({
+      allowedAwsRegions: CANADIAN_REGIONS.aws.allowed,
+      allowedGcpRegions: CANADIAN_REGIONS.gcp.allowed,
+    });
     const backups = policies.find((p) => p.name === "backups-and-deletion-protection");
     expect(backups && policyConfigOf(backups, doc).requireDeletionProtection).toBe(production);
   });
 
   test("validation names every problem: unknown policies and properties, bad levels and types", () => {
-    const bad = { all: "strict", "no-such-policy": "advisory", "data-residency-canada": { allowedAwsRegions: "ca-central-1", colour: "red" } };
+    const bad = {
+      all: "strict",
+      "no-such-policy": "advisory",
+      "data-residency-canada": { allowedAwsRegions: "ca-central-1", colour: "red" },
+    };
     expect(() => validatePolicyPackConfig(bad)).toThrow(
       /all: enforcement level "strict"[\s\S]*no-such-policy: no such policy[\s\S]*allowedAwsRegions: "ca-central-1" must be array[\s\S]*colour: unknown property/,
     );
@@ -90,7 +134,12 @@ describe("per-stack config files", () => {
   test("levels resolve per policy, then all, then the pack default", () => {
     expect(enforcementLevelOf(containersRunAsNonRoot, {})).toBe(PACK_ENFORCEMENT_LEVEL);
     expect(enforcementLevelOf(containersRunAsNonRoot, { all: "advisory" })).toBe("advisory");
-    expect(enforcementLevelOf(containersRunAsNonRoot, { all: "advisory", "containers-run-as-non-root": { enforcementLevel: "mandatory" } })).toBe("mandatory");
+    expect(
+      enforcementLevelOf(containersRunAsNonRoot, {
+        all: "advisory",
+        "containers-run-as-non-root": { enforcementLevel: "mandatory" },
+      }),
+    ).toBe("mandatory");
     expect(enforcementLevelOf(containersRunAsNonRoot, { "containers-run-as-non-root": "disabled" })).toBe("disabled");
   });
 });
@@ -105,46 +154,80 @@ describe("exemptions", () => {
   const only = [containersRunAsNonRoot];
 
   test("an exemption with a reason turns the finding into an advisory violation naming the reason", async () => {
-    const found = await evaluatePolicies([rootContainer({ "northstack.io/policy-exempt": "containers-run-as-non-root", "northstack.io/policy-exempt-reason": "vendor image needs root; ticket OPS-12" })], {
-      stack: "test",
-      policyConfig: { all: "mandatory" },
-      policies: only,
-    });
+    const found = await evaluatePolicies(
+      [
+        rootContainer({
+          "northstack.io/policy-exempt": "containers-run-as-non-root",
+          "northstack.io/policy-exempt-reason": "vendor image needs root; ticket OPS-12",
+        }),
+      ],
+      {
+        stack: "test",
+        policyConfig: { all: "mandatory" },
+        policies: only,
+      },
+    );
     expect(found).toEqual([
       {
         policy: "containers-run-as-non-root",
         enforcementLevel: "advisory",
         urn: expect.stringContaining("legacy"),
-        message: expect.stringMatching(/exempt from containers-run-as-non-root \(reason: "vendor image needs root; ticket OPS-12"\); suppressed finding: .*user "0:0" is root/),
+        message: expect.stringMatching(
+          /exempt from containers-run-as-non-root \(reason: "vendor image needs root; ticket OPS-12"\); suppressed finding: .*user "0:0" is root/,
+        ),
       },
     ]);
   });
 
   test("an exemption without a reason is itself a violation at the policy's level, and the finding stands", async () => {
-    const found = await evaluatePolicies([rootContainer({ "northstack.io/policy-exempt": "containers-run-as-non-root" })], { stack: "test", policyConfig: { all: "mandatory" }, policies: only });
+    const found = await evaluatePolicies(
+      [rootContainer({ "northstack.io/policy-exempt": "containers-run-as-non-root" })],
+      { stack: "test", policyConfig: { all: "mandatory" }, policies: only },
+    );
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
-      ["mandatory", expect.stringContaining("without northstack.io/policy-exempt-reason, so the exemption is not honoured")],
+      [
+        "mandatory",
+        expect.stringContaining("without northstack.io/policy-exempt-reason, so the exemption is not honoured"),
+      ],
       ["mandatory", expect.stringContaining('user "0:0" is root')],
     ]);
   });
 
   test("an exemption is never silent, even with nothing to suppress", async () => {
-    const input = deployment(podSpec(), { name: "api", annotations: { "northstack.io/policy-exempt": "images-pinned, containers-run-as-non-root", "northstack.io/policy-exempt-reason": "migration window" } });
+    const input = deployment(podSpec(), {
+      name: "api",
+      annotations: {
+        "northstack.io/policy-exempt": "images-pinned, containers-run-as-non-root",
+        "northstack.io/policy-exempt-reason": "migration window",
+      },
+    });
     const args = resourceArgs(input);
     const result = await runResourcePolicy(containersRunAsNonRoot, args);
-    expect(result).toEqual([{ message: 'exempt from containers-run-as-non-root (reason: "migration window")', enforcementLevel: "advisory" }]);
+    expect(result).toEqual([
+      { message: 'exempt from containers-run-as-non-root (reason: "migration window")', enforcementLevel: "advisory" },
+    ]);
   });
 
   test("an exemption may sit on the pod template", async () => {
     const spec = podSpec({ securityContext: { runAsUser: 0 } });
     const input = deployment(spec);
     const template = (input.props.spec as { template: { metadata: Record<string, unknown> } }).template;
-    template.metadata = { annotations: { "northstack.io/policy-exempt": "containers-run-as-non-root", "northstack.io/policy-exempt-reason": "init needs root" } };
-    expect(await runResourcePolicy(containersRunAsNonRoot, resourceArgs(input))).toEqual([expect.objectContaining({ enforcementLevel: "advisory", message: expect.stringContaining("suppressed finding") })]);
+    template.metadata = {
+      annotations: {
+        "northstack.io/policy-exempt": "containers-run-as-non-root",
+        "northstack.io/policy-exempt-reason": "init needs root",
+      },
+    };
+    expect(await runResourcePolicy(containersRunAsNonRoot, resourceArgs(input))).toEqual([
+      expect.objectContaining({ enforcementLevel: "advisory", message: expect.stringContaining("suppressed finding") }),
+    ]);
   });
 
   test("an exemption naming no policy of the pack (a typo, or all) is itself a violation, reported once, naming the known policies", async () => {
-    const typo = rootContainer({ "northstack.io/policy-exempt": "containers-run-as-non-roo", "northstack.io/policy-exempt-reason": "vendor image" });
+    const typo = rootContainer({
+      "northstack.io/policy-exempt": "containers-run-as-non-roo",
+      "northstack.io/policy-exempt-reason": "vendor image",
+    });
     const found = await evaluatePolicies([typo], { stack: "test", policyConfig: { all: "mandatory" } });
     expect(found.map((v) => [v.policy, v.enforcementLevel, v.message])).toEqual([
       [
@@ -154,22 +237,45 @@ describe("exemptions", () => {
       ],
       ["containers-run-as-non-root", "mandatory", expect.stringContaining('user "0:0" is root')],
     ]);
-    const all = await evaluatePolicies([rootContainer({ "northstack.io/policy-exempt": "all", "northstack.io/policy-exempt-reason": "x" })], { stack: "test", policyConfig: { all: "mandatory" } });
+    const all = await evaluatePolicies(
+      [rootContainer({ "northstack.io/policy-exempt": "all", "northstack.io/policy-exempt-reason": "x" })],
+      { stack: "test", policyConfig: { all: "mandatory" } },
+    );
     expect(all.filter((v) => v.message.includes("not a policy of this pack"))).toHaveLength(1);
     expect(POLICY_NAMES).toContain(policyOwningUnknownName("all", POLICY_NAMES));
   });
 
   test("an exemption for another policy changes nothing", async () => {
-    const found = await evaluatePolicies([rootContainer({ "northstack.io/policy-exempt": "images-pinned", "northstack.io/policy-exempt-reason": "x" })], { stack: "test", policyConfig: { all: "mandatory" }, policies: only });
-    expect(found).toEqual([expect.objectContaining({ enforcementLevel: "mandatory", message: expect.stringContaining("is root") })]);
+    const found = await evaluatePolicies(
+      [rootContainer({ "northstack.io/policy-exempt": "images-pinned", "northstack.io/policy-exempt-reason": "x" })],
+      { stack: "test", policyConfig: { all: "mandatory" }, policies: only },
+    );
+    expect(found).toEqual([
+      expect.objectContaining({ enforcementLevel: "mandatory", message: expect.stringContaining("is root") }),
+    ]);
   });
 
   test("exemptions (here an AWS tag) apply to stack-level findings by URN too", async () => {
-    const bucket = planned("aws:s3/bucket:Bucket", "public-site", { bucket: "site", region: "ca-central-1", tags: { "northstack.io/policy-exempt": "no-public-data-services", "northstack.io/policy-exempt-reason": "static website" } });
-    const found = await evaluatePolicies([bucket], { stack: "test", config: { "aws:region": "ca-central-1" }, policyConfig: { all: "mandatory" }, policies: policies.filter((p) => p.name === "no-public-data-services") });
+    const bucket = planned("aws:s3/bucket:Bucket", "public-site", {
+      bucket: "site",
+      region: "ca-central-1",
+      tags: {
+        "northstack.io/policy-exempt": "no-public-data-services",
+        "northstack.io/policy-exempt-reason": "static website",
+      },
+    });
+    const found = await evaluatePolicies([bucket], {
+      stack: "test",
+      config: { "aws:region": "ca-central-1" },
+      policyConfig: { all: "mandatory" },
+      policies: policies.filter((p) => p.name === "no-public-data-services"),
+    });
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
       ["advisory", 'exempt from no-public-data-services (reason: "static website")'],
-      ["advisory", expect.stringContaining("suppressed finding: S3 bucket public-site: has no BucketPublicAccessBlock")],
+      [
+        "advisory",
+        expect.stringContaining("suppressed finding: S3 bucket public-site: has no BucketPublicAccessBlock"),
+      ],
     ]);
   });
 });
@@ -177,26 +283,55 @@ describe("exemptions", () => {
 describe("the harness", () => {
   test("default providers come from the stack config; none configured is cannot verify", async () => {
     const bucket = planned("aws:s3/bucket:Bucket", "b", { bucket: "b" });
-    const run = (config: Record<string, string>) => evaluatePolicies([bucket], { stack: "test", config, policies: [dataResidencyCanada] });
+    const run = (config: Record<string, string>) =>
+      evaluatePolicies([bucket], { stack: "test", config, policies: [dataResidencyCanada] });
     expect(await run({ "aws:region": "ca-central-1" })).toEqual([]);
     expect(await run({ "aws:region": "us-east-1" })).toEqual([
-      { policy: "data-residency-canada", enforcementLevel: "mandatory", urn: "urn:pulumi:test::northstack::pulumi:providers:aws::default", message: expect.stringContaining('region "us-east-1" is outside') },
+      {
+        policy: "data-residency-canada",
+        enforcementLevel: "mandatory",
+        urn: "urn:pulumi:test::northstack::pulumi:providers:aws::default",
+        message: expect.stringContaining('region "us-east-1" is outside'),
+      },
     ]);
-    expect(await run({})).toEqual([expect.objectContaining({ message: expect.stringContaining("has no region configured, so that the data stays in Canada cannot be verified") })]);
+    expect(await run({})).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining(
+          "has no region configured, so that the data stays in Canada cannot be verified",
+        ),
+      }),
+    ]);
   });
 
   test("explicit providers are resolved from urn::id references and handed to policies", async () => {
     const seen: unknown[] = [];
-    const spy: ResourceValidationPolicy = withExemptions({ name: "spy", description: "records providers", validateResource: (args) => void seen.push(args.provider?.props.region) });
+    const spy: ResourceValidationPolicy = withExemptions({
+      name: "spy",
+      description: "records providers",
+      validateResource: (args) => void seen.push(args.provider?.props.region),
+    });
     const provider = planned("pulumi:providers:aws", "dr", { region: "ca-west-1" });
-    await evaluatePolicies([provider, planned("aws:s3/bucket:Bucket", "b", {}, `${provider.urn}::dr-id`)], { stack: "test", policies: [spy] });
+    await evaluatePolicies([provider, planned("aws:s3/bucket:Bucket", "b", {}, `${provider.urn}::dr-id`)], {
+      stack: "test",
+      policies: [spy],
+    });
     expect(seen).toEqual([undefined, "ca-west-1"]);
   });
 
   test("disabled policies do not run; remediate reports as mandatory", async () => {
     const root = planned("docker:index/container:Container", "c", { ...dockerContainer().props, user: "root" });
-    expect(await evaluatePolicies([root], { stack: "test", policyConfig: { "containers-run-as-non-root": "disabled" }, policies: [containersRunAsNonRoot] })).toEqual([]);
-    const remediate = await evaluatePolicies([root], { stack: "test", policyConfig: { "containers-run-as-non-root": "remediate" }, policies: [containersRunAsNonRoot] });
+    expect(
+      await evaluatePolicies([root], {
+        stack: "test",
+        policyConfig: { "containers-run-as-non-root": "disabled" },
+        policies: [containersRunAsNonRoot],
+      }),
+    ).toEqual([]);
+    const remediate = await evaluatePolicies([root], {
+      stack: "test",
+      policyConfig: { "containers-run-as-non-root": "remediate" },
+      policies: [containersRunAsNonRoot],
+    });
     expect(remediate.map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
   });
 
@@ -209,21 +344,47 @@ describe("the harness", () => {
       description: "inspects its args",
       validateResource: (args, report) => {
         if (!args.isType(Bucket as never)) args.notApplicable("only buckets");
-        report(`${args.stackTags.get("environment")} ${JSON.stringify(args.getConfig())} ${JSON.stringify(args.asType(Bucket as never))}`);
+        report(
+          `${args.stackTags.get("environment")} ${JSON.stringify(args.getConfig())} ${JSON.stringify(args.asType(Bucket as never))}`,
+        );
       },
     };
-    expect(await runResourcePolicy(probe, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { bucket: "x" } }, { stackTags: { environment: "prod" }, config: { n: 1 } }))).toEqual([
-      { message: 'prod {"n":1} {"bucket":"x"}', urn: undefined },
-    ]);
-    expect(await runResourcePolicy(probe, resourceArgs({ type: "aws:s3/bucketV2:BucketV2", props: {} }))).toEqual({ notApplicable: "only buckets" });
+    expect(
+      await runResourcePolicy(
+        probe,
+        resourceArgs(
+          { type: "aws:s3/bucket:Bucket", props: { bucket: "x" } },
+          { stackTags: { environment: "prod" }, config: { n: 1 } },
+        ),
+      ),
+    ).toEqual([{ message: 'prod {"n":1} {"bucket":"x"}', urn: undefined }]);
+    expect(await runResourcePolicy(probe, resourceArgs({ type: "aws:s3/bucketV2:BucketV2", props: {} }))).toEqual({
+      notApplicable: "only buckets",
+    });
   });
 
   test("props reach policies behind CrossGuard's unknown-checking proxy: a raw read of an unknown is an advisory 'can't run'", async () => {
-    const raw: ResourceValidationPolicy = { name: "raw", description: "reads props directly", validateResource: (args) => void String(args.props.region) };
-    expect(await runResourcePolicy(raw, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { region: "[unknown]" } }))).toEqual([
-      { message: expect.stringMatching(/can't run policy raw during preview: string value at .region can't be known during preview/), enforcementLevel: "advisory" },
+    const raw: ResourceValidationPolicy = {
+      name: "raw",
+      description: "reads props directly",
+      validateResource: (args) => void String(args.props.region),
+    };
+    expect(
+      await runResourcePolicy(raw, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { region: "[unknown]" } })),
+    ).toEqual([
+      {
+        message: expect.stringMatching(
+          /can't run policy raw during preview: string value at .region can't be known during preview/,
+        ),
+        enforcementLevel: "advisory",
+      },
     ]);
-    const wrapped = withExemptions({ ...raw, validateResource: (args, report) => report("b", finding(String(args.props.region), "none")) });
-    expect(await runResourcePolicy(wrapped, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { region: "[unknown]" } }))).toEqual([{ message: `b: ${UNKNOWN}; fix: none.`, urn: undefined }]);
+    const wrapped = withExemptions({
+      ...raw,
+      validateResource: (args, report) => report("b", finding(String(args.props.region), "none")),
+    });
+    expect(
+      await runResourcePolicy(wrapped, resourceArgs({ type: "aws:s3/bucket:Bucket", props: { region: "[unknown]" } })),
+    ).toEqual([{ message: `b: ${UNKNOWN}; fix: none.`, urn: undefined }]);
   });
 });

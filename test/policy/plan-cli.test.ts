@@ -10,14 +10,28 @@ import * as path from "path";
 const root = path.resolve(__dirname, "..", "..");
 
 function plan(...args: string[]) {
-  const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 test("an override that breaks a rule, under the prod pack config, exits 1 and names the rule", () => {
-  const { code, stdout } = plan("staging", "--set", "northstack:cloud=aws", "--set", "northstack:deletionProtection=false", "--policy-config", "policy/config.prod.json");
+  const { code, stdout } = plan(
+    "staging",
+    "--set",
+    "northstack:cloud=aws",
+    "--set",
+    "northstack:deletionProtection=false",
+    "--policy-config",
+    "policy/config.prod.json",
+  );
   expect(code).toBe(1);
-  expect(stdout).toMatch(/\[mandatory\] backups-and-deletion-protection \(urn:[^)]*rds\/instance:Instance::[^)]*\): .*deletionProtection is false/);
+  expect(stdout).toMatch(
+    /\[mandatory\] backups-and-deletion-protection \(urn:[^)]*rds\/instance:Instance::[^)]*\): .*deletionProtection is false/,
+  );
 });
 
 test("a pack config naming an unknown policy is an error (exit 2), not a silent pass", () => {

@@ -6,7 +6,10 @@ import { container, deployment, dockerContainer, podSpec, stackViolations } from
 const messages = async (input: StackResourceInput | StackResourceInput[], context: ArgsContext = {}) =>
   (await stackViolations(policy, Array.isArray(input) ? input : [input], context)).map((v) => v.message);
 
-const configMap = (data: Record<string, string>, labels: Record<string, string> = { "northstack.io/migrations": "true" }): StackResourceInput => ({
+const configMap = (
+  data: Record<string, string>,
+  labels: Record<string, string> = { "northstack.io/migrations": "true" },
+): StackResourceInput => ({
   type: "kubernetes:core/v1:ConfigMap",
   name: "migrations",
   props: { metadata: { name: "migrations", labels }, data },
@@ -34,11 +37,16 @@ describe("the migration set of a resource", () => {
 
   test("ignores ConfigMaps without the migrations label and non-.sql keys", async () => {
     expect(await messages(configMap({ "001.sql": "CREATE TABLE public.t (id int);" }, {}))).toEqual([]);
-    expect(await messages(configMap({ "README.md": "CREATE TABLE public.t (id int);" }))).toEqual([expect.stringMatching(/carries no .sql file/)]);
+    expect(await messages(configMap({ "README.md": "CREATE TABLE public.t (id int);" }))).toEqual([
+      expect.stringMatching(/carries no .sql file/),
+    ]);
   });
 
   test("applies ConfigMap files in key order", async () => {
-    const files = { "002_rls.sql": "ALTER TABLE public.t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.t USING (true);", "001_create.sql": "CREATE TABLE public.t (id int);" };
+    const files = {
+      "002_rls.sql": "ALTER TABLE public.t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.t USING (true);",
+      "001_create.sql": "CREATE TABLE public.t (id int);",
+    };
     expect(await messages(configMap(files))).toEqual([]);
   });
 
@@ -51,13 +59,17 @@ describe("the migration set of a resource", () => {
       ],
     });
     expect(await messages(input)).toEqual([
-      expect.stringContaining("table public.t created at /migrations/001.sql:1 never gets ALTER TABLE public.t ENABLE ROW LEVEL SECURITY"),
+      expect.stringContaining(
+        "table public.t created at /migrations/001.sql:1 never gets ALTER TABLE public.t ENABLE ROW LEVEL SECURITY",
+      ),
       expect.stringContaining("table public.t created at /migrations/001.sql:1 has no policy"),
     ]);
   });
 
   test("reports a migration unknown at preview", async () => {
-    expect(await messages(configMap({ "001.sql": "[unknown]" }))).toEqual([expect.stringMatching(/migration 001.sql is unknown at preview/)]);
+    expect(await messages(configMap({ "001.sql": "[unknown]" }))).toEqual([
+      expect.stringMatching(/migration 001.sql is unknown at preview/),
+    ]);
   });
 
   test("takes the exposed schemas from policy config", async () => {
@@ -70,8 +82,13 @@ describe("the migration set of a resource", () => {
 
 describe("RLS analysis", () => {
   test("RLS disabled again after being enabled", async () => {
-    const sql = { "001.sql": protectedTable("public.notes"), "002.sql": "\n-- oops\nALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;" };
-    expect(await analyze(sql)).toEqual(["table public.notes created at 001.sql:1 has row-level security disabled again at 002.sql:3"]);
+    const sql = {
+      "001.sql": protectedTable("public.notes"),
+      "002.sql": "\n-- oops\nALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;",
+    };
+    expect(await analyze(sql)).toEqual([
+      "table public.notes created at 001.sql:1 has row-level security disabled again at 002.sql:3",
+    ]);
   });
 
   test("a table created only inside a schema-qualified, quoted name is a different table from its lower-case twin", async () => {
@@ -83,7 +100,11 @@ CREATE POLICY p ON public.orders USING (true);`;
       'table public."Orders" created at 001.sql:1 never gets ALTER TABLE public."Orders" ENABLE ROW LEVEL SECURITY',
       'table public."Orders" created at 001.sql:1 has no policy (CREATE POLICY ... ON public."Orders"), so the API can read none or all of it',
     ]);
-    expect(await analyze(`${sql}\nALTER TABLE "public"."Orders" ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public."Orders" USING (true);`)).toEqual([]);
+    expect(
+      await analyze(
+        `${sql}\nALTER TABLE "public"."Orders" ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public."Orders" USING (true);`,
+      ),
+    ).toEqual([]);
   });
 
   test("a quoted exposed schema name keeps its case", async () => {
@@ -101,20 +122,30 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
       "table public.events_2026 (partition of public.events) created at 001.sql:4 never gets ALTER TABLE public.events_2026 ENABLE ROW LEVEL SECURITY",
       "table public.events_2026 (partition of public.events) created at 001.sql:4 has no policy (CREATE POLICY ... ON public.events_2026), so the API can read none or all of it",
     ]);
-    expect(await analyze(`${parent}ALTER TABLE public.events_2026 ENABLE ROW LEVEL SECURITY; CREATE POLICY read_all ON public.events_2026 USING (true);`)).toEqual([]);
+    expect(
+      await analyze(
+        `${parent}ALTER TABLE public.events_2026 ENABLE ROW LEVEL SECURITY; CREATE POLICY read_all ON public.events_2026 USING (true);`,
+      ),
+    ).toEqual([]);
     expect(await analyze(`${parent}DROP TABLE public.events;`)).toEqual([]);
   });
 
   test("search_path-relative names: SET search_path and set_config", async () => {
-    expect(await analyze("CREATE SCHEMA private; SET search_path = private, public; CREATE TABLE t (id int);")).toEqual([]);
+    expect(await analyze("CREATE SCHEMA private; SET search_path = private, public; CREATE TABLE t (id int);")).toEqual(
+      [],
+    );
     expect(await analyze("SET search_path TO api; CREATE TABLE t (id int);", ["api"])).toHaveLength(2);
-    const viaSetConfig = "SELECT pg_catalog.set_config('search_path', 'app', false); CREATE TABLE t (id int); ALTER TABLE t ENABLE ROW LEVEL SECURITY;";
+    const viaSetConfig =
+      "SELECT pg_catalog.set_config('search_path', 'app', false); CREATE TABLE t (id int); ALTER TABLE t ENABLE ROW LEVEL SECURITY;";
     expect(await analyze(viaSetConfig, ["app"])).toEqual([expect.stringMatching(/^table app.t .* has no policy/)]);
-    expect(await analyze("CREATE SCHEMA private; SET search_path = private; RESET search_path; CREATE TABLE t (id int);")).toHaveLength(2);
+    expect(
+      await analyze("CREATE SCHEMA private; SET search_path = private; RESET search_path; CREATE TABLE t (id int);"),
+    ).toHaveLength(2);
   });
 
   test("unqualified ALTER and CREATE POLICY resolve through the search_path to the existing table", async () => {
-    const sql = "CREATE TABLE public.t (id int); SET search_path = private, public; ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (true);";
+    const sql =
+      "CREATE TABLE public.t (id int); SET search_path = private, public; ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (true);";
     expect(await analyze(sql)).toEqual([]);
   });
 
@@ -123,14 +154,20 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
   });
 
   test("DROP POLICY leaves a table without a policy; DROP TABLE removes the table", async () => {
-    expect(await analyze(`${protectedTable("public.t")} DROP POLICY read_own ON public.t;`)).toEqual([expect.stringMatching(/has no policy/)]);
+    expect(await analyze(`${protectedTable("public.t")} DROP POLICY read_own ON public.t;`)).toEqual([
+      expect.stringMatching(/has no policy/),
+    ]);
     expect(await analyze("CREATE TABLE public.t (id int); DROP TABLE IF EXISTS public.t;")).toEqual([]);
   });
 
   test("ALTER TABLE RENAME and SET SCHEMA move the table", async () => {
     expect(await analyze("CREATE TABLE private.t (id int); ALTER TABLE private.t SET SCHEMA public;")).toHaveLength(2);
     expect(await analyze(`${protectedTable("public.t")} ALTER TABLE public.t RENAME TO u;`)).toEqual([]);
-    expect(await analyze(`${protectedTable("public.t")} ALTER POLICY read_own ON public.t RENAME TO r; DROP POLICY read_own ON public.t;`)).toEqual([]);
+    expect(
+      await analyze(
+        `${protectedTable("public.t")} ALTER POLICY read_own ON public.t RENAME TO r; DROP POLICY read_own ON public.t;`,
+      ),
+    ).toEqual([]);
   });
 
   test("CREATE TABLE AS and SELECT INTO create tables", async () => {
@@ -141,11 +178,21 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
   test("views in exposed schemas must be security_invoker", async () => {
     expect(await analyze("CREATE VIEW public.v WITH (security_invoker = true) AS SELECT 1;")).toEqual([]);
     expect(await analyze("CREATE VIEW public.v WITH (security_invoker) AS SELECT 1;")).toEqual([]);
-    expect(await analyze("CREATE VIEW public.v AS SELECT 1;")).toEqual(["view public.v created at 001.sql:1 is not security_invoker, so it bypasses the row-level security of its tables"]);
-    expect(await analyze("CREATE VIEW public.v WITH (security_invoker = on) AS SELECT 1; ALTER VIEW public.v SET (security_invoker = false);")).toHaveLength(1);
-    expect(await analyze("CREATE VIEW public.v AS SELECT 1; ALTER VIEW public.v SET (security_invoker = true);")).toEqual([]);
+    expect(await analyze("CREATE VIEW public.v AS SELECT 1;")).toEqual([
+      "view public.v created at 001.sql:1 is not security_invoker, so it bypasses the row-level security of its tables",
+    ]);
+    expect(
+      await analyze(
+        "CREATE VIEW public.v WITH (security_invoker = on) AS SELECT 1; ALTER VIEW public.v SET (security_invoker = false);",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await analyze("CREATE VIEW public.v AS SELECT 1; ALTER VIEW public.v SET (security_invoker = true);"),
+    ).toEqual([]);
     expect(await analyze("CREATE VIEW private.v AS SELECT 1;")).toEqual([]);
-    expect(await analyze("CREATE MATERIALIZED VIEW public.mv AS SELECT 1;")).toEqual([expect.stringMatching(/materialized view public.mv .* cannot have row-level security/)]);
+    expect(await analyze("CREATE MATERIALIZED VIEW public.mv AS SELECT 1;")).toEqual([
+      expect.stringMatching(/materialized view public.mv .* cannot have row-level security/),
+    ]);
   });
 
   test("temporary tables and tables in other schemas are ignored", async () => {
@@ -153,18 +200,30 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
   });
 
   test("SQL that does not parse is reported with the parser's error and location; later files are still followed", async () => {
-    const found = await analyze({ "001.sql": "CREATE TABLE public.ok (id int);\nCREATE TABLE (;", "002.sql": "CREATE TABLE public.later (id int);" });
-    expect(found[0]).toBe('001.sql does not parse: syntax error at or near "(" at line 2, column 14, so what it creates cannot be verified');
+    const found = await analyze({
+      "001.sql": "CREATE TABLE public.ok (id int);\nCREATE TABLE (;",
+      "002.sql": "CREATE TABLE public.later (id int);",
+    });
+    expect(found[0]).toBe(
+      '001.sql does not parse: syntax error at or near "(" at line 2, column 14, so what it creates cannot be verified',
+    );
     expect(found.slice(1).every((m) => m.includes("public.later"))).toBe(true);
     expect(found).toHaveLength(3);
   });
 
   test("each file is its own session: search_path does not carry over", async () => {
-    expect(await analyze({ "001.sql": "CREATE SCHEMA app; SET search_path TO app;", "002.sql": "CREATE TABLE t2 (id int);" })).toEqual([
+    expect(
+      await analyze({
+        "001.sql": "CREATE SCHEMA app; SET search_path TO app;",
+        "002.sql": "CREATE TABLE t2 (id int);",
+      }),
+    ).toEqual([
       expect.stringMatching(/^table public.t2 created at 002.sql:1 never gets/),
       expect.stringMatching(/^table public.t2 .* has no policy/),
     ]);
-    expect(await analyze({ "001.sql": "CREATE SCHEMA app; SET search_path TO app; CREATE TABLE t2 (id int);" })).toEqual([]);
+    expect(
+      await analyze({ "001.sql": "CREATE SCHEMA app; SET search_path TO app; CREATE TABLE t2 (id int);" }),
+    ).toEqual([]);
   });
 
   test("a search_path schema that does not exist is skipped; one the migrations never create may not exist", async () => {
@@ -173,23 +232,35 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
       "table public.t3 created at 001.sql:1 (search_path nosuch, public; nosuch is not created by these migrations, so it is taken to land in public) never gets ALTER TABLE public.t3 ENABLE ROW LEVEL SECURITY",
       expect.stringMatching(/^table public.t3 .* has no policy/),
     ]);
-    expect(await analyze("CREATE SCHEMA nosuch; SET search_path = nosuch, public; CREATE TABLE t3 (id int);")).toEqual([]);
-    expect(await analyze("CREATE SCHEMA gone; DROP SCHEMA gone; SET search_path = gone, public; CREATE TABLE t3 (id int);")).toHaveLength(2);
+    expect(await analyze("CREATE SCHEMA nosuch; SET search_path = nosuch, public; CREATE TABLE t3 (id int);")).toEqual(
+      [],
+    );
+    expect(
+      await analyze("CREATE SCHEMA gone; DROP SCHEMA gone; SET search_path = gone, public; CREATE TABLE t3 (id int);"),
+    ).toHaveLength(2);
   });
 
   test("SET LOCAL and set_config(..., true) end with their transaction; SET LOCAL outside one has no effect", async () => {
-    const local = "CREATE SCHEMA app; COMMIT; BEGIN; SET LOCAL search_path TO app; CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t5 (id int);";
+    const local =
+      "CREATE SCHEMA app; COMMIT; BEGIN; SET LOCAL search_path TO app; CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t5 (id int);";
     expect((await analyze(local)).map((m) => m.split(" ")[1])).toEqual(["public.t5", "public.t5"]);
-    const viaSetConfig = "CREATE SCHEMA app; COMMIT; BEGIN; SELECT set_config('search_path', 'app', true); CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t6 (id int);";
+    const viaSetConfig =
+      "CREATE SCHEMA app; COMMIT; BEGIN; SELECT set_config('search_path', 'app', true); CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t6 (id int);";
     expect((await analyze(viaSetConfig)).map((m) => m.split(" ")[1])).toEqual(["public.t6", "public.t6"]);
     // psql --single-transaction: the whole file is one transaction, so SET LOCAL lasts to its end.
     expect(await analyze("CREATE SCHEMA app; SET LOCAL search_path TO app; CREATE TABLE t (id int);")).toEqual([]);
-    expect(await analyze("CREATE SCHEMA app; COMMIT; SET LOCAL search_path TO app; CREATE TABLE t (id int);")).toHaveLength(2);
-    expect(await analyze("CREATE SCHEMA app; COMMIT; BEGIN; SET search_path TO app; ROLLBACK; CREATE TABLE t (id int);")).toHaveLength(2);
+    expect(
+      await analyze("CREATE SCHEMA app; COMMIT; SET LOCAL search_path TO app; CREATE TABLE t (id int);"),
+    ).toHaveLength(2);
+    expect(
+      await analyze("CREATE SCHEMA app; COMMIT; BEGIN; SET search_path TO app; ROLLBACK; CREATE TABLE t (id int);"),
+    ).toHaveLength(2);
   });
 
   test("a search_path set from a run-time value makes unqualified creates unverifiable", async () => {
-    expect(await analyze("SELECT set_config('search_path', current_setting('app.schema'), false); CREATE TABLE t (id int);")).toEqual([
+    expect(
+      await analyze("SELECT set_config('search_path', current_setting('app.schema'), false); CREATE TABLE t (id int);"),
+    ).toEqual([
       expect.stringMatching(/001.sql:1 creates t without a schema while search_path was set from a run-time value/),
     ]);
   });
@@ -207,51 +278,96 @@ BEGIN
   END IF;
 END $$;`;
     expect(await analyze(guarded)).toEqual([]);
-    expect(await analyze(guarded.replace("    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\n", ""))).toEqual([expect.stringMatching(/^table public.t created at 001.sql:4 never gets/)]);
+    expect(await analyze(guarded.replace("    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;\n", ""))).toEqual([
+      expect.stringMatching(/^table public.t created at 001.sql:4 never gets/),
+    ]);
   });
 
   test("EXECUTE of a constant, or of format()/quote_ident over a constant template, is followed", async () => {
     expect(await analyze("DO $$ BEGIN EXECUTE 'CREATE TABLE public.hidden (id int)'; END $$;")).toHaveLength(2);
-    expect(await analyze(`${protectedTable("public.n")}DO $$ BEGIN EXECUTE format('ALTER TABLE public.%I DISABLE ROW LEVEL SECURITY', 'n'); END $$;`)).toEqual([
-      expect.stringMatching(/^table public.n .* has row-level security disabled again at 001.sql:4/),
-    ]);
+    expect(
+      await analyze(
+        `${protectedTable("public.n")}DO $$ BEGIN EXECUTE format('ALTER TABLE public.%I DISABLE ROW LEVEL SECURITY', 'n'); END $$;`,
+      ),
+    ).toEqual([expect.stringMatching(/^table public.n .* has row-level security disabled again at 001.sql:4/)]);
     expect(await analyze("DO $$ BEGIN EXECUTE format('GRANT %I TO %I', 'anon', current_user); END $$;")).toEqual([]);
-    expect(await analyze("DO $$ BEGIN EXECUTE format('CREATE TABLE private.%I (id int)', current_user); END $$;")).toEqual([]);
+    expect(
+      await analyze("DO $$ BEGIN EXECUTE format('CREATE TABLE private.%I (id int)', current_user); END $$;"),
+    ).toEqual([]);
   });
 
   test("EXECUTE that builds table DDL from run-time values cannot be verified, and says to write static DDL", async () => {
-    const findings = await analyzeMigrations([{ name: "001.sql", sql: "DO $$ BEGIN EXECUTE 'CREATE TABLE public.' || quote_ident(current_user) || ' (id int)'; END $$;" }], ["public"]);
+    const findings = await analyzeMigrations(
+      [
+        {
+          name: "001.sql",
+          sql: "DO $$ BEGIN EXECUTE 'CREATE TABLE public.' || quote_ident(current_user) || ' (id int)'; END $$;",
+        },
+      ],
+      ["public"],
+    );
     expect(findings).toEqual([
       {
-        problem: expect.stringMatching(/^EXECUTE at 001.sql:1 runs CREATE TABLE on public.<run-time value>, a name known only at run time .* cannot be verified$/),
+        problem: expect.stringMatching(
+          /^EXECUTE at 001.sql:1 runs CREATE TABLE on public.<run-time value>, a name known only at run time .* cannot be verified$/,
+        ),
         fix: expect.stringContaining("write the DDL as static SQL"),
       },
     ]);
-    expect(await analyze("DO $$ DECLARE ddl text := 'x'; BEGIN EXECUTE ddl; END $$;")).toEqual([expect.stringMatching(/EXECUTE at 001.sql:1 runs SQL built at run time \(ddl\)/)]);
-    expect(await analyze("DO $$ BEGIN EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', current_user); END $$;")).toHaveLength(1);
+    expect(await analyze("DO $$ DECLARE ddl text := 'x'; BEGIN EXECUTE ddl; END $$;")).toEqual([
+      expect.stringMatching(/EXECUTE at 001.sql:1 runs SQL built at run time \(ddl\)/),
+    ]);
+    expect(
+      await analyze("DO $$ BEGIN EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', current_user); END $$;"),
+    ).toHaveLength(1);
   });
 
   test("run-time DDL that only adds protection (CREATE POLICY, ENABLE/FORCE RLS) is not doubted, nor credited", async () => {
     const loop = (ddl: string) =>
       `DO $$ DECLARE t record; BEGIN FOR t IN SELECT relname FROM pg_class LOOP EXECUTE format('${ddl}', t.relname); END LOOP; END $$;`;
     const grantAll = loop("CREATE POLICY svc ON public.%I TO service_role USING (true)");
-    expect(await analyze(`${protectedTable("public.n")}${grantAll}${loop("ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY")}`)).toEqual([]);
+    expect(
+      await analyze(
+        `${protectedTable("public.n")}${grantAll}${loop("ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY")}`,
+      ),
+    ).toEqual([]);
     // Not credited: a table with only run-time policies still has no policy of its own.
-    expect(await analyze(`CREATE TABLE public.bare (id int); ALTER TABLE public.bare ENABLE ROW LEVEL SECURITY;\n${grantAll}`)).toEqual([
-      expect.stringMatching(/^table public.bare created at 001.sql:1 has no policy/),
-    ]);
+    expect(
+      await analyze(
+        `CREATE TABLE public.bare (id int); ALTER TABLE public.bare ENABLE ROW LEVEL SECURITY;\n${grantAll}`,
+      ),
+    ).toEqual([expect.stringMatching(/^table public.bare created at 001.sql:1 has no policy/)]);
     // Switching RLS off at run time is still unverifiable.
-    expect(await analyze(`${protectedTable("public.n")}${loop("ALTER TABLE public.%I NO FORCE ROW LEVEL SECURITY")}`)).toHaveLength(1);
+    expect(
+      await analyze(`${protectedTable("public.n")}${loop("ALTER TABLE public.%I NO FORCE ROW LEVEL SECURITY")}`),
+    ).toHaveLength(1);
   });
 
   test("functions that create tables or change RLS when called cannot be verified", async () => {
-    const plpgsql = "CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  CREATE TABLE public.t11 (id int);\nEND $$;";
-    expect(await analyze(plpgsql)).toEqual([expect.stringMatching(/^function public.mk created at 001.sql:1 runs CREATE TABLE on public.t11 \(line 3\) whenever it is called/)]);
-    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE ' || current_user || ' DISABLE ROW LEVEL SECURITY'; END $$;")).toHaveLength(1);
-    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DROP POLICY p ON public.t $$;")).toEqual([expect.stringMatching(/runs DROP POLICY on public.t/)]);
-    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql SET search_path = private AS $$ BEGIN CREATE TABLE t (id int); END $$;")).toEqual([]);
+    const plpgsql =
+      "CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  CREATE TABLE public.t11 (id int);\nEND $$;";
+    expect(await analyze(plpgsql)).toEqual([
+      expect.stringMatching(
+        /^function public.mk created at 001.sql:1 runs CREATE TABLE on public.t11 \(line 3\) whenever it is called/,
+      ),
+    ]);
+    expect(
+      await analyze(
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE ' || current_user || ' DISABLE ROW LEVEL SECURITY'; END $$;",
+      ),
+    ).toHaveLength(1);
+    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DROP POLICY p ON public.t $$;")).toEqual([
+      expect.stringMatching(/runs DROP POLICY on public.t/),
+    ]);
+    expect(
+      await analyze(
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql SET search_path = private AS $$ BEGIN CREATE TABLE t (id int); END $$;",
+      ),
+    ).toEqual([]);
     expect(await analyze("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;")).toEqual([]);
-    expect(await analyze("DO LANGUAGE plperl $$ 1; $$;")).toEqual([expect.stringMatching(/DO block in language plperl/)]);
+    expect(await analyze("DO LANGUAGE plperl $$ 1; $$;")).toEqual([
+      expect.stringMatching(/DO block in language plperl/),
+    ]);
   });
 });
 
@@ -260,27 +376,66 @@ describe("exposed schemas", () => {
 
   test("PGRST_DB_SCHEMAS on a Docker container exposes its schemas too", async () => {
     expect(await messages(migrations)).toEqual([]);
-    const rest = dockerContainer({ image: "postgrest/postgrest:v12.2.3", envs: ["PGRST_DB_ANON_ROLE=anon", "PGRST_DB_SCHEMAS=public, api"] });
-    expect(await messages([migrations, rest])).toEqual([expect.stringContaining("table api.t"), expect.stringContaining("table api.t")]);
+    const rest = dockerContainer({
+      image: "postgrest/postgrest:v12.2.3",
+      envs: ["PGRST_DB_ANON_ROLE=anon", "PGRST_DB_SCHEMAS=public, api"],
+    });
+    expect(await messages([migrations, rest])).toEqual([
+      expect.stringContaining("table api.t"),
+      expect.stringContaining("table api.t"),
+    ]);
   });
 
   test("PGRST_DB_SCHEMAS in a Kubernetes workload's env, directly or from a ConfigMap or Secret, or in a Secret", async () => {
-    const direct = deployment(podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", value: "api" }] })] }));
+    const direct = deployment(
+      podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", value: "api" }] })] }),
+    );
     expect(await messages([migrations, direct])).toHaveLength(2);
-    const fromConfigMap = deployment(podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", valueFrom: { configMapKeyRef: { name: "rest", key: "schemas" } } }] })] }));
-    const restConfig = { type: "kubernetes:core/v1:ConfigMap", name: "rest", props: { metadata: { name: "rest" }, data: { schemas: "api" } } };
+    const fromConfigMap = deployment(
+      podSpec({
+        containers: [
+          container("rest", {
+            env: [{ name: "PGRST_DB_SCHEMAS", valueFrom: { configMapKeyRef: { name: "rest", key: "schemas" } } }],
+          }),
+        ],
+      }),
+    );
+    const restConfig = {
+      type: "kubernetes:core/v1:ConfigMap",
+      name: "rest",
+      props: { metadata: { name: "rest" }, data: { schemas: "api" } },
+    };
     expect(await messages([migrations, fromConfigMap, restConfig])).toHaveLength(2);
-    const secret = { type: "kubernetes:core/v1:Secret", name: "rest-env", props: { metadata: { name: "rest-env" }, data: { PGRST_DB_SCHEMAS: Buffer.from("api").toString("base64") } } };
+    const secret = {
+      type: "kubernetes:core/v1:Secret",
+      name: "rest-env",
+      props: { metadata: { name: "rest-env" }, data: { PGRST_DB_SCHEMAS: Buffer.from("api").toString("base64") } },
+    };
     expect(await messages([migrations, secret])).toHaveLength(2);
-    expect(await messages([migrations, fromConfigMap])).toEqual([expect.stringMatching(/comes from ConfigMap rest, which is not in this stack/)]);
-    const unknown = deployment(podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", value: "[unknown]" }] })] }));
-    expect(await messages([migrations, unknown])).toEqual([expect.stringMatching(/env PGRST_DB_SCHEMAS is unknown at preview, so which schemas the REST API exposes cannot be verified/)]);
+    expect(await messages([migrations, fromConfigMap])).toEqual([
+      expect.stringMatching(/comes from ConfigMap rest, which is not in this stack/),
+    ]);
+    const unknown = deployment(
+      podSpec({ containers: [container("rest", { env: [{ name: "PGRST_DB_SCHEMAS", value: "[unknown]" }] })] }),
+    );
+    expect(await messages([migrations, unknown])).toEqual([
+      expect.stringMatching(
+        /env PGRST_DB_SCHEMAS is unknown at preview, so which schemas the REST API exposes cannot be verified/,
+      ),
+    ]);
   });
 
   test("Docker uploads given as contentBase64 are read; host-file uploads cannot be", async () => {
     const input = (upload: Record<string, unknown>) =>
-      dockerContainer({ labels: [{ label: "northstack.io/migrations", value: "true" }], uploads: [{ file: "/migrations/001.sql", ...upload }] });
-    expect(await messages(input({ contentBase64: Buffer.from("CREATE TABLE public.t (id int);").toString("base64") }))).toHaveLength(2);
-    expect(await messages(input({ source: "/host/001.sql" }))).toEqual([expect.stringMatching(/migration \/migrations\/001.sql is uploaded from a host file/)]);
+      dockerContainer({
+        labels: [{ label: "northstack.io/migrations", value: "true" }],
+        uploads: [{ file: "/migrations/001.sql", ...upload }],
+      });
+    expect(
+      await messages(input({ contentBase64: Buffer.from("CREATE TABLE public.t (id int);").toString("base64") })),
+    ).toHaveLength(2);
+    expect(await messages(input({ source: "/host/001.sql" }))).toEqual([
+      expect.stringMatching(/migration \/migrations\/001.sql is uploaded from a host file/),
+    ]);
   });
 });

@@ -18,19 +18,25 @@ const EXPOSED = ["public", "api"];
 
 /** Each scenario: its migration files, and the relations left unprotected. */
 const SCENARIOS: Record<string, Record<string, string>> = {
-  "protected table": { "001.sql": "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (true);" },
+  "protected table": {
+    "001.sql":
+      "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (true);",
+  },
   "RLS disabled after being enabled": {
-    "001.sql": "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (true);",
+    "001.sql":
+      "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (true);",
     "002.sql": "ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;",
   },
   "quoted, schema-qualified twin": {
-    "001.sql": 'CREATE TABLE "public"."Orders" (id int); CREATE TABLE public.orders (id int); ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.orders USING (true);',
+    "001.sql":
+      'CREATE TABLE "public"."Orders" (id int); CREATE TABLE public.orders (id int); ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.orders USING (true);',
   },
   "search_path and set_config": {
     "001.sql": "SET search_path = api, public; CREATE TABLE t (id int); ALTER TABLE t ENABLE ROW LEVEL SECURITY;",
-    "002.sql": "SELECT set_config('search_path', 'private', false); CREATE TABLE hidden (id int); SET search_path = public; CREATE TABLE visible (id int);",
+    "002.sql":
+      "SELECT set_config('search_path', 'private', false); CREATE TABLE hidden (id int); SET search_path = public; CREATE TABLE visible (id int);",
   },
-  "partitions": {
+  partitions: {
     "001.sql": `CREATE TABLE public.events (at date) PARTITION BY RANGE (at);
 ALTER TABLE public.events ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.events USING (true);
 CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');`,
@@ -42,7 +48,7 @@ CREATE TABLE private.c (id int); CREATE TABLE public.d (id int);`,
     "002.sql": `ALTER POLICY p ON public.a RENAME TO q; DROP POLICY IF EXISTS p ON public.a; DROP POLICY p ON public.b;
 ALTER TABLE private.c SET SCHEMA api; DROP TABLE public.d; ALTER TABLE public.a RENAME TO a2;`,
   },
-  "views": {
+  views: {
     "001.sql": `CREATE TABLE private.base (id int);
 CREATE VIEW public.v_invoker WITH (security_invoker = true) AS SELECT id FROM private.base;
 CREATE VIEW public.v_definer AS SELECT id FROM private.base;
@@ -50,7 +56,8 @@ CREATE VIEW public.v_fixed AS SELECT id FROM private.base; ALTER VIEW public.v_f
 CREATE VIEW private.v_hidden AS SELECT id FROM private.base;`,
   },
   "create table as, if not exists": {
-    "001.sql": "CREATE TABLE public.copy AS SELECT 1 AS x; CREATE TABLE IF NOT EXISTS public.copy (x int); SELECT 2 AS y INTO public.copy2;",
+    "001.sql":
+      "CREATE TABLE public.copy AS SELECT 1 AS x; CREATE TABLE IF NOT EXISTS public.copy (x int); SELECT 2 AS y INTO public.copy2;",
   },
   "search_path resets with each file's session": {
     "001.sql": "SET search_path TO api;",
@@ -61,7 +68,8 @@ CREATE VIEW private.v_hidden AS SELECT id FROM private.base;`,
   },
   "SET LOCAL and set_config(..., true) end with the transaction": {
     "001.sql": "BEGIN; SET LOCAL search_path TO private; CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t5 (id int);",
-    "002.sql": "BEGIN; SELECT set_config('search_path', 'private', true); CREATE TABLE t6 (id int); COMMIT; CREATE TABLE t6b (id int);",
+    "002.sql":
+      "BEGIN; SELECT set_config('search_path', 'private', true); CREATE TABLE t6 (id int); COMMIT; CREATE TABLE t6b (id int);",
     "003.sql": "SET LOCAL search_path TO api; CREATE TABLE t6c (id int);",
   },
   "DO blocks and EXECUTE": {
@@ -90,7 +98,10 @@ SELECT public.mk();`,
 const CANNOT_VERIFY: Record<string, { names: string[]; findings: RegExp[] }> = {
   "run-time names and functions cannot be verified": {
     names: ["public.postgres_t10", "public.t11"],
-    findings: [/^EXECUTE at 001.sql:1 runs CREATE TABLE on public.<run-time value>/, /^function public.mk created at 001.sql:2 runs CREATE TABLE on public.t11/],
+    findings: [
+      /^EXECUTE at 001.sql:1 runs CREATE TABLE on public.<run-time value>/,
+      /^function public.mk created at 001.sql:2 runs CREATE TABLE on public.t11/,
+    ],
   },
 };
 
@@ -122,7 +133,10 @@ WHERE n.nspname = ANY($1) AND (
 ORDER BY 1`;
 
 /** Relation names in the analysis's findings ("table public.x ...", "view public.v ..."). */
-const namesIn = (problems: string[]) => [...new Set(problems.map((f) => /^(?:table|view) (\S+)/.exec(f)?.[1]).filter((n): n is string => n !== undefined))].sort();
+const namesIn = (problems: string[]) =>
+  [
+    ...new Set(problems.map((f) => /^(?:table|view) (\S+)/.exec(f)?.[1]).filter((n): n is string => n !== undefined)),
+  ].sort();
 
 /** The job's psql invocation for one file, taken from the job script itself so that the test follows it. */
 function jobPsqlArgs(): string[] {
@@ -154,7 +168,10 @@ async function applyLikeTheJob(database: string, files: { name: string; sql: str
   for (const f of files) {
     const file = path.join(dir, `${database}-${f.name}`);
     fs.writeFileSync(file, f.sql);
-    const run = spawnSync(path.join(PG_BIN, "psql"), [...jobPsqlArgs(), file], { env: { ...process.env, ...cluster.libpqEnv(), PGDATABASE: database }, encoding: "utf8" });
+    const run = spawnSync(path.join(PG_BIN, "psql"), [...jobPsqlArgs(), file], {
+      env: { ...process.env, ...cluster.libpqEnv(), PGDATABASE: database },
+      encoding: "utf8",
+    });
     if (run.status !== 0) throw new Error(`psql ${f.name} exited ${run.status}: ${run.stderr}`);
   }
 }
@@ -178,7 +195,9 @@ test.each(Object.keys(SCENARIOS))("%s: the analysis names what PostgreSQL 15 rep
   const findings = await analyzeMigrations(files, EXPOSED);
   const unverifiable = CANNOT_VERIFY[scenario] ?? { names: [], findings: [] };
   expect(namesIn(findings.map((f) => f.problem))).toEqual(actual.filter((n) => !unverifiable.names.includes(n)));
-  expect(findings.filter((f) => !/^(table|view) /.test(f.problem)).map((f) => f.problem)).toEqual(unverifiable.findings.map((r) => expect.stringMatching(r)));
+  expect(findings.filter((f) => !/^(table|view) /.test(f.problem)).map((f) => f.problem)).toEqual(
+    unverifiable.findings.map((r) => expect.stringMatching(r)),
+  );
 });
 
 test("the project's own migrations, applied like the job, leave nothing unprotected, and the analysis agrees", async () => {

@@ -8,14 +8,19 @@ import { evaluatePolicies } from "../../policy/evaluate";
 import { PlannedResource } from "../../scripts/lib/mock-program";
 import { StackPlan, planStack } from "../../scripts/lib/plan";
 
-const policyConfig = (stack: string) => JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "..", "policy", `config.${stack}.json`), "utf8")) as Record<string, unknown>;
+const policyConfig = (stack: string) =>
+  JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "..", "policy", `config.${stack}.json`), "utf8")) as Record<
+    string,
+    unknown
+  >;
 
 let plan: StackPlan;
 beforeAll(async () => {
   plan = await planStack({ stack: "dev" });
 });
 
-const evaluate = (resources: PlannedResource[], stack = "dev") => evaluatePolicies(resources, { stack: plan.stack, policyConfig: policyConfig(stack), config: plan.config });
+const evaluate = (resources: PlannedResource[], stack = "dev") =>
+  evaluatePolicies(resources, { stack: plan.stack, policyConfig: policyConfig(stack), config: plan.config });
 
 test("the dev stack has no violations, under its own config and under prod's", async () => {
   expect(plan.resources.filter((r) => r.type === "docker:index/container:Container").length).toBeGreaterThanOrEqual(8);
@@ -26,9 +31,22 @@ test("the dev stack has no violations, under its own config and under prod's", a
 test("injecting one root container gives exactly one containers-run-as-non-root violation", async () => {
   const api = plan.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "api");
   expect(api).toBeDefined();
-  const root: PlannedResource = { ...api!, urn: `${api!.urn}-root`, name: "api-root", plainInputs: { ...api!.plainInputs, user: "0:0" } };
+  const root: PlannedResource = {
+    ...api!,
+    urn: `${api!.urn}-root`,
+    name: "api-root",
+    plainInputs: { ...api!.plainInputs, user: "0:0" },
+  };
   const found = await evaluate([...plan.resources, root]);
-  expect(found).toEqual([{ policy: "containers-run-as-non-root", enforcementLevel: "advisory", urn: root.urn, message: 'Docker container api-root: user "0:0" is root; fix: set user to a non-root uid:gid such as "1000:1000" (WorkloadSpec.user).' }]);
+  expect(found).toEqual([
+    {
+      policy: "containers-run-as-non-root",
+      enforcementLevel: "advisory",
+      urn: root.urn,
+      message:
+        'Docker container api-root: user "0:0" is root; fix: set user to a non-root uid:gid such as "1000:1000" (WorkloadSpec.user).',
+    },
+  ]);
 });
 
 test("injecting one us-east-1 provider gives a data-residency-canada violation", async () => {
@@ -45,14 +63,31 @@ test("injecting one us-east-1 provider gives a data-residency-canada violation",
     secretPaths: [],
   };
   const found = await evaluate([...plan.resources, provider], "prod");
-  expect(found).toEqual([expect.objectContaining({ policy: "data-residency-canada", enforcementLevel: "mandatory", urn: provider.urn, message: expect.stringContaining('"us-east-1"') })]);
+  expect(found).toEqual([
+    expect.objectContaining({
+      policy: "data-residency-canada",
+      enforcementLevel: "mandatory",
+      urn: provider.urn,
+      message: expect.stringContaining('"us-east-1"'),
+    }),
+  ]);
 });
 
 test("a migration that leaves an exposed table without RLS is caught in the dev stack's real migration set", async () => {
-  const migrator = plan.resources.find((r) => (r.plainInputs.labels as { label: string; value: string }[] | undefined)?.some((l) => l.label === "northstack.io/migrations" && l.value === "true"));
+  const migrator = plan.resources.find((r) =>
+    (r.plainInputs.labels as { label: string; value: string }[] | undefined)?.some(
+      (l) => l.label === "northstack.io/migrations" && l.value === "true",
+    ),
+  );
   expect(migrator).toBeDefined();
-  const uploads = [...(migrator!.plainInputs.uploads as object[]), { file: "/migrations/020_leak.sql", content: "CREATE TABLE public.leak (id int);" }];
-  const found = await evaluate([...plan.resources.filter((r) => r !== migrator), { ...migrator!, plainInputs: { ...migrator!.plainInputs, uploads } }]);
+  const uploads = [
+    ...(migrator!.plainInputs.uploads as object[]),
+    { file: "/migrations/020_leak.sql", content: "CREATE TABLE public.leak (id int);" },
+  ];
+  const found = await evaluate([
+    ...plan.resources.filter((r) => r !== migrator),
+    { ...migrator!, plainInputs: { ...migrator!.plainInputs, uploads } },
+  ]);
   expect(found.map((v) => v.policy)).toEqual(["postgres-rls-required", "postgres-rls-required"]);
   expect(found[0].message).toContain("table public.leak created at /migrations/020_leak.sql:1");
 });

@@ -8,7 +8,12 @@ test("passes a hardened Docker service and a Kubernetes Deployment with requests
 
 test("does not require probes from run-to-completion workloads", async () => {
   expect(await messages(policy, dockerContainer({ restart: "no", healthcheck: undefined }))).toEqual([]);
-  expect(await messages(policy, cronJob(podSpec({ containers: [container("backup", { readinessProbe: undefined, livenessProbe: undefined })] })))).toEqual([]);
+  expect(
+    await messages(
+      policy,
+      cronJob(podSpec({ containers: [container("backup", { readinessProbe: undefined, livenessProbe: undefined })] })),
+    ),
+  ).toEqual([]);
 });
 
 test.each([
@@ -21,7 +26,9 @@ test.each([
 });
 
 test("rejects missing requests, limits and probes on Kubernetes containers", async () => {
-  const spec = podSpec({ containers: [container("api", { resources: { limits: { memory: "256Mi" } }, livenessProbe: undefined })] });
+  const spec = podSpec({
+    containers: [container("api", { resources: { limits: { memory: "256Mi" } }, livenessProbe: undefined })],
+  });
   expect(await messages(policy, deployment(spec))).toEqual([
     expect.stringContaining("resources.requests.cpu is not set"),
     expect.stringContaining("resources.requests.memory is not set"),
@@ -36,7 +43,9 @@ test("init containers need limits but not probes; sidecars (restartPolicy Always
   const noLimits = container("init", { resources: {}, readinessProbe: undefined, livenessProbe: undefined });
   expect(await messages(policy, deployment(podSpec({ initContainers: [noLimits] })))).toHaveLength(4);
   const sidecar = container("proxy", { restartPolicy: "Always", readinessProbe: undefined });
-  expect(await messages(policy, deployment(podSpec({ initContainers: [sidecar] })))).toEqual([expect.stringContaining('initContainers[0] "proxy": readinessProbe is not set')]);
+  expect(await messages(policy, deployment(podSpec({ initContainers: [sidecar] })))).toEqual([
+    expect.stringContaining('initContainers[0] "proxy": readinessProbe is not set'),
+  ]);
 });
 
 test("rejects an ECS container without a memory limit or health check", async () => {
@@ -49,8 +58,18 @@ test("rejects an ECS container without a memory limit or health check", async ()
 });
 
 test("reports limits, health checks, probes and container lists unknown at preview as cannot verify", async () => {
-  expect(await messages(policy, dockerContainer({ memory: "[unknown]" }))).toEqual([expect.stringMatching(/^Docker container api: memory is unknown at preview, so its limits and health checks cannot be verified; fix: /)]);
-  expect(await messages(policy, dockerContainer({ healthcheck: "[unknown]" }))).toEqual([expect.stringContaining("healthcheck is unknown at preview")]);
-  expect(await messages(policy, deployment(podSpec({ containers: [container("api", { readinessProbe: "[unknown]" })] })))).toEqual([expect.stringContaining("readinessProbe is unknown at preview")]);
-  expect(await messages(policy, deployment(podSpec({ containers: "[unknown]" })))).toEqual([expect.stringContaining("spec.template.spec.containers is unknown at preview")]);
+  expect(await messages(policy, dockerContainer({ memory: "[unknown]" }))).toEqual([
+    expect.stringMatching(
+      /^Docker container api: memory is unknown at preview, so its limits and health checks cannot be verified; fix: /,
+    ),
+  ]);
+  expect(await messages(policy, dockerContainer({ healthcheck: "[unknown]" }))).toEqual([
+    expect.stringContaining("healthcheck is unknown at preview"),
+  ]);
+  expect(
+    await messages(policy, deployment(podSpec({ containers: [container("api", { readinessProbe: "[unknown]" })] }))),
+  ).toEqual([expect.stringContaining("readinessProbe is unknown at preview")]);
+  expect(await messages(policy, deployment(podSpec({ containers: "[unknown]" })))).toEqual([
+    expect.stringContaining("spec.template.spec.containers is unknown at preview"),
+  ]);
 });

@@ -27,10 +27,22 @@ const endpoints = () => {
     adminPassword: pulumi.secret("pg-password-api-env"),
     sslMode: "disable",
   };
-  const redis: RedisEndpoint = { host: pulumi.output("redis"), port: pulumi.output(6379), password: pulumi.secret("redis-password-api-env"), tls: false };
+  const redis: RedisEndpoint = {
+    host: pulumi.output("redis"),
+    port: pulumi.output(6379),
+    password: pulumi.secret("redis-password-api-env"),
+    tls: false,
+  };
   return { postgres, redis };
 };
-const common = () => ({ replicas: 1, maxReplicas: 2, cpuMillis: 250, memoryMb: 256, jwtSecret: pulumi.secret("jwt-secret-api-env-0123456789abcdef"), ...endpoints() });
+const common = () => ({
+  replicas: 1,
+  maxReplicas: 2,
+  cpuMillis: 250,
+  memoryMb: 256,
+  jwtSecret: pulumi.secret("jwt-secret-api-env-0123456789abcdef"),
+  ...endpoints(),
+});
 
 const recorded: WorkloadSpec[] = [];
 const recording: Runtime = {
@@ -50,20 +62,30 @@ beforeAll(async () => {
     stack: "staging",
     config: {},
     program: async () => {
-      new ApiService("api", { ...common(), runtime: new DockerRuntime("docker", { stack: "dev" }), image: "ghcr.io/acme/api:1.2.3", env, secretEnv });
+      new ApiService("api", {
+        ...common(),
+        runtime: new DockerRuntime("docker", { stack: "dev" }),
+        image: "ghcr.io/acme/api:1.2.3",
+        env,
+        secretEnv,
+      });
       const provider = new k8s.Provider("k8s", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
       const kubernetes = new KubernetesRuntime("k8s", { stack: "staging", provider, namespace: "northstack-staging" });
       new ApiService("api-k8s", { ...common(), runtime: kubernetes, image: "ghcr.io/acme/api:1.2.3", env, secretEnv });
       new ApiService("api-spec", { ...common(), runtime: recording, image: "ghcr.io/acme/api:1.2.3", env, secretEnv });
       new ApiService("api-plain", { ...common(), runtime: recording, image: "ghcr.io/acme/api:1.2.3" });
-      for (const [name, value] of Object.entries(recorded[0].secretEnv ?? {})) secretFlags[name] = await pulumi.isSecret(pulumi.output(value));
+      for (const [name, value] of Object.entries(recorded[0].secretEnv ?? {}))
+        secretFlags[name] = await pulumi.isSecret(pulumi.output(value));
       return {};
     },
   });
 });
 
 const ofType = (type: string) => result.resources.filter((r) => r.type === type);
-const envOf = (r: PlannedResource) => Object.fromEntries((r.plainInputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+const envOf = (r: PlannedResource) =>
+  Object.fromEntries(
+    (r.plainInputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
 
 test("on Docker both reach the container env, and the env list is a secret", () => {
   const container = ofType("docker:index/container:Container").find((r) => r.name === "api");
@@ -80,11 +102,19 @@ test("the spec carries apiEnv as plain env and apiSecretEnv as secret env, each 
 });
 
 test("on Kubernetes the secret value lives in a Secret the pod reads by reference; the plain ones are literal env", () => {
-  const secret = ofType("kubernetes:core/v1:Secret").find((r) => (r.plainInputs.stringData as Record<string, string> | undefined)?.STRIPE_API_KEY !== undefined);
+  const secret = ofType("kubernetes:core/v1:Secret").find(
+    (r) => (r.plainInputs.stringData as Record<string, string> | undefined)?.STRIPE_API_KEY !== undefined,
+  );
   expect((secret?.plainInputs.stringData as Record<string, string>).STRIPE_API_KEY).toBe(STRIPE_KEY);
-  const deployment = ofType("kubernetes:apps/v1:Deployment").find((r) => (r.inputs.metadata as { name: string }).name === "api-k8s");
+  const deployment = ofType("kubernetes:apps/v1:Deployment").find(
+    (r) => (r.inputs.metadata as { name: string }).name === "api-k8s",
+  );
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const containerEnv = (deployment?.inputs.spec as any).template.spec.containers[0].env as { name: string; value?: string; valueFrom?: unknown }[];
+  const containerEnv = (deployment?.inputs.spec as any).template.spec.containers[0].env as {
+    name: string;
+    value?: string;
+    valueFrom?: unknown;
+  }[];
   expect(containerEnv.find((e) => e.name === "LOG_LEVEL")).toEqual({ name: "LOG_LEVEL", value: "debug" });
   const stripe = containerEnv.find((e) => e.name === "STRIPE_API_KEY");
   expect(stripe?.value).toBeUndefined();
@@ -105,10 +135,22 @@ test("without extra env, the platform sets only names listed in API_PLATFORM_ENV
 describe("validateApiServiceArgs rejects env that would collide, naming the field, the name and what is allowed", () => {
   const good = { replicas: 1, maxReplicas: 1, cpuMillis: 250, memoryMb: 256, image: "ghcr.io/acme/api:1.2.3" };
   test.each([
-    ["a platform name in env", { env: { DATABASE_URL: "postgres://elsewhere" } }, ['env: "DATABASE_URL"', "which the platform sets", "PORT, NODE_ENV"]],
-    ["a platform name in secretEnv", { secretEnv: { JWT_SECRET: "x" } }, ['secretEnv: "JWT_SECRET"', "which the platform sets"]],
+    [
+      "a platform name in env",
+      { env: { DATABASE_URL: "postgres://elsewhere" } },
+      ['env: "DATABASE_URL"', "which the platform sets", "PORT, NODE_ENV"],
+    ],
+    [
+      "a platform name in secretEnv",
+      { secretEnv: { JWT_SECRET: "x" } },
+      ['secretEnv: "JWT_SECRET"', "which the platform sets"],
+    ],
     ["a lower-case name", { env: { logLevel: "debug" } }, ['env: "logLevel"', "[A-Z_][A-Z0-9_]*"]],
-    ["the same name plain and secret", { env: { TOKEN: "a" }, secretEnv: { TOKEN: "b" } }, ['secretEnv: "TOKEN" is also in env']],
+    [
+      "the same name plain and secret",
+      { env: { TOKEN: "a" }, secretEnv: { TOKEN: "b" } },
+      ['secretEnv: "TOKEN" is also in env'],
+    ],
   ])("%s", (_label, extra, fragments) => {
     let message = "";
     try {

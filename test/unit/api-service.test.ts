@@ -53,17 +53,26 @@ describe("validateApiServiceArgs", () => {
     for (const f of fragments) expect(message).toContain(f);
   });
   test("a pinned image on kubernetes is fine", () => {
-    expect(() => validateApiServiceArgs("api", "kubernetes", { ...good, image: "ghcr.io/acme/api:1.2.3" })).not.toThrow();
+    expect(() =>
+      validateApiServiceArgs("api", "kubernetes", { ...good, image: "ghcr.io/acme/api:1.2.3" }),
+    ).not.toThrow();
   });
 });
 
 describe("ApiService under mocks", () => {
   let result: MockRunResult;
-  const context = buildContext({ Dockerfile: "FROM node:20.18.1-bookworm-slim\nUSER 1000:1000\n", "src/server.ts": "export {};\n" });
+  const context = buildContext({
+    Dockerfile: "FROM node:20.18.1-bookworm-slim\nUSER 1000:1000\n",
+    "src/server.ts": "export {};\n",
+  });
   const recorded: WorkloadSpec[] = [];
   let kubernetesError = "";
-  const apiContainers = () => result.resources.filter((r) => r.type === "docker:index/container:Container" && r.name.startsWith("api"));
-  const envOf = (r: PlannedResource) => Object.fromEntries((r.plainInputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  const apiContainers = () =>
+    result.resources.filter((r) => r.type === "docker:index/container:Container" && r.name.startsWith("api"));
+  const envOf = (r: PlannedResource) =>
+    Object.fromEntries(
+      (r.plainInputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
 
   beforeAll(async () => {
     result = await runUnderMocks({
@@ -78,8 +87,21 @@ describe("ApiService under mocks", () => {
           adminPassword: pulumi.secret(PG_PASSWORD),
           sslMode: "disable",
         };
-        const redis: RedisEndpoint = { host: pulumi.output("redis"), port: pulumi.output(6379), password: pulumi.secret(REDIS_PASSWORD), tls: false };
-        const common = { replicas: 2, maxReplicas: 5, cpuMillis: 300, memoryMb: 256, postgres, redis, jwtSecret: pulumi.secret(JWT_SECRET) };
+        const redis: RedisEndpoint = {
+          host: pulumi.output("redis"),
+          port: pulumi.output(6379),
+          password: pulumi.secret(REDIS_PASSWORD),
+          tls: false,
+        };
+        const common = {
+          replicas: 2,
+          maxReplicas: 5,
+          cpuMillis: 300,
+          memoryMb: 256,
+          postgres,
+          redis,
+          jwtSecret: pulumi.secret(JWT_SECRET),
+        };
 
         const docker = new DockerRuntime("docker", { stack: "dev" });
         const api = new ApiService("api", { ...common, runtime: docker, hostPort: 8080, buildContext: context });
@@ -99,7 +121,12 @@ describe("ApiService under mocks", () => {
         } catch (e) {
           kubernetesError = (e as Error).message;
         }
-        new ApiService("api-k8s", { ...common, runtime: recording, image: "ghcr.io/acme/api:1.2.3", allowFrom: ["gateway"] });
+        new ApiService("api-k8s", {
+          ...common,
+          runtime: recording,
+          image: "ghcr.io/acme/api:1.2.3",
+          allowFrom: ["gateway"],
+        });
         return { url: api.url, host: api.host };
       },
     });
@@ -124,7 +151,11 @@ describe("ApiService under mocks", () => {
   test("a given image is pulled, not built", () => {
     const billing = result.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "billing");
     expect(billing?.inputs.image).toBe("ghcr.io/acme/billing:1.4.2");
-    expect(result.resources.some((r) => r.type === "docker:index/remoteImage:RemoteImage" && r.inputs.name === "ghcr.io/acme/billing:1.4.2")).toBe(true);
+    expect(
+      result.resources.some(
+        (r) => r.type === "docker:index/remoteImage:RemoteImage" && r.inputs.name === "ghcr.io/acme/billing:1.4.2",
+      ),
+    ).toBe(true);
   });
 
   test("on kubernetes without an image it fails before registering anything", () => {
@@ -141,7 +172,9 @@ describe("ApiService under mocks", () => {
       expect(c.inputs.readOnly).toBe(true);
       expect(c.inputs.memory).toBe(256);
       expect(c.inputs.cpus).toBe("0.3");
-      expect((c.inputs.healthcheck as { tests: string[] }).tests.join(" ")).toContain(`http://127.0.0.1:${API_PORT}/health`);
+      expect((c.inputs.healthcheck as { tests: string[] }).tests.join(" ")).toContain(
+        `http://127.0.0.1:${API_PORT}/health`,
+      );
     }
     expect(containers.flatMap((c) => (c.inputs.ports as { external: number; ip: string }[]) ?? [])).toEqual([
       { internal: API_PORT, external: 8080, ip: "127.0.0.1", protocol: "tcp" },

@@ -5,7 +5,14 @@
  * private; DR copies go to ca-west-1 only.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_RETENTION, BackupBucket, denyInsecureTransportPolicy, s3BucketName, s3LifecycleRules, validateBackupBucketArgs } from "../../components/aws/backup-bucket";
+import {
+  BACKUP_RETENTION,
+  BackupBucket,
+  denyInsecureTransportPolicy,
+  s3BucketName,
+  s3LifecycleRules,
+  validateBackupBucketArgs,
+} from "../../components/aws/backup-bucket";
 import { EksCluster, eksKubeconfig, validateEksClusterArgs } from "../../components/aws/cluster";
 import { EncryptionKey } from "../../components/aws/kms";
 import { AwsNetwork, DataClientAccess, subnetCidrs, validateAwsNetworkArgs } from "../../components/aws/network";
@@ -41,7 +48,13 @@ function composeAws(prodLike: boolean) {
   );
   const redis = new ElastiCacheRedis(
     "redis",
-    { subnetIds: network.privateSubnetIds, securityGroupId: network.redisSecurityGroupId, kmsKeyArn: key.arn, authToken: pulumi.secret("redis-token-for-tests-0123"), ha: prodLike },
+    {
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.redisSecurityGroupId,
+      kmsKeyArn: key.arn,
+      authToken: pulumi.secret("redis-token-for-tests-0123"),
+      ha: prodLike,
+    },
     primary,
   );
   const backups = new BackupBucket(
@@ -57,8 +70,16 @@ function composeAws(prodLike: boolean) {
     },
     primary,
   );
-  const cluster = new EksCluster("cluster", { subnetIds: network.privateSubnetIds, kmsKeyArn: key.arn, region: "ca-central-1" }, primary);
-  new DataClientAccess("network-data-access", { network, clientSecurityGroupId: cluster.clusterSecurityGroupId }, primary);
+  const cluster = new EksCluster(
+    "cluster",
+    { subnetIds: network.privateSubnetIds, kmsKeyArn: key.arn, region: "ca-central-1" },
+    primary,
+  );
+  new DataClientAccess(
+    "network-data-access",
+    { network, clientSecurityGroupId: cluster.clusterSecurityGroupId },
+    primary,
+  );
   return {
     postgresHost: postgres.endpoint.host,
     postgresPassword: postgres.endpoint.adminPassword,
@@ -103,13 +124,19 @@ describe("providers and regions", () => {
       const awsResources = run.resources.filter((r) => r.custom && r.type.startsWith("aws:"));
       expect(awsResources.length).toBeGreaterThan(30);
       for (const r of awsResources) {
-        expect({ r: r.name, type: r.type, region: regionOf(run, r) }).toEqual({ r: r.name, type: r.type, region: expect.stringMatching(/^ca-(central|west)-1$/) });
+        expect({ r: r.name, type: r.type, region: regionOf(run, r) }).toEqual({
+          r: r.name,
+          type: r.type,
+          region: expect.stringMatching(/^ca-(central|west)-1$/),
+        });
       }
     }
   });
 
   test("only DR copies use ca-west-1, and staging has none", () => {
-    const inWest = prod.resources.filter((r) => r.custom && r.type.startsWith("aws:") && regionOf(prod, r) === "ca-west-1").map((r) => r.type);
+    const inWest = prod.resources
+      .filter((r) => r.custom && r.type.startsWith("aws:") && regionOf(prod, r) === "ca-west-1")
+      .map((r) => r.type);
     expect(new Set(inWest)).toEqual(
       new Set([
         "aws:kms/key:Key",
@@ -129,11 +156,15 @@ describe("providers and regions", () => {
 
   test("providers carry the stack's default tags", () => {
     const provider = prod.resources.find((r) => r.type === "pulumi:providers:aws" && r.name === "aws-primary");
-    expect(JSON.parse(String((provider?.inputs as Obj).defaultTags))).toEqual({ tags: expect.objectContaining({ "northstack:stack": "prod" }) });
+    expect(JSON.parse(String((provider?.inputs as Obj).defaultTags))).toEqual({
+      tags: expect.objectContaining({ "northstack:stack": "prod" }),
+    });
   });
 
   test("a region outside Canada is refused before any provider exists", () => {
-    expect(() => validateAwsRegions("us-east-1", "ca-west-1")).toThrow(/region "us-east-1" is outside Canada; allowed aws regions: ca-central-1, ca-west-1/);
+    expect(() => validateAwsRegions("us-east-1", "ca-west-1")).toThrow(
+      /region "us-east-1" is outside Canada; allowed aws regions: ca-central-1, ca-west-1/,
+    );
     expect(() => validateAwsRegions("ca-central-1", "ca-central-1")).toThrow(/drRegion "ca-central-1" equals region/);
   });
 });
@@ -141,9 +172,14 @@ describe("providers and regions", () => {
 describe("KMS", () => {
   test("customer-managed keys rotate", () => {
     for (const key of ofType(prod, "aws:kms/key:Key")) {
-      expect(key.inputs).toEqual(expect.objectContaining({ enableKeyRotation: true, deletionWindowInDays: 30, keyUsage: "ENCRYPT_DECRYPT" }));
+      expect(key.inputs).toEqual(
+        expect.objectContaining({ enableKeyRotation: true, deletionWindowInDays: 30, keyUsage: "ENCRYPT_DECRYPT" }),
+      );
     }
-    expect(ofType(prod, "aws:kms/alias:Alias").map((a) => a.inputs.name)).toEqual(["alias/northstack/prod/kms", "alias/northstack/prod/kms-dr"]);
+    expect(ofType(prod, "aws:kms/alias:Alias").map((a) => a.inputs.name)).toEqual([
+      "alias/northstack/prod/kms",
+      "alias/northstack/prod/kms-dr",
+    ]);
   });
 });
 
@@ -164,7 +200,15 @@ describe("network", () => {
   test("with a created EKS cluster the data security groups admit only its cluster security group, on their own port", () => {
     const rules = ofType(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     const groupOf = (name: string) => ofType(prod, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name === name)!;
-    expect(rules.map((r) => [r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).toEqual([
+    expect(
+      rules.map((r) => [
+        r.inputs.securityGroupId,
+        r.inputs.referencedSecurityGroupId,
+        r.inputs.cidrIpv4,
+        r.inputs.fromPort,
+        r.inputs.toPort,
+      ]),
+    ).toEqual([
       [`${groupOf("network-postgres-sg").name}-id`, "cluster-eks-sg", undefined, 5432, 5432],
       [`${groupOf("network-redis-sg").name}-id`, "cluster-eks-sg", undefined, 6379, 6379],
     ]);
@@ -178,13 +222,22 @@ describe("network", () => {
 
   test("subnetCidrs slices a VPC CIDR in order", () => {
     expect(subnetCidrs("10.40.0.0/16", 3, 8)[4]).toBe("10.40.128.0/19");
-    expect(subnetCidrs("172.20.16.0/20", 2, 4)).toEqual(["172.20.16.0/22", "172.20.20.0/22", "172.20.24.0/22", "172.20.28.0/22"]);
+    expect(subnetCidrs("172.20.16.0/20", 2, 4)).toEqual([
+      "172.20.16.0/22",
+      "172.20.20.0/22",
+      "172.20.24.0/22",
+      "172.20.28.0/22",
+    ]);
   });
 
   test("bad network arguments are named with the value and what is allowed", () => {
-    expect(() => validateAwsNetworkArgs({ vpcCidr: "10.0.0.0/24" })).toThrow(/vpcCidr "10.0.0.0\/24" is smaller than \/20; allowed: \/16 to \/20/);
+    expect(() => validateAwsNetworkArgs({ vpcCidr: "10.0.0.0/24" })).toThrow(
+      /vpcCidr "10.0.0.0\/24" is smaller than \/20; allowed: \/16 to \/20/,
+    );
     expect(() => validateAwsNetworkArgs({ vpcId: "vpc-1" })).toThrow(/give both or neither/);
-    expect(() => validateAwsNetworkArgs({ vpcId: "vpc-1", privateSubnetIds: ["subnet-a"] })).toThrow(/at least two subnets/);
+    expect(() => validateAwsNetworkArgs({ vpcId: "vpc-1", privateSubnetIds: ["subnet-a"] })).toThrow(
+      /at least two subnets/,
+    );
     expect(() => validateAwsNetworkArgs({ zoneCount: 4 })).toThrow(/zoneCount 4 is not allowed; allowed: 2 or 3/);
   });
 });
@@ -215,17 +268,30 @@ describe("RDS Postgres", () => {
   test("staging: single-AZ, no deletion protection, but still encrypted, private and 7 days of PITR", () => {
     const db = one(staging, "aws:rds/instance:Instance");
     expect(db.inputs).toEqual(
-      expect.objectContaining({ multiAz: false, deletionProtection: false, skipFinalSnapshot: true, storageEncrypted: true, publiclyAccessible: false, backupRetentionPeriod: 7 }),
+      expect.objectContaining({
+        multiAz: false,
+        deletionProtection: false,
+        skipFinalSnapshot: true,
+        storageEncrypted: true,
+        publiclyAccessible: false,
+        backupRetentionPeriod: 7,
+      }),
     );
-    expect(ofType(staging, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")).toEqual([]);
+    expect(ofType(staging, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")).toEqual(
+      [],
+    );
   });
 
   test("the parameter group turns on logical replication and forces TLS", () => {
     const group = one(prod, "aws:rds/parameterGroup:ParameterGroup");
     expect(group.inputs.family).toBe("postgres15");
-    const params = Object.fromEntries((group.inputs.parameters as { name: string; value: string }[]).map((p) => [p.name, p.value]));
+    const params = Object.fromEntries(
+      (group.inputs.parameters as { name: string; value: string }[]).map((p) => [p.name, p.value]),
+    );
     expect(params).toEqual({ "rds.logical_replication": "1", "rds.force_ssl": "1" });
-    expect(rdsPostgresParameters().find((p) => p.name === "rds.logical_replication")?.applyMethod).toBe("pending-reboot");
+    expect(rdsPostgresParameters().find((p) => p.name === "rds.logical_replication")?.applyMethod).toBe(
+      "pending-reboot",
+    );
   });
 
   test("prod replicates automated backups to ca-west-1 with the DR key", () => {
@@ -243,7 +309,9 @@ describe("RDS Postgres", () => {
 
   test("bad arguments are refused with the value and the allowed range", () => {
     const base = { subnetIds: ["a", "b"], securityGroupId: "sg", kmsKeyArn: "k", password: "p" };
-    expect(() => validateRdsPostgresArgs({ ...base, backupRetentionDays: 3 })).toThrow(/backupRetentionDays 3 is not allowed; allowed: 7 to 35/);
+    expect(() => validateRdsPostgresArgs({ ...base, backupRetentionDays: 3 })).toThrow(
+      /backupRetentionDays 3 is not allowed; allowed: 7 to 35/,
+    );
     expect(() => validateRdsPostgresArgs({ ...base, subnetIds: ["a"] })).toThrow(/subnetIds has 1 subnet/);
     expect(() => validateRdsPostgresArgs({ ...base, drKmsKeyArn: "k2" })).toThrow(/drProvider and drKmsKeyArn/);
   });
@@ -269,7 +337,13 @@ describe("ElastiCache Redis", () => {
   test("staging: one node, still TLS, AUTH and encrypted", () => {
     const group = one(staging, "aws:elasticache/replicationGroup:ReplicationGroup");
     expect(group.inputs).toEqual(
-      expect.objectContaining({ numCacheClusters: 1, automaticFailoverEnabled: false, transitEncryptionEnabled: true, atRestEncryptionEnabled: true, authToken: SECRET_MARK }),
+      expect.objectContaining({
+        numCacheClusters: 1,
+        automaticFailoverEnabled: false,
+        transitEncryptionEnabled: true,
+        atRestEncryptionEnabled: true,
+        authToken: SECRET_MARK,
+      }),
     );
   });
 
@@ -279,9 +353,16 @@ describe("ElastiCache Redis", () => {
   });
 
   test("HA without a replica is refused", () => {
-    expect(() => validateElastiCacheRedisArgs({ subnetIds: ["a", "b"], securityGroupId: "s", kmsKeyArn: "k", authToken: "t", ha: true, nodes: 1 })).toThrow(
-      /nodes 1 with ha: automatic failover needs a replica, so 2 to 6/,
-    );
+    expect(() =>
+      validateElastiCacheRedisArgs({
+        subnetIds: ["a", "b"],
+        securityGroupId: "s",
+        kmsKeyArn: "k",
+        authToken: "t",
+        ha: true,
+        nodes: 1,
+      }),
+    ).toThrow(/nodes 1 with ha: automatic failover needs a replica, so 2 to 6/);
   });
 });
 
@@ -290,27 +371,50 @@ describe("S3 backup bucket", () => {
     const buckets = ofType(prod, "aws:s3/bucket:Bucket");
     expect(buckets).toHaveLength(2);
     for (const bucket of buckets) {
-      const about = (type: string) => ofType(prod, type).find((r) => String(r.inputs.bucket).includes(bucket.name) && regionOf(prod, r) === regionOf(prod, bucket));
+      const about = (type: string) =>
+        ofType(prod, type).find(
+          (r) => String(r.inputs.bucket).includes(bucket.name) && regionOf(prod, r) === regionOf(prod, bucket),
+        );
       expect(about("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")?.inputs).toEqual(
-        expect.objectContaining({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
+        expect.objectContaining({
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        }),
       );
-      expect(about("aws:s3/bucketVersioning:BucketVersioning")?.inputs.versioningConfiguration).toEqual({ status: "Enabled" });
-      const sse = (about("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")?.inputs.rules as Obj[])[0];
+      expect(about("aws:s3/bucketVersioning:BucketVersioning")?.inputs.versioningConfiguration).toEqual({
+        status: "Enabled",
+      });
+      const sse = (
+        about("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")?.inputs
+          .rules as Obj[]
+      )[0];
       const byDefault = sse.applyServerSideEncryptionByDefault as Obj;
       expect(byDefault.sseAlgorithm).toBe("aws:kms");
-      expect(String(byDefault.kmsMasterKeyId)).toContain(regionOf(prod, bucket) === "ca-west-1" ? "kms-dr-key" : ":kms-key");
+      expect(String(byDefault.kmsMasterKeyId)).toContain(
+        regionOf(prod, bucket) === "ca-west-1" ? "kms-dr-key" : ":kms-key",
+      );
       const policy = JSON.parse(String(about("aws:s3/bucketPolicy:BucketPolicy")?.inputs.policy));
-      expect(policy.Statement).toEqual([expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]);
+      expect(policy.Statement).toEqual([
+        expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+      ]);
       expect(bucket.inputs.acl).toBeUndefined();
     }
   });
 
   test("the lifecycle keeps 7 daily and 4 weekly backups and expires old versions", () => {
-    const rules = ofType(staging, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules as Obj[];
-    const expiry = Object.fromEntries(rules.filter((r) => r.expiration).map((r) => [(r.filter as Obj).prefix, (r.expiration as Obj).days]));
+    const rules = ofType(staging, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs
+      .rules as Obj[];
+    const expiry = Object.fromEntries(
+      rules.filter((r) => r.expiration).map((r) => [(r.filter as Obj).prefix, (r.expiration as Obj).days]),
+    );
     expect(expiry).toEqual({ "daily/": 7, "weekly/": 28 });
-    expect(rules.find((r) => r.noncurrentVersionExpiration)?.noncurrentVersionExpiration).toEqual({ noncurrentDays: BACKUP_RETENTION.noncurrentDays });
-    for (const { prefix, days } of BACKUP_RETENTION.prefixes) expect(days / (prefix === "daily/" ? 1 : 7)).toBeGreaterThanOrEqual(prefix === "daily/" ? 7 : 4);
+    expect(rules.find((r) => r.noncurrentVersionExpiration)?.noncurrentVersionExpiration).toEqual({
+      noncurrentDays: BACKUP_RETENTION.noncurrentDays,
+    });
+    for (const { prefix, days } of BACKUP_RETENTION.prefixes)
+      expect(days / (prefix === "daily/" ? 1 : 7)).toBeGreaterThanOrEqual(prefix === "daily/" ? 7 : 4);
     expect(s3LifecycleRules()).toHaveLength(3);
   });
 
@@ -335,14 +439,16 @@ describe("S3 backup bucket", () => {
   });
 
   test("a DR copy in the primary region is refused", () => {
-    expect(() => validateBackupBucketArgs({ bucketName: "b", kmsKeyArn: "k", region: "ca-central-1", drRegion: "ca-central-1" })).toThrow(
-      /give all four or none.*equals region/,
-    );
+    expect(() =>
+      validateBackupBucketArgs({ bucketName: "b", kmsKeyArn: "k", region: "ca-central-1", drRegion: "ca-central-1" }),
+    ).toThrow(/give all four or none.*equals region/);
   });
 
   test("bucket names are fixed per stack, purpose and account, and refused when S3 would refuse them", () => {
     expect(s3BucketName("prod", "backups-dr", "111122223333")).toBe("northstack-prod-backups-dr-111122223333");
-    expect(s3BucketName("Team_Staging", "storage", "111122223333")).toBe("northstack-team-staging-storage-111122223333");
+    expect(s3BucketName("Team_Staging", "storage", "111122223333")).toBe(
+      "northstack-team-staging-storage-111122223333",
+    );
     expect(() => s3BucketName("a-stack-name-long-enough-to-overflow-s3", "backups-dr", "111122223333")).toThrow(
       /S3 bucket name "northstack-a-stack-name-long-enough-to-overflow-s3-backups-dr-111122223333" for stack "a-stack-name-long-enough-to-overflow-s3" is not a valid bucket name .*use a shorter stack name/,
     );
@@ -364,10 +470,14 @@ describe("EKS", () => {
 
   test("nodes run in the private subnets with IMDSv2 (hop limit 1) and encrypted volumes", () => {
     const nodes = one(prod, "aws:eks/nodeGroup:NodeGroup");
-    const privateSubnets = ofType(prod, "aws:ec2/subnet:Subnet").filter((s) => s.name.includes("private")).map((s) => `${s.name}-id`);
+    const privateSubnets = ofType(prod, "aws:ec2/subnet:Subnet")
+      .filter((s) => s.name.includes("private"))
+      .map((s) => `${s.name}-id`);
     expect(nodes.inputs.subnetIds).toEqual(privateSubnets);
     const template = one(prod, "aws:ec2/launchTemplate:LaunchTemplate").inputs;
-    expect(template.metadataOptions).toEqual(expect.objectContaining({ httpTokens: "required", httpPutResponseHopLimit: 1 }));
+    expect(template.metadataOptions).toEqual(
+      expect.objectContaining({ httpTokens: "required", httpPutResponseHopLimit: 1 }),
+    );
     expect((template.blockDeviceMappings as { ebs: Obj }[])[0].ebs.encrypted).toBe("true");
   });
 
@@ -378,10 +488,18 @@ describe("EKS", () => {
 
   test("the EBS CSI driver gets its role through Pod Identity, with use of the stack key", () => {
     const driver = ofType(prod, "aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-ebs-csi-driver");
-    expect((driver?.inputs.podIdentityAssociations as Obj[])[0]).toEqual(expect.objectContaining({ serviceAccount: "ebs-csi-controller-sa" }));
-    const trust = JSON.parse(String(ofType(prod, "aws:iam/role:Role").find((r) => r.name === "cluster-ebs-csi")?.inputs.assumeRolePolicy));
+    expect((driver?.inputs.podIdentityAssociations as Obj[])[0]).toEqual(
+      expect.objectContaining({ serviceAccount: "ebs-csi-controller-sa" }),
+    );
+    const trust = JSON.parse(
+      String(ofType(prod, "aws:iam/role:Role").find((r) => r.name === "cluster-ebs-csi")?.inputs.assumeRolePolicy),
+    );
     expect(trust.Statement[0].Principal).toEqual({ Service: "pods.eks.amazonaws.com" });
-    const keyPolicy = JSON.parse(String(ofType(prod, "aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "cluster-ebs-csi-kms")?.inputs.policy));
+    const keyPolicy = JSON.parse(
+      String(
+        ofType(prod, "aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "cluster-ebs-csi-kms")?.inputs.policy,
+      ),
+    );
     for (const statement of keyPolicy.Statement) expect(statement.Resource).toContain(":kms-key");
   });
 
@@ -389,18 +507,31 @@ describe("EKS", () => {
     expect(prod.outputs.kubeconfig).toBe(SECRET_MARK);
     const config = JSON.parse(eksKubeconfig("northstack-prod", "https://x.eks.amazonaws.com", "Q0E=", "ca-central-1"));
     expect(config.users[0].user.exec).toEqual(
-      expect.objectContaining({ command: "aws", args: ["eks", "get-token", "--cluster-name", "northstack-prod", "--region", "ca-central-1", "--output", "json"] }),
+      expect.objectContaining({
+        command: "aws",
+        args: ["eks", "get-token", "--cluster-name", "northstack-prod", "--region", "ca-central-1", "--output", "json"],
+      }),
     );
     expect(Object.keys(config.users[0].user)).toEqual(["exec"]);
   });
 
   test("a public endpoint open to the world is refused", () => {
-    expect(() => validateEksClusterArgs({ subnetIds: ["a", "b"], kmsKeyArn: "k", region: "ca-central-1", publicAccessCidrs: ["0.0.0.0/0"] })).toThrow(
-      /publicAccessCidrs "0.0.0.0\/0" opens the API server to every address/,
-    );
-    expect(() => validateEksClusterArgs({ subnetIds: ["a", "b"], kmsKeyArn: "k", region: "ca-central-1", nodes: { min: 3, desired: 2, max: 4 } })).toThrow(
-      /min <= desired <= max/,
-    );
+    expect(() =>
+      validateEksClusterArgs({
+        subnetIds: ["a", "b"],
+        kmsKeyArn: "k",
+        region: "ca-central-1",
+        publicAccessCidrs: ["0.0.0.0/0"],
+      }),
+    ).toThrow(/publicAccessCidrs "0.0.0.0\/0" opens the API server to every address/);
+    expect(() =>
+      validateEksClusterArgs({
+        subnetIds: ["a", "b"],
+        kmsKeyArn: "k",
+        region: "ca-central-1",
+        nodes: { min: 3, desired: 2, max: 4 },
+      }),
+    ).toThrow(/min <= desired <= max/);
   });
 });
 
@@ -413,7 +544,13 @@ test("a component with a bad argument registers nothing", async () => {
       config: {},
       program: () => {
         try {
-          new RdsPostgres("postgres", { subnetIds: ["a", "b"], securityGroupId: "sg", kmsKeyArn: "k", password: "p", backupRetentionDays: 1 });
+          new RdsPostgres("postgres", {
+            subnetIds: ["a", "b"],
+            securityGroupId: "sg",
+            kmsKeyArn: "k",
+            password: "p",
+            backupRetentionDays: 1,
+          });
         } catch (e) {
           error = e;
         }

@@ -18,10 +18,17 @@ afterAll(() => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: tr
 function runWith(nodeVersion: string | undefined) {
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), "ci-run-"));
   tempDirs.push(bin);
-  fs.symlinkSync(spawnSync("sh", ["-c", "command -v dirname"], { encoding: "utf8" }).stdout.trim(), path.join(bin, "dirname"));
+  fs.symlinkSync(
+    spawnSync("sh", ["-c", "command -v dirname"], { encoding: "utf8" }).stdout.trim(),
+    path.join(bin, "dirname"),
+  );
   if (nodeVersion !== undefined) {
     const major = nodeVersion.split(".")[0];
-    fs.writeFileSync(path.join(bin, "node"), `#!/bin/sh\ncase "$1" in -p) echo ${major};; --version) echo v${nodeVersion};; esac\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, "node"),
+      `#!/bin/sh\ncase "$1" in -p) echo ${major};; --version) echo v${nodeVersion};; esac\n`,
+      { mode: 0o755 },
+    );
     // Anything past the Node check would reach apt-get or npm; this npm records that it ran.
     fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho reached >&2\nexit 99\n`, { mode: 0o755 });
   }
@@ -38,7 +45,17 @@ test("the CI workflow runs .ci/run and installs nothing itself", () => {
 
 test(".ci/run installs the tools every integration suite needs", () => {
   const text = fs.readFileSync(script, "utf8");
-  for (const pkg of ["postgresql-15", "pgbackrest", "redis-server", "prometheus", "prometheus-alertmanager", "shellcheck", "curl", "openssl"]) expect(text).toMatch(new RegExp(`apt-get install[^\\n]* ${pkg}( |$)`, "m"));
+  for (const pkg of [
+    "postgresql-15",
+    "pgbackrest",
+    "redis-server",
+    "prometheus",
+    "prometheus-alertmanager",
+    "shellcheck",
+    "curl",
+    "openssl",
+  ])
+    expect(text).toMatch(new RegExp(`apt-get install[^\\n]* ${pkg}( |$)`, "m"));
 });
 
 test.each([

@@ -35,13 +35,18 @@ async function plan(stack: Stack, set: Record<string, string>): Promise<StackPla
 }
 
 /** Runs index.ts with a config that must fail; returns the error and what was registered anyway. */
-async function attempt(stack: Stack, set: Record<string, string>): Promise<{ error: unknown; registered: PlannedResource[] }> {
+async function attempt(
+  stack: Stack,
+  set: Record<string, string>,
+): Promise<{ error: unknown; registered: PlannedResource[] }> {
   let error: unknown;
   let registered: PlannedResource[] = [];
   await jest.isolateModulesAsync(async () => {
     /* eslint-disable @typescript-eslint/no-require-imports */
-    const { runUnderMocks } = require("../../scripts/lib/mock-program") as typeof import("../../scripts/lib/mock-program");
-    const { readStackConfig } = require("../../scripts/lib/stack-config") as typeof import("../../scripts/lib/stack-config");
+    const { runUnderMocks } =
+      require("../../scripts/lib/mock-program") as typeof import("../../scripts/lib/mock-program");
+    const { readStackConfig } =
+      require("../../scripts/lib/stack-config") as typeof import("../../scripts/lib/stack-config");
     const { config, secretKeys } = readStackConfig(ROOT, stack, set);
     const run = await runUnderMocks({
       stack,
@@ -76,21 +81,35 @@ beforeAll(async () => {
 }, 120_000);
 
 const ofType = (p: StackPlan, type: string) => p.resources.filter((r) => r.type === type);
-const providerOf = (p: StackPlan, r: PlannedResource) => (r.provider ? p.resources.find((x) => x.urn === r.provider?.slice(0, r.provider.lastIndexOf("::"))) : undefined);
+const providerOf = (p: StackPlan, r: PlannedResource) =>
+  r.provider ? p.resources.find((x) => x.urn === r.provider?.slice(0, r.provider.lastIndexOf("::"))) : undefined;
 const regionOf = (p: StackPlan, r: PlannedResource) => providerOf(p, r)?.inputs.region as string | undefined;
-const cloudResources = (p: StackPlan, cloud: Cloud) => p.resources.filter((r) => r.custom && r.type.startsWith(`${cloud}:`));
+const cloudResources = (p: StackPlan, cloud: Cloud) =>
+  p.resources.filter((r) => r.custom && r.type.startsWith(`${cloud}:`));
 /** Where a GCP resource says it is: its own region/location, else its provider's region. */
-const gcpPlacement = (p: StackPlan, r: PlannedResource) => String(r.inputs.location ?? r.inputs.region ?? regionOf(p, r)).toLowerCase();
+const gcpPlacement = (p: StackPlan, r: PlannedResource) =>
+  String(r.inputs.location ?? r.inputs.region ?? regionOf(p, r)).toLowerCase();
 
 describe.each(combos)("%s on %s", (stack, cloud) => {
   const get = () => plans.get(key(stack, cloud)) as StackPlan;
 
   test("composes the same components as dev, on Kubernetes, with managed data services", () => {
     const types = new Set(get().resources.map((r) => r.type));
-    for (const t of ["northstack:runtime:Kubernetes", "northstack:data:Supabase", "northstack:app:ApiService", "northstack:edge:Kong", "northstack:observability:Monitoring", `northstack:${cloud}:Postgres`, `northstack:${cloud}:Redis`, `northstack:${cloud}:BackupBucket`, `northstack:${cloud}:Cluster`]) {
+    for (const t of [
+      "northstack:runtime:Kubernetes",
+      "northstack:data:Supabase",
+      "northstack:app:ApiService",
+      "northstack:edge:Kong",
+      "northstack:observability:Monitoring",
+      `northstack:${cloud}:Postgres`,
+      `northstack:${cloud}:Redis`,
+      `northstack:${cloud}:BackupBucket`,
+      `northstack:${cloud}:Cluster`,
+    ]) {
       expect(types).toContain(t);
     }
-    for (const t of ["northstack:data:Postgres", "northstack:data:Redis", "northstack:runtime:Docker"]) expect(types).not.toContain(t);
+    for (const t of ["northstack:data:Postgres", "northstack:data:Redis", "northstack:runtime:Docker"])
+      expect(types).not.toContain(t);
   });
 
   test("every Kubernetes object validates against the official OpenAPI schema", () => {
@@ -101,7 +120,8 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
   test("every pod meets Pod Security 'restricted'; the only hardening gaps are the documented writable roots", () => {
     expect(podSecurityProblems(get().resources)).toEqual([]);
     // Realtime (Elixir release config) and Studio (Next.js cache) write under their app directories.
-    for (const problem of northstackHardeningProblems(get().resources)) expect(problem).toMatch(/supabase-(realtime|studio)\]\.securityContext\.readOnlyRootFilesystem/);
+    for (const problem of northstackHardeningProblems(get().resources))
+      expect(problem).toMatch(/supabase-(realtime|studio)\]\.securityContext\.readOnlyRootFilesystem/);
   });
 
   test("the policy pack, with this stack's config, finds no mandatory violation", async () => {
@@ -118,17 +138,31 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     }
     expect(classes).toHaveLength(1);
     expect(classes[0].inputs).toEqual(
-      expect.objectContaining({ provisioner: "ebs.csi.aws.com", reclaimPolicy: stack === "prod" ? "Retain" : "Delete", volumeBindingMode: "WaitForFirstConsumer" }),
+      expect.objectContaining({
+        provisioner: "ebs.csi.aws.com",
+        reclaimPolicy: stack === "prod" ? "Retain" : "Delete",
+        volumeBindingMode: "WaitForFirstConsumer",
+      }),
     );
-    expect(classes[0].inputs.parameters).toEqual({ type: "gp3", encrypted: "true", kmsKeyId: expect.stringContaining(":kms-key") });
-    expect(ofType(get(), "aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort()).toEqual(["aws-ebs-csi-driver", "eks-pod-identity-agent", "vpc-cni"]);
+    expect(classes[0].inputs.parameters).toEqual({
+      type: "gp3",
+      encrypted: "true",
+      kmsKeyId: expect.stringContaining(":kms-key"),
+    });
+    expect(
+      ofType(get(), "aws:eks/addon:Addon")
+        .map((a) => a.inputs.addonName)
+        .sort(),
+    ).toEqual(["aws-ebs-csi-driver", "eks-pod-identity-agent", "vpc-cni"]);
   });
 
   test("the namespace enforces 'restricted' and the migrations ConfigMap is labelled", () => {
     const namespace = ofType(get(), "kubernetes:core/v1:Namespace")[0].inputs.metadata as { name: string; labels: Obj };
     expect(namespace.name).toBe(`northstack-${stack}`);
     expect(namespace.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
-    const migrations = ofType(get(), "kubernetes:core/v1:ConfigMap").filter((c) => ((c.inputs.metadata as Obj).labels as Obj)["northstack.io/migrations"] === "true");
+    const migrations = ofType(get(), "kubernetes:core/v1:ConfigMap").filter(
+      (c) => ((c.inputs.metadata as Obj).labels as Obj)["northstack.io/migrations"] === "true",
+    );
     expect(migrations).toHaveLength(1);
   });
 
@@ -138,10 +172,17 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     // Memorystore with TLS serves 6378 (the plan's mock answers as the real instance does).
     const redisPort = cloud === "aws" ? 6379 : 6378;
     const destinations = (workload: string) => {
-      const policy = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((np) => (np.inputs.metadata as Obj).name === workload);
+      const policy = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find(
+        (np) => (np.inputs.metadata as Obj).name === workload,
+      );
       if (!policy) throw new Error(`no NetworkPolicy for ${workload}`);
-      const rules = (policy.inputs.spec as Obj).egress as { to: { ipBlock?: { cidr: string } }[]; ports?: { port: number }[] }[];
-      return rules.filter((r) => r.ports).map((r) => `${r.to.map((t) => t.ipBlock?.cidr).join(",")}:${r.ports!.map((x) => x.port).join(",")}`);
+      const rules = (policy.inputs.spec as Obj).egress as {
+        to: { ipBlock?: { cidr: string } }[];
+        ports?: { port: number }[];
+      }[];
+      return rules
+        .filter((r) => r.ports)
+        .map((r) => `${r.to.map((t) => t.ipBlock?.cidr).join(",")}:${r.ports!.map((x) => x.port).join(",")}`);
     };
     const postgres = `${dataCidr}:5432`;
     const redis = `${dataCidr}:${redisPort}`;
@@ -152,38 +193,82 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(destinations("kong")).toEqual([redis]);
     expect(destinations("supabase-storage")).toEqual([postgres, https, ...identity]);
     expect(destinations("backup")).toEqual([postgres, https, ...identity]);
-    for (const w of ["supabase-auth", "supabase-rest", "supabase-realtime", "supabase-meta", "monitoring-postgres-exporter"]) expect({ w, to: destinations(w) }).toEqual({ w, to: [postgres] });
+    for (const w of [
+      "supabase-auth",
+      "supabase-rest",
+      "supabase-realtime",
+      "supabase-meta",
+      "monitoring-postgres-exporter",
+    ])
+      expect({ w, to: destinations(w) }).toEqual({ w, to: [postgres] });
     expect(destinations("monitoring-redis-exporter")).toEqual([redis]);
     expect(destinations(ofType(p, "kubernetes:batch/v1:Job").map((j) => j.name)[0])).toEqual([postgres]);
     // No alert webhook is configured, so Alertmanager stays inside too.
-    for (const w of ["supabase-studio", "monitoring-grafana", "monitoring-loki", "monitoring-prometheus", "monitoring-alertmanager"]) expect({ w, to: destinations(w) }).toEqual({ w, to: [] });
+    for (const w of [
+      "supabase-studio",
+      "monitoring-grafana",
+      "monitoring-loki",
+      "monitoring-prometheus",
+      "monitoring-alertmanager",
+    ])
+      expect({ w, to: destinations(w) }).toEqual({ w, to: [] });
   });
 
-  test(cloud === "gcp" ? "DNS: kube-dns pods and GKE's node-local resolvers, on 53 only" : "DNS: the kube-dns (CoreDNS) pods only, on 53", () => {
-    const dns = ofType(get(), "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((np) => (np.inputs.metadata as Obj).name === "allow-dns")!;
-    const [rule] = (dns.inputs.spec as Obj).egress as { to: Obj[]; ports: Obj[] }[];
-    expect(rule.to[0]).toEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } });
-    expect(rule.to.slice(1)).toEqual(cloud === "gcp" ? [{ ipBlock: { cidr: "169.254.20.10/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }] : []);
-    expect(rule.ports).toEqual([
-      { protocol: "UDP", port: 53 },
-      { protocol: "TCP", port: 53 },
-    ]);
-  });
+  test(
+    cloud === "gcp"
+      ? "DNS: kube-dns pods and GKE's node-local resolvers, on 53 only"
+      : "DNS: the kube-dns (CoreDNS) pods only, on 53",
+    () => {
+      const dns = ofType(get(), "kubernetes:networking.k8s.io/v1:NetworkPolicy").find(
+        (np) => (np.inputs.metadata as Obj).name === "allow-dns",
+      )!;
+      const [rule] = (dns.inputs.spec as Obj).egress as { to: Obj[]; ports: Obj[] }[];
+      expect(rule.to[0]).toEqual({
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+      });
+      expect(rule.to.slice(1)).toEqual(
+        cloud === "gcp" ? [{ ipBlock: { cidr: "169.254.20.10/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }] : [],
+      );
+      expect(rule.ports).toEqual([
+        { protocol: "UDP", port: 53 },
+        { protocol: "TCP", port: 53 },
+      ]);
+    },
+  );
 
   test("the gateway: a load balancer on 443 only, keeping client addresses, to Kong's TLS listener with the operator's certificate", () => {
     const p = get();
-    const services = ofType(p, "kubernetes:core/v1:Service").filter((svc) => (svc.inputs.spec as Obj).type === "LoadBalancer");
+    const services = ofType(p, "kubernetes:core/v1:Service").filter(
+      (svc) => (svc.inputs.spec as Obj).type === "LoadBalancer",
+    );
     expect(services.map((svc) => svc.name)).toEqual(["kong-public"]);
-    expect(services[0].inputs.spec).toEqual(expect.objectContaining({ externalTrafficPolicy: "Local", ports: [{ name: "https", port: 443, targetPort: "proxy-tls", protocol: "TCP" }] }));
+    expect(services[0].inputs.spec).toEqual(
+      expect.objectContaining({
+        externalTrafficPolicy: "Local",
+        ports: [{ name: "https", port: 443, targetPort: "proxy-tls", protocol: "TCP" }],
+      }),
+    );
     const annotations = (services[0].inputs.metadata as Obj).annotations;
     if (cloud === "aws") {
-      expect(annotations).toEqual({ "service.beta.kubernetes.io/aws-load-balancer-type": "nlb", "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing" });
+      expect(annotations).toEqual({
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+      });
     } else {
       expect(annotations).toBeUndefined();
     }
     const kong = ofType(p, "kubernetes:apps/v1:Deployment").find((d) => d.name === "kong")!;
-    const podSpec = ((kong.inputs.spec as Obj).template as Obj).spec as { volumes: Obj[]; containers: { env: { name: string; value?: string }[] }[] };
-    expect(podSpec.volumes).toContainEqual(expect.objectContaining({ name: "public-tls", secret: expect.objectContaining({ secretName: "northstack-gateway-tls" }) }));
+    const podSpec = ((kong.inputs.spec as Obj).template as Obj).spec as {
+      volumes: Obj[];
+      containers: { env: { name: string; value?: string }[] }[];
+    };
+    expect(podSpec.volumes).toContainEqual(
+      expect.objectContaining({
+        name: "public-tls",
+        secret: expect.objectContaining({ secretName: "northstack-gateway-tls" }),
+      }),
+    );
     const env = Object.fromEntries(podSpec.containers[0].env.map((e) => [e.name, e.value]));
     expect(env.KONG_SSL_CERT).toBe("/etc/kong/tls/tls.crt");
     expect(env.KONG_TRUSTED_IPS).toBeUndefined();
@@ -219,150 +304,260 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     const p = get();
     if (cloud === "aws") {
       const resources = cloudResources(p, "aws");
-      for (const r of resources) expect({ r: r.name, region: regionOf(p, r) }).toEqual({ r: r.name, region: expect.stringMatching(/^ca-(central|west)-1$/) });
+      for (const r of resources)
+        expect({ r: r.name, region: regionOf(p, r) }).toEqual({
+          r: r.name,
+          region: expect.stringMatching(/^ca-(central|west)-1$/),
+        });
       for (const db of ofType(p, "aws:rds/instance:Instance")) {
-        expect(db.inputs).toEqual(expect.objectContaining({ storageEncrypted: true, publiclyAccessible: false, password: SECRET_MARK }));
+        expect(db.inputs).toEqual(
+          expect.objectContaining({ storageEncrypted: true, publiclyAccessible: false, password: SECRET_MARK }),
+        );
         expect(db.inputs.kmsKeyId).toEqual(expect.stringContaining(":kms-key"));
       }
       for (const rg of ofType(p, "aws:elasticache/replicationGroup:ReplicationGroup")) {
-        expect(rg.inputs).toEqual(expect.objectContaining({ transitEncryptionEnabled: true, atRestEncryptionEnabled: true, authToken: SECRET_MARK }));
+        expect(rg.inputs).toEqual(
+          expect.objectContaining({
+            transitEncryptionEnabled: true,
+            atRestEncryptionEnabled: true,
+            authToken: SECRET_MARK,
+          }),
+        );
       }
       const buckets = ofType(p, "aws:s3/bucket:Bucket");
-      expect(ofType(p, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")).toHaveLength(buckets.length);
+      expect(
+        ofType(p, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"),
+      ).toHaveLength(buckets.length);
       const blocks = ofType(p, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
       expect(blocks).toHaveLength(buckets.length);
-      for (const b of blocks) expect(b.inputs).toEqual(expect.objectContaining({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }));
-      for (const c of ofType(p, "aws:eks/cluster:Cluster")) expect((c.inputs.vpcConfig as Obj).endpointPublicAccess).toBe(false);
+      for (const b of blocks)
+        expect(b.inputs).toEqual(
+          expect.objectContaining({
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+          }),
+        );
+      for (const c of ofType(p, "aws:eks/cluster:Cluster"))
+        expect((c.inputs.vpcConfig as Obj).endpointPublicAccess).toBe(false);
     } else {
-      for (const r of cloudResources(p, "gcp")) expect({ r: r.name, where: gcpPlacement(p, r) }).toEqual({ r: r.name, where: expect.stringMatching(/^northamerica-northeast[12]$/) });
+      for (const r of cloudResources(p, "gcp"))
+        expect({ r: r.name, where: gcpPlacement(p, r) }).toEqual({
+          r: r.name,
+          where: expect.stringMatching(/^northamerica-northeast[12]$/),
+        });
       for (const db of ofType(p, "gcp:sql/databaseInstance:DatabaseInstance")) {
         const settings = db.inputs.settings as { ipConfiguration: Obj; backupConfiguration: Obj };
-        expect(settings.ipConfiguration).toEqual(expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }));
+        expect(settings.ipConfiguration).toEqual(
+          expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }),
+        );
         expect(db.inputs.encryptionKeyName).toEqual(expect.stringContaining("kms-"));
         // A read replica has no backups of its own; the primary's stay in its region.
         if (db.inputs.masterInstanceName) continue;
-        expect(settings.backupConfiguration).toEqual(expect.objectContaining({ pointInTimeRecoveryEnabled: true, location: "northamerica-northeast1" }));
+        expect(settings.backupConfiguration).toEqual(
+          expect.objectContaining({ pointInTimeRecoveryEnabled: true, location: "northamerica-northeast1" }),
+        );
       }
       for (const r of ofType(p, "gcp:redis/instance:Instance")) {
-        expect(r.inputs).toEqual(expect.objectContaining({ transitEncryptionMode: "SERVER_AUTHENTICATION", authEnabled: true, connectMode: "PRIVATE_SERVICE_ACCESS" }));
+        expect(r.inputs).toEqual(
+          expect.objectContaining({
+            transitEncryptionMode: "SERVER_AUTHENTICATION",
+            authEnabled: true,
+            connectMode: "PRIVATE_SERVICE_ACCESS",
+          }),
+        );
         expect(r.inputs.customerManagedKey).toEqual(expect.stringContaining("kms-key"));
       }
       for (const b of ofType(p, "gcp:storage/bucket:Bucket")) {
-        expect(b.inputs).toEqual(expect.objectContaining({ publicAccessPrevention: "enforced", uniformBucketLevelAccess: true, encryption: { defaultKmsKeyName: expect.stringContaining("kms") } }));
+        expect(b.inputs).toEqual(
+          expect.objectContaining({
+            publicAccessPrevention: "enforced",
+            uniformBucketLevelAccess: true,
+            encryption: { defaultKmsKeyName: expect.stringContaining("kms") },
+          }),
+        );
       }
-      for (const c of ofType(p, "gcp:container/cluster:Cluster")) expect(c.inputs.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: true });
+      for (const c of ofType(p, "gcp:container/cluster:Cluster"))
+        expect(c.inputs.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: true });
     }
   });
 
-  test(cloud === "gcp" ? "Redis clients trust Memorystore's private CA" : "Redis clients verify ElastiCache against the system trust store only", () => {
-    const deployment = (name: string) => ofType(get(), "kubernetes:apps/v1:Deployment").find((d) => (d.inputs.metadata as Obj).name === name);
-    const envOf = (name: string) => {
-      const containers = (((deployment(name)?.inputs.spec as Obj).template as Obj).spec as Obj).containers as Obj[];
-      return Object.fromEntries((containers[0].env as Obj[]).map((e) => [e.name, e.value]));
-    };
-    const caFileIn = (name: string) =>
-      ofType(get(), "kubernetes:core/v1:ConfigMap").some(
-        (c) => ((c.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name && "redis-ca.pem" in ((c.inputs.data as Obj) ?? {}),
+  test(
+    cloud === "gcp"
+      ? "Redis clients trust Memorystore's private CA"
+      : "Redis clients verify ElastiCache against the system trust store only",
+    () => {
+      const deployment = (name: string) =>
+        ofType(get(), "kubernetes:apps/v1:Deployment").find((d) => (d.inputs.metadata as Obj).name === name);
+      const envOf = (name: string) => {
+        const containers = (((deployment(name)?.inputs.spec as Obj).template as Obj).spec as Obj).containers as Obj[];
+        return Object.fromEntries((containers[0].env as Obj[]).map((e) => [e.name, e.value]));
+      };
+      const caFileIn = (name: string) =>
+        ofType(get(), "kubernetes:core/v1:ConfigMap").some(
+          (c) =>
+            ((c.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name &&
+            "redis-ca.pem" in ((c.inputs.data as Obj) ?? {}),
+        );
+      if (cloud === "gcp") {
+        expect(envOf("api").NODE_EXTRA_CA_CERTS).toBe("/etc/northstack/redis-ca.pem");
+        expect(envOf("kong").KONG_LUA_SSL_TRUSTED_CERTIFICATE).toBe("system,/etc/northstack/redis-ca.pem");
+        expect(envOf("monitoring-redis-exporter").REDIS_EXPORTER_TLS_CA_CERT_FILE).toBe("/etc/northstack/redis-ca.pem");
+        for (const name of ["api", "kong", "monitoring-redis-exporter"]) expect(caFileIn(name)).toBe(true);
+      } else {
+        expect(envOf("api").NODE_EXTRA_CA_CERTS).toBeUndefined();
+        expect(envOf("kong").KONG_LUA_SSL_TRUSTED_CERTIFICATE).toBe("system");
+        expect(caFileIn("api")).toBe(false);
+      }
+    },
+  );
+
+  test(
+    stack === "prod" ? "prod: HA and deletion protection are on" : "staging: small, single-zone, unprotected",
+    () => {
+      const p = get();
+      const prod = stack === "prod";
+      if (cloud === "aws") {
+        const db = ofType(p, "aws:rds/instance:Instance")[0].inputs;
+        expect({
+          multiAz: db.multiAz,
+          deletionProtection: db.deletionProtection,
+          skipFinalSnapshot: db.skipFinalSnapshot,
+        }).toEqual({ multiAz: prod, deletionProtection: prod, skipFinalSnapshot: !prod });
+        const rg = ofType(p, "aws:elasticache/replicationGroup:ReplicationGroup")[0].inputs;
+        expect({
+          failover: rg.automaticFailoverEnabled,
+          multiAz: rg.multiAzEnabled,
+          nodes: rg.numCacheClusters,
+        }).toEqual({ failover: prod, multiAz: prod, nodes: prod ? 2 : 1 });
+        expect(ofType(p, "aws:eks/cluster:Cluster")[0].inputs.deletionProtection).toBe(prod);
+      } else {
+        const db = ofType(p, "gcp:sql/databaseInstance:DatabaseInstance")[0].inputs;
+        expect({
+          availability: (db.settings as Obj).availabilityType,
+          deletionProtection: db.deletionProtection,
+        }).toEqual({ availability: prod ? "REGIONAL" : "ZONAL", deletionProtection: prod });
+        expect(ofType(p, "gcp:redis/instance:Instance")[0].inputs.tier).toBe(prod ? "STANDARD_HA" : "BASIC");
+        expect(ofType(p, "gcp:container/cluster:Cluster")[0].inputs.deletionProtection).toBe(prod);
+      }
+      const apiScaling = ofType(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").find(
+        (h) => ((h.inputs.spec as Obj).scaleTargetRef as Obj).name === "api",
       );
-    if (cloud === "gcp") {
-      expect(envOf("api").NODE_EXTRA_CA_CERTS).toBe("/etc/northstack/redis-ca.pem");
-      expect(envOf("kong").KONG_LUA_SSL_TRUSTED_CERTIFICATE).toBe("system,/etc/northstack/redis-ca.pem");
-      expect(envOf("monitoring-redis-exporter").REDIS_EXPORTER_TLS_CA_CERT_FILE).toBe("/etc/northstack/redis-ca.pem");
-      for (const name of ["api", "kong", "monitoring-redis-exporter"]) expect(caFileIn(name)).toBe(true);
-    } else {
-      expect(envOf("api").NODE_EXTRA_CA_CERTS).toBeUndefined();
-      expect(envOf("kong").KONG_LUA_SSL_TRUSTED_CERTIFICATE).toBe("system");
-      expect(caFileIn("api")).toBe(false);
-    }
-  });
+      expect({
+        min: (apiScaling?.inputs.spec as Obj).minReplicas,
+        max: (apiScaling?.inputs.spec as Obj).maxReplicas,
+      }).toEqual(prod ? { min: 3, max: 10 } : { min: 1, max: 3 });
+      expect(ofType(p, "kubernetes:policy/v1:PodDisruptionBudget").length > 0).toBe(prod);
+    },
+  );
 
-  test(stack === "prod" ? "prod: HA and deletion protection are on" : "staging: small, single-zone, unprotected", () => {
-    const p = get();
-    const prod = stack === "prod";
-    if (cloud === "aws") {
-      const db = ofType(p, "aws:rds/instance:Instance")[0].inputs;
-      expect({ multiAz: db.multiAz, deletionProtection: db.deletionProtection, skipFinalSnapshot: db.skipFinalSnapshot }).toEqual({ multiAz: prod, deletionProtection: prod, skipFinalSnapshot: !prod });
-      const rg = ofType(p, "aws:elasticache/replicationGroup:ReplicationGroup")[0].inputs;
-      expect({ failover: rg.automaticFailoverEnabled, multiAz: rg.multiAzEnabled, nodes: rg.numCacheClusters }).toEqual({ failover: prod, multiAz: prod, nodes: prod ? 2 : 1 });
-      expect(ofType(p, "aws:eks/cluster:Cluster")[0].inputs.deletionProtection).toBe(prod);
-    } else {
-      const db = ofType(p, "gcp:sql/databaseInstance:DatabaseInstance")[0].inputs;
-      expect({ availability: (db.settings as Obj).availabilityType, deletionProtection: db.deletionProtection }).toEqual({ availability: prod ? "REGIONAL" : "ZONAL", deletionProtection: prod });
-      expect(ofType(p, "gcp:redis/instance:Instance")[0].inputs.tier).toBe(prod ? "STANDARD_HA" : "BASIC");
-      expect(ofType(p, "gcp:container/cluster:Cluster")[0].inputs.deletionProtection).toBe(prod);
-    }
-    const apiScaling = ofType(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").find((h) => ((h.inputs.spec as Obj).scaleTargetRef as Obj).name === "api");
-    expect({ min: (apiScaling?.inputs.spec as Obj).minReplicas, max: (apiScaling?.inputs.spec as Obj).maxReplicas }).toEqual(prod ? { min: 3, max: 10 } : { min: 1, max: 3 });
-    expect(ofType(p, "kubernetes:policy/v1:PodDisruptionBudget").length > 0).toBe(prod);
-  });
-
-  test(stack === "prod" ? "DR copies go to the Canadian DR region and nowhere else" : "staging makes no DR copies", () => {
-    const p = get();
-    const drRegion = cloud === "aws" ? "ca-west-1" : "northamerica-northeast2";
-    const inDr =
-      cloud === "aws"
-        ? cloudResources(p, "aws").filter((r) => regionOf(p, r) === drRegion)
-        : cloudResources(p, "gcp").filter((r) => gcpPlacement(p, r) === drRegion);
-    if (stack === "staging") {
-      expect(inDr).toEqual([]);
-      expect(p.outputs.drBackupBucket).toBe("none");
-      return;
-    }
-    expect(p.outputs.drBackupBucket).not.toBe("none");
-    if (cloud === "aws") {
-      expect(inDr.map((r) => r.type)).toEqual(expect.arrayContaining(["aws:s3/bucket:Bucket", "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"]));
-      const destination = ((ofType(p, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")[0].inputs.rules as Obj[])[0].destination as Obj).bucket;
-      const drBucket = inDr.find((r) => r.type === "aws:s3/bucket:Bucket");
-      expect(String(destination)).toContain(drBucket?.name ?? "none");
-      const providers = p.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => r.inputs.region);
-      expect(providers.sort()).toEqual(["ca-central-1", "ca-west-1"]);
-    } else {
-      expect(inDr.map((r) => [r.type, r.inputs.location ?? r.inputs.region]).sort()).toEqual([
-        ["gcp:kms/keyRing:KeyRing", "northamerica-northeast2"],
-        ["gcp:sql/databaseInstance:DatabaseInstance", "northamerica-northeast2"],
-        ["gcp:storage/bucket:Bucket", "NORTHAMERICA-NORTHEAST2"],
-      ]);
-      const job = ofType(p, "gcp:storage/transferJob:TransferJob")[0].inputs.transferSpec as { gcsDataSink: Obj };
-      expect(job.gcsDataSink.bucketName).toBe(inDr.find((r) => r.type === "gcp:storage/bucket:Bucket")?.inputs.name);
-      // The DR replica follows the primary instance, on the same private network.
-      const [primaryDb, replica] = ["postgres-db", "postgres-dr"].map((name) => ofType(p, "gcp:sql/databaseInstance:DatabaseInstance").find((d) => d.name === name) as PlannedResource);
-      expect(replica.inputs.masterInstanceName).toBe(primaryDb.name);
-      expect((replica.inputs.settings as { ipConfiguration: Obj }).ipConfiguration.privateNetwork).toBe((primaryDb.inputs.settings as { ipConfiguration: Obj }).ipConfiguration.privateNetwork);
-    }
-  });
+  test(
+    stack === "prod" ? "DR copies go to the Canadian DR region and nowhere else" : "staging makes no DR copies",
+    () => {
+      const p = get();
+      const drRegion = cloud === "aws" ? "ca-west-1" : "northamerica-northeast2";
+      const inDr =
+        cloud === "aws"
+          ? cloudResources(p, "aws").filter((r) => regionOf(p, r) === drRegion)
+          : cloudResources(p, "gcp").filter((r) => gcpPlacement(p, r) === drRegion);
+      if (stack === "staging") {
+        expect(inDr).toEqual([]);
+        expect(p.outputs.drBackupBucket).toBe("none");
+        return;
+      }
+      expect(p.outputs.drBackupBucket).not.toBe("none");
+      if (cloud === "aws") {
+        expect(inDr.map((r) => r.type)).toEqual(
+          expect.arrayContaining([
+            "aws:s3/bucket:Bucket",
+            "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+          ]),
+        );
+        const destination = (
+          (ofType(p, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")[0].inputs.rules as Obj[])[0]
+            .destination as Obj
+        ).bucket;
+        const drBucket = inDr.find((r) => r.type === "aws:s3/bucket:Bucket");
+        expect(String(destination)).toContain(drBucket?.name ?? "none");
+        const providers = p.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => r.inputs.region);
+        expect(providers.sort()).toEqual(["ca-central-1", "ca-west-1"]);
+      } else {
+        expect(inDr.map((r) => [r.type, r.inputs.location ?? r.inputs.region]).sort()).toEqual([
+          ["gcp:kms/keyRing:KeyRing", "northamerica-northeast2"],
+          ["gcp:sql/databaseInstance:DatabaseInstance", "northamerica-northeast2"],
+          ["gcp:storage/bucket:Bucket", "NORTHAMERICA-NORTHEAST2"],
+        ]);
+        const job = ofType(p, "gcp:storage/transferJob:TransferJob")[0].inputs.transferSpec as { gcsDataSink: Obj };
+        expect(job.gcsDataSink.bucketName).toBe(inDr.find((r) => r.type === "gcp:storage/bucket:Bucket")?.inputs.name);
+        // The DR replica follows the primary instance, on the same private network.
+        const [primaryDb, replica] = ["postgres-db", "postgres-dr"].map(
+          (name) =>
+            ofType(p, "gcp:sql/databaseInstance:DatabaseInstance").find((d) => d.name === name) as PlannedResource,
+        );
+        expect(replica.inputs.masterInstanceName).toBe(primaryDb.name);
+        expect((replica.inputs.settings as { ipConfiguration: Obj }).ipConfiguration.privateNetwork).toBe(
+          (primaryDb.inputs.settings as { ipConfiguration: Obj }).ipConfiguration.privateNetwork,
+        );
+      }
+    },
+  );
 });
 
 describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => {
   const get = () => plans.get(key(stack, cloud)) as StackPlan;
   const namespace = `northstack-${stack}`;
-  const workload = (type: string, name: string) => ofType(get(), type).find((r) => (r.inputs.metadata as Obj).name === name) as PlannedResource;
+  const workload = (type: string, name: string) =>
+    ofType(get(), type).find((r) => (r.inputs.metadata as Obj).name === name) as PlannedResource;
   const podOf = (name: string): Obj => {
     const deployment = workload("kubernetes:apps/v1:Deployment", name);
     if (deployment) return ((deployment.plainInputs.spec as Obj).template as Obj).spec as Obj;
-    return ((((workload("kubernetes:batch/v1:CronJob", name).plainInputs.spec as Obj).jobTemplate as Obj).spec as Obj).template as Obj).spec as Obj;
+    return (
+      (((workload("kubernetes:batch/v1:CronJob", name).plainInputs.spec as Obj).jobTemplate as Obj).spec as Obj)
+        .template as Obj
+    ).spec as Obj;
   };
-  const envOf = (container: Obj) => Object.fromEntries((container.env as Obj[]).map((e) => [e.name, e.value ?? "from-secret"]));
+  const envOf = (container: Obj) =>
+    Object.fromEntries((container.env as Obj[]).map((e) => [e.name, e.value ?? "from-secret"]));
   const secretKeysOf = (name: string) =>
     ofType(get(), "kubernetes:core/v1:Secret")
       .filter((r) => ((r.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name)
       .flatMap((r) => Object.keys(r.plainInputs.stringData as Obj));
   const configFile = (name: string, file: string) =>
-    ofType(get(), "kubernetes:core/v1:ConfigMap").find((c) => ((c.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name && file in ((c.inputs.data as Obj) ?? {}))?.inputs
-      .data as Obj;
+    ofType(get(), "kubernetes:core/v1:ConfigMap").find(
+      (c) =>
+        ((c.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name &&
+        file in ((c.inputs.data as Obj) ?? {}),
+    )?.inputs.data as Obj;
   const agentEgress = (name: string) =>
-    (((workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec as Obj).egress as Obj[]) ?? []).filter((rule) => JSON.stringify(rule).includes("169.254.170.23"));
+    (
+      ((workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec as Obj).egress as Obj[]) ?? []
+    ).filter((rule) => JSON.stringify(rule).includes("169.254.170.23"));
 
   test("user files and backups live in separate buckets; only the backup bucket expires objects by prefix", () => {
     const out = get().outputs;
     expect(out.storageBucket).toEqual(expect.any(String));
     expect(out.storageBucket).not.toBe(out.backupBucket);
     const storage = (podOf("supabase-storage").containers as Obj[])[0];
-    expect(envOf(storage)).toEqual(expect.objectContaining({ STORAGE_BACKEND: "s3", GLOBAL_S3_BUCKET: out.storageBucket, REGION: cloud === "aws" ? "ca-central-1" : "northamerica-northeast1" }));
+    expect(envOf(storage)).toEqual(
+      expect.objectContaining({
+        STORAGE_BACKEND: "s3",
+        GLOBAL_S3_BUCKET: out.storageBucket,
+        REGION: cloud === "aws" ? "ca-central-1" : "northamerica-northeast1",
+      }),
+    );
     expect(envOf((podOf("backup").containers as Obj[])[0]).BACKUP_BUCKET).toBe(out.backupBucket);
     if (cloud === "aws") {
-      const lifecycle = (bucket: string) => JSON.stringify(ofType(get(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find((l) => l.name === `${bucket}-lifecycle`)?.inputs.rules);
+      const lifecycle = (bucket: string) =>
+        JSON.stringify(
+          ofType(get(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find(
+            (l) => l.name === `${bucket}-lifecycle`,
+          )?.inputs.rules,
+        );
       const expiries = (bucket: string) =>
-        (JSON.parse(lifecycle(bucket)) as { filter: { prefix?: string }; expiration?: { days?: number } }[]).filter((r) => r.expiration?.days).map((r) => [r.filter.prefix, r.expiration?.days]);
+        (JSON.parse(lifecycle(bucket)) as { filter: { prefix?: string }; expiration?: { days?: number } }[])
+          .filter((r) => r.expiration?.days)
+          .map((r) => [r.filter.prefix, r.expiration?.days]);
       expect(expiries("backups")).toEqual([
         ["daily/", 7],
         ["weekly/", 28],
@@ -370,7 +565,10 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
       expect(expiries("storage")).toEqual([]);
       expect(lifecycle("storage")).toContain('"noncurrentDays":30');
     } else {
-      const rules = (name: unknown) => JSON.stringify(ofType(get(), "gcp:storage/bucket:Bucket").find((b) => b.inputs.name === name)?.inputs.lifecycleRules);
+      const rules = (name: unknown) =>
+        JSON.stringify(
+          ofType(get(), "gcp:storage/bucket:Bucket").find((b) => b.inputs.name === name)?.inputs.lifecycleRules,
+        );
       expect(rules(out.backupBucket)).toContain('"matchesPrefixes":["daily/"]');
       expect(rules(out.storageBucket)).not.toMatch(/matchesPrefixes|"withState":"LIVE"/);
     }
@@ -385,13 +583,20 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
       const backup = podOf("backup");
       for (const pod of [storage, backup]) expect(pod.automountServiceAccountToken).toBe(false);
       if (cloud === "aws") {
-        const associations = ofType(get(), "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => [a.inputs.namespace, a.inputs.serviceAccount, a.inputs.clusterName]);
+        const associations = ofType(get(), "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => [
+          a.inputs.namespace,
+          a.inputs.serviceAccount,
+          a.inputs.clusterName,
+        ]);
         expect(associations).toEqual([
           [namespace, "supabase-storage", `northstack-${stack}`],
           [namespace, "backup", `northstack-${stack}`],
         ]);
         expect([storage.serviceAccountName, backup.serviceAccountName]).toEqual(["supabase-storage", "backup"]);
-        const accounts = ofType(get(), "kubernetes:core/v1:ServiceAccount").map((a) => [(a.inputs.metadata as Obj).name, a.inputs.automountServiceAccountToken]);
+        const accounts = ofType(get(), "kubernetes:core/v1:ServiceAccount").map((a) => [
+          (a.inputs.metadata as Obj).name,
+          a.inputs.automountServiceAccountToken,
+        ]);
         expect(accounts).toEqual([
           ["supabase-storage", false],
           ["backup", false],
@@ -399,7 +604,9 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
         for (const name of ["supabase-storage", "backup"]) expect(agentEgress(name)).toHaveLength(1);
         for (const name of ["api", "kong", "supabase-auth", "supabase-migrate"]) expect(agentEgress(name)).toEqual([]);
         expect([...secretKeysOf("supabase-storage"), ...secretKeysOf("backup")]).not.toContain("AWS_SECRET_ACCESS_KEY");
-        const policies = Object.fromEntries(ofType(get(), "aws:iam/rolePolicy:RolePolicy").map((r) => [r.name, String(r.inputs.policy)]));
+        const policies = Object.fromEntries(
+          ofType(get(), "aws:iam/rolePolicy:RolePolicy").map((r) => [r.name, String(r.inputs.policy)]),
+        );
         expect(policies["storage-identity-policy"]).toContain(`:::northstack-${stack}-storage-111122223333/*`);
         expect(policies["storage-identity-policy"]).not.toContain("-backups-");
         expect(policies["backup-identity-policy"]).toContain(`:::northstack-${stack}-backups-111122223333/daily/*`);
@@ -411,7 +618,13 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           expect(secretKeysOf(name)).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]));
           expect(agentEgress(name)).toEqual([]);
         }
-        expect(envOf((storage.containers as Obj[])[0])).toEqual(expect.objectContaining({ GLOBAL_S3_ENDPOINT: "https://storage.googleapis.com", GLOBAL_S3_FORCE_PATH_STYLE: "true", AWS_ACCESS_KEY_ID: "from-secret" }));
+        expect(envOf((storage.containers as Obj[])[0])).toEqual(
+          expect.objectContaining({
+            GLOBAL_S3_ENDPOINT: "https://storage.googleapis.com",
+            GLOBAL_S3_FORCE_PATH_STYLE: "true",
+            AWS_ACCESS_KEY_ID: "from-secret",
+          }),
+        );
         const grants = ofType(get(), "gcp:storage/bucketIAMMember:BucketIAMMember")
           .filter((g) => /credentials/.test(g.name))
           .map((g) => [g.inputs.bucket, g.inputs.role]);
@@ -420,7 +633,8 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           [get().outputs.backupBucket, "roles/storage.objectCreator"],
           [get().outputs.backupBucket, "roles/storage.legacyBucketReader"],
         ]);
-        for (const key of ofType(get(), "gcp:storage/hmacKey:HmacKey")) expect(key.inputs.serviceAccountEmail).toMatch(new RegExp(`^ns-${stack}-(storage|backup)@`));
+        for (const key of ofType(get(), "gcp:storage/hmacKey:HmacKey"))
+          expect(key.inputs.serviceAccountEmail).toMatch(new RegExp(`^ns-${stack}-(storage|backup)@`));
       }
     },
   );
@@ -431,35 +645,73 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
     const pod = podOf("backup");
     const [dump] = pod.initContainers as Obj[];
     const [upload] = pod.containers as Obj[];
-    expect([dump.image, dump.args, (dump.securityContext as Obj).runAsUser]).toEqual(["postgres:15.8-bookworm", ["dump"], 999]);
-    expect([upload.image, upload.args, (upload.securityContext as Obj).runAsUser]).toEqual(["amazon/aws-cli:2.22.35", ["upload"], 1000]);
-    expect(envOf(dump)).toEqual(expect.objectContaining({ PGUSER: "postgres", PGSSLMODE: "require", PGPASSWORD: "from-secret", BACKUP_DIR: "/backups" }));
-    expect(envOf(upload)).toEqual(expect.objectContaining({ BACKUP_DIR: "/backups", HOME: "/home/backup", AWS_CONFIG_FILE: "/etc/northstack/aws-config" }));
+    expect([dump.image, dump.args, (dump.securityContext as Obj).runAsUser]).toEqual([
+      "postgres:15.8-bookworm",
+      ["dump"],
+      999,
+    ]);
+    expect([upload.image, upload.args, (upload.securityContext as Obj).runAsUser]).toEqual([
+      "amazon/aws-cli:2.22.35",
+      ["upload"],
+      1000,
+    ]);
+    expect(envOf(dump)).toEqual(
+      expect.objectContaining({
+        PGUSER: "postgres",
+        PGSSLMODE: "require",
+        PGPASSWORD: "from-secret",
+        BACKUP_DIR: "/backups",
+      }),
+    );
+    expect(envOf(upload)).toEqual(
+      expect.objectContaining({
+        BACKUP_DIR: "/backups",
+        HOME: "/home/backup",
+        AWS_CONFIG_FILE: "/etc/northstack/aws-config",
+      }),
+    );
     expect(envOf(upload).BACKUP_S3_ENDPOINT).toBe(cloud === "gcp" ? "https://storage.googleapis.com" : undefined);
     // The very script the integration test runs against a real PostgreSQL.
     expect(configFile("backup", "backup.sh")?.["backup.sh"]).toBe(renderBackupScript());
-    expect(String(configFile("backup", "aws-config")?.["aws-config"]).includes("addressing_style = path")).toBe(cloud === "gcp");
+    expect(String(configFile("backup", "aws-config")?.["aws-config"]).includes("addressing_style = path")).toBe(
+      cloud === "gcp",
+    );
     // It reaches Postgres and the object store: it is a data client.
-    const egress = JSON.stringify((workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", "backup").inputs.spec as Obj).egress);
+    const egress = JSON.stringify(
+      (workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", "backup").inputs.spec as Obj).egress,
+    );
     expect(egress).toContain('"port":5432');
     expect(egress).toContain('"port":443');
   });
 
-  test(stack === "prod" ? "prod runs auth, rest and storage twice, spread and with disruption budgets; realtime once" : "staging runs one of each", () => {
-    const replicas = (name: string) => (workload("kubernetes:apps/v1:Deployment", name).inputs.spec as Obj).replicas;
-    const expected = stack === "prod" ? 2 : 1;
-    for (const name of ["supabase-auth", "supabase-rest", "supabase-storage"]) expect({ name, replicas: replicas(name) }).toEqual({ name, replicas: expected });
-    expect(replicas("supabase-realtime")).toBe(1);
-    const budgets = ofType(get(), "kubernetes:policy/v1:PodDisruptionBudget").map((b) => (b.inputs.metadata as Obj).name);
-    for (const name of ["supabase-auth", "supabase-rest", "supabase-storage"]) expect(budgets.includes(name)).toBe(stack === "prod");
-    expect(budgets).not.toContain("supabase-realtime");
-    if (stack === "prod") expect(podOf("supabase-storage").topologySpreadConstraints).toHaveLength(2);
-  });
+  test(
+    stack === "prod"
+      ? "prod runs auth, rest and storage twice, spread and with disruption budgets; realtime once"
+      : "staging runs one of each",
+    () => {
+      const replicas = (name: string) => (workload("kubernetes:apps/v1:Deployment", name).inputs.spec as Obj).replicas;
+      const expected = stack === "prod" ? 2 : 1;
+      for (const name of ["supabase-auth", "supabase-rest", "supabase-storage"])
+        expect({ name, replicas: replicas(name) }).toEqual({ name, replicas: expected });
+      expect(replicas("supabase-realtime")).toBe(1);
+      const budgets = ofType(get(), "kubernetes:policy/v1:PodDisruptionBudget").map(
+        (b) => (b.inputs.metadata as Obj).name,
+      );
+      for (const name of ["supabase-auth", "supabase-rest", "supabase-storage"])
+        expect(budgets.includes(name)).toBe(stack === "prod");
+      expect(budgets).not.toContain("supabase-realtime");
+      if (stack === "prod") expect(podOf("supabase-storage").topologySpreadConstraints).toHaveLength(2);
+    },
+  );
 
   test("realtime seeds its tenant under the name the gateway's Host header carries", () => {
     const tenant = envOf((podOf("supabase-realtime").containers as Obj[])[0]).SELF_HOST_TENANT_NAME;
     // kong.yml holds the consumers' keys, so it is in Kong's Secret.
-    const kongSecret = ofType(get(), "kubernetes:core/v1:Secret").find((r) => ((r.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === "kong" && "kong.yml" in (r.plainInputs.stringData as Obj));
+    const kongSecret = ofType(get(), "kubernetes:core/v1:Secret").find(
+      (r) =>
+        ((r.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === "kong" &&
+        "kong.yml" in (r.plainInputs.stringData as Obj),
+    );
     const kongYml = String((kongSecret?.plainInputs.stringData as Obj)["kong.yml"]);
     const host = /name: realtime-v1-ws\s+url: http:\/\/([^:/]+)/.exec(kongYml)?.[1];
     expect(host).toBe(`supabase-realtime.${namespace}.svc.cluster.local`);
@@ -483,7 +735,9 @@ describe("variants", () => {
     // Pod Identity associations go to the named cluster, and wait for no add-on the stack does not own.
     for (const association of ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation")) {
       expect(association.inputs.clusterName).toBe("team-eks");
-      expect(association.dependencies.map((urn) => p.resources.find((r) => r.urn === urn)?.type)).not.toContain("aws:eks/addon:Addon");
+      expect(association.dependencies.map((urn) => p.resources.find((r) => r.urn === urn)?.type)).not.toContain(
+        "aws:eks/addon:Addon",
+      );
     }
     expect(ofType(p, "aws:ec2/vpc:Vpc")).toEqual([]);
     expect(ofType(p, "aws:rds/subnetGroup:SubnetGroup")[0].inputs.subnetIds).toEqual(["subnet-a", "subnet-b"]);
@@ -495,26 +749,51 @@ describe("variants", () => {
       ["10.8.0.0/16", undefined, 6379],
     ]);
     expect(p.resources.find((r) => r.type === "pulumi:providers:kubernetes")?.inputs.kubeconfig).toBe(SECRET_MARK);
-    expect(ofType(p, "northstack:app:ApiService").map((r) => r.name).sort()).toEqual(["api", "reports"]);
-    expect(ofType(p, "kubernetes:apps/v1:Deployment").some((d) => (d.inputs.metadata as Obj).name === "reports")).toBe(true);
+    expect(
+      ofType(p, "northstack:app:ApiService")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["api", "reports"]);
+    expect(ofType(p, "kubernetes:apps/v1:Deployment").some((d) => (d.inputs.metadata as Obj).name === "reports")).toBe(
+      true,
+    );
     expect(kubernetesSchemaProblems(p.resources)).toEqual([]);
   });
 
-  test.each(["aws", "gcp"])("a managed cluster on %s opens its API endpoint only to clusterApiAllowCidrs", async (cloud) => {
-    const operators = ["198.51.100.0/24"];
-    const p = await plan("staging", { "northstack:cloud": cloud, "northstack:clusterApiAllowCidrs": JSON.stringify(operators) });
-    if (cloud === "aws") {
-      const vpcConfig = ofType(p, "aws:eks/cluster:Cluster")[0].inputs.vpcConfig as Obj;
-      expect(vpcConfig).toEqual(expect.objectContaining({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: operators }));
-    } else {
-      const gke = ofType(p, "gcp:container/cluster:Cluster")[0].inputs;
-      expect(gke.privateClusterConfig).toEqual(expect.objectContaining({ enablePrivateNodes: true, enablePrivateEndpoint: false }));
-      expect(gke.masterAuthorizedNetworksConfig).toEqual({ cidrBlocks: [expect.objectContaining({ cidrBlock: operators[0] })] });
-    }
-  });
+  test.each(["aws", "gcp"])(
+    "a managed cluster on %s opens its API endpoint only to clusterApiAllowCidrs",
+    async (cloud) => {
+      const operators = ["198.51.100.0/24"];
+      const p = await plan("staging", {
+        "northstack:cloud": cloud,
+        "northstack:clusterApiAllowCidrs": JSON.stringify(operators),
+      });
+      if (cloud === "aws") {
+        const vpcConfig = ofType(p, "aws:eks/cluster:Cluster")[0].inputs.vpcConfig as Obj;
+        expect(vpcConfig).toEqual(
+          expect.objectContaining({
+            endpointPrivateAccess: true,
+            endpointPublicAccess: true,
+            publicAccessCidrs: operators,
+          }),
+        );
+      } else {
+        const gke = ofType(p, "gcp:container/cluster:Cluster")[0].inputs;
+        expect(gke.privateClusterConfig).toEqual(
+          expect.objectContaining({ enablePrivateNodes: true, enablePrivateEndpoint: false }),
+        );
+        expect(gke.masterAuthorizedNetworksConfig).toEqual({
+          cidrBlocks: [expect.objectContaining({ cidrBlock: operators[0] })],
+        });
+      }
+    },
+  );
 
   test("a created EKS cluster: the data security groups admit only the cluster security group", async () => {
-    const rules = ofType(plans.get(key("staging", "aws"))!, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    const rules = ofType(
+      plans.get(key("staging", "aws"))!,
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    );
     expect(rules.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4, r.inputs.fromPort])).toEqual([
       ["cluster-eks-sg", undefined, 5432],
       ["cluster-eks-sg", undefined, 6379],
@@ -524,38 +803,73 @@ describe("variants", () => {
   test("an alert webhook lets Alertmanager, and only it besides storage and backups, reach public HTTPS", async () => {
     const p = await plan("staging", { "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts" });
     const httpsClients = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
-      .filter((np) => (((np.inputs.spec as Obj).egress ?? []) as { ports?: { port: number }[] }[]).some((r) => r.ports?.some((x) => x.port === 443)))
+      .filter((np) =>
+        (((np.inputs.spec as Obj).egress ?? []) as { ports?: { port: number }[] }[]).some((r) =>
+          r.ports?.some((x) => x.port === 443),
+        ),
+      )
       .map((np) => (np.inputs.metadata as Obj).name);
     expect(httpsClients.sort()).toEqual(["backup", "monitoring-alertmanager", "supabase-storage"]);
   });
 
-  test.each(["aws", "gcp"])("exposure ingress on %s: TLS at the Ingress, Kong believes X-Forwarded-For only from the controller's namespace", async (cloud) => {
-    const p = await plan("staging", {
-      "northstack:cloud": cloud,
-      "northstack:exposure": "ingress",
-      "northstack:ingressHost": "api.staging.northstack.example",
-      "northstack:ingressControllerNamespace": "edge",
-    });
-    expect(ofType(p, "kubernetes:core/v1:Service").filter((svc) => (svc.inputs.spec as Obj).type === "LoadBalancer")).toEqual([]);
-    const [ingress] = ofType(p, "kubernetes:networking.k8s.io/v1:Ingress");
-    expect((ingress.inputs.spec as Obj).tls).toEqual([{ hosts: ["api.staging.northstack.example"], secretName: "northstack-gateway-tls" }]);
-    const kongPolicy = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((np) => (np.inputs.metadata as Obj).name === "kong")!;
-    expect((kongPolicy.inputs.spec as Obj).ingress).toContainEqual({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "edge" } } }], ports: [{ protocol: "TCP", port: 8000 }] });
-    const kong = ofType(p, "kubernetes:apps/v1:Deployment").find((d) => d.name === "kong")!;
-    const env = Object.fromEntries(
-      ((((kong.inputs.spec as Obj).template as Obj).spec as Obj).containers as { env: { name: string; value?: string }[] }[])[0].env.map((e) => [e.name, e.value]),
-    );
-    expect(env).toMatchObject({ KONG_TRUSTED_IPS: "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10", KONG_REAL_IP_HEADER: "X-Forwarded-For", KONG_REAL_IP_RECURSIVE: "on" });
-    expect(env.KONG_SSL_CERT).toBeUndefined();
-    expect(kubernetesSchemaProblems(p.resources)).toEqual([]);
-    expect(podSecurityProblems(p.resources)).toEqual([]);
-  });
+  test.each(["aws", "gcp"])(
+    "exposure ingress on %s: TLS at the Ingress, Kong believes X-Forwarded-For only from the controller's namespace",
+    async (cloud) => {
+      const p = await plan("staging", {
+        "northstack:cloud": cloud,
+        "northstack:exposure": "ingress",
+        "northstack:ingressHost": "api.staging.northstack.example",
+        "northstack:ingressControllerNamespace": "edge",
+      });
+      expect(
+        ofType(p, "kubernetes:core/v1:Service").filter((svc) => (svc.inputs.spec as Obj).type === "LoadBalancer"),
+      ).toEqual([]);
+      const [ingress] = ofType(p, "kubernetes:networking.k8s.io/v1:Ingress");
+      expect((ingress.inputs.spec as Obj).tls).toEqual([
+        { hosts: ["api.staging.northstack.example"], secretName: "northstack-gateway-tls" },
+      ]);
+      const kongPolicy = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find(
+        (np) => (np.inputs.metadata as Obj).name === "kong",
+      )!;
+      expect((kongPolicy.inputs.spec as Obj).ingress).toContainEqual({
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "edge" } } }],
+        ports: [{ protocol: "TCP", port: 8000 }],
+      });
+      const kong = ofType(p, "kubernetes:apps/v1:Deployment").find((d) => d.name === "kong")!;
+      const env = Object.fromEntries(
+        (
+          (((kong.inputs.spec as Obj).template as Obj).spec as Obj).containers as {
+            env: { name: string; value?: string }[];
+          }[]
+        )[0].env.map((e) => [e.name, e.value]),
+      );
+      expect(env).toMatchObject({
+        KONG_TRUSTED_IPS: "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10",
+        KONG_REAL_IP_HEADER: "X-Forwarded-For",
+        KONG_REAL_IP_RECURSIVE: "on",
+      });
+      expect(env.KONG_SSL_CERT).toBeUndefined();
+      expect(kubernetesSchemaProblems(p.resources)).toEqual([]);
+      expect(podSecurityProblems(p.resources)).toEqual([]);
+    },
+  );
 
   test("a cert-manager issuer instead of a Secret: the stack requests the gateway certificate (a CRD, left out of the schema check)", async () => {
-    const p = await plan("prod", { "northstack:tlsSecretName": "", "northstack:certManagerIssuer": "letsencrypt-dns01" });
+    const p = await plan("prod", {
+      "northstack:tlsSecretName": "",
+      "northstack:certManagerIssuer": "letsencrypt-dns01",
+    });
     const [certificate] = ofType(p, "kubernetes:cert-manager.io/v1:Certificate");
-    expect(certificate.inputs.spec).toEqual(expect.objectContaining({ secretName: "kong-tls", dnsNames: ["api.northstack.example"], issuerRef: expect.objectContaining({ name: "letsencrypt-dns01" }) }));
-    expect(kubernetesSchemaProblems(p.resources, { ignoreTypes: ["kubernetes:cert-manager.io/v1:Certificate"] })).toEqual([]);
+    expect(certificate.inputs.spec).toEqual(
+      expect.objectContaining({
+        secretName: "kong-tls",
+        dnsNames: ["api.northstack.example"],
+        issuerRef: expect.objectContaining({ name: "letsencrypt-dns01" }),
+      }),
+    );
+    expect(
+      kubernetesSchemaProblems(p.resources, { ignoreTypes: ["kubernetes:cert-manager.io/v1:Certificate"] }),
+    ).toEqual([]);
     expect(kubernetesSchemaProblems(p.resources)).toHaveLength(1);
   });
 
@@ -580,11 +894,17 @@ test("GKE on an existing network is refused by the composition, naming both keys
     },
     "staging",
   );
-  expect(() => validateCloudConfig(cfg)).toThrow(/northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates/);
-  expect(() => validateCloudConfig({ ...cfg, network: { ...cfg.network, vpcId: "" } })).not.toThrow();
-  expect(() => validateCloudConfig({ ...cfg, network: { ...cfg.network, vpcId: "" }, kubernetes: { ...cfg.kubernetes, tlsSecretName: "" } })).toThrow(
-    /northstack:tlsSecretName is missing; the gateway serves TLS only/,
+  expect(() => validateCloudConfig(cfg)).toThrow(
+    /northstack:vpcId with cloud gcp and cluster managed: GKE needs the subnetwork the stack creates/,
   );
+  expect(() => validateCloudConfig({ ...cfg, network: { ...cfg.network, vpcId: "" } })).not.toThrow();
+  expect(() =>
+    validateCloudConfig({
+      ...cfg,
+      network: { ...cfg.network, vpcId: "" },
+      kubernetes: { ...cfg.kubernetes, tlsSecretName: "" },
+    }),
+  ).toThrow(/northstack:tlsSecretName is missing; the gateway serves TLS only/);
 });
 
 test("an existing EKS cluster without its name is refused by the composition too", () => {
@@ -598,28 +918,81 @@ test("an existing EKS cluster without its name is refused by the composition too
     },
     "staging",
   );
-  const existing = { ...cfg, kubernetes: { ...cfg.kubernetes, cluster: "existing" as const }, secrets: { kubeconfig: KUBECONFIG } };
-  expect(() => validateCloudConfig(existing)).toThrow(/northstack:eksClusterName is missing; on an existing EKS cluster, Pod Identity associations give Supabase Storage and the backup job their S3 access/);
-  expect(() => validateCloudConfig({ ...existing, kubernetes: { ...existing.kubernetes, eksClusterName: "team-eks" } })).not.toThrow();
+  const existing = {
+    ...cfg,
+    kubernetes: { ...cfg.kubernetes, cluster: "existing" as const },
+    secrets: { kubeconfig: KUBECONFIG },
+  };
+  expect(() => validateCloudConfig(existing)).toThrow(
+    /northstack:eksClusterName is missing; on an existing EKS cluster, Pod Identity associations give Supabase Storage and the backup job their S3 access/,
+  );
+  expect(() =>
+    validateCloudConfig({ ...existing, kubernetes: { ...existing.kubernetes, eksClusterName: "team-eks" } }),
+  ).not.toThrow();
 });
 
 describe("bad config fails with a clear message before any resource is registered", () => {
   test.each([
-    ["an AWS region outside Canada", "staging", { "northstack:region": "us-east-1" }, /northstack:region: "us-east-1" is outside Canada; allowed aws regions: ca-central-1, ca-west-1/],
-    ["a GCS multi-region (US) as the region", "staging", { "northstack:cloud": "gcp", "northstack:region": "US" }, /northstack:region: "US" is outside Canada; allowed gcp regions/],
-    ["a GCS multi-region (NAM4) as the DR region", "prod", { "northstack:cloud": "gcp", "northstack:drRegion": "NAM4" }, /northstack:drRegion: "NAM4" is outside Canada/],
-    ["HA off in prod", "prod", { "northstack:postgresHa": "false" }, /northstack:postgresHa: false is not allowed on prod/],
-    ["Redis HA off in prod", "prod", { "northstack:cloud": "gcp", "northstack:redisHa": "false" }, /northstack:redisHa: false is not allowed on prod/],
-    ["a missing kubeconfig when no cluster is created", "staging", { "northstack:cluster": "existing" }, /northstack:kubeconfig: missing; a staging stack with northstack:cluster=existing needs it/],
-    ["no certificate for the gateway", "staging", { "northstack:tlsSecretName": "" }, /northstack:tlsSecretName: required on staging when northstack:certManagerIssuer is empty/],
-    ["a plain-HTTP public URL", "prod", { "northstack:publicUrl": "http://api.northstack.example" }, /northstack:publicUrl: "http:\/\/api.northstack.example" is not allowed on prod; the gateway serves TLS only/],
+    [
+      "an AWS region outside Canada",
+      "staging",
+      { "northstack:region": "us-east-1" },
+      /northstack:region: "us-east-1" is outside Canada; allowed aws regions: ca-central-1, ca-west-1/,
+    ],
+    [
+      "a GCS multi-region (US) as the region",
+      "staging",
+      { "northstack:cloud": "gcp", "northstack:region": "US" },
+      /northstack:region: "US" is outside Canada; allowed gcp regions/,
+    ],
+    [
+      "a GCS multi-region (NAM4) as the DR region",
+      "prod",
+      { "northstack:cloud": "gcp", "northstack:drRegion": "NAM4" },
+      /northstack:drRegion: "NAM4" is outside Canada/,
+    ],
+    [
+      "HA off in prod",
+      "prod",
+      { "northstack:postgresHa": "false" },
+      /northstack:postgresHa: false is not allowed on prod/,
+    ],
+    [
+      "Redis HA off in prod",
+      "prod",
+      { "northstack:cloud": "gcp", "northstack:redisHa": "false" },
+      /northstack:redisHa: false is not allowed on prod/,
+    ],
+    [
+      "a missing kubeconfig when no cluster is created",
+      "staging",
+      { "northstack:cluster": "existing" },
+      /northstack:kubeconfig: missing; a staging stack with northstack:cluster=existing needs it/,
+    ],
+    [
+      "no certificate for the gateway",
+      "staging",
+      { "northstack:tlsSecretName": "" },
+      /northstack:tlsSecretName: required on staging when northstack:certManagerIssuer is empty/,
+    ],
+    [
+      "a plain-HTTP public URL",
+      "prod",
+      { "northstack:publicUrl": "http://api.northstack.example" },
+      /northstack:publicUrl: "http:\/\/api.northstack.example" is not allowed on prod; the gateway serves TLS only/,
+    ],
     [
       "an existing EKS cluster without its name",
       "staging",
       { "northstack:cluster": "existing", "northstack:kubeconfig": KUBECONFIG },
       /northstack:eksClusterName: required with northstack:cloud=aws and northstack:cluster=existing/,
     ],
-    ["one Supabase replica on prod", "prod", { "northstack:supabaseReplicas": "1" }, /northstack:supabaseReplicas: 1 is not allowed on prod/],
+    [
+      "one Supabase replica on prod",
+      "prod",
+      { "northstack:supabaseReplicas": "1" },
+      /northstack:supabaseReplicas: 1 is not allowed on prod/,
+    ],
   ] as [string, Stack, Record<string, string>, RegExp][])("%s", async (_case, stack, set, message) => {
     const { error, registered } = await attempt(stack, set);
     expect((error as Error | undefined)?.name).toBe("ConfigError");

@@ -52,7 +52,7 @@ describe("values and credentials", () => {
     ["!#$%&()*+,-.:;<=>?[]^_`{|}~", undefined],
     ["a".repeat(15), "16 to 128"],
     ["a".repeat(129), "16 to 128"],
-    ["sixteen-chars-\"-long", '/, " or @'],
+    ['sixteen-chars-"-long', '/, " or @'],
     ["sixteen-chars-\t-long", "printable ASCII"],
     ["sixteen-chars-é-long", "printable ASCII"],
     ["sixteen-chars-\\-long", "redis.conf"],

@@ -12,7 +12,8 @@ beforeAll(async () => {
 const allContainers = () => plan.resources.filter((r) => r.type === "docker:index/container:Container");
 /** The containers that run; the never-started holders of their files are left out. */
 const containers = () => allContainers().filter((c) => labelsOf(c)[FILES_HOLDER_LABEL] === undefined);
-const labelsOf = (r: PlannedResource) => Object.fromEntries(((r.inputs.labels as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]));
+const labelsOf = (r: PlannedResource) =>
+  Object.fromEntries(((r.inputs.labels as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]));
 const named = (name: string, type = "docker:index/container:Container") => {
   const found = plan.resources.find((r) => r.name === name && r.type === type);
   if (!found) throw new Error(`no ${type} ${name}`);
@@ -54,10 +55,15 @@ test("every container runs as a non-root uid:gid, hardened, with limits and labe
     expect({ where, user: c.inputs.user }).toEqual({ where, user: expect.stringMatching(/^[1-9]\d*:[1-9]\d*$/) });
     expect({ where, opts: c.inputs.securityOpts }).toEqual({ where, opts: ["no-new-privileges:true"] });
     expect({ where, drops: (c.inputs.capabilities as { drops: string[] }).drops }).toEqual({ where, drops: ["ALL"] });
-    if (containers().includes(c)) expect({ where, memory: (c.inputs.memory as number) > 0 }).toEqual({ where, memory: true });
+    if (containers().includes(c))
+      expect({ where, memory: (c.inputs.memory as number) > 0 }).toEqual({ where, memory: true });
     expect({ where, labels: labelsOf(c) }).toEqual({
       where,
-      labels: expect.objectContaining({ "app.kubernetes.io/name": expect.any(String), "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": "dev" }),
+      labels: expect.objectContaining({
+        "app.kubernetes.io/name": expect.any(String),
+        "app.kubernetes.io/part-of": "northstack",
+        "northstack.io/stack": "dev",
+      }),
     });
   }
 });
@@ -73,7 +79,10 @@ test("no image is latest or untagged", () => {
   for (const c of containers()) {
     const image = String(c.inputs.image);
     if (image === "[unknown]") continue;
-    expect({ c: c.name, image }).toEqual({ c: c.name, image: expect.stringMatching(/(:[\w][\w.-]*|@sha256:[a-f0-9]{64})$/) });
+    expect({ c: c.name, image }).toEqual({
+      c: c.name,
+      image: expect.stringMatching(/(:[\w][\w.-]*|@sha256:[a-f0-9]{64})$/),
+    });
     expect(image.endsWith(":latest")).toBe(false);
   }
 });
@@ -86,7 +95,8 @@ test("every published port is bound to 127.0.0.1", () => {
 });
 
 test("every container sits on the stack's network", () => {
-  for (const c of containers()) expect((c.inputs.networksAdvanced as { name: string }[])[0].name).toBe("northstack-dev");
+  for (const c of containers())
+    expect((c.inputs.networksAdvanced as { name: string }[])[0].name).toBe("northstack-dev");
 });
 
 test("migrations are delivered per the DESIGN.md contract", () => {
@@ -110,13 +120,20 @@ test("secrets are exported only as secrets and never appear in plain inputs", ()
 
 test("read-only containers get no uploads; every upload lands in a volume of its never-started holder", () => {
   // The provider extracts uploads at `/`, which Docker refuses on a read-only root even above a volume.
-  for (const c of containers()) expect({ c: c.name, uploads: c.inputs.uploads ?? [] }).toEqual({ c: c.name, uploads: [] });
+  for (const c of containers())
+    expect({ c: c.name, uploads: c.inputs.uploads ?? [] }).toEqual({ c: c.name, uploads: [] });
   expect(containers().filter((c) => c.inputs.readOnly === true).length).toBeGreaterThanOrEqual(10);
   for (const c of allContainers()) {
     const uploads = (c.inputs.uploads ?? []) as { file: string }[];
     const dirs = ((c.inputs.volumes ?? []) as { containerPath?: string }[]).map((v) => v.containerPath);
     for (const u of uploads) {
-      expect({ c: c.name, file: u.file, readOnly: c.inputs.readOnly, start: c.inputs.start, inVolume: dirs.some((d) => u.file.startsWith(`${d}/`)) }).toEqual({
+      expect({
+        c: c.name,
+        file: u.file,
+        readOnly: c.inputs.readOnly,
+        start: c.inputs.start,
+        inVolume: dirs.some((d) => u.file.startsWith(`${d}/`)),
+      }).toEqual({
         c: c.name,
         file: u.file,
         readOnly: false,
@@ -138,7 +155,8 @@ test("every Docker container, volume and network is deleted before its replaceme
     ["docker:index/container:Container", "docker:index/volume:Volume", "docker:index/network:Network"].includes(r.type),
   );
   expect(dockerObjects.length).toBeGreaterThan(allContainers().length);
-  for (const r of dockerObjects) expect({ r: r.name, deleteBeforeReplace: r.deleteBeforeReplace }).toEqual({ r: r.name, deleteBeforeReplace: true });
+  for (const r of dockerObjects)
+    expect({ r: r.name, deleteBeforeReplace: r.deleteBeforeReplace }).toEqual({ r: r.name, deleteBeforeReplace: true });
 });
 
 test("Kong waits for the Redis container it keeps rate limits in, and the API for Postgres and Redis", () => {
@@ -151,7 +169,8 @@ test("services start only after the migration job succeeded", () => {
   const gate = named("supabase-migrate-succeeded", "pulumi:index:Stash");
   expect(gate.type).toBe("pulumi:index:Stash");
   expect(gate.inputs.input).toBe(0);
-  for (const name of ["api", "backup", "supabase-rest", "supabase-auth", "kong"]) expect({ name, gated: waitsFor(named(name)).has(gate.urn) }).toEqual({ name, gated: true });
+  for (const name of ["api", "backup", "supabase-rest", "supabase-auth", "kong"])
+    expect({ name, gated: waitsFor(named(name)).has(gate.urn) }).toEqual({ name, gated: true });
 });
 
 test("the Redis exporter runs upstream's pinned image as its own uid, with an HTTP health check", () => {
@@ -159,6 +178,13 @@ test("the Redis exporter runs upstream's pinned image as its own uid, with an HT
   expect(exporter.inputs.image).toBe(IMAGES.redisExporter.image);
   expect(exporter.inputs.image).toMatch(/^oliver006\/redis_exporter:v\d+\.\d+\.\d+-alpine$/);
   expect(exporter.inputs.user).toBe("59000:59000");
-  expect((exporter.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9121/health"]);
+  expect((exporter.inputs.healthcheck as { tests: string[] }).tests).toEqual([
+    "CMD",
+    "wget",
+    "-q",
+    "-O",
+    "/dev/null",
+    "http://127.0.0.1:9121/health",
+  ]);
   for (const { image } of Object.values(IMAGES)) expect(image).not.toMatch(/^bitnami\//);
 });

@@ -9,7 +9,9 @@ import * as os from "os";
 import * as path from "path";
 
 const root = path.resolve(__dirname, "..", "..");
-const SDK = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+const SDK = (
+  JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> }
+).dependencies["@pulumi/pulumi"];
 
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -24,9 +26,14 @@ function fakeCheckout(): { dir: string; bin: string; log: string } {
   const bin = path.join(dir, "fake-bin");
   fs.mkdirSync(bin);
   const log = path.join(dir, "calls.log");
-  const record = (tool: string) => `#!/bin/sh\necho "${tool} $* | backend=$PULUMI_BACKEND_URL passfile=$PULUMI_CONFIG_PASSPHRASE_FILE" >> "${log}"\n`;
+  const record = (tool: string) =>
+    `#!/bin/sh\necho "${tool} $* | backend=$PULUMI_BACKEND_URL passfile=$PULUMI_CONFIG_PASSPHRASE_FILE" >> "${log}"\n`;
   // `pulumi version` answers with the SDK's own version, unrecorded.
-  fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\n[ "$1" = version ] && { echo v${SDK}; exit 0; }\n${record("pulumi").split("\n")[1]}\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(bin, "pulumi"),
+    `#!/bin/sh\n[ "$1" = version ] && { echo v${SDK}; exit 0; }\n${record("pulumi").split("\n")[1]}\n`,
+    { mode: 0o755 },
+  );
   fs.writeFileSync(path.join(bin, "docker"), record("docker"), { mode: 0o755 });
   fs.writeFileSync(path.join(bin, "npm"), record("npm"), { mode: 0o755 });
   return { dir, bin, log };
@@ -61,8 +68,13 @@ test("what dev:up points at exists: the policy pack, its advisory dev config, an
 
 test("dev:up refuses a Node older than 20 before touching anything", () => {
   const { dir, bin, log } = fakeCheckout();
-  fs.writeFileSync(path.join(bin, "node"), '#!/bin/sh\ncase "$1" in -p) echo 18;; --version) echo v18.19.0;; esac\n', { mode: 0o755 });
-  const run = spawnSync("bash", [path.join(dir, "scripts", "dev-up.sh")], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
+  fs.writeFileSync(path.join(bin, "node"), '#!/bin/sh\ncase "$1" in -p) echo 18;; --version) echo v18.19.0;; esac\n', {
+    mode: 0o755,
+  });
+  const run = spawnSync("bash", [path.join(dir, "scripts", "dev-up.sh")], {
+    env: { PATH: `${bin}:${process.env.PATH}` },
+    encoding: "utf8",
+  });
   expect(run.status).toBe(1);
   expect(run.stderr).toContain("node v18.19.0 is too old");
   // Only the read-only probe of the engine ran: no npm ci, no pulumi.
@@ -78,8 +90,13 @@ test("dev:up reports every missing prerequisite at once, each with where to get 
     const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
     fs.symlinkSync(found, path.join(bare, tool));
   }
-  fs.writeFileSync(path.join(bare, "node"), '#!/bin/sh\ncase "$1" in -p) echo 18;; --version) echo v18.19.0;; esac\n', { mode: 0o755 });
-  const run = spawnSync("/bin/bash", [path.join(dir, "scripts", "dev-up.sh")], { env: { PATH: bare }, encoding: "utf8" });
+  fs.writeFileSync(path.join(bare, "node"), '#!/bin/sh\ncase "$1" in -p) echo 18;; --version) echo v18.19.0;; esac\n', {
+    mode: 0o755,
+  });
+  const run = spawnSync("/bin/bash", [path.join(dir, "scripts", "dev-up.sh")], {
+    env: { PATH: bare },
+    encoding: "utf8",
+  });
   expect(run.status).toBe(1);
   const lines = run.stderr.trim().split("\n");
   expect(lines[0]).toBe("dev:up cannot start; missing prerequisites:");
@@ -87,14 +104,19 @@ test("dev:up reports every missing prerequisite at once, each with where to get 
     expect.stringMatching(/^ {2}- node v18\.19\.0 is too old: .*nvm install 20/),
     expect.stringMatching(/^ {2}- npm is not on PATH: it comes with Node\.js/),
     expect.stringMatching(/^ {2}- docker is not on PATH: install Docker Engine/),
-    expect.stringMatching(new RegExp(`^ {2}- pulumi is not on PATH: install the Pulumi CLI ${SDK.replace(/\./g, "\\.")}\\+`)),
+    expect.stringMatching(
+      new RegExp(`^ {2}- pulumi is not on PATH: install the Pulumi CLI ${SDK.replace(/\./g, "\\.")}\\+`),
+    ),
   ]);
 });
 
 test("dev:up refuses a Pulumi CLI older than the SDK, naming both versions", () => {
   const { dir, bin, log } = fakeCheckout();
   fs.writeFileSync(path.join(bin, "pulumi"), "#!/bin/sh\necho v3.100.0\n", { mode: 0o755 });
-  const run = spawnSync("bash", [path.join(dir, "scripts", "dev-up.sh")], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
+  const run = spawnSync("bash", [path.join(dir, "scripts", "dev-up.sh")], {
+    env: { PATH: `${bin}:${process.env.PATH}` },
+    encoding: "utf8",
+  });
   expect(run.status).toBe(1);
   expect(run.stderr).toContain(`the Pulumi CLI is 3.100.0, older than the SDK's ${SDK}`);
   expect(fs.readFileSync(log, "utf8")).not.toContain("pulumi up");

@@ -1,7 +1,13 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DockerRuntime, FILES_HOLDER_LABEL, checkJobExit, fileDirectories, gatewayOf } from "../../components/runtime/docker";
+import {
+  DockerRuntime,
+  FILES_HOLDER_LABEL,
+  checkJobExit,
+  fileDirectories,
+  gatewayOf,
+} from "../../components/runtime/docker";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "../../components/workload";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
 
@@ -62,10 +68,18 @@ const byName = (name: string) => {
   return found;
 };
 const isHolder = (r: PlannedResource) => labelsOf(r)[FILES_HOLDER_LABEL] !== undefined;
-const labelsOf = (r: PlannedResource) => Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
-const volumesOf = (r: PlannedResource) => (r.inputs.volumes ?? []) as { containerPath?: string; volumeName?: string; fromContainer?: string }[];
+const labelsOf = (r: PlannedResource) =>
+  Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+const volumesOf = (r: PlannedResource) =>
+  (r.inputs.volumes ?? []) as { containerPath?: string; volumeName?: string; fromContainer?: string }[];
 const uploadsOf = (r: PlannedResource, inputs: "inputs" | "plainInputs" = "inputs") =>
-  (r[inputs].uploads ?? []) as { file: string; content: string; owner?: string; group?: string; permissions?: string }[];
+  (r[inputs].uploads ?? []) as {
+    file: string;
+    content: string;
+    owner?: string;
+    group?: string;
+    permissions?: string;
+  }[];
 
 beforeAll(async () => {
   errors = [];
@@ -160,11 +174,21 @@ test("uploads never target a read-only root: they land in the holder's volumes, 
     }
     const dirs = volumesOf(c).map((v) => v.containerPath);
     expect(volumesOf(c).every((v) => v.volumeName === undefined && v.fromContainer === undefined)).toBe(true);
-    for (const u of uploadsOf(c)) expect({ file: u.file, inVolume: dirs.some((d) => u.file.startsWith(`${d}/`)) }).toEqual({ file: u.file, inVolume: true });
-    expect({ c: c.name, start: c.inputs.start, mustRun: c.inputs.mustRun, restart: c.inputs.restart }).toEqual({ c: c.name, start: false, mustRun: false, restart: "no" });
+    for (const u of uploadsOf(c))
+      expect({ file: u.file, inVolume: dirs.some((d) => u.file.startsWith(`${d}/`)) }).toEqual({
+        file: u.file,
+        inVolume: true,
+      });
+    expect({ c: c.name, start: c.inputs.start, mustRun: c.inputs.mustRun, restart: c.inputs.restart }).toEqual({
+      c: c.name,
+      start: false,
+      mustRun: false,
+      restart: "no",
+    });
   }
   expect(volumesOf(byName("web-files")).map((v) => v.containerPath)).toEqual(["/etc/web", "/etc/web-secrets"]);
-  for (const name of ["web-1", "web-2"]) expect(volumesOf(byName(name))).toContainEqual({ fromContainer: "web-files-id:ro" });
+  for (const name of ["web-1", "web-2"])
+    expect(volumesOf(byName(name))).toContainEqual({ fromContainer: "web-files-id:ro" });
   expect(volumesOf(byName("migrate"))).toEqual([{ fromContainer: "migrate-files-id:ro" }]);
   expect(volumesOf(byName("consumer"))).toEqual([]);
 });
@@ -196,7 +220,8 @@ test("every container, volume and network is deleted before its replacement is c
     ["docker:index/container:Container", "docker:index/volume:Volume", "docker:index/network:Network"].includes(r.type),
   );
   expect(named.length).toBe(containers().length + 2);
-  for (const r of named) expect({ r: r.name, deleteBeforeReplace: r.deleteBeforeReplace }).toEqual({ r: r.name, deleteBeforeReplace: true });
+  for (const r of named)
+    expect({ r: r.name, deleteBeforeReplace: r.deleteBeforeReplace }).toEqual({ r: r.name, deleteBeforeReplace: true });
 });
 
 test("a workload's host resolves only after its containers, so whoever uses it waits for them", () => {
@@ -215,10 +240,19 @@ test("a job's dependants wait for its success gate, which records the exit code"
 
 test("a job that exits non-zero fails the program before its dependants register; exit 0 lets them", () => {
   const run = (code: number) => {
-    const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "helpers", "job-gate-program.ts"), String(code)], {
-      cwd: path.resolve(__dirname, "..", ".."),
-      encoding: "utf8",
-    });
+    const child = spawnSync(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        path.join(__dirname, "..", "helpers", "job-gate-program.ts"),
+        String(code),
+      ],
+      {
+        cwd: path.resolve(__dirname, "..", ".."),
+        encoding: "utf8",
+      },
+    );
     return { status: child.status, registered: JSON.parse(child.stdout || "[]") as string[], stderr: child.stderr };
   };
   const failed = run(1);
@@ -234,25 +268,39 @@ test("a job that exits non-zero fails the program before its dependants register
 
 test("checkJobExit passes only exit code 0", () => {
   expect(() => checkJobExit("j", "c", "urn:x", 0)).not.toThrow();
-  expect(() => checkJobExit("j", "c", "urn:x", 2)).toThrow(/job "j" exited with code 2: see `docker logs c`.*--replace 'urn:x'/);
+  expect(() => checkJobExit("j", "c", "urn:x", 2)).toThrow(
+    /job "j" exited with code 2: see `docker logs c`.*--replace 'urn:x'/,
+  );
   expect(() => checkJobExit("j", "c", "urn:x", undefined)).toThrow(/job "j" reported no exit code/);
 });
 
 test("fileDirectories keeps the outermost parent directories and rejects paths Docker cannot mount", () => {
   const files = (...paths: string[]) => paths.map((p) => ({ path: p, content: "" }));
-  expect(fileDirectories({ name: "w", files: files("/etc/a/x", "/etc/a/b/y", "/etc/c/z", "/etc/a/w") })).toEqual(["/etc/a", "/etc/c"]);
+  expect(fileDirectories({ name: "w", files: files("/etc/a/x", "/etc/a/b/y", "/etc/c/z", "/etc/a/w") })).toEqual([
+    "/etc/a",
+    "/etc/c",
+  ]);
   expect(fileDirectories({ name: "w" })).toEqual([]);
-  expect(() => fileDirectories({ name: "w", files: files("/x") })).toThrow(/workload "w": file "\/x" is directly in \//);
-  expect(() => fileDirectories({ name: "w", files: files("/data/x"), volumes: [{ name: "d", mountPath: "/data/", sizeGb: 1 }] })).toThrow(
-    /file "\/data\/x" is in \/data, which is also a volume or scratch mount/,
+  expect(() => fileDirectories({ name: "w", files: files("/x") })).toThrow(
+    /workload "w": file "\/x" is directly in \//,
   );
-  expect(() => fileDirectories({ name: "w", files: files("/tmp/x"), scratch: [{ mountPath: "/tmp" }] })).toThrow(/also a volume or scratch mount/);
-  expect(() => fileDirectories({ name: "w", files: files("/etc/a/x", "/etc/a/x") })).toThrow(/file "\/etc\/a\/x" is listed twice/);
+  expect(() =>
+    fileDirectories({ name: "w", files: files("/data/x"), volumes: [{ name: "d", mountPath: "/data/", sizeGb: 1 }] }),
+  ).toThrow(/file "\/data\/x" is in \/data, which is also a volume or scratch mount/);
+  expect(() => fileDirectories({ name: "w", files: files("/tmp/x"), scratch: [{ mountPath: "/tmp" }] })).toThrow(
+    /also a volume or scratch mount/,
+  );
+  expect(() => fileDirectories({ name: "w", files: files("/etc/a/x", "/etc/a/x") })).toThrow(
+    /file "\/etc\/a\/x" is listed twice/,
+  );
 });
 
 test("images are pulled once each and kept locally", () => {
   const pulls = result.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage");
-  expect(pulls.map((p) => p.inputs.name).sort()).toEqual(["nginxinc/nginx-unprivileged:1.27.3", "postgres:15.8-bookworm"]);
+  expect(pulls.map((p) => p.inputs.name).sort()).toEqual([
+    "nginxinc/nginx-unprivileged:1.27.3",
+    "postgres:15.8-bookworm",
+  ]);
   expect(pulls.every((p) => p.inputs.keepLocally === true)).toBe(true);
 });
 

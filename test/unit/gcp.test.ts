@@ -5,7 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_RETENTION } from "../../components/aws/backup-bucket";
-import { GcsBackupBucket, gcsLifecycleRules, gcsLocation, validateGcsBackupBucketArgs } from "../../components/gcp/backup-bucket";
+import {
+  GcsBackupBucket,
+  gcsLifecycleRules,
+  gcsLocation,
+  validateGcsBackupBucketArgs,
+} from "../../components/gcp/backup-bucket";
 import { GkeAutopilot, gkeKubeconfig, validateGkeAutopilotArgs } from "../../components/gcp/cluster";
 import { GcpEncryptionKey } from "../../components/gcp/kms";
 import { GcpNetwork, gcpSubnetLayout } from "../../components/gcp/network";
@@ -23,7 +28,11 @@ function composeGcp(prodLike: boolean) {
   const network = new GcpNetwork("network", { region: gcp.region, vpcCidr: "10.40.0.0/16" }, primary);
   const key = new GcpEncryptionKey(
     "kms",
-    { location: gcp.region, projectNumber: gcp.projectNumber, users: ["sqladmin.googleapis.com", "redis.googleapis.com", "container.googleapis.com"] },
+    {
+      location: gcp.region,
+      projectNumber: gcp.projectNumber,
+      users: ["sqladmin.googleapis.com", "redis.googleapis.com", "container.googleapis.com"],
+    },
     primary,
   );
   const ready = [...network.privateServicesAccess, ...key.grants];
@@ -43,17 +52,37 @@ function composeGcp(prodLike: boolean) {
   );
   const redis = new MemorystoreRedis(
     "redis",
-    { region: gcp.region, networkId: network.networkId, memoryMb: 1500, ha: prodLike, kmsKeyId: key.id, deletionProtection: prodLike, dependsOn: ready },
+    {
+      region: gcp.region,
+      networkId: network.networkId,
+      memoryMb: 1500,
+      ha: prodLike,
+      kmsKeyId: key.id,
+      deletionProtection: prodLike,
+      dependsOn: ready,
+    },
     primary,
   );
   const backups = new GcsBackupBucket(
     "backups",
-    { region: gcp.region, drRegion: prodLike ? gcp.drRegion : undefined, projectId: gcp.projectId, projectNumber: gcp.projectNumber },
+    {
+      region: gcp.region,
+      drRegion: prodLike ? gcp.drRegion : undefined,
+      projectId: gcp.projectId,
+      projectNumber: gcp.projectNumber,
+    },
     primary,
   );
   const cluster = new GkeAutopilot(
     "cluster",
-    { region: gcp.region, networkId: network.networkId, subnetworkId: network.subnetworkId ?? "", kmsKeyId: key.id, deletionProtection: prodLike, dependsOn: key.grants },
+    {
+      region: gcp.region,
+      networkId: network.networkId,
+      subnetworkId: network.subnetworkId ?? "",
+      kmsKeyId: key.id,
+      deletionProtection: prodLike,
+      dependsOn: key.grants,
+    },
     primary,
   );
   return {
@@ -114,20 +143,31 @@ describe("provider and regions", () => {
     const placed = (run: MockRunResult) =>
       run.resources
         .filter((r) => r.custom && r.type.startsWith("gcp:"))
-        .flatMap((r) => [r.inputs.region, r.inputs.location].filter((v) => v !== undefined).map((where) => ({ type: r.type, where: String(where).toLowerCase() })));
+        .flatMap((r) =>
+          [r.inputs.region, r.inputs.location]
+            .filter((v) => v !== undefined)
+            .map((where) => ({ type: r.type, where: String(where).toLowerCase() })),
+        );
     for (const run of [prod, staging]) {
       const all = placed(run);
       expect(all.length).toBeGreaterThan(6);
-      for (const p of all) expect(p).toEqual({ type: p.type, where: expect.stringMatching(/^northamerica-northeast[12]$/) });
+      for (const p of all)
+        expect(p).toEqual({ type: p.type, where: expect.stringMatching(/^northamerica-northeast[12]$/) });
     }
-    expect(placed(prod).filter((p) => p.where === "northamerica-northeast2")).toEqual([{ type: "gcp:storage/bucket:Bucket", where: "northamerica-northeast2" }]);
+    expect(placed(prod).filter((p) => p.where === "northamerica-northeast2")).toEqual([
+      { type: "gcp:storage/bucket:Bucket", where: "northamerica-northeast2" },
+    ]);
     expect(placed(staging).filter((p) => p.where === "northamerica-northeast2")).toEqual([]);
   });
 
   test("regions outside Canada and GCS multi-regions are refused", () => {
-    expect(() => validateGcpRegions("us-central1", "northamerica-northeast2")).toThrow(/region "us-central1" is outside Canada; allowed gcp regions: northamerica-northeast1, northamerica-northeast2/);
+    expect(() => validateGcpRegions("us-central1", "northamerica-northeast2")).toThrow(
+      /region "us-central1" is outside Canada; allowed gcp regions: northamerica-northeast1, northamerica-northeast2/,
+    );
     for (const multiRegion of ["US", "NAM4", "nam4", "northamerica"]) {
-      expect(() => gcsLocation(multiRegion)).toThrow(new RegExp(`region "${multiRegion}" is not allowed; allowed: northamerica-northeast1, northamerica-northeast2`));
+      expect(() => gcsLocation(multiRegion)).toThrow(
+        new RegExp(`region "${multiRegion}" is not allowed; allowed: northamerica-northeast1, northamerica-northeast2`),
+      );
     }
     expect(gcsLocation("northamerica-northeast1")).toBe("NORTHAMERICA-NORTHEAST1");
   });
@@ -137,23 +177,47 @@ describe("network", () => {
   test("a custom-mode VPC, Cloud NAT for private nodes, and private services access on a known range", () => {
     expect(one(staging, "gcp:compute/network:Network").inputs.autoCreateSubnetworks).toBe(false);
     const subnet = one(staging, "gcp:compute/subnetwork:Subnetwork").inputs;
-    expect(subnet).toEqual(expect.objectContaining({ ipCidrRange: "10.40.0.0/20", privateIpGoogleAccess: true, region: "northamerica-northeast1" }));
+    expect(subnet).toEqual(
+      expect.objectContaining({
+        ipCidrRange: "10.40.0.0/20",
+        privateIpGoogleAccess: true,
+        region: "northamerica-northeast1",
+      }),
+    );
     expect(one(staging, "gcp:compute/routerNat:RouterNat").inputs.natIpAllocateOption).toBe("AUTO_ONLY");
     const range = one(staging, "gcp:compute/globalAddress:GlobalAddress").inputs;
-    expect(range).toEqual(expect.objectContaining({ purpose: "VPC_PEERING", addressType: "INTERNAL", address: "10.40.64.0", prefixLength: 20 }));
-    expect(one(staging, "gcp:servicenetworking/connection:Connection").inputs.service).toBe("servicenetworking.googleapis.com");
+    expect(range).toEqual(
+      expect.objectContaining({
+        purpose: "VPC_PEERING",
+        addressType: "INTERNAL",
+        address: "10.40.64.0",
+        prefixLength: 20,
+      }),
+    );
+    expect(one(staging, "gcp:servicenetworking/connection:Connection").inputs.service).toBe(
+      "servicenetworking.googleapis.com",
+    );
     expect(staging.outputs.dataCidr).toBe("10.40.64.0/20");
   });
 
   test("the layout's ranges do not overlap", () => {
-    expect(gcpSubnetLayout("10.40.0.0/16")).toEqual({ nodes: "10.40.0.0/20", services: "10.40.16.0/20", privateServices: "10.40.64.0/20", pods: "10.40.128.0/17" });
-    expect(() => gcpSubnetLayout("10.40.0.0/24")).toThrow(/vpcCidr "10.40.0.0\/24" is not allowed; allowed: an IPv4 CIDR from \/8 to \/20/);
+    expect(gcpSubnetLayout("10.40.0.0/16")).toEqual({
+      nodes: "10.40.0.0/20",
+      services: "10.40.16.0/20",
+      privateServices: "10.40.64.0/20",
+      pods: "10.40.128.0/17",
+    });
+    expect(() => gcpSubnetLayout("10.40.0.0/24")).toThrow(
+      /vpcCidr "10.40.0.0\/24" is not allowed; allowed: an IPv4 CIDR from \/8 to \/20/,
+    );
   });
 });
 
 describe("CMEK", () => {
   test("one rotating key, usable by exactly the Cloud SQL, Memorystore and GKE service agents", () => {
-    expect(one(prod, "gcp:kms/cryptoKey:CryptoKey").inputs).toEqual(expect.objectContaining({ purpose: "ENCRYPT_DECRYPT", rotationPeriod: "7776000s" }));
+    expect(one(prod, "gcp:kms/cryptoKey:CryptoKey").inputs).toEqual(
+      expect.objectContaining({ purpose: "ENCRYPT_DECRYPT", rotationPeriod: "7776000s" }),
+    );
     expect(one(prod, "gcp:kms/keyRing:KeyRing").inputs.location).toBe("northamerica-northeast1");
     const members = ofType(prod, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember").map((m) => m.inputs.member);
     expect(members.sort()).toEqual([
@@ -162,21 +226,39 @@ describe("CMEK", () => {
       "serviceAccount:service-123456789012@gcp-sa-cloud-sql.iam.gserviceaccount.com",
     ]);
     // Cloud SQL's agent is created on request, before the grant; the others come with their API.
-    expect(ofType(prod, "gcp:projects/serviceIdentity:ServiceIdentity").map((s) => s.inputs.service)).toEqual(["sqladmin.googleapis.com"]);
+    expect(ofType(prod, "gcp:projects/serviceIdentity:ServiceIdentity").map((s) => s.inputs.service)).toEqual([
+      "sqladmin.googleapis.com",
+    ]);
   });
 });
 
 describe("Cloud SQL", () => {
   test("prod: REGIONAL, private IP only, TLS required, PITR with backups kept in Canada, protected, CMEK", () => {
     const db = one(prod, "gcp:sql/databaseInstance:DatabaseInstance");
-    expect(db.inputs).toEqual(expect.objectContaining({ databaseVersion: "POSTGRES_15", region: "northamerica-northeast1", deletionProtection: true, rootPassword: SECRET_MARK }));
+    expect(db.inputs).toEqual(
+      expect.objectContaining({
+        databaseVersion: "POSTGRES_15",
+        region: "northamerica-northeast1",
+        deletionProtection: true,
+        rootPassword: SECRET_MARK,
+      }),
+    );
     expect(String(db.inputs.encryptionKeyName)).toContain("kms-key");
     const settings = settingsOf(db);
-    expect(settings).toEqual(expect.objectContaining({ availabilityType: "REGIONAL", deletionProtectionEnabled: true }));
-    expect(settings.ipConfiguration).toEqual(expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }));
+    expect(settings).toEqual(
+      expect.objectContaining({ availabilityType: "REGIONAL", deletionProtectionEnabled: true }),
+    );
+    expect(settings.ipConfiguration).toEqual(
+      expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }),
+    );
     expect(String((settings.ipConfiguration as Obj).privateNetwork)).toContain("network-vpc");
     expect(settings.backupConfiguration).toEqual(
-      expect.objectContaining({ enabled: true, pointInTimeRecoveryEnabled: true, location: "northamerica-northeast1", backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" } }),
+      expect.objectContaining({
+        enabled: true,
+        pointInTimeRecoveryEnabled: true,
+        location: "northamerica-northeast1",
+        backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" },
+      }),
     );
     expect(settings.databaseFlags).toEqual([{ name: "cloudsql.logical_decoding", value: "on" }]);
   });
@@ -184,7 +266,12 @@ describe("Cloud SQL", () => {
   test("the instance waits for the services peering and the key grants", () => {
     const db = one(prod, "gcp:sql/databaseInstance:DatabaseInstance");
     const waitedFor = db.dependencies.map((urn) => prod.resources.find((r) => r.urn === urn)?.type);
-    expect(waitedFor).toEqual(expect.arrayContaining(["gcp:servicenetworking/connection:Connection", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"]));
+    expect(waitedFor).toEqual(
+      expect.arrayContaining([
+        "gcp:servicenetworking/connection:Connection",
+        "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+      ]),
+    );
   });
 
   test("staging: ZONAL and unprotected, but still private, TLS-only, PITR", () => {
@@ -192,18 +279,27 @@ describe("Cloud SQL", () => {
     const settings = settingsOf(db);
     expect(db.inputs.deletionProtection).toBe(false);
     expect(settings.availabilityType).toBe("ZONAL");
-    expect(settings.ipConfiguration).toEqual(expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }));
+    expect(settings.ipConfiguration).toEqual(
+      expect.objectContaining({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" }),
+    );
     expect((settings.backupConfiguration as Obj).pointInTimeRecoveryEnabled).toBe(true);
   });
 
   test("the endpoint uses the private IP, TLS and a secret password", () => {
-    expect(prod.outputs).toEqual(expect.objectContaining({ postgresHost: "10.50.0.3", sslMode: "require", postgresPassword: SECRET_MARK }));
+    expect(prod.outputs).toEqual(
+      expect.objectContaining({ postgresHost: "10.50.0.3", sslMode: "require", postgresPassword: SECRET_MARK }),
+    );
   });
 
   test("less than 7 days of backups is refused", () => {
-    expect(() => validateCloudSqlPostgresArgs({ region: "northamerica-northeast1", networkId: "n", password: "p", backupRetentionDays: 2 })).toThrow(
-      /backupRetentionDays 2 is not allowed; allowed: 7 to 365/,
-    );
+    expect(() =>
+      validateCloudSqlPostgresArgs({
+        region: "northamerica-northeast1",
+        networkId: "n",
+        password: "p",
+        backupRetentionDays: 2,
+      }),
+    ).toThrow(/backupRetentionDays 2 is not allowed; allowed: 7 to 365/);
   });
 });
 
@@ -249,21 +345,38 @@ describe("Memorystore", () => {
 describe("GCS backups", () => {
   test("every bucket is single-region Canadian, uniform access, public access prevention enforced, versioned", () => {
     const buckets = ofType(prod, "gcp:storage/bucket:Bucket");
-    expect(buckets.map((b) => b.inputs.location).sort()).toEqual(["NORTHAMERICA-NORTHEAST1", "NORTHAMERICA-NORTHEAST2"]);
+    expect(buckets.map((b) => b.inputs.location).sort()).toEqual([
+      "NORTHAMERICA-NORTHEAST1",
+      "NORTHAMERICA-NORTHEAST2",
+    ]);
     for (const b of buckets) {
-      expect(b.inputs).toEqual(expect.objectContaining({ uniformBucketLevelAccess: true, publicAccessPrevention: "enforced", versioning: { enabled: true } }));
+      expect(b.inputs).toEqual(
+        expect.objectContaining({
+          uniformBucketLevelAccess: true,
+          publicAccessPrevention: "enforced",
+          versioning: { enabled: true },
+        }),
+      );
     }
-    expect(ofType(staging, "gcp:storage/bucket:Bucket").map((b) => b.inputs.location)).toEqual(["NORTHAMERICA-NORTHEAST1"]);
+    expect(ofType(staging, "gcp:storage/bucket:Bucket").map((b) => b.inputs.location)).toEqual([
+      "NORTHAMERICA-NORTHEAST1",
+    ]);
     expect(prod.outputs.storageKind).toBe("gcs");
   });
 
   test("the lifecycle keeps 7 daily and 4 weekly, like S3's", () => {
     const rules = one(staging, "gcp:storage/bucket:Bucket").inputs.lifecycleRules as { action: Obj; condition: Obj }[];
-    const byPrefix = Object.fromEntries(rules.filter((r) => r.condition.matchesPrefixes).map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition.age]));
+    const byPrefix = Object.fromEntries(
+      rules
+        .filter((r) => r.condition.matchesPrefixes)
+        .map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition.age]),
+    );
     expect(byPrefix).toEqual(Object.fromEntries(BACKUP_RETENTION.prefixes.map((p) => [p.prefix, p.days])));
     expect(byPrefix).toEqual({ "daily/": 7, "weekly/": 28 });
     expect(rules.find((r) => r.condition.withState === "ARCHIVED")?.condition.daysSinceNoncurrentTime).toBe(7);
-    expect(JSON.stringify(gcsLifecycleRules())).toContain('{"action":{"type":"AbortIncompleteMultipartUpload"},"condition":{"age":1}}');
+    expect(JSON.stringify(gcsLifecycleRules())).toContain(
+      '{"action":{"type":"AbortIncompleteMultipartUpload"},"condition":{"age":1}}',
+    );
   });
 
   test("prod copies daily to the northamerica-northeast2 bucket and nowhere else", () => {
@@ -276,15 +389,22 @@ describe("GCS backups", () => {
     expect((job.inputs.schedule as Obj).repeatInterval).toBe("86400s");
     expect(spec.transferOptions.deleteObjectsUniqueInSink).toBe(false);
     const grants = ofType(prod, "gcp:storage/bucketIAMMember:BucketIAMMember");
-    expect(new Set(grants.map((g) => g.inputs.member))).toEqual(new Set(["serviceAccount:project-123456789012@storage-transfer-service.iam.gserviceaccount.com"]));
+    expect(new Set(grants.map((g) => g.inputs.member))).toEqual(
+      new Set(["serviceAccount:project-123456789012@storage-transfer-service.iam.gserviceaccount.com"]),
+    );
     expect(ofType(staging, "gcp:storage/transferJob:TransferJob")).toEqual([]);
   });
 
   test("a DR copy in the primary region, or in a multi-region, is refused", () => {
     const base = { region: "northamerica-northeast1", projectId: "p", projectNumber: "1" };
-    expect(() => validateGcsBackupBucketArgs({ ...base, drRegion: "northamerica-northeast1" })).toThrow(/drRegion "northamerica-northeast1" equals region/);
+    expect(() => validateGcsBackupBucketArgs({ ...base, drRegion: "northamerica-northeast1" })).toThrow(
+      /drRegion "northamerica-northeast1" equals region/,
+    );
     expect(() => validateGcsBackupBucketArgs({ ...base, drRegion: "NAM4" })).toThrow(/region "NAM4" is not allowed/);
-    expect(validateGcsBackupBucketArgs({ ...base, drRegion: "northamerica-northeast2" })).toEqual({ location: "NORTHAMERICA-NORTHEAST1", drLocation: "NORTHAMERICA-NORTHEAST2" });
+    expect(validateGcsBackupBucketArgs({ ...base, drRegion: "northamerica-northeast2" })).toEqual({
+      location: "NORTHAMERICA-NORTHEAST1",
+      drLocation: "NORTHAMERICA-NORTHEAST2",
+    });
   });
 });
 
@@ -292,11 +412,19 @@ describe("GKE Autopilot", () => {
   test("regional Autopilot with private nodes, a private endpoint and Secrets encrypted with the CMEK key", () => {
     const cluster = one(prod, "gcp:container/cluster:Cluster");
     expect(cluster.inputs).toEqual(
-      expect.objectContaining({ enableAutopilot: true, location: "northamerica-northeast1", deletionProtection: true, name: "northstack-prod" }),
+      expect.objectContaining({
+        enableAutopilot: true,
+        location: "northamerica-northeast1",
+        deletionProtection: true,
+        name: "northstack-prod",
+      }),
     );
     expect(cluster.inputs.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: true });
     expect((cluster.inputs.databaseEncryption as Obj).state).toBe("ENCRYPTED");
-    expect(cluster.inputs.ipAllocationPolicy).toEqual({ clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" });
+    expect(cluster.inputs.ipAllocationPolicy).toEqual({
+      clusterSecondaryRangeName: "pods",
+      servicesSecondaryRangeName: "services",
+    });
   });
 
   test("the kubeconfig is a secret that authenticates through gke-gcloud-auth-plugin", () => {
@@ -308,8 +436,13 @@ describe("GKE Autopilot", () => {
   });
 
   test("a control plane open to the world is refused", () => {
-    expect(() => validateGkeAutopilotArgs({ region: "northamerica-northeast1", networkId: "n", subnetworkId: "s", publicAccessCidrs: ["0.0.0.0/0"] })).toThrow(
-      /publicAccessCidrs "0.0.0.0\/0" opens the control plane to every address/,
-    );
+    expect(() =>
+      validateGkeAutopilotArgs({
+        region: "northamerica-northeast1",
+        networkId: "n",
+        subnetworkId: "s",
+        publicAccessCidrs: ["0.0.0.0/0"],
+      }),
+    ).toThrow(/publicAccessCidrs "0.0.0.0\/0" opens the control plane to every address/);
   });
 });

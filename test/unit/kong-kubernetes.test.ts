@@ -38,12 +38,29 @@ beforeAll(async () => {
         upstreams: { api: pulumi.output("http://api:8080") },
         anonKey: pulumi.secret("anon-key"),
         serviceRoleKey: pulumi.secret("service-key"),
-        redis: { host: pulumi.output("10.50.1.4"), port: pulumi.output(6378), password: pulumi.secret("redis-pass"), tls: true },
+        redis: {
+          host: pulumi.output("10.50.1.4"),
+          port: pulumi.output(6378),
+          password: pulumi.secret("redis-pass"),
+          tls: true,
+        },
         gateway,
       });
-      const lb = new KubernetesRuntime("lb", { stack: "staging", provider, namespace: "lb", tlsSecretName: "gateway-cert" });
+      const lb = new KubernetesRuntime("lb", {
+        stack: "staging",
+        provider,
+        namespace: "lb",
+        tlsSecretName: "gateway-cert",
+      });
       const viaLb = new Kong("kong", { ...common(lb), servesTls: true, allowFrom: ["supabase-studio"] });
-      const ing = new KubernetesRuntime("ing", { stack: "staging", provider, namespace: "ing", exposure: "ingress", publicHost: "api.example.ca", tlsSecretName: "gateway-cert" });
+      const ing = new KubernetesRuntime("ing", {
+        stack: "staging",
+        provider,
+        namespace: "ing",
+        exposure: "ingress",
+        publicHost: "api.example.ca",
+        tlsSecretName: "gateway-cert",
+      });
       const viaIngress = new Kong("kong", { ...common(ing), trustedProxyCidrs: PRIVATE });
       outputs.lbUrl = await resolve(viaLb.url);
       outputs.lbAddress = await resolve(viaLb.address);
@@ -56,9 +73,12 @@ type Obj = Record<string, unknown>;
 const inNamespace = (type: string, namespace: string) =>
   result.resources.filter((r) => r.type === type && (r.inputs.metadata as Obj | undefined)?.namespace === namespace);
 const deployment = (namespace: string) => inNamespace("kubernetes:apps/v1:Deployment", namespace)[0];
-const container = (d: PlannedResource) => ((((d.inputs.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0];
-const envOf = (d: PlannedResource) => Object.fromEntries((container(d).env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
-const policy = (namespace: string) => inNamespace("kubernetes:networking.k8s.io/v1:NetworkPolicy", namespace).find((p) => p.name === "kong-netpol")!;
+const container = (d: PlannedResource) =>
+  ((((d.inputs.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0];
+const envOf = (d: PlannedResource) =>
+  Object.fromEntries((container(d).env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+const policy = (namespace: string) =>
+  inNamespace("kubernetes:networking.k8s.io/v1:NetworkPolicy", namespace).find((p) => p.name === "kong-netpol")!;
 
 test("behind a load balancer Kong serves TLS on 8443 with the mounted certificate; 443 is the only public port", () => {
   const env = envOf(deployment("lb"));
@@ -69,13 +89,27 @@ test("behind a load balancer Kong serves TLS on 8443 with the mounted certificat
   });
   // The load balancer keeps the client address itself: no forwarded header is believed.
   expect(env.KONG_TRUSTED_IPS).toBeUndefined();
-  expect(container(deployment("lb")).volumeMounts).toContainEqual({ name: "public-tls", mountPath: "/etc/kong/tls", readOnly: true });
-  const [lbService] = inNamespace("kubernetes:core/v1:Service", "lb").filter((s) => (s.inputs.spec as Obj).type === "LoadBalancer");
-  expect((lbService.inputs.spec as Obj).ports).toEqual([{ name: "https", port: 443, targetPort: "proxy-tls", protocol: "TCP" }]);
+  expect(container(deployment("lb")).volumeMounts).toContainEqual({
+    name: "public-tls",
+    mountPath: "/etc/kong/tls",
+    readOnly: true,
+  });
+  const [lbService] = inNamespace("kubernetes:core/v1:Service", "lb").filter(
+    (s) => (s.inputs.spec as Obj).type === "LoadBalancer",
+  );
+  expect((lbService.inputs.spec as Obj).ports).toEqual([
+    { name: "https", port: 443, targetPort: "proxy-tls", protocol: "TCP" },
+  ]);
   // The plain listener stays for Studio inside the cluster, and only for it.
   const ingress = (policy("lb").inputs.spec as Obj).ingress as Obj[];
   expect(ingress[0]).toEqual({
-    from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["supabase-studio"] }] } }],
+    from: [
+      {
+        podSelector: {
+          matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["supabase-studio"] }],
+        },
+      },
+    ],
     ports: [8000, 8443, 8100].map((port) => ({ protocol: "TCP", port })),
   });
   expect(ingress[1]).toEqual({ ports: [{ protocol: "TCP", port: 8443 }] });
@@ -84,10 +118,18 @@ test("behind a load balancer Kong serves TLS on 8443 with the mounted certificat
 
 test("behind an Ingress Kong serves plain HTTP to the controller and takes the client address from X-Forwarded-For", () => {
   const env = envOf(deployment("ing"));
-  expect(env).toMatchObject({ KONG_PROXY_LISTEN: `0.0.0.0:${KONG_PROXY_PORT}`, KONG_TRUSTED_IPS: PRIVATE.join(","), KONG_REAL_IP_HEADER: "X-Forwarded-For", KONG_REAL_IP_RECURSIVE: "on" });
+  expect(env).toMatchObject({
+    KONG_PROXY_LISTEN: `0.0.0.0:${KONG_PROXY_PORT}`,
+    KONG_TRUSTED_IPS: PRIVATE.join(","),
+    KONG_REAL_IP_HEADER: "X-Forwarded-For",
+    KONG_REAL_IP_RECURSIVE: "on",
+  });
   expect(env.KONG_SSL_CERT).toBeUndefined();
   expect((policy("ing").inputs.spec as Obj).ingress).toEqual([
-    { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: KONG_PROXY_PORT }] },
+    {
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }],
+      ports: [{ protocol: "TCP", port: KONG_PROXY_PORT }],
+    },
   ]);
   expect(outputs.ingressAddress).toBe("<pending>");
 });
@@ -101,6 +143,8 @@ test("TLS at Kong needs a runtime that mounts the certificate; allowFrom names w
   expect(() => validateKongArgs("kong", { gateway, servesTls: true, runtime: { kind: "docker" } })).toThrow(
     /servesTls: true is not allowed on the docker runtime; only Kubernetes mounts the public certificate/,
   );
-  expect(() => validateKongArgs("kong", { gateway, allowFrom: ["Studio"] })).toThrow(/allowFrom: "Studio" is not a workload name/);
+  expect(() => validateKongArgs("kong", { gateway, allowFrom: ["Studio"] })).toThrow(
+    /allowFrom: "Studio" is not a workload name/,
+  );
   expect(() => validateKongArgs("kong", { gateway, servesTls: true, runtime: { kind: "kubernetes" } })).not.toThrow();
 });

@@ -58,13 +58,15 @@ interface KongYml {
   plugins: Plugin[];
 }
 
-const render = (overrides: Partial<KongConfigInput> = {}): KongYml => parse(renderKongConfig({ ...input, ...overrides })) as KongYml;
+const render = (overrides: Partial<KongConfigInput> = {}): KongYml =>
+  parse(renderKongConfig({ ...input, ...overrides })) as KongYml;
 const serviceFor = (yml: KongYml, path: string): Service => {
   const found = yml.services.find((s) => s.routes.some((r) => r.paths.includes(path)));
   if (!found) throw new Error(`no route for ${path}`);
   return found;
 };
-const pluginOf = (plugins: Plugin[] | undefined, name: string): Plugin | undefined => plugins?.find((p) => p.name === name);
+const pluginOf = (plugins: Plugin[] | undefined, name: string): Plugin | undefined =>
+  plugins?.find((p) => p.name === name);
 
 describe("renderKongConfig", () => {
   const yml = render();
@@ -87,7 +89,8 @@ describe("renderKongConfig", () => {
       "/storage/v1/": "http://supabase-storage:5000/",
       "/pg/": "http://supabase-meta:8080/",
     });
-    for (const r of yml.services.flatMap((s) => s.routes)) expect({ route: r.name, strip: r.strip_path }).toEqual({ route: r.name, strip: true });
+    for (const r of yml.services.flatMap((s) => s.routes))
+      expect({ route: r.name, strip: r.strip_path }).toEqual({ route: r.name, strip: true });
     const routeNames = yml.services.flatMap((s) => s.routes.map((r) => r.name));
     expect(new Set(routeNames).size).toBe(routeNames.length);
     expect(new Set(yml.services.map((s) => s.name)).size).toBe(yml.services.length);
@@ -96,9 +99,15 @@ describe("renderKongConfig", () => {
   test("API and Supabase routes need an apikey of anon or admin; only the realtime socket reads it from the query", () => {
     for (const path of ["/api/v1/", "/auth/v1/", "/rest/v1/", "/realtime/v1/", "/realtime/v1/api", "/storage/v1/"]) {
       const s = serviceFor(yml, path);
-      expect({ path, keyNames: pluginOf(s.plugins, "key-auth")?.config.key_names }).toEqual({ path, keyNames: ["apikey"] });
+      expect({ path, keyNames: pluginOf(s.plugins, "key-auth")?.config.key_names }).toEqual({
+        path,
+        keyNames: ["apikey"],
+      });
       expect({ path, allow: pluginOf(s.plugins, "acl")?.config.allow }).toEqual({ path, allow: ["anon", "admin"] });
-      expect({ path, inQuery: pluginOf(s.plugins, "key-auth")?.config.key_in_query }).toEqual({ path, inQuery: path === "/realtime/v1/" });
+      expect({ path, inQuery: pluginOf(s.plugins, "key-auth")?.config.key_in_query }).toEqual({
+        path,
+        inQuery: path === "/realtime/v1/",
+      });
     }
   });
 
@@ -126,7 +135,12 @@ describe("renderKongConfig", () => {
   });
 
   test("global plugins: cors, rate limits in Redis per client, request size, prometheus with every metric", () => {
-    expect(yml.plugins.map((p) => p.name).sort()).toEqual(["cors", "prometheus", "rate-limiting", "request-size-limiting"]);
+    expect(yml.plugins.map((p) => p.name).sort()).toEqual([
+      "cors",
+      "prometheus",
+      "rate-limiting",
+      "request-size-limiting",
+    ]);
     expect(pluginOf(yml.plugins, "cors")?.config).toMatchObject({
       origins: ["http://localhost:3000", "https://app.example.ca"],
       credentials: true,
@@ -136,12 +150,24 @@ describe("renderKongConfig", () => {
       minute: 6,
       limit_by: "ip",
       policy: "redis",
-      redis: { host: "redis", port: 6379, password: REDIS_PASSWORD, database: 0, timeout: 2000, ssl: false, ssl_verify: false },
+      redis: {
+        host: "redis",
+        port: 6379,
+        password: REDIS_PASSWORD,
+        database: 0,
+        timeout: 2000,
+        ssl: false,
+        ssl_verify: false,
+      },
       fault_tolerant: true,
       hide_client_headers: false,
       error_code: 429,
     });
-    expect(pluginOf(yml.plugins, "request-size-limiting")?.config).toEqual({ allowed_payload_size: 10, size_unit: "megabytes", require_content_length: false });
+    expect(pluginOf(yml.plugins, "request-size-limiting")?.config).toEqual({
+      allowed_payload_size: 10,
+      size_unit: "megabytes",
+      require_content_length: false,
+    });
     expect(pluginOf(yml.plugins, "prometheus")?.config).toEqual({
       per_consumer: true,
       status_code_metrics: true,
@@ -152,8 +178,10 @@ describe("renderKongConfig", () => {
   });
 
   test("a TLS Redis is reached with verified TLS", () => {
-    const tls = render({ redis: { host: "master.cache.ca-central-1.example", port: 6379, password: REDIS_PASSWORD, tls: true } });
-    expect((pluginOf(tls.plugins, "rate-limiting")?.config.redis as Record<string, unknown>)).toMatchObject({
+    const tls = render({
+      redis: { host: "master.cache.ca-central-1.example", port: 6379, password: REDIS_PASSWORD, tls: true },
+    });
+    expect(pluginOf(tls.plugins, "rate-limiting")?.config.redis as Record<string, unknown>).toMatchObject({
       ssl: true,
       ssl_verify: true,
       server_name: "master.cache.ca-central-1.example",
@@ -161,11 +189,16 @@ describe("renderKongConfig", () => {
   });
 
   test("a wildcard origin turns credentials off", () => {
-    expect(pluginOf(render({ gateway: { ...gateway, corsOrigins: ["*"] } }).plugins, "cors")?.config.credentials).toBe(false);
+    expect(pluginOf(render({ gateway: { ...gateway, corsOrigins: ["*"] } }).plugins, "cors")?.config.credentials).toBe(
+      false,
+    );
   });
 
   test("disabled services produce no routes; extra services get /<name>/v1/", () => {
-    const minimal = render({ upstreams: { api: "http://api:8080" }, extraServices: [{ name: "billing", url: "http://billing:8080" }] });
+    const minimal = render({
+      upstreams: { api: "http://api:8080" },
+      extraServices: [{ name: "billing", url: "http://billing:8080" }],
+    });
     expect(minimal.services.flatMap((s) => s.routes.flatMap((r) => r.paths))).toEqual(["/api/v1/", "/billing/v1/"]);
     expect(serviceFor(minimal, "/billing/v1/").url).toBe("http://billing:8080/");
     const noMeta = render({ upstreams: { ...input.upstreams, meta: undefined } });
@@ -204,12 +237,22 @@ describe("kongRateLimit maps N per W minutes onto Kong's fixed windows", () => {
 
   test("never admits more than N in a W-minute span of whole native windows", () => {
     const perMinutes = { minute: 1, hour: 60, day: 1440 } as Record<string, number>;
-    for (const [requests, minutes] of [[100, 15], [7, 30], [1000, 90], [50, 720], [3, 45]]) {
+    for (const [requests, minutes] of [
+      [100, 15],
+      [7, 30],
+      [1000, 90],
+      [50, 720],
+      [3, 45],
+    ]) {
       const { window, limit } = kongRateLimit(requests, minutes);
       // A span covers W/u whole windows when u divides W, or lies inside one window when u > W.
       const windowsPerSpan = Math.max(1, minutes / perMinutes[window]);
       expect(Number.isInteger(windowsPerSpan)).toBe(true);
-      expect({ requests, minutes, withinBudget: limit * windowsPerSpan <= requests }).toEqual({ requests, minutes, withinBudget: true });
+      expect({ requests, minutes, withinBudget: limit * windowsPerSpan <= requests }).toEqual({
+        requests,
+        minutes,
+        withinBudget: true,
+      });
     }
   });
 });
@@ -217,9 +260,14 @@ describe("kongRateLimit maps N per W minutes onto Kong's fixed windows", () => {
 describe("Kong under mocks", () => {
   let result: MockRunResult;
   let validationError = "";
-  const containers = () => result.resources.filter((r) => r.type === "docker:index/container:Container" && /^kong-\d+$/.test(r.name));
-  const holder = () => result.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "kong-files")!;
-  const envOf = (r: PlannedResource) => Object.fromEntries((r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  const containers = () =>
+    result.resources.filter((r) => r.type === "docker:index/container:Container" && /^kong-\d+$/.test(r.name));
+  const holder = () =>
+    result.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "kong-files")!;
+  const envOf = (r: PlannedResource) =>
+    Object.fromEntries(
+      (r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
 
   beforeAll(async () => {
     try {
@@ -234,10 +282,19 @@ describe("Kong under mocks", () => {
         const runtime = new DockerRuntime("docker", { stack: "dev", subnet: "172.28.0.0/16" });
         const kong = new Kong("kong", {
           runtime,
-          upstreams: { api: pulumi.output("http://api:8080"), rest: pulumi.output("http://supabase-rest:3000"), studio: pulumi.output("http://supabase-studio:3000") },
+          upstreams: {
+            api: pulumi.output("http://api:8080"),
+            rest: pulumi.output("http://supabase-rest:3000"),
+            studio: pulumi.output("http://supabase-studio:3000"),
+          },
           anonKey: pulumi.secret(ANON),
           serviceRoleKey: pulumi.secret(SERVICE),
-          redis: { host: pulumi.output("redis"), port: pulumi.output(6379), password: pulumi.secret(REDIS_PASSWORD), tls: false },
+          redis: {
+            host: pulumi.output("redis"),
+            port: pulumi.output(6379),
+            password: pulumi.secret(REDIS_PASSWORD),
+            tls: false,
+          },
           gateway,
           trustedAdminCidrs: [`${runtime.gatewayAddress}/32`],
           replicas: 2,
@@ -274,14 +331,21 @@ describe("Kong under mocks", () => {
       expect(c.inputs.user).toBe("1000:1000");
       expect(c.inputs.readOnly).toBe(true);
       expect(Object.keys(c.inputs.tmpfs as object).sort()).toEqual(["/tmp", "/var/run/kong"]);
-      expect((c.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "bash", "-c", statusReadyCheck(KONG_STATUS_PORT)]);
+      expect((c.inputs.healthcheck as { tests: string[] }).tests).toEqual([
+        "CMD",
+        "bash",
+        "-c",
+        statusReadyCheck(KONG_STATUS_PORT),
+      ]);
       expect(c.inputs.volumes).toEqual([{ fromContainer: "kong-files-id:ro" }]);
       expect(String(c.inputs.image)).toMatch(/^kong:\d+\.\d+\.\d+$/);
     }
   });
 
   test("only the first replica publishes the proxy, on 127.0.0.1", () => {
-    const published = containers().flatMap((c) => (c.inputs.ports as { internal: number; external: number; ip: string }[]) ?? []);
+    const published = containers().flatMap(
+      (c) => (c.inputs.ports as { internal: number; external: number; ip: string }[]) ?? [],
+    );
     expect(published).toEqual([{ internal: KONG_PROXY_PORT, external: 8000, ip: "127.0.0.1", protocol: "tcp" }]);
   });
 
@@ -289,7 +353,15 @@ describe("Kong under mocks", () => {
     const printable = JSON.stringify(result.resources.map((r) => r.inputs));
     for (const secret of [ANON, SERVICE, REDIS_PASSWORD]) expect(printable).not.toContain(secret);
     const c = holder();
-    expect(c.inputs.uploads).toEqual([{ file: "/etc/kong/declarative/kong.yml", content: SECRET_MARK, owner: "1000", group: "1000", permissions: "0440" }]);
+    expect(c.inputs.uploads).toEqual([
+      {
+        file: "/etc/kong/declarative/kong.yml",
+        content: SECRET_MARK,
+        owner: "1000",
+        group: "1000",
+        permissions: "0440",
+      },
+    ]);
     const yml = parse((c.plainInputs.uploads as { content: string }[])[0].content) as KongYml;
     expect(yml.consumers.map((x) => x.keyauth_credentials[0].key)).toEqual([ANON, SERVICE]);
     expect(yml.services.flatMap((s) => s.routes.flatMap((r) => r.paths))).toEqual(["/api/v1/", "/rest/v1/"]);

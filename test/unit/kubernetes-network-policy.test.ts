@@ -19,7 +19,10 @@ import { SCRAPER_LABEL, WorkloadSpec } from "../../components/workload";
 
 /** What the rules are, read back without the SDK's Input wrappers. */
 interface Peer {
-  podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values: string[] }[] };
+  podSelector?: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values: string[] }[];
+  };
   namespaceSelector?: { matchLabels?: Record<string, string> };
   ipBlock?: { cidr: string; except?: string[] };
 }
@@ -31,12 +34,24 @@ interface Rule {
 const ingressOf = (spec: WorkloadSpec, rules: NetworkRules) => workloadIngressRules(spec, rules) as Rule[];
 const egressOf = (spec: WorkloadSpec, rules: NetworkRules) => workloadEgressRules(spec, rules) as Rule[];
 /** Egress rules that leave the namespace (every rule but the in-namespace pod rule). */
-const externalEgressOf = (spec: WorkloadSpec, rules: NetworkRules) => egressOf(spec, rules).filter((r) => !(r.to ?? []).some((p) => p.podSelector));
+const externalEgressOf = (spec: WorkloadSpec, rules: NetworkRules) =>
+  egressOf(spec, rules).filter((r) => !(r.to ?? []).some((p) => p.podSelector));
 const cidrsOf = (rule: Rule) => (rule.to ?? []).map((p) => p.ipBlock?.cidr);
 const portsOf = (rule: Rule) => (rule.ports ?? []).map((p) => p.port);
 
-const base = { component: "app", image: "ghcr.io/northstack/x:1.0.0", resources: { cpuMillis: 100, memoryMb: 64 }, user: { uid: 1000, gid: 1000 } };
-const api: WorkloadSpec = { ...base, name: "api", ports: [{ name: "http", port: 8080 }], allowFrom: ["kong"], metrics: { port: 9100, path: "/metrics" } };
+const base = {
+  component: "app",
+  image: "ghcr.io/northstack/x:1.0.0",
+  resources: { cpuMillis: 100, memoryMb: 64 },
+  user: { uid: 1000, gid: 1000 },
+};
+const api: WorkloadSpec = {
+  ...base,
+  name: "api",
+  ports: [{ name: "http", port: 8080 }],
+  allowFrom: ["kong"],
+  metrics: { port: 9100, path: "/metrics" },
+};
 const worker: WorkloadSpec = { ...base, name: "worker", ports: [{ name: "http", port: 8081 }] };
 const kong: WorkloadSpec = {
   ...base,
@@ -57,11 +72,26 @@ const kongTls: WorkloadSpec = {
     { name: "status", port: 8100 },
   ],
 };
-const migrate: WorkloadSpec = { ...base, name: "migrate", component: "data", kind: "job", metrics: { port: 9187, path: "/metrics" } };
+const migrate: WorkloadSpec = {
+  ...base,
+  name: "migrate",
+  component: "data",
+  kind: "job",
+  metrics: { port: 9187, path: "/metrics" },
+};
 
-const postgres: DataServiceAccess = { name: "postgres", cidrs: ["10.40.0.0/16", "10.41.0.0/16"], port: 5432, clients: ["api", "migrate"] };
+const postgres: DataServiceAccess = {
+  name: "postgres",
+  cidrs: ["10.40.0.0/16", "10.41.0.0/16"],
+  port: 5432,
+  clients: ["api", "migrate"],
+};
 const redis: DataServiceAccess = { name: "redis", cidrs: ["10.50.0.0/24"], port: 6378, clients: ["api", "kong"] };
-const rules: NetworkRules = { monitoringNamespace: "monitoring", dataServices: [postgres, redis], publicHttpsClients: ["api"] };
+const rules: NetworkRules = {
+  monitoringNamespace: "monitoring",
+  dataServices: [postgres, redis],
+  publicHttpsClients: ["api"],
+};
 const viaIngress: NetworkRules = { ...rules, exposure: "ingress" };
 
 describe("namespace-wide policies", () => {
@@ -83,7 +113,10 @@ describe("namespace-wide policies", () => {
       { protocol: "TCP", port: 53 },
     ]);
     expect(rule.to).toEqual([
-      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+      },
       { ipBlock: { cidr: "169.254.20.10/32" } },
     ]);
     expect((dnsPolicy("ns", {}, []).spec.egress as Rule[])[0].to).toHaveLength(1);
@@ -99,26 +132,40 @@ describe("egress leaving the namespace", () => {
 
   test("a Postgres client reaches only the data CIDRs, only on the Postgres port", () => {
     const postgresRules = externalEgressOf(migrate, rules);
-    expect(postgresRules).toEqual([{ to: [{ ipBlock: { cidr: "10.40.0.0/16" } }, { ipBlock: { cidr: "10.41.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] }]);
+    expect(postgresRules).toEqual([
+      {
+        to: [{ ipBlock: { cidr: "10.40.0.0/16" } }, { ipBlock: { cidr: "10.41.0.0/16" } }],
+        ports: [{ protocol: "TCP", port: 5432 }],
+      },
+    ]);
   });
 
   test("each data service is reached on its own port (Redis with TLS on 6378), with one rule per service", () => {
     const external = externalEgressOf(api, rules);
-    expect(external.filter((r) => cidrsOf(r).includes("10.50.0.0/24"))).toEqual([{ to: [{ ipBlock: { cidr: "10.50.0.0/24" } }], ports: [{ protocol: "TCP", port: 6378 }] }]);
+    expect(external.filter((r) => cidrsOf(r).includes("10.50.0.0/24"))).toEqual([
+      { to: [{ ipBlock: { cidr: "10.50.0.0/24" } }], ports: [{ protocol: "TCP", port: 6378 }] },
+    ]);
     expect(external.filter((r) => portsOf(r).includes(5432)).flatMap(cidrsOf)).toEqual(postgres.cidrs);
   });
 
   test("public HTTPS only for the listed clients: port 443, private and link-local ranges excluded", () => {
     const https = (spec: WorkloadSpec) => externalEgressOf(spec, rules).filter((r) => cidrsOf(r).includes("0.0.0.0/0"));
-    expect(https(api)).toEqual([{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [{ protocol: "TCP", port: 443 }] }]);
-    expect(NON_PUBLIC_CIDRS).toEqual(expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]));
+    expect(https(api)).toEqual([
+      { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [{ protocol: "TCP", port: 443 }] },
+    ]);
+    expect(NON_PUBLIC_CIDRS).toEqual(
+      expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]),
+    );
     for (const spec of [worker, kong, migrate]) expect(https(spec)).toEqual([]);
   });
 
   test("only a workload whose ServiceAccount uses EKS Pod Identity reaches the agent, on its address and port", () => {
     const withIdentity: WorkloadSpec = { ...worker, serviceAccount: { name: "worker", eksPodIdentity: true } };
     expect(externalEgressOf(withIdentity, rules)).toEqual([
-      { to: [{ ipBlock: { cidr: EKS_POD_IDENTITY_AGENT.cidr } }], ports: [{ protocol: "TCP", port: EKS_POD_IDENTITY_AGENT.port }] },
+      {
+        to: [{ ipBlock: { cidr: EKS_POD_IDENTITY_AGENT.cidr } }],
+        ports: [{ protocol: "TCP", port: EKS_POD_IDENTITY_AGENT.port }],
+      },
     ]);
     expect(externalEgressOf({ ...worker, serviceAccount: { name: "worker" } }, rules)).toEqual([]);
   });
@@ -138,7 +185,9 @@ describe("ingress to a workload", () => {
   test("only the workloads in allowFrom reach the service ports; without allowFrom no pod does", () => {
     const [fromPods] = ingressOf(api, rules);
     expect(fromPods).toEqual({
-      from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["kong"] }] } }],
+      from: [
+        { podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["kong"] }] } },
+      ],
       ports: [{ protocol: "TCP", port: 8080 }],
     });
     expect(ingressOf(worker, rules)).toEqual([]);
@@ -148,11 +197,20 @@ describe("ingress to a workload", () => {
     const scrape = ingressOf(api, rules).filter((r) => (r.from ?? []).some((p) => p.namespaceSelector));
     expect(scrape).toEqual([
       {
-        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { [SCRAPER_LABEL]: "metrics-scraper" } } }],
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+            podSelector: { matchLabels: { [SCRAPER_LABEL]: "metrics-scraper" } },
+          },
+        ],
         ports: [{ protocol: "TCP", port: 9100 }],
       },
     ]);
-    expect(ingressOf(api, { ...rules, monitoringNamespace: undefined }).filter((r) => (r.from ?? []).some((p) => p.namespaceSelector))).toEqual([]);
+    expect(
+      ingressOf(api, { ...rules, monitoringNamespace: undefined }).filter((r) =>
+        (r.from ?? []).some((p) => p.namespaceSelector),
+      ),
+    ).toEqual([]);
   });
 
   test("a job admits nothing, not even the scrapers", () => {
@@ -160,12 +218,19 @@ describe("ingress to a workload", () => {
   });
 
   test("exposure ingress: the gateway's public port is reached only from the ingress controller's namespace", () => {
-    const publicRules = ingressOf(kong, viaIngress).filter((r) => portsOf(r).includes(8000) && !(r.from ?? []).some((p) => p.podSelector));
+    const publicRules = ingressOf(kong, viaIngress).filter(
+      (r) => portsOf(r).includes(8000) && !(r.from ?? []).some((p) => p.podSelector),
+    );
     expect(publicRules).toEqual([
-      { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: 8000 }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }],
+        ports: [{ protocol: "TCP", port: 8000 }],
+      },
     ]);
     const custom = ingressOf(kong, { ...viaIngress, ingressControllerNamespace: "edge" });
-    expect(custom.flatMap((r) => r.from ?? []).map((p) => p.namespaceSelector?.matchLabels)).toContainEqual({ "kubernetes.io/metadata.name": "edge" });
+    expect(custom.flatMap((r) => r.from ?? []).map((p) => p.namespaceSelector?.matchLabels)).toContainEqual({
+      "kubernetes.io/metadata.name": "edge",
+    });
     // No rule without a source: nothing outside the controller and allowFrom reaches the workload.
     for (const rule of ingressOf(kong, viaIngress)) expect(rule.from?.length).toBeGreaterThan(0);
   });
@@ -173,7 +238,11 @@ describe("ingress to a workload", () => {
   test("exposure loadbalancer: the public TLS port admits any source (client addresses are kept), the other ports do not", () => {
     const open = ingressOf(kongTls, rules).filter((r) => r.from === undefined);
     expect(open).toEqual([{ ports: [{ protocol: "TCP", port: 8443 }] }]);
-    expect(ingressOf(kongTls, rules).flatMap((r) => r.from ?? []).map((p) => p.namespaceSelector?.matchLabels)).not.toContainEqual({
+    expect(
+      ingressOf(kongTls, rules)
+        .flatMap((r) => r.from ?? [])
+        .map((p) => p.namespaceSelector?.matchLabels),
+    ).not.toContainEqual({
       "kubernetes.io/metadata.name": "ingress-nginx",
     });
   });
@@ -191,7 +260,11 @@ describe("ingress to a workload", () => {
 
 test("a workload's policy selects its own pods and carries both policy types", () => {
   const policy = workloadNetworkPolicy(api, workloadMeta(api, "prod", "ns"), rules);
-  expect(policy.metadata).toMatchObject({ name: "api", namespace: "ns", labels: expect.objectContaining({ "app.kubernetes.io/name": "api" }) });
+  expect(policy.metadata).toMatchObject({
+    name: "api",
+    namespace: "ns",
+    labels: expect.objectContaining({ "app.kubernetes.io/name": "api" }),
+  });
   expect(policy.spec.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "api" } });
   expect(policy.spec.policyTypes).toEqual(["Ingress", "Egress"]);
   expect(policy.spec.ingress).toEqual(workloadIngressRules(api, rules));

@@ -1,6 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { JOB_AWAIT_TIMEOUT, JOB_DEADLINE_SECONDS, KubernetesRuntime, contentDigest, validateKubernetesRuntimeArgs } from "../../components/runtime/kubernetes";
+import {
+  JOB_AWAIT_TIMEOUT,
+  JOB_DEADLINE_SECONDS,
+  KubernetesRuntime,
+  contentDigest,
+  validateKubernetesRuntimeArgs,
+} from "../../components/runtime/kubernetes";
 import { DeployedWorkload } from "../../components/runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "../../components/workload";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
@@ -26,7 +32,11 @@ const api: WorkloadSpec = {
     { path: "/etc/api/tls.key", content: pulumi.secret("very-secret-key-material"), secret: true },
   ],
   scratch: [{ mountPath: "/tmp", sizeMb: 32 }],
-  health: { exec: ["wget", "-q", "-O-", "http://127.0.0.1:8080/health"], httpGet: { path: "/health", port: 8080 }, intervalSeconds: 5 },
+  health: {
+    exec: ["wget", "-q", "-O-", "http://127.0.0.1:8080/health"],
+    httpGet: { path: "/health", port: 8080 },
+    intervalSeconds: 5,
+  },
   resources: { cpuMillis: 400, memoryMb: 256 },
   user: { uid: 1000, gid: 1000 },
   replicas: 3,
@@ -97,8 +107,16 @@ const deployed: Record<string, DeployedWorkload> = {};
 const timeouts: Record<string, pulumi.CustomTimeouts | undefined> = {};
 
 const ofType = (kind: string, namespace = "northstack-staging") =>
-  result.resources.filter((r) => r.type.endsWith(`:${kind}`) && (kind === "Namespace" || metadataOf(r).namespace === namespace));
-const metadataOf = (r: PlannedResource) => r.inputs.metadata as { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  result.resources.filter(
+    (r) => r.type.endsWith(`:${kind}`) && (kind === "Namespace" || metadataOf(r).namespace === namespace),
+  );
+const metadataOf = (r: PlannedResource) =>
+  r.inputs.metadata as {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
 const named = (kind: string, name: string, namespace?: string) => {
   const found = ofType(kind, namespace).find((r) => r.name === name);
   if (!found) throw new Error(`no ${kind} ${name}`);
@@ -158,10 +176,18 @@ beforeAll(async () => {
         certManagerIssuer: "letsencrypt-dns01",
       });
       deployed["kong-issued"] = issued.deploy(kongTls, new Holder("issued-holder"));
-      const noCertificate = new KubernetesRuntime("k8s-no-certificate", { stack: "staging", provider, namespace: "northstack-nocert" });
+      const noCertificate = new KubernetesRuntime("k8s-no-certificate", {
+        stack: "staging",
+        provider,
+        namespace: "northstack-nocert",
+      });
       viaIngress.deploy(migrate, otherHolder);
       viaIngress.deploy(
-        { ...migrate, name: "migrate-more", files: [...migrationFiles, { path: "/migrations/003_more.sql", content: "select 1;" }] },
+        {
+          ...migrate,
+          name: "migrate-more",
+          files: [...migrationFiles, { path: "/migrations/003_more.sql", content: "select 1;" }],
+        },
         otherHolder,
       );
       viaIngress.deploy({ ...migrate, name: "migrate-same" }, otherHolder);
@@ -169,14 +195,35 @@ beforeAll(async () => {
       const attempts: Record<string, () => unknown> = {
         duplicate: () => runtime.deploy(api, holder),
         root: () => runtime.deploy({ ...api, name: "rooty", user: { uid: 0, gid: 0 } }, holder),
-        portName: () => runtime.deploy({ ...api, name: "badport", ports: [{ name: "Http_Port_Name_Too_Long", port: 80 }] }, holder),
+        portName: () =>
+          runtime.deploy({ ...api, name: "badport", ports: [{ name: "Http_Port_Name_Too_Long", port: 80 }] }, holder),
         twoPublic: () =>
-          viaIngress.deploy({ ...kong, name: "kong2", ports: [{ name: "a", port: 1, public: true }, { name: "b", port: 2, public: true }] }, holder),
+          viaIngress.deploy(
+            {
+              ...kong,
+              name: "kong2",
+              ports: [
+                { name: "a", port: 1, public: true },
+                { name: "b", port: 2, public: true },
+              ],
+            },
+            holder,
+          ),
         plainOnLoadBalancer: () => runtime.deploy({ ...kong, name: "kong3" }, holder),
         tlsBehindIngress: () => viaIngress.deploy({ ...kongTls, name: "kong4" }, holder),
         noCertificate: () => noCertificate.deploy({ ...kongTls, name: "kong5" }, holder),
         keyClash: () =>
-          runtime.deploy({ ...api, name: "clash", files: [{ path: "/a/x.conf", content: "" }, { path: "/b/x.conf", content: "" }] }, holder),
+          runtime.deploy(
+            {
+              ...api,
+              name: "clash",
+              files: [
+                { path: "/a/x.conf", content: "" },
+                { path: "/b/x.conf", content: "" },
+              ],
+            },
+            holder,
+          ),
       };
       for (const [name, attempt] of Object.entries(attempts)) {
         try {
@@ -187,7 +234,8 @@ beforeAll(async () => {
       }
       outputs.apiHost = await resolve(deployed.api.host);
       outputs.kongAddress = deployed.kong.publicAddress && (await resolve(deployed.kong.publicAddress));
-      outputs.kongIngressAddress = deployed["kong-ingress"].publicAddress && (await resolve(deployed["kong-ingress"].publicAddress));
+      outputs.kongIngressAddress =
+        deployed["kong-ingress"].publicAddress && (await resolve(deployed["kong-ingress"].publicAddress));
       outputs.apiPublicAddress = deployed.api.publicAddress && (await resolve(deployed.api.publicAddress));
     },
   });
@@ -198,7 +246,9 @@ const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 test("every rendered object validates against the Kubernetes OpenAPI schema; the cert-manager CRD has none there", () => {
   const kubernetesObjects = result.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
   expect(kubernetesObjects.length).toBeGreaterThan(25);
-  expect(kubernetesSchemaProblems(result.resources)).toEqual([`${CERTIFICATE} kong-certificate: no official schema for ${CERTIFICATE}`]);
+  expect(kubernetesSchemaProblems(result.resources)).toEqual([
+    `${CERTIFICATE} kong-certificate: no official schema for ${CERTIFICATE}`,
+  ]);
   expect(kubernetesSchemaProblems(result.resources, { ignoreTypes: [CERTIFICATE] })).toEqual([]);
 });
 
@@ -225,7 +275,10 @@ test("the runtime owns a restricted Namespace and namespace-wide default deny wi
   expect(dns.egress).toEqual([
     {
       to: [
-        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+          podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+        },
         { ipBlock: { cidr: "169.254.20.10/32" } },
       ],
       ports: [
@@ -242,9 +295,16 @@ test("every Kubernetes object uses the runtime's provider and carries the DESIGN
   const providerRef = result.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
   for (const r of result.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
     expect(r.provider).toMatch(new RegExp(`^${providerRef.urn.replace(/[$()*+.?[\\\]^{|}]/g, "\\$&")}::`));
-    expect(metadataOf(r).labels).toMatchObject({ "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": "staging" });
+    expect(metadataOf(r).labels).toMatchObject({
+      "app.kubernetes.io/part-of": "northstack",
+      "northstack.io/stack": "staging",
+    });
     if (r.type.endsWith(":Deployment") || r.type.endsWith(":StatefulSet") || r.type.endsWith(":Job")) {
-      expect(podOf(r).metadata.labels).toMatchObject({ "app.kubernetes.io/name": r.name, "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": "staging" });
+      expect(podOf(r).metadata.labels).toMatchObject({
+        "app.kubernetes.io/name": r.name,
+        "app.kubernetes.io/part-of": "northstack",
+        "northstack.io/stack": "staging",
+      });
     }
   }
   const holderUrn = result.resources.find((r) => r.type === "northstack:test:Holder" && r.name === "holder")!.urn;
@@ -253,7 +313,11 @@ test("every Kubernetes object uses the runtime's provider and carries the DESIGN
 
 test("a stateless replicated service: Deployment, HPA 70/80, PDB, zone spread, probes, hardened pod", () => {
   const deployment = named("Deployment", "api");
-  expect(metadataOf(deployment)).toMatchObject({ name: "api", namespace: "northstack-staging", annotations: { "northstack.io/owner": "platform" } });
+  expect(metadataOf(deployment)).toMatchObject({
+    name: "api",
+    namespace: "northstack-staging",
+    annotations: { "northstack.io/owner": "platform" },
+  });
   expect(spec(deployment).replicas).toBeUndefined();
   expect(spec(deployment).selector).toEqual({ matchLabels: { "app.kubernetes.io/name": "api" } });
   const pod = podOf(deployment).spec;
@@ -272,22 +336,43 @@ test("a stateless replicated service: Deployment, HPA 70/80, PDB, zone spread, p
     readOnlyRootFilesystem: true,
     capabilities: { drop: ["ALL"], add: [] },
   });
-  expect(container.resources).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "400m", memory: "256Mi" } });
+  expect(container.resources).toEqual({
+    requests: { cpu: "100m", memory: "128Mi" },
+    limits: { cpu: "400m", memory: "256Mi" },
+  });
   expect(container.readinessProbe).toMatchObject({ httpGet: { path: "/health", port: 8080 }, periodSeconds: 5 });
   // liveness must not fail on a dependency outage, so it only checks that the port accepts connections
   expect(container.livenessProbe).toMatchObject({ tcpSocket: { port: 8080 } });
   expect(container.startupProbe).toBeUndefined();
-  expect(pod.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual(["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
-  expect(pod.topologySpreadConstraints[0]).toMatchObject({ maxSkew: 1, whenUnsatisfiable: "DoNotSchedule", matchLabelKeys: ["pod-template-hash"] });
+  expect(pod.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual([
+    "topology.kubernetes.io/zone",
+    "kubernetes.io/hostname",
+  ]);
+  expect(pod.topologySpreadConstraints[0]).toMatchObject({
+    maxSkew: 1,
+    whenUnsatisfiable: "DoNotSchedule",
+    matchLabelKeys: ["pod-template-hash"],
+  });
 
   const hpa = spec(named("HorizontalPodAutoscaler", "api-hpa"));
-  expect(hpa).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" }, minReplicas: 3, maxReplicas: 6 });
+  expect(hpa).toMatchObject({
+    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" },
+    minReplicas: 3,
+    maxReplicas: 6,
+  });
   expect(hpa.metrics).toEqual([
     { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
     { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
   ]);
-  expect(spec(named("PodDisruptionBudget", "api-pdb"))).toEqual({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": "api" } } });
-  expect(ofType("PodDisruptionBudget").map((r) => r.name).sort()).toEqual(["api-pdb", "kong-pdb"]);
+  expect(spec(named("PodDisruptionBudget", "api-pdb"))).toEqual({
+    maxUnavailable: 1,
+    selector: { matchLabels: { "app.kubernetes.io/name": "api" } },
+  });
+  expect(
+    ofType("PodDisruptionBudget")
+      .map((r) => r.name)
+      .sort(),
+  ).toEqual(["api-pdb", "kong-pdb"]);
 });
 
 test("config files come from a ConfigMap, secrets from a Secret, with checksums on the pod template", () => {
@@ -296,12 +381,18 @@ test("config files come from a ConfigMap, secrets from a Secret, with checksums 
   const secret = named("Secret", "api-secret");
   expect(secret.inputs.stringData).toBe(SECRET_MARK);
   expect(Object.keys(secret.plainInputs.stringData as object).sort()).toEqual(["DATABASE_URL", "tls.key"]);
-  expect(JSON.stringify(result.resources.map((r) => r.inputs))).not.toMatch(/hunter2|very-secret-key-material|migration-password/);
+  expect(JSON.stringify(result.resources.map((r) => r.inputs))).not.toMatch(
+    /hunter2|very-secret-key-material|migration-password/,
+  );
 
   const deployment = named("Deployment", "api");
   const pod = podOf(deployment);
-  expect(pod.metadata.annotations["northstack.io/config-checksum"]).toBe(contentDigest([["/etc/api/settings.json", '{"mode":"prod"}']]));
-  expect(contentDigest([["/etc/api/settings.json", '{"mode":"dev"}']])).not.toBe(pod.metadata.annotations["northstack.io/config-checksum"]);
+  expect(pod.metadata.annotations["northstack.io/config-checksum"]).toBe(
+    contentDigest([["/etc/api/settings.json", '{"mode":"prod"}']]),
+  );
+  expect(contentDigest([["/etc/api/settings.json", '{"mode":"dev"}']])).not.toBe(
+    pod.metadata.annotations["northstack.io/config-checksum"],
+  );
   expect(deployment.secretPaths).toContain("spec.template.metadata.annotations.northstack.io/secret-checksum");
   const kongAnnotations = podOf(named("Deployment", "kong")).metadata.annotations;
   expect(Object.keys(kongAnnotations)).toEqual(["kubectl.kubernetes.io/default-container"]);
@@ -346,7 +437,11 @@ test("a stateful service: StatefulSet with volumeClaimTemplates, headless Servic
   expect(container.readinessProbe).toMatchObject({ tcpSocket: { port: 5432 } });
   expect(container.startupProbe).toMatchObject({ tcpSocket: { port: 5432 }, periodSeconds: 5, failureThreshold: 12 });
   expect(statefulSet.template.spec.topologySpreadConstraints).toBeUndefined();
-  expect(spec(named("Service", "db"))).toMatchObject({ type: "ClusterIP", clusterIP: "None", selector: { "app.kubernetes.io/name": "db" } });
+  expect(spec(named("Service", "db"))).toMatchObject({
+    type: "ClusterIP",
+    clusterIP: "None",
+    selector: { "app.kubernetes.io/name": "db" },
+  });
   expect(ofType("HorizontalPodAutoscaler").map((r) => r.name)).toEqual(["api-hpa"]);
 });
 
@@ -356,7 +451,11 @@ test("a migration job: labelled ConfigMap with one .sql key per file, content-ha
   expect(Object.keys(configMap.inputs.data as object)).toEqual(["001_init.sql", "002_rls.sql"]);
   const job = named("Job", "migrate");
   expect(metadataOf(job).name).toMatch(/^migrate-[0-9a-f]{8}$/);
-  expect(spec(job)).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: JOB_DEADLINE_SECONDS, ttlSecondsAfterFinished: expect.any(Number) });
+  expect(spec(job)).toMatchObject({
+    backoffLimit: 3,
+    activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
+    ttlSecondsAfterFinished: expect.any(Number),
+  });
   // Pulumi waits past the Job's own deadline (its default is 10 minutes), and only Jobs get this.
   expect(timeouts.migrate).toEqual({ create: JOB_AWAIT_TIMEOUT, update: JOB_AWAIT_TIMEOUT });
   expect(Number.parseInt(JOB_AWAIT_TIMEOUT, 10) * 60).toBeGreaterThan(JOB_DEADLINE_SECONDS);
@@ -366,7 +465,10 @@ test("a migration job: labelled ConfigMap with one .sql key per file, content-ha
   expect(pod.containers[0].readinessProbe).toBeUndefined();
   expect(ofType("Service").map((r) => r.name)).not.toContain("migrate");
 
-  const suffix = (name: string) => metadataOf(named("Job", name, "northstack-ingress")).name!.split("-").pop();
+  const suffix = (name: string) =>
+    metadataOf(named("Job", name, "northstack-ingress"))
+      .name!.split("-")
+      .pop();
   expect(suffix("migrate")).toBe(metadataOf(job).name!.split("-").pop());
   expect(suffix("migrate-same")).toBe(suffix("migrate"));
   expect(suffix("migrate-more")).not.toBe(suffix("migrate"));
@@ -389,10 +491,23 @@ test("loadbalancer exposure: 443 straight to the workload's TLS port, client IPs
   const pod = podOf(named("Deployment", "kong")).spec;
   expect(pod.volumes).toContainEqual({
     name: "public-tls",
-    secret: { secretName: "gateway-cert", defaultMode: 0o440, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }] },
+    secret: {
+      secretName: "gateway-cert",
+      defaultMode: 0o440,
+      items: [
+        { key: "tls.crt", path: "tls.crt" },
+        { key: "tls.key", path: "tls.key" },
+      ],
+    },
   });
-  expect(pod.containers[0].volumeMounts).toContainEqual({ name: "public-tls", mountPath: "/etc/kong/tls", readOnly: true });
-  expect(podOf(named("Deployment", "api")).spec.volumes.map((v: { name: string }) => v.name)).not.toContain("public-tls");
+  expect(pod.containers[0].volumeMounts).toContainEqual({
+    name: "public-tls",
+    mountPath: "/etc/kong/tls",
+    readOnly: true,
+  });
+  expect(podOf(named("Deployment", "api")).spec.volumes.map((v: { name: string }) => v.name)).not.toContain(
+    "public-tls",
+  );
 
   expect(outputs.kongAddress).toBe("<pending>");
   expect(outputs.apiPublicAddress).toBeUndefined();
@@ -411,7 +526,9 @@ test("with a cert-manager issuer the runtime requests the certificate itself, an
     privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
   });
   const deployment = named("Deployment", "kong", "northstack-issued");
-  expect(podOf(deployment).spec.volumes).toContainEqual(expect.objectContaining({ name: "public-tls", secret: expect.objectContaining({ secretName: "kong-tls" }) }));
+  expect(podOf(deployment).spec.volumes).toContainEqual(
+    expect.objectContaining({ name: "public-tls", secret: expect.objectContaining({ secretName: "kong-tls" }) }),
+  );
   expect(deployment.dependencies).toContain(certificate.urn);
 });
 
@@ -421,10 +538,19 @@ test("ingress exposure: the Ingress terminates TLS with the issuer's certificate
   expect(spec(ingress)).toEqual({
     ingressClassName: "nginx",
     tls: [{ hosts: ["api.example.ca"], secretName: "kong-tls" }],
-    rules: [{ host: "api.example.ca", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "kong", port: { name: "proxy" } } } }] } }],
+    rules: [
+      {
+        host: "api.example.ca",
+        http: {
+          paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "kong", port: { name: "proxy" } } } }],
+        },
+      },
+    ],
   });
   expect(ofType("Service", "northstack-ingress").map((r) => r.name)).toEqual(["kong"]);
-  expect(podOf(named("Deployment", "kong", "northstack-ingress")).spec.volumes.map((v: { name: string }) => v.name)).not.toContain("public-tls");
+  expect(
+    podOf(named("Deployment", "kong", "northstack-ingress")).spec.volumes.map((v: { name: string }) => v.name),
+  ).not.toContain("public-tls");
   expect(outputs.kongIngressAddress).toBe("<pending>");
 });
 
@@ -434,7 +560,9 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
   expect(apiPolicy.policyTypes).toEqual(["Ingress", "Egress"]);
   expect(apiPolicy.ingress).toEqual([
     {
-      from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["kong"] }] } }],
+      from: [
+        { podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["kong"] }] } },
+      ],
       ports: [{ protocol: "TCP", port: 8080 }],
     },
     {
@@ -452,7 +580,10 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
     { to: [{ podSelector: {} }] },
     { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] },
     { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 6378 }] },
-    { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "169.254.0.0/16"]) } }], ports: [{ protocol: "TCP", port: 443 }] },
+    {
+      to: [{ ipBlock: { cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "169.254.0.0/16"]) } }],
+      ports: [{ protocol: "TCP", port: 443 }],
+    },
   ]);
   expect(spec(named("NetworkPolicy", "migrate-netpol")).egress).toEqual([
     { to: [{ podSelector: {} }] },
@@ -468,16 +599,23 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
   const kongPolicy = spec(named("NetworkPolicy", "kong-netpol"));
   expect(kongPolicy.ingress.slice(0, 2)).toEqual([
     {
-      from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["studio"] }] } }],
+      from: [
+        { podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["studio"] }] } },
+      ],
       ports: [8000, 8443, 8100].map((port) => ({ protocol: "TCP", port })),
     },
     { ports: [{ protocol: "TCP", port: 8443 }] },
   ]);
-  expect(kongPolicy.egress.slice(1)).toEqual([{ to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 6378 }] }]);
+  expect(kongPolicy.egress.slice(1)).toEqual([
+    { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 6378 }] },
+  ]);
   // Behind an Ingress: only the controller's namespace (ingress-nginx unless told otherwise).
   const kongIngressPolicy = spec(named("NetworkPolicy", "kong-netpol", "northstack-ingress"));
   expect(kongIngressPolicy.ingress).toEqual([
-    { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: 8000 }] },
+    {
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }],
+      ports: [{ protocol: "TCP", port: 8000 }],
+    },
   ]);
   expect(kongIngressPolicy.egress).toEqual([{ to: [{ podSelector: {} }] }]);
 });
@@ -487,26 +625,59 @@ test("bad workloads and runtime arguments fail before any resource, naming the v
   expect(errors.root).toMatch(/user.uid 0 must be a non-root uid/);
   expect(errors.portName).toMatch(/port name "Http_Port_Name_Too_Long" must be an IANA service name/);
   expect(errors.twoPublic).toMatch(/ports a, b are all public/);
-  expect(errors.plainOnLoadBalancer).toMatch(/port proxy is public but plain; with exposure "loadbalancer" the workload must serve TLS/);
-  expect(errors.tlsBehindIngress).toMatch(/port proxy-tls has tls, but with exposure "ingress" the Ingress terminates TLS/);
-  expect(errors.noCertificate).toMatch(/port proxy-tls is public, but the runtime has neither certManagerIssuer nor tlsSecretName/);
+  expect(errors.plainOnLoadBalancer).toMatch(
+    /port proxy is public but plain; with exposure "loadbalancer" the workload must serve TLS/,
+  );
+  expect(errors.tlsBehindIngress).toMatch(
+    /port proxy-tls has tls, but with exposure "ingress" the Ingress terminates TLS/,
+  );
+  expect(errors.noCertificate).toMatch(
+    /port proxy-tls is public, but the runtime has neither certManagerIssuer nor tlsSecretName/,
+  );
   expect(errors.keyClash).toMatch(/file "\/b\/x.conf" and file "\/a\/x.conf" both map to the key "x.conf"/);
   const names = result.resources.map((r) => r.name);
-  for (const bad of ["rooty", "badport", "kong2", "kong3", "kong4", "kong5", "clash"]) expect(names.filter((n) => n.startsWith(bad))).toEqual([]);
+  for (const bad of ["rooty", "badport", "kong2", "kong3", "kong4", "kong5", "clash"])
+    expect(names.filter((n) => n.startsWith(bad))).toEqual([]);
 
   const base = { stack: "prod", namespace: "ns" };
   const postgres = { name: "postgres", cidrs: ["10.0.0.0/16"], port: 5432, clients: ["api"] };
-  expect(() => validateKubernetesRuntimeArgs({ ...base, namespace: "Prod_NS" })).toThrow(/namespace "Prod_NS" is not a DNS label/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, exposure: "ingress" })).toThrow(/publicHost is required with exposure "ingress"/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, certManagerIssuer: "le" })).toThrow(/publicHost is required with certManagerIssuer "le"/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, publicHost: "a.ca", certManagerIssuer: "le", tlsSecretName: "cert" })).toThrow(/give one, not both/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, tlsSecretName: "Bad_Name" })).toThrow(/tlsSecretName "Bad_Name" is not a Secret name/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, dnsResolverCidrs: ["169.254.20.10"] })).toThrow(/dnsResolverCidrs entry "169.254.20.10" is not an IPv4 CIDR/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, cidrs: ["10.0.0.1/16"] }] })).toThrow(
-    /dataServices "postgres": cidrs entry "10.0.0.1\/16" has host bits set/,
+  expect(() => validateKubernetesRuntimeArgs({ ...base, namespace: "Prod_NS" })).toThrow(
+    /namespace "Prod_NS" is not a DNS label/,
   );
-  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, port: 70000 }] })).toThrow(/dataServices "postgres": port 70000 is not a TCP port/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, clients: ["Api"] }] })).toThrow(/clients entry "Api" is not a workload name/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, publicHttpsClients: ["storage_1"] })).toThrow(/publicHttpsClients entry "storage_1" is not a workload name/);
-  expect(() => validateKubernetesRuntimeArgs({ ...base, exposure: "ingress", publicHost: "api.example.ca", tlsSecretName: "cert", dataServices: [postgres] })).not.toThrow();
+  expect(() => validateKubernetesRuntimeArgs({ ...base, exposure: "ingress" })).toThrow(
+    /publicHost is required with exposure "ingress"/,
+  );
+  expect(() => validateKubernetesRuntimeArgs({ ...base, certManagerIssuer: "le" })).toThrow(
+    /publicHost is required with certManagerIssuer "le"/,
+  );
+  expect(() =>
+    validateKubernetesRuntimeArgs({ ...base, publicHost: "a.ca", certManagerIssuer: "le", tlsSecretName: "cert" }),
+  ).toThrow(/give one, not both/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, tlsSecretName: "Bad_Name" })).toThrow(
+    /tlsSecretName "Bad_Name" is not a Secret name/,
+  );
+  expect(() => validateKubernetesRuntimeArgs({ ...base, dnsResolverCidrs: ["169.254.20.10"] })).toThrow(
+    /dnsResolverCidrs entry "169.254.20.10" is not an IPv4 CIDR/,
+  );
+  expect(() =>
+    validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, cidrs: ["10.0.0.1/16"] }] }),
+  ).toThrow(/dataServices "postgres": cidrs entry "10.0.0.1\/16" has host bits set/);
+  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, port: 70000 }] })).toThrow(
+    /dataServices "postgres": port 70000 is not a TCP port/,
+  );
+  expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, clients: ["Api"] }] })).toThrow(
+    /clients entry "Api" is not a workload name/,
+  );
+  expect(() => validateKubernetesRuntimeArgs({ ...base, publicHttpsClients: ["storage_1"] })).toThrow(
+    /publicHttpsClients entry "storage_1" is not a workload name/,
+  );
+  expect(() =>
+    validateKubernetesRuntimeArgs({
+      ...base,
+      exposure: "ingress",
+      publicHost: "api.example.ca",
+      tlsSecretName: "cert",
+      dataServices: [postgres],
+    }),
+  ).not.toThrow();
 });

@@ -85,7 +85,10 @@ const container = (inputs: Loose) => inputs.spec.template.spec.containers[0];
 
 describe("OpenAPI schema helper", () => {
   test("maps Pulumi type tokens to the official models, core group included", () => {
-    expect(modelPath("kubernetes:core/v1:Service")).toEqual({ module: "kubernetes-models/v1/Service", kind: "Service" });
+    expect(modelPath("kubernetes:core/v1:Service")).toEqual({
+      module: "kubernetes-models/v1/Service",
+      kind: "Service",
+    });
     expect(modelPath("kubernetes:networking.k8s.io/v1:NetworkPolicy")).toEqual({
       module: "kubernetes-models/networking.k8s.io/v1/NetworkPolicy",
       kind: "NetworkPolicy",
@@ -94,7 +97,9 @@ describe("OpenAPI schema helper", () => {
   });
 
   test("every object the runtime renders is valid, and each kind was actually checked", () => {
-    const types = new Set(result.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type));
+    const types = new Set(
+      result.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type),
+    );
     expect([...types].sort()).toEqual([
       "kubernetes:apps/v1:Deployment",
       "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
@@ -116,7 +121,9 @@ describe("OpenAPI schema helper", () => {
     expect(Object.keys(certificate.plainInputs).sort()).toEqual(["apiVersion", "kind", "metadata", "spec"]);
     expect({ apiVersion, kind }).toEqual({ apiVersion: "cert-manager.io/v1", kind: "Certificate" });
     // Its metadata is a plain ObjectMeta: checked as that of a ConfigMap, whose only other field is data.
-    expect(validateObject("kubernetes:core/v1:ConfigMap", { apiVersion: "v1", kind: "ConfigMap", metadata })).toEqual([]);
+    expect(validateObject("kubernetes:core/v1:ConfigMap", { apiVersion: "v1", kind: "ConfigMap", metadata })).toEqual(
+      [],
+    );
     expect(metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     // Required by the CRD: secretName and issuerRef.name; a DNS name for an ACME certificate.
     expect(spec).toEqual(
@@ -140,7 +147,9 @@ describe("OpenAPI schema helper", () => {
     const problems = kubernetesSchemaProblems(bad);
     expect(problems).toEqual([
       expect.stringMatching(/Deployment web: \/spec\/replicas must be integer/),
-      expect.stringMatching(/Deployment web: \/spec\/template\/spec\/containers\/0\/resources\/limits\/memory must match format "quantity"/),
+      expect.stringMatching(
+        /Deployment web: \/spec\/template\/spec\/containers\/0\/resources\/limits\/memory must match format "quantity"/,
+      ),
       expect.stringMatching(/Deployment web: \/spec must have required property selector/),
       expect.stringMatching(/Service web: \/spec\/type must be equal to one of the allowed values/),
       expect.stringMatching(/HorizontalPodAutoscaler web-hpa: \/spec\/scaleTargetRef must have required property kind/),
@@ -157,13 +166,19 @@ describe("OpenAPI schema helper", () => {
       `${DEPLOYMENT} web: /spec/template/spec/topologySpreadConstraint is not a field of Deployment`,
     ]);
     // Free-form maps are not mistaken for unknown fields.
-    expect(validateObject("kubernetes:core/v1:ConfigMap", { apiVersion: "v1", kind: "ConfigMap", data: { "any.key": "x" } })).toEqual([]);
+    expect(
+      validateObject("kubernetes:core/v1:ConfigMap", { apiVersion: "v1", kind: "ConfigMap", data: { "any.key": "x" } }),
+    ).toEqual([]);
   });
 
   test("a type without an official schema is a problem unless ignored", () => {
     const certificate = { ...broken(DEPLOYMENT, () => undefined), type: "kubernetes:cert-manager.io/v1:Certificate" };
-    expect(kubernetesSchemaProblems([certificate])).toEqual(["kubernetes:cert-manager.io/v1:Certificate web: no official schema for kubernetes:cert-manager.io/v1:Certificate"]);
-    expect(kubernetesSchemaProblems([certificate], { ignoreTypes: ["kubernetes:cert-manager.io/v1:Certificate"] })).toEqual([]);
+    expect(kubernetesSchemaProblems([certificate])).toEqual([
+      "kubernetes:cert-manager.io/v1:Certificate web: no official schema for kubernetes:cert-manager.io/v1:Certificate",
+    ]);
+    expect(
+      kubernetesSchemaProblems([certificate], { ignoreTypes: ["kubernetes:cert-manager.io/v1:Certificate"] }),
+    ).toEqual([]);
   });
 });
 
@@ -194,7 +209,10 @@ describe("Pod Security restricted helper", () => {
     expect(podSecurityProblems([noSeccomp])).toEqual([
       `${DEPLOYMENT} web: spec.containers[web]: seccompProfile.type must be RuntimeDefault or Localhost (here or on the pod)`,
     ]);
-    const unconfined = broken(DEPLOYMENT, (i) => (container(i).securityContext.seccompProfile = { type: "Unconfined" }));
+    const unconfined = broken(
+      DEPLOYMENT,
+      (i) => (container(i).securityContext.seccompProfile = { type: "Unconfined" }),
+    );
     expect(podSecurityProblems([unconfined])).toEqual([
       `${DEPLOYMENT} web: spec.containers[web].securityContext.seccompProfile.type "Unconfined" must be RuntimeDefault or Localhost`,
     ]);

@@ -23,7 +23,12 @@ const postgres: PostgresEndpoint = {
   adminPassword: pulumi.output("pg-password"),
   sslMode: "disable",
 };
-const redis: RedisEndpoint = { host: pulumi.output("redis"), port: pulumi.output(6379), password: pulumi.output("redis-password"), tls: false };
+const redis: RedisEndpoint = {
+  host: pulumi.output("redis"),
+  port: pulumi.output(6379),
+  password: pulumi.output("redis-password"),
+  tls: false,
+};
 
 const specs: WorkloadSpec[] = [
   postgresExporterSpec("monitoring", postgres),
@@ -80,41 +85,67 @@ test("Loki listens on the port its spec declares", () => {
 });
 
 test("Prometheus scrapes itself on the port its spec declares", () => {
-  const self = YAML.parse(prometheusConfig({ stack: "dev", jobs: [], alertmanager: { spec: byName("alertmanager"), host: "am" } })).scrape_configs[0];
-  expect(self).toEqual({ job_name: "prometheus", static_configs: [{ targets: [`localhost:${portOf(byName("prometheus"), "http")}`] }] });
+  const self = YAML.parse(
+    prometheusConfig({ stack: "dev", jobs: [], alertmanager: { spec: byName("alertmanager"), host: "am" } }),
+  ).scrape_configs[0];
+  expect(self).toEqual({
+    job_name: "prometheus",
+    static_configs: [{ targets: [`localhost:${portOf(byName("prometheus"), "http")}`] }],
+  });
 });
 
 test("prometheus.yml sends alerts to Alertmanager on the port the Alertmanager spec declares", () => {
   const alertmanager = byName("alertmanager");
   const targetsFor = (spec: WorkloadSpec) =>
-    YAML.parse(prometheusConfig({ stack: "dev", jobs: [], alertmanager: { spec, host: "monitoring-alertmanager" } })).alerting.alertmanagers[0].static_configs[0].targets;
+    YAML.parse(prometheusConfig({ stack: "dev", jobs: [], alertmanager: { spec, host: "monitoring-alertmanager" } }))
+      .alerting.alertmanagers[0].static_configs[0].targets;
   expect(targetsFor(alertmanager)).toEqual([`monitoring-alertmanager:${portOf(alertmanager, "http")}`]);
   // Moving the port in the spec moves the target with it.
-  expect(targetsFor({ ...alertmanager, ports: [{ name: "http", port: 19093 }] })).toEqual(["monitoring-alertmanager:19093"]);
+  expect(targetsFor({ ...alertmanager, ports: [{ name: "http", port: 19093 }] })).toEqual([
+    "monitoring-alertmanager:19093",
+  ]);
 });
 
 test("Grafana's data sources point at the ports the Prometheus and Loki specs declare", () => {
   const render = (prometheus: WorkloadSpec, loki: WorkloadSpec) =>
     Object.fromEntries(
-      (YAML.parse(grafanaDatasources({ prometheus: { spec: prometheus, host: "p" }, loki: { spec: loki, host: "l" } })).datasources as { uid: string; url: string }[]).map((d) => [d.uid, d.url]),
+      (
+        YAML.parse(grafanaDatasources({ prometheus: { spec: prometheus, host: "p" }, loki: { spec: loki, host: "l" } }))
+          .datasources as { uid: string; url: string }[]
+      ).map((d) => [d.uid, d.url]),
     );
   expect(render(byName("prometheus"), byName("loki"))).toEqual({
     prometheus: `http://p:${portOf(byName("prometheus"), "http")}`,
     loki: `http://l:${portOf(byName("loki"), "http")}`,
   });
-  expect(render({ ...byName("prometheus"), ports: [{ name: "http", port: 19090 }] }, { ...byName("loki"), ports: [{ name: "http", port: 13100 }] })).toEqual({
+  expect(
+    render(
+      { ...byName("prometheus"), ports: [{ name: "http", port: 19090 }] },
+      { ...byName("loki"), ports: [{ name: "http", port: 13100 }] },
+    ),
+  ).toEqual({
     prometheus: "http://p:19090",
     loki: "http://l:13100",
   });
 });
 
 test("a scrape target takes the port and path of the metrics its workload declares", () => {
-  for (const spec of specs) expect(metricsTarget("job", spec, "host")).toEqual({ job: "job", host: "host", port: spec.metrics!.port, path: spec.metrics!.path });
-  expect(() => metricsTarget("job", { ...byName("loki"), metrics: undefined }, "host")).toThrow('workload "monitoring-loki" declares no metrics endpoint to scrape');
+  for (const spec of specs)
+    expect(metricsTarget("job", spec, "host")).toEqual({
+      job: "job",
+      host: "host",
+      port: spec.metrics!.port,
+      path: spec.metrics!.path,
+    });
+  expect(() => metricsTarget("job", { ...byName("loki"), metrics: undefined }, "host")).toThrow(
+    'workload "monitoring-loki" declares no metrics endpoint to scrape',
+  );
 });
 
 test("a URL to a port the workload does not declare fails instead of pointing nowhere", () => {
-  expect(() => portOf(byName("postgres-exporter"), "http")).toThrow('workload "monitoring-postgres-exporter" declares no port named "http"');
+  expect(() => portOf(byName("postgres-exporter"), "http")).toThrow(
+    'workload "monitoring-postgres-exporter" declares no port named "http"',
+  );
 });
 
 test("Alertmanager's config is a secret file exactly when it holds a webhook URL", () => {

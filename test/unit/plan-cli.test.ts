@@ -16,16 +16,27 @@ function plan(...args: string[]) {
 }
 
 test("scripts/plan.sh dev --json, run from any directory, is one JSON document with every component type and no violations", () => {
-  const run = spawnSync(path.join(root, "scripts", "plan.sh"), ["dev", "--json"], { cwd: os.tmpdir(), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const run = spawnSync(path.join(root, "scripts", "plan.sh"), ["dev", "--json"], {
+    cwd: os.tmpdir(),
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const { status: code, stdout, stderr } = run;
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   const doc = JSON.parse(stdout);
   expect(doc.stack).toBe("dev");
   const types = new Set(doc.resources.map((r: { type: string }) => r.type));
-  for (const t of ["northstack:data:Postgres", "northstack:data:Supabase", "northstack:data:Redis", "northstack:edge:Kong", "northstack:app:ApiService"]) {
+  for (const t of [
+    "northstack:data:Postgres",
+    "northstack:data:Supabase",
+    "northstack:data:Redis",
+    "northstack:edge:Kong",
+    "northstack:app:ApiService",
+  ]) {
     expect(types).toContain(t);
   }
-  for (const r of doc.resources) expect(Object.keys(r).sort()).toEqual(["custom", "inputs", "name", "parent", "type", "urn"]);
+  for (const r of doc.resources)
+    expect(Object.keys(r).sort()).toEqual(["custom", "inputs", "name", "parent", "type", "urn"]);
   const urns = new Set(doc.resources.map((r: { urn: string }) => r.urn));
   for (const r of doc.resources) if (r.parent !== null) expect(urns).toContain(r.parent);
   expect(doc.violations).toEqual([]);
@@ -49,7 +60,9 @@ test("the policy config follows the stack's environment, so a new stack name nee
 
 describe("--out", () => {
   const walk = (d: string): string[] =>
-    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
 
   test("redacts secret values by default; --show-secrets writes them owner-only; each run clears its own previous output", () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "staging");
@@ -72,7 +85,11 @@ describe("--out", () => {
   test.each([
     ["a pseudo filesystem", () => "/proc/northstack-plan", "is on a pseudo filesystem"],
     ["a file", () => fs.mkdtempSync(path.join(os.tmpdir(), "plan-file-")) + "/f", "is a file"],
-    ["a directory of someone else's files", () => fs.mkdtempSync(path.join(os.tmpdir(), "plan-foreign-")), "holds files this command did not write"],
+    [
+      "a directory of someone else's files",
+      () => fs.mkdtempSync(path.join(os.tmpdir(), "plan-foreign-")),
+      "holds files this command did not write",
+    ],
   ])("refuses %s at once, before planning, and exits 2", (_label, make, message) => {
     const target = make();
     if (message === "is a file") fs.writeFileSync(target, "x");
@@ -88,7 +105,10 @@ test("--out writes the rendered config files", () => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "dev");
   expect(plan("dev", "--out", out).code).toBe(0);
   const files: string[] = [];
-  const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name))));
+  const walk = (d: string) =>
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name))));
   walk(out);
   const names = files.map((f) => path.basename(f));
   expect(names).toEqual(expect.arrayContaining(["kong.yml", "redis.conf", "postgresql.conf"]));
@@ -132,10 +152,17 @@ test("API env from config: the secret value never reaches the --json output", ()
   const { code, stdout, stderr } = plan(
     "dev",
     "--json",
-    ...["--set", 'northstack:apiEnv=["LOG_LEVEL=debug"]', "--set", `northstack:apiSecretEnv={"STRIPE_API_KEY":"${canary}"}`],
+    ...[
+      "--set",
+      'northstack:apiEnv=["LOG_LEVEL=debug"]',
+      "--set",
+      `northstack:apiSecretEnv={"STRIPE_API_KEY":"${canary}"}`,
+    ],
   );
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   expect(stdout).not.toContain(canary);
-  const api = JSON.parse(stdout).resources.find((r: { type: string; name: string }) => r.type === "docker:index/container:Container" && r.name === "api");
+  const api = JSON.parse(stdout).resources.find(
+    (r: { type: string; name: string }) => r.type === "docker:index/container:Container" && r.name === "api",
+  );
   expect(api.inputs.envs).toBe("[secret]");
 });

@@ -27,14 +27,25 @@ describe("postgresSettings", () => {
 
   test("WAL is ready for logical replication, and archived only by a real archiver", () => {
     const s = postgresSettings({ memoryMb: 1024 });
-    expect(s).toMatchObject({ wal_level: "logical", archive_mode: "off", max_wal_senders: 10, max_replication_slots: 10 });
+    expect(s).toMatchObject({
+      wal_level: "logical",
+      archive_mode: "off",
+      max_wal_senders: 10,
+      max_replication_slots: 10,
+    });
     expect(s).not.toHaveProperty("archive_command");
     const archived = postgresSettings({ memoryMb: 1024, archive: {} });
-    expect(archived).toMatchObject({ archive_mode: "on", archive_command: "pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=main archive-push %p", archive_timeout: "60s" });
+    expect(archived).toMatchObject({
+      archive_mode: "on",
+      archive_command: "pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=main archive-push %p",
+      archive_timeout: "60s",
+    });
   });
 
   test("the archive timeout, which bounds the RPO, cannot exceed 60 s", () => {
-    expect(() => postgresSettings({ memoryMb: 1024, archive: { archiveTimeoutSeconds: 300 } })).toThrow(/archiveTimeoutSeconds: 300 is not allowed; use an integer from 1 to 60/);
+    expect(() => postgresSettings({ memoryMb: 1024, archive: { archiveTimeoutSeconds: 300 } })).toThrow(
+      /archiveTimeoutSeconds: 300 is not allowed; use an integer from 1 to 60/,
+    );
   });
 
   test("rejects a size the server cannot run in, naming the argument", () => {
@@ -44,7 +55,9 @@ describe("postgresSettings", () => {
 
   test("renders one quoted setting per line and escapes quotes", () => {
     const text = renderPostgresConf({ archive_command: "echo 'x'", max_connections: 10 });
-    expect(text.split("\n")).toEqual(expect.arrayContaining(["archive_command = 'echo ''x'''", "max_connections = 10"]));
+    expect(text.split("\n")).toEqual(
+      expect.arrayContaining(["archive_command = 'echo ''x'''", "max_connections = 10"]),
+    );
     expect(() => renderPostgresConf({ "bad name": 1 })).toThrow(/bad name/);
   });
 });
@@ -61,7 +74,14 @@ describe("a real PostgreSQL 15 accepts the rendered postgresql.conf", () => {
       afterAll(async () => cluster?.stop());
 
       test("postgres -C parses the file and reports our values", () => {
-        const shown = cluster.runServerBinary("postgres", ["-D", cluster.dataDir, "-c", `config_file=${cluster.configFile}`, "-C", "wal_level"]);
+        const shown = cluster.runServerBinary("postgres", [
+          "-D",
+          cluster.dataDir,
+          "-c",
+          `config_file=${cluster.configFile}`,
+          "-C",
+          "wal_level",
+        ]);
         expect(shown.trim()).toBe("logical");
       });
 
@@ -84,7 +104,9 @@ describe("a real PostgreSQL 15 accepts the rendered postgresql.conf", () => {
           );
           expect(errors.rows).toEqual([]);
           const show = async (name: string) => (await client.query(`SHOW ${name}`)).rows[0][name];
-          expect(await show("shared_buffers")).toBe(memoryMb >= 4096 ? `${memoryMb / 4 / 1024}GB` : `${memoryMb / 4}MB`);
+          expect(await show("shared_buffers")).toBe(
+            memoryMb >= 4096 ? `${memoryMb / 4 / 1024}GB` : `${memoryMb / 4}MB`,
+          );
           expect(await show("wal_level")).toBe("logical");
           expect(await show("archive_mode")).toBe("off");
           expect(Number(await show("max_connections"))).toBe(settings.max_connections);

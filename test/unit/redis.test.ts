@@ -73,7 +73,12 @@ describe("Redis under mocks", () => {
       program: () => {
         const runtime = new DockerRuntime("docker", { stack: "dev" });
         const redis = new Redis("redis", { runtime, memoryMb: 256, password: pulumi.output(PASSWORD) });
-        return { host: redis.endpoint.host, port: redis.endpoint.port, password: redis.endpoint.password, tls: redis.endpoint.tls };
+        return {
+          host: redis.endpoint.host,
+          port: redis.endpoint.port,
+          password: redis.endpoint.password,
+          tls: redis.endpoint.tls,
+        };
       },
     });
     endpoint = result.outputs;
@@ -117,7 +122,15 @@ describe("Redis under mocks", () => {
 
   test("redis.conf is uploaded as a secret, readable by redis alone, and the password is in no plain input", () => {
     const c = container("redis-files");
-    expect(c.inputs.uploads).toEqual([{ file: "/usr/local/etc/redis/redis.conf", content: SECRET_MARK, owner: "999", group: "999", permissions: "0440" }]);
+    expect(c.inputs.uploads).toEqual([
+      {
+        file: "/usr/local/etc/redis/redis.conf",
+        content: SECRET_MARK,
+        owner: "999",
+        group: "999",
+        permissions: "0440",
+      },
+    ]);
     expect((c.plainInputs.uploads as { content: string }[])[0].content).toContain(`requirepass ${PASSWORD}`);
     expect(JSON.stringify(result.resources.map((r) => r.inputs))).not.toContain(PASSWORD);
   });

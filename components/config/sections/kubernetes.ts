@@ -29,17 +29,28 @@ export function readKubernetes(
   // The offline plan replaces secure values with a placeholder, which it marks so this passes.
   if (secrets.kubeconfig !== undefined && !secrets.kubeconfig.startsWith(SECRET_PLACEHOLDER)) {
     if (!/apiVersion|clusters/.test(secrets.kubeconfig)) {
-      problems.push(`${key("kubeconfig")}: [secret] does not look like a kubeconfig (no apiVersion or clusters); pass the file's content, not its path`);
+      problems.push(
+        `${key("kubeconfig")}: [secret] does not look like a kubeconfig (no apiVersion or clusters); pass the file's content, not its path`,
+      );
     }
   }
-  const namespace = r.str("namespace") || `northstack-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, DNS_LABEL_MAX);
+  const namespace =
+    r.str("namespace") ||
+    `northstack-${stack}`
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, "-")
+      .slice(0, DNS_LABEL_MAX);
   if (!DNS_LABEL.test(namespace)) {
-    problems.push(`${key("namespace")}: ${show(namespace)} is not a DNS label (lower-case letters, digits and '-', at most 63)`);
+    problems.push(
+      `${key("namespace")}: ${show(namespace)} is not a DNS label (lower-case letters, digits and '-', at most 63)`,
+    );
   }
   const exposure = r.str("exposure") as Kubernetes["exposure"];
   const ingressHost = r.str("ingressHost");
   if (profile.runtime === "kubernetes" && exposure === "ingress" && !ingressHost) {
-    problems.push(`${key("ingressHost")}: required when ${key("exposure")} is "ingress" (the TLS certificate names it)`);
+    problems.push(
+      `${key("ingressHost")}: required when ${key("exposure")} is "ingress" (the TLS certificate names it)`,
+    );
   }
   if (ingressHost && !HOSTNAME.test(ingressHost)) {
     problems.push(`${key("ingressHost")}: ${show(ingressHost)} is not a DNS host name`);
@@ -56,17 +67,23 @@ export function readKubernetes(
     }
     // A malformed URL is reported by the gateway section.
     if (!checkUrl(publicUrl) && new URL(publicUrl).protocol !== "https:") {
-      problems.push(`${key("publicUrl")}: ${show(publicUrl)} is not allowed on ${environment}; the gateway serves TLS only, so use an https:// URL`);
+      problems.push(
+        `${key("publicUrl")}: ${show(publicUrl)} is not allowed on ${environment}; the gateway serves TLS only, so use an https:// URL`,
+      );
     }
   }
   if (certificateProblem === "both") {
-    problems.push(`${key("tlsSecretName")}: ${show(tlsSecretName)} and ${key("certManagerIssuer")} ${show(certManagerIssuer)} are both set; give one (cert-manager writes its own Secret)`);
+    problems.push(
+      `${key("tlsSecretName")}: ${show(tlsSecretName)} and ${key("certManagerIssuer")} ${show(certManagerIssuer)} are both set; give one (cert-manager writes its own Secret)`,
+    );
   }
   if (tlsSecretName && !HOSTNAME.test(tlsSecretName)) {
     problems.push(`${key("tlsSecretName")}: ${show(tlsSecretName)} is not a Secret name (lower-case DNS subdomain)`);
   }
   if (!DNS_LABEL.test(ingressControllerNamespace)) {
-    problems.push(`${key("ingressControllerNamespace")}: ${show(ingressControllerNamespace)} is not a namespace name (DNS label)`);
+    problems.push(
+      `${key("ingressControllerNamespace")}: ${show(ingressControllerNamespace)} is not a namespace name (DNS label)`,
+    );
   }
   return {
     cluster,
@@ -85,7 +102,12 @@ export function readKubernetes(
  * The existing EKS cluster where EKS Pod Identity gives Supabase Storage and the backup job their S3
  * access: required with cloud aws and cluster existing, meaningless otherwise.
  */
-export function readEksClusterName(r: ConfigReader, problems: Problems, { profile, cloud }: Platform, cluster: Kubernetes["cluster"]): string {
+export function readEksClusterName(
+  r: ConfigReader,
+  problems: Problems,
+  { profile, cloud }: Platform,
+  cluster: Kubernetes["cluster"],
+): string {
   const eksClusterName = r.str("eksClusterName");
   if (profile.runtime === "kubernetes" && cloud === "aws" && cluster === "existing" && !eksClusterName) {
     problems.push(
@@ -94,10 +116,14 @@ export function readEksClusterName(r: ConfigReader, problems: Problems, { profil
     );
   }
   if (eksClusterName && !(cloud === "aws" && cluster === "existing")) {
-    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`);
+    problems.push(
+      `${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`,
+    );
   }
   if (eksClusterName && !EKS_CLUSTER_NAME.test(eksClusterName)) {
-    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} is not an EKS cluster name (letters, digits, '-' and '_', at most 100)`);
+    problems.push(
+      `${key("eksClusterName")}: ${show(eksClusterName)} is not an EKS cluster name (letters, digits, '-' and '_', at most 100)`,
+    );
   }
   return eksClusterName;
 }

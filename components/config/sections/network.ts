@@ -18,19 +18,24 @@ export function readGatewayAndNetwork(
     }
     const problem = checkUrl(origin);
     if (problem) problems.push(`${key("corsOrigins")}: ${show(origin)} ${problem}`);
-    else if (new URL(origin).pathname !== "/") problems.push(`${key("corsOrigins")}: ${show(origin)} must be an origin, without a path`);
+    else if (new URL(origin).pathname !== "/")
+      problems.push(`${key("corsOrigins")}: ${show(origin)} must be an origin, without a path`);
   }
   const adminAllowCidrs = r.list("adminAllowCidrs");
   if (adminAllowCidrs.length === 0) problems.push(`${key("adminAllowCidrs")}: must list at least one CIDR`);
   for (const c of adminAllowCidrs) {
     const problem = checkCidr(c);
     if (problem) problems.push(`${key("adminAllowCidrs")}: ${show(c)} ${problem}`);
-    else if (c.endsWith("/0")) problems.push(`${key("adminAllowCidrs")}: ${show(c)} opens admin routes to every address; list narrower CIDRs`);
+    else if (c.endsWith("/0"))
+      problems.push(`${key("adminAllowCidrs")}: ${show(c)} opens admin routes to every address; list narrower CIDRs`);
   }
   for (const c of r.list("clusterApiAllowCidrs")) {
     const problem = checkCidr(c);
     if (problem) problems.push(`${key("clusterApiAllowCidrs")}: ${show(c)} ${problem}`);
-    else if (c.endsWith("/0")) problems.push(`${key("clusterApiAllowCidrs")}: ${show(c)} opens the cluster API server to every address; list narrower CIDRs`);
+    else if (c.endsWith("/0"))
+      problems.push(
+        `${key("clusterApiAllowCidrs")}: ${show(c)} opens the cluster API server to every address; list narrower CIDRs`,
+      );
   }
   for (const k of ["vpcCidr", "dockerSubnet"] as const) {
     if (r.given(k) === undefined) continue;
@@ -44,7 +49,9 @@ export function readGatewayAndNetwork(
   const vpcId = r.str("vpcId");
   const privateSubnetIds = r.list("privateSubnetIds");
   if (Boolean(vpcId) !== privateSubnetIds.length > 0) {
-    problems.push(`${key("vpcId")} and ${key("privateSubnetIds")}: give both or neither (got vpcId ${show(vpcId)}, ${privateSubnetIds.length} subnets)`);
+    problems.push(
+      `${key("vpcId")} and ${key("privateSubnetIds")}: give both or neither (got vpcId ${show(vpcId)}, ${privateSubnetIds.length} subnets)`,
+    );
   }
   if (privateSubnetIds.length === 1) {
     problems.push(`${key("privateSubnetIds")}: needs at least two subnets in different zones for managed databases`);
@@ -77,7 +84,9 @@ export function checkHostPorts(r: ConfigReader, problems: Problems): void {
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
       if (ports[i][1] === ports[j][1]) {
-        problems.push(`${key(ports[j][0])}: ${ports[j][1]} is already used by ${key(ports[i][0])}; host ports must differ`);
+        problems.push(
+          `${key(ports[j][0])}: ${ports[j][1]} is already used by ${key(ports[i][0])}; host ports must differ`,
+        );
       }
     }
   }

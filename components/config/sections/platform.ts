@@ -55,11 +55,14 @@ export function readPlatform(r: ConfigReader, problems: Problems, stack: string)
       if (problem) problems.push(`${key(k)}: ${show(v)} ${problem}`);
     }
     if (region === drRegion && !problems.length) {
-      problems.push(`${key("drRegion")}: ${show(drRegion)} equals the primary region; DR copies need the other Canadian region`);
+      problems.push(
+        `${key("drRegion")}: ${show(drRegion)} equals the primary region; DR copies need the other Canadian region`,
+      );
     }
   } else {
     for (const k of ["region", "drRegion"] as const) {
-      if (r.given(k) !== undefined) problems.push(`${key(k)}: ${show(r.given(k))} has no meaning when cloud is "local"; remove it`);
+      if (r.given(k) !== undefined)
+        problems.push(`${key(k)}: ${show(r.given(k))} has no meaning when cloud is "local"; remove it`);
     }
   }
 

@@ -13,7 +13,9 @@ export function readSecrets(r: ConfigReader, problems: Problems): NorthstackConf
     if (typeof v === "string" && v !== "") secrets[k] = v;
   }
   if (secrets.jwtSecret !== undefined && secrets.jwtSecret.length < 32) {
-    problems.push(`${key("jwtSecret")}: [secret of ${secrets.jwtSecret.length} chars] is too short; it must be at least 32 characters`);
+    problems.push(
+      `${key("jwtSecret")}: [secret of ${secrets.jwtSecret.length} chars] is too short; it must be at least 32 characters`,
+    );
   }
   // The offline plan replaces secure values with a placeholder, which is not a URL.
   if (secrets.alertWebhookUrl !== undefined && !secrets.alertWebhookUrl.startsWith(SECRET_PLACEHOLDER)) {
@@ -22,8 +24,13 @@ export function readSecrets(r: ConfigReader, problems: Problems): NorthstackConf
     }
   }
   const redisProblem = secrets.redisPassword === undefined ? undefined : checkRedisPassword(secrets.redisPassword);
-  if (redisProblem) problems.push(`${key("redisPassword")}: [secret of ${secrets.redisPassword?.length} chars] ${redisProblem}`);
-  const postgresProblem = secrets.postgresPassword === undefined ? undefined : checkPostgresPassword(secrets.postgresPassword);
-  if (postgresProblem) problems.push(`${key("postgresPassword")}: [secret of ${secrets.postgresPassword?.length} chars] ${postgresProblem}`);
+  if (redisProblem)
+    problems.push(`${key("redisPassword")}: [secret of ${secrets.redisPassword?.length} chars] ${redisProblem}`);
+  const postgresProblem =
+    secrets.postgresPassword === undefined ? undefined : checkPostgresPassword(secrets.postgresPassword);
+  if (postgresProblem)
+    problems.push(
+      `${key("postgresPassword")}: [secret of ${secrets.postgresPassword?.length} chars] ${postgresProblem}`,
+    );
   return secrets;
 }

@@ -4,7 +4,10 @@ import { NorthstackConfig } from "../schema";
 import { Platform } from "./platform";
 
 /** Which Supabase services run; Studio needs meta. */
-export function readSupabaseServices(r: ConfigReader, problems: Problems): Omit<NorthstackConfig["supabase"], "replicas"> {
+export function readSupabaseServices(
+  r: ConfigReader,
+  problems: Problems,
+): Omit<NorthstackConfig["supabase"], "replicas"> {
   const services = {
     auth: r.bool("supabaseAuth"),
     rest: r.bool("supabaseRest"),
@@ -15,7 +18,9 @@ export function readSupabaseServices(r: ConfigReader, problems: Problems): Omit<
     studioHostPort: r.int("studioPort"),
   };
   if (studioLacksMeta(services)) {
-    problems.push(`${key("supabaseStudio")}: true needs ${key("supabaseMeta")} true (Studio reads the database through postgres-meta)`);
+    problems.push(
+      `${key("supabaseStudio")}: true needs ${key("supabaseMeta")} true (Studio reads the database through postgres-meta)`,
+    );
   }
   return services;
 }

@@ -72,16 +72,28 @@ export function validateKubernetesRuntimeArgs(args: RuntimeSettings): void {
       if (problem) problems.push(`${arg} entry ${show(cidr)} ${problem}`);
     }
   };
-  if (!DNS_LABEL.test(args.namespace)) problems.push(`namespace ${show(args.namespace)} is not a DNS label (lowercase letters, digits, dashes; at most 63)`);
+  if (!DNS_LABEL.test(args.namespace))
+    problems.push(
+      `namespace ${show(args.namespace)} is not a DNS label (lowercase letters, digits, dashes; at most 63)`,
+    );
   const exposure = args.exposure ?? "loadbalancer";
-  if (exposure !== "loadbalancer" && exposure !== "ingress") problems.push(`exposure ${show(exposure)} must be "loadbalancer" or "ingress"`);
-  if (exposure === "ingress" && !args.publicHost) problems.push(`publicHost is required with exposure "ingress" (the Ingress rule and certificate name it)`);
-  if (args.certManagerIssuer && !args.publicHost) problems.push(`publicHost is required with certManagerIssuer ${show(args.certManagerIssuer)} (the certificate names it)`);
-  if (args.publicHost && !HOSTNAME.test(args.publicHost)) problems.push(`publicHost ${show(args.publicHost)} is not a DNS host name`);
+  if (exposure !== "loadbalancer" && exposure !== "ingress")
+    problems.push(`exposure ${show(exposure)} must be "loadbalancer" or "ingress"`);
+  if (exposure === "ingress" && !args.publicHost)
+    problems.push(`publicHost is required with exposure "ingress" (the Ingress rule and certificate name it)`);
+  if (args.certManagerIssuer && !args.publicHost)
+    problems.push(
+      `publicHost is required with certManagerIssuer ${show(args.certManagerIssuer)} (the certificate names it)`,
+    );
+  if (args.publicHost && !HOSTNAME.test(args.publicHost))
+    problems.push(`publicHost ${show(args.publicHost)} is not a DNS host name`);
   if (certificateSourceProblem(args.certManagerIssuer, args.tlsSecretName) === "both") {
-    problems.push(`certManagerIssuer ${show(args.certManagerIssuer)} and tlsSecretName ${show(args.tlsSecretName)}: give one, not both (cert-manager writes its own Secret)`);
+    problems.push(
+      `certManagerIssuer ${show(args.certManagerIssuer)} and tlsSecretName ${show(args.tlsSecretName)}: give one, not both (cert-manager writes its own Secret)`,
+    );
   }
-  if (args.tlsSecretName !== undefined && !DNS_SUBDOMAIN.test(args.tlsSecretName)) problems.push(`tlsSecretName ${show(args.tlsSecretName)} is not a Secret name (DNS subdomain)`);
+  if (args.tlsSecretName !== undefined && !DNS_SUBDOMAIN.test(args.tlsSecretName))
+    problems.push(`tlsSecretName ${show(args.tlsSecretName)} is not a Secret name (DNS subdomain)`);
   for (const [arg, value] of [
     ["ingressControllerNamespace", args.ingressControllerNamespace],
     ["monitoringNamespace", args.monitoringNamespace],
@@ -94,7 +106,10 @@ export function validateKubernetesRuntimeArgs(args: RuntimeSettings): void {
     if (!DNS_LABEL.test(service.name)) problems.push(`${where}: name is not a DNS label`);
     if (service.cidrs.length === 0) problems.push(`${where}: cidrs is empty; list where the service listens`);
     cidrs(`${where}: cidrs`, service.cidrs);
-    if (typeof service.port === "number" && !(Number.isInteger(service.port) && service.port >= 1 && service.port <= 65535)) {
+    if (
+      typeof service.port === "number" &&
+      !(Number.isInteger(service.port) && service.port >= 1 && service.port <= 65535)
+    ) {
       problems.push(`${where}: port ${service.port} is not a TCP port (1-65535)`);
     }
     workloadNames(`${where}: clients`, service.clients);

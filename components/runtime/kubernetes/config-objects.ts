@@ -41,7 +41,10 @@ function secretFilesOf(spec: WorkloadSpec): FileSpec[] {
 
 /** The container's and every init step's secret env, in that order; they share the workload's Secret. */
 function secretEnvOf(spec: WorkloadSpec): [string, pulumi.Input<string>][] {
-  return [...Object.entries(spec.secretEnv ?? {}), ...(spec.init ?? []).flatMap((step) => Object.entries(step.secretEnv ?? {}))];
+  return [
+    ...Object.entries(spec.secretEnv ?? {}),
+    ...(spec.init ?? []).flatMap((step) => Object.entries(step.secretEnv ?? {})),
+  ];
 }
 
 /** A workload gets a ConfigMap when it has plain files. */
@@ -55,7 +58,10 @@ function hasSecret(spec: WorkloadSpec): boolean {
 }
 
 /** The plain files, one key per file. */
-export function configMapManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "workloadLabels">): ConfigMapManifest | undefined {
+export function configMapManifest(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "workloadLabels">,
+): ConfigMapManifest | undefined {
   if (!hasConfigMap(spec)) return undefined;
   const plainFiles = plainFilesOf(spec);
   return {
@@ -65,7 +71,10 @@ export function configMapManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "
 }
 
 /** Secret env and secret files, every value a Pulumi secret. */
-export function secretManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels">): SecretManifest | undefined {
+export function secretManifest(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels">,
+): SecretManifest | undefined {
   if (!hasSecret(spec)) return undefined;
   const secretFiles = secretFilesOf(spec);
   const secretEnv = secretEnvOf(spec);
@@ -80,9 +89,15 @@ export function secretManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "nam
 }
 
 /** The workload's own ServiceAccount; pods never mount its API token (cloud identity webhooks project their own). */
-export function serviceAccountManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels">): ServiceAccountManifest | undefined {
+export function serviceAccountManifest(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels">,
+): ServiceAccountManifest | undefined {
   if (!spec.serviceAccount) return undefined;
-  return { metadata: { name: spec.serviceAccount.name, namespace: meta.namespace, labels: meta.labels }, automountServiceAccountToken: false };
+  return {
+    metadata: { name: spec.serviceAccount.name, namespace: meta.namespace, labels: meta.labels },
+    automountServiceAccountToken: false,
+  };
 }
 
 /**
@@ -90,20 +105,25 @@ export function serviceAccountManifest(spec: WorkloadSpec, meta: Pick<WorkloadMe
  * one stays a Pulumi secret). They also roll pods when the provider runs with
  * enableConfigMapMutable/enableSecretMutable, where the objects keep their names.
  */
-export function contentChecksums(spec: WorkloadSpec): { config?: pulumi.Output<string>; secret?: pulumi.Output<string> } {
+export function contentChecksums(spec: WorkloadSpec): {
+  config?: pulumi.Output<string>;
+  secret?: pulumi.Output<string>;
+} {
   const plainFiles = plainFilesOf(spec);
   const secretFiles = secretFilesOf(spec);
   const secretEnv = secretEnvOf(spec);
   return {
     config: hasConfigMap(spec)
-        ? pulumi.all(plainFiles.map((f) => pulumi.output(f.content))).apply((contents) => contentDigest(plainFiles.map((f, i) => [f.path, contents[i]])))
-        : undefined,
+      ? pulumi
+          .all(plainFiles.map((f) => pulumi.output(f.content)))
+          .apply((contents) => contentDigest(plainFiles.map((f, i) => [f.path, contents[i]])))
+      : undefined,
     secret: hasSecret(spec)
-        ? pulumi.secret(
-            pulumi
-              .all([...secretEnv.map(([, v]) => pulumi.output(v)), ...secretFiles.map((f) => pulumi.output(f.content))])
-              .apply((values) => contentDigest([secretEnv.map(([k]) => k), secretFiles.map((f) => f.path), values])),
-          )
-        : undefined,
+      ? pulumi.secret(
+          pulumi
+            .all([...secretEnv.map(([, v]) => pulumi.output(v)), ...secretFiles.map((f) => pulumi.output(f.content))])
+            .apply((values) => contentDigest([secretEnv.map(([k]) => k), secretFiles.map((f) => f.path), values])),
+        )
+      : undefined,
   };
 }

@@ -42,7 +42,11 @@ export type ControllerSettings = Pick<RuntimeSettings, "tlsSecretName" | "storag
  * The pod template: the workload's labels, its annotations, and checksums of its ConfigMap and
  * Secret content so that changed content rolls the pods.
  */
-export function podTemplate(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "workloadLabels">, podSpec: PodSpec): PodTemplateSpec {
+export function podTemplate(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "workloadLabels">,
+  podSpec: PodSpec,
+): PodTemplateSpec {
   const checksums = contentChecksums(spec);
   return {
     metadata: {
@@ -69,7 +73,12 @@ export function jobName(spec: WorkloadSpec): pulumi.Output<string> {
     });
 }
 
-export function controllerManifest(spec: WorkloadSpec, meta: WorkloadMeta, refs: PodRefs, settings: ControllerSettings): ControllerManifest {
+export function controllerManifest(
+  spec: WorkloadSpec,
+  meta: WorkloadMeta,
+  refs: PodRefs,
+  settings: ControllerSettings,
+): ControllerManifest {
   const { namespace, labels, workloadLabels, selector } = meta;
   const annotations = spec.annotations ?? {};
   const podInputs: PodInputs = {
@@ -80,7 +89,10 @@ export function controllerManifest(spec: WorkloadSpec, meta: WorkloadMeta, refs:
   const template = (podSpec: PodSpec) => podTemplate(spec, meta, podSpec);
 
   if (spec.kind === "cron") {
-    return { kind: "CronJob", manifest: cronJobManifest(spec, meta, template(podSpecFor(spec, { ...podInputs, restartPolicy: "Never" }))) };
+    return {
+      kind: "CronJob",
+      manifest: cronJobManifest(spec, meta, template(podSpecFor(spec, { ...podInputs, restartPolicy: "Never" }))),
+    };
   }
   if (spec.kind === "job") {
     return {
@@ -101,7 +113,8 @@ export function controllerManifest(spec: WorkloadSpec, meta: WorkloadMeta, refs:
   const replicas = spec.replicas ?? 1;
   const podSpec = podSpecFor(spec, {
     ...podInputs,
-    topologySpreadConstraints: (spec.autoscale?.max ?? replicas) > 1 ? topologySpreadFor(selector, !stateful) : undefined,
+    topologySpreadConstraints:
+      (spec.autoscale?.max ?? replicas) > 1 ? topologySpreadFor(selector, !stateful) : undefined,
   });
   // With an autoscaler the replica count is left to it, so that `pulumi up` never scales back down.
   const fixedReplicas = spec.autoscale ? undefined : replicas;
@@ -147,9 +160,18 @@ export function controllerManifest(spec: WorkloadSpec, meta: WorkloadMeta, refs:
  * A CronJob on the spec's schedule (UTC): one run at a time, a missed run may start up to an hour
  * late, a failed pod is retried twice, and the last three successes and failures stay for their logs.
  */
-function cronJobManifest(spec: WorkloadSpec, meta: WorkloadMeta, template: PodTemplateSpec): Manifest<k8s.types.input.batch.v1.CronJobSpec> {
+function cronJobManifest(
+  spec: WorkloadSpec,
+  meta: WorkloadMeta,
+  template: PodTemplateSpec,
+): Manifest<k8s.types.input.batch.v1.CronJobSpec> {
   return {
-    metadata: { name: spec.name, namespace: meta.namespace, labels: meta.workloadLabels, annotations: spec.annotations ?? {} },
+    metadata: {
+      name: spec.name,
+      namespace: meta.namespace,
+      labels: meta.workloadLabels,
+      annotations: spec.annotations ?? {},
+    },
     spec: {
       schedule: spec.schedule!,
       timeZone: "Etc/UTC",
@@ -166,9 +188,15 @@ function cronJobManifest(spec: WorkloadSpec, meta: WorkloadMeta, template: PodTe
 }
 
 /** A replicated service (more than one replica at its minimum) keeps all but one pod through voluntary disruptions. */
-export function podDisruptionBudgetManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">): Manifest<k8s.types.input.policy.v1.PodDisruptionBudgetSpec> | undefined {
+export function podDisruptionBudgetManifest(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
+): Manifest<k8s.types.input.policy.v1.PodDisruptionBudgetSpec> | undefined {
   if (runsToCompletion(spec) || (spec.autoscale?.min ?? spec.replicas ?? 1) <= 1) return undefined;
-  return { metadata: { name: spec.name, namespace: meta.namespace, labels: meta.labels }, spec: { maxUnavailable: 1, selector: { matchLabels: meta.selector } } };
+  return {
+    metadata: { name: spec.name, namespace: meta.namespace, labels: meta.labels },
+    spec: { maxUnavailable: 1, selector: { matchLabels: meta.selector } },
+  };
 }
 
 /**
@@ -184,12 +212,28 @@ export function autoscalerManifest(
   return {
     metadata: { name: spec.name, namespace: meta.namespace, labels: meta.labels },
     spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: isStateful(spec) ? "StatefulSet" : "Deployment", name: controllerName },
+      scaleTargetRef: {
+        apiVersion: "apps/v1",
+        kind: isStateful(spec) ? "StatefulSet" : "Deployment",
+        name: controllerName,
+      },
       minReplicas: spec.autoscale.min,
       maxReplicas: spec.autoscale.max,
       metrics: [
-        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: spec.autoscale.cpuPercent ?? 70 } } },
-        { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: spec.autoscale.memoryPercent ?? 80 } } },
+        {
+          type: "Resource",
+          resource: {
+            name: "cpu",
+            target: { type: "Utilization", averageUtilization: spec.autoscale.cpuPercent ?? 70 },
+          },
+        },
+        {
+          type: "Resource",
+          resource: {
+            name: "memory",
+            target: { type: "Utilization", averageUtilization: spec.autoscale.memoryPercent ?? 80 },
+          },
+        },
       ],
     },
   };

@@ -49,12 +49,19 @@ export function validatePublicPort(spec: WorkloadSpec, settings: ExposureSetting
 }
 
 /** The Secret with the public certificate: the operator's, or `<workload>-tls`, which cert-manager writes. */
-export function tlsSecretNameFor(spec: Pick<WorkloadSpec, "name">, settings: Pick<ExposureSettings, "tlsSecretName">): string {
+export function tlsSecretNameFor(
+  spec: Pick<WorkloadSpec, "name">,
+  settings: Pick<ExposureSettings, "tlsSecretName">,
+): string {
   return settings.tlsSecretName ?? `${spec.name}-tls`;
 }
 
 /** The cert-manager Certificate for the workload's TLS port; none without an issuer or a TLS port. */
-export function certificateManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels">, settings: ExposureSettings): CertificateManifest | undefined {
+export function certificateManifest(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels">,
+  settings: ExposureSettings,
+): CertificateManifest | undefined {
   if (!publicPortOf(spec)?.tls || !settings.certManagerIssuer) return undefined;
   const tlsSecretName = tlsSecretNameFor(spec, settings);
   return {
@@ -72,7 +79,10 @@ export function certificateManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta,
 }
 
 /** The in-cluster Service over the workload's ports; none for jobs and portless workloads. */
-export function clusterServiceManifest(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">): ServiceManifest | undefined {
+export function clusterServiceManifest(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
+): ServiceManifest | undefined {
   const ports = spec.ports ?? [];
   if (spec.kind === "job" || ports.length === 0) return undefined;
   return {
@@ -95,7 +105,12 @@ export function loadBalancerManifest(
   settings: ExposureSettings,
 ): ServiceManifest {
   return {
-    metadata: { name: `${spec.name}-public`, namespace: meta.namespace, labels: meta.labels, annotations: settings.loadBalancerAnnotations },
+    metadata: {
+      name: `${spec.name}-public`,
+      namespace: meta.namespace,
+      labels: meta.labels,
+      annotations: settings.loadBalancerAnnotations,
+    },
     spec: {
       type: "LoadBalancer",
       // Local keeps the client's source address (AWS NLB, GCP passthrough load balancers), which
@@ -131,7 +146,9 @@ export function ingressManifest(
         {
           host,
           http: {
-            paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: serviceName, port: { name: port.name } } } }],
+            paths: [
+              { path: "/", pathType: "Prefix", backend: { service: { name: serviceName, port: { name: port.name } } } },
+            ],
           },
         },
       ],

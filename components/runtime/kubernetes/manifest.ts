@@ -19,7 +19,11 @@ const POD_SECURITY = "restricted";
 
 /** Labels of the objects the runtime owns itself (the Namespace and namespace-wide policies). */
 export function runtimeLabels(stack: string): Record<string, string> {
-  return { "app.kubernetes.io/part-of": "northstack", "app.kubernetes.io/managed-by": "pulumi", "northstack.io/stack": stack };
+  return {
+    "app.kubernetes.io/part-of": "northstack",
+    "app.kubernetes.io/managed-by": "pulumi",
+    "northstack.io/stack": stack,
+  };
 }
 
 /** The runtime's Namespace, enforcing Pod Security "restricted" on every pod in it. */

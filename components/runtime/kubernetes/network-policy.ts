@@ -19,7 +19,10 @@ type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 export type NetworkPolicyManifest = Manifest<k8s.types.input.networking.v1.NetworkPolicySpec>;
 
 /** The runtime's settings a workload's NetworkPolicy depends on. */
-export type NetworkRules = Pick<RuntimeSettings, "exposure" | "ingressControllerNamespace" | "monitoringNamespace" | "dataServices" | "publicHttpsClients">;
+export type NetworkRules = Pick<
+  RuntimeSettings,
+  "exposure" | "ingressControllerNamespace" | "monitoringNamespace" | "dataServices" | "publicHttpsClients"
+>;
 
 const DNS_PORT = 53;
 export const DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx";
@@ -32,7 +35,10 @@ const tcp = (port: number) => ({ protocol: "TCP", port });
 const namespaceNamed = (name: string) => ({ matchLabels: { "kubernetes.io/metadata.name": name } });
 
 /** Denies every pod in the namespace all ingress and egress; the other policies only add. */
-export function defaultDenyPolicy(namespace: pulumi.Input<string>, labels: Record<string, string>): NetworkPolicyManifest {
+export function defaultDenyPolicy(
+  namespace: pulumi.Input<string>,
+  labels: Record<string, string>,
+): NetworkPolicyManifest {
   return {
     metadata: { name: "default-deny", namespace, labels },
     spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
@@ -45,7 +51,11 @@ export function defaultDenyPolicy(namespace: pulumi.Input<string>, labels: Recor
  * NodeLocal DNSCache (169.254.20.10) and with Cloud DNS pods query the metadata server
  * (169.254.169.254), so they need ipBlocks.
  */
-export function dnsPolicy(namespace: pulumi.Input<string>, labels: Record<string, string>, dnsResolverCidrs: readonly string[]): NetworkPolicyManifest {
+export function dnsPolicy(
+  namespace: pulumi.Input<string>,
+  labels: Record<string, string>,
+  dnsResolverCidrs: readonly string[],
+): NetworkPolicyManifest {
   return {
     metadata: { name: "allow-dns", namespace, labels },
     spec: {
@@ -72,12 +82,18 @@ export function dnsPolicy(namespace: pulumi.Input<string>, labels: Record<string
 
 /** Who may connect to the workload, and on which of its ports. A job admits nothing. */
 export function workloadIngressRules(spec: WorkloadSpec, rules: NetworkRules): IngressRule[] {
-  const ports = spec.kind === "job" ? [] : spec.ports ?? [];
+  const ports = spec.kind === "job" ? [] : (spec.ports ?? []);
   const publicPorts = ports.filter((p) => p.public);
   const ingress: IngressRule[] = [];
   if ((spec.allowFrom ?? []).length > 0 && ports.length > 0) {
     ingress.push({
-      from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: [...spec.allowFrom!] }] } }],
+      from: [
+        {
+          podSelector: {
+            matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: [...spec.allowFrom!] }],
+          },
+        },
+      ],
       ports: ports.map((p) => tcp(p.port)),
     });
   }
@@ -89,7 +105,11 @@ export function workloadIngressRules(spec: WorkloadSpec, rules: NetworkRules): I
       // Only the ingress controller (besides our own workloads in allowFrom) reaches the port. That is
       // what makes it safe for the workload to believe the X-Forwarded-For header it receives here.
       ingress.push({
-        from: [{ namespaceSelector: namespaceNamed(rules.ingressControllerNamespace ?? DEFAULT_INGRESS_CONTROLLER_NAMESPACE) }],
+        from: [
+          {
+            namespaceSelector: namespaceNamed(rules.ingressControllerNamespace ?? DEFAULT_INGRESS_CONTROLLER_NAMESPACE),
+          },
+        ],
         ports: publicPorts.map((p) => tcp(p.port)),
       });
     }
@@ -113,7 +133,10 @@ export function workloadEgressRules(spec: WorkloadSpec, rules: NetworkRules): Eg
   const egress: EgressRule[] = [{ to: [{ podSelector: {} }] }];
   for (const service of rules.dataServices ?? []) {
     if (!service.clients.includes(spec.name)) continue;
-    egress.push({ to: service.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: service.port }] });
+    egress.push({
+      to: service.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+      ports: [{ protocol: "TCP", port: service.port }],
+    });
   }
   if ((rules.publicHttpsClients ?? []).includes(spec.name)) {
     egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [tcp(HTTPS_PORT)] });
@@ -123,7 +146,11 @@ export function workloadEgressRules(spec: WorkloadSpec, rules: NetworkRules): Eg
 }
 
 /** The workload's own NetworkPolicy, selecting its pods. */
-export function workloadNetworkPolicy(spec: WorkloadSpec, meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">, rules: NetworkRules): NetworkPolicyManifest {
+export function workloadNetworkPolicy(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
+  rules: NetworkRules,
+): NetworkPolicyManifest {
   return {
     metadata: { name: spec.name, namespace: meta.namespace, labels: meta.labels },
     spec: {
@@ -141,5 +168,10 @@ export function workloadNetworkPolicy(spec: WorkloadSpec, meta: Pick<WorkloadMet
  */
 export function podIdentityEgress(spec: Pick<WorkloadSpec, "serviceAccount">): EgressRule[] {
   if (!spec.serviceAccount?.eksPodIdentity) return [];
-  return [{ to: [{ ipBlock: { cidr: EKS_POD_IDENTITY_AGENT.cidr } }], ports: [{ protocol: "TCP", port: EKS_POD_IDENTITY_AGENT.port }] }];
+  return [
+    {
+      to: [{ ipBlock: { cidr: EKS_POD_IDENTITY_AGENT.cidr } }],
+      ports: [{ protocol: "TCP", port: EKS_POD_IDENTITY_AGENT.port }],
+    },
+  ];
 }

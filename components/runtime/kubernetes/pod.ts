@@ -6,7 +6,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { FileSpec, HealthSpec, InitStepSpec, ResourceSpec, WorkloadSpec, requestsFor, runsToCompletion } from "../../workload";
+import {
+  FileSpec,
+  HealthSpec,
+  InitStepSpec,
+  ResourceSpec,
+  WorkloadSpec,
+  requestsFor,
+  runsToCompletion,
+} from "../../workload";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -41,7 +49,10 @@ export function fileKey(file: Pick<FileSpec, "path">): string {
 export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalancer" | "ingress"): void {
   const problems: string[] = [];
   for (const p of spec.ports ?? []) {
-    if (!PORT_NAME.test(p.name)) problems.push(`port name ${JSON.stringify(p.name)} must be an IANA service name (1-15 lowercase letters, digits, inner dashes)`);
+    if (!PORT_NAME.test(p.name))
+      problems.push(
+        `port name ${JSON.stringify(p.name)} must be an IANA service name (1-15 lowercase letters, digits, inner dashes)`,
+      );
   }
   const keys = new Map<string, string>();
   const claim = (key: string, owner: string) => {
@@ -51,7 +62,10 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
   };
   for (const f of spec.files ?? []) {
     const key = fileKey(f);
-    if (!DATA_KEY.test(key)) problems.push(`file ${JSON.stringify(f.path)} has base name ${JSON.stringify(key)}, which is not a ConfigMap key ([-._a-zA-Z0-9]+)`);
+    if (!DATA_KEY.test(key))
+      problems.push(
+        `file ${JSON.stringify(f.path)} has base name ${JSON.stringify(key)}, which is not a ConfigMap key ([-._a-zA-Z0-9]+)`,
+      );
     claim(key, `file ${JSON.stringify(f.path)}`);
   }
   for (const name of [...Object.keys(spec.env ?? {}), ...Object.keys(spec.secretEnv ?? {})]) {
@@ -60,27 +74,40 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
   for (const name of Object.keys(spec.secretEnv ?? {})) claim(name, `secretEnv ${JSON.stringify(name)}`);
   for (const step of spec.init ?? []) {
     for (const name of [...Object.keys(step.env ?? {}), ...Object.keys(step.secretEnv ?? {})]) {
-      if (!ENV_NAME.test(name)) problems.push(`init step ${JSON.stringify(step.name)} env ${JSON.stringify(name)} is not a valid environment variable name`);
+      if (!ENV_NAME.test(name))
+        problems.push(
+          `init step ${JSON.stringify(step.name)} env ${JSON.stringify(name)} is not a valid environment variable name`,
+        );
     }
-    for (const name of Object.keys(step.secretEnv ?? {})) claim(name, `init step ${JSON.stringify(step.name)} secretEnv ${JSON.stringify(name)}`);
+    for (const name of Object.keys(step.secretEnv ?? {}))
+      claim(name, `init step ${JSON.stringify(step.name)} secretEnv ${JSON.stringify(name)}`);
   }
   const publicPorts = (spec.ports ?? []).filter((p) => p.public);
   if (publicPorts.length > 1) {
-    const one = exposure === "ingress" ? "an Ingress routes one port per workload" : "a load balancer serves one port, 443";
+    const one =
+      exposure === "ingress" ? "an Ingress routes one port per workload" : "a load balancer serves one port, 443";
     problems.push(`ports ${publicPorts.map((p) => p.name).join(", ")} are all public; ${one}`);
   }
   for (const p of spec.ports ?? []) {
-    if (p.tls && !p.public) problems.push(`port ${p.name} has tls but is not public; tls carries the public certificate only`);
-    if (p.tls && !path.posix.isAbsolute(p.tls.certDir)) problems.push(`port ${p.name} tls.certDir ${JSON.stringify(p.tls.certDir)} must be an absolute path`);
+    if (p.tls && !p.public)
+      problems.push(`port ${p.name} has tls but is not public; tls carries the public certificate only`);
+    if (p.tls && !path.posix.isAbsolute(p.tls.certDir))
+      problems.push(`port ${p.name} tls.certDir ${JSON.stringify(p.tls.certDir)} must be an absolute path`);
     if (p.public && exposure === "loadbalancer" && !p.tls) {
-      problems.push(`port ${p.name} is public but plain; with exposure "loadbalancer" the workload must serve TLS on it (PortSpec.tls)`);
+      problems.push(
+        `port ${p.name} is public but plain; with exposure "loadbalancer" the workload must serve TLS on it (PortSpec.tls)`,
+      );
     }
     if (p.public && exposure === "ingress" && p.tls) {
-      problems.push(`port ${p.name} has tls, but with exposure "ingress" the Ingress terminates TLS; serve plain HTTP on it`);
+      problems.push(
+        `port ${p.name} has tls, but with exposure "ingress" the Ingress terminates TLS; serve plain HTTP on it`,
+      );
     }
   }
   if (spec.kind === "job" && publicPorts.length > 0) problems.push("a job cannot have public ports");
-  for (const v of spec.volumes ?? []) if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.name)) problems.push(`volume name ${JSON.stringify(v.name)} is not a DNS label`);
+  for (const v of spec.volumes ?? [])
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.name))
+      problems.push(`volume name ${JSON.stringify(v.name)} is not a DNS label`);
   if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)} on kubernetes: ${problems.join("; ")}`);
 }
 
@@ -94,14 +121,25 @@ export function resourcesFor(spec: { readonly resources: ResourceSpec }): k8s.ty
 }
 
 /** Plain env, then secret env read from the workload's Secret, sorted by name. */
-function envFor(env: Record<string, pulumi.Input<string>> | undefined, secretEnv: Record<string, unknown> | undefined, secretName: pulumi.Input<string> | undefined): EnvVar[] {
+function envFor(
+  env: Record<string, pulumi.Input<string>> | undefined,
+  secretEnv: Record<string, unknown> | undefined,
+  secretName: pulumi.Input<string> | undefined,
+): EnvVar[] {
   return [
     ...Object.entries(env ?? {}).map(([name, value]) => ({ name, value })),
-    ...Object.keys(secretEnv ?? {}).map((name) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } })),
+    ...Object.keys(secretEnv ?? {}).map((name) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: secretName, key: name } },
+    })),
   ].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function containerSecurityContext(user: { uid: number; gid: number }, readOnlyRootFilesystem: boolean, add: string[]): k8s.types.input.core.v1.SecurityContext {
+function containerSecurityContext(
+  user: { uid: number; gid: number },
+  readOnlyRootFilesystem: boolean,
+  add: string[],
+): k8s.types.input.core.v1.SecurityContext {
   return {
     allowPrivilegeEscalation: false,
     privileged: false,
@@ -115,7 +153,12 @@ function containerSecurityContext(user: { uid: number; gid: number }, readOnlyRo
 }
 
 /** An init step as an init container with the workload's mounts and its own identity, env and limits. */
-function initContainerFor(spec: WorkloadSpec, step: InitStepSpec, mounts: VolumeMount[], secretName: pulumi.Input<string> | undefined): Container {
+function initContainerFor(
+  spec: WorkloadSpec,
+  step: InitStepSpec,
+  mounts: VolumeMount[],
+  secretName: pulumi.Input<string> | undefined,
+): Container {
   return {
     name: step.name,
     image: step.image,
@@ -142,17 +185,26 @@ function probeHandler(health: HealthSpec): Probe {
  * HTTP-checked workload with a port gets a TCP liveness probe: it is restarted only when it stops
  * accepting connections.
  */
-export function probesFor(health: HealthSpec, firstPort?: number): Pick<Container, "readinessProbe" | "livenessProbe" | "startupProbe"> {
+export function probesFor(
+  health: HealthSpec,
+  firstPort?: number,
+): Pick<Container, "readinessProbe" | "livenessProbe" | "startupProbe"> {
   const periodSeconds = health.intervalSeconds ?? 10;
   const handler = probeHandler(health);
   const common = { ...handler, periodSeconds, timeoutSeconds: 5 };
-  const livenessHandler: Probe = health.httpGet && firstPort !== undefined ? { tcpSocket: { port: health.tcp?.port ?? firstPort } } : handler;
+  const livenessHandler: Probe =
+    health.httpGet && firstPort !== undefined ? { tcpSocket: { port: health.tcp?.port ?? firstPort } } : handler;
   return {
     readinessProbe: { ...common, failureThreshold: 3 },
     // Liveness tolerates longer trouble than readiness: a pod that is only slow leaves the Service, it is not killed.
     livenessProbe: { ...livenessHandler, periodSeconds, timeoutSeconds: 5, failureThreshold: 6 },
     startupProbe: health.startSeconds
-      ? { ...handler, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: Math.max(1, Math.ceil(health.startSeconds / 5)) }
+      ? {
+          ...handler,
+          periodSeconds: 5,
+          timeoutSeconds: 5,
+          failureThreshold: Math.max(1, Math.ceil(health.startSeconds / 5)),
+        }
       : undefined,
   };
 }
@@ -200,11 +252,21 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
   }
   const tlsPort = (spec.ports ?? []).find((p) => p.tls);
   if (tlsPort?.tls) {
-    if (inputs.tlsSecretName === undefined) throw new Error(`workload ${JSON.stringify(spec.name)}: port ${tlsPort.name} serves TLS but no certificate Secret was given`);
+    if (inputs.tlsSecretName === undefined)
+      throw new Error(
+        `workload ${JSON.stringify(spec.name)}: port ${tlsPort.name} serves TLS but no certificate Secret was given`,
+      );
     // A whole-directory mount, not subPath: a renewed certificate reaches the running pod.
     volumes.push({
       name: PUBLIC_TLS_VOLUME,
-      secret: { secretName: inputs.tlsSecretName, defaultMode: 0o440, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }] },
+      secret: {
+        secretName: inputs.tlsSecretName,
+        defaultMode: 0o440,
+        items: [
+          { key: "tls.crt", path: "tls.crt" },
+          { key: "tls.key", path: "tls.key" },
+        ],
+      },
     });
     mounts.push({ name: PUBLIC_TLS_VOLUME, mountPath: tlsPort.tls.certDir, readOnly: true });
   }
@@ -223,7 +285,11 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
     env: envFor(spec.env, spec.secretEnv, inputs.secretName),
     volumeMounts: mounts,
     resources: resourcesFor(spec),
-    securityContext: containerSecurityContext(spec.user, spec.readOnlyRootFilesystem ?? true, (spec.addCapabilities ?? []).map((c) => c.name)),
+    securityContext: containerSecurityContext(
+      spec.user,
+      spec.readOnlyRootFilesystem ?? true,
+      (spec.addCapabilities ?? []).map((c) => c.name),
+    ),
     ...(spec.health && !runsToCompletion(spec) ? probesFor(spec.health, spec.ports?.[0]?.port) : {}),
   };
   const initContainers = (spec.init ?? []).map((step) => initContainerFor(spec, step, mounts, inputs.secretName));
@@ -250,11 +316,26 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
 }
 
 /** Spread replicas across zones (required) and nodes (preferred), so one zone or node outage leaves capacity. */
-export function topologySpreadFor(selector: Record<string, string>, isDeployment: boolean): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+export function topologySpreadFor(
+  selector: Record<string, string>,
+  isDeployment: boolean,
+): k8s.types.input.core.v1.TopologySpreadConstraint[] {
   // Without pod-template-hash, old and new ReplicaSets count together during a rollout and skew the spread.
   const matchLabelKeys = isDeployment ? ["pod-template-hash"] : undefined;
   return [
-    { topologyKey: "topology.kubernetes.io/zone", maxSkew: 1, whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: selector }, matchLabelKeys },
-    { topologyKey: "kubernetes.io/hostname", maxSkew: 1, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector }, matchLabelKeys },
+    {
+      topologyKey: "topology.kubernetes.io/zone",
+      maxSkew: 1,
+      whenUnsatisfiable: "DoNotSchedule",
+      labelSelector: { matchLabels: selector },
+      matchLabelKeys,
+    },
+    {
+      topologyKey: "kubernetes.io/hostname",
+      maxSkew: 1,
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: selector },
+      matchLabelKeys,
+    },
   ];
 }

@@ -4,8 +4,22 @@ import { WorkloadSpec, validateWorkload } from "../../workload";
 import { DeployedWorkload, Runtime } from "../types";
 import { Exposure, KubernetesRuntimeArgs, validateKubernetesRuntimeArgs } from "./args";
 import { configMapManifest, secretManifest, serviceAccountManifest } from "./config-objects";
-import { ControllerManifest, JOB_AWAIT_TIMEOUT, autoscalerManifest, controllerManifest, podDisruptionBudgetManifest } from "./controllers";
-import { addressOf, certificateManifest, clusterServiceManifest, ingressManifest, loadBalancerManifest, publicPortOf, validatePublicPort } from "./exposure";
+import {
+  ControllerManifest,
+  JOB_AWAIT_TIMEOUT,
+  autoscalerManifest,
+  controllerManifest,
+  podDisruptionBudgetManifest,
+} from "./controllers";
+import {
+  addressOf,
+  certificateManifest,
+  clusterServiceManifest,
+  ingressManifest,
+  loadBalancerManifest,
+  publicPortOf,
+  validatePublicPort,
+} from "./exposure";
 import { namespaceManifest, runtimeLabels, workloadMeta } from "./manifest";
 import { defaultDenyPolicy, dnsPolicy, workloadNetworkPolicy } from "./network-policy";
 import { validateForKubernetes } from "./pod";
@@ -40,10 +54,18 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     const childOpts = { parent: this, provider: args.provider };
     const labels = runtimeLabels(args.stack);
 
-    this.namespaceResource = new k8s.core.v1.Namespace(`${name}-namespace`, namespaceManifest(args.namespace, labels), childOpts);
+    this.namespaceResource = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      namespaceManifest(args.namespace, labels),
+      childOpts,
+    );
     this.namespace = this.namespaceResource.metadata.name;
     new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, defaultDenyPolicy(this.namespace, labels), childOpts);
-    new k8s.networking.v1.NetworkPolicy(`${name}-allow-dns`, dnsPolicy(this.namespace, labels, args.dnsResolverCidrs ?? []), childOpts);
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-allow-dns`,
+      dnsPolicy(this.namespace, labels, args.dnsResolverCidrs ?? []),
+      childOpts,
+    );
 
     this.registerOutputs({ namespace: this.namespace });
   }
@@ -52,10 +74,15 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     validateWorkload(spec);
     validateForKubernetes(spec, this.exposure);
     validatePublicPort(spec, this.args);
-    if (this.deployed.has(spec.name)) throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
+    if (this.deployed.has(spec.name))
+      throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
     this.deployed.add(spec.name);
 
-    const resourceOpts: pulumi.CustomResourceOptions = { parent, provider: this.args.provider, dependsOn: opts?.dependsOn };
+    const resourceOpts: pulumi.CustomResourceOptions = {
+      parent,
+      provider: this.args.provider,
+      dependsOn: opts?.dependsOn,
+    };
     const meta = workloadMeta(spec, this.stack, this.namespace);
     const resources: pulumi.Resource[] = [];
     const add = <R extends pulumi.Resource>(resource: R): R => {
@@ -64,17 +91,27 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     };
 
     const configMapData = configMapManifest(spec, meta);
-    const configMap = configMapData && add(new k8s.core.v1.ConfigMap(`${spec.name}-config`, configMapData, resourceOpts));
+    const configMap =
+      configMapData && add(new k8s.core.v1.ConfigMap(`${spec.name}-config`, configMapData, resourceOpts));
     const secretData = secretManifest(spec, meta);
     const secret = secretData && add(new k8s.core.v1.Secret(`${spec.name}-secret`, secretData, resourceOpts));
     const certificateData = certificateManifest(spec, meta, this.args);
-    const certificate = certificateData && add(new k8s.apiextensions.CustomResource(`${spec.name}-certificate`, certificateData, resourceOpts));
+    const certificate =
+      certificateData &&
+      add(new k8s.apiextensions.CustomResource(`${spec.name}-certificate`, certificateData, resourceOpts));
     const serviceAccountData = serviceAccountManifest(spec, meta);
     if (serviceAccountData) add(new k8s.core.v1.ServiceAccount(`${spec.name}-sa`, serviceAccountData, resourceOpts));
 
     // The pods wait for their certificate: cert-manager must have written the Secret they mount.
-    const controllerOpts = certificate ? { ...resourceOpts, dependsOn: [...(opts?.dependsOn ?? []), certificate] } : resourceOpts;
-    const controller = controllerManifest(spec, meta, { configMapName: configMap?.metadata.name, secretName: secret?.metadata.name }, this.args);
+    const controllerOpts = certificate
+      ? { ...resourceOpts, dependsOn: [...(opts?.dependsOn ?? []), certificate] }
+      : resourceOpts;
+    const controller = controllerManifest(
+      spec,
+      meta,
+      { configMapName: configMap?.metadata.name, secretName: secret?.metadata.name },
+      this.args,
+    );
     const workload = add(this.createController(spec.name, controller, controllerOpts));
     const budget = podDisruptionBudgetManifest(spec, meta);
     if (budget) add(new k8s.policy.v1.PodDisruptionBudget(`${spec.name}-pdb`, budget, resourceOpts));
@@ -88,16 +125,32 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     if (publicPort && service) {
       if (this.exposure === "ingress") {
         const ingress = add(
-          new k8s.networking.v1.Ingress(`${spec.name}-ingress`, ingressManifest(spec, publicPort, service.metadata.name, meta, this.args), resourceOpts),
+          new k8s.networking.v1.Ingress(
+            `${spec.name}-ingress`,
+            ingressManifest(spec, publicPort, service.metadata.name, meta, this.args),
+            resourceOpts,
+          ),
         );
         publicAddress = ingress.status.apply((status) => addressOf(status?.loadBalancer));
       } else {
-        const loadBalancer = add(new k8s.core.v1.Service(`${spec.name}-public`, loadBalancerManifest(spec, publicPort, meta, this.args), resourceOpts));
+        const loadBalancer = add(
+          new k8s.core.v1.Service(
+            `${spec.name}-public`,
+            loadBalancerManifest(spec, publicPort, meta, this.args),
+            resourceOpts,
+          ),
+        );
         publicAddress = loadBalancer.status.apply((status) => addressOf(status?.loadBalancer));
       }
     }
 
-    add(new k8s.networking.v1.NetworkPolicy(`${spec.name}-netpol`, workloadNetworkPolicy(spec, meta, this.args), resourceOpts));
+    add(
+      new k8s.networking.v1.NetworkPolicy(
+        `${spec.name}-netpol`,
+        workloadNetworkPolicy(spec, meta, this.args),
+        resourceOpts,
+      ),
+    );
 
     const host = service
       ? pulumi.interpolate`${service.metadata.name}.${meta.namespace}.svc.cluster.local`
@@ -105,14 +158,21 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     return { host, resources, publicAddress };
   }
 
-  private createController(name: string, controller: ControllerManifest, opts: pulumi.CustomResourceOptions): Controller {
+  private createController(
+    name: string,
+    controller: ControllerManifest,
+    opts: pulumi.CustomResourceOptions,
+  ): Controller {
     switch (controller.kind) {
       case "Deployment":
         return new k8s.apps.v1.Deployment(name, controller.manifest, opts);
       case "StatefulSet":
         return new k8s.apps.v1.StatefulSet(name, controller.manifest, opts);
       case "Job":
-        return new k8s.batch.v1.Job(name, controller.manifest, { ...opts, customTimeouts: { create: JOB_AWAIT_TIMEOUT, update: JOB_AWAIT_TIMEOUT } });
+        return new k8s.batch.v1.Job(name, controller.manifest, {
+          ...opts,
+          customTimeouts: { create: JOB_AWAIT_TIMEOUT, update: JOB_AWAIT_TIMEOUT },
+        });
       case "CronJob":
         return new k8s.batch.v1.CronJob(name, controller.manifest, opts);
     }
