@@ -68,13 +68,11 @@ async function analyze(
     [EnforcementLevel.ADVISORY]: "advisory",
     [EnforcementLevel.MANDATORY]: "mandatory",
   };
-  return res
-    .getDiagnosticsList()
-    .map((d: AnalyzeDiagnostic) => ({
-      policy: d.getPolicyname(),
-      level: levels[d.getEnforcementlevel()] ?? String(d.getEnforcementlevel()),
-      message: d.getMessage(),
-    }));
+  return res.getDiagnosticsList().map((d: AnalyzeDiagnostic) => ({
+    policy: d.getPolicyname(),
+    level: levels[d.getEnforcementlevel()] ?? String(d.getEnforcementlevel()),
+    message: d.getMessage(),
+  }));
 }
 
 const container = (user: string, labels: Record<string, string> = {}) => ({
