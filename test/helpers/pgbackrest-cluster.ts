@@ -22,6 +22,8 @@ export interface ArchivingCluster {
   readonly cluster: PgCluster;
   /** Scratch directory: repo/, state/ (manifests, metrics.prom), drill/, lock/. */
   readonly work: string;
+  /** Copies of the backup and restore scripts and the manifest query, readable by the postgres user. */
+  readonly scripts: { readonly backup: string; readonly restore: string; readonly manifest: string };
   readonly port: number;
   run(cmd: string, args: string[], env?: Record<string, string>): { code: number | null; out: string };
   /** `run`, throwing with the output unless it exits 0. */
@@ -59,6 +61,17 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
       processMax: 2,
     }),
   );
+  // The scripts run as the postgres user, who may not be able to read the checkout (CI clones into a
+  // private directory): each run uses a copy in the scratch directory.
+  const scripts = {
+    backup: path.join(work, "bin", "northstack-backup.sh"),
+    restore: path.join(work, "bin", "pgbackrest-restore.sh"),
+    manifest: path.join(work, "bin", "table-manifest.sql"),
+  };
+  fs.mkdirSync(path.join(work, "bin"));
+  fs.copyFileSync(BACKUP_SCRIPT, scripts.backup);
+  fs.copyFileSync(RESTORE_SCRIPT, scripts.restore);
+  fs.copyFileSync(MANIFEST_SQL, scripts.manifest);
   if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", work]);
 
   const run = (cmd: string, args: string[], env: Record<string, string> = {}) => {
@@ -73,7 +86,7 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
       PGUSER: "postgres",
       PGDATABASE: "postgres",
       NORTHSTACK_STATE_DIR: path.join(work, "state"),
-      NORTHSTACK_MANIFEST_SQL: MANIFEST_SQL,
+      NORTHSTACK_MANIFEST_SQL: scripts.manifest,
       DRILL_SCRATCH: path.join(work, "drill"),
       ...env,
     };
@@ -81,6 +94,7 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
       ? ["-u", "postgres", "--", "env", ...Object.entries(fullEnv).map(([k, v]) => `${k}=${v}`), cmd, ...args]
       : args;
     const r = spawnSync(asRoot ? "runuser" : cmd, argv, {
+      cwd: work,
       encoding: "utf8",
       env: asRoot ? { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } : { ...process.env, ...fullEnv },
       timeout: 300000,
@@ -127,7 +141,7 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
     throw new Error(`restored server on ${p} never left recovery:\n${fs.readFileSync(log, "utf8")}`);
   };
   const manifest = (p = port) =>
-    ok("psql", ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", cluster.dir, "-p", String(p), "-f", MANIFEST_SQL])
+    ok("psql", ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", cluster.dir, "-p", String(p), "-f", scripts.manifest])
       .trim()
       .split("\n")
       .sort();
@@ -136,6 +150,7 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
   return {
     cluster,
     work,
+    scripts,
     port,
     run,
     ok,

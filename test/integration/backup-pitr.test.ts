@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
-import { ArchivingCluster, BACKUP_SCRIPT, RESTORE_SCRIPT, startArchivingCluster } from "../helpers/pgbackrest-cluster";
+import { ArchivingCluster, startArchivingCluster } from "../helpers/pgbackrest-cluster";
 import { freePort, PG_BIN } from "../helpers/pg-cluster";
 
 const ARCHIVE_TIMEOUT = 5;
@@ -59,7 +59,7 @@ test("rendered archiving keeps at most archive_timeout of writes at risk: kill -
   fs.rmSync(pg.cluster.dataDir, { recursive: true, force: true });
 
   const started = Date.now();
-  pg.ok("bash", [RESTORE_SCRIPT, "latest"]);
+  pg.ok("bash", [pg.scripts.restore, "latest"]);
   await pg.startServer(pg.cluster.dataDir, pg.port, pg.cluster.dir);
   const restoreSeconds = (Date.now() - started) / 1000;
 
@@ -84,7 +84,7 @@ test("PITR: a dropped table comes back, every row with an equal checksum, from a
   pg.ok(path.join(PG_BIN, "pg_ctl"), ["-D", pg.cluster.dataDir, "-m", "fast", "-w", "stop"]);
 
   const started = Date.now();
-  pg.ok("bash", [RESTORE_SCRIPT, "time", t]);
+  pg.ok("bash", [pg.scripts.restore, "time", t]);
   await pg.startServer(pg.cluster.dataDir, pg.port, pg.cluster.dir);
   console.log(`PITR: restored to ${t} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -98,7 +98,7 @@ test("a restore into an empty directory on a fresh machine reproduces roles, pol
   const socket = path.join(pg.work, "fresh-socket");
   fs.mkdirSync(socket);
   if (asRoot) execFileSync("chown", ["postgres:postgres", socket]);
-  pg.ok("bash", [RESTORE_SCRIPT, "latest", "--into", into]);
+  pg.ok("bash", [pg.scripts.restore, "latest", "--into", into]);
   const freshPort = await freePort();
   await pg.startServer(into, freshPort, socket);
   try {
@@ -121,8 +121,8 @@ test("a restore into an empty directory on a fresh machine reproduces roles, pol
 
 test("the drill restores the newest backup away from production and matches its manifest; a tampered manifest fails it", async () => {
   const drillPort = String(await freePort());
-  pg.ok("bash", [BACKUP_SCRIPT, "once"], { BACKUP_DATE: "2026-10-31" });
-  const passed = pg.run("bash", [BACKUP_SCRIPT, "drill"], { DRILL_PORT: drillPort });
+  pg.ok("bash", [pg.scripts.backup, "once"], { BACKUP_DATE: "2026-10-31" });
+  const passed = pg.run("bash", [pg.scripts.backup, "drill"], { DRILL_PORT: drillPort });
   expect(passed.out).toMatch(/drill passed: .* every table equal to its manifest/);
   expect(passed.code).toBe(0);
   const metrics = fs.readFileSync(path.join(pg.work, "state", "metrics.prom"), "utf8");
@@ -132,7 +132,7 @@ test("the drill restores the newest backup away from production and matches its 
   const manifests = path.join(pg.work, "state", "manifests");
   const file = path.join(manifests, fs.readdirSync(manifests).sort().pop()!);
   fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^public\.ledger\|8000\|/m, "public.ledger|7999|"));
-  const failed = pg.run("bash", [BACKUP_SCRIPT, "drill"], { DRILL_PORT: drillPort });
+  const failed = pg.run("bash", [pg.scripts.backup, "drill"], { DRILL_PORT: drillPort });
   expect(failed.code).not.toBe(0);
   expect(failed.out).toMatch(/drill FAILED: the restored copy .* differs from its manifest/);
   expect(fs.readFileSync(path.join(pg.work, "state", "metrics.prom"), "utf8")).toMatch(

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ArchivingCluster, BACKUP_SCRIPT, startArchivingCluster } from "../helpers/pgbackrest-cluster";
+import { ArchivingCluster, startArchivingCluster } from "../helpers/pgbackrest-cluster";
 
 let pg: ArchivingCluster;
 
@@ -25,7 +25,7 @@ test("retention keeps 7 daily restore points and 4 weekly fulls over five simula
   // 2026-11-01 is a Sunday: full backups on Sundays, differential ones on the other days.
   const days: string[] = [];
   for (let d = 0; d < 36; d++) days.push(new Date(Date.UTC(2026, 10, 1 + d)).toISOString().slice(0, 10));
-  for (const day of days) pg.ok("bash", [BACKUP_SCRIPT, "once"], { BACKUP_DATE: day });
+  for (const day of days) pg.ok("bash", [pg.scripts.backup, "once"], { BACKUP_DATE: day });
 
   const info = JSON.parse(pg.ok("pgbackrest", ["info", "--output=json"]))[0] as {
     backup: { label: string; type: string; annotation?: Record<string, string> }[];
