@@ -124,7 +124,22 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
       `-c unix_socket_directories=${socketDir}`,
     ].join(" ");
     const log = path.join(socketDir, `server-${p}.log`);
-    ok(path.join(PG_BIN, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", log, "-w", "-t", "120", "start"]);
+    const started = run(path.join(PG_BIN, "pg_ctl"), [
+      "-D",
+      dataDir,
+      "-o",
+      options,
+      "-l",
+      log,
+      "-w",
+      "-t",
+      "120",
+      "start",
+    ]);
+    if (started.code !== 0) {
+      const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").slice(-15).join("\n") : "(no log)";
+      throw new Error(`pg_ctl start on ${dataDir} exited ${started.code}:\n${started.out}\nserver log:\n${tail}`);
+    }
     for (let i = 0; i < 240; i++) {
       try {
         const [{ recovering }] = await query<{ recovering: boolean }>(
