@@ -1,3 +1,4 @@
+import { ResourceValidationArgs } from "@pulumi/policy";
 import { checkPinnedImage } from "../../components/config/checks";
 import {
   Finding,
@@ -39,6 +40,45 @@ export function imageProblem(image: unknown): Finding | undefined {
   return problem ? finding(`image ${show(image)} ${problem}`, PIN) : undefined;
 }
 
+/**
+ * Applies `check` to every image reference a resource declares: Docker containers and remote images,
+ * ECS task definitions, and every container list of every pod-bearing Kubernetes kind. Shared by the
+ * policies that judge images.
+ */
+export function visitImages(
+  args: ResourceValidationArgs,
+  report: (where: string, finding: Finding) => void,
+  check: (image: unknown) => Finding | undefined,
+): void {
+  const props = args.props;
+  if (args.type === DOCKER_CONTAINER || args.type === "docker:index/remoteImage:RemoteImage") {
+    const problem = check(args.type === DOCKER_CONTAINER ? props.image : props.name);
+    if (problem) report(`${args.type} ${args.name}`, problem);
+    return;
+  }
+  if (args.type === ECS_TASK_DEFINITION) {
+    const { containers, problem } = ecsContainers(props, "its images");
+    if (problem) report(`ECS task definition ${args.name}`, problem);
+    containers.forEach((c, i) => {
+      const p = check(c.image);
+      if (p) report(`ECS task definition ${args.name} ${ecsWhere(c, i)}`, p);
+    });
+    return;
+  }
+  const pod = podSpecOf(args.type, props);
+  if (!pod) return;
+  if (pod.spec === UNKNOWN) {
+    report(`${args.type} ${args.name}`, cannotVerify(pod.path, "its images"));
+    return;
+  }
+  for (const f of unknownFindings(pod.spec, containerListPaths(), "its images", pod.path))
+    report(`${args.type} ${args.name}`, f);
+  for (const { container, where } of containersOf(pod)) {
+    const problem = check(get(container, "image"));
+    if (problem) report(`${args.type} ${args.name} ${where}`, problem);
+  }
+}
+
 export const imagesPinned: PolicyDefinition = {
   name: "images-pinned",
   description:
@@ -47,33 +87,5 @@ export const imagesPinned: PolicyDefinition = {
     "Use an exact version tag (postgres:15.8-alpine) or, better, a digest (name@sha256:...). Third-party images are pinned in components/images.ts; " +
     "set northstack:apiImage to a released tag. Renovate or Dependabot can bump pinned tags.",
   severity: "medium",
-  validateResource: (args, report) => {
-    const props = args.props;
-    if (args.type === DOCKER_CONTAINER || args.type === "docker:index/remoteImage:RemoteImage") {
-      const problem = imageProblem(args.type === DOCKER_CONTAINER ? props.image : props.name);
-      if (problem) report(`${args.type} ${args.name}`, problem);
-      return;
-    }
-    if (args.type === ECS_TASK_DEFINITION) {
-      const { containers, problem } = ecsContainers(props, "its images");
-      if (problem) report(`ECS task definition ${args.name}`, problem);
-      containers.forEach((c, i) => {
-        const p = imageProblem(c.image);
-        if (p) report(`ECS task definition ${args.name} ${ecsWhere(c, i)}`, p);
-      });
-      return;
-    }
-    const pod = podSpecOf(args.type, props);
-    if (!pod) return;
-    if (pod.spec === UNKNOWN) {
-      report(`${args.type} ${args.name}`, cannotVerify(pod.path, "its images"));
-      return;
-    }
-    for (const f of unknownFindings(pod.spec, containerListPaths(), "its images", pod.path))
-      report(`${args.type} ${args.name}`, f);
-    for (const { container, where } of containersOf(pod)) {
-      const problem = imageProblem(get(container, "image"));
-      if (problem) report(`${args.type} ${args.name} ${where}`, problem);
-    }
-  },
+  validateResource: (args, report) => visitImages(args, report, imageProblem),
 };

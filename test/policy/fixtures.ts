@@ -66,7 +66,7 @@ export function dockerContainer(overrides: Record<string, unknown> = {}): Resour
     type: "docker:index/container:Container",
     name: "api",
     props: {
-      image: "ghcr.io/northstack/api:0.1.0",
+      image: "ghcr.io/northstack/api:0.1.0@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
       user: "10001:10001",
       securityOpts: ["no-new-privileges:true"],
       capabilities: { drops: ["ALL"], adds: [] },
@@ -86,7 +86,7 @@ export function dockerContainer(overrides: Record<string, unknown> = {}): Resour
 export function container(name = "api", overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     name,
-    image: "ghcr.io/northstack/api:0.1.0",
+    image: "ghcr.io/northstack/api:0.1.0@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
     readinessProbe: { httpGet: { path: "/health", port: 8080 } },

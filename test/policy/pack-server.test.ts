@@ -76,7 +76,7 @@ async function analyze(
 }
 
 const container = (user: string, labels: Record<string, string> = {}) => ({
-  image: "ghcr.io/northstack/api:0.1.0",
+  image: "ghcr.io/northstack/api:0.1.0@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
   user,
   securityOpts: ["no-new-privileges:true"],
   capabilities: { drops: ["ALL"] },
@@ -86,13 +86,13 @@ const container = (user: string, labels: Record<string, string> = {}) => ({
   labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
 });
 
-test("the pack serves the nine policies, mandatory by default, with remediation steps and config schemas", async () => {
+test("the pack serves the ten policies, mandatory by default, with remediation steps and config schemas", async () => {
   const info = await call<Empty, AnalyzerInfo>(client.getAnalyzerInfo, new Empty());
   expect(info.getName()).toBe("northstack");
   const served = info
     .getPoliciesList()
     .map((p) => [p.getName(), p.getEnforcementlevel(), p.getRemediationSteps().length > 0]);
-  expect(served).toHaveLength(9);
+  expect(served).toHaveLength(10);
   for (const [, level, remediation] of served) expect([level, remediation]).toEqual([EnforcementLevel.MANDATORY, true]);
   const residency = info.getPoliciesList().find((p) => p.getName() === "data-residency-canada");
   expect(residency?.getConfigschema()?.getProperties()?.toJavaScript()).toEqual(

@@ -19,8 +19,11 @@ beforeAll(async () => {
   plan = await planStack({ stack: "dev" });
 });
 
-const evaluate = (resources: PlannedResource[], stack = "dev") =>
-  evaluatePolicies(resources, { stack: plan.stack, policyConfig: policyConfig(stack), config: plan.config });
+/** Every finding but images-by-digest's advice on third-party images pinned by tag (tested on its own). */
+const evaluate = async (resources: PlannedResource[], stack = "dev") =>
+  (
+    await evaluatePolicies(resources, { stack: plan.stack, policyConfig: policyConfig(stack), config: plan.config })
+  ).filter((v) => !(v.policy === "images-by-digest" && v.enforcementLevel === "advisory"));
 
 test("the dev stack has no violations, under its own config and under prod's", async () => {
   expect(plan.resources.filter((r) => r.type === "docker:index/container:Container").length).toBeGreaterThanOrEqual(8);
