@@ -9,7 +9,7 @@ import { GcsBackupBucket, gcsLifecycleRules, gcsLocation, validateGcsBackupBucke
 import { GkeAutopilot, gkeKubeconfig, validateGkeAutopilotArgs } from "../../components/gcp/cluster";
 import { GcpEncryptionKey } from "../../components/gcp/kms";
 import { GcpNetwork, gcpSubnetLayout } from "../../components/gcp/network";
-import { CloudSqlPostgres, validateCloudSqlPostgresArgs } from "../../components/gcp/postgres";
+import { CloudSqlPostgres, cloudSqlBackupWindow, cloudSqlPitrNotice, cloudSqlPromoteCommands, validateCloudSqlPostgresArgs } from "../../components/gcp/postgres";
 import { gcpContext, validateGcpRegions } from "../../components/gcp/providers";
 import { MemorystoreRedis, memorystoreSizeGb } from "../../components/gcp/redis";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
@@ -198,6 +198,56 @@ describe("Cloud SQL", () => {
 
   test("the endpoint uses the private IP, TLS and a secret password", () => {
     expect(prod.outputs).toEqual(expect.objectContaining({ postgresHost: "10.50.0.3", sslMode: "require", postgresPassword: SECRET_MARK }));
+  });
+
+  test("prod's 14 configured days are all kept as daily backups; PITR is the 7 days Cloud SQL allows, not silently less", () => {
+    const backup = settingsOf(one(prod, "gcp:sql/databaseInstance:DatabaseInstance")).backupConfiguration as Obj;
+    expect(backup.transactionLogRetentionDays).toBe(7);
+    expect(backup.backupRetentionSettings).toEqual({ retainedBackups: 14, retentionUnit: "COUNT" });
+    expect(cloudSqlBackupWindow(14)).toEqual({ retainedBackups: 14, pitrDays: 7, pitrCapped: true });
+    expect(cloudSqlBackupWindow(7)).toEqual({ retainedBackups: 7, pitrDays: 7, pitrCapped: false });
+    const staged = settingsOf(one(staging, "gcp:sql/databaseInstance:DatabaseInstance")).backupConfiguration as Obj;
+    expect(staged.transactionLogRetentionDays).toBe(7);
+  });
+
+  test("a PITR window shorter than configured is announced at plan time and exported", () => {
+    expect(cloudSqlPitrNotice(14)).toBe("backupRetentionDays: 14 exceeds Cloud SQL's 7-day PITR window; 14 daily backups are kept, point-in-time recovery covers the last 7 days");
+    expect(cloudSqlPitrNotice(7)).toBeUndefined();
+  });
+
+  test("the DR replica runs with the primary's flags, and its promotion switches on backups and PITR in the DR region", async () => {
+    let run: MockRunResult | undefined;
+    await jest.isolateModulesAsync(async () => {
+      run = await runUnderMocks({
+        stack: "prod",
+        config: { "gcp:project": "northstack-test" },
+        program: () => {
+          const db = new CloudSqlPostgres("postgres", {
+            region: "northamerica-northeast1",
+            networkId: "net",
+            password: pulumi.secret("p"),
+            backupRetentionDays: 14,
+            drReplica: { region: "northamerica-northeast2" },
+          });
+          return { replica: db.drReplicaConnectionName, pitr: db.pitrWindowDays };
+        },
+      });
+    });
+    expect(run!.outputs.pitr).toBe(7);
+    const instances = ofType(run!, "gcp:sql/databaseInstance:DatabaseInstance");
+    const primary = instances.find((i) => i.inputs.masterInstanceName === undefined)!;
+    const replica = instances.find((i) => i.inputs.masterInstanceName !== undefined)!;
+    expect(replica.inputs.region).toBe("northamerica-northeast2");
+    expect(settingsOf(replica).databaseFlags).toEqual(settingsOf(primary).databaseFlags);
+    expect(settingsOf(replica).databaseFlags).toEqual([{ name: "cloudsql.logical_decoding", value: "on" }]);
+    // Cloud SQL rejects backupConfiguration.enabled on a read replica; promotion enables it instead.
+    expect(settingsOf(replica).backupConfiguration).toBeUndefined();
+    const [promote, patch] = cloudSqlPromoteCommands("postgres-dr", "northamerica-northeast2", 14);
+    expect(promote).toBe("gcloud sql instances promote-replica postgres-dr");
+    expect(patch).toContain("--backup-location=northamerica-northeast2");
+    expect(patch).toContain("--enable-point-in-time-recovery");
+    expect(patch).toContain("--retained-transaction-log-days=7");
+    expect(patch).toContain("--retained-backups-count=14");
   });
 
   test("less than 7 days of backups is refused", () => {
