@@ -278,6 +278,15 @@ describe("ElastiCache Redis", () => {
     expect(prod.outputs.redisPassword).toBe(SECRET_MARK);
   });
 
+  test("every stack keeps 7 days of daily Redis snapshots, and fewer is refused", () => {
+    for (const run of [prod, staging]) {
+      expect(one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs).toEqual(expect.objectContaining({ snapshotRetentionLimit: 7, snapshotWindow: "06:00-07:00" }));
+    }
+    expect(() => validateElastiCacheRedisArgs({ subnetIds: ["a", "b"], securityGroupId: "s", kmsKeyArn: "k", authToken: "t", snapshotRetentionDays: 1 })).toThrow(
+      /snapshotRetentionDays 1 is not allowed; allowed: 7 to 35/,
+    );
+  });
+
   test("HA without a replica is refused", () => {
     expect(() => validateElastiCacheRedisArgs({ subnetIds: ["a", "b"], securityGroupId: "s", kmsKeyArn: "k", authToken: "t", ha: true, nodes: 1 })).toThrow(
       /nodes 1 with ha: automatic failover needs a replica, so 2 to 6/,

@@ -274,6 +274,12 @@ describe("Memorystore", () => {
     expect(String(redis.inputs.customerManagedKey)).toContain("kms-key");
   });
 
+  test("every stack persists Redis with hourly RDB snapshots", () => {
+    for (const run of [prod, staging]) {
+      expect(one(run, "gcp:redis/instance:Instance").inputs.persistenceConfig).toEqual({ persistenceMode: "RDB", rdbSnapshotPeriod: "ONE_HOUR" });
+    }
+  });
+
   test("staging: BASIC, still TLS and AUTH", () => {
     expect(one(staging, "gcp:redis/instance:Instance").inputs).toEqual(
       expect.objectContaining({ tier: "BASIC", transitEncryptionMode: "SERVER_AUTHENTICATION", authEnabled: true }),
