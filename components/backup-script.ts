@@ -8,8 +8,9 @@
  * - dev (`once`, `loop`): dumps land on a volume under daily/ and weekly/, and the script keeps the
  *   newest `keepDaily` and `keepWeekly` of each.
  * - cloud stacks (`dump`, then `upload`): one CronJob pod dumps and verifies into a scratch directory
- *   (postgres image), then uploads under daily/ and weekly/ in the backup bucket with the AWS CLI
- *   (S3, or GCS's XML API); the bucket's lifecycle does the retention.
+ *   (postgres image), then uploads to the fixed keys daily/<db>.dump and weekly/<db>.dump in the
+ *   versioned backup bucket with the AWS CLI (S3, or GCS's XML API); the bucket's lifecycle keeps the
+ *   newest 7 and 4 versions (BACKUP_RETENTION), so retention counts backups, not days.
  */
 export interface BackupScriptArgs {
   /** Daily dumps kept. Default: 7. */
@@ -129,23 +130,27 @@ dump() {
 
 aws_s3() { aws \${BACKUP_S3_ENDPOINT:+--endpoint-url "$BACKUP_S3_ENDPOINT"} s3 "$@"; }
 
-# Cloud step 2: upload the verified dump under daily/, and under weekly/ when one is due.
+# Cloud step 2: upload the verified dump to the fixed key daily/<db>.dump, and to weekly/<db>.dump
+# when the current weekly version is 7 or more days old. The bucket is versioned and its lifecycle
+# keeps the newest 7 and 4 versions of those keys, so a failed run removes nothing.
 upload() {
-  local dumps name day listing rc=0
+  local dumps name day listing newest rc=0
   : "\${BACKUP_BUCKET:?BACKUP_BUCKET is not set}"
   shopt -s nullglob
   dumps=("$BACKUP_DIR"/*.dump)
   [ \${#dumps[@]} -eq 1 ] || { log "upload FAILED: expected one verified dump in $BACKUP_DIR, found \${#dumps[@]}"; return 1; }
   name=\${dumps[0]##*/}
   day=$(printf '%s\\n' "$name" | days_of)
-  aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/daily/$name"
-  log "uploaded s3://$BACKUP_BUCKET/daily/$name"
-  # "ls" exits 1 when nothing matches the prefix (no weekly dump yet); anything above is an error.
-  listing=$(aws_s3 ls "s3://$BACKUP_BUCKET/weekly/") || rc=$?
+  aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/daily/$DB.dump"
+  log "uploaded s3://$BACKUP_BUCKET/daily/$DB.dump ($name)"
+  # "ls" exits 1 when nothing matches (no weekly dump yet); anything above is an error. Its first
+  # column is the current version's upload day.
+  listing=$(aws_s3 ls "s3://$BACKUP_BUCKET/weekly/$DB.dump") || rc=$?
   [ "$rc" -le 1 ] || { log "listing weekly/ FAILED"; return 1; }
-  if weekly_due "$day" "$(printf '%s\\n' "$listing" | days_of | sort | tail -n 1)"; then
-    aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/weekly/$name"
-    log "uploaded s3://$BACKUP_BUCKET/weekly/$name"
+  newest=$(printf '%s\\n' "$listing" | awk -v key="$DB.dump" '$4 == key { print $1 }' | sort | tail -n 1)
+  if weekly_due "$day" "$newest"; then
+    aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/weekly/$DB.dump"
+    log "uploaded s3://$BACKUP_BUCKET/weekly/$DB.dump ($name)"
   fi
 }
 

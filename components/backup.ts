@@ -18,8 +18,9 @@ export interface BackupArgs {
   /** Workloads that must exist first (the migrations). Default: none. */
   readonly dependsOn?: pulumi.Resource[];
   /**
-   * Upload each verified dump to this bucket under daily/ and weekly/, whose lifecycle keeps 7 daily
-   * and 4 weekly, from a scheduled job (Kubernetes). Default: none, dumps stay on a volume (dev).
+   * Upload each verified dump to this versioned bucket's fixed keys daily/<db>.dump and
+   * weekly/<db>.dump, whose lifecycle keeps their newest 7 and 4 versions, from a scheduled job
+   * (Kubernetes). Default: none, dumps stay on a volume (dev).
    */
   readonly bucket?: ObjectStoreEndpoint;
   /** When the bucket backup runs: five cron fields, UTC. Default: "30 6 * * *" (before the managed databases' 07:00 backup window). */

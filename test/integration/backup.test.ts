@@ -102,8 +102,10 @@ test("bad retention arguments are rejected", () => {
 });
 
 describe("cloud stacks: dump, then upload to the backup bucket", () => {
-  // A stand-in for the AWS CLI: `s3 cp` and `s3 ls` against a directory per bucket, every call logged.
-  // A real upload to S3 or GCS cannot run here; what is tested is the script's naming and weekly logic.
+  // A stand-in for the AWS CLI against a versioned bucket: `s3 cp` writes the current object, stamped
+  // with BACKUP_DATE as its upload time, and records a version (named after the uploaded file);
+  // `s3 ls` prints the upload time as S3 does. Every call is logged. A real upload to S3 or GCS cannot
+  // run here; what is tested is the script's keys and weekly logic.
   const FAKE_AWS = `#!/bin/bash
 echo "$*" >> "$FAKE_S3_ROOT/calls.log"
 [ "$1" = "--endpoint-url" ] && shift 2
@@ -111,11 +113,12 @@ echo "$*" >> "$FAKE_S3_ROOT/calls.log"
 case "$2" in
   cp)
     src=\${@: -2:1}; dst=\${@: -1}; path=\${dst#s3://}
-    mkdir -p "$FAKE_S3_ROOT/$(dirname "$path")" && cp "$src" "$FAKE_S3_ROOT/$path" ;;
+    mkdir -p "$FAKE_S3_ROOT/$(dirname "$path")" "$FAKE_S3_ROOT/.versions/$path" && cp "$src" "$FAKE_S3_ROOT/$path"
+    touch -d "\${BACKUP_DATE:-now}" "$FAKE_S3_ROOT/$path" && cp "$src" "$FAKE_S3_ROOT/.versions/$path/\${src##*/}" ;;
   ls)
     [ -z "\${FAKE_S3_LS_FAILS:-}" ] || { echo "An error occurred (AccessDenied)" >&2; exit 255; }
     path=\${3#s3://}; found=1
-    for f in "$FAKE_S3_ROOT/$path"*; do [ -f "$f" ] && { echo "2026-01-01 00:00:00 42 \${f##*/}"; found=0; }; done
+    for f in "$FAKE_S3_ROOT/$path"*; do [ -f "$f" ] && { echo "$(date -u -r "$f" '+%Y-%m-%d %H:%M:%S') 42 \${f##*/}"; found=0; }; done
     exit $found ;;
   *) exit 252 ;;
 esac
@@ -142,49 +145,51 @@ esac
     return { dump, upload, scratch };
   };
   const objects = (prefix: string) => (fs.existsSync(path.join(bucketRoot, "backups", prefix)) ? fs.readdirSync(path.join(bucketRoot, "backups", prefix)).sort() : []);
+  const versions = (key: string) => (fs.existsSync(path.join(bucketRoot, ".versions", "backups", key)) ? fs.readdirSync(path.join(bucketRoot, ".versions", "backups", key)).sort() : []);
   const calls = () => fs.readFileSync(path.join(bucketRoot, "calls.log"), "utf8").trim().split("\n");
 
-  test("the dump step leaves exactly one verified dump, named by day and time, in the scratch directory", () => {
+  test("the dump step leaves exactly one verified dump, named by day and time; the upload overwrites the fixed keys", () => {
     const { dump, upload, scratch } = cronRun("2027-03-07T06:30:05Z");
     expect(dump.code).toBe(0);
-    expect(dump.out).toMatch(/restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 1 tables/);
+    expect(dump.out).toMatch(/restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial/);
     expect(fs.readdirSync(scratch)).toEqual(["postgres-2027-03-07T063005Z.dump"]);
     // The first upload: daily, and weekly since there is no weekly dump yet.
     expect(upload?.code).toBe(0);
-    expect(objects("daily")).toEqual(["postgres-2027-03-07T063005Z.dump"]);
-    expect(objects("weekly")).toEqual(["postgres-2027-03-07T063005Z.dump"]);
+    expect(objects("daily")).toEqual(["postgres.dump"]);
+    expect(objects("weekly")).toEqual(["postgres.dump"]);
     expect(calls()).toEqual([
-      `s3 cp --only-show-errors ${scratch}/postgres-2027-03-07T063005Z.dump s3://backups/daily/postgres-2027-03-07T063005Z.dump`,
-      "s3 ls s3://backups/weekly/",
-      `s3 cp --only-show-errors ${scratch}/postgres-2027-03-07T063005Z.dump s3://backups/weekly/postgres-2027-03-07T063005Z.dump`,
+      `s3 cp --only-show-errors ${scratch}/postgres-2027-03-07T063005Z.dump s3://backups/daily/postgres.dump`,
+      "s3 ls s3://backups/weekly/postgres.dump",
+      `s3 cp --only-show-errors ${scratch}/postgres-2027-03-07T063005Z.dump s3://backups/weekly/postgres.dump`,
     ]);
   });
 
-  test("every day goes under daily/; a dump goes under weekly/ too when the newest weekly one is 7 days old", () => {
+  test("every day adds a daily version; a weekly version is added when the current one is 7 days old", () => {
     for (const day of [8, 9, 13, 14, 15, 21, 22]) {
       const date = `2027-03-${String(day).padStart(2, "0")}T06:30:00Z`;
       const { upload } = cronRun(date);
       expect({ date, code: upload?.code }).toEqual({ date, code: 0 });
     }
-    expect(objects("daily")).toHaveLength(8);
-    // Mar 7 was the first; Mar 14 and 21 are 7 days after the newest weekly one, the other days are not.
-    expect(objects("weekly")).toEqual(["postgres-2027-03-07T063005Z.dump", "postgres-2027-03-14T063000Z.dump", "postgres-2027-03-21T063000Z.dump"]);
+    expect(objects("daily")).toEqual(["postgres.dump"]);
+    expect(versions("daily/postgres.dump")).toHaveLength(8);
+    // Mar 7 was the first; Mar 14 and 21 are 7 days after the current weekly one, the other days are not.
+    expect(versions("weekly/postgres.dump")).toEqual(["postgres-2027-03-07T063005Z.dump", "postgres-2027-03-14T063000Z.dump", "postgres-2027-03-21T063000Z.dump"]);
   }, 120000);
 
   test("on GCS the AWS CLI is pointed at the XML API endpoint", () => {
     const { upload } = cronRun("2027-03-23T06:30:00Z", { BACKUP_S3_ENDPOINT: "https://storage.googleapis.com" });
     expect(upload?.code).toBe(0);
     const last = calls().slice(-2);
-    expect(last[0]).toMatch(/^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .* s3:\/\/backups\/daily\/postgres-2027-03-23T063000Z\.dump$/);
-    expect(last[1]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/");
+    expect(last[0]).toMatch(/^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .*postgres-2027-03-23T063000Z\.dump s3:\/\/backups\/daily\/postgres\.dump$/);
+    expect(last[1]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/postgres.dump");
   });
 
   test("a listing error fails the run instead of guessing, after the daily copy landed", () => {
     const { upload } = cronRun("2027-03-30T06:30:00Z", { FAKE_S3_LS_FAILS: "1" });
     expect(upload?.code).not.toBe(0);
     expect(upload?.out).toMatch(/listing weekly\/ FAILED/);
-    expect(objects("daily")).toContain("postgres-2027-03-30T063000Z.dump");
-    expect(objects("weekly")).not.toContain("postgres-2027-03-30T063000Z.dump");
+    expect(versions("daily/postgres.dump")).toContain("postgres-2027-03-30T063000Z.dump");
+    expect(versions("weekly/postgres.dump")).not.toContain("postgres-2027-03-30T063000Z.dump");
   });
 
   test("a dump that fails leaves nothing to upload, and the upload step refuses to run without one", () => {
@@ -195,6 +200,6 @@ esac
     const empty = run(["upload"], { BACKUP_DIR: scratch, BACKUP_BUCKET: "backups", FAKE_S3_ROOT: bucketRoot, PATH: `${bin}:${process.env.PATH}` });
     expect(empty.code).not.toBe(0);
     expect(empty.out).toMatch(/upload FAILED: expected one verified dump in .*, found 0/);
-    expect(objects("daily").some((o) => o.startsWith("postgres-2027-04-01"))).toBe(false);
+    expect(versions("daily/postgres.dump").some((o) => o.startsWith("postgres-2027-04-01"))).toBe(false);
   });
 });

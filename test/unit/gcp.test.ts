@@ -313,12 +313,17 @@ describe("GCS backups", () => {
     expect(prod.outputs.storageKind).toBe("gcs");
   });
 
-  test("the lifecycle keeps 7 daily and 4 weekly, like S3's", () => {
-    const rules = one(staging, "gcp:storage/bucket:Bucket").inputs.lifecycleRules as { action: Obj; condition: Obj }[];
-    const byPrefix = Object.fromEntries(rules.filter((r) => r.condition.matchesPrefixes).map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition.age]));
-    expect(byPrefix).toEqual(Object.fromEntries(BACKUP_RETENTION.prefixes.map((p) => [p.prefix, p.days])));
-    expect(byPrefix).toEqual({ "daily/": 7, "weekly/": 28 });
-    expect(rules.find((r) => r.condition.withState === "ARCHIVED")?.condition.daysSinceNoncurrentTime).toBe(7);
+  test("the lifecycle keeps the last 7 daily and 4 weekly versions, like S3's, and never deletes by age", () => {
+    for (const bucket of [...ofType(prod, "gcp:storage/bucket:Bucket"), ...ofType(staging, "gcp:storage/bucket:Bucket")]) {
+      const rules = bucket.inputs.lifecycleRules as { action: Obj; condition: Obj }[];
+      const byPrefix = Object.fromEntries(rules.filter((r) => r.condition.matchesPrefixes).map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition]));
+      expect(byPrefix).toEqual(Object.fromEntries(BACKUP_RETENTION.prefixes.map((p) => [p.prefix, { numNewerVersions: p.keep, matchesPrefixes: [p.prefix], withState: "ARCHIVED" }])));
+      expect(byPrefix["daily/"].numNewerVersions).toBe(7);
+      expect(byPrefix["weekly/"].numNewerVersions).toBe(4);
+      // GCS deletes when any rule matches: an age or noncurrent-time Delete rule would undo the count.
+      const deletes = rules.filter((r) => r.action.type === "Delete");
+      expect(deletes.every((r) => r.condition.age === undefined && r.condition.daysSinceNoncurrentTime === undefined)).toBe(true);
+    }
     expect(JSON.stringify(gcsLifecycleRules())).toContain('{"action":{"type":"AbortIncompleteMultipartUpload"},"condition":{"age":1}}');
   });
 
