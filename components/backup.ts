@@ -43,9 +43,9 @@ export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access
 }
 
 /**
- * The bucket backup as one CronJob pod: an init step in the postgres image dumps the database and
- * restores the dump into a scratch database (created and dropped) before it counts, then the AWS
- * CLI uploads it. A dump that does not restore fails the pod and is never uploaded. Pure.
+ * The bucket backup as one CronJob pod: an init step in the postgres image dumps the database and its
+ * roles and restores them into a throwaway server initialised in the pod's scratch volume (never on
+ * the production instance) before they count, then the AWS CLI uploads them. A dump that does not restore fails the pod and is never uploaded. Pure.
  */
 export function bucketBackupSpec(name: string, args: BackupArgs & { readonly bucket: ObjectStoreEndpoint }): WorkloadSpec {
   const pg = args.postgres;
@@ -93,8 +93,8 @@ export function bucketBackupSpec(name: string, args: BackupArgs & { readonly buc
 }
 
 /**
- * Logical backups: a pg_dump every day, each one restored into a scratch database before it is
- * kept, with 7 daily and 4 weekly dumps retained. On dev a loop service keeps them on a volume; with
+ * Logical backups: a pg_dump and the roles every day, each pair restored into a throwaway server in
+ * the job before it is kept, with 7 daily and 4 weekly dumps retained. On dev a loop service keeps them on a volume; with
  * a `bucket` (cloud stacks) a daily CronJob uploads them to the backup bucket, whose lifecycle does
  * the retention. They complement the managed services' automated backups, PITR and DR copies with
  * a portable, verified copy.
