@@ -2,14 +2,17 @@
  * The logical-backup script, rendered as text so that tests run the very same script against a real
  * PostgreSQL (and a stand-in `aws` for the object-store half).
  *
- * Every backup is restored into a scratch database before it counts: a dump that cannot be restored
- * is not kept. A dump becomes a weekly one too when the newest weekly one is 7 or more days old.
+ * Every backup is restored before it counts, into a throwaway server that the job initialises in its
+ * own scratch directory (never on the database it backs up), after the roles dumped beside it; its
+ * row counts per table must equal those read in the dump's own snapshot. A dump becomes a weekly one
+ * too when the newest weekly one is 7 or more days old.
  *
  * - dev (`once`, `loop`): dumps land on a volume under daily/ and weekly/, and the script keeps the
  *   newest `keepDaily` and `keepWeekly` of each.
  * - cloud stacks (`dump`, then `upload`): one CronJob pod dumps and verifies into a scratch directory
- *   (postgres image), then uploads under daily/ and weekly/ in the backup bucket with the AWS CLI
- *   (S3, or GCS's XML API); the bucket's lifecycle does the retention.
+ *   (postgres image), then uploads to the fixed keys daily/<db>.dump and weekly/<db>.dump in the
+ *   versioned backup bucket with the AWS CLI (S3, or GCS's XML API); the bucket's lifecycle keeps the
+ *   newest 7 and 4 versions (BACKUP_RETENTION), so retention counts backups, not days.
  */
 export interface BackupScriptArgs {
   /** Daily dumps kept. Default: 7. */
@@ -29,7 +32,7 @@ export function renderBackupScript(args: BackupScriptArgs = {}): string {
   }
   return `#!/bin/bash
 # northstack logical backups: pg_dump, a verified restore, then retention.
-# Usage: backup.sh once | loop | check | prune | restore <archive> <database> | dump | upload
+# Usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload
 # Connection settings come from the libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE);
 # upload reads BACKUP_BUCKET, optionally BACKUP_S3_ENDPOINT, and the AWS CLI's own environment.
 set -euo pipefail
@@ -56,52 +59,104 @@ weekly_due() {
   [ -z "$newest" ] || [ $(( ($(date -u -d "$day" +%s) - $(date -u -d "$newest" +%s)) / 86400 )) -ge 7 ]
 }
 
+# Roles the target cluster owns itself: the bootstrap superuser, the connecting admin, PostgreSQL's
+# pg_* roles and the managed services' own (rds*, cloudsql*).
+RESERVED_ROLES="^(postgres|pg_.*|rds.*|cloudsql.*|\${PGUSER:-postgres})$"
+
+# The cluster's roles and memberships without passwords, minus the reserved roles, made re-runnable:
+# a restore applies this first, so that the dump's owners, grants and policies find their roles.
+dump_roles() {
+  pg_dumpall --roles-only --no-role-passwords | awk -v reserved="$RESERVED_ROLES" '
+    /^(CREATE|ALTER|COMMENT ON) ROLE / { role = $3; sub(/;$/, "", role); gsub(/"/, "", role); if (role ~ reserved) next }
+    /^GRANT / { grantee = $0; sub(/.* TO /, "", grantee); sub(/ .*|;$/, "", grantee); gsub(/"/, "", grantee); if (grantee ~ reserved) next; sub(/ GRANTED BY [^;]*/, "") }
+    /^CREATE ROLE / { sub(/;$/, ""); print "DO $do$ BEGIN " $0 "; EXCEPTION WHEN duplicate_object THEN NULL; END $do$;"; next }
+    /^(CREATE|ALTER|COMMENT|GRANT) / { print }'
+}
+
+# Rows per user table, "schema.table|count" sorted, in the database the libpq environment names.
+COUNT_ROWS_SQL="select format('select %L || ''|'' || count(*) from %I.%I;', schemaname || '.' || tablename, schemaname, tablename) from pg_tables where schemaname not in ('pg_catalog', 'information_schema') order by 1"
+row_counts() { psql -X -q -At -v ON_ERROR_STOP=1 "$@" -c "$COUNT_ROWS_SQL" | psql -X -q -At -v ON_ERROR_STOP=1 "$@" | sort; }
+
+# Applies the roles file $3 (when given) and restores archive $1 into a new database $2 of the
+# cluster the libpq environment points at.
 restore_into() {
-  local archive=$1 target=$2
-  createdb "$target"
+  local archive=$1 target=$2 roles=\${3:-}
+  if [ -n "$roles" ]; then psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -f "$roles" >/dev/null || return 1; fi
+  createdb "$target" || return 1
   pg_restore --exit-on-error --no-owner --dbname="$target" "$archive"
 }
 
+# Restores archive $1 with roles $2 into a throwaway server initialised in this pod, never on the
+# production instance, and compares its row counts per table with the manifest $3.
 verify() {
-  local archive=$1 scratch tables
-  scratch="northstack_restore_check_$$"
-  dropdb --if-exists "$scratch" >/dev/null
-  if ! restore_into "$archive" "$scratch"; then
-    dropdb --if-exists "$scratch" >/dev/null || true
+  local archive=$1 roles=$2 manifest=$3 data rc=0
+  [ -s "$manifest" ] || { log "restore check FAILED for $archive: no tables"; return 1; }
+  data=$(mktemp -d "\${VERIFY_DIR:-$BACKUP_DIR}/verify-XXXXXX")
+  (
+    # errexit does not hold in a subshell whose status is tested, so every step is checked.
+    initdb --pgdata="$data/db" --username=postgres --auth=trust --no-sync >/dev/null || exit 1
+    pg_ctl --pgdata="$data/db" --log="$data/log" --wait --silent -o "-c port=5432 -c listen_addresses='' -c unix_socket_directories='$data' -c fsync=off" start || { cat "$data/log"; exit 1; }
+    trap 'pg_ctl --pgdata="$data/db" --mode=immediate --wait --silent stop' EXIT
+    export PGHOST=$data PGPORT=5432 PGUSER=postgres PGDATABASE=postgres PGSSLMODE=disable
+    unset PGPASSWORD
+    restore_into "$archive" restored "$roles" || exit 1
+    row_counts --dbname=restored > "$data/restored.counts" || exit 1
+    diff "$manifest" "$data/restored.counts" > "$data/diff" || { echo "row counts differ (manifest <, restored >):"; cat "$data/diff"; exit 1; }
+  ) || rc=$?
+  rm -rf "$data"
+  if [ "$rc" -ne 0 ]; then
     log "restore check FAILED for $archive"
     return 1
   fi
-  tables=$(psql --dbname="$scratch" -Atc "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')")
-  dropdb "$scratch"
-  if [ "$tables" -eq 0 ]; then
-    log "restore check FAILED for $archive: no tables"
-    return 1
-  fi
-  log "restore check passed for $archive: $tables tables"
+  log "restore check passed for $archive: $(wc -l < "$manifest") tables, row counts equal"
 }
 
 prune() {
-  local dir=$1 keep=$2
-  find "$dir" -maxdepth 1 -name '*.dump' | sort | head -n "-$keep" | xargs -r rm -f --
+  local dir=$1 keep=$2 old
+  find "$dir" -maxdepth 1 -name '*.dump' | sort | head -n "-$keep" | while read -r old; do rm -f -- "$old" "$old.roles.sql"; done
 }
 
 newest_weekly_day() {
   find "$BACKUP_DIR/weekly" -maxdepth 1 -name '*.dump' | days_of | sort | tail -n 1
 }
 
-# Dumps to $1 and keeps the file only when it restores. Steps are checked one by one: in loop mode,
-# "once || log" switches errexit off inside once.
+# Dumps to $1 (with the roles beside it as $1.roles.sql) and keeps them only when they restore with
+# the same row counts. The counts and the dump read one exported snapshot, so concurrent writes do
+# not make them differ. Steps are checked one by one: in loop mode, "once || log" switches errexit
+# off inside once.
 dump_verified() {
-  local archive=$1
-  if ! pg_dump --format=custom --compress=6 --file="$archive.partial"; then
-    rm -f "$archive.partial"
+  local archive=$1 snapshot line rc=0
+  coproc SNAPSHOT { psql -X -q -At -v ON_ERROR_STOP=1; }
+  echo "begin isolation level repeatable read read only; select pg_export_snapshot();" >&"\${SNAPSHOT[1]}"
+  read -r -t 60 snapshot <&"\${SNAPSHOT[0]}" || snapshot=""
+  if [ -z "$snapshot" ] || ! pg_dump --snapshot="$snapshot" --format=custom --compress=6 --file="$archive.partial"; then
+    rc=1
+  else
+    # The counts in the same transaction, hence the same snapshot; a sentinel marks their end.
+    printf '%s \\gexec\nselect %s;\ncommit;\n' "$COUNT_ROWS_SQL" "'--end--'" >&"\${SNAPSHOT[1]}"
+    # Not in a pipeline: a coprocess's descriptors do not reach subshells.
+    : > "$archive.manifest"
+    while true; do
+      read -r -t 600 line <&"\${SNAPSHOT[0]}" || { rc=1; break; }
+      [ "$line" = "--end--" ] && break
+      printf '%s\n' "$line" >> "$archive.manifest"
+    done
+    sort -o "$archive.manifest" "$archive.manifest"
+  fi
+  local to_session=\${SNAPSHOT[1]}
+  exec {to_session}>&-
+  wait "$SNAPSHOT_PID" || rc=1
+  if [ "$rc" -ne 0 ] || ! dump_roles > "$archive.roles.partial"; then
+    rm -f "$archive.partial" "$archive.roles.partial" "$archive.manifest"
     log "pg_dump FAILED"
     return 1
   fi
-  if ! verify "$archive.partial"; then
-    rm -f "$archive.partial"
+  if ! verify "$archive.partial" "$archive.roles.partial" "$archive.manifest"; then
+    rm -f "$archive.partial" "$archive.roles.partial" "$archive.manifest"
     return 1
   fi
+  rm -f "$archive.manifest"
+  mv "$archive.roles.partial" "$archive.roles.sql"
   mv "$archive.partial" "$archive"
 }
 
@@ -112,7 +167,7 @@ once() {
   archive="$BACKUP_DIR/daily/$DB-$day.dump"
   dump_verified "$archive" || return 1
   if weekly_due "$day" "$(newest_weekly_day)"; then
-    cp "$archive" "$BACKUP_DIR/weekly/"
+    cp "$archive" "$archive.roles.sql" "$BACKUP_DIR/weekly/"
   fi
   prune "$BACKUP_DIR/daily" "$KEEP_DAILY"
   prune "$BACKUP_DIR/weekly" "$KEEP_WEEKLY"
@@ -129,23 +184,29 @@ dump() {
 
 aws_s3() { aws \${BACKUP_S3_ENDPOINT:+--endpoint-url "$BACKUP_S3_ENDPOINT"} s3 "$@"; }
 
-# Cloud step 2: upload the verified dump under daily/, and under weekly/ when one is due.
+# Cloud step 2: upload the verified dump to the fixed key daily/<db>.dump, and to weekly/<db>.dump
+# when the current weekly version is 7 or more days old. The bucket is versioned and its lifecycle
+# keeps the newest 7 and 4 versions of those keys, so a failed run removes nothing.
 upload() {
-  local dumps name day listing rc=0
+  local dumps name day listing newest rc=0
   : "\${BACKUP_BUCKET:?BACKUP_BUCKET is not set}"
   shopt -s nullglob
   dumps=("$BACKUP_DIR"/*.dump)
   [ \${#dumps[@]} -eq 1 ] || { log "upload FAILED: expected one verified dump in $BACKUP_DIR, found \${#dumps[@]}"; return 1; }
   name=\${dumps[0]##*/}
   day=$(printf '%s\\n' "$name" | days_of)
-  aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/daily/$name"
-  log "uploaded s3://$BACKUP_BUCKET/daily/$name"
-  # "ls" exits 1 when nothing matches the prefix (no weekly dump yet); anything above is an error.
-  listing=$(aws_s3 ls "s3://$BACKUP_BUCKET/weekly/") || rc=$?
+  aws_s3 cp --only-show-errors "\${dumps[0]}.roles.sql" "s3://$BACKUP_BUCKET/daily/$DB.roles.sql"
+  aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/daily/$DB.dump"
+  log "uploaded s3://$BACKUP_BUCKET/daily/$DB.dump ($name)"
+  # "ls" exits 1 when nothing matches (no weekly dump yet); anything above is an error. Its first
+  # column is the current version's upload day.
+  listing=$(aws_s3 ls "s3://$BACKUP_BUCKET/weekly/$DB.dump") || rc=$?
   [ "$rc" -le 1 ] || { log "listing weekly/ FAILED"; return 1; }
-  if weekly_due "$day" "$(printf '%s\\n' "$listing" | days_of | sort | tail -n 1)"; then
-    aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/weekly/$name"
-    log "uploaded s3://$BACKUP_BUCKET/weekly/$name"
+  newest=$(printf '%s\\n' "$listing" | awk -v key="$DB.dump" '$4 == key { print $1 }' | sort | tail -n 1)
+  if weekly_due "$day" "$newest"; then
+    aws_s3 cp --only-show-errors "\${dumps[0]}.roles.sql" "s3://$BACKUP_BUCKET/weekly/$DB.roles.sql"
+    aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/weekly/$DB.dump"
+    log "uploaded s3://$BACKUP_BUCKET/weekly/$DB.dump ($name)"
   fi
 }
 
@@ -167,13 +228,15 @@ case "\${1:-}" in
   check) check ;;
   prune) prune "$BACKUP_DIR/daily" "$KEEP_DAILY"; prune "$BACKUP_DIR/weekly" "$KEEP_WEEKLY" ;;
   restore)
-    [ $# -eq 3 ] || { echo "usage: backup.sh restore <archive> <database>" >&2; exit 2; }
-    restore_into "$2" "$3"
-    log "restored $2 into database $3"
+    [ $# -eq 3 ] || [ $# -eq 4 ] || { echo "usage: backup.sh restore <archive> <database> [<roles.sql>]" >&2; exit 2; }
+    roles=\${4:-}
+    [ -n "$roles" ] || [ ! -f "$2.roles.sql" ] || roles="$2.roles.sql"
+    restore_into "$2" "$3" "$roles"
+    log "restored $2 into database $3\${roles:+ after the roles in $roles}"
     ;;
   dump) dump ;;
   upload) upload ;;
-  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database> | dump | upload" >&2; exit 2 ;;
+  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload" >&2; exit 2 ;;
 esac
 `;
 }

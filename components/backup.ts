@@ -18,8 +18,9 @@ export interface BackupArgs {
   /** Workloads that must exist first (the migrations). Default: none. */
   readonly dependsOn?: pulumi.Resource[];
   /**
-   * Upload each verified dump to this bucket under daily/ and weekly/, whose lifecycle keeps 7 daily
-   * and 4 weekly, from a scheduled job (Kubernetes). Default: none, dumps stay on a volume (dev).
+   * Upload each verified dump to this versioned bucket's fixed keys daily/<db>.dump and
+   * weekly/<db>.dump, whose lifecycle keeps their newest 7 and 4 versions, from a scheduled job
+   * (Kubernetes). Default: none, dumps stay on a volume (dev).
    */
   readonly bucket?: ObjectStoreEndpoint;
   /** When the bucket backup runs: five cron fields, UTC. Default: "30 6 * * *" (before the managed databases' 07:00 backup window). */
@@ -47,9 +48,9 @@ export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access
 }
 
 /**
- * The bucket backup as one CronJob pod: an init step in the postgres image dumps the database and
- * restores the dump into a scratch database (created and dropped) before it counts, then the AWS
- * CLI uploads it. A dump that does not restore fails the pod and is never uploaded. Pure.
+ * The bucket backup as one CronJob pod: an init step in the postgres image dumps the database and its
+ * roles and restores them into a throwaway server initialised in the pod's scratch volume (never on
+ * the production instance) before they count, then the AWS CLI uploads them. A dump that does not restore fails the pod and is never uploaded. Pure.
  */
 export function bucketBackupSpec(
   name: string,
@@ -112,8 +113,8 @@ export function bucketBackupSpec(
 }
 
 /**
- * Logical backups: a pg_dump every day, each one restored into a scratch database before it is
- * kept, with 7 daily and 4 weekly dumps retained. On dev a loop service keeps them on a volume; with
+ * Logical backups: a pg_dump and the roles every day, each pair restored into a throwaway server in
+ * the job before it is kept, with 7 daily and 4 weekly dumps retained. On dev a loop service keeps them on a volume; with
  * a `bucket` (cloud stacks) a daily CronJob uploads them to the backup bucket, whose lifecycle does
  * the retention. They complement the managed services' automated backups, PITR and DR copies with
  * a portable, verified copy.

@@ -3,34 +3,36 @@ import * as pulumi from "@pulumi/pulumi";
 import { ObjectStoreEndpoint } from "../endpoints";
 
 /**
- * How long backups are kept, by key prefix: one object a day under `daily/` lives 7 days and one
- * a week under `weekly/` lives 28, so the bucket holds 7 daily and 4 weekly. Overwritten or deleted
- * objects stay as noncurrent versions for `noncurrentDays`, a grace period against mistakes.
+ * How many backups are kept, by key prefix: 7 under `daily/` and 4 under `weekly/`.
+ *
+ * Each slot is one fixed key per database (`daily/<db>.dump`, `weekly/<db>.dump`) in a versioned
+ * bucket: every upload makes a new current version, and the lifecycle deletes a noncurrent version
+ * only once `keep - 1` newer noncurrent versions exist. Retention therefore counts backups, not days:
+ * while the job fails no version is added and none expires, so the last 7 daily and 4 weekly dumps
+ * survive any outage (an age rule on dated keys would have emptied `daily/` after a week of failures).
+ * A restore picks a version (`aws s3api list-object-versions`, `gcloud storage ls --all-versions`).
  */
 export const BACKUP_RETENTION = {
   prefixes: [
-    { prefix: "daily/", days: 7 },
-    { prefix: "weekly/", days: 28 },
+    { prefix: "daily/", keep: 7 },
+    { prefix: "weekly/", keep: 4 },
   ],
-  noncurrentDays: 7,
+  /** Days a version beyond the kept count lingers before S3 deletes it (S3 requires at least 1). */
+  noncurrentDays: 1,
 } as const;
 
 /** The S3 lifecycle rules that implement BACKUP_RETENTION. Pure. */
 export function s3LifecycleRules(): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
   return [
-    ...BACKUP_RETENTION.prefixes.map(({ prefix, days }) => ({
-      id: `expire-${prefix.replace("/", "")}`,
+    // No rule expires current versions, and no catch-all noncurrent rule overlaps these: S3 applies
+    // the earliest expiry of overlapping rules, which would bring back deletion by age.
+    ...BACKUP_RETENTION.prefixes.map(({ prefix, keep }) => ({
+      id: `keep-${keep}-${prefix.replace("/", "")}`,
       status: "Enabled",
       filter: { prefix },
-      expiration: { days },
+      noncurrentVersionExpiration: { noncurrentDays: BACKUP_RETENTION.noncurrentDays, newerNoncurrentVersions: keep - 1 },
     })),
-    {
-      id: "noncurrent-and-cleanup",
-      status: "Enabled",
-      filter: {},
-      noncurrentVersionExpiration: { noncurrentDays: BACKUP_RETENTION.noncurrentDays },
-      abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-    },
+    { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
   ];
 }
 
@@ -188,7 +190,7 @@ export function hardenedS3Bucket(parent: pulumi.Resource, name: string, args: Ha
 /**
  * The stack's S3 bucket for database backups (Supabase Storage has its own StorageBucket): hardened
  * by hardenedS3Bucket, with the BACKUP_RETENTION lifecycle. With a DR provider, a bucket hardened
- * the same way in the DR region receives a replica of every object.
+ * the same way in the DR region receives a replica of every object version, and keeps the same count.
  */
 export class BackupBucket extends pulumi.ComponentResource {
   readonly bucket: pulumi.Output<string>;

@@ -17,9 +17,12 @@ export interface ElastiCacheRedisArgs {
   readonly ha?: boolean;
   /** Nodes in the group (primary + replicas); at least 2 with `ha`. Default: 2 with ha, else 1. */
   readonly nodes?: number;
-  /** Days of daily snapshots kept; 0 turns them off. Default: 1. */
+  /** Days of daily snapshots kept, 7 to 35 (the 7 daily copies every data store keeps). Default: 7. */
   readonly snapshotRetentionDays?: number;
 }
+
+/** Daily snapshots kept at the least: the 7 daily copies the backup policy asks of every data store. */
+export const ELASTICACHE_MIN_SNAPSHOT_DAYS = 7;
 
 /** Throws with every problem in the arguments, before any resource is registered. */
 export function validateElastiCacheRedisArgs(args: ElastiCacheRedisArgs): void {
@@ -28,18 +31,24 @@ export function validateElastiCacheRedisArgs(args: ElastiCacheRedisArgs): void {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 6)
     problems.push(`nodes ${nodes} is not allowed; allowed: 1 to 6`);
   if (args.ha && nodes < 2) problems.push(`nodes ${nodes} with ha: automatic failover needs a replica, so 2 to 6`);
-  if (args.subnetIds.length < 2 && args.ha)
-    problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); Multi-AZ needs 2+ in different zones`);
-  const snapshots = args.snapshotRetentionDays ?? 1;
-  if (!Number.isInteger(snapshots) || snapshots < 0 || snapshots > 35)
-    problems.push(`snapshotRetentionDays ${snapshots} is not allowed; allowed: 0 to 35`);
+  if (args.subnetIds.length < 2 && args.ha) problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); Multi-AZ needs 2+ in different zones`);
+  const snapshots = args.snapshotRetentionDays ?? ELASTICACHE_MIN_SNAPSHOT_DAYS;
+  if (!Number.isInteger(snapshots) || snapshots < ELASTICACHE_MIN_SNAPSHOT_DAYS || snapshots > 35) {
+    problems.push(`snapshotRetentionDays ${snapshots} is not allowed; allowed: ${ELASTICACHE_MIN_SNAPSHOT_DAYS} to 35`);
+  }
   if (problems.length) throw new Error(`ElastiCache Redis: ${problems.join("; ")}`);
 }
 
 /**
  * ElastiCache for Redis 7, the managed twin of the dev Redis container: a replication group with
  * TLS in transit, an AUTH token and KMS at-rest encryption; Multi-AZ with automatic failover when
- * `ha`. Clients connect with rediss:// to the primary endpoint.
+ * `ha`. Clients connect with rediss:// to the primary endpoint. Daily snapshots are kept 7 days.
+ *
+ * No copy in ca-west-1 is declared here: ElastiCache copies snapshots only within their region, and
+ * the cross-region ways are a Global Datastore (a second always-on cluster) or a scheduled
+ * `CopySnapshot --target-bucket` export to an S3 bucket in this region, which then replicates. The
+ * export is an API call on a schedule, not a resource, and it needs ACL grants to ElastiCache's
+ * account that the backup bucket's BucketOwnerEnforced setting refuses.
  */
 export class ElastiCacheRedis extends pulumi.ComponentResource {
   readonly endpoint: RedisEndpoint;
@@ -73,7 +82,7 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
         authToken: pulumi.secret(args.authToken),
         atRestEncryptionEnabled: true,
         kmsKeyId: args.kmsKeyArn,
-        snapshotRetentionLimit: args.snapshotRetentionDays ?? 1,
+        snapshotRetentionLimit: args.snapshotRetentionDays ?? ELASTICACHE_MIN_SNAPSHOT_DAYS,
         snapshotWindow: "06:00-07:00",
         maintenanceWindow: "sun:09:30-sun:10:30",
         autoMinorVersionUpgrade: true,

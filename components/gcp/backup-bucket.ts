@@ -3,17 +3,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_RETENTION } from "../aws/backup-bucket";
 import { ObjectStoreEndpoint } from "../endpoints";
 
-/** The GCS lifecycle rules that implement BACKUP_RETENTION (7 daily, 4 weekly). Pure. */
+/**
+ * The GCS lifecycle rules that implement BACKUP_RETENTION (7 daily, 4 weekly versions of each fixed
+ * key). `numNewerVersions: keep` deletes a version once `keep` newer ones exist, the live one
+ * included. GCS deletes when any rule matches, so no age rule may cover these prefixes. Pure.
+ */
 export function gcsLifecycleRules(): gcp.types.input.storage.BucketLifecycleRule[] {
   return [
-    ...BACKUP_RETENTION.prefixes.map(({ prefix, days }) => ({
+    ...BACKUP_RETENTION.prefixes.map(({ prefix, keep }) => ({
       action: { type: "Delete" },
-      condition: { age: days, matchesPrefixes: [prefix], withState: "LIVE" },
+      condition: { numNewerVersions: keep, matchesPrefixes: [prefix], withState: "ARCHIVED" },
     })),
-    {
-      action: { type: "Delete" },
-      condition: { daysSinceNoncurrentTime: BACKUP_RETENTION.noncurrentDays, withState: "ARCHIVED" },
-    },
     { action: { type: "AbortIncompleteMultipartUpload" }, condition: { age: 1 } },
   ];
 }

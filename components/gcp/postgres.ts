@@ -58,6 +58,62 @@ export function validateCloudSqlPostgresArgs(args: CloudSqlPostgresArgs): void {
   if (problems.length) throw new Error(`Cloud SQL Postgres: ${problems.join("; ")}`);
 }
 
+/**
+ * Cloud SQL ENTERPRISE keeps 1 to 7 days of transaction logs, so that is the longest PITR window it
+ * offers (ENTERPRISE_PLUS allows 35, but only on its own machine tiers).
+ */
+export const CLOUD_SQL_MAX_PITR_DAYS = 7;
+
+/**
+ * How a configured `backupRetentionDays` maps onto Cloud SQL. Pure.
+ *
+ * Chosen over refusing values above 7: refusing would force prod (14 days) down to 7 daily backups,
+ * which keeps less than today. Instead every configured day is kept as a daily automated backup
+ * (restore to that day's backup), and point-in-time recovery covers the last `pitrDays` of them.
+ * `pitrCapped` is true when PITR is shorter than configured; the component then warns at plan time
+ * and exports `pitrWindowDays`, so the gap is visible rather than silent.
+ */
+export function cloudSqlBackupWindow(backupRetentionDays: number): { retainedBackups: number; pitrDays: number; pitrCapped: boolean } {
+  const pitrDays = Math.min(backupRetentionDays, CLOUD_SQL_MAX_PITR_DAYS);
+  return { retainedBackups: backupRetentionDays, pitrDays, pitrCapped: pitrDays < backupRetentionDays };
+}
+
+/** The plan-time warning when PITR covers fewer days than configured, or undefined. Pure. */
+export function cloudSqlPitrNotice(backupRetentionDays: number): string | undefined {
+  const backupWindow = cloudSqlBackupWindow(backupRetentionDays);
+  if (!backupWindow.pitrCapped) return undefined;
+  return (
+    `backupRetentionDays: ${backupRetentionDays} exceeds Cloud SQL's ${CLOUD_SQL_MAX_PITR_DAYS}-day PITR window; ` +
+    `${backupRetentionDays} daily backups are kept, point-in-time recovery covers the last ${backupWindow.pitrDays} days`
+  );
+}
+
+/** Automated backups and PITR, stored in `region` (without a location Cloud SQL uses a multi-region outside Canada). Pure. */
+export function cloudSqlBackupConfiguration(region: string, backupRetentionDays: number): gcp.types.input.sql.DatabaseInstanceSettingsBackupConfiguration {
+  const backupWindow = cloudSqlBackupWindow(backupRetentionDays);
+  return {
+    enabled: true,
+    pointInTimeRecoveryEnabled: true,
+    location: region,
+    startTime: "07:00",
+    transactionLogRetentionDays: backupWindow.pitrDays,
+    backupRetentionSettings: { retainedBackups: backupWindow.retainedBackups, retentionUnit: "COUNT" },
+  };
+}
+
+/**
+ * The commands that turn the DR replica into a primary that is backed up like the old one. Cloud SQL
+ * refuses `backupConfiguration.enabled` on a read replica, so backups cannot be declared on it ahead
+ * of time; they are switched on as the second step of the promotion. Pure; the runbook prints these.
+ */
+export function cloudSqlPromoteCommands(replicaName: string, drRegion: string, backupRetentionDays: number): string[] {
+  const backupWindow = cloudSqlBackupWindow(backupRetentionDays);
+  return [
+    `gcloud sql instances promote-replica ${replicaName}`,
+    `gcloud sql instances patch ${replicaName} --backup-start-time=07:00 --backup-location=${drRegion} --enable-point-in-time-recovery --retained-transaction-log-days=${backupWindow.pitrDays} --retained-backups-count=${backupWindow.retainedBackups}`,
+  ];
+}
+
 /** Database flags Supabase needs: logical decoding for realtime. Pure. */
 export function cloudSqlFlags(): { name: string; value: string }[] {
   return [{ name: "cloudsql.logical_decoding", value: "on" }];
@@ -72,6 +128,8 @@ export function cloudSqlFlags(): { name: string; value: string }[] {
 export class CloudSqlPostgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
   readonly connectionName: pulumi.Output<string>;
+  /** Days of point-in-time recovery the instance actually keeps (at most 7 on Cloud SQL ENTERPRISE). */
+  readonly pitrWindowDays: pulumi.Output<number>;
   /** Connection name of the DR replica, when there is one. */
   readonly drReplicaConnectionName?: pulumi.Output<string>;
 
@@ -80,6 +138,9 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
     super("northstack:gcp:Postgres", name, {}, opts);
     const deletionProtection = args.deletionProtection ?? false;
     const retention = args.backupRetentionDays ?? 7;
+    const notice = cloudSqlPitrNotice(retention);
+    if (notice) pulumi.log.warn(notice, this);
+    this.pitrWindowDays = pulumi.output(cloudSqlBackupWindow(retention).pitrDays);
 
     const instance = new gcp.sql.DatabaseInstance(
       `${name}-db`,
@@ -103,15 +164,7 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
             sslMode: "ENCRYPTED_ONLY",
             enablePrivatePathForGoogleCloudServices: false,
           },
-          backupConfiguration: {
-            enabled: true,
-            pointInTimeRecoveryEnabled: true,
-            // Without a location Cloud SQL stores backups in the nearest multi-region, which is not in Canada.
-            location: args.region,
-            startTime: "07:00",
-            transactionLogRetentionDays: Math.min(retention, 7),
-            backupRetentionSettings: { retainedBackups: retention, retentionUnit: "COUNT" },
-          },
+          backupConfiguration: cloudSqlBackupConfiguration(args.region, retention),
           finalBackupConfig: deletionProtection ? { enabled: true, retentionDays: 30 } : undefined,
           databaseFlags: cloudSqlFlags(),
           insightsConfig: { queryInsightsEnabled: true },
@@ -139,12 +192,10 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
             diskSize: args.storageGb ?? 20,
             diskAutoresize: true,
             deletionProtectionEnabled: deletionProtection,
-            ipConfiguration: {
-              ipv4Enabled: false,
-              privateNetwork: args.networkId,
-              sslMode: "ENCRYPTED_ONLY",
-              enablePrivatePathForGoogleCloudServices: false,
-            },
+            ipConfiguration: { ipv4Enabled: false, privateNetwork: args.networkId, sslMode: "ENCRYPTED_ONLY", enablePrivatePathForGoogleCloudServices: false },
+            // The primary's flags, so that a promoted replica serves Supabase realtime unchanged. Backups
+            // cannot be enabled on a replica; cloudSqlPromoteCommands switches them on at promotion.
+            databaseFlags: cloudSqlFlags(),
             insightsConfig: { queryInsightsEnabled: true },
             maintenanceWindow: { day: 7, hour: 9, updateTrack: "stable" },
           },
@@ -166,6 +217,7 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
     this.registerOutputs({
       host: this.endpoint.host,
       connectionName: this.connectionName,
+      pitrWindowDays: this.pitrWindowDays,
       drReplicaConnectionName: this.drReplicaConnectionName,
     });
   }

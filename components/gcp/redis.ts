@@ -19,6 +19,9 @@ export interface MemorystoreRedisArgs {
   readonly dependsOn?: pulumi.Resource[];
 }
 
+/** How often Memorystore writes an RDB snapshot; the most data a restart can lose. */
+export const MEMORYSTORE_RDB_PERIOD = "ONE_HOUR";
+
 /** Memorystore sizes in whole GiB, 1 to 300. Pure. */
 export function memorystoreSizeGb(memoryMb: number): number {
   const gb = Math.ceil(memoryMb / 1024);
@@ -29,7 +32,7 @@ export function memorystoreSizeGb(memoryMb: number): number {
 
 /**
  * Memorystore for Redis 7.2, the managed twin of the dev Redis container: reached through private
- * services access only, TLS (server authentication) and AUTH on, STANDARD_HA when `ha`. Memorystore
+ * services access only, TLS (server authentication) and AUTH on, RDB persistence, STANDARD_HA when `ha`. Memorystore
  * generates the AUTH string; the endpoint carries it as a secret.
  */
 export class MemorystoreRedis extends pulumi.ComponentResource {
@@ -53,6 +56,9 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
         transitEncryptionMode: "SERVER_AUTHENTICATION",
         customerManagedKey: args.kmsKeyId,
         deletionProtection: args.deletionProtection ?? false,
+        // Hourly RDB snapshots, kept by Memorystore: after a crash or a BASIC-tier restart the instance
+        // reloads the newest one instead of starting empty.
+        persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: MEMORYSTORE_RDB_PERIOD },
         maintenancePolicy: { weeklyMaintenanceWindows: [{ day: "SUNDAY", startTime: { hours: 8, minutes: 0 } }] },
       },
       { parent: this, dependsOn: args.dependsOn },

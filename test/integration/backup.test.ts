@@ -10,18 +10,20 @@ let cluster: PgCluster;
 let dir: string;
 let script: string;
 
-const run = (args: string[], extraEnv: Record<string, string> = {}) => {
-  const r = spawnSync("bash", [script, ...args], {
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      ...cluster.libpqEnv(),
-      PATH: `${PG_BIN}:${process.env.PATH}`,
-      BACKUP_DIR: path.join(dir, "backups"),
-      ...extraEnv,
-    },
-  });
+// The script runs as the postgres OS user, as in its pod: initdb, for the restore check, refuses root.
+const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
+const run = (args: string[], extraEnv: Record<string, string> = {}, target: PgCluster = cluster) => {
+  const env: Record<string, string> = { ...target.libpqEnv(), PATH: `${PG_BIN}:${process.env.PATH}`, BACKUP_DIR: path.join(dir, "backups"), ...extraEnv };
+  const r = asRoot
+    ? spawnSync("runuser", ["-u", "postgres", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", script, ...args], { encoding: "utf8" })
+    : spawnSync("bash", [script, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
+};
+/** A directory the postgres OS user can write. */
+const shared = (prefix: string) => {
+  const made = fs.mkdtempSync(prefix);
+  fs.chmodSync(made, 0o777);
+  return made;
 };
 const query = async (sql: string, database = "postgres") => {
   const client = new Client({ ...cluster.connection(), database });
@@ -32,16 +34,26 @@ const query = async (sql: string, database = "postgres") => {
     await client.end();
   }
 };
-const list = (sub: string) => fs.readdirSync(path.join(dir, "backups", sub)).sort();
+const listAll = (sub: string) => fs.readdirSync(path.join(dir, "backups", sub)).sort();
+const list = (sub: string) => listAll(sub).filter((f) => f.endsWith(".dump"));
 
 beforeAll(async () => {
   cluster = await startPgCluster();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-"));
+  dir = shared(path.join(os.tmpdir(), "backup-"));
   script = path.join(dir, "backup.sh");
   fs.writeFileSync(script, renderBackupScript());
-  await query(
-    "create table public.notes (id serial primary key, body text not null); insert into public.notes (body) select 'note ' || g from generate_series(1, 250) g",
-  );
+  await query("create table public.notes (id serial primary key, body text not null); insert into public.notes (body) select 'note ' || g from generate_series(1, 250) g");
+  // Supabase-style roles, grants and a row-level security policy, which a fresh cluster lacks.
+  await query(`
+    create role anon nologin; create role authenticated nologin; create role authenticator login password 'secret' noinherit;
+    grant anon, authenticated to authenticator;
+    create table public.profiles (id int primary key, owner text not null);
+    insert into public.profiles select g, 'user' || g from generate_series(1, 40) g;
+    alter table public.profiles enable row level security;
+    create policy profiles_own on public.profiles for select to authenticated using (owner = current_user);
+    grant usage on schema public to anon, authenticated;
+    grant select on public.profiles to authenticated;
+    grant select on public.notes to anon`);
 }, 120000);
 
 afterAll(async () => {
@@ -51,9 +63,9 @@ afterAll(async () => {
 
 test("a backup is kept only after its restore check passes", () => {
   const result = run(["once"], { BACKUP_DATE: "2026-11-01" });
-  expect(result.out).toMatch(/restore check passed for .*postgres-2026-11-01\.dump\.partial: 1 tables/);
+  expect(result.out).toMatch(/restore check passed for .*postgres-2026-11-01\.dump\.partial: 2 tables, row counts equal/);
   expect(result.code).toBe(0);
-  expect(list("daily")).toEqual(["postgres-2026-11-01.dump"]);
+  expect(listAll("daily")).toEqual(["postgres-2026-11-01.dump", "postgres-2026-11-01.dump.roles.sql"]);
   expect(list("weekly")).toEqual(["postgres-2026-11-01.dump"]);
   expect(run(["check"]).code).toBe(0);
 });
@@ -66,10 +78,61 @@ test("a dump restores into a new database with the same rows", async () => {
   expect(count).toBe(250);
   const [{ body }] = await query("select body from public.notes where id = 250", "restored");
   expect(body).toBe("note 250");
-  // the scratch databases of the restore checks are gone
-  const scratch = await query("select datname from pg_database where datname like 'northstack_restore_check_%'");
-  expect(scratch).toEqual([]);
 });
+
+test("the restore check runs on a throwaway server in the job, never on the production instance", async () => {
+  const before = await query("select datname from pg_database order by 1");
+  const result = run(["once"], { BACKUP_DATE: "2026-11-02" });
+  expect(result.code).toBe(0);
+  expect(await query("select datname from pg_database order by 1")).toEqual(before);
+  // the throwaway server's directory is gone too
+  expect(fs.readdirSync(path.join(dir, "backups")).filter((f) => f.startsWith("verify-"))).toEqual([]);
+  fs.rmSync(path.join(dir, "backups", "daily", "postgres-2026-11-02.dump"));
+  fs.rmSync(path.join(dir, "backups", "daily", "postgres-2026-11-02.dump.roles.sql"));
+});
+
+test("the roles file carries the application roles without passwords, and not the admin roles", () => {
+  const roles = fs.readFileSync(path.join(dir, "backups", "daily", "postgres-2026-11-01.dump.roles.sql"), "utf8");
+  expect(roles).toMatch(/CREATE ROLE authenticated; EXCEPTION WHEN duplicate_object/);
+  expect(roles).toMatch(/GRANT (anon|authenticated) TO authenticator/);
+  expect(roles).not.toMatch(/PASSWORD|SCRAM-SHA/);
+  expect(roles).not.toMatch(/ROLE postgres\b|ROLE pg_/);
+});
+
+test("a dump restored into an empty cluster reproduces its roles, grants and policies", async () => {
+  const fresh = await startPgCluster();
+  try {
+    const archive = path.join(dir, "backups", "daily", "postgres-2026-11-01.dump");
+    // Without the roles, as before: the grants cannot be restored.
+    const bare = run(["restore", archive, "bare", "/dev/null"], {}, fresh);
+    expect(bare.code).not.toBe(0);
+    expect(bare.out).toMatch(/role "(authenticated|anon)" does not exist/);
+    const restored = run(["restore", archive, "app"], {}, fresh);
+    expect(restored.out).toMatch(/after the roles in .*roles\.sql/);
+    expect(restored.code).toBe(0);
+    const client = new Client({ ...fresh.connection(), database: "app" });
+    await client.connect();
+    try {
+      const policies = (await client.query("select policyname, roles::text, qual from pg_policies where tablename = 'profiles'")).rows;
+      expect(policies).toEqual([{ policyname: "profiles_own", roles: "{authenticated}", qual: "(owner = CURRENT_USER)" }]);
+      const [rls] = (await client.query("select relrowsecurity from pg_class where relname = 'profiles'")).rows;
+      expect(rls.relrowsecurity).toBe(true);
+      const grants = (await client.query("select grantee, table_name, privilege_type from information_schema.role_table_grants where grantee in ('anon', 'authenticated') order by 1, 2")).rows;
+      expect(grants).toEqual([
+        { grantee: "anon", table_name: "notes", privilege_type: "SELECT" },
+        { grantee: "authenticated", table_name: "profiles", privilege_type: "SELECT" },
+      ]);
+      const [member] = (await client.query("select pg_has_role('authenticator', 'authenticated', 'member') as m")).rows;
+      expect(member.m).toBe(true);
+      const [{ count }] = (await client.query("select count(*)::int as count from public.profiles")).rows;
+      expect(count).toBe(40);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await fresh.stop();
+  }
+}, 120000);
 
 test("retention keeps 7 daily and 4 weekly dumps over five weeks of backups", () => {
   // Nov 1 ran above. Promotions to weekly need 7 days since the newest weekly: Nov 8, 15, 22 and 29 qualify; Nov 3 and 12 do not.
@@ -78,11 +141,9 @@ test("retention keeps 7 daily and 4 weekly dumps over five weeks of backups", ()
     const result = run(["once"], { BACKUP_DATE: date });
     expect({ date, code: result.code }).toEqual({ date, code: 0 });
   }
-  expect(list("daily")).toEqual(
-    ["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"].map(
-      (d) => `postgres-${d}.dump`,
-    ),
-  );
+  expect(list("daily")).toEqual(["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"].map((d) => `postgres-${d}.dump`));
+  // each roles file goes with its dump
+  expect(listAll("daily")).toEqual(list("daily").flatMap((d) => [d, `${d}.roles.sql`]));
   // weekly promotions happened on Nov 1, 8, 15, 22, 29 and Dec 6 would be next; the newest four stay
   expect(list("weekly")).toEqual(
     ["2026-11-08", "2026-11-15", "2026-11-22", "2026-11-29"].map((d) => `postgres-${d}.dump`),
@@ -116,8 +177,10 @@ test("bad retention arguments are rejected", () => {
 });
 
 describe("cloud stacks: dump, then upload to the backup bucket", () => {
-  // A stand-in for the AWS CLI: `s3 cp` and `s3 ls` against a directory per bucket, every call logged.
-  // A real upload to S3 or GCS cannot run here; what is tested is the script's naming and weekly logic.
+  // A stand-in for the AWS CLI against a versioned bucket: `s3 cp` writes the current object, stamped
+  // with BACKUP_DATE as its upload time, and records a version (named after the uploaded file);
+  // `s3 ls` prints the upload time as S3 does. Every call is logged. A real upload to S3 or GCS cannot
+  // run here; what is tested is the script's keys and weekly logic.
   const FAKE_AWS = `#!/bin/bash
 echo "$*" >> "$FAKE_S3_ROOT/calls.log"
 [ "$1" = "--endpoint-url" ] && shift 2
@@ -125,11 +188,12 @@ echo "$*" >> "$FAKE_S3_ROOT/calls.log"
 case "$2" in
   cp)
     src=\${@: -2:1}; dst=\${@: -1}; path=\${dst#s3://}
-    mkdir -p "$FAKE_S3_ROOT/$(dirname "$path")" && cp "$src" "$FAKE_S3_ROOT/$path" ;;
+    mkdir -p "$FAKE_S3_ROOT/$(dirname "$path")" "$FAKE_S3_ROOT/.versions/$path" && cp "$src" "$FAKE_S3_ROOT/$path"
+    touch -d "\${BACKUP_DATE:-now}" "$FAKE_S3_ROOT/$path" && cp "$src" "$FAKE_S3_ROOT/.versions/$path/\${src##*/}" ;;
   ls)
     [ -z "\${FAKE_S3_LS_FAILS:-}" ] || { echo "An error occurred (AccessDenied)" >&2; exit 255; }
     path=\${3#s3://}; found=1
-    for f in "$FAKE_S3_ROOT/$path"*; do [ -f "$f" ] && { echo "2026-01-01 00:00:00 42 \${f##*/}"; found=0; }; done
+    for f in "$FAKE_S3_ROOT/$path"*; do [ -f "$f" ] && { echo "$(date -u -r "$f" '+%Y-%m-%d %H:%M:%S') 42 \${f##*/}"; found=0; }; done
     exit $found ;;
   *) exit 252 ;;
 esac
@@ -138,9 +202,9 @@ esac
   let bucketRoot: string;
 
   beforeAll(() => {
-    bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-aws-"));
+    bin = shared(path.join(os.tmpdir(), "fake-aws-"));
     fs.writeFileSync(path.join(bin, "aws"), FAKE_AWS, { mode: 0o755 });
-    bucketRoot = fs.mkdtempSync(path.join(os.tmpdir(), "fake-s3-"));
+    bucketRoot = shared(path.join(os.tmpdir(), "fake-s3-"));
   });
   afterAll(() => {
     fs.rmSync(bin, { recursive: true, force: true });
@@ -149,71 +213,62 @@ esac
 
   /** One CronJob run: a fresh scratch directory, the dump step, then the upload step (each like its container). */
   const cronRun = (date: string, extra: Record<string, string> = {}) => {
-    const scratch = fs.mkdtempSync(path.join(dir, "scratch-"));
-    const env = {
-      BACKUP_DIR: scratch,
-      BACKUP_DATE: date,
-      BACKUP_BUCKET: "backups",
-      FAKE_S3_ROOT: bucketRoot,
-      ...extra,
-    };
+    const scratch = shared(path.join(dir, "scratch-"));
+    const env = { BACKUP_DIR: scratch, BACKUP_DATE: date, BACKUP_BUCKET: "backups", FAKE_S3_ROOT: bucketRoot, ...extra };
     const dump = run(["dump"], env);
     const upload = dump.code === 0 ? run(["upload"], { ...env, PATH: `${bin}:${process.env.PATH}` }) : undefined;
     return { dump, upload, scratch };
   };
-  const objects = (prefix: string) =>
-    fs.existsSync(path.join(bucketRoot, "backups", prefix))
-      ? fs.readdirSync(path.join(bucketRoot, "backups", prefix)).sort()
-      : [];
+  const objects = (prefix: string) => (fs.existsSync(path.join(bucketRoot, "backups", prefix)) ? fs.readdirSync(path.join(bucketRoot, "backups", prefix)).sort() : []);
+  const versions = (key: string) => (fs.existsSync(path.join(bucketRoot, ".versions", "backups", key)) ? fs.readdirSync(path.join(bucketRoot, ".versions", "backups", key)).sort() : []);
   const calls = () => fs.readFileSync(path.join(bucketRoot, "calls.log"), "utf8").trim().split("\n");
 
-  test("the dump step leaves exactly one verified dump, named by day and time, in the scratch directory", () => {
+  test("the dump step leaves exactly one verified dump, named by day and time; the upload overwrites the fixed keys", () => {
     const { dump, upload, scratch } = cronRun("2027-03-07T06:30:05Z");
     expect(dump.code).toBe(0);
-    expect(dump.out).toMatch(/restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 1 tables/);
-    expect(fs.readdirSync(scratch)).toEqual(["postgres-2027-03-07T063005Z.dump"]);
-    // The first upload: daily, and weekly since there is no weekly dump yet.
+    expect(dump.out).toMatch(/restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 2 tables, row counts equal/);
+    expect(fs.readdirSync(scratch).sort()).toEqual(["postgres-2027-03-07T063005Z.dump", "postgres-2027-03-07T063005Z.dump.roles.sql"]);
+    // The first upload: daily, and weekly since there is no weekly dump yet; the roles go first.
     expect(upload?.code).toBe(0);
-    expect(objects("daily")).toEqual(["postgres-2027-03-07T063005Z.dump"]);
-    expect(objects("weekly")).toEqual(["postgres-2027-03-07T063005Z.dump"]);
+    expect(objects("daily")).toEqual(["postgres.dump", "postgres.roles.sql"]);
+    expect(objects("weekly")).toEqual(["postgres.dump", "postgres.roles.sql"]);
+    const file = `${scratch}/postgres-2027-03-07T063005Z.dump`;
     expect(calls()).toEqual([
-      `s3 cp --only-show-errors ${scratch}/postgres-2027-03-07T063005Z.dump s3://backups/daily/postgres-2027-03-07T063005Z.dump`,
-      "s3 ls s3://backups/weekly/",
-      `s3 cp --only-show-errors ${scratch}/postgres-2027-03-07T063005Z.dump s3://backups/weekly/postgres-2027-03-07T063005Z.dump`,
+      `s3 cp --only-show-errors ${file}.roles.sql s3://backups/daily/postgres.roles.sql`,
+      `s3 cp --only-show-errors ${file} s3://backups/daily/postgres.dump`,
+      "s3 ls s3://backups/weekly/postgres.dump",
+      `s3 cp --only-show-errors ${file}.roles.sql s3://backups/weekly/postgres.roles.sql`,
+      `s3 cp --only-show-errors ${file} s3://backups/weekly/postgres.dump`,
     ]);
   });
 
-  test("every day goes under daily/; a dump goes under weekly/ too when the newest weekly one is 7 days old", () => {
+  test("every day adds a daily version; a weekly version is added when the current one is 7 days old", () => {
     for (const day of [8, 9, 13, 14, 15, 21, 22]) {
       const date = `2027-03-${String(day).padStart(2, "0")}T06:30:00Z`;
       const { upload } = cronRun(date);
       expect({ date, code: upload?.code }).toEqual({ date, code: 0 });
     }
-    expect(objects("daily")).toHaveLength(8);
-    // Mar 7 was the first; Mar 14 and 21 are 7 days after the newest weekly one, the other days are not.
-    expect(objects("weekly")).toEqual([
-      "postgres-2027-03-07T063005Z.dump",
-      "postgres-2027-03-14T063000Z.dump",
-      "postgres-2027-03-21T063000Z.dump",
-    ]);
+    expect(objects("daily")).toEqual(["postgres.dump", "postgres.roles.sql"]);
+    expect(versions("daily/postgres.dump")).toHaveLength(8);
+    expect(versions("daily/postgres.roles.sql")).toHaveLength(8);
+    // Mar 7 was the first; Mar 14 and 21 are 7 days after the current weekly one, the other days are not.
+    expect(versions("weekly/postgres.dump")).toEqual(["postgres-2027-03-07T063005Z.dump", "postgres-2027-03-14T063000Z.dump", "postgres-2027-03-21T063000Z.dump"]);
   }, 120000);
 
   test("on GCS the AWS CLI is pointed at the XML API endpoint", () => {
     const { upload } = cronRun("2027-03-23T06:30:00Z", { BACKUP_S3_ENDPOINT: "https://storage.googleapis.com" });
     expect(upload?.code).toBe(0);
     const last = calls().slice(-2);
-    expect(last[0]).toMatch(
-      /^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .* s3:\/\/backups\/daily\/postgres-2027-03-23T063000Z\.dump$/,
-    );
-    expect(last[1]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/");
+    expect(last[0]).toMatch(/^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .*postgres-2027-03-23T063000Z\.dump s3:\/\/backups\/daily\/postgres\.dump$/);
+    expect(last[1]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/postgres.dump");
   });
 
   test("a listing error fails the run instead of guessing, after the daily copy landed", () => {
     const { upload } = cronRun("2027-03-30T06:30:00Z", { FAKE_S3_LS_FAILS: "1" });
     expect(upload?.code).not.toBe(0);
     expect(upload?.out).toMatch(/listing weekly\/ FAILED/);
-    expect(objects("daily")).toContain("postgres-2027-03-30T063000Z.dump");
-    expect(objects("weekly")).not.toContain("postgres-2027-03-30T063000Z.dump");
+    expect(versions("daily/postgres.dump")).toContain("postgres-2027-03-30T063000Z.dump");
+    expect(versions("weekly/postgres.dump")).not.toContain("postgres-2027-03-30T063000Z.dump");
   });
 
   test("a dump that fails leaves nothing to upload, and the upload step refuses to run without one", () => {
@@ -229,6 +284,6 @@ esac
     });
     expect(empty.code).not.toBe(0);
     expect(empty.out).toMatch(/upload FAILED: expected one verified dump in .*, found 0/);
-    expect(objects("daily").some((o) => o.startsWith("postgres-2027-04-01"))).toBe(false);
+    expect(versions("daily/postgres.dump").some((o) => o.startsWith("postgres-2027-04-01"))).toBe(false);
   });
 });

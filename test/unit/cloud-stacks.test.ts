@@ -534,7 +534,7 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
       ((workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec as Obj).egress as Obj[]) ?? []
     ).filter((rule) => JSON.stringify(rule).includes("169.254.170.23"));
 
-  test("user files and backups live in separate buckets; only the backup bucket expires objects by prefix", () => {
+  test("user files and backups live in separate buckets; only the backup bucket has per-prefix retention", () => {
     const out = get().outputs;
     expect(out.storageBucket).toEqual(expect.any(String));
     expect(out.storageBucket).not.toBe(out.backupBucket);
@@ -548,19 +548,15 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
     );
     expect(envOf((podOf("backup").containers as Obj[])[0]).BACKUP_BUCKET).toBe(out.backupBucket);
     if (cloud === "aws") {
-      const lifecycle = (bucket: string) =>
-        JSON.stringify(
-          ofType(get(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find(
-            (l) => l.name === `${bucket}-lifecycle`,
-          )?.inputs.rules,
-        );
-      const expiries = (bucket: string) =>
-        (JSON.parse(lifecycle(bucket)) as { filter: { prefix?: string }; expiration?: { days?: number } }[])
-          .filter((r) => r.expiration?.days)
-          .map((r) => [r.filter.prefix, r.expiration?.days]);
-      expect(expiries("backups")).toEqual([
-        ["daily/", 7],
-        ["weekly/", 28],
+      const lifecycle = (bucket: string) => JSON.stringify(ofType(get(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find((l) => l.name === `${bucket}-lifecycle`)?.inputs.rules);
+      type Rule = { filter: { prefix?: string }; expiration?: { days?: number }; noncurrentVersionExpiration?: { newerNoncurrentVersions?: number } };
+      const expiries = (bucket: string) => (JSON.parse(lifecycle(bucket)) as Rule[]).filter((r) => r.expiration?.days).map((r) => [r.filter.prefix, r.expiration?.days]);
+      const kept = (bucket: string) =>
+        (JSON.parse(lifecycle(bucket)) as Rule[]).filter((r) => r.noncurrentVersionExpiration?.newerNoncurrentVersions).map((r) => [r.filter.prefix, r.noncurrentVersionExpiration?.newerNoncurrentVersions]);
+      expect(expiries("backups")).toEqual([]);
+      expect(kept("backups")).toEqual([
+        ["daily/", 6],
+        ["weekly/", 3],
       ]);
       expect(expiries("storage")).toEqual([]);
       expect(lifecycle("storage")).toContain('"noncurrentDays":30');

@@ -14,7 +14,7 @@ import {
 import { GkeAutopilot, gkeKubeconfig, validateGkeAutopilotArgs } from "../../components/gcp/cluster";
 import { GcpEncryptionKey } from "../../components/gcp/kms";
 import { GcpNetwork, gcpSubnetLayout } from "../../components/gcp/network";
-import { CloudSqlPostgres, validateCloudSqlPostgresArgs } from "../../components/gcp/postgres";
+import { CloudSqlPostgres, cloudSqlBackupWindow, cloudSqlPitrNotice, cloudSqlPromoteCommands, validateCloudSqlPostgresArgs } from "../../components/gcp/postgres";
 import { gcpContext, validateGcpRegions } from "../../components/gcp/providers";
 import { MemorystoreRedis, memorystoreSizeGb } from "../../components/gcp/redis";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
@@ -291,6 +291,56 @@ describe("Cloud SQL", () => {
     );
   });
 
+  test("prod's 14 configured days are all kept as daily backups; PITR is the 7 days Cloud SQL allows, not silently less", () => {
+    const backup = settingsOf(one(prod, "gcp:sql/databaseInstance:DatabaseInstance")).backupConfiguration as Obj;
+    expect(backup.transactionLogRetentionDays).toBe(7);
+    expect(backup.backupRetentionSettings).toEqual({ retainedBackups: 14, retentionUnit: "COUNT" });
+    expect(cloudSqlBackupWindow(14)).toEqual({ retainedBackups: 14, pitrDays: 7, pitrCapped: true });
+    expect(cloudSqlBackupWindow(7)).toEqual({ retainedBackups: 7, pitrDays: 7, pitrCapped: false });
+    const staged = settingsOf(one(staging, "gcp:sql/databaseInstance:DatabaseInstance")).backupConfiguration as Obj;
+    expect(staged.transactionLogRetentionDays).toBe(7);
+  });
+
+  test("a PITR window shorter than configured is announced at plan time and exported", () => {
+    expect(cloudSqlPitrNotice(14)).toBe("backupRetentionDays: 14 exceeds Cloud SQL's 7-day PITR window; 14 daily backups are kept, point-in-time recovery covers the last 7 days");
+    expect(cloudSqlPitrNotice(7)).toBeUndefined();
+  });
+
+  test("the DR replica runs with the primary's flags, and its promotion switches on backups and PITR in the DR region", async () => {
+    let run: MockRunResult | undefined;
+    await jest.isolateModulesAsync(async () => {
+      run = await runUnderMocks({
+        stack: "prod",
+        config: { "gcp:project": "northstack-test" },
+        program: () => {
+          const db = new CloudSqlPostgres("postgres", {
+            region: "northamerica-northeast1",
+            networkId: "net",
+            password: pulumi.secret("p"),
+            backupRetentionDays: 14,
+            drReplica: { region: "northamerica-northeast2" },
+          });
+          return { replica: db.drReplicaConnectionName, pitr: db.pitrWindowDays };
+        },
+      });
+    });
+    expect(run!.outputs.pitr).toBe(7);
+    const instances = ofType(run!, "gcp:sql/databaseInstance:DatabaseInstance");
+    const primary = instances.find((i) => i.inputs.masterInstanceName === undefined)!;
+    const replica = instances.find((i) => i.inputs.masterInstanceName !== undefined)!;
+    expect(replica.inputs.region).toBe("northamerica-northeast2");
+    expect(settingsOf(replica).databaseFlags).toEqual(settingsOf(primary).databaseFlags);
+    expect(settingsOf(replica).databaseFlags).toEqual([{ name: "cloudsql.logical_decoding", value: "on" }]);
+    // Cloud SQL rejects backupConfiguration.enabled on a read replica; promotion enables it instead.
+    expect(settingsOf(replica).backupConfiguration).toBeUndefined();
+    const [promote, patch] = cloudSqlPromoteCommands("postgres-dr", "northamerica-northeast2", 14);
+    expect(promote).toBe("gcloud sql instances promote-replica postgres-dr");
+    expect(patch).toContain("--backup-location=northamerica-northeast2");
+    expect(patch).toContain("--enable-point-in-time-recovery");
+    expect(patch).toContain("--retained-transaction-log-days=7");
+    expect(patch).toContain("--retained-backups-count=14");
+  });
+
   test("less than 7 days of backups is refused", () => {
     expect(() =>
       validateCloudSqlPostgresArgs({
@@ -318,6 +368,12 @@ describe("Memorystore", () => {
       }),
     );
     expect(String(redis.inputs.customerManagedKey)).toContain("kms-key");
+  });
+
+  test("every stack persists Redis with hourly RDB snapshots", () => {
+    for (const run of [prod, staging]) {
+      expect(one(run, "gcp:redis/instance:Instance").inputs.persistenceConfig).toEqual({ persistenceMode: "RDB", rdbSnapshotPeriod: "ONE_HOUR" });
+    }
   });
 
   test("staging: BASIC, still TLS and AUTH", () => {
@@ -364,19 +420,18 @@ describe("GCS backups", () => {
     expect(prod.outputs.storageKind).toBe("gcs");
   });
 
-  test("the lifecycle keeps 7 daily and 4 weekly, like S3's", () => {
-    const rules = one(staging, "gcp:storage/bucket:Bucket").inputs.lifecycleRules as { action: Obj; condition: Obj }[];
-    const byPrefix = Object.fromEntries(
-      rules
-        .filter((r) => r.condition.matchesPrefixes)
-        .map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition.age]),
-    );
-    expect(byPrefix).toEqual(Object.fromEntries(BACKUP_RETENTION.prefixes.map((p) => [p.prefix, p.days])));
-    expect(byPrefix).toEqual({ "daily/": 7, "weekly/": 28 });
-    expect(rules.find((r) => r.condition.withState === "ARCHIVED")?.condition.daysSinceNoncurrentTime).toBe(7);
-    expect(JSON.stringify(gcsLifecycleRules())).toContain(
-      '{"action":{"type":"AbortIncompleteMultipartUpload"},"condition":{"age":1}}',
-    );
+  test("the lifecycle keeps the last 7 daily and 4 weekly versions, like S3's, and never deletes by age", () => {
+    for (const bucket of [...ofType(prod, "gcp:storage/bucket:Bucket"), ...ofType(staging, "gcp:storage/bucket:Bucket")]) {
+      const rules = bucket.inputs.lifecycleRules as { action: Obj; condition: Obj }[];
+      const byPrefix = Object.fromEntries(rules.filter((r) => r.condition.matchesPrefixes).map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition]));
+      expect(byPrefix).toEqual(Object.fromEntries(BACKUP_RETENTION.prefixes.map((p) => [p.prefix, { numNewerVersions: p.keep, matchesPrefixes: [p.prefix], withState: "ARCHIVED" }])));
+      expect(byPrefix["daily/"].numNewerVersions).toBe(7);
+      expect(byPrefix["weekly/"].numNewerVersions).toBe(4);
+      // GCS deletes when any rule matches: an age or noncurrent-time Delete rule would undo the count.
+      const deletes = rules.filter((r) => r.action.type === "Delete");
+      expect(deletes.every((r) => r.condition.age === undefined && r.condition.daysSinceNoncurrentTime === undefined)).toBe(true);
+    }
+    expect(JSON.stringify(gcsLifecycleRules())).toContain('{"action":{"type":"AbortIncompleteMultipartUpload"},"condition":{"age":1}}');
   });
 
   test("prod copies daily to the northamerica-northeast2 bucket and nowhere else", () => {
