@@ -43,6 +43,7 @@ const rows: Record<string, Row> = {
   "dev: a docker subnet without a prefix": { stack: "dev", raw: { dockerSubnet: "172.30.0.0" }, blamed: ["northstack:dockerSubnet"], value: '"172.30.0.0"', allowed: "like 10.0.0.0/16" },
   "dev: an ftp public URL": { stack: "dev", raw: { publicUrl: "ftp://api.example.ca" }, blamed: ["northstack:publicUrl"], value: '"ftp://api.example.ca"', allowed: "http(s) URL" },
   "dev: a region without a cloud": { stack: "dev", raw: { region: "ca-central-1" }, blamed: ["northstack:region"], value: '"ca-central-1"', allowed: "remove it" },
+  "dev stack: an unknown environment beside a cloud": { stack: "dev", raw: { ...staging, environment: "qa" }, blamed: ["northstack:environment"], value: '"qa"', allowed: "dev, staging, prod" },
   "dev: an unknown environment": { stack: "dev", raw: { environment: "qa" }, blamed: ["northstack:environment"], value: '"qa"', allowed: "allowed values: dev, staging, prod" },
   "dev: a misspelt key": { stack: "dev", raw: { gatwayPort: "9000" }, blamed: ["northstack:gatwayPort"], value: '"9000"', allowed: "did you mean northstack:gatewayPort?" },
   "dev: an image on latest": { stack: "dev", raw: { apiImage: "ghcr.io/northstack/api:latest" }, blamed: ["northstack:apiImage"], value: '"ghcr.io/northstack/api:latest"', allowed: "pin a version tag or a sha256 digest" },

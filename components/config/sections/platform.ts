@@ -24,18 +24,18 @@ export interface Platform {
  */
 export function readPlatform(r: ConfigReader, problems: Problems, stack: string): Platform {
   let environment: Environment;
-  let environmentKnown = true;
+  // A rejected environment leaves the profile a guess (the stack name's, or dev's), so the cloud is not judged by it.
+  let environmentKnown = !r.invalid("environment");
   const givenEnvironment = r.given("environment");
   if (givenEnvironment !== undefined) {
     environment = givenEnvironment as Environment;
   } else if ((ENVIRONMENTS as readonly string[]).includes(stack)) {
     environment = stack as Environment;
   } else {
-    if (!r.invalid("environment")) {
-      problems.push(
-        `${key("environment")}: not set and the stack name ${show(stack)} is not one of ${ENVIRONMENTS.join(", ")}; set it to one of those`,
-      );
-    }
+    // Dropped by parseConfig when the environment given was rejected: that problem is the root cause.
+    problems.push(
+      `${key("environment")}: not set and the stack name ${show(stack)} is not one of ${ENVIRONMENTS.join(", ")}; set it to one of those`,
+    );
     environment = "dev";
     environmentKnown = false;
   }
