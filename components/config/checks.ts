@@ -77,6 +77,35 @@ export function checkUrl(value: string): string | undefined {
   }
 }
 
+/**
+ * Returns a problem description, or undefined for a URL that can be the gateway's public origin:
+ * http or https; no user name or password (a credential in a public URL leaks into every output
+ * and client); a DNS host name whose labels are at most 63 characters (a Kubernetes Ingress and a
+ * TLS certificate refuse longer ones), an IPv4 address or a bracketed IPv6 one; an optional port;
+ * and nothing after the authority but "/". The gateway serves its routes (/auth/v1, /rest/v1, ...)
+ * at the root, so a path prefix, a query or a fragment would make every derived URL wrong.
+ */
+export function checkGatewayOrigin(value: string): string | undefined {
+  const problem = checkUrl(value);
+  if (problem) return `${problem}; use an origin like https://api.example.ca`;
+  const u = new URL(value);
+  if (u.username || u.password) return "contains a user name or password; give the origin only, like https://api.example.ca (credentials do not belong in a public URL)";
+  if (!u.hostname.startsWith("[") && !HOSTNAME.test(u.hostname)) {
+    const longest = Math.max(...u.hostname.split(".").map((l) => l.length));
+    const why = longest > DNS_LABEL_MAX ? `has a host label of ${longest} characters` : "has a host that is not a DNS host name";
+    return `${why}; a host name is labels of 1 to ${DNS_LABEL_MAX} lower-case letters, digits and '-', at most 253 characters in all`;
+  }
+  if (u.pathname !== "/" || u.search || u.hash || /[?#]$/.test(value)) {
+    return "has a path, query or fragment; give the origin only, like https://api.example.ca (the gateway serves its routes at the root)";
+  }
+  return undefined;
+}
+
+/** The URL with any user name and password replaced, so that a message can echo it. */
+export function withoutUserinfo(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1[credentials]@");
+}
+
 const IMAGE_REF =
   /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
 

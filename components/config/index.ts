@@ -11,14 +11,14 @@
  * slice of the config; generic rules live in checks.ts; what differs per environment is in profile.ts.
  */
 
-import { Problems, Raw, readConfig } from "./reader";
-import { NorthstackConfig } from "./schema";
+import { Problems, Raw, key, readConfig } from "./reader";
+import { CONFIG_SCHEMA, ConfigKey, NorthstackConfig } from "./schema";
 import { readApi, readApiEnv, readServices } from "./sections/api";
 import { readPostgres, readRedis } from "./sections/data";
 import { checkDataGuarantees } from "./sections/guarantees";
 import { readEksClusterName, readKubernetes } from "./sections/kubernetes";
 import { checkHostPorts, readGatewayAndNetwork } from "./sections/network";
-import { readPlatform } from "./sections/platform";
+import { checkProviderRegions, readPlatform } from "./sections/platform";
 import { readSecrets } from "./sections/secrets";
 import { readSupabaseReplicas, readSupabaseServices } from "./sections/supabase";
 
@@ -65,7 +65,9 @@ export class ConfigError extends Error {
 export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   const problems: Problems = [];
   const r = readConfig(raw, problems);
+  const readerProblems = problems.length;
 
+  checkProviderRegions(raw, problems);
   const platform = readPlatform(r, problems, stack);
   const api = readApi(r, problems, platform);
   const services = readServices(r, problems);
@@ -80,11 +82,15 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   const supabaseReplicas = readSupabaseReplicas(r, problems, platform);
   checkDataGuarantees(r, problems, platform);
 
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError(withoutEchoes(problems, readerProblems, (k) => r.invalid(k)));
 
   return {
     stack,
-    ...platform,
+    environment: platform.environment,
+    profile: platform.profile,
+    cloud: platform.cloud,
+    region: platform.region,
+    drRegion: platform.drRegion,
     api: { ...api, ...apiEnv },
     services,
     postgres,
@@ -98,4 +104,14 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     kubernetes: { ...kubernetes, eksClusterName },
     secrets,
   };
+}
+
+/**
+ * A key the reader rejected is judged by sections at its default, which the user never chose; what a
+ * section then says about that key only echoes the reader's problem, so it is dropped. The reader's
+ * own problems (the first `readerProblems`) stay.
+ */
+function withoutEchoes(problems: readonly string[], readerProblems: number, invalid: (k: ConfigKey) => boolean): string[] {
+  const rejected = (Object.keys(CONFIG_SCHEMA) as ConfigKey[]).filter(invalid).map((k) => `${key(k)}:`);
+  return problems.filter((p, i) => i < readerProblems || !rejected.some((prefix) => p.startsWith(prefix)));
 }

@@ -14,7 +14,16 @@ export type Value = string | number | boolean | readonly string[] | Readonly<Rec
 /** Where sections report problems, in the order they find them; parseConfig throws them all at once. */
 export type Problems = string[];
 
-export const show = (v: unknown): string => JSON.stringify(v);
+/** The longest value a message echoes whole; a longer one is cut there and its length given. */
+export const SHOW_MAX = 60;
+
+/** A value as a message echoes it: JSON, cut after SHOW_MAX characters with its full length appended. */
+export const show = (v: unknown): string => {
+  const s = JSON.stringify(v) ?? String(v);
+  if (s.length <= SHOW_MAX + 2) return s;
+  const length = typeof v === "string" ? v.length : s.length;
+  return `${s.slice(0, SHOW_MAX + 1)}…${typeof v === "string" ? '"' : ""} (${length} characters)`;
+};
 
 /** A key as the user writes it: `northstack:<key>`. */
 export const key = (k: string): string => `${CONFIG_NAMESPACE}:${k}`;
@@ -22,6 +31,11 @@ export const key = (k: string): string => `${CONFIG_NAMESPACE}:${k}`;
 export interface ConfigReader {
   /** The value the stack gives, coerced; undefined when absent, invalid, or "" for a key whose default is "". */
   given(k: ConfigKey): Value | undefined;
+  /**
+   * True when the stack gives the key a value the reader rejected (and reported): get() then answers
+   * the default, which the user did not choose, so rules that compare it with other keys skip it.
+   */
+  invalid(k: ConfigKey): boolean;
   /** The given value, or else the schema's default. */
   get(k: ConfigKey): Value | undefined;
   str(k: ConfigKey): string;
@@ -33,6 +47,7 @@ export interface ConfigReader {
 /** Reads every `northstack:` key of `raw`, pushing a problem for each unknown key or bad value. */
 export function readConfig(raw: Raw, problems: Problems): ConfigReader {
   const values: Partial<Record<ConfigKey, Value>> = {};
+  const rejected = new Set<ConfigKey>();
   const known = Object.keys(CONFIG_SCHEMA) as ConfigKey[];
 
   for (const [fullKey, rawValue] of Object.entries(raw)) {
@@ -54,6 +69,7 @@ export function readConfig(raw: Raw, problems: Problems): ConfigReader {
     if (rawValue === "" && spec.default === "") continue;
     const parsed = coerce(fullKey, rawValue, spec, problems);
     if (parsed !== undefined) values[name as ConfigKey] = parsed;
+    else rejected.add(name as ConfigKey);
   }
 
   const get = (k: ConfigKey): Value | undefined => {
@@ -63,6 +79,7 @@ export function readConfig(raw: Raw, problems: Problems): ConfigReader {
   };
   return {
     given: (k) => values[k],
+    invalid: (k) => rejected.has(k),
     get,
     str: (k) => (get(k) as string | undefined) ?? "",
     int: (k) => get(k) as number,
@@ -82,17 +99,19 @@ function coerce(fullKey: string, rawValue: string, spec: ConfigKeySpec, problems
       return rawValue;
     }
     case "integer": {
+      const range =
+        spec.min !== undefined && spec.max !== undefined ? `; allowed: ${spec.min} to ${spec.max}` : spec.min !== undefined ? `; allowed: ${spec.min} or more` : "";
       if (!/^-?\d+$/.test(rawValue.trim())) {
-        problems.push(`${fullKey}: ${shown} is not an integer`);
+        problems.push(`${fullKey}: ${shown} is not an integer${range || "; allowed: a whole number"}`);
         return undefined;
       }
       const n = Number(rawValue);
       if (spec.min !== undefined && n < spec.min) {
-        problems.push(`${fullKey}: ${n} is below the minimum ${spec.min}`);
+        problems.push(`${fullKey}: ${n} is below the minimum ${spec.min}${range}`);
         return undefined;
       }
       if (spec.max !== undefined && n > spec.max) {
-        problems.push(`${fullKey}: ${n} is above the maximum ${spec.max}`);
+        problems.push(`${fullKey}: ${n} is above the maximum ${spec.max}${range}`);
         return undefined;
       }
       return n;

@@ -35,7 +35,7 @@ export function readApi(
       `${key("apiImage")}: required on ${environment}: a pinned image in a registry the cluster can pull from`,
     );
   }
-  if (r.int("apiMaxReplicas") < r.int("apiReplicas")) {
+  if (!r.invalid("apiReplicas") && !r.invalid("apiMaxReplicas") && r.int("apiMaxReplicas") < r.int("apiReplicas")) {
     problems.push(
       `${key("apiMaxReplicas")}: ${r.int("apiMaxReplicas")} is below ${key("apiReplicas")} (${r.int("apiReplicas")}); it must be at least that`,
     );

@@ -1,4 +1,4 @@
-import { DNS_LABEL, DNS_LABEL_MAX, EKS_CLUSTER_NAME, HOSTNAME, certificateSourceProblem, checkUrl } from "../checks";
+import { DNS_LABEL, DNS_LABEL_MAX, EKS_CLUSTER_NAME, HOSTNAME, certificateSourceProblem, checkGatewayOrigin } from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
 import { NorthstackConfig, SECRET_PLACEHOLDER } from "../schema";
 import { Platform } from "./platform";
@@ -19,7 +19,9 @@ export function readKubernetes(
   publicUrl: string,
 ): Omit<Kubernetes, "eksClusterName"> {
   const cluster = r.str("cluster") as Kubernetes["cluster"];
-  if (profile.runtime === "kubernetes" && cluster === "existing" && secrets.kubeconfig === undefined) {
+  // A rejected cluster reads as the default "existing", which the user did not choose.
+  const clusterKnown = !r.invalid("cluster");
+  if (profile.runtime === "kubernetes" && clusterKnown && cluster === "existing" && secrets.kubeconfig === undefined) {
     problems.push(
       `${key("kubeconfig")}: missing; a ${environment} stack with ${key("cluster")}=existing needs it. ` +
         `Run: pulumi config set --secret ${key("kubeconfig")} < ~/.kube/config, or set ${key("cluster")} to managed`,
@@ -66,10 +68,8 @@ export function readKubernetes(
       );
     }
     // A malformed URL is reported by the gateway section.
-    if (!checkUrl(publicUrl) && new URL(publicUrl).protocol !== "https:") {
-      problems.push(
-        `${key("publicUrl")}: ${show(publicUrl)} is not allowed on ${environment}; the gateway serves TLS only, so use an https:// URL`,
-      );
+    if (!checkGatewayOrigin(publicUrl) && new URL(publicUrl).protocol !== "https:") {
+      problems.push(`${key("publicUrl")}: ${show(publicUrl)} is not allowed on ${environment}; the gateway serves TLS only, so use an https:// URL`);
     }
   }
   if (certificateProblem === "both") {
@@ -102,23 +102,18 @@ export function readKubernetes(
  * The existing EKS cluster where EKS Pod Identity gives Supabase Storage and the backup job their S3
  * access: required with cloud aws and cluster existing, meaningless otherwise.
  */
-export function readEksClusterName(
-  r: ConfigReader,
-  problems: Problems,
-  { profile, cloud }: Platform,
-  cluster: Kubernetes["cluster"],
-): string {
+export function readEksClusterName(r: ConfigReader, problems: Problems, { profile, cloud, cloudKnown }: Platform, cluster: Kubernetes["cluster"]): string {
   const eksClusterName = r.str("eksClusterName");
-  if (profile.runtime === "kubernetes" && cloud === "aws" && cluster === "existing" && !eksClusterName) {
+  // Whether the name is needed depends on cloud and cluster; when either was rejected, it cannot be judged.
+  const judged = cloudKnown && !r.invalid("cluster");
+  if (judged && profile.runtime === "kubernetes" && cloud === "aws" && cluster === "existing" && !eksClusterName) {
     problems.push(
       `${key("eksClusterName")}: required with ${key("cloud")}=aws and ${key("cluster")}=existing; Supabase Storage and the backup job get their S3 access ` +
         `through EKS Pod Identity associations in that cluster (which must run the eks-pod-identity-agent add-on)`,
     );
   }
-  if (eksClusterName && !(cloud === "aws" && cluster === "existing")) {
-    problems.push(
-      `${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`,
-    );
+  if (judged && eksClusterName && !(cloud === "aws" && cluster === "existing")) {
+    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`);
   }
   if (eksClusterName && !EKS_CLUSTER_NAME.test(eksClusterName)) {
     problems.push(

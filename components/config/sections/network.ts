@@ -1,4 +1,4 @@
-import { checkCidr, checkUrl } from "../checks";
+import { checkCidr, checkGatewayOrigin, checkUrl, withoutUserinfo } from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
 import { DEFAULT_VPC_CIDR, NorthstackConfig } from "../schema";
 
@@ -17,9 +17,8 @@ export function readGatewayAndNetwork(
       continue;
     }
     const problem = checkUrl(origin);
-    if (problem) problems.push(`${key("corsOrigins")}: ${show(origin)} ${problem}`);
-    else if (new URL(origin).pathname !== "/")
-      problems.push(`${key("corsOrigins")}: ${show(origin)} must be an origin, without a path`);
+    if (problem) problems.push(`${key("corsOrigins")}: ${show(withoutUserinfo(origin))} ${problem}`);
+    else if (new URL(origin).pathname !== "/") problems.push(`${key("corsOrigins")}: ${show(withoutUserinfo(origin))} must be an origin, without a path`);
   }
   const adminAllowCidrs = r.list("adminAllowCidrs");
   if (adminAllowCidrs.length === 0) problems.push(`${key("adminAllowCidrs")}: must list at least one CIDR`);
@@ -43,15 +42,13 @@ export function readGatewayAndNetwork(
     if (problem) problems.push(`${key(k)}: ${show(r.str(k))} ${problem}`);
   }
   const publicUrl = r.str("publicUrl");
-  const urlProblem = checkUrl(publicUrl);
-  if (urlProblem) problems.push(`${key("publicUrl")}: ${show(publicUrl)} ${urlProblem}`);
+  const urlProblem = checkGatewayOrigin(publicUrl);
+  if (urlProblem) problems.push(`${key("publicUrl")}: ${show(withoutUserinfo(publicUrl))} ${urlProblem}`);
 
   const vpcId = r.str("vpcId");
   const privateSubnetIds = r.list("privateSubnetIds");
-  if (Boolean(vpcId) !== privateSubnetIds.length > 0) {
-    problems.push(
-      `${key("vpcId")} and ${key("privateSubnetIds")}: give both or neither (got vpcId ${show(vpcId)}, ${privateSubnetIds.length} subnets)`,
-    );
+  if (!r.invalid("privateSubnetIds") && Boolean(vpcId) !== privateSubnetIds.length > 0) {
+    problems.push(`${key("vpcId")} and ${key("privateSubnetIds")}: give both or neither (got vpcId ${show(vpcId)}, ${privateSubnetIds.length} subnets)`);
   }
   if (privateSubnetIds.length === 1) {
     problems.push(`${key("privateSubnetIds")}: needs at least two subnets in different zones for managed databases`);
@@ -78,16 +75,18 @@ export function readGatewayAndNetwork(
   };
 }
 
-/** The dev stack publishes these on 127.0.0.1, so no two may share a port. */
+/**
+ * The dev stack publishes these on 127.0.0.1, so no two may share a port. A clash is reported
+ * against the port the stack gives (the later one when it gives both), never against a default.
+ */
 export function checkHostPorts(r: ConfigReader, problems: Problems): void {
-  const ports = (["gatewayPort", "apiPort", "studioPort", "grafanaPort"] as const).map((k) => [k, r.int(k)] as const);
+  const ports = (["gatewayPort", "apiPort", "studioPort", "grafanaPort"] as const).filter((k) => !r.invalid(k));
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
-      if (ports[i][1] === ports[j][1]) {
-        problems.push(
-          `${key(ports[j][0])}: ${ports[j][1]} is already used by ${key(ports[i][0])}; host ports must differ`,
-        );
-      }
+      if (r.int(ports[i]) !== r.int(ports[j])) continue;
+      const [blamed, other] = r.given(ports[j]) !== undefined ? [ports[j], ports[i]] : [ports[i], ports[j]];
+      const taken = ports.filter((k) => k !== blamed).map((k) => r.int(k));
+      problems.push(`${key(blamed)}: ${r.int(blamed)} is already used by ${key(other)}; host ports must differ (in use: ${taken.join(", ")})`);
     }
   }
 }
