@@ -30,9 +30,17 @@ export function s3LifecycleRules(): aws.types.input.s3.BucketLifecycleConfigurat
       id: `keep-${keep}-${prefix.replace("/", "")}`,
       status: "Enabled",
       filter: { prefix },
-      noncurrentVersionExpiration: { noncurrentDays: BACKUP_RETENTION.noncurrentDays, newerNoncurrentVersions: keep - 1 },
+      noncurrentVersionExpiration: {
+        noncurrentDays: BACKUP_RETENTION.noncurrentDays,
+        newerNoncurrentVersions: keep - 1,
+      },
     })),
-    { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+    {
+      id: "abort-incomplete-uploads",
+      status: "Enabled",
+      filter: {},
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+    },
   ];
 }
 

@@ -31,7 +31,8 @@ export function validateElastiCacheRedisArgs(args: ElastiCacheRedisArgs): void {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 6)
     problems.push(`nodes ${nodes} is not allowed; allowed: 1 to 6`);
   if (args.ha && nodes < 2) problems.push(`nodes ${nodes} with ha: automatic failover needs a replica, so 2 to 6`);
-  if (args.subnetIds.length < 2 && args.ha) problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); Multi-AZ needs 2+ in different zones`);
+  if (args.subnetIds.length < 2 && args.ha)
+    problems.push(`subnetIds has ${args.subnetIds.length} subnet(s); Multi-AZ needs 2+ in different zones`);
   const snapshots = args.snapshotRetentionDays ?? ELASTICACHE_MIN_SNAPSHOT_DAYS;
   if (!Number.isInteger(snapshots) || snapshots < ELASTICACHE_MIN_SNAPSHOT_DAYS || snapshots > 35) {
     problems.push(`snapshotRetentionDays ${snapshots} is not allowed; allowed: ${ELASTICACHE_MIN_SNAPSHOT_DAYS} to 35`);

@@ -89,10 +89,12 @@ export function checkGatewayOrigin(value: string): string | undefined {
   const problem = checkUrl(value);
   if (problem) return `${problem}; use an origin like https://api.example.ca`;
   const u = new URL(value);
-  if (u.username || u.password) return "contains a user name or password; give the origin only, like https://api.example.ca (credentials do not belong in a public URL)";
+  if (u.username || u.password)
+    return "contains a user name or password; give the origin only, like https://api.example.ca (credentials do not belong in a public URL)";
   if (!u.hostname.startsWith("[") && !HOSTNAME.test(u.hostname)) {
     const longest = Math.max(...u.hostname.split(".").map((l) => l.length));
-    const why = longest > DNS_LABEL_MAX ? `has a host label of ${longest} characters` : "has a host that is not a DNS host name";
+    const why =
+      longest > DNS_LABEL_MAX ? `has a host label of ${longest} characters` : "has a host that is not a DNS host name";
     return `${why}; a host name is labels of 1 to ${DNS_LABEL_MAX} lower-case letters, digits and '-', at most 253 characters in all`;
   }
   if (u.pathname !== "/" || u.search || u.hash || /[?#]$/.test(value)) {

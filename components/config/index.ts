@@ -111,7 +111,11 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
  * section then says about that key only echoes the reader's problem, so it is dropped. The reader's
  * own problems (the first `readerProblems`) stay.
  */
-function withoutEchoes(problems: readonly string[], readerProblems: number, invalid: (k: ConfigKey) => boolean): string[] {
+function withoutEchoes(
+  problems: readonly string[],
+  readerProblems: number,
+  invalid: (k: ConfigKey) => boolean,
+): string[] {
   const rejected = (Object.keys(CONFIG_SCHEMA) as ConfigKey[]).filter(invalid).map((k) => `${key(k)}:`);
   return problems.filter((p, i) => i < readerProblems || !rejected.some((prefix) => p.startsWith(prefix)));
 }

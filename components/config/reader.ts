@@ -100,7 +100,11 @@ function coerce(fullKey: string, rawValue: string, spec: ConfigKeySpec, problems
     }
     case "integer": {
       const range =
-        spec.min !== undefined && spec.max !== undefined ? `; allowed: ${spec.min} to ${spec.max}` : spec.min !== undefined ? `; allowed: ${spec.min} or more` : "";
+        spec.min !== undefined && spec.max !== undefined
+          ? `; allowed: ${spec.min} to ${spec.max}`
+          : spec.min !== undefined
+            ? `; allowed: ${spec.min} or more`
+            : "";
       if (!/^-?\d+$/.test(rawValue.trim())) {
         problems.push(`${fullKey}: ${shown} is not an integer${range || "; allowed: a whole number"}`);
         return undefined;

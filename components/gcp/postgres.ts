@@ -73,7 +73,11 @@ export const CLOUD_SQL_MAX_PITR_DAYS = 7;
  * `pitrCapped` is true when PITR is shorter than configured; the component then warns at plan time
  * and exports `pitrWindowDays`, so the gap is visible rather than silent.
  */
-export function cloudSqlBackupWindow(backupRetentionDays: number): { retainedBackups: number; pitrDays: number; pitrCapped: boolean } {
+export function cloudSqlBackupWindow(backupRetentionDays: number): {
+  retainedBackups: number;
+  pitrDays: number;
+  pitrCapped: boolean;
+} {
   const pitrDays = Math.min(backupRetentionDays, CLOUD_SQL_MAX_PITR_DAYS);
   return { retainedBackups: backupRetentionDays, pitrDays, pitrCapped: pitrDays < backupRetentionDays };
 }
@@ -89,7 +93,10 @@ export function cloudSqlPitrNotice(backupRetentionDays: number): string | undefi
 }
 
 /** Automated backups and PITR, stored in `region` (without a location Cloud SQL uses a multi-region outside Canada). Pure. */
-export function cloudSqlBackupConfiguration(region: string, backupRetentionDays: number): gcp.types.input.sql.DatabaseInstanceSettingsBackupConfiguration {
+export function cloudSqlBackupConfiguration(
+  region: string,
+  backupRetentionDays: number,
+): gcp.types.input.sql.DatabaseInstanceSettingsBackupConfiguration {
   const backupWindow = cloudSqlBackupWindow(backupRetentionDays);
   return {
     enabled: true,
@@ -192,7 +199,12 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
             diskSize: args.storageGb ?? 20,
             diskAutoresize: true,
             deletionProtectionEnabled: deletionProtection,
-            ipConfiguration: { ipv4Enabled: false, privateNetwork: args.networkId, sslMode: "ENCRYPTED_ONLY", enablePrivatePathForGoogleCloudServices: false },
+            ipConfiguration: {
+              ipv4Enabled: false,
+              privateNetwork: args.networkId,
+              sslMode: "ENCRYPTED_ONLY",
+              enablePrivatePathForGoogleCloudServices: false,
+            },
             // The primary's flags, so that a promoted replica serves Supabase realtime unchanged. Backups
             // cannot be enabled on a replica; cloudSqlPromoteCommands switches them on at promotion.
             databaseFlags: cloudSqlFlags(),

@@ -13,9 +13,18 @@ let script: string;
 // The script runs as the postgres OS user, as in its pod: initdb, for the restore check, refuses root.
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const run = (args: string[], extraEnv: Record<string, string> = {}, target: PgCluster = cluster) => {
-  const env: Record<string, string> = { ...target.libpqEnv(), PATH: `${PG_BIN}:${process.env.PATH}`, BACKUP_DIR: path.join(dir, "backups"), ...extraEnv };
+  const env: Record<string, string> = {
+    ...target.libpqEnv(),
+    PATH: `${PG_BIN}:${process.env.PATH}`,
+    BACKUP_DIR: path.join(dir, "backups"),
+    ...extraEnv,
+  };
   const r = asRoot
-    ? spawnSync("runuser", ["-u", "postgres", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", script, ...args], { encoding: "utf8" })
+    ? spawnSync(
+        "runuser",
+        ["-u", "postgres", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", script, ...args],
+        { encoding: "utf8" },
+      )
     : spawnSync("bash", [script, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
@@ -42,7 +51,9 @@ beforeAll(async () => {
   dir = shared(path.join(os.tmpdir(), "backup-"));
   script = path.join(dir, "backup.sh");
   fs.writeFileSync(script, renderBackupScript());
-  await query("create table public.notes (id serial primary key, body text not null); insert into public.notes (body) select 'note ' || g from generate_series(1, 250) g");
+  await query(
+    "create table public.notes (id serial primary key, body text not null); insert into public.notes (body) select 'note ' || g from generate_series(1, 250) g",
+  );
   // Supabase-style roles, grants and a row-level security policy, which a fresh cluster lacks.
   await query(`
     create role anon nologin; create role authenticated nologin; create role authenticator login password 'secret' noinherit;
@@ -63,7 +74,9 @@ afterAll(async () => {
 
 test("a backup is kept only after its restore check passes", () => {
   const result = run(["once"], { BACKUP_DATE: "2026-11-01" });
-  expect(result.out).toMatch(/restore check passed for .*postgres-2026-11-01\.dump\.partial: 2 tables, row counts equal/);
+  expect(result.out).toMatch(
+    /restore check passed for .*postgres-2026-11-01\.dump\.partial: 2 tables, row counts equal/,
+  );
   expect(result.code).toBe(0);
   expect(listAll("daily")).toEqual(["postgres-2026-11-01.dump", "postgres-2026-11-01.dump.roles.sql"]);
   expect(list("weekly")).toEqual(["postgres-2026-11-01.dump"]);
@@ -113,11 +126,19 @@ test("a dump restored into an empty cluster reproduces its roles, grants and pol
     const client = new Client({ ...fresh.connection(), database: "app" });
     await client.connect();
     try {
-      const policies = (await client.query("select policyname, roles::text, qual from pg_policies where tablename = 'profiles'")).rows;
-      expect(policies).toEqual([{ policyname: "profiles_own", roles: "{authenticated}", qual: "(owner = CURRENT_USER)" }]);
+      const policies = (
+        await client.query("select policyname, roles::text, qual from pg_policies where tablename = 'profiles'")
+      ).rows;
+      expect(policies).toEqual([
+        { policyname: "profiles_own", roles: "{authenticated}", qual: "(owner = CURRENT_USER)" },
+      ]);
       const [rls] = (await client.query("select relrowsecurity from pg_class where relname = 'profiles'")).rows;
       expect(rls.relrowsecurity).toBe(true);
-      const grants = (await client.query("select grantee, table_name, privilege_type from information_schema.role_table_grants where grantee in ('anon', 'authenticated') order by 1, 2")).rows;
+      const grants = (
+        await client.query(
+          "select grantee, table_name, privilege_type from information_schema.role_table_grants where grantee in ('anon', 'authenticated') order by 1, 2",
+        )
+      ).rows;
       expect(grants).toEqual([
         { grantee: "anon", table_name: "notes", privilege_type: "SELECT" },
         { grantee: "authenticated", table_name: "profiles", privilege_type: "SELECT" },
@@ -141,7 +162,11 @@ test("retention keeps 7 daily and 4 weekly dumps over five weeks of backups", ()
     const result = run(["once"], { BACKUP_DATE: date });
     expect({ date, code: result.code }).toEqual({ date, code: 0 });
   }
-  expect(list("daily")).toEqual(["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"].map((d) => `postgres-${d}.dump`));
+  expect(list("daily")).toEqual(
+    ["2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"].map(
+      (d) => `postgres-${d}.dump`,
+    ),
+  );
   // each roles file goes with its dump
   expect(listAll("daily")).toEqual(list("daily").flatMap((d) => [d, `${d}.roles.sql`]));
   // weekly promotions happened on Nov 1, 8, 15, 22, 29 and Dec 6 would be next; the newest four stay
@@ -214,20 +239,37 @@ esac
   /** One CronJob run: a fresh scratch directory, the dump step, then the upload step (each like its container). */
   const cronRun = (date: string, extra: Record<string, string> = {}) => {
     const scratch = shared(path.join(dir, "scratch-"));
-    const env = { BACKUP_DIR: scratch, BACKUP_DATE: date, BACKUP_BUCKET: "backups", FAKE_S3_ROOT: bucketRoot, ...extra };
+    const env = {
+      BACKUP_DIR: scratch,
+      BACKUP_DATE: date,
+      BACKUP_BUCKET: "backups",
+      FAKE_S3_ROOT: bucketRoot,
+      ...extra,
+    };
     const dump = run(["dump"], env);
     const upload = dump.code === 0 ? run(["upload"], { ...env, PATH: `${bin}:${process.env.PATH}` }) : undefined;
     return { dump, upload, scratch };
   };
-  const objects = (prefix: string) => (fs.existsSync(path.join(bucketRoot, "backups", prefix)) ? fs.readdirSync(path.join(bucketRoot, "backups", prefix)).sort() : []);
-  const versions = (key: string) => (fs.existsSync(path.join(bucketRoot, ".versions", "backups", key)) ? fs.readdirSync(path.join(bucketRoot, ".versions", "backups", key)).sort() : []);
+  const objects = (prefix: string) =>
+    fs.existsSync(path.join(bucketRoot, "backups", prefix))
+      ? fs.readdirSync(path.join(bucketRoot, "backups", prefix)).sort()
+      : [];
+  const versions = (key: string) =>
+    fs.existsSync(path.join(bucketRoot, ".versions", "backups", key))
+      ? fs.readdirSync(path.join(bucketRoot, ".versions", "backups", key)).sort()
+      : [];
   const calls = () => fs.readFileSync(path.join(bucketRoot, "calls.log"), "utf8").trim().split("\n");
 
   test("the dump step leaves exactly one verified dump, named by day and time; the upload overwrites the fixed keys", () => {
     const { dump, upload, scratch } = cronRun("2027-03-07T06:30:05Z");
     expect(dump.code).toBe(0);
-    expect(dump.out).toMatch(/restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 2 tables, row counts equal/);
-    expect(fs.readdirSync(scratch).sort()).toEqual(["postgres-2027-03-07T063005Z.dump", "postgres-2027-03-07T063005Z.dump.roles.sql"]);
+    expect(dump.out).toMatch(
+      /restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 2 tables, row counts equal/,
+    );
+    expect(fs.readdirSync(scratch).sort()).toEqual([
+      "postgres-2027-03-07T063005Z.dump",
+      "postgres-2027-03-07T063005Z.dump.roles.sql",
+    ]);
     // The first upload: daily, and weekly since there is no weekly dump yet; the roles go first.
     expect(upload?.code).toBe(0);
     expect(objects("daily")).toEqual(["postgres.dump", "postgres.roles.sql"]);
@@ -252,14 +294,20 @@ esac
     expect(versions("daily/postgres.dump")).toHaveLength(8);
     expect(versions("daily/postgres.roles.sql")).toHaveLength(8);
     // Mar 7 was the first; Mar 14 and 21 are 7 days after the current weekly one, the other days are not.
-    expect(versions("weekly/postgres.dump")).toEqual(["postgres-2027-03-07T063005Z.dump", "postgres-2027-03-14T063000Z.dump", "postgres-2027-03-21T063000Z.dump"]);
+    expect(versions("weekly/postgres.dump")).toEqual([
+      "postgres-2027-03-07T063005Z.dump",
+      "postgres-2027-03-14T063000Z.dump",
+      "postgres-2027-03-21T063000Z.dump",
+    ]);
   }, 120000);
 
   test("on GCS the AWS CLI is pointed at the XML API endpoint", () => {
     const { upload } = cronRun("2027-03-23T06:30:00Z", { BACKUP_S3_ENDPOINT: "https://storage.googleapis.com" });
     expect(upload?.code).toBe(0);
     const last = calls().slice(-2);
-    expect(last[0]).toMatch(/^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .*postgres-2027-03-23T063000Z\.dump s3:\/\/backups\/daily\/postgres\.dump$/);
+    expect(last[0]).toMatch(
+      /^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .*postgres-2027-03-23T063000Z\.dump s3:\/\/backups\/daily\/postgres\.dump$/,
+    );
     expect(last[1]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/postgres.dump");
   });
 

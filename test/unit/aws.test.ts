@@ -354,11 +354,19 @@ describe("ElastiCache Redis", () => {
 
   test("every stack keeps 7 days of daily Redis snapshots, and fewer is refused", () => {
     for (const run of [prod, staging]) {
-      expect(one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs).toEqual(expect.objectContaining({ snapshotRetentionLimit: 7, snapshotWindow: "06:00-07:00" }));
+      expect(one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs).toEqual(
+        expect.objectContaining({ snapshotRetentionLimit: 7, snapshotWindow: "06:00-07:00" }),
+      );
     }
-    expect(() => validateElastiCacheRedisArgs({ subnetIds: ["a", "b"], securityGroupId: "s", kmsKeyArn: "k", authToken: "t", snapshotRetentionDays: 1 })).toThrow(
-      /snapshotRetentionDays 1 is not allowed; allowed: 7 to 35/,
-    );
+    expect(() =>
+      validateElastiCacheRedisArgs({
+        subnetIds: ["a", "b"],
+        securityGroupId: "s",
+        kmsKeyArn: "k",
+        authToken: "t",
+        snapshotRetentionDays: 1,
+      }),
+    ).toThrow(/snapshotRetentionDays 1 is not allowed; allowed: 7 to 35/);
   });
 
   test("HA without a replica is refused", () => {
@@ -413,12 +421,21 @@ describe("S3 backup bucket", () => {
   });
 
   test("the lifecycle keeps the last 7 daily and 4 weekly versions, and never expires by age, so a failing job loses nothing", () => {
-    for (const lifecycle of ofType(prod, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").filter((l) => l.name.startsWith("backups"))) {
+    for (const lifecycle of ofType(prod, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").filter(
+      (l) => l.name.startsWith("backups"),
+    )) {
       const rules = lifecycle.inputs.rules as Obj[];
       expect(rules.filter((r) => r.expiration)).toEqual([]);
-      const kept = Object.fromEntries(rules.filter((r) => r.noncurrentVersionExpiration).map((r) => [(r.filter as Obj).prefix, r.noncurrentVersionExpiration]));
+      const kept = Object.fromEntries(
+        rules
+          .filter((r) => r.noncurrentVersionExpiration)
+          .map((r) => [(r.filter as Obj).prefix, r.noncurrentVersionExpiration]),
+      );
       // The current version plus 6 (daily) or 3 (weekly) noncurrent ones.
-      expect(kept).toEqual({ "daily/": { noncurrentDays: 1, newerNoncurrentVersions: 6 }, "weekly/": { noncurrentDays: 1, newerNoncurrentVersions: 3 } });
+      expect(kept).toEqual({
+        "daily/": { noncurrentDays: 1, newerNoncurrentVersions: 6 },
+        "weekly/": { noncurrentDays: 1, newerNoncurrentVersions: 3 },
+      });
       expect(rules.find((r) => r.abortIncompleteMultipartUpload)?.filter).toEqual({});
     }
     expect(BACKUP_RETENTION.prefixes.map((p) => p.keep)).toEqual([7, 4]);

@@ -548,11 +548,25 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
     );
     expect(envOf((podOf("backup").containers as Obj[])[0]).BACKUP_BUCKET).toBe(out.backupBucket);
     if (cloud === "aws") {
-      const lifecycle = (bucket: string) => JSON.stringify(ofType(get(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find((l) => l.name === `${bucket}-lifecycle`)?.inputs.rules);
-      type Rule = { filter: { prefix?: string }; expiration?: { days?: number }; noncurrentVersionExpiration?: { newerNoncurrentVersions?: number } };
-      const expiries = (bucket: string) => (JSON.parse(lifecycle(bucket)) as Rule[]).filter((r) => r.expiration?.days).map((r) => [r.filter.prefix, r.expiration?.days]);
+      const lifecycle = (bucket: string) =>
+        JSON.stringify(
+          ofType(get(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find(
+            (l) => l.name === `${bucket}-lifecycle`,
+          )?.inputs.rules,
+        );
+      type Rule = {
+        filter: { prefix?: string };
+        expiration?: { days?: number };
+        noncurrentVersionExpiration?: { newerNoncurrentVersions?: number };
+      };
+      const expiries = (bucket: string) =>
+        (JSON.parse(lifecycle(bucket)) as Rule[])
+          .filter((r) => r.expiration?.days)
+          .map((r) => [r.filter.prefix, r.expiration?.days]);
       const kept = (bucket: string) =>
-        (JSON.parse(lifecycle(bucket)) as Rule[]).filter((r) => r.noncurrentVersionExpiration?.newerNoncurrentVersions).map((r) => [r.filter.prefix, r.noncurrentVersionExpiration?.newerNoncurrentVersions]);
+        (JSON.parse(lifecycle(bucket)) as Rule[])
+          .filter((r) => r.noncurrentVersionExpiration?.newerNoncurrentVersions)
+          .map((r) => [r.filter.prefix, r.noncurrentVersionExpiration?.newerNoncurrentVersions]);
       expect(expiries("backups")).toEqual([]);
       expect(kept("backups")).toEqual([
         ["daily/", 6],

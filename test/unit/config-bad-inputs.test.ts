@@ -9,7 +9,13 @@ import { ns } from "../helpers/config";
 
 const image = "ghcr.io/northstack/api:0.1.0";
 const dev: Record<string, string> = {};
-const staging = { cloud: "aws", cluster: "managed", apiImage: image, publicUrl: "https://api.example.ca", tlsSecretName: "gateway-tls" };
+const staging = {
+  cloud: "aws",
+  cluster: "managed",
+  apiImage: image,
+  publicUrl: "https://api.example.ca",
+  tlsSecretName: "gateway-tls",
+};
 const prodAws = { ...staging, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 const prodGcp = { ...prodAws, cloud: "gcp" };
 
@@ -29,57 +35,339 @@ interface Row {
 
 const rows: Record<string, Row> = {
   // dev
-  "dev: a cloud stack's cloud": { stack: "dev", raw: { ...dev, cloud: "aws" }, blamed: ["northstack:cloud"], value: '"aws"', allowed: 'use "local"' },
-  "dev: an unknown cloud": { stack: "dev", raw: { cloud: "azure" }, blamed: ["northstack:cloud"], value: '"azure"', allowed: "allowed values: local, aws, gcp" },
-  "dev: gatewayPort on studio's default": { stack: "dev", raw: { gatewayPort: "3000" }, blamed: ["northstack:gatewayPort"], value: "3000", allowed: "host ports must differ" },
-  "dev: apiPort on the gateway's default": { stack: "dev", raw: { apiPort: "8000" }, blamed: ["northstack:apiPort"], value: "8000", allowed: "host ports must differ" },
-  "dev: a privileged host port": { stack: "dev", raw: { gatewayPort: "80" }, blamed: ["northstack:gatewayPort"], value: "80", allowed: "allowed: 1024 to 65535" },
-  "dev: a port that is not a number": { stack: "dev", raw: { grafanaPort: "http" }, blamed: ["northstack:grafanaPort"], value: '"http"', allowed: "allowed: 1024 to 65535" },
-  "dev: a boolean spelt yes": { stack: "dev", raw: { monitoring: "yes" }, blamed: ["northstack:monitoring"], value: '"yes"', allowed: "use true or false" },
-  "dev: a wildcard CORS origin": { stack: "dev", raw: { corsOrigins: '["*"]' }, blamed: ["northstack:corsOrigins"], value: '"*"', allowed: "list the origins" },
-  "dev: a CORS origin with a path": { stack: "dev", raw: { corsOrigins: '["https://app.example.ca/x"]' }, blamed: ["northstack:corsOrigins"], value: '"https://app.example.ca/x"', allowed: "without a path" },
-  "dev: admin routes open to all": { stack: "dev", raw: { adminAllowCidrs: '["0.0.0.0/0"]' }, blamed: ["northstack:adminAllowCidrs"], value: '"0.0.0.0/0"', allowed: "list narrower CIDRs" },
-  "dev: a CIDR list that is not a list": { stack: "dev", raw: { adminAllowCidrs: "10.0.0.0/8" }, blamed: ["northstack:adminAllowCidrs"], value: '"10.0.0.0/8"', allowed: 'JSON like ["a","b"]' },
-  "dev: a docker subnet without a prefix": { stack: "dev", raw: { dockerSubnet: "172.30.0.0" }, blamed: ["northstack:dockerSubnet"], value: '"172.30.0.0"', allowed: "like 10.0.0.0/16" },
-  "dev: an ftp public URL": { stack: "dev", raw: { publicUrl: "ftp://api.example.ca" }, blamed: ["northstack:publicUrl"], value: '"ftp://api.example.ca"', allowed: "http(s) URL" },
-  "dev: a region without a cloud": { stack: "dev", raw: { region: "ca-central-1" }, blamed: ["northstack:region"], value: '"ca-central-1"', allowed: "remove it" },
-  "dev stack: an unknown environment beside a cloud": { stack: "dev", raw: { ...staging, environment: "qa" }, blamed: ["northstack:environment"], value: '"qa"', allowed: "dev, staging, prod" },
-  "dev: an unknown environment": { stack: "dev", raw: { environment: "qa" }, blamed: ["northstack:environment"], value: '"qa"', allowed: "allowed values: dev, staging, prod" },
-  "dev: a misspelt key": { stack: "dev", raw: { gatwayPort: "9000" }, blamed: ["northstack:gatwayPort"], value: '"9000"', allowed: "did you mean northstack:gatewayPort?" },
-  "dev: an image on latest": { stack: "dev", raw: { apiImage: "ghcr.io/northstack/api:latest" }, blamed: ["northstack:apiImage"], value: '"ghcr.io/northstack/api:latest"', allowed: "pin a version tag or a sha256 digest" },
-  "dev: aws provider region outside Canada": { stack: "dev", raw: { "aws:region": "us-east-1" }, blamed: ["aws:region"], value: '"us-east-1"', allowed: "ca-central-1, ca-west-1" },
-  "dev config on an unknown stack name": { stack: "alice", raw: {}, blamed: ["northstack:environment"], value: '"alice"', allowed: "dev, staging, prod" },
+  "dev: a cloud stack's cloud": {
+    stack: "dev",
+    raw: { ...dev, cloud: "aws" },
+    blamed: ["northstack:cloud"],
+    value: '"aws"',
+    allowed: 'use "local"',
+  },
+  "dev: an unknown cloud": {
+    stack: "dev",
+    raw: { cloud: "azure" },
+    blamed: ["northstack:cloud"],
+    value: '"azure"',
+    allowed: "allowed values: local, aws, gcp",
+  },
+  "dev: gatewayPort on studio's default": {
+    stack: "dev",
+    raw: { gatewayPort: "3000" },
+    blamed: ["northstack:gatewayPort"],
+    value: "3000",
+    allowed: "host ports must differ",
+  },
+  "dev: apiPort on the gateway's default": {
+    stack: "dev",
+    raw: { apiPort: "8000" },
+    blamed: ["northstack:apiPort"],
+    value: "8000",
+    allowed: "host ports must differ",
+  },
+  "dev: a privileged host port": {
+    stack: "dev",
+    raw: { gatewayPort: "80" },
+    blamed: ["northstack:gatewayPort"],
+    value: "80",
+    allowed: "allowed: 1024 to 65535",
+  },
+  "dev: a port that is not a number": {
+    stack: "dev",
+    raw: { grafanaPort: "http" },
+    blamed: ["northstack:grafanaPort"],
+    value: '"http"',
+    allowed: "allowed: 1024 to 65535",
+  },
+  "dev: a boolean spelt yes": {
+    stack: "dev",
+    raw: { monitoring: "yes" },
+    blamed: ["northstack:monitoring"],
+    value: '"yes"',
+    allowed: "use true or false",
+  },
+  "dev: a wildcard CORS origin": {
+    stack: "dev",
+    raw: { corsOrigins: '["*"]' },
+    blamed: ["northstack:corsOrigins"],
+    value: '"*"',
+    allowed: "list the origins",
+  },
+  "dev: a CORS origin with a path": {
+    stack: "dev",
+    raw: { corsOrigins: '["https://app.example.ca/x"]' },
+    blamed: ["northstack:corsOrigins"],
+    value: '"https://app.example.ca/x"',
+    allowed: "without a path",
+  },
+  "dev: admin routes open to all": {
+    stack: "dev",
+    raw: { adminAllowCidrs: '["0.0.0.0/0"]' },
+    blamed: ["northstack:adminAllowCidrs"],
+    value: '"0.0.0.0/0"',
+    allowed: "list narrower CIDRs",
+  },
+  "dev: a CIDR list that is not a list": {
+    stack: "dev",
+    raw: { adminAllowCidrs: "10.0.0.0/8" },
+    blamed: ["northstack:adminAllowCidrs"],
+    value: '"10.0.0.0/8"',
+    allowed: 'JSON like ["a","b"]',
+  },
+  "dev: a docker subnet without a prefix": {
+    stack: "dev",
+    raw: { dockerSubnet: "172.30.0.0" },
+    blamed: ["northstack:dockerSubnet"],
+    value: '"172.30.0.0"',
+    allowed: "like 10.0.0.0/16",
+  },
+  "dev: an ftp public URL": {
+    stack: "dev",
+    raw: { publicUrl: "ftp://api.example.ca" },
+    blamed: ["northstack:publicUrl"],
+    value: '"ftp://api.example.ca"',
+    allowed: "http(s) URL",
+  },
+  "dev: a region without a cloud": {
+    stack: "dev",
+    raw: { region: "ca-central-1" },
+    blamed: ["northstack:region"],
+    value: '"ca-central-1"',
+    allowed: "remove it",
+  },
+  "dev stack: an unknown environment beside a cloud": {
+    stack: "dev",
+    raw: { ...staging, environment: "qa" },
+    blamed: ["northstack:environment"],
+    value: '"qa"',
+    allowed: "dev, staging, prod",
+  },
+  "dev: an unknown environment": {
+    stack: "dev",
+    raw: { environment: "qa" },
+    blamed: ["northstack:environment"],
+    value: '"qa"',
+    allowed: "allowed values: dev, staging, prod",
+  },
+  "dev: a misspelt key": {
+    stack: "dev",
+    raw: { gatwayPort: "9000" },
+    blamed: ["northstack:gatwayPort"],
+    value: '"9000"',
+    allowed: "did you mean northstack:gatewayPort?",
+  },
+  "dev: an image on latest": {
+    stack: "dev",
+    raw: { apiImage: "ghcr.io/northstack/api:latest" },
+    blamed: ["northstack:apiImage"],
+    value: '"ghcr.io/northstack/api:latest"',
+    allowed: "pin a version tag or a sha256 digest",
+  },
+  "dev: aws provider region outside Canada": {
+    stack: "dev",
+    raw: { "aws:region": "us-east-1" },
+    blamed: ["aws:region"],
+    value: '"us-east-1"',
+    allowed: "ca-central-1, ca-west-1",
+  },
+  "dev config on an unknown stack name": {
+    stack: "alice",
+    raw: {},
+    blamed: ["northstack:environment"],
+    value: '"alice"',
+    allowed: "dev, staging, prod",
+  },
 
   // staging (aws)
-  "staging: an unknown cloud": { stack: "staging", raw: { ...staging, cloud: "azure" }, blamed: ["northstack:cloud"], value: '"azure"', allowed: "local, aws, gcp" },
-  "staging: the local cloud": { stack: "staging", raw: { ...staging, cloud: "local" }, blamed: ["northstack:cloud"], value: '"local"', allowed: 'use "aws" or "gcp"' },
-  "staging: cluster in the wrong case": { stack: "staging", raw: { ...staging, cluster: "Managed" }, blamed: ["northstack:cluster"], value: '"Managed"', allowed: "existing, managed" },
-  "staging: a region outside Canada": { stack: "staging", raw: { ...staging, region: "us-east-1" }, blamed: ["northstack:region"], value: '"us-east-1"', allowed: "ca-central-1, ca-west-1" },
-  "staging: DR region equal to the default primary": { stack: "staging", raw: { ...staging, drRegion: "ca-central-1" }, blamed: ["northstack:drRegion"], value: '"ca-central-1"', allowed: "other Canadian region" },
-  "staging: both regions the same": { stack: "staging", raw: { ...staging, region: "ca-west-1", drRegion: "ca-west-1" }, blamed: ["northstack:drRegion"], value: '"ca-west-1"', allowed: "other Canadian region" },
-  "staging: plain HTTP": { stack: "staging", raw: { ...staging, publicUrl: "http://api.example.ca" }, blamed: ["northstack:publicUrl"], value: '"http://api.example.ca"', allowed: "use an https:// URL" },
-  "staging: no API image": { stack: "staging", raw: { ...staging, apiImage: "" }, blamed: ["northstack:apiImage"], value: "required", allowed: "a pinned image" },
-  "staging: an untagged image": { stack: "staging", raw: { ...staging, apiImage: "ghcr.io/northstack/api" }, blamed: ["northstack:apiImage"], value: '"ghcr.io/northstack/api"', allowed: "pin a version tag" },
-  "staging: fractional replicas": { stack: "staging", raw: { ...staging, apiReplicas: "1.5" }, blamed: ["northstack:apiReplicas"], value: '"1.5"', allowed: "allowed: 1 to 100" },
-  "staging: max replicas below replicas": { stack: "staging", raw: { ...staging, apiReplicas: "5", apiMaxReplicas: "3" }, blamed: ["northstack:apiMaxReplicas"], value: "3", allowed: "at least that" },
-  "staging: bad replicas beside a low max": { stack: "staging", raw: { ...staging, apiReplicas: "many", apiMaxReplicas: "1" }, blamed: ["northstack:apiReplicas"], value: '"many"', allowed: "allowed: 1 to 100" },
-  "staging: an unknown exposure": { stack: "staging", raw: { ...staging, exposure: "nodeport" }, blamed: ["northstack:exposure"], value: '"nodeport"', allowed: "allowed values:" },
-  "staging: a namespace in capitals": { stack: "staging", raw: { ...staging, namespace: "NorthStack" }, blamed: ["northstack:namespace"], value: '"NorthStack"', allowed: "lower-case letters, digits and '-', at most 63" },
-  "staging: short backups": { stack: "staging", raw: { ...staging, backupRetentionDays: "3" }, blamed: ["northstack:backupRetentionDays"], value: "3", allowed: "at least 7 days" },
-  "staging: backups beyond the maximum": { stack: "staging", raw: { ...staging, backupRetentionDays: "60" }, blamed: ["northstack:backupRetentionDays"], value: "60", allowed: "allowed: 1 to 35" },
-  "staging: an EKS name on a managed cluster": { stack: "staging", raw: { ...staging, eksClusterName: "ops" }, blamed: ["northstack:eksClusterName"], value: '"ops"', allowed: "remove it" },
-  "staging: two certificate sources": { stack: "staging", raw: { ...staging, certManagerIssuer: "letsencrypt" }, blamed: ["northstack:tlsSecretName"], value: '"gateway-tls"', allowed: "give one" },
-  "staging: a public URL with credentials, path and query": { stack: "staging", raw: { ...staging, publicUrl: "https://user:pw@api.example.ca/path?q=1" }, blamed: ["northstack:publicUrl"], value: "api.example.ca/path?q=1", allowed: "give the origin only" },
-  "staging: aws provider region outside Canada": { stack: "staging", raw: { ...staging, "aws:region": "us-east-1" }, blamed: ["aws:region"], value: '"us-east-1"', allowed: "ca-central-1, ca-west-1" },
-  "staging config on an unknown stack name": { stack: "alice", raw: staging, blamed: ["northstack:environment"], value: '"alice"', allowed: "dev, staging, prod" },
+  "staging: an unknown cloud": {
+    stack: "staging",
+    raw: { ...staging, cloud: "azure" },
+    blamed: ["northstack:cloud"],
+    value: '"azure"',
+    allowed: "local, aws, gcp",
+  },
+  "staging: the local cloud": {
+    stack: "staging",
+    raw: { ...staging, cloud: "local" },
+    blamed: ["northstack:cloud"],
+    value: '"local"',
+    allowed: 'use "aws" or "gcp"',
+  },
+  "staging: cluster in the wrong case": {
+    stack: "staging",
+    raw: { ...staging, cluster: "Managed" },
+    blamed: ["northstack:cluster"],
+    value: '"Managed"',
+    allowed: "existing, managed",
+  },
+  "staging: a region outside Canada": {
+    stack: "staging",
+    raw: { ...staging, region: "us-east-1" },
+    blamed: ["northstack:region"],
+    value: '"us-east-1"',
+    allowed: "ca-central-1, ca-west-1",
+  },
+  "staging: DR region equal to the default primary": {
+    stack: "staging",
+    raw: { ...staging, drRegion: "ca-central-1" },
+    blamed: ["northstack:drRegion"],
+    value: '"ca-central-1"',
+    allowed: "other Canadian region",
+  },
+  "staging: both regions the same": {
+    stack: "staging",
+    raw: { ...staging, region: "ca-west-1", drRegion: "ca-west-1" },
+    blamed: ["northstack:drRegion"],
+    value: '"ca-west-1"',
+    allowed: "other Canadian region",
+  },
+  "staging: plain HTTP": {
+    stack: "staging",
+    raw: { ...staging, publicUrl: "http://api.example.ca" },
+    blamed: ["northstack:publicUrl"],
+    value: '"http://api.example.ca"',
+    allowed: "use an https:// URL",
+  },
+  "staging: no API image": {
+    stack: "staging",
+    raw: { ...staging, apiImage: "" },
+    blamed: ["northstack:apiImage"],
+    value: "required",
+    allowed: "a pinned image",
+  },
+  "staging: an untagged image": {
+    stack: "staging",
+    raw: { ...staging, apiImage: "ghcr.io/northstack/api" },
+    blamed: ["northstack:apiImage"],
+    value: '"ghcr.io/northstack/api"',
+    allowed: "pin a version tag",
+  },
+  "staging: fractional replicas": {
+    stack: "staging",
+    raw: { ...staging, apiReplicas: "1.5" },
+    blamed: ["northstack:apiReplicas"],
+    value: '"1.5"',
+    allowed: "allowed: 1 to 100",
+  },
+  "staging: max replicas below replicas": {
+    stack: "staging",
+    raw: { ...staging, apiReplicas: "5", apiMaxReplicas: "3" },
+    blamed: ["northstack:apiMaxReplicas"],
+    value: "3",
+    allowed: "at least that",
+  },
+  "staging: bad replicas beside a low max": {
+    stack: "staging",
+    raw: { ...staging, apiReplicas: "many", apiMaxReplicas: "1" },
+    blamed: ["northstack:apiReplicas"],
+    value: '"many"',
+    allowed: "allowed: 1 to 100",
+  },
+  "staging: an unknown exposure": {
+    stack: "staging",
+    raw: { ...staging, exposure: "nodeport" },
+    blamed: ["northstack:exposure"],
+    value: '"nodeport"',
+    allowed: "allowed values:",
+  },
+  "staging: a namespace in capitals": {
+    stack: "staging",
+    raw: { ...staging, namespace: "NorthStack" },
+    blamed: ["northstack:namespace"],
+    value: '"NorthStack"',
+    allowed: "lower-case letters, digits and '-', at most 63",
+  },
+  "staging: short backups": {
+    stack: "staging",
+    raw: { ...staging, backupRetentionDays: "3" },
+    blamed: ["northstack:backupRetentionDays"],
+    value: "3",
+    allowed: "at least 7 days",
+  },
+  "staging: backups beyond the maximum": {
+    stack: "staging",
+    raw: { ...staging, backupRetentionDays: "60" },
+    blamed: ["northstack:backupRetentionDays"],
+    value: "60",
+    allowed: "allowed: 1 to 35",
+  },
+  "staging: an EKS name on a managed cluster": {
+    stack: "staging",
+    raw: { ...staging, eksClusterName: "ops" },
+    blamed: ["northstack:eksClusterName"],
+    value: '"ops"',
+    allowed: "remove it",
+  },
+  "staging: two certificate sources": {
+    stack: "staging",
+    raw: { ...staging, certManagerIssuer: "letsencrypt" },
+    blamed: ["northstack:tlsSecretName"],
+    value: '"gateway-tls"',
+    allowed: "give one",
+  },
+  "staging: a public URL with credentials, path and query": {
+    stack: "staging",
+    raw: { ...staging, publicUrl: "https://user:pw@api.example.ca/path?q=1" },
+    blamed: ["northstack:publicUrl"],
+    value: "api.example.ca/path?q=1",
+    allowed: "give the origin only",
+  },
+  "staging: aws provider region outside Canada": {
+    stack: "staging",
+    raw: { ...staging, "aws:region": "us-east-1" },
+    blamed: ["aws:region"],
+    value: '"us-east-1"',
+    allowed: "ca-central-1, ca-west-1",
+  },
+  "staging config on an unknown stack name": {
+    stack: "alice",
+    raw: staging,
+    blamed: ["northstack:environment"],
+    value: '"alice"',
+    allowed: "dev, staging, prod",
+  },
 
   // prod (aws)
-  "prod aws: no Postgres HA": { stack: "prod", raw: { ...prodAws, postgresHa: "false" }, blamed: ["northstack:postgresHa"], value: "false", allowed: "must be highly available" },
-  "prod aws: HA spelt yes": { stack: "prod", raw: { ...prodAws, redisHa: "yes" }, blamed: ["northstack:redisHa"], value: '"yes"', allowed: "use true or false" },
-  "prod aws: no deletion protection": { stack: "prod", raw: { ...prodAws, deletionProtection: "false" }, blamed: ["northstack:deletionProtection"], value: "false", allowed: "protected from deletion" },
-  "prod aws: one Supabase replica": { stack: "prod", raw: { ...prodAws, supabaseReplicas: "1" }, blamed: ["northstack:supabaseReplicas"], value: "1", allowed: "at least 2 replicas" },
-  "prod aws: an unknown cloud": { stack: "prod", raw: { ...prodAws, cloud: "azure" }, blamed: ["northstack:cloud"], value: '"azure"', allowed: "local, aws, gcp" },
-  "prod aws: a public URL with a query": { stack: "prod", raw: { ...prodAws, publicUrl: "https://api.example.ca/?x=1" }, blamed: ["northstack:publicUrl"], value: '"https://api.example.ca/?x=1"', allowed: "give the origin only" },
+  "prod aws: no Postgres HA": {
+    stack: "prod",
+    raw: { ...prodAws, postgresHa: "false" },
+    blamed: ["northstack:postgresHa"],
+    value: "false",
+    allowed: "must be highly available",
+  },
+  "prod aws: HA spelt yes": {
+    stack: "prod",
+    raw: { ...prodAws, redisHa: "yes" },
+    blamed: ["northstack:redisHa"],
+    value: '"yes"',
+    allowed: "use true or false",
+  },
+  "prod aws: no deletion protection": {
+    stack: "prod",
+    raw: { ...prodAws, deletionProtection: "false" },
+    blamed: ["northstack:deletionProtection"],
+    value: "false",
+    allowed: "protected from deletion",
+  },
+  "prod aws: one Supabase replica": {
+    stack: "prod",
+    raw: { ...prodAws, supabaseReplicas: "1" },
+    blamed: ["northstack:supabaseReplicas"],
+    value: "1",
+    allowed: "at least 2 replicas",
+  },
+  "prod aws: an unknown cloud": {
+    stack: "prod",
+    raw: { ...prodAws, cloud: "azure" },
+    blamed: ["northstack:cloud"],
+    value: '"azure"',
+    allowed: "local, aws, gcp",
+  },
+  "prod aws: a public URL with a query": {
+    stack: "prod",
+    raw: { ...prodAws, publicUrl: "https://api.example.ca/?x=1" },
+    blamed: ["northstack:publicUrl"],
+    value: '"https://api.example.ca/?x=1"',
+    allowed: "give the origin only",
+  },
   "prod aws: an existing cluster without its kubeconfig or EKS name": {
     stack: "prod",
     raw: { ...prodAws, cluster: "existing" },
@@ -89,12 +377,48 @@ const rows: Record<string, Row> = {
   },
 
   // prod (gcp)
-  "prod gcp: an aws region": { stack: "prod", raw: { ...prodGcp, region: "ca-central-1" }, blamed: ["northstack:region"], value: '"ca-central-1"', allowed: "northamerica-northeast1, northamerica-northeast2" },
-  "prod gcp: DR region equal to the primary": { stack: "prod", raw: { ...prodGcp, drRegion: "northamerica-northeast1" }, blamed: ["northstack:drRegion"], value: '"northamerica-northeast1"', allowed: "other Canadian region" },
-  "prod gcp: gcp provider region outside Canada": { stack: "prod", raw: { ...prodGcp, "gcp:region": "us-central1" }, blamed: ["gcp:region"], value: '"us-central1"', allowed: "northamerica-northeast1, northamerica-northeast2" },
-  "prod gcp: an EKS name": { stack: "prod", raw: { ...prodGcp, eksClusterName: "ops" }, blamed: ["northstack:eksClusterName"], value: '"ops"', allowed: "remove it" },
-  "prod gcp: a host label over 63 characters": { stack: "prod", raw: { ...prodGcp, publicUrl: longHost }, blamed: ["northstack:publicUrl"], value: `…" (${longHost.length} characters)`, allowed: "1 to 63" },
-  "prod gcp: cluster in capitals": { stack: "prod", raw: { ...prodGcp, cluster: "EXISTING" }, blamed: ["northstack:cluster"], value: '"EXISTING"', allowed: "existing, managed" },
+  "prod gcp: an aws region": {
+    stack: "prod",
+    raw: { ...prodGcp, region: "ca-central-1" },
+    blamed: ["northstack:region"],
+    value: '"ca-central-1"',
+    allowed: "northamerica-northeast1, northamerica-northeast2",
+  },
+  "prod gcp: DR region equal to the primary": {
+    stack: "prod",
+    raw: { ...prodGcp, drRegion: "northamerica-northeast1" },
+    blamed: ["northstack:drRegion"],
+    value: '"northamerica-northeast1"',
+    allowed: "other Canadian region",
+  },
+  "prod gcp: gcp provider region outside Canada": {
+    stack: "prod",
+    raw: { ...prodGcp, "gcp:region": "us-central1" },
+    blamed: ["gcp:region"],
+    value: '"us-central1"',
+    allowed: "northamerica-northeast1, northamerica-northeast2",
+  },
+  "prod gcp: an EKS name": {
+    stack: "prod",
+    raw: { ...prodGcp, eksClusterName: "ops" },
+    blamed: ["northstack:eksClusterName"],
+    value: '"ops"',
+    allowed: "remove it",
+  },
+  "prod gcp: a host label over 63 characters": {
+    stack: "prod",
+    raw: { ...prodGcp, publicUrl: longHost },
+    blamed: ["northstack:publicUrl"],
+    value: `…" (${longHost.length} characters)`,
+    allowed: "1 to 63",
+  },
+  "prod gcp: cluster in capitals": {
+    stack: "prod",
+    raw: { ...prodGcp, cluster: "EXISTING" },
+    blamed: ["northstack:cluster"],
+    value: '"EXISTING"',
+    allowed: "existing, managed",
+  },
 };
 
 /** The key a problem blames: what comes before its first ": ". */
@@ -142,16 +466,23 @@ describe("the root cause is reported once", () => {
   test("a public URL's password is never echoed", () => {
     const problems = problemsOf({ ...staging, publicUrl: "https://user:s3cr3t-pw@api.example.ca/" }, "staging");
     expect(problems.join("\n")).not.toContain("s3cr3t-pw");
-    expect(problems).toEqual([expect.stringMatching(/^northstack:publicUrl: "https:\/\/\[credentials\]@api\.example\.ca\/" contains a user name or password/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^northstack:publicUrl: "https:\/\/\[credentials\]@api\.example\.ca\/" contains a user name or password/,
+      ),
+    ]);
   });
 
   test.each([
     ["aws", staging, "ca-west-1", "ca-central-1"],
     ["gcp", { ...staging, cloud: "gcp" }, "northamerica-northeast2", "northamerica-northeast1"],
-  ])("on %s, a primary region in the default DR region moves the unset DR region to the other Canadian region", (_cloud, base, region, dr) => {
-    const cfg = parseConfig(ns({ ...base, region }), "staging");
-    expect([cfg.region, cfg.drRegion]).toEqual([region, dr]);
-  });
+  ])(
+    "on %s, a primary region in the default DR region moves the unset DR region to the other Canadian region",
+    (_cloud, base, region, dr) => {
+      const cfg = parseConfig(ns({ ...base, region }), "staging");
+      expect([cfg.region, cfg.drRegion]).toEqual([region, dr]);
+    },
+  );
 
   test("a port set to another's default blames the port the stack sets, whichever comes first", () => {
     expect(problemsOf({ studioPort: "8000" }, "dev").map(blamedKey)).toEqual(["northstack:studioPort"]);
@@ -159,7 +490,9 @@ describe("the root cause is reported once", () => {
   });
 
   test("an invalid environment on an unknown stack name is one problem", () => {
-    expect(problemsOf({ ...staging, environment: "qa" }, "alice")).toEqual(['northstack:environment: "qa" is not allowed; allowed values: dev, staging, prod']);
+    expect(problemsOf({ ...staging, environment: "qa" }, "alice")).toEqual([
+      'northstack:environment: "qa" is not allowed; allowed values: dev, staging, prod',
+    ]);
   });
 
   test("a stack named for no environment but setting one is judged by that environment", () => {

@@ -71,7 +71,11 @@ describe("northstack:supabaseReplicas", () => {
     expect(problemsOf({ ...prod, supabaseReplicas: "1" }, "prod")).toEqual([
       "northstack:supabaseReplicas: 1 is not allowed on prod; auth, rest and storage need at least 2 replicas to survive a node or zone loss",
     ]);
-    expect(problemsOf({ ...cloud, supabaseReplicas: "-1" }, "staging")).toEqual(["northstack:supabaseReplicas: -1 is below the minimum 0; allowed: 0 to 20"]);
-    expect(problemsOf({ ...cloud, supabaseReplicas: "21" }, "staging")).toEqual(["northstack:supabaseReplicas: 21 is above the maximum 20; allowed: 0 to 20"]);
+    expect(problemsOf({ ...cloud, supabaseReplicas: "-1" }, "staging")).toEqual([
+      "northstack:supabaseReplicas: -1 is below the minimum 0; allowed: 0 to 20",
+    ]);
+    expect(problemsOf({ ...cloud, supabaseReplicas: "21" }, "staging")).toEqual([
+      "northstack:supabaseReplicas: 21 is above the maximum 20; allowed: 0 to 20",
+    ]);
   });
 });

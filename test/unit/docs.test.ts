@@ -8,7 +8,13 @@ import * as path from "path";
 
 const root = path.resolve(__dirname, "..", "..");
 const docsDir = path.join(root, "docs");
-const pages = ["README.md", ...fs.readdirSync(docsDir).filter((f) => f.endsWith(".md")).map((f) => path.join("docs", f))];
+const pages = [
+  "README.md",
+  ...fs
+    .readdirSync(docsDir)
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => path.join("docs", f)),
+];
 
 /** Text outside fenced code blocks and inline code spans, where `](...)` is prose rather than a link. */
 function prose(markdown: string): string {
@@ -48,7 +54,9 @@ function brokenLinks(page: string): string[] {
   for (const target of linkTargets(text)) {
     if (isExternal(target)) continue;
     const [file, anchor] = target.split("#", 2);
-    const resolved = file ? path.resolve(path.dirname(path.join(root, page)), decodeURIComponent(file)) : path.join(root, page);
+    const resolved = file
+      ? path.resolve(path.dirname(path.join(root, page)), decodeURIComponent(file))
+      : path.join(root, page);
     if (!resolved.startsWith(root + path.sep)) {
       problems.push(`${page}: ${target} (points outside the repository)`);
       continue;
@@ -57,7 +65,11 @@ function brokenLinks(page: string): string[] {
       problems.push(`${page}: ${target} (no such file)`);
       continue;
     }
-    if (anchor !== undefined && resolved.endsWith(".md") && !headingAnchors(fs.readFileSync(resolved, "utf8")).has(anchor)) {
+    if (
+      anchor !== undefined &&
+      resolved.endsWith(".md") &&
+      !headingAnchors(fs.readFileSync(resolved, "utf8")).has(anchor)
+    ) {
       problems.push(`${page}: ${target} (no heading #${anchor} in ${path.relative(root, resolved)})`);
     }
   }
@@ -66,13 +78,22 @@ function brokenLinks(page: string): string[] {
 
 describe("the link checker itself", () => {
   it("finds links outside code, and none inside it", () => {
-    const md = "See [a](docs/a.md) and ![b](img.png \"t\").\n\n```sh\n[x](inside.md)\n```\n`[y](span.md)` [c](https://example.org)\n";
+    const md =
+      'See [a](docs/a.md) and ![b](img.png "t").\n\n```sh\n[x](inside.md)\n```\n`[y](span.md)` [c](https://example.org)\n';
     expect(linkTargets(md)).toEqual(["docs/a.md", "img.png", "https://example.org"]);
   });
 
   it("derives GitHub heading anchors", () => {
-    const anchors = headingAnchors("# Runbooks\n## Backups and restores\n### dev: self-hosted Postgres (pgBackRest)\n## rollback\n## rollback\n");
-    expect([...anchors]).toEqual(["runbooks", "backups-and-restores", "dev-self-hosted-postgres-pgbackrest", "rollback", "rollback-1"]);
+    const anchors = headingAnchors(
+      "# Runbooks\n## Backups and restores\n### dev: self-hosted Postgres (pgBackRest)\n## rollback\n## rollback\n",
+    );
+    expect([...anchors]).toEqual([
+      "runbooks",
+      "backups-and-restores",
+      "dev-self-hosted-postgres-pgbackrest",
+      "rollback",
+      "rollback-1",
+    ]);
   });
 });
 

@@ -14,7 +14,13 @@ import {
 import { GkeAutopilot, gkeKubeconfig, validateGkeAutopilotArgs } from "../../components/gcp/cluster";
 import { GcpEncryptionKey } from "../../components/gcp/kms";
 import { GcpNetwork, gcpSubnetLayout } from "../../components/gcp/network";
-import { CloudSqlPostgres, cloudSqlBackupWindow, cloudSqlPitrNotice, cloudSqlPromoteCommands, validateCloudSqlPostgresArgs } from "../../components/gcp/postgres";
+import {
+  CloudSqlPostgres,
+  cloudSqlBackupWindow,
+  cloudSqlPitrNotice,
+  cloudSqlPromoteCommands,
+  validateCloudSqlPostgresArgs,
+} from "../../components/gcp/postgres";
 import { gcpContext, validateGcpRegions } from "../../components/gcp/providers";
 import { MemorystoreRedis, memorystoreSizeGb } from "../../components/gcp/redis";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
@@ -302,7 +308,9 @@ describe("Cloud SQL", () => {
   });
 
   test("a PITR window shorter than configured is announced at plan time and exported", () => {
-    expect(cloudSqlPitrNotice(14)).toBe("backupRetentionDays: 14 exceeds Cloud SQL's 7-day PITR window; 14 daily backups are kept, point-in-time recovery covers the last 7 days");
+    expect(cloudSqlPitrNotice(14)).toBe(
+      "backupRetentionDays: 14 exceeds Cloud SQL's 7-day PITR window; 14 daily backups are kept, point-in-time recovery covers the last 7 days",
+    );
     expect(cloudSqlPitrNotice(7)).toBeUndefined();
   });
 
@@ -372,7 +380,10 @@ describe("Memorystore", () => {
 
   test("every stack persists Redis with hourly RDB snapshots", () => {
     for (const run of [prod, staging]) {
-      expect(one(run, "gcp:redis/instance:Instance").inputs.persistenceConfig).toEqual({ persistenceMode: "RDB", rdbSnapshotPeriod: "ONE_HOUR" });
+      expect(one(run, "gcp:redis/instance:Instance").inputs.persistenceConfig).toEqual({
+        persistenceMode: "RDB",
+        rdbSnapshotPeriod: "ONE_HOUR",
+      });
     }
   });
 
@@ -421,17 +432,35 @@ describe("GCS backups", () => {
   });
 
   test("the lifecycle keeps the last 7 daily and 4 weekly versions, like S3's, and never deletes by age", () => {
-    for (const bucket of [...ofType(prod, "gcp:storage/bucket:Bucket"), ...ofType(staging, "gcp:storage/bucket:Bucket")]) {
+    for (const bucket of [
+      ...ofType(prod, "gcp:storage/bucket:Bucket"),
+      ...ofType(staging, "gcp:storage/bucket:Bucket"),
+    ]) {
       const rules = bucket.inputs.lifecycleRules as { action: Obj; condition: Obj }[];
-      const byPrefix = Object.fromEntries(rules.filter((r) => r.condition.matchesPrefixes).map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition]));
-      expect(byPrefix).toEqual(Object.fromEntries(BACKUP_RETENTION.prefixes.map((p) => [p.prefix, { numNewerVersions: p.keep, matchesPrefixes: [p.prefix], withState: "ARCHIVED" }])));
+      const byPrefix = Object.fromEntries(
+        rules
+          .filter((r) => r.condition.matchesPrefixes)
+          .map((r) => [(r.condition.matchesPrefixes as string[])[0], r.condition]),
+      );
+      expect(byPrefix).toEqual(
+        Object.fromEntries(
+          BACKUP_RETENTION.prefixes.map((p) => [
+            p.prefix,
+            { numNewerVersions: p.keep, matchesPrefixes: [p.prefix], withState: "ARCHIVED" },
+          ]),
+        ),
+      );
       expect(byPrefix["daily/"].numNewerVersions).toBe(7);
       expect(byPrefix["weekly/"].numNewerVersions).toBe(4);
       // GCS deletes when any rule matches: an age or noncurrent-time Delete rule would undo the count.
       const deletes = rules.filter((r) => r.action.type === "Delete");
-      expect(deletes.every((r) => r.condition.age === undefined && r.condition.daysSinceNoncurrentTime === undefined)).toBe(true);
+      expect(
+        deletes.every((r) => r.condition.age === undefined && r.condition.daysSinceNoncurrentTime === undefined),
+      ).toBe(true);
     }
-    expect(JSON.stringify(gcsLifecycleRules())).toContain('{"action":{"type":"AbortIncompleteMultipartUpload"},"condition":{"age":1}}');
+    expect(JSON.stringify(gcsLifecycleRules())).toContain(
+      '{"action":{"type":"AbortIncompleteMultipartUpload"},"condition":{"age":1}}',
+    );
   });
 
   test("prod copies daily to the northamerica-northeast2 bucket and nowhere else", () => {

@@ -1,4 +1,11 @@
-import { DNS_LABEL, DNS_LABEL_MAX, EKS_CLUSTER_NAME, HOSTNAME, certificateSourceProblem, checkGatewayOrigin } from "../checks";
+import {
+  DNS_LABEL,
+  DNS_LABEL_MAX,
+  EKS_CLUSTER_NAME,
+  HOSTNAME,
+  certificateSourceProblem,
+  checkGatewayOrigin,
+} from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
 import { NorthstackConfig, SECRET_PLACEHOLDER } from "../schema";
 import { Platform } from "./platform";
@@ -69,7 +76,9 @@ export function readKubernetes(
     }
     // A malformed URL is reported by the gateway section.
     if (!checkGatewayOrigin(publicUrl) && new URL(publicUrl).protocol !== "https:") {
-      problems.push(`${key("publicUrl")}: ${show(publicUrl)} is not allowed on ${environment}; the gateway serves TLS only, so use an https:// URL`);
+      problems.push(
+        `${key("publicUrl")}: ${show(publicUrl)} is not allowed on ${environment}; the gateway serves TLS only, so use an https:// URL`,
+      );
     }
   }
   if (certificateProblem === "both") {
@@ -102,7 +111,12 @@ export function readKubernetes(
  * The existing EKS cluster where EKS Pod Identity gives Supabase Storage and the backup job their S3
  * access: required with cloud aws and cluster existing, meaningless otherwise.
  */
-export function readEksClusterName(r: ConfigReader, problems: Problems, { profile, cloud, cloudKnown }: Platform, cluster: Kubernetes["cluster"]): string {
+export function readEksClusterName(
+  r: ConfigReader,
+  problems: Problems,
+  { profile, cloud, cloudKnown }: Platform,
+  cluster: Kubernetes["cluster"],
+): string {
   const eksClusterName = r.str("eksClusterName");
   // Whether the name is needed depends on cloud and cluster; when either was rejected, it cannot be judged.
   const judged = cloudKnown && !r.invalid("cluster");
@@ -113,7 +127,9 @@ export function readEksClusterName(r: ConfigReader, problems: Problems, { profil
     );
   }
   if (judged && eksClusterName && !(cloud === "aws" && cluster === "existing")) {
-    problems.push(`${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`);
+    problems.push(
+      `${key("eksClusterName")}: ${show(eksClusterName)} has no meaning unless ${key("cloud")} is aws and ${key("cluster")} is existing; remove it`,
+    );
   }
   if (eksClusterName && !EKS_CLUSTER_NAME.test(eksClusterName)) {
     problems.push(

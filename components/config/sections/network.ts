@@ -18,7 +18,8 @@ export function readGatewayAndNetwork(
     }
     const problem = checkUrl(origin);
     if (problem) problems.push(`${key("corsOrigins")}: ${show(withoutUserinfo(origin))} ${problem}`);
-    else if (new URL(origin).pathname !== "/") problems.push(`${key("corsOrigins")}: ${show(withoutUserinfo(origin))} must be an origin, without a path`);
+    else if (new URL(origin).pathname !== "/")
+      problems.push(`${key("corsOrigins")}: ${show(withoutUserinfo(origin))} must be an origin, without a path`);
   }
   const adminAllowCidrs = r.list("adminAllowCidrs");
   if (adminAllowCidrs.length === 0) problems.push(`${key("adminAllowCidrs")}: must list at least one CIDR`);
@@ -48,7 +49,9 @@ export function readGatewayAndNetwork(
   const vpcId = r.str("vpcId");
   const privateSubnetIds = r.list("privateSubnetIds");
   if (!r.invalid("privateSubnetIds") && Boolean(vpcId) !== privateSubnetIds.length > 0) {
-    problems.push(`${key("vpcId")} and ${key("privateSubnetIds")}: give both or neither (got vpcId ${show(vpcId)}, ${privateSubnetIds.length} subnets)`);
+    problems.push(
+      `${key("vpcId")} and ${key("privateSubnetIds")}: give both or neither (got vpcId ${show(vpcId)}, ${privateSubnetIds.length} subnets)`,
+    );
   }
   if (privateSubnetIds.length === 1) {
     problems.push(`${key("privateSubnetIds")}: needs at least two subnets in different zones for managed databases`);
@@ -86,7 +89,9 @@ export function checkHostPorts(r: ConfigReader, problems: Problems): void {
       if (r.int(ports[i]) !== r.int(ports[j])) continue;
       const [blamed, other] = r.given(ports[j]) !== undefined ? [ports[j], ports[i]] : [ports[i], ports[j]];
       const taken = ports.filter((k) => k !== blamed).map((k) => r.int(k));
-      problems.push(`${key(blamed)}: ${r.int(blamed)} is already used by ${key(other)}; host ports must differ (in use: ${taken.join(", ")})`);
+      problems.push(
+        `${key(blamed)}: ${r.int(blamed)} is already used by ${key(other)}; host ports must differ (in use: ${taken.join(", ")})`,
+      );
     }
   }
 }

@@ -70,7 +70,9 @@ export function readPlatform(r: ConfigReader, problems: Problems, stack: string)
     }
     if (region === drRegion && outside.size === 0) {
       // Only reachable when drRegion is given (an unset one follows region), so it is the key to blame.
-      problems.push(`${key("drRegion")}: ${show(drRegion)} equals ${key("region")}; DR copies need the other Canadian region (${CANADIAN_REGIONS[cloud].allowed.join(", ")})`);
+      problems.push(
+        `${key("drRegion")}: ${show(drRegion)} equals ${key("region")}; DR copies need the other Canadian region (${CANADIAN_REGIONS[cloud].allowed.join(", ")})`,
+      );
     }
   } else if (cloudKnown) {
     for (const k of ["region", "drRegion"] as const) {
