@@ -70,7 +70,7 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
 }
 
 export interface AlertRulesArgs {
-  /** Fraction of 5xx responses at the gateway that pages. Default: 0.05. */
+  /** Fraction of 5xx responses at the gateway that is critical. Default: 0.05. */
   readonly errorRatio?: number;
   /** p95 latency at the gateway, in ms, that warns. Default: 1000. */
   readonly latencyP95Ms?: number;
@@ -80,11 +80,18 @@ export interface AlertRulesArgs {
   readonly redisMemoryRatio?: number;
 }
 
+/**
+ * The only severities a rule carries, and what Alertmanager does with them: `critical` pages
+ * (PagerDuty), `warning` goes to chat or mail.
+ */
+export const SEVERITIES = ["critical", "warning"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
 interface Rule {
   alert: string;
   expr: string;
   for: string;
-  labels: { severity: "page" | "warning" };
+  labels: { severity: Severity };
   annotations: { summary: string; description: string; runbook: string };
 }
 
@@ -93,14 +100,7 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
   const latency = args.latencyP95Ms ?? 1000;
   const pgRatio = args.postgresConnectionRatio ?? 0.8;
   const redisRatio = args.redisMemoryRatio ?? 0.9;
-  const rule = (
-    alert: string,
-    expr: string,
-    forDuration: string,
-    severity: "page" | "warning",
-    summary: string,
-    description: string,
-  ): Rule => ({
+  const rule = (alert: string, expr: string, forDuration: string, severity: Severity, summary: string, description: string): Rule => ({
     alert,
     expr,
     for: forDuration,
@@ -111,30 +111,9 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
     {
       name: "northstack-availability",
       rules: [
-        rule(
-          "TargetDown",
-          "up == 0",
-          "2m",
-          "page",
-          "{{ $labels.job }} target {{ $labels.instance }} is down",
-          "Prometheus could not scrape {{ $labels.instance }} for 2 minutes.",
-        ),
-        rule(
-          "PostgresDown",
-          "pg_up == 0",
-          "1m",
-          "page",
-          "Postgres is unreachable",
-          "postgres-exporter cannot connect to the database.",
-        ),
-        rule(
-          "RedisDown",
-          "redis_up == 0",
-          "1m",
-          "page",
-          "Redis is unreachable",
-          "redis-exporter cannot connect to Redis.",
-        ),
+        rule("TargetDown", "up == 0", "2m", "critical", "{{ $labels.job }} target {{ $labels.instance }} is down", "Prometheus could not scrape {{ $labels.instance }} for 2 minutes."),
+        rule("PostgresDown", "pg_up == 0", "1m", "critical", "Postgres is unreachable", "postgres-exporter cannot connect to the database."),
+        rule("RedisDown", "redis_up == 0", "1m", "critical", "Redis is unreachable", "redis-exporter cannot connect to Redis."),
       ],
     },
     {
@@ -144,7 +123,7 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
           "GatewayHighErrorRate",
           `sum(rate(kong_http_requests_total{code=~"5.."}[5m])) / clamp_min(sum(rate(kong_http_requests_total[5m])), 1e-9) > ${errorRatio}`,
           "5m",
-          "page",
+          "critical",
           "More than {{ $value | humanizePercentage }} of gateway requests fail",
           `Over ${errorRatio * 100}% of responses at Kong were 5xx for 5 minutes.`,
         ),
@@ -183,36 +162,95 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
   return YAML.stringify({ groups });
 }
 
+/** Alertmanager's receivers; each is optional, and only those given are rendered. */
 export interface AlertmanagerConfigArgs {
-  /** Webhook that receives alerts (Slack, PagerDuty, ... bridges). Default: none: alerts are only visible in Alertmanager. */
+  /** Alert email over SMTP (STARTTLS); the user name is `from`. */
+  readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string; readonly password?: string };
+  /** A Slack incoming webhook; channel empty or absent: the webhook's own. */
+  readonly slack?: { readonly webhookUrl: string; readonly channel?: string };
+  /** A PagerDuty Events API v2 routing key. */
+  readonly pagerduty?: { readonly routingKey: string };
+  /** A generic webhook that receives every alert. */
   readonly webhookUrl?: string;
 }
 
+/** Receiver names, as `amtool config routes test` prints them. */
+export const RECEIVERS = { pagerduty: "pagerduty", slack: "slack", email: "email", webhook: "webhook", none: "none" } as const;
+
+/**
+ * alertmanager.yml. `critical` pages PagerDuty, or without it goes to Slack and email; `warning` goes
+ * to Slack and email, or without them to PagerDuty at warning severity; the generic webhook gets
+ * everything. Every route names a receiver that has a config: only with no receiver at all (dev) is
+ * there one, `none`, that keeps alerts in Alertmanager.
+ */
 export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): string {
-  const receivers: Record<string, unknown>[] = [{ name: "default" }];
-  if (args.webhookUrl)
-    receivers[0] = { name: "default", webhook_configs: [{ url: args.webhookUrl, send_resolved: true }] };
+  const receivers: Record<string, unknown>[] = [];
+  if (args.pagerduty) {
+    receivers.push({
+      name: RECEIVERS.pagerduty,
+      pagerduty_configs: [
+        {
+          routing_key: args.pagerduty.routingKey,
+          severity: '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
+          send_resolved: true,
+        },
+      ],
+    });
+  }
+  if (args.slack) {
+    receivers.push({
+      name: RECEIVERS.slack,
+      slack_configs: [
+        {
+          api_url: args.slack.webhookUrl,
+          ...(args.slack.channel ? { channel: args.slack.channel } : {}),
+          send_resolved: true,
+          title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.stack }})',
+          text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook }}\n{{ end }}",
+        },
+      ],
+    });
+  }
+  if (args.email) {
+    const { to, from, smarthost, password } = args.email;
+    receivers.push({
+      name: RECEIVERS.email,
+      email_configs: [
+        { to, from, smarthost, require_tls: true, send_resolved: true, ...(password ? { auth_username: from, auth_password: password } : {}) },
+      ],
+    });
+  }
+  if (args.webhookUrl) receivers.push({ name: RECEIVERS.webhook, webhook_configs: [{ url: args.webhookUrl, send_resolved: true }] });
+
+  const chat = [args.slack && RECEIVERS.slack, args.email && RECEIVERS.email].filter((n): n is "slack" | "email" => Boolean(n));
+  const pager = args.pagerduty ? [RECEIVERS.pagerduty] : [];
+  const critical = pager.length ? pager : chat;
+  const warning = chat.length ? chat : pager;
+  // Every matching route notifies (continue): one alert can reach several receivers.
+  const routes = [
+    ...critical.map((receiver) => ({ matchers: ['severity="critical"'], receiver, repeat_interval: "1h", continue: true })),
+    ...warning.map((receiver) => ({ matchers: ['severity="warning"'], receiver, continue: true })),
+    ...(args.webhookUrl ? [{ receiver: RECEIVERS.webhook, continue: true }] : []),
+  ];
+  // An alert no route matches (a severity outside SEVERITIES) still goes where warnings go.
+  const root = warning[0] ?? critical[0] ?? (args.webhookUrl ? RECEIVERS.webhook : undefined);
+  if (root === undefined) receivers.push({ name: RECEIVERS.none });
+
   return YAML.stringify({
     route: {
-      receiver: "default",
+      receiver: root ?? RECEIVERS.none,
       group_by: ["alertname", "stack"],
       group_wait: "30s",
       group_interval: "5m",
       repeat_interval: "4h",
-      routes: [{ matchers: ['severity="page"'], receiver: "default", repeat_interval: "1h" }],
+      ...(routes.length ? { routes } : {}),
     },
-    // A database or cache that is down explains every alert about it; page once.
     inhibit_rules: [
-      {
-        source_matchers: ['alertname="PostgresDown"'],
-        target_matchers: ['alertname=~"PostgresConnectionsNearLimit"'],
-        equal: ["stack"],
-      },
-      {
-        source_matchers: ['alertname="RedisDown"'],
-        target_matchers: ['alertname="RedisMemoryNearLimit"'],
-        equal: ["stack"],
-      },
+      // The same alert at critical explains its warning.
+      { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ["alertname", "stack"] },
+      // A database or cache that is down explains every warning about it.
+      { source_matchers: ['alertname="PostgresDown"'], target_matchers: ['alertname=~"Postgres.+"', 'severity="warning"'], equal: ["stack"] },
+      { source_matchers: ['alertname="RedisDown"'], target_matchers: ['alertname=~"Redis.+"', 'severity="warning"'], equal: ["stack"] },
     ],
     receivers,
   });

@@ -85,8 +85,21 @@ export function redisExporterSpec(name: string, redis: RedisEndpoint): WorkloadS
   };
 }
 
-/** Alertmanager; with a webhook URL its config holds that secret and is delivered as one. */
-export function alertmanagerSpec(name: string, webhookUrl?: pulumi.Input<string>): WorkloadSpec {
+/** Alertmanager's receivers, as monitoring-config.ts renders them, with each credential an Input (a Pulumi secret). */
+export interface AlertReceivers {
+  readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string; readonly password?: pulumi.Input<string> };
+  readonly slack?: { readonly webhookUrl: pulumi.Input<string>; readonly channel?: string };
+  readonly pagerduty?: { readonly routingKey: pulumi.Input<string> };
+  readonly webhookUrl?: pulumi.Input<string>;
+}
+
+/** Whether the rendered config holds a credential, and so must be delivered as a secret. */
+export function alertReceiversHoldSecrets(receivers: AlertReceivers): boolean {
+  return receivers.email?.password !== undefined || receivers.slack !== undefined || receivers.pagerduty !== undefined || receivers.webhookUrl !== undefined;
+}
+
+/** Alertmanager; a config that holds a receiver's credential is delivered as a secret file. */
+export function alertmanagerSpec(name: string, receivers: AlertReceivers = {}): WorkloadSpec {
   const port = MONITORING_PORTS.alertmanager;
   return {
     name: monitoringWorkloadName(name, "alertmanager"),
@@ -97,10 +110,8 @@ export function alertmanagerSpec(name: string, webhookUrl?: pulumi.Input<string>
     files: [
       {
         path: "/etc/alertmanager/alertmanager.yml",
-        content: webhookUrl
-          ? pulumi.output(webhookUrl).apply((url) => renderAlertmanagerConfig({ webhookUrl: url }))
-          : renderAlertmanagerConfig(),
-        secret: webhookUrl !== undefined,
+        content: pulumi.output(receivers).apply((resolved) => renderAlertmanagerConfig(resolved)),
+        secret: alertReceiversHoldSecrets(receivers),
       },
     ],
     volumes: [{ name: "data", mountPath: "/alertmanager", sizeGb: 1 }],

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PostgresEndpoint, RedisEndpoint } from "./endpoints";
 import {
+  AlertReceivers,
   alertmanagerSpec,
   grafanaDatasources,
   grafanaSpec,
@@ -35,8 +36,8 @@ export interface MonitoringArgs {
   readonly redis: RedisEndpoint;
   /** Host port for Grafana on Docker (127.0.0.1 only). Default: not published. */
   readonly grafanaHostPort?: number;
-  /** Webhook for Alertmanager notifications, a secret. Default: none (alerts stay in Alertmanager). */
-  readonly alertWebhookUrl?: pulumi.Input<string>;
+  /** Where Alertmanager sends alerts; credentials as Pulumi secrets. Default: none (alerts stay in Alertmanager). */
+  readonly alertReceivers?: AlertReceivers;
   /** Days of logs Loki keeps. Default: 14. */
   readonly logRetentionDays?: number;
   /** Days of metrics Prometheus keeps. Default: 15. */
@@ -67,7 +68,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const scraped = {
       "postgres-exporter": postgresExporterSpec(name, args.postgres),
       "redis-exporter": redisExporterSpec(name, args.redis),
-      alertmanager: alertmanagerSpec(name, args.alertWebhookUrl),
+      alertmanager: alertmanagerSpec(name, args.alertReceivers),
       loki: lokiSpec(name, args.logRetentionDays),
     };
     const roles = Object.keys(scraped) as (keyof typeof scraped)[];

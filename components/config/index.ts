@@ -11,8 +11,9 @@
  * slice of the config; generic rules live in checks.ts; what differs per environment is in profile.ts.
  */
 
-import { Problems, Raw, key, readConfig } from "./reader";
-import { CONFIG_SCHEMA, ConfigKey, NorthstackConfig } from "./schema";
+import { Problems, Raw, readConfig } from "./reader";
+import { NorthstackConfig } from "./schema";
+import { readAlerts } from "./sections/alerts";
 import { readApi, readApiEnv, readServices } from "./sections/api";
 import { readPostgres, readRedis } from "./sections/data";
 import { checkDataGuarantees } from "./sections/guarantees";
@@ -76,6 +77,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   checkHostPorts(r, problems);
   const supabaseServices = readSupabaseServices(r, problems);
   const secrets = readSecrets(r, problems);
+  const alerts = readAlerts(r, problems, platform, secrets);
   const apiEnv = readApiEnv(r, problems);
   const kubernetes = readKubernetes(r, problems, platform, secrets, stack, gateway.publicUrl);
   const eksClusterName = readEksClusterName(r, problems, platform, kubernetes.cluster);
@@ -97,7 +99,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     redis: readRedis(r),
     supabase: { replicas: supabaseReplicas, ...supabaseServices },
     gateway,
-    monitoring: { enabled: r.bool("monitoring"), grafanaHostPort: r.int("grafanaPort") },
+    monitoring: { enabled: r.bool("monitoring"), grafanaHostPort: r.int("grafanaPort"), alerts },
     deletionProtection: r.bool("deletionProtection"),
     docker,
     network,

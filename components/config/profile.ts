@@ -26,6 +26,8 @@ export interface EnvironmentProfile {
   readonly minSupabaseReplicas: number;
   /** The fewest days of managed backups and PITR the environment accepts (0: no managed backups). */
   readonly minBackupRetentionDays: number;
+  /** Monitoring must run and Alertmanager must have at least one receiver: alerts reach a person. */
+  readonly requiresAlertReceiver: boolean;
   /** How the policy pack's violations count (policy/config.<environment>.json says the same). */
   readonly policyEnforcement: "advisory" | "mandatory";
 }
@@ -41,6 +43,7 @@ export const PROFILES: Readonly<Record<Environment, EnvironmentProfile>> = {
     defaultSupabaseReplicas: 1,
     minSupabaseReplicas: 1,
     minBackupRetentionDays: 0,
+    requiresAlertReceiver: false,
     policyEnforcement: "advisory",
   },
   staging: {
@@ -53,6 +56,7 @@ export const PROFILES: Readonly<Record<Environment, EnvironmentProfile>> = {
     defaultSupabaseReplicas: 1,
     minSupabaseReplicas: 1,
     minBackupRetentionDays: 7,
+    requiresAlertReceiver: true,
     policyEnforcement: "mandatory",
   },
   prod: {
@@ -65,6 +69,7 @@ export const PROFILES: Readonly<Record<Environment, EnvironmentProfile>> = {
     defaultSupabaseReplicas: 2,
     minSupabaseReplicas: 2,
     minBackupRetentionDays: 7,
+    requiresAlertReceiver: true,
     policyEnforcement: "mandatory",
   },
 };

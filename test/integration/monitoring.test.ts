@@ -91,7 +91,7 @@ test("alerts fire when they should and stay quiet when they should not (promtool
             alertname: "TargetDown",
             exp_alerts: [
               {
-                exp_labels: { severity: "page", job: "api", instance: "api:8080" },
+                exp_labels: { severity: "critical", job: "api", instance: "api:8080" },
                 exp_annotations: {
                   summary: "api target api:8080 is down",
                   description: "Prometheus could not scrape api:8080 for 2 minutes.",
@@ -116,7 +116,7 @@ test("alerts fire when they should and stay quiet when they should not (promtool
             alertname: "GatewayHighErrorRate",
             exp_alerts: [
               {
-                exp_labels: { severity: "page" },
+                exp_labels: { severity: "critical" },
                 exp_annotations: {
                   summary: "More than 10% of gateway requests fail",
                   description: "Over 5% of responses at Kong were 5xx for 5 minutes.",

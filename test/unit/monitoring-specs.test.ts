@@ -148,10 +148,19 @@ test("a URL to a port the workload does not declare fails instead of pointing no
   );
 });
 
-test("Alertmanager's config is a secret file exactly when it holds a webhook URL", () => {
+test("Alertmanager's config is a secret file exactly when it holds a receiver's credential", () => {
   const file = (spec: WorkloadSpec) => spec.files!.find((f) => f.path === "/etc/alertmanager/alertmanager.yml")!;
+  const email = { to: "oncall@example.ca", from: "am@example.ca", smarthost: "smtp.example.ca:587" };
   expect(file(alertmanagerSpec("monitoring")).secret).toBe(false);
-  expect(file(alertmanagerSpec("monitoring", pulumi.secret("https://hooks.example.ca/x"))).secret).toBe(true);
+  expect(file(alertmanagerSpec("monitoring", { email })).secret).toBe(false);
+  for (const receivers of [
+    { webhookUrl: pulumi.secret("https://hooks.example.ca/x") },
+    { email: { ...email, password: pulumi.secret("smtp-password") } },
+    { slack: { webhookUrl: pulumi.secret("https://hooks.slack.com/services/x") } },
+    { pagerduty: { routingKey: pulumi.secret("0123456789abcdef0123456789abcdef") } },
+  ]) {
+    expect(file(alertmanagerSpec("monitoring", receivers)).secret).toBe(true);
+  }
 });
 
 test("Prometheus keeps metrics for the days asked, 15 by default", () => {
