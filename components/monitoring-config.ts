@@ -100,7 +100,14 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
   const latency = args.latencyP95Ms ?? 1000;
   const pgRatio = args.postgresConnectionRatio ?? 0.8;
   const redisRatio = args.redisMemoryRatio ?? 0.9;
-  const rule = (alert: string, expr: string, forDuration: string, severity: Severity, summary: string, description: string): Rule => ({
+  const rule = (
+    alert: string,
+    expr: string,
+    forDuration: string,
+    severity: Severity,
+    summary: string,
+    description: string,
+  ): Rule => ({
     alert,
     expr,
     for: forDuration,
@@ -111,9 +118,30 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
     {
       name: "northstack-availability",
       rules: [
-        rule("TargetDown", "up == 0", "2m", "critical", "{{ $labels.job }} target {{ $labels.instance }} is down", "Prometheus could not scrape {{ $labels.instance }} for 2 minutes."),
-        rule("PostgresDown", "pg_up == 0", "1m", "critical", "Postgres is unreachable", "postgres-exporter cannot connect to the database."),
-        rule("RedisDown", "redis_up == 0", "1m", "critical", "Redis is unreachable", "redis-exporter cannot connect to Redis."),
+        rule(
+          "TargetDown",
+          "up == 0",
+          "2m",
+          "critical",
+          "{{ $labels.job }} target {{ $labels.instance }} is down",
+          "Prometheus could not scrape {{ $labels.instance }} for 2 minutes.",
+        ),
+        rule(
+          "PostgresDown",
+          "pg_up == 0",
+          "1m",
+          "critical",
+          "Postgres is unreachable",
+          "postgres-exporter cannot connect to the database.",
+        ),
+        rule(
+          "RedisDown",
+          "redis_up == 0",
+          "1m",
+          "critical",
+          "Redis is unreachable",
+          "redis-exporter cannot connect to Redis.",
+        ),
       ],
     },
     {
@@ -165,7 +193,12 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
 /** Alertmanager's receivers; each is optional, and only those given are rendered. */
 export interface AlertmanagerConfigArgs {
   /** Alert email over SMTP (STARTTLS); the user name is `from`. */
-  readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string; readonly password?: string };
+  readonly email?: {
+    readonly to: string;
+    readonly from: string;
+    readonly smarthost: string;
+    readonly password?: string;
+  };
   /** A Slack incoming webhook; channel empty or absent: the webhook's own. */
   readonly slack?: { readonly webhookUrl: string; readonly channel?: string };
   /** A PagerDuty Events API v2 routing key. */
@@ -175,7 +208,13 @@ export interface AlertmanagerConfigArgs {
 }
 
 /** Receiver names, as `amtool config routes test` prints them. */
-export const RECEIVERS = { pagerduty: "pagerduty", slack: "slack", email: "email", webhook: "webhook", none: "none" } as const;
+export const RECEIVERS = {
+  pagerduty: "pagerduty",
+  slack: "slack",
+  email: "email",
+  webhook: "webhook",
+  none: "none",
+} as const;
 
 /**
  * alertmanager.yml. `critical` pages PagerDuty, or without it goes to Slack and email; `warning` goes
@@ -205,7 +244,7 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
           api_url: args.slack.webhookUrl,
           ...(args.slack.channel ? { channel: args.slack.channel } : {}),
           send_resolved: true,
-          title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.stack }})',
+          title: "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.stack }})",
           text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook }}\n{{ end }}",
         },
       ],
@@ -216,19 +255,34 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
     receivers.push({
       name: RECEIVERS.email,
       email_configs: [
-        { to, from, smarthost, require_tls: true, send_resolved: true, ...(password ? { auth_username: from, auth_password: password } : {}) },
+        {
+          to,
+          from,
+          smarthost,
+          require_tls: true,
+          send_resolved: true,
+          ...(password ? { auth_username: from, auth_password: password } : {}),
+        },
       ],
     });
   }
-  if (args.webhookUrl) receivers.push({ name: RECEIVERS.webhook, webhook_configs: [{ url: args.webhookUrl, send_resolved: true }] });
+  if (args.webhookUrl)
+    receivers.push({ name: RECEIVERS.webhook, webhook_configs: [{ url: args.webhookUrl, send_resolved: true }] });
 
-  const chat = [args.slack && RECEIVERS.slack, args.email && RECEIVERS.email].filter((n): n is "slack" | "email" => Boolean(n));
+  const chat = [args.slack && RECEIVERS.slack, args.email && RECEIVERS.email].filter((n): n is "slack" | "email" =>
+    Boolean(n),
+  );
   const pager = args.pagerduty ? [RECEIVERS.pagerduty] : [];
   const critical = pager.length ? pager : chat;
   const warning = chat.length ? chat : pager;
   // Every matching route notifies (continue): one alert can reach several receivers.
   const routes = [
-    ...critical.map((receiver) => ({ matchers: ['severity="critical"'], receiver, repeat_interval: "1h", continue: true })),
+    ...critical.map((receiver) => ({
+      matchers: ['severity="critical"'],
+      receiver,
+      repeat_interval: "1h",
+      continue: true,
+    })),
     ...warning.map((receiver) => ({ matchers: ['severity="warning"'], receiver, continue: true })),
     ...(args.webhookUrl ? [{ receiver: RECEIVERS.webhook, continue: true }] : []),
   ];
@@ -247,10 +301,22 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
     },
     inhibit_rules: [
       // The same alert at critical explains its warning.
-      { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ["alertname", "stack"] },
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ["alertname", "stack"],
+      },
       // A database or cache that is down explains every warning about it.
-      { source_matchers: ['alertname="PostgresDown"'], target_matchers: ['alertname=~"Postgres.+"', 'severity="warning"'], equal: ["stack"] },
-      { source_matchers: ['alertname="RedisDown"'], target_matchers: ['alertname=~"Redis.+"', 'severity="warning"'], equal: ["stack"] },
+      {
+        source_matchers: ['alertname="PostgresDown"'],
+        target_matchers: ['alertname=~"Postgres.+"', 'severity="warning"'],
+        equal: ["stack"],
+      },
+      {
+        source_matchers: ['alertname="RedisDown"'],
+        target_matchers: ['alertname=~"Redis.+"', 'severity="warning"'],
+        equal: ["stack"],
+      },
     ],
     receivers,
   });

@@ -87,7 +87,12 @@ export function redisExporterSpec(name: string, redis: RedisEndpoint): WorkloadS
 
 /** Alertmanager's receivers, as monitoring-config.ts renders them, with each credential an Input (a Pulumi secret). */
 export interface AlertReceivers {
-  readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string; readonly password?: pulumi.Input<string> };
+  readonly email?: {
+    readonly to: string;
+    readonly from: string;
+    readonly smarthost: string;
+    readonly password?: pulumi.Input<string>;
+  };
   readonly slack?: { readonly webhookUrl: pulumi.Input<string>; readonly channel?: string };
   readonly pagerduty?: { readonly routingKey: pulumi.Input<string> };
   readonly webhookUrl?: pulumi.Input<string>;
@@ -95,7 +100,12 @@ export interface AlertReceivers {
 
 /** Whether the rendered config holds a credential, and so must be delivered as a secret. */
 export function alertReceiversHoldSecrets(receivers: AlertReceivers): boolean {
-  return receivers.email?.password !== undefined || receivers.slack !== undefined || receivers.pagerduty !== undefined || receivers.webhookUrl !== undefined;
+  return (
+    receivers.email?.password !== undefined ||
+    receivers.slack !== undefined ||
+    receivers.pagerduty !== undefined ||
+    receivers.webhookUrl !== undefined
+  );
 }
 
 /** Alertmanager; a config that holds a receiver's credential is delivered as a secret file. */

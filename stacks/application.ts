@@ -58,21 +58,38 @@ export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redi
     // Kong keeps its rate-limit counters in Redis.
     redis: [...apis, KONG, ...monitoring("redis-exporter")],
     // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to PagerDuty, Slack and the webhook.
-    publicHttps: [...(cfg.supabase.storage ? [BUCKET_USERS.storage] : []), BACKUP, ...(httpsAlertReceiver(cfg) ? monitoring("alertmanager") : [])],
+    publicHttps: [
+      ...(cfg.supabase.storage ? [BUCKET_USERS.storage] : []),
+      BACKUP,
+      ...(httpsAlertReceiver(cfg) ? monitoring("alertmanager") : []),
+    ],
   };
 }
 
 const httpsAlertReceiver = (cfg: NorthstackConfig): boolean =>
-  [cfg.secrets.alertWebhookUrl, cfg.secrets.alertSlackWebhookUrl, cfg.secrets.alertPagerdutyRoutingKey].some((v) => v !== undefined);
+  [cfg.secrets.alertWebhookUrl, cfg.secrets.alertSlackWebhookUrl, cfg.secrets.alertPagerdutyRoutingKey].some(
+    (v) => v !== undefined,
+  );
 
 /** Alertmanager's receivers from the stack config, each credential a Pulumi secret. */
 export function alertReceivers(cfg: NorthstackConfig): AlertReceivers {
   const { alertWebhookUrl, alertSmtpPassword, alertSlackWebhookUrl, alertPagerdutyRoutingKey } = cfg.secrets;
   const { email, slackChannel } = cfg.monitoring.alerts;
   return {
-    ...(email ? { email: { ...email, ...(alertSmtpPassword !== undefined ? { password: pulumi.secret(alertSmtpPassword) } : {}) } } : {}),
-    ...(alertSlackWebhookUrl !== undefined ? { slack: { webhookUrl: pulumi.secret(alertSlackWebhookUrl), channel: slackChannel } } : {}),
-    ...(alertPagerdutyRoutingKey !== undefined ? { pagerduty: { routingKey: pulumi.secret(alertPagerdutyRoutingKey) } } : {}),
+    ...(email
+      ? {
+          email: {
+            ...email,
+            ...(alertSmtpPassword !== undefined ? { password: pulumi.secret(alertSmtpPassword) } : {}),
+          },
+        }
+      : {}),
+    ...(alertSlackWebhookUrl !== undefined
+      ? { slack: { webhookUrl: pulumi.secret(alertSlackWebhookUrl), channel: slackChannel } }
+      : {}),
+    ...(alertPagerdutyRoutingKey !== undefined
+      ? { pagerduty: { routingKey: pulumi.secret(alertPagerdutyRoutingKey) } }
+      : {}),
     ...(alertWebhookUrl !== undefined ? { webhookUrl: pulumi.secret(alertWebhookUrl) } : {}),
   };
 }

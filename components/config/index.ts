@@ -11,8 +11,8 @@
  * slice of the config; generic rules live in checks.ts; what differs per environment is in profile.ts.
  */
 
-import { Problems, Raw, readConfig } from "./reader";
-import { NorthstackConfig } from "./schema";
+import { Problems, Raw, key, readConfig } from "./reader";
+import { CONFIG_SCHEMA, ConfigKey, NorthstackConfig } from "./schema";
 import { readAlerts } from "./sections/alerts";
 import { readApi, readApiEnv, readServices } from "./sections/api";
 import { readPostgres, readRedis } from "./sections/data";

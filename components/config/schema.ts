@@ -198,27 +198,76 @@ export const CONFIG_SCHEMA = {
     max: 1024,
   },
 
-  monitoring: { type: "boolean", description: "Run Prometheus, Alertmanager, Grafana, Loki and the exporters.", default: true },
-  grafanaPort: { type: "integer", description: "Host port (127.0.0.1) for Grafana on dev.", default: 3001, min: 1024, max: 65535 },
+  monitoring: {
+    type: "boolean",
+    description: "Run Prometheus, Alertmanager, Grafana, Loki and the exporters.",
+    default: true,
+  },
+  grafanaPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for Grafana on dev.",
+    default: 3001,
+    min: 1024,
+    max: 65535,
+  },
   alertWebhookUrl: {
     type: "string",
     description: "Generic webhook (https) that receives every Alertmanager notification, critical and warning.",
     secret: true,
   },
-  alertEmailTo: { type: "string", description: "Address that receives warning alerts (and critical ones without PagerDuty) by email; needs alertSmtpSmarthost.", default: "" },
+  alertEmailTo: {
+    type: "string",
+    description:
+      "Address that receives warning alerts (and critical ones without PagerDuty) by email; needs alertSmtpSmarthost.",
+    default: "",
+  },
   alertEmailFrom: { type: "string", description: "Sender address of alert email; empty: alertEmailTo.", default: "" },
-  alertSmtpSmarthost: { type: "string", description: "SMTP server for alert email, as host:port (STARTTLS required; 465: implicit TLS).", default: "" },
-  alertSmtpPassword: { type: "string", description: "SMTP password for alert email; the user name is alertEmailFrom.", secret: true },
+  alertSmtpSmarthost: {
+    type: "string",
+    description: "SMTP server for alert email, as host:port (STARTTLS required; 465: implicit TLS).",
+    default: "",
+  },
+  alertSmtpPassword: {
+    type: "string",
+    description: "SMTP password for alert email; the user name is alertEmailFrom.",
+    secret: true,
+  },
   alertSlackWebhookUrl: {
     type: "string",
     description: "Slack incoming-webhook URL that receives warning alerts (and critical ones without PagerDuty).",
     secret: true,
   },
-  alertSlackChannel: { type: "string", description: "Slack channel for alerts, e.g. #oncall; empty: the webhook's own channel.", default: "" },
-  alertPagerdutyRoutingKey: { type: "string", description: "PagerDuty Events API v2 routing key that critical alerts page.", secret: true },
-  gatewayPort: { type: "integer", description: "Host port (127.0.0.1) for the gateway on dev.", default: 8000, min: 1024, max: 65535 },
-  apiPort: { type: "integer", description: "Host port (127.0.0.1) for the API on dev.", default: 8080, min: 1024, max: 65535 },
-  studioPort: { type: "integer", description: "Host port (127.0.0.1) for Studio on dev.", default: 3000, min: 1024, max: 65535 },
+  alertSlackChannel: {
+    type: "string",
+    description: "Slack channel for alerts, e.g. #oncall; empty: the webhook's own channel.",
+    default: "",
+  },
+  alertPagerdutyRoutingKey: {
+    type: "string",
+    description: "PagerDuty Events API v2 routing key that critical alerts page.",
+    secret: true,
+  },
+  gatewayPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for the gateway on dev.",
+    default: 8000,
+    min: 1024,
+    max: 65535,
+  },
+  apiPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for the API on dev.",
+    default: 8080,
+    min: 1024,
+    max: 65535,
+  },
+  studioPort: {
+    type: "integer",
+    description: "Host port (127.0.0.1) for Studio on dev.",
+    default: 3000,
+    min: 1024,
+    max: 65535,
+  },
   dockerSubnet: { type: "string", description: "Subnet of the dev stack's Docker network.", default: "172.28.0.0/16" },
 
   vpcCidr: {

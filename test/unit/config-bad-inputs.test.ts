@@ -15,6 +15,9 @@ const staging = {
   apiImage: image,
   publicUrl: "https://api.example.ca",
   tlsSecretName: "gateway-tls",
+  // A cloud stack needs an alert receiver; email is the one that needs no secret.
+  alertEmailTo: "oncall@example.ca",
+  alertSmtpSmarthost: "smtp.example.ca:587",
 };
 const prodAws = { ...staging, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 const prodGcp = { ...prodAws, cloud: "gcp" };

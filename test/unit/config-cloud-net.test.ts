@@ -5,7 +5,14 @@
 import { parseConfig } from "../../components/config";
 import { configProblems, ns } from "../helpers/config";
 
-const staging = { cloud: "aws", cluster: "managed", apiImage: "ghcr.io/northstack/api:0.1.0", publicUrl: "https://api.example.ca", alertEmailTo: "oncall@example.ca", alertSmtpSmarthost: "smtp.example.ca:587" };
+const staging = {
+  cloud: "aws",
+  cluster: "managed",
+  apiImage: "ghcr.io/northstack/api:0.1.0",
+  publicUrl: "https://api.example.ca",
+  alertEmailTo: "oncall@example.ca",
+  alertSmtpSmarthost: "smtp.example.ca:587",
+};
 
 const problemsOf = (raw: Record<string, string>, stack = "staging") => configProblems(raw, stack);
 

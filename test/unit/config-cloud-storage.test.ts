@@ -5,7 +5,15 @@
 import { parseConfig } from "../../components/config";
 import { configProblems, ns } from "../helpers/config";
 
-const cloud = { cloud: "aws", apiImage: "ghcr.io/northstack/api:0.1.0", cluster: "managed", publicUrl: "https://api.example.ca", tlsSecretName: "gateway-tls", alertEmailTo: "oncall@example.ca", alertSmtpSmarthost: "smtp.example.ca:587" };
+const cloud = {
+  cloud: "aws",
+  apiImage: "ghcr.io/northstack/api:0.1.0",
+  cluster: "managed",
+  publicUrl: "https://api.example.ca",
+  tlsSecretName: "gateway-tls",
+  alertEmailTo: "oncall@example.ca",
+  alertSmtpSmarthost: "smtp.example.ca:587",
+};
 const existing = { ...cloud, cluster: "existing", kubeconfig: "apiVersion: v1\nclusters: []" };
 const prod = { ...cloud, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 

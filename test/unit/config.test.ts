@@ -7,7 +7,15 @@ import { renderPulumiYaml } from "../../scripts/gen-pulumi-yaml";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 
 const root = path.resolve(__dirname, "..", "..");
-const cloudBase = { cloud: "aws", apiImage: "ghcr.io/northstack/api:0.1.0", cluster: "managed", publicUrl: "https://api.example.ca", tlsSecretName: "gateway-tls", alertEmailTo: "oncall@example.ca", alertSmtpSmarthost: "smtp.example.ca:587" };
+const cloudBase = {
+  cloud: "aws",
+  apiImage: "ghcr.io/northstack/api:0.1.0",
+  cluster: "managed",
+  publicUrl: "https://api.example.ca",
+  tlsSecretName: "gateway-tls",
+  alertEmailTo: "oncall@example.ca",
+  alertSmtpSmarthost: "smtp.example.ca:587",
+};
 const prodBase = { ...cloudBase, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 
 const problemsOf = (raw: Record<string, string>, stack = "dev") => configProblems(raw, stack);
@@ -404,8 +412,21 @@ describe("Pulumi.yaml", () => {
   });
 
   test("lists every secret under template.config, secret and without a default (the CLI would refuse one in plain text)", () => {
-    expect(secretKeys.sort()).toEqual(["alertPagerdutyRoutingKey", "alertSlackWebhookUrl", "alertSmtpPassword", "alertWebhookUrl", "apiSecretEnv", "jwtSecret", "kubeconfig", "postgresPassword", "redisPassword"]);
-    const template = project.template.config as Record<string, { description?: string; default?: unknown; secret?: boolean }>;
+    expect(secretKeys.sort()).toEqual([
+      "alertPagerdutyRoutingKey",
+      "alertSlackWebhookUrl",
+      "alertSmtpPassword",
+      "alertWebhookUrl",
+      "apiSecretEnv",
+      "jwtSecret",
+      "kubeconfig",
+      "postgresPassword",
+      "redisPassword",
+    ]);
+    const template = project.template.config as Record<
+      string,
+      { description?: string; default?: unknown; secret?: boolean }
+    >;
     expect(Object.keys(template).sort()).toEqual(secretKeys.sort());
     for (const key of secretKeys) {
       expect({ key, secret: template[key].secret, default: template[key].default }).toEqual({

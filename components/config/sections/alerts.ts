@@ -24,8 +24,10 @@ export function readAlerts(
   const smarthost = r.str("alertSmtpSmarthost");
   const slackChannel = r.str("alertSlackChannel");
 
-  if (to !== "" && !EMAIL.test(to)) problems.push(`${key("alertEmailTo")}: ${show(to)} is not an email address; one address, e.g. oncall@example.ca`);
-  if (from !== "" && !EMAIL.test(from)) problems.push(`${key("alertEmailFrom")}: ${show(from)} is not an email address; e.g. alertmanager@example.ca`);
+  if (to !== "" && !EMAIL.test(to))
+    problems.push(`${key("alertEmailTo")}: ${show(to)} is not an email address; one address, e.g. oncall@example.ca`);
+  if (from !== "" && !EMAIL.test(from))
+    problems.push(`${key("alertEmailFrom")}: ${show(from)} is not an email address; e.g. alertmanager@example.ca`);
   if (smarthost !== "") {
     const [host, port, ...rest] = smarthost.split(":");
     const portNumber = Number(port);
@@ -33,25 +35,43 @@ export function readAlerts(
       problems.push(`${key("alertSmtpSmarthost")}: ${show(smarthost)} is not host:port; e.g. smtp.example.ca:587`);
     }
   }
-  if (to !== "" && smarthost === "") problems.push(`${key("alertSmtpSmarthost")}: "" is required with ${key("alertEmailTo")}; set the SMTP server as host:port`);
+  if (to !== "" && smarthost === "")
+    problems.push(
+      `${key("alertSmtpSmarthost")}: "" is required with ${key("alertEmailTo")}; set the SMTP server as host:port`,
+    );
   for (const k of ["alertEmailFrom", "alertSmtpSmarthost"] as const) {
-    if (to === "" && r.str(k) !== "") problems.push(`${key(k)}: ${show(r.str(k))} has no effect without ${key("alertEmailTo")}; set the recipient or unset it`);
+    if (to === "" && r.str(k) !== "")
+      problems.push(
+        `${key(k)}: ${show(r.str(k))} has no effect without ${key("alertEmailTo")}; set the recipient or unset it`,
+      );
   }
   if (to === "" && secrets.alertSmtpPassword !== undefined) {
-    problems.push(`${key("alertSmtpPassword")}: [secret] has no effect without ${key("alertEmailTo")}; set the recipient or unset it`);
+    problems.push(
+      `${key("alertSmtpPassword")}: [secret] has no effect without ${key("alertEmailTo")}; set the recipient or unset it`,
+    );
   }
   if (slackChannel !== "" && secrets.alertSlackWebhookUrl === undefined) {
-    problems.push(`${key("alertSlackChannel")}: ${show(slackChannel)} has no effect without ${key("alertSlackWebhookUrl")}; set the webhook or unset it`);
+    problems.push(
+      `${key("alertSlackChannel")}: ${show(slackChannel)} has no effect without ${key("alertSlackWebhookUrl")}; set the webhook or unset it`,
+    );
   }
   // The offline plan replaces secure values with a placeholder, which is not a URL.
   const slack = secrets.alertSlackWebhookUrl;
-  if (slack !== undefined && !slack.startsWith(SECRET_PLACEHOLDER) && (checkUrl(slack) || !slack.startsWith("https://"))) {
-    problems.push(`${key("alertSlackWebhookUrl")}: [secret] must be an https:// URL; use the Slack app's incoming-webhook URL`);
+  if (
+    slack !== undefined &&
+    !slack.startsWith(SECRET_PLACEHOLDER) &&
+    (checkUrl(slack) || !slack.startsWith("https://"))
+  ) {
+    problems.push(
+      `${key("alertSlackWebhookUrl")}: [secret] must be an https:// URL; use the Slack app's incoming-webhook URL`,
+    );
   }
 
   if (profile.requiresAlertReceiver) {
     if (!r.bool("monitoring")) {
-      problems.push(`${key("monitoring")}: false is not allowed on ${environment}; its alerts must reach a person, so monitoring must run`);
+      problems.push(
+        `${key("monitoring")}: false is not allowed on ${environment}; its alerts must reach a person, so monitoring must run`,
+      );
     } else if (!RECEIVER_KEYS.some((k) => (k === "alertEmailTo" ? to !== "" : secrets[k] !== undefined))) {
       problems.push(
         `${key("alertPagerdutyRoutingKey")}: unset, and no other alert receiver is configured, so ${environment} alerts reach nobody; set ${RECEIVER_KEYS.map(key).join(", ")} (email with ${key("alertSmtpSmarthost")})`,
