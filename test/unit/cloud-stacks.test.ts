@@ -883,11 +883,8 @@ describe("variants", () => {
     expect(kubernetesSchemaProblems(p.resources)).toHaveLength(1);
   });
 
-  test("an ambient aws:region outside Canada moves nothing: every resource keeps its explicit Canadian provider", async () => {
-    const p = await plan("staging", { "aws:region": "us-east-1" });
-    const regions = new Set(cloudResources(p, "aws").map((r) => regionOf(p, r)));
-    expect([...regions]).toEqual(["ca-central-1"]);
-  });
+  // An ambient aws:region outside Canada is refused by config before any resource
+  // (test/unit/config-bad-inputs.test.ts); every resource has an explicit Canadian provider besides.
 });
 
 test("GKE on an existing network is refused by the composition, naming both keys", () => {
