@@ -132,9 +132,9 @@ describe("containers-least-privilege on Kubernetes", () => {
     (input.props.spec as { template: { metadata: Record<string, unknown> } }).template.metadata = { annotations: { "container.apparmor.security.beta.kubernetes.io/a": "unconfined" } };
     expect(await messages(policy, input)).toEqual([
       expect.stringContaining("spec.template.spec: securityContext.windowsOptions.hostProcess: true"),
-      expect.stringContaining("annotation container.apparmor.security.beta.kubernetes.io/a: unconfined turns off AppArmor"),
+      expect.stringContaining("annotation container.apparmor.security.beta.kubernetes.io/a: unconfined is not runtime/default or localhost/<profile>"),
       expect.stringContaining('containers[0] "a": ports[0].hostPort 8080 binds a port on the node'),
-      expect.stringContaining('containers[1] "b": securityContext.appArmorProfile.type is Unconfined'),
+      expect.stringContaining('containers[1] "b": securityContext.appArmorProfile.type is "Unconfined", not RuntimeDefault or Localhost'),
       expect.stringContaining('containers[1] "b": procMount is "Unmasked"'),
     ]);
     expect(await messages(policy, deployment(podSpec({ containers: [container("a", { ports: [{ containerPort: 8080 }] })] })))).toEqual([]);
@@ -151,9 +151,10 @@ describe("containers-least-privilege on Kubernetes", () => {
     (input.props.spec as Record<string, unknown>).template = { spec: "[unknown]" };
     expect(await messages(policy, input)).toEqual([expect.stringMatching(/: spec.template.spec is unknown at preview, so its privileges cannot be verified; fix: /)]);
     expect(await messages(policy, deployment(podSpec({ containers: "[unknown]" })))).toEqual([expect.stringContaining("spec.template.spec.containers is unknown at preview")]);
-    expect(await messages(policy, deployment(podSpec({ hostNetwork: "[unknown]", volumes: [{ name: "v", hostPath: "[unknown]" }] })))).toEqual([
+    expect(await messages(policy, deployment(podSpec({ hostNetwork: "[unknown]", volumes: [{ name: "v", hostPath: "[unknown]" }, "[unknown]"] })))).toEqual([
       expect.stringContaining("hostNetwork is unknown at preview"),
-      expect.stringContaining("volumes[0].hostPath is unknown at preview"),
+      expect.stringContaining("volumes[1] is unknown at preview"),
+      expect.stringContaining('volume "v" is a hostPath volume'),
     ]);
   });
 });

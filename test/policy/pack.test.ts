@@ -136,7 +136,7 @@ describe("exemptions", () => {
   });
 
   test("an exemption may sit on the pod template", async () => {
-    const spec = podSpec({ securityContext: { runAsUser: 0 } });
+    const spec = podSpec({ securityContext: { runAsNonRoot: true, runAsUser: 0 } });
     const input = deployment(spec);
     const template = (input.props.spec as { template: { metadata: Record<string, unknown> } }).template;
     template.metadata = { annotations: { "northstack.io/policy-exempt": "containers-run-as-non-root", "northstack.io/policy-exempt-reason": "init needs root" } };
