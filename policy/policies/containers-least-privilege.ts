@@ -29,6 +29,8 @@ const SAFE_SYSCTLS = new Set([
 /** Pod Security "baseline": SELinux types a pod may ask for ("" means the runtime's default). */
 const SELINUX_TYPES = new Set(["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"]);
 const CONFINED_PROFILES = new Set(["RuntimeDefault", "Localhost"]);
+/** Probe and lifecycle handlers whose `host` Pod Security "baseline" forbids (it would point the kubelet elsewhere). */
+const HANDLER_HOSTS = ["livenessProbe", "readinessProbe", "startupProbe", "lifecycle.postStart", "lifecycle.preStop"].flatMap((h) => [`${h}.httpGet.host`, `${h}.tcpSocket.host`]);
 const SET_PROFILE = (field: string) => `set ${field}.type: RuntimeDefault (or Localhost with a profile on the node), or remove it`;
 
 const strings = (value: unknown): string[] => asArray(value).filter((v): v is string => typeof v === "string");
@@ -201,6 +203,7 @@ function kubernetesContainerProblems(pod: Props, container: Props): Finding[] {
       "securityContext.seLinuxOptions.role",
       "securityContext.windowsOptions.hostProcess",
       "ports[].hostPort",
+      ...HANDLER_HOSTS,
     ],
     WHAT,
   );
@@ -222,6 +225,10 @@ function kubernetesContainerProblems(pod: Props, container: Props): Finding[] {
   const procMount = sc("procMount");
   if (procMount !== undefined && !isUnknown(procMount) && procMount !== "Default") problems.push(finding(`procMount is ${show(procMount)}; the host's /proc is unmasked`, "remove procMount (or set it to Default)"));
   if (asBool(get(container, "securityContext", "windowsOptions", "hostProcess")) === true) problems.push(finding("securityContext.windowsOptions.hostProcess: true runs on the host", "remove windowsOptions.hostProcess"));
+  for (const path of HANDLER_HOSTS) {
+    const host = get(container, ...path.split("."));
+    if (host !== undefined && host !== "" && !isUnknown(host)) problems.push(finding(`${path} is ${show(host)}; a probe or hook may only reach the pod itself`, `remove ${path}`));
+  }
   asArray(container.ports).forEach((p, i) => {
     const hostPort = get(p, "hostPort");
     if (hostPort !== undefined && !isUnknown(hostPort) && Number(hostPort) !== 0) {
@@ -237,13 +244,13 @@ export const containersLeastPrivilege: PolicyDefinition = {
     "Containers run with least privilege: not privileged, no privilege escalation, capabilities dropped (ALL, at most NET_BIND_SERVICE back), " +
     "no host namespaces, host ports, host paths, devices or runtime sockets, seccomp and AppArmor confined (RuntimeDefault or Localhost on Kubernetes, " +
     "no-new-privileges on Docker), no unmasked /proc and no Windows host processes; on Kubernetes also the restricted volume types, " +
-    "SELinux container types without user or role, and safe sysctls only: Pod Security \"restricted\" except runAsNonRoot (containers-run-as-non-root).",
+    "SELinux container types without user or role, safe sysctls only and probes that reach only the pod: Pod Security \"restricted\" except runAsNonRoot (containers-run-as-non-root).",
   remediationSteps:
     "Kubernetes: in each container's securityContext set privileged: false, allowPrivilegeEscalation: false, capabilities.drop: [ALL] " +
     "(add back only NET_BIND_SERVICE), and seccompProfile.type: RuntimeDefault on the pod; remove hostNetwork/hostPID/hostIPC, hostPort, hostPath " +
     "volumes and other volume types than configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and secret, procMount, " +
     "hostProcess, AppArmor other than RuntimeDefault/Localhost (field or annotation), SELinux types other than container_t and its siblings, " +
-    "SELinux user and role, and unsafe sysctls. Docker: privileged: false, no host " +
+    "SELinux user and role, unsafe sysctls, and probe or lifecycle hosts. Docker: privileged: false, no host " +
     'network/PID/IPC mode, no bind mounts of host system paths or runtime sockets, no devices, no unconfined seccomp/apparmor, securityOpts ' +
     '["no-new-privileges:true"], capabilities { drops: ["ALL"] }. The runtimes in components/runtime do this for every WorkloadSpec.',
   severity: "high",

@@ -101,6 +101,7 @@ const CONTAINER_GOOD: [string, unknown][] = [
   ["securityContext.appArmorProfile", { type: "Localhost", localhostProfile: "k8s-api" }],
   ["securityContext.seLinuxOptions", { type: "container_t" }],
   ["ports", [{ containerPort: 8080 }]],
+  ["readinessProbe", { httpGet: { path: "/health", port: 8080, host: "" } }],
 ];
 
 const CONTAINER_BAD: [string, unknown, RegExp][] = [
@@ -120,7 +121,25 @@ const CONTAINER_BAD: [string, unknown, RegExp][] = [
   ["securityContext.procMount", "Unmasked", /procMount is "Unmasked"/],
   ["securityContext.windowsOptions", { hostProcess: true }, /windowsOptions.hostProcess: true/],
   ["ports", [{ containerPort: 8080, hostPort: 8080 }], /ports\[0\].hostPort 8080 binds a port on the node/],
+  ["livenessProbe", { httpGet: { path: "/", port: 80, host: "169.254.169.254" } }, /livenessProbe.httpGet.host is "169.254.169.254"/],
+  ["startupProbe", { tcpSocket: { port: 6443, host: "kubernetes.default" } }, /startupProbe.tcpSocket.host is "kubernetes.default"/],
+  ["lifecycle", { preStop: { httpGet: { path: "/", port: 80, host: "10.0.0.1" } } }, /lifecycle.preStop.httpGet.host is "10.0.0.1"/],
 ];
+
+describe("Pod Security restricted, fields unknown at preview", () => {
+  test.each([
+    ["securityContext.sysctls", "[unknown]", "securityContext.sysctls is unknown"],
+    ["securityContext.seLinuxOptions", { type: "[unknown]" }, "securityContext.seLinuxOptions.type is unknown"],
+    ["volumes", ["[unknown]"], "volumes[0] is unknown"],
+  ])("reports %s = %j as cannot verify", async (path, value, expected) => {
+    expect(await restricted(resource("kubernetes:apps/v1:Deployment", withPodField(path, value)))).toEqual([expect.stringContaining(`${expected} at preview, so least privilege cannot be verified`)]);
+  });
+
+  test("reports a probe host unknown at preview as cannot verify", async () => {
+    const spec = withContainerField("containers", "readinessProbe", { httpGet: { path: "/", port: 80, host: "[unknown]" } });
+    expect(await restricted(resource("kubernetes:apps/v1:Deployment", spec))).toEqual([expect.stringContaining('"changed": readinessProbe.httpGet.host is unknown at preview')]);
+  });
+});
 
 describe("Pod Security restricted, pod level", () => {
   test.each(KIND_NAMES)("the compliant fixture passes as %s", async (kind) => {
