@@ -45,6 +45,44 @@ const UNCONFINED_OPTS = /^(seccomp|apparmor)[=:]unconfined$/i;
 const NO_NEW_PRIVILEGES = new Set(["no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"]);
 const APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/";
 
+/** Pod Security "restricted": the only volume sources a pod may use. */
+const ALLOWED_VOLUME_SOURCES = new Set([
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+]);
+/** Pod Security "baseline": the namespaced sysctls that cannot affect other pods on the node. */
+const SAFE_SYSCTLS = new Set([
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
+  "net.ipv4.tcp_keepalive_probes",
+]);
+/** Pod Security "baseline": SELinux types a pod may ask for ("" means the runtime's default). */
+const SELINUX_TYPES = new Set(["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"]);
+const CONFINED_PROFILES = new Set(["RuntimeDefault", "Localhost"]);
+/** Probe and lifecycle handlers whose `host` Pod Security "baseline" forbids (it would point the kubelet elsewhere). */
+const HANDLER_HOSTS = [
+  "livenessProbe",
+  "readinessProbe",
+  "startupProbe",
+  "lifecycle.postStart",
+  "lifecycle.preStop",
+].flatMap((h) => [`${h}.httpGet.host`, `${h}.tcpSocket.host`]);
+const SET_PROFILE = (field: string) =>
+  `set ${field}.type: RuntimeDefault (or Localhost with a profile on the node), or remove it`;
+
 const strings = (value: unknown): string[] => asArray(value).filter((v): v is string => typeof v === "string");
 const capability = (c: string) => c.toUpperCase().replace(/^CAP_/, "");
 const DROP_ALL = 'drop ALL capabilities (capabilities.drop: ["ALL"]) and add back at most NET_BIND_SERVICE';
@@ -183,6 +221,39 @@ function ecsProblems(props: Props, report: (subject: string, f: Finding) => void
   });
 }
 
+/** SELinux options at `at` (pod or container securityContext): a confined type, no user, no role. */
+function seLinuxProblems(options: unknown, at: string): Finding[] {
+  const problems: Finding[] = [];
+  const type = get(options, "type");
+  if (type !== undefined && !isUnknown(type) && !SELINUX_TYPES.has(String(type))) {
+    problems.push(
+      finding(
+        `${at}.seLinuxOptions.type ${show(type)} is not a container type`,
+        `set ${at}.seLinuxOptions.type to container_t, container_init_t, container_kvm_t or container_engine_t, or remove it`,
+      ),
+    );
+  }
+  for (const field of ["user", "role"]) {
+    const value = get(options, field);
+    if (value !== undefined && !isUnknown(value) && value !== "")
+      problems.push(
+        finding(
+          `${at}.seLinuxOptions.${field} is ${show(value)}; Pod Security forbids setting it`,
+          `remove ${at}.seLinuxOptions.${field}`,
+        ),
+      );
+  }
+  return problems;
+}
+
+function appArmorProblem(type: unknown, at: string): Finding | undefined {
+  if (type === undefined || isUnknown(type) || CONFINED_PROFILES.has(String(type))) return undefined;
+  return finding(
+    `${at}.appArmorProfile.type is ${show(type)}, not RuntimeDefault or Localhost`,
+    SET_PROFILE(`${at}.appArmorProfile`),
+  );
+}
+
 function kubernetesPodProblems(pod: Props, metadata: unknown): Finding[] {
   const problems = unknownFindings(
     pod,
@@ -190,9 +261,13 @@ function kubernetesPodProblems(pod: Props, metadata: unknown): Finding[] {
       "hostNetwork",
       "hostPID",
       "hostIPC",
-      "volumes[].hostPath",
+      "volumes[]",
       "securityContext.seccompProfile.type",
       "securityContext.appArmorProfile.type",
+      "securityContext.seLinuxOptions.type",
+      "securityContext.seLinuxOptions.user",
+      "securityContext.seLinuxOptions.role",
+      "securityContext.sysctls[].name",
       "securityContext.windowsOptions.hostProcess",
     ],
     WHAT,
@@ -201,33 +276,63 @@ function kubernetesPodProblems(pod: Props, metadata: unknown): Finding[] {
     if (asBool(pod[field]) === true)
       problems.push(finding(`${field}: true shares a host namespace`, `remove ${field} (or set it to false)`));
   }
-  for (const v of asArray(pod.volumes)) {
-    const hostPath = get(v, "hostPath");
-    if (hostPath !== undefined && !isUnknown(hostPath))
-      problems.push(
-        finding(
-          `volume ${show(get(v, "name"))} is a hostPath volume`,
-          "use an emptyDir or a PersistentVolumeClaim instead of hostPath",
-        ),
-      );
-  }
-  if (get(pod, "securityContext", "appArmorProfile", "type") === "Unconfined")
+  asArray(pod.volumes).forEach((v, i) => {
+    const volume = asRecord(v) ?? {};
+    const name = show(volume.name ?? `volumes[${i}]`);
+    for (const [source, value] of Object.entries(volume)) {
+      if (source === "name" || value === undefined || value === null) continue;
+      if (source === "hostPath")
+        problems.push(
+          finding(
+            `volume ${name} is a hostPath volume`,
+            "use an emptyDir or a PersistentVolumeClaim instead of hostPath",
+          ),
+        );
+      else if (!ALLOWED_VOLUME_SOURCES.has(source)) {
+        problems.push(
+          finding(
+            `volume ${name} is a ${source} volume, which Pod Security "restricted" does not allow`,
+            `use one of ${[...ALLOWED_VOLUME_SOURCES].join(", ")} (a PersistentVolumeClaim for storage)`,
+          ),
+        );
+      }
+    }
+  });
+  const seccomp = get(pod, "securityContext", "seccompProfile", "type");
+  if (seccomp !== undefined && !isUnknown(seccomp) && !CONFINED_PROFILES.has(String(seccomp))) {
     problems.push(
       finding(
-        "securityContext.appArmorProfile.type is Unconfined",
-        "set appArmorProfile.type: RuntimeDefault or remove it",
+        `securityContext.seccompProfile.type is ${show(seccomp)}, must be RuntimeDefault or Localhost`,
+        "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
       ),
     );
+  }
+  const appArmor = appArmorProblem(get(pod, "securityContext", "appArmorProfile", "type"), "securityContext");
+  if (appArmor) problems.push(appArmor);
+  problems.push(...seLinuxProblems(get(pod, "securityContext", "seLinuxOptions"), "securityContext"));
+  asArray(get(pod, "securityContext", "sysctls")).forEach((sysctl, i) => {
+    const name = get(sysctl, "name");
+    if (!isUnknown(name) && !SAFE_SYSCTLS.has(String(name))) {
+      problems.push(
+        finding(
+          `securityContext.sysctls[${i}] ${show(name)} is not a safe sysctl`,
+          `remove it; only ${[...SAFE_SYSCTLS].join(", ")} are allowed`,
+        ),
+      );
+    }
+  });
   if (asBool(get(pod, "securityContext", "windowsOptions", "hostProcess")) === true)
     problems.push(
       finding("securityContext.windowsOptions.hostProcess: true runs on the host", "remove windowsOptions.hostProcess"),
     );
   for (const [key, value] of Object.entries(asRecord(get(metadata, "annotations")) ?? {})) {
-    if (key.startsWith(APPARMOR_ANNOTATION) && String(value).toLowerCase() === "unconfined") {
+    if (!key.startsWith(APPARMOR_ANNOTATION) || isUnknown(value)) continue;
+    const profile = String(value);
+    if (profile !== "" && profile !== "runtime/default" && !profile.startsWith("localhost/")) {
       problems.push(
         finding(
-          `annotation ${key}: unconfined turns off AppArmor`,
-          "remove the annotation (or set it to runtime/default)",
+          `annotation ${key}: ${profile} is not runtime/default or localhost/<profile>`,
+          "set the annotation to runtime/default (or remove it and set securityContext.appArmorProfile.type: RuntimeDefault)",
         ),
       );
     }
@@ -247,8 +352,12 @@ function kubernetesContainerProblems(pod: Props, container: Props): Finding[] {
       "securityContext.seccompProfile.type",
       "securityContext.appArmorProfile.type",
       "securityContext.procMount",
+      "securityContext.seLinuxOptions.type",
+      "securityContext.seLinuxOptions.user",
+      "securityContext.seLinuxOptions.role",
       "securityContext.windowsOptions.hostProcess",
       "ports[].hostPort",
+      ...HANDLER_HOSTS,
     ],
     WHAT,
   );
@@ -268,24 +377,27 @@ function kubernetesContainerProblems(pod: Props, container: Props): Finding[] {
       get(container, "securityContext", "capabilities", "add"),
     ),
   );
-  const seccomp =
-    get(container, "securityContext", "seccompProfile", "type") ??
-    get(pod, "securityContext", "seccompProfile", "type");
-  if (!isUnknown(seccomp) && seccomp !== "RuntimeDefault" && seccomp !== "Localhost") {
+  // A pod-level seccomp type that is not confined is reported once, on the pod.
+  const seccomp = get(container, "securityContext", "seccompProfile", "type");
+  const podSeccomp = get(pod, "securityContext", "seccompProfile", "type");
+  if (seccomp !== undefined && !isUnknown(seccomp) && !CONFINED_PROFILES.has(String(seccomp))) {
     problems.push(
       finding(
-        `seccompProfile.type is ${show(seccomp)}, must be RuntimeDefault (on the pod or the container)`,
+        `seccompProfile.type is ${show(seccomp)}, must be RuntimeDefault or Localhost`,
+        "set securityContext.seccompProfile.type: RuntimeDefault on the container, or remove it and set it on the pod",
+      ),
+    );
+  } else if (seccomp === undefined && podSeccomp === undefined && !isUnknown(get(pod, "securityContext"))) {
+    problems.push(
+      finding(
+        "seccompProfile.type is unset on the container and the pod",
         "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
       ),
     );
   }
-  if (get(container, "securityContext", "appArmorProfile", "type") === "Unconfined")
-    problems.push(
-      finding(
-        "securityContext.appArmorProfile.type is Unconfined",
-        "set appArmorProfile.type: RuntimeDefault or remove it",
-      ),
-    );
+  const appArmor = appArmorProblem(get(container, "securityContext", "appArmorProfile", "type"), "securityContext");
+  if (appArmor) problems.push(appArmor);
+  problems.push(...seLinuxProblems(get(container, "securityContext", "seLinuxOptions"), "securityContext"));
   const procMount = sc("procMount");
   if (procMount !== undefined && !isUnknown(procMount) && procMount !== "Default")
     problems.push(
@@ -298,6 +410,13 @@ function kubernetesContainerProblems(pod: Props, container: Props): Finding[] {
     problems.push(
       finding("securityContext.windowsOptions.hostProcess: true runs on the host", "remove windowsOptions.hostProcess"),
     );
+  for (const path of HANDLER_HOSTS) {
+    const host = get(container, ...path.split("."));
+    if (host !== undefined && host !== "" && !isUnknown(host))
+      problems.push(
+        finding(`${path} is ${show(host)}; a probe or hook may only reach the pod itself`, `remove ${path}`),
+      );
+  }
   asArray(container.ports).forEach((p, i) => {
     const hostPort = get(p, "hostPort");
     if (hostPort !== undefined && !isUnknown(hostPort) && Number(hostPort) !== 0) {
@@ -316,12 +435,15 @@ export const containersLeastPrivilege: PolicyDefinition = {
   name: "containers-least-privilege",
   description:
     "Containers run with least privilege: not privileged, no privilege escalation, capabilities dropped (ALL, at most NET_BIND_SERVICE back), " +
-    "no host namespaces, host ports, host paths, devices or runtime sockets, seccomp and AppArmor confined (RuntimeDefault on Kubernetes, " +
-    'no-new-privileges on Docker), no unmasked /proc and no Windows host processes: Pod Security "restricted".',
+    "no host namespaces, host ports, host paths, devices or runtime sockets, seccomp and AppArmor confined (RuntimeDefault or Localhost on Kubernetes, " +
+    "no-new-privileges on Docker), no unmasked /proc and no Windows host processes; on Kubernetes also the restricted volume types, " +
+    'SELinux container types without user or role, safe sysctls only and probes that reach only the pod: Pod Security "restricted" except runAsNonRoot (containers-run-as-non-root).',
   remediationSteps:
     "Kubernetes: in each container's securityContext set privileged: false, allowPrivilegeEscalation: false, capabilities.drop: [ALL] " +
     "(add back only NET_BIND_SERVICE), and seccompProfile.type: RuntimeDefault on the pod; remove hostNetwork/hostPID/hostIPC, hostPort, hostPath " +
-    "volumes (use emptyDir or a PersistentVolumeClaim), procMount, hostProcess and Unconfined AppArmor. Docker: privileged: false, no host " +
+    "volumes and other volume types than configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and secret, procMount, " +
+    "hostProcess, AppArmor other than RuntimeDefault/Localhost (field or annotation), SELinux types other than container_t and its siblings, " +
+    "SELinux user and role, unsafe sysctls, and probe or lifecycle hosts. Docker: privileged: false, no host " +
     "network/PID/IPC mode, no bind mounts of host system paths or runtime sockets, no devices, no unconfined seccomp/apparmor, securityOpts " +
     '["no-new-privileges:true"], capabilities { drops: ["ALL"] }. The runtimes in components/runtime do this for every WorkloadSpec.',
   severity: "high",

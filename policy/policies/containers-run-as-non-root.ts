@@ -3,6 +3,7 @@ import {
   PolicyDefinition,
   Props,
   UNKNOWN,
+  asBool,
   cannotVerify,
   finding,
   get,
@@ -44,35 +45,65 @@ function uid(value: unknown): number | undefined {
   return undefined;
 }
 
-/**
- * Why a Kubernetes container runs (or may run) as root. The container's securityContext overrides
- * the pod's, field by field.
- */
-export function kubernetesRootProblems(pod: Props, container: Props): Finding[] {
-  const unknown = [
-    ...unknownFindings(pod, ["securityContext.runAsUser", "securityContext.runAsNonRoot"], WHAT, "pod"),
-    ...unknownFindings(container, ["securityContext.runAsUser", "securityContext.runAsNonRoot"], WHAT),
-  ];
+const NEVER_ROOT = "set runAsUser to a uid > 0 (e.g. 1000) or remove it; never runAsUser: 0 on the pod or a container";
+
+/** Pod-level settings that Pod Security "restricted" forbids whatever the containers set: runAsUser 0, runAsNonRoot false. */
+export function kubernetesPodRootProblems(pod: Props): Finding[] {
+  const unknown = unknownFindings(pod, ["securityContext.runAsUser", "securityContext.runAsNonRoot"], WHAT, "pod");
   if (unknown.length > 0) return unknown;
-  const pick = (field: string) => {
-    const own = get(container, "securityContext", field);
-    return own !== undefined ? own : get(pod, "securityContext", field);
-  };
-  const runAsUser = pick("runAsUser");
-  const runAsNonRoot = pick("runAsNonRoot");
+  const problems: Finding[] = [];
+  const runAsUser = get(pod, "securityContext", "runAsUser");
   const id = uid(runAsUser);
   if (runAsUser !== undefined && (id === undefined || id < 0))
-    return [finding(`runAsUser ${show(runAsUser)} is not a uid`, SET_K8S_USER)];
-  if (id === 0)
-    return [
+    problems.push(finding(`securityContext.runAsUser ${show(runAsUser)} is not a uid`, SET_K8S_USER));
+  if (id === 0) problems.push(finding("securityContext.runAsUser is 0 (root)", NEVER_ROOT));
+  const runAsNonRoot = get(pod, "securityContext", "runAsNonRoot");
+  if (runAsNonRoot === false || runAsNonRoot === "false")
+    problems.push(
+      finding("securityContext.runAsNonRoot is false", "set securityContext.runAsNonRoot: true on the pod"),
+    );
+  return problems;
+}
+
+/**
+ * Why a Kubernetes container runs (or may run) as root, as Pod Security "restricted" reads it:
+ * runAsNonRoot must be true on the container, or unset there and true on the pod (a container's
+ * `false` overrides the pod's `true`); a runAsUser > 0 alone is not enough; runAsUser 0 is refused
+ * at any level. The pod's own values, unknown ones included, are reported by `kubernetesPodRootProblems`.
+ */
+export function kubernetesRootProblems(pod: Props, container: Props): Finding[] {
+  const unknown = unknownFindings(container, ["securityContext.runAsUser", "securityContext.runAsNonRoot"], WHAT);
+  if (unknown.length > 0) return unknown;
+  const problems: Finding[] = [];
+  const runAsUser = get(container, "securityContext", "runAsUser");
+  const id = uid(runAsUser);
+  if (runAsUser !== undefined && (id === undefined || id < 0))
+    problems.push(finding(`runAsUser ${show(runAsUser)} is not a uid`, SET_K8S_USER));
+  if (id === 0) problems.push(finding("securityContext.runAsUser is 0 (root)", NEVER_ROOT));
+  const own = get(container, "securityContext", "runAsNonRoot");
+  const inherited = get(pod, "securityContext", "runAsNonRoot");
+  if (own === false || own === "false") {
+    problems.push(
       finding(
-        "effective runAsUser is 0 (root)",
-        "set runAsUser to a uid > 0 (e.g. 1000) and runAsNonRoot: true; never runAsUser: 0 on a container",
+        "securityContext.runAsNonRoot is false on the container, which overrides the pod",
+        "set runAsNonRoot: true on the container or remove it so the pod's true applies",
       ),
-    ];
-  if (id !== undefined && id > 0) return [];
-  if (runAsNonRoot === true || runAsNonRoot === "true") return [];
-  return [finding("neither runAsNonRoot: true nor a runAsUser > 0 is set on the container or the pod", SET_K8S_USER)];
+    );
+  } else if (
+    own !== true &&
+    own !== "true" &&
+    asBool(inherited) === undefined &&
+    !isUnknown(inherited) &&
+    !isUnknown(pod.securityContext)
+  ) {
+    // An unknown or false pod value is reported once, on the pod.
+    const why =
+      id !== undefined && id > 0
+        ? `runAsUser ${id} is set but runAsNonRoot: true is not (on the container or the pod)`
+        : "runAsNonRoot: true is not set on the container or the pod";
+    problems.push(finding(why, SET_K8S_USER));
+  }
+  return problems;
 }
 
 export const containersRunAsNonRoot: PolicyDefinition = {
@@ -81,7 +112,8 @@ export const containersRunAsNonRoot: PolicyDefinition = {
     "Every container runs as an explicit non-root user: Docker containers, every Kubernetes pod-bearing kind and ECS task definitions.",
   remediationSteps:
     'Docker: set `user` to a non-root "uid:gid" (WorkloadSpec.user). Kubernetes: set securityContext.runAsNonRoot: true and runAsUser > 0 ' +
-    "on the pod or on each container, including initContainers and ephemeralContainers, and never runAsUser: 0 on a container. " +
+    "on the pod or on each container, including initContainers and ephemeralContainers; never runAsNonRoot: false on a container, " +
+    'never runAsUser: 0 on the pod or a container (Pod Security "restricted"). ' +
     "ECS: set `user` in every container definition. If the image cannot run unprivileged, build a non-root variant.",
   severity: "critical",
   validateResource: (args, report) => {
@@ -109,6 +141,7 @@ export const containersRunAsNonRoot: PolicyDefinition = {
     }
     for (const f of unknownFindings(pod.spec, containerListPaths(), "its containers' users", pod.path))
       report(subject, f);
+    for (const f of kubernetesPodRootProblems(pod.spec)) report(`${subject} ${pod.path}`, f);
     for (const { container, where } of containersOf(pod)) {
       for (const f of kubernetesRootProblems(pod.spec, container)) report(`${subject} ${where}`, f);
     }

@@ -220,10 +220,12 @@ describe("containers-least-privilege on Kubernetes", () => {
     expect(await messages(policy, input)).toEqual([
       expect.stringContaining("spec.template.spec: securityContext.windowsOptions.hostProcess: true"),
       expect.stringContaining(
-        "annotation container.apparmor.security.beta.kubernetes.io/a: unconfined turns off AppArmor",
+        "annotation container.apparmor.security.beta.kubernetes.io/a: unconfined is not runtime/default or localhost/<profile>",
       ),
       expect.stringContaining('containers[0] "a": ports[0].hostPort 8080 binds a port on the node'),
-      expect.stringContaining('containers[1] "b": securityContext.appArmorProfile.type is Unconfined'),
+      expect.stringContaining(
+        'containers[1] "b": securityContext.appArmorProfile.type is "Unconfined", not RuntimeDefault or Localhost',
+      ),
       expect.stringContaining('containers[1] "b": procMount is "Unmasked"'),
     ]);
     expect(
@@ -260,11 +262,12 @@ describe("containers-least-privilege on Kubernetes", () => {
     expect(
       await messages(
         policy,
-        deployment(podSpec({ hostNetwork: "[unknown]", volumes: [{ name: "v", hostPath: "[unknown]" }] })),
+        deployment(podSpec({ hostNetwork: "[unknown]", volumes: [{ name: "v", hostPath: "[unknown]" }, "[unknown]"] })),
       ),
     ).toEqual([
       expect.stringContaining("hostNetwork is unknown at preview"),
-      expect.stringContaining("volumes[0].hostPath is unknown at preview"),
+      expect.stringContaining("volumes[1] is unknown at preview"),
+      expect.stringContaining('volume "v" is a hostPath volume'),
     ]);
   });
 });

@@ -40,37 +40,80 @@ describe("containers-run-as-non-root on Kubernetes", () => {
     expect(await messages(policy, deployment())).toEqual([]);
   });
 
-  test("passes runAsUser > 0 on the container alone", async () => {
+  test("passes runAsNonRoot: true on every container when the pod sets none", async () => {
     const spec = podSpec({
       securityContext: {},
-      containers: [container("api", { securityContext: { runAsUser: 1000, allowPrivilegeEscalation: false } })],
+      containers: [
+        container("api", { securityContext: { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false } }),
+      ],
     });
     expect(await messages(policy, deployment(spec))).toEqual([]);
   });
 
-  test("rejects a root uid set at container level under a non-root pod", async () => {
-    const spec = podSpec({
-      containers: [container("api"), container("sidecar", { securityContext: { runAsUser: 0 } })],
+  const withContainerSc = (
+    sc: Record<string, unknown>,
+    pod: Record<string, unknown> = podSpec().securityContext as Record<string, unknown>,
+  ) =>
+    podSpec({
+      securityContext: pod,
+      containers: [
+        container("api"),
+        container("sidecar", {
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, ...sc },
+        }),
+      ],
     });
+
+  test.each([
+    [
+      "runAsUser: 1000 on the container, runAsNonRoot set nowhere",
+      withContainerSc({ runAsUser: 1000 }, {}),
+      /containers\[0\] "api": runAsNonRoot: true is not set[\s\S]*containers\[1\] "sidecar": runAsUser 1000 is set but runAsNonRoot: true is not/,
+    ],
+    [
+      "runAsNonRoot: false on a container under the pod's true",
+      withContainerSc({ runAsNonRoot: false }),
+      /containers\[1\] "sidecar": securityContext.runAsNonRoot is false on the container, which overrides the pod/,
+    ],
+    [
+      "runAsUser: 0 on a container under a non-root pod",
+      withContainerSc({ runAsUser: 0 }),
+      /containers\[1\] "sidecar": securityContext.runAsUser is 0 \(root\)/,
+    ],
+    [
+      "runAsUser: 0 on the pod, although every container overrides it",
+      withContainerSc({ runAsUser: 1000 }, { runAsNonRoot: true, runAsUser: 0 }),
+      /spec.template.spec: securityContext.runAsUser is 0 \(root\)/,
+    ],
+    [
+      "runAsNonRoot: false on the pod, although every container sets true",
+      podSpec({
+        securityContext: { runAsNonRoot: false },
+        containers: [container("api", { securityContext: { runAsNonRoot: true } })],
+      }),
+      /spec.template.spec: securityContext.runAsNonRoot is false/,
+    ],
+  ])("rejects %s", async (_, spec, expected) => {
     const found = await messages(policy, deployment(spec));
-    expect(found).toEqual([
-      expect.stringContaining('spec.template.spec.containers[1] "sidecar": effective runAsUser is 0 (root)'),
-    ]);
+    expect(found.join("\n")).toMatch(expected);
+    expect(found.length).toBeGreaterThan(0);
   });
 
   test("rejects runAsNonRoot: true combined with runAsUser: 0", async () => {
     const spec = podSpec({ securityContext: { runAsNonRoot: true, runAsUser: 0 } });
-    expect(await messages(policy, deployment(spec))).toEqual([expect.stringMatching(/effective runAsUser is 0/)]);
+    expect(await messages(policy, deployment(spec))).toEqual([
+      expect.stringMatching(/spec.template.spec: securityContext.runAsUser is 0/),
+    ]);
   });
 
   test("checks initContainers", async () => {
     const spec = podSpec({
       securityContext: {},
-      containers: [container("api", { securityContext: { runAsUser: 1000 } })],
+      containers: [container("api", { securityContext: { runAsNonRoot: true } })],
       initContainers: [container("migrate")],
     });
     expect(await messages(policy, deployment(spec))).toEqual([
-      expect.stringContaining('initContainers[0] "migrate": neither runAsNonRoot: true nor a runAsUser > 0'),
+      expect.stringContaining('initContainers[0] "migrate": runAsNonRoot: true is not set'),
     ]);
   });
 
@@ -78,7 +121,10 @@ describe("containers-run-as-non-root on Kubernetes", () => {
     const spec = podSpec({
       ephemeralContainers: [container("debug", { securityContext: { runAsNonRoot: false, runAsUser: 0 } })],
     });
-    expect(await messages(policy, pod(spec))).toEqual([expect.stringContaining('ephemeralContainers[0] "debug"')]);
+    expect(await messages(policy, pod(spec))).toEqual([
+      expect.stringContaining('ephemeralContainers[0] "debug": securityContext.runAsUser is 0'),
+      expect.stringContaining('ephemeralContainers[0] "debug": securityContext.runAsNonRoot is false'),
+    ]);
   });
 
   test("checks a CronJob through its jobTemplate", async () => {
@@ -98,10 +144,10 @@ describe("containers-run-as-non-root on Kubernetes", () => {
   });
 
   test("reports runAsUser, a whole securityContext or a container list unknown at preview as cannot verify", async () => {
-    const spec = podSpec({ securityContext: { runAsUser: "[unknown]" } });
+    const spec = podSpec({ securityContext: { runAsNonRoot: true, runAsUser: "[unknown]" } });
     expect(await messages(policy, deployment(spec))).toEqual([
       expect.stringMatching(
-        /: pod.securityContext.runAsUser is unknown at preview, so a non-root user cannot be verified; fix: /,
+        /spec: pod.securityContext.runAsUser is unknown at preview, so a non-root user cannot be verified; fix: /,
       ),
     ]);
     expect(await messages(policy, deployment(podSpec({ securityContext: "[unknown]" })))).toEqual([
@@ -116,10 +162,12 @@ describe("containers-run-as-non-root on Kubernetes", () => {
   });
 
   test("accepts runAsUser as a numeric string, as it may arrive after a round trip", async () => {
-    expect(await messages(policy, deployment(podSpec({ securityContext: { runAsUser: "1000" } })))).toEqual([]);
-    expect(await messages(policy, deployment(podSpec({ securityContext: { runAsUser: "0" } })))).toEqual([
-      expect.stringContaining("effective runAsUser is 0 (root); fix: "),
-    ]);
+    expect(
+      await messages(policy, deployment(podSpec({ securityContext: { runAsNonRoot: true, runAsUser: "1000" } }))),
+    ).toEqual([]);
+    expect(
+      await messages(policy, deployment(podSpec({ securityContext: { runAsNonRoot: true, runAsUser: "0" } }))),
+    ).toEqual([expect.stringContaining("securityContext.runAsUser is 0 (root); fix: ")]);
   });
 
   test("checks batch/v1beta1 CronJobs and PodTemplates", async () => {
@@ -135,7 +183,7 @@ describe("containers-run-as-non-root on Kubernetes", () => {
         name: "t",
         props: { template: { spec: podSpec({ securityContext: {} }) } },
       }),
-    ).toEqual([expect.stringContaining('template.spec.containers[0] "api": neither runAsNonRoot')]);
+    ).toEqual([expect.stringContaining('template.spec.containers[0] "api": runAsNonRoot: true is not set')]);
   });
 
   test("ignores kinds without pods", async () => {

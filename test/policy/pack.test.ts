@@ -212,7 +212,7 @@ describe("exemptions", () => {
   });
 
   test("an exemption may sit on the pod template", async () => {
-    const spec = podSpec({ securityContext: { runAsUser: 0 } });
+    const spec = podSpec({ securityContext: { runAsNonRoot: true, runAsUser: 0 } });
     const input = deployment(spec);
     const template = (input.props.spec as { template: { metadata: Record<string, unknown> } }).template;
     template.metadata = {
