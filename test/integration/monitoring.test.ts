@@ -4,6 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import {
+  AlertmanagerConfigArgs,
+  SEVERITIES,
   renderAlertRules,
   renderAlertmanagerConfig,
   renderGrafanaDashboardProvider,
@@ -147,20 +149,135 @@ test("alerts fire when they should and stay quiet when they should not (promtool
   expect(result.code).toBe(0);
 });
 
-test("alertmanager.yml passes amtool check-config, with and without a webhook", () => {
-  for (const config of [
-    renderAlertmanagerConfig(),
-    renderAlertmanagerConfig({ webhookUrl: "https://hooks.example.ca/alerts" }),
-  ]) {
-    const result = run("amtool", "check-config", write("alertmanager.yml", config));
-    expect(result.out).toContain("SUCCESS");
-    expect(result.code).toBe(0);
+const PAGERDUTY = { pagerduty: { routingKey: "0123456789abcdef0123456789abcdef" } };
+const SLACK = { slack: { webhookUrl: "https://hooks.slack.com/services/T0/B0/x", channel: "#oncall" } };
+const EMAIL = {
+  email: {
+    to: "oncall@example.ca",
+    from: "alertmanager@example.ca",
+    smarthost: "smtp.example.ca:587",
+    password: "smtp-password",
+  },
+};
+const WEBHOOK = { webhookUrl: "https://hooks.example.ca/alerts" };
+
+/** Receivers (comma-separated, in order) amtool routes alerts with these labels to. */
+const routesTo = (config: AlertmanagerConfigArgs, labels: Record<string, string>) => {
+  const file = write("routes-am.yml", renderAlertmanagerConfig(config));
+  const result = run(
+    "amtool",
+    "config",
+    "routes",
+    "test",
+    `--config.file=${file}`,
+    ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+  );
+  expect({ labels, code: result.code }).toEqual({ labels, code: 0 });
+  return result.out.replace(/^Warning: .*\n/gm, "").trim();
+};
+
+test("alertmanager.yml passes amtool check-config with every combination of receivers, and without any", () => {
+  const parts = [PAGERDUTY, SLACK, EMAIL, WEBHOOK];
+  for (let mask = 0; mask < 1 << parts.length; mask++) {
+    const config: AlertmanagerConfigArgs = Object.assign({}, ...parts.filter((_, i) => mask & (1 << i)));
+    const result = run("amtool", "check-config", write("alertmanager.yml", renderAlertmanagerConfig(config)));
+    expect({ mask, out: result.out, code: result.code }).toEqual({
+      mask,
+      out: expect.stringContaining("SUCCESS"),
+      code: 0,
+    });
   }
-  const parsed = YAML.parse(renderAlertmanagerConfig({ webhookUrl: "https://hooks.example.ca/alerts" }));
-  expect(parsed.receivers[0].webhook_configs[0].url).toBe("https://hooks.example.ca/alerts");
   expect(
     run("amtool", "check-config", write("bad-am.yml", "route:\n  receiver: nobody\nreceivers: []\n")).code,
   ).not.toBe(0);
+});
+
+test("amtool routes critical alerts to PagerDuty and warnings to Slack and email, the webhook getting both", () => {
+  const all = { ...PAGERDUTY, ...SLACK, ...EMAIL, ...WEBHOOK };
+  expect(routesTo(all, { alertname: "PostgresDown", severity: "critical", stack: "prod" })).toBe("pagerduty,webhook");
+  expect(routesTo(all, { alertname: "GatewayHighLatency", severity: "warning", stack: "prod" })).toBe(
+    "slack,email,webhook",
+  );
+  expect(routesTo({ ...PAGERDUTY, ...SLACK }, { severity: "critical" })).toBe("pagerduty");
+  expect(routesTo({ ...PAGERDUTY, ...SLACK }, { severity: "warning" })).toBe("slack");
+  expect(routesTo({ ...PAGERDUTY, ...EMAIL }, { severity: "warning" })).toBe("email");
+});
+
+test("amtool: without PagerDuty critical alerts go to chat and mail; with only PagerDuty warnings go there", () => {
+  expect(routesTo({ ...SLACK, ...EMAIL }, { severity: "critical" })).toBe("slack,email");
+  expect(routesTo(EMAIL, { severity: "critical" })).toBe("email");
+  expect(routesTo(PAGERDUTY, { severity: "warning" })).toBe("pagerduty");
+  expect(routesTo(WEBHOOK, { severity: "critical" })).toBe("webhook");
+  expect(routesTo(WEBHOOK, { severity: "warning" })).toBe("webhook");
+  // A severity outside SEVERITIES still reaches where warnings go.
+  expect(routesTo({ ...PAGERDUTY, ...SLACK }, { severity: "info" })).toBe("slack");
+  // With no receiver (dev) alerts stay in Alertmanager.
+  expect(routesTo({}, { severity: "critical" })).toBe("none");
+});
+
+test("every receiver a route names has a config; critical routes repeat hourly; grouping and throttling are set", () => {
+  for (const config of [{ ...PAGERDUTY, ...SLACK, ...EMAIL, ...WEBHOOK }, SLACK, EMAIL, PAGERDUTY, WEBHOOK]) {
+    const am = YAML.parse(renderAlertmanagerConfig(config));
+    const configured = am.receivers.map((r: { name: string }) => r.name);
+    const routed = [am.route.receiver, ...am.route.routes.map((r: { receiver: string }) => r.receiver)];
+    for (const receiver of am.receivers)
+      expect(Object.keys(receiver).filter((k) => k.endsWith("_configs"))).toHaveLength(1);
+    expect(configured.sort()).toEqual([...new Set(routed)].sort());
+    expect(am.route).toMatchObject({
+      group_by: ["alertname", "stack"],
+      group_wait: "30s",
+      group_interval: "5m",
+      repeat_interval: "4h",
+    });
+    for (const route of am.route.routes.filter((r: { matchers?: string[] }) =>
+      r.matchers?.includes('severity="critical"'),
+    ))
+      expect(route.repeat_interval).toBe("1h");
+  }
+  const am = YAML.parse(renderAlertmanagerConfig({ ...PAGERDUTY, ...SLACK, ...EMAIL }));
+  const byName = (name: string) => am.receivers.find((r: { name: string }) => r.name === name);
+  expect(byName("pagerduty").pagerduty_configs[0].routing_key).toBe(PAGERDUTY.pagerduty.routingKey);
+  expect(byName("slack").slack_configs[0]).toMatchObject({ api_url: SLACK.slack.webhookUrl, channel: "#oncall" });
+  expect(byName("email").email_configs[0]).toEqual({
+    to: "oncall@example.ca",
+    from: "alertmanager@example.ca",
+    smarthost: "smtp.example.ca:587",
+    require_tls: true,
+    send_resolved: true,
+    auth_username: "alertmanager@example.ca",
+    auth_password: "smtp-password",
+  });
+});
+
+test("a critical alert inhibits the warning of the same alertname and stack; a database or cache down inhibits its warnings", () => {
+  const inhibit = YAML.parse(renderAlertmanagerConfig(SLACK)).inhibit_rules;
+  expect(inhibit).toContainEqual({
+    source_matchers: ['severity="critical"'],
+    target_matchers: ['severity="warning"'],
+    equal: ["alertname", "stack"],
+  });
+  expect(inhibit).toContainEqual(
+    expect.objectContaining({
+      source_matchers: ['alertname="PostgresDown"'],
+      target_matchers: ['alertname=~"Postgres.+"', 'severity="warning"'],
+    }),
+  );
+  expect(inhibit).toContainEqual(
+    expect.objectContaining({
+      source_matchers: ['alertname="RedisDown"'],
+      target_matchers: ['alertname=~"Redis.+"', 'severity="warning"'],
+    }),
+  );
+  for (const rule of inhibit) expect(rule.equal).toContain("stack");
+});
+
+test("every alert rule carries a severity Alertmanager routes, and both severities are used", () => {
+  const rules = YAML.parse(renderAlertRules()).groups.flatMap(
+    (g: { rules: { labels: { severity: string } }[] }) => g.rules,
+  );
+  const severities = new Set(rules.map((r: { labels: { severity: string } }) => r.labels.severity));
+  expect([...severities].sort()).toEqual([...SEVERITIES].sort());
+  for (const severity of SEVERITIES) expect(routesTo({ ...PAGERDUTY, ...SLACK }, { severity })).not.toBe("");
 });
 
 test("every dashboard query is valid PromQL (checked by promtool as recording rules)", () => {
