@@ -349,7 +349,7 @@ export function renderGrafanaDashboardProvider(): string {
   });
 }
 
-/** Panels read the recorded series the alerts judge (alert-rules.ts RECORDED), so a panel shows what pages. */
+/** Panels read the recorded series the alerts judge (alert-rules RECORDED), so a panel shows what pages. */
 const OVERVIEW_PANELS: readonly [string, string, string][] = [
   ["Gateway requests by status", `sum by (code) (${RECORDED.kongRequests})`, "reqps"],
   ["Gateway error ratio by route", RECORDED.kongErrorRatio, "percentunit"],
