@@ -94,6 +94,11 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
     if (seen.has(name)) throw new Error(`alert rules: ${JSON.stringify(name)} is defined twice; names must be unique`);
     seen.add(name);
   }
+  for (const a of groups.flatMap((g) => g.alerts))
+    if (a.inhibits && !seen.has(a.inhibits.alert))
+      throw new Error(
+        `alert rules: ${a.alert} inhibits ${JSON.stringify(a.inhibits.alert)}, which is no alert; name an alert it explains`,
+      );
   return YAML.stringify({
     groups: groups.map((g) => ({
       name: g.name,
@@ -114,15 +119,6 @@ export function renderAlertRules(args: AlertRulesArgs = {}): string {
     })),
   });
 }
-
-/** [critical alert, the warning it explains, labels both must share besides stack]. */
-const ESCALATIONS: readonly [string, string, readonly string[]][] = [
-  ["JobDown", "TargetDown", ["job"]],
-  ["PersistentVolumeFull", "PersistentVolumeFillingUp", ["namespace", "persistentvolumeclaim"]],
-  ["CertificateExpiryImminent", "CertificateExpiringSoon", ["instance"]],
-  ["PostgresConnectionsExhausted", "PostgresConnectionsNearLimit", ["instance"]],
-  ["PostgresWalArchiverStuck", "PostgresWalArchiveFailing", ["instance"]],
-];
 
 /** Alertmanager's receivers; each is optional, and only those given are rendered. */
 export interface AlertmanagerConfigArgs {
@@ -275,11 +271,19 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
         equal: ["stack"],
       },
       // A critical alert explains the warning that comes before it about the same thing.
-      ...ESCALATIONS.map(([critical, warning, equal]) => ({
-        source_matchers: [`alertname="${critical}"`],
-        target_matchers: [`alertname="${warning}"`],
-        equal: [...equal, "stack"],
-      })),
+      ...alertRuleGroups()
+        .flatMap((g) => g.alerts)
+        .flatMap((a) =>
+          a.inhibits
+            ? [
+                {
+                  source_matchers: [`alertname="${a.alert}"`],
+                  target_matchers: [`alertname="${a.inhibits.alert}"`],
+                  equal: [...a.inhibits.equal, "stack"],
+                },
+              ]
+            : [],
+        ),
     ],
     receivers,
   });

@@ -37,6 +37,7 @@ export function postgresRules(t: Thresholds): RuleGroupSpec {
         expr: `${connections} > 0.95`,
         for: "5m",
         severity: "critical",
+        inhibits: { alert: "PostgresConnectionsNearLimit", equal: ["instance"] },
         summary: "Postgres uses {{ $value | humanizePercentage }} of max_connections",
         description: "New connections are about to be refused: clients fail with 'too many clients already'.",
       },
@@ -79,6 +80,7 @@ export function postgresRules(t: Thresholds): RuleGroupSpec {
         expr: "increase(pg_stat_archiver_failed_count[10m]) > 0 and increase(pg_stat_archiver_archived_count[10m]) == 0",
         for: "5m",
         severity: "critical",
+        inhibits: { alert: "PostgresWalArchiveFailing", equal: ["instance"] },
         summary: "Postgres has archived no WAL for 15 minutes while archiving fails",
         description:
           "Every archive attempt fails: the recovery point objective is broken and WAL piles up on the database's disk.",

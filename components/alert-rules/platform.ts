@@ -26,6 +26,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
         expr: "sum by (job) (up) == 0",
         for: "2m",
         severity: "critical",
+        inhibits: { alert: "TargetDown", equal: ["job"] },
         summary: "Every {{ $labels.job }} target is down",
         description: "Prometheus has not scraped a single {{ $labels.job }} target for 2 minutes.",
       },
@@ -129,6 +130,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
         expr: `${pvcRatio} < 0.03`,
         for: "5m",
         severity: "critical",
+        inhibits: { alert: "PersistentVolumeFillingUp", equal: ["namespace", "persistentvolumeclaim"] },
         summary:
           "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free",
         description: "Under 3% free: writes on this volume fail soon.",
@@ -172,6 +174,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
         expr: `${certDays} < ${t.certificateCriticalDays}`,
         for: "10m",
         severity: "critical",
+        inhibits: { alert: "CertificateExpiringSoon", equal: ["instance"] },
         summary: "The certificate of {{ $labels.instance }} expires in {{ $value | humanize }} days",
         description: `The TLS certificate served at this URL expires within ${t.certificateCriticalDays} days; clients will then refuse the connection.`,
       },

@@ -23,6 +23,11 @@ export interface AlertRuleSpec {
   readonly summary: string;
   /** What is wrong and why it matters. Required. */
   readonly description: string;
+  /**
+   * A warning this alert explains while it fires (Alertmanager inhibits it), matched on `equal` and
+   * the stack. Default: none.
+   */
+  readonly inhibits?: { readonly alert: string; readonly equal: readonly string[] };
 }
 
 export interface RecordingRuleSpec {

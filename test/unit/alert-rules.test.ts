@@ -96,6 +96,16 @@ test("a group or alert name defined twice is refused", () => {
   );
 });
 
+test("an alert that inhibits an alert that does not exist is refused", () => {
+  const orphan = {
+    name: "extra",
+    alerts: [{ ...alertRuleGroups()[0].alerts[0], alert: "Extra", inhibits: { alert: "Nothing", equal: [] } }],
+  };
+  expect(() => renderAlertRules({ extraGroups: [orphan] })).toThrow(
+    'alert rules: Extra inhibits "Nothing", which is no alert; name an alert it explains',
+  );
+});
+
 test("error ratios take rate() per series before summing, so per-pod counters never mix", () => {
   for (const g of alertRuleGroups())
     for (const rule of [...(g.recording ?? []), ...g.alerts]) {
