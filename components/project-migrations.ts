@@ -121,8 +121,12 @@ function parseAll(sqls: readonly string[]): ParseOutcome[] {
 }
 
 const lineAtIndex = (text: string, index: number): number => text.slice(0, index).split("\n").length;
-const lineAtByte = (text: string, byte: number): number =>
-  Buffer.from(text, "utf8").subarray(0, byte).toString("utf8").split("\n").length;
+/** The line of a statement that the parser places at `byte`, past any blank lines and comments before it. */
+function statementLine(text: string, byte: number): number {
+  const index = Buffer.from(text, "utf8").subarray(0, byte).toString("utf8").length;
+  const lead = /^(?:\s+|--[^\n]*|\/\*[\s\S]*?\*\/)*/.exec(text.slice(index))?.[0] ?? "";
+  return lineAtIndex(text, index + lead.length);
+}
 
 /**
  * The problems of one file's SQL, each as `<file>:<line> <problem>; <fix>`, in line order. `shown` is
@@ -143,7 +147,7 @@ export function sqlProblems(shown: string, sql: string, outcome: ParseOutcome = 
     const what = outsideTransactionOnly(node);
     if (what)
       problems.push(
-        `${shown}:${lineAtByte(sql, byte)} runs ${what}, which cannot run inside the one transaction that applies every pending migration and the RLS guard; remove it (the job manages the transaction)`,
+        `${shown}:${statementLine(sql, byte)} runs ${what}, which cannot run inside the one transaction that applies every pending migration and the RLS guard; remove it (the job manages the transaction)`,
       );
   }
   return problems;
