@@ -9,12 +9,12 @@ import { reachByWorkload, Reach } from "../helpers/network-reach";
 type Cloud = "aws" | "gcp";
 const NAMESPACE = "northstack-prod";
 
-async function plan(cloud: Cloud): Promise<StackPlan> {
+async function plan(cloud: Cloud, set: Record<string, string> = {}): Promise<StackPlan> {
   let result: StackPlan | undefined;
   await jest.isolateModulesAsync(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { planStack } = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
-    result = await planStack({ stack: "prod", set: { "northstack:cloud": cloud } });
+    result = await planStack({ stack: "prod", set: { "northstack:cloud": cloud, ...set } });
   });
   if (!result) throw new Error(`no plan for prod on ${cloud}`);
   return result;
@@ -190,5 +190,26 @@ describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
       expect({ workload, open: r.ingress.filter((e) => e.startsWith("pod:*")) }).toEqual({ workload, open: [] });
       expect({ workload, anyPort: r.egress.filter((e) => e.endsWith(":*")) }).toEqual({ workload, anyPort: [] });
     }
+  });
+});
+
+describe("prod on aws in an existing VPC", () => {
+  let existing: Record<string, Reach>;
+  beforeAll(async () => {
+    const p = await plan("aws", {
+      "northstack:vpcId": "vpc-0123456789abcdef0",
+      "northstack:privateSubnetIds": '["subnet-a","subnet-b"]',
+      "northstack:vpcCidr": "10.0.0.0/16",
+    });
+    existing = reachByWorkload(p.resources, NAMESPACE);
+  });
+
+  test("the data services are reached by the VPC's CIDR, and each client's policy says why", () => {
+    const reason =
+      "an existing VPC: the stack knows its CIDR (northstack:vpcCidr) but not which subnets hold the data services";
+    expect(existing.api.egress.filter((e) => e.startsWith("10."))).toEqual(["10.0.0.0/16:5432", "10.0.0.0/16:6379"]);
+    expect(existing.api.reasons).toEqual([`postgres at 10.0.0.0/16: ${reason}; redis at 10.0.0.0/16: ${reason}`]);
+    expect(existing["supabase-auth"].reasons).toEqual([`postgres at 10.0.0.0/16: ${reason}`]);
+    expect(existing["monitoring-grafana"].reasons).toEqual([]);
   });
 });
