@@ -18,6 +18,7 @@ import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint } from "../compone
 import { Kong, KongArgs } from "../components/kong";
 import { Monitoring } from "../components/monitoring";
 import { AlertReceivers } from "../components/monitoring-specs";
+import type { PublicEgress } from "../components/runtime/kubernetes";
 import { Runtime } from "../components/runtime/types";
 import { StackSecrets } from "../components/secrets";
 import { Supabase } from "../components/supabase";
@@ -40,13 +41,20 @@ const DATABASE_SERVICES = ["auth", "rest", "realtime", "storage", "meta"] as con
 export const BUCKET_USERS = { storage: supabaseWorkload("storage"), backup: BACKUP } as const;
 
 /**
- * Which workloads may leave the namespace, and for where: Postgres, Redis, or public HTTPS. Every
- * other workload (Studio, Grafana, Loki, Prometheus...) reaches only pods in its namespace and DNS.
+ * Which workloads may leave the namespace, and for where: Postgres, Redis, or public addresses on
+ * named ports, each with why no narrower range will do. Every other workload (Studio, Grafana, Loki,
+ * Prometheus...) reaches only the pods it calls in its namespace, and DNS.
  */
-export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redis: string[]; publicHttps: string[] } {
+export function egressClients(cfg: NorthstackConfig): {
+  postgres: string[];
+  redis: string[];
+  publicEgress: PublicEgress[];
+} {
   const apis = [API, ...cfg.services.map((s) => s.name)];
   const monitoring = (service: string) => (cfg.monitoring.enabled ? [`${MONITORING}-${service}`] : []);
   const databaseServices = DATABASE_SERVICES.filter((service) => cfg.supabase[service]);
+  const objectStore = `${cfg.cloud === "gcp" ? "GCS" : "S3"}, whose API endpoints are public addresses that change, with no fixed range to name`;
+  const alerts = alertReceiverEgress(cfg);
   return {
     postgres: [
       ...apis,
@@ -57,19 +65,56 @@ export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redi
     ],
     // Kong keeps its rate-limit counters in Redis.
     redis: [...apis, KONG, ...monitoring("redis-exporter")],
-    // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to PagerDuty, Slack and the webhook.
-    publicHttps: [
-      ...(cfg.supabase.storage ? [BUCKET_USERS.storage] : []),
-      BACKUP,
-      ...(httpsAlertReceiver(cfg) ? monitoring("alertmanager") : []),
+    // GoTrue sends no mail (sign-ups are autoconfirmed) and has no OAuth provider, so it stays inside.
+    publicEgress: [
+      ...(cfg.supabase.storage
+        ? [
+            {
+              client: BUCKET_USERS.storage,
+              ports: [HTTPS_PORT],
+              reason: `Supabase Storage keeps user files in ${objectStore}`,
+            },
+          ]
+        : []),
+      { client: BACKUP, ports: [HTTPS_PORT], reason: `the backup job writes its dumps to ${objectStore}` },
+      ...(cfg.monitoring.enabled && alerts
+        ? [{ client: `${MONITORING}-alertmanager`, ports: alerts.ports, reason: alerts.reason }]
+        : []),
     ],
   };
 }
 
-const httpsAlertReceiver = (cfg: NorthstackConfig): boolean =>
-  [cfg.secrets.alertWebhookUrl, cfg.secrets.alertSlackWebhookUrl, cfg.secrets.alertPagerdutyRoutingKey].some(
-    (v) => v !== undefined,
-  );
+const HTTPS_PORT = 443;
+
+/**
+ * Where Alertmanager's configured receivers listen: 443 for PagerDuty, the Slack and webhook URLs'
+ * ports, and the SMTP smarthost's port. Undefined with no receiver: Alertmanager then stays inside.
+ */
+export function alertReceiverEgress(cfg: NorthstackConfig): { ports: number[]; reason: string } | undefined {
+  const { alertWebhookUrl, alertSlackWebhookUrl, alertPagerdutyRoutingKey } = cfg.secrets;
+  const email = cfg.monitoring.alerts.email;
+  const receivers: { what: string; port: number }[] = [
+    ...(alertSlackWebhookUrl !== undefined ? [{ what: "Slack", port: urlPort(alertSlackWebhookUrl) }] : []),
+    ...(alertPagerdutyRoutingKey !== undefined ? [{ what: "PagerDuty", port: HTTPS_PORT }] : []),
+    ...(alertWebhookUrl !== undefined ? [{ what: "the alert webhook", port: urlPort(alertWebhookUrl) }] : []),
+    // parseConfig has checked that the smarthost is host:port.
+    ...(email ? [{ what: `the SMTP smarthost ${email.smarthost}`, port: Number(email.smarthost.split(":")[1]) }] : []),
+  ];
+  if (receivers.length === 0) return undefined;
+  return {
+    ports: [...new Set(receivers.map((r) => r.port))].sort((a, b) => a - b),
+    reason: `Alertmanager delivers to ${receivers.map((r) => r.what).join(", ")}: internet services addressed by name, with no fixed range to name`,
+  };
+}
+
+/** The port of an https:// receiver URL: its own, else 443 (also for the offline plan's placeholder, which is no URL). */
+function urlPort(url: string): number {
+  try {
+    return Number(new URL(url).port) || HTTPS_PORT;
+  } catch {
+    return HTTPS_PORT;
+  }
+}
 
 /** Alertmanager's receivers from the stack config, each credential a Pulumi secret. */
 export function alertReceivers(cfg: NorthstackConfig): AlertReceivers {

@@ -168,7 +168,11 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
     drBucket: backups.drBucket,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,
-    dataCidrs: [network.vpcCidr],
+    // RDS and ElastiCache sit in the private subnets; in a VPC the stack did not create, it knows only the VPC's CIDR.
+    dataCidrs: network.privateSubnetCidrs ?? [network.vpcCidr],
+    dataCidrsReason: network.privateSubnetCidrs
+      ? undefined
+      : "an existing VPC: the stack knows its CIDR (northstack:vpcCidr) but not which subnets hold the data services",
     // An NLB rather than a Classic ELB, internet-facing: "nlb" is what the in-tree controller reads;
     // the scheme is what the AWS Load Balancer Controller reads (it defaults to internal) if installed.
     loadBalancerAnnotations: {

@@ -15,8 +15,10 @@ export interface CloudFoundation {
   readonly kubeconfig: pulumi.Output<string>;
   /** The cluster resources the Kubernetes provider waits for (nodes included). */
   readonly cluster?: pulumi.Resource;
-  /** Where pods reach Postgres and Redis: the NetworkPolicy egress destinations. */
+  /** Where pods reach Postgres and Redis: the subnets they get their addresses from, the NetworkPolicy egress destinations. */
   readonly dataCidrs: string[];
+  /** Why dataCidrs is wider than those subnets (an existing network whose subnets the stack does not know). Default: none. */
+  readonly dataCidrsReason?: string;
   /** Node-local DNS resolvers the pods query besides the kube-dns pods. Default: none. */
   readonly dnsResolverCidrs?: string[];
   /** Annotations that give the gateway's LoadBalancer Service the right cloud load balancer. Default: none. */

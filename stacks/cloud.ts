@@ -122,10 +122,22 @@ export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
     loadBalancerAnnotations: foundation.loadBalancerAnnotations,
     dnsResolverCidrs: foundation.dnsResolverCidrs,
     dataServices: [
-      { name: "postgres", cidrs: foundation.dataCidrs, port: foundation.postgres.port, clients: clients.postgres },
-      { name: "redis", cidrs: foundation.dataCidrs, port: foundation.redis.port, clients: clients.redis },
+      {
+        name: "postgres",
+        cidrs: foundation.dataCidrs,
+        port: foundation.postgres.port,
+        clients: clients.postgres,
+        reason: foundation.dataCidrsReason,
+      },
+      {
+        name: "redis",
+        cidrs: foundation.dataCidrs,
+        port: foundation.redis.port,
+        clients: clients.redis,
+        reason: foundation.dataCidrsReason,
+      },
     ],
-    publicHttpsClients: clients.publicHttps,
+    publicEgress: clients.publicEgress,
     // Prometheus runs in the stack's own namespace.
     monitoringNamespace: cfg.monitoring.enabled ? cfg.kubernetes.namespace : undefined,
     storageClassName,

@@ -165,7 +165,11 @@ export function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
     drBucket: backups.drBucket,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,
+    // Cloud SQL and Memorystore get their private IPs from the range peered for them.
     dataCidrs: [network.privateServicesCidr],
+    dataCidrsReason: cfg.network.vpcId
+      ? "an existing network: the stack did not reserve its private services range, so northstack:vpcCidr stands for it"
+      : undefined,
     // Autopilot always runs NodeLocal DNSCache; with Cloud DNS pods resolve through the metadata server.
     dnsResolverCidrs: ["169.254.20.10/32", "169.254.169.254/32"],
   };

@@ -51,6 +51,8 @@ export class AwsNetwork extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
   readonly vpcCidr: string;
   readonly privateSubnetIds: pulumi.Output<string>[];
+  /** CIDRs of the created private subnets, where RDS and ElastiCache get their addresses; undefined for an existing VPC. */
+  readonly privateSubnetCidrs?: string[];
   readonly postgresSecurityGroupId: pulumi.Output<string>;
   readonly redisSecurityGroupId: pulumi.Output<string>;
 
@@ -66,6 +68,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
       const created = this.createVpc(name, this.vpcCidr, args.zoneCount ?? 3, args.natPerZone ?? false);
       this.vpcId = created.vpcId;
       this.privateSubnetIds = created.privateSubnetIds;
+      this.privateSubnetCidrs = created.privateSubnetCidrs;
     }
 
     this.postgresSecurityGroupId = this.dataSecurityGroup(`${name}-postgres`, "Postgres");
@@ -163,7 +166,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
       );
       privateSubnetIds.push(privateSubnet.id);
     }
-    return { vpcId: vpc.id, privateSubnetIds };
+    return { vpcId: vpc.id, privateSubnetIds, privateSubnetCidrs: cidrs.slice(0, zoneCount) };
   }
 }
 

@@ -77,20 +77,27 @@ export function checkUrl(value: string): string | undefined {
   }
 }
 
+/** Why an origin may carry nothing but scheme, host and port, for the origin checks' messages. */
+interface OriginUse {
+  /** An origin to copy, e.g. "https://api.example.ca". */
+  readonly example: string;
+  /** Why a user name or password is refused. */
+  readonly noCredentials: string;
+  /** Why a path, query or fragment is refused. */
+  readonly originOnly: string;
+}
+
 /**
- * Returns a problem description, or undefined for a URL that can be the gateway's public origin:
- * http or https; no user name or password (a credential in a public URL leaks into every output
- * and client); a DNS host name whose labels are at most 63 characters (a Kubernetes Ingress and a
- * TLS certificate refuse longer ones), an IPv4 address or a bracketed IPv6 one; an optional port;
- * and nothing after the authority but "/". The gateway serves its routes (/auth/v1, /rest/v1, ...)
- * at the root, so a path prefix, a query or a fragment would make every derived URL wrong.
+ * Returns a problem description, or undefined for an origin: http or https; no user name or
+ * password; a DNS host name whose labels are at most 63 characters, an IPv4 address or a bracketed
+ * IPv6 one; an optional port; and nothing after the authority but "/".
  */
-export function checkGatewayOrigin(value: string): string | undefined {
+function checkOrigin(value: string, use: OriginUse): string | undefined {
   const problem = checkUrl(value);
-  if (problem) return `${problem}; use an origin like https://api.example.ca`;
+  if (problem) return `${problem}; use an origin like ${use.example}`;
   const u = new URL(value);
   if (u.username || u.password)
-    return "contains a user name or password; give the origin only, like https://api.example.ca (credentials do not belong in a public URL)";
+    return `contains a user name or password; give the origin only, like ${use.example} (${use.noCredentials})`;
   if (!u.hostname.startsWith("[") && !HOSTNAME.test(u.hostname)) {
     const longest = Math.max(...u.hostname.split(".").map((l) => l.length));
     const why =
@@ -98,9 +105,37 @@ export function checkGatewayOrigin(value: string): string | undefined {
     return `${why}; a host name is labels of 1 to ${DNS_LABEL_MAX} lower-case letters, digits and '-', at most 253 characters in all`;
   }
   if (u.pathname !== "/" || u.search || u.hash || /[?#]$/.test(value)) {
-    return "has a path, query or fragment; give the origin only, like https://api.example.ca (the gateway serves its routes at the root)";
+    return `has a path, query or fragment; give the origin only, like ${use.example} (${use.originOnly})`;
   }
   return undefined;
+}
+
+/**
+ * Returns a problem description, or undefined for a URL that can be the gateway's public origin (see
+ * checkOrigin). A credential in a public URL leaks into every output and client; a Kubernetes
+ * Ingress and a TLS certificate refuse host labels over 63 characters; and the gateway serves its
+ * routes (/auth/v1, /rest/v1, ...) at the root, so a path prefix, a query or a fragment would make
+ * every derived URL wrong.
+ */
+export function checkGatewayOrigin(value: string): string | undefined {
+  return checkOrigin(value, {
+    example: "https://api.example.ca",
+    noCredentials: "credentials do not belong in a public URL",
+    originOnly: "the gateway serves its routes at the root",
+  });
+}
+
+/**
+ * Returns a problem description, or undefined for an origin the gateway's CORS plugin can match: a
+ * browser's Origin header is scheme, host and port, never credentials or a path, so an entry with
+ * either would match no browser (and a credential in it would sit in plain config).
+ */
+export function checkCorsOrigin(value: string): string | undefined {
+  return checkOrigin(value, {
+    example: "https://app.example.ca",
+    noCredentials: "a browser's Origin header never carries credentials, so this would match nothing",
+    originOnly: "a browser's Origin header is scheme, host and port only",
+  });
 }
 
 /** The URL with any user name and password replaced, so that a message can echo it. */
@@ -169,6 +204,46 @@ export function checkApiEnvName(name: string): string | undefined {
     return `would override ${name}, which the platform sets; not allowed: ${API_PLATFORM_ENV.join(", ")}`;
   }
   return undefined;
+}
+
+/**
+ * Names that mark a credential: PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL(S) alone or as
+ * the last `_` part (DB_PASSWORD, STRIPE_API_KEY, API_KEYS), in any case. AWS_ACCESS_KEY_ID is a
+ * name, not a secret, and passes; MONKEY is one word and passes.
+ */
+export const CREDENTIAL_ENV_NAME = /(^|_)(PASSWORDS?|PASSWD|SECRETS?|TOKENS?|KEYS?|CREDENTIALS?)$/i;
+
+/**
+ * A plain (non-secret) environment entry that holds a credential: a credential-looking name
+ * (CREDENTIAL_ENV_NAME), or a URL value with a user name or password (postgres://app:pw@db/app).
+ * Plain values are stored unencrypted in the stack file and shown by every plan. Returns a problem
+ * description that completes "<key>: <entry> ...", or undefined; `secretKey` is where it belongs.
+ */
+export function checkPlainEnvEntry(name: string, value: string, secretKey: string): string | undefined {
+  const move = `set it in ${secretKey} instead: pulumi config set --secret --path '${secretKey}.${name}' <value>`;
+  if (CREDENTIAL_ENV_NAME.test(name))
+    return `looks like a credential (its name ends in PASSWORD, SECRET, TOKEN, KEY or CREDENTIALS), and plain values are stored and shown in clear text; ${move}`;
+  if (urlHasUserinfo(value))
+    return `carries a user name or password in its URL, and plain values are stored and shown in clear text; ${move}`;
+  return undefined;
+}
+
+/** An entry as a message may echo it: a credential-looking name hides its value, a URL its userinfo. */
+export function showPlainEnvEntry(name: string, value: string): string {
+  if (CREDENTIAL_ENV_NAME.test(name)) return `${name}=[secret of ${value.length} chars]`;
+  // Up to the last "@": a password may hold "/" where a URL parser would end the authority.
+  return `${name}=${urlHasUserinfo(value) ? value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)\S*@/, "$1[credentials]@") : value}`;
+}
+
+function urlHasUserinfo(value: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return false;
+  try {
+    const u = new URL(value);
+    return u.username !== "" || u.password !== "";
+  } catch {
+    // Not a WHATWG URL (e.g. a DSN with an unescaped '/' in the password): judge the authority.
+    return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s]*@/.test(value);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

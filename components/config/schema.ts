@@ -176,12 +176,14 @@ export const CONFIG_SCHEMA = {
 
   publicUrl: {
     type: "string",
-    description: "Public base URL of the gateway; used for auth redirects.",
+    description:
+      "Public origin of the gateway, used for auth redirects: http(s)://host[:port] with a DNS host name (labels of at most 63 characters) or an IP address; no user name or password, path, query or fragment. https on staging and prod.",
     default: "http://localhost:8000",
   },
   corsOrigins: {
     type: "array",
-    description: "Origins allowed by the gateway's CORS plugin.",
+    description:
+      "Origins allowed by the gateway's CORS plugin, each http(s)://host[:port]; no user name or password, path, query or fragment.",
     default: ["http://localhost:3000"],
   },
   rateLimitRequests: {

@@ -62,10 +62,31 @@ export interface HardenedGcsBucketArgs {
   readonly dependsOn?: pulumi.Resource[];
 }
 
+const GCS_BUCKET_NAME = /^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/;
+
+/**
+ * The stack's name for one of its GCS buckets: `<project id>-<stack>-<purpose>`, unique across GCS
+ * because project ids are. When the project id already names the stack as a whole `-`-separated part
+ * (project `northstack-prod`, stack `prod`), the stack is not repeated: `northstack-prod-backups`,
+ * not `northstack-prod-prod-backups`. The S3 twin is s3BucketName; docs/architecture.md shows both.
+ * Throws, naming the stack and project, when the result is not a valid bucket name. Pure.
+ */
+export function gcsBucketName(projectId: string, stack: string, purpose: string): string {
+  const stackPart = stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+  const namesStack = `-${projectId}-`.includes(`-${stackPart}-`);
+  const name = namesStack ? `${projectId}-${purpose}` : `${projectId}-${stackPart}-${purpose}`;
+  if (!GCS_BUCKET_NAME.test(name) || name.includes("--") || name.startsWith("goog") || name.includes("google")) {
+    throw new Error(
+      `GCS bucket name ${JSON.stringify(name)} for stack ${JSON.stringify(stack)} in project ${JSON.stringify(projectId)} is not a valid bucket name (3-63 lower-case letters, digits and single '-', without "goog"); use a shorter stack name`,
+    );
+  }
+  return name;
+}
+
 /**
  * A GCS bucket hardened the northstack way, as a child of `parent`: one Canadian region, uniform
  * bucket-level access, public access prevention enforced, versioning, CMEK when a key is given, and
- * the given lifecycle. Named <project>-<stack>-<name>, since bucket names are global.
+ * the given lifecycle. Named by gcsBucketName, since bucket names are global.
  */
 export function hardenedGcsBucket(
   parent: pulumi.Resource,
@@ -75,7 +96,7 @@ export function hardenedGcsBucket(
   return new gcp.storage.Bucket(
     name,
     {
-      name: pulumi.interpolate`${args.projectId}-${pulumi.getStack()}-${name}`,
+      name: pulumi.output(args.projectId).apply((project) => gcsBucketName(project, pulumi.getStack(), name)),
       location: args.location,
       storageClass: "STANDARD",
       uniformBucketLevelAccess: true,
@@ -85,7 +106,10 @@ export function hardenedGcsBucket(
       encryption: args.kmsKeyId ? { defaultKmsKeyName: args.kmsKeyId } : undefined,
       forceDestroy: args.forceDestroy,
     },
-    { parent, dependsOn: args.dependsOn },
+    // A bucket's name is fixed when it is created: a new name would replace the bucket, and with
+    // forceDestroy its data. gcsBucketName once repeated the stack when the project id named it
+    // (northstack-prod-prod-backups); a stack created then keeps that name, and new ones get the new.
+    { parent, dependsOn: args.dependsOn, ignoreChanges: ["name"] },
   );
 }
 

@@ -166,9 +166,10 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(migrations).toHaveLength(1);
   });
 
-  test("only the listed workloads leave the namespace: each data store on the port its endpoint reports, HTTPS for storage", () => {
+  test("only the listed workloads leave the namespace: each data store on its subnets and the port its endpoint reports, HTTPS for storage", () => {
     const p = get();
-    const dataCidr = cloud === "aws" ? "10.40.0.0/16" : "10.40.64.0/20";
+    // RDS and ElastiCache sit in the three private subnets; Cloud SQL and Memorystore in the peered range.
+    const dataCidr = cloud === "aws" ? "10.40.0.0/19,10.40.32.0/19,10.40.64.0/19" : "10.40.64.0/20";
     // Memorystore with TLS serves 6378 (the plan's mock answers as the real instance does).
     const redisPort = cloud === "aws" ? 6379 : 6378;
     const destinations = (workload: string) => {
@@ -203,14 +204,9 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
       expect({ w, to: destinations(w) }).toEqual({ w, to: [postgres] });
     expect(destinations("monitoring-redis-exporter")).toEqual([redis]);
     expect(destinations(ofType(p, "kubernetes:batch/v1:Job").map((j) => j.name)[0])).toEqual([postgres]);
-    // No alert webhook is configured, so Alertmanager stays inside too.
-    for (const w of [
-      "supabase-studio",
-      "monitoring-grafana",
-      "monitoring-loki",
-      "monitoring-prometheus",
-      "monitoring-alertmanager",
-    ])
+    // The stack's only receiver is email: Alertmanager reaches its smarthost's port, 587, and not 443.
+    expect(destinations("monitoring-alertmanager")).toEqual(["0.0.0.0/0:587"]);
+    for (const w of ["supabase-studio", "monitoring-grafana", "monitoring-loki", "monitoring-prometheus"])
       expect({ w, to: destinations(w) }).toEqual({ w, to: [] });
   });
 

@@ -99,7 +99,42 @@ const rows: Record<string, Row> = {
     raw: { corsOrigins: '["https://app.example.ca/x"]' },
     blamed: ["northstack:corsOrigins"],
     value: '"https://app.example.ca/x"',
-    allowed: "without a path",
+    allowed: "give the origin only",
+  },
+  "dev: a CORS origin with a user name and password": {
+    stack: "dev",
+    raw: { corsOrigins: '["https://user:pw@app.example.ca"]' },
+    blamed: ["northstack:corsOrigins"],
+    value: '"https://[credentials]@app.example.ca"',
+    allowed: "give the origin only, like https://app.example.ca",
+  },
+  "prod aws: a CORS origin with a query": {
+    stack: "prod",
+    raw: { ...prodAws, corsOrigins: '["https://app.example.ca/?from=mail"]' },
+    blamed: ["northstack:corsOrigins"],
+    value: '"https://app.example.ca/?from=mail"',
+    allowed: "scheme, host and port only",
+  },
+  "dev: a password in plain apiEnv": {
+    stack: "dev",
+    raw: { apiEnv: '["DB_PASSWORD=hunter2"]' },
+    blamed: ["northstack:apiEnv"],
+    value: '"DB_PASSWORD=[secret of 7 chars]"',
+    allowed: "set it in northstack:apiSecretEnv instead",
+  },
+  "staging: a token in plain apiEnv, in lower case": {
+    stack: "staging",
+    raw: { ...staging, apiEnv: '["github_token=ghp_x"]' },
+    blamed: ["northstack:apiEnv"],
+    value: '"github_token=[secret of 5 chars]"',
+    allowed: "[A-Z_][A-Z0-9_]*",
+  },
+  "prod gcp: a URL with a password in plain apiEnv": {
+    stack: "prod",
+    raw: { ...prodGcp, apiEnv: '["DW_URL=postgres://app:hunter2@dw.example.ca/db"]' },
+    blamed: ["northstack:apiEnv"],
+    value: '"DW_URL=postgres://[credentials]@dw.example.ca/db"',
+    allowed: "pulumi config set --secret --path 'northstack:apiSecretEnv.DW_URL' <value>",
   },
   "dev: admin routes open to all": {
     stack: "dev",
@@ -500,5 +535,136 @@ describe("the root cause is reported once", () => {
 
   test("a stack named for no environment but setting one is judged by that environment", () => {
     expect(() => parseConfig(ns({ ...staging, environment: "staging" }), "alice")).not.toThrow();
+  });
+});
+
+describe("credentials and origins are refused in the words the user reads", () => {
+  const movePointer = (name: string) =>
+    `and plain values are stored and shown in clear text; set it in northstack:apiSecretEnv instead: pulumi config set --secret --path 'northstack:apiSecretEnv.${name}' <value>`;
+  const credentialName = (name: string, chars: number) =>
+    `northstack:apiEnv: "${name}=[secret of ${chars} chars]" looks like a credential (its name ends in PASSWORD, SECRET, TOKEN, KEY or CREDENTIALS), ${movePointer(name)}`;
+
+  test.each([
+    ["DB_PASSWORD=hunter2", "DB_PASSWORD", 7],
+    ["PASSWORD=hunter2", "PASSWORD", 7],
+    ["SECRET=s3q", "SECRET", 3],
+    ["STRIPE_API_KEY=sk_live_1", "STRIPE_API_KEY", 9],
+    ["GITHUB_TOKEN=ghp_1", "GITHUB_TOKEN", 5],
+    ["SESSION_SECRET=abc", "SESSION_SECRET", 3],
+    ["API_KEYS=a,b", "API_KEYS", 3],
+    ["SMTP_PASSWD=qz9", "SMTP_PASSWD", 3],
+    ["GCP_CREDENTIALS={}", "GCP_CREDENTIALS", 2],
+  ])("plain apiEnv %s is refused without echoing its value", (entry, name, chars) => {
+    const problems = problemsOf({ apiEnv: JSON.stringify([entry]) }, "dev");
+    expect(problems).toEqual([credentialName(name, chars)]);
+    expect(problems.join("\n")).not.toContain(entry.slice(name.length + 1));
+  });
+
+  test("a credential-looking name in lower case is refused for its case and still not echoed", () => {
+    expect(problemsOf({ apiEnv: '["db_password=hunter2"]' }, "dev")).toEqual([
+      'northstack:apiEnv: "db_password=[secret of 7 chars]": the name "db_password" is not a POSIX environment variable name; allowed: [A-Z_][A-Z0-9_]*',
+    ]);
+  });
+
+  test.each([
+    [
+      "DW_URL=postgres://app:hunter2@dw.example.ca/db",
+      "DW_URL",
+      "postgres://[credentials]@dw.example.ca/db",
+      "hunter2",
+    ],
+    ["HOOK=https://tok3n@hooks.example.ca/", "HOOK", "https://[credentials]@hooks.example.ca/", "tok3n"],
+    // Not a WHATWG URL ('/' in the password), judged by its authority.
+    ["DSN=postgres://app:pa/ss@db/app", "DSN", "postgres://[credentials]@db/app", "pa/ss"],
+  ])("plain apiEnv %s, a URL carrying credentials, is refused with them hidden", (entry, name, shown, secret) => {
+    const problems = problemsOf({ apiEnv: JSON.stringify([entry]) }, "dev");
+    expect(problems).toEqual([
+      `northstack:apiEnv: "${name}=${shown}" carries a user name or password in its URL, ${movePointer(name)}`,
+    ]);
+    expect(problems.join("\n")).not.toContain(secret);
+  });
+
+  test("names that only contain a credential word, and URLs without credentials, stay plain", () => {
+    const cfg = parseConfig(
+      ns({
+        apiEnv: JSON.stringify([
+          "AWS_ACCESS_KEY_ID=AKIAEXAMPLE",
+          "MONKEY=1",
+          "KEYBOARD_LAYOUT=us",
+          "TOKEN_TTL_SECONDS=60",
+          "UPSTREAM_URL=https://svc.example.ca/a@b",
+        ]),
+      }),
+      "dev",
+    );
+    expect(Object.keys(cfg.api.env)).toEqual([
+      "AWS_ACCESS_KEY_ID",
+      "MONKEY",
+      "KEYBOARD_LAYOUT",
+      "TOKEN_TTL_SECONDS",
+      "UPSTREAM_URL",
+    ]);
+  });
+
+  test("the same names are accepted as secret env", () => {
+    const cfg = parseConfig(ns({ apiSecretEnv: '{"DB_PASSWORD":"hunter2","SECRET":"s3"}' }), "dev");
+    expect(cfg.api.secretEnv).toEqual({ DB_PASSWORD: "hunter2", SECRET: "s3" });
+  });
+
+  test.each([
+    [
+      "https://user:pw@app.example.ca",
+      '"https://[credentials]@app.example.ca" contains a user name or password; give the origin only, like https://app.example.ca (a browser\'s Origin header never carries credentials, so this would match nothing)',
+    ],
+    [
+      "https://app.example.ca/#top",
+      '"https://app.example.ca/#top" has a path, query or fragment; give the origin only, like https://app.example.ca (a browser\'s Origin header is scheme, host and port only)',
+    ],
+    [
+      "https://app.example.ca/?a=1",
+      '"https://app.example.ca/?a=1" has a path, query or fragment; give the origin only, like https://app.example.ca (a browser\'s Origin header is scheme, host and port only)',
+    ],
+    ["app.example.ca", '"app.example.ca" is not a URL; use an origin like https://app.example.ca'],
+  ])("corsOrigins %s is refused", (origin, message) => {
+    expect(problemsOf({ corsOrigins: JSON.stringify([origin]) }, "dev")).toEqual([
+      `northstack:corsOrigins: ${message}`,
+    ]);
+  });
+
+  test("origins with a port, an IP address or localhost stay allowed in corsOrigins", () => {
+    const origins = [
+      "https://app.example.ca:8443",
+      "http://localhost:3000",
+      "http://127.0.0.1:5173",
+      "https://app.example.ca/",
+    ];
+    expect(parseConfig(ns({ corsOrigins: JSON.stringify(origins) }), "dev").gateway.corsOrigins).toEqual(origins);
+  });
+
+  test.each([
+    [
+      "https://api.example.ca/?x=1",
+      '"https://api.example.ca/?x=1" has a path, query or fragment; give the origin only, like https://api.example.ca (the gateway serves its routes at the root)',
+    ],
+    [
+      "https://api.example.ca/#x",
+      '"https://api.example.ca/#x" has a path, query or fragment; give the origin only, like https://api.example.ca (the gateway serves its routes at the root)',
+    ],
+    [
+      "https://u@api.example.ca",
+      '"https://[credentials]@api.example.ca" contains a user name or password; give the origin only, like https://api.example.ca (credentials do not belong in a public URL)',
+    ],
+  ])("publicUrl %s is refused", (url, message) => {
+    expect(problemsOf({ ...staging, publicUrl: url }, "staging")).toEqual([`northstack:publicUrl: ${message}`]);
+  });
+
+  test("a publicUrl host label of 64 characters fails in config, naming the key, with the value cut", () => {
+    const url = `https://${"b".repeat(64)}.example.ca`;
+    expect(problemsOf({ ...staging, publicUrl: url }, "staging")).toEqual([
+      `northstack:publicUrl: "https://${"b".repeat(52)}…" (83 characters) has a host label of 64 characters; a host name is labels of 1 to 63 lower-case letters, digits and '-', at most 253 characters in all`,
+    ]);
+    expect(() =>
+      parseConfig(ns({ ...staging, publicUrl: `https://${"b".repeat(63)}.example.ca` }), "staging"),
+    ).not.toThrow();
   });
 });

@@ -344,9 +344,9 @@ const badInputs: [string, Record<string, string>, string, string[]][] = [
   ],
   [
     "secret API env repeating plain API env",
-    { apiEnv: '["TOKEN=a"]', apiSecretEnv: '{"TOKEN":"b"}' },
+    { apiEnv: '["LOG_LEVEL=a"]', apiSecretEnv: '{"LOG_LEVEL":"b"}' },
     "dev",
-    ["northstack:apiSecretEnv", '"TOKEN"', "also set in northstack:apiEnv"],
+    ["northstack:apiSecretEnv", '"LOG_LEVEL"', "also set in northstack:apiEnv"],
   ],
 ];
 

@@ -110,7 +110,8 @@ test("behind a load balancer Kong serves TLS on 8443 with the mounted certificat
         },
       },
     ],
-    ports: [8000, 8443, 8100].map((port) => ({ protocol: "TCP", port })),
+    // Not the status port 8100: it serves only metrics, which are the scrapers' alone.
+    ports: [8000, 8443].map((port) => ({ protocol: "TCP", port })),
   });
   expect(ingress[1]).toEqual({ ports: [{ protocol: "TCP", port: 8443 }] });
   expect(outputs).toMatchObject({ lbUrl: "https://api.example.ca", lbAddress: "<pending>" });

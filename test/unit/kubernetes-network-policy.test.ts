@@ -9,8 +9,13 @@ import {
   EKS_POD_IDENTITY_AGENT,
   NON_PUBLIC_CIDRS,
   NetworkRules,
+  WIDE_EGRESS_REASON_ANNOTATION,
+  calleeEgressPolicy,
+  callerPorts,
   defaultDenyPolicy,
   dnsPolicy,
+  scraperEgressPolicy,
+  wideEgressReason,
   workloadEgressRules,
   workloadIngressRules,
   workloadNetworkPolicy,
@@ -33,9 +38,8 @@ interface Rule {
 }
 const ingressOf = (spec: WorkloadSpec, rules: NetworkRules) => workloadIngressRules(spec, rules) as Rule[];
 const egressOf = (spec: WorkloadSpec, rules: NetworkRules) => workloadEgressRules(spec, rules) as Rule[];
-/** Egress rules that leave the namespace (every rule but the in-namespace pod rule). */
-const externalEgressOf = (spec: WorkloadSpec, rules: NetworkRules) =>
-  egressOf(spec, rules).filter((r) => !(r.to ?? []).some((p) => p.podSelector));
+/** A workload's own policy only ever lets it out of the namespace: pods inside are reached through the callee's policy. */
+const externalEgressOf = egressOf;
 const cidrsOf = (rule: Rule) => (rule.to ?? []).map((p) => p.ipBlock?.cidr);
 const portsOf = (rule: Rule) => (rule.ports ?? []).map((p) => p.port);
 
@@ -87,10 +91,12 @@ const postgres: DataServiceAccess = {
   clients: ["api", "migrate"],
 };
 const redis: DataServiceAccess = { name: "redis", cidrs: ["10.50.0.0/24"], port: 6378, clients: ["api", "kong"] };
+const objectStore = "the object store's API is served from public addresses that change";
 const rules: NetworkRules = {
+  namespace: "ns",
   monitoringNamespace: "monitoring",
   dataServices: [postgres, redis],
-  publicHttpsClients: ["api"],
+  publicEgress: [{ client: "api", ports: [443], reason: objectStore }],
 };
 const viaIngress: NetworkRules = { ...rules, exposure: "ingress" };
 
@@ -148,15 +154,43 @@ describe("egress leaving the namespace", () => {
     expect(external.filter((r) => portsOf(r).includes(5432)).flatMap(cidrsOf)).toEqual(postgres.cidrs);
   });
 
-  test("public HTTPS only for the listed clients: port 443, private and link-local ranges excluded", () => {
-    const https = (spec: WorkloadSpec) => externalEgressOf(spec, rules).filter((r) => cidrsOf(r).includes("0.0.0.0/0"));
-    expect(https(api)).toEqual([
+  test("public addresses only for the listed clients, only on their ports: private and link-local ranges excluded", () => {
+    const publicRules = (spec: WorkloadSpec, r: NetworkRules) =>
+      externalEgressOf(spec, r).filter((rule) => cidrsOf(rule).includes("0.0.0.0/0"));
+    expect(publicRules(api, rules)).toEqual([
       { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [{ protocol: "TCP", port: 443 }] },
     ]);
     expect(NON_PUBLIC_CIDRS).toEqual(
       expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]),
     );
-    for (const spec of [worker, kong, migrate]) expect(https(spec)).toEqual([]);
+    for (const spec of [worker, kong, migrate]) expect(publicRules(spec, rules)).toEqual([]);
+    // An SMTP smarthost's port besides 443, in one rule for the one client.
+    const mailer = { ...rules, publicEgress: [{ client: "worker", ports: [443, 587], reason: "mail" }] };
+    expect(publicRules(worker, mailer)).toEqual([
+      {
+        to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }],
+        ports: [
+          { protocol: "TCP", port: 443 },
+          { protocol: "TCP", port: 587 },
+        ],
+      },
+    ]);
+  });
+
+  test("a wide destination names its reason on the client's policy; the service's own subnets need none", () => {
+    const wideVpc: DataServiceAccess = { ...postgres, cidrs: ["10.0.0.0/16"], reason: "existing VPC" };
+    const withReasons: NetworkRules = { ...rules, dataServices: [wideVpc, redis] };
+    expect(wideEgressReason(api, withReasons)).toBe(
+      `postgres at 10.0.0.0/16: existing VPC; public addresses on TCP 443: ${objectStore}`,
+    );
+    expect(workloadNetworkPolicy(api, workloadMeta(api, "prod", "ns"), withReasons).metadata.annotations).toEqual({
+      [WIDE_EGRESS_REASON_ANNOTATION]: `postgres at 10.0.0.0/16: existing VPC; public addresses on TCP 443: ${objectStore}`,
+    });
+    // kong is a Redis client only; Redis is reached on its own subnet, so its policy has no annotation.
+    expect(wideEgressReason(kong, withReasons)).toBeUndefined();
+    expect(
+      workloadNetworkPolicy(kong, workloadMeta(kong, "prod", "ns"), withReasons).metadata.annotations,
+    ).toBeUndefined();
   });
 
   test("only a workload whose ServiceAccount uses EKS Pod Identity reaches the agent, on its address and port", () => {
@@ -176,8 +210,86 @@ describe("egress leaving the namespace", () => {
     }
   });
 
-  test("egress to pods in the namespace is open, since the receiving pod's ingress policy decides", () => {
-    expect(egressOf(worker, rules)).toEqual([{ to: [{ podSelector: {} }] }]);
+  test("a workload's own policy opens no pod in the namespace: a worker that calls nothing gets no egress at all", () => {
+    expect(egressOf(worker, rules)).toEqual([]);
+    for (const spec of [api, kong, migrate])
+      for (const rule of egressOf(spec, rules))
+        for (const peer of rule.to ?? []) expect(peer.podSelector).toBeUndefined();
+  });
+});
+
+describe("egress inside the namespace, from the callee's allowFrom", () => {
+  test("the callers in allowFrom may leave for the callee's pods, on the callee's ports only", () => {
+    const policy = calleeEgressPolicy(kong, workloadMeta(kong, "prod", "ns"))!;
+    expect(policy.metadata).toEqual({
+      name: "egress-to-kong",
+      namespace: "ns",
+      labels: expect.objectContaining({ "app.kubernetes.io/name": "kong" }),
+    });
+    expect(policy.spec).toEqual({
+      podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["studio"] }] },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "kong" } } }],
+          // Not 8100: the status port serves only metrics, which are the scrapers' alone.
+          ports: [{ protocol: "TCP", port: 8000 }],
+        },
+      ],
+    });
+  });
+
+  test("a port that serves only metrics is the scrapers' alone; a metrics port that is also the service port stays the callers'", () => {
+    expect(callerPorts(kong).map((p) => p.port)).toEqual([8000]);
+    expect(callerPorts(kongTls).map((p) => p.port)).toEqual([8000, 8443]);
+    expect(callerPorts(api).map((p) => p.port)).toEqual([8080]);
+    const exporter: WorkloadSpec = {
+      ...worker,
+      ports: [{ name: "metrics", port: 9187 }],
+      metrics: { port: 9187, path: "/metrics" },
+    };
+    expect(callerPorts(exporter).map((p) => p.port)).toEqual([9187]);
+    expect(callerPorts(migrate)).toEqual([]);
+  });
+
+  test("the callers' egress mirrors the callee's ingress rule: same workloads, same ports", () => {
+    for (const spec of [api, kong, kongTls]) {
+      const [fromCallers] = ingressOf(spec, rules);
+      const [toCallee] = (calleeEgressPolicy(spec, workloadMeta(spec, "prod", "ns"))!.spec.egress ?? []) as Rule[];
+      expect(toCallee.ports).toEqual(fromCallers.ports);
+      expect(
+        (calleeEgressPolicy(spec, workloadMeta(spec, "prod", "ns"))!.spec.podSelector as Peer["podSelector"])
+          ?.matchExpressions,
+      ).toEqual(fromCallers.from![0].podSelector!.matchExpressions);
+    }
+  });
+
+  test("nothing calls a workload without allowFrom, without ports, or a job", () => {
+    const meta = (spec: WorkloadSpec) => workloadMeta(spec, "prod", "ns");
+    expect(calleeEgressPolicy(worker, meta(worker))).toBeUndefined();
+    expect(calleeEgressPolicy({ ...worker, ports: [], allowFrom: ["api"] }, meta(worker))).toBeUndefined();
+    expect(
+      calleeEgressPolicy({ ...migrate, ports: [{ name: "x", port: 1 }], allowFrom: ["api"] }, meta(migrate)),
+    ).toBeUndefined();
+  });
+
+  test("Prometheus in the same namespace may leave for each metrics port; in another namespace that one decides", () => {
+    const sameNamespace: NetworkRules = { ...rules, monitoringNamespace: "ns" };
+    const policy = scraperEgressPolicy(api, workloadMeta(api, "prod", "ns"), sameNamespace)!;
+    expect(policy.metadata.name).toBe("scrape-api");
+    expect(policy.spec).toEqual({
+      podSelector: { matchLabels: { [SCRAPER_LABEL]: "metrics-scraper" } },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "api" } } }],
+          ports: [{ protocol: "TCP", port: 9100 }],
+        },
+      ],
+    });
+    expect(scraperEgressPolicy(api, workloadMeta(api, "prod", "ns"), rules)).toBeUndefined();
+    expect(scraperEgressPolicy(worker, workloadMeta(worker, "prod", "ns"), sameNamespace)).toBeUndefined();
+    expect(scraperEgressPolicy(migrate, workloadMeta(migrate, "prod", "ns"), sameNamespace)).toBeUndefined();
   });
 });
 

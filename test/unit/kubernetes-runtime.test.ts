@@ -151,7 +151,7 @@ beforeAll(async () => {
           { name: "postgres", cidrs: ["10.40.0.0/16"], port: pulumi.output(5432), clients: ["api", "migrate"] },
           { name: "redis", cidrs: ["10.40.0.0/16"], port: pulumi.output(6378), clients: ["api", "kong"] },
         ],
-        publicHttpsClients: ["api"],
+        publicEgress: [{ client: "api", ports: [443], reason: "calls a partner API on the internet" }],
       });
       const holder = new Holder("holder");
       for (const s of [api, db, migrate, kongTls]) deployed[s.name] = runtime.deploy(s, holder);
@@ -554,7 +554,7 @@ test("ingress exposure: the Ingress terminates TLS with the issuer's certificate
   expect(outputs.kongIngressAddress).toBe("<pending>");
 });
 
-test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, public ports, data egress", () => {
+test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, public ports, data egress, callers' egress", () => {
   const apiPolicy = spec(named("NetworkPolicy", "api-netpol"));
   expect(apiPolicy.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "api" } });
   expect(apiPolicy.policyTypes).toEqual(["Ingress", "Egress"]);
@@ -577,7 +577,6 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
   ]);
   // Each data service's own port (Redis here on 6378, as Memorystore with TLS), only for its clients.
   expect(apiPolicy.egress).toEqual([
-    { to: [{ podSelector: {} }] },
     { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] },
     { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 6378 }] },
     {
@@ -585,13 +584,31 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
       ports: [{ protocol: "TCP", port: 443 }],
     },
   ]);
+  expect(named("NetworkPolicy", "api-netpol").inputs.metadata).toMatchObject({
+    annotations: {
+      "northstack.io/wide-egress-reason": "public addresses on TCP 443: calls a partner API on the internet",
+    },
+  });
   expect(spec(named("NetworkPolicy", "migrate-netpol")).egress).toEqual([
-    { to: [{ podSelector: {} }] },
     { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] },
   ]);
   // db is no client of anything and admits only its clients; the job admits nothing.
   const dbPolicy = spec(named("NetworkPolicy", "db-netpol"));
-  expect(dbPolicy.egress).toEqual([{ to: [{ podSelector: {} }] }]);
+  expect(dbPolicy.egress).toEqual([]);
+  // The other end of db's allowFrom: api and migrate may leave for db's pods, on db's port only.
+  expect(named("NetworkPolicy", "db-callers-netpol").inputs.metadata).toMatchObject({ name: "egress-to-db" });
+  expect(spec(named("NetworkPolicy", "db-callers-netpol"))).toEqual({
+    podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["api", "migrate"] }] },
+    policyTypes: ["Egress"],
+    egress: [
+      {
+        to: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "db" } } }],
+        ports: [{ protocol: "TCP", port: 5432 }],
+      },
+    ],
+  });
+  // The scrapers live in another namespace here, whose own policies govern their egress.
+  expect(ofType("NetworkPolicy").filter((r) => r.name.endsWith("-scrapers-netpol"))).toEqual([]);
   expect(dbPolicy.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(["api", "migrate"]);
   expect(spec(named("NetworkPolicy", "migrate-netpol")).ingress).toEqual([]);
 
@@ -602,11 +619,12 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
       from: [
         { podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["studio"] }] } },
       ],
-      ports: [8000, 8443, 8100].map((port) => ({ protocol: "TCP", port })),
+      // Not the status port 8100, which serves only metrics: that is the scrapers' alone.
+      ports: [8000, 8443].map((port) => ({ protocol: "TCP", port })),
     },
     { ports: [{ protocol: "TCP", port: 8443 }] },
   ]);
-  expect(kongPolicy.egress.slice(1)).toEqual([
+  expect(kongPolicy.egress).toEqual([
     { to: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 6378 }] },
   ]);
   // Behind an Ingress: only the controller's namespace (ingress-nginx unless told otherwise).
@@ -617,7 +635,7 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
       ports: [{ protocol: "TCP", port: 8000 }],
     },
   ]);
-  expect(kongIngressPolicy.egress).toEqual([{ to: [{ podSelector: {} }] }]);
+  expect(kongIngressPolicy.egress).toEqual([]);
 });
 
 test("bad workloads and runtime arguments fail before any resource, naming the value", () => {
@@ -668,9 +686,18 @@ test("bad workloads and runtime arguments fail before any resource, naming the v
   expect(() => validateKubernetesRuntimeArgs({ ...base, dataServices: [{ ...postgres, clients: ["Api"] }] })).toThrow(
     /clients entry "Api" is not a workload name/,
   );
-  expect(() => validateKubernetesRuntimeArgs({ ...base, publicHttpsClients: ["storage_1"] })).toThrow(
-    /publicHttpsClients entry "storage_1" is not a workload name/,
+  expect(() =>
+    validateKubernetesRuntimeArgs({
+      ...base,
+      publicEgress: [{ client: "storage_1", ports: [0, 443], reason: " " }],
+      dataServices: [{ ...postgres, reason: "" }],
+    }),
+  ).toThrow(
+    'KubernetesRuntime: dataServices "postgres": reason is empty; say why cidrs is wider than the service\'s own subnets, or leave it out; publicEgress[0] ("storage_1"): client is not a workload name; publicEgress[0] ("storage_1"): port 0 is not a TCP port (1-65535); publicEgress[0] ("storage_1"): reason is empty; say what it calls on public addresses and why no narrower range will do',
   );
+  expect(() =>
+    validateKubernetesRuntimeArgs({ ...base, publicEgress: [{ client: "storage", ports: [], reason: "S3" }] }),
+  ).toThrow(/publicEgress\[0\] \("storage"\): ports is empty/);
   expect(() =>
     validateKubernetesRuntimeArgs({
       ...base,

@@ -72,7 +72,7 @@ beforeAll(async () => {
           provider,
           namespace: "northstack-staging",
           dataServices: [{ name: "postgres", cidrs: ["10.40.0.0/16"], port: 5432, clients: ["nightly", "web"] }],
-          publicHttpsClients: ["nightly"],
+          publicEgress: [{ client: "nightly", ports: [443], reason: "uploads to an object store" }],
         });
         const holder = new Holder("holder");
         runtime.deploy(nightly, holder);

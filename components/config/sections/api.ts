@@ -1,4 +1,4 @@
-import { SERVICE_NAME, checkApiEnvName, checkPinnedImage } from "../checks";
+import { SERVICE_NAME, checkApiEnvName, checkPinnedImage, checkPlainEnvEntry, showPlainEnvEntry } from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
 import { NorthstackConfig } from "../schema";
 import { Platform } from "./platform";
@@ -82,11 +82,15 @@ export function readApiEnv(r: ConfigReader, problems: Problems): Pick<Northstack
   for (const entry of r.list("apiEnv")) {
     const eq = entry.indexOf("=");
     const name = eq > 0 ? entry.slice(0, eq) : "";
+    const value = entry.slice(eq + 1);
     const problem = name ? checkApiEnvName(name) : undefined;
+    const credential = name && !problem ? checkPlainEnvEntry(name, value, key("apiSecretEnv")) : undefined;
     if (!name) problems.push(`${key("apiEnv")}: ${show(entry)} must be KEY=value`);
-    else if (problem) problems.push(`${key("apiEnv")}: ${show(entry)}: the name ${show(name)} ${problem}`);
+    else if (problem)
+      problems.push(`${key("apiEnv")}: ${show(showPlainEnvEntry(name, value))}: the name ${show(name)} ${problem}`);
+    else if (credential) problems.push(`${key("apiEnv")}: ${show(showPlainEnvEntry(name, value))} ${credential}`);
     else if (name in env) problems.push(`${key("apiEnv")}: ${show(name)} is listed twice; give each name once`);
-    else env[name] = entry.slice(eq + 1);
+    else env[name] = value;
   }
   const secretEnv = (r.given("apiSecretEnv") ?? {}) as Readonly<Record<string, string>>;
   for (const name of Object.keys(secretEnv)) {

@@ -1,4 +1,4 @@
-import { checkCidr, checkGatewayOrigin, checkUrl, withoutUserinfo } from "../checks";
+import { checkCidr, checkCorsOrigin, checkGatewayOrigin, withoutUserinfo } from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
 import { DEFAULT_VPC_CIDR, NorthstackConfig } from "../schema";
 
@@ -16,10 +16,8 @@ export function readGatewayAndNetwork(
       problems.push(`${key("corsOrigins")}: "*" would let any site call the API with credentials; list the origins`);
       continue;
     }
-    const problem = checkUrl(origin);
+    const problem = checkCorsOrigin(origin);
     if (problem) problems.push(`${key("corsOrigins")}: ${show(withoutUserinfo(origin))} ${problem}`);
-    else if (new URL(origin).pathname !== "/")
-      problems.push(`${key("corsOrigins")}: ${show(withoutUserinfo(origin))} must be an origin, without a path`);
   }
   const adminAllowCidrs = r.list("adminAllowCidrs");
   if (adminAllowCidrs.length === 0) problems.push(`${key("adminAllowCidrs")}: must list at least one CIDR`);

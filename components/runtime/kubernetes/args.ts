@@ -15,6 +15,21 @@ export interface DataServiceAccess {
   readonly port: pulumi.Input<number>;
   /** Workloads that may connect to it. */
   readonly clients: readonly string[];
+  /**
+   * Why `cidrs` is wider than the service's own subnets (e.g. an existing VPC whose subnets the stack
+   * does not know); shown on each client's NetworkPolicy. Default: none, `cidrs` is the service's own.
+   */
+  readonly reason?: string;
+}
+
+/** Public addresses (any, private and link-local ranges excepted) one workload may reach, and why no narrower range will do. */
+export interface PublicEgress {
+  /** The workload that may connect. */
+  readonly client: string;
+  /** TCP ports it may reach there, e.g. 443 and an SMTP smarthost's 587. */
+  readonly ports: readonly number[];
+  /** Why public addresses: what the workload calls there, and why no fixed range names it. Shown on the client's NetworkPolicy. Required. */
+  readonly reason: string;
 }
 
 export interface KubernetesRuntimeArgs {
@@ -48,14 +63,16 @@ export interface KubernetesRuntimeArgs {
   readonly monitoringNamespace?: string;
   /** Managed data services and their clients: each client may reach only the services it is listed for. Default: none. */
   readonly dataServices?: readonly DataServiceAccess[];
-  /** Workloads that may reach public addresses on 443 (object storage and STS APIs, alert webhooks). Default: none. */
-  readonly publicHttpsClients?: readonly string[];
+  /** Workloads that may reach public addresses, on which ports and why (object storage APIs, alert receivers). Default: none. */
+  readonly publicEgress?: readonly PublicEgress[];
   /** StorageClass of the StatefulSets' volume claims. Default: the cluster's default class. */
   readonly storageClassName?: string;
 }
 
 /** The runtime's arguments without the provider: everything the pure builders read. */
 export type RuntimeSettings = Omit<KubernetesRuntimeArgs, "provider">;
+
+const isTcpPort = (port: number) => Number.isInteger(port) && port >= 1 && port <= 65535;
 
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -106,14 +123,25 @@ export function validateKubernetesRuntimeArgs(args: RuntimeSettings): void {
     if (!DNS_LABEL.test(service.name)) problems.push(`${where}: name is not a DNS label`);
     if (service.cidrs.length === 0) problems.push(`${where}: cidrs is empty; list where the service listens`);
     cidrs(`${where}: cidrs`, service.cidrs);
-    if (
-      typeof service.port === "number" &&
-      !(Number.isInteger(service.port) && service.port >= 1 && service.port <= 65535)
-    ) {
+    if (typeof service.port === "number" && !isTcpPort(service.port)) {
       problems.push(`${where}: port ${service.port} is not a TCP port (1-65535)`);
     }
     workloadNames(`${where}: clients`, service.clients);
+    if (service.reason !== undefined && service.reason.trim() === "")
+      problems.push(
+        `${where}: reason is empty; say why cidrs is wider than the service's own subnets, or leave it out`,
+      );
   }
-  workloadNames("publicHttpsClients", args.publicHttpsClients ?? []);
+  for (const [i, publicEgress] of (args.publicEgress ?? []).entries()) {
+    const where = `publicEgress[${i}] (${show(publicEgress.client)})`;
+    if (!DNS_LABEL.test(publicEgress.client)) problems.push(`${where}: client is not a workload name`);
+    if (publicEgress.ports.length === 0) problems.push(`${where}: ports is empty; list the ports it calls`);
+    for (const port of publicEgress.ports)
+      if (!isTcpPort(port)) problems.push(`${where}: port ${show(port)} is not a TCP port (1-65535)`);
+    if (publicEgress.reason.trim() === "")
+      problems.push(
+        `${where}: reason is empty; say what it calls on public addresses and why no narrower range will do`,
+      );
+  }
   if (problems.length) throw new Error(`KubernetesRuntime: ${problems.join("; ")}`);
 }

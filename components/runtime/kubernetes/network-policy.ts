@@ -1,17 +1,17 @@
 /**
- * NetworkPolicies as plain data. Every pod is denied by default. A workload admits its service ports
- * from the workloads in `allowFrom`, its metrics port from the monitoring namespace's scrapers, and
- * its public port from any source (load balancer) or only from the ingress controller's namespace.
- * Egress to other pods in the namespace is open on any port, because the receiving pod's ingress
- * policy is what decides; egress leaving the namespace is only DNS, each data service's port for its
- * listed clients, HTTPS to public addresses for the listed HTTPS clients, and the EKS Pod Identity
- * agent for workloads whose ServiceAccount uses it.
+ * NetworkPolicies as plain data. Every pod is denied by default, and each connection is opened at
+ * both ends from one fact, the callee's `allowFrom`: the callee's policy admits its callers on its
+ * ports, and a second policy (`egress-to-<callee>`) lets exactly those callers out to the callee's
+ * pods on the same ports. Prometheus reaches each metrics port the same way. Egress leaving the
+ * namespace is DNS, each data service's subnets and port for its listed clients, public addresses
+ * on named ports for the listed public clients, and the EKS Pod Identity agent for workloads whose
+ * ServiceAccount uses it. A destination wider than the service itself carries its reason, which the
+ * client's policy shows as the annotation `northstack.io/wide-egress-reason`.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SCRAPER_LABEL, WorkloadSpec } from "../../workload";
+import { PortSpec, SCRAPER_LABEL, WorkloadSpec } from "../../workload";
 import { RuntimeSettings } from "./args";
-import { HTTPS_PORT } from "./exposure";
 import { Manifest, WorkloadMeta } from "./manifest";
 
 type IngressRule = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
@@ -21,17 +21,20 @@ export type NetworkPolicyManifest = Manifest<k8s.types.input.networking.v1.Netwo
 /** The runtime's settings a workload's NetworkPolicy depends on. */
 export type NetworkRules = Pick<
   RuntimeSettings,
-  "exposure" | "ingressControllerNamespace" | "monitoringNamespace" | "dataServices" | "publicHttpsClients"
+  "namespace" | "exposure" | "ingressControllerNamespace" | "monitoringNamespace" | "dataServices" | "publicEgress"
 >;
 
 const DNS_PORT = 53;
 export const DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx";
-/** Object storage APIs are public endpoints; private ranges and link-local (cloud metadata) stay closed. */
+/** What "public addresses" leaves out: private ranges and link-local (cloud metadata) stay closed. */
 export const NON_PUBLIC_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
 /** Link-local address of the EKS Pod Identity agent on every node (a hostNetwork DaemonSet). */
 export const EKS_POD_IDENTITY_AGENT = { cidr: "169.254.170.23/32", port: 80 } as const;
 
-const tcp = (port: number) => ({ protocol: "TCP", port });
+/** Annotation on a workload's policy naming why each of its wide egress destinations is that wide. */
+export const WIDE_EGRESS_REASON_ANNOTATION = "northstack.io/wide-egress-reason";
+
+const tcp = (port: pulumi.Input<number>) => ({ protocol: "TCP", port });
 const namespaceNamed = (name: string) => ({ matchLabels: { "kubernetes.io/metadata.name": name } });
 
 /** Denies every pod in the namespace all ingress and egress; the other policies only add. */
@@ -80,9 +83,21 @@ export function dnsPolicy(
   };
 }
 
+/**
+ * The ports the workloads in `allowFrom` reach: every port but one that serves only metrics (a
+ * separate metrics port beside the service ports, e.g. Kong's status port), which is the scrapers'
+ * alone. A job has none.
+ */
+export function callerPorts(spec: WorkloadSpec): PortSpec[] {
+  if (spec.kind === "job") return [];
+  const ports = spec.ports ?? [];
+  const metricsOnly = spec.metrics && ports.length > 1 ? spec.metrics.port : undefined;
+  return ports.filter((p) => p.port !== metricsOnly || p.public);
+}
+
 /** Who may connect to the workload, and on which of its ports. A job admits nothing. */
 export function workloadIngressRules(spec: WorkloadSpec, rules: NetworkRules): IngressRule[] {
-  const ports = spec.kind === "job" ? [] : (spec.ports ?? []);
+  const ports = callerPorts(spec);
   const publicPorts = ports.filter((p) => p.public);
   const ingress: IngressRule[] = [];
   if ((spec.allowFrom ?? []).length > 0 && ports.length > 0) {
@@ -128,36 +143,108 @@ export function workloadIngressRules(spec: WorkloadSpec, rules: NetworkRules): I
   return ingress;
 }
 
-/** Where the workload may connect: any pod in the namespace, and outside it only what it is listed for. */
+/**
+ * Where the workload may connect outside the namespace: the data services it is a client of, public
+ * addresses on the ports it is listed for, and the EKS Pod Identity agent. Pods in the namespace it
+ * reaches through the callee's `egress-to-<callee>` policy (calleeEgressPolicy).
+ */
 export function workloadEgressRules(spec: WorkloadSpec, rules: NetworkRules): EgressRule[] {
-  const egress: EgressRule[] = [{ to: [{ podSelector: {} }] }];
+  const egress: EgressRule[] = [];
   for (const service of rules.dataServices ?? []) {
     if (!service.clients.includes(spec.name)) continue;
-    egress.push({
-      to: service.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
-      ports: [{ protocol: "TCP", port: service.port }],
-    });
+    egress.push({ to: service.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(service.port)] });
   }
-  if ((rules.publicHttpsClients ?? []).includes(spec.name)) {
-    egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [tcp(HTTPS_PORT)] });
+  for (const publicEgress of publicEgressOf(spec, rules)) {
+    egress.push({
+      to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }],
+      ports: publicEgress.ports.map(tcp),
+    });
   }
   egress.push(...podIdentityEgress(spec));
   return egress;
 }
 
-/** The workload's own NetworkPolicy, selecting its pods. */
+const publicEgressOf = (spec: Pick<WorkloadSpec, "name">, rules: NetworkRules) =>
+  (rules.publicEgress ?? []).filter((e) => e.client === spec.name);
+
+/**
+ * Why the workload's wide egress destinations are that wide, one "<destination>: <reason>" per rule,
+ * or undefined when every destination is the service's own range.
+ */
+export function wideEgressReason(spec: Pick<WorkloadSpec, "name">, rules: NetworkRules): string | undefined {
+  const reasons = [
+    ...(rules.dataServices ?? [])
+      .filter((service) => service.reason && service.clients.includes(spec.name))
+      .map((service) => `${service.name} at ${service.cidrs.join(", ")}: ${service.reason}`),
+    ...publicEgressOf(spec, rules).map((e) => `public addresses on TCP ${e.ports.join(", ")}: ${e.reason}`),
+  ];
+  return reasons.length > 0 ? reasons.join("; ") : undefined;
+}
+
+/** The workload's own NetworkPolicy, selecting its pods: who may call it, and where it may go outside the namespace. */
 export function workloadNetworkPolicy(
   spec: WorkloadSpec,
   meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
   rules: NetworkRules,
 ): NetworkPolicyManifest {
+  const reason = wideEgressReason(spec, rules);
   return {
-    metadata: { name: spec.name, namespace: meta.namespace, labels: meta.labels },
+    metadata: {
+      name: spec.name,
+      namespace: meta.namespace,
+      labels: meta.labels,
+      ...(reason ? { annotations: { [WIDE_EGRESS_REASON_ANNOTATION]: reason } } : {}),
+    },
     spec: {
       podSelector: { matchLabels: meta.selector },
       policyTypes: ["Ingress", "Egress"],
       ingress: workloadIngressRules(spec, rules),
       egress: workloadEgressRules(spec, rules),
+    },
+  };
+}
+
+/**
+ * The other end of the workload's ingress rule for its callers: the workloads in `allowFrom` may
+ * leave for its pods on its callerPorts. Undefined when nothing calls it (a job admits nothing).
+ */
+export function calleeEgressPolicy(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
+): NetworkPolicyManifest | undefined {
+  const ports = callerPorts(spec);
+  const callers = spec.allowFrom ?? [];
+  if (callers.length === 0 || ports.length === 0) return undefined;
+  return {
+    metadata: { name: `egress-to-${spec.name}`, namespace: meta.namespace, labels: meta.labels },
+    spec: {
+      podSelector: {
+        matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: [...callers] }],
+      },
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ podSelector: { matchLabels: meta.selector } }], ports: ports.map((p) => tcp(p.port)) }],
+    },
+  };
+}
+
+/**
+ * Lets the namespace's scrapers out to the workload's metrics port, when Prometheus runs in this
+ * namespace (its ingress side is in workloadIngressRules). Undefined otherwise: a monitoring
+ * namespace elsewhere governs its own egress.
+ */
+export function scraperEgressPolicy(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
+  rules: NetworkRules,
+): NetworkPolicyManifest | undefined {
+  if (!spec.metrics || spec.kind === "job" || !rules.monitoringNamespace) return undefined;
+  if (rules.monitoringNamespace !== rules.namespace) return undefined;
+  return {
+    metadata: { name: `scrape-${spec.name}`, namespace: meta.namespace, labels: meta.labels },
+    spec: {
+      podSelector: { matchLabels: { [SCRAPER_LABEL]: "metrics-scraper" } },
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ podSelector: { matchLabels: meta.selector } }], ports: [tcp(spec.metrics.port)] }],
     },
   };
 }

@@ -21,7 +21,13 @@ import {
   validatePublicPort,
 } from "./exposure";
 import { namespaceManifest, runtimeLabels, workloadMeta } from "./manifest";
-import { defaultDenyPolicy, dnsPolicy, workloadNetworkPolicy } from "./network-policy";
+import {
+  calleeEgressPolicy,
+  defaultDenyPolicy,
+  dnsPolicy,
+  scraperEgressPolicy,
+  workloadNetworkPolicy,
+} from "./network-policy";
 import { validateForKubernetes } from "./pod";
 
 type Controller = k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job | k8s.batch.v1.CronJob;
@@ -151,6 +157,10 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
         resourceOpts,
       ),
     );
+    const callers = calleeEgressPolicy(spec, meta);
+    if (callers) add(new k8s.networking.v1.NetworkPolicy(`${spec.name}-callers-netpol`, callers, resourceOpts));
+    const scrapers = scraperEgressPolicy(spec, meta, this.args);
+    if (scrapers) add(new k8s.networking.v1.NetworkPolicy(`${spec.name}-scrapers-netpol`, scrapers, resourceOpts));
 
     const host = service
       ? pulumi.interpolate`${service.metadata.name}.${meta.namespace}.svc.cluster.local`

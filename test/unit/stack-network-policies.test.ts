@@ -1,0 +1,215 @@
+/**
+ * Every workload of a prod stack, on both clouds, reaches exactly what it calls and is reached only by
+ * its callers: the union of all NetworkPolicies selecting its pods, read back from the plan, compared
+ * peer by peer and port by port with what each workload needs.
+ */
+import type { StackPlan } from "../../scripts/lib/plan";
+import { reachByWorkload, Reach } from "../helpers/network-reach";
+
+type Cloud = "aws" | "gcp";
+const NAMESPACE = "northstack-prod";
+
+async function plan(cloud: Cloud, set: Record<string, string> = {}): Promise<StackPlan> {
+  let result: StackPlan | undefined;
+  await jest.isolateModulesAsync(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { planStack } = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
+    result = await planStack({ stack: "prod", set: { "northstack:cloud": cloud, ...set } });
+  });
+  if (!result) throw new Error(`no plan for prod on ${cloud}`);
+  return result;
+}
+
+const reach = new Map<Cloud, Record<string, Reach>>();
+beforeAll(async () => {
+  for (const cloud of ["aws", "gcp"] as const)
+    reach.set(cloud, reachByWorkload((await plan(cloud)).resources, NAMESPACE));
+});
+
+/** Where each cloud's managed data services listen, and Redis's port there (Memorystore with TLS: 6378). */
+const DATA = {
+  // The three private subnets of the created VPC (10.40.0.0/16 in eighths), not the VPC.
+  aws: { cidrs: ["10.40.0.0/19", "10.40.32.0/19", "10.40.64.0/19"], redisPort: 6379 },
+  // The range peered to Cloud SQL and Memorystore, not the VPC.
+  gcp: { cidrs: ["10.40.64.0/20"], redisPort: 6378 },
+};
+const DNS = {
+  aws: ["ns:kube-system/k8s-app=kube-dns:53", "ns:kube-system/k8s-app=kube-dns:53/UDP"],
+  gcp: [
+    "ns:kube-system/k8s-app=kube-dns:53",
+    "ns:kube-system/k8s-app=kube-dns:53/UDP",
+    "169.254.20.10/32:53",
+    "169.254.20.10/32:53/UDP",
+    "169.254.169.254/32:53",
+    "169.254.169.254/32:53/UDP",
+  ],
+};
+
+type Needs = "postgres" | "redis" | "objectStore" | "smtp";
+interface Expected {
+  /** Who calls the workload, as "pod:<workload>:<port>" (or "any:<port>"). */
+  readonly ingress: string[];
+  /** The workloads it calls in the namespace. */
+  readonly calls: string[];
+  /** What it needs outside the namespace, besides DNS. */
+  readonly needs: Needs[];
+}
+
+/** The whole prod application: every workload, who calls it and what it calls. */
+const EXPECTED: Record<string, Expected> = {
+  // The load balancer keeps client addresses, so the TLS port admits any source; Studio uses the plain port.
+  kong: {
+    ingress: ["any:8443", "pod:supabase-studio:8000", "pod:supabase-studio:8443", "pod:monitoring-prometheus:8100"],
+    calls: [
+      "pod:api:8080",
+      "pod:supabase-auth:9999",
+      "pod:supabase-meta:8080",
+      "pod:supabase-realtime:4000",
+      "pod:supabase-rest:3000",
+      "pod:supabase-rest:3001",
+      "pod:supabase-storage:5000",
+      "pod:supabase-studio:3000",
+    ],
+    needs: ["redis"],
+  },
+  api: { ingress: ["pod:kong:8080", "pod:monitoring-prometheus:8080"], calls: [], needs: ["postgres", "redis"] },
+  "supabase-auth": { ingress: ["pod:kong:9999"], calls: [], needs: ["postgres"] },
+  "supabase-rest": {
+    ingress: ["pod:kong:3000", "pod:kong:3001", "pod:supabase-storage:3000", "pod:supabase-storage:3001"],
+    calls: [],
+    needs: ["postgres"],
+  },
+  "supabase-realtime": { ingress: ["pod:kong:4000"], calls: [], needs: ["postgres"] },
+  "supabase-storage": {
+    ingress: ["pod:kong:5000"],
+    calls: ["pod:supabase-rest:3000", "pod:supabase-rest:3001"],
+    needs: ["postgres", "objectStore"],
+  },
+  "supabase-meta": { ingress: ["pod:kong:8080", "pod:supabase-studio:8080"], calls: [], needs: ["postgres"] },
+  "supabase-studio": {
+    ingress: ["pod:kong:3000"],
+    calls: ["pod:kong:8000", "pod:kong:8443", "pod:supabase-meta:8080"],
+    needs: [],
+  },
+  "supabase-migrate": { ingress: [], calls: [], needs: ["postgres"] },
+  backup: { ingress: [], calls: [], needs: ["postgres", "objectStore"] },
+  "monitoring-prometheus": {
+    ingress: ["pod:monitoring-grafana:9090", "pod:monitoring-prometheus:9090"],
+    calls: [
+      "pod:api:8080",
+      "pod:kong:8100",
+      "pod:monitoring-alertmanager:9093",
+      "pod:monitoring-grafana:3000",
+      "pod:monitoring-loki:3100",
+      "pod:monitoring-postgres-exporter:9187",
+      "pod:monitoring-prometheus:9090",
+      "pod:monitoring-redis-exporter:9121",
+    ],
+    needs: [],
+  },
+  "monitoring-alertmanager": {
+    ingress: ["pod:monitoring-grafana:9093", "pod:monitoring-prometheus:9093"],
+    calls: [],
+    // Pulumi.prod.yaml's only receiver is email through smtp.northstack.example:587.
+    needs: ["smtp"],
+  },
+  "monitoring-grafana": {
+    ingress: ["pod:monitoring-prometheus:3000"],
+    calls: ["pod:monitoring-alertmanager:9093", "pod:monitoring-loki:3100", "pod:monitoring-prometheus:9090"],
+    needs: [],
+  },
+  "monitoring-loki": {
+    ingress: ["pod:monitoring-grafana:3100", "pod:monitoring-prometheus:3100"],
+    calls: [],
+    needs: [],
+  },
+  "monitoring-postgres-exporter": { ingress: ["pod:monitoring-prometheus:9187"], calls: [], needs: ["postgres"] },
+  "monitoring-redis-exporter": { ingress: ["pod:monitoring-prometheus:9121"], calls: [], needs: ["redis"] },
+};
+
+const PUBLIC = "0.0.0.0/0 except private";
+function externalEgress(cloud: Cloud, needs: readonly Needs[]): string[] {
+  const { cidrs, redisPort } = DATA[cloud];
+  return needs.flatMap((need) => {
+    switch (need) {
+      case "postgres":
+        return cidrs.map((c) => `${c}:5432`);
+      case "redis":
+        return cidrs.map((c) => `${c}:${redisPort}`);
+      case "objectStore":
+        // On AWS the bucket users get their credentials from the node's EKS Pod Identity agent.
+        return [`${PUBLIC}:443`, ...(cloud === "aws" ? ["169.254.170.23/32:80"] : [])];
+      case "smtp":
+        return [`${PUBLIC}:587`];
+    }
+  });
+}
+
+describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
+  const get = () => reach.get(cloud)!;
+
+  test("the table names every workload the stack runs", () => {
+    expect(Object.keys(get()).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  test.each(Object.keys(EXPECTED))("%s: ingress only from its callers, on the ports they use", (workload) => {
+    expect(get()[workload].ingress).toEqual([...EXPECTED[workload].ingress].sort());
+  });
+
+  test.each(Object.keys(EXPECTED))(
+    "%s: egress only to the pods it calls, its data services' subnets and ports, and DNS",
+    (workload) => {
+      const { calls, needs } = EXPECTED[workload];
+      expect(get()[workload].egress).toEqual([...calls, ...externalEgress(cloud, needs), ...DNS[cloud]].sort());
+    },
+  );
+
+  test("the public destinations, and only they, name their reason on the workload's policy", () => {
+    const objectStore = cloud === "aws" ? "S3" : "GCS";
+    const reasons = Object.fromEntries(
+      Object.entries(get())
+        .filter(([, r]) => r.reasons.length > 0)
+        .map(([w, r]) => [w, r.reasons]),
+    );
+    expect(reasons).toEqual({
+      "supabase-storage": [
+        `public addresses on TCP 443: Supabase Storage keeps user files in ${objectStore}, whose API endpoints are public addresses that change, with no fixed range to name`,
+      ],
+      backup: [
+        `public addresses on TCP 443: the backup job writes its dumps to ${objectStore}, whose API endpoints are public addresses that change, with no fixed range to name`,
+      ],
+      "monitoring-alertmanager": [
+        "public addresses on TCP 587: Alertmanager delivers to the SMTP smarthost smtp.northstack.example:587: internet services addressed by name, with no fixed range to name",
+      ],
+    });
+  });
+
+  test("no rule opens every pod of the namespace, and every egress rule names its ports", () => {
+    for (const [workload, r] of Object.entries(get())) {
+      expect({ workload, open: r.egress.filter((e) => e.startsWith("pod:*")) }).toEqual({ workload, open: [] });
+      expect({ workload, open: r.ingress.filter((e) => e.startsWith("pod:*")) }).toEqual({ workload, open: [] });
+      expect({ workload, anyPort: r.egress.filter((e) => e.endsWith(":*")) }).toEqual({ workload, anyPort: [] });
+    }
+  });
+});
+
+describe("prod on aws in an existing VPC", () => {
+  let existing: Record<string, Reach>;
+  beforeAll(async () => {
+    const p = await plan("aws", {
+      "northstack:vpcId": "vpc-0123456789abcdef0",
+      "northstack:privateSubnetIds": '["subnet-a","subnet-b"]',
+      "northstack:vpcCidr": "10.0.0.0/16",
+    });
+    existing = reachByWorkload(p.resources, NAMESPACE);
+  });
+
+  test("the data services are reached by the VPC's CIDR, and each client's policy says why", () => {
+    const reason =
+      "an existing VPC: the stack knows its CIDR (northstack:vpcCidr) but not which subnets hold the data services";
+    expect(existing.api.egress.filter((e) => e.startsWith("10."))).toEqual(["10.0.0.0/16:5432", "10.0.0.0/16:6379"]);
+    expect(existing.api.reasons).toEqual([`postgres at 10.0.0.0/16: ${reason}; redis at 10.0.0.0/16: ${reason}`]);
+    expect(existing["supabase-auth"].reasons).toEqual([`postgres at 10.0.0.0/16: ${reason}`]);
+    expect(existing["monitoring-grafana"].reasons).toEqual([]);
+  });
+});
