@@ -14,6 +14,7 @@
 import { Problems, Raw, key, readConfig } from "./reader";
 import { CONFIG_SCHEMA, ConfigKey, NorthstackConfig } from "./schema";
 import { readAlerts } from "./sections/alerts";
+import { readCredentialRotation } from "./sections/credentials";
 import { readApi, readApiEnv, readServices } from "./sections/api";
 import { readPostgres, readRedis } from "./sections/data";
 import { checkDataGuarantees } from "./sections/guarantees";
@@ -34,7 +35,15 @@ export {
   SECRET_KEYS,
   SECRET_PLACEHOLDER,
 } from "./schema";
-export type { Cloud, ConfigKey, ConfigKeySpec, ManagedCloud, NorthstackConfig, SecretKey } from "./schema";
+export type {
+  Cloud,
+  ConfigKey,
+  ConfigKeySpec,
+  CredentialRotation,
+  ManagedCloud,
+  NorthstackConfig,
+  SecretKey,
+} from "./schema";
 // The rules' home is ./checks; they stay reachable here so that `./config` remains a complete import path.
 export {
   API_PLATFORM_ENV,
@@ -83,6 +92,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   const eksClusterName = readEksClusterName(r, problems, platform, kubernetes.cluster);
   const supabaseReplicas = readSupabaseReplicas(r, problems, platform);
   checkDataGuarantees(r, problems, platform);
+  const credentialRotation = readCredentialRotation(r, problems);
 
   if (problems.length) throw new ConfigError(withoutEchoes(problems, readerProblems, (k) => r.invalid(k)));
 
@@ -104,6 +114,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     docker,
     network,
     kubernetes: { ...kubernetes, eksClusterName },
+    credentialRotation,
     secrets,
   };
 }
