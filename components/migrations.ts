@@ -369,7 +369,8 @@ $$;
  * Runs after every project migration and before the guard: what the migrating user created in the
  * exposed schemas passes to the NOLOGIN owner role, so no client's login owns a table, and every
  * table there gets FORCE ROW LEVEL SECURITY, so that the owner's own queries (a SECURITY DEFINER
- * function or a view it owns) answer to the policies too. Realtime gets its schemas.
+ * function or a view it owns) answer to the policies too. Realtime gets its schemas, and Storage
+ * and Realtime the auth helpers their policies call.
  *
  * Where the backup role cannot bypass RLS (the admin is no superuser), each RLS table that already
  * has a policy of its own gets a read-all policy for the backup role alone, which dumps with row
@@ -382,6 +383,9 @@ function ownershipSql(schemas: readonly string[]): string {
 ${grants}
 ALTER SCHEMA realtime OWNER TO supabase_realtime_admin;
 ALTER SCHEMA _realtime OWNER TO supabase_realtime_admin;
+-- Storage's and Realtime's own policies call the auth helpers; their NOINHERIT roles need the grants themselves.
+GRANT USAGE ON SCHEMA auth TO supabase_storage_admin, supabase_realtime_admin;
+GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.jwt() TO supabase_storage_admin, supabase_realtime_admin;
 
 DO $$
 DECLARE
