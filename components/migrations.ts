@@ -120,9 +120,11 @@ function rolesSql(roles: readonly DbRole[]): string {
     const attrs = r.superuserAttributes ?? [];
     return `(${literal(r.name)}, ${r.client !== undefined}, ${r.inherit}, ${sqlList(r.memberOf ?? [])}, ${attrs.includes("BYPASSRLS")}, ${attrs.includes("REPLICATION")})`;
   });
-  const settings = roles.flatMap((r) =>
-    Object.entries(r.settings ?? {}).map(([k, v]) => `ALTER ROLE ${r.name} SET ${k} = ${literal(v)};`),
-  );
+  // The purpose goes on the role too, so that \du+ tells an operator what each one is for.
+  const settings = roles.flatMap((r) => [
+    ...Object.entries(r.settings ?? {}).map(([k, v]) => `ALTER ROLE ${r.name} SET ${k} = ${literal(v)};`),
+    `COMMENT ON ROLE ${r.name} IS ${literal(r.purpose)};`,
+  ]);
   return `-- Roles, from components/db-roles.ts. Created when missing; attributes and memberships re-asserted.
 DO $$
 DECLARE

@@ -179,9 +179,11 @@ describe.each(SETUPS)("with a $kind", (setup) => {
         "SELECT c.relname, pg_get_userbyid(c.relowner) AS owner, c.relforcerowsecurity AS forced FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1",
       ),
     ).toEqual(["items", "notes"].map((relname) => ({ relname, owner: TABLE_OWNER_ROLE, forced: true })));
-    expect(await adminSql(`SELECT rolcanlogin FROM pg_roles WHERE rolname = '${TABLE_OWNER_ROLE}'`)).toEqual([
-      { rolcanlogin: false },
-    ]);
+    expect(
+      await adminSql(
+        `SELECT rolcanlogin, shobj_description(oid, 'pg_authid') LIKE 'Owns the exposed schemas%' AS described FROM pg_roles WHERE rolname = '${TABLE_OWNER_ROLE}'`,
+      ),
+    ).toEqual([{ rolcanlogin: false, described: true }]);
     for (const client of DB_CLIENTS) await denied(client, `SET ROLE ${TABLE_OWNER_ROLE}`);
   });
 
