@@ -7,8 +7,6 @@ import { IMAGES } from "./images";
 import { Runtime, buildLocally } from "./runtime/types";
 
 export const API_PORT = 8080;
-/** The role the API logs in as; it switches to anon/authenticated per request (contracts in the brief). */
-export const API_DB_USER = "authenticator";
 const DEFAULT_BUILD_CONTEXT = path.resolve(__dirname, "..", "app");
 
 type PlatformEnv = Partial<Record<(typeof API_PLATFORM_ENV)[number], pulumi.Input<string>>>;
@@ -28,7 +26,7 @@ export interface ApiServiceArgs {
   readonly memoryMb: number;
   /** Host port published on 127.0.0.1 (Docker only). Default: not published. */
   readonly hostPort?: number;
-  /** The database; the API connects as `authenticator` with the admin password. */
+  /** The database, with the API's own login (a NOINHERIT role that switches to anon or authenticated per request). Required. */
   readonly postgres: PostgresEndpoint;
   /** Cache and health dependency. */
   readonly redis: RedisEndpoint;
@@ -130,7 +128,7 @@ export class ApiService extends pulumi.ComponentResource {
       ...(args.redis.caCert ? { NODE_EXTRA_CA_CERTS: REDIS_CA_PATH } : {}),
     };
     const platformSecretEnv: PlatformEnv = {
-      DATABASE_URL: postgresUrl(args.postgres, API_DB_USER, args.postgres.adminPassword),
+      DATABASE_URL: postgresUrl(args.postgres),
       REDIS_URL: redisUrl(args.redis),
       JWT_SECRET: pulumi.secret(args.jwtSecret),
     };

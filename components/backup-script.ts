@@ -14,6 +14,8 @@
  *   versioned backup bucket with the AWS CLI (S3, or GCS's XML API); the bucket's lifecycle keeps the
  *   newest 7 and 4 versions (BACKUP_RETENTION), so retention counts backups, not days.
  */
+import { BACKUP_POLICY } from "./db-roles";
+
 export interface BackupScriptArgs {
   /** Daily dumps kept. Default: 7. */
   readonly keepDaily?: number;
@@ -59,9 +61,10 @@ weekly_due() {
   [ -z "$newest" ] || [ $(( ($(date -u -d "$day" +%s) - $(date -u -d "$newest" +%s)) / 86400 )) -ge 7 ]
 }
 
-# Roles the target cluster owns itself: the bootstrap superuser, the connecting admin, PostgreSQL's
-# pg_* roles and the managed services' own (rds*, cloudsql*).
-RESERVED_ROLES="^(postgres|pg_.*|rds.*|cloudsql.*|\${PGUSER:-postgres})$"
+# Roles the target cluster owns itself: the bootstrap superuser (the admin on every stack),
+# PostgreSQL's pg_* roles and the managed services' own (rds*, cloudsql*). The backup role itself
+# is kept: the dump's policies may name it.
+RESERVED_ROLES="^(postgres|pg_.*|rds.*|cloudsql.*)$"
 
 # The cluster's roles and memberships without passwords, minus the reserved roles, made re-runnable:
 # a restore applies this first, so that the dump's owners, grants and policies find their roles.
@@ -69,9 +72,14 @@ dump_roles() {
   pg_dumpall --roles-only --no-role-passwords | awk -v reserved="$RESERVED_ROLES" '
     /^(CREATE|ALTER|COMMENT ON) ROLE / { role = $3; sub(/;$/, "", role); gsub(/"/, "", role); if (role ~ reserved) next }
     /^GRANT / { grantee = $0; sub(/.* TO /, "", grantee); sub(/ .*|;$/, "", grantee); gsub(/"/, "", grantee); if (grantee ~ reserved) next; sub(/ GRANTED BY [^;]*/, "") }
+    # A managed service role granted to ours (rds_replication) exists only there; the migration job grants it again.
+    /^GRANT (rds|cloudsql)/ { next }
     /^CREATE ROLE / { sub(/;$/, ""); print "DO $do$ BEGIN " $0 "; EXCEPTION WHEN duplicate_object THEN NULL; END $do$;"; next }
     /^(CREATE|ALTER|COMMENT|GRANT) / { print }'
 }
+
+# RLS tables the backup role has no read-all policy on, comma-separated.
+UNCOVERED_SQL="select string_agg(format('%I.%I', n.nspname, c.relname), ', ') from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and c.relrowsecurity and n.nspname not in ('pg_catalog', 'information_schema') and not exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = '${BACKUP_POLICY}')"
 
 # Rows per user table, "schema.table|count" sorted, in the database the libpq environment names.
 COUNT_ROWS_SQL="select format('select %L || ''|'' || count(*) from %I.%I;', schemaname || '.' || tablename, schemaname, tablename) from pg_tables where schemaname not in ('pg_catalog', 'information_schema') order by 1"
@@ -125,11 +133,23 @@ newest_weekly_day() {
 # not make them differ. Steps are checked one by one: in loop mode, "once || log" switches errexit
 # off inside once.
 dump_verified() {
-  local archive=$1 snapshot line rc=0
+  local archive=$1 snapshot line rc=0 row_security=() uncovered
+  # pg_dump turns row security off and fails on any table RLS would filter. A role without BYPASSRLS
+  # (on RDS and Cloud SQL nobody may grant it) reads through the ${BACKUP_POLICY} policy the
+  # migrations put on every RLS table, with row security on; a table without that policy would be
+  # dumped short, so it fails the backup instead.
+  if [ "$(psql -X -q -At -c "select rolbypassrls from pg_roles where rolname = current_user")" != t ]; then
+    row_security=(--enable-row-security)
+    uncovered=$(psql -X -q -At -v ON_ERROR_STOP=1 -c "$UNCOVERED_SQL") || return 1
+    if [ -n "$uncovered" ]; then
+      log "pg_dump FAILED: $uncovered under row-level security without policy ${BACKUP_POLICY}; the next deploy's migration job adds it"
+      return 1
+    fi
+  fi
   coproc SNAPSHOT { psql -X -q -At -v ON_ERROR_STOP=1; }
   echo "begin isolation level repeatable read read only; select pg_export_snapshot();" >&"\${SNAPSHOT[1]}"
   read -r -t 60 snapshot <&"\${SNAPSHOT[0]}" || snapshot=""
-  if [ -z "$snapshot" ] || ! pg_dump --snapshot="$snapshot" --format=custom --compress=6 --file="$archive.partial"; then
+  if [ -z "$snapshot" ] || ! pg_dump "\${row_security[@]}" --snapshot="$snapshot" --format=custom --compress=6 --file="$archive.partial"; then
     rc=1
   else
     # The counts in the same transaction, hence the same snapshot; a sentinel marks their end.

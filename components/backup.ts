@@ -7,7 +7,7 @@ import { WorkloadSpec } from "./workload";
 
 export interface BackupArgs {
   readonly runtime: Runtime;
-  /** Database to back up. */
+  /** Database to back up, with the backup role's login (read-only, components/db-roles.ts). Required. */
   readonly postgres: PostgresEndpoint;
   /** Daily dumps kept on the volume (dev). Default: 7. */
   readonly keepDaily?: number;
@@ -76,13 +76,13 @@ export function bucketBackupSpec(
         env: {
           PGHOST: pg.host,
           PGPORT: pulumi.interpolate`${pg.port}`,
-          PGUSER: pg.adminUser,
+          PGUSER: pg.login.user,
           PGDATABASE: pg.database,
           PGSSLMODE: pg.sslMode,
           PGCONNECT_TIMEOUT: "10",
           BACKUP_DIR: DUMP_DIR,
         },
-        secretEnv: { PGPASSWORD: pg.adminPassword },
+        secretEnv: { PGPASSWORD: pg.login.password },
         resources: { cpuMillis: 500, memoryMb: 512 },
         user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
       },
@@ -140,12 +140,12 @@ export class Backup extends pulumi.ComponentResource {
         env: {
           PGHOST: args.postgres.host,
           PGPORT: pulumi.interpolate`${args.postgres.port}`,
-          PGUSER: args.postgres.adminUser,
+          PGUSER: args.postgres.login.user,
           PGDATABASE: args.postgres.database,
           PGSSLMODE: args.postgres.sslMode,
           BACKUP_DIR: "/backups",
         },
-        secretEnv: { PGPASSWORD: args.postgres.adminPassword },
+        secretEnv: { PGPASSWORD: args.postgres.login.password },
         files: [
           { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
         ],

@@ -1,9 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FileSpec, ServiceAccountSpec } from "./workload";
 
+/** One login role and its password, a Pulumi secret. */
+export interface PostgresLogin {
+  readonly user: string;
+  readonly password: pulumi.Output<string>;
+}
+
 /**
- * The outputs a Postgres provides, whether it is the dev container (`Postgres`), RDS or Cloud SQL.
- * Supabase services, migrations and the API only ever see this shape.
+ * A Postgres as one holder sees it: where it is, and the one login that holder connects as. The
+ * database components (`Postgres`, RDS, Cloud SQL) give the admin's, which only the migration job
+ * uses; a stack hands every other client the endpoint with its own login (`withLogin`), so no
+ * workload can reach a password that is not its own.
  */
 export interface PostgresEndpoint {
   /** Host name or address reachable from the workloads. */
@@ -11,12 +19,15 @@ export interface PostgresEndpoint {
   readonly port: pulumi.Output<number>;
   /** Database the application uses. */
   readonly database: string;
-  /** Administrative user that runs migrations (postgres, or the RDS/Cloud SQL master user). */
-  readonly adminUser: string;
-  /** Its password, a Pulumi secret. */
-  readonly adminPassword: pulumi.Output<string>;
+  /** The holder's login: the admin (postgres, or the RDS/Cloud SQL master user) on a database component's endpoint. */
+  readonly login: PostgresLogin;
   /** libpq sslmode the clients must use: disable on the local network, verify-full or require on managed services. */
   readonly sslMode: "disable" | "require";
+}
+
+/** The same server, reached with another login. */
+export function withLogin(endpoint: PostgresEndpoint, login: PostgresLogin): PostgresEndpoint {
+  return { ...endpoint, login };
 }
 
 /** The outputs a Redis provides, whether it is the dev container, ElastiCache or Memorystore. */
@@ -92,16 +103,11 @@ export function s3ClientEnv(store: ObjectStoreEndpoint): {
   };
 }
 
-/** postgres://user:password@host:port/db?sslmode=..., as a secret. */
-export function postgresUrl(
-  endpoint: PostgresEndpoint,
-  user?: string,
-  password?: pulumi.Input<string>,
-): pulumi.Output<string> {
-  const u = user ?? endpoint.adminUser;
-  const p = password ?? endpoint.adminPassword;
+/** postgres://user:password@host:port/db?sslmode=... with the endpoint's login, as a secret. */
+export function postgresUrl(endpoint: PostgresEndpoint): pulumi.Output<string> {
+  const { user, password } = endpoint.login;
   return pulumi.secret(
-    pulumi.interpolate`postgres://${encodeURIComponent(u)}:${pulumi.output(p).apply(encodeURIComponent)}@${endpoint.host}:${endpoint.port}/${endpoint.database}?sslmode=${endpoint.sslMode}`,
+    pulumi.interpolate`postgres://${encodeURIComponent(user)}:${password.apply(encodeURIComponent)}@${endpoint.host}:${endpoint.port}/${endpoint.database}?sslmode=${endpoint.sslMode}`,
   );
 }
 

@@ -9,6 +9,7 @@
  */
 
 import { SQL_IDENTIFIER } from "./config/checks";
+import { BACKUP_POLICY, BACKUP_ROLE, DB_ROLES, DbRole, TABLE_OWNER_ROLE, dbPasswordEnv } from "./db-roles";
 import { ProjectMigration, migrationNameProblem, sha256 } from "./project-migrations";
 
 export interface MigrationFile {
@@ -41,14 +42,8 @@ export const PROJECT_FILE_PREFIX = "500_project_";
 /** Where the job records the project files it applied: one row per file, with its sha256. */
 export const HISTORY_TABLE = "northstack.schema_migrations";
 
-/** Environment variable holding the password of the service login roles (the admin password, per contract). */
-export const ROLE_PASSWORD_ENV = "NORTHSTACK_ROLE_PASSWORD";
-
 /** The Postgres roles the API and the Supabase services switch to, per request. */
 export const API_ROLES = ["anon", "authenticated", "service_role"] as const;
-
-/** Roles that log in: PostgREST and the API as authenticator, GoTrue and Storage as their admins. */
-export const SERVICE_LOGIN_ROLES = ["authenticator", "supabase_auth_admin", "supabase_storage_admin"] as const;
 
 /** Name of the policy that lets service_role past RLS on a table where it cannot have BYPASSRLS. */
 export const SERVICE_ROLE_POLICY = "northstack_service_role_all";
@@ -121,83 +116,116 @@ WHERE c.relkind IN ('r', 'p')
 ORDER BY 1, 2`;
 }
 
-// PostgreSQL 15 lets only a superuser create a BYPASSRLS role or mention BYPASSRLS in ALTER ROLE,
-// even to turn it off. RDS (rds_superuser) and Cloud SQL (cloudsqlsuperuser) give the admin user
-// CREATEROLE but not SUPERUSER, so attributes are only touched when they differ and we may change
-// them; there service_role gets RLS policies instead (see rlsGuardSql). A client role that already
-// bypasses RLS and cannot be fixed fails the deploy: serving requests under it would be unsafe.
-const ROLES_SQL = `-- Supabase roles. Created when missing; attributes re-asserted where they differ.
+const sqlList = (values: readonly string[]): string => `ARRAY[${values.map(literal).join(", ")}]::text[]`;
+
+/**
+ * The roles of DB_ROLES, created when missing and brought back to the table on every deploy:
+ * LOGIN only for clients, INHERIT as declared, no CREATEROLE or CREATEDB, exactly the memberships
+ * listed, and the session settings.
+ *
+ * PostgreSQL 15 lets only a superuser grant BYPASSRLS or REPLICATION, or mention them in ALTER
+ * ROLE, even to turn them off. RDS (rds_superuser) and Cloud SQL (cloudsqlsuperuser) give the admin
+ * CREATEROLE but not SUPERUSER, so those attributes are only touched when they differ and we may
+ * change them: service_role and the backup role get RLS policies instead of BYPASSRLS (rlsGuardSql,
+ * ownershipSql), and Realtime gets replication through rds_replication or Cloud SQL's REPLICATION.
+ * A role that bypasses RLS and must not, where nobody here can fix it, fails the deploy.
+ */
+function rolesSql(roles: readonly DbRole[]): string {
+  const rows = roles.map((r) => {
+    const attrs = r.superuserAttributes ?? [];
+    return `(${literal(r.name)}, ${r.client !== undefined}, ${r.inherit}, ${sqlList(r.memberOf ?? [])}, ${attrs.includes("BYPASSRLS")}, ${attrs.includes("REPLICATION")})`;
+  });
+  // The purpose goes on the role too, so that \du+ tells an operator what each one is for.
+  const settings = roles.flatMap((r) => [
+    ...Object.entries(r.settings ?? {}).map(([k, v]) => `ALTER ROLE ${r.name} SET ${k} = ${literal(v)};`),
+    `COMMENT ON ROLE ${r.name} IS ${literal(r.purpose)};`,
+  ]);
+  return `-- Roles, from components/db-roles.ts. Created when missing; attributes and memberships re-asserted.
 DO $$
 DECLARE
   is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);
-  client_role text;
+  on_rds boolean := EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rds_replication');
+  on_cloudsql boolean := EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'cloudsqlsuperuser')
+    AND pg_catalog.pg_has_role(current_user, 'cloudsqlsuperuser', 'MEMBER');
+  r record;
+  existing record;
+  allowed text[];
+  stale text;
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
-    CREATE ROLE anon NOLOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticated') THEN
-    CREATE ROLE authenticated NOLOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
-    CREATE ROLE service_role NOLOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticator') THEN
-    CREATE ROLE authenticator LOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'supabase_auth_admin') THEN
-    CREATE ROLE supabase_auth_admin LOGIN NOINHERIT CREATEROLE;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'supabase_storage_admin') THEN
-    CREATE ROLE supabase_storage_admin LOGIN NOINHERIT CREATEROLE;
-  END IF;
-
-  IF is_superuser AND NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
-    ALTER ROLE service_role BYPASSRLS;
-  END IF;
-  FOREACH client_role IN ARRAY ARRAY['anon', 'authenticated', 'authenticator'] LOOP
-    IF (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = client_role) THEN
-      IF NOT is_superuser THEN
-        RAISE EXCEPTION 'role % bypasses row-level security and % may not change that', client_role, current_user
-          USING HINT = format('as a superuser: ALTER ROLE %I NOBYPASSRLS', client_role);
-      END IF;
-      EXECUTE format('ALTER ROLE %I NOBYPASSRLS', client_role);
+  FOR r IN
+    SELECT * FROM (VALUES
+      ${rows.join(",\n      ")}
+    ) AS t(name, login, inherit, member_of, bypassrls, replication)
+  LOOP
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r.name) THEN
+      EXECUTE format('CREATE ROLE %I', r.name);
     END IF;
+    EXECUTE format('ALTER ROLE %I NOCREATEROLE NOCREATEDB', r.name);
+    IF r.login THEN
+      EXECUTE format('ALTER ROLE %I LOGIN', r.name);
+    ELSE
+      EXECUTE format('ALTER ROLE %I NOLOGIN', r.name);
+    END IF;
+    IF r.inherit THEN
+      EXECUTE format('ALTER ROLE %I INHERIT', r.name);
+    ELSE
+      EXECUTE format('ALTER ROLE %I NOINHERIT', r.name);
+    END IF;
+    SELECT * INTO existing FROM pg_catalog.pg_roles WHERE rolname = r.name;
+
+    IF r.bypassrls AND NOT existing.rolbypassrls AND is_superuser THEN
+      EXECUTE format('ALTER ROLE %I BYPASSRLS', r.name);
+    ELSIF existing.rolbypassrls AND NOT r.bypassrls THEN
+      IF NOT is_superuser THEN
+        RAISE EXCEPTION 'role % bypasses row-level security and % may not change that', r.name, current_user
+          USING HINT = format('as a superuser: ALTER ROLE %I NOBYPASSRLS', r.name);
+      END IF;
+      EXECUTE format('ALTER ROLE %I NOBYPASSRLS', r.name);
+    END IF;
+
+    allowed := r.member_of;
+    IF r.replication THEN
+      IF is_superuser OR on_cloudsql THEN
+        IF NOT existing.rolreplication THEN EXECUTE format('ALTER ROLE %I WITH REPLICATION', r.name); END IF;
+      ELSIF on_rds THEN
+        allowed := allowed || 'rds_replication'::text;
+      ELSE
+        RAISE WARNING 'role % needs REPLICATION for its replication slot and % cannot grant it', r.name, current_user;
+      END IF;
+    ELSIF existing.rolreplication THEN
+      IF NOT (is_superuser OR on_cloudsql) THEN
+        RAISE EXCEPTION 'role % may stream every row (REPLICATION) and % may not change that', r.name, current_user
+          USING HINT = format('as a superuser: ALTER ROLE %I NOREPLICATION', r.name);
+      END IF;
+      EXECUTE format('ALTER ROLE %I NOREPLICATION', r.name);
+    END IF;
+
+    FOR stale IN
+      SELECT g.rolname FROM pg_catalog.pg_auth_members m
+      JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+      WHERE m.member = existing.oid AND NOT g.rolname = ANY (allowed)
+    LOOP
+      EXECUTE format('REVOKE %I FROM %I', stale, r.name);
+    END LOOP;
+    FOR stale IN SELECT unnest(allowed) LOOP
+      IF NOT pg_catalog.pg_has_role(r.name, stale, 'MEMBER') THEN
+        EXECUTE format('GRANT %I TO %I', stale, r.name);
+      END IF;
+    END LOOP;
   END LOOP;
 
-  -- The migrating user must be able to act as the service admins to replace objects they own
-  -- (superusers can already; the RDS / Cloud SQL admin user cannot without membership).
-  EXECUTE format('GRANT supabase_auth_admin, supabase_storage_admin TO %I', current_user);
-
-  -- Realtime streams changes through a logical replication slot as the admin user. RDS grants that
-  -- through the rds_replication role; Cloud SQL lets cloudsqlsuperuser members take REPLICATION.
-  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rds_replication')
-     AND NOT pg_catalog.pg_has_role(current_user, 'rds_replication', 'MEMBER') THEN
-    EXECUTE format('GRANT rds_replication TO %I', current_user);
-  END IF;
-  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'cloudsqlsuperuser')
-     AND pg_catalog.pg_has_role(current_user, 'cloudsqlsuperuser', 'MEMBER')
-     AND NOT (SELECT rolreplication FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-    EXECUTE format('ALTER ROLE %I WITH REPLICATION', current_user);
-  END IF;
+  -- The migrating user acts as the owners to replace what they own (superusers can already; the
+  -- RDS / Cloud SQL admin cannot without membership), and as service_role so that, like a
+  -- superuser, its data migrations see every row of a FORCE ROW LEVEL SECURITY table.
+  EXECUTE format('GRANT supabase_auth_admin, supabase_storage_admin, supabase_realtime_admin, ${TABLE_OWNER_ROLE}, service_role TO %I', current_user);
 END
 $$;
 
-ALTER ROLE anon NOLOGIN NOINHERIT;
-ALTER ROLE authenticated NOLOGIN NOINHERIT;
-ALTER ROLE service_role NOLOGIN NOINHERIT;
-ALTER ROLE authenticator LOGIN NOINHERIT;
-
--- authenticator logs in with no privileges of its own and switches to one of these per request.
-GRANT anon, authenticated, service_role TO authenticator;
--- Storage switches to the caller's role for its RLS-checked queries.
-GRANT anon, authenticated, service_role TO supabase_storage_admin;
-
-ALTER ROLE authenticator SET statement_timeout = '8s';
-ALTER ROLE anon SET statement_timeout = '3s';
-ALTER ROLE authenticated SET statement_timeout = '8s';
-ALTER ROLE supabase_auth_admin SET search_path = auth;
-ALTER ROLE supabase_storage_admin SET search_path = storage;
+${settings.join("\n")}
 `;
+}
+
+const ROLES_SQL = rolesSql(DB_ROLES);
 
 const SCHEMAS_SQL = `-- Schemas the Supabase services need, owned by the role that migrates them.
 CREATE SCHEMA IF NOT EXISTS extensions;
@@ -354,6 +382,109 @@ $$;
 `;
 }
 
+/**
+ * Runs after every project migration and before the guard: what the migrating user created in the
+ * exposed schemas passes to the NOLOGIN owner role, so no client's login owns a table, and every
+ * table there gets FORCE ROW LEVEL SECURITY, so that the owner's own queries (a SECURITY DEFINER
+ * function or a view it owns) answer to the policies too. Realtime gets its schemas, and Storage
+ * and Realtime the auth helpers their policies call.
+ *
+ * Where the backup role cannot bypass RLS (the admin is no superuser), each RLS table that already
+ * has a policy of its own gets a read-all policy for the backup role alone, which dumps with row
+ * security on. Tables without one are left for the guard to refuse, so this policy never makes an
+ * unprotected table look protected.
+ */
+function ownershipSql(schemas: readonly string[]): string {
+  const grants = schemas.map((s) => `GRANT USAGE, CREATE ON SCHEMA ${s} TO ${TABLE_OWNER_ROLE};`).join("\n");
+  return `-- Objects in the exposed schemas belong to ${TABLE_OWNER_ROLE}; their tables FORCE ROW LEVEL SECURITY.
+${grants}
+ALTER SCHEMA realtime OWNER TO supabase_realtime_admin;
+ALTER SCHEMA _realtime OWNER TO supabase_realtime_admin;
+-- Storage's and Realtime's own policies call the auth helpers; their NOINHERIT roles need the grants themselves.
+GRANT USAGE ON SCHEMA auth TO supabase_storage_admin, supabase_realtime_admin;
+GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.jwt() TO supabase_storage_admin, supabase_realtime_admin;
+
+DO $$
+DECLARE
+  o record;
+BEGIN
+  FOR o IN
+    SELECT n.nspname, c.relname, c.relkind
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND n.nspname = ANY (${schemaArray(schemas)})
+      AND c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+      AND NOT ${FROM_EXTENSION}
+      -- A serial or identity sequence follows its table.
+      AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend d
+        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
+      )
+  LOOP
+    CASE o.relkind
+      WHEN 'v' THEN EXECUTE format('ALTER VIEW %I.%I OWNER TO ${TABLE_OWNER_ROLE}', o.nspname, o.relname);
+      WHEN 'm' THEN EXECUTE format('ALTER MATERIALIZED VIEW %I.%I OWNER TO ${TABLE_OWNER_ROLE}', o.nspname, o.relname);
+      WHEN 'S' THEN EXECUTE format('ALTER SEQUENCE %I.%I OWNER TO ${TABLE_OWNER_ROLE}', o.nspname, o.relname);
+      WHEN 'f' THEN EXECUTE format('ALTER FOREIGN TABLE %I.%I OWNER TO ${TABLE_OWNER_ROLE}', o.nspname, o.relname);
+      ELSE EXECUTE format('ALTER TABLE %I.%I OWNER TO ${TABLE_OWNER_ROLE}', o.nspname, o.relname);
+    END CASE;
+  END LOOP;
+
+  FOR o IN
+    SELECT n.nspname, p.proname,
+      (SELECT count(*) FROM pg_catalog.pg_proc q WHERE q.pronamespace = p.pronamespace AND q.proname = p.proname) AS overloads
+    FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = ANY (${schemaArray(schemas)})
+      AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+      AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend d
+        WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+      )
+  LOOP
+    -- By name, since a signature would have to be spliced into the statement unquoted.
+    IF o.overloads > 1 THEN
+      RAISE EXCEPTION 'function %.% is overloaded, so it cannot be handed to ${TABLE_OWNER_ROLE} by name', o.nspname, o.proname
+        USING HINT = 'ALTER FUNCTION <name>(<argument types>) OWNER TO ${TABLE_OWNER_ROLE} in the migration that creates it';
+    END IF;
+    EXECUTE format('ALTER ROUTINE %I.%I OWNER TO ${TABLE_OWNER_ROLE}', o.nspname, o.proname);
+  END LOOP;
+
+  FOR o IN
+    SELECT n.nspname, c.relname
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND n.nspname = ANY (${schemaArray(schemas)})
+      AND c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${literal(TABLE_OWNER_ROLE)})
+      AND NOT c.relforcerowsecurity
+  LOOP
+    EXECUTE format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', o.nspname, o.relname);
+  END LOOP;
+
+  IF NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = ${literal(BACKUP_ROLE)}) THEN
+    FOR o IN
+      SELECT n.nspname, c.relname
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+        AND EXISTS (
+          SELECT 1 FROM pg_catalog.pg_policy p
+          WHERE p.polrelid = c.oid AND p.polname NOT IN (${literal(SERVICE_ROLE_POLICY)}, ${literal(BACKUP_POLICY)})
+        )
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname = ${literal(BACKUP_POLICY)})
+    LOOP
+      EXECUTE format('CREATE POLICY %I ON %I.%I FOR SELECT TO ${BACKUP_ROLE} USING (true)', ${literal(BACKUP_POLICY)}, o.nspname, o.relname);
+    END LOOP;
+  END IF;
+END
+$$;
+`;
+}
+
 const byName = (a: MigrationFile, b: MigrationFile) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
@@ -376,6 +507,7 @@ export function renderMigrations(args: MigrationArgs = {}): MigrationFile[] {
       sql: f.sql,
       history: { name: f.name, checksum: sha256(f.sql) },
     })),
+    { name: "999_owner.sql", sql: ownershipSql(schemas) },
     { name: "999_rls_guard.sql", sql: rlsGuardSql(schemas) },
   ];
   // The job applies them in this order and the policy pack reads them in name order: one order.
@@ -383,13 +515,21 @@ export function renderMigrations(args: MigrationArgs = {}): MigrationFile[] {
 }
 
 /**
- * psql input (not a migration file) that sets the service login roles' password from the
- * environment with \getenv, so the password never appears in a file, an argument or the logs.
+ * psql input (not a migration file) that sets each client role's password from its own secret
+ * environment variable (`dbPasswordEnv`) with psql's \getenv, so no password appears in a file, an
+ * argument or the logs. An unset variable leaves `:'...'` unexpanded and the statement fails. Run on
+ * every deploy, so a rotated secret replaces the old password at once.
  */
 export function rolePasswordScript(): string {
   return [
-    `\\getenv role_password ${ROLE_PASSWORD_ENV}`,
-    ...SERVICE_LOGIN_ROLES.map((role) => `ALTER ROLE ${role} WITH LOGIN PASSWORD :'role_password';`),
+    ...DB_ROLES.flatMap((role) =>
+      role.client === undefined
+        ? []
+        : [
+            `\\getenv password_${role.client} ${dbPasswordEnv(role.client)}`,
+            `ALTER ROLE ${role.name} WITH LOGIN PASSWORD :'password_${role.client}';`,
+          ],
+    ),
     "",
   ].join("\n");
 }

@@ -47,6 +47,7 @@ function wgetHealth(port: number, path: string): HealthSpec {
   return { exec: ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`], httpGet: { path, port } };
 }
 
+/** The postgres exporter, logged in with the endpoint's login: the exporter's own pg_monitor role. */
 export function postgresExporterSpec(name: string, postgres: PostgresEndpoint): WorkloadSpec {
   const port = MONITORING_PORTS.postgresExporter;
   return {

@@ -205,8 +205,7 @@ export class Postgres extends pulumi.ComponentResource {
       host: deployed.host,
       port: pulumi.output(PORT),
       database: "postgres",
-      adminUser: "postgres",
-      adminPassword: pulumi.secret(args.password),
+      login: { user: "postgres", password: pulumi.secret(args.password) },
       sslMode: "disable",
     };
     this.registerOutputs({ host: this.endpoint.host, port: this.endpoint.port });

@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NorthstackConfig } from "./config";
 import { studioLacksMeta } from "./config/checks";
-import { ObjectStoreEndpoint, PostgresEndpoint, postgresUrl, s3ClientEnv } from "./endpoints";
+import { DB_CLIENTS, DbClient, dbPasswordEnv } from "./db-roles";
+import { ObjectStoreEndpoint, PostgresEndpoint, PostgresLogin, postgresUrl, s3ClientEnv, withLogin } from "./endpoints";
 import { IMAGES } from "./images";
 import { deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
 import { KONG_PROXY_PORT } from "./kong";
-import { MIGRATIONS_DIR, MigrationFile, ROLE_PASSWORD_ENV, migrationJobScript, renderMigrations } from "./migrations";
+import { MIGRATIONS_DIR, MigrationFile, migrationJobScript, renderMigrations } from "./migrations";
 import { ProjectMigration } from "./project-migrations";
 import { DeployedWorkload, Runtime } from "./runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "./workload";
@@ -20,8 +21,13 @@ export type SupabaseUpstreams = Partial<
 export interface SupabaseArgs {
   /** Where the containers run. Required. */
   readonly runtime: Runtime;
-  /** The database the services and migrations use. Required. */
+  /** The database, with the admin's login, which the migration job alone uses. Required. */
   readonly postgres: PostgresEndpoint;
+  /**
+   * Every client's own login (components/db-roles.ts). Each service gets its own; the migration
+   * job gets all the passwords, since it sets them on every deploy. Required.
+   */
+  readonly logins: Readonly<Record<DbClient, PostgresLogin>>;
   /** HS256 secret shared by GoTrue, PostgREST, Realtime, Storage and the API, at least 32 characters. Required. */
   readonly jwtSecret: pulumi.Input<string>;
   /** Which services run; Studio needs meta. Required (config defaults: all on). */
@@ -148,7 +154,7 @@ function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
       GOTRUE_JWT_EXP: "3600",
     },
     secretEnv: {
-      GOTRUE_DB_DATABASE_URL: postgresUrl(pg, "supabase_auth_admin"),
+      GOTRUE_DB_DATABASE_URL: postgresUrl(withLogin(pg, args.logins.auth)),
       GOTRUE_JWT_SECRET: jwtSecret,
     },
     scratch: [{ mountPath: "/tmp" }],
@@ -179,7 +185,7 @@ function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
       PGRST_ADMIN_SERVER_PORT: String(admin),
     },
     secretEnv: {
-      PGRST_DB_URI: postgresUrl(args.postgres, "authenticator"),
+      PGRST_DB_URI: postgresUrl(withLogin(args.postgres, args.logins.rest)),
       PGRST_JWT_SECRET: jwtSecret,
     },
     // `postgrest --ready` asks the admin server's /ready (connection pool and schema cache); the image has no shell or HTTP client.
@@ -208,7 +214,7 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
       PORT: String(port),
       DB_HOST: pg.host,
       DB_PORT: pg.port.apply(String),
-      DB_USER: pg.adminUser,
+      DB_USER: args.logins.realtime.user,
       DB_NAME: pg.database,
       DB_SSL: String(pg.sslMode !== "disable"),
       DB_AFTER_CONNECT_QUERY: "SET search_path TO _realtime",
@@ -224,7 +230,7 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
       RELEASE_TMP: "/tmp",
     },
     secretEnv: {
-      DB_PASSWORD: pg.adminPassword,
+      DB_PASSWORD: args.logins.realtime.password,
       API_JWT_SECRET: jwtSecret,
       SECRET_KEY_BASE: jwtSecret.apply((s) => deriveKey(s, "realtime-secret-key-base", 64)),
       // AES-128 key for tenant secrets stored in _realtime: exactly 16 characters.
@@ -283,7 +289,7 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
       SERVICE_KEY: serviceRoleKey,
       PGRST_JWT_SECRET: jwtSecret,
       AUTH_JWT_SECRET: jwtSecret,
-      DATABASE_URL: postgresUrl(args.postgres, "supabase_storage_admin"),
+      DATABASE_URL: postgresUrl(withLogin(args.postgres, args.logins.storage)),
       ...s3ClientEnv(store).secretEnv,
     },
     serviceAccount: access?.serviceAccount,
@@ -314,11 +320,11 @@ function metaSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
       PG_META_DB_HOST: pg.host,
       PG_META_DB_PORT: pg.port.apply(String),
       PG_META_DB_NAME: pg.database,
-      PG_META_DB_USER: pg.adminUser,
+      PG_META_DB_USER: args.logins.meta.user,
       PG_META_DB_SSL_MODE: pg.sslMode,
     },
     secretEnv: {
-      PG_META_DB_PASSWORD: pg.adminPassword,
+      PG_META_DB_PASSWORD: args.logins.meta.password,
       CRYPTO_KEY: jwtSecret.apply((s) => deriveKey(s, "pg-meta-crypto-key", 32)),
     },
     scratch: [{ mountPath: "/tmp" }],
@@ -347,10 +353,13 @@ function studioSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }:
       POSTGRES_HOST: pg.host,
       POSTGRES_PORT: pg.port.apply(String),
       POSTGRES_DB: pg.database,
+      // Studio sends postgres-meta a connection string of its own; these name Studio's login.
+      POSTGRES_USER_READ_WRITE: args.logins.studio.user,
+      POSTGRES_USER_READ_ONLY: args.logins.studio.user,
       NEXT_TELEMETRY_DISABLED: "1",
     },
     secretEnv: {
-      POSTGRES_PASSWORD: pg.adminPassword,
+      POSTGRES_PASSWORD: args.logins.studio.password,
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_KEY: serviceRoleKey,
       AUTH_JWT_SECRET: jwtSecret,
@@ -367,13 +376,15 @@ function studioSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }:
 }
 
 /**
- * The migration job: the postgres image's psql applies the files under /migrations in one
- * transaction (project files once each, recorded with their checksums), then sets role passwords.
+ * The migration job: the postgres image's psql applies the files under /migrations as the admin in
+ * one transaction (project files once each, recorded with their checksums), then sets every client
+ * role's password, each from its own secret env.
  */
 export function migrationJobSpec(
   name: string,
   postgres: PostgresEndpoint,
   files: readonly MigrationFile[],
+  logins: Readonly<Record<DbClient, PostgresLogin>>,
 ): WorkloadSpec {
   return {
     name: `${name}-migrate`,
@@ -385,14 +396,13 @@ export function migrationJobSpec(
       PGHOST: postgres.host,
       PGPORT: postgres.port.apply(String),
       PGDATABASE: postgres.database,
-      PGUSER: postgres.adminUser,
+      PGUSER: postgres.login.user,
       PGSSLMODE: postgres.sslMode,
       PGCONNECT_TIMEOUT: "10",
     },
     secretEnv: {
-      PGPASSWORD: postgres.adminPassword,
-      // Per contract the service login roles share the admin password.
-      [ROLE_PASSWORD_ENV]: postgres.adminPassword,
+      PGPASSWORD: postgres.login.password,
+      ...Object.fromEntries(DB_CLIENTS.map((client) => [dbPasswordEnv(client), logins[client].password])),
     },
     files: files.map((f) => ({ path: `${MIGRATIONS_DIR}/${f.name}`, content: f.sql })),
     labels: { [MIGRATIONS_LABEL]: "true" },
@@ -443,7 +453,7 @@ export class Supabase extends pulumi.ComponentResource {
       jwtSecret.apply((s) => signHs256(supabaseKeyClaims("service_role", issuedAt), s)),
     );
 
-    this.migrations = args.runtime.deploy(migrationJobSpec(name, args.postgres, files), this);
+    this.migrations = args.runtime.deploy(migrationJobSpec(name, args.postgres, files, args.logins), this);
 
     const context: ServiceContext = {
       name,

@@ -14,13 +14,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/api-service";
 import { Backup } from "../components/backup";
 import { NorthstackConfig } from "../components/config";
-import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint } from "../components/endpoints";
+import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint, withLogin } from "../components/endpoints";
 import { Kong, KongArgs } from "../components/kong";
 import { Monitoring } from "../components/monitoring";
 import { AlertReceivers } from "../components/monitoring-specs";
 import type { PublicEgress } from "../components/runtime/kubernetes";
 import { Runtime } from "../components/runtime/types";
-import { StackSecrets } from "../components/secrets";
+import { DatabaseCredentials, StackSecrets } from "../components/secrets";
 import { Supabase } from "../components/supabase";
 
 /** Component names; their workloads are named `<component>-<service>`. */
@@ -143,7 +143,7 @@ export function alertReceivers(cfg: NorthstackConfig): AlertReceivers {
 export interface ApplicationArgs {
   /** Where every workload runs. Required. */
   readonly runtime: Runtime;
-  /** The database of every client (container or managed). Required. */
+  /** The database (container or managed), with the admin's login: only the migration job gets it. Required. */
   readonly postgres: PostgresEndpoint;
   /** Cache and the gateway's rate-limit counters (container or managed). Required. */
   readonly redis: RedisEndpoint;
@@ -163,13 +163,19 @@ export interface ApplicationArgs {
   readonly kong?: Pick<KongArgs, "servesTls" | "trustedProxyCidrs" | "trustedAdminCidrs" | "replicas">;
 }
 
-/** Creates Supabase, Backup, the API and extra services, Kong and Monitoring, in that order, on `args.runtime`. */
+/**
+ * Creates Supabase, Backup, the API and extra services, Kong and Monitoring, in that order, on
+ * `args.runtime`. Each database client gets the endpoint with its own generated login; the admin's
+ * stays with the migration job.
+ */
 export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: ApplicationArgs) {
   const { runtime, postgres, redis } = args;
+  const { logins } = new DatabaseCredentials("db-login", { rotation: cfg.credentialRotation });
 
   const supabase = new Supabase(SUPABASE, {
     runtime,
     postgres,
+    logins,
     jwtSecret: secrets.jwtSecret,
     services: cfg.supabase,
     exposedSchemas: cfg.postgres.exposedSchemas,
@@ -179,13 +185,18 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     storage: args.storage,
     replicas: args.supabaseReplicas,
   });
-  new Backup(BACKUP, { runtime, postgres, bucket: args.backupBucket, dependsOn: supabase.migrations.resources });
+  new Backup(BACKUP, {
+    runtime,
+    postgres: withLogin(postgres, logins.backup),
+    bucket: args.backupBucket,
+    dependsOn: supabase.migrations.resources,
+  });
 
   const apiArgs = {
     runtime,
     cpuMillis: cfg.api.cpuMillis,
     memoryMb: cfg.api.memoryMb,
-    postgres,
+    postgres: withLogin(postgres, logins.api),
     redis,
     jwtSecret: secrets.jwtSecret,
     dependsOn: supabase.migrations.resources,
@@ -225,7 +236,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
           ...extraServices.map((s) => ({ job: s.name, host: s.service.host, port: s.service.metricsPort })),
           { job: KONG, host: kong.host, port: kong.metricsPort },
         ],
-        postgres,
+        postgres: withLogin(postgres, logins.exporter),
         redis,
         grafanaHostPort: args.grafanaHostPort,
         alertReceivers: alertReceivers(cfg),

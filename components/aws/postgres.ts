@@ -143,8 +143,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
       host: instance.address,
       port: instance.port,
       database: "postgres",
-      adminUser: "postgres",
-      adminPassword: pulumi.secret(args.password),
+      login: { user: "postgres", password: pulumi.secret(args.password) },
       sslMode: "require",
     };
     this.registerOutputs({ host: this.endpoint.host, port: this.endpoint.port });

@@ -15,6 +15,7 @@ import * as path from "path";
 import { Problems, Raw, key, readConfig } from "./reader";
 import { CONFIG_SCHEMA, ConfigKey, NorthstackConfig } from "./schema";
 import { readAlerts } from "./sections/alerts";
+import { readCredentialRotation } from "./sections/credentials";
 import { readApi, readApiEnv, readServices } from "./sections/api";
 import { readPostgres, readRedis } from "./sections/data";
 import { checkDataGuarantees } from "./sections/guarantees";
@@ -35,7 +36,15 @@ export {
   SECRET_KEYS,
   SECRET_PLACEHOLDER,
 } from "./schema";
-export type { Cloud, ConfigKey, ConfigKeySpec, ManagedCloud, NorthstackConfig, SecretKey } from "./schema";
+export type {
+  Cloud,
+  ConfigKey,
+  ConfigKeySpec,
+  CredentialRotation,
+  ManagedCloud,
+  NorthstackConfig,
+  SecretKey,
+} from "./schema";
 // The rules' home is ./checks; they stay reachable here so that `./config` remains a complete import path.
 export {
   API_PLATFORM_ENV,
@@ -89,6 +98,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
   const supabaseReplicas = readSupabaseReplicas(r, problems, platform);
   const migrations = readMigrations(r, problems, projectRoot);
   checkDataGuarantees(r, problems, platform);
+  const credentialRotation = readCredentialRotation(r, problems);
 
   if (problems.length) throw new ConfigError(withoutEchoes(problems, readerProblems, (k) => r.invalid(k)));
 
@@ -111,6 +121,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
     docker,
     network,
     kubernetes: { ...kubernetes, eksClusterName },
+    credentialRotation,
     secrets,
   };
 }

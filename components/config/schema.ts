@@ -5,6 +5,7 @@
  */
 
 import type { ProjectMigration } from "../project-migrations";
+import { DB_CLIENTS, DbClient } from "../db-roles";
 import { ENVIRONMENTS, Environment, EnvironmentProfile } from "./profile";
 
 export const CONFIG_NAMESPACE = "northstack";
@@ -359,6 +360,19 @@ export const CONFIG_SCHEMA = {
     max: 20,
   },
 
+  credentialRotation: {
+    type: "integer",
+    description:
+      "Raise by one to rotate every generated database client password (API, PostgREST, GoTrue, Storage, Realtime, meta, Studio, exporter, backup) on the next up.",
+    default: 0,
+    min: 0,
+  },
+  credentialRotationByClient: {
+    type: "array",
+    description: `Per-client rotation counters as client=N; raise a client's N to rotate its password alone. Clients: ${DB_CLIENTS.join(", ")}.`,
+    default: [],
+  },
+
   postgresPassword: {
     type: "string",
     description: "Postgres superuser password (8-128 chars); generated when absent.",
@@ -489,6 +503,14 @@ export interface NorthstackConfig {
     /** The existing EKS cluster's name (cloud aws, cluster existing); empty otherwise. */
     readonly eksClusterName: string;
   };
+  /** Rotation counters of the generated database client passwords. */
+  readonly credentialRotation: CredentialRotation;
   /** Secret config values as given (plain here; StackSecrets in components/secrets.ts makes them Pulumi secrets). */
   readonly secrets: Readonly<Partial<Record<SecretKey, string>>>;
+}
+
+/** What the generated database passwords' keepers are made of: a stack-wide counter and per-client ones. */
+export interface CredentialRotation {
+  readonly all: number;
+  readonly byClient: Readonly<Partial<Record<DbClient, number>>>;
 }

@@ -222,8 +222,7 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
       host: instance.privateIpAddress,
       port: pulumi.output(5432),
       database: "postgres",
-      adminUser: "postgres",
-      adminPassword: pulumi.secret(args.password),
+      login: { user: "postgres", password: pulumi.secret(args.password) },
       sslMode: "require",
     };
     this.registerOutputs({

@@ -15,7 +15,7 @@ import { renderMigrations, rolePasswordScript } from "../../components/migration
 import { PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
 
 const JWT_SECRET = "app-test-jwt-secret-0123456789-abcdefghijklmnop";
-const ROLE_PASSWORD = "authenticator-test-password";
+const ROLE_PASSWORD = "api-test-password";
 const REDIS_PASSWORD = "redis-test-password";
 const USER_A = "b0000000-0000-4000-8000-00000000000a";
 const USER_B = "b0000000-0000-4000-8000-00000000000b";
@@ -78,17 +78,17 @@ beforeAll(async () => {
   await admin.connect();
   for (const file of renderMigrations()) await admin.query(file.sql);
   // What the job's psql script does with \getenv, done here with a literal for the test.
-  expect(rolePasswordScript()).toContain("ALTER ROLE authenticator WITH LOGIN PASSWORD :'role_password';");
-  await admin.query(`ALTER ROLE authenticator WITH LOGIN PASSWORD '${ROLE_PASSWORD}'`);
+  expect(rolePasswordScript()).toContain("ALTER ROLE northstack_api WITH LOGIN PASSWORD :'password_api';");
+  await admin.query(`ALTER ROLE northstack_api WITH LOGIN PASSWORD '${ROLE_PASSWORD}'`);
   await admin.end();
 
   redisDir = fs.mkdtempSync(path.join(os.tmpdir(), "northstack-redis-"));
   const redisPort = await freePort();
   redis = await startRedis(redisPort);
 
-  const db = cluster.connection("authenticator", ROLE_PASSWORD);
+  const db = cluster.connection("northstack_api", ROLE_PASSWORD);
   pool = new Pool({
-    connectionString: `postgres://authenticator:${ROLE_PASSWORD}@${db.host}:${db.port}/postgres?sslmode=disable`,
+    connectionString: `postgres://northstack_api:${ROLE_PASSWORD}@${db.host}:${db.port}/postgres?sslmode=disable`,
     max: 4,
   });
   const app = createApp({

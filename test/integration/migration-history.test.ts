@@ -9,12 +9,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { HISTORY_TABLE, ROLE_PASSWORD_ENV, renderMigrations } from "../../components/migrations";
+import { HISTORY_TABLE, renderMigrations } from "../../components/migrations";
 import { ProjectMigration } from "../../components/project-migrations";
+import { clientPasswords, passwordEnv } from "../helpers/db-logins";
 import { requestAs, runMigrationJobOn } from "../helpers/migration-db";
 import { PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
-const ROLE_PASSWORD = "history-role-password";
+const PASSWORDS = clientPasswords("history");
 
 /** A table the API may serve: RLS, a policy, grants, and one row. */
 const table = (
@@ -34,7 +35,7 @@ let admin: Client;
 let scratch: string;
 
 const run = (project: ProjectMigration[]) =>
-  runMigrationJobOn(cluster, renderMigrations({ project }), { [ROLE_PASSWORD_ENV]: ROLE_PASSWORD });
+  runMigrationJobOn(cluster, renderMigrations({ project }), passwordEnv(PASSWORDS));
 const history = async () =>
   (await admin.query(`SELECT name, checksum FROM ${HISTORY_TABLE} ORDER BY applied_at, name`)).rows;
 const exists = async (relation: string) =>
@@ -132,7 +133,7 @@ test("a file creating a table without RLS fails the guard and rolls back every p
   expect(await exists("public.protected_extra")).toBe(false);
   expect(await history()).toEqual(before);
   await expect(
-    requestAs(cluster.connection("authenticator", ROLE_PASSWORD), "anon", { role: "anon" }, (c) =>
+    requestAs(cluster.connection("authenticator", PASSWORDS.rest), "anon", { role: "anon" }, (c) =>
       c.query("SELECT * FROM public.open_data"),
     ),
   ).rejects.toMatchObject({ code: "42P01" });
@@ -168,7 +169,7 @@ test("the README's example table applies, passes the guard, and each user sees o
   const example = readmeExample();
   const { status, output } = run([LISTS, TAGS, example]);
   expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining("migrations applied") });
-  const authenticator = cluster.connection("authenticator", ROLE_PASSWORD);
+  const authenticator = cluster.connection("authenticator", PASSWORDS.rest);
   const userA = { sub: "c1b2c3d4-0000-4000-8000-00000000000a", role: "authenticated" };
   const userB = { sub: "c1b2c3d4-0000-4000-8000-00000000000b", role: "authenticated" };
   const titles = (user: typeof userA) =>

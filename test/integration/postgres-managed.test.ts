@@ -6,14 +6,16 @@
  * RLS guarantees must hold all the same.
  */
 import { Client, ClientConfig } from "pg";
-import { ROLE_PASSWORD_ENV, SERVICE_ROLE_POLICY, renderMigrations } from "../../components/migrations";
+import { SERVICE_ROLE_POLICY, renderMigrations } from "../../components/migrations";
+import { clientPasswords, passwordEnv } from "../helpers/db-logins";
 import { requestAs, runMigrationJobOn, seedNotes } from "../helpers/migration-db";
 import { PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
 const ADMIN = "dbadmin";
 const ADMIN_PASSWORD = "managed-admin-password";
 const DATABASE = "app";
-const ROLE_PASSWORD = "managed-role-password";
+const PASSWORDS = clientPasswords("managed-role-password");
+const ROLE_PASSWORD = PASSWORDS.rest;
 const USER_A = "b1b2c3d4-0000-4000-8000-00000000000a";
 const USER_B = "b1b2c3d4-0000-4000-8000-00000000000b";
 
@@ -44,7 +46,7 @@ const runMigrationJob = () =>
     PGUSER: ADMIN,
     PGPASSWORD: ADMIN_PASSWORD,
     PGDATABASE: DATABASE,
-    [ROLE_PASSWORD_ENV]: ROLE_PASSWORD,
+    ...passwordEnv(PASSWORDS),
   });
 const asRequest = <T>(role: string, claims: Record<string, unknown>, fn: (c: Client) => Promise<T>) =>
   requestAs(connection("authenticator", ROLE_PASSWORD), role, claims, fn);
@@ -79,7 +81,7 @@ describe("applied by a CREATEROLE admin that is not a superuser", () => {
         status: 0,
         output: expect.stringContaining("migrations applied"),
       });
-      expect(output).not.toContain(ROLE_PASSWORD);
+      expect(output).not.toContain("managed-role-password");
       expect(output).not.toMatch(/must be superuser/);
     }
   });
@@ -114,10 +116,10 @@ describe("applied by a CREATEROLE admin that is not a superuser", () => {
     );
   });
 
-  test("the admin took rds_replication for Realtime's replication slot", async () => {
-    const { rows: member } = await superuser.query("SELECT pg_has_role($1, 'rds_replication', 'MEMBER') AS yes", [
-      ADMIN,
-    ]);
+  test("Realtime's own role took rds_replication for its replication slot", async () => {
+    const { rows: member } = await superuser.query(
+      "SELECT pg_has_role('supabase_realtime_admin', 'rds_replication', 'MEMBER') AS yes",
+    );
     expect(member[0].yes).toBe(true);
   });
 });

@@ -4,27 +4,23 @@
  */
 import { parse } from "libpg-query";
 import { Client } from "pg";
-import {
-  API_ROLES,
-  ROLE_PASSWORD_ENV,
-  SERVICE_LOGIN_ROLES,
-  SERVICE_ROLE_POLICY,
-  renderMigrations,
-  unprotectedTablesSql,
-} from "../../components/migrations";
+import { API_ROLES, SERVICE_ROLE_POLICY, renderMigrations, unprotectedTablesSql } from "../../components/migrations";
+import { CLIENT_ROLES, DB_CLIENTS } from "../../components/db-roles";
+import { clientPasswords, passwordEnv } from "../helpers/db-logins";
 import { requestAs, runMigrationJobOn, seedNotes } from "../helpers/migration-db";
 import { PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
 const USER_A = "a1b2c3d4-0000-4000-8000-00000000000a";
 const USER_B = "a1b2c3d4-0000-4000-8000-00000000000b";
-const ROLE_PASSWORD = "role-password-from-secret-env";
+const PASSWORDS = clientPasswords("role-password-from-secret-env");
+const ROLE_PASSWORD = PASSWORDS.rest;
 const EXPOSED = ["public", "api"];
 
 let cluster: PgCluster;
 let admin: Client;
 
 const runMigrationJob = (files = renderMigrations({ exposedSchemas: EXPOSED })) =>
-  runMigrationJobOn(cluster, files, { [ROLE_PASSWORD_ENV]: ROLE_PASSWORD });
+  runMigrationJobOn(cluster, files, passwordEnv(PASSWORDS));
 const asRequest = <T>(role: string, claims: Record<string, unknown> | undefined, fn: (c: Client) => Promise<T>) =>
   requestAs(cluster.connection("authenticator", ROLE_PASSWORD), role, claims, fn);
 const claimsOf = (sub: string) => ({
@@ -75,13 +71,14 @@ describe("applied by the migration job's script", () => {
         status: 0,
         output: expect.stringContaining("migrations applied"),
       });
-      expect(output).not.toContain(ROLE_PASSWORD);
+      expect(output).not.toContain("role-password-from-secret-env");
     }
   });
 
-  test("the service login roles authenticate with the password from the environment, and only with it", async () => {
-    for (const role of SERVICE_LOGIN_ROLES) {
-      const ok = new Client(cluster.connection(role, ROLE_PASSWORD));
+  test("each client's login role authenticates with its own password from the environment, and only with it", async () => {
+    for (const client of DB_CLIENTS) {
+      const role = CLIENT_ROLES[client];
+      const ok = new Client(cluster.connection(role, PASSWORDS[client]));
       await ok.connect();
       expect((await ok.query("SELECT current_user AS u")).rows[0].u).toBe(role);
       await ok.end();
@@ -93,7 +90,7 @@ describe("applied by the migration job's script", () => {
   test("roles have the Supabase attributes and memberships", async () => {
     const { rows } = await admin.query(
       "SELECT rolname, rolcanlogin, rolinherit, rolbypassrls FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname",
-      [[...API_ROLES, ...SERVICE_LOGIN_ROLES]],
+      [[...API_ROLES, ...Object.values(CLIENT_ROLES)]],
     );
     const byName = Object.fromEntries(rows.map((r) => [r.rolname, r]));
     expect(byName.service_role).toMatchObject({ rolcanlogin: false, rolbypassrls: true });

@@ -23,8 +23,7 @@ const endpoints = () => {
     host: pulumi.output("postgres"),
     port: pulumi.output(5432),
     database: "postgres",
-    adminUser: "postgres",
-    adminPassword: pulumi.secret("pg-password-api-env"),
+    login: { user: "northstack_api", password: pulumi.secret("pg-password-api-env") },
     sslMode: "disable",
   };
   const redis: RedisEndpoint = {

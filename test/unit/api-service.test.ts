@@ -84,8 +84,7 @@ describe("ApiService under mocks", () => {
           host: pulumi.output("postgres"),
           port: pulumi.output(5432),
           database: "postgres",
-          adminUser: "postgres",
-          adminPassword: pulumi.secret(PG_PASSWORD),
+          login: { user: "northstack_api", password: pulumi.secret(PG_PASSWORD) },
           sslMode: "disable",
         };
         const redis: RedisEndpoint = {
@@ -182,13 +181,13 @@ describe("ApiService under mocks", () => {
     ]);
   });
 
-  test("connection settings are secret env; the database user is authenticator", () => {
+  test("connection settings are secret env; the database login is the endpoint's, the API's own role", () => {
     for (const c of apiContainers()) {
       expect(c.inputs.envs).toBe(SECRET_MARK);
       expect(envOf(c)).toEqual({
         PORT: String(API_PORT),
         NODE_ENV: "production",
-        DATABASE_URL: `postgres://authenticator:${PG_PASSWORD}@postgres:5432/postgres?sslmode=disable`,
+        DATABASE_URL: `postgres://northstack_api:${PG_PASSWORD}@postgres:5432/postgres?sslmode=disable`,
         REDIS_URL: `redis://:${REDIS_PASSWORD}@redis:6379`,
         JWT_SECRET,
       });

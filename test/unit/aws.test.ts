@@ -83,7 +83,7 @@ function composeAws(prodLike: boolean) {
   );
   return {
     postgresHost: postgres.endpoint.host,
-    postgresPassword: postgres.endpoint.adminPassword,
+    postgresPassword: postgres.endpoint.login.password,
     sslMode: postgres.endpoint.sslMode,
     redisHost: redis.endpoint.host,
     redisPassword: redis.endpoint.password,

@@ -663,7 +663,8 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
     ]);
     expect(envOf(dump)).toEqual(
       expect.objectContaining({
-        PGUSER: "postgres",
+        // The backup job's own read-only role, never the admin.
+        PGUSER: "northstack_backup",
         PGSSLMODE: "require",
         PGPASSWORD: "from-secret",
         BACKUP_DIR: "/backups",

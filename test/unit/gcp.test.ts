@@ -93,7 +93,7 @@ function composeGcp(prodLike: boolean) {
   );
   return {
     postgresHost: postgres.endpoint.host,
-    postgresPassword: postgres.endpoint.adminPassword,
+    postgresPassword: postgres.endpoint.login.password,
     sslMode: postgres.endpoint.sslMode,
     redisPassword: redis.endpoint.password,
     redisTls: redis.endpoint.tls,

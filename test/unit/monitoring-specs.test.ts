@@ -19,8 +19,7 @@ const postgres: PostgresEndpoint = {
   host: pulumi.output("postgres"),
   port: pulumi.output(5432),
   database: "app",
-  adminUser: "postgres",
-  adminPassword: pulumi.output("pg-password"),
+  login: { user: "postgres", password: pulumi.output("pg-password") },
   sslMode: "disable",
 };
 const redis: RedisEndpoint = {

@@ -1,4 +1,6 @@
 import { parse } from "libpg-query";
+import { CLIENT_ROLES, DB_CLIENTS, DbClient, dbPasswordEnv } from "../../components/db-roles";
+import type { PostgresLogin } from "../../components/endpoints";
 import { SupabaseServices } from "../../components/supabase";
 import { verifyHs256, signHs256, SUPABASE_KEY_LIFETIME_SECONDS } from "../../components/jwt";
 import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
@@ -38,6 +40,9 @@ async function planSupabase(services: SupabaseServices, replicas?: number): Prom
         const supabase = new Supabase("supabase", {
           runtime,
           postgres: postgres.endpoint,
+          logins: Object.fromEntries(
+            DB_CLIENTS.map((c) => [c, { user: CLIENT_ROLES[c], password: pulumi.secret(`pw-of-${c}`) }]),
+          ) as Record<DbClient, PostgresLogin>,
           jwtSecret: pulumi.secret(JWT_SECRET),
           services,
           exposedSchemas: ["public"],
@@ -154,10 +159,34 @@ describe("Supabase with every service on", () => {
       PGHOST: "postgres",
       PGUSER: "postgres",
       PGPASSWORD: "pg-admin-password",
-      NORTHSTACK_ROLE_PASSWORD: "pg-admin-password",
+      ...Object.fromEntries(DB_CLIENTS.map((c) => [dbPasswordEnv(c), `pw-of-${c}`])),
     });
     expect(JSON.stringify(job.inputs)).not.toContain("pg-admin-password");
     expect((job.inputs.entrypoints as string[]).join(" ")).toContain("ON_ERROR_STOP=1");
+  });
+
+  test("each service holds its own database password and no other's; only the job holds the admin's", () => {
+    const holders = (secret: string) =>
+      containers(plan)
+        .filter((c) => JSON.stringify(c.plainInputs).includes(secret))
+        .map((c) => c.name)
+        .sort();
+    expect(holders("pg-admin-password")).toEqual(["postgres", "supabase-migrate"]);
+    const own: Partial<Record<DbClient, string>> = {
+      rest: "supabase-rest",
+      auth: "supabase-auth",
+      storage: "supabase-storage",
+      realtime: "supabase-realtime",
+      meta: "supabase-meta",
+      studio: "supabase-studio",
+    };
+    for (const client of DB_CLIENTS) {
+      const workload = own[client];
+      expect({ client, holders: holders(`pw-of-${client}`) }).toEqual({
+        client,
+        holders: workload ? [workload, "supabase-migrate"].sort() : ["supabase-migrate"],
+      });
+    }
   });
 
   test("the migration job waits for the Postgres container, and every service for the migration job", () => {
@@ -175,9 +204,9 @@ describe("Supabase with every service on", () => {
       PGRST_DB_ANON_ROLE: "anon",
       PGRST_JWT_SECRET: JWT_SECRET,
     });
-    expect(rest.PGRST_DB_URI).toBe("postgres://authenticator:pg-admin-password@postgres:5432/postgres?sslmode=disable");
-    expect(envOf(container(plan, "supabase-auth")).GOTRUE_DB_DATABASE_URL).toMatch(
-      /^postgres:\/\/supabase_auth_admin:/,
+    expect(rest.PGRST_DB_URI).toBe("postgres://authenticator:pw-of-rest@postgres:5432/postgres?sslmode=disable");
+    expect(envOf(container(plan, "supabase-auth")).GOTRUE_DB_DATABASE_URL).toBe(
+      "postgres://supabase_auth_admin:pw-of-auth@postgres:5432/postgres?sslmode=disable",
     );
     const storage = envOf(container(plan, "supabase-storage"));
     expect(storage).toMatchObject({
@@ -185,7 +214,21 @@ describe("Supabase with every service on", () => {
       FILE_STORAGE_BACKEND_PATH: "/var/lib/storage",
       POSTGREST_URL: "http://supabase-rest:3000",
     });
-    expect(storage.DATABASE_URL).toMatch(/^postgres:\/\/supabase_storage_admin:/);
+    expect(storage.DATABASE_URL).toBe(
+      "postgres://supabase_storage_admin:pw-of-storage@postgres:5432/postgres?sslmode=disable",
+    );
+    expect(envOf(container(plan, "supabase-realtime"))).toMatchObject({
+      DB_USER: "supabase_realtime_admin",
+      DB_PASSWORD: "pw-of-realtime",
+    });
+    expect(envOf(container(plan, "supabase-meta"))).toMatchObject({
+      PG_META_DB_USER: "northstack_meta",
+      PG_META_DB_PASSWORD: "pw-of-meta",
+    });
+    expect(envOf(container(plan, "supabase-studio"))).toMatchObject({
+      POSTGRES_USER_READ_WRITE: "northstack_studio",
+      POSTGRES_PASSWORD: "pw-of-studio",
+    });
     expect(envOf(container(plan, "supabase-realtime")).SECRET_KEY_BASE).toMatch(/^[0-9a-f]{64}$/);
     expect(envOf(container(plan, "supabase-studio")).STUDIO_PG_META_URL).toBe("http://supabase-meta:8080");
     const studioPorts = container(plan, "supabase-studio").inputs.ports as { external: number; ip: string }[];
