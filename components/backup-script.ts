@@ -9,10 +9,14 @@
  *
  * - dev (`once`, `loop`): dumps land on a volume under daily/ and weekly/, and the script keeps the
  *   newest `keepDaily` and `keepWeekly` of each.
- * - cloud stacks (`dump`, then `upload`): one CronJob pod dumps and verifies into a scratch directory
- *   (postgres image), then uploads to the fixed keys daily/<db>.dump and weekly/<db>.dump in the
+ * - cloud stacks (`dump`, `upload`, then `record`): one CronJob pod dumps and verifies into a scratch
+ *   directory (postgres image), uploads to the fixed keys daily/<db>.dump and weekly/<db>.dump in the
  *   versioned backup bucket with the AWS CLI (S3, or GCS's XML API); the bucket's lifecycle keeps the
- *   newest 7 and 4 versions (BACKUP_RETENTION), so retention counts backups, not days.
+ *   newest 7 and 4 versions (BACKUP_RETENTION), so retention counts backups, not days; then records
+ *   the upload in the database (postgres image).
+ *
+ * Every kept backup is recorded in northstack_ops.backup_runs of the database it protects; the
+ * Postgres exporter reads it (BACKUP_EXPORTER_QUERIES in backup-alerts.ts) for the backup-age alerts.
  */
 import { BACKUP_POLICY } from "./db-roles";
 
@@ -34,7 +38,7 @@ export function renderBackupScript(args: BackupScriptArgs = {}): string {
   }
   return `#!/bin/bash
 # northstack logical backups: pg_dump, a verified restore, then retention.
-# Usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload
+# Usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload | record
 # Connection settings come from the libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE);
 # upload reads BACKUP_BUCKET, optionally BACKUP_S3_ENDPOINT, and the AWS CLI's own environment.
 set -euo pipefail
@@ -44,6 +48,15 @@ KEEP_DAILY=${keepDaily}
 KEEP_WEEKLY=${keepWeekly}
 INTERVAL_SECONDS=${interval}
 DB=\${PGDATABASE:-postgres}
+
+# Each kept backup is recorded in the database it protects; the Postgres exporter reads the table
+# (components/backup-alerts.ts) so that an alert fires when no backup has succeeded for too long.
+# The migrations create the table (005_ops.sql); the backup role may write it and nothing else. Its
+# sessions are read-only by default, so this one transaction asks for READ WRITE.
+RECORD_SQL="BEGIN READ WRITE;
+INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES (:'kind', :'duration', :'size', :'object');
+DELETE FROM northstack_ops.backup_runs WHERE finished_at < now() - interval '400 days';
+COMMIT;"
 
 log() { printf '%s backup: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
@@ -181,7 +194,8 @@ dump_verified() {
 }
 
 once() {
-  local day archive
+  local day archive started
+  started=$(date +%s)
   day=$(backup_day)
   mkdir -p "$BACKUP_DIR/daily" "$BACKUP_DIR/weekly"
   archive="$BACKUP_DIR/daily/$DB-$day.dump"
@@ -192,13 +206,18 @@ once() {
   prune "$BACKUP_DIR/daily" "$KEEP_DAILY"
   prune "$BACKUP_DIR/weekly" "$KEEP_WEEKLY"
   date -u +%s > "$BACKUP_DIR/last-success"
+  record dump "$started" "$archive" || { log "backup $archive kept, but recording it FAILED"; return 1; }
   log "backup $archive kept"
 }
 
 # Cloud step 1: one verified dump into BACKUP_DIR (a scratch directory shared with the upload step).
 dump() {
+  local started
+  started=$(date +%s)
   mkdir -p "$BACKUP_DIR"
-  dump_verified "$BACKUP_DIR/$DB-$(backup_stamp).dump"
+  dump_verified "$BACKUP_DIR/$DB-$(backup_stamp).dump" || return 1
+  # For the record step: the run's duration counts from here.
+  echo "$started" > "$BACKUP_DIR/started"
   log "verified dump ready in $BACKUP_DIR"
 }
 
@@ -230,11 +249,33 @@ upload() {
   fi
 }
 
+# Cloud step 3, after a successful upload: records the uploaded dump.
+record_uploaded() {
+  local dumps
+  # In the CronJob pod the dump step holds PGPASSWORD, and one Secret per pod is keyed by variable name.
+  if [ -n "\${RECORD_PGPASSWORD:-}" ]; then export PGPASSWORD=$RECORD_PGPASSWORD; fi
+  shopt -s nullglob
+  dumps=("$BACKUP_DIR"/*.dump)
+  if [ \${#dumps[@]} -ne 1 ] || [ ! -f "$BACKUP_DIR/started" ]; then
+    log "record FAILED: expected one uploaded dump and its start time in $BACKUP_DIR"
+    return 1
+  fi
+  record dump "$(cat "$BACKUP_DIR/started")" "\${dumps[0]}"
+  log "recorded \${dumps[0]##*/} in northstack_ops.backup_runs"
+}
+
 # Healthy while the last verified backup is younger than two intervals.
 check() {
   [ -f "$BACKUP_DIR/last-success" ] || { echo "no verified backup yet"; return 1; }
   local age=$(( $(date -u +%s) - $(cat "$BACKUP_DIR/last-success") ))
   [ "$age" -lt $(( 2 * INTERVAL_SECONDS )) ] || { echo "last verified backup is $age s old"; return 1; }
+}
+
+# Records a kept backup: kind, seconds since the start stamp $2, size and name of dump $3.
+record() {
+  local kind=$1 started=$2 archive=$3
+  printf '%s\n' "$RECORD_SQL" | psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" \
+    -v size="$(stat -c %s "$archive")" -v object="\${archive##*/}" >/dev/null
 }
 
 case "\${1:-}" in
@@ -256,7 +297,8 @@ case "\${1:-}" in
     ;;
   dump) dump ;;
   upload) upload ;;
-  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload" >&2; exit 2 ;;
+  record) record_uploaded ;;
+  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload | record" >&2; exit 2 ;;
 esac
 `;
 }

@@ -48,9 +48,11 @@ export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access
 }
 
 /**
- * The bucket backup as one CronJob pod: an init step in the postgres image dumps the database and its
- * roles and restores them into a throwaway server initialised in the pod's scratch volume (never on
- * the production instance) before they count, then the AWS CLI uploads them. A dump that does not restore fails the pod and is never uploaded. Pure.
+ * The bucket backup as one CronJob pod of three steps, each run only when the one before succeeded:
+ * the postgres image dumps the database and its roles and restores them into a throwaway server
+ * initialised in the pod's scratch volume (never on the production instance) before they count; the
+ * AWS CLI uploads them; the postgres image records the upload in northstack_ops.backup_runs, which
+ * the backup-age alerts read. A dump that does not restore is never uploaded or recorded. Pure.
  */
 export function bucketBackupSpec(
   name: string,
@@ -59,44 +61,58 @@ export function bucketBackupSpec(
   const pg = args.postgres;
   const client = s3ClientEnv(args.bucket);
   const endpoint = args.bucket.access?.endpoint;
+  const pgEnv = {
+    PGHOST: pg.host,
+    PGPORT: pulumi.interpolate`${pg.port}`,
+    PGUSER: pg.login.user,
+    PGDATABASE: pg.database,
+    PGSSLMODE: pg.sslMode,
+    PGCONNECT_TIMEOUT: "10",
+    BACKUP_DIR: DUMP_DIR,
+  };
   return {
     name,
     component: "backup",
     kind: "cron",
     schedule: args.schedule ?? "30 6 * * *",
-    image: IMAGES.awsCli.image,
+    // Last, once the upload has succeeded: the record the backup-age alerts read.
+    image: IMAGES.postgres.image,
     command: ["/bin/bash", SCRIPT],
-    args: ["upload"],
+    args: ["record"],
+    env: pgEnv,
+    // The backup role's own login: it may insert into northstack_ops.backup_runs and nothing else.
+    // The pod's containers share one Secret keyed by variable name, and the dump step holds PGPASSWORD.
+    secretEnv: { RECORD_PGPASSWORD: pg.login.password },
     init: [
       {
         name: `${name}-dump`,
         image: IMAGES.postgres.image,
         command: ["/bin/bash", SCRIPT],
         args: ["dump"],
-        env: {
-          PGHOST: pg.host,
-          PGPORT: pulumi.interpolate`${pg.port}`,
-          PGUSER: pg.login.user,
-          PGDATABASE: pg.database,
-          PGSSLMODE: pg.sslMode,
-          PGCONNECT_TIMEOUT: "10",
-          BACKUP_DIR: DUMP_DIR,
-        },
+        env: pgEnv,
         secretEnv: { PGPASSWORD: pg.login.password },
         resources: { cpuMillis: 500, memoryMb: 512 },
         user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
       },
+      {
+        name: `${name}-upload`,
+        image: IMAGES.awsCli.image,
+        command: ["/bin/bash", SCRIPT],
+        args: ["upload"],
+        env: {
+          ...client.env,
+          BACKUP_DIR: DUMP_DIR,
+          BACKUP_BUCKET: args.bucket.bucket,
+          ...(endpoint ? { BACKUP_S3_ENDPOINT: endpoint } : {}),
+          AWS_CONFIG_FILE: AWS_CONFIG,
+          AWS_PAGER: "",
+          HOME: "/home/backup",
+        },
+        secretEnv: client.secretEnv,
+        resources: { cpuMillis: 250, memoryMb: 256 },
+        user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
+      },
     ],
-    env: {
-      ...client.env,
-      BACKUP_DIR: DUMP_DIR,
-      BACKUP_BUCKET: args.bucket.bucket,
-      ...(endpoint ? { BACKUP_S3_ENDPOINT: endpoint } : {}),
-      AWS_CONFIG_FILE: AWS_CONFIG,
-      AWS_PAGER: "",
-      HOME: "/home/backup",
-    },
-    secretEnv: client.secretEnv,
     files: [
       { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
       { path: AWS_CONFIG, content: awsCliConfig(args.bucket) },
@@ -106,8 +122,8 @@ export function bucketBackupSpec(
       { mountPath: "/home/backup" },
       { mountPath: "/tmp" },
     ],
-    resources: { cpuMillis: 250, memoryMb: 256 },
-    user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
+    resources: { cpuMillis: 100, memoryMb: 128 },
+    user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
     serviceAccount: args.bucket.access?.serviceAccount,
   };
 }

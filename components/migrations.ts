@@ -52,7 +52,16 @@ export const SERVICE_ROLE_POLICY = "northstack_service_role_all";
  * Schemas the Supabase services own, and northstack's own (the migration history); exposing one would
  * put tables outside our RLS guarantees.
  */
-const SERVICE_SCHEMAS = ["auth", "storage", "extensions", "realtime", "_realtime", "information_schema", "northstack"];
+const SERVICE_SCHEMAS = [
+  "auth",
+  "storage",
+  "extensions",
+  "realtime",
+  "_realtime",
+  "information_schema",
+  "northstack",
+  "northstack_ops",
+];
 
 /** Throws, naming the value and what is allowed, unless every schema name is a plain identifier we may expose. */
 export function validateExposedSchemas(schemas: readonly string[]): void {
@@ -226,6 +235,30 @@ ${settings.join("\n")}
 }
 
 const ROLES_SQL = rolesSql(DB_ROLES);
+
+/**
+ * The backup record the backup-age alerts read (components/backup-alerts.ts, through the Postgres
+ * exporter's pg_monitor role). Backup jobs insert one row per kept backup as the backup role, which
+ * may write this table and nothing else; the table is never in an exposed schema.
+ */
+const OPS_SQL = `-- Backup runs, recorded by the backup jobs and read by the exporter.
+CREATE SCHEMA IF NOT EXISTS northstack_ops;
+REVOKE ALL ON SCHEMA northstack_ops FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS northstack_ops.backup_runs (
+  kind text NOT NULL,
+  finished_at timestamptz NOT NULL DEFAULT now(),
+  duration_seconds integer NOT NULL,
+  size_bytes bigint NOT NULL,
+  object text NOT NULL
+);
+REVOKE ALL ON northstack_ops.backup_runs FROM PUBLIC;
+GRANT USAGE ON SCHEMA northstack_ops TO pg_monitor, ${BACKUP_ROLE};
+GRANT SELECT ON northstack_ops.backup_runs TO pg_monitor;
+GRANT SELECT, INSERT, DELETE ON northstack_ops.backup_runs TO ${BACKUP_ROLE};
+`;
+
+/** The backup record, on its own for tests that run the backup jobs without the other migrations. */
+export const OPS_MIGRATION: MigrationFile = { name: "005_ops.sql", sql: OPS_SQL };
 
 const SCHEMAS_SQL = `-- Schemas the Supabase services need, owned by the role that migrates them.
 CREATE SCHEMA IF NOT EXISTS extensions;
@@ -500,6 +533,7 @@ export function renderMigrations(args: MigrationArgs = {}): MigrationFile[] {
     { name: "001_roles.sql", sql: ROLES_SQL },
     { name: "002_schemas.sql", sql: SCHEMAS_SQL },
     { name: "003_auth_helpers.sql", sql: AUTH_HELPERS_SQL },
+    OPS_MIGRATION,
     { name: "004_exposed_schemas.sql", sql: exposedSchemasSql(schemas) },
     ...(args.exampleNotes === false ? [] : [{ name: "010_notes.sql", sql: NOTES_SQL }]),
     ...project.map((f) => ({

@@ -42,7 +42,7 @@ set_metric() {
 }
 
 once() {
-  local type day label started kept
+  local type day label started kept size
   day=$(backup_day)
   type=$(backup_type)
   started=$(date +%s)
@@ -65,6 +65,17 @@ once() {
   for f in "$STATE_DIR"/manifests/*.txt; do
     grep -qxF "$(basename "$f" .txt)" <<<"$kept" || rm -f "$f"
   done
+  # The record the backup-age alerts read, through the Postgres exporter (components/backup-alerts.ts).
+  size=$(pgbackrest --set="$label" info --output=json | grep -o '"repository":{"delta":[0-9]*' | grep -o '[0-9]*$' || echo 0)
+  if ! psql -X -q -v ON_ERROR_STOP=1 -v duration="$(( $(date +%s) - started ))" -v size="${size:-0}" -v object="$label" >/dev/null <<'SQL'
+INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES ('base', :'duration', :'size', :'object');
+DELETE FROM northstack_ops.backup_runs WHERE finished_at < now() - interval '400 days';
+SQL
+  then
+    set_metric northstack_backup_last_run_success 0 "1 when the last base backup succeeded."
+    log "backup $label kept, but recording it in northstack_ops.backup_runs FAILED"
+    return 1
+  fi
   set_metric northstack_backup_last_run_success 1 "1 when the last base backup succeeded."
   set_metric northstack_backup_last_success_timestamp_seconds "$(date +%s)" "When the newest base backup finished."
   set_metric northstack_backup_duration_seconds "$(( $(date +%s) - started ))" "How long the newest base backup took."

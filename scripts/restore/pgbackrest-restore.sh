@@ -1,7 +1,8 @@
 #!/bin/bash
 # Restores a self-hosted Postgres from its pgBackRest repository. Runs where pgBackRest, the
-# repository and the target directory are (inside the northstack postgres image; scripts/restore/dev.sh
-# runs it there), as the database's OS user, with the server stopped.
+# repository and the target directory are (inside the northstack postgres image; `restore.sh dev` runs
+# it there, in a one-off container with the database container's volumes), as the database's OS user,
+# with the server stopped.
 #
 #   pgbackrest-restore.sh latest [--into DIR]
 #   pgbackrest-restore.sh time 'YYYY-MM-DD HH:MM:SS+00' [--into DIR]

@@ -11,6 +11,8 @@ import { Client } from "pg";
 import { archiveSettings, renderPgBackRestConf } from "../../components/pgbackrest";
 import { postgresSettings, renderPostgresConf } from "../../components/postgres-conf";
 import { PG_BIN, PgCluster, startPgCluster } from "./pg-cluster";
+import { BACKUP_ROLE } from "../../components/db-roles";
+import { OPS_MIGRATION } from "../../components/migrations";
 
 const ROOT = path.join(__dirname, "..", "..");
 export const BACKUP_SCRIPT = path.join(ROOT, "images", "postgres", "northstack-backup.sh");
@@ -162,6 +164,8 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
       .sort();
 
   ok("pgbackrest", ["stanza-create"]);
+  // The table backups are recorded in, as the migrations create it.
+  await query(`CREATE ROLE ${BACKUP_ROLE} NOLOGIN; ${OPS_MIGRATION.sql}`);
   return {
     cluster,
     work,

@@ -4,6 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { renderBackupScript } from "../../components/backup-script";
+import { BACKUP_ROLE } from "../../components/db-roles";
+import { OPS_MIGRATION } from "../../components/migrations";
 import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
 let cluster: PgCluster;
@@ -65,6 +67,8 @@ beforeAll(async () => {
     grant usage on schema public to anon, authenticated;
     grant select on public.profiles to authenticated;
     grant select on public.notes to anon`);
+  // The table backups are recorded in, as the migrations create it.
+  await query(`create role ${BACKUP_ROLE} nologin; ${OPS_MIGRATION.sql}`);
 }, 120000);
 
 afterAll(async () => {
@@ -81,6 +85,17 @@ test("a backup is kept only after its restore check passes", () => {
   expect(listAll("daily")).toEqual(["postgres-2026-11-01.dump", "postgres-2026-11-01.dump.roles.sql"]);
   expect(list("weekly")).toEqual(["postgres-2026-11-01.dump"]);
   expect(run(["check"]).code).toBe(0);
+});
+
+test("a kept backup is recorded in the database for the exporter, readable by pg_monitor", async () => {
+  const rows = await query(
+    "select kind, object, size_bytes::bigint > 0 as sized, duration_seconds >= 0 as timed, finished_at > now() - interval '10 minutes' as recent from northstack_ops.backup_runs",
+  );
+  expect(rows).toEqual([{ kind: "dump", object: "postgres-2026-11-01.dump", sized: true, timed: true, recent: true }]);
+  const [grant] = await query(
+    "select has_table_privilege('pg_monitor', 'northstack_ops.backup_runs', 'select') as monitor, has_table_privilege('anon', 'northstack_ops.backup_runs', 'select') as anon",
+  );
+  expect(grant).toEqual({ monitor: true, anon: false });
 });
 
 test("a dump restores into a new database with the same rows", async () => {
@@ -175,13 +190,15 @@ test("retention keeps 7 daily and 4 weekly dumps over five weeks of backups", ()
   );
 }, 180000);
 
-test("a failed dump keeps nothing and leaves the last good state", () => {
+test("a failed dump keeps nothing and leaves the last good state", async () => {
+  const recorded = await query("select count(*)::int as n from northstack_ops.backup_runs");
   const before = fs.readFileSync(path.join(dir, "backups", "last-success"), "utf8");
   const result = run(["once"], { BACKUP_DATE: "2026-12-06", PGPASSWORD: "wrong" });
   expect(result.code).not.toBe(0);
   expect(list("daily")).not.toContain("postgres-2026-12-06.dump");
   expect(list("daily").some((f) => f.endsWith(".partial"))).toBe(false);
   expect(fs.readFileSync(path.join(dir, "backups", "last-success"), "utf8")).toBe(before);
+  expect(await query("select count(*)::int as n from northstack_ops.backup_runs")).toEqual(recorded);
 });
 
 test("an archive that cannot be restored fails the check and is not kept", () => {
@@ -248,7 +265,10 @@ esac
     };
     const dump = run(["dump"], env);
     const upload = dump.code === 0 ? run(["upload"], { ...env, PATH: `${bin}:${process.env.PATH}` }) : undefined;
-    return { dump, upload, scratch };
+    // The record container has the admin password as RECORD_PGPASSWORD (the dump step holds PGPASSWORD).
+    const record =
+      upload?.code === 0 ? run(["record"], { ...env, PGPASSWORD: "", RECORD_PGPASSWORD: cluster.password }) : undefined;
+    return { dump, upload, record, scratch };
   };
   const objects = (prefix: string) =>
     fs.existsSync(path.join(bucketRoot, "backups", prefix))
@@ -261,15 +281,19 @@ esac
   const calls = () => fs.readFileSync(path.join(bucketRoot, "calls.log"), "utf8").trim().split("\n");
 
   test("the dump step leaves exactly one verified dump, named by day and time; the upload overwrites the fixed keys", () => {
-    const { dump, upload, scratch } = cronRun("2027-03-07T06:30:05Z");
+    const { dump, upload, record, scratch } = cronRun("2027-03-07T06:30:05Z");
     expect(dump.code).toBe(0);
+    // Three tables: the two of the fixture and northstack_ops.backup_runs, written by the dev runs above.
     expect(dump.out).toMatch(
-      /restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 2 tables, row counts equal/,
+      /restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 3 tables, row counts equal/,
     );
     expect(fs.readdirSync(scratch).sort()).toEqual([
       "postgres-2027-03-07T063005Z.dump",
       "postgres-2027-03-07T063005Z.dump.roles.sql",
+      "started",
     ]);
+    expect(record?.out).toMatch(/recorded postgres-2027-03-07T063005Z\.dump in northstack_ops\.backup_runs/);
+    expect(record?.code).toBe(0);
     // The first upload: daily, and weekly since there is no weekly dump yet; the roles go first.
     expect(upload?.code).toBe(0);
     expect(objects("daily")).toEqual(["postgres.dump", "postgres.roles.sql"]);

@@ -542,7 +542,7 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
         REGION: cloud === "aws" ? "ca-central-1" : "northamerica-northeast1",
       }),
     );
-    expect(envOf((podOf("backup").containers as Obj[])[0]).BACKUP_BUCKET).toBe(out.backupBucket);
+    expect(envOf((podOf("backup").initContainers as Obj[])[1]).BACKUP_BUCKET).toBe(out.backupBucket);
     if (cloud === "aws") {
       const lifecycle = (bucket: string) =>
         JSON.stringify(
@@ -645,12 +645,12 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
     },
   );
 
-  test("the backup CronJob dumps and verifies with the postgres image, then uploads with the pinned AWS CLI, both non-root", () => {
+  test("the backup CronJob dumps and verifies with the postgres image, uploads with the pinned AWS CLI, then records the upload, all non-root", () => {
     const cron = workload("kubernetes:batch/v1:CronJob", "backup");
     expect(cron.inputs.spec).toEqual(expect.objectContaining({ schedule: "30 6 * * *", concurrencyPolicy: "Forbid" }));
     const pod = podOf("backup");
-    const [dump] = pod.initContainers as Obj[];
-    const [upload] = pod.containers as Obj[];
+    const [dump, upload] = pod.initContainers as Obj[];
+    const [record] = pod.containers as Obj[];
     expect([dump.image, dump.args, (dump.securityContext as Obj).runAsUser]).toEqual([
       "postgres:15.8-bookworm",
       ["dump"],
@@ -661,6 +661,14 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
       ["upload"],
       1000,
     ]);
+    expect([record.image, record.args, (record.securityContext as Obj).runAsUser]).toEqual([
+      "postgres:15.8-bookworm",
+      ["record"],
+      999,
+    ]);
+    expect(envOf(record)).toEqual(
+      expect.objectContaining({ PGUSER: "postgres", PGSSLMODE: "require", RECORD_PGPASSWORD: "from-secret" }),
+    );
     expect(envOf(dump)).toEqual(
       expect.objectContaining({
         // The backup job's own read-only role, never the admin.
