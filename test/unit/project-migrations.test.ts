@@ -162,9 +162,11 @@ test("project files are delivered after the built-in ones and before the RLS gua
     "002_schemas.sql",
     "003_auth_helpers.sql",
     "004_exposed_schemas.sql",
+    "005_ops.sql",
     "010_notes.sql",
     `${PROJECT_FILE_PREFIX}0001_first.sql`,
     `${PROJECT_FILE_PREFIX}9999_last.sql`,
+    "999_owner.sql",
     "999_rls_guard.sql",
   ]);
   expect(files.find((f) => f.name.endsWith("0001_first.sql"))?.history).toEqual({
