@@ -9,6 +9,7 @@ import { IMAGES } from "./images";
 import {
   DASHBOARDS_DIR,
   MONITORING_PORTS,
+  ProbeJob,
   RULES_FILE,
   ScrapeJob,
   renderAlertRules,
@@ -19,6 +20,7 @@ import {
   renderOverviewDashboard,
   renderPrometheusConfig,
 } from "./monitoring-config";
+import { ScrapeDiscovery } from "./runtime/types";
 import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
@@ -158,9 +160,38 @@ export function lokiSpec(name: string, retentionDays?: number): WorkloadSpec {
   };
 }
 
-/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retentionDays` of metrics. Default: 15. */
-export function prometheusSpec(name: string, config: pulumi.Input<string>, retentionDays?: number): WorkloadSpec {
+/** How much Prometheus keeps: the first limit reached (age or size) drops the oldest blocks. */
+export interface MetricsRetention {
+  /** Days of metrics kept. Default: 15. */
+  readonly days?: number;
+  /** Size cap of the stored blocks, WAL included, in GB; must leave the volume room to compact. Default: 16. */
+  readonly sizeGb?: number;
+  /** Size of Prometheus's volume, in GB. Default: 20. */
+  readonly volumeGb?: number;
+}
+
+export const METRICS_RETENTION_DEFAULTS = { days: 15, sizeGb: 16, volumeGb: 20 } as const;
+
+/**
+ * Whether a size cap fits the volume: compaction writes a new block before it deletes the old ones, so
+ * the cap may use at most 80 % of the volume. Undefined when it fits, else what is wrong and the largest cap that fits.
+ */
+export function retentionSizeProblem(sizeGb: number, volumeGb: number): string | undefined {
+  const largest = Math.floor(volumeGb * 0.8);
+  if (sizeGb <= largest) return undefined;
+  return `does not fit a ${volumeGb} GB Prometheus volume; at most ${largest} (80 %, leaving room for compaction), or a larger volume`;
+}
+
+/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retention`. */
+export function prometheusSpec(
+  name: string,
+  config: pulumi.Input<string>,
+  retention: MetricsRetention = {},
+): WorkloadSpec {
   const port = MONITORING_PORTS.prometheus;
+  const { days, sizeGb, volumeGb } = { ...METRICS_RETENTION_DEFAULTS, ...retention };
+  const problem = retentionSizeProblem(sizeGb, volumeGb);
+  if (problem) throw new Error(`Prometheus retention size ${sizeGb} GB ${problem}`);
   return {
     name: monitoringWorkloadName(name, "prometheus"),
     component: "monitoring",
@@ -168,14 +199,15 @@ export function prometheusSpec(name: string, config: pulumi.Input<string>, reten
     args: [
       "--config.file=/etc/prometheus/prometheus.yml",
       "--storage.tsdb.path=/prometheus",
-      `--storage.tsdb.retention.time=${retentionDays ?? 15}d`,
+      `--storage.tsdb.retention.time=${days}d`,
+      `--storage.tsdb.retention.size=${sizeGb}GB`,
     ],
     ports: [{ name: "http", port }],
     files: [
       { path: "/etc/prometheus/prometheus.yml", content: config },
       { path: RULES_FILE, content: renderAlertRules() },
     ],
-    volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: 20 }],
+    volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: volumeGb }],
     health: wgetHealth(port, "/-/healthy"),
     resources: { cpuMillis: 500, memoryMb: 512 },
     user: { uid: IMAGES.prometheus.uid, gid: IMAGES.prometheus.gid },
@@ -196,10 +228,21 @@ export interface GrafanaSpecArgs {
   readonly hostPort?: number;
 }
 
+/**
+ * What Prometheus needs of Grafana to scrape it (its name and metrics endpoint), known before Grafana
+ * is deployed: Grafana is deployed after Prometheus, whose address its data source names.
+ */
+export function grafanaScrapeIdentity(name: string): Pick<WorkloadSpec, "name" | "metrics"> {
+  return {
+    name: monitoringWorkloadName(name, "grafana"),
+    metrics: { port: MONITORING_PORTS.grafana, path: "/metrics" },
+  };
+}
+
 export function grafanaSpec(name: string, args: GrafanaSpecArgs): WorkloadSpec {
   const port = MONITORING_PORTS.grafana;
   return {
-    name: monitoringWorkloadName(name, "grafana"),
+    ...grafanaScrapeIdentity(name),
     component: "monitoring",
     image: IMAGES.grafana.image,
     ports: [{ name: "http", port, hostPort: args.hostPort }],
@@ -222,7 +265,6 @@ export function grafanaSpec(name: string, args: GrafanaSpecArgs): WorkloadSpec {
     health: { ...wgetHealth(port, "/api/health"), startSeconds: 30 },
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.grafana.uid, gid: IMAGES.grafana.gid },
-    metrics: { port, path: "/metrics" },
   };
 }
 
@@ -232,25 +274,51 @@ export interface PlacedWorkload {
   readonly host: string;
 }
 
-/** The scrape target for a workload's declared metrics endpoint; throws for a spec without one. */
-export function metricsTarget<H>(
-  job: string,
-  spec: WorkloadSpec,
-  host: H,
-): { job: string; host: H; port: number; path: string } {
-  if (!spec.metrics) throw new Error(`workload ${JSON.stringify(spec.name)} declares no metrics endpoint to scrape`);
-  return { job, host, port: spec.metrics.port, path: spec.metrics.path };
+/** A runtime's ScrapeDiscovery with its Outputs resolved. */
+export type ResolvedDiscovery =
+  | { readonly kind: "static"; readonly targets: readonly string[]; readonly path: string }
+  | {
+      readonly kind: "dns";
+      readonly name: string;
+      readonly port: number;
+      readonly path: string;
+      readonly namespace: string;
+    };
+
+/**
+ * The Prometheus job over every replica of `workload`, as its runtime discovers them. `instance` stays
+ * each replica's own address; `workload` (and on Kubernetes `namespace`) are added.
+ */
+export function scrapeJobFor(job: string, workload: string, discovery: ResolvedDiscovery): ScrapeJob {
+  if (discovery.kind === "static")
+    return { job, targets: discovery.targets, metricsPath: discovery.path, labels: { workload } };
+  return {
+    job,
+    dns: { names: [discovery.name], port: discovery.port },
+    metricsPath: discovery.path,
+    labels: { workload, namespace: discovery.namespace },
+  };
+}
+
+/** Resolves a runtime's discovery into plain values. */
+export function resolveDiscovery(discovery: ScrapeDiscovery): pulumi.Output<ResolvedDiscovery> {
+  if (discovery.kind === "static") return pulumi.output(discovery as ResolvedDiscovery);
+  return pulumi
+    .all([discovery.name, discovery.namespace])
+    .apply(([dnsName, namespace]) => ({ ...discovery, name: dnsName, namespace }));
 }
 
 /** prometheus.yml: the scrape jobs, and Alertmanager at the `http` port its spec declares. */
 export function prometheusConfig(args: {
   stack: string;
   jobs: readonly ScrapeJob[];
+  probes?: readonly ProbeJob[];
   alertmanager: PlacedWorkload;
 }): string {
   return renderPrometheusConfig({
     stack: args.stack,
     jobs: args.jobs,
+    probes: args.probes,
     alertmanager: `${args.alertmanager.host}:${portOf(args.alertmanager.spec, "http")}`,
   });
 }

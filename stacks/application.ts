@@ -174,9 +174,9 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     ? new Monitoring(MONITORING, {
         runtime,
         targets: [
-          { job: API, host: api.host, port: api.metricsPort },
-          ...extraServices.map((s) => ({ job: s.name, host: s.service.host, port: s.service.metricsPort })),
-          { job: KONG, host: kong.host, port: kong.metricsPort },
+          { job: API, workload: API },
+          ...extraServices.map((s) => ({ job: s.name, workload: s.name })),
+          { job: KONG, workload: KONG },
         ],
         postgres,
         redis,

@@ -54,6 +54,31 @@ test("prometheus.yml passes promtool check config, rules included", () => {
   ).not.toBe(0);
 });
 
+test("the per-replica scrape configs of both runtimes pass promtool check config", () => {
+  const config = renderPrometheusConfig({
+    stack: "prod",
+    jobs: [
+      // Docker: each replica's container.
+      { job: "api", targets: ["northstack-dev-api-1:8080", "northstack-dev-api-2:8080"], labels: { workload: "api" } },
+      // Kubernetes: every pod behind a headless Service.
+      {
+        job: "kong",
+        dns: { names: ["kong-metrics.northstack-prod.svc.cluster.local"], port: 8100 },
+        labels: { workload: "kong", namespace: "northstack-prod" },
+      },
+    ],
+    alertmanager: "alertmanager:9093",
+    ruleFile: rulesFile,
+  });
+  const result = run("promtool", "check", "config", write("per-replica.yml", config));
+  expect(result).toMatchObject({ code: 0 });
+  expect(result.out).toContain("SUCCESS");
+  // promtool really reads the discovery: a record type it does not know fails.
+  expect(
+    run("promtool", "check", "config", write("bad-dns.yml", config.replace("type: A", "type: CNAME"))).code,
+  ).not.toBe(0);
+});
+
 test("duplicate or empty scrape jobs are rejected by the renderer", () => {
   expect(() =>
     renderPrometheusConfig({

@@ -6,12 +6,13 @@ import {
   grafanaDatasources,
   grafanaSpec,
   lokiSpec,
-  metricsTarget,
   portOf,
   postgresExporterSpec,
   prometheusConfig,
   prometheusSpec,
   redisExporterSpec,
+  retentionSizeProblem,
+  scrapeJobFor,
 } from "../../components/monitoring-specs";
 import { WorkloadSpec, validateWorkload } from "../../components/workload";
 
@@ -129,17 +130,22 @@ test("Grafana's data sources point at the ports the Prometheus and Loki specs de
   });
 });
 
-test("a scrape target takes the port and path of the metrics its workload declares", () => {
-  for (const spec of specs)
-    expect(metricsTarget("job", spec, "host")).toEqual({
-      job: "job",
-      host: "host",
+test("a scrape job takes the port and path of the metrics its workload declares", () => {
+  for (const spec of specs) {
+    const discovery = {
+      kind: "dns",
+      name: `${spec.name}-metrics.ns`,
       port: spec.metrics!.port,
       path: spec.metrics!.path,
+      namespace: "ns",
+    } as const;
+    expect(scrapeJobFor("job", spec.name, discovery)).toEqual({
+      job: "job",
+      dns: { names: [`${spec.name}-metrics.ns`], port: spec.metrics!.port },
+      metricsPath: spec.metrics!.path,
+      labels: { workload: spec.name, namespace: "ns" },
     });
-  expect(() => metricsTarget("job", { ...byName("loki"), metrics: undefined }, "host")).toThrow(
-    'workload "monitoring-loki" declares no metrics endpoint to scrape',
-  );
+  }
 });
 
 test("a URL to a port the workload does not declare fails instead of pointing nowhere", () => {
@@ -163,7 +169,25 @@ test("Alertmanager's config is a secret file exactly when it holds a receiver's 
   }
 });
 
-test("Prometheus keeps metrics for the days asked, 15 by default", () => {
-  expect(prometheusSpec("monitoring", "").args).toContain("--storage.tsdb.retention.time=15d");
-  expect(prometheusSpec("monitoring", "", 30).args).toContain("--storage.tsdb.retention.time=30d");
+test("Prometheus keeps metrics for the days and size asked, 15 days and 16 GB of a 20 GB volume by default", () => {
+  const byDefault = prometheusSpec("monitoring", "");
+  expect(byDefault.args).toEqual(
+    expect.arrayContaining(["--storage.tsdb.retention.time=15d", "--storage.tsdb.retention.size=16GB"]),
+  );
+  expect(byDefault.volumes).toEqual([{ name: "data", mountPath: "/prometheus", sizeGb: 20 }]);
+  const asked = prometheusSpec("monitoring", "", { days: 30, sizeGb: 40, volumeGb: 50 });
+  expect(asked.args).toEqual(
+    expect.arrayContaining(["--storage.tsdb.retention.time=30d", "--storage.tsdb.retention.size=40GB"]),
+  );
+  expect(asked.volumes![0].sizeGb).toBe(50);
+});
+
+test("a retention size cap that leaves the volume no room to compact is refused", () => {
+  expect(retentionSizeProblem(16, 20)).toBeUndefined();
+  expect(retentionSizeProblem(17, 20)).toBe(
+    "does not fit a 20 GB Prometheus volume; at most 16 (80 %, leaving room for compaction), or a larger volume",
+  );
+  expect(() => prometheusSpec("monitoring", "", { sizeGb: 20 })).toThrow(
+    "Prometheus retention size 20 GB does not fit",
+  );
 });
