@@ -4,6 +4,7 @@
  * that declares it: a URL, scrape target or health check never retypes a number.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { retentionSizeProblem } from "./config/checks";
 import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles } from "./endpoints";
 import { IMAGES } from "./images";
 import {
@@ -171,16 +172,6 @@ export interface MetricsRetention {
 }
 
 export const METRICS_RETENTION_DEFAULTS = { days: 15, sizeGb: 16, volumeGb: 20 } as const;
-
-/**
- * Whether a size cap fits the volume: compaction writes a new block before it deletes the old ones, so
- * the cap may use at most 80 % of the volume. Undefined when it fits, else what is wrong and the largest cap that fits.
- */
-export function retentionSizeProblem(sizeGb: number, volumeGb: number): string | undefined {
-  const largest = Math.floor(volumeGb * 0.8);
-  if (sizeGb <= largest) return undefined;
-  return `does not fit a ${volumeGb} GB Prometheus volume; at most ${largest} (80 %, leaving room for compaction), or a larger volume`;
-}
 
 /** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retention`. */
 export function prometheusSpec(

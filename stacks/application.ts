@@ -182,6 +182,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
         redis,
         grafanaHostPort: args.grafanaHostPort,
         alertReceivers: alertReceivers(cfg),
+        metricsRetention: cfg.monitoring.retention,
       })
     : undefined;
 

@@ -11,9 +11,9 @@ import {
   prometheusConfig,
   prometheusSpec,
   redisExporterSpec,
-  retentionSizeProblem,
   scrapeJobFor,
 } from "../../components/monitoring-specs";
+import { retentionSizeProblem } from "../../components/config/checks";
 import { WorkloadSpec, validateWorkload } from "../../components/workload";
 
 const postgres: PostgresEndpoint = {
