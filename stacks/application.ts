@@ -5,7 +5,8 @@
  *     ──> Backup (verified dumps to a volume, or to a bucket) ──> Postgres
  *     ──> API (+ extra services) ──> Postgres, Redis
  *     ──> Kong (routes to the API, extra services and Supabase; rate limits in Redis)
- *     ──> Monitoring (Prometheus scrapes the API, extra services and Kong; exporters for Postgres and Redis)
+ *     ──> Monitoring (Prometheus scrapes every replica of the API, extra services, Kong, GoTrue and
+ *         PostgREST; exporters for Postgres and Redis)
  *
  * It owns its component names, so the workloads that leave the namespace (egressClients) are
  * derived from the same names the components are created with.
@@ -177,6 +178,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
           { job: API, workload: API },
           ...extraServices.map((s) => ({ job: s.name, workload: s.name })),
           { job: KONG, workload: KONG },
+          ...supabase.metricsWorkloads.map((workload) => ({ job: workload, workload })),
         ],
         postgres,
         redis,
