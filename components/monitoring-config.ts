@@ -18,6 +18,7 @@ export const MONITORING_PORTS = {
   loki: 3100,
   postgresExporter: 9187,
   redisExporter: 9121,
+  blackboxExporter: 9115,
 } as const;
 
 /**
@@ -142,6 +143,38 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
       ...args.jobs.map(renderScrapeJob),
       ...(args.probes ?? []).map(renderProbeJob),
     ],
+  });
+}
+
+/** The blackbox module that probes the public gateway: a 2xx answer, over TLS when the URL is https. */
+export const GATEWAY_PROBE_MODULE = "http_2xx";
+
+export interface BlackboxConfigArgs {
+  /** Refuse a plain-HTTP answer (the public URL is https). Default: false. */
+  readonly requireTls?: boolean;
+  /** Request headers, e.g. the gateway's anon API key. Default: none. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * blackbox.yml with the gateway module. An https probe also reports the certificate's expiry
+ * (probe_ssl_earliest_cert_expiry); redirects are not followed, so a redirect is not mistaken for success.
+ */
+export function renderBlackboxConfig(args: BlackboxConfigArgs = {}): string {
+  return YAML.stringify({
+    modules: {
+      [GATEWAY_PROBE_MODULE]: {
+        prober: "http",
+        timeout: "10s",
+        http: {
+          method: "GET",
+          preferred_ip_protocol: "ip4",
+          follow_redirects: false,
+          fail_if_not_ssl: args.requireTls ?? false,
+          ...(args.headers && Object.keys(args.headers).length ? { headers: { ...args.headers } } : {}),
+        },
+      },
+    },
   });
 }
 

@@ -15,6 +15,7 @@ import {
   ScrapeJob,
   renderAlertRules,
   renderAlertmanagerConfig,
+  renderBlackboxConfig,
   renderGrafanaDashboardProvider,
   renderGrafanaDatasources,
   renderLokiConfig,
@@ -26,7 +27,7 @@ import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
 export type MonitoringRole =
-  "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter";
+  "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter" | "blackbox-exporter";
 
 export function monitoringWorkloadName(name: string, role: MonitoringRole): string {
   return `${name}-${role}`;
@@ -83,6 +84,38 @@ export function redisExporterSpec(name: string, redis: RedisEndpoint): WorkloadS
     health: wgetHealth(port, "/health"),
     resources: { cpuMillis: 100, memoryMb: 64 },
     user: { uid: IMAGES.redisExporter.uid, gid: IMAGES.redisExporter.gid },
+    allowFrom: [monitoringWorkloadName(name, "prometheus")],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** What the blackbox exporter probes: the gateway, from outside where the runtime allows. */
+export interface GatewayProbe {
+  /** URL that answers 2xx when the gateway and what it routes to work. Required. */
+  readonly url: pulumi.Input<string>;
+  /** Request headers, e.g. the anon API key; a Pulumi secret makes the config a secret file. Default: none. */
+  readonly headers?: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
+/** The blackbox exporter, probing `probe.url` over TLS when it is https (and so watching the certificate's expiry). */
+export function blackboxExporterSpec(name: string, probe: GatewayProbe): WorkloadSpec {
+  const port = MONITORING_PORTS.blackboxExporter;
+  const headers = probe.headers ?? {};
+  const content = pulumi
+    .all([pulumi.output(probe.url), pulumi.output(headers)])
+    .apply(([url, resolved]) =>
+      renderBlackboxConfig({ requireTls: url.startsWith("https://"), headers: resolved as Record<string, string> }),
+    );
+  return {
+    name: monitoringWorkloadName(name, "blackbox-exporter"),
+    component: "monitoring",
+    image: IMAGES.blackboxExporter.image,
+    args: ["--config.file=/etc/blackbox/blackbox.yml"],
+    ports: [{ name: "http", port }],
+    files: [{ path: "/etc/blackbox/blackbox.yml", content, secret: Object.keys(headers).length > 0 }],
+    health: wgetHealth(port, "/-/healthy"),
+    resources: { cpuMillis: 100, memoryMb: 64 },
+    user: { uid: IMAGES.blackboxExporter.uid, gid: IMAGES.blackboxExporter.gid },
     allowFrom: [monitoringWorkloadName(name, "prometheus")],
     metrics: { port, path: "/metrics" },
   };

@@ -3,13 +3,16 @@ import * as random from "@pulumi/random";
 import { PostgresEndpoint, RedisEndpoint } from "./endpoints";
 import {
   AlertReceivers,
+  GatewayProbe,
   MetricsRetention,
   alertmanagerSpec,
+  blackboxExporterSpec,
   grafanaDatasources,
   grafanaSpec,
   grafanaScrapeIdentity,
   httpUrl,
   lokiSpec,
+  portOf,
   postgresExporterSpec,
   prometheusConfig,
   prometheusSpec,
@@ -17,7 +20,11 @@ import {
   resolveDiscovery,
   scrapeJobFor,
 } from "./monitoring-specs";
+import { GATEWAY_PROBE_MODULE } from "./monitoring-config";
 import { DeployedWorkload, Runtime } from "./runtime/types";
+
+/** The job of the public gateway probe: its series carry the probed URL as `instance`. */
+export const GATEWAY_PROBE_JOB = "gateway-probe";
 
 export interface ScrapeTarget {
   /** Prometheus job name. Required. */
@@ -40,6 +47,8 @@ export interface MonitoringArgs {
   readonly alertReceivers?: AlertReceivers;
   /** Days of logs Loki keeps. Default: 14. */
   readonly logRetentionDays?: number;
+  /** The public gateway URL the blackbox exporter probes (a 2xx answer, and the TLS certificate's expiry). Default: none, no probe. */
+  readonly gatewayProbe?: GatewayProbe;
   /** How long and how much Prometheus keeps, and its volume. Default: prometheusSpec's. */
   readonly metricsRetention?: MetricsRetention;
 }
@@ -74,6 +83,8 @@ export class Monitoring extends pulumi.ComponentResource {
     const roles = Object.keys(scraped) as (keyof typeof scraped)[];
     const placed = {} as Record<keyof typeof scraped, DeployedWorkload>;
     for (const role of roles) placed[role] = runtime.deploy(scraped[role], this);
+    const blackbox = args.gatewayProbe && blackboxExporterSpec(name, args.gatewayProbe);
+    const blackboxPlaced = blackbox && runtime.deploy(blackbox, this);
 
     // Every replica is its own target, found the runtime's way (container names, or a headless
     // Service's DNS records); Grafana is scraped too, though deployed after Prometheus.
@@ -91,17 +102,35 @@ export class Monitoring extends pulumi.ComponentResource {
       ((grafana) => ({ job: "grafana", workload: grafana.name, discovery: runtime.scrapeDiscovery(grafana) }))(
         grafanaScrapeIdentity(name),
       ),
+      ...(blackbox
+        ? [{ job: "blackbox-exporter", workload: blackbox.name, discovery: runtime.scrapeDiscovery(blackbox) }]
+        : []),
     ];
+    // The probe goes through the exporter's Service: any one exporter may probe.
+    const probes =
+      blackbox && blackboxPlaced && args.gatewayProbe
+        ? pulumi.all([blackboxPlaced.host, pulumi.output(args.gatewayProbe.url)]).apply(([host, url]) => [
+            {
+              job: GATEWAY_PROBE_JOB,
+              exporter: `${host}:${portOf(blackbox, "http")}`,
+              module: GATEWAY_PROBE_MODULE,
+              targets: [url],
+            },
+          ])
+        : pulumi.output([]);
     const jobs = pulumi.all(
       scrapeTargets.map((t) => resolveDiscovery(t.discovery).apply((d) => scrapeJobFor(t.job, t.workload, d))),
     );
-    const config = pulumi.all([jobs, placed.alertmanager.host]).apply(([resolved, alertmanagerHost]) =>
-      prometheusConfig({
-        stack: runtime.stack,
-        jobs: resolved,
-        alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
-      }),
-    );
+    const config = pulumi
+      .all([jobs, probes, placed.alertmanager.host])
+      .apply(([resolved, resolvedProbes, alertmanagerHost]) =>
+        prometheusConfig({
+          stack: runtime.stack,
+          jobs: resolved,
+          probes: resolvedProbes,
+          alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
+        }),
+      );
     const prometheus = prometheusSpec(name, config, args.metricsRetention);
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 

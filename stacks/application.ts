@@ -16,7 +16,7 @@ import { ApiService } from "../components/api-service";
 import { Backup } from "../components/backup";
 import { NorthstackConfig } from "../components/config";
 import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint } from "../components/endpoints";
-import { Kong, KongArgs } from "../components/kong";
+import { KONG_PROXY_PORT, Kong, KongArgs } from "../components/kong";
 import { Monitoring } from "../components/monitoring";
 import { AlertReceivers } from "../components/monitoring-specs";
 import { Runtime } from "../components/runtime/types";
@@ -31,6 +31,8 @@ const MONITORING = "monitoring";
 const BACKUP = "backup";
 
 const supabaseWorkload = (service: string) => `${SUPABASE}-${service}`;
+/** What the blackbox exporter asks the gateway: the API's health, through the route and key-auth clients use. */
+const GATEWAY_PROBE_PATH = "/api/v1/health";
 /** Supabase services that log in to Postgres. */
 const DATABASE_SERVICES = ["auth", "rest", "realtime", "storage", "meta"] as const;
 
@@ -58,11 +60,13 @@ export function egressClients(cfg: NorthstackConfig): { postgres: string[]; redi
     ],
     // Kong keeps its rate-limit counters in Redis.
     redis: [...apis, KONG, ...monitoring("redis-exporter")],
-    // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to PagerDuty, Slack and the webhook.
+    // Storage keeps objects and the backup job its dumps in S3 or GCS; Alertmanager posts to PagerDuty,
+    // Slack and the webhook; the blackbox exporter probes the gateway at its public address.
     publicHttps: [
       ...(cfg.supabase.storage ? [BUCKET_USERS.storage] : []),
       BACKUP,
       ...(httpsAlertReceiver(cfg) ? monitoring("alertmanager") : []),
+      ...monitoring("blackbox-exporter"),
     ],
   };
 }
@@ -185,6 +189,13 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
         grafanaHostPort: args.grafanaHostPort,
         alertReceivers: alertReceivers(cfg),
         metricsRetention: cfg.monitoring.retention,
+        gatewayProbe: {
+          // Docker publishes the gateway on the host's loopback address, which no container reaches:
+          // there the probe asks the same proxy listener in-network.
+          url: pulumi.interpolate`${runtime.kind === "docker" ? pulumi.interpolate`http://${kong.host}:${KONG_PROXY_PORT}` : kong.url}${GATEWAY_PROBE_PATH}`,
+          // The anon key is what every client sends; the probe passes the same key-auth they do.
+          headers: { apikey: supabase.anonKey },
+        },
       })
     : undefined;
 

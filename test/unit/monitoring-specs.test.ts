@@ -3,6 +3,7 @@ import * as YAML from "yaml";
 import { PostgresEndpoint, RedisEndpoint } from "../../components/endpoints";
 import {
   alertmanagerSpec,
+  blackboxExporterSpec,
   grafanaDatasources,
   grafanaSpec,
   lokiSpec,
@@ -38,6 +39,7 @@ const specs: WorkloadSpec[] = [
   lokiSpec("monitoring"),
   prometheusSpec("monitoring", "global: {}\n"),
   grafanaSpec("monitoring", { stack: "dev", datasources: "apiVersion: 1\n", adminPassword: "secret" }),
+  blackboxExporterSpec("monitoring", { url: "https://api.example.ca/api/v1/health" }),
 ];
 const byName = (suffix: string) => specs.find((s) => s.name === `monitoring-${suffix}`)!;
 const declaredPorts = (spec: WorkloadSpec) => (spec.ports ?? []).map((p) => p.port);
@@ -190,4 +192,22 @@ test("a retention size cap that leaves the volume no room to compact is refused"
   expect(() => prometheusSpec("monitoring", "", { sizeGb: 20 })).toThrow(
     "Prometheus retention size 20 GB does not fit",
   );
+});
+
+test("the blackbox exporter's config holds the probe's API key as a secret file, and requires TLS for an https URL", async () => {
+  const spec = blackboxExporterSpec("monitoring", {
+    url: "https://api.example.ca/api/v1/health",
+    headers: { apikey: pulumi.secret("anon-key") },
+  });
+  const [file] = spec.files!;
+  expect(file.secret).toBe(true);
+  const content = await new Promise<string>((resolve) => pulumi.output(file.content).apply(resolve));
+  expect(YAML.parse(content).modules.http_2xx.http).toMatchObject({
+    fail_if_not_ssl: true,
+    headers: { apikey: "anon-key" },
+  });
+  const plain = blackboxExporterSpec("monitoring", { url: "http://kong:8000/api/v1/health" });
+  expect(plain.files![0].secret).toBe(false);
+  const plainContent = await new Promise<string>((resolve) => pulumi.output(plain.files![0].content).apply(resolve));
+  expect(YAML.parse(plainContent).modules.http_2xx.http.fail_if_not_ssl).toBe(false);
 });
