@@ -55,6 +55,8 @@ export interface PrometheusConfigArgs {
   readonly jobs: readonly ScrapeJob[];
   /** Blackbox probes. Default: none. */
   readonly probes?: readonly ProbeJob[];
+  /** Labels on Prometheus's scrape of itself, e.g. its `workload`. Default: none. */
+  readonly selfLabels?: Readonly<Record<string, string>>;
   /** host:port of Alertmanager. */
   readonly alertmanager: string;
   /** Default: 15s. */
@@ -139,7 +141,15 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
     alerting: { alertmanagers: [{ static_configs: [{ targets: [args.alertmanager] }] }] },
     rule_files: [args.ruleFile ?? RULES_FILE],
     scrape_configs: [
-      { job_name: PROMETHEUS_SELF_JOB, static_configs: [{ targets: [`localhost:${MONITORING_PORTS.prometheus}`] }] },
+      {
+        job_name: PROMETHEUS_SELF_JOB,
+        static_configs: [
+          {
+            targets: [`localhost:${MONITORING_PORTS.prometheus}`],
+            ...(args.selfLabels && Object.keys(args.selfLabels).length ? { labels: { ...args.selfLabels } } : {}),
+          },
+        ],
+      },
       ...args.jobs.map(renderScrapeJob),
       ...(args.probes ?? []).map(renderProbeJob),
     ],

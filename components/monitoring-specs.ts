@@ -337,12 +337,15 @@ export function prometheusConfig(args: {
   stack: string;
   jobs: readonly ScrapeJob[];
   probes?: readonly ProbeJob[];
+  /** Prometheus's own workload name, for the `workload` label of its scrape of itself. */
+  self?: string;
   alertmanager: PlacedWorkload;
 }): string {
   return renderPrometheusConfig({
     stack: args.stack,
     jobs: args.jobs,
     probes: args.probes,
+    selfLabels: args.self ? { workload: args.self } : undefined,
     alertmanager: `${args.alertmanager.host}:${portOf(args.alertmanager.spec, "http")}`,
   });
 }

@@ -12,6 +12,7 @@ import {
   grafanaScrapeIdentity,
   httpUrl,
   lokiSpec,
+  monitoringWorkloadName,
   portOf,
   postgresExporterSpec,
   prometheusConfig,
@@ -128,6 +129,7 @@ export class Monitoring extends pulumi.ComponentResource {
           stack: runtime.stack,
           jobs: resolved,
           probes: resolvedProbes,
+          self: monitoringWorkloadName(name, "prometheus"),
           alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
         }),
       );

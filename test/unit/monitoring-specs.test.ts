@@ -95,6 +95,15 @@ test("Prometheus scrapes itself on the port its spec declares", () => {
     job_name: "prometheus",
     static_configs: [{ targets: [`localhost:${portOf(byName("prometheus"), "http")}`] }],
   });
+  const labelled = YAML.parse(
+    prometheusConfig({
+      stack: "dev",
+      jobs: [],
+      self: "monitoring-prometheus",
+      alertmanager: { spec: byName("alertmanager"), host: "am" },
+    }),
+  ).scrape_configs[0];
+  expect(labelled.static_configs[0].labels).toEqual({ workload: "monitoring-prometheus" });
 });
 
 test("prometheus.yml sends alerts to Alertmanager on the port the Alertmanager spec declares", () => {
