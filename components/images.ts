@@ -19,6 +19,8 @@ export const IMAGES = {
   alertmanager: { image: "prom/alertmanager:v0.27.0", uid: 65534, gid: 65534 },
   grafana: { image: "grafana/grafana:11.3.1", uid: 472, gid: 472 },
   loki: { image: "grafana/loki:3.3.0", uid: 10001, gid: 10001 },
+  // Busybox-based: wget for the health check.
+  blackboxExporter: { image: "prom/blackbox-exporter:v0.25.0", uid: 65534, gid: 65534 },
   postgresExporter: { image: "prometheuscommunity/postgres-exporter:v0.16.0", uid: 65534, gid: 65534 },
   // Upstream's alpine variant: busybox wget for the health check (Bitnami's versioned tags left docker.io in 2025).
   redisExporter: { image: "oliver006/redis_exporter:v1.66.0-alpine", uid: 59000, gid: 59000 },

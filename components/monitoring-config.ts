@@ -22,20 +22,45 @@ export const MONITORING_PORTS = {
   loki: 3100,
   postgresExporter: 9187,
   redisExporter: 9121,
+  blackboxExporter: 9115,
 } as const;
 
+/**
+ * One Prometheus job with one target per replica, so that each replica's counters are a series of
+ * their own and `up` sees a single replica fail. Give `targets` (each replica by name) or `dns` (a
+ * name whose A records are every replica), not both.
+ */
 export interface ScrapeJob {
   /** Prometheus job name, e.g. "api". */
   readonly job: string;
-  /** host:port targets. */
-  readonly targets: readonly string[];
+  /** host:port of each replica. Default: none. */
+  readonly targets?: readonly string[];
+  /** DNS names whose A records are the replicas (headless Services), scraped on `port`. Default: none. */
+  readonly dns?: { readonly names: readonly string[]; readonly port: number };
   /** Default: /metrics. */
   readonly metricsPath?: string;
+  /** Labels on every target of the job, e.g. `workload` and `namespace`. Default: none. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** A blackbox probe: the exporter at `exporter` (host:port) probes each URL with `module`. */
+export interface ProbeJob {
+  readonly job: string;
+  /** host:port of the blackbox exporter. */
+  readonly exporter: string;
+  /** A module the exporter's config defines, e.g. "http_2xx". */
+  readonly module: string;
+  /** What to probe, e.g. https://api.example.ca/health. */
+  readonly targets: readonly string[];
 }
 
 export interface PrometheusConfigArgs {
   readonly stack: string;
   readonly jobs: readonly ScrapeJob[];
+  /** Blackbox probes. Default: none. */
+  readonly probes?: readonly ProbeJob[];
+  /** Labels on Prometheus's scrape of itself, e.g. its `workload`. Default: none. */
+  readonly selfLabels?: Readonly<Record<string, string>>;
   /** host:port of Alertmanager. */
   readonly alertmanager: string;
   /** Default: 15s. */
@@ -45,14 +70,71 @@ export interface PrometheusConfigArgs {
 }
 
 export const RULES_FILE = "/etc/prometheus/rules/northstack.rules.yml";
+/** Prometheus scrapes itself under this job name. */
+export const PROMETHEUS_SELF_JOB = "prometheus";
+/** How often a DNS discovery looks up the replicas again: a new pod is scraped within this. */
+const DNS_REFRESH = "30s";
+
+function scrapeJobProblems(j: ScrapeJob): string[] {
+  const at = `scrape job ${JSON.stringify(j.job)}`;
+  const targets = j.targets ?? [];
+  const dnsNames = j.dns?.names ?? [];
+  if (targets.length === 0 && dnsNames.length === 0) return [`${at} has no targets; give targets or dns names`];
+  if (targets.length > 0 && dnsNames.length > 0) return [`${at} has both targets and dns names; give one`];
+  if (new Set(targets).size !== targets.length) return [`${at} lists a target twice`];
+  return [];
+}
+
+function renderScrapeJob(j: ScrapeJob): Record<string, unknown> {
+  const labels = j.labels ?? {};
+  const base = { job_name: j.job, metrics_path: j.metricsPath ?? "/metrics" };
+  if (j.dns) {
+    return {
+      ...base,
+      dns_sd_configs: [{ names: [...j.dns.names], type: "A", port: j.dns.port, refresh_interval: DNS_REFRESH }],
+      // DNS discovery carries no labels of its own; `instance` stays the pod's address:port.
+      ...(Object.keys(labels).length
+        ? {
+            relabel_configs: Object.entries(labels).map(([label, value]) => ({
+              target_label: label,
+              replacement: value,
+            })),
+          }
+        : {}),
+    };
+  }
+  return {
+    ...base,
+    static_configs: [{ targets: [...(j.targets ?? [])], ...(Object.keys(labels).length ? { labels } : {}) }],
+  };
+}
+
+/** The probed URL becomes the `instance` label; the exporter's address only says where to ask. */
+function renderProbeJob(p: ProbeJob): Record<string, unknown> {
+  return {
+    job_name: p.job,
+    metrics_path: "/probe",
+    params: { module: [p.module] },
+    static_configs: [{ targets: [...p.targets] }],
+    relabel_configs: [
+      { source_labels: ["__address__"], target_label: "__param_target" },
+      { source_labels: ["__param_target"], target_label: "instance" },
+      { target_label: "__address__", replacement: p.exporter },
+    ],
+  };
+}
 
 export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
-  const jobs = new Set<string>();
-  for (const j of args.jobs) {
-    if (jobs.has(j.job)) throw new Error(`scrape job ${JSON.stringify(j.job)} is listed twice`);
-    if (j.targets.length === 0) throw new Error(`scrape job ${JSON.stringify(j.job)} has no targets`);
+  const problems: string[] = [];
+  const jobs = new Set<string>([PROMETHEUS_SELF_JOB]);
+  for (const j of [...args.jobs, ...(args.probes ?? [])]) {
+    if (jobs.has(j.job)) problems.push(`scrape job ${JSON.stringify(j.job)} is listed twice`);
     jobs.add(j.job);
   }
+  for (const j of args.jobs) problems.push(...scrapeJobProblems(j));
+  for (const p of args.probes ?? [])
+    if (p.targets.length === 0) problems.push(`probe job ${JSON.stringify(p.job)} has no targets`);
+  if (problems.length) throw new Error(problems.join("; "));
   const interval = args.scrapeInterval ?? "15s";
   return YAML.stringify({
     global: {
@@ -63,13 +145,50 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
     alerting: { alertmanagers: [{ static_configs: [{ targets: [args.alertmanager] }] }] },
     rule_files: [args.ruleFile ?? RULES_FILE],
     scrape_configs: [
-      { job_name: "prometheus", static_configs: [{ targets: [`localhost:${MONITORING_PORTS.prometheus}`] }] },
-      ...args.jobs.map((j) => ({
-        job_name: j.job,
-        metrics_path: j.metricsPath ?? "/metrics",
-        static_configs: [{ targets: [...j.targets] }],
-      })),
+      {
+        job_name: PROMETHEUS_SELF_JOB,
+        static_configs: [
+          {
+            targets: [`localhost:${MONITORING_PORTS.prometheus}`],
+            ...(args.selfLabels && Object.keys(args.selfLabels).length ? { labels: { ...args.selfLabels } } : {}),
+          },
+        ],
+      },
+      ...args.jobs.map(renderScrapeJob),
+      ...(args.probes ?? []).map(renderProbeJob),
     ],
+  });
+}
+
+/** The blackbox module that probes the public gateway: a 2xx answer, over TLS when the URL is https. */
+export const GATEWAY_PROBE_MODULE = "http_2xx";
+
+export interface BlackboxConfigArgs {
+  /** Refuse a plain-HTTP answer (the public URL is https). Default: false. */
+  readonly requireTls?: boolean;
+  /** Request headers, e.g. the gateway's anon API key. Default: none. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * blackbox.yml with the gateway module. An https probe also reports the certificate's expiry
+ * (probe_ssl_earliest_cert_expiry); redirects are not followed, so a redirect is not mistaken for success.
+ */
+export function renderBlackboxConfig(args: BlackboxConfigArgs = {}): string {
+  return YAML.stringify({
+    modules: {
+      [GATEWAY_PROBE_MODULE]: {
+        prober: "http",
+        timeout: "10s",
+        http: {
+          method: "GET",
+          preferred_ip_protocol: "ip4",
+          follow_redirects: false,
+          fail_if_not_ssl: args.requireTls ?? false,
+          ...(args.headers && Object.keys(args.headers).length ? { headers: { ...args.headers } } : {}),
+        },
+      },
+    },
   });
 }
 

@@ -4,26 +4,30 @@
  * that declares it: a URL, scrape target or health check never retypes a number.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { retentionSizeProblem } from "./config/checks";
 import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles } from "./endpoints";
 import { IMAGES } from "./images";
 import {
   DASHBOARDS_DIR,
   MONITORING_PORTS,
+  ProbeJob,
   RULES_FILE,
   ScrapeJob,
   renderAlertRules,
   renderAlertmanagerConfig,
+  renderBlackboxConfig,
   renderGrafanaDashboardProvider,
   renderGrafanaDatasources,
   renderLokiConfig,
   renderOverviewDashboard,
   renderPrometheusConfig,
 } from "./monitoring-config";
+import { ScrapeDiscovery } from "./runtime/types";
 import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
 export type MonitoringRole =
-  "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter";
+  "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter" | "blackbox-exporter";
 
 export function monitoringWorkloadName(name: string, role: MonitoringRole): string {
   return `${name}-${role}`;
@@ -81,6 +85,38 @@ export function redisExporterSpec(name: string, redis: RedisEndpoint): WorkloadS
     health: wgetHealth(port, "/health"),
     resources: { cpuMillis: 100, memoryMb: 64 },
     user: { uid: IMAGES.redisExporter.uid, gid: IMAGES.redisExporter.gid },
+    allowFrom: [monitoringWorkloadName(name, "prometheus")],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** What the blackbox exporter probes: the gateway, from outside where the runtime allows. */
+export interface GatewayProbe {
+  /** URL that answers 2xx when the gateway and what it routes to work. Required. */
+  readonly url: pulumi.Input<string>;
+  /** Request headers, e.g. the anon API key; a Pulumi secret makes the config a secret file. Default: none. */
+  readonly headers?: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
+/** The blackbox exporter, probing `probe.url` over TLS when it is https (and so watching the certificate's expiry). */
+export function blackboxExporterSpec(name: string, probe: GatewayProbe): WorkloadSpec {
+  const port = MONITORING_PORTS.blackboxExporter;
+  const headers = probe.headers ?? {};
+  const content = pulumi
+    .all([pulumi.output(probe.url), pulumi.output(headers)])
+    .apply(([url, resolved]) =>
+      renderBlackboxConfig({ requireTls: url.startsWith("https://"), headers: resolved as Record<string, string> }),
+    );
+  return {
+    name: monitoringWorkloadName(name, "blackbox-exporter"),
+    component: "monitoring",
+    image: IMAGES.blackboxExporter.image,
+    args: ["--config.file=/etc/blackbox/blackbox.yml"],
+    ports: [{ name: "http", port }],
+    files: [{ path: "/etc/blackbox/blackbox.yml", content, secret: Object.keys(headers).length > 0 }],
+    health: wgetHealth(port, "/-/healthy"),
+    resources: { cpuMillis: 100, memoryMb: 64 },
+    user: { uid: IMAGES.blackboxExporter.uid, gid: IMAGES.blackboxExporter.gid },
     allowFrom: [monitoringWorkloadName(name, "prometheus")],
     metrics: { port, path: "/metrics" },
   };
@@ -159,9 +195,28 @@ export function lokiSpec(name: string, retentionDays?: number): WorkloadSpec {
   };
 }
 
-/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retentionDays` of metrics. Default: 15. */
-export function prometheusSpec(name: string, config: pulumi.Input<string>, retentionDays?: number): WorkloadSpec {
+/** How much Prometheus keeps: the first limit reached (age or size) drops the oldest blocks. */
+export interface MetricsRetention {
+  /** Days of metrics kept. Default: 15. */
+  readonly days?: number;
+  /** Size cap of the stored blocks, WAL included, in GB; must leave the volume room to compact. Default: 16. */
+  readonly sizeGb?: number;
+  /** Size of Prometheus's volume, in GB. Default: 20. */
+  readonly volumeGb?: number;
+}
+
+export const METRICS_RETENTION_DEFAULTS = { days: 15, sizeGb: 16, volumeGb: 20 } as const;
+
+/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retention`. */
+export function prometheusSpec(
+  name: string,
+  config: pulumi.Input<string>,
+  retention: MetricsRetention = {},
+): WorkloadSpec {
   const port = MONITORING_PORTS.prometheus;
+  const { days, sizeGb, volumeGb } = { ...METRICS_RETENTION_DEFAULTS, ...retention };
+  const problem = retentionSizeProblem(sizeGb, volumeGb);
+  if (problem) throw new Error(`Prometheus retention size ${sizeGb} GB ${problem}`);
   return {
     name: monitoringWorkloadName(name, "prometheus"),
     component: "monitoring",
@@ -169,14 +224,15 @@ export function prometheusSpec(name: string, config: pulumi.Input<string>, reten
     args: [
       "--config.file=/etc/prometheus/prometheus.yml",
       "--storage.tsdb.path=/prometheus",
-      `--storage.tsdb.retention.time=${retentionDays ?? 15}d`,
+      `--storage.tsdb.retention.time=${days}d`,
+      `--storage.tsdb.retention.size=${sizeGb}GB`,
     ],
     ports: [{ name: "http", port }],
     files: [
       { path: "/etc/prometheus/prometheus.yml", content: config },
       { path: RULES_FILE, content: renderAlertRules() },
     ],
-    volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: 20 }],
+    volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: volumeGb }],
     health: wgetHealth(port, "/-/healthy"),
     resources: { cpuMillis: 500, memoryMb: 512 },
     user: { uid: IMAGES.prometheus.uid, gid: IMAGES.prometheus.gid },
@@ -197,10 +253,21 @@ export interface GrafanaSpecArgs {
   readonly hostPort?: number;
 }
 
+/**
+ * What Prometheus needs of Grafana to scrape it (its name and metrics endpoint), known before Grafana
+ * is deployed: Grafana is deployed after Prometheus, whose address its data source names.
+ */
+export function grafanaScrapeIdentity(name: string): Pick<WorkloadSpec, "name" | "metrics"> {
+  return {
+    name: monitoringWorkloadName(name, "grafana"),
+    metrics: { port: MONITORING_PORTS.grafana, path: "/metrics" },
+  };
+}
+
 export function grafanaSpec(name: string, args: GrafanaSpecArgs): WorkloadSpec {
   const port = MONITORING_PORTS.grafana;
   return {
-    name: monitoringWorkloadName(name, "grafana"),
+    ...grafanaScrapeIdentity(name),
     component: "monitoring",
     image: IMAGES.grafana.image,
     ports: [{ name: "http", port, hostPort: args.hostPort }],
@@ -223,7 +290,6 @@ export function grafanaSpec(name: string, args: GrafanaSpecArgs): WorkloadSpec {
     health: { ...wgetHealth(port, "/api/health"), startSeconds: 30 },
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.grafana.uid, gid: IMAGES.grafana.gid },
-    metrics: { port, path: "/metrics" },
   };
 }
 
@@ -233,25 +299,54 @@ export interface PlacedWorkload {
   readonly host: string;
 }
 
-/** The scrape target for a workload's declared metrics endpoint; throws for a spec without one. */
-export function metricsTarget<H>(
-  job: string,
-  spec: WorkloadSpec,
-  host: H,
-): { job: string; host: H; port: number; path: string } {
-  if (!spec.metrics) throw new Error(`workload ${JSON.stringify(spec.name)} declares no metrics endpoint to scrape`);
-  return { job, host, port: spec.metrics.port, path: spec.metrics.path };
+/** A runtime's ScrapeDiscovery with its Outputs resolved. */
+export type ResolvedDiscovery =
+  | { readonly kind: "static"; readonly targets: readonly string[]; readonly path: string }
+  | {
+      readonly kind: "dns";
+      readonly name: string;
+      readonly port: number;
+      readonly path: string;
+      readonly namespace: string;
+    };
+
+/**
+ * The Prometheus job over every replica of `workload`, as its runtime discovers them. `instance` stays
+ * each replica's own address; `workload` (and on Kubernetes `namespace`) are added.
+ */
+export function scrapeJobFor(job: string, workload: string, discovery: ResolvedDiscovery): ScrapeJob {
+  if (discovery.kind === "static")
+    return { job, targets: discovery.targets, metricsPath: discovery.path, labels: { workload } };
+  return {
+    job,
+    dns: { names: [discovery.name], port: discovery.port },
+    metricsPath: discovery.path,
+    labels: { workload, namespace: discovery.namespace },
+  };
+}
+
+/** Resolves a runtime's discovery into plain values. */
+export function resolveDiscovery(discovery: ScrapeDiscovery): pulumi.Output<ResolvedDiscovery> {
+  if (discovery.kind === "static") return pulumi.output(discovery as ResolvedDiscovery);
+  return pulumi
+    .all([discovery.name, discovery.namespace])
+    .apply(([dnsName, namespace]) => ({ ...discovery, name: dnsName, namespace }));
 }
 
 /** prometheus.yml: the scrape jobs, and Alertmanager at the `http` port its spec declares. */
 export function prometheusConfig(args: {
   stack: string;
   jobs: readonly ScrapeJob[];
+  probes?: readonly ProbeJob[];
+  /** Prometheus's own workload name, for the `workload` label of its scrape of itself. */
+  self?: string;
   alertmanager: PlacedWorkload;
 }): string {
   return renderPrometheusConfig({
     stack: args.stack,
     jobs: args.jobs,
+    probes: args.probes,
+    selfLabels: args.self ? { workload: args.self } : undefined,
     alertmanager: `${args.alertmanager.host}:${portOf(args.alertmanager.spec, "http")}`,
   });
 }

@@ -3,27 +3,35 @@ import * as random from "@pulumi/random";
 import { PostgresEndpoint, RedisEndpoint } from "./endpoints";
 import {
   AlertReceivers,
+  GatewayProbe,
+  MetricsRetention,
   alertmanagerSpec,
+  blackboxExporterSpec,
   grafanaDatasources,
   grafanaSpec,
+  grafanaScrapeIdentity,
   httpUrl,
   lokiSpec,
-  metricsTarget,
+  monitoringWorkloadName,
+  portOf,
   postgresExporterSpec,
   prometheusConfig,
   prometheusSpec,
   redisExporterSpec,
+  resolveDiscovery,
+  scrapeJobFor,
 } from "./monitoring-specs";
+import { GATEWAY_PROBE_MODULE } from "./monitoring-config";
 import { DeployedWorkload, Runtime } from "./runtime/types";
 
+/** The job of the public gateway probe: its series carry the probed URL as `instance`. */
+export const GATEWAY_PROBE_JOB = "gateway-probe";
+
 export interface ScrapeTarget {
-  /** Prometheus job name. */
+  /** Prometheus job name. Required. */
   readonly job: string;
-  /** Host of the workload (a runtime's `DeployedWorkload.host`). */
-  readonly host: pulumi.Input<string>;
-  readonly port: number;
-  /** Default: /metrics. */
-  readonly path?: string;
+  /** A workload the runtime has already deployed, with a `metrics` endpoint; each replica is scraped. Required. */
+  readonly workload: string;
 }
 
 export interface MonitoringArgs {
@@ -40,8 +48,10 @@ export interface MonitoringArgs {
   readonly alertReceivers?: AlertReceivers;
   /** Days of logs Loki keeps. Default: 14. */
   readonly logRetentionDays?: number;
-  /** Days of metrics Prometheus keeps. Default: 15. */
-  readonly metricsRetentionDays?: number;
+  /** The public gateway URL the blackbox exporter probes (a 2xx answer, and the TLS certificate's expiry). Default: none, no probe. */
+  readonly gatewayProbe?: GatewayProbe;
+  /** How long and how much Prometheus keeps, and its volume. Default: prometheusSpec's. */
+  readonly metricsRetention?: MetricsRetention;
 }
 
 /**
@@ -74,22 +84,56 @@ export class Monitoring extends pulumi.ComponentResource {
     const roles = Object.keys(scraped) as (keyof typeof scraped)[];
     const placed = {} as Record<keyof typeof scraped, DeployedWorkload>;
     for (const role of roles) placed[role] = runtime.deploy(scraped[role], this);
+    const blackbox = args.gatewayProbe && blackboxExporterSpec(name, args.gatewayProbe);
+    const blackboxPlaced = blackbox && runtime.deploy(blackbox, this);
 
-    const targets = [
-      ...(args.targets ?? []),
-      ...roles.map((role) => metricsTarget(role, scraped[role], placed[role].host)),
+    // Every replica is its own target, found the runtime's way (container names, or a headless
+    // Service's DNS records); Grafana is scraped too, though deployed after Prometheus.
+    const scrapeTargets = [
+      ...(args.targets ?? []).map((t) => ({
+        job: t.job,
+        workload: t.workload,
+        discovery: runtime.scrapeDiscovery(t.workload),
+      })),
+      ...roles.map((role) => ({
+        job: role,
+        workload: scraped[role].name,
+        discovery: runtime.scrapeDiscovery(scraped[role]),
+      })),
+      ((grafana) => ({ job: "grafana", workload: grafana.name, discovery: runtime.scrapeDiscovery(grafana) }))(
+        grafanaScrapeIdentity(name),
+      ),
+      ...(blackbox
+        ? [{ job: "blackbox-exporter", workload: blackbox.name, discovery: runtime.scrapeDiscovery(blackbox) }]
+        : []),
     ];
+    // The probe goes through the exporter's Service: any one exporter may probe.
+    const probes =
+      blackbox && blackboxPlaced && args.gatewayProbe
+        ? pulumi.all([blackboxPlaced.host, pulumi.output(args.gatewayProbe.url)]).apply(([host, url]) => [
+            {
+              job: GATEWAY_PROBE_JOB,
+              exporter: `${host}:${portOf(blackbox, "http")}`,
+              module: GATEWAY_PROBE_MODULE,
+              targets: [url],
+            },
+          ])
+        : pulumi.output([]);
     const jobs = pulumi.all(
-      targets.map((t) => pulumi.all([t.job, pulumi.interpolate`${t.host}:${t.port}`, t.path ?? "/metrics"])),
+      scrapeTargets.map((t) => resolveDiscovery(t.discovery).apply((d) => scrapeJobFor(t.job, t.workload, d))),
     );
-    const config = pulumi.all([jobs, placed.alertmanager.host]).apply(([resolved, alertmanagerHost]) =>
-      prometheusConfig({
-        stack: runtime.stack,
-        jobs: resolved.map(([job, target, metricsPath]) => ({ job, targets: [target], metricsPath })),
-        alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
-      }),
-    );
-    const prometheus = prometheusSpec(name, config, args.metricsRetentionDays);
+    const config = pulumi
+      .all([jobs, probes, placed.alertmanager.host])
+      .apply(([resolved, resolvedProbes, alertmanagerHost]) =>
+        prometheusConfig({
+          stack: runtime.stack,
+          jobs: resolved,
+          probes: resolvedProbes,
+          self: monitoringWorkloadName(name, "prometheus"),
+          alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
+        }),
+      );
+    const prometheus = prometheusSpec(name, config, args.metricsRetention);
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 
     const grafana = grafanaSpec(name, {

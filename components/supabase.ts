@@ -100,6 +100,8 @@ const DEFAULT_KEYS_ISSUED_AT = 1735689600;
  */
 export const SUPABASE_PORTS = {
   auth: 9999,
+  /** GoTrue's Prometheus exporter, a listener of its own. */
+  authMetrics: 9100,
   rest: 3000,
   /** PostgREST's admin server, which answers /ready. */
   restAdmin: 3001,
@@ -134,11 +136,15 @@ const nodeHttpCheck = (port: number, path: string): string[] => [
 function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
   const pg = args.postgres;
   const port = SUPABASE_PORTS.auth;
+  const metricsPort = SUPABASE_PORTS.authMetrics;
   return {
     name: `${name}-auth`,
     component: "supabase",
     image: IMAGES.gotrue.image,
-    ports: [{ name: "http", port }],
+    ports: [
+      { name: "http", port },
+      { name: "metrics", port: metricsPort },
+    ],
     env: {
       GOTRUE_API_HOST: "0.0.0.0",
       GOTRUE_API_PORT: String(port),
@@ -152,6 +158,10 @@ function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
       GOTRUE_JWT_AUD: "authenticated",
       GOTRUE_JWT_DEFAULT_GROUP_NAME: "authenticated",
       GOTRUE_JWT_EXP: "3600",
+      GOTRUE_METRICS_ENABLED: "true",
+      GOTRUE_METRICS_EXPORTER: "prometheus",
+      OTEL_EXPORTER_PROMETHEUS_HOST: "0.0.0.0",
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
     },
     secretEnv: {
       GOTRUE_DB_DATABASE_URL: postgresUrl(withLogin(pg, args.logins.auth)),
@@ -163,6 +173,7 @@ function authSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
     user: { uid: IMAGES.gotrue.uid, gid: IMAGES.gotrue.gid },
     replicas: args.replicas,
     allowFrom: [gateway],
+    metrics: { port: metricsPort, path: "/metrics" },
   };
 }
 
@@ -194,6 +205,8 @@ function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
     user: { uid: IMAGES.postgrest.uid, gid: IMAGES.postgrest.gid },
     replicas: args.replicas,
     allowFrom: [gateway, ...(args.services.storage ? [`${name}-storage`] : [])],
+    // The admin server serves /metrics since PostgREST 12.2.
+    metrics: { port: admin, path: "/metrics" },
   };
 }
 
@@ -436,6 +449,12 @@ export class Supabase extends pulumi.ComponentResource {
   readonly upstreams: SupabaseUpstreams;
   /** The migration job; the API and the services depend on it. */
   readonly migrations: DeployedWorkload;
+  /**
+   * The deployed services that serve Prometheus metrics (GoTrue, PostgREST). Realtime's /metrics
+   * needs a bearer token signed with a secret of its own, and Storage, meta and Studio serve none
+   * that this project has verified for the pinned versions.
+   */
+  readonly metricsWorkloads: readonly string[];
 
   constructor(name: string, args: SupabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:data:Supabase", name, {}, opts);
@@ -464,18 +483,22 @@ export class Supabase extends pulumi.ComponentResource {
       gateway: args.gatewayName ?? "kong",
     };
     const upstreams: SupabaseUpstreams = {};
+    const metricsWorkloads: string[] = [];
     for (const [service, spec] of Object.entries(SERVICE_SPECS) as [
       keyof typeof SERVICE_SPECS,
       (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS],
     ][]) {
       if (!args.services[service]) continue;
       const identity = service === "storage" ? (args.storage.access?.dependsOn ?? []) : [];
-      const deployed = args.runtime.deploy(spec(context), this, {
+      const serviceSpec = spec(context);
+      const deployed = args.runtime.deploy(serviceSpec, this, {
         dependsOn: [...this.migrations.resources, ...identity],
       });
+      if (serviceSpec.metrics) metricsWorkloads.push(serviceSpec.name);
       upstreams[service] = pulumi.interpolate`http://${deployed.host}:${SUPABASE_PORTS[service]}`;
     }
     this.upstreams = upstreams;
+    this.metricsWorkloads = metricsWorkloads;
 
     this.registerOutputs({
       anonKey: this.anonKey,

@@ -5,7 +5,8 @@
  *     ──> Backup (verified dumps to a volume, or to a bucket) ──> Postgres
  *     ──> API (+ extra services) ──> Postgres, Redis
  *     ──> Kong (routes to the API, extra services and Supabase; rate limits in Redis)
- *     ──> Monitoring (Prometheus scrapes the API, extra services and Kong; exporters for Postgres and Redis)
+ *     ──> Monitoring (Prometheus scrapes every replica of the API, extra services, Kong, GoTrue and
+ *         PostgREST; exporters for Postgres and Redis)
  *
  * It owns its component names, so the workloads that leave the namespace (egressClients) are
  * derived from the same names the components are created with.
@@ -15,7 +16,7 @@ import { ApiService } from "../components/api-service";
 import { Backup } from "../components/backup";
 import { NorthstackConfig } from "../components/config";
 import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint, withLogin } from "../components/endpoints";
-import { Kong, KongArgs } from "../components/kong";
+import { KONG_PROXY_PORT, Kong, KongArgs } from "../components/kong";
 import { Monitoring } from "../components/monitoring";
 import { AlertReceivers } from "../components/monitoring-specs";
 import type { PublicEgress } from "../components/runtime/kubernetes";
@@ -31,6 +32,8 @@ const MONITORING = "monitoring";
 const BACKUP = "backup";
 
 const supabaseWorkload = (service: string) => `${SUPABASE}-${service}`;
+/** What the blackbox exporter asks the gateway: the API's health, through the route and key-auth clients use. */
+const GATEWAY_PROBE_PATH = "/api/v1/health";
 /** Supabase services that log in to Postgres. */
 const DATABASE_SERVICES = ["auth", "rest", "realtime", "storage", "meta"] as const;
 
@@ -80,6 +83,11 @@ export function egressClients(cfg: NorthstackConfig): {
       ...(cfg.monitoring.enabled && alerts
         ? [{ client: `${MONITORING}-alertmanager`, ports: alerts.ports, reason: alerts.reason }]
         : []),
+      ...monitoring("blackbox-exporter").map((client) => ({
+        client,
+        ports: [HTTPS_PORT],
+        reason: "the blackbox exporter probes the gateway at its public address, as clients reach it",
+      })),
     ],
   };
 }
@@ -232,14 +240,23 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     ? new Monitoring(MONITORING, {
         runtime,
         targets: [
-          { job: API, host: api.host, port: api.metricsPort },
-          ...extraServices.map((s) => ({ job: s.name, host: s.service.host, port: s.service.metricsPort })),
-          { job: KONG, host: kong.host, port: kong.metricsPort },
+          { job: API, workload: API },
+          ...extraServices.map((s) => ({ job: s.name, workload: s.name })),
+          { job: KONG, workload: KONG },
+          ...supabase.metricsWorkloads.map((workload) => ({ job: workload, workload })),
         ],
         postgres: withLogin(postgres, logins.exporter),
         redis,
         grafanaHostPort: args.grafanaHostPort,
         alertReceivers: alertReceivers(cfg),
+        metricsRetention: cfg.monitoring.retention,
+        gatewayProbe: {
+          // Docker publishes the gateway on the host's loopback address, which no container reaches:
+          // there the probe asks the same proxy listener in-network.
+          url: pulumi.interpolate`${runtime.kind === "docker" ? pulumi.interpolate`http://${kong.host}:${KONG_PROXY_PORT}` : kong.url}${GATEWAY_PROBE_PATH}`,
+          // The anon key is what every client sends; the probe passes the same key-auth they do.
+          headers: { apikey: supabase.anonKey },
+        },
       })
     : undefined;
 

@@ -255,6 +255,17 @@ export function studioLacksMeta(services: { readonly studio: boolean; readonly m
 }
 
 /**
+ * Whether Prometheus's retention size cap fits its volume: compaction writes a new block before it
+ * deletes the old ones, so the cap may use at most 80 % of the volume. Undefined when it fits, else
+ * what is wrong and the largest cap that fits.
+ */
+export function retentionSizeProblem(sizeGb: number, volumeGb: number): string | undefined {
+  const largest = Math.floor(volumeGb * 0.8);
+  if (sizeGb <= largest) return undefined;
+  return `does not fit a ${volumeGb} GB Prometheus volume; at most ${largest} (80 %, leaving room for compaction), or a larger volume`;
+}
+
+/**
  * The gateway certificate comes from exactly one source: a cert-manager ClusterIssuer (which writes
  * its own Secret) or the operator's kubernetes.io/tls Secret. Empty or absent counts as not given.
  * Returns "none" or "both" when that does not hold, or undefined when one source is given.

@@ -20,6 +20,7 @@ import { readApi, readApiEnv, readServices } from "./sections/api";
 import { readPostgres, readRedis } from "./sections/data";
 import { checkDataGuarantees } from "./sections/guarantees";
 import { readEksClusterName, readKubernetes } from "./sections/kubernetes";
+import { readMetricsRetention } from "./sections/metrics";
 import { checkHostPorts, readGatewayAndNetwork } from "./sections/network";
 import { checkProviderRegions, readPlatform } from "./sections/platform";
 import { readSecrets } from "./sections/secrets";
@@ -92,6 +93,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
   const supabaseServices = readSupabaseServices(r, problems);
   const secrets = readSecrets(r, problems);
   const alerts = readAlerts(r, problems, platform, secrets);
+  const retention = readMetricsRetention(r, problems);
   const apiEnv = readApiEnv(r, problems);
   const kubernetes = readKubernetes(r, problems, platform, secrets, stack, gateway.publicUrl);
   const eksClusterName = readEksClusterName(r, problems, platform, kubernetes.cluster);
@@ -116,7 +118,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
     redis: readRedis(r),
     supabase: { replicas: supabaseReplicas, ...supabaseServices },
     gateway,
-    monitoring: { enabled: r.bool("monitoring"), grafanaHostPort: r.int("grafanaPort"), alerts },
+    monitoring: { enabled: r.bool("monitoring"), grafanaHostPort: r.int("grafanaPort"), retention, alerts },
     deletionProtection: r.bool("deletionProtection"),
     docker,
     network,

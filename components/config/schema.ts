@@ -226,6 +226,27 @@ export const CONFIG_SCHEMA = {
     min: 1024,
     max: 65535,
   },
+  metricsRetentionDays: {
+    type: "integer",
+    description: "Days of metrics Prometheus keeps (the size cap may drop them sooner).",
+    default: 15,
+    min: 1,
+    max: 3650,
+  },
+  metricsRetentionGb: {
+    type: "integer",
+    description: "Size cap of Prometheus's stored metrics, in GB; at most 80% of metricsVolumeGb.",
+    default: 16,
+    min: 1,
+    max: 10000,
+  },
+  metricsVolumeGb: {
+    type: "integer",
+    description: "Size of Prometheus's volume, in GB.",
+    default: 20,
+    min: 2,
+    max: 16000,
+  },
   alertWebhookUrl: {
     type: "string",
     description: "Generic webhook (https) that receives every Alertmanager notification, critical and warning.",
@@ -478,6 +499,8 @@ export interface NorthstackConfig {
   readonly monitoring: {
     readonly enabled: boolean;
     readonly grafanaHostPort: number;
+    /** How much Prometheus keeps: the first of age and size to be reached drops the oldest blocks. */
+    readonly retention: { readonly days: number; readonly sizeGb: number; readonly volumeGb: number };
     /** Plain settings of the alert receivers; their credentials are in `secrets` (alertSmtpPassword, alertSlackWebhookUrl, ...). */
     readonly alerts: {
       readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string };

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { MIGRATIONS_LABEL, WorkloadSpec, standardLabels, validateWorkload } from "../workload";
 import { hashBuildContext } from "./build-context";
-import { DeployedWorkload, Runtime } from "./types";
+import { DeployedWorkload, Runtime, ScrapeDiscovery, ScrapedWorkload, scrapedSpec } from "./types";
 
 export interface DockerRuntimeArgs {
   /** The Pulumi stack name; prefixes Docker object names so stacks on one engine never collide. */
@@ -54,6 +54,18 @@ export function fileDirectories(spec: Pick<WorkloadSpec, "name" | "files" | "vol
   return [...dirs].filter((d) => ![...dirs].some((outer) => within(d, outer))).sort();
 }
 
+/**
+ * The container name of each replica: `northstack-<stack>-<workload>`, with `-1`, `-2`... when there
+ * are several. Each is also its DNS name on the stack's network, where the workload's own name is an
+ * alias shared by all its replicas.
+ */
+export function containerNames(stack: string, spec: Pick<WorkloadSpec, "name" | "kind" | "replicas">): string[] {
+  const prefix = `northstack-${stack}-${spec.name}`;
+  const replicas = spec.kind === "job" ? 1 : (spec.replicas ?? 1);
+  if (replicas === 1) return [prefix];
+  return Array.from({ length: replicas }, (_, i) => `${prefix}-${i + 1}`);
+}
+
 /** Throws, naming the job and what to do, unless its container exited 0. */
 export function checkJobExit(job: string, container: string, urn: string, exitCode: number | undefined): void {
   if (exitCode === 0) return;
@@ -84,7 +96,7 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
   readonly network: docker.Network;
   /** The network's gateway: where connections from the host appear to come from. */
   readonly gatewayAddress: string;
-  private readonly deployed = new Set<string>();
+  private readonly deployed = new Map<string, WorkloadSpec>();
   private readonly images = new Map<string, docker.RemoteImage>();
 
   constructor(name: string, args: DockerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -129,7 +141,7 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     const fileDirs = fileDirectories(spec);
     if (this.deployed.has(spec.name))
       throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
-    this.deployed.add(spec.name);
+    this.deployed.set(spec.name, spec);
 
     const prefix = `northstack-${this.stack}-${spec.name}`;
     const resources: pulumi.Resource[] = [];
@@ -190,17 +202,15 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     }
 
     const isJob = spec.kind === "job";
-    const replicas = isJob ? 1 : (spec.replicas ?? 1);
     const env = renderEnv(spec);
     const containers: docker.Container[] = [];
 
-    for (let i = 0; i < replicas; i++) {
-      const suffix = replicas > 1 ? `-${i + 1}` : "";
+    for (const [i, containerName] of containerNames(this.stack, spec).entries()) {
       const health = spec.health;
       const container = new docker.Container(
-        `${spec.name}${suffix}`,
+        `${spec.name}${containerName.slice(prefix.length)}`,
         {
-          name: `${prefix}${suffix}`,
+          name: containerName,
           image: spec.image,
           command: spec.args,
           entrypoints: spec.command,
@@ -256,6 +266,16 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     }
 
     return { host: pulumi.all(ready).apply(() => spec.name), resources };
+  }
+
+  /** Each replica's container by name: the shared alias would spread scrapes over the replicas. */
+  scrapeDiscovery(workload: ScrapedWorkload | string): ScrapeDiscovery {
+    const spec = scrapedSpec(workload, this.deployed, this.stack);
+    return {
+      kind: "static",
+      targets: containerNames(this.stack, spec).map((c) => `${c}:${spec.metrics.port}`),
+      path: spec.metrics.path,
+    };
   }
 
   /** One pull per distinct image reference, kept locally so `pulumi destroy` does not delete shared images. */

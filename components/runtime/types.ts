@@ -12,6 +12,23 @@ export interface DeployedWorkload {
 }
 
 /**
+ * Where Prometheus finds every replica of a workload's metrics endpoint, one target per replica so
+ * that counters from different replicas never interleave in one series. `static`: the runtime names
+ * each replica (Docker containers). `dns`: a DNS name whose A records are the address of every pod,
+ * ready or not (a headless Service), scraped on `port`.
+ */
+export type ScrapeDiscovery =
+  | { readonly kind: "static"; readonly targets: readonly string[]; readonly path: string }
+  | {
+      readonly kind: "dns";
+      readonly name: pulumi.Output<string>;
+      readonly port: number;
+      readonly path: string;
+      /** The namespace the pods run in, for the `namespace` label. */
+      readonly namespace: pulumi.Output<string>;
+    };
+
+/**
  * Renders WorkloadSpecs into provider resources. One implementation per platform: `DockerRuntime`
  * (dev) and `KubernetesRuntime` (staging, prod). Components take a Runtime and never touch a
  * platform provider for their containers.
@@ -26,6 +43,11 @@ export interface Runtime {
    * a runtime rejects a second workload with the same name.
    */
   deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload;
+  /**
+   * How to scrape each replica of a workload's `metrics` endpoint: a spec, or the name of a workload
+   * this runtime has deployed. Throws for a workload without `metrics`, or a name not deployed here.
+   */
+  scrapeDiscovery(workload: ScrapedWorkload | string): ScrapeDiscovery;
   /**
    * Builds `context` (with its Dockerfile) into a local image named `<repository>:<content hash>`,
    * registered as `<resourceName>-image` under `parent`; nothing is pushed. Only runtimes that run
@@ -52,4 +74,22 @@ export function buildLocally(
       `${resourceName}: the ${runtime.kind} runtime cannot build ${context}; give a pinned image pushed to a registry`,
     );
   return runtime.buildImage(resourceName, repository, context, parent);
+}
+
+/** What a runtime reads of a spec to say how to scrape it. */
+export type ScrapedWorkload = Pick<WorkloadSpec, "name" | "kind" | "replicas" | "metrics">;
+
+/** The spec behind `workload` (a spec, or a deployed workload's name) and its metrics endpoint; throws without one. */
+export function scrapedSpec(
+  workload: ScrapedWorkload | string,
+  deployed: ReadonlyMap<string, ScrapedWorkload>,
+  stack: string,
+): ScrapedWorkload & { readonly metrics: NonNullable<WorkloadSpec["metrics"]> } {
+  const spec = typeof workload === "string" ? deployed.get(workload) : workload;
+  if (!spec)
+    throw new Error(
+      `workload ${JSON.stringify(workload)} is not deployed on stack ${stack}; deploy it before asking how to scrape it`,
+    );
+  if (!spec.metrics) throw new Error(`workload ${JSON.stringify(spec.name)} declares no metrics endpoint to scrape`);
+  return { ...spec, metrics: spec.metrics };
 }

@@ -6,9 +6,11 @@ import * as YAML from "yaml";
 import { RECORDED } from "../../components/alert-rules";
 import {
   AlertmanagerConfigArgs,
+  GATEWAY_PROBE_MODULE,
   SEVERITIES,
   renderAlertRules,
   renderAlertmanagerConfig,
+  renderBlackboxConfig,
   renderGrafanaDashboardProvider,
   renderGrafanaDatasources,
   renderLokiConfig,
@@ -73,6 +75,79 @@ test("prometheus.yml passes promtool check config, rules included", () => {
       write("broken.yml", config.replace("scrape_interval: 15s", "scrape_interval: fast")),
     ).code,
   ).not.toBe(0);
+});
+
+test("the per-replica scrape configs of both runtimes pass promtool check config", () => {
+  const config = renderPrometheusConfig({
+    stack: "prod",
+    jobs: [
+      // Docker: each replica's container.
+      { job: "api", targets: ["northstack-dev-api-1:8080", "northstack-dev-api-2:8080"], labels: { workload: "api" } },
+      // Kubernetes: every pod behind a headless Service.
+      {
+        job: "kong",
+        dns: { names: ["kong-metrics.northstack-prod.svc.cluster.local"], port: 8100 },
+        labels: { workload: "kong", namespace: "northstack-prod" },
+      },
+    ],
+    alertmanager: "alertmanager:9093",
+    ruleFile: rulesFile,
+  });
+  const result = run("promtool", "check", "config", write("per-replica.yml", config));
+  expect(result).toMatchObject({ code: 0 });
+  expect(result.out).toContain("SUCCESS");
+  // promtool really reads the discovery: a record type it does not know fails.
+  expect(
+    run("promtool", "check", "config", write("bad-dns.yml", config.replace("type: A", "type: CNAME"))).code,
+  ).not.toBe(0);
+});
+
+test("the gateway probe's blackbox config passes prometheus-blackbox-exporter --config.check", () => {
+  const check = (name: string, content: string) =>
+    run("prometheus-blackbox-exporter", "--config.check", `--config.file=${write(name, content)}`);
+  const withKey = renderBlackboxConfig({ requireTls: true, headers: { apikey: "anon-key" } });
+  expect(YAML.parse(withKey).modules[GATEWAY_PROBE_MODULE].http).toMatchObject({
+    fail_if_not_ssl: true,
+    follow_redirects: false,
+    headers: { apikey: "anon-key" },
+  });
+  for (const [name, content] of [
+    ["blackbox.yml", withKey],
+    ["blackbox-plain.yml", renderBlackboxConfig()],
+  ]) {
+    const result = check(name, content);
+    expect({ name, ...result }).toMatchObject({ name, code: 0 });
+    expect(result.out).toContain("Config file is ok");
+  }
+  // The check is real: a misspelt field or a bad timeout fails.
+  expect(check("misspelt.yml", withKey.replace("fail_if_not_ssl", "fail_if_no_ssl")).code).not.toBe(0);
+  expect(check("timeout.yml", withKey.replace("timeout: 10s", "timeout: soon")).code).not.toBe(0);
+});
+
+test("the gateway probe job passes promtool and asks the exporter about the public URL", () => {
+  const config = renderPrometheusConfig({
+    stack: "prod",
+    jobs: [],
+    probes: [
+      {
+        job: "gateway-probe",
+        exporter: "monitoring-blackbox-exporter:9115",
+        module: GATEWAY_PROBE_MODULE,
+        targets: ["https://api.example.ca/api/v1/health"],
+      },
+    ],
+    alertmanager: "alertmanager:9093",
+    ruleFile: rulesFile,
+  });
+  expect(run("promtool", "check", "config", write("probe.yml", config))).toMatchObject({ code: 0 });
+  const job = YAML.parse(config).scrape_configs.find((c: { job_name: string }) => c.job_name === "gateway-probe");
+  expect(job).toMatchObject({ metrics_path: "/probe", params: { module: [GATEWAY_PROBE_MODULE] } });
+  // The URL becomes the probe's target and its instance; the exporter is only where Prometheus asks.
+  expect(job.relabel_configs).toEqual([
+    { source_labels: ["__address__"], target_label: "__param_target" },
+    { source_labels: ["__param_target"], target_label: "instance" },
+    { target_label: "__address__", replacement: "monitoring-blackbox-exporter:9115" },
+  ]);
 });
 
 test("duplicate or empty scrape jobs are rejected by the renderer", () => {

@@ -47,6 +47,9 @@ const recorded: WorkloadSpec[] = [];
 const recording: Runtime = {
   kind: "kubernetes",
   stack: "staging",
+  scrapeDiscovery: () => {
+    throw new Error("not scraped in this test");
+  },
   deploy: (spec) => {
     recorded.push(spec);
     return { host: pulumi.output(`${spec.name}.svc`), resources: [] };

@@ -111,6 +111,9 @@ describe("ApiService under mocks", () => {
         const recording: Runtime = {
           kind: "kubernetes",
           stack: "staging",
+          scrapeDiscovery: () => {
+            throw new Error("not scraped in this test");
+          },
           deploy: (spec) => {
             recorded.push(spec);
             return { host: pulumi.output(`${spec.name}.northstack-staging.svc.cluster.local`), resources: [] };

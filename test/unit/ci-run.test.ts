@@ -51,6 +51,7 @@ test(".ci/run installs the tools every integration suite needs", () => {
     "redis-server",
     "prometheus",
     "prometheus-alertmanager",
+    "prometheus-blackbox-exporter",
     "shellcheck",
     "curl",
     "openssl",

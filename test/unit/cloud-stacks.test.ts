@@ -815,7 +815,7 @@ describe("variants", () => {
     ]);
   });
 
-  test("an alert webhook lets Alertmanager, and only it besides storage and backups, reach public HTTPS", async () => {
+  test("an alert webhook lets Alertmanager, and only it besides storage, backups and the gateway probe, reach public HTTPS", async () => {
     const p = await plan("staging", { "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts" });
     const httpsClients = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
       .filter((np) =>
@@ -824,7 +824,13 @@ describe("variants", () => {
         ),
       )
       .map((np) => (np.inputs.metadata as Obj).name);
-    expect(httpsClients.sort()).toEqual(["backup", "monitoring-alertmanager", "supabase-storage"]);
+    expect(httpsClients.sort()).toEqual([
+      "backup",
+      "monitoring-alertmanager",
+      // It probes the gateway at its public address, as a client would.
+      "monitoring-blackbox-exporter",
+      "supabase-storage",
+    ]);
   });
 
   test.each(["aws", "gcp"])(

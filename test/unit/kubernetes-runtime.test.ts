@@ -547,7 +547,8 @@ test("ingress exposure: the Ingress terminates TLS with the issuer's certificate
       },
     ],
   });
-  expect(ofType("Service", "northstack-ingress").map((r) => r.name)).toEqual(["kong"]);
+  // No LoadBalancer Service: the cluster Service, and the headless one Prometheus finds the pods through.
+  expect(ofType("Service", "northstack-ingress").map((r) => r.name)).toEqual(["kong-metrics", "kong"]);
   expect(
     podOf(named("Deployment", "kong", "northstack-ingress")).spec.volumes.map((v: { name: string }) => v.name),
   ).not.toContain("public-tls");

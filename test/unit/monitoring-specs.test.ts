@@ -3,16 +3,18 @@ import * as YAML from "yaml";
 import { PostgresEndpoint, RedisEndpoint } from "../../components/endpoints";
 import {
   alertmanagerSpec,
+  blackboxExporterSpec,
   grafanaDatasources,
   grafanaSpec,
   lokiSpec,
-  metricsTarget,
   portOf,
   postgresExporterSpec,
   prometheusConfig,
   prometheusSpec,
   redisExporterSpec,
+  scrapeJobFor,
 } from "../../components/monitoring-specs";
+import { retentionSizeProblem } from "../../components/config/checks";
 import { WorkloadSpec, validateWorkload } from "../../components/workload";
 
 const postgres: PostgresEndpoint = {
@@ -36,6 +38,7 @@ const specs: WorkloadSpec[] = [
   lokiSpec("monitoring"),
   prometheusSpec("monitoring", "global: {}\n"),
   grafanaSpec("monitoring", { stack: "dev", datasources: "apiVersion: 1\n", adminPassword: "secret" }),
+  blackboxExporterSpec("monitoring", { url: "https://api.example.ca/api/v1/health" }),
 ];
 const byName = (suffix: string) => specs.find((s) => s.name === `monitoring-${suffix}`)!;
 const declaredPorts = (spec: WorkloadSpec) => (spec.ports ?? []).map((p) => p.port);
@@ -91,6 +94,15 @@ test("Prometheus scrapes itself on the port its spec declares", () => {
     job_name: "prometheus",
     static_configs: [{ targets: [`localhost:${portOf(byName("prometheus"), "http")}`] }],
   });
+  const labelled = YAML.parse(
+    prometheusConfig({
+      stack: "dev",
+      jobs: [],
+      self: "monitoring-prometheus",
+      alertmanager: { spec: byName("alertmanager"), host: "am" },
+    }),
+  ).scrape_configs[0];
+  expect(labelled.static_configs[0].labels).toEqual({ workload: "monitoring-prometheus" });
 });
 
 test("prometheus.yml sends alerts to Alertmanager on the port the Alertmanager spec declares", () => {
@@ -128,17 +140,22 @@ test("Grafana's data sources point at the ports the Prometheus and Loki specs de
   });
 });
 
-test("a scrape target takes the port and path of the metrics its workload declares", () => {
-  for (const spec of specs)
-    expect(metricsTarget("job", spec, "host")).toEqual({
-      job: "job",
-      host: "host",
+test("a scrape job takes the port and path of the metrics its workload declares", () => {
+  for (const spec of specs) {
+    const discovery = {
+      kind: "dns",
+      name: `${spec.name}-metrics.ns`,
       port: spec.metrics!.port,
       path: spec.metrics!.path,
+      namespace: "ns",
+    } as const;
+    expect(scrapeJobFor("job", spec.name, discovery)).toEqual({
+      job: "job",
+      dns: { names: [`${spec.name}-metrics.ns`], port: spec.metrics!.port },
+      metricsPath: spec.metrics!.path,
+      labels: { workload: spec.name, namespace: "ns" },
     });
-  expect(() => metricsTarget("job", { ...byName("loki"), metrics: undefined }, "host")).toThrow(
-    'workload "monitoring-loki" declares no metrics endpoint to scrape',
-  );
+  }
 });
 
 test("a URL to a port the workload does not declare fails instead of pointing nowhere", () => {
@@ -162,7 +179,43 @@ test("Alertmanager's config is a secret file exactly when it holds a receiver's 
   }
 });
 
-test("Prometheus keeps metrics for the days asked, 15 by default", () => {
-  expect(prometheusSpec("monitoring", "").args).toContain("--storage.tsdb.retention.time=15d");
-  expect(prometheusSpec("monitoring", "", 30).args).toContain("--storage.tsdb.retention.time=30d");
+test("Prometheus keeps metrics for the days and size asked, 15 days and 16 GB of a 20 GB volume by default", () => {
+  const byDefault = prometheusSpec("monitoring", "");
+  expect(byDefault.args).toEqual(
+    expect.arrayContaining(["--storage.tsdb.retention.time=15d", "--storage.tsdb.retention.size=16GB"]),
+  );
+  expect(byDefault.volumes).toEqual([{ name: "data", mountPath: "/prometheus", sizeGb: 20 }]);
+  const asked = prometheusSpec("monitoring", "", { days: 30, sizeGb: 40, volumeGb: 50 });
+  expect(asked.args).toEqual(
+    expect.arrayContaining(["--storage.tsdb.retention.time=30d", "--storage.tsdb.retention.size=40GB"]),
+  );
+  expect(asked.volumes![0].sizeGb).toBe(50);
+});
+
+test("a retention size cap that leaves the volume no room to compact is refused", () => {
+  expect(retentionSizeProblem(16, 20)).toBeUndefined();
+  expect(retentionSizeProblem(17, 20)).toBe(
+    "does not fit a 20 GB Prometheus volume; at most 16 (80 %, leaving room for compaction), or a larger volume",
+  );
+  expect(() => prometheusSpec("monitoring", "", { sizeGb: 20 })).toThrow(
+    "Prometheus retention size 20 GB does not fit",
+  );
+});
+
+test("the blackbox exporter's config holds the probe's API key as a secret file, and requires TLS for an https URL", async () => {
+  const spec = blackboxExporterSpec("monitoring", {
+    url: "https://api.example.ca/api/v1/health",
+    headers: { apikey: pulumi.secret("anon-key") },
+  });
+  const [file] = spec.files!;
+  expect(file.secret).toBe(true);
+  const content = await new Promise<string>((resolve) => pulumi.output(file.content).apply(resolve));
+  expect(YAML.parse(content).modules.http_2xx.http).toMatchObject({
+    fail_if_not_ssl: true,
+    headers: { apikey: "anon-key" },
+  });
+  const plain = blackboxExporterSpec("monitoring", { url: "http://kong:8000/api/v1/health" });
+  expect(plain.files![0].secret).toBe(false);
+  const plainContent = await new Promise<string>((resolve) => pulumi.output(plain.files![0].content).apply(resolve));
+  expect(YAML.parse(plainContent).modules.http_2xx.http.fail_if_not_ssl).toBe(false);
 });

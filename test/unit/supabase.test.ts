@@ -1,7 +1,7 @@
 import { parse } from "libpg-query";
 import { CLIENT_ROLES, DB_CLIENTS, DbClient, dbPasswordEnv } from "../../components/db-roles";
 import type { PostgresLogin } from "../../components/endpoints";
-import { SupabaseServices } from "../../components/supabase";
+import { SUPABASE_PORTS, SupabaseServices } from "../../components/supabase";
 import { verifyHs256, signHs256, SUPABASE_KEY_LIFETIME_SECONDS } from "../../components/jwt";
 import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import type { MockRunResult, PlannedResource } from "../../scripts/lib/mock-program";
@@ -233,6 +233,16 @@ describe("Supabase with every service on", () => {
     expect(envOf(container(plan, "supabase-studio")).STUDIO_PG_META_URL).toBe("http://supabase-meta:8080");
     const studioPorts = container(plan, "supabase-studio").inputs.ports as { external: number; ip: string }[];
     expect(studioPorts).toEqual([expect.objectContaining({ external: 3000, ip: "127.0.0.1" })]);
+  });
+
+  test("GoTrue serves Prometheus metrics on the port it declares, PostgREST on its admin server", () => {
+    expect(envOf(container(plan, "supabase-auth"))).toMatchObject({
+      GOTRUE_METRICS_ENABLED: "true",
+      GOTRUE_METRICS_EXPORTER: "prometheus",
+      OTEL_EXPORTER_PROMETHEUS_HOST: "0.0.0.0",
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(SUPABASE_PORTS.authMetrics),
+    });
+    expect(envOf(container(plan, "supabase-rest")).PGRST_ADMIN_SERVER_PORT).toBe(String(SUPABASE_PORTS.restAdmin));
   });
 
   test("the anon and service_role keys are secrets, signed HS256 from the JWT secret with the right claims", () => {

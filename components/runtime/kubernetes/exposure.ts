@@ -10,7 +10,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { certificateSourceProblem } from "../../config/checks";
-import { PortSpec, WorkloadSpec } from "../../workload";
+import { PortSpec, WorkloadSpec, runsToCompletion } from "../../workload";
 import { RuntimeSettings } from "./args";
 import { Manifest, WorkloadMeta, isStateful } from "./manifest";
 
@@ -93,6 +93,35 @@ export function clusterServiceManifest(
       clusterIP: isStateful(spec) ? "None" : undefined,
       selector: meta.selector,
       ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
+    },
+  };
+}
+
+/** Name of the headless Service over a workload's metrics port. */
+export function metricsServiceName(spec: Pick<WorkloadSpec, "name">): string {
+  return `${spec.name}-metrics`;
+}
+
+/**
+ * A headless Service over the metrics port, for Prometheus's DNS discovery: its A records are the
+ * address of every pod, so each pod is its own scrape target, where the cluster Service would spread
+ * the scrapes over the pods and interleave their counters. Pods that are not ready are listed too,
+ * so that a crash-looping pod shows as a target that is down instead of vanishing. Prometheus needs
+ * no API access for this. None for jobs and workloads without metrics.
+ */
+export function metricsServiceManifest(
+  spec: Pick<WorkloadSpec, "name" | "kind" | "metrics">,
+  meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
+): ServiceManifest | undefined {
+  if (runsToCompletion(spec) || !spec.metrics) return undefined;
+  return {
+    metadata: { name: metricsServiceName(spec), namespace: meta.namespace, labels: meta.labels },
+    spec: {
+      type: "ClusterIP",
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: meta.selector,
+      ports: [{ name: "metrics", port: spec.metrics.port, targetPort: spec.metrics.port, protocol: "TCP" }],
     },
   };
 }

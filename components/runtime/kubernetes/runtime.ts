@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WorkloadSpec, validateWorkload } from "../../workload";
-import { DeployedWorkload, Runtime } from "../types";
+import { DeployedWorkload, Runtime, ScrapeDiscovery, ScrapedWorkload, scrapedSpec } from "../types";
 import { Exposure, KubernetesRuntimeArgs, validateKubernetesRuntimeArgs } from "./args";
 import { configMapManifest, secretManifest, serviceAccountManifest } from "./config-objects";
 import {
@@ -17,6 +17,8 @@ import {
   clusterServiceManifest,
   ingressManifest,
   loadBalancerManifest,
+  metricsServiceManifest,
+  metricsServiceName,
   publicPortOf,
   validatePublicPort,
 } from "./exposure";
@@ -49,7 +51,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
   readonly namespaceResource: k8s.core.v1.Namespace;
   private readonly args: KubernetesRuntimeArgs;
   private readonly exposure: Exposure;
-  private readonly deployed = new Set<string>();
+  private readonly deployed = new Map<string, WorkloadSpec>();
 
   constructor(name: string, args: KubernetesRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     validateKubernetesRuntimeArgs(args);
@@ -82,7 +84,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     validatePublicPort(spec, this.args);
     if (this.deployed.has(spec.name))
       throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
-    this.deployed.add(spec.name);
+    this.deployed.set(spec.name, spec);
 
     const resourceOpts: pulumi.CustomResourceOptions = {
       parent,
@@ -126,6 +128,8 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
 
     const serviceData = clusterServiceManifest(spec, meta);
     const service = serviceData && add(new k8s.core.v1.Service(spec.name, serviceData, resourceOpts));
+    const metricsService = metricsServiceManifest(spec, meta);
+    if (metricsService) add(new k8s.core.v1.Service(metricsServiceName(spec), metricsService, resourceOpts));
     const publicPort = publicPortOf(spec);
     let publicAddress: pulumi.Output<string> | undefined;
     if (publicPort && service) {
@@ -166,6 +170,18 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       ? pulumi.interpolate`${service.metadata.name}.${meta.namespace}.svc.cluster.local`
       : pulumi.interpolate`${spec.name}.${meta.namespace}.svc.cluster.local`;
     return { host, resources, publicAddress };
+  }
+
+  /** The headless metrics Service's DNS name: one A record per pod (see metricsServiceManifest). */
+  scrapeDiscovery(workload: ScrapedWorkload | string): ScrapeDiscovery {
+    const spec = scrapedSpec(workload, this.deployed, this.stack);
+    return {
+      kind: "dns",
+      name: pulumi.interpolate`${metricsServiceName(spec)}.${this.namespace}.svc.cluster.local`,
+      port: spec.metrics.port,
+      path: spec.metrics.path,
+      namespace: this.namespace,
+    };
   }
 
   private createController(
