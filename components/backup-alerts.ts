@@ -1,7 +1,7 @@
 /**
- * Alerts for backups that stop, and the exporter query they read. Pure data: the rule group is in
- * the shape of the main rules' groups (name, alerts with severity, summary and description; the
- * renderer adds each alert's runbook_url), so it joins the rendered rules file unchanged.
+ * Alerts for backups that stop, and the exporter query they read. Pure data: one of the rule groups
+ * alertRuleGroups renders (components/alert-rules/); its promtool cases are in
+ * test/integration/promtool/backup.test.yml.
  *
  * What is observable, and where it comes from:
  * - Logical dumps: every kept (verified, and on the cloud uploaded) dump is recorded by the backup
@@ -16,22 +16,7 @@
  *   those cannot see: an archiver that neither succeeds nor fails (a hung archive command) while rows
  *   are being written.
  */
-import type { Severity } from "./monitoring-config";
-
-/** One alert; its runbook section in docs/runbooks.md is headed by its name, lower-cased. */
-export interface BackupAlertSpec {
-  readonly alert: string;
-  readonly expr: string;
-  readonly for: string;
-  readonly severity: Severity;
-  readonly summary: string;
-  readonly description: string;
-}
-
-export interface BackupRuleGroupSpec {
-  readonly name: string;
-  readonly alerts: readonly BackupAlertSpec[];
-}
+import type { RuleGroupSpec } from "./alert-rules/types";
 
 /** Hours after which the newest recorded backup is too old: one daily run missed, plus slack for a slow run. */
 export const BACKUP_MAX_AGE_HOURS = 26;
@@ -60,7 +45,7 @@ northstack_backup:
         description: "Size of the newest kept backup"
 `;
 
-export const BACKUP_ALERT_GROUP: BackupRuleGroupSpec = {
+export const BACKUP_ALERT_GROUP: RuleGroupSpec = {
   name: "northstack-backups",
   alerts: [
     {

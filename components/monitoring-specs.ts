@@ -24,6 +24,7 @@ import {
 } from "./monitoring-config";
 import { ScrapeDiscovery } from "./runtime/types";
 import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
+import { BACKUP_EXPORTER_QUERIES } from "./backup-alerts";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
 export type MonitoringRole =
@@ -52,6 +53,9 @@ function wgetHealth(port: number, path: string): HealthSpec {
 }
 
 /** The postgres exporter, logged in with the endpoint's login: the exporter's own pg_monitor role. */
+/** Where the postgres exporter reads its extra queries. */
+const BACKUP_QUERIES_PATH = "/etc/postgres-exporter/queries.yml";
+
 export function postgresExporterSpec(name: string, postgres: PostgresEndpoint): WorkloadSpec {
   const port = MONITORING_PORTS.postgresExporter;
   return {
@@ -60,7 +64,9 @@ export function postgresExporterSpec(name: string, postgres: PostgresEndpoint): 
     image: IMAGES.postgresExporter.image,
     ports: [{ name: "metrics", port }],
     secretEnv: { DATA_SOURCE_NAME: postgresUrl(postgres) },
-    env: { PG_EXPORTER_AUTO_DISCOVER_DATABASES: "false" },
+    // The backup record (northstack_ops.backup_runs) as metrics, for the backup-age alerts.
+    env: { PG_EXPORTER_AUTO_DISCOVER_DATABASES: "false", PG_EXPORTER_EXTEND_QUERY_PATH: BACKUP_QUERIES_PATH },
+    files: [{ path: BACKUP_QUERIES_PATH, content: BACKUP_EXPORTER_QUERIES }],
     health: wgetHealth(port, "/metrics"),
     resources: { cpuMillis: 100, memoryMb: 64 },
     user: { uid: IMAGES.postgresExporter.uid, gid: IMAGES.postgresExporter.gid },

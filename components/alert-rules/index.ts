@@ -9,6 +9,7 @@
  * Prometheus, Alertmanager and Loki themselves. A rule whose metrics a runtime does not collect
  * (kube-state-metrics on Docker) has no series there and stays silent.
  */
+import { BACKUP_ALERT_GROUP } from "../backup-alerts";
 import { postgresRules, redisRules } from "./data";
 import { monitoringRules } from "./monitoring";
 import { platformRules } from "./platform";
@@ -29,5 +30,13 @@ export function alertRuleGroups(thresholds: AlertThresholds = {}): RuleGroupSpec
     certificateWarningDays: thresholds.certificateWarningDays ?? 21,
     certificateCriticalDays: thresholds.certificateCriticalDays ?? 7,
   };
-  return [platformRules(t), gatewayRules(t), apiRules(t), postgresRules(t), redisRules(t), monitoringRules()];
+  return [
+    platformRules(t),
+    gatewayRules(t),
+    apiRules(t),
+    postgresRules(t),
+    BACKUP_ALERT_GROUP,
+    redisRules(t),
+    monitoringRules(),
+  ];
 }
