@@ -33,7 +33,7 @@ export function analyzeMigrationsSync(files: readonly MigrationFile[], exposedSc
     walk.session.startFile();
     walk.applySql(file.sql, { file: file.name, line: 1 }, {});
   }
-  return verdict(walk.catalog, walk.problems);
+  return verdict(walk.catalog, walk.routines, walk.problems);
 }
 
 export async function analyzeMigrations(

@@ -238,7 +238,7 @@ describe("every table in an exposed schema has RLS and a policy", () => {
 
       const { status, output } = runMigrationJob();
       expect(status).not.toBe(0);
-      expect(output).toContain("tables in exposed schemas without row-level security or a policy: api.unsafe");
+      expect(output).toContain("table api.unsafe has no row-level security or no policy of its own");
 
       await admin.query(`CREATE POLICY ${SERVICE_ROLE_POLICY} ON api.unsafe FOR ALL TO service_role USING (true)`);
       expect(await unprotected()).toEqual(["api.unsafe"]);
