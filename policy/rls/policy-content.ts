@@ -56,6 +56,13 @@ export function readsUserMetadata(node: unknown): boolean {
   return !!node && typeof node === "object" && Object.values(node).some(readsUserMetadata);
 }
 
+/** An exemption the rules honour, reported as advisory so that it is never silent. */
+export const exemptionNotice = (what: string, comment: string): Finding => ({
+  problem: `${what}, exempted by its comment ${JSON.stringify(comment)}`,
+  fix: "keep the reason true; when it no longer holds, fix the object and drop the comment",
+  advisory: true,
+});
+
 const appliesTo = (policy: Policy, roles: string[]) => policy.roles.some((r) => r === "public" || roles.includes(r));
 
 /** Findings about one policy's content; `table` is already quoted. */
@@ -63,13 +70,11 @@ export function policyFindings(name: string, table: string, policy: Policy): Fin
   const what = `policy ${quoteIdent(name)} on ${table} created at ${where(policy.at)}`;
   const out: Finding[] = [];
   const { cmd, qual, withCheck } = policy;
-  if (
-    policy.permissive &&
-    ["all", "select"].includes(cmd) &&
-    appliesTo(policy, ["anon"]) &&
-    alwaysTrue(qual) &&
-    !exempts(policy.comment, EXEMPTIONS.publicRead)
-  ) {
+  const opensReads =
+    policy.permissive && ["all", "select"].includes(cmd) && appliesTo(policy, ["anon"]) && alwaysTrue(qual);
+  if (opensReads && exempts(policy.comment, EXEMPTIONS.publicRead)) {
+    out.push(exemptionNotice(`${what} lets anon read every row`, policy.comment ?? ""));
+  } else if (opensReads) {
     out.push({
       problem: `${what} lets anon read every row (permissive, ${policy.roles.includes("anon") ? "TO anon" : "for PUBLIC"}, USING is always true)`,
       fix: `USING (<a condition on the row>), or TO authenticated with an owner check such as USING (owner_id = (SELECT auth.uid())); for data meant to be public, COMMENT ON POLICY ${quoteIdent(name)} ON ${table} IS 'northstack:${EXEMPTIONS.publicRead}: <why>'`,
@@ -80,12 +85,10 @@ export function policyFindings(name: string, table: string, policy: Policy): Fin
     (["all", "insert", "update"].includes(cmd) &&
       (alwaysTrue(withCheck) || (!withCheck && cmd !== "insert" && alwaysTrue(qual)))) ||
     (["all", "update", "delete"].includes(cmd) && alwaysTrue(qual));
-  if (
-    policy.permissive &&
-    writesAny &&
-    appliesTo(policy, ["anon", "authenticated"]) &&
-    !exempts(policy.comment, EXEMPTIONS.openWrite)
-  ) {
+  const opensWrites = policy.permissive && writesAny && appliesTo(policy, ["anon", "authenticated"]);
+  if (opensWrites && exempts(policy.comment, EXEMPTIONS.openWrite)) {
+    out.push(exemptionNotice(`${what} lets anon or authenticated write or delete any row`, policy.comment ?? ""));
+  } else if (opensWrites) {
     out.push({
       problem: `${what} lets anon or authenticated write or delete any row (permissive ${cmd.toUpperCase()} policy whose WITH CHECK or USING is always true)`,
       fix: `USING (owner_id = (SELECT auth.uid())) WITH CHECK (owner_id = (SELECT auth.uid())), or, if anyone may write anything, COMMENT ON POLICY ${quoteIdent(name)} ON ${table} IS 'northstack:${EXEMPTIONS.openWrite}: <why>'`,

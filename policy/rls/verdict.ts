@@ -11,7 +11,7 @@ import { EXEMPTIONS, SERVICE_SCHEMAS, exempts } from "../../components/rls-guard
 import { Finding } from "../lib/framework";
 import { Catalog, clientsMayTouch } from "./catalog";
 import { qualified, where } from "./parse";
-import { policyFindings } from "./policy-content";
+import { exemptionNotice, policyFindings } from "./policy-content";
 import { Routines } from "./routines";
 
 const REVOKE_FIX = (kind: string, name: string) =>
@@ -83,8 +83,10 @@ export function verdict(catalog: Catalog, routines: Routines, problems: readonly
     const name = qualified(fn.schema, fn.name);
     const exposed = catalog.exposed.has(fn.schema);
     const what = `function ${name} created at ${where(fn.created)}`;
-    if (exposed && fn.securityDefiner && fn.executors.size > 0 && !exempts(fn.comment, EXEMPTIONS.securityDefiner)) {
-      const who = [...fn.executors].map((r) => (r === "public" ? "PUBLIC (so anon)" : r)).join(", ");
+    const who = [...fn.executors].map((r) => (r === "public" ? "PUBLIC (so anon)" : r)).join(", ");
+    if (exposed && fn.securityDefiner && fn.executors.size > 0 && exempts(fn.comment, EXEMPTIONS.securityDefiner)) {
+      out.push(exemptionNotice(`${what} is SECURITY DEFINER and ${who} may execute it`, fn.comment ?? ""));
+    } else if (exposed && fn.securityDefiner && fn.executors.size > 0) {
       out.push({
         problem: `${what} is SECURITY DEFINER, so it runs past row-level security with its owner's rights, and ${who} may execute it through the API`,
         fix: `REVOKE EXECUTE ON FUNCTION ${name} FROM PUBLIC, anon, authenticated; or make it SECURITY INVOKER; or, if clients must call it, COMMENT ON FUNCTION ${name} IS 'northstack:${EXEMPTIONS.securityDefiner}: <why it is safe>'`,

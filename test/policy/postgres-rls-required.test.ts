@@ -1,6 +1,7 @@
 import { ArgsContext, StackResourceInput } from "../../policy/evaluate";
 import { postgresRlsRequired as policy } from "../../policy/policies";
 import { analyzeMigrations } from "../../policy/rls";
+import { renderMigrations } from "../../components/migrations";
 import { container, deployment, dockerContainer, podSpec, stackViolations } from "./fixtures";
 
 const messages = async (input: StackResourceInput | StackResourceInput[], context: ArgsContext = {}) =>
@@ -475,7 +476,9 @@ describe("splinter's security lints, decided at plan time (one case per lint, go
     expect(await analyze(`${definer}REVOKE EXECUTE ON FUNCTION public.all_notes() FROM PUBLIC;`)).toEqual([]);
     expect(
       await analyze(`${definer}COMMENT ON FUNCTION public.all_notes() IS 'northstack:security-definer: admins only';`),
-    ).toEqual([]);
+    ).toEqual([
+      expect.stringMatching(/all_notes .* exempted by its comment "northstack:security-definer: admins only"/),
+    ]);
     expect(
       await analyze(`${definer}COMMENT ON FUNCTION public.all_notes() IS 'northstack:security-definer:  ';`),
     ).toHaveLength(1);
@@ -517,7 +520,9 @@ describe("splinter's security lints, decided at plan time (one case per lint, go
     expect(await analyze(open.replace("USING (true)", "USING (body IS NOT NULL AND owner_id IS NULL)"))).toEqual([]);
     expect(
       await analyze(`${open}COMMENT ON POLICY anyone ON public.notes IS 'northstack:public-read: the menu is public';`),
-    ).toEqual([]);
+    ).toEqual([
+      expect.stringMatching(/^policy anyone .* exempted by its comment "northstack:public-read: the menu is public"/),
+    ]);
   });
 
   test("rls_policy_always_true (0024) for writes: WITH CHECK (true) or USING (true) on a write policy for anon or authenticated", async () => {
@@ -544,7 +549,9 @@ describe("splinter's security lints, decided at plan time (one case per lint, go
       await analyze(
         `${write("FOR INSERT TO anon WITH CHECK (true)")}COMMENT ON POLICY w ON public.notes IS 'northstack:open-write: a public guest book';`,
       ),
-    ).toEqual([]);
+    ).toEqual([
+      expect.stringMatching(/^policy w .* exempted by its comment "northstack:open-write: a public guest book"/),
+    ]);
     expect(
       await analyze(
         `${write("FOR INSERT TO anon WITH CHECK (true)")}ALTER POLICY w ON public.notes WITH CHECK (owner_id = (SELECT auth.uid()));`,
@@ -623,8 +630,21 @@ describe("splinter's security lints, decided at plan time (one case per lint, go
     ]);
   });
 
+  test("an honoured exemption is reported as advisory, naming its reason; the unexempted finding stays at the policy's level", async () => {
+    const definer = `${NOTES}CREATE FUNCTION public.all_notes() RETURNS SETOF public.notes LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$ SELECT * FROM public.notes $$;\n`;
+    const exempted = `${definer}COMMENT ON FUNCTION public.all_notes() IS 'northstack:security-definer: admins only';`;
+    expect(await stackViolations(policy, [configMap({ "001.sql": exempted })])).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/all_notes .* exempted by its comment .*; fix: keep the reason true/),
+        enforcementLevel: "advisory",
+      }),
+    ]);
+    const [leak] = await stackViolations(policy, [configMap({ "001.sql": definer })]);
+    expect(leak.message).toMatch(/all_notes .* is SECURITY DEFINER/);
+    expect(leak.enforcementLevel).toBeUndefined();
+  });
+
   test("the platform's own migrations pass every rule", async () => {
-    const { renderMigrations } = await import("../../components/migrations");
     expect(await analyzeMigrations(renderMigrations(), ["public"])).toEqual([]);
   });
 });
