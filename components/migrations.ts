@@ -8,9 +8,17 @@
  * role passwords are set by the job script from secret environment variables (`rolePasswordScript`).
  */
 
-import { SQL_IDENTIFIER } from "./config/checks";
 import { BACKUP_POLICY, BACKUP_ROLE, DB_ROLES, DbRole, TABLE_OWNER_ROLE, dbPasswordEnv } from "./db-roles";
 import { ProjectMigration, migrationNameProblem, sha256 } from "./project-migrations";
+import {
+  FROM_EXTENSION,
+  SERVICE_ROLE_POLICY,
+  exposedSchemasSql,
+  literal,
+  rlsGuardSql,
+  schemaArray,
+  validateExposedSchemas,
+} from "./rls-guard";
 
 export interface MigrationFile {
   /** The name the file is delivered under; files are applied in lexical (byte) order of these names. */
@@ -45,43 +53,6 @@ export const HISTORY_TABLE = "northstack.schema_migrations";
 /** The Postgres roles the API and the Supabase services switch to, per request. */
 export const API_ROLES = ["anon", "authenticated", "service_role"] as const;
 
-/** Name of the policy that lets service_role past RLS on a table where it cannot have BYPASSRLS. */
-export const SERVICE_ROLE_POLICY = "northstack_service_role_all";
-
-/**
- * Schemas the Supabase services own, and northstack's own (the migration history); exposing one would
- * put tables outside our RLS guarantees.
- */
-const SERVICE_SCHEMAS = [
-  "auth",
-  "storage",
-  "extensions",
-  "realtime",
-  "_realtime",
-  "information_schema",
-  "northstack",
-  "northstack_ops",
-];
-
-/** Throws, naming the value and what is allowed, unless every schema name is a plain identifier we may expose. */
-export function validateExposedSchemas(schemas: readonly string[]): void {
-  if (schemas.length === 0) throw new Error('exposedSchemas is empty; list at least one schema, e.g. ["public"]');
-  for (const schema of schemas) {
-    if (!SQL_IDENTIFIER.test(schema)) {
-      throw new Error(
-        `exposedSchemas entry ${JSON.stringify(schema)} is not allowed; use lower-case identifiers ([a-z_][a-z0-9_]*, at most 63 characters)`,
-      );
-    }
-    if (SERVICE_SCHEMAS.includes(schema) || schema.startsWith("pg_")) {
-      throw new Error(
-        `exposedSchemas entry ${JSON.stringify(schema)} is not allowed; it belongs to Postgres or a Supabase service (${SERVICE_SCHEMAS.join(", ")}, pg_*)`,
-      );
-    }
-  }
-  if (new Set(schemas).size !== schemas.length)
-    throw new Error(`exposedSchemas ${JSON.stringify(schemas)} lists a schema twice`);
-}
-
 /** Throws, naming every project file whose name is not allowed or appears twice. */
 function validateProject(project: readonly ProjectMigration[]): void {
   const problems: string[] = [];
@@ -93,36 +64,6 @@ function validateProject(project: readonly ProjectMigration[]): void {
     seen.add(file.name);
   }
   if (problems.length) throw new Error(problems.join("\n"));
-}
-
-const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
-
-/** `ARRAY['a','b']::name[]` for already validated schema names. */
-const schemaArray = (schemas: readonly string[]): string => `ARRAY[${schemas.map(literal).join(", ")}]::name[]`;
-
-/** SQL condition: the table `c` was created by an extension, so it is not ours to guard. */
-const FROM_EXTENSION = `EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
-  )`;
-
-/**
- * A query listing `schema`, `table` for every ordinary or partitioned table in `schemas` that lacks
- * row-level security or has no policy of its own (the generated service_role policy does not count:
- * it admits no client). Tables created by extensions are left out: they are not ours.
- */
-export function unprotectedTablesSql(schemas: readonly string[]): string {
-  validateExposedSchemas(schemas);
-  return `SELECT n.nspname::text AS schema, c.relname::text AS "table"
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
-  AND n.nspname = ANY (${schemaArray(schemas)})
-  AND (NOT c.relrowsecurity OR NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname <> ${literal(SERVICE_ROLE_POLICY)}
-  ))
-  AND NOT ${FROM_EXTENSION}
-ORDER BY 1, 2`;
 }
 
 const sqlList = (values: readonly string[]): string => `ARRAY[${values.map(literal).join(", ")}]::text[]`;
@@ -323,21 +264,6 @@ ALTER FUNCTION auth.jwt() OWNER TO supabase_auth_admin;
 GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.jwt() TO anon, authenticated, service_role;
 `;
 
-function exposedSchemasSql(schemas: readonly string[]): string {
-  const blocks = schemas.map(
-    (s) => `CREATE SCHEMA IF NOT EXISTS ${s};
-REVOKE CREATE ON SCHEMA ${s} FROM PUBLIC;
-GRANT USAGE ON SCHEMA ${s} TO anon, authenticated, service_role;
--- service_role is the trusted back end: full access to what the migrating user creates here.
--- anon and authenticated get table grants explicitly, table by table, next to the table's policies.
-ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT ALL ON TABLES TO service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT ALL ON SEQUENCES TO service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT EXECUTE ON FUNCTIONS TO service_role;
-`,
-  );
-  return `-- Schemas the REST API exposes: ${schemas.join(", ")}.\n${blocks.join("\n")}`;
-}
-
 const NOTES_SQL = `-- The example table the reference API uses: every user sees and changes only their own notes.
 CREATE TABLE IF NOT EXISTS public.notes (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -369,51 +295,6 @@ DROP POLICY IF EXISTS notes_delete_own ON public.notes;
 CREATE POLICY notes_delete_own ON public.notes FOR DELETE TO authenticated
   USING (owner_id = (SELECT auth.uid()));
 `;
-
-function rlsGuardSql(schemas: readonly string[]): string {
-  return `-- Fails the deploy if any table in an exposed schema lacks row-level security or a policy of its own.
-DO $$
-DECLARE
-  unprotected text;
-BEGIN
-  SELECT string_agg(format('%I.%I', t.schema, t."table"), ', ') INTO unprotected
-  FROM (
-${unprotectedTablesSql(schemas).replace(/^/gm, "    ")}
-  ) AS t;
-  IF unprotected IS NOT NULL THEN
-    RAISE EXCEPTION 'tables in exposed schemas without row-level security or a policy: %', unprotected
-      USING HINT = 'ALTER TABLE ... ENABLE ROW LEVEL SECURITY and CREATE POLICY in a migration';
-  END IF;
-END
-$$;
-
--- service_role is the trusted back end and sees every row. A superuser gives it BYPASSRLS; on RDS
--- and Cloud SQL nobody can, so a policy for service_role alone does the same, table by table. Every
--- table gets it, whichever way service_role is set up, so that both behave alike.
-DO $$
-DECLARE
-  t record;
-BEGIN
-  FOR t IN
-    SELECT n.nspname, c.relname, c.relowner
-    FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p')
-      AND n.nspname = ANY (${schemaArray(schemas)})
-      AND NOT ${FROM_EXTENSION}
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid AND p.polname = ${literal(SERVICE_ROLE_POLICY)})
-  LOOP
-    IF pg_catalog.pg_has_role(current_user, t.relowner, 'USAGE') THEN
-      EXECUTE format('CREATE POLICY %I ON %I.%I FOR ALL TO service_role USING (true) WITH CHECK (true)', ${literal(SERVICE_ROLE_POLICY)}, t.nspname, t.relname);
-    ELSE
-      RAISE WARNING 'service_role gets no policy on %.%: it is owned by %, which % cannot act as',
-        t.nspname, t.relname, pg_catalog.pg_get_userbyid(t.relowner), current_user;
-    END IF;
-  END LOOP;
-END
-$$;
-`;
-}
 
 /**
  * Runs after every project migration and before the guard: what the migrating user created in the

@@ -118,6 +118,8 @@ export function dockerLabels(props: Props): Record<string, string> {
 export interface Finding {
   readonly problem: string;
   readonly fix: string;
+  /** Reported as advisory whatever the policy's level: an exemption the policy honours, named so that it is never silent. */
+  readonly advisory?: boolean;
 }
 
 export const finding = (problem: string, fix: string): Finding => ({ problem, fix });
@@ -365,6 +367,8 @@ export function withExemptions(
         const text = messageOf(subject, f);
         if (exemption?.policies.includes(policy.name) && exemption.reason) {
           reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, text), "advisory", urn);
+        } else if (f.advisory) {
+          reportAtLevel(report, text, "advisory", urn);
         } else {
           report(text, urn);
         }

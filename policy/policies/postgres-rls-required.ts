@@ -172,14 +172,19 @@ export function exposedSchemasInStack(resources: readonly PolicyResource[]): {
 export const postgresRlsRequired: PolicyDefinition = {
   name: "postgres-rls-required",
   description:
-    "Every table an API-exposed schema gets from the migrations ends the migration set with row-level security enabled and at least one policy, and every " +
-    "exposed view is security_invoker. Migrations are read per the DESIGN.md contract and parsed with the real PostgreSQL parser, PL/pgSQL included; " +
-    "exposed schemas are the configured ones plus every schema PostgREST is told to serve (PGRST_DB_SCHEMAS) in the stack.",
+    "Nothing in an API-exposed schema lets a client past row-level security once the migrations have run: every table ends with RLS enabled and a " +
+    "policy of its own, no policy opens every row to anon, lets clients write any row or reads user_metadata, views are security_invoker and do not " +
+    "read auth.users, materialized views and foreign tables are not granted to clients, no extension is installed there, SECURITY DEFINER functions " +
+    "are not executable by clients without a reasoned exemption, and functions set their own search_path. The database guard (999_rls_guard.sql) " +
+    "applies the same rules. Migrations are read per the DESIGN.md contract and parsed with the real PostgreSQL parser, PL/pgSQL included; exposed " +
+    "schemas are the configured ones plus every schema PostgREST is told to serve (PGRST_DB_SCHEMAS) in the stack.",
   remediationSteps:
     "In the migration that creates the table (or a later one): ALTER TABLE <schema>.<table> ENABLE ROW LEVEL SECURITY; and CREATE POLICY ... ON " +
-    "<schema>.<table> ...; for each partition too. Do not DISABLE it again later. Create views in exposed schemas WITH (security_invoker = true), keep " +
-    "materialized views out of exposed schemas, schema-qualify table names, write DDL as static SQL (not EXECUTE of run-time strings or inside " +
-    "functions), and fix SQL the parser rejects (the message quotes its error and location).",
+    "<schema>.<table> ... with a condition on the row; for each partition too. Do not DISABLE it again later. Create views in exposed schemas WITH " +
+    "(security_invoker = true), REVOKE materialized views and foreign tables from PUBLIC, anon and authenticated (or keep them out of exposed schemas), " +
+    "install extensions WITH SCHEMA extensions, give functions SET search_path = '' and REVOKE EXECUTE on SECURITY DEFINER ones from clients (or " +
+    "COMMENT ON FUNCTION ... IS 'northstack:security-definer: <why>'), schema-qualify table names, write DDL as static SQL (not EXECUTE of run-time " +
+    "strings or inside functions), and fix SQL the parser rejects (the message quotes its error and location).",
   severity: "critical",
   configSchema: {
     properties: {

@@ -5,9 +5,25 @@
  */
 import { Node, RangeVar } from "libpg-query";
 import { hasMarker } from "./execute";
-import { Location, nameParts, qualified, quoteIdent, securityInvokerOption, where } from "./parse";
+import { Location, nameParts, qualified, quoteIdent, securityInvokerOption, sval, where } from "./parse";
 import { Scope, Session } from "./session";
 import { Target } from "./targets";
+
+/** A row-level security policy as written: who it applies to and the expressions it admits rows by. */
+export interface Policy {
+  readonly at: Location;
+  permissive: boolean;
+  /** all, select, insert, update or delete. */
+  readonly cmd: string;
+  /** Role names; "public" for PUBLIC. */
+  roles: string[];
+  qual?: Node;
+  withCheck?: Node;
+  comment?: string;
+}
+
+/** Who may do what on a relation: `role:privilege` for the client roles (public, anon, authenticated). */
+export type Grants = Set<string>;
 
 export interface Table {
   readonly schema: string;
@@ -16,9 +32,12 @@ export interface Table {
   readonly partitionOf?: string;
   /** Why an unqualified name was placed in this schema, when the search_path left a choice. */
   readonly placement?: string;
+  /** A foreign table: it cannot have row-level security, so only its grants keep the API out. */
+  readonly foreign: boolean;
   rls: boolean;
   disabledAt?: Location;
-  readonly policies: Set<string>;
+  readonly policies: Map<string, Policy>;
+  readonly grants: Grants;
 }
 
 export interface View {
@@ -27,6 +46,44 @@ export interface View {
   readonly created: Location;
   readonly materialized: boolean;
   securityInvoker: boolean;
+  /** The query reads auth.users. */
+  readonly readsAuthUsers: boolean;
+  readonly grants: Grants;
+}
+
+/** Privileges that let a client read or change rows. */
+const ROW_PRIVILEGES = ["select", "insert", "update", "delete"];
+/** Roles every request runs as, PUBLIC included (they are in it). */
+export const CLIENT_GRANTEES = new Set(["public", "anon", "authenticated"]);
+
+/** The `role:privilege` entries a GRANT or REVOKE names, for client roles and row privileges only. */
+export function grantEntries(body: Record<string, unknown>): string[] {
+  const privileges = body.privileges
+    ? (body.privileges as { AccessPriv?: { priv_name?: string } }[]).map((p) => p.AccessPriv?.priv_name ?? "")
+    : ROW_PRIVILEGES;
+  const roles = ((body.grantees as Node[] | undefined) ?? []).map(roleName);
+  return roles
+    .filter((r) => CLIENT_GRANTEES.has(r))
+    .flatMap((r) => privileges.filter((p) => ROW_PRIVILEGES.includes(p)).map((p) => `${r}:${p}`));
+}
+
+/** A RoleSpec as a role name: "public" for PUBLIC, "" for CURRENT_USER and the like. */
+export function roleName(node: Node): string {
+  const spec = (node as { RoleSpec?: { roletype?: string; rolename?: string } }).RoleSpec;
+  if (spec?.roletype === "ROLESPEC_PUBLIC") return "public";
+  return spec?.roletype === "ROLESPEC_CSTRING" ? (spec.rolename ?? "") : "";
+}
+
+/** Whether anon or authenticated (or PUBLIC) may read or change rows of a relation with these grants. */
+export const clientsMayTouch = (grants: Grants) => [...grants].some((g) => CLIENT_GRANTEES.has(g.split(":")[0]));
+
+/** Whether a view's or materialized view's query reads auth.users. */
+function readsAuthUsers(query: unknown): boolean {
+  if (Array.isArray(query)) return query.some(readsAuthUsers);
+  if (!query || typeof query !== "object") return false;
+  const rv = (query as { RangeVar?: RangeVar }).RangeVar;
+  if (rv && rv.schemaname === "auth" && rv.relname === "users") return true;
+  return Object.values(query).some(readsAuthUsers);
 }
 
 /** Schemas every PostgreSQL 15 database has. */
@@ -37,6 +94,8 @@ const showPath = (path: readonly string[]) => path.join(", ");
 export class Catalog {
   readonly tables = new Map<string, Table>();
   readonly views = new Map<string, View>();
+  /** Default privileges for new tables (ALTER DEFAULT PRIVILEGES), by schema; "" for every schema. */
+  private readonly defaultGrants = new Map<string, Grants>();
   /** Schemas known to exist (created, built in) or not (dropped); others may or may not. */
   private readonly schemas = new Map<string, boolean>(BUILTIN_SCHEMAS.map((s) => [s, true]));
 
@@ -60,7 +119,7 @@ export class Catalog {
   }
 
   /** Where CREATE puts `rel`, or undefined when PostgreSQL would not create it (or we cannot tell). */
-  private creationTarget(rel: RangeVar, at: Location): { key: string; placement?: string } | undefined {
+  creationTarget(rel: RangeVar, at: Location): { key: string; placement?: string } | undefined {
     const name = rel.relname ?? "";
     if (rel.schemaname) return { key: keyOf(rel.schemaname, name) };
     const path = this.session.searchPath;
@@ -93,7 +152,18 @@ export class Catalog {
     return undefined;
   }
 
-  createTable(rel: RangeVar | undefined, at: Location, ifNotExists: boolean, partitionOf?: RangeVar): void {
+  /** The grants a relation created now in `schema` starts with. */
+  private initialGrants(schema: string): Grants {
+    return new Set([...(this.defaultGrants.get("") ?? []), ...(this.defaultGrants.get(schema) ?? [])]);
+  }
+
+  createTable(
+    rel: RangeVar | undefined,
+    at: Location,
+    ifNotExists: boolean,
+    partitionOf?: RangeVar,
+    foreign = false,
+  ): void {
     if (!rel || rel.relpersistence === "t") return;
     const target = this.creationTarget(rel, at);
     if (!target) return;
@@ -105,19 +175,76 @@ export class Catalog {
       schema,
       name,
       created: at,
+      foreign,
       rls: false,
-      policies: new Set(),
+      policies: new Map(),
+      grants: this.initialGrants(schema),
       partitionOf: parent ? qualified(parent.schema, parent.name) : undefined,
       placement: target.placement,
     });
   }
 
-  createView(rel: RangeVar | undefined, at: Location, materialized: boolean, securityInvoker: boolean): void {
+  createView(
+    rel: RangeVar | undefined,
+    at: Location,
+    materialized: boolean,
+    securityInvoker: boolean,
+    query: unknown,
+    replace = false,
+  ): void {
     if (!rel || rel.relpersistence === "t") return;
     const target = this.creationTarget(rel, at);
     if (!target) return;
     const [schema, name] = target.key.split("\u0000");
-    this.views.set(target.key, { schema, name, created: at, materialized, securityInvoker });
+    // CREATE OR REPLACE VIEW keeps the view's privileges.
+    const grants = (replace && this.views.get(target.key)?.grants) || this.initialGrants(schema);
+    this.views.set(target.key, {
+      schema,
+      name,
+      created: at,
+      materialized,
+      securityInvoker,
+      readsAuthUsers: readsAuthUsers(query),
+      grants,
+    });
+  }
+
+  /** GRANT or REVOKE on tables (views, materialized views and foreign tables included). */
+  grant(body: Record<string, unknown>): void {
+    const entries = grantEntries(body);
+    const apply = (grants: Grants | undefined) => {
+      for (const e of entries) {
+        if (body.is_grant === true) grants?.add(e);
+        else grants?.delete(e);
+      }
+    };
+    const objects = (body.objects as Node[] | undefined) ?? [];
+    if (body.targtype === "ACL_TARGET_ALL_IN_SCHEMA") {
+      const schemas = new Set(objects.map((o) => sval(o)));
+      for (const r of [...this.tables.values(), ...this.views.values()]) if (schemas.has(r.schema)) apply(r.grants);
+      return;
+    }
+    for (const o of objects) {
+      const key = this.lookup((o as { RangeVar?: RangeVar }).RangeVar ?? {});
+      if (key) apply(this.tables.get(key)?.grants ?? this.views.get(key)?.grants);
+    }
+  }
+
+  /** ALTER DEFAULT PRIVILEGES [IN SCHEMA s] GRANT|REVOKE ... ON TABLES. */
+  defaultPrivileges(schemas: string[], action: Record<string, unknown>): void {
+    for (const schema of schemas.length ? schemas : [""]) {
+      const grants = this.defaultGrants.get(schema) ?? new Set();
+      for (const e of grantEntries(action)) {
+        if (action.is_grant === true) grants.add(e);
+        else grants.delete(e);
+      }
+      this.defaultGrants.set(schema, grants);
+    }
+  }
+
+  /** Whether `schema` is known to exist. */
+  schemaExists(schema: string): boolean {
+    return this.schemas.get(schema) === true;
   }
 
   private move(fromKey: string, toSchema: string, toName: string): void {
@@ -145,9 +272,26 @@ export class Catalog {
   }
 
   /** CREATE POLICY name ON rel. */
-  addPolicy(rel: RangeVar, name: string): void {
+  addPolicy(rel: RangeVar, name: string, policy: Policy): void {
     const key = this.lookup(rel);
-    if (key) this.tables.get(key)?.policies.add(name);
+    if (key) this.tables.get(key)?.policies.set(name, policy);
+  }
+
+  /** ALTER POLICY name ON rel [TO roles] [USING (...)] [WITH CHECK (...)]. */
+  alterPolicy(body: Record<string, unknown>): void {
+    const key = this.lookup(body.table as RangeVar);
+    const policy = key ? this.tables.get(key)?.policies.get(String(body.policy_name)) : undefined;
+    if (!policy) return;
+    if (body.roles) policy.roles = (body.roles as Node[]).map(roleName);
+    if (body.qual) policy.qual = body.qual as Node;
+    if (body.with_check) policy.withCheck = body.with_check as Node;
+  }
+
+  /** COMMENT ON POLICY name ON rel IS '...'. */
+  commentPolicy(parts: string[], comment: string | undefined): void {
+    const key = this.lookupNames(parts.slice(0, -1));
+    const policy = key ? this.tables.get(key)?.policies.get(parts[parts.length - 1]) : undefined;
+    if (policy) policy.comment = comment;
   }
 
   /** ALTER ... rel SET SCHEMA schema. */
@@ -191,7 +335,8 @@ export class Catalog {
     if (!key) return;
     if (body.renameType === "OBJECT_POLICY") {
       const policies = this.tables.get(key)?.policies;
-      if (policies?.delete(String(body.subname))) policies.add(String(body.newname));
+      const policy = policies?.get(String(body.subname));
+      if (policy && policies?.delete(String(body.subname))) policies.set(String(body.newname), policy);
     } else if (
       ["OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"].includes(String(body.renameType))
     ) {

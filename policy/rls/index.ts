@@ -1,9 +1,10 @@
 /**
  * Follows one migration set through the real PostgreSQL parser, the way the migration job applies it
  * (components/migrations.ts: `psql --single-transaction -f` per file, so each file is a new session
- * inside one transaction), and reports every table in an API-exposed schema that does not end the set
- * with row-level security enabled and at least one policy, every exposed view that is not
- * security_invoker, every file that does not parse, and everything it cannot verify.
+ * inside one transaction), and reports what the database guard (components/rls-guard.ts) would refuse
+ * once the set has run (tables without row-level security or a policy, policies that open every row,
+ * views, materialized views, foreign tables, extensions and functions that reach rows past RLS; see
+ * verdict.ts), every file that does not parse, and everything it cannot verify.
  *
  * Names resolve like PostgreSQL resolves them: quoted identifiers keep their case; unqualified names go
  * through the search_path in effect (SET [LOCAL], set_config, reset per session, SET LOCAL ending with
@@ -33,7 +34,7 @@ export function analyzeMigrationsSync(files: readonly MigrationFile[], exposedSc
     walk.session.startFile();
     walk.applySql(file.sql, { file: file.name, line: 1 }, {});
   }
-  return verdict(walk.catalog, walk.problems);
+  return verdict(walk.catalog, walk.routines, walk.problems);
 }
 
 export async function analyzeMigrations(

@@ -6,9 +6,20 @@
 import { Node, RangeVar } from "libpg-query";
 import * as pg from "libpg-query";
 import { Finding } from "../lib/framework";
-import { Catalog } from "./catalog";
+import { Catalog, roleName } from "./catalog";
 import { DYNAMIC, display, executedSql, hasMarker } from "./execute";
-import { Location, firstToken, lineOf, lineStarts, option, securityInvokerOption, sval, where } from "./parse";
+import {
+  Location,
+  firstToken,
+  lineOf,
+  lineStarts,
+  nameParts,
+  option,
+  securityInvokerOption,
+  sval,
+  where,
+} from "./parse";
+import { Routines } from "./routines";
 import { FunctionScope, Scope, Session } from "./session";
 import { describe, onlyAddsProtection, relationTargets } from "./targets";
 
@@ -20,9 +31,11 @@ export class MigrationWalk {
   readonly problems: Finding[] = [];
   readonly session = new Session();
   readonly catalog: Catalog;
+  readonly routines: Routines;
 
   constructor(exposed: ReadonlySet<string>) {
     this.catalog = new Catalog(exposed, this.session, (problem, fix) => this.problem(problem, fix));
+    this.routines = new Routines(this.catalog, this.session);
   }
 
   private problem(problem: string, fix: string): void {
@@ -120,11 +133,11 @@ export class MigrationWalk {
         break;
       }
       case "CreateForeignTableStmt":
-        this.catalog.createTable((body.base as { relation?: RangeVar }).relation, at, false);
+        this.catalog.createTable((body.base as { relation?: RangeVar }).relation, at, false, undefined, true);
         break;
       case "CreateTableAsStmt": {
         const rel = (body.into as { rel?: RangeVar } | undefined)?.rel;
-        if (body.objtype === "OBJECT_MATVIEW") this.catalog.createView(rel, at, true, false);
+        if (body.objtype === "OBJECT_MATVIEW") this.catalog.createView(rel, at, true, false, body.query);
         else this.catalog.createTable(rel, at, body.if_not_exists === true);
         break;
       }
@@ -134,6 +147,8 @@ export class MigrationWalk {
           at,
           false,
           securityInvokerOption(body.options as Node[]) ?? false,
+          body.query,
+          body.replace === true,
         );
         break;
       case "CreateSchemaStmt": {
@@ -149,16 +164,52 @@ export class MigrationWalk {
         this.catalog.alterTable(body, at);
         break;
       case "CreatePolicyStmt":
-        this.catalog.addPolicy(body.table as RangeVar, String(body.policy_name));
+        this.catalog.addPolicy(body.table as RangeVar, String(body.policy_name), {
+          at,
+          permissive: body.permissive === true,
+          cmd: String(body.cmd_name ?? "all"),
+          roles: body.roles ? (body.roles as Node[]).map(roleName) : ["public"],
+          qual: body.qual as Node | undefined,
+          withCheck: body.with_check as Node | undefined,
+        });
+        break;
+      case "AlterPolicyStmt":
+        this.catalog.alterPolicy(body);
+        break;
+      case "GrantStmt":
+        if (body.objtype === "OBJECT_TABLE") this.catalog.grant(body);
+        else this.routines.grant(body);
+        break;
+      case "AlterDefaultPrivilegesStmt": {
+        const schemas = nameParts(option(body.options, "schemas") ?? { List: { items: [] } });
+        const action = body.action as Record<string, unknown>;
+        if (action.objtype === "OBJECT_TABLE") this.catalog.defaultPrivileges(schemas, action);
+        else if (action.objtype === "OBJECT_FUNCTION" || action.objtype === "OBJECT_ROUTINE")
+          this.routines.defaultPrivileges(schemas, action);
+        break;
+      }
+      case "CommentStmt":
+        if (body.objtype === "OBJECT_POLICY")
+          this.catalog.commentPolicy(nameParts(body.object as Node), body.comment as string | undefined);
+        else this.routines.comment(body);
+        break;
+      case "CreateExtensionStmt":
+        this.routines.createExtension(body, at);
+        break;
+      case "AlterFunctionStmt":
+        this.routines.alter(body);
         break;
       case "RenameStmt":
         this.catalog.rename(body);
+        if (body.renameType === "OBJECT_FUNCTION") this.routines.rename(body);
         break;
       case "AlterObjectSchemaStmt":
         if (body.relation) this.catalog.setSchema(body.relation as RangeVar, String(body.newschema));
+        else this.routines.setSchema(body);
         break;
       case "DropStmt":
         this.catalog.drop(body);
+        this.routines.drop(body);
         break;
       case "DoStmt":
         this.doBlock(body, at, scope, text);
@@ -193,6 +244,7 @@ export class MigrationWalk {
       at: scope.fn?.at ?? at,
       searchPath: set?.name === "search_path" ? (set.args ?? []).map((a) => sval(a) ?? DYNAMIC) : null,
     };
+    if (!scope.fn && scope.dynamic === undefined) this.routines.create(body, at, language);
     const inner: Scope = { ...scope, fn };
     if (language === "plpgsql") {
       this.plpgsql(text, at, inner, `function ${name}`);

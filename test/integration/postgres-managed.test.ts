@@ -6,7 +6,8 @@
  * RLS guarantees must hold all the same.
  */
 import { Client, ClientConfig } from "pg";
-import { SERVICE_ROLE_POLICY, renderMigrations } from "../../components/migrations";
+import { renderMigrations } from "../../components/migrations";
+import { SERVICE_ROLE_POLICY } from "../../components/rls-guard";
 import { clientPasswords, passwordEnv } from "../helpers/db-logins";
 import { requestAs, runMigrationJobOn, seedNotes } from "../helpers/migration-db";
 import { PgCluster, startPgCluster } from "../helpers/pg-cluster";

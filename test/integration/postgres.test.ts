@@ -4,7 +4,8 @@
  */
 import { parse } from "libpg-query";
 import { Client } from "pg";
-import { API_ROLES, SERVICE_ROLE_POLICY, renderMigrations, unprotectedTablesSql } from "../../components/migrations";
+import { API_ROLES, renderMigrations } from "../../components/migrations";
+import { SERVICE_ROLE_POLICY, unprotectedTablesSql } from "../../components/rls-guard";
 import { CLIENT_ROLES, DB_CLIENTS } from "../../components/db-roles";
 import { clientPasswords, passwordEnv } from "../helpers/db-logins";
 import { requestAs, runMigrationJobOn, seedNotes } from "../helpers/migration-db";
@@ -235,7 +236,7 @@ describe("every table in an exposed schema has RLS and a policy", () => {
 
       const { status, output } = runMigrationJob();
       expect(status).not.toBe(0);
-      expect(output).toContain("tables in exposed schemas without row-level security or a policy: api.unsafe");
+      expect(output).toContain("table api.unsafe has no row-level security or no policy of its own");
 
       await admin.query(`CREATE POLICY ${SERVICE_ROLE_POLICY} ON api.unsafe FOR ALL TO service_role USING (true)`);
       expect(await unprotected()).toEqual(["api.unsafe"]);

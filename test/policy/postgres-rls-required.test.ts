@@ -1,6 +1,7 @@
 import { ArgsContext, StackResourceInput } from "../../policy/evaluate";
 import { postgresRlsRequired as policy } from "../../policy/policies";
 import { analyzeMigrations } from "../../policy/rls";
+import { renderMigrations } from "../../components/migrations";
 import { container, deployment, dockerContainer, podSpec, stackViolations } from "./fixtures";
 
 const messages = async (input: StackResourceInput | StackResourceInput[], context: ArgsContext = {}) =>
@@ -17,7 +18,7 @@ const configMap = (
 
 const protectedTable = (name: string) => `CREATE TABLE ${name} (id bigint PRIMARY KEY);
 ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY;
-CREATE POLICY read_own ON ${name} FOR SELECT USING (true);
+CREATE POLICY read_own ON ${name} FOR SELECT USING (false);
 `;
 
 /** The analysis's problems; every finding also names a fix. */
@@ -44,7 +45,7 @@ describe("the migration set of a resource", () => {
 
   test("applies ConfigMap files in key order", async () => {
     const files = {
-      "002_rls.sql": "ALTER TABLE public.t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.t USING (true);",
+      "002_rls.sql": "ALTER TABLE public.t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.t USING (false);",
       "001_create.sql": "CREATE TABLE public.t (id int);",
     };
     expect(await messages(configMap(files))).toEqual([]);
@@ -95,14 +96,14 @@ describe("RLS analysis", () => {
     const sql = `CREATE TABLE "public"."Orders" (id int);
 CREATE TABLE public.orders (id int);
 ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
-CREATE POLICY p ON public.orders USING (true);`;
+CREATE POLICY p ON public.orders USING (false);`;
     expect(await analyze(sql)).toEqual([
       'table public."Orders" created at 001.sql:1 never gets ALTER TABLE public."Orders" ENABLE ROW LEVEL SECURITY',
       'table public."Orders" created at 001.sql:1 has no policy (CREATE POLICY ... ON public."Orders"), so the API can read none or all of it',
     ]);
     expect(
       await analyze(
-        `${sql}\nALTER TABLE "public"."Orders" ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public."Orders" USING (true);`,
+        `${sql}\nALTER TABLE "public"."Orders" ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public."Orders" USING (false);`,
       ),
     ).toEqual([]);
   });
@@ -115,7 +116,7 @@ CREATE POLICY p ON public.orders USING (true);`;
   test("partitioned tables: the parent and every partition need RLS and a policy", async () => {
     const parent = `CREATE TABLE public.events (at date) PARTITION BY RANGE (at);
 ALTER TABLE public.events ENABLE ROW LEVEL SECURITY;
-CREATE POLICY read_all ON public.events FOR SELECT USING (true);
+CREATE POLICY read_all ON public.events FOR SELECT USING (false);
 CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 `;
     expect(await analyze(parent)).toEqual([
@@ -124,7 +125,7 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
     ]);
     expect(
       await analyze(
-        `${parent}ALTER TABLE public.events_2026 ENABLE ROW LEVEL SECURITY; CREATE POLICY read_all ON public.events_2026 USING (true);`,
+        `${parent}ALTER TABLE public.events_2026 ENABLE ROW LEVEL SECURITY; CREATE POLICY read_all ON public.events_2026 USING (false);`,
       ),
     ).toEqual([]);
     expect(await analyze(`${parent}DROP TABLE public.events;`)).toEqual([]);
@@ -145,7 +146,7 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
 
   test("unqualified ALTER and CREATE POLICY resolve through the search_path to the existing table", async () => {
     const sql =
-      "CREATE TABLE public.t (id int); SET search_path = private, public; ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (true);";
+      "CREATE TABLE public.t (id int); SET search_path = private, public; ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (false);";
     expect(await analyze(sql)).toEqual([]);
   });
 
@@ -190,9 +191,14 @@ CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('202
       await analyze("CREATE VIEW public.v AS SELECT 1; ALTER VIEW public.v SET (security_invoker = true);"),
     ).toEqual([]);
     expect(await analyze("CREATE VIEW private.v AS SELECT 1;")).toEqual([]);
-    expect(await analyze("CREATE MATERIALIZED VIEW public.mv AS SELECT 1;")).toEqual([
-      expect.stringMatching(/materialized view public.mv .* cannot have row-level security/),
-    ]);
+    expect(await analyze("CREATE MATERIALIZED VIEW public.mv AS SELECT 1;")).toEqual([]);
+    expect(await analyze("CREATE MATERIALIZED VIEW public.mv AS SELECT 1; GRANT SELECT ON public.mv TO anon;")).toEqual(
+      [
+        expect.stringMatching(
+          /materialized view public.mv .* is granted to anon or authenticated, .* cannot have row-level security/,
+        ),
+      ],
+    );
   });
 
   test("temporary tables and tables in other schemas are ignored", async () => {
@@ -274,7 +280,7 @@ BEGIN
     ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
   END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_policies WHERE policyname = 'p') THEN
-    CREATE POLICY p ON public.t USING (true);
+    CREATE POLICY p ON public.t USING (false);
   END IF;
 END $$;`;
     expect(await analyze(guarded)).toEqual([]);
@@ -325,7 +331,7 @@ END $$;`;
   test("run-time DDL that only adds protection (CREATE POLICY, ENABLE/FORCE RLS) is not doubted, nor credited", async () => {
     const loop = (ddl: string) =>
       `DO $$ DECLARE t record; BEGIN FOR t IN SELECT relname FROM pg_class LOOP EXECUTE format('${ddl}', t.relname); END LOOP; END $$;`;
-    const grantAll = loop("CREATE POLICY svc ON public.%I TO service_role USING (true)");
+    const grantAll = loop("CREATE POLICY svc ON public.%I TO service_role USING (false)");
     expect(
       await analyze(
         `${protectedTable("public.n")}${grantAll}${loop("ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY")}`,
@@ -345,7 +351,7 @@ END $$;`;
 
   test("functions that create tables or change RLS when called cannot be verified", async () => {
     const plpgsql =
-      "CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  CREATE TABLE public.t11 (id int);\nEND $$;";
+      "CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql SET search_path = '' AS $$\nBEGIN\n  CREATE TABLE public.t11 (id int);\nEND $$;";
     expect(await analyze(plpgsql)).toEqual([
       expect.stringMatching(
         /^function public.mk created at 001.sql:1 runs CREATE TABLE on public.t11 \(line 3\) whenever it is called/,
@@ -355,16 +361,21 @@ END $$;`;
       await analyze(
         "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE ' || current_user || ' DISABLE ROW LEVEL SECURITY'; END $$;",
       ),
-    ).toHaveLength(1);
-    expect(await analyze("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DROP POLICY p ON public.t $$;")).toEqual([
-      expect.stringMatching(/runs DROP POLICY on public.t/),
+    ).toEqual([
+      expect.stringMatching(/^EXECUTE at 001.sql:1 runs SQL built at run time/),
+      expect.stringMatching(/^function public.f .* has no search_path of its own/),
     ]);
+    expect(
+      await analyze("CREATE FUNCTION private.f() RETURNS void LANGUAGE sql AS $$ DROP POLICY p ON public.t $$;"),
+    ).toEqual([expect.stringMatching(/runs DROP POLICY on public.t/)]);
     expect(
       await analyze(
         "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql SET search_path = private AS $$ BEGIN CREATE TABLE t (id int); END $$;",
       ),
     ).toEqual([]);
-    expect(await analyze("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;")).toEqual([]);
+    expect(
+      await analyze("CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = '' AS $$ SELECT 1 $$;"),
+    ).toEqual([]);
     expect(await analyze("DO LANGUAGE plperl $$ 1; $$;")).toEqual([
       expect.stringMatching(/DO block in language plperl/),
     ]);
@@ -437,5 +448,203 @@ describe("exposed schemas", () => {
     expect(await messages(input({ source: "/host/001.sql" }))).toEqual([
       expect.stringMatching(/migration \/migrations\/001.sql is uploaded from a host file/),
     ]);
+  });
+});
+
+/** A table every client may only reach through an owner policy, as the reference notes table does. */
+const NOTES = `CREATE TABLE public.notes (id int, owner_id uuid, body text);
+ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON public.notes TO authenticated;
+CREATE POLICY own ON public.notes FOR SELECT TO authenticated USING (owner_id = (SELECT auth.uid()));
+`;
+/** What the platform's own 004 migration sets up before a project's migrations run. */
+const REVOKED = "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;\n";
+
+describe("splinter's security lints, decided at plan time (one case per lint, good and bad)", () => {
+  test("security definer function executable by anon/authenticated (0028/0029): refused unless revoked or exempted with a reason", async () => {
+    const definer = `${NOTES}CREATE FUNCTION public.all_notes() RETURNS SETOF public.notes LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$ SELECT * FROM public.notes $$;\n`;
+    expect(await analyze(definer)).toEqual([
+      expect.stringMatching(
+        /^function public.all_notes created at 001.sql:5 is SECURITY DEFINER, .* PUBLIC \(so anon\) may execute it/,
+      ),
+    ]);
+    // The platform revokes PUBLIC's EXECUTE by default; an explicit grant brings the leak back.
+    expect(await analyze(REVOKED + definer)).toEqual([]);
+    expect(await analyze(`${REVOKED}${definer}GRANT EXECUTE ON FUNCTION public.all_notes() TO authenticated;`)).toEqual(
+      [expect.stringMatching(/all_notes .* authenticated may execute it/)],
+    );
+    expect(await analyze(`${definer}REVOKE EXECUTE ON FUNCTION public.all_notes() FROM PUBLIC;`)).toEqual([]);
+    expect(
+      await analyze(`${definer}COMMENT ON FUNCTION public.all_notes() IS 'northstack:security-definer: admins only';`),
+    ).toEqual([
+      expect.stringMatching(/all_notes .* exempted by its comment "northstack:security-definer: admins only"/),
+    ]);
+    expect(
+      await analyze(`${definer}COMMENT ON FUNCTION public.all_notes() IS 'northstack:security-definer:  ';`),
+    ).toHaveLength(1);
+    expect(await analyze(`${definer}ALTER FUNCTION public.all_notes() SECURITY INVOKER;`)).toEqual([]);
+    // Outside the exposed schemas the API cannot call it.
+    expect(await analyze(definer.replace("public.all_notes", "private.all_notes"))).toEqual([]);
+  });
+
+  test("function_search_path_mutable (0011): functions in exposed schemas, and SECURITY DEFINER ones anywhere, set search_path", async () => {
+    const fn = (schema: string, extra = "") =>
+      `CREATE FUNCTION ${schema}.f() RETURNS int LANGUAGE sql ${extra} AS 'SELECT 1'; REVOKE EXECUTE ON FUNCTION ${schema}.f() FROM PUBLIC;`;
+    expect(await analyze(fn("public"))).toEqual([
+      expect.stringMatching(/^function public.f .* has no search_path of its own/),
+    ]);
+    expect(await analyze(fn("public", "SET search_path = ''"))).toEqual([]);
+    expect(await analyze(fn("private"))).toEqual([]);
+    expect(await analyze(fn("private", "SECURITY DEFINER"))).toEqual([
+      expect.stringMatching(/^function private.f .* is SECURITY DEFINER and has no search_path/),
+    ]);
+    expect(
+      await analyze(`${fn("private", "SECURITY DEFINER")} ALTER FUNCTION private.f() SET search_path = pg_catalog;`),
+    ).toEqual([]);
+  });
+
+  test("rls_policy_always_true (0024) for anon: a permissive SELECT USING (true) is refused unless marked public data", async () => {
+    const open = `${NOTES}CREATE POLICY anyone ON public.notes FOR SELECT TO anon USING (true);\n`;
+    expect(await analyze(open)).toEqual([
+      expect.stringMatching(/^policy anyone on public.notes created at 001.sql:5 lets anon read every row/),
+    ]);
+    for (const variant of ["USING ('t'::boolean)", "USING (1 = 1)", "USING (true OR owner_id IS NULL)"])
+      expect(await analyze(open.replace("USING (true)", variant))).toHaveLength(1);
+    expect(await analyze(open.replace("TO anon ", ""))).toHaveLength(1);
+    expect(await analyze(open.replace("TO anon", "TO authenticated"))).toEqual([]);
+    expect(
+      await analyze(
+        open.replace("anyone ON public.notes FOR SELECT", "anyone ON public.notes AS RESTRICTIVE FOR SELECT"),
+      ),
+    ).toEqual([]);
+    expect(await analyze(open.replace("USING (true)", "USING (body IS NOT NULL AND owner_id IS NULL)"))).toEqual([]);
+    expect(
+      await analyze(`${open}COMMENT ON POLICY anyone ON public.notes IS 'northstack:public-read: the menu is public';`),
+    ).toEqual([
+      expect.stringMatching(/^policy anyone .* exempted by its comment "northstack:public-read: the menu is public"/),
+    ]);
+  });
+
+  test("rls_policy_always_true (0024) for writes: WITH CHECK (true) or USING (true) on a write policy for anon or authenticated", async () => {
+    const write = (policy: string) => `${NOTES}CREATE POLICY w ON public.notes ${policy};\n`;
+    for (const bad of [
+      "FOR INSERT TO authenticated WITH CHECK (true)",
+      "FOR UPDATE TO anon USING (owner_id = (SELECT auth.uid())) WITH CHECK (true)",
+      "FOR UPDATE TO authenticated USING (true)",
+      "FOR DELETE TO authenticated USING (true)",
+      "FOR ALL USING (owner_id = (SELECT auth.uid())) WITH CHECK (true)",
+    ])
+      expect([bad, await analyze(write(bad))]).toEqual([
+        bad,
+        [expect.stringMatching(/^policy w .* lets anon or authenticated write or delete any row/)],
+      ]);
+    for (const good of [
+      "FOR INSERT TO authenticated WITH CHECK (owner_id = (SELECT auth.uid()))",
+      "FOR INSERT TO authenticated",
+      "FOR UPDATE TO authenticated USING (owner_id = (SELECT auth.uid()))",
+      "FOR INSERT TO service_role WITH CHECK (true)",
+    ])
+      expect([good, await analyze(write(good))]).toEqual([good, []]);
+    expect(
+      await analyze(
+        `${write("FOR INSERT TO anon WITH CHECK (true)")}COMMENT ON POLICY w ON public.notes IS 'northstack:open-write: a public guest book';`,
+      ),
+    ).toEqual([
+      expect.stringMatching(/^policy w .* exempted by its comment "northstack:open-write: a public guest book"/),
+    ]);
+    expect(
+      await analyze(
+        `${write("FOR INSERT TO anon WITH CHECK (true)")}ALTER POLICY w ON public.notes WITH CHECK (owner_id = (SELECT auth.uid()));`,
+      ),
+    ).toEqual([]);
+  });
+
+  test("rls_references_user_metadata (0015): ->, ->> and #>> forms", async () => {
+    for (const expr of [
+      "(auth.jwt() -> 'user_metadata' ->> 'role') = 'admin'",
+      "(SELECT auth.jwt() #>> '{user_metadata,team}') = 'red'",
+      "(current_setting('request.jwt.claims', true)::jsonb -> 'user_metadata') ? 'admin'",
+    ])
+      expect(
+        await analyze(`${NOTES}CREATE POLICY meta ON public.notes FOR SELECT TO authenticated USING (${expr});`),
+      ).toEqual([expect.stringMatching(/^policy meta on public.notes .* reads user_metadata/)]);
+    expect(
+      await analyze(
+        `${NOTES}CREATE POLICY meta ON public.notes FOR SELECT TO authenticated USING ((auth.jwt() -> 'app_metadata' ->> 'role') = 'admin');`,
+      ),
+    ).toEqual([]);
+  });
+
+  test("materialized_view_in_api (0016) and foreign_table_in_api (0017): refused while granted to clients; revoke or move", async () => {
+    const mv = "CREATE MATERIALIZED VIEW public.mv AS SELECT 1 AS x; GRANT SELECT ON public.mv TO authenticated;";
+    expect(await analyze(mv)).toEqual([
+      expect.stringMatching(/^materialized view public.mv .* is granted to anon or authenticated/),
+    ]);
+    expect(await analyze(`${mv} REVOKE ALL ON public.mv FROM authenticated;`)).toEqual([]);
+    expect(
+      await analyze(
+        "CREATE MATERIALIZED VIEW public.mv AS SELECT 1; GRANT SELECT ON ALL TABLES IN SCHEMA public TO anon;",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await analyze(
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO anon; CREATE MATERIALIZED VIEW public.mv AS SELECT 1;",
+      ),
+    ).toHaveLength(1);
+    const ft =
+      "CREATE FOREIGN TABLE public.ft (x int) SERVER files OPTIONS (filename '/dev/null'); GRANT SELECT ON public.ft TO PUBLIC;";
+    expect(await analyze(ft)).toEqual([
+      expect.stringMatching(/^foreign table public.ft .*ENABLE ROW LEVEL SECURITY fails on it/),
+    ]);
+    expect(await analyze(`${ft} REVOKE SELECT ON public.ft FROM PUBLIC;`)).toEqual([]);
+    expect(await analyze(ft.replace(/public\.ft/g, "private.ft"))).toEqual([]);
+  });
+
+  test("auth_users_exposed (0002): a view in an exposed schema that reads auth.users", async () => {
+    const view = "CREATE VIEW public.emails WITH (security_invoker = true) AS SELECT u.email FROM auth.users u;";
+    expect(await analyze(view)).toEqual([expect.stringMatching(/^view public.emails .* reads auth.users/)]);
+    expect(await analyze(view.replace("public.emails", "private.emails"))).toEqual([]);
+    expect(await analyze("CREATE MATERIALIZED VIEW public.m AS SELECT id FROM (SELECT id FROM auth.users) s;")).toEqual(
+      [expect.stringMatching(/^materialized view public.m .* reads auth.users/)],
+    );
+  });
+
+  test("extension_in_public (0014): an extension in an exposed schema, including by the default search_path", async () => {
+    expect(await analyze("CREATE EXTENSION citext;")).toEqual([
+      expect.stringMatching(/^extension citext .* exposed schema public/),
+    ]);
+    expect(await analyze("CREATE EXTENSION citext WITH SCHEMA public;")).toHaveLength(1);
+    expect(await analyze("CREATE EXTENSION citext WITH SCHEMA extensions;")).toEqual([]);
+    expect(await analyze("CREATE EXTENSION citext; ALTER EXTENSION citext SET SCHEMA extensions;")).toEqual([]);
+    expect(await analyze("CREATE EXTENSION pg_cron;")).toEqual([]);
+  });
+
+  test("policy_exists_rls_disabled, rls_enabled_no_policy, rls_disabled_in_public (0007/0008/0013) stay refused", async () => {
+    expect(
+      await analyze(
+        "CREATE TABLE public.t (id int); CREATE POLICY p ON public.t FOR SELECT TO authenticated USING (id > 0);",
+      ),
+    ).toEqual([expect.stringMatching(/never gets ALTER TABLE public.t ENABLE ROW LEVEL SECURITY/)]);
+    expect(await analyze("CREATE TABLE public.t (id int); ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;")).toEqual([
+      expect.stringMatching(/has no policy/),
+    ]);
+  });
+
+  test("an honoured exemption is reported as advisory, naming its reason; the unexempted finding stays at the policy's level", async () => {
+    const definer = `${NOTES}CREATE FUNCTION public.all_notes() RETURNS SETOF public.notes LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$ SELECT * FROM public.notes $$;\n`;
+    const exempted = `${definer}COMMENT ON FUNCTION public.all_notes() IS 'northstack:security-definer: admins only';`;
+    expect(await stackViolations(policy, [configMap({ "001.sql": exempted })])).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/all_notes .* exempted by its comment .*; fix: keep the reason true/),
+        enforcementLevel: "advisory",
+      }),
+    ]);
+    const [leak] = await stackViolations(policy, [configMap({ "001.sql": definer })]);
+    expect(leak.message).toMatch(/all_notes .* is SECURITY DEFINER/);
+    expect(leak.enforcementLevel).toBeUndefined();
+  });
+
+  test("the platform's own migrations pass every rule", async () => {
+    expect(await analyzeMigrations(renderMigrations(), ["public"])).toEqual([]);
   });
 });

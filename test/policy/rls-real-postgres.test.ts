@@ -20,16 +20,16 @@ const EXPOSED = ["public", "api"];
 const SCENARIOS: Record<string, Record<string, string>> = {
   "protected table": {
     "001.sql":
-      "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (true);",
+      "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (false);",
   },
   "RLS disabled after being enabled": {
     "001.sql":
-      "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (true);",
+      "CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (false);",
     "002.sql": "ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;",
   },
   "quoted, schema-qualified twin": {
     "001.sql":
-      'CREATE TABLE "public"."Orders" (id int); CREATE TABLE public.orders (id int); ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.orders USING (true);',
+      'CREATE TABLE "public"."Orders" (id int); CREATE TABLE public.orders (id int); ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.orders USING (false);',
   },
   "search_path and set_config": {
     "001.sql": "SET search_path = api, public; CREATE TABLE t (id int); ALTER TABLE t ENABLE ROW LEVEL SECURITY;",
@@ -38,12 +38,12 @@ const SCENARIOS: Record<string, Record<string, string>> = {
   },
   partitions: {
     "001.sql": `CREATE TABLE public.events (at date) PARTITION BY RANGE (at);
-ALTER TABLE public.events ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.events USING (true);
+ALTER TABLE public.events ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.events USING (false);
 CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');`,
   },
   "policies dropped, renamed; tables renamed, moved and dropped": {
-    "001.sql": `CREATE TABLE public.a (id int); ALTER TABLE public.a ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.a USING (true);
-CREATE TABLE public.b (id int); ALTER TABLE public.b ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.b USING (true);
+    "001.sql": `CREATE TABLE public.a (id int); ALTER TABLE public.a ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.a USING (false);
+CREATE TABLE public.b (id int); ALTER TABLE public.b ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.b USING (false);
 CREATE TABLE private.c (id int); CREATE TABLE public.d (id int);`,
     "002.sql": `ALTER POLICY p ON public.a RENAME TO q; DROP POLICY IF EXISTS p ON public.a; DROP POLICY p ON public.b;
 ALTER TABLE private.c SET SCHEMA api; DROP TABLE public.d; ALTER TABLE public.a RENAME TO a2;`,
@@ -84,15 +84,15 @@ BEGIN
     CREATE TABLE public.t9 (id int);
   END IF;
   ALTER TABLE public.t9 ENABLE ROW LEVEL SECURITY;
-  EXECUTE format('CREATE POLICY %I ON public.t9 USING (true)', 'p');
+  EXECUTE format('CREATE POLICY %I ON public.t9 USING (false)', 'p');
   EXECUTE format('GRANT %I TO %I', 'pg_read_all_data', current_user);
 END $$;
-CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (true);
+CREATE TABLE public.notes (id int); ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON public.notes USING (false);
 DO $$ BEGIN EXECUTE 'ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY'; END $$;`,
   },
   "run-time names and functions cannot be verified": {
     "001.sql": `DO $$ BEGIN EXECUTE 'CREATE TABLE public.' || quote_ident(current_user || '_t10') || ' (id int)'; END $$;
-CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql AS $$ BEGIN CREATE TABLE public.t11 (id int); END $$;
+CREATE FUNCTION public.mk() RETURNS void LANGUAGE plpgsql SET search_path = '' AS $$ BEGIN CREATE TABLE public.t11 (id int); END $$;
 SELECT public.mk();`,
   },
 };
