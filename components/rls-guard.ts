@@ -79,10 +79,10 @@ export const exempts = (comment: string | undefined, rule: Exemption): boolean =
   comment !== undefined && new RegExp(exemptionPattern(rule)).test(comment);
 
 /** Roles a request runs as that must only reach rows a policy gives them. PUBLIC counts: they are in it. */
-export const CLIENT_ROLES = ["anon", "authenticated"] as const;
+export const END_USER_ROLES = ["anon", "authenticated"] as const;
 
 /** SQL condition: anon or authenticated may read or write the relation `c` (directly or through PUBLIC). */
-const API_CAN_TOUCH = `(${CLIENT_ROLES.map(
+const API_CAN_TOUCH = `(${END_USER_ROLES.map(
   (r) => `pg_catalog.has_table_privilege(${literal(r)}, c.oid, 'SELECT, INSERT, UPDATE, DELETE')`,
 ).join(" OR ")})`;
 
@@ -132,7 +132,7 @@ export function guardViolationsSql(schemas: readonly string[]): string {
   const relations = `pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`;
   const functions = `pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace`;
   const policies = `pg_catalog.pg_policy p JOIN ${relations} ON c.oid = p.polrelid`;
-  const canExecute = CLIENT_ROLES.map((r) => `pg_catalog.has_function_privilege(${literal(r)}, p.oid, 'EXECUTE')`);
+  const canExecute = END_USER_ROLES.map((r) => `pg_catalog.has_function_privilege(${literal(r)}, p.oid, 'EXECUTE')`);
   // A missing USING or WITH CHECK admits nothing (PostgreSQL 15), except that UPDATE and ALL check new
   // rows with USING when WITH CHECK is missing.
   const alwaysWrites = `(p.polcmd IN ('a', 'w', '*') AND (${isTrue("p.polwithcheck")} OR (p.polwithcheck IS NULL AND p.polcmd <> 'a' AND ${isTrue("p.polqual")})))
@@ -197,7 +197,7 @@ UNION ALL
 SELECT ${pol}, 'lets anon or authenticated write or delete any row (permissive, and its WITH CHECK or USING is always true)',
   'USING (owner_id = (SELECT auth.uid())) WITH CHECK (owner_id = (SELECT auth.uid())), or COMMENT ON POLICY ... IS ''northstack:${EXEMPTIONS.openWrite}: <why>'''
 FROM ${policies}
-WHERE ${exposed} AND p.polpermissive AND p.polcmd IN ('a', 'w', 'd', '*') AND ${policyFor(CLIENT_ROLES)}
+WHERE ${exposed} AND p.polpermissive AND p.polcmd IN ('a', 'w', 'd', '*') AND ${policyFor(END_USER_ROLES)}
   AND (${alwaysWrites})
   AND NOT ${exempted("p.oid", "pg_policy", EXEMPTIONS.openWrite)}
 UNION ALL
