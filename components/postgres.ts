@@ -30,6 +30,11 @@ export interface PostgresArgs {
   readonly allowFrom?: string[];
   /** Continuous WAL archiving, daily base backups and restore drills with pgBackRest. Default: none (archive_mode off). */
   readonly backup?: PostgresBackupArgs;
+  /**
+   * A pinned image built from images/postgres (pgBackRest, pgvector, pg_cron) and pushed to a
+   * registry. Default: built locally, which only the docker runtime can do.
+   */
+  readonly image?: string;
 }
 
 export interface PostgresBackupArgs {
@@ -48,8 +53,6 @@ export interface PostgresBackupArgs {
     readonly accessKeyId: pulumi.Input<string>;
     readonly secretAccessKey: pulumi.Input<string>;
   };
-  /** A pinned image built from images/postgres and pushed to a registry. Default: built locally, which only the docker runtime can do. */
-  readonly image?: string;
 }
 
 const PORT = 5432;
@@ -89,14 +92,14 @@ export function validatePostgresArgs(
 }
 
 /**
- * The container spec: official PostgreSQL 15 image as uid 999, read-only root, data on a volume.
- * With `backup`, the image from images/postgres (`image`), the pgBackRest repository on a volume of
- * its own, and the schedule beside the server (images/postgres/northstack-entrypoint.sh).
+ * The container spec: `image`, built from images/postgres, as uid 999, read-only root, data on a
+ * volume. With `backup`, the pgBackRest repository on a volume of its own, and the schedule beside
+ * the server (images/postgres/northstack-entrypoint.sh).
  */
 export function postgresSpec(
   name: string,
   args: Omit<PostgresArgs, "runtime">,
-  image: pulumi.Input<string> = IMAGES.postgres.image,
+  image: pulumi.Input<string>,
 ): WorkloadSpec {
   validatePostgresArgs(args);
   const backup = args.backup;
@@ -191,15 +194,16 @@ export class Postgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.backup && args.backup.image === undefined && args.runtime.kind !== "docker") {
+    if (args.image === undefined && args.runtime.kind !== "docker") {
       throw new Error(
-        `postgres backup.image: none given, but the ${args.runtime.kind} runtime cannot build images/postgres; push it to a registry and give its pinned name`,
+        `postgres image: none given, but the ${args.runtime.kind} runtime cannot build images/postgres; push it to a registry and give its pinned name`,
       );
     }
     validatePostgresArgs(args);
     super("northstack:data:Postgres", name, {}, opts);
     const { runtime, ...rest } = args;
-    const image = args.backup ? (args.backup.image ?? this.buildImage(name)) : IMAGES.postgres.image;
+    // Always images/postgres: postgresql.conf preloads pg_cron, which the official image lacks.
+    const image = args.image ?? this.buildImage(name);
     const deployed = runtime.deploy(postgresSpec(name, rest, image), this);
     this.endpoint = {
       host: deployed.host,
