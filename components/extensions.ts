@@ -110,21 +110,39 @@ export const PRELOAD_LIBRARIES = ["pg_stat_statements", "pg_cron"] as const;
  */
 export const CRON_DATABASE = "postgres";
 
+/** One parsed statement: its node and the byte offset where it starts, as libpg-query reports them. */
+export interface ParsedStatement {
+  readonly stmt?: unknown;
+  readonly stmt_location?: number;
+}
+
+/** The statements of `sql`; throws on a syntax error. libpg-query's, once `loadParser()` has resolved. */
+export type ParseSql = (sql: string) => readonly ParsedStatement[];
+
+const parseWithLibpgQuery: ParseSql = (sql) => pg.parseSync(sql).stmts ?? [];
+
 /**
  * Every `CREATE EXTENSION` in `files` that `cloud`'s runtime cannot provide, one message each, in
  * file order: `<file>:<line>: extension "x" is not available on <runtime>; available: a, b, c`. A
  * file that does not parse is reported too, since its extensions cannot be checked. Reads top-level
  * statements, which is where migrations create extensions; one created from inside a DO block or an
- * EXECUTE string is not seen here (the database refuses it at deploy instead). Call `loadParser()`
- * first, or use `checkMigrationExtensions`.
+ * EXECUTE string is not seen here (the database refuses it at deploy instead).
+ *
+ * `parse` defaults to libpg-query in this process, which needs `loadParser()` first
+ * (`checkMigrationExtensions` does that); a caller that has already parsed the files with PostgreSQL's
+ * parser elsewhere passes its own.
  */
-export function extensionProblems(files: readonly MigrationFile[], cloud: Cloud): string[] {
+export function extensionProblems(
+  files: readonly MigrationFile[],
+  cloud: Cloud,
+  parse: ParseSql = parseWithLibpgQuery,
+): string[] {
   const available = new Set(AVAILABLE_EXTENSIONS[cloud]);
   const problems: string[] = [];
   for (const file of files) {
     let statements;
     try {
-      statements = pg.parseSync(file.sql).stmts ?? [];
+      statements = parse(file.sql);
     } catch (e) {
       problems.push(
         `${file.name}: does not parse (${(e as Error).message}), so the extensions it creates cannot be checked; fix the SQL so that PostgreSQL's parser accepts it`,
@@ -133,8 +151,7 @@ export function extensionProblems(files: readonly MigrationFile[], cloud: Cloud)
     }
     const { bytes, starts } = lineStarts(file.sql);
     for (const s of statements) {
-      const create = (s.stmt as { CreateExtensionStmt?: { extname?: string } } | undefined)?.CreateExtensionStmt;
-      const name = create?.extname;
+      const name = (s.stmt as { CreateExtensionStmt?: { extname?: string } } | undefined)?.CreateExtensionStmt?.extname;
       if (name === undefined || available.has(name)) continue;
       const line = lineOf(starts, firstToken(bytes, s.stmt_location ?? 0));
       problems.push(

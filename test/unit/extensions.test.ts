@@ -141,6 +141,20 @@ describe("a migration asking for an extension its runtime cannot provide is refu
     ]);
   });
 
+  test("a caller that parsed the files elsewhere passes its parser's statements, and its errors are reported", () => {
+    const file = { name: "100_ts.sql", sql: "-- time series\nCREATE EXTENSION timescaledb;\n" };
+    const parsedElsewhere = () => [{ stmt: { CreateExtensionStmt: { extname: "timescaledb" } }, stmt_location: 0 }];
+    expect(extensionProblems([file], "gcp", parsedElsewhere)).toEqual([
+      `100_ts.sql:2: extension "timescaledb" is not available on gcp (Cloud SQL for PostgreSQL 15); available: ${MANAGED}`,
+    ]);
+    const failing = () => {
+      throw new Error('syntax error at or near "x"');
+    };
+    expect(extensionProblems([file], "gcp", failing)).toEqual([
+      `100_ts.sql: does not parse (syntax error at or near "x"), so the extensions it creates cannot be checked; fix the SQL so that PostgreSQL's parser accepts it`,
+    ]);
+  });
+
   test("checkMigrationExtensions throws once with every problem, and passes what the runtime provides", async () => {
     const files = [{ name: "100_a.sql", sql: "CREATE EXTENSION postgis;\nCREATE EXTENSION pg_partman;" }];
     await expect(checkMigrationExtensions(files, "aws")).resolves.toBeUndefined();
