@@ -167,3 +167,27 @@ describe("a migration asking for an extension its runtime cannot provide is refu
     ]);
   });
 });
+
+describe("README's Extensions section", () => {
+  const readme = fs.readFileSync(path.resolve(__dirname, "..", "..", "README.md"), "utf8");
+  const section = readme.slice(
+    readme.indexOf("### Extensions"),
+    readme.indexOf("\n## ", readme.indexOf("### Extensions")),
+  );
+
+  test("its example migration passes the check on every runtime", () => {
+    const sql = /```sql\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    expect(sql).toMatch(/CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA extensions;/);
+    for (const cloud of CLOUDS) expect(extensionProblems([{ name: "100_documents.sql", sql }], cloud)).toEqual([]);
+  });
+
+  test("its refusal is the one the check prints", () => {
+    const shown = /```text\n(.*), \.\.\.\n```/.exec(section)?.[1];
+    expect(shown).toBeDefined();
+    const [problem] = extensionProblems(
+      [{ name: "20260101000000_geo.sql", sql: "CREATE EXTENSION postgis;" }],
+      "local",
+    );
+    expect(problem.startsWith(shown as string)).toBe(true);
+  });
+});
