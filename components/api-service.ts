@@ -1,19 +1,15 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { API_PLATFORM_ENV, checkApiEnvName, checkPinnedImage } from "./config/checks";
 import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles, redisUrl } from "./endpoints";
 import { IMAGES } from "./images";
-import { Runtime } from "./runtime/types";
+import { Runtime, buildLocally } from "./runtime/types";
 
 export const API_PORT = 8080;
 /** The role the API logs in as; it switches to anon/authenticated per request (contracts in the brief). */
 export const API_DB_USER = "authenticator";
 const DEFAULT_BUILD_CONTEXT = path.resolve(__dirname, "..", "app");
-/** Build outputs and dependencies that do not change what the Dockerfile builds from source. */
-const NOT_HASHED = new Set(["node_modules", "dist", "coverage", ".git"]);
 
 type PlatformEnv = Partial<Record<(typeof API_PLATFORM_ENV)[number], pulumi.Input<string>>>;
 
@@ -103,32 +99,6 @@ export function validateApiServiceArgs(
 }
 
 /**
- * A content hash of the build context: every file's relative path and bytes, in a stable order,
- * skipping dependency and build-output directories. Used as the image tag, so a changed source
- * gives a new tag (and a rebuild) and an unchanged one keeps it.
- */
-export function hashBuildContext(dir: string): string {
-  const hash = createHash("sha256");
-  const walk = (relative: string): void => {
-    const entries = fs
-      .readdirSync(path.join(dir, relative), { withFileTypes: true })
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (NOT_HASHED.has(entry.name)) continue;
-      const rel = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(rel);
-      else if (entry.isFile())
-        hash
-          .update(`${rel}\0`)
-          .update(fs.readFileSync(path.join(dir, rel)))
-          .update("\0");
-    }
-  };
-  walk("");
-  return hash.digest("hex").slice(0, 16);
-}
-
-/**
  * The HTTP API: the reference API in app/ (built locally on Docker) or a given image. Runs as uid
  * 1000 with a read-only root, connects to Postgres as `authenticator` and to Redis, with every
  * credential passed as secret environment. Reachable only from the gateway.
@@ -151,7 +121,7 @@ export class ApiService extends pulumi.ComponentResource {
     }
     super("northstack:app:ApiService", name, {}, opts);
 
-    const image = args.image ?? this.build(name, buildContext);
+    const image = args.image ?? buildLocally(args.runtime, name, `northstack/${name}`, buildContext, this);
     const { uid, gid } = IMAGES.node;
     // Typed by API_PLATFORM_ENV, so a name the platform sets is always one callers may not override.
     const platformEnv: PlatformEnv = {
@@ -203,19 +173,5 @@ export class ApiService extends pulumi.ComponentResource {
     this.host = deployed.host;
     this.url = pulumi.interpolate`http://${deployed.host}:${API_PORT}`;
     this.registerOutputs({ url: this.url, host: this.host, metricsPort: this.metricsPort });
-  }
-
-  /** Builds the context into a local image tagged with its content hash; nothing is pushed. */
-  private build(name: string, context: string): pulumi.Output<string> {
-    const image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: `northstack/${name}:${hashBuildContext(context)}`,
-        build: { context, dockerfile: path.join(context, "Dockerfile"), builderVersion: "BuilderBuildKit" },
-        skipPush: true,
-      },
-      { parent: this },
-    );
-    return image.imageName;
   }
 }

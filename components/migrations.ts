@@ -1,29 +1,45 @@
 /**
  * The SQL migrations the migration job applies on every deploy, and the job's shell script. Pure:
  * tests apply exactly this SQL to a real PostgreSQL 15, and the policy pack parses the same files
- * with the real Postgres parser. Every statement is idempotent (IF NOT EXISTS, role checks in DO
- * blocks, CREATE OR REPLACE, DROP ... IF EXISTS before CREATE POLICY) because the job runs on
- * every deploy. The files hold no psql meta-commands and no credentials: role passwords are set by
- * the job script from secret environment variables (`rolePasswordScript`).
+ * with the real Postgres parser. Every built-in statement is idempotent (IF NOT EXISTS, role checks
+ * in DO blocks, CREATE OR REPLACE, DROP ... IF EXISTS before CREATE POLICY) because the job runs
+ * them on every deploy; the project's own files (components/project-migrations.ts) are applied once
+ * each and recorded in a history table. The files hold no psql meta-commands and no credentials:
+ * role passwords are set by the job script from secret environment variables (`rolePasswordScript`).
  */
 
 import { SQL_IDENTIFIER } from "./config/checks";
+import { ProjectMigration, migrationNameProblem, sha256 } from "./project-migrations";
 
 export interface MigrationFile {
-  /** `NNN_name.sql`; files are applied in lexical order. */
+  /** The name the file is delivered under; files are applied in lexical (byte) order of these names. */
   readonly name: string;
   readonly sql: string;
+  /** Set on a project file: applied once, and recorded under this name and checksum. Default: applied on every run. */
+  readonly history?: { readonly name: string; readonly checksum: string };
 }
 
 export interface MigrationArgs {
   /** Schemas the REST API exposes; each gets grants and the RLS guard. Default: ["public"]. */
   readonly exposedSchemas?: readonly string[];
-  /** Project migrations applied after ours and before the RLS guard, named `NNN_name.sql` with NNN 100..998. Default: none. */
-  readonly extra?: readonly MigrationFile[];
+  /** Create the reference API's example `notes` table. Default: true. */
+  readonly exampleNotes?: boolean;
+  /** The project's own migrations (northstack:migrationsDir), applied once each after ours and before the RLS guard. Default: none. */
+  readonly project?: readonly ProjectMigration[];
 }
 
 /** Directory the migration files are delivered to inside the job container. */
 export const MIGRATIONS_DIR = "/migrations";
+
+/**
+ * Project files are delivered as `<prefix><name>`, so that they sort after the built-in files (001..010)
+ * and before the RLS guard (999) whatever their own names, both for the job and for the policy pack,
+ * which both go by name order.
+ */
+export const PROJECT_FILE_PREFIX = "500_project_";
+
+/** Where the job records the project files it applied: one row per file, with its sha256. */
+export const HISTORY_TABLE = "northstack.schema_migrations";
 
 /** Environment variable holding the password of the service login roles (the admin password, per contract). */
 export const ROLE_PASSWORD_ENV = "NORTHSTACK_ROLE_PASSWORD";
@@ -37,10 +53,11 @@ export const SERVICE_LOGIN_ROLES = ["authenticator", "supabase_auth_admin", "sup
 /** Name of the policy that lets service_role past RLS on a table where it cannot have BYPASSRLS. */
 export const SERVICE_ROLE_POLICY = "northstack_service_role_all";
 
-/** Schemas the Supabase services own; exposing one would put tables outside our RLS guarantees. */
-const SERVICE_SCHEMAS = ["auth", "storage", "extensions", "realtime", "_realtime", "information_schema"];
-
-const EXTRA_NAME = /^(\d{3})_[a-z0-9_]+\.sql$/;
+/**
+ * Schemas the Supabase services own, and northstack's own (the migration history); exposing one would
+ * put tables outside our RLS guarantees.
+ */
+const SERVICE_SCHEMAS = ["auth", "storage", "extensions", "realtime", "_realtime", "information_schema", "northstack"];
 
 /** Throws, naming the value and what is allowed, unless every schema name is a plain identifier we may expose. */
 export function validateExposedSchemas(schemas: readonly string[]): void {
@@ -61,19 +78,17 @@ export function validateExposedSchemas(schemas: readonly string[]): void {
     throw new Error(`exposedSchemas ${JSON.stringify(schemas)} lists a schema twice`);
 }
 
-function validateExtra(extra: readonly MigrationFile[]): void {
-  const names = new Set<string>();
-  for (const file of extra) {
-    const m = EXTRA_NAME.exec(file.name);
-    const order = m ? Number(m[1]) : NaN;
-    if (!m || order < 100 || order > 998) {
-      throw new Error(
-        `extraMigrations name ${JSON.stringify(file.name)} is not allowed; use NNN_name.sql with NNN from 100 to 998 (lower-case name)`,
-      );
-    }
-    if (names.has(file.name)) throw new Error(`extraMigrations name ${JSON.stringify(file.name)} is listed twice`);
-    names.add(file.name);
+/** Throws, naming every project file whose name is not allowed or appears twice. */
+function validateProject(project: readonly ProjectMigration[]): void {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const file of project) {
+    const problem = migrationNameProblem(file.name);
+    if (problem) problems.push(`project migration ${JSON.stringify(file.name)} ${problem}`);
+    else if (seen.has(file.name)) problems.push(`project migration ${JSON.stringify(file.name)} is listed twice`);
+    seen.add(file.name);
   }
+  if (problems.length) throw new Error(problems.join("\n"));
 }
 
 const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
@@ -339,21 +354,32 @@ $$;
 `;
 }
 
-/** The migration files, in the order the job applies them. Throws on a bad schema or extra file name. */
+const byName = (a: MigrationFile, b: MigrationFile) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * The migration files, in the order the job applies them: the built-in ones, the project's own, the
+ * RLS guard. Throws on a bad schema or project file name.
+ */
 export function renderMigrations(args: MigrationArgs = {}): MigrationFile[] {
   const schemas = args.exposedSchemas ?? ["public"];
-  const extra = args.extra ?? [];
+  const project = args.project ?? [];
   validateExposedSchemas(schemas);
-  validateExtra(extra);
-  return [
+  validateProject(project);
+  const files: MigrationFile[] = [
     { name: "001_roles.sql", sql: ROLES_SQL },
     { name: "002_schemas.sql", sql: SCHEMAS_SQL },
     { name: "003_auth_helpers.sql", sql: AUTH_HELPERS_SQL },
     { name: "004_exposed_schemas.sql", sql: exposedSchemasSql(schemas) },
-    { name: "010_notes.sql", sql: NOTES_SQL },
-    ...[...extra].sort((a, b) => a.name.localeCompare(b.name)),
+    ...(args.exampleNotes === false ? [] : [{ name: "010_notes.sql", sql: NOTES_SQL }]),
+    ...project.map((f) => ({
+      name: `${PROJECT_FILE_PREFIX}${f.name}`,
+      sql: f.sql,
+      history: { name: f.name, checksum: sha256(f.sql) },
+    })),
     { name: "999_rls_guard.sql", sql: rlsGuardSql(schemas) },
   ];
+  // The job applies them in this order and the policy pack reads them in name order: one order.
+  return files.sort(byName);
 }
 
 /**
@@ -368,14 +394,92 @@ export function rolePasswordScript(): string {
   ].join("\n");
 }
 
+/** `ARRAY['a','b']::text[]` of SQL literals. */
+const textArray = (values: readonly string[]): string => `ARRAY[${values.map(literal).join(", ")}]::text[]`;
+
+/** Any one constant key, so that two migration jobs never run at once (the second waits). */
+const MIGRATION_LOCK_KEY = 7268616;
+
 /**
- * The migration job's POSIX shell script: waits (bounded) for the server, applies every
- * `<dir>/*.sql` in order, each in one transaction with ON_ERROR_STOP, then sets the role
- * passwords. Connection settings come from libpq's PG* environment variables.
+ * The psql script that applies `files` (as renderMigrations returns them, delivered under `dir`) in
+ * ONE transaction, so that a failing file or a failing RLS guard rolls everything back and nothing
+ * unprotected is ever visible:
+ *
+ * 1. the history table, and a refusal, before anything is applied, if an applied project file was
+ *    edited (its checksum differs) or is no longer delivered;
+ * 2. every file in order: built-in ones every time (they are idempotent), a project file only when
+ *    the history table does not list it, and then it is recorded there;
+ * 3. between files, the session settings a file may leave behind are reset, so every file starts as
+ *    in a fresh session (which is how the policy pack follows them).
+ *
+ * Checksums are computed here, at plan time, from the very text that is delivered: the plan shows
+ * them, tests check them without a container, and the job needs no tool beyond psql.
  */
-export function migrationJobScript(dir: string = MIGRATIONS_DIR): string {
+export function migrationDriverPsql(files: readonly MigrationFile[], dir: string = MIGRATIONS_DIR): string {
+  checkDir(dir);
+  const project = files.flatMap((f) => (f.history ? [f.history] : []));
+  const steps = files.map((f) => {
+    const apply = [`\\echo applying ${f.history?.name ?? f.name}`, `\\i ${dir}/${f.name}`, "RESET ALL;", "RESET ROLE;"];
+    if (!f.history) return apply.join("\n");
+    return [
+      `SELECT NOT EXISTS (SELECT FROM ${HISTORY_TABLE} WHERE name = ${literal(f.history.name)}) AS pending \\gset`,
+      "\\if :pending",
+      ...apply,
+      `INSERT INTO ${HISTORY_TABLE} (name, checksum) VALUES (${literal(f.history.name)}, ${literal(f.history.checksum)});`,
+      "\\else",
+      `\\echo ${f.history.name} was applied before`,
+      "\\endif",
+    ].join("\n");
+  });
+  return `\\set ON_ERROR_STOP on
+BEGIN;
+SELECT pg_catalog.pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}) AS migration_lock \\gset
+CREATE SCHEMA IF NOT EXISTS northstack;
+REVOKE ALL ON SCHEMA northstack FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
+  name text PRIMARY KEY,
+  checksum text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON ${HISTORY_TABLE} FROM PUBLIC;
+DO $northstack$
+DECLARE
+  edited text;
+  missing text;
+BEGIN
+  SELECT string_agg(format('%s (applied with sha256 %s, the file now has %s)', h.name, h.checksum, f.checksum), ', ' ORDER BY h.name)
+  INTO edited
+  FROM ${HISTORY_TABLE} h
+  JOIN unnest(${textArray(project.map((p) => p.name))}, ${textArray(project.map((p) => p.checksum))}) AS f(name, checksum)
+    ON f.name = h.name
+  WHERE f.checksum <> h.checksum;
+  SELECT string_agg(h.name, ', ' ORDER BY h.name) INTO missing
+  FROM ${HISTORY_TABLE} h
+  WHERE NOT h.name = ANY (${textArray(project.map((p) => p.name))});
+  IF edited IS NOT NULL OR missing IS NOT NULL THEN
+    RAISE EXCEPTION 'nothing was applied: %', concat_ws('; ',
+      'applied migration files were edited: ' || edited,
+      'applied migration files are missing from the migrations folder: ' || missing)
+      USING HINT = 'an applied migration stays in the folder as it was applied: restore it, and put the change in a new migration file';
+  END IF;
+END
+$northstack$;
+${steps.join("\n")}
+COMMIT;
+`;
+}
+
+function checkDir(dir: string): void {
   if (!/^\/[\w./-]*$/.test(dir))
     throw new Error(`migrations directory ${JSON.stringify(dir)} must be an absolute path of [A-Za-z0-9_./-]`);
+}
+
+/**
+ * The migration job's POSIX shell script: waits (bounded) for the server, applies `files` (delivered
+ * under `dir`) in one transaction (migrationDriverPsql), then sets the role passwords. Connection
+ * settings come from libpq's PG* environment variables.
+ */
+export function migrationJobScript(files: readonly MigrationFile[], dir: string = MIGRATIONS_DIR): string {
   return `set -eu
 tries=0
 until pg_isready -q; do
@@ -383,10 +487,8 @@ until pg_isready -q; do
   if [ "$tries" -ge 90 ]; then echo "postgres at $PGHOST:$PGPORT is not ready after 180s" >&2; exit 1; fi
   sleep 2
 done
-for file in ${dir}/*.sql; do
-  echo "applying $file"
-  psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f "$file"
-done
+psql -X -q -v ON_ERROR_STOP=1 <<'PSQL'
+${migrationDriverPsql(files, dir)}PSQL
 echo "setting service role passwords"
 psql -X -q -v ON_ERROR_STOP=1 <<'PSQL'
 ${rolePasswordScript()}PSQL

@@ -4,6 +4,10 @@
  * with promtool and amtool.
  */
 import * as YAML from "yaml";
+import { AlertThresholds, RECORDED, RuleGroupSpec, WATCHDOG, alertRuleGroups } from "./alert-rules";
+
+export { SEVERITIES } from "./alert-rules";
+export type { Severity } from "./alert-rules";
 
 /**
  * The port each monitoring service listens on, declared once. The WorkloadSpecs
@@ -69,125 +73,51 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
   });
 }
 
-export interface AlertRulesArgs {
-  /** Fraction of 5xx responses at the gateway that is critical. Default: 0.05. */
-  readonly errorRatio?: number;
-  /** p95 latency at the gateway, in ms, that warns. Default: 1000. */
-  readonly latencyP95Ms?: number;
-  /** Fraction of max_connections in use that warns. Default: 0.8. */
-  readonly postgresConnectionRatio?: number;
-  /** Fraction of Redis maxmemory in use that warns. Default: 0.9. */
-  readonly redisMemoryRatio?: number;
+export interface AlertRulesArgs extends AlertThresholds {
+  /** Page or URL of the runbooks; each alert links to `<runbookBase>#<its name, lower-cased>`. Default: docs/runbooks.md. */
+  readonly runbookBase?: string;
+  /** Groups besides alertRuleGroups' (another capability's rules). Default: none. */
+  readonly extraGroups?: readonly RuleGroupSpec[];
 }
 
-/**
- * The only severities a rule carries, and what Alertmanager does with them: `critical` pages
- * (PagerDuty), `warning` goes to chat or mail.
- */
-export const SEVERITIES = ["critical", "warning"] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-interface Rule {
-  alert: string;
-  expr: string;
-  for: string;
-  labels: { severity: Severity };
-  annotations: { summary: string; description: string; runbook: string };
+/** The runbook anchor of an alert: its name, lower-cased (a markdown heading `#### <alert>`). */
+export function runbookAnchor(alert: string): string {
+  return alert.toLowerCase();
 }
 
+/** The Prometheus rules file: each group's recording rules, then its alerts, each with severity and runbook_url. */
 export function renderAlertRules(args: AlertRulesArgs = {}): string {
-  const errorRatio = args.errorRatio ?? 0.05;
-  const latency = args.latencyP95Ms ?? 1000;
-  const pgRatio = args.postgresConnectionRatio ?? 0.8;
-  const redisRatio = args.redisMemoryRatio ?? 0.9;
-  const rule = (
-    alert: string,
-    expr: string,
-    forDuration: string,
-    severity: Severity,
-    summary: string,
-    description: string,
-  ): Rule => ({
-    alert,
-    expr,
-    for: forDuration,
-    labels: { severity },
-    annotations: { summary, description, runbook: `docs/runbooks.md#${alert.toLowerCase()}` },
+  const base = args.runbookBase ?? "docs/runbooks.md";
+  const groups = [...alertRuleGroups(args), ...(args.extraGroups ?? [])];
+  const seen = new Set<string>();
+  for (const name of [...groups.map((g) => g.name), ...groups.flatMap((g) => g.alerts.map((a) => a.alert))]) {
+    if (seen.has(name)) throw new Error(`alert rules: ${JSON.stringify(name)} is defined twice; names must be unique`);
+    seen.add(name);
+  }
+  for (const a of groups.flatMap((g) => g.alerts))
+    if (a.inhibits && !seen.has(a.inhibits.alert))
+      throw new Error(
+        `alert rules: ${a.alert} inhibits ${JSON.stringify(a.inhibits.alert)}, which is no alert; name an alert it explains`,
+      );
+  return YAML.stringify({
+    groups: groups.map((g) => ({
+      name: g.name,
+      rules: [
+        ...(g.recording ?? []).map((r) => ({ record: r.record, expr: r.expr })),
+        ...g.alerts.map((a) => ({
+          alert: a.alert,
+          expr: a.expr,
+          for: a.for,
+          labels: { severity: a.severity },
+          annotations: {
+            summary: a.summary,
+            description: a.description,
+            runbook_url: `${base}#${runbookAnchor(a.alert)}`,
+          },
+        })),
+      ],
+    })),
   });
-  const groups = [
-    {
-      name: "northstack-availability",
-      rules: [
-        rule(
-          "TargetDown",
-          "up == 0",
-          "2m",
-          "critical",
-          "{{ $labels.job }} target {{ $labels.instance }} is down",
-          "Prometheus could not scrape {{ $labels.instance }} for 2 minutes.",
-        ),
-        rule(
-          "PostgresDown",
-          "pg_up == 0",
-          "1m",
-          "critical",
-          "Postgres is unreachable",
-          "postgres-exporter cannot connect to the database.",
-        ),
-        rule(
-          "RedisDown",
-          "redis_up == 0",
-          "1m",
-          "critical",
-          "Redis is unreachable",
-          "redis-exporter cannot connect to Redis.",
-        ),
-      ],
-    },
-    {
-      name: "northstack-gateway",
-      rules: [
-        rule(
-          "GatewayHighErrorRate",
-          `sum(rate(kong_http_requests_total{code=~"5.."}[5m])) / clamp_min(sum(rate(kong_http_requests_total[5m])), 1e-9) > ${errorRatio}`,
-          "5m",
-          "critical",
-          "More than {{ $value | humanizePercentage }} of gateway requests fail",
-          `Over ${errorRatio * 100}% of responses at Kong were 5xx for 5 minutes.`,
-        ),
-        rule(
-          "GatewayHighLatency",
-          `histogram_quantile(0.95, sum by (le) (rate(kong_request_latency_ms_bucket[5m]))) > ${latency}`,
-          "10m",
-          "warning",
-          "Gateway p95 latency is {{ $value }} ms",
-          `p95 request latency at Kong exceeded ${latency} ms for 10 minutes.`,
-        ),
-      ],
-    },
-    {
-      name: "northstack-data",
-      rules: [
-        rule(
-          "PostgresConnectionsNearLimit",
-          `sum(pg_stat_database_numbackends) / max(pg_settings_max_connections) > ${pgRatio}`,
-          "10m",
-          "warning",
-          "Postgres uses {{ $value | humanizePercentage }} of max_connections",
-          "Connection slots are running out; look for leaks or raise max_connections.",
-        ),
-        rule(
-          "RedisMemoryNearLimit",
-          `redis_memory_used_bytes / (redis_memory_max_bytes > 0) > ${redisRatio}`,
-          "10m",
-          "warning",
-          "Redis uses {{ $value | humanizePercentage }} of maxmemory",
-          "Redis is close to maxmemory and evicting keys; rate limits may reset early.",
-        ),
-      ],
-    },
-  ];
-  return YAML.stringify({ groups });
 }
 
 /** Alertmanager's receivers; each is optional, and only those given are rendered. */
@@ -205,6 +135,11 @@ export interface AlertmanagerConfigArgs {
   readonly pagerduty?: { readonly routingKey: string };
   /** A generic webhook that receives every alert. */
   readonly webhookUrl?: string;
+  /**
+   * A dead man's switch (e.g. a healthchecks.io or Dead Man's Snitch URL) that receives the always-firing
+   * Watchdog alone, every 5 minutes, and alarms when it stops.
+   */
+  readonly deadMansSwitchUrl?: string;
 }
 
 /** Receiver names, as `amtool config routes test` prints them. */
@@ -213,6 +148,7 @@ export const RECEIVERS = {
   slack: "slack",
   email: "email",
   webhook: "webhook",
+  deadMansSwitch: "deadmansswitch",
   none: "none",
 } as const;
 
@@ -221,6 +157,10 @@ export const RECEIVERS = {
  * to Slack and email, or without them to PagerDuty at warning severity; the generic webhook gets
  * everything. Every route names a receiver that has a config: only with no receiver at all (dev) is
  * there one, `none`, that keeps alerts in Alertmanager.
+ *
+ * The Watchdog goes to the dead man's switch alone when there is one. Without one it must still reach
+ * a person, never a receiver that drops it: once a day to chat or mail, whose daily message going
+ * missing is the signal; else to the webhook; else to PagerDuty as a standing warning.
  */
 export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): string {
   const receivers: Record<string, unknown>[] = [];
@@ -245,7 +185,7 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
           ...(args.slack.channel ? { channel: args.slack.channel } : {}),
           send_resolved: true,
           title: "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.stack }})",
-          text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook }}\n{{ end }}",
+          text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook_url }}\n{{ end }}",
         },
       ],
     });
@@ -268,6 +208,11 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
   }
   if (args.webhookUrl)
     receivers.push({ name: RECEIVERS.webhook, webhook_configs: [{ url: args.webhookUrl, send_resolved: true }] });
+  if (args.deadMansSwitchUrl)
+    receivers.push({
+      name: RECEIVERS.deadMansSwitch,
+      webhook_configs: [{ url: args.deadMansSwitchUrl, send_resolved: false }],
+    });
 
   const chat = [args.slack && RECEIVERS.slack, args.email && RECEIVERS.email].filter((n): n is "slack" | "email" =>
     Boolean(n),
@@ -275,8 +220,16 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
   const pager = args.pagerduty ? [RECEIVERS.pagerduty] : [];
   const critical = pager.length ? pager : chat;
   const warning = chat.length ? chat : pager;
-  // Every matching route notifies (continue): one alert can reach several receivers.
+  const watchdog = args.deadMansSwitchUrl
+    ? { receiver: RECEIVERS.deadMansSwitch, group_wait: "0s", group_interval: "1m", repeat_interval: "5m" }
+    : {
+        receiver: chat[0] ?? (args.webhookUrl ? RECEIVERS.webhook : pager[0]) ?? RECEIVERS.none,
+        repeat_interval: "24h",
+      };
+  // Every matching route notifies (continue): one alert can reach several receivers. The Watchdog's
+  // route comes first and stops there, so it never pages.
   const routes = [
+    { matchers: [`alertname="${WATCHDOG}"`], ...watchdog },
     ...critical.map((receiver) => ({
       matchers: ['severity="critical"'],
       receiver,
@@ -297,7 +250,7 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
       group_wait: "30s",
       group_interval: "5m",
       repeat_interval: "4h",
-      ...(routes.length ? { routes } : {}),
+      routes,
     },
     inhibit_rules: [
       // The same alert at critical explains its warning.
@@ -317,6 +270,20 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
         target_matchers: ['alertname=~"Redis.+"', 'severity="warning"'],
         equal: ["stack"],
       },
+      // A critical alert explains the warning that comes before it about the same thing.
+      ...alertRuleGroups()
+        .flatMap((g) => g.alerts)
+        .flatMap((a) =>
+          a.inhibits
+            ? [
+                {
+                  source_matchers: [`alertname="${a.alert}"`],
+                  target_matchers: [`alertname="${a.inhibits.alert}"`],
+                  equal: [...a.inhibits.equal, "stack"],
+                },
+              ]
+            : [],
+        ),
     ],
     receivers,
   });
@@ -386,15 +353,20 @@ export function renderGrafanaDashboardProvider(): string {
   });
 }
 
+/** Panels read the recorded series the alerts judge (alert-rules RECORDED), so a panel shows what pages. */
 const OVERVIEW_PANELS: readonly [string, string, string][] = [
-  ["Gateway requests by status", "sum by (code) (rate(kong_http_requests_total[5m]))", "reqps"],
-  ["Gateway p95 latency", "histogram_quantile(0.95, sum by (le) (rate(kong_request_latency_ms_bucket[5m])))", "ms"],
-  ["Postgres connections", "sum(pg_stat_database_numbackends)", "short"],
+  ["Gateway requests by status", `sum by (code) (${RECORDED.kongRequests})`, "reqps"],
+  ["Gateway error ratio by route", RECORDED.kongErrorRatio, "percentunit"],
+  ["Gateway p95 latency by route", `histogram_quantile(0.95, ${RECORDED.kongLatencyBuckets})`, "ms"],
+  ["API requests by status", `sum by (status) (${RECORDED.apiRequests})`, "reqps"],
+  ["API error ratio by route", RECORDED.apiErrorRatio, "percentunit"],
+  ["API p95 latency by route", `histogram_quantile(0.95, ${RECORDED.apiLatencyBuckets})`, "s"],
+  ["Postgres connections", "sum by (instance) (pg_stat_activity_count)", "short"],
   ["Redis memory used", "redis_memory_used_bytes", "bytes"],
   ["Targets up", "sum by (job) (up)", "short"],
 ];
 
-/** The overview dashboard: gateway traffic and errors, latency, Postgres connections, Redis memory. */
+/** The overview dashboard: gateway and API traffic, errors and latency, Postgres connections, Redis memory. */
 export function renderOverviewDashboard(stack: string): string {
   const panel = (id: number, title: string, expr: string, unit: string, x: number, y: number) => ({
     id,

@@ -1,7 +1,5 @@
-import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { hashBuildContext } from "./api-service";
 import { PostgresEndpoint } from "./endpoints";
 import { IMAGES } from "./images";
 import {
@@ -12,7 +10,7 @@ import {
   validatePgBackRestArgs,
 } from "./pgbackrest";
 import { POSTGRES_CONF_PATH, postgresSettings, renderPostgresConf } from "./postgres-conf";
-import { Runtime } from "./runtime/types";
+import { Runtime, buildLocally } from "./runtime/types";
 import { WorkloadSpec } from "./workload";
 
 export interface PostgresArgs {
@@ -194,7 +192,7 @@ export class Postgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.image === undefined && args.runtime.kind !== "docker") {
+    if (args.image === undefined && !args.runtime.buildImage) {
       throw new Error(
         `postgres image: none given, but the ${args.runtime.kind} runtime cannot build images/postgres; push it to a registry and give its pinned name`,
       );
@@ -203,7 +201,7 @@ export class Postgres extends pulumi.ComponentResource {
     super("northstack:data:Postgres", name, {}, opts);
     const { runtime, ...rest } = args;
     // Always images/postgres: postgresql.conf preloads pg_cron, which the official image lacks.
-    const image = args.image ?? this.buildImage(name);
+    const image = args.image ?? buildLocally(runtime, name, `northstack/${name}-pgbackrest`, IMAGE_CONTEXT, this);
     const deployed = runtime.deploy(postgresSpec(name, rest, image), this);
     this.endpoint = {
       host: deployed.host,
@@ -214,23 +212,5 @@ export class Postgres extends pulumi.ComponentResource {
       sslMode: "disable",
     };
     this.registerOutputs({ host: this.endpoint.host, port: this.endpoint.port });
-  }
-
-  /** images/postgres built locally, tagged with its content hash; nothing is pushed. */
-  private buildImage(name: string): pulumi.Output<string> {
-    const image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: `northstack/${name}-pgbackrest:${hashBuildContext(IMAGE_CONTEXT)}`,
-        build: {
-          context: IMAGE_CONTEXT,
-          dockerfile: path.join(IMAGE_CONTEXT, "Dockerfile"),
-          builderVersion: "BuilderBuildKit",
-        },
-        skipPush: true,
-      },
-      { parent: this },
-    );
-    return image.imageName;
   }
 }

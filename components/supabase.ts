@@ -6,6 +6,7 @@ import { IMAGES } from "./images";
 import { deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
 import { KONG_PROXY_PORT } from "./kong";
 import { MIGRATIONS_DIR, MigrationFile, ROLE_PASSWORD_ENV, migrationJobScript, renderMigrations } from "./migrations";
+import { ProjectMigration } from "./project-migrations";
 import { DeployedWorkload, Runtime } from "./runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "./workload";
 
@@ -36,8 +37,10 @@ export interface SupabaseArgs {
    * spreads them and gives them disruption budgets. Realtime keeps one: see realtimeSpec. Default: 1.
    */
   readonly replicas?: number;
-  /** Project migrations (`NNN_name.sql`, NNN 100..998) applied after ours. Default: none. */
-  readonly extraMigrations?: readonly MigrationFile[];
+  /** The project's own migrations (`<version>_<name>.sql`), each applied once, after ours and before the RLS guard. Default: none. */
+  readonly projectMigrations?: readonly ProjectMigration[];
+  /** Create the reference API's example `notes` table. Default: true. */
+  readonly exampleNotes?: boolean;
   /** Name of the gateway workload that may call the services. Default: "kong". */
   readonly gatewayName?: string;
   /** In-network URL of the gateway, for Studio. Default: "http://kong:8000". */
@@ -52,7 +55,7 @@ export interface SupabaseArgs {
 
 /** Throws, naming the argument and what is allowed, before any resource is registered. */
 export function validateSupabaseArgs(
-  args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "extraMigrations" | "keysIssuedAt"> &
+  args: Pick<SupabaseArgs, "services" | "publicUrl" | "exposedSchemas" | "projectMigrations" | "keysIssuedAt"> &
     Partial<Pick<SupabaseArgs, "replicas" | "storage">>,
 ): void {
   if (studioLacksMeta(args.services))
@@ -80,7 +83,7 @@ export function validateSupabaseArgs(
       `keysIssuedAt ${JSON.stringify(args.keysIssuedAt)} is not allowed; use a positive integer (seconds since the epoch)`,
     );
   }
-  renderMigrations({ exposedSchemas: args.exposedSchemas, extra: args.extraMigrations });
+  renderMigrations({ exposedSchemas: args.exposedSchemas, project: args.projectMigrations });
 }
 
 const DEFAULT_KEYS_ISSUED_AT = 1735689600;
@@ -363,7 +366,10 @@ function studioSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }:
   };
 }
 
-/** The migration job: the postgres image's psql applies the files under /migrations, then sets role passwords. */
+/**
+ * The migration job: the postgres image's psql applies the files under /migrations in one
+ * transaction (project files once each, recorded with their checksums), then sets role passwords.
+ */
 export function migrationJobSpec(
   name: string,
   postgres: PostgresEndpoint,
@@ -374,7 +380,7 @@ export function migrationJobSpec(
     component: "migrations",
     kind: "job",
     image: IMAGES.postgres.image,
-    command: ["sh", "-c", migrationJobScript(MIGRATIONS_DIR)],
+    command: ["sh", "-c", migrationJobScript(files, MIGRATIONS_DIR)],
     env: {
       PGHOST: postgres.host,
       PGPORT: postgres.port.apply(String),
@@ -424,7 +430,11 @@ export class Supabase extends pulumi.ComponentResource {
   constructor(name: string, args: SupabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:data:Supabase", name, {}, opts);
     validateSupabaseArgs(args);
-    const files = renderMigrations({ exposedSchemas: args.exposedSchemas, extra: args.extraMigrations });
+    const files = renderMigrations({
+      exposedSchemas: args.exposedSchemas,
+      exampleNotes: args.exampleNotes,
+      project: args.projectMigrations,
+    });
 
     const jwtSecret = pulumi.secret(args.jwtSecret);
     const issuedAt = args.keysIssuedAt ?? DEFAULT_KEYS_ISSUED_AT;

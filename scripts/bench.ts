@@ -3,6 +3,8 @@
  *
  * Measures, on this machine, in one run so that figures are comparable:
  *  - wall time and peak memory of the offline plan per stack and cloud, and its resource count;
+ *  - the plan's start-up path: ts-node (the previous path) against scripts/register.js (cached
+ *    transpile, what `npm run plan` and scripts/plan.sh use), interleaved run by run, as a ratio;
  *  - how plan time grows with the number of services (prod with 0, 10 and 20 extra API services);
  *  - policy-pack evaluation time over synthetic stacks of 1,000, 2,000 and 4,000 resources;
  *  - the time of the whole test suite (type-check, lint and jest, each on its own).
@@ -27,8 +29,15 @@ interface PlanFigure {
   exitCode: number;
 }
 
+/** How a fresh Node process loads the TypeScript sources. */
+const LOADERS = {
+  register: ["-r", "./scripts/register.js"],
+  "ts-node": ["-r", "ts-node/register/transpile-only"],
+} as const;
+type Loader = keyof typeof LOADERS;
+
 /** Runs the plan CLI in a fresh process under GNU time, as a user would run `npm run plan`. */
-function measurePlan(label: string, args: string[]): PlanFigure {
+function measurePlan(label: string, args: string[], loader: Loader = "register"): PlanFigure {
   const seconds: number[] = [];
   const peaks: number[] = [];
   let resources = 0;
@@ -36,16 +45,7 @@ function measurePlan(label: string, args: string[]): PlanFigure {
   for (let i = 0; i < runs; i++) {
     const run = spawnSync(
       "/usr/bin/time",
-      [
-        "-f",
-        "BENCH %e %M",
-        process.execPath,
-        "-r",
-        "ts-node/register/transpile-only",
-        "scripts/plan.ts",
-        ...args,
-        "--json",
-      ],
+      ["-f", "BENCH %e %M", process.execPath, ...LOADERS[loader], "scripts/plan.ts", ...args, "--json"],
       { cwd: PROJECT_ROOT, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 },
     );
     const stats = /BENCH ([\d.]+) (\d+)/.exec(run.stderr);
@@ -79,7 +79,33 @@ function timeCommand(label: string, command: string, args: string[]): { label: s
 
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
 
+/** Both loaders on one stack, alternating run by run so that drift in machine speed hits both. */
+function compareLoaders(label: string, args: string[]): { label: string; tsNode: number; register: number } {
+  const tsNode: number[] = [];
+  const register: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    tsNode.push(measurePlan(label, args, "ts-node").seconds);
+    register.push(measurePlan(label, args, "register").seconds);
+  }
+  return { label, tsNode: median(tsNode), register: median(register) };
+}
+
 async function main(): Promise<void> {
+  // Warm the transpile cache, so that the figures below are those of every run after the first.
+  measurePlan("warm-up", ["dev"]);
+  const loaders = [
+    compareLoaders("dev", ["dev"]),
+    compareLoaders("prod (aws)", ["prod", "--set", "northstack:cloud=aws"]),
+    compareLoaders("prod (gcp)", ["prod", "--set", "northstack:cloud=gcp"]),
+  ];
+  console.log("Plan start-up path (median of %d, alternating runs): ts-node vs scripts/register.js", runs);
+  console.log("  stack          ts-node s   register s   register/ts-node");
+  for (const l of loaders) {
+    console.log(
+      `  ${l.label.padEnd(14)} ${fmt(l.tsNode).padStart(9)}   ${fmt(l.register).padStart(10)}   ${fmt(l.register / l.tsNode).padStart(16)}`,
+    );
+  }
+
   const cloudStacks = ["staging", "prod"].flatMap((stack) =>
     ["aws", "gcp"].map((cloud) => measurePlan(`${stack} (${cloud})`, [stack, "--set", `northstack:cloud=${cloud}`])),
   );
@@ -92,7 +118,7 @@ async function main(): Promise<void> {
     ]),
   );
 
-  console.log("Offline plan (median of %d, fresh process each, includes Node + ts-node start-up)", runs);
+  console.log("\nOffline plan (median of %d, fresh process each, includes Node start-up)", runs);
   console.log("  stack                              wall s   peak MiB   resources   exit");
   for (const p of [...plans, ...scaling]) {
     console.log(
@@ -140,7 +166,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(
     path.join(out, "results.json"),
-    JSON.stringify({ date: new Date().toISOString(), runs, plans, scaling, policy, suite }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), runs, loaders, plans, scaling, policy, suite }, null, 2),
   );
 }
 

@@ -128,6 +128,8 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     jwtSecret: secrets.jwtSecret,
     services: cfg.supabase,
     exposedSchemas: cfg.postgres.exposedSchemas,
+    projectMigrations: cfg.migrations.files,
+    exampleNotes: cfg.migrations.exampleNotes,
     publicUrl: cfg.gateway.publicUrl,
     storage: args.storage,
     replicas: args.supabaseReplicas,

@@ -8,7 +8,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_RETENTION, BackupBucket, s3BucketName } from "../components/aws/backup-bucket";
+import { BackupBucket, s3BucketName } from "../components/aws/backup-bucket";
 import { EBS_CSI_PROVISIONER, EksCluster } from "../components/aws/cluster";
 import { EncryptionKey } from "../components/aws/kms";
 import { AwsNetwork, DataClientAccess } from "../components/aws/network";
@@ -17,6 +17,7 @@ import { awsProviders } from "../components/aws/providers";
 import { ElastiCacheRedis } from "../components/aws/redis";
 import { StorageBucket } from "../components/aws/storage-bucket";
 import { PodIdentityRole, backupWriterPolicy, objectStorePolicy } from "../components/aws/workload-identity";
+import { BACKUP_RETENTION } from "../components/retention";
 import { NorthstackConfig } from "../components/config";
 import { StackSecrets } from "../components/secrets";
 import { BUCKET_USERS } from "./application";

@@ -11,14 +11,25 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { s3BucketName } from "../components/aws/backup-bucket";
 import { NorthstackConfig } from "../components/config";
 import { certificateSourceProblem } from "../components/config/checks";
 import { KubernetesRuntime } from "../components/runtime/kubernetes";
 import { StackSecrets } from "../components/secrets";
 import { application, egressClients } from "./application";
-import { awsFoundation } from "./aws";
-import { gcpFoundation } from "./gcp";
+
+/**
+ * The cloud-specific modules, loaded only for the configured cloud: each pulls in its provider
+ * package (about half a second to load), which a stack on the other cloud never needs.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- a static import would load both providers */
+const providerModules = {
+  aws: () => ({
+    ...(require("./aws") as typeof import("./aws")),
+    ...(require("../components/aws/backup-bucket") as typeof import("../components/aws/backup-bucket")),
+  }),
+  gcp: () => require("./gcp") as typeof import("./gcp"),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Checks what only a cloud stack needs, before this layer registers anything. parseConfig already
@@ -53,7 +64,7 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
   if (cfg.cloud === "aws") {
     try {
       // The longest of the stack's bucket names, with a 12-digit account id in place of the real one.
-      s3BucketName(cfg.stack, "backups-dr", "000000000000");
+      providerModules.aws().s3BucketName(cfg.stack, "backups-dr", "000000000000");
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -67,7 +78,10 @@ const PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.
 /** The application on Kubernetes, over the managed services and cluster of the configured cloud. */
 export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
   validateCloudConfig(cfg);
-  const foundation = cfg.cloud === "aws" ? awsFoundation(cfg, secrets) : gcpFoundation(cfg, secrets);
+  const foundation =
+    cfg.cloud === "aws"
+      ? providerModules.aws().awsFoundation(cfg, secrets)
+      : providerModules.gcp().gcpFoundation(cfg, secrets);
 
   const provider = new k8s.Provider(
     "k8s",

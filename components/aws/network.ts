@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { subnetCidrs } from "../cidr";
 import { checkCidr } from "../config/checks";
 
 export const POSTGRES_PORT = 5432;
@@ -36,21 +37,6 @@ export function validateAwsNetworkArgs(args: AwsNetworkArgs): void {
   const zones = args.zoneCount ?? 3;
   if (zones !== 2 && zones !== 3) problems.push(`zoneCount ${zones} is not allowed; allowed: 2 or 3`);
   if (problems.length) throw new Error(`AWS network: ${problems.join("; ")}`);
-}
-
-/**
- * Splits a VPC CIDR into equal subnets of `newBits` more prefix bits, in order. Pure: used for the
- * private (first half) and public (second half) subnets of a created VPC.
- */
-export function subnetCidrs(vpcCidr: string, newBits: number, count: number): string[] {
-  const [base, prefixText] = vpcCidr.split("/");
-  const prefix = Number(prefixText) + newBits;
-  const start = base.split(".").reduce((acc, octet) => ((acc << 8) | Number(octet)) >>> 0, 0);
-  const size = 2 ** (32 - prefix);
-  return Array.from({ length: count }, (_, i) => {
-    const address = start + i * size;
-    return `${[24, 16, 8, 0].map((shift) => (address >>> shift) & 255).join(".")}/${prefix}`;
-  });
 }
 
 /**

@@ -1,10 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ObjectStoreEndpoint } from "../endpoints";
+import { STORAGE_NONCURRENT_DAYS } from "../retention";
 import { hardenedS3Bucket } from "./backup-bucket";
-
-/** Days an overwritten or deleted user file stays recoverable as a noncurrent version. */
-export const STORAGE_NONCURRENT_DAYS = 30;
 
 /**
  * Lifecycle of user files: current objects never expire; noncurrent versions go after

@@ -11,6 +11,7 @@
  * slice of the config; generic rules live in checks.ts; what differs per environment is in profile.ts.
  */
 
+import * as path from "path";
 import { Problems, Raw, key, readConfig } from "./reader";
 import { CONFIG_SCHEMA, ConfigKey, NorthstackConfig } from "./schema";
 import { readAlerts } from "./sections/alerts";
@@ -21,7 +22,7 @@ import { readEksClusterName, readKubernetes } from "./sections/kubernetes";
 import { checkHostPorts, readGatewayAndNetwork } from "./sections/network";
 import { checkProviderRegions, readPlatform } from "./sections/platform";
 import { readSecrets } from "./sections/secrets";
-import { readSupabaseReplicas, readSupabaseServices } from "./sections/supabase";
+import { readMigrations, readSupabaseReplicas, readSupabaseServices } from "./sections/supabase";
 
 export { ENVIRONMENTS, PROFILES } from "./profile";
 export type { Environment, EnvironmentProfile } from "./profile";
@@ -49,6 +50,9 @@ export {
   checkUrl,
 } from "./checks";
 
+/** The directory of Pulumi.yaml and index.ts. */
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid northstack configuration:\n  - ${problems.join("\n  - ")}`);
@@ -62,8 +66,9 @@ export class ConfigError extends Error {
  *
  * @param raw every config value of the stack, keyed `namespace:key`, as strings (objects as JSON)
  * @param stack the Pulumi stack name
+ * @param projectRoot where northstack:migrationsDir starts. Default: this project (the directory of Pulumi.yaml)
  */
-export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
+export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJECT_ROOT): NorthstackConfig {
   const problems: Problems = [];
   const r = readConfig(raw, problems);
   const readerProblems = problems.length;
@@ -82,6 +87,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
   const kubernetes = readKubernetes(r, problems, platform, secrets, stack, gateway.publicUrl);
   const eksClusterName = readEksClusterName(r, problems, platform, kubernetes.cluster);
   const supabaseReplicas = readSupabaseReplicas(r, problems, platform);
+  const migrations = readMigrations(r, problems, projectRoot);
   checkDataGuarantees(r, problems, platform);
 
   if (problems.length) throw new ConfigError(withoutEchoes(problems, readerProblems, (k) => r.invalid(k)));
@@ -96,6 +102,7 @@ export function parseConfig(raw: Raw, stack: string): NorthstackConfig {
     api: { ...api, ...apiEnv },
     services,
     postgres,
+    migrations,
     redis: readRedis(r),
     supabase: { replicas: supabaseReplicas, ...supabaseServices },
     gateway,

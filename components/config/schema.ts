@@ -4,6 +4,7 @@
  * `parseConfig` returns.
  */
 
+import type { ProjectMigration } from "../project-migrations";
 import { ENVIRONMENTS, Environment, EnvironmentProfile } from "./profile";
 
 export const CONFIG_NAMESPACE = "northstack";
@@ -110,6 +111,18 @@ export const CONFIG_SCHEMA = {
     type: "array",
     description: "Schemas the REST API exposes; every table in them must have RLS and a policy.",
     default: ["public"],
+  },
+  // The project's own schema: its migrations folder, and the reference example table.
+  migrationsDir: {
+    type: "string",
+    description:
+      "Folder of the project's migrations, relative to the project root (the Supabase CLI layout): every *.sql file, named <version>_<name>.sql, is applied once in name order and recorded with its checksum.",
+    default: "supabase/migrations",
+  },
+  exampleNotes: {
+    type: "boolean",
+    description: "Create the reference API's example notes table (RLS: each user sees only their own notes).",
+    default: true,
   },
   postgresMemoryMb: {
     type: "integer",
@@ -412,6 +425,14 @@ export interface NorthstackConfig {
     readonly ha: boolean;
     readonly backupRetentionDays: number;
     readonly exposedSchemas: readonly string[];
+  };
+  /** The project's own schema (northstack:migrationsDir, northstack:exampleNotes). */
+  readonly migrations: {
+    /** The folder as configured, relative to the project root. */
+    readonly dir: string;
+    /** Its `*.sql` files in name order, checked (components/project-migrations.ts). */
+    readonly files: readonly ProjectMigration[];
+    readonly exampleNotes: boolean;
   };
   readonly redis: {
     readonly memoryMb: number;

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_RETENTION } from "../aws/backup-bucket";
+import { BACKUP_RETENTION } from "../retention";
 import { ObjectStoreEndpoint } from "../endpoints";
 
 /**

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { subnetCidrs } from "../aws/network";
+import { subnetCidrs } from "../cidr";
 import { checkCidr } from "../config/checks";
 
 export interface GcpNetworkArgs {

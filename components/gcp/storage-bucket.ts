@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { STORAGE_NONCURRENT_DAYS } from "../aws/storage-bucket";
+import { STORAGE_NONCURRENT_DAYS } from "../retention";
 import { ObjectStoreEndpoint } from "../endpoints";
 import { gcsLocation, hardenedGcsBucket } from "./backup-bucket";
 

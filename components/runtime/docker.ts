@@ -1,6 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import { MIGRATIONS_LABEL, WorkloadSpec, standardLabels, validateWorkload } from "../workload";
+import { hashBuildContext } from "./build-context";
 import { DeployedWorkload, Runtime } from "./types";
 
 export interface DockerRuntimeArgs {
@@ -101,6 +103,24 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
       { parent: this, ...REPLACE_BY_DELETING_FIRST },
     );
     this.registerOutputs({ network: this.network.name });
+  }
+
+  buildImage(
+    resourceName: string,
+    repository: string,
+    context: string,
+    parent: pulumi.Resource,
+  ): pulumi.Output<string> {
+    const image = new docker.Image(
+      `${resourceName}-image`,
+      {
+        imageName: `${repository}:${hashBuildContext(context)}`,
+        build: { context, dockerfile: path.join(context, "Dockerfile"), builderVersion: "BuilderBuildKit" },
+        skipPush: true,
+      },
+      { parent },
+    );
+    return image.imageName;
   }
 
   deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload {

@@ -26,4 +26,30 @@ export interface Runtime {
    * a runtime rejects a second workload with the same name.
    */
   deploy(spec: WorkloadSpec, parent: pulumi.Resource, opts?: { dependsOn?: pulumi.Resource[] }): DeployedWorkload;
+  /**
+   * Builds `context` (with its Dockerfile) into a local image named `<repository>:<content hash>`,
+   * registered as `<resourceName>-image` under `parent`; nothing is pushed. Only runtimes that run
+   * what they build locally have it (Docker); elsewhere an image must be pushed to a registry.
+   */
+  buildImage?(
+    resourceName: string,
+    repository: string,
+    context: string,
+    parent: pulumi.Resource,
+  ): pulumi.Output<string>;
+}
+
+/** `runtime.buildImage`, or an error naming what to give instead on a runtime that cannot build. */
+export function buildLocally(
+  runtime: Runtime,
+  resourceName: string,
+  repository: string,
+  context: string,
+  parent: pulumi.Resource,
+): pulumi.Output<string> {
+  if (!runtime.buildImage)
+    throw new Error(
+      `${resourceName}: the ${runtime.kind} runtime cannot build ${context}; give a pinned image pushed to a registry`,
+    );
+  return runtime.buildImage(resourceName, repository, context, parent);
 }

@@ -18,7 +18,7 @@ export function runMigrationJobOn(
   const dir = path.join(cluster.dir, `migrations-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   fs.mkdirSync(dir);
   for (const f of files) fs.writeFileSync(path.join(dir, f.name), f.sql);
-  const result = spawnSync("sh", ["-c", migrationJobScript(dir)], {
+  const result = spawnSync("sh", ["-c", migrationJobScript(files, dir)], {
     env: { PATH: `${PG_BIN}:${process.env.PATH}`, ...cluster.libpqEnv(), ...env },
     encoding: "utf8",
   });

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { RECORDED } from "../../components/alert-rules";
 import {
   AlertmanagerConfigArgs,
   SEVERITIES,
@@ -28,6 +29,26 @@ const run = (cmd: string, ...args: string[]) => {
 };
 
 const rulesFile = write("rules.yml", renderAlertRules());
+const alertRules: { alert: string; labels: { severity: string } }[] = YAML.parse(
+  fs.readFileSync(rulesFile, "utf8"),
+).groups.flatMap((g: { rules: { alert?: string }[] }) => g.rules.filter((r) => r.alert !== undefined));
+
+/** The promtool test files, one per rule group; each names `rules.yml`, the rendered rules written beside it. */
+const fixturesDir = path.join(__dirname, "promtool");
+const fixtures = fs.readdirSync(fixturesDir).filter((f) => f.endsWith(".test.yml"));
+for (const f of fixtures) fs.copyFileSync(path.join(fixturesDir, f), path.join(tmp, f));
+
+interface AlertCase {
+  alertname: string;
+  exp_alerts?: unknown[];
+}
+const cases: AlertCase[] = fixtures.flatMap((f) =>
+  YAML.parse(fs.readFileSync(path.join(fixturesDir, f), "utf8")).tests.flatMap(
+    (t: { alert_rule_test?: AlertCase[] }) => t.alert_rule_test ?? [],
+  ),
+);
+const firing = new Set(cases.filter((c) => (c.exp_alerts ?? []).length > 0).map((c) => c.alertname));
+const quiet = new Set(cases.filter((c) => (c.exp_alerts ?? []).length === 0).map((c) => c.alertname));
 
 test("prometheus.yml passes promtool check config, rules included", () => {
   const config = renderPrometheusConfig({
@@ -73,80 +94,58 @@ test("duplicate or empty scrape jobs are rejected by the renderer", () => {
 test("alert rules pass promtool check rules", () => {
   const result = run("promtool", "check", "rules", rulesFile);
   expect(result).toMatchObject({ code: 0 });
-  expect(result.out).toMatch(/SUCCESS: 7 rules found/);
+  const groups = YAML.parse(fs.readFileSync(rulesFile, "utf8")).groups as { rules: unknown[] }[];
+  const total = groups.reduce((n, g) => n + g.rules.length, 0);
+  expect(result.out).toContain(`SUCCESS: ${total} rules found`);
+  expect(alertRules.length).toBeGreaterThanOrEqual(30);
 });
 
-test("alerts fire when they should and stay quiet when they should not (promtool test rules)", () => {
-  const tests = {
-    rule_files: [rulesFile],
-    evaluation_interval: "1m",
-    tests: [
+test.each(fixtures)("promtool test rules %s: every case fires or stays quiet as written", (fixture) => {
+  const result = run("promtool", "test", "rules", fixture);
+  expect(result.out).toContain("SUCCESS");
+  expect(result.code).toBe(0);
+});
+
+test("every alerting rule has a promtool case that fires it, and every case names a rule that exists", () => {
+  const names = alertRules.map((r) => r.alert);
+  expect(names.filter((name) => !firing.has(name))).toEqual([]);
+  expect(cases.map((c) => c.alertname).filter((name) => !names.includes(name))).toEqual([]);
+});
+
+test("every critical alert also has a promtool case where it stays quiet", () => {
+  const critical = alertRules.filter((r) => r.labels.severity === "critical").map((r) => r.alert);
+  expect(critical.length).toBeGreaterThan(5);
+  expect(critical.filter((name) => !quiet.has(name))).toEqual([]);
+});
+
+test("the coverage check reports a rule without a firing case", () => {
+  const rendered = renderAlertRules({
+    extraGroups: [
       {
-        interval: "1m",
-        input_series: [
-          { series: 'up{job="api",instance="api:8080"}', values: "0x5" },
-          { series: 'up{job="kong",instance="kong:8100"}', values: "1x5" },
-        ],
-        alert_rule_test: [
-          {
-            eval_time: "3m",
-            alertname: "TargetDown",
-            exp_alerts: [
-              {
-                exp_labels: { severity: "critical", job: "api", instance: "api:8080" },
-                exp_annotations: {
-                  summary: "api target api:8080 is down",
-                  description: "Prometheus could not scrape api:8080 for 2 minutes.",
-                  runbook: "docs/runbooks.md#targetdown",
-                },
-              },
-            ],
-          },
-        ],
-      },
-      {
-        interval: "1m",
-        // 10% of requests fail for 10 minutes: pages. 1% fail: quiet.
-        input_series: [
-          { series: 'kong_http_requests_total{code="500",service="api"}', values: "0+6x10" },
-          { series: 'kong_http_requests_total{code="200",service="api"}', values: "0+54x10" },
-          { series: 'kong_http_requests_total{code="500",service="rest"}', values: "0+0x10" },
-        ],
-        alert_rule_test: [
-          {
-            eval_time: "10m",
-            alertname: "GatewayHighErrorRate",
-            exp_alerts: [
-              {
-                exp_labels: { severity: "critical" },
-                exp_annotations: {
-                  summary: "More than 10% of gateway requests fail",
-                  description: "Over 5% of responses at Kong were 5xx for 5 minutes.",
-                  runbook: "docs/runbooks.md#gatewayhigherrorrate",
-                },
-              },
-            ],
-          },
-        ],
-      },
-      {
-        interval: "1m",
-        input_series: [
-          { series: 'kong_http_requests_total{code="500"}', values: "0+1x10" },
-          { series: 'kong_http_requests_total{code="200"}', values: "0+99x10" },
-          { series: "redis_memory_used_bytes", values: "50x15" },
-          { series: "redis_memory_max_bytes", values: "100x15" },
-        ],
-        alert_rule_test: [
-          { eval_time: "10m", alertname: "GatewayHighErrorRate", exp_alerts: [] },
-          { eval_time: "15m", alertname: "RedisMemoryNearLimit", exp_alerts: [] },
+        name: "northstack-extra",
+        alerts: [
+          { alert: "Untested", expr: "vector(1)", for: "0m", severity: "warning", summary: "s", description: "d" },
         ],
       },
     ],
-  };
-  const result = run("promtool", "test", "rules", write("rules.test.yml", YAML.stringify(tests)));
-  expect(result.out).toContain("SUCCESS");
-  expect(result.code).toBe(0);
+  });
+  const names: string[] = YAML.parse(rendered).groups.flatMap((g: { rules: { alert?: string }[] }) =>
+    g.rules.flatMap((r) => (r.alert ? [r.alert] : [])),
+  );
+  expect(names.filter((name) => !firing.has(name))).toEqual(["Untested"]);
+});
+
+test("a wrong expectation makes promtool fail, so the fixtures really run", () => {
+  const broken = fs
+    .readFileSync(path.join(fixturesDir, "redis.test.yml"), "utf8")
+    .replace(
+      'redis_up{job="redis-exporter",instance="redis-exporter:9121"}\', values: "0x5"',
+      'redis_up{job="redis-exporter",instance="redis-exporter:9121"}\', values: "1x5"',
+    );
+  expect(broken).not.toBe(fs.readFileSync(path.join(fixturesDir, "redis.test.yml"), "utf8"));
+  const result = run("promtool", "test", "rules", write("broken.test.yml", broken));
+  expect(result.code).not.toBe(0);
+  expect(result.out).toContain("alertname: RedisDown");
 });
 
 const PAGERDUTY = { pagerduty: { routingKey: "0123456789abcdef0123456789abcdef" } };
@@ -160,6 +159,7 @@ const EMAIL = {
   },
 };
 const WEBHOOK = { webhookUrl: "https://hooks.example.ca/alerts" };
+const DEAD_MANS_SWITCH = { deadMansSwitchUrl: "https://hc-ping.example.ca/0123" };
 
 /** Receivers (comma-separated, in order) amtool routes alerts with these labels to. */
 const routesTo = (config: AlertmanagerConfigArgs, labels: Record<string, string>) => {
@@ -177,7 +177,7 @@ const routesTo = (config: AlertmanagerConfigArgs, labels: Record<string, string>
 };
 
 test("alertmanager.yml passes amtool check-config with every combination of receivers, and without any", () => {
-  const parts = [PAGERDUTY, SLACK, EMAIL, WEBHOOK];
+  const parts = [PAGERDUTY, SLACK, EMAIL, WEBHOOK, DEAD_MANS_SWITCH];
   for (let mask = 0; mask < 1 << parts.length; mask++) {
     const config: AlertmanagerConfigArgs = Object.assign({}, ...parts.filter((_, i) => mask & (1 << i)));
     const result = run("amtool", "check-config", write("alertmanager.yml", renderAlertmanagerConfig(config)));
@@ -272,12 +272,69 @@ test("a critical alert inhibits the warning of the same alertname and stack; a d
 });
 
 test("every alert rule carries a severity Alertmanager routes, and both severities are used", () => {
-  const rules = YAML.parse(renderAlertRules()).groups.flatMap(
-    (g: { rules: { labels: { severity: string } }[] }) => g.rules,
-  );
-  const severities = new Set(rules.map((r: { labels: { severity: string } }) => r.labels.severity));
+  const severities = new Set(alertRules.map((r) => r.labels.severity));
   expect([...severities].sort()).toEqual([...SEVERITIES].sort());
   for (const severity of SEVERITIES) expect(routesTo({ ...PAGERDUTY, ...SLACK }, { severity })).not.toBe("");
+});
+
+test("amtool: the Watchdog goes to the dead man's switch alone, and never pages", () => {
+  const watchdog = { alertname: "Watchdog", severity: "warning", stack: "prod" };
+  const all = { ...PAGERDUTY, ...SLACK, ...EMAIL, ...WEBHOOK };
+  expect(routesTo({ ...all, ...DEAD_MANS_SWITCH }, watchdog)).toBe("deadmansswitch");
+  expect(routesTo({ ...PAGERDUTY, ...DEAD_MANS_SWITCH }, watchdog)).toBe("deadmansswitch");
+  // Other alerts never reach the dead man's switch.
+  expect(routesTo({ ...all, ...DEAD_MANS_SWITCH }, { alertname: "PostgresDown", severity: "critical" })).toBe(
+    "pagerduty,webhook",
+  );
+  // Without one, a daily message in chat or mail, else the webhook, else PagerDuty: never a silent receiver.
+  expect(routesTo(all, watchdog)).toBe("slack");
+  expect(routesTo({ ...PAGERDUTY, ...EMAIL }, watchdog)).toBe("email");
+  expect(routesTo({ ...PAGERDUTY, ...WEBHOOK }, watchdog)).toBe("webhook");
+  expect(routesTo(PAGERDUTY, watchdog)).toBe("pagerduty");
+  expect(routesTo({}, watchdog)).toBe("none");
+  const am = YAML.parse(renderAlertmanagerConfig({ ...all, ...DEAD_MANS_SWITCH }));
+  expect(am.route.routes[0]).toEqual({
+    matchers: ['alertname="Watchdog"'],
+    receiver: "deadmansswitch",
+    group_wait: "0s",
+    group_interval: "1m",
+    repeat_interval: "5m",
+  });
+  expect(YAML.parse(renderAlertmanagerConfig(all)).route.routes[0]).toMatchObject({ repeat_interval: "24h" });
+  expect(am.receivers.find((r: { name: string }) => r.name === "deadmansswitch").webhook_configs).toEqual([
+    { url: DEAD_MANS_SWITCH.deadMansSwitchUrl, send_resolved: false },
+  ]);
+});
+
+test("a critical alert inhibits the warning that escalates to it, on the same labels", () => {
+  const inhibit = YAML.parse(renderAlertmanagerConfig(SLACK)).inhibit_rules;
+  expect(inhibit).toContainEqual({
+    source_matchers: ['alertname="JobDown"'],
+    target_matchers: ['alertname="TargetDown"'],
+    equal: ["job", "stack"],
+  });
+  const names = new Map(alertRules.map((r) => [r.alert, r.labels.severity]));
+  for (const rule of inhibit.filter((r: { source_matchers: string[] }) =>
+    r.source_matchers[0].startsWith("alertname="),
+  ))
+    for (const matcher of [...rule.source_matchers, ...rule.target_matchers].filter((m: string) =>
+      m.startsWith('alertname="'),
+    ))
+      expect({ matcher, exists: names.has(matcher.slice(11, -1)) }).toEqual({ matcher, exists: true });
+});
+
+test("dashboard panels read the recorded series the alerts judge", () => {
+  const exprs: string[] = JSON.parse(renderOverviewDashboard("dev")).panels.map(
+    (p: { targets: { expr: string }[] }) => p.targets[0].expr,
+  );
+  const alertExprs = YAML.parse(fs.readFileSync(rulesFile, "utf8"))
+    .groups.flatMap((g: { rules: { alert?: string; expr: string }[] }) => g.rules)
+    .filter((r: { alert?: string }) => r.alert)
+    .map((r: { expr: string }) => r.expr);
+  for (const record of Object.values(RECORDED)) {
+    expect({ record, panel: exprs.some((e) => e.includes(record)) }).toEqual({ record, panel: true });
+    expect({ record, alert: alertExprs.some((e: string) => e.includes(record)) }).toEqual({ record, alert: true });
+  }
 });
 
 test("every dashboard query is valid PromQL (checked by promtool as recording rules)", () => {

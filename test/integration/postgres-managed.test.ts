@@ -28,7 +28,7 @@ CREATE POLICY items_select_own ON public.items FOR SELECT TO authenticated USING
 INSERT INTO public.items VALUES (1, '${USER_A}'), (2, '${USER_B}') ON CONFLICT DO NOTHING;
 `,
 };
-const files = () => renderMigrations({ extra: [ITEMS] });
+const files = () => renderMigrations({ project: [ITEMS] });
 
 let cluster: PgCluster;
 let superuser: Client;

@@ -54,14 +54,14 @@ describe("migration files", () => {
     }
   });
 
-  test("bad schema names and extra file names are rejected with the value and what is allowed", () => {
+  test("bad schema names and project file names are rejected with the value and what is allowed", () => {
     expect(() => renderMigrations({ exposedSchemas: ["Public;drop"] })).toThrow(
       /"Public;drop" is not allowed; use lower-case identifiers/,
     );
     expect(() => renderMigrations({ exposedSchemas: ["auth"] })).toThrow(/"auth" is not allowed; it belongs to/);
     expect(() => renderMigrations({ exposedSchemas: [] })).toThrow(/exposedSchemas is empty/);
-    expect(() => renderMigrations({ extra: [{ name: "005_early.sql", sql: "" }] })).toThrow(
-      /"005_early.sql" is not allowed; use NNN_name.sql with NNN from 100 to 998/,
+    expect(() => renderMigrations({ project: [{ name: "early.sql", sql: "" }] })).toThrow(
+      'project migration "early.sql" is not an allowed migration file name; use <version>_<name>.sql',
     );
   });
 });
@@ -250,10 +250,10 @@ describe("every table in an exposed schema has RLS and a policy", () => {
     }
   });
 
-  test("an extra migration that creates an unprotected table fails the job", () => {
+  test("a project migration that creates an unprotected table fails the job", () => {
     const files = renderMigrations({
       exposedSchemas: EXPOSED,
-      extra: [{ name: "100_leaky.sql", sql: "CREATE TABLE IF NOT EXISTS public.leaky (id int);" }],
+      project: [{ name: "100_leaky.sql", sql: "CREATE TABLE IF NOT EXISTS public.leaky (id int);" }],
     });
     const { status, output } = runMigrationJob(files);
     expect(status).not.toBe(0);

@@ -10,7 +10,7 @@ import * as path from "path";
 const root = path.resolve(__dirname, "..", "..");
 
 function plan(...args: string[]) {
-  const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], {
+  const run = spawnSync(process.execPath, ["-r", "./scripts/register.js", "scripts/plan.ts", ...args], {
     cwd: root,
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,

@@ -1,7 +1,7 @@
 /**
  * The RLS analysis agrees with PostgreSQL 15 itself: each scenario's migrations are applied to a real
- * cluster exactly as the migration job applies them (one psql session per file, with the job's own
- * psql flags), and PostgreSQL is then asked which tables in exposed schemas lack RLS or a policy and
+ * cluster exactly as the migration job applies them (the job's own psql driver and flags: one
+ * transaction, session settings reset between files), and PostgreSQL is then asked which tables in exposed schemas lack RLS or a policy and
  * which views are not security_invoker. The analysis must name exactly the same relations, except
  * those it reports as "cannot verify" (names only known at run time).
  */
@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { migrationJobScript, renderMigrations } from "../../components/migrations";
+import { migrationDriverPsql, migrationJobScript, renderMigrations } from "../../components/migrations";
 import { analyzeMigrations } from "../../policy/rls";
 import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
@@ -70,7 +70,10 @@ CREATE VIEW private.v_hidden AS SELECT id FROM private.base;`,
     "001.sql": "BEGIN; SET LOCAL search_path TO private; CREATE TABLE t4 (id int); COMMIT; CREATE TABLE t5 (id int);",
     "002.sql":
       "BEGIN; SELECT set_config('search_path', 'private', true); CREATE TABLE t6 (id int); COMMIT; CREATE TABLE t6b (id int);",
-    "003.sql": "SET LOCAL search_path TO api; CREATE TABLE t6c (id int);",
+  },
+  "SET LOCAL at the top of a file lasts until the file ends": {
+    "001.sql": "SET LOCAL search_path TO api; CREATE TABLE t6c (id int);",
+    "002.sql": "CREATE TABLE t6d (id int);",
   },
   "DO blocks and EXECUTE": {
     "001.sql": `DO $$ BEGIN CREATE TABLE public.t7 (id int); END $$;
@@ -116,7 +119,8 @@ const UNPROTECTED: Record<string, string[]> = {
   "create table as, if not exists": ["public.copy", "public.copy2"],
   "search_path resets with each file's session": ["public.t2"],
   "a search_path schema that does not exist is skipped": ["public.t3"],
-  "SET LOCAL and set_config(..., true) end with the transaction": ["api.t6c", "public.t5", "public.t6b"],
+  "SET LOCAL and set_config(..., true) end with the transaction": ["public.t5", "public.t6b"],
+  "SET LOCAL at the top of a file lasts until the file ends": ["api.t6c", "public.t6d"],
   "DO blocks and EXECUTE": ["public.notes", "public.t7", "public.t8"],
   "run-time names and functions cannot be verified": ["public.postgres_t10", "public.t11"],
 };
@@ -138,11 +142,11 @@ const namesIn = (problems: string[]) =>
     ...new Set(problems.map((f) => /^(?:table|view) (\S+)/.exec(f)?.[1]).filter((n): n is string => n !== undefined)),
   ].sort();
 
-/** The job's psql invocation for one file, taken from the job script itself so that the test follows it. */
+/** The job's psql invocation for the migrations, taken from the job script itself so that the test follows it. */
 function jobPsqlArgs(): string[] {
-  const line = /^\s*psql (.*) -f "\$file"$/m.exec(migrationJobScript())?.[1];
-  if (!line) throw new Error("the migration job script no longer runs psql -f per file; update this test");
-  return [...line.split(/\s+/), "-f"];
+  const line = /^psql (.*) <<'PSQL'$/m.exec(migrationJobScript([]))?.[1];
+  if (!line) throw new Error("the migration job script no longer feeds psql its driver on stdin; update this test");
+  return line.split(/\s+/);
 }
 
 let cluster: PgCluster;
@@ -165,15 +169,15 @@ async function applyLikeTheJob(database: string, files: { name: string; sql: str
   await setup.connect();
   await setup.query("CREATE SCHEMA api; CREATE SCHEMA private;");
   await setup.end();
-  for (const f of files) {
-    const file = path.join(dir, `${database}-${f.name}`);
-    fs.writeFileSync(file, f.sql);
-    const run = spawnSync(path.join(PG_BIN, "psql"), [...jobPsqlArgs(), file], {
-      env: { ...process.env, ...cluster.libpqEnv(), PGDATABASE: database },
-      encoding: "utf8",
-    });
-    if (run.status !== 0) throw new Error(`psql ${f.name} exited ${run.status}: ${run.stderr}`);
-  }
+  const filesDir = path.join(dir, database);
+  fs.mkdirSync(filesDir);
+  for (const f of files) fs.writeFileSync(path.join(filesDir, f.name), f.sql);
+  const run = spawnSync(path.join(PG_BIN, "psql"), jobPsqlArgs(), {
+    input: migrationDriverPsql(files, filesDir),
+    env: { ...process.env, ...cluster.libpqEnv(), PGDATABASE: database },
+    encoding: "utf8",
+  });
+  if (run.status !== 0) throw new Error(`psql exited ${run.status}: ${run.stderr}`);
 }
 
 async function unprotectedIn(database: string): Promise<string[]> {

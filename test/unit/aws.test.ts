@@ -6,16 +6,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-  BACKUP_RETENTION,
   BackupBucket,
   denyInsecureTransportPolicy,
   s3BucketName,
   s3LifecycleRules,
   validateBackupBucketArgs,
 } from "../../components/aws/backup-bucket";
+import { BACKUP_RETENTION } from "../../components/retention";
 import { EksCluster, eksKubeconfig, validateEksClusterArgs } from "../../components/aws/cluster";
 import { EncryptionKey } from "../../components/aws/kms";
-import { AwsNetwork, DataClientAccess, subnetCidrs, validateAwsNetworkArgs } from "../../components/aws/network";
+import { AwsNetwork, DataClientAccess, validateAwsNetworkArgs } from "../../components/aws/network";
+import { subnetCidrs } from "../../components/cidr";
 import { RdsPostgres, rdsPostgresParameters, validateRdsPostgresArgs } from "../../components/aws/postgres";
 import { awsProviders, validateAwsRegions } from "../../components/aws/providers";
 import { ElastiCacheRedis, validateElastiCacheRedisArgs } from "../../components/aws/redis";

@@ -4,7 +4,7 @@
  * (DR copies in northamerica-northeast2 only), encrypted, and reachable only privately.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_RETENTION } from "../../components/aws/backup-bucket";
+import { BACKUP_RETENTION } from "../../components/retention";
 import {
   GcsBackupBucket,
   gcsLifecycleRules,

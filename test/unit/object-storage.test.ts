@@ -4,10 +4,11 @@
  * on GCP), CMEK for GCS, and the Cloud SQL DR replica in northamerica-northeast2.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_RETENTION } from "../../components/aws/backup-bucket";
+import { BACKUP_RETENTION } from "../../components/retention";
 import { EksCluster } from "../../components/aws/cluster";
 import { awsProviders } from "../../components/aws/providers";
-import { STORAGE_NONCURRENT_DAYS, StorageBucket, storageLifecycleRules } from "../../components/aws/storage-bucket";
+import { StorageBucket, storageLifecycleRules } from "../../components/aws/storage-bucket";
+import { STORAGE_NONCURRENT_DAYS } from "../../components/retention";
 import {
   POD_IDENTITY_TRUST_POLICY,
   PodIdentityRole,

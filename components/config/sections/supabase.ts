@@ -1,5 +1,7 @@
+import * as path from "path";
+import { readProjectMigrations } from "../../project-migrations";
 import { studioLacksMeta } from "../checks";
-import { ConfigReader, Problems, key } from "../reader";
+import { ConfigReader, Problems, key, show } from "../reader";
 import { NorthstackConfig } from "../schema";
 import { Platform } from "./platform";
 
@@ -34,4 +36,31 @@ export function readSupabaseReplicas(r: ConfigReader, problems: Problems, { envi
     );
   }
   return replicas;
+}
+
+/**
+ * The project's migrations folder, read and checked here so that a bad file stops the stack before any
+ * resource exists; `projectRoot` is where a relative folder starts (the directory of Pulumi.yaml).
+ */
+export function readMigrations(
+  r: ConfigReader,
+  problems: Problems,
+  projectRoot: string,
+): NorthstackConfig["migrations"] {
+  const dir = r.str("migrationsDir");
+  const exampleNotes = r.bool("exampleNotes");
+  if (!exampleNotes && r.str("apiImage") === "") {
+    problems.push(
+      `${key("exampleNotes")}: false is not allowed while ${key("apiImage")} is empty; the reference API built from app/ serves the notes table: keep exampleNotes true, or set apiImage to your own API`,
+    );
+  }
+  if (dir === "" || path.isAbsolute(dir)) {
+    problems.push(
+      `${key("migrationsDir")}: ${show(dir)} is not allowed; use a folder relative to the project root, such as supabase/migrations, so that every machine and every stack reads the same files`,
+    );
+    return { dir, files: [], exampleNotes };
+  }
+  const { files, problems: found } = readProjectMigrations(path.resolve(projectRoot, dir), dir);
+  problems.push(...found.map((p) => `${key("migrationsDir")}: ${p}`));
+  return { dir, files, exampleNotes };
 }

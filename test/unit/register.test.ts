@@ -1,0 +1,53 @@
+/**
+ * scripts/register.js, the cached TypeScript loader behind `npm run plan`: a cached file is reused
+ * only while its bytes are unchanged, and its source maps point stack traces at the .ts line.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const root = path.resolve(__dirname, "..", "..");
+let dir: string;
+let cache: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "register-"));
+  cache = path.join(dir, "cache");
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const run = (file: string, ...nodeFlags: string[]) =>
+  spawnSync(process.execPath, [...nodeFlags, "-r", path.join(root, "scripts", "register.js"), file], {
+    encoding: "utf8",
+    env: { ...process.env, NORTHSTACK_TS_CACHE: cache },
+  });
+
+test("transpiles, caches by content, and re-transpiles an edited file", () => {
+  const file = path.join(dir, "main.ts");
+  fs.writeFileSync(file, 'const greeting: string = "one";\nconsole.log(greeting);\n');
+  expect(run(file).stdout).toBe("one\n");
+  expect(fs.readdirSync(cache)).toHaveLength(1);
+  expect(run(file).stdout).toBe("one\n");
+  expect(fs.readdirSync(cache)).toHaveLength(1);
+
+  fs.writeFileSync(file, 'const greeting: string = "two";\nconsole.log(greeting);\n');
+  expect(run(file).stdout).toBe("two\n");
+  expect(fs.readdirSync(cache)).toHaveLength(2);
+});
+
+test("a cached file is read from the cache, not transpiled again", () => {
+  const file = path.join(dir, "main.ts");
+  fs.writeFileSync(file, 'console.log("fresh");\n');
+  run(file);
+  const [entry] = fs.readdirSync(cache);
+  fs.writeFileSync(path.join(cache, entry), 'console.log("from cache");\n');
+  expect(run(file).stdout).toBe("from cache\n");
+});
+
+test("with --enable-source-maps, stack traces name the TypeScript line", () => {
+  const file = path.join(dir, "fail.ts");
+  fs.writeFileSync(file, 'interface Unused {\n  a: number;\n}\n\nthrow new Error("boom");\n');
+  const result = run(file, "--enable-source-maps");
+  expect(result.status).not.toBe(0);
+  expect(result.stderr).toContain(`${file}:5`);
+});
