@@ -15,13 +15,14 @@
  * - gcp: "Configure PostgreSQL extensions" (Cloud SQL docs, "PostgreSQL extensions supported by Cloud
  *   SQL"; pg_cron needs the cloudsql.enable_pg_cron flag) and "Configure database flags".
  *
- * The lists are deliberately shorter than the providers': an extension is listed only where every
- * source above agrees it installs on PostgreSQL 15 with the settings northstack applies. Adding one
- * is a reviewed change here, with its source.
+ * The lists are deliberately shorter than the providers': common extensions that need no settings
+ * beyond the ones northstack applies. The local list is proved on a real PostgreSQL 15; the managed
+ * lists follow the pages above and cannot be proved without an account, so adding a name is a
+ * reviewed change here, checked against its page.
  */
 import type { Cloud } from "./config/schema";
 import type { MigrationFile } from "./migrations";
-import { firstToken, lineOf, lineStarts, loadParser } from "../policy/rls/parse";
+import { firstToken, lineOf, lineStarts } from "../policy/rls/parse";
 import * as pg from "libpg-query";
 
 /** Available on every runtime: contrib modules all three ship, pgvector and pg_cron. */
@@ -128,9 +129,9 @@ const parseWithLibpgQuery: ParseSql = (sql) => pg.parseSync(sql).stmts ?? [];
  * statements, which is where migrations create extensions; one created from inside a DO block or an
  * EXECUTE string is not seen here (the database refuses it at deploy instead).
  *
- * `parse` defaults to libpg-query in this process, which needs `loadParser()` first
- * (`checkMigrationExtensions` does that); a caller that has already parsed the files with PostgreSQL's
- * parser elsewhere passes its own.
+ * The stack config runs it on the project's migrations (config/sections/supabase.ts), with the parse
+ * that already checked them (project-migrations.ts). `parse` defaults to libpg-query in this process,
+ * which needs `loadParser()` (policy/rls/parse.ts) to have resolved.
  */
 export function extensionProblems(
   files: readonly MigrationFile[],
@@ -160,11 +161,4 @@ export function extensionProblems(
     }
   }
   return problems;
-}
-
-/** Throws once with every problem `extensionProblems` finds, before any resource is registered. */
-export async function checkMigrationExtensions(files: readonly MigrationFile[], cloud: Cloud): Promise<void> {
-  await loadParser();
-  const problems = extensionProblems(files, cloud);
-  if (problems.length) throw new Error(`migrations: ${problems.join("\n")}`);
 }

@@ -1,18 +1,15 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import {
-  AVAILABLE_EXTENSIONS,
-  CRON_DATABASE,
-  PRELOAD_LIBRARIES,
-  checkMigrationExtensions,
-  extensionProblems,
-} from "../../components/extensions";
+import { AVAILABLE_EXTENSIONS, CRON_DATABASE, PRELOAD_LIBRARIES, extensionProblems } from "../../components/extensions";
 import { renderMigrations } from "../../components/migrations";
 import { Postgres } from "../../components/postgres";
 import { postgresSettings } from "../../components/postgres-conf";
 import { Runtime } from "../../components/runtime/types";
+import { ConfigError, parseConfig } from "../../components/config";
 import { CLOUDS } from "../../components/config/schema";
 import { loadParser } from "../../policy/rls/parse";
+import { ns } from "../helpers/config";
 
 beforeAll(() => loadParser());
 
@@ -154,18 +151,6 @@ describe("a migration asking for an extension its runtime cannot provide is refu
       `100_ts.sql: does not parse (syntax error at or near "x"), so the extensions it creates cannot be checked; fix the SQL so that PostgreSQL's parser accepts it`,
     ]);
   });
-
-  test("checkMigrationExtensions throws once with every problem, and passes what the runtime provides", async () => {
-    const files = [{ name: "100_a.sql", sql: "CREATE EXTENSION postgis;\nCREATE EXTENSION pg_partman;" }];
-    await expect(checkMigrationExtensions(files, "aws")).resolves.toBeUndefined();
-    await expect(checkMigrationExtensions(files, "local")).rejects.toThrow(
-      `migrations: ${extensionProblems(files, "local").join("\n")}`,
-    );
-    expect(extensionProblems(files, "local").map((p) => p.split(";")[0])).toEqual([
-      '100_a.sql:1: extension "postgis" is not available on local (the images/postgres container)',
-      '100_a.sql:2: extension "pg_partman" is not available on local (the images/postgres container)',
-    ]);
-  });
 });
 
 describe("README's Extensions section", () => {
@@ -185,9 +170,60 @@ describe("README's Extensions section", () => {
     const shown = /```text\n(.*), \.\.\.\n```/.exec(section)?.[1];
     expect(shown).toBeDefined();
     const [problem] = extensionProblems(
-      [{ name: "20260101000000_geo.sql", sql: "CREATE EXTENSION postgis;" }],
+      [{ name: "supabase/migrations/20260101000000_geo.sql", sql: "CREATE EXTENSION postgis;" }],
       "local",
     );
-    expect(problem.startsWith(shown as string)).toBe(true);
+    expect(`northstack:migrationsDir: ${problem}`.startsWith(shown as string)).toBe(true);
+  });
+});
+
+describe("the stack config refuses the project's migrations when they ask for an extension the runtime lacks", () => {
+  const staging = {
+    cluster: "managed",
+    apiImage: "ghcr.io/northstack/api:0.1.0",
+    publicUrl: "https://api.example.ca",
+    alertEmailTo: "oncall@example.ca",
+    alertSmtpSmarthost: "smtp.example.ca:587",
+    tlsSecretName: "gateway-tls",
+  };
+  let root: string;
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "northstack-ext-"));
+    fs.mkdirSync(path.join(root, "db", "migrations"), { recursive: true });
+    fs.writeFileSync(
+      path.join(root, "db", "migrations", "20260101000000_search.sql"),
+      "CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA extensions;\nCREATE EXTENSION IF NOT EXISTS postgis WITH SCHEMA extensions;\n",
+    );
+    fs.writeFileSync(
+      path.join(root, "db", "migrations", "20260102000000_audit.sql"),
+      "-- audit helpers\nCREATE EXTENSION IF NOT EXISTS tcn;\n",
+    );
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  const problemsOf = (raw: Record<string, string>, stack: string): string[] => {
+    try {
+      parseConfig(ns({ migrationsDir: "db/migrations", ...raw }), stack, root);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return [...(e as ConfigError).problems];
+    }
+    return [];
+  };
+
+  test("dev, aws and gcp each name what they lack, by file and line, before any resource", () => {
+    expect(problemsOf({}, "dev")).toEqual([
+      `northstack:migrationsDir: db/migrations/20260101000000_search.sql:2: extension "postgis" is not available on local (the images/postgres container); available: ${LOCAL}`,
+    ]);
+    const tcnOn = (runtime: string) =>
+      `northstack:migrationsDir: db/migrations/20260102000000_audit.sql:2: extension "tcn" is not available on ${runtime}; available: ${MANAGED}`;
+    expect(problemsOf({ ...staging, cloud: "aws" }, "staging")).toEqual([tcnOn("aws (RDS for PostgreSQL 15)")]);
+    expect(problemsOf({ ...staging, cloud: "gcp" }, "staging")).toEqual([tcnOn("gcp (Cloud SQL for PostgreSQL 15)")]);
+  });
+
+  test("migrations that ask only for available extensions pass", () => {
+    fs.rmSync(path.join(root, "db", "migrations", "20260102000000_audit.sql"));
+    expect(problemsOf({ ...staging, cloud: "aws" }, "staging")).toEqual([]);
+    expect(problemsOf({ ...staging, cloud: "gcp" }, "staging")).toEqual([]);
   });
 });
