@@ -1,3 +1,4 @@
+import { CRON_DATABASE, PRELOAD_LIBRARIES } from "./extensions";
 import { archiveSettings, ArchiveSettingsArgs } from "./pgbackrest";
 
 /**
@@ -24,7 +25,8 @@ export type PostgresSettings = Readonly<Record<string, string | number>>;
 /**
  * Settings sized from the instance memory: shared_buffers 25%, effective_cache_size 75%, work_mem
  * from what is left per connection, WAL settings for logical replication (Supabase Realtime reads
- * the WAL through a logical slot), and continuous archiving when `archive` is given.
+ * the WAL through a logical slot), the libraries the extension table preloads, and continuous
+ * archiving when `archive` is given.
  */
 export function postgresSettings(args: PostgresTuningArgs): PostgresSettings {
   const { memoryMb } = args;
@@ -64,7 +66,9 @@ export function postgresSettings(args: PostgresTuningArgs): PostgresSettings {
     max_replication_slots: 10,
     wal_keep_size: "512MB",
 
-    shared_preload_libraries: "pg_stat_statements",
+    // The extension table's preloads (components/extensions.ts); images/postgres installs pg_cron.
+    shared_preload_libraries: PRELOAD_LIBRARIES.join(","),
+    "cron.database_name": CRON_DATABASE,
     log_destination: "stderr",
     log_min_duration_statement: 1000,
     log_checkpoints: "on",

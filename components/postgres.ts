@@ -28,6 +28,11 @@ export interface PostgresArgs {
   readonly allowFrom?: string[];
   /** Continuous WAL archiving, daily base backups and restore drills with pgBackRest. Default: none (archive_mode off). */
   readonly backup?: PostgresBackupArgs;
+  /**
+   * A pinned image built from images/postgres (pgBackRest, pgvector, pg_cron) and pushed to a
+   * registry. Default: built locally, which only the docker runtime can do.
+   */
+  readonly image?: string;
 }
 
 export interface PostgresBackupArgs {
@@ -46,8 +51,6 @@ export interface PostgresBackupArgs {
     readonly accessKeyId: pulumi.Input<string>;
     readonly secretAccessKey: pulumi.Input<string>;
   };
-  /** A pinned image built from images/postgres and pushed to a registry. Default: built locally, which only the docker runtime can do. */
-  readonly image?: string;
 }
 
 const PORT = 5432;
@@ -87,14 +90,14 @@ export function validatePostgresArgs(
 }
 
 /**
- * The container spec: official PostgreSQL 15 image as uid 999, read-only root, data on a volume.
- * With `backup`, the image from images/postgres (`image`), the pgBackRest repository on a volume of
- * its own, and the schedule beside the server (images/postgres/northstack-entrypoint.sh).
+ * The container spec: `image`, built from images/postgres, as uid 999, read-only root, data on a
+ * volume. With `backup`, the pgBackRest repository on a volume of its own, and the schedule beside
+ * the server (images/postgres/northstack-entrypoint.sh).
  */
 export function postgresSpec(
   name: string,
   args: Omit<PostgresArgs, "runtime">,
-  image: pulumi.Input<string> = IMAGES.postgres.image,
+  image: pulumi.Input<string>,
 ): WorkloadSpec {
   validatePostgresArgs(args);
   const backup = args.backup;
@@ -189,17 +192,16 @@ export class Postgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.backup && args.backup.image === undefined && !args.runtime.buildImage) {
+    if (args.image === undefined && !args.runtime.buildImage) {
       throw new Error(
-        `postgres backup.image: none given, but the ${args.runtime.kind} runtime cannot build images/postgres; push it to a registry and give its pinned name`,
+        `postgres image: none given, but the ${args.runtime.kind} runtime cannot build images/postgres; push it to a registry and give its pinned name`,
       );
     }
     validatePostgresArgs(args);
     super("northstack:data:Postgres", name, {}, opts);
     const { runtime, ...rest } = args;
-    const image = args.backup
-      ? (args.backup.image ?? buildLocally(runtime, name, `northstack/${name}-pgbackrest`, IMAGE_CONTEXT, this))
-      : IMAGES.postgres.image;
+    // Always images/postgres: postgresql.conf preloads pg_cron, which the official image lacks.
+    const image = args.image ?? buildLocally(runtime, name, `northstack/${name}-pgbackrest`, IMAGE_CONTEXT, this);
     const deployed = runtime.deploy(postgresSpec(name, rest, image), this);
     this.endpoint = {
       host: deployed.host,

@@ -120,6 +120,17 @@ function parseAll(sqls: readonly string[]): ParseOutcome[] {
   return sqls.map((s) => parsed.get(sha256(s)) as ParseOutcome);
 }
 
+/**
+ * The statements of `sql` from the same cached parse as the checks here, for checks elsewhere that run
+ * at config time (the extension check, components/extensions.ts); throws the parser's message when it
+ * does not parse.
+ */
+export function parsedStatements(sql: string): { stmt: unknown; stmt_location: number }[] {
+  const [outcome] = parseAll([sql]);
+  if (outcome.error) throw new Error(outcome.error.message);
+  return (outcome.stmts ?? []).map(([stmt, stmt_location]) => ({ stmt, stmt_location }));
+}
+
 const lineAtIndex = (text: string, index: number): number => text.slice(0, index).split("\n").length;
 /** The line of a statement that the parser places at `byte`, past any blank lines and comments before it. */
 function statementLine(text: string, byte: number): number {

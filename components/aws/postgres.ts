@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresEndpoint } from "../endpoints";
+import { CRON_DATABASE, PRELOAD_LIBRARIES } from "../extensions";
 
 export const RDS_MIN_BACKUP_RETENTION_DAYS = 7;
 
@@ -49,8 +50,10 @@ export function validateRdsPostgresArgs(args: RdsPostgresArgs): void {
 }
 
 /**
- * Parameters Supabase needs on RDS: logical replication for realtime, and TLS required of every
- * client (the endpoint says sslmode=require).
+ * Parameters Supabase needs on RDS: logical replication for realtime, TLS required of every client
+ * (the endpoint says sslmode=require), and the preloaded libraries of the extension table
+ * (components/extensions.ts). The RDS default group preloads pg_stat_statements only; pg_cron also
+ * needs `cron.database_name`, the database the migrations run in.
  */
 export function rdsPostgresParameters(): {
   name: string;
@@ -61,6 +64,9 @@ export function rdsPostgresParameters(): {
     // Static parameter: takes effect on the next reboot, which creation includes.
     { name: "rds.logical_replication", value: "1", applyMethod: "pending-reboot" },
     { name: "rds.force_ssl", value: "1", applyMethod: "immediate" },
+    // Static parameters as well: RDS refuses "immediate" for them.
+    { name: "shared_preload_libraries", value: PRELOAD_LIBRARIES.join(","), applyMethod: "pending-reboot" },
+    { name: "cron.database_name", value: CRON_DATABASE, applyMethod: "pending-reboot" },
   ];
 }
 

@@ -24,7 +24,12 @@ import { readMetricsRetention } from "./sections/metrics";
 import { checkHostPorts, readGatewayAndNetwork } from "./sections/network";
 import { checkProviderRegions, readPlatform } from "./sections/platform";
 import { readSecrets } from "./sections/secrets";
-import { readMigrations, readSupabaseReplicas, readSupabaseServices } from "./sections/supabase";
+import {
+  checkMigrationExtensions,
+  readMigrations,
+  readSupabaseReplicas,
+  readSupabaseServices,
+} from "./sections/supabase";
 
 export { ENVIRONMENTS, PROFILES } from "./profile";
 export type { Environment, EnvironmentProfile } from "./profile";
@@ -99,6 +104,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
   const eksClusterName = readEksClusterName(r, problems, platform, kubernetes.cluster);
   const supabaseReplicas = readSupabaseReplicas(r, problems, platform);
   const migrations = readMigrations(r, problems, projectRoot);
+  checkMigrationExtensions(r, problems, migrations, platform.cloud);
   checkDataGuarantees(r, problems, platform);
   const credentialRotation = readCredentialRotation(r, problems);
 

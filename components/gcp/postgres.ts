@@ -2,6 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { checkRegion } from "../config/checks";
 import { PostgresEndpoint } from "../endpoints";
+import { CRON_DATABASE } from "../extensions";
 
 export interface CloudSqlPostgresArgs {
   /** Region of the instance and its backups. Required. */
@@ -121,9 +122,18 @@ export function cloudSqlPromoteCommands(replicaName: string, drRegion: string, b
   ];
 }
 
-/** Database flags Supabase needs: logical decoding for realtime. Pure. */
+/**
+ * Database flags: logical decoding for Supabase realtime, and pg_cron from the extension table
+ * (components/extensions.ts). Cloud SQL preloads pg_stat_statements itself and takes no
+ * shared_preload_libraries flag; `cloudsql.enable_pg_cron` loads pg_cron, whose jobs live in
+ * `cron.database_name`, the database the migrations run in. Pure.
+ */
 export function cloudSqlFlags(): { name: string; value: string }[] {
-  return [{ name: "cloudsql.logical_decoding", value: "on" }];
+  return [
+    { name: "cloudsql.logical_decoding", value: "on" },
+    { name: "cloudsql.enable_pg_cron", value: "on" },
+    { name: "cron.database_name", value: CRON_DATABASE },
+  ];
 }
 
 /**

@@ -283,16 +283,21 @@ describe("RDS Postgres", () => {
     );
   });
 
-  test("the parameter group turns on logical replication and forces TLS", () => {
+  test("the parameter group turns on logical replication, forces TLS and preloads pg_stat_statements and pg_cron", () => {
     const group = one(prod, "aws:rds/parameterGroup:ParameterGroup");
     expect(group.inputs.family).toBe("postgres15");
     const params = Object.fromEntries(
       (group.inputs.parameters as { name: string; value: string }[]).map((p) => [p.name, p.value]),
     );
-    expect(params).toEqual({ "rds.logical_replication": "1", "rds.force_ssl": "1" });
-    expect(rdsPostgresParameters().find((p) => p.name === "rds.logical_replication")?.applyMethod).toBe(
-      "pending-reboot",
-    );
+    expect(params).toEqual({
+      "rds.logical_replication": "1",
+      "rds.force_ssl": "1",
+      shared_preload_libraries: "pg_stat_statements,pg_cron",
+      "cron.database_name": "postgres",
+    });
+    // Static parameters: RDS applies them only at a reboot.
+    for (const name of ["rds.logical_replication", "shared_preload_libraries", "cron.database_name"])
+      expect(rdsPostgresParameters().find((p) => p.name === name)?.applyMethod).toBe("pending-reboot");
   });
 
   test("prod replicates automated backups to ca-west-1 with the DR key", () => {

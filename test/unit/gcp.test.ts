@@ -27,6 +27,13 @@ import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../.
 
 type Obj = Record<string, unknown>;
 
+/** Logical decoding for Supabase realtime, and pg_cron loaded with its jobs in the migrations' database. */
+const FLAGS = [
+  { name: "cloudsql.logical_decoding", value: "on" },
+  { name: "cloudsql.enable_pg_cron", value: "on" },
+  { name: "cron.database_name", value: "postgres" },
+];
+
 /** Composes the GCP layer like stacks/gcp.ts does, with or without the prod settings. */
 function composeGcp(prodLike: boolean) {
   const gcp = gcpContext(prodLike ? "prod" : "staging");
@@ -266,7 +273,7 @@ describe("Cloud SQL", () => {
         backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" },
       }),
     );
-    expect(settings.databaseFlags).toEqual([{ name: "cloudsql.logical_decoding", value: "on" }]);
+    expect(settings.databaseFlags).toEqual(FLAGS);
   });
 
   test("the instance waits for the services peering and the key grants", () => {
@@ -338,7 +345,7 @@ describe("Cloud SQL", () => {
     const replica = instances.find((i) => i.inputs.masterInstanceName !== undefined)!;
     expect(replica.inputs.region).toBe("northamerica-northeast2");
     expect(settingsOf(replica).databaseFlags).toEqual(settingsOf(primary).databaseFlags);
-    expect(settingsOf(replica).databaseFlags).toEqual([{ name: "cloudsql.logical_decoding", value: "on" }]);
+    expect(settingsOf(replica).databaseFlags).toEqual(FLAGS);
     // Cloud SQL rejects backupConfiguration.enabled on a read replica; promotion enables it instead.
     expect(settingsOf(replica).backupConfiguration).toBeUndefined();
     const [promote, patch] = cloudSqlPromoteCommands("postgres-dr", "northamerica-northeast2", 14);

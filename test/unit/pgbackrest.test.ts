@@ -76,16 +76,17 @@ describe("archive settings", () => {
 
 describe("Postgres container with backups", () => {
   const base = { memoryMb: 1024, storageGb: 20, password: "pw" };
+  const image = "northstack/postgres-pgbackrest:abc";
 
   test("without backup the server archives nothing rather than pretending to", () => {
-    const spec = postgresSpec("postgres", base);
+    const spec = postgresSpec("postgres", base, image);
     expect(spec.files?.[0].content).toMatch(/^archive_mode = 'off'$/m);
     expect(spec.volumes).toHaveLength(1);
   });
 
   test("with backup: archiving through pgBackRest and a repository volume separate from the data volume", () => {
-    const spec = postgresSpec("postgres", { ...base, backup: {} }, "northstack/postgres-pgbackrest:abc");
-    expect(spec.image).toBe("northstack/postgres-pgbackrest:abc");
+    const spec = postgresSpec("postgres", { ...base, backup: {} }, image);
+    expect(spec.image).toBe(image);
     expect(spec.files?.[0].content).toMatch(
       /^archive_command = 'pgbackrest --config=\/etc\/pgbackrest\/pgbackrest.conf --stanza=main archive-push %p'$/m,
     );
@@ -99,8 +100,10 @@ describe("Postgres container with backups", () => {
   });
 
   test("bad backup arguments fail before any resource", () => {
-    expect(() => postgresSpec("postgres", { ...base, backup: { keepDaily: 0, hourUtc: 3 } })).toThrow(/keepDaily: 0/);
-    expect(() => postgresSpec("postgres", { ...base, backup: { hourUtc: 24 } })).toThrow(
+    expect(() => postgresSpec("postgres", { ...base, backup: { keepDaily: 0, hourUtc: 3 } }, image)).toThrow(
+      /keepDaily: 0/,
+    );
+    expect(() => postgresSpec("postgres", { ...base, backup: { hourUtc: 24 } }, image)).toThrow(
       /backup.hourUtc 24 is not allowed/,
     );
   });

@@ -1,8 +1,9 @@
 import * as path from "path";
-import { readProjectMigrations } from "../../project-migrations";
+import { extensionProblems } from "../../extensions";
+import { parsedStatements, readProjectMigrations } from "../../project-migrations";
 import { studioLacksMeta } from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
-import { NorthstackConfig } from "../schema";
+import { Cloud, NorthstackConfig } from "../schema";
 import { Platform } from "./platform";
 
 /** Which Supabase services run; Studio needs meta. */
@@ -63,4 +64,21 @@ export function readMigrations(
   const { files, problems: found } = readProjectMigrations(path.resolve(projectRoot, dir), dir);
   problems.push(...found.map((p) => `${key("migrationsDir")}: ${p}`));
   return { dir, files, exampleNotes };
+}
+
+/**
+ * Every CREATE EXTENSION in the project's migrations that the stack's Postgres runtime cannot provide
+ * (the table in components/extensions.ts), each naming the file and line. Skipped while the cloud key
+ * itself is refused: the runtime is then unknown.
+ */
+export function checkMigrationExtensions(
+  r: ConfigReader,
+  problems: Problems,
+  migrations: NorthstackConfig["migrations"],
+  cloud: Cloud,
+): void {
+  if (r.invalid("cloud")) return;
+  const shownDir = migrations.dir.replace(/\/+$/, "");
+  const files = migrations.files.map((f) => ({ name: `${shownDir}/${f.name}`, sql: f.sql }));
+  problems.push(...extensionProblems(files, cloud, parsedStatements).map((p) => `${key("migrationsDir")}: ${p}`));
 }
