@@ -79,7 +79,8 @@ afterAll(async () => {
 test("a backup is kept only after its restore check passes", () => {
   const result = run(["once"], { BACKUP_DATE: "2026-11-01" });
   expect(result.out).toMatch(
-    /restore check passed for .*postgres-2026-11-01\.dump\.partial: 2 tables, row counts equal/,
+    // The fixture's two tables and northstack_ops.backup_runs, the record the migrations create.
+    /restore check passed for .*postgres-2026-11-01\.dump\.partial: 3 tables, row counts equal/,
   );
   expect(result.code).toBe(0);
   expect(listAll("daily")).toEqual(["postgres-2026-11-01.dump", "postgres-2026-11-01.dump.roles.sql"]);
@@ -283,7 +284,6 @@ esac
   test("the dump step leaves exactly one verified dump, named by day and time; the upload overwrites the fixed keys", () => {
     const { dump, upload, record, scratch } = cronRun("2027-03-07T06:30:05Z");
     expect(dump.code).toBe(0);
-    // Three tables: the two of the fixture and northstack_ops.backup_runs, written by the dev runs above.
     expect(dump.out).toMatch(
       /restore check passed for .*postgres-2027-03-07T063005Z\.dump\.partial: 3 tables, row counts equal/,
     );

@@ -21,7 +21,9 @@ const DATABASE = "app";
 
 /**
  * A team's migration: a table with RLS and a policy, and a SECURITY DEFINER function that reads it
- * all, granted to anon, as issue 9 shows: its owner's queries must answer to the policies too.
+ * all, granted to anon, as issue 9 shows. The guard refuses such a function unless it carries a
+ * reasoned exemption; this one has one, so the test shows the second line of defence: its owner's
+ * queries answer to the policies too (FORCE ROW LEVEL SECURITY).
  */
 const PROJECT = {
   name: "100_items.sql",
@@ -34,6 +36,7 @@ INSERT INTO public.items VALUES (1, '${USER_A}'), (2, '${USER_B}') ON CONFLICT D
 CREATE OR REPLACE FUNCTION public.all_items() RETURNS SETOF public.items
   LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$ SELECT * FROM public.items $$;
 GRANT EXECUTE ON FUNCTION public.all_items() TO anon;
+COMMENT ON FUNCTION public.all_items() IS 'northstack:security-definer: shows that FORCE ROW LEVEL SECURITY holds the owner to the policies';
 `,
 };
 

@@ -125,7 +125,7 @@ test("a file creating a table without RLS fails the guard and rolls back every p
   const before = await history();
   const { status, output } = run([LISTS, TAGS, open, alongside]);
   expect(status).not.toBe(0);
-  expect(output).toContain("tables in exposed schemas without row-level security or a policy: public.open_data");
+  expect(output).toContain("table public.open_data has no row-level security or no policy of its own");
   expect(output).toContain(`applying ${open.name}`);
   expect(output).not.toContain("migrations applied");
 

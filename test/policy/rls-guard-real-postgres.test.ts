@@ -51,7 +51,10 @@ COMMENT ON FUNCTION public.all_notes() IS 'northstack:security-definer:';`,
     guard: /function public.all_notes\(\) is SECURITY DEFINER/,
     fixed: `CREATE FUNCTION public.note_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$ SELECT count(*) FROM public.notes $$;
 GRANT EXECUTE ON FUNCTION public.note_count() TO authenticated;
-COMMENT ON FUNCTION public.note_count() IS 'northstack:security-definer: the total is shown on the landing page; it reveals no row';`,
+COMMENT ON FUNCTION public.note_count() IS 'northstack:security-definer: the total is shown on the landing page; it reveals no row';
+-- Tables FORCE ROW LEVEL SECURITY on their owner too, so a definer function sees only what a policy
+-- gives northstack_owner: a second, explicit act besides the exemption.
+CREATE POLICY notes_owner_reads ON public.notes FOR SELECT TO northstack_owner USING (true);`,
   },
   "view that is not security_invoker": {
     bad: `CREATE VIEW public.my_notes AS SELECT id, owner_id, body FROM public.notes;

@@ -28,6 +28,7 @@ test("at least 30 alerts, grouped by component, each group with alerts", () => {
     "northstack-gateway",
     "northstack-api",
     "northstack-postgres",
+    "northstack-backups",
     "northstack-redis",
     "northstack-monitoring",
   ]);

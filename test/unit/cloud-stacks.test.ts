@@ -667,7 +667,7 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
       999,
     ]);
     expect(envOf(record)).toEqual(
-      expect.objectContaining({ PGUSER: "postgres", PGSSLMODE: "require", RECORD_PGPASSWORD: "from-secret" }),
+      expect.objectContaining({ PGUSER: "northstack_backup", PGSSLMODE: "require", RECORD_PGPASSWORD: "from-secret" }),
     );
     expect(envOf(dump)).toEqual(
       expect.objectContaining({

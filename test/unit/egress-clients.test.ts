@@ -68,14 +68,18 @@ describe("Alertmanager reaches exactly its receivers' ports", () => {
   test("without a receiver, or with monitoring off, Alertmanager stays inside", () => {
     const devCfg = parseConfig(ns({}), "dev");
     expect(alertReceiverEgress(devCfg)).toBeUndefined();
-    expect(egressClients(devCfg).publicEgress.map((e) => e.client)).toEqual(["supabase-storage", "backup"]);
+    expect(egressClients(devCfg).publicEgress.map((e) => e.client)).toEqual([
+      "supabase-storage",
+      "backup",
+      "monitoring-blackbox-exporter",
+    ]);
     const off = parseConfig(ns({ monitoring: "false", ...email }), "dev");
     expect(egressClients(off).publicEgress.map((e) => e.client)).toEqual(["supabase-storage", "backup"]);
   });
 });
 
 describe("object storage and the data services", () => {
-  test("only Storage and the backup job reach the object store, on 443, naming the cloud's store", () => {
+  test("on 443, Storage and the backup job reach the object store and the probe the gateway, each named", () => {
     expect(egressClients(config(email)).publicEgress.filter((e) => e.ports.includes(443))).toEqual([
       {
         client: "supabase-storage",
@@ -89,6 +93,11 @@ describe("object storage and the data services", () => {
         reason:
           "the backup job writes its dumps to S3, whose API endpoints are public addresses that change, with no fixed range to name",
       },
+      {
+        client: "monitoring-blackbox-exporter",
+        ports: [443],
+        reason: "the blackbox exporter probes the gateway at its public address, as clients reach it",
+      },
     ]);
     expect(
       egressClients(config({ ...email, cloud: "gcp" })).publicEgress.find((e) => e.client === "backup")?.reason,
@@ -97,7 +106,11 @@ describe("object storage and the data services", () => {
 
   test("Storage off: no bucket user but the backup job; GoTrue never leaves the namespace", () => {
     const cfg = config({ ...email, supabaseStorage: "false" });
-    expect(egressClients(cfg).publicEgress.map((e) => e.client)).toEqual(["backup", "monitoring-alertmanager"]);
+    expect(egressClients(cfg).publicEgress.map((e) => e.client)).toEqual([
+      "backup",
+      "monitoring-alertmanager",
+      "monitoring-blackbox-exporter",
+    ]);
     const all = egressClients(config(email));
     expect(all.publicEgress.map((e) => e.client)).not.toContain("supabase-auth");
   });

@@ -45,7 +45,7 @@ const DNS = {
   ],
 };
 
-type Needs = "postgres" | "redis" | "objectStore" | "smtp";
+type Needs = "postgres" | "redis" | "objectStore" | "smtp" | "gateway";
 interface Expected {
   /** Who calls the workload, as "pod:<workload>:<port>" (or "any:<port>"). */
   readonly ingress: string[];
@@ -66,23 +66,23 @@ const EXPECTED: Record<string, Expected> = {
       "pod:supabase-meta:8080",
       "pod:supabase-realtime:4000",
       "pod:supabase-rest:3000",
-      "pod:supabase-rest:3001",
       "pod:supabase-storage:5000",
       "pod:supabase-studio:3000",
     ],
     needs: ["redis"],
   },
   api: { ingress: ["pod:kong:8080", "pod:monitoring-prometheus:8080"], calls: [], needs: ["postgres", "redis"] },
-  "supabase-auth": { ingress: ["pod:kong:9999"], calls: [], needs: ["postgres"] },
+  "supabase-auth": { ingress: ["pod:kong:9999", "pod:monitoring-prometheus:9100"], calls: [], needs: ["postgres"] },
   "supabase-rest": {
-    ingress: ["pod:kong:3000", "pod:kong:3001", "pod:supabase-storage:3000", "pod:supabase-storage:3001"],
+    // 3001 is PostgREST's admin server, which serves only metrics: Prometheus alone reaches it.
+    ingress: ["pod:kong:3000", "pod:monitoring-prometheus:3001", "pod:supabase-storage:3000"],
     calls: [],
     needs: ["postgres"],
   },
   "supabase-realtime": { ingress: ["pod:kong:4000"], calls: [], needs: ["postgres"] },
   "supabase-storage": {
     ingress: ["pod:kong:5000"],
-    calls: ["pod:supabase-rest:3000", "pod:supabase-rest:3001"],
+    calls: ["pod:supabase-rest:3000"],
     needs: ["postgres", "objectStore"],
   },
   "supabase-meta": { ingress: ["pod:kong:8080", "pod:supabase-studio:8080"], calls: [], needs: ["postgres"] },
@@ -99,11 +99,14 @@ const EXPECTED: Record<string, Expected> = {
       "pod:api:8080",
       "pod:kong:8100",
       "pod:monitoring-alertmanager:9093",
+      "pod:monitoring-blackbox-exporter:9115",
       "pod:monitoring-grafana:3000",
       "pod:monitoring-loki:3100",
       "pod:monitoring-postgres-exporter:9187",
       "pod:monitoring-prometheus:9090",
       "pod:monitoring-redis-exporter:9121",
+      "pod:supabase-auth:9100",
+      "pod:supabase-rest:3001",
     ],
     needs: [],
   },
@@ -125,6 +128,7 @@ const EXPECTED: Record<string, Expected> = {
   },
   "monitoring-postgres-exporter": { ingress: ["pod:monitoring-prometheus:9187"], calls: [], needs: ["postgres"] },
   "monitoring-redis-exporter": { ingress: ["pod:monitoring-prometheus:9121"], calls: [], needs: ["redis"] },
+  "monitoring-blackbox-exporter": { ingress: ["pod:monitoring-prometheus:9115"], calls: [], needs: ["gateway"] },
 };
 
 const PUBLIC = "0.0.0.0/0 except private";
@@ -141,6 +145,9 @@ function externalEgress(cloud: Cloud, needs: readonly Needs[]): string[] {
         return [`${PUBLIC}:443`, ...(cloud === "aws" ? ["169.254.170.23/32:80"] : [])];
       case "smtp":
         return [`${PUBLIC}:587`];
+      case "gateway":
+        // The blackbox probe reaches the gateway's public URL the way clients do.
+        return [`${PUBLIC}:443`];
     }
   });
 }
@@ -180,6 +187,9 @@ describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
       ],
       "monitoring-alertmanager": [
         "public addresses on TCP 587: Alertmanager delivers to the SMTP smarthost smtp.northstack.example:587: internet services addressed by name, with no fixed range to name",
+      ],
+      "monitoring-blackbox-exporter": [
+        "public addresses on TCP 443: the blackbox exporter probes the gateway at its public address, as clients reach it",
       ],
     });
   });
