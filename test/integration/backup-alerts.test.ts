@@ -51,12 +51,7 @@ const promtool = (...args: string[]) => {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
 
-test("every backup alert has a runbook section under its anchor", () => {
-  const runbooks = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "runbooks.md"), "utf8");
-  for (const { alert } of BACKUP_ALERT_GROUP.alerts) {
-    expect(runbooks).toMatch(new RegExp(`^#+ ${alert.toLowerCase()}$`, "m"));
-  }
-});
+// Runbook sections: test/unit/alert-rules.test.ts checks every alert's, these included.
 
 test("the backup rules pass promtool check rules", () => {
   const r = promtool("check", "rules", rulesFile);
