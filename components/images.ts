@@ -19,6 +19,16 @@ export const IMAGES = {
   alertmanager: { image: "prom/alertmanager:v0.27.0", uid: 65534, gid: 65534 },
   grafana: { image: "grafana/grafana:11.3.1", uid: 472, gid: 472 },
   loki: { image: "grafana/loki:3.3.0", uid: 10001, gid: 10001 },
+  /**
+   * The log shipper. The image runs as root by default but is built with the user alloy, 473:473.
+   * The digest is v1.10.0's as found pinned in a public Dockerfile, not yet pulled here: verify it
+   * with `docker buildx imagetools inspect grafana/alloy:v1.10.0` on the first pull.
+   */
+  alloy: {
+    image: "grafana/alloy:v1.10.0@sha256:1bc130e909116a4bf950eb5187a346007d3b796f96832b529acb14a64e41230f",
+    uid: 473,
+    gid: 473,
+  },
   // Busybox-based: wget for the health check.
   blackboxExporter: { image: "prom/blackbox-exporter:v0.25.0", uid: 65534, gid: 65534 },
   postgresExporter: { image: "prometheuscommunity/postgres-exporter:v0.16.0", uid: 65534, gid: 65534 },

@@ -23,6 +23,7 @@ export const MONITORING_PORTS = {
   postgresExporter: 9187,
   redisExporter: 9121,
   blackboxExporter: 9115,
+  logShipper: 12345,
 } as const;
 
 /**

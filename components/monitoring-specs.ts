@@ -28,7 +28,14 @@ import { BACKUP_EXPORTER_QUERIES } from "./backup-alerts";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
 export type MonitoringRole =
-  "prometheus" | "alertmanager" | "grafana" | "loki" | "postgres-exporter" | "redis-exporter" | "blackbox-exporter";
+  | "prometheus"
+  | "alertmanager"
+  | "grafana"
+  | "loki"
+  | "log-shipper"
+  | "postgres-exporter"
+  | "redis-exporter"
+  | "blackbox-exporter";
 
 export function monitoringWorkloadName(name: string, role: MonitoringRole): string {
   return `${name}-${role}`;
@@ -196,7 +203,12 @@ export function lokiSpec(name: string, retentionDays?: number): WorkloadSpec {
     },
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.loki.uid, gid: IMAGES.loki.gid },
-    allowFrom: [monitoringWorkloadName(name, "grafana"), monitoringWorkloadName(name, "prometheus")],
+    // The log shipper pushes; Grafana queries; Prometheus scrapes.
+    allowFrom: [
+      monitoringWorkloadName(name, "grafana"),
+      monitoringWorkloadName(name, "prometheus"),
+      monitoringWorkloadName(name, "log-shipper"),
+    ],
     metrics: { port, path: "/metrics" },
   };
 }

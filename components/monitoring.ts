@@ -22,7 +22,9 @@ import {
   scrapeJobFor,
 } from "./monitoring-specs";
 import { GATEWAY_PROBE_MODULE } from "./monitoring-config";
+import { LOKI_PUSH_PATH, logShipperSpec, renderAlloyConfig } from "./log-shipper";
 import { DeployedWorkload, Runtime } from "./runtime/types";
+import { WorkloadSpec } from "./workload";
 
 /** The job of the public gateway probe: its series carry the probed URL as `instance`. */
 export const GATEWAY_PROBE_JOB = "gateway-probe";
@@ -56,7 +58,7 @@ export interface MonitoringArgs {
 
 /**
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and an overview dashboard),
- * Loki, and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
+ * Loki with its log shipper (Kubernetes only), and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
  * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -84,6 +86,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const roles = Object.keys(scraped) as (keyof typeof scraped)[];
     const placed = {} as Record<keyof typeof scraped, DeployedWorkload>;
     for (const role of roles) placed[role] = runtime.deploy(scraped[role], this);
+    const logShipper = this.placeLogShipper(name, runtime, scraped.loki, placed.loki);
     const blackbox = args.gatewayProbe && blackboxExporterSpec(name, args.gatewayProbe);
     const blackboxPlaced = blackbox && runtime.deploy(blackbox, this);
 
@@ -105,6 +108,9 @@ export class Monitoring extends pulumi.ComponentResource {
       ),
       ...(blackbox
         ? [{ job: "blackbox-exporter", workload: blackbox.name, discovery: runtime.scrapeDiscovery(blackbox) }]
+        : []),
+      ...(logShipper
+        ? [{ job: "log-shipper", workload: logShipper.name, discovery: runtime.scrapeDiscovery(logShipper) }]
         : []),
     ];
     // The probe goes through the exporter's Service: any one exporter may probe.
@@ -152,5 +158,32 @@ export class Monitoring extends pulumi.ComponentResource {
     this.grafanaUrl = grafanaPlaced.host.apply((host) => httpUrl(grafana, host));
 
     this.registerOutputs({ grafanaUrl: this.grafanaUrl, grafanaAdminPassword: this.grafanaAdminPassword });
+  }
+
+  /**
+   * The log shipper on Kubernetes, pushing to Loki; undefined on Docker, where shipping would need
+   * the Docker socket (root on the host in all but name), which is said loudly at every plan rather
+   * than leaving an empty Loki unexplained.
+   */
+  private placeLogShipper(
+    name: string,
+    runtime: Runtime,
+    loki: WorkloadSpec,
+    lokiPlaced: DeployedWorkload,
+  ): WorkloadSpec | undefined {
+    if (runtime.kind !== "kubernetes") {
+      pulumi.log.warn(
+        `stack ${runtime.stack}: no log shipper on ${runtime.kind}, so Loki receives no logs; ` +
+          "read container logs with `docker logs <container>` (shipping them would need the Docker socket)",
+        this,
+      );
+      return undefined;
+    }
+    const config = lokiPlaced.host.apply((host) =>
+      renderAlloyConfig({ stack: runtime.stack, lokiPushUrl: `${httpUrl(loki, host)}${LOKI_PUSH_PATH}` }),
+    );
+    const shipper = logShipperSpec(monitoringWorkloadName(name, "log-shipper"), config);
+    runtime.deploy(shipper, this, { dependsOn: [...lokiPlaced.resources] });
+    return shipper;
   }
 }

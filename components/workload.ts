@@ -67,6 +67,13 @@ export interface WorkloadSpec {
    * namespace's default account.
    */
   readonly serviceAccount?: ServiceAccountSpec;
+  /**
+   * Access to the Kubernetes API in the stack's namespace (Kubernetes only; needs `serviceAccount`):
+   * the runtime grants exactly `rules` through a namespaced Role bound to the workload's
+   * ServiceAccount, mounts that account's API token in this workload's pods alone, and opens egress
+   * to the API server. The Docker runtime refuses it. Default: none, no token is mounted.
+   */
+  readonly kubernetesApi?: KubernetesApiSpec;
   /** Services that must exist before this one (by spec name). Default: none. */
   readonly dependsOn?: string[];
   /** Names of workloads allowed to connect to this one's ports (Kubernetes NetworkPolicy). Default: none. */
@@ -108,6 +115,24 @@ export interface ServiceAccountSpec {
    */
   readonly eksPodIdentity?: boolean;
 }
+
+export interface KubernetesApiSpec {
+  /** What the workload may do, as Role rules; no wildcard, and none of the verbs that widen access. */
+  readonly rules: readonly KubernetesApiRule[];
+  /** Why the workload needs the API at all, shown as the Role's annotation. */
+  readonly reason: string;
+}
+
+export interface KubernetesApiRule {
+  /** API groups, "" for the core group. */
+  readonly apiGroups: readonly string[];
+  /** Resources or subresources, e.g. "pods", "pods/log". */
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/** Verbs a workload may be granted: reading and ordinary writes, never escalate, bind or impersonate. */
+export const KUBERNETES_API_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
 
 export interface PortSpec {
   readonly name: string;
@@ -215,6 +240,30 @@ function initStepProblems(spec: WorkloadSpec): string[] {
   return problems;
 }
 
+function kubernetesApiProblems(spec: WorkloadSpec): string[] {
+  const api = spec.kubernetesApi;
+  if (!api) return [];
+  const problems: string[] = [];
+  if (!spec.serviceAccount)
+    problems.push("kubernetesApi needs a serviceAccount of the workload's own, to bind the Role to");
+  if (api.reason.trim() === "") problems.push("kubernetesApi.reason is empty; say why the workload reads the API");
+  if (api.rules.length === 0) problems.push("kubernetesApi.rules is empty; list what the workload may do");
+  api.rules.forEach((rule, i) => {
+    const at = `kubernetesApi.rules[${i}]`;
+    if (rule.resources.length === 0 || rule.verbs.length === 0)
+      problems.push(`${at}: resources and verbs must not be empty`);
+    for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs])
+      if (value.includes("*")) problems.push(`${at}: ${JSON.stringify(value)} is a wildcard; name each item`);
+    for (const verb of rule.verbs) {
+      if (!verb.includes("*") && !(KUBERNETES_API_VERBS as readonly string[]).includes(verb))
+        problems.push(
+          `${at}: verb ${JSON.stringify(verb)} is not allowed; allowed: ${KUBERNETES_API_VERBS.join(", ")}`,
+        );
+    }
+  });
+  return problems;
+}
+
 /**
  * Checks a spec before a runtime renders it. Throws with every problem, naming the workload and
  * field. Image references that are still Outputs are checked by the policy pack instead.
@@ -251,6 +300,7 @@ export function validateWorkload(spec: WorkloadSpec): void {
       `serviceAccount.name ${JSON.stringify(spec.serviceAccount.name)} is not a DNS label of at most 52 characters`,
     );
   }
+  problems.push(...kubernetesApiProblems(spec));
   if (spec.health && spec.health.exec.length === 0) problems.push("health.exec must name a command");
   if (spec.autoscale && (spec.autoscale.min < 1 || spec.autoscale.max < spec.autoscale.min)) {
     problems.push(`autoscale ${spec.autoscale.min}..${spec.autoscale.max} must satisfy 1 <= min <= max`);

@@ -46,7 +46,8 @@ export const BUCKET_USERS = { storage: supabaseWorkload("storage"), backup: BACK
 /**
  * Which workloads may leave the namespace, and for where: Postgres, Redis, or public addresses on
  * named ports, each with why no narrower range will do. Every other workload (Studio, Grafana, Loki,
- * Prometheus...) reaches only the pods it calls in its namespace, and DNS.
+ * Prometheus...) reaches only the pods it calls in its namespace, and DNS; the log shipper also
+ * reaches the Kubernetes API server, which the runtime opens from its `kubernetesApi` (network-policy.ts).
  */
 export function egressClients(cfg: NorthstackConfig): {
   postgres: string[];

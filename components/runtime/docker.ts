@@ -299,7 +299,7 @@ function normalise(path: string): string {
 }
 
 /**
- * What the Docker runtime cannot render: scheduled runs and init steps. The dev stack's backups run
+ * What the Docker runtime cannot render: scheduled runs, init steps and Kubernetes API access. The dev stack's backups run
  * as a long-lived loop service instead (see Backup). `serviceAccount` is a Kubernetes identity and is ignored.
  */
 export function validateForDocker(spec: WorkloadSpec): void {
@@ -308,6 +308,10 @@ export function validateForDocker(spec: WorkloadSpec): void {
     problems.push('kind "cron" is not supported; run the task as a service that loops (the dev Backup does)');
   if ((spec.init ?? []).length > 0)
     problems.push("init steps are not supported; fold them into the container's command");
+  if (spec.kubernetesApi)
+    problems.push(
+      "kubernetesApi is not supported; there is no Kubernetes API on Docker (deploy the workload on Kubernetes only)",
+    );
   if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)} on docker: ${problems.join("; ")}`);
 }
 

@@ -117,11 +117,61 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(kubernetesSchemaProblems(get().resources)).toEqual([]);
   });
 
-  test("every pod meets Pod Security 'restricted'; the only hardening gaps are the documented writable roots", () => {
+  test("every pod meets Pod Security 'restricted'; the only hardening gaps are the documented writable roots and the log shipper's API token", () => {
     expect(podSecurityProblems(get().resources)).toEqual([]);
-    // Realtime (Elixir release config) and Studio (Next.js cache) write under their app directories.
-    for (const problem of northstackHardeningProblems(get().resources))
-      expect(problem).toMatch(/supabase-(realtime|studio)\]\.securityContext\.readOnlyRootFilesystem/);
+    // Realtime (Elixir release config) and Studio (Next.js cache) write under their app directories;
+    // the log shipper reads pods and their logs through the API with its own token.
+    const problems = northstackHardeningProblems(get().resources);
+    expect(problems).toContain(
+      "kubernetes:apps/v1:Deployment monitoring-log-shipper: spec.automountServiceAccountToken must be false",
+    );
+    for (const problem of problems)
+      expect(problem).toMatch(
+        /supabase-(realtime|studio)\]\.securityContext\.readOnlyRootFilesystem|^kubernetes:apps\/v1:Deployment monitoring-log-shipper: spec\.automountServiceAccountToken must be false$/,
+      );
+  });
+
+  test("the log shipper alone mounts an API token, of its own ServiceAccount, which a namespaced Role lets read pods and their logs only", () => {
+    const namespace = `northstack-${stack}`;
+    const podSpecOf = (c: PlannedResource) => ((c.inputs.spec as Obj).template as Obj).spec as Obj;
+    const controllers = [
+      ...ofType(get(), "kubernetes:apps/v1:Deployment"),
+      ...ofType(get(), "kubernetes:apps/v1:StatefulSet"),
+      ...ofType(get(), "kubernetes:batch/v1:Job"),
+    ];
+    expect(controllers.length).toBeGreaterThan(10);
+    const mounting = controllers.filter((c) => podSpecOf(c).automountServiceAccountToken !== false);
+    expect(mounting.map((c) => c.name)).toEqual(["monitoring-log-shipper"]);
+    expect(podSpecOf(mounting[0]).automountServiceAccountToken).toBe(true);
+    expect(podSpecOf(mounting[0]).serviceAccountName).toBe("monitoring-log-shipper");
+    const roles = ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => ({
+      name: (r.inputs.metadata as Obj).name,
+      namespace: (r.inputs.metadata as Obj).namespace,
+      rules: r.inputs.rules,
+    }));
+    expect(roles).toEqual([
+      {
+        name: "monitoring-log-shipper",
+        namespace,
+        rules: [
+          { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+          { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+        ],
+      },
+    ]);
+    const bindings = ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").map((b) => [
+      b.inputs.roleRef,
+      b.inputs.subjects,
+    ]);
+    expect(bindings).toEqual([
+      [
+        { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "monitoring-log-shipper" },
+        [{ kind: "ServiceAccount", name: "monitoring-log-shipper", namespace }],
+      ],
+    ]);
+    const types = get().resources.map((r) => r.type);
+    expect(types).not.toContain("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
+    expect(types).not.toContain("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
   });
 
   test("the policy pack, with this stack's config, finds no mandatory violation", async () => {
@@ -604,6 +654,7 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           a.inputs.automountServiceAccountToken,
         ]);
         expect(accounts).toEqual([
+          ["monitoring-log-shipper", false],
           ["supabase-storage", false],
           ["backup", false],
         ]);
@@ -618,7 +669,12 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
         expect(policies["backup-identity-policy"]).toContain(`:::northstack-${stack}-backups-111122223333/daily/*`);
         expect(policies["backup-identity-policy"]).not.toMatch(/s3:GetObject|s3:DeleteObject|-storage-/);
       } else {
-        expect(ofType(get(), "kubernetes:core/v1:ServiceAccount")).toEqual([]);
+        expect(
+          ofType(get(), "kubernetes:core/v1:ServiceAccount").map((a) => [
+            (a.inputs.metadata as Obj).name,
+            a.inputs.automountServiceAccountToken,
+          ]),
+        ).toEqual([["monitoring-log-shipper", false]]);
         expect(ofType(get(), "aws:eks/podIdentityAssociation:PodIdentityAssociation")).toEqual([]);
         for (const name of ["supabase-storage", "backup"]) {
           expect(secretKeysOf(name)).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]));
@@ -815,7 +871,7 @@ describe("variants", () => {
     ]);
   });
 
-  test("an alert webhook lets Alertmanager, and only it besides storage, backups and the gateway probe, reach public HTTPS", async () => {
+  test("an alert webhook lets Alertmanager, and only it besides storage, backups, the gateway probe and the log shipper, reach HTTPS", async () => {
     const p = await plan("staging", { "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts" });
     const httpsClients = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
       .filter((np) =>
@@ -829,6 +885,8 @@ describe("variants", () => {
       "monitoring-alertmanager",
       // It probes the gateway at its public address, as a client would.
       "monitoring-blackbox-exporter",
+      // The Kubernetes API server, on 443.
+      "monitoring-log-shipper",
       "supabase-storage",
     ]);
   });

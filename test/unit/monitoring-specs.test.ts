@@ -15,6 +15,7 @@ import {
   scrapeJobFor,
 } from "../../components/monitoring-specs";
 import { retentionSizeProblem } from "../../components/config/checks";
+import { logShipperSpec } from "../../components/log-shipper";
 import { WorkloadSpec, validateWorkload } from "../../components/workload";
 
 const postgres: PostgresEndpoint = {
@@ -39,6 +40,7 @@ const specs: WorkloadSpec[] = [
   prometheusSpec("monitoring", "global: {}\n"),
   grafanaSpec("monitoring", { stack: "dev", datasources: "apiVersion: 1\n", adminPassword: "secret" }),
   blackboxExporterSpec("monitoring", { url: "https://api.example.ca/api/v1/health" }),
+  logShipperSpec("monitoring-log-shipper", "// config\n"),
 ];
 const byName = (suffix: string) => specs.find((s) => s.name === `monitoring-${suffix}`)!;
 const declaredPorts = (spec: WorkloadSpec) => (spec.ports ?? []).map((p) => p.port);
@@ -66,6 +68,7 @@ describe.each(specs.map((spec) => [spec.name, spec] as const))("%s", (_, spec) =
     const exec = spec.health!.exec;
     const probe = spec.health!.httpGet!;
     if (exec[0] === "wget") expect(exec[exec.length - 1]).toBe(`http://127.0.0.1:${probe.port}${probe.path}`);
+    else if (exec[0] === "/bin/alloy") expect(exec).toEqual(["/bin/alloy", "fmt", "/etc/alloy/config.alloy"]);
     else expect(exec).toEqual(["/usr/bin/loki", "-config.file=/etc/loki/loki.yml", "-verify-config"]);
   });
 

@@ -45,7 +45,7 @@ const DNS = {
   ],
 };
 
-type Needs = "postgres" | "redis" | "objectStore" | "smtp" | "gateway";
+type Needs = "postgres" | "redis" | "objectStore" | "smtp" | "gateway" | "kubernetesApi";
 interface Expected {
   /** Who calls the workload, as "pod:<workload>:<port>" (or "any:<port>"). */
   readonly ingress: string[];
@@ -101,6 +101,7 @@ const EXPECTED: Record<string, Expected> = {
       "pod:monitoring-alertmanager:9093",
       "pod:monitoring-blackbox-exporter:9115",
       "pod:monitoring-grafana:3000",
+      "pod:monitoring-log-shipper:12345",
       "pod:monitoring-loki:3100",
       "pod:monitoring-postgres-exporter:9187",
       "pod:monitoring-prometheus:9090",
@@ -122,9 +123,15 @@ const EXPECTED: Record<string, Expected> = {
     needs: [],
   },
   "monitoring-loki": {
-    ingress: ["pod:monitoring-grafana:3100", "pod:monitoring-prometheus:3100"],
+    ingress: ["pod:monitoring-grafana:3100", "pod:monitoring-log-shipper:3100", "pod:monitoring-prometheus:3100"],
     calls: [],
     needs: [],
+  },
+  // Tails every pod's logs through the API server and pushes them to Loki.
+  "monitoring-log-shipper": {
+    ingress: ["pod:monitoring-prometheus:12345"],
+    calls: ["pod:monitoring-loki:3100"],
+    needs: ["kubernetesApi"],
   },
   "monitoring-postgres-exporter": { ingress: ["pod:monitoring-prometheus:9187"], calls: [], needs: ["postgres"] },
   "monitoring-redis-exporter": { ingress: ["pod:monitoring-prometheus:9121"], calls: [], needs: ["redis"] },
@@ -148,6 +155,9 @@ function externalEgress(cloud: Cloud, needs: readonly Needs[]): string[] {
       case "gateway":
         // The blackbox probe reaches the gateway's public URL the way clients do.
         return [`${PUBLIC}:443`];
+      case "kubernetesApi":
+        // The API server's endpoints are private on EKS and unknown at plan time: any address, on 443 only.
+        return ["0.0.0.0/0:443"];
     }
   });
 }
@@ -190,6 +200,9 @@ describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
       ],
       "monitoring-blackbox-exporter": [
         "public addresses on TCP 443: the blackbox exporter probes the gateway at its public address, as clients reach it",
+      ],
+      "monitoring-log-shipper": [
+        "any address on TCP 443: the Kubernetes API server behind kubernetes.default, whose endpoint addresses (private on EKS, the control plane's own on GKE) are not known at plan time",
       ],
     });
   });

@@ -25,6 +25,18 @@ export interface ServiceAccountManifest {
   readonly metadata: ObjectMeta;
   readonly automountServiceAccountToken: false;
 }
+export interface RoleManifest {
+  readonly metadata: ObjectMeta;
+  readonly rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+}
+export interface RoleBindingManifest {
+  readonly metadata: ObjectMeta;
+  readonly roleRef: { apiGroup: "rbac.authorization.k8s.io"; kind: "Role"; name: string };
+  readonly subjects: { kind: "ServiceAccount"; name: string; namespace: pulumi.Input<string> }[];
+}
+
+/** Annotation on a workload's Role saying why it reads the Kubernetes API. */
+export const API_ACCESS_REASON_ANNOTATION = "northstack.io/api-access-reason";
 
 /** Short, stable content digest for names and checksum annotations. */
 export function contentDigest(parts: readonly unknown[], length = 64): string {
@@ -88,7 +100,10 @@ export function secretManifest(
   };
 }
 
-/** The workload's own ServiceAccount; pods never mount its API token (cloud identity webhooks project their own). */
+/**
+ * The workload's own ServiceAccount. The account itself never automounts its API token; only a pod
+ * of a workload with `kubernetesApi` asks for it (podSpecFor), and cloud identity webhooks project their own.
+ */
 export function serviceAccountManifest(
   spec: WorkloadSpec,
   meta: Pick<WorkloadMeta, "namespace" | "labels">,
@@ -97,6 +112,39 @@ export function serviceAccountManifest(
   return {
     metadata: { name: spec.serviceAccount.name, namespace: meta.namespace, labels: meta.labels },
     automountServiceAccountToken: false,
+  };
+}
+
+/**
+ * The namespaced Role granting exactly the spec's `kubernetesApi` rules, named after the workload,
+ * and its binding to the workload's ServiceAccount. Undefined without `kubernetesApi`
+ * (validateWorkload has checked that a ServiceAccount comes with it).
+ */
+export function apiAccessManifests(
+  spec: WorkloadSpec,
+  meta: Pick<WorkloadMeta, "namespace" | "labels">,
+): { role: RoleManifest; binding: RoleBindingManifest } | undefined {
+  if (!spec.kubernetesApi || !spec.serviceAccount) return undefined;
+  const name = spec.name;
+  return {
+    role: {
+      metadata: {
+        name,
+        namespace: meta.namespace,
+        labels: meta.labels,
+        annotations: { [API_ACCESS_REASON_ANNOTATION]: spec.kubernetesApi.reason },
+      },
+      rules: spec.kubernetesApi.rules.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        verbs: [...r.verbs],
+      })),
+    },
+    binding: {
+      metadata: { name, namespace: meta.namespace, labels: meta.labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name: spec.serviceAccount.name, namespace: meta.namespace }],
+    },
   };
 }
 

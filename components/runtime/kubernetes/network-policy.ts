@@ -4,8 +4,8 @@
  * ports, and a second policy (`egress-to-<callee>`) lets exactly those callers out to the callee's
  * pods on the same ports. Prometheus reaches each metrics port the same way. Egress leaving the
  * namespace is DNS, each data service's subnets and port for its listed clients, public addresses
- * on named ports for the listed public clients, and the EKS Pod Identity agent for workloads whose
- * ServiceAccount uses it. A destination wider than the service itself carries its reason, which the
+ * on named ports for the listed public clients, the API server for workloads granted `kubernetesApi`,
+ * and the EKS Pod Identity agent for workloads whose ServiceAccount uses it. A destination wider than the service itself carries its reason, which the
  * client's policy shows as the annotation `northstack.io/wide-egress-reason`.
  */
 import * as k8s from "@pulumi/kubernetes";
@@ -30,6 +30,19 @@ export const DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx";
 export const NON_PUBLIC_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
 /** Link-local address of the EKS Pod Identity agent on every node (a hostNetwork DaemonSet). */
 export const EKS_POD_IDENTITY_AGENT = { cidr: "169.254.170.23/32", port: 80 } as const;
+
+/**
+ * Where a workload with `kubernetesApi` reaches the API server: TCP 443 at any address. The
+ * `kubernetes.default` Service forwards to the control plane's endpoints, which the offline plan
+ * cannot know (EKS puts them on ENIs in the cluster's private subnets, GKE on a private or public
+ * control-plane address of its own), and NetworkPolicies match the endpoint after the Service's
+ * translation, so no narrower range is sure to work on both clouds.
+ */
+export const KUBERNETES_API_EGRESS = {
+  port: 443,
+  reason:
+    "the Kubernetes API server behind kubernetes.default, whose endpoint addresses (private on EKS, the control plane's own on GKE) are not known at plan time",
+} as const;
 
 /** Annotation on a workload's policy naming why each of its wide egress destinations is that wide. */
 export const WIDE_EGRESS_REASON_ANNOTATION = "northstack.io/wide-egress-reason";
@@ -145,7 +158,7 @@ export function workloadIngressRules(spec: WorkloadSpec, rules: NetworkRules): I
 
 /**
  * Where the workload may connect outside the namespace: the data services it is a client of, public
- * addresses on the ports it is listed for, and the EKS Pod Identity agent. Pods in the namespace it
+ * addresses on the ports it is listed for, the API server with `kubernetesApi`, and the EKS Pod Identity agent. Pods in the namespace it
  * reaches through the callee's `egress-to-<callee>` policy (calleeEgressPolicy).
  */
 export function workloadEgressRules(spec: WorkloadSpec, rules: NetworkRules): EgressRule[] {
@@ -160,6 +173,8 @@ export function workloadEgressRules(spec: WorkloadSpec, rules: NetworkRules): Eg
       ports: publicEgress.ports.map(tcp),
     });
   }
+  if (spec.kubernetesApi)
+    egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(KUBERNETES_API_EGRESS.port)] });
   egress.push(...podIdentityEgress(spec));
   return egress;
 }
@@ -171,12 +186,18 @@ const publicEgressOf = (spec: Pick<WorkloadSpec, "name">, rules: NetworkRules) =
  * Why the workload's wide egress destinations are that wide, one "<destination>: <reason>" per rule,
  * or undefined when every destination is the service's own range.
  */
-export function wideEgressReason(spec: Pick<WorkloadSpec, "name">, rules: NetworkRules): string | undefined {
+export function wideEgressReason(
+  spec: Pick<WorkloadSpec, "name" | "kubernetesApi">,
+  rules: NetworkRules,
+): string | undefined {
   const reasons = [
     ...(rules.dataServices ?? [])
       .filter((service) => service.reason && service.clients.includes(spec.name))
       .map((service) => `${service.name} at ${service.cidrs.join(", ")}: ${service.reason}`),
     ...publicEgressOf(spec, rules).map((e) => `public addresses on TCP ${e.ports.join(", ")}: ${e.reason}`),
+    ...(spec.kubernetesApi
+      ? [`any address on TCP ${KUBERNETES_API_EGRESS.port}: ${KUBERNETES_API_EGRESS.reason}`]
+      : []),
   ];
   return reasons.length > 0 ? reasons.join("; ") : undefined;
 }

@@ -226,7 +226,7 @@ export interface PodInputs {
  * The pod spec of one workload, meeting Pod Security Standards "restricted" field by field: non-root
  * with the spec's uid:gid, fsGroup, seccomp RuntimeDefault, no privilege escalation, all
  * capabilities dropped (NET_BIND_SERVICE only when the spec asks), read-only root filesystem with
- * emptyDir scratch, requests and limits, probes, and no service-account token. Init steps become
+ * emptyDir scratch, requests and limits, probes, and no service-account token unless the spec has `kubernetesApi`. Init steps become
  * init containers hardened the same way, with the same mounts.
  */
 export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
@@ -295,8 +295,9 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
   const initContainers = (spec.init ?? []).map((step) => initContainerFor(spec, step, mounts, inputs.secretName));
 
   return {
-    // Cloud identity webhooks (EKS Pod Identity) project their own audience-bound token; the API token stays unmounted.
-    automountServiceAccountToken: false,
+    // Only a workload granted `kubernetesApi` gets the API token; cloud identity webhooks (EKS Pod
+    // Identity) project their own audience-bound token.
+    automountServiceAccountToken: spec.kubernetesApi !== undefined,
     serviceAccountName: spec.serviceAccount?.name,
     enableServiceLinks: false,
     restartPolicy: inputs.restartPolicy ?? "Always",

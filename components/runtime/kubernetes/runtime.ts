@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { WorkloadSpec, validateWorkload } from "../../workload";
 import { DeployedWorkload, Runtime, ScrapeDiscovery, ScrapedWorkload, scrapedSpec } from "../types";
 import { Exposure, KubernetesRuntimeArgs, validateKubernetesRuntimeArgs } from "./args";
-import { configMapManifest, secretManifest, serviceAccountManifest } from "./config-objects";
+import { apiAccessManifests, configMapManifest, secretManifest, serviceAccountManifest } from "./config-objects";
 import {
   ControllerManifest,
   JOB_AWAIT_TIMEOUT,
@@ -109,6 +109,16 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       add(new k8s.apiextensions.CustomResource(`${spec.name}-certificate`, certificateData, resourceOpts));
     const serviceAccountData = serviceAccountManifest(spec, meta);
     if (serviceAccountData) add(new k8s.core.v1.ServiceAccount(`${spec.name}-sa`, serviceAccountData, resourceOpts));
+    const apiAccess = apiAccessManifests(spec, meta);
+    if (apiAccess) {
+      const role = add(new k8s.rbac.v1.Role(`${spec.name}-role`, apiAccess.role, resourceOpts));
+      add(
+        new k8s.rbac.v1.RoleBinding(`${spec.name}-rolebinding`, apiAccess.binding, {
+          ...resourceOpts,
+          dependsOn: [...(opts?.dependsOn ?? []), role],
+        }),
+      );
+    }
 
     // The pods wait for their certificate: cert-manager must have written the Secret they mount.
     const controllerOpts = certificate
