@@ -22,7 +22,7 @@
  */
 import type { Cloud } from "./config/schema";
 import type { MigrationFile } from "./migrations";
-import { firstToken, lineOf, lineStarts } from "../policy/rls/parse";
+import { statementLine } from "./sql-lines";
 import * as pg from "libpg-query";
 
 /** Available on every runtime: contrib modules all three ship, pgvector and pg_cron. */
@@ -150,11 +150,10 @@ export function extensionProblems(
       );
       continue;
     }
-    const { bytes, starts } = lineStarts(file.sql);
     for (const s of statements) {
       const name = (s.stmt as { CreateExtensionStmt?: { extname?: string } } | undefined)?.CreateExtensionStmt?.extname;
       if (name === undefined || available.has(name)) continue;
-      const line = lineOf(starts, firstToken(bytes, s.stmt_location ?? 0));
+      const line = statementLine(file.sql, s.stmt_location ?? 0);
       problems.push(
         `${file.name}:${line}: extension ${JSON.stringify(name)} is not available on ${EXTENSION_RUNTIME_NAMES[cloud]}; available: ${AVAILABLE_EXTENSIONS[cloud].join(", ")}`,
       );

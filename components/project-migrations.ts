@@ -11,6 +11,7 @@ import { createHash } from "crypto";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { statementLine } from "./sql-lines";
 
 export interface ProjectMigration {
   /** The file's name in the folder, and its row in the history table. */
@@ -131,13 +132,8 @@ export function parsedStatements(sql: string): { stmt: unknown; stmt_location: n
   return (outcome.stmts ?? []).map(([stmt, stmt_location]) => ({ stmt, stmt_location }));
 }
 
+/** The line of a JS string index (meta-commands and parse errors are reported as string indices). */
 const lineAtIndex = (text: string, index: number): number => text.slice(0, index).split("\n").length;
-/** The line of a statement that the parser places at `byte`, past any blank lines and comments before it. */
-function statementLine(text: string, byte: number): number {
-  const index = Buffer.from(text, "utf8").subarray(0, byte).toString("utf8").length;
-  const lead = /^(?:\s+|--[^\n]*|\/\*[\s\S]*?\*\/)*/.exec(text.slice(index))?.[0] ?? "";
-  return lineAtIndex(text, index + lead.length);
-}
 
 /**
  * The problems of one file's SQL, each as `<file>:<line> <problem>; <fix>`, in line order. `shown` is

@@ -5,20 +5,11 @@
  */
 import { Node, RangeVar } from "libpg-query";
 import * as pg from "libpg-query";
+import { firstToken, lineOf, lineStarts } from "../../components/sql-lines";
 import { Finding } from "../lib/framework";
 import { Catalog, roleName } from "./catalog";
 import { DYNAMIC, display, executedSql, hasMarker } from "./execute";
-import {
-  Location,
-  firstToken,
-  lineOf,
-  lineStarts,
-  nameParts,
-  option,
-  securityInvokerOption,
-  sval,
-  where,
-} from "./parse";
+import { Location, nameParts, option, securityInvokerOption, sval, where } from "./parse";
 import { Routines } from "./routines";
 import { FunctionScope, Scope, Session } from "./session";
 import { describe, onlyAddsProtection, relationTargets } from "./targets";
