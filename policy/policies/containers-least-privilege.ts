@@ -22,6 +22,7 @@ import {
   ecsWhere,
   podSpecOf,
 } from "../lib/resources";
+import { ALLOWED_VOLUME_SOURCES, CONFINED_PROFILES, SAFE_SYSCTLS, SELINUX_TYPES } from "../lib/pod-security-standards";
 
 const WHAT = "least privilege";
 /** The only capability a container may add back after dropping ALL (binding ports below 1024). */
@@ -45,33 +46,6 @@ const UNCONFINED_OPTS = /^(seccomp|apparmor)[=:]unconfined$/i;
 const NO_NEW_PRIVILEGES = new Set(["no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"]);
 const APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/";
 
-/** Pod Security "restricted": the only volume sources a pod may use. */
-const ALLOWED_VOLUME_SOURCES = new Set([
-  "configMap",
-  "csi",
-  "downwardAPI",
-  "emptyDir",
-  "ephemeral",
-  "persistentVolumeClaim",
-  "projected",
-  "secret",
-]);
-/** Pod Security "baseline": the namespaced sysctls that cannot affect other pods on the node. */
-const SAFE_SYSCTLS = new Set([
-  "kernel.shm_rmid_forced",
-  "net.ipv4.ip_local_port_range",
-  "net.ipv4.ip_unprivileged_port_start",
-  "net.ipv4.tcp_syncookies",
-  "net.ipv4.ping_group_range",
-  "net.ipv4.ip_local_reserved_ports",
-  "net.ipv4.tcp_keepalive_time",
-  "net.ipv4.tcp_fin_timeout",
-  "net.ipv4.tcp_keepalive_intvl",
-  "net.ipv4.tcp_keepalive_probes",
-]);
-/** Pod Security "baseline": SELinux types a pod may ask for ("" means the runtime's default). */
-const SELINUX_TYPES = new Set(["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"]);
-const CONFINED_PROFILES = new Set(["RuntimeDefault", "Localhost"]);
 /** Probe and lifecycle handlers whose `host` Pod Security "baseline" forbids (it would point the kubelet elsewhere). */
 const HANDLER_HOSTS = [
   "livenessProbe",

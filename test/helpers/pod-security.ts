@@ -9,6 +9,12 @@
  * service-account token.
  */
 import { PlannedResource } from "../../scripts/lib/mock-program";
+import {
+  ALLOWED_VOLUME_SOURCES,
+  CONFINED_PROFILES,
+  SAFE_SYSCTLS,
+  SELINUX_TYPES,
+} from "../../policy/lib/pod-security-standards";
 
 type Obj = Record<string, unknown>;
 
@@ -58,32 +64,6 @@ export function podsOf(resources: readonly PlannedResource[]): PodUnderTest[] {
   }
   return pods;
 }
-
-const ALLOWED_VOLUME_SOURCES = new Set([
-  "configMap",
-  "csi",
-  "downwardAPI",
-  "emptyDir",
-  "ephemeral",
-  "persistentVolumeClaim",
-  "projected",
-  "secret",
-]);
-const SAFE_SYSCTLS = new Set([
-  "kernel.shm_rmid_forced",
-  "net.ipv4.ip_local_port_range",
-  "net.ipv4.ip_unprivileged_port_start",
-  "net.ipv4.tcp_syncookies",
-  "net.ipv4.ping_group_range",
-  "net.ipv4.ip_local_reserved_ports",
-  "net.ipv4.tcp_keepalive_time",
-  "net.ipv4.tcp_fin_timeout",
-  "net.ipv4.tcp_keepalive_intvl",
-  "net.ipv4.tcp_keepalive_probes",
-]);
-const SELINUX_TYPES = new Set(["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"]);
-const SECCOMP_ALLOWED = new Set(["RuntimeDefault", "Localhost"]);
-const APPARMOR_ALLOWED = new Set(["RuntimeDefault", "Localhost"]);
 
 function containersOf(spec: Obj): { kind: string; container: Obj }[] {
   return (["initContainers", "containers", "ephemeralContainers"] as const).flatMap((kind) =>
@@ -135,7 +115,7 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
     if (!SAFE_SYSCTLS.has(String(sysctl.name)))
       problems.push(`spec.securityContext.sysctls ${JSON.stringify(sysctl.name)} is not a safe sysctl`);
   const podAppArmor = obj(podSc.appArmorProfile).type;
-  if (podAppArmor !== undefined && !APPARMOR_ALLOWED.has(String(podAppArmor)))
+  if (podAppArmor !== undefined && !CONFINED_PROFILES.has(String(podAppArmor)))
     problems.push(`spec.securityContext.appArmorProfile.type ${JSON.stringify(podAppArmor)} is not allowed`);
   for (const [key, value] of Object.entries(obj(pod.metadata.annotations))) {
     if (
@@ -160,7 +140,7 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
   const podSeccomp = obj(podSc.seccompProfile).type;
   if (podSc.runAsUser === 0) problems.push("spec.securityContext.runAsUser must not be 0");
   if (podSc.runAsNonRoot === false) problems.push("spec.securityContext.runAsNonRoot must not be false");
-  if (podSeccomp !== undefined && !SECCOMP_ALLOWED.has(String(podSeccomp)))
+  if (podSeccomp !== undefined && !CONFINED_PROFILES.has(String(podSeccomp)))
     problems.push(
       `spec.securityContext.seccompProfile.type ${JSON.stringify(podSeccomp)} must be RuntimeDefault or Localhost`,
     );
@@ -181,7 +161,7 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
       if (handler.host !== undefined && handler.host !== "") problems.push(`${at}.${field}.host must not be set`);
     }
     const appArmor = obj(sc.appArmorProfile).type;
-    if (appArmor !== undefined && !APPARMOR_ALLOWED.has(String(appArmor)))
+    if (appArmor !== undefined && !CONFINED_PROFILES.has(String(appArmor)))
       problems.push(`${at}.securityContext.appArmorProfile.type ${JSON.stringify(appArmor)} is not allowed`);
 
     if (sc.allowPrivilegeEscalation !== false)
@@ -190,7 +170,7 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
       problems.push(`${at}.securityContext.runAsNonRoot must be true (here or on the pod)`);
     if (sc.runAsUser === 0) problems.push(`${at}.securityContext.runAsUser must not be 0`);
     const seccomp = obj(sc.seccompProfile).type;
-    if (seccomp !== undefined && !SECCOMP_ALLOWED.has(String(seccomp)))
+    if (seccomp !== undefined && !CONFINED_PROFILES.has(String(seccomp)))
       problems.push(
         `${at}.securityContext.seccompProfile.type ${JSON.stringify(seccomp)} must be RuntimeDefault or Localhost`,
       );
