@@ -80,14 +80,6 @@ export function gatewayRules(t: Thresholds): RuleGroupSpec {
         description:
           "Over 1% of the service's requests ended in a 502 or 504 that Kong produced itself: the upstream refused, reset or timed out.",
       },
-      {
-        alert: "GatewayUpstreamTargetUnhealthy",
-        expr: 'max by (upstream, target) (kong_upstream_target_health{state=~"unhealthy|dns_error"}) == 1',
-        for: "5m",
-        severity: "warning",
-        summary: "Kong marks target {{ $labels.target }} of upstream {{ $labels.upstream }} unhealthy",
-        description: "Kong's health checks (or DNS) take this target out of its upstream's load balancing.",
-      },
     ],
   };
 }
