@@ -1,0 +1,510 @@
+/**
+ * Live fire: every alert, recording rule and dashboard query of the dev stack, asked of a real
+ * Prometheus (Debian's) that scrapes real processes on this machine, returns data, or is listed
+ * below with the reason its source cannot run here.
+ *
+ * What runs: the dev stack's rendered prometheus.yml, rules file, alertmanager.yml, exporter queries,
+ * migrations and dashboards, taken from the offline plan (`npm run plan -- dev --json`); a throwaway
+ * PostgreSQL 15 with those migrations and one recorded backup; prometheus-postgres-exporter logged in
+ * as the exporter's own role; redis-server with the rendered redis.conf and prometheus-redis-exporter;
+ * the reference API (app/, under node) with a few requests driven through it; Alertmanager; the
+ * blackbox exporter; Prometheus itself.
+ *
+ * The one adaptation (adaptPrometheusConfig): addresses and timing. Targets become 127.0.0.1 ports;
+ * the gateway probe's URL, http://kong:8000/api/v1/health, is answered by the API Kong routes it to;
+ * scrape and evaluation run every second instead of 15 s so that rates have samples within seconds.
+ * Job names, labels, metrics paths, relabelling and rules are as rendered.
+ *
+ * The method for alerts: an alert's expression returns series only while it fires, so the test asks
+ * for its signal instead (signalOf: each threshold comparison becomes a `bool` comparison and
+ * `absent(x)` becomes x) and requires data from that; the full expression must still parse and
+ * evaluate. Recording rules and panel queries are asked as they are, Grafana's template variables
+ * filled in the way Grafana would (the first value of a label_values query; built-ins at fixed values).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import * as YAML from "yaml";
+import { CLIENT_ROLES } from "../../components/db-roles";
+import { signHs256 } from "../../components/jwt";
+import { DASHBOARDS_DIR, RULES_FILE, renderBlackboxConfig } from "../../components/monitoring-config";
+import { renderRedisConf } from "../../components/redis";
+import { clientPasswords, passwordEnv } from "../helpers/db-logins";
+import {
+  PlannedFile,
+  Started,
+  adaptPrometheusConfig,
+  plannedDevFiles,
+  plannedFile,
+  startProcess,
+  stopProcess,
+  waitForHttp,
+} from "../helpers/live-stack";
+import { runMigrationJobOn } from "../helpers/migration-db";
+import { PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
+import {
+  BUILTIN_VARIABLES,
+  dashboardQueries,
+  labelValuesQuery,
+  metricNames,
+  signalOf,
+  substituteVariables,
+  templateVariables,
+} from "../helpers/promql-queries";
+
+jest.setTimeout(120_000);
+
+/** Where a metric comes from, when that source cannot run on this machine. */
+const SOURCES = {
+  kubeStateMetrics: { metrics: /^kube_/, why: "kube-state-metrics runs on the Kubernetes stacks only" },
+  cadvisor: { metrics: /^container_/, why: "the kubelet's cAdvisor exists on Kubernetes only" },
+  kubeletVolumes: { metrics: /^kubelet_volume_/, why: "the kubelet's volume stats exist on Kubernetes only" },
+  nodeExporter: { metrics: /^node_/, why: "no node_exporter runs on this machine" },
+  kong: { metrics: /^(kong_|northstack:kong_)/, why: "Kong is a container image; no Kong runs here" },
+  loki: { metrics: /^loki_/, why: "Loki is a container image; no Loki runs here" },
+  tlsProbe: {
+    metrics: /^probe_ssl_/,
+    why: "the dev gateway URL is plain http; only an https probe reports a certificate's expiry",
+  },
+  replication: {
+    metrics: /^pg_stat_replication/,
+    why: "no replication client connects here (Realtime's slot in dev, replicas in the cloud)",
+  },
+} as const satisfies Record<string, { metrics: RegExp; why: string }>;
+type Source = keyof typeof SOURCES;
+
+/** Alert and recording rules (by name) whose source cannot run here. */
+const RULES_NOT_HERE: Readonly<Record<string, Source>> = {
+  PodCrashLooping: "kubeStateMetrics",
+  PodNotScheduled: "kubeStateMetrics",
+  PodStuckPending: "kubeStateMetrics",
+  DeploymentReplicasUnavailable: "kubeStateMetrics",
+  StatefulSetReplicasUnavailable: "kubeStateMetrics",
+  ContainerOOMKilled: "kubeStateMetrics",
+  ContainerMemoryNearLimit: "cadvisor",
+  ContainerCpuThrottled: "cadvisor",
+  PersistentVolumeFillingUp: "kubeletVolumes",
+  PersistentVolumeFull: "kubeletVolumes",
+  NodeNotReady: "kubeStateMetrics",
+  NodeMemoryLow: "nodeExporter",
+  NodeFilesystemAlmostFull: "nodeExporter",
+  CertificateExpiringSoon: "tlsProbe",
+  CertificateExpiryImminent: "tlsProbe",
+  "northstack:kong_http_requests:rate5m": "kong",
+  "northstack:kong_request_error_ratio:rate5m": "kong",
+  "northstack:kong_request_latency_ms_bucket:rate5m": "kong",
+  GatewayHighErrorRatio: "kong",
+  GatewayHighLatency: "kong",
+  GatewayUpstreamErrors: "kong",
+  PostgresReplicationLag: "replication",
+  LokiIngestionErrors: "loki",
+};
+
+/** Dashboard panel queries (`<dashboard> / <panel> [<refId>]`) whose source cannot run here. */
+const PANELS_NOT_HERE: Readonly<Record<string, Source>> = {
+  "northstack dev: overview / Gateway requests by status [A]": "kong",
+  "northstack dev: overview / Gateway error ratio by route [A]": "kong",
+  "northstack dev: overview / Gateway p95 latency by route [A]": "kong",
+};
+
+/** Scrape jobs of the dev stack whose workload cannot run here; they are scraped at a refusing port. */
+const JOBS_NOT_HERE: Readonly<Record<string, string>> = {
+  kong: SOURCES.kong.why,
+  loki: SOURCES.loki.why,
+  grafana: "Grafana is a container image; no Grafana runs here",
+  "supabase-auth": "GoTrue is a container image; it does not run here",
+  "supabase-rest": "PostgREST is a container image; it does not run here",
+};
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "live-fire-"));
+const write = (name: string, content: string): string => {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, content);
+  return file;
+};
+const processes: Started[] = [];
+let cluster: PgCluster | undefined;
+let files: PlannedFile[] = [];
+let prometheusUrl = "";
+const started = Date.now();
+
+const JWT_SECRET = "live-fire-jwt-secret-0123456789-abcdefghijklmnop";
+const REDIS_PASSWORD = "live-fire-redis-password";
+const USER = "a1b20000-0000-4000-8000-000000000001";
+const passwords = clientPasswords("live-fire");
+
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** An instant query: the HTTP status, Prometheus's error if any, and the series. */
+async function query(expr: string): Promise<{ status: number; error?: string; result: Sample[] }> {
+  const res = await fetch(`${prometheusUrl}/api/v1/query`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ query: expr }),
+  });
+  const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
+  if (body.status !== "success") return { status: res.status, error: body.error ?? body.status, result: [] };
+  const result = body.data?.resultType === "vector" ? (body.data.result as Sample[]) : [];
+  // A scalar (e.g. `vector(1) > bool 0` is a vector; `time()` is not) counts as one value.
+  const scalar =
+    body.data?.resultType === "scalar" ? [{ metric: {}, value: body.data.result as [number, string] }] : [];
+  return { status: res.status, result: [...result, ...scalar] };
+}
+
+async function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}) {
+  const p = await startProcess(name, cmd, args, env);
+  processes.push(p);
+  return p;
+}
+
+async function startPostgresAndExporter(exporterPort: number, queriesFile: string, migrations: PlannedFile[]) {
+  cluster = await startPgCluster();
+  const job = runMigrationJobOn(
+    cluster,
+    migrations.map((m) => ({ name: path.basename(m.file), sql: m.content })),
+    passwordEnv(passwords),
+  );
+  if (job.status !== 0) throw new Error(`the dev stack's migration job failed:\n${job.output}`);
+  // One kept dump, recorded as the backup job records it (its role, one READ WRITE transaction).
+  const backup = new Client(cluster.connection(CLIENT_ROLES.backup, passwords.backup));
+  await backup.connect();
+  try {
+    await backup.query(
+      "BEGIN READ WRITE; INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES ('dump', 12, 34567, 'live-fire.dump'); COMMIT",
+    );
+  } finally {
+    await backup.end();
+  }
+  // As postgresExporterSpec configures it: its own login, the backup queries, no database discovery.
+  const exporter = await start(
+    "postgres-exporter",
+    "prometheus-postgres-exporter",
+    [`--web.listen-address=127.0.0.1:${exporterPort}`],
+    {
+      DATA_SOURCE_NAME: `postgresql://${CLIENT_ROLES.exporter}:${encodeURIComponent(passwords.exporter)}@127.0.0.1:${cluster.port}/postgres?sslmode=disable`,
+      PG_EXPORTER_AUTO_DISCOVER_DATABASES: "false",
+      PG_EXPORTER_EXTEND_QUERY_PATH: queriesFile,
+    },
+  );
+  await waitForHttp(`http://127.0.0.1:${exporterPort}/metrics`, exporter);
+}
+
+async function startRedisAndExporter(redisPort: number, exporterPort: number) {
+  const dir = path.join(tmp, "redis");
+  fs.mkdirSync(dir);
+  const conf = write(
+    "redis.conf",
+    renderRedisConf({ password: REDIS_PASSWORD, maxmemoryMb: 64, bind: "127.0.0.1", port: redisPort, dir }),
+  );
+  await start("redis-server", "redis-server", [conf]);
+  const exporter = await start(
+    "redis-exporter",
+    "prometheus-redis-exporter",
+    [`--web.listen-address=127.0.0.1:${exporterPort}`],
+    { REDIS_ADDR: `redis://127.0.0.1:${redisPort}`, REDIS_PASSWORD },
+  );
+  await waitForHttp(`http://127.0.0.1:${exporterPort}/metrics`, exporter);
+}
+
+/** Requests a client would make: health, a rejected and an accepted write, a read, an unknown route. */
+async function driveApi(apiUrl: string) {
+  const token = signHs256(
+    { sub: USER, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 },
+    JWT_SECRET,
+  );
+  const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const statuses: number[] = [];
+  for (const [url, init] of [
+    [`${apiUrl}/health`, {}],
+    [`${apiUrl}/notes`, {}],
+    [`${apiUrl}/notes`, { method: "POST", headers: auth, body: JSON.stringify({ body: "live fire" }) }],
+    [`${apiUrl}/notes`, { headers: auth }],
+    [`${apiUrl}/nowhere`, {}],
+  ] as const) {
+    const res = await fetch(url, init);
+    await res.arrayBuffer();
+    statuses.push(res.status);
+  }
+  return statuses;
+}
+
+let apiStatuses: number[] = [];
+const localJobs: Record<string, string[]> = {};
+
+beforeAll(async () => {
+  const [promPort, amPort, pgExporterPort, redisPort, redisExporterPort, apiPort, blackboxPort] = await Promise.all(
+    Array.from({ length: 7 }, () => freePort()),
+  );
+  const planned = plannedDevFiles();
+  const redisUp = startRedisAndExporter(redisPort, redisExporterPort);
+  files = await planned;
+
+  const queriesFile = write("queries.yml", plannedFile(files, "/etc/postgres-exporter/queries.yml"));
+  const migrations = files.filter((f) => f.file.startsWith("/migrations/") && f.file.endsWith(".sql"));
+  expect(migrations.length).toBeGreaterThan(3);
+  const postgresUp = startPostgresAndExporter(pgExporterPort, queriesFile, migrations);
+
+  const alertmanager = await start("alertmanager", "prometheus-alertmanager", [
+    `--config.file=${write("alertmanager.yml", plannedFile(files, "/etc/alertmanager/alertmanager.yml"))}`,
+    `--storage.path=${path.join(tmp, "alertmanager")}`,
+    `--web.listen-address=127.0.0.1:${amPort}`,
+    "--cluster.listen-address=",
+  ]);
+  // The plan's blackbox.yml is a secret (it carries the anon key header); this is the same renderer's, without it.
+  const blackbox = await start("blackbox-exporter", "prometheus-blackbox-exporter", [
+    `--config.file=${write("blackbox.yml", renderBlackboxConfig({ requireTls: false }))}`,
+    `--web.listen-address=127.0.0.1:${blackboxPort}`,
+  ]);
+
+  await Promise.all([redisUp, postgresUp]);
+  const api = await start(
+    "api",
+    process.execPath,
+    ["-r", path.resolve(__dirname, "../../scripts/register.js"), path.resolve(__dirname, "../../app/src/main.ts")],
+    {
+      PORT: String(apiPort),
+      DATABASE_URL: `postgres://${CLIENT_ROLES.api}:${encodeURIComponent(passwords.api)}@127.0.0.1:${cluster!.port}/postgres?sslmode=disable`,
+      REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}`,
+      JWT_SECRET,
+    },
+  );
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  await Promise.all([
+    waitForHttp(`${apiUrl}/health`, api),
+    waitForHttp(`http://127.0.0.1:${amPort}/-/ready`, alertmanager),
+    waitForHttp(`http://127.0.0.1:${blackboxPort}/-/healthy`, blackbox),
+  ]);
+  apiStatuses = await driveApi(apiUrl);
+
+  Object.assign(localJobs, {
+    prometheus: [`127.0.0.1:${promPort}`],
+    api: [`127.0.0.1:${apiPort}`],
+    "postgres-exporter": [`127.0.0.1:${pgExporterPort}`],
+    "redis-exporter": [`127.0.0.1:${redisExporterPort}`],
+    alertmanager: [`127.0.0.1:${amPort}`],
+    "blackbox-exporter": [`127.0.0.1:${blackboxPort}`],
+  });
+  const config = adaptPrometheusConfig(plannedFile(files, "/etc/prometheus/prometheus.yml"), {
+    targets: localJobs,
+    notHere: JOBS_NOT_HERE,
+    downTarget: "127.0.0.1:1",
+    probeUrls: { "http://kong:8000/api/v1/health": `${apiUrl}/health` },
+    blackbox: `127.0.0.1:${blackboxPort}`,
+    alertmanager: `127.0.0.1:${amPort}`,
+    ruleFile: write("rules.yml", plannedFile(files, RULES_FILE)),
+    interval: "1s",
+  });
+  prometheusUrl = `http://127.0.0.1:${promPort}`;
+  const prometheus = await start("prometheus", "prometheus", [
+    `--config.file=${write("prometheus.yml", config)}`,
+    `--storage.tsdb.path=${path.join(tmp, "prometheus")}`,
+    `--web.listen-address=127.0.0.1:${promPort}`,
+  ]);
+  await waitForHttp(`${prometheusUrl}/-/ready`, prometheus);
+
+  // Ready when every local target has been up for 4 scrapes and every rule group has run since.
+  const jobs = Object.keys(localJobs).join("|");
+  for (let i = 0; ; i++) {
+    const up = await query(`count_over_time(up{job=~"${jobs}"}[1m]) >= 4 and up == 1`);
+    const targets = (await query(`up{job=~"${jobs}"}`)).result.length;
+    if (up.result.length === Object.values(localJobs).flat().length && targets === up.result.length) break;
+    if (i > 60) throw new Error(`targets not up after 30 s: ${JSON.stringify((await query("up")).result)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await driveApi(apiUrl);
+  await new Promise((r) => setTimeout(r, 3000));
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of [...processes].reverse()) await stopProcess(p);
+  await cluster?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** One asked query: its name, what was sent, and what came back. */
+interface Asked {
+  readonly name: string;
+  readonly expr: string;
+  readonly asked: string;
+  readonly status: number;
+  readonly error?: string;
+  readonly series: number;
+}
+
+async function ask(name: string, expr: string, asked: string): Promise<Asked> {
+  const full = await query(expr);
+  if (full.error) return { name, expr, asked: expr, status: full.status, error: full.error, series: 0 };
+  const signal = asked === expr ? full : await query(asked);
+  return { name, expr, asked, status: signal.status, error: signal.error, series: signal.result.length };
+}
+
+interface RuleEntry {
+  alert?: string;
+  record?: string;
+  expr: string;
+}
+
+async function askRules(): Promise<Asked[]> {
+  const groups = (YAML.parse(plannedFile(files, RULES_FILE)) as { groups: { rules: RuleEntry[] }[] }).groups;
+  return Promise.all(
+    groups.flatMap((g) =>
+      g.rules.map((r) => ask(r.alert ?? r.record ?? "?", r.expr, r.alert ? signalOf(r.expr) : r.expr)),
+    ),
+  );
+}
+
+/** Each template variable's value: the first of its label_values (all of them, as a regex, if multi or All). */
+async function variableValues(dashboard: string): Promise<{ values: Record<string, string>; problems: string[] }> {
+  const values: Record<string, string> = { ...BUILTIN_VARIABLES };
+  const problems: string[] = [];
+  for (const v of templateVariables(dashboard)) {
+    if (v.type === "datasource") continue;
+    const lv = labelValuesQuery(v);
+    if (v.type === "query" && lv) {
+      const params = new URLSearchParams(lv.selector ? { "match[]": lv.selector } : {});
+      const res = await fetch(`${prometheusUrl}/api/v1/label/${lv.label}/values?${params}`);
+      const found = ((await res.json()) as { data?: string[] }).data ?? [];
+      if (found.length === 0)
+        problems.push(`variable $${v.name}: label_values(${lv.selector ?? ""}, ${lv.label}) is empty`);
+      else
+        values[v.name] =
+          v.multi || v.includeAll
+            ? `(${found.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|")})`
+            : found[0];
+      continue;
+    }
+    const current = v.current?.value ?? v.options?.[0]?.value ?? (typeof v.query === "string" ? v.query : undefined);
+    if (current === undefined) problems.push(`variable $${v.name} (${v.type}) has no value this test can give it`);
+    else values[v.name] = Array.isArray(current) ? current.join("|") : current;
+  }
+  return { values, problems };
+}
+
+async function askPanels(): Promise<{ asked: Asked[]; problems: string[] }> {
+  const dashboards = files.filter((f) => f.file.startsWith(`${DASHBOARDS_DIR}/`) && f.file.endsWith(".json"));
+  expect(dashboards.length).toBeGreaterThan(0);
+  const asked: Asked[] = [];
+  const problems: string[] = [];
+  for (const d of dashboards) {
+    const { values, problems: vp } = await variableValues(d.content);
+    problems.push(...vp.map((p) => `${d.file}: ${p}`));
+    for (const q of dashboardQueries(d.content)) {
+      const { expr, missing } = substituteVariables(q.expr, values);
+      if (missing.length) problems.push(`${q.name}: no value for ${missing.map((m) => `$${m}`).join(", ")}`);
+      asked.push(await ask(q.name, expr, expr));
+    }
+  }
+  return { asked, problems };
+}
+
+/** What is wrong with the answers, given the table of what cannot run here; empty when all is well. */
+function judge(asked: readonly Asked[], notHere: Readonly<Record<string, Source>>, what: string): string[] {
+  const problems: string[] = [];
+  const names = new Set(asked.map((a) => a.name));
+  for (const name of Object.keys(notHere))
+    if (!names.has(name)) problems.push(`${what} ${name} is listed as not running here, but there is no such ${what}`);
+  for (const a of asked) {
+    if (a.status !== 200 || a.error) {
+      problems.push(`${a.name}: HTTP ${a.status} ${a.error ?? ""} for ${a.asked}`);
+      continue;
+    }
+    const source = notHere[a.name];
+    if (source) {
+      const read = metricNames(a.expr);
+      if (!read.some((m) => SOURCES[source].metrics.test(m)))
+        problems.push(
+          `${a.name} is listed under ${source}, but reads none of its metrics (it reads ${read.join(", ")})`,
+        );
+      if (a.series > 0)
+        problems.push(`${a.name} returns data here now; take it out of the table of what cannot run here`);
+    } else if (a.series === 0) {
+      problems.push(`${a.name} returns no data: ${a.asked}`);
+    }
+  }
+  return problems;
+}
+
+let rules: Asked[] = [];
+let panels: Asked[] = [];
+
+test("the reference API served the requests the test drove, so its request metrics exist", () => {
+  expect(apiStatuses).toEqual([200, 401, 201, 200, 404]);
+});
+
+test("every scrape job of the dev stack is either running here and up, or listed with its reason", async () => {
+  const up = (await query("up")).result;
+  const byJob = new Map(up.map((s) => [s.metric.job, s]));
+  for (const [job, targets] of Object.entries(localJobs))
+    expect({ job, up: up.filter((s) => s.metric.job === job).map((s) => s.value[1]) }).toEqual({
+      job,
+      up: targets.map(() => "1"),
+    });
+  for (const job of Object.keys(JOBS_NOT_HERE)) expect({ job, up: byJob.get(job)?.value[1] }).toEqual({ job, up: "0" });
+  expect([...byJob.keys()].sort()).toEqual(
+    [...Object.keys(localJobs), ...Object.keys(JOBS_NOT_HERE), "gateway-probe"].sort(),
+  );
+  // The gateway probe reached the API through the blackbox exporter.
+  expect((await query('probe_success{job="gateway-probe"}')).result.map((s) => s.value[1])).toEqual(["1"]);
+});
+
+test("every alert's signal and every recording rule returns data, unless its source cannot run here", async () => {
+  rules = await askRules();
+  expect(rules.length).toBeGreaterThan(40);
+  expect(judge(rules, RULES_NOT_HERE, "rule")).toEqual([]);
+});
+
+test("every dashboard query parses and returns data, unless its source cannot run here", async () => {
+  const { asked, problems } = await askPanels();
+  panels = asked;
+  expect(panels.length).toBeGreaterThan(0);
+  expect([...problems, ...judge(panels, PANELS_NOT_HERE, "panel query")]).toEqual([]);
+});
+
+test("the signal method: thresholds become bool comparisons, absent(x) becomes x, nested filters stay", () => {
+  expect(signalOf("up == 0")).toBe("up == bool 0");
+  expect(signalOf("a > 1 and on (x) b < 2")).toBe("a > bool 1 and on (x) b < bool 2");
+  expect(signalOf("absent(m) and on () (max(pg_up) == 1)")).toBe("(m) and on () (max(pg_up) == bool 1)");
+  expect(signalOf("x / (y > 0) > 0.9")).toBe("x / (y > 0) > bool 0.9");
+  expect(signalOf("vector(1)")).toBe("vector(1)");
+  expect(() => signalOf("sum(")).toThrow(/does not parse/);
+});
+
+test("dashboard queries are found in rows' nested panels, and every variable form is filled or reported", () => {
+  const dashboard = JSON.stringify({
+    title: "d",
+    templating: {
+      list: [{ name: "instance", type: "query", query: { query: 'label_values(up{job="api"}, instance)' } }],
+    },
+    panels: [
+      { title: "top", targets: [{ refId: "A", expr: "rate(x[$__rate_interval])" }] },
+      {
+        title: "row",
+        type: "row",
+        panels: [{ title: "inner", targets: [{ refId: "B", expr: 'y{i=~"${instance:regex}"}' }] }],
+      },
+      { title: "text", type: "text" },
+    ],
+  });
+  expect(dashboardQueries(dashboard)).toEqual([
+    { name: "d / top [A]", expr: "rate(x[$__rate_interval])" },
+    { name: "d / inner [B]", expr: 'y{i=~"${instance:regex}"}' },
+  ]);
+  expect(labelValuesQuery(templateVariables(dashboard)[0])).toEqual({ selector: 'up{job="api"}', label: "instance" });
+  expect(
+    substituteVariables('z{a="$a", b="[[b]]", c="${c}"}[$__range]', { a: "1", b: "2", ...BUILTIN_VARIABLES }),
+  ).toEqual({
+    expr: 'z{a="1", b="2", c="${c}"}[1h]',
+    missing: ["c"],
+  });
+});
+
+afterAll(() => {
+  const count = (asked: readonly Asked[]) => asked.filter((a) => a.series > 0 && !a.error).length;
+  console.log(
+    `live-fire: ${count(panels)} of ${panels.length} panel queries and ${count(rules)} of ${rules.length} alert/recording queries returned data (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
+});
