@@ -4,7 +4,8 @@
  * template variables filled in.
  */
 import { parser } from "@prometheus-io/lezer-promql";
-import type { SyntaxNode } from "@lezer/common";
+
+type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
 
 const COMPARISONS = new Set(["Eql", "Neq", "Gtr", "Lss", "Gte", "Lte"]);
 const SET_OPERATORS = new Set(["And", "Or", "Unless"]);

@@ -12,7 +12,8 @@
  *
  * The one adaptation (adaptPrometheusConfig): addresses and timing. Targets become 127.0.0.1 ports;
  * the gateway probe's URL, http://kong:8000/api/v1/health, is answered by the API Kong routes it to;
- * scrape and evaluation run every second instead of 15 s so that rates have samples within seconds.
+ * scrape, evaluation and alert resending run every second instead of every 15 s (1 min) so that
+ * rates have samples, and Alertmanager its alerts, within seconds.
  * Job names, labels, metrics paths, relabelling and rules are as rendered.
  *
  * The method for alerts: an alert's expression returns series only while it fires, so the test asks
@@ -127,6 +128,7 @@ const processes: Started[] = [];
 let cluster: PgCluster | undefined;
 let files: PlannedFile[] = [];
 let prometheusUrl = "";
+let alertmanagerUrl = "";
 const started = Date.now();
 
 const JWT_SECRET = "live-fire-jwt-secret-0123456789-abcdefghijklmnop";
@@ -148,11 +150,12 @@ async function query(expr: string): Promise<{ status: number; error?: string; re
   });
   const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
   if (body.status !== "success") return { status: res.status, error: body.error ?? body.status, result: [] };
-  const result = body.data?.resultType === "vector" ? (body.data.result as Sample[]) : [];
-  // A scalar (e.g. `vector(1) > bool 0` is a vector; `time()` is not) counts as one value.
-  const scalar =
-    body.data?.resultType === "scalar" ? [{ metric: {}, value: body.data.result as [number, string] }] : [];
-  return { status: res.status, result: [...result, ...scalar] };
+  const { resultType, result } = body.data ?? { resultType: "none", result: [] };
+  // A vector or matrix is its series; a scalar (e.g. `time()`) is one value.
+  if (resultType === "vector" || resultType === "matrix") return { status: res.status, result: result as Sample[] };
+  if (resultType === "scalar")
+    return { status: res.status, result: [{ metric: {}, value: result as [number, string] }] };
+  return { status: res.status, result: [] };
 }
 
 async function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}) {
@@ -162,7 +165,7 @@ async function start(name: string, cmd: string, args: string[], env: Record<stri
 }
 
 async function startPostgresAndExporter(exporterPort: number, queriesFile: string, migrations: PlannedFile[]) {
-  cluster = await startPgCluster();
+  if (!cluster) throw new Error("the cluster did not start");
   const job = runMigrationJobOn(
     cluster,
     migrations.map((m) => ({ name: path.basename(m.file), sql: m.content })),
@@ -241,6 +244,9 @@ beforeAll(async () => {
   );
   const planned = plannedDevFiles();
   const redisUp = startRedisAndExporter(redisPort, redisExporterPort);
+  // Both are awaited below; until then a failure must not surface as an unhandled rejection.
+  for (const p of [planned, redisUp]) p.catch(() => undefined);
+  cluster = await startPgCluster();
   files = await planned;
 
   const queriesFile = write("queries.yml", plannedFile(files, "/etc/postgres-exporter/queries.yml"));
@@ -248,6 +254,7 @@ beforeAll(async () => {
   expect(migrations.length).toBeGreaterThan(3);
   const postgresUp = startPostgresAndExporter(pgExporterPort, queriesFile, migrations);
 
+  alertmanagerUrl = `http://127.0.0.1:${amPort}`;
   const alertmanager = await start("alertmanager", "prometheus-alertmanager", [
     `--config.file=${write("alertmanager.yml", plannedFile(files, "/etc/alertmanager/alertmanager.yml"))}`,
     `--storage.path=${path.join(tmp, "alertmanager")}`,
@@ -275,7 +282,7 @@ beforeAll(async () => {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await Promise.all([
     waitForHttp(`${apiUrl}/health`, api),
-    waitForHttp(`http://127.0.0.1:${amPort}/-/ready`, alertmanager),
+    waitForHttp(`${alertmanagerUrl}/-/ready`, alertmanager),
     waitForHttp(`http://127.0.0.1:${blackboxPort}/-/healthy`, blackbox),
   ]);
   apiStatuses = await driveApi(apiUrl);
@@ -303,6 +310,9 @@ beforeAll(async () => {
     `--config.file=${write("prometheus.yml", config)}`,
     `--storage.tsdb.path=${path.join(tmp, "prometheus")}`,
     `--web.listen-address=127.0.0.1:${promPort}`,
+    // Timing, as the intervals: a firing alert is resent every second rather than every minute, so
+    // one dropped before Alertmanager was discovered arrives within the test.
+    "--rules.alert.resend-delay=1s",
   ]);
   await waitForHttp(`${prometheusUrl}/-/ready`, prometheus);
 
@@ -449,6 +459,18 @@ test("every scrape job of the dev stack is either running here and up, or listed
   );
   // The gateway probe reached the API through the blackbox exporter.
   expect((await query('probe_success{job="gateway-probe"}')).result.map((s) => s.value[1])).toEqual(["1"]);
+});
+
+test("Prometheus delivers the always-firing Watchdog to Alertmanager through the rendered configs", async () => {
+  let names: string[] = [];
+  for (let i = 0; i < 20 && !names.includes("Watchdog"); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 500));
+    const alerts = (await (await fetch(`${alertmanagerUrl}/api/v2/alerts`)).json()) as {
+      labels: { alertname: string };
+    }[];
+    names = alerts.map((a) => a.labels.alertname);
+  }
+  expect(names).toContain("Watchdog");
 });
 
 test("every alert's signal and every recording rule returns data, unless its source cannot run here", async () => {
