@@ -6,7 +6,8 @@
  * What runs: the dev stack's rendered prometheus.yml, rules file, alertmanager.yml, exporter queries,
  * migrations and dashboards, taken from the offline plan (`npm run plan -- dev --json`); a throwaway
  * PostgreSQL 15 with those migrations and one recorded backup; prometheus-postgres-exporter logged in
- * as the exporter's own role; redis-server with the rendered redis.conf and prometheus-redis-exporter;
+ * as the exporter's own role; redis-server with redis.conf from the same renderer and the dev stack's
+ * maxmemory (the plan's file is a secret: it holds the password) and prometheus-redis-exporter;
  * the reference API (app/, under node) with a few requests driven through it; Alertmanager; the
  * blackbox exporter; Prometheus itself.
  *
@@ -27,10 +28,13 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import * as YAML from "yaml";
+import { parseConfig } from "../../components/config";
 import { CLIENT_ROLES } from "../../components/db-roles";
 import { signHs256 } from "../../components/jwt";
 import { DASHBOARDS_DIR, RULES_FILE, renderBlackboxConfig } from "../../components/monitoring-config";
 import { renderRedisConf } from "../../components/redis";
+import { PROJECT_ROOT } from "../../scripts/lib/plan";
+import { readStackConfig } from "../../scripts/lib/stack-config";
 import { clientPasswords, passwordEnv } from "../helpers/db-logins";
 import {
   PlannedFile,
@@ -199,9 +203,10 @@ async function startPostgresAndExporter(exporterPort: number, queriesFile: strin
 async function startRedisAndExporter(redisPort: number, exporterPort: number) {
   const dir = path.join(tmp, "redis");
   fs.mkdirSync(dir);
+  const { memoryMb } = parseConfig(readStackConfig(PROJECT_ROOT, "dev").config, "dev").redis;
   const conf = write(
     "redis.conf",
-    renderRedisConf({ password: REDIS_PASSWORD, maxmemoryMb: 64, bind: "127.0.0.1", port: redisPort, dir }),
+    renderRedisConf({ password: REDIS_PASSWORD, maxmemoryMb: memoryMb, bind: "127.0.0.1", port: redisPort, dir }),
   );
   await start("redis-server", "redis-server", [conf]);
   const exporter = await start(
@@ -253,6 +258,7 @@ beforeAll(async () => {
   const migrations = files.filter((f) => f.file.startsWith("/migrations/") && f.file.endsWith(".sql"));
   expect(migrations.length).toBeGreaterThan(3);
   const postgresUp = startPostgresAndExporter(pgExporterPort, queriesFile, migrations);
+  postgresUp.catch(() => undefined);
 
   alertmanagerUrl = `http://127.0.0.1:${amPort}`;
   const alertmanager = await start("alertmanager", "prometheus-alertmanager", [
@@ -316,7 +322,8 @@ beforeAll(async () => {
   ]);
   await waitForHttp(`${prometheusUrl}/-/ready`, prometheus);
 
-  // Ready when every local target has been up for 4 scrapes and every rule group has run since.
+  // Ready when every local target has been up for 4 scrapes; then more requests, and three more
+  // scrapes and rule evaluations so that every rate has samples since the requests.
   const jobs = Object.keys(localJobs).join("|");
   for (let i = 0; ; i++) {
     const up = await query(`count_over_time(up{job=~"${jobs}"}[1m]) >= 4 and up == 1`);
