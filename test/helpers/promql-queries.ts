@@ -4,6 +4,7 @@
  * template variables filled in.
  */
 import { parser } from "@prometheus-io/lezer-promql";
+import * as YAML from "yaml";
 
 type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
 
@@ -94,27 +95,57 @@ export function metricNames(expr: string): string[] {
 export interface PanelQuery {
   /** `<dashboard title> / <panel title> [<refId>]`: the name the test's tables use. */
   readonly name: string;
+  /** The type of the data source it runs on, e.g. `prometheus` (PromQL) or `loki` (LogQL). */
+  readonly datasource: string;
   readonly expr: string;
+}
+
+interface DatasourceRef {
+  type?: string;
+  uid?: string;
 }
 
 interface PanelLike {
   title?: string;
-  targets?: { expr?: unknown; refId?: string; hide?: boolean }[];
+  datasource?: DatasourceRef | string | null;
+  targets?: { expr?: unknown; refId?: string; datasource?: DatasourceRef | string | null }[];
   panels?: PanelLike[];
 }
 
+/** The provisioned data sources (datasources.yml): the type of each uid, and of the default. */
+export interface Datasources {
+  readonly typeByUid: Readonly<Record<string, string>>;
+  readonly defaultType: string;
+}
+
+export function provisionedDatasources(datasourcesYaml: string): Datasources {
+  const list = (YAML.parse(datasourcesYaml) as { datasources: { uid: string; type: string; isDefault?: boolean }[] })
+    .datasources;
+  const fallback = list.find((d) => d.isDefault) ?? list[0];
+  return { typeByUid: Object.fromEntries(list.map((d) => [d.uid, d.type])), defaultType: fallback.type };
+}
+
 /**
- * Every Prometheus query of a dashboard: `targets[].expr` of each panel, rows' nested panels included.
- * A hidden target still runs in Grafana when another refers to it, so it is listed too.
+ * Every query of a dashboard: `targets[].expr` of each panel, rows' nested panels included, with the
+ * type of the data source it runs on (the target's, else the panel's, else the default).
  */
-export function dashboardQueries(dashboardJson: string): PanelQuery[] {
+export function dashboardQueries(dashboardJson: string, datasources: Datasources): PanelQuery[] {
   const dashboard = JSON.parse(dashboardJson) as { title?: string; panels?: PanelLike[] };
+  const typeOf = (ref: DatasourceRef | string | null | undefined): string | undefined => {
+    if (!ref) return undefined;
+    if (typeof ref === "string") return datasources.typeByUid[ref];
+    return ref.type ?? (ref.uid ? datasources.typeByUid[ref.uid] : undefined);
+  };
   const out: PanelQuery[] = [];
   const walk = (panels: PanelLike[] | undefined): void => {
     for (const p of panels ?? []) {
       for (const t of p.targets ?? [])
         if (typeof t.expr === "string" && t.expr.trim() !== "")
-          out.push({ name: `${dashboard.title ?? "?"} / ${p.title ?? "?"} [${t.refId ?? "?"}]`, expr: t.expr });
+          out.push({
+            name: `${dashboard.title ?? "?"} / ${p.title ?? "?"} [${t.refId ?? "?"}]`,
+            datasource: typeOf(t.datasource) ?? typeOf(p.datasource) ?? datasources.defaultType,
+            expr: t.expr,
+          });
       walk(p.panels);
     }
   };

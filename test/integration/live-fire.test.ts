@@ -50,9 +50,11 @@ import { runMigrationJobOn } from "../helpers/migration-db";
 import { PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
 import {
   BUILTIN_VARIABLES,
+  PanelQuery,
   dashboardQueries,
   labelValuesQuery,
   metricNames,
+  provisionedDatasources,
   signalOf,
   substituteVariables,
   templateVariables,
@@ -374,48 +376,78 @@ async function askRules(): Promise<Asked[]> {
   );
 }
 
-/** Each template variable's value: the first of its label_values (all of them, as a regex, if multi or All). */
-async function variableValues(dashboard: string): Promise<{ values: Record<string, string>; problems: string[] }> {
+/**
+ * Each template variable's value, in order (a variable's query may use those before it), as Grafana
+ * gives it: a label_values query's first value, or all of them as an escaped regex alternation when
+ * the variable is multi-valued or has All; other kinds their current value. An empty label_values
+ * is noted, not failed: the queries that use it are judged like any other.
+ */
+async function variableValues(
+  dashboard: string,
+): Promise<{ values: Record<string, string>; notes: string[]; problems: string[] }> {
   const values: Record<string, string> = { ...BUILTIN_VARIABLES };
+  const notes: string[] = [];
   const problems: string[] = [];
   for (const v of templateVariables(dashboard)) {
     if (v.type === "datasource") continue;
-    const lv = labelValuesQuery(v);
-    if (v.type === "query" && lv) {
-      const params = new URLSearchParams(lv.selector ? { "match[]": lv.selector } : {});
+    if (v.type === "query") {
+      const lv = labelValuesQuery(v);
+      if (!lv) {
+        problems.push(`variable $${v.name}: ${JSON.stringify(v.query)} is not label_values(...); teach this test it`);
+        continue;
+      }
+      const selector = lv.selector === undefined ? undefined : substituteVariables(lv.selector, values);
+      if (selector?.missing.length) problems.push(`variable $${v.name}: no value for $${selector.missing.join(", $")}`);
+      const params = new URLSearchParams(selector ? { "match[]": selector.expr } : {});
       const res = await fetch(`${prometheusUrl}/api/v1/label/${lv.label}/values?${params}`);
       const found = ((await res.json()) as { data?: string[] }).data ?? [];
-      if (found.length === 0)
-        problems.push(`variable $${v.name}: label_values(${lv.selector ?? ""}, ${lv.label}) is empty`);
-      else
-        values[v.name] =
-          v.multi || v.includeAll
-            ? `(${found.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|")})`
-            : found[0];
+      if (found.length === 0) notes.push(`$${v.name} (label_values(${selector?.expr ?? ""}, ${lv.label})) is empty`);
+      values[v.name] =
+        v.multi || v.includeAll
+          ? `(${found.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|")})`
+          : (found[0] ?? "");
       continue;
     }
     const current = v.current?.value ?? v.options?.[0]?.value ?? (typeof v.query === "string" ? v.query : undefined);
     if (current === undefined) problems.push(`variable $${v.name} (${v.type}) has no value this test can give it`);
     else values[v.name] = Array.isArray(current) ? current.join("|") : current;
   }
-  return { values, problems };
+  return { values, notes, problems };
 }
 
-async function askPanels(): Promise<{ asked: Asked[]; problems: string[] }> {
+/** Data sources whose queries are not PromQL, and why they are not asked here. */
+const DATASOURCES_NOT_HERE: Readonly<Record<string, string>> = { loki: SOURCES.loki.why };
+
+async function askPanels(): Promise<{ asked: Asked[]; elsewhere: PanelQuery[]; problems: string[] }> {
   const dashboards = files.filter((f) => f.file.startsWith(`${DASHBOARDS_DIR}/`) && f.file.endsWith(".json"));
   expect(dashboards.length).toBeGreaterThan(0);
+  const datasources = provisionedDatasources(
+    plannedFile(files, "/etc/grafana/provisioning/datasources/datasources.yml"),
+  );
   const asked: Asked[] = [];
+  const elsewhere: PanelQuery[] = [];
   const problems: string[] = [];
   for (const d of dashboards) {
-    const { values, problems: vp } = await variableValues(d.content);
+    const { values, notes, problems: vp } = await variableValues(d.content);
     problems.push(...vp.map((p) => `${d.file}: ${p}`));
-    for (const q of dashboardQueries(d.content)) {
+    for (const q of dashboardQueries(d.content, datasources)) {
+      if (q.datasource !== "prometheus") {
+        if (!DATASOURCES_NOT_HERE[q.datasource])
+          problems.push(`${q.name}: data source type ${q.datasource} is unknown here`);
+        elsewhere.push(q);
+        continue;
+      }
       const { expr, missing } = substituteVariables(q.expr, values);
       if (missing.length) problems.push(`${q.name}: no value for ${missing.map((m) => `$${m}`).join(", ")}`);
-      asked.push(await ask(q.name, expr, expr));
+      const a = await ask(q.name, expr, expr);
+      const used = notes.filter((n) => q.expr.includes(n.split(" ")[0]));
+      asked.push(a.series === 0 && used.length ? { ...a, asked: `${a.asked} (${used.join("; ")})` } : a);
     }
   }
-  return { asked, problems };
+  const names = [...asked, ...elsewhere].map((q) => q.name);
+  for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i)))
+    problems.push(`two panel queries are named ${n}; give the panels distinct titles`);
+  return { asked, elsewhere, problems };
 }
 
 /** What is wrong with the answers, given the table of what cannot run here; empty when all is well. */
@@ -447,6 +479,7 @@ function judge(asked: readonly Asked[], notHere: Readonly<Record<string, Source>
 
 let rules: Asked[] = [];
 let panels: Asked[] = [];
+let panelsElsewhere: PanelQuery[] = [];
 
 test("the reference API served the requests the test drove, so its request metrics exist", () => {
   expect(apiStatuses).toEqual([200, 401, 201, 200, 404]);
@@ -487,8 +520,9 @@ test("every alert's signal and every recording rule returns data, unless its sou
 });
 
 test("every dashboard query parses and returns data, unless its source cannot run here", async () => {
-  const { asked, problems } = await askPanels();
+  const { asked, elsewhere, problems } = await askPanels();
   panels = asked;
+  panelsElsewhere = elsewhere;
   expect(panels.length).toBeGreaterThan(0);
   expect([...problems, ...judge(panels, PANELS_NOT_HERE, "panel query")]).toEqual([]);
 });
@@ -502,7 +536,10 @@ test("the signal method: thresholds become bool comparisons, absent(x) becomes x
   expect(() => signalOf("sum(")).toThrow(/does not parse/);
 });
 
-test("dashboard queries are found in rows' nested panels, and every variable form is filled or reported", () => {
+test("dashboard queries are found in rows' nested panels with their data source, and every variable form is filled or reported", () => {
+  const datasources = provisionedDatasources(
+    "datasources:\n  - { uid: prom, type: prometheus, isDefault: true }\n  - { uid: logs, type: loki }\n",
+  );
   const dashboard = JSON.stringify({
     title: "d",
     templating: {
@@ -513,14 +550,18 @@ test("dashboard queries are found in rows' nested panels, and every variable for
       {
         title: "row",
         type: "row",
-        panels: [{ title: "inner", targets: [{ refId: "B", expr: 'y{i=~"${instance:regex}"}' }] }],
+        panels: [
+          { title: "inner", targets: [{ refId: "B", expr: 'y{i=~"${instance:regex}"}' }] },
+          { title: "logs", datasource: { uid: "logs" }, targets: [{ refId: "A", expr: '{stack="dev"}' }] },
+        ],
       },
       { title: "text", type: "text" },
     ],
   });
-  expect(dashboardQueries(dashboard)).toEqual([
-    { name: "d / top [A]", expr: "rate(x[$__rate_interval])" },
-    { name: "d / inner [B]", expr: 'y{i=~"${instance:regex}"}' },
+  expect(dashboardQueries(dashboard, datasources)).toEqual([
+    { name: "d / top [A]", datasource: "prometheus", expr: "rate(x[$__rate_interval])" },
+    { name: "d / inner [B]", datasource: "prometheus", expr: 'y{i=~"${instance:regex}"}' },
+    { name: "d / logs [A]", datasource: "loki", expr: '{stack="dev"}' },
   ]);
   expect(labelValuesQuery(templateVariables(dashboard)[0])).toEqual({ selector: 'up{job="api"}', label: "instance" });
   expect(
@@ -533,7 +574,10 @@ test("dashboard queries are found in rows' nested panels, and every variable for
 
 afterAll(() => {
   const count = (asked: readonly Asked[]) => asked.filter((a) => a.series > 0 && !a.error).length;
+  const elsewhere = panelsElsewhere.length
+    ? `; ${panelsElsewhere.length} panel queries run on ${[...new Set(panelsElsewhere.map((q) => q.datasource))].join(", ")}, which cannot run here`
+    : "";
   console.log(
-    `live-fire: ${count(panels)} of ${panels.length} panel queries and ${count(rules)} of ${rules.length} alert/recording queries returned data (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    `live-fire: ${count(panels)} of ${panels.length + panelsElsewhere.length} panel queries and ${count(rules)} of ${rules.length} alert/recording queries returned data${elsewhere} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );
 });
