@@ -471,7 +471,10 @@ function judge(asked: readonly Asked[], notHere: Readonly<Record<string, Source>
       if (a.series > 0)
         problems.push(`${a.name} returns data here now; take it out of the table of what cannot run here`);
     } else if (a.series === 0) {
-      problems.push(`${a.name} returns no data: ${a.asked}`);
+      const read = metricNames(a.expr);
+      const sources = (Object.keys(SOURCES) as Source[]).filter((k) => read.some((m) => SOURCES[k].metrics.test(m)));
+      const hint = sources.length ? ` [it reads metrics of ${sources.join(", ")}: list it if that is why]` : "";
+      problems.push(`${a.name} returns no data: ${a.asked}${hint}`);
     }
   }
   return problems;
