@@ -516,6 +516,17 @@ test("Prometheus delivers the always-firing Watchdog to Alertmanager through the
   expect(names).toContain("Watchdog");
 });
 
+test("Prometheus evaluates every rule group on the real series without a failure", async () => {
+  // Matching errors (many-to-many, duplicate series) show only on real data, at evaluation time.
+  const failures = (await query("prometheus_rule_evaluation_failures_total > 0")).result.map(
+    (s) => s.metric.rule_group,
+  );
+  expect(failures).toEqual([]);
+  const evaluated = (await query("prometheus_rule_group_iterations_total > 2")).result;
+  const groups = (YAML.parse(plannedFile(files, RULES_FILE)) as { groups: unknown[] }).groups;
+  expect(evaluated).toHaveLength(groups.length);
+});
+
 test("every alert's signal and every recording rule returns data, unless its source cannot run here", async () => {
   rules = await askRules();
   expect(rules.length).toBeGreaterThan(40);
