@@ -62,12 +62,18 @@ import {
 
 jest.setTimeout(120_000);
 
-/** Where a metric comes from, when that source cannot run on this machine. */
+/**
+ * Where a metric comes from, when that source does not run here: not part of the dev stack (the
+ * cluster stacks' sources), or a container image with no Debian package on this machine.
+ */
 const SOURCES = {
-  kubeStateMetrics: { metrics: /^kube_/, why: "kube-state-metrics runs on the Kubernetes stacks only" },
+  kubeStateMetrics: { metrics: /^kube_/, why: "kube-state-metrics is deployed on the Kubernetes stacks only" },
   cadvisor: { metrics: /^container_/, why: "the kubelet's cAdvisor exists on Kubernetes only" },
   kubeletVolumes: { metrics: /^kubelet_volume_/, why: "the kubelet's volume stats exist on Kubernetes only" },
-  nodeExporter: { metrics: /^node_/, why: "no node_exporter runs on this machine" },
+  nodeExporter: {
+    metrics: /^node_/,
+    why: "the dev stack scrapes no node_exporter; its rules serve hosts it is deployed on",
+  },
   kong: { metrics: /^(kong_|northstack:kong_)/, why: "Kong is a container image; no Kong runs here" },
   loki: { metrics: /^loki_/, why: "Loki is a container image; no Loki runs here" },
   tlsProbe: {
@@ -591,7 +597,14 @@ afterAll(() => {
   const elsewhere = panelsElsewhere.length
     ? `; ${panelsElsewhere.length} panel queries run on ${[...new Set(panelsElsewhere.map((q) => q.datasource))].join(", ")}, which cannot run here`
     : "";
+  const bySource = Object.entries(
+    [...Object.values(RULES_NOT_HERE), ...Object.values(PANELS_NOT_HERE)].reduce<Record<string, number>>(
+      (acc, source) => ({ ...acc, [source]: (acc[source] ?? 0) + 1 }),
+      {},
+    ),
+  ).map(([source, n]) => `${source} ${n}`);
   console.log(
-    `live-fire: ${count(panels)} of ${panels.length + panelsElsewhere.length} panel queries and ${count(rules)} of ${rules.length} alert/recording queries returned data${elsewhere} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    `live-fire: ${count(panels)} of ${panels.length + panelsElsewhere.length} panel queries and ${count(rules)} of ${rules.length} alert/recording queries returned data${elsewhere} (${((Date.now() - started) / 1000).toFixed(1)} s)\n` +
+      `listed as not running here, by source: ${bySource.join(", ")}`,
   );
 });
