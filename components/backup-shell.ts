@@ -5,9 +5,9 @@
  * Recording: each kept backup is one row in northstack_ops.backup_runs of the database, with its
  * kind; the Postgres exporter reads the table (backup-alerts.ts) and BackupTooOld fires per kind.
  *
- * Retention of backups kept on a volume (dev), one rule in one place: a backup lands in `<root>/daily/`, becomes a
- * weekly one too when the newest weekly one is 7 or more days old, and each directory keeps its
- * newest KEEP_DAILY and KEEP_WEEKLY backups. The counts are the buckets' (BACKUP_RETENTION), so a
+ * Retention of backups kept on a volume (dev), one rule in one place: a backup lands in
+ * `<root>/daily/`, becomes a weekly one too when the newest weekly one is 7 or more days old, and
+ * each directory keeps its newest KEEP_DAILY and KEEP_WEEKLY backups. The counts are the buckets' (BACKUP_RETENTION), so a
  * volume keeps what a bucket's lifecycle keeps.
  *
  * Contract with the scripts: names end in `-YYYY-MM-DD[THHMMSSZ].<ext>` so that they sort by day;

@@ -103,8 +103,9 @@ export function volumeBackupSpec(
       ? [{ workload: args.storage.workload, volume: args.storage.volume, mountPath: STORAGE_MOUNT }]
       : [],
     scratch: [{ mountPath: "/tmp" }],
-    // The first copies run at start; a day's run takes seconds to minutes.
-    health: { exec: ["/bin/bash", SCRIPT, "check"], intervalSeconds: 300, startSeconds: 600 },
+    // The first copies run at start and take seconds to minutes. Docker runs the first check one
+    // interval after the start, and the runtime waits at most 180 s for healthy: so 60 s, not more.
+    health: { exec: ["/bin/bash", SCRIPT, "check"], intervalSeconds: 60, startSeconds: 600 },
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
     readOnlyRootFilesystem: true,

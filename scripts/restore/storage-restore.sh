@@ -18,7 +18,7 @@ if ! listing=$(tar -tzf "$tarball"); then
   echo "storage-restore: $tarball does not read to its end; nothing was changed" >&2
   exit 1
 fi
-entries=$(printf '%s\n' "$listing" | wc -l)
+entries=$(printf '%s' "$listing" | grep -c '' || true)
 find "$dir" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
 tar -xzf "$tarball" -C "$dir"
 echo "storage-restore: $dir now holds $tarball ($entries entries)" >&2

@@ -36,6 +36,11 @@ describe("volumeBackupSpec", () => {
     expect(spec.volumes).toEqual([{ name: "backups", mountPath: "/backups", sizeGb: 10 }]);
   });
 
+  test("is first checked within the runtime's 180 s wait for healthy, by the script's own check", () => {
+    expect(spec.health?.exec).toEqual(["/bin/bash", "/opt/northstack/volume-backup.sh", "check"]);
+    expect(spec.health?.intervalSeconds).toBeLessThan(180);
+  });
+
   test("passwords travel as secrets, never as plain environment", () => {
     expect(Object.keys(spec.secretEnv ?? {}).sort()).toEqual(["PGPASSWORD", "REDISCLI_AUTH"]);
     expect(Object.keys(spec.env ?? {})).not.toEqual(expect.arrayContaining(["PGPASSWORD", "REDISCLI_AUTH"]));
