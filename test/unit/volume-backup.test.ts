@@ -2,10 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { IMAGES } from "../../components/images";
+import { DockerRuntime } from "../../components/runtime/docker";
 import { validateForKubernetes } from "../../components/runtime/kubernetes/pod";
 import { validateVolumeBackupArgs, volumeBackupSpec } from "../../components/volume-backup";
 import { PostgresEndpoint, RedisEndpoint } from "../../components/endpoints";
-import { PlannedResource } from "../../scripts/lib/mock-program";
+import { PlannedResource, runUnderMocks } from "../../scripts/lib/mock-program";
 import { StackPlan, planStack } from "../../scripts/lib/plan";
 
 const postgres: PostgresEndpoint = {
@@ -113,4 +114,49 @@ describe("the dev stack's volume backup", () => {
       { containerPath: "/mnt/storage-objects", readOnly: true, volumeName: "northstack-dev-supabase-storage-objects" },
     ]);
   });
+});
+
+test("Docker mounts another workload's volume only once that workload is deployed, and only read-only", async () => {
+  const errors: string[] = [];
+  const result = await runUnderMocks({
+    stack: "dev",
+    config: {},
+    program: () => {
+      const runtime = new DockerRuntime("docker", { stack: "dev" });
+      const parent = new pulumi.ComponentResource("northstack:test:Holder", "holder");
+      const reader = (name: string) =>
+        volumeBackupSpec(name, { postgres, storage: { workload: "owner", volume: "objects" } }, "img:1");
+      try {
+        runtime.deploy(reader("too-early"), parent);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+      runtime.deploy(
+        {
+          name: "owner",
+          component: "test",
+          image: "img:1",
+          volumes: [{ name: "objects", mountPath: "/var/lib/objects", sizeGb: 1 }],
+          health: { exec: ["true"] },
+          resources: { cpuMillis: 100, memoryMb: 64 },
+          user: { uid: 1000, gid: 1000 },
+        },
+        parent,
+      );
+      runtime.deploy(reader("reader"), parent);
+    },
+  });
+  expect(errors).toEqual([
+    'workload "too-early": readOnlyVolumesOf names volume "objects" of workload "owner", which is not deployed on stack dev; deploy that workload first',
+  ]);
+  const reader = result.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "reader");
+  expect(reader?.inputs.volumes).toEqual(
+    expect.arrayContaining([
+      { containerPath: "/mnt/storage-objects", readOnly: true, volumeName: "northstack-dev-owner-objects" },
+    ]),
+  );
+  const owner = result.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "owner");
+  expect(owner?.inputs.volumes).toEqual([
+    { containerPath: "/var/lib/objects", volumeName: "northstack-dev-owner-objects" },
+  ]);
 });
