@@ -19,6 +19,7 @@
  * Postgres exporter reads it (BACKUP_EXPORTER_QUERIES in backup-alerts.ts) for the backup-age alerts.
  */
 import { BACKUP_POLICY } from "./db-roles";
+import { BACKUP_RECORD_SQL, VOLUME_RETENTION, retentionShellFunctions } from "./backup-shell";
 
 export interface BackupScriptArgs {
   /** Daily dumps kept. Default: 7. */
@@ -30,8 +31,8 @@ export interface BackupScriptArgs {
 }
 
 export function renderBackupScript(args: BackupScriptArgs = {}): string {
-  const keepDaily = args.keepDaily ?? 7;
-  const keepWeekly = args.keepWeekly ?? 4;
+  const keepDaily = args.keepDaily ?? VOLUME_RETENTION.keepDaily;
+  const keepWeekly = args.keepWeekly ?? VOLUME_RETENTION.keepWeekly;
   const interval = args.intervalSeconds ?? 86400;
   for (const [name, value] of Object.entries({ keepDaily, keepWeekly, intervalSeconds: interval })) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`backup ${name} ${value} must be a positive integer`);
@@ -51,29 +52,11 @@ DB=\${PGDATABASE:-postgres}
 
 # Each kept backup is recorded in the database it protects; the Postgres exporter reads the table
 # (components/backup-alerts.ts) so that an alert fires when no backup has succeeded for too long.
-# The migrations create the table (005_ops.sql); the backup role may write it and nothing else. Its
-# sessions are read-only by default, so this one transaction asks for READ WRITE.
-RECORD_SQL="BEGIN READ WRITE;
-INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES (:'kind', :'duration', :'size', :'object');
-DELETE FROM northstack_ops.backup_runs WHERE finished_at < now() - interval '400 days';
-COMMIT;"
+RECORD_SQL="${BACKUP_RECORD_SQL}"
 
 log() { printf '%s backup: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
-# The backup's calendar day; BACKUP_DATE overrides it so that retention can be exercised in tests.
-backup_day() { date -u -d "\${BACKUP_DATE:-now}" +%Y-%m-%d; }
-# Day and time, for object names that never repeat (a retried run must not overwrite).
-backup_stamp() { date -u -d "\${BACKUP_DATE:-now}" +%Y-%m-%dT%H%M%SZ; }
-
-# The day in a dump's name (<db>-YYYY-MM-DD[THHMMSSZ].dump), for each name on stdin.
-days_of() { sed -nE 's/.*-([0-9]{4}-[0-9]{2}-[0-9]{2})(T[0-9]{6}Z)?\\.dump$/\\1/p'; }
-
-# True when a dump of day $1 should also become weekly, given the newest weekly day $2 (empty: none yet).
-weekly_due() {
-  local day=$1 newest=$2
-  [ -z "$newest" ] || [ $(( ($(date -u -d "$day" +%s) - $(date -u -d "$newest" +%s)) / 86400 )) -ge 7 ]
-}
-
+${retentionShellFunctions()}
 # Roles the target cluster owns itself: the bootstrap superuser (the admin on every stack),
 # PostgreSQL's pg_* roles and the managed services' own (rds*, cloudsql*). The backup role itself
 # is kept: the dump's policies may name it.
@@ -130,15 +113,6 @@ verify() {
     return 1
   fi
   log "restore check passed for $archive: $(wc -l < "$manifest") tables, row counts equal"
-}
-
-prune() {
-  local dir=$1 keep=$2 old
-  find "$dir" -maxdepth 1 -name '*.dump' | sort | head -n "-$keep" | while read -r old; do rm -f -- "$old" "$old.roles.sql"; done
-}
-
-newest_weekly_day() {
-  find "$BACKUP_DIR/weekly" -maxdepth 1 -name '*.dump' | days_of | sort | tail -n 1
 }
 
 # Dumps to $1 (with the roles beside it as $1.roles.sql) and keeps them only when they restore with
@@ -200,11 +174,7 @@ once() {
   mkdir -p "$BACKUP_DIR/daily" "$BACKUP_DIR/weekly"
   archive="$BACKUP_DIR/daily/$DB-$day.dump"
   dump_verified "$archive" || return 1
-  if weekly_due "$day" "$(newest_weekly_day)"; then
-    cp "$archive" "$archive.roles.sql" "$BACKUP_DIR/weekly/"
-  fi
-  prune "$BACKUP_DIR/daily" "$KEEP_DAILY"
-  prune "$BACKUP_DIR/weekly" "$KEEP_WEEKLY"
+  keep_rotated "$BACKUP_DIR" "$archive" '*.dump'
   date -u +%s > "$BACKUP_DIR/last-success"
   record dump "$started" "$archive" || { log "backup $archive kept, but recording it FAILED"; return 1; }
   log "backup $archive kept"
@@ -287,7 +257,7 @@ case "\${1:-}" in
     done
     ;;
   check) check ;;
-  prune) prune "$BACKUP_DIR/daily" "$KEEP_DAILY"; prune "$BACKUP_DIR/weekly" "$KEEP_WEEKLY" ;;
+  prune) prune "$BACKUP_DIR/daily" "$KEEP_DAILY" '*.dump'; prune "$BACKUP_DIR/weekly" "$KEEP_WEEKLY" '*.dump' ;;
   restore)
     [ $# -eq 3 ] || [ $# -eq 4 ] || { echo "usage: backup.sh restore <archive> <database> [<roles.sql>]" >&2; exit 2; }
     roles=\${4:-}

@@ -5,7 +5,16 @@ import { Runtime } from "./runtime/types";
 
 export const REDIS_PORT = 6379;
 const CONF_PATH = "/usr/local/etc/redis/redis.conf";
-const DATA_DIR = "/data";
+/** Where the server keeps its AOF directory and dump.rdb (scripts/restore/redis-restore.sh writes both). */
+export const REDIS_DATA_DIR = "/data";
+/** The AOF directory's name under the data directory. */
+export const REDIS_AOF_DIR = "appendonlydir";
+/**
+ * When the server writes dump.rdb: after an hour with any change, 5 minutes with 100, or a minute
+ * with 10000 (Redis's own defaults). The scheduled copy (volume-backup.ts) does not rely on it: it
+ * asks for a fresh RDB over the network.
+ */
+export const REDIS_RDB_SAVE = "3600 1 300 100 60 10000";
 
 export const EVICTION_POLICIES = [
   "noeviction",
@@ -58,7 +67,7 @@ export interface RedisConfInput {
   readonly port?: number;
   /** Listen addresses. Default: every interface of the container ("* -::*"). */
   readonly bind?: string;
-  /** Working directory for the append-only files. Default: /data. */
+  /** Working directory for the append-only files and dump.rdb. Default: /data. */
   readonly dir?: string;
 }
 
@@ -101,13 +110,17 @@ export function renderRedisConf(input: RedisConfInput): string {
     `maxmemory-policy ${input.evictionPolicy ?? DEFAULT_EVICTION_POLICY}`,
     "lazyfree-lazy-eviction yes",
     "",
-    "# Durability: the append-only file, fsynced once a second. RDB snapshots would only add a second fork.",
-    `dir ${input.dir ?? DATA_DIR}`,
+    "# Durability: the append-only file, fsynced once a second, is what the server loads at start.",
+    "# Beside it, RDB snapshots: a compact point-in-time dump.rdb on the same volume.",
+    `dir ${input.dir ?? REDIS_DATA_DIR}`,
     "appendonly yes",
     "appendfsync everysec",
-    'appenddirname "appendonlydir"',
+    `appenddirname "${REDIS_AOF_DIR}"`,
     "aof-use-rdb-preamble yes",
-    'save ""',
+    `save ${REDIS_RDB_SAVE}`,
+    "dbfilename dump.rdb",
+    "# No replicas: the one client that syncs is the backup's copy (redis-cli --rdb), which need not wait for others.",
+    "repl-diskless-sync-delay 0",
     "",
     "# Attack surface.",
     "enable-protected-configs no",
@@ -164,7 +177,8 @@ export function validateRedisArgs(name: string, args: Omit<RedisArgs, "runtime" 
 
 /**
  * Redis 7 in a container: the dev twin of ElastiCache and Memorystore. Non-root (the image's redis
- * user), read-only root file system, password auth, AOF persistence on a volume, bounded memory.
+ * user), read-only root file system, password auth, AOF persistence and RDB snapshots on a volume,
+ * bounded memory.
  */
 export class Redis extends pulumi.ComponentResource {
   readonly endpoint: RedisEndpoint;
@@ -195,7 +209,7 @@ export class Redis extends pulumi.ComponentResource {
         volumes: [
           {
             name: "data",
-            mountPath: DATA_DIR,
+            mountPath: REDIS_DATA_DIR,
             sizeGb: args.storageGb ?? Math.max(1, Math.ceil((args.memoryMb * 3) / 1024)),
           },
         ],

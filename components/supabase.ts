@@ -264,6 +264,8 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
 }
 
 const FILE_STORAGE_PATH = "/var/lib/storage";
+/** The Storage workload's volume of objects (storage kind "file"); the dev volume backup mounts it read-only. */
+export const FILE_STORAGE_VOLUME = "objects";
 
 /**
  * Storage keeps objects on a volume (dev) or in the stack's storage bucket through the S3 API: on
@@ -308,7 +310,7 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
     serviceAccount: access?.serviceAccount,
     volumes:
       store.kind === "file"
-        ? [{ name: "objects", mountPath: FILE_STORAGE_PATH, sizeGb: args.fileStorageGb ?? 10 }]
+        ? [{ name: FILE_STORAGE_VOLUME, mountPath: FILE_STORAGE_PATH, sizeGb: args.fileStorageGb ?? 10 }]
         : [],
     // Objects on a volume are one pod's; in a bucket every replica sees them.
     replicas: store.kind === "file" ? 1 : args.replicas,

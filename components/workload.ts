@@ -27,6 +27,12 @@ export interface WorkloadSpec {
   readonly files?: FileSpec[];
   /** Persistent volumes. Any volume makes the workload stateful. Default: none. */
   readonly volumes?: VolumeSpec[];
+  /**
+   * Volumes of workloads deployed earlier on the same runtime, mounted read-only: a copy job that
+   * must not be able to change what it copies. Docker only (a Kubernetes volume claim is one pod's);
+   * the Kubernetes runtime refuses it. Default: none.
+   */
+  readonly readOnlyVolumesOf?: ReadOnlyVolumeSpec[];
   /** Writable scratch directories (tmpfs on Docker, emptyDir on Kubernetes). Default: none. */
   readonly scratch?: ScratchSpec[];
   /** How the runtime knows the container is healthy. Required for services, unused for jobs. */
@@ -160,6 +166,15 @@ export interface VolumeSpec {
   readonly name: string;
   readonly mountPath: string;
   readonly sizeGb: number;
+}
+
+export interface ReadOnlyVolumeSpec {
+  /** The workload that owns the volume. */
+  readonly workload: string;
+  /** The volume's name in that workload's `volumes`. */
+  readonly volume: string;
+  /** Where it is mounted, read-only. */
+  readonly mountPath: string;
 }
 
 export interface ScratchSpec {

@@ -22,7 +22,8 @@ import { AlertReceivers } from "../components/monitoring-specs";
 import type { PublicEgress } from "../components/runtime/kubernetes";
 import { Runtime } from "../components/runtime/types";
 import { DatabaseCredentials, StackSecrets } from "../components/secrets";
-import { Supabase } from "../components/supabase";
+import { FILE_STORAGE_VOLUME, Supabase } from "../components/supabase";
+import { VolumeBackup } from "../components/volume-backup";
 
 /** Component names; their workloads are named `<component>-<service>`. */
 const API = "api";
@@ -30,6 +31,7 @@ const KONG = "kong";
 const SUPABASE = "supabase";
 const MONITORING = "monitoring";
 const BACKUP = "backup";
+const VOLUME_BACKUP = "volume-backup";
 
 const supabaseWorkload = (service: string) => `${SUPABASE}-${service}`;
 /** What the blackbox exporter asks the gateway: the API's health, through the route and key-auth clients use. */
@@ -160,6 +162,12 @@ export interface ApplicationArgs {
   readonly storage: ObjectStoreEndpoint;
   /** Bucket for the verified dumps, with the backup job's access. Default: none, dumps stay on a volume. */
   readonly backupBucket?: ObjectStoreEndpoint;
+  /**
+   * Copy daily, to a backups volume, the state that runs in containers here and that Postgres's
+   * backups do not hold: Redis (its endpoint must be a container's) and Storage's objects volume
+   * (storage kind "file"). Default: false (managed Redis and buckets keep their own backups).
+   */
+  readonly volumeBackup?: boolean;
   /** Replicas of the stateless Supabase services. Default: 1. */
   readonly supabaseReplicas?: number;
   /** Replicas, and the autoscaling maximum, of each extra service (northstack:services). Required. */
@@ -200,6 +208,19 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     bucket: args.backupBucket,
     dependsOn: supabase.migrations.resources,
   });
+
+  if (args.volumeBackup) {
+    new VolumeBackup(VOLUME_BACKUP, {
+      runtime,
+      redis,
+      storage:
+        cfg.supabase.storage && args.storage.kind === "file"
+          ? { workload: supabaseWorkload("storage"), volume: FILE_STORAGE_VOLUME }
+          : undefined,
+      postgres: withLogin(postgres, logins.backup),
+      dependsOn: supabase.migrations.resources,
+    });
+  }
 
   const apiArgs = {
     runtime,

@@ -27,10 +27,13 @@ export const REPLACE_BY_DELETING_FIRST = { deleteBeforeReplace: true } as const;
  * and the file, when a file sits directly in `/` or shares its directory with a volume or scratch
  * mount, where Docker would mount two things at one path.
  */
-export function fileDirectories(spec: Pick<WorkloadSpec, "name" | "files" | "volumes" | "scratch">): string[] {
+export function fileDirectories(
+  spec: Pick<WorkloadSpec, "name" | "files" | "volumes" | "readOnlyVolumesOf" | "scratch">,
+): string[] {
   const problems: string[] = [];
   const mounts = new Set([
     ...(spec.volumes ?? []).map((v) => normalise(v.mountPath)),
+    ...(spec.readOnlyVolumesOf ?? []).map((v) => normalise(v.mountPath)),
     ...(spec.scratch ?? []).map((s) => normalise(s.mountPath)),
   ]);
   const paths = new Set<string>();
@@ -98,6 +101,8 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
   readonly gatewayAddress: string;
   private readonly deployed = new Map<string, WorkloadSpec>();
   private readonly images = new Map<string, docker.RemoteImage>();
+  /** Each workload's named volumes, by "<workload>/<volume>", for readOnlyVolumesOf. */
+  private readonly volumes = new Map<string, docker.Volume>();
 
   constructor(name: string, args: DockerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:runtime:Docker", name, {}, opts);
@@ -157,8 +162,17 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
         { ...childOpts, retainOnDelete: true },
       );
       resources.push(volume);
+      this.volumes.set(`${spec.name}/${v.name}`, volume);
       return { volumeName: volume.name, containerPath: v.mountPath };
     });
+    for (const v of spec.readOnlyVolumesOf ?? []) {
+      const volume = this.volumes.get(`${v.workload}/${v.volume}`);
+      if (!volume)
+        throw new Error(
+          `workload ${JSON.stringify(spec.name)}: readOnlyVolumesOf names volume ${JSON.stringify(v.volume)} of workload ${JSON.stringify(v.workload)}, which is not deployed on stack ${this.stack}; deploy that workload first`,
+        );
+      volumes.push({ volumeName: volume.name, containerPath: v.mountPath, readOnly: true });
+    }
 
     const user = `${spec.user.uid}:${spec.user.gid}`;
     const hardening = {

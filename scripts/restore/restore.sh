@@ -27,6 +27,8 @@ cases:
   cloudsql-promote  promote the Cloud SQL DR replica and switch its backups on
   elasticache       a new ElastiCache replication group from a snapshot
   memorystore       import an RDB file from GCS into a Memorystore instance (replaces its data)
+  redis             dev Redis container from a kept RDB copy (replaces its data)
+  storage           dev Storage objects volume from a kept tarball (replaces its objects)
 
 --dry-run prints the exact commands without running them (read-only look-ups still run).
 EOF
@@ -547,6 +549,131 @@ restore_memorystore() {
   wait_for "$wait_seconds" READY "${cmd[@]}"
 }
 
+# ------------------------------------------------------------------------------------ redis, storage
+DOCKER_NAME='^[A-Za-z0-9][A-Za-z0-9_.-]*$'
+# A kept copy's path under the backups volume: <daily|weekly>/<kind>-YYYY-MM-DD.<ext> (volume-backup-script.ts).
+copy_pattern() { printf '^(daily|weekly)/%s-[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{6}Z)?\\.%s$' "$1" "${2//./\\.}"; }
+# A one-off container with another container's volumes and the backups volume read-only: non-root,
+# no network, no capabilities, a read-only root file system. NUL-separated, for mapfile -d ''.
+one_off() {
+  local user=$1 from=$2 volume=$3
+  shift 3
+  printf '%s\0' docker run --rm --user "$user" --network none --cap-drop ALL --security-opt no-new-privileges \
+    --read-only --tmpfs /tmp --volumes-from "$from" -v "$volume:/backups:ro" "$@"
+}
+
+usage_redis() {
+  cat <<'EOF'
+usage: restore.sh redis --container NAME --backups-volume NAME --copy daily|weekly/redis-<day>.rdb
+                        [--stop NAME]... [--image REF] [--wait-seconds N]
+
+Replaces the dev Redis container's data with a kept RDB copy (components/volume-backup.ts) using
+scripts/restore/redis-restore.sh in a one-off container of the Redis image with its volumes: the copy
+is checked with redis-check-rdb first, then becomes the base of a new AOF (the server loads its AOF
+and ignores dump.rdb). The replaced AOF directory stays beside it as appendonlydir.before-restore-<time>.
+  --container NAME       the Redis container, e.g. northstack-dev-redis. Required.
+  --backups-volume NAME  the volume backup's volume, e.g. northstack-dev-volume-backup-backups. Required.
+  --copy PATH            the copy under redis/ on that volume, e.g. daily/redis-2026-11-01.rdb. Required.
+  --stop NAME            a writer to stop first and start again afterwards (repeat for each).
+  --image REF            image to run the restore in. Default: the container's own image.
+  --wait-seconds N       how long to wait for the server to answer after the start. Default: 300.
+EOF
+}
+
+restore_redis() {
+  local container="" volume="" copy="" image="" wait_seconds=300 writers=() writer cmd=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --container) container=$(value_of "$@"); shift 2 ;;
+      --backups-volume) volume=$(value_of "$@"); shift 2 ;;
+      --copy) copy=$(value_of "$@"); shift 2 ;;
+      --stop) writers+=("$(value_of "$@")"); shift 2 ;;
+      --image) image=$(value_of "$@"); shift 2 ;;
+      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
+      --help) usage_redis; exit 0 ;;
+      *) die "redis: unknown option '$1'; see restore.sh redis --help" ;;
+    esac
+  done
+  require --container "$container"
+  require --backups-volume "$volume"
+  require --copy "$copy"
+  check --container "$container" "$DOCKER_NAME" "use a Docker container name"
+  check --backups-volume "$volume" "$DOCKER_NAME" "use a Docker volume name"
+  check --copy "$copy" "$(copy_pattern redis rdb)" "use daily/ or weekly/ and a kept copy's name, e.g. daily/redis-2026-11-01.rdb"
+  for writer in "${writers[@]}"; do check --stop "$writer" "$DOCKER_NAME" "use a Docker container name"; done
+  check --wait-seconds "$wait_seconds" '^[1-9][0-9]*$' "use a positive number of seconds"
+  [ -n "$image" ] || image=$(lookup docker inspect --format '{{.Config.Image}}' "$container")
+
+  local started
+  started=$(date +%s)
+  for writer in "${writers[@]}"; do run docker stop "$writer"; done
+  run docker stop "$container"
+  mapfile -d '' cmd < <(one_off 999:999 "$container" "$volume" \
+    -v "$HERE/redis-restore.sh:/usr/local/bin/redis-restore.sh:ro" --entrypoint /bin/bash "$image" \
+    /usr/local/bin/redis-restore.sh "/backups/redis/$copy" /data appendonlydir)
+  run "${cmd[@]}"
+  run docker start "$container"
+  # The health check's own command: redis-cli takes the password from the container's REDISCLI_AUTH.
+  wait_for "$wait_seconds" PONG docker exec "$container" redis-cli -e ping
+  run docker exec "$container" redis-cli -e dbsize
+  for writer in "${writers[@]}"; do run docker start "$writer"; done
+  [ "$DRY_RUN" = 1 ] || echo "restore.sh: $container restarted from redis/$copy in $(($(date +%s) - started)) s" >&2
+}
+
+usage_storage() {
+  cat <<'EOF'
+usage: restore.sh storage --container NAME --backups-volume NAME --copy daily|weekly/storage-<day>.tar.gz
+                          [--image REF] [--wait-seconds N]
+
+Replaces the dev Storage container's objects with a kept tarball (components/volume-backup.ts) using
+scripts/restore/storage-restore.sh (POSIX sh) in a one-off container of the Storage image with its
+volumes, as its user: the tarball is read to its end first, then the objects directory is emptied and
+the copy unpacked. Object metadata lives in Postgres: restore it to the same day (docs/runbooks.md).
+  --container NAME       the Storage container, e.g. northstack-dev-supabase-storage. Required.
+  --backups-volume NAME  the volume backup's volume, e.g. northstack-dev-volume-backup-backups. Required.
+  --copy PATH            the copy under storage/ on that volume, e.g. daily/storage-2026-11-01.tar.gz. Required.
+  --image REF            image to run the restore in. Default: the container's own image.
+  --wait-seconds N       how long to wait for the container to be healthy after the start. Default: 300.
+EOF
+}
+
+restore_storage() {
+  local container="" volume="" copy="" image="" wait_seconds=300 user cmd=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --container) container=$(value_of "$@"); shift 2 ;;
+      --backups-volume) volume=$(value_of "$@"); shift 2 ;;
+      --copy) copy=$(value_of "$@"); shift 2 ;;
+      --image) image=$(value_of "$@"); shift 2 ;;
+      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
+      --help) usage_storage; exit 0 ;;
+      *) die "storage: unknown option '$1'; see restore.sh storage --help" ;;
+    esac
+  done
+  require --container "$container"
+  require --backups-volume "$volume"
+  require --copy "$copy"
+  check --container "$container" "$DOCKER_NAME" "use a Docker container name"
+  check --backups-volume "$volume" "$DOCKER_NAME" "use a Docker volume name"
+  check --copy "$copy" "$(copy_pattern storage tar.gz)" "use daily/ or weekly/ and a kept copy's name, e.g. daily/storage-2026-11-01.tar.gz"
+  check --wait-seconds "$wait_seconds" '^[1-9][0-9]*$' "use a positive number of seconds"
+  [ -n "$image" ] || image=$(lookup docker inspect --format '{{.Config.Image}}' "$container")
+  # The files must stay the Storage process's own: the restore runs as the container's user.
+  user=$(lookup docker inspect --format '{{.Config.User}}' "$container")
+  check "the container's user" "$user" '^[1-9][0-9]*:[1-9][0-9]*$' "expected a non-root uid:gid"
+
+  local started
+  started=$(date +%s)
+  run docker stop "$container"
+  mapfile -d '' cmd < <(one_off "$user" "$container" "$volume" \
+    -v "$HERE/storage-restore.sh:/usr/local/bin/storage-restore.sh:ro" --entrypoint /bin/sh "$image" \
+    /usr/local/bin/storage-restore.sh "/backups/storage/$copy" /var/lib/storage)
+  run "${cmd[@]}"
+  run docker start "$container"
+  wait_for "$wait_seconds" healthy docker inspect --format '{{.State.Health.Status}}' "$container"
+  [ "$DRY_RUN" = 1 ] || echo "restore.sh: $container restarted with storage/$copy in $(($(date +%s) - started)) s" >&2
+}
+
 # -------------------------------------------------------------------------------------------- main
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -566,5 +693,7 @@ case "$CASE" in
   cloudsql-promote) restore_cloudsql_promote "$@" ;;
   elasticache) restore_elasticache "$@" ;;
   memorystore) restore_memorystore "$@" ;;
-  *) die "'$CASE' is not a restore case; use dev, dump, rds, cloudsql-clone, cloudsql-promote, elasticache or memorystore" ;;
+  redis) restore_redis "$@" ;;
+  storage) restore_storage "$@" ;;
+  *) die "'$CASE' is not a restore case; use dev, dump, rds, cloudsql-clone, cloudsql-promote, elasticache, memorystore, redis or storage" ;;
 esac

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { DISABLED_COMMANDS, renderRedisConf } from "../../components/redis";
+import { DISABLED_COMMANDS, REDIS_RDB_SAVE, renderRedisConf } from "../../components/redis";
 
 const PASSWORD = "integrationPassw0rdForRedis";
 const MAXMEMORY_MB = 64;
@@ -174,14 +174,15 @@ describe("redis-server with the rendered redis.conf", () => {
     c.close();
   });
 
-  test("runs with AOF every second, the rendered maxmemory and the eviction policy", async () => {
+  test("runs with AOF every second, RDB snapshots beside it, the rendered maxmemory and the eviction policy", async () => {
     const c = await authed();
     expect(await c.send("CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
     expect(await c.send("CONFIG", "GET", "appendfsync")).toEqual(["appendfsync", "everysec"]);
     expect(await c.send("CONFIG", "GET", "maxmemory")).toEqual(["maxmemory", String(MAXMEMORY_MB * 1024 * 1024)]);
     expect(await c.send("CONFIG", "GET", "maxmemory-policy")).toEqual(["maxmemory-policy", "volatile-lru"]);
     expect(await c.send("CONFIG", "GET", "protected-mode")).toEqual(["protected-mode", "yes"]);
-    expect(await c.send("CONFIG", "GET", "save")).toEqual(["save", ""]);
+    expect(await c.send("CONFIG", "GET", "save")).toEqual(["save", REDIS_RDB_SAVE]);
+    expect(await c.send("CONFIG", "GET", "dbfilename")).toEqual(["dbfilename", "dump.rdb"]);
     c.close();
   });
 

@@ -37,7 +37,7 @@ name=\${0##*/}
 poll() { [ -n "\${FAKE_NEVER:-}" ] && { echo "$3"; return; }; local f="$FAKE_STATE/$1"; local n; n=$(cat "$f" 2>/dev/null || echo 0); echo $((n + 1)) > "$f"; [ "$n" -ge 1 ] && echo "$2" || echo "$3"; }
 last() { echo "\${@: -1}"; }
 case "$name $1 $2" in
-  "docker inspect "*) echo northstack/dev-postgres-pgbackrest:0123abcd ;;
+  "docker inspect "*) if [[ "$3" == *User* ]]; then echo 1000:1000; else echo northstack/dev-postgres-pgbackrest:0123abcd; fi ;;
   "docker exec "*) poll dev-recovery f t ;;
   "docker cp "*) touch "$3" ;;
   "docker "*) echo "$2" ;;
@@ -105,24 +105,35 @@ const ARN = "arn:aws:rds:ca-west-1:123456789012:auto-backup:ab-0a1b2c3d4e5f";
 const SG = "sg-0123456789abcdef0";
 
 test("the restore scripts are shellcheck-clean", () => {
-  const r = spawnSync("shellcheck", ["-x", "restore.sh", "lib.sh", "pgbackrest-restore.sh"], {
-    cwd: HERE,
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    "shellcheck",
+    ["-x", "restore.sh", "lib.sh", "pgbackrest-restore.sh", "redis-restore.sh", "storage-restore.sh"],
+    {
+      cwd: HERE,
+      encoding: "utf8",
+    },
+  );
   if (r.error) throw new Error(`shellcheck is not installed (bash .ci/run installs it): ${r.error.message}`);
   expect(r.stdout).toBe("");
   expect(r.status).toBe(0);
 });
 
-test.each(["dev", "dump", "rds", "cloudsql-clone", "cloudsql-promote", "elasticache", "memorystore"])(
-  "restore.sh %s --help explains its options and runs nothing",
-  (name) => {
-    const r = restore([name, "--help"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^usage: restore\\.sh ${name} `));
-    expect(calls()).toEqual([]);
-  },
-);
+test.each([
+  "dev",
+  "dump",
+  "rds",
+  "cloudsql-clone",
+  "cloudsql-promote",
+  "elasticache",
+  "memorystore",
+  "redis",
+  "storage",
+])("restore.sh %s --help explains its options and runs nothing", (name) => {
+  const r = restore([name, "--help"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(new RegExp(`^usage: restore\\.sh ${name} `));
+  expect(calls()).toEqual([]);
+});
 
 test.each<[string, string[], Record<string, string>, string]>([
   ["no case", [], {}, "usage: restore.sh [--dry-run] <case>"],
@@ -844,5 +855,88 @@ describe("a bucket dump restores for real into an empty PostgreSQL 15 cluster", 
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('database "restored_s3" already exists');
+  });
+});
+
+describe("redis and storage: the dev copies of the volume backup (components/volume-backup.ts)", () => {
+  const VOLUME = "northstack-dev-volume-backup-backups";
+  const IMAGE = "northstack/dev-postgres-pgbackrest:0123abcd";
+  const ONE_OFF =
+    "docker run --rm --network none --cap-drop ALL --security-opt no-new-privileges --read-only --tmpfs /tmp";
+
+  test("redis: the writers and Redis stop, the copy replaces its AOF in a locked-down one-off container, then it answers", () => {
+    const r = restore([
+      "--dry-run",
+      "redis",
+      "--container",
+      "northstack-dev-redis",
+      "--backups-volume",
+      VOLUME,
+      "--copy",
+      "weekly/redis-2026-11-01.rdb",
+      "--stop",
+      "northstack-dev-kong",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")).toEqual([
+      "# looked up: docker inspect --format '{{.Config.Image}}' northstack-dev-redis",
+      "docker stop northstack-dev-kong",
+      "docker stop northstack-dev-redis",
+      `${ONE_OFF.replace("--rm", "--rm --user 999:999")} --volumes-from northstack-dev-redis -v ${VOLUME}:/backups:ro -v ${HERE}/redis-restore.sh:/usr/local/bin/redis-restore.sh:ro --entrypoint /bin/bash ${IMAGE} /usr/local/bin/redis-restore.sh /backups/redis/weekly/redis-2026-11-01.rdb /data appendonlydir`,
+      "docker start northstack-dev-redis",
+      "# wait until: docker exec northstack-dev-redis redis-cli -e ping prints PONG",
+      "docker exec northstack-dev-redis redis-cli -e dbsize",
+      "docker start northstack-dev-kong",
+      "",
+    ]);
+    expect(r.code).toBe(0);
+    expect(calls()).toEqual(["docker inspect --format {{.Config.Image}} northstack-dev-redis"]);
+  });
+
+  test("storage: restores as the Storage container's own user, with its image's POSIX sh", () => {
+    const r = restore([
+      "--dry-run",
+      "storage",
+      "--container",
+      "northstack-dev-supabase-storage",
+      "--backups-volume",
+      VOLUME,
+      "--copy",
+      "daily/storage-2026-11-01.tar.gz",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")).toEqual([
+      "# looked up: docker inspect --format '{{.Config.Image}}' northstack-dev-supabase-storage",
+      "# looked up: docker inspect --format '{{.Config.User}}' northstack-dev-supabase-storage",
+      "docker stop northstack-dev-supabase-storage",
+      `${ONE_OFF.replace("--rm", "--rm --user 1000:1000")} --volumes-from northstack-dev-supabase-storage -v ${VOLUME}:/backups:ro -v ${HERE}/storage-restore.sh:/usr/local/bin/storage-restore.sh:ro --entrypoint /bin/sh ${IMAGE} /usr/local/bin/storage-restore.sh /backups/storage/daily/storage-2026-11-01.tar.gz /var/lib/storage`,
+      "docker start northstack-dev-supabase-storage",
+      "# wait until: docker inspect --format '{{.State.Health.Status}}' northstack-dev-supabase-storage prints healthy",
+      "",
+    ]);
+    expect(r.code).toBe(0);
+  });
+
+  test.each<[string, string[], string]>([
+    [
+      "redis without a copy",
+      ["redis", "--container", "r", "--backups-volume", VOLUME],
+      "restore.sh: --copy is required",
+    ],
+    [
+      "redis with a path out of the backups volume",
+      ["redis", "--container", "r", "--backups-volume", VOLUME, "--copy", "daily/../../etc/redis-2026-11-01.rdb"],
+      "restore.sh: --copy: 'daily/../../etc/redis-2026-11-01.rdb' is not allowed; use daily/ or weekly/",
+    ],
+    [
+      "storage with a Redis copy",
+      ["storage", "--container", "s", "--backups-volume", VOLUME, "--copy", "daily/redis-2026-11-01.rdb"],
+      "restore.sh: --copy: 'daily/redis-2026-11-01.rdb' is not allowed",
+    ],
+  ])("%s is refused before anything runs", (_name, args, message) => {
+    const r = restore(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(calls()).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ const PASSWORD = "redisUnitPassw0rd";
 describe("renderRedisConf", () => {
   const lines = renderRedisConf({ password: PASSWORD, maxmemoryMb: 256 }).split("\n");
 
-  test("auth, AOF every second, memory budget and policy, no RDB snapshots", () => {
+  test("auth, AOF every second, RDB snapshots beside it, memory budget and policy", () => {
     expect(lines).toEqual(
       expect.arrayContaining([
         `requirepass ${PASSWORD}`,
@@ -17,7 +17,9 @@ describe("renderRedisConf", () => {
         "appendfsync everysec",
         "maxmemory 256mb",
         "maxmemory-policy volatile-lru",
-        'save ""',
+        "save 3600 1 300 100 60 10000",
+        "dbfilename dump.rdb",
+        'appenddirname "appendonlydir"',
         "dir /data",
         `port ${REDIS_PORT}`,
         'rename-command FLUSHALL ""',

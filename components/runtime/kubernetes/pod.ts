@@ -60,6 +60,10 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
     if (previous) problems.push(`${owner} and ${previous} both map to the key ${JSON.stringify(key)}`);
     keys.set(key, owner);
   };
+  for (const v of spec.readOnlyVolumesOf ?? [])
+    problems.push(
+      `readOnlyVolumesOf ${v.workload}/${v.volume} is not supported; a volume claim belongs to one pod (copy its data through the workload's own API instead)`,
+    );
   for (const f of spec.files ?? []) {
     const key = fileKey(f);
     if (!DATA_KEY.test(key))

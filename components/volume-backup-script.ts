@@ -1,0 +1,155 @@
+/**
+ * The dev stack's Redis and Storage backups, rendered as text so that tests run the very same script
+ * against a real redis-server, a real PostgreSQL and a real directory of objects.
+ *
+ * - redis: `redis-cli --rdb` asks the server over the network for a point-in-time RDB (what a
+ *   replica receives on its first sync), so the job needs the password and no share of Redis's
+ *   volume. A copy counts only once `redis-check-rdb` reads it to the end.
+ * - storage: a gzipped tarball of Storage's objects directory, mounted read-only. A tarball counts
+ *   only once gzip's check and a full listing pass and it lists every file tar saw at the source.
+ *
+ * Each kept copy lands in <BACKUP_DIR>/<kind>/daily/, becomes weekly too when due, and retention keeps
+ * 7 daily and 4 weekly: the same shell functions as the Postgres dumps (backup-shell.ts). Each is
+ * recorded in northstack_ops.backup_runs with kind 'redis' or 'storage', so BackupTooOld (per kind)
+ * fires when either stops. A copy that fails its check is deleted, neither kept nor recorded.
+ */
+import { BACKUP_RECORD_SQL, VOLUME_RETENTION, retentionShellFunctions, validateKeepCounts } from "./backup-shell";
+
+/** What the job backs up; each is a `kind` in northstack_ops.backup_runs. */
+export const VOLUME_BACKUP_KINDS = ["redis", "storage"] as const;
+export type VolumeBackupKind = (typeof VOLUME_BACKUP_KINDS)[number];
+
+export interface VolumeBackupScriptArgs {
+  /** Daily copies kept of each kind. Default: 7. */
+  readonly keepDaily?: number;
+  /** Weekly copies kept of each kind. Default: 4. */
+  readonly keepWeekly?: number;
+  /** Seconds between runs in `loop` mode. Default: 86400. */
+  readonly intervalSeconds?: number;
+  /** What `once` backs up, in order. Default: redis and storage. */
+  readonly kinds?: readonly VolumeBackupKind[];
+}
+
+export function renderVolumeBackupScript(args: VolumeBackupScriptArgs = {}): string {
+  const keepDaily = args.keepDaily ?? VOLUME_RETENTION.keepDaily;
+  const keepWeekly = args.keepWeekly ?? VOLUME_RETENTION.keepWeekly;
+  const interval = args.intervalSeconds ?? 86400;
+  validateKeepCounts("volume backup", { keepDaily, keepWeekly, intervalSeconds: interval });
+  const kinds = args.kinds ?? VOLUME_BACKUP_KINDS;
+  const unknown = kinds.filter((k) => !VOLUME_BACKUP_KINDS.includes(k));
+  if (kinds.length === 0 || unknown.length > 0)
+    throw new Error(
+      `volume backup kinds: ${JSON.stringify(kinds)} is not allowed; name one or more of ${VOLUME_BACKUP_KINDS.join(", ")}`,
+    );
+  return `#!/bin/bash
+# northstack Redis and Storage backups: a copy, its check, then retention and a record.
+# Usage: volume-backup.sh once | loop | check | redis | storage
+# redis reads REDIS_HOST, REDIS_PORT and REDISCLI_AUTH (redis-cli takes the password from there, never
+# from its command line); storage reads STORAGE_DIR; recording uses the libpq environment.
+set -euo pipefail
+
+BACKUP_DIR=\${BACKUP_DIR:-/backups}
+KEEP_DAILY=${keepDaily}
+KEEP_WEEKLY=${keepWeekly}
+INTERVAL_SECONDS=${interval}
+KINDS=(${kinds.join(" ")})
+
+RECORD_SQL="${BACKUP_RECORD_SQL}"
+
+log() { printf '%s volume-backup: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
+
+${retentionShellFunctions()}
+# Records kept copy $3 of kind $1, started at epoch $2.
+record() {
+  local kind=$1 started=$2 file=$3
+  printf '%s\\n' "$RECORD_SQL" | psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" \\
+    -v size="$(stat -c %s "$file")" -v object="$kind/daily/\${file##*/}" >/dev/null
+}
+
+# A point-in-time RDB from the server, checked to its end by redis-check-rdb, into $1.
+copy_redis() {
+  local out=$1 report
+  : "\${REDIS_HOST:?REDIS_HOST is not set}"
+  redis-cli -h "$REDIS_HOST" -p "\${REDIS_PORT:-6379}" --no-auth-warning --rdb "$out" >/dev/null 2>"$out.log" || {
+    log "redis: redis-cli --rdb FAILED: $(tail -n 3 "$out.log")"; rm -f "$out.log"; return 1; }
+  rm -f "$out.log"
+  report=$(redis-check-rdb "$out" 2>&1) || { log "redis: redis-check-rdb FAILED for the copy: $(printf '%s' "$report" | tail -n 3)"; return 1; }
+  log "redis: RDB checked, $(printf '%s\\n' "$report" | sed -nE 's/.*\\[info\\] ([0-9]+) keys read.*/\\1/p') keys"
+}
+
+# A gzipped tarball of STORAGE_DIR into $1, with every file tar read listed back from the archive.
+copy_storage() {
+  local out=$1 rc=0
+  : "\${STORAGE_DIR:?STORAGE_DIR is not set}"
+  [ -d "$STORAGE_DIR" ] || { log "storage: $STORAGE_DIR is not a directory"; return 1; }
+  # GNU tar exits 1 when a file changed while it was read: that copy is not consistent, so it fails.
+  # The directory's entries rather than ".": a restore then leaves the volume's root directory as it is.
+  find "$STORAGE_DIR" -mindepth 1 -maxdepth 1 -printf '%P\0' |
+    tar --create --gzip --file="$out" --directory="$STORAGE_DIR" --verbose --numeric-owner --null --files-from=- > "$out.read" || rc=$?
+  if [ "$rc" -ne 0 ]; then log "storage: tar FAILED (exit $rc)"; rm -f "$out.read"; return 1; fi
+  if ! gzip --test "$out" || ! tar --list --gzip --file="$out" > "$out.listed"; then
+    log "storage: the tarball does not read back"; rm -f "$out.read" "$out.listed"; return 1
+  fi
+  if ! diff <(sort "$out.read") <(sort "$out.listed") >/dev/null; then
+    log "storage: the tarball lists other entries than were read"; rm -f "$out.read" "$out.listed"; return 1
+  fi
+  log "storage: tarball checked, $(wc -l < "$out.listed") entries"
+  rm -f "$out.read" "$out.listed"
+}
+
+# One copy of kind $1: made into daily/ as a partial file, checked, renamed, rotated, recorded.
+backup_kind() {
+  local kind=$1 started day root file ext
+  started=$(date +%s)
+  day=$(backup_day)
+  root=$BACKUP_DIR/$kind
+  case "$kind" in
+    redis) ext=rdb ;;
+    storage) ext=tar.gz ;;
+    *) log "unknown kind $kind"; return 1 ;;
+  esac
+  mkdir -p "$root/daily" "$root/weekly"
+  file="$root/daily/$kind-$day.$ext"
+  if ! "copy_$kind" "$file.partial"; then
+    rm -f "$file.partial"
+    log "$kind: copy FAILED; nothing kept or recorded"
+    return 1
+  fi
+  mv -- "$file.partial" "$file"
+  keep_rotated "$root" "$file" "$kind-*.$ext"
+  date -u +%s > "$root/last-success"
+  record "$kind" "$started" "$file" || { log "$kind: $file kept, but recording it FAILED"; return 1; }
+  log "$kind: $file kept ($(stat -c %s "$file") bytes in $(( $(date +%s) - started )) s)"
+}
+
+# Every kind, each tried even when another fails; fails when any failed.
+once() {
+  local kind rc=0
+  for kind in "\${KINDS[@]}"; do backup_kind "$kind" || rc=1; done
+  return "$rc"
+}
+
+# Healthy while every kind's last kept copy is younger than two intervals.
+check() {
+  local kind age
+  for kind in "\${KINDS[@]}"; do
+    [ -f "$BACKUP_DIR/$kind/last-success" ] || { echo "no $kind copy kept yet"; return 1; }
+    age=$(( $(date -u +%s) - $(cat "$BACKUP_DIR/$kind/last-success") ))
+    [ "$age" -lt $(( 2 * INTERVAL_SECONDS )) ] || { echo "last $kind copy is $age s old"; return 1; }
+  done
+}
+
+case "\${1:-}" in
+  once) once ;;
+  loop)
+    while true; do
+      once || log "a backup failed; retrying in $INTERVAL_SECONDS s"
+      sleep "$INTERVAL_SECONDS"
+    done
+    ;;
+  check) check ;;
+  redis|storage) backup_kind "$1" ;;
+  *) echo "usage: volume-backup.sh once | loop | check | redis | storage" >&2; exit 2 ;;
+esac
+`;
+}

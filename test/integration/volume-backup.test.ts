@@ -1,0 +1,291 @@
+/**
+ * The rendered Redis and Storage backup script (components/volume-backup-script.ts) against a real
+ * redis-server loaded with the rendered redis.conf, a real PostgreSQL 15 for the records and a real
+ * directory of objects; then the restore helpers (scripts/restore/redis-restore.sh and
+ * storage-restore.sh) bring the data back. Redis runs as Debian's `redis` user and the script as
+ * `postgres` when the tests run as root, as in their containers: neither is root.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { BACKUP_ROLE } from "../../components/db-roles";
+import { OPS_MIGRATION } from "../../components/migrations";
+import { REDIS_AOF_DIR, renderRedisConf } from "../../components/redis";
+import { renderVolumeBackupScript } from "../../components/volume-backup-script";
+import { PG_BIN, PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const REDIS_RESTORE = path.join(ROOT, "scripts", "restore", "redis-restore.sh");
+const STORAGE_RESTORE = path.join(ROOT, "scripts", "restore", "storage-restore.sh");
+const PASSWORD = "volumeBackupRedisPassw0rd";
+const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+let cluster: PgCluster;
+let dir: string;
+let script: string;
+let redisPort: number;
+let redis: ChildProcess | undefined;
+const dataDir = () => path.join(dir, "redis-data");
+const backups = () => path.join(dir, "backups");
+const objects = () => path.join(dir, "objects");
+
+/** Runs `cmd` as `user` (when root) with `env`; returns its exit code and output. */
+function runAs(user: string, cmd: string[], env: Record<string, string>) {
+  const r = asRoot
+    ? spawnSync("runuser", ["-u", user, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cmd], {
+        encoding: "utf8",
+      })
+    : spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", env: { ...process.env, ...env } });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const backup = (args: string[], extra: Record<string, string> = {}) =>
+  runAs("postgres", ["bash", script, ...args], {
+    ...cluster.libpqEnv(),
+    PATH: `${extra.PATH ?? ""}${PG_BIN}:${process.env.PATH}`,
+    BACKUP_DIR: backups(),
+    REDIS_HOST: "127.0.0.1",
+    REDIS_PORT: String(redisPort),
+    REDISCLI_AUTH: PASSWORD,
+    STORAGE_DIR: objects(),
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "PATH")),
+  });
+
+const cli = (...args: string[]) => {
+  const r = spawnSync("redis-cli", ["-p", String(redisPort), "--no-auth-warning", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, REDISCLI_AUTH: PASSWORD },
+  });
+  return r.stdout.trim();
+};
+
+async function startRedis(): Promise<void> {
+  const conf = path.join(dir, "redis.conf");
+  fs.writeFileSync(
+    conf,
+    renderRedisConf({ password: PASSWORD, maxmemoryMb: 64, port: redisPort, bind: "127.0.0.1", dir: dataDir() }),
+  );
+  fs.chmodSync(conf, 0o644);
+  // setpriv execs the server itself, so its pid is the server's and a kill reaches it.
+  redis = asRoot
+    ? spawn("setpriv", ["--reuid=redis", "--regid=redis", "--init-groups", "redis-server", conf], { stdio: "ignore" })
+    : spawn("redis-server", [conf], { stdio: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    if (cli("ping") === "PONG") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("redis-server did not answer PING");
+}
+
+/** SIGKILL: no shutdown save, as a crash. */
+async function killRedis(): Promise<void> {
+  const proc = redis;
+  redis = undefined;
+  if (!proc || proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGKILL");
+  await exited;
+}
+
+const query = async (sql: string) => {
+  const client = new Client(cluster.connection());
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+};
+const records = async (kind: string) =>
+  (await query(`select object from northstack_ops.backup_runs where kind = '${kind}' order by finished_at`)).map(
+    (r) => r.object as string,
+  );
+const kept = (kind: string, tier: "daily" | "weekly") => {
+  const d = path.join(backups(), kind, tier);
+  return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
+};
+
+/** A directory the redis and postgres OS users can write. */
+const shared = (p: string) => {
+  fs.mkdirSync(p, { recursive: true });
+  fs.chmodSync(p, 0o777);
+  return p;
+};
+
+beforeAll(async () => {
+  cluster = await startPgCluster();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "volume-backup-"));
+  fs.chmodSync(dir, 0o777);
+  shared(dataDir());
+  shared(backups());
+  shared(objects());
+  script = path.join(dir, "volume-backup.sh");
+  fs.writeFileSync(script, renderVolumeBackupScript(), { mode: 0o755 });
+  await query(`create role ${BACKUP_ROLE} nologin; ${OPS_MIGRATION.sql}`);
+  redisPort = await freePort();
+  await startRedis();
+}, 120000);
+
+afterAll(async () => {
+  await killRedis();
+  await cluster?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("the rendered script passes shellcheck", () => {
+  const r = spawnSync("shellcheck", ["-s", "bash", script], { encoding: "utf8" });
+  expect(r.stdout + r.stderr).toBe("");
+  expect(r.status).toBe(0);
+});
+
+test("Redis data is back after a crash, from the kept and checked RDB copy", async () => {
+  // 20000 keys of about 100 bytes, one with a TTL, and a hash (LZF-compressed to about 0.6 MB in the RDB).
+  const value = "v".repeat(100);
+  const load = Array.from({ length: 20000 }, (_, i) => `SET key:${i} ${value}-${i}`).join("\n");
+  const loaded = spawnSync("redis-cli", ["-p", String(redisPort), "--no-auth-warning", "--pipe"], {
+    input: `${load}\nHSET profile:1 name alice plan pro\nSET session:1 live EX 86400\n`,
+    encoding: "utf8",
+    env: { ...process.env, REDISCLI_AUTH: PASSWORD },
+  });
+  expect(loaded.stdout).toMatch(/errors: 0, replies: 20002/);
+
+  const started = Date.now();
+  const result = backup(["redis"], { BACKUP_DATE: "2026-11-01" });
+  const seconds = (Date.now() - started) / 1000;
+  expect(result.out).toMatch(/redis: RDB checked, 20002 keys/);
+  expect(result.code).toBe(0);
+  expect(kept("redis", "daily")).toEqual(["redis-2026-11-01.rdb"]);
+  expect(kept("redis", "weekly")).toEqual(["redis-2026-11-01.rdb"]);
+  expect(await records("redis")).toEqual(["redis/daily/redis-2026-11-01.rdb"]);
+  const rdb = path.join(backups(), "redis", "daily", "redis-2026-11-01.rdb");
+  const size = fs.statSync(rdb).size;
+  console.log(
+    `redis copy: 20002 keys, ${size} bytes, ${seconds.toFixed(2)} s (redis-cli --rdb + redis-check-rdb + record)`,
+  );
+
+  // The crash: no shutdown save, and the data set is gone.
+  await killRedis();
+  fs.rmSync(path.join(dataDir(), REDIS_AOF_DIR), { recursive: true, force: true });
+  fs.rmSync(path.join(dataDir(), "dump.rdb"), { force: true });
+  const restored = runAs("redis", ["bash", REDIS_RESTORE, rdb, dataDir()], {});
+  expect(restored.out).toMatch(/now starts from .* \(20002 keys\)/);
+  expect(restored.code).toBe(0);
+  await startRedis();
+  expect(cli("dbsize")).toBe("20002");
+  expect(cli("get", "key:19999")).toBe(`${value}-19999`);
+  expect(cli("hget", "profile:1", "plan")).toBe("pro");
+  expect(Number(cli("ttl", "session:1"))).toBeGreaterThan(0);
+  // Writes after the restore land in the new AOF and survive the next restart.
+  expect(cli("set", "after", "restore")).toBe("OK");
+  // appendfsync everysec: give the AOF its second before the next crash.
+  await new Promise((r) => setTimeout(r, 1500));
+  await killRedis();
+  await startRedis();
+  expect(cli("get", "after")).toBe("restore");
+}, 120000);
+
+test("a restore refuses a corrupt RDB and leaves the data alone", () => {
+  const bad = path.join(dir, "bad.rdb");
+  const good = path.join(backups(), "redis", "daily", "redis-2026-11-01.rdb");
+  const bytes = fs.readFileSync(good);
+  bytes.write("garbage!", 200);
+  fs.writeFileSync(bad, bytes);
+  fs.chmodSync(bad, 0o644);
+  const before = fs.readdirSync(dataDir()).sort();
+  const result = runAs("redis", ["bash", REDIS_RESTORE, bad, dataDir()], {});
+  expect(result.out).toMatch(/does not pass redis-check-rdb; nothing was changed/);
+  expect(result.code).toBe(1);
+  expect(fs.readdirSync(dataDir()).sort()).toEqual(before);
+});
+
+test("a corrupted RDB copy is neither kept nor recorded", async () => {
+  // A redis-cli that damages what the server sent, as a bad disk or a cut transfer would.
+  const fake = shared(path.join(dir, "corrupting-bin"));
+  fs.writeFileSync(
+    path.join(fake, "redis-cli"),
+    `#!/bin/bash\n/usr/bin/redis-cli "$@" || exit $?\nout=\${@: -1}\nprintf 'garbage!' | dd of="$out" bs=1 seek=200 conv=notrunc status=none\n`,
+    { mode: 0o755 },
+  );
+  const before = await records("redis");
+  const result = backup(["redis"], { BACKUP_DATE: "2026-11-02", PATH: `${fake}:` });
+  expect(result.out).toMatch(/redis-check-rdb FAILED/);
+  expect(result.out).toMatch(/nothing kept or recorded/);
+  expect(result.code).not.toBe(0);
+  expect(kept("redis", "daily")).toEqual(["redis-2026-11-01.rdb"]);
+  expect(await records("redis")).toEqual(before);
+});
+
+test("a wrong password keeps and records nothing", async () => {
+  const before = await records("redis");
+  const result = backup(["redis"], { BACKUP_DATE: "2026-11-02", REDISCLI_AUTH: "wrong" });
+  expect(result.out).toMatch(/redis-cli --rdb FAILED/);
+  expect(result.code).not.toBe(0);
+  expect(kept("redis", "daily")).toEqual(["redis-2026-11-01.rdb"]);
+  expect(await records("redis")).toEqual(before);
+});
+
+test("Storage objects come back from the kept tarball, byte for byte", async () => {
+  const files: Record<string, Buffer> = {
+    "stub/avatars/user 1/photo.png": Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256)),
+    "stub/avatars/user 1/photo.png.meta/version-1": Buffer.from("a nested version"),
+    "stub/docs/notes.txt": Buffer.from("hello\n"),
+    "stub/empty.bin": Buffer.alloc(0),
+  };
+  for (const [rel, content] of Object.entries(files)) {
+    const target = path.join(objects(), rel);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, content);
+  }
+  const result = backup(["storage"], { BACKUP_DATE: "2026-11-01" });
+  expect(result.out).toMatch(/storage: tarball checked, \d+ entries/);
+  expect(result.code).toBe(0);
+  expect(kept("storage", "daily")).toEqual(["storage-2026-11-01.tar.gz"]);
+  expect(await records("storage")).toEqual(["storage/daily/storage-2026-11-01.tar.gz"]);
+
+  const target = shared(path.join(dir, "restored-objects"));
+  fs.writeFileSync(path.join(target, "stale"), "replaced by the restore");
+  const tarball = path.join(backups(), "storage", "daily", "storage-2026-11-01.tar.gz");
+  const restored = runAs("nobody", ["sh", STORAGE_RESTORE, tarball, target], {});
+  expect(restored.out).toMatch(/now holds/);
+  expect(restored.code).toBe(0);
+  const tree = (root: string) =>
+    spawnSync("bash", ["-c", `cd "${root}" && find . -type f -exec sha256sum {} + | sort -k2`], {
+      encoding: "utf8",
+    }).stdout;
+  expect(tree(target)).toBe(tree(objects()));
+  expect(tree(target).split("\n").filter(Boolean)).toHaveLength(4);
+  expect(fs.existsSync(path.join(target, "stale"))).toBe(false);
+});
+
+test("a truncated tarball changes nothing on restore", () => {
+  const tarball = path.join(backups(), "storage", "daily", "storage-2026-11-01.tar.gz");
+  const cut = path.join(dir, "cut.tar.gz");
+  fs.writeFileSync(cut, fs.readFileSync(tarball).subarray(0, 300));
+  fs.chmodSync(cut, 0o644);
+  const target = shared(path.join(dir, "untouched"));
+  fs.writeFileSync(path.join(target, "keep"), "still here");
+  const result = runAs("nobody", ["sh", STORAGE_RESTORE, cut, target], {});
+  expect(result.out).toMatch(/does not read to its end; nothing was changed/);
+  expect(result.code).toBe(1);
+  expect(fs.readFileSync(path.join(target, "keep"), "utf8")).toBe("still here");
+});
+
+test("over 40 days, each kind keeps its 7 newest daily copies and 4 weekly ones, 7 days apart", async () => {
+  const days = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2026, 10, 3 + i)).toISOString().slice(0, 10));
+  for (const day of days) {
+    const r = backup(["once"], { BACKUP_DATE: day });
+    expect({ day, code: r.code, out: r.out }).toEqual({ day, code: 0, out: expect.any(String) });
+  }
+  const last7 = days.slice(-7);
+  // Weekly copies were taken on 2026-11-01 (the first runs above) and every 7 days after, up to 12-06.
+  const weekly = ["2026-11-15", "2026-11-22", "2026-11-29", "2026-12-06"];
+  expect(kept("redis", "daily")).toEqual(last7.map((d) => `redis-${d}.rdb`));
+  expect(kept("redis", "weekly")).toEqual(weekly.map((d) => `redis-${d}.rdb`));
+  expect(kept("storage", "daily")).toEqual(last7.map((d) => `storage-${d}.tar.gz`));
+  expect(kept("storage", "weekly")).toEqual(weekly.map((d) => `storage-${d}.tar.gz`));
+  expect(await records("redis")).toHaveLength(41);
+  expect(await records("storage")).toHaveLength(41);
+  expect(backup(["check"]).code).toBe(0);
+}, 300000);
