@@ -147,8 +147,9 @@ export function backupsDashboard(stack: string) {
       }),
     )
     .withPanel(
-      logLines("Restore drill results", `${streams()} |~ "drill (passed|FAILED)"`, {
-        description: "pgBackRest's daily drill: a restore of the newest base backup compared with its table manifest.",
+      logLines("Restore checks and drills", `${streams()} |~ "(restore check|drill) (passed|FAILED)"`, {
+        description:
+          "Each dump is restored into a scratch database and compared table by table before it is kept (the restore check); on dev, pgBackRest's daily drill restores the newest base backup. Their verdicts, newest first.",
       }),
     );
 }

@@ -10,6 +10,7 @@
 import { createHash } from "crypto";
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import {
+  AnnotationQueryBuilder,
   CustomVariableBuilder,
   DashboardBuilder,
   DashboardCursorSync,
@@ -192,6 +193,20 @@ export function dashboardUid(stack: string, slug: string): string {
   return `northstack-${slug}-${createHash("sha256").update(stack).digest("hex").slice(0, 12)}`;
 }
 
+/**
+ * Grafana's built-in annotations; without one the SDK renders `annotations: {}`, with no `list` for
+ * Grafana to read.
+ */
+const builtInAnnotations = () =>
+  new AnnotationQueryBuilder()
+    .name("Annotations & Alerts")
+    .datasource({ type: "grafana", uid: "-- Grafana --" })
+    .type("dashboard")
+    .builtIn(1)
+    .enable(true)
+    .hide(true)
+    .iconColor("rgba(0, 211, 255, 1)");
+
 /** A dashboard of the stack: its uid, title, tags, and a menu linking every other northstack dashboard. */
 export function stackDashboard(stack: string, slug: string, title: string, description: string): DashboardBuilder {
   return new DashboardBuilder(`northstack ${stack}: ${title}`)
@@ -202,6 +217,7 @@ export function stackDashboard(stack: string, slug: string, title: string, descr
     .tooltip(DashboardCursorSync.Crosshair)
     .time({ from: "now-6h", to: "now" })
     .refresh("1m")
+    .annotation(builtInAnnotations())
     .link(
       new DashboardLinkBuilder("northstack")
         .type(DashboardLinkType.Dashboards)

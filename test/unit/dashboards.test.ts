@@ -46,6 +46,7 @@ interface Dashboard {
   uid: string;
   title: string;
   templating: { list: Variable[] };
+  annotations: { list: unknown[] };
   panels: Panel[];
 }
 
@@ -145,6 +146,7 @@ describe("six dashboards", () => {
       expect(d.title.startsWith("northstack dev: ")).toBe(true);
       expect(d.panels.filter((p) => p.type !== "row").length).toBeGreaterThanOrEqual(8);
       expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
+      expect(d.annotations.list.length).toBeGreaterThan(0);
     }
   });
 
