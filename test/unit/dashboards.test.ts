@@ -348,3 +348,33 @@ test("the dashboards are documented", () => {
     expect({ name, documented: docs.includes(`**${name}**`) }).toEqual({ name, documented: true });
   }
 });
+
+describe("every stack's plan", () => {
+  /** One plan in a fresh module registry, so that each runs index.ts from scratch. */
+  async function plannedText(stack: string, set: Record<string, string>): Promise<string> {
+    let text = "";
+    await jest.isolateModulesAsync(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { planStack } = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
+      text = JSON.stringify((await planStack({ stack, set })).resources);
+    });
+    return text;
+  }
+
+  // One plan per runtime (Docker uploads, Kubernetes ConfigMaps): staging composes Monitoring as prod does.
+  test.each([
+    ["dev", {}],
+    ["prod", { cloud: "gcp" }],
+  ] as [string, Record<string, string>][])(
+    "%s delivers the six dashboards, rendered for its stack, to Grafana",
+    async (stack, set) => {
+      const planned = await plannedText(stack, set);
+      for (const [file, content] of Object.entries(renderDashboards({ stack }))) {
+        // The content as it appears inside the JSON of a resource's inputs.
+        const delivered = planned.includes(JSON.stringify(content).slice(1, -1));
+        expect({ stack, file, delivered }).toEqual({ stack, file, delivered: true });
+      }
+    },
+    120000,
+  );
+});
