@@ -149,9 +149,12 @@ export function stackVariable(stack: string) {
 }
 
 /**
- * A Prometheus label's values (`label_values(<selector>, <label>)`), multi-select with "All"
- * matching every value (`.*`), so a panel filters with `label=~"$name"`. Hidden ones carry a value
- * between data sources, e.g. the `workload` of the series into a log selector.
+ * A Prometheus label's values (`label_values(<selector>, <label>)`), multi-select with "All", so a
+ * panel filters with `label=~"$name"`. A filter's "All" is `.*`, every value, seen yet or not.
+ *
+ * A hidden variable carries values between data sources instead, e.g. the `workload` label of the
+ * API's series into a log selector. Its "All" is the values found, joined into a regex: `.*`
+ * there would select every workload's logs.
  */
 export function labelVariable(
   name: string,
@@ -168,9 +171,9 @@ export function labelVariable(
     .sort(VariableSort.AlphabeticalAsc)
     .multi(true)
     .includeAll(true)
-    .allValue(".*")
     .current({ text: "All", value: "$__all" });
   if (opts.hidden) variable.hide(VariableHide.HideVariable);
+  else variable.allValue(".*");
   return variable;
 }
 

@@ -34,6 +34,8 @@ interface Variable {
   name: string;
   type: string;
   query?: string;
+  hide?: number;
+  allValue?: string;
 }
 interface Panel {
   id: number;
@@ -232,6 +234,21 @@ describe("template variables", () => {
     }
     for (const file of ["gateway.json", "api.json"])
       expect(variables(JSON.parse(rendered[file]) as Dashboard)).toContain("route");
+  });
+
+  test("a hidden variable that narrows log streams means the values found, never every stream", () => {
+    const hidden = dashboards.flatMap(([file, d]) =>
+      d.templating.list.filter((v) => v.hide === 2).map((v) => ({ file, name: v.name, allValue: v.allValue })),
+    );
+    expect(hidden.length).toBeGreaterThanOrEqual(4);
+    for (const v of hidden) expect(v).toEqual({ file: v.file, name: v.name, allValue: undefined });
+    for (const q of logQueries)
+      for (const name of variablesUsed(q.expr).filter((n) => n !== "stack"))
+        expect({ at: at(q), name, hidden: hidden.some((v) => v.file === q.file && v.name === name) }).toEqual({
+          at: at(q),
+          name,
+          hidden: true,
+        });
   });
 
   test("every variable a query uses is defined on its dashboard and has a sample value", () => {
