@@ -395,3 +395,18 @@ describe("every stack's plan", () => {
     120000,
   );
 });
+
+test('the runbooks\' "Grafana → <dashboard> → <panel>" pointers name panels that exist', () => {
+  const runbooks = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "runbooks.md"), "utf8");
+  const pointers = [...runbooks.matchAll(/Grafana → ([A-Za-z ]+?) → ("[^;\n]*)/g)];
+  expect(pointers.length).toBeGreaterThanOrEqual(3);
+  for (const [, name, tail] of pointers) {
+    const found = dashboards.find(([, d]) => d.title === `northstack ${STACK}: ${name}`);
+    expect({ name, dashboard: Boolean(found) }).toEqual({ name, dashboard: true });
+    const titles = new Set(found![1].panels.map((p) => p.title));
+    const panels = [...tail.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    expect(panels.length).toBeGreaterThan(0);
+    for (const panel of panels)
+      expect({ name, panel, exists: titles.has(panel) }).toEqual({ name, panel, exists: true });
+  }
+});
