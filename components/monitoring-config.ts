@@ -1,10 +1,11 @@
 /**
  * Pure renderers for the monitoring stack's configuration files: prometheus.yml, alert rules,
- * alertmanager.yml, Loki, and Grafana provisioning with a dashboard. Tests check their output
- * with promtool and amtool.
+ * alertmanager.yml, Loki, and Grafana provisioning (the dashboards themselves are in dashboards/).
+ * Tests check their output with promtool and amtool.
  */
 import * as YAML from "yaml";
-import { AlertThresholds, RECORDED, RuleGroupSpec, WATCHDOG, alertRuleGroups } from "./alert-rules";
+import { AlertThresholds, RuleGroupSpec, WATCHDOG, alertRuleGroups } from "./alert-rules";
+import { DATASOURCES } from "./dashboards";
 
 export { SEVERITIES } from "./alert-rules";
 export type { Severity } from "./alert-rules";
@@ -443,18 +444,26 @@ export function renderGrafanaDatasources(args: { prometheusUrl: string; lokiUrl:
     datasources: [
       {
         name: "Prometheus",
-        uid: "prometheus",
-        type: "prometheus",
+        uid: DATASOURCES.prometheus.uid,
+        type: DATASOURCES.prometheus.type,
         access: "proxy",
         url: args.prometheusUrl,
         isDefault: true,
         editable: false,
       },
-      { name: "Loki", uid: "loki", type: "loki", access: "proxy", url: args.lokiUrl, editable: false },
+      {
+        name: "Loki",
+        uid: DATASOURCES.loki.uid,
+        type: DATASOURCES.loki.type,
+        access: "proxy",
+        url: args.lokiUrl,
+        editable: false,
+      },
     ],
   });
 }
 
+/** Where Grafana's file provider reads the dashboards (dashboards/renderDashboards), one JSON file each. */
 export const DASHBOARDS_DIR = "/etc/grafana/dashboards";
 
 export function renderGrafanaDashboardProvider(): string {
@@ -471,45 +480,4 @@ export function renderGrafanaDashboardProvider(): string {
       },
     ],
   });
-}
-
-/** Panels read the recorded series the alerts judge (alert-rules RECORDED), so a panel shows what pages. */
-const OVERVIEW_PANELS: readonly [string, string, string][] = [
-  ["Gateway requests by status", `sum by (code) (${RECORDED.kongRequests})`, "reqps"],
-  ["Gateway error ratio by route", RECORDED.kongErrorRatio, "percentunit"],
-  ["Gateway p95 latency by route", `histogram_quantile(0.95, ${RECORDED.kongLatencyBuckets})`, "ms"],
-  ["API requests by status", `sum by (status) (${RECORDED.apiRequests})`, "reqps"],
-  ["API error ratio by route", RECORDED.apiErrorRatio, "percentunit"],
-  ["API p95 latency by route", `histogram_quantile(0.95, ${RECORDED.apiLatencyBuckets})`, "s"],
-  ["Postgres connections", "sum by (instance) (pg_stat_activity_count)", "short"],
-  ["Redis memory used", "redis_memory_used_bytes", "bytes"],
-  ["Targets up", "sum by (job) (up)", "short"],
-];
-
-/** The overview dashboard: gateway and API traffic, errors and latency, Postgres connections, Redis memory. */
-export function renderOverviewDashboard(stack: string): string {
-  const panel = (id: number, title: string, expr: string, unit: string, x: number, y: number) => ({
-    id,
-    title,
-    type: "timeseries",
-    datasource: { type: "prometheus", uid: "prometheus" },
-    gridPos: { h: 8, w: 12, x, y },
-    fieldConfig: { defaults: { unit }, overrides: [] },
-    targets: [{ refId: "A", expr, datasource: { type: "prometheus", uid: "prometheus" } }],
-  });
-  return JSON.stringify(
-    {
-      uid: `northstack-${stack}`,
-      title: `northstack ${stack}: overview`,
-      schemaVersion: 39,
-      tags: ["northstack", stack],
-      time: { from: "now-6h", to: "now" },
-      refresh: "30s",
-      panels: OVERVIEW_PANELS.map(([title, expr, unit], i) =>
-        panel(i + 1, title, expr, unit, (i % 2) * 12, Math.floor(i / 2) * 8),
-      ),
-    },
-    null,
-    2,
-  );
 }

@@ -19,12 +19,12 @@ import {
   renderGrafanaDashboardProvider,
   renderGrafanaDatasources,
   renderLokiConfig,
-  renderOverviewDashboard,
   renderPrometheusConfig,
 } from "./monitoring-config";
 import { ScrapeDiscovery } from "./runtime/types";
 import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
 import { BACKUP_EXPORTER_QUERIES } from "./backup-alerts";
+import { renderDashboards } from "./dashboards";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
 export type MonitoringRole =
@@ -261,7 +261,7 @@ export function prometheusSpec(
 }
 
 export interface GrafanaSpecArgs {
-  /** Stack name, for the overview dashboard. Required. */
+  /** Stack name, for the dashboards' titles, uids and `stack` variable. Required. */
   readonly stack: string;
   /** datasources.yml (see grafanaDatasources). Required. */
   readonly datasources: pulumi.Input<string>;
@@ -301,7 +301,10 @@ export function grafanaSpec(name: string, args: GrafanaSpecArgs): WorkloadSpec {
     files: [
       { path: "/etc/grafana/provisioning/datasources/datasources.yml", content: args.datasources },
       { path: "/etc/grafana/provisioning/dashboards/dashboards.yml", content: renderGrafanaDashboardProvider() },
-      { path: `${DASHBOARDS_DIR}/overview.json`, content: renderOverviewDashboard(args.stack) },
+      ...Object.entries(renderDashboards({ stack: args.stack })).map(([file, content]) => ({
+        path: `${DASHBOARDS_DIR}/${file}`,
+        content,
+      })),
     ],
     volumes: [{ name: "data", mountPath: "/var/lib/grafana", sizeGb: 1 }],
     scratch: [{ mountPath: "/tmp" }],
