@@ -4,7 +4,7 @@
  * then each instance's own health, memory and CPU. Error logs sit beside the error ratio.
  */
 import { RECORDED } from "../alert-rules";
-import { graph, labelVariable, logLines, row, single, stackDashboard, streams } from "./panels";
+import { graph, labelVariable, logLines, row, single, stackDashboard, streams, serverErrorRatio } from "./panels";
 
 /** Recorded series keep `job` and `route`; the raw series also carry `instance`. */
 const recorded = 'job=~"$job", route=~"$route"';
@@ -34,7 +34,7 @@ export function apiDashboard(stack: string) {
         "5xx ratio",
         "percentunit",
         {
-          expr: `sum(${RECORDED.apiRequests}{${recorded}, status=~"5.."}) / sum(${RECORDED.apiRequests}{${recorded}})`,
+          expr: serverErrorRatio(RECORDED.apiRequests, recorded, "status"),
         },
         {
           thresholds: [

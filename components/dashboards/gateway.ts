@@ -4,7 +4,7 @@
  * URL with its TLS certificate.
  */
 import { RECORDED } from "../alert-rules";
-import { graph, labelVariable, logLines, row, single, stackDashboard, streams } from "./panels";
+import { graph, labelVariable, logLines, row, single, stackDashboard, streams, serverErrorRatio } from "./panels";
 
 const route = 'route=~"$route"';
 const kong = `instance=~"$instance", ${route}`;
@@ -57,7 +57,7 @@ export function gatewayDashboard(stack: string) {
         "5xx ratio",
         "percentunit",
         {
-          expr: `sum(${RECORDED.kongRequests}{${route}, code=~"5.."}) / sum(${RECORDED.kongRequests}{${route}})`,
+          expr: serverErrorRatio(RECORDED.kongRequests, route, "code"),
         },
         {
           thresholds: [

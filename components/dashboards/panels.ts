@@ -137,6 +137,15 @@ export function logLines(title: string, expr: string, opts: Size & { readonly de
   return panel;
 }
 
+/**
+ * The share of 5xx among `series{matchers}`, 0 (not "no data") while there is traffic but no 5xx,
+ * and no data only when there is no traffic at all.
+ */
+export function serverErrorRatio(series: string, matchers: string, statusLabel: string): string {
+  const all = `sum(${series}{${matchers}})`;
+  return `(sum(${series}{${matchers}, ${statusLabel}=~"5.."}) or ${all} * 0) / ${all}`;
+}
+
 export const row = (title: string) => new RowBuilder(title);
 
 /**
