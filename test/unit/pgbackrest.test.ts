@@ -18,6 +18,23 @@ describe("pgbackrest.conf", () => {
     );
   });
 
+  test("restores run 8 processes and sync the file system once; backups stay at 2 processes", () => {
+    const section = (text: string, name: string) => {
+      const body = text.split(`\n[${name}]\n`)[1];
+      if (body === undefined) throw new Error(`no [${name}] section in:\n${text}`);
+      return lines(body.split("\n\n")[0]);
+    };
+    const text = renderPgBackRestConf({ pgPath: "/data" });
+    expect(section(text, "global")).toContain("process-max=2");
+    expect(section(text, "global:restore")).toEqual([
+      "process-max=8",
+      "recovery-option=recovery_init_sync_method=syncfs",
+    ]);
+    const tuned = renderPgBackRestConf({ pgPath: "/data", processMax: 1, restoreProcessMax: 16 });
+    expect(section(tuned, "global")).toContain("process-max=1");
+    expect(section(tuned, "global:restore")).toContain("process-max=16");
+  });
+
   test("an off-host copy goes to a second repository with the same retention and no keys in the file", () => {
     const text = renderPgBackRestConf({
       pgPath: "/data",
@@ -44,10 +61,11 @@ describe("pgbackrest.conf", () => {
         repoPath: "/data/repo",
         keepDaily: 0,
         processMax: 1.5,
+        restoreProcessMax: 65,
         s3: { bucket: "B", endpoint: "https://x", region: "us-west-2" },
       }),
     ).toThrow(
-      /keepDaily: 0[\s\S]*processMax: 1.5[\s\S]*repoPath: "\/data\/repo" is inside the data directory[\s\S]*s3.bucket[\s\S]*s3.endpoint/,
+      /keepDaily: 0[\s\S]*processMax: 1.5[\s\S]*restoreProcessMax: 65 is not allowed; use an integer from 1 to 64[\s\S]*repoPath: "\/data\/repo" is inside the data directory[\s\S]*s3.bucket[\s\S]*s3.endpoint/,
     );
     expect(() =>
       validatePgBackRestArgs({
