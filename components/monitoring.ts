@@ -57,7 +57,7 @@ export interface MonitoringArgs {
 }
 
 /**
- * Prometheus, Alertmanager, Grafana (provisioned with both data sources and an overview dashboard),
+ * Prometheus, Alertmanager, Grafana (provisioned with both data sources and the six dashboards of components/dashboards),
  * Loki with its log shipper (Kubernetes only), and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
  * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
