@@ -13,6 +13,7 @@ import {
   ProbeJob,
   RULES_FILE,
   ScrapeJob,
+  AlertRulesArgs,
   renderAlertRules,
   renderAlertmanagerConfig,
   renderBlackboxConfig,
@@ -146,6 +147,8 @@ export interface AlertReceivers {
   readonly slack?: { readonly webhookUrl: pulumi.Input<string>; readonly channel?: string };
   readonly pagerduty?: { readonly routingKey: pulumi.Input<string> };
   readonly webhookUrl?: pulumi.Input<string>;
+  /** The dead man's switch's ping URL; its token is in the URL, so it is a credential too. */
+  readonly deadMansSwitchUrl?: pulumi.Input<string>;
 }
 
 /** Whether the rendered config holds a credential, and so must be delivered as a secret. */
@@ -154,7 +157,8 @@ export function alertReceiversHoldSecrets(receivers: AlertReceivers): boolean {
     receivers.email?.password !== undefined ||
     receivers.slack !== undefined ||
     receivers.pagerduty !== undefined ||
-    receivers.webhookUrl !== undefined
+    receivers.webhookUrl !== undefined ||
+    receivers.deadMansSwitchUrl !== undefined
   );
 }
 
@@ -225,11 +229,12 @@ export interface MetricsRetention {
 
 export const METRICS_RETENTION_DEFAULTS = { days: 15, sizeGb: 16, volumeGb: 20 } as const;
 
-/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retention`. */
+/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules rendered with `rules`, and `retention`. */
 export function prometheusSpec(
   name: string,
   config: pulumi.Input<string>,
   retention: MetricsRetention = {},
+  rules: AlertRulesArgs = {},
 ): WorkloadSpec {
   const port = MONITORING_PORTS.prometheus;
   const { days, sizeGb, volumeGb } = { ...METRICS_RETENTION_DEFAULTS, ...retention };
@@ -248,7 +253,7 @@ export function prometheusSpec(
     ports: [{ name: "http", port }],
     files: [
       { path: "/etc/prometheus/prometheus.yml", content: config },
-      { path: RULES_FILE, content: renderAlertRules() },
+      { path: RULES_FILE, content: renderAlertRules(rules) },
     ],
     volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: volumeGb }],
     health: wgetHealth(port, "/-/healthy"),

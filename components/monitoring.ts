@@ -54,6 +54,8 @@ export interface MonitoringArgs {
   readonly gatewayProbe?: GatewayProbe;
   /** How long and how much Prometheus keeps, and its volume. Default: prometheusSpec's. */
   readonly metricsRetention?: MetricsRetention;
+  /** The runbooks page each alert's runbook_url starts with. Default: docs/runbooks.md (renderAlertRules'). */
+  readonly runbookBase?: string;
 }
 
 /**
@@ -139,7 +141,7 @@ export class Monitoring extends pulumi.ComponentResource {
           alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
         }),
       );
-    const prometheus = prometheusSpec(name, config, args.metricsRetention);
+    const prometheus = prometheusSpec(name, config, args.metricsRetention, { runbookBase: args.runbookBase });
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 
     const grafana = grafanaSpec(name, {

@@ -284,6 +284,18 @@ export const CONFIG_SCHEMA = {
     description: "PagerDuty Events API v2 routing key that critical alerts page.",
     secret: true,
   },
+  deadMansSwitchUrl: {
+    type: "string",
+    description:
+      "Dead man's switch (https) that receives the always-firing Watchdog every 5 minutes and alarms when it stops; without one the Watchdog is a daily message to chat or mail.",
+    secret: true,
+  },
+  runbookBase: {
+    type: "string",
+    description:
+      "Where the runbooks are read (docs/runbooks.md of this repository on its hosting, as an https URL); each alert links to <runbookBase>#<alert, lower-cased>. Empty: the repository path docs/runbooks.md.",
+    default: "",
+  },
   gatewayPort: {
     type: "integer",
     description: "Host port (127.0.0.1) for the gateway on dev.",
@@ -417,7 +429,8 @@ export type SecretKey =
   | "alertWebhookUrl"
   | "alertSmtpPassword"
   | "alertSlackWebhookUrl"
-  | "alertPagerdutyRoutingKey";
+  | "alertPagerdutyRoutingKey"
+  | "deadMansSwitchUrl";
 export const SECRET_KEYS: readonly SecretKey[] = [
   "kubeconfig",
   "postgresPassword",
@@ -427,6 +440,7 @@ export const SECRET_KEYS: readonly SecretKey[] = [
   "alertSmtpPassword",
   "alertSlackWebhookUrl",
   "alertPagerdutyRoutingKey",
+  "deadMansSwitchUrl",
 ];
 
 /** What the offline plan substitutes for a `secure:` value it cannot decrypt. */
@@ -506,6 +520,8 @@ export interface NorthstackConfig {
       readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string };
       /** Empty: the Slack webhook's own channel. */
       readonly slackChannel: string;
+      /** The runbooks page each alert's runbook_url starts with: an https URL, or the repository path docs/runbooks.md. */
+      readonly runbookBase: string;
     };
   };
   readonly deletionProtection: boolean;
