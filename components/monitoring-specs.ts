@@ -8,6 +8,7 @@ import { retentionSizeProblem } from "./config/checks";
 import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles } from "./endpoints";
 import { IMAGES } from "./images";
 import {
+  ALERTMANAGER_TEMPLATES_PATH,
   DASHBOARDS_DIR,
   MONITORING_PORTS,
   ProbeJob,
@@ -16,6 +17,7 @@ import {
   AlertRulesArgs,
   renderAlertRules,
   renderAlertmanagerConfig,
+  renderAlertmanagerTemplates,
   renderBlackboxConfig,
   renderGrafanaDashboardProvider,
   renderGrafanaDatasources,
@@ -162,7 +164,7 @@ export function alertReceiversHoldSecrets(receivers: AlertReceivers): boolean {
   );
 }
 
-/** Alertmanager; a config that holds a receiver's credential is delivered as a secret file. */
+/** Alertmanager with the notification templates; a config that holds a receiver's credential is delivered as a secret file. */
 export function alertmanagerSpec(name: string, receivers: AlertReceivers = {}): WorkloadSpec {
   const port = MONITORING_PORTS.alertmanager;
   return {
@@ -177,6 +179,7 @@ export function alertmanagerSpec(name: string, receivers: AlertReceivers = {}): 
         content: pulumi.output(receivers).apply((resolved) => renderAlertmanagerConfig(resolved)),
         secret: alertReceiversHoldSecrets(receivers),
       },
+      { path: ALERTMANAGER_TEMPLATES_PATH, content: renderAlertmanagerTemplates() },
     ],
     volumes: [{ name: "data", mountPath: "/alertmanager", sizeGb: 1 }],
     health: wgetHealth(port, "/-/healthy"),
