@@ -226,6 +226,14 @@ export const CONFIG_SCHEMA = {
     min: 1024,
     max: 65535,
   },
+  logIntakePort: {
+    type: "integer",
+    description:
+      "UDP host port (127.0.0.1) where the Docker daemon sends every container's output to the log shipper on dev.",
+    default: 12201,
+    min: 1024,
+    max: 65535,
+  },
   metricsRetentionDays: {
     type: "integer",
     description: "Days of metrics Prometheus keeps (the size cap may drop them sooner).",
@@ -513,6 +521,8 @@ export interface NorthstackConfig {
   readonly monitoring: {
     readonly enabled: boolean;
     readonly grafanaHostPort: number;
+    /** UDP port on 127.0.0.1 where the log shipper takes container output (Docker). */
+    readonly logIntakePort: number;
     /** How much Prometheus keeps: the first of age and size to be reached drops the oldest blocks. */
     readonly retention: { readonly days: number; readonly sizeGb: number; readonly volumeGb: number };
     /** Plain settings of the alert receivers; their credentials are in `secrets` (alertSmtpPassword, alertSlackWebhookUrl, ...). */

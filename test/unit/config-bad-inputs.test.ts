@@ -450,6 +450,13 @@ const rows: Record<string, Row> = {
     value: `…" (${longHost.length} characters)`,
     allowed: "1 to 63",
   },
+  "dev: a privileged log intake port": {
+    stack: "dev",
+    raw: { ...dev, logIntakePort: "514" },
+    blamed: ["northstack:logIntakePort"],
+    value: "514",
+    allowed: "1024 to 65535",
+  },
   "staging: a dead man's switch over http": {
     stack: "staging",
     raw: { ...staging, deadMansSwitchUrl: "http://hc-ping.example.ca/abc" },
