@@ -261,6 +261,53 @@ export interface AlertmanagerConfigArgs {
    * Watchdog alone, every 5 minutes, and alarms when it stops.
    */
   readonly deadMansSwitchUrl?: string;
+  /** Where renderAlertmanagerTemplates' text is. Default: ALERTMANAGER_TEMPLATES_PATH. */
+  readonly templatesPath?: string;
+}
+
+/** Where Alertmanager reads renderAlertmanagerTemplates' text; alertmanager.yml names it under `templates`. */
+export const ALERTMANAGER_TEMPLATES_PATH = "/etc/alertmanager/northstack.tmpl";
+
+/** The named templates the receivers use, defined by renderAlertmanagerTemplates. */
+export const NOTIFICATION_TEMPLATES = {
+  /** One line: status, firing count, alert name and stack. */
+  title: "northstack.title",
+  /** Per alert: summary, description and runbook URL, as plain text. */
+  text: "northstack.text",
+  /** The same as HTML, the runbook a link when it is an https URL. */
+  html: "northstack.html",
+  /** The group's runbook URL when it is an https URL, else empty (PagerDuty drops a link whose href is empty). */
+  runbookLink: "northstack.runbook_link",
+} as const;
+
+const use = (name: string) => `{{ template "${name}" . }}`;
+
+/**
+ * The notification templates. Alerts are grouped by alertname and stack, so a group shares one
+ * runbook_url; summary and description carry each alert's labels and are listed per alert. A runbook
+ * that is a repository path (northstack:runbookBase unset) is shown as text and never made a link,
+ * which Slack and PagerDuty would reject or break.
+ */
+export function renderAlertmanagerTemplates(): string {
+  const https = (field: string) => `match "^https://" ${field}`;
+  const t = NOTIFICATION_TEMPLATES;
+  return [
+    `{{ define "${t.title}" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.stack }}){{ end }}`,
+    `{{ define "${t.runbookLink}" }}{{ if ${https(".CommonAnnotations.runbook_url")} }}{{ .CommonAnnotations.runbook_url }}{{ end }}{{ end }}`,
+    `{{ define "${t.text}" }}{{ range .Alerts }}{{ if eq .Status "resolved" }}[resolved] {{ end }}{{ .Annotations.summary }}
+` +
+      `{{ .Annotations.description }}
+Runbook: {{ .Annotations.runbook_url }}
+
+{{ end }}{{ end }}`,
+    `{{ define "${t.html}" }}<h3>{{ template "${t.title}" . }}</h3>
+{{ range .Alerts }}<p>{{ if eq .Status "resolved" }}[resolved] {{ end }}<b>{{ .Annotations.summary }}</b><br>
+` +
+      `{{ .Annotations.description }}<br>
+Runbook: {{ if ${https(".Annotations.runbook_url")} }}<a href="{{ .Annotations.runbook_url }}">{{ .Annotations.runbook_url }}</a>{{ else }}{{ .Annotations.runbook_url }}{{ end }}</p>
+{{ end }}{{ end }}`,
+    "",
+  ].join("\n");
 }
 
 /** Receiver names, as `amtool config routes test` prints them. */
@@ -292,6 +339,14 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
         {
           routing_key: args.pagerduty.routingKey,
           severity: '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
+          description: use(NOTIFICATION_TEMPLATES.title),
+          details: {
+            alerts: use(NOTIFICATION_TEMPLATES.text),
+            runbook_url: "{{ .CommonAnnotations.runbook_url }}",
+            firing: "{{ .Alerts.Firing | len }}",
+            resolved: "{{ .Alerts.Resolved | len }}",
+          },
+          links: [{ href: use(NOTIFICATION_TEMPLATES.runbookLink), text: "Runbook: {{ .CommonLabels.alertname }}" }],
           send_resolved: true,
         },
       ],
@@ -305,8 +360,9 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
           api_url: args.slack.webhookUrl,
           ...(args.slack.channel ? { channel: args.slack.channel } : {}),
           send_resolved: true,
-          title: "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.stack }})",
-          text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook_url }}\n{{ end }}",
+          title: use(NOTIFICATION_TEMPLATES.title),
+          title_link: use(NOTIFICATION_TEMPLATES.runbookLink),
+          text: use(NOTIFICATION_TEMPLATES.text),
         },
       ],
     });
@@ -322,6 +378,9 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
           smarthost,
           require_tls: true,
           send_resolved: true,
+          headers: { Subject: use(NOTIFICATION_TEMPLATES.title) },
+          html: use(NOTIFICATION_TEMPLATES.html),
+          text: use(NOTIFICATION_TEMPLATES.text),
           ...(password ? { auth_username: from, auth_password: password } : {}),
         },
       ],
@@ -365,6 +424,7 @@ export function renderAlertmanagerConfig(args: AlertmanagerConfigArgs = {}): str
   if (root === undefined) receivers.push({ name: RECEIVERS.none });
 
   return YAML.stringify({
+    templates: [args.templatesPath ?? ALERTMANAGER_TEMPLATES_PATH],
     route: {
       receiver: root ?? RECEIVERS.none,
       group_by: ["alertname", "stack"],

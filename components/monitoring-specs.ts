@@ -8,13 +8,16 @@ import { retentionSizeProblem } from "./config/checks";
 import { PostgresEndpoint, REDIS_CA_PATH, RedisEndpoint, postgresUrl, redisCaFiles } from "./endpoints";
 import { IMAGES } from "./images";
 import {
+  ALERTMANAGER_TEMPLATES_PATH,
   DASHBOARDS_DIR,
   MONITORING_PORTS,
   ProbeJob,
   RULES_FILE,
   ScrapeJob,
+  AlertRulesArgs,
   renderAlertRules,
   renderAlertmanagerConfig,
+  renderAlertmanagerTemplates,
   renderBlackboxConfig,
   renderGrafanaDashboardProvider,
   renderGrafanaDatasources,
@@ -146,6 +149,8 @@ export interface AlertReceivers {
   readonly slack?: { readonly webhookUrl: pulumi.Input<string>; readonly channel?: string };
   readonly pagerduty?: { readonly routingKey: pulumi.Input<string> };
   readonly webhookUrl?: pulumi.Input<string>;
+  /** The dead man's switch's ping URL; its token is in the URL, so it is a credential too. */
+  readonly deadMansSwitchUrl?: pulumi.Input<string>;
 }
 
 /** Whether the rendered config holds a credential, and so must be delivered as a secret. */
@@ -154,11 +159,12 @@ export function alertReceiversHoldSecrets(receivers: AlertReceivers): boolean {
     receivers.email?.password !== undefined ||
     receivers.slack !== undefined ||
     receivers.pagerduty !== undefined ||
-    receivers.webhookUrl !== undefined
+    receivers.webhookUrl !== undefined ||
+    receivers.deadMansSwitchUrl !== undefined
   );
 }
 
-/** Alertmanager; a config that holds a receiver's credential is delivered as a secret file. */
+/** Alertmanager with the notification templates; a config that holds a receiver's credential is delivered as a secret file. */
 export function alertmanagerSpec(name: string, receivers: AlertReceivers = {}): WorkloadSpec {
   const port = MONITORING_PORTS.alertmanager;
   return {
@@ -173,6 +179,7 @@ export function alertmanagerSpec(name: string, receivers: AlertReceivers = {}): 
         content: pulumi.output(receivers).apply((resolved) => renderAlertmanagerConfig(resolved)),
         secret: alertReceiversHoldSecrets(receivers),
       },
+      { path: ALERTMANAGER_TEMPLATES_PATH, content: renderAlertmanagerTemplates() },
     ],
     volumes: [{ name: "data", mountPath: "/alertmanager", sizeGb: 1 }],
     health: wgetHealth(port, "/-/healthy"),
@@ -225,11 +232,12 @@ export interface MetricsRetention {
 
 export const METRICS_RETENTION_DEFAULTS = { days: 15, sizeGb: 16, volumeGb: 20 } as const;
 
-/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules, and `retention`. */
+/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules rendered with `rules`, and `retention`. */
 export function prometheusSpec(
   name: string,
   config: pulumi.Input<string>,
   retention: MetricsRetention = {},
+  rules: AlertRulesArgs = {},
 ): WorkloadSpec {
   const port = MONITORING_PORTS.prometheus;
   const { days, sizeGb, volumeGb } = { ...METRICS_RETENTION_DEFAULTS, ...retention };
@@ -248,7 +256,7 @@ export function prometheusSpec(
     ports: [{ name: "http", port }],
     files: [
       { path: "/etc/prometheus/prometheus.yml", content: config },
-      { path: RULES_FILE, content: renderAlertRules() },
+      { path: RULES_FILE, content: renderAlertRules(rules) },
     ],
     volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: volumeGb }],
     health: wgetHealth(port, "/-/healthy"),

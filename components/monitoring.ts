@@ -22,7 +22,13 @@ import {
   scrapeJobFor,
 } from "./monitoring-specs";
 import { GATEWAY_PROBE_MODULE } from "./monitoring-config";
-import { LOKI_PUSH_PATH, logShipperSpec, renderAlloyConfig } from "./log-shipper";
+import {
+  LOKI_PUSH_PATH,
+  dockerLogShipperSpec,
+  logShipperSpec,
+  renderAlloyConfig,
+  renderDockerAlloyConfig,
+} from "./log-shipper";
 import { DeployedWorkload, Runtime } from "./runtime/types";
 import { WorkloadSpec } from "./workload";
 
@@ -54,11 +60,13 @@ export interface MonitoringArgs {
   readonly gatewayProbe?: GatewayProbe;
   /** How long and how much Prometheus keeps, and its volume. Default: prometheusSpec's. */
   readonly metricsRetention?: MetricsRetention;
+  /** The runbooks page each alert's runbook_url starts with. Default: docs/runbooks.md (renderAlertRules'). */
+  readonly runbookBase?: string;
 }
 
 /**
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and the six dashboards of components/dashboards),
- * Loki with its log shipper (Kubernetes only), and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
+ * Loki with its log shipper, and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
  * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -109,9 +117,7 @@ export class Monitoring extends pulumi.ComponentResource {
       ...(blackbox
         ? [{ job: "blackbox-exporter", workload: blackbox.name, discovery: runtime.scrapeDiscovery(blackbox) }]
         : []),
-      ...(logShipper
-        ? [{ job: "log-shipper", workload: logShipper.name, discovery: runtime.scrapeDiscovery(logShipper) }]
-        : []),
+      { job: "log-shipper", workload: logShipper.name, discovery: runtime.scrapeDiscovery(logShipper) },
     ];
     // The probe goes through the exporter's Service: any one exporter may probe.
     const probes =
@@ -139,7 +145,7 @@ export class Monitoring extends pulumi.ComponentResource {
           alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
         }),
       );
-    const prometheus = prometheusSpec(name, config, args.metricsRetention);
+    const prometheus = prometheusSpec(name, config, args.metricsRetention, { runbookBase: args.runbookBase });
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 
     const grafana = grafanaSpec(name, {
@@ -161,28 +167,34 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 
   /**
-   * The log shipper on Kubernetes, pushing to Loki; undefined on Docker, where shipping would need
-   * the Docker socket (root on the host in all but name), which is said loudly at every plan rather
-   * than leaving an empty Loki unexplained.
+   * The log shipper, pushing to Loki: on Kubernetes it reads the namespace's pods through the API; on
+   * Docker it takes what the daemon sends to the runtime's log intake (components/log-shipper.ts).
    */
   private placeLogShipper(
     name: string,
     runtime: Runtime,
     loki: WorkloadSpec,
     lokiPlaced: DeployedWorkload,
-  ): WorkloadSpec | undefined {
-    if (runtime.kind !== "kubernetes") {
-      pulumi.log.warn(
-        `stack ${runtime.stack}: no log shipper on ${runtime.kind}, so Loki receives no logs; ` +
-          "read container logs with `docker logs <container>` (shipping them would need the Docker socket)",
-        this,
+  ): WorkloadSpec {
+    const workloadName = monitoringWorkloadName(name, "log-shipper");
+    const lokiPushUrl = lokiPlaced.host.apply((host) => `${httpUrl(loki, host)}${LOKI_PUSH_PATH}`);
+    let shipper: WorkloadSpec;
+    if (runtime.kind === "kubernetes") {
+      shipper = logShipperSpec(
+        workloadName,
+        lokiPushUrl.apply((url) => renderAlloyConfig({ stack: runtime.stack, lokiPushUrl: url })),
       );
-      return undefined;
+    } else {
+      if (runtime.logIntakePort === undefined)
+        throw new Error(
+          `stack ${runtime.stack}: the ${runtime.kind} runtime has no logIntakePort, so no container output would reach Loki; give the runtime a logIntakePort (northstack:logIntakePort)`,
+        );
+      shipper = dockerLogShipperSpec(
+        workloadName,
+        lokiPushUrl.apply((url) => renderDockerAlloyConfig({ stack: runtime.stack, lokiPushUrl: url })),
+        runtime.logIntakePort,
+      );
     }
-    const config = lokiPlaced.host.apply((host) =>
-      renderAlloyConfig({ stack: runtime.stack, lokiPushUrl: `${httpUrl(loki, host)}${LOKI_PUSH_PATH}` }),
-    );
-    const shipper = logShipperSpec(monitoringWorkloadName(name, "log-shipper"), config);
     runtime.deploy(shipper, this, { dependsOn: [...lokiPlaced.resources] });
     return shipper;
   }

@@ -319,6 +319,9 @@ function storageSpec({ name, args, jwtSecret, anonKey, serviceRoleKey, gateway }
     resources: { cpuMillis: 250, memoryMb: 256 },
     user: { uid: IMAGES.storage.uid, gid: IMAGES.storage.gid },
     allowFrom: [gateway],
+    // storage-api v1.11 serves /metrics (storage_api_* process and route metrics, on unless
+    // DEFAULT_METRICS_ENABLED=false) on its API port when single-tenant; its admin port is multi-tenant only.
+    metrics: { port, path: "/metrics" },
   };
 }
 

@@ -145,6 +145,11 @@ export interface PortSpec {
   readonly port: number;
   /** Host port published on 127.0.0.1 on Docker. Default: not published. */
   readonly hostPort?: number;
+  /**
+   * Transport. `udp` exists for the log shipper's intake on Docker, where the Docker daemon delivers
+   * container output; the Kubernetes runtime refuses it. Default: tcp.
+   */
+  readonly protocol?: "tcp" | "udp";
   /** Expose beyond the cluster (Kong only). Default: false. */
   readonly public?: boolean;
   /**

@@ -102,12 +102,13 @@ const HTTPS_PORT = 443;
  * ports, and the SMTP smarthost's port. Undefined with no receiver: Alertmanager then stays inside.
  */
 export function alertReceiverEgress(cfg: NorthstackConfig): { ports: number[]; reason: string } | undefined {
-  const { alertWebhookUrl, alertSlackWebhookUrl, alertPagerdutyRoutingKey } = cfg.secrets;
+  const { alertWebhookUrl, alertSlackWebhookUrl, alertPagerdutyRoutingKey, deadMansSwitchUrl } = cfg.secrets;
   const email = cfg.monitoring.alerts.email;
   const receivers: { what: string; port: number }[] = [
     ...(alertSlackWebhookUrl !== undefined ? [{ what: "Slack", port: urlPort(alertSlackWebhookUrl) }] : []),
     ...(alertPagerdutyRoutingKey !== undefined ? [{ what: "PagerDuty", port: HTTPS_PORT }] : []),
     ...(alertWebhookUrl !== undefined ? [{ what: "the alert webhook", port: urlPort(alertWebhookUrl) }] : []),
+    ...(deadMansSwitchUrl !== undefined ? [{ what: "the dead man's switch", port: urlPort(deadMansSwitchUrl) }] : []),
     // parseConfig has checked that the smarthost is host:port.
     ...(email ? [{ what: `the SMTP smarthost ${email.smarthost}`, port: Number(email.smarthost.split(":")[1]) }] : []),
   ];
@@ -129,7 +130,8 @@ function urlPort(url: string): number {
 
 /** Alertmanager's receivers from the stack config, each credential a Pulumi secret. */
 export function alertReceivers(cfg: NorthstackConfig): AlertReceivers {
-  const { alertWebhookUrl, alertSmtpPassword, alertSlackWebhookUrl, alertPagerdutyRoutingKey } = cfg.secrets;
+  const { alertWebhookUrl, alertSmtpPassword, alertSlackWebhookUrl, alertPagerdutyRoutingKey, deadMansSwitchUrl } =
+    cfg.secrets;
   const { email, slackChannel } = cfg.monitoring.alerts;
   return {
     ...(email
@@ -147,6 +149,7 @@ export function alertReceivers(cfg: NorthstackConfig): AlertReceivers {
       ? { pagerduty: { routingKey: pulumi.secret(alertPagerdutyRoutingKey) } }
       : {}),
     ...(alertWebhookUrl !== undefined ? { webhookUrl: pulumi.secret(alertWebhookUrl) } : {}),
+    ...(deadMansSwitchUrl !== undefined ? { deadMansSwitchUrl: pulumi.secret(deadMansSwitchUrl) } : {}),
   };
 }
 
@@ -258,6 +261,12 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     allowFrom: cfg.supabase.studio ? [supabaseWorkload("studio")] : undefined,
   });
 
+  // Not refused: without a dead man's switch the Watchdog still reaches a person once a day (see
+  // renderAlertmanagerConfig), so a silent Alertmanager is noticed within a day rather than minutes.
+  if (cfg.monitoring.enabled && cfg.profile.requiresAlertReceiver && cfg.secrets.deadMansSwitchUrl === undefined)
+    pulumi.log.warn(
+      `${cfg.environment}: northstack:deadMansSwitchUrl is unset, so a stopped Alertmanager is noticed only when the Watchdog's daily message fails to arrive; set the ping URL of an external check (pulumi config set --secret northstack:deadMansSwitchUrl https://...)`,
+    );
   const monitoring = cfg.monitoring.enabled
     ? new Monitoring(MONITORING, {
         runtime,
@@ -272,6 +281,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
         grafanaHostPort: args.grafanaHostPort,
         alertReceivers: alertReceivers(cfg),
         metricsRetention: cfg.monitoring.retention,
+        runbookBase: cfg.monitoring.alerts.runbookBase,
         gatewayProbe: {
           // Docker publishes the gateway on the host's loopback address, which no container reaches:
           // there the probe asks the same proxy listener in-network.

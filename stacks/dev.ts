@@ -18,7 +18,12 @@ import { application } from "./application";
 
 /** The application on Docker, over Postgres and Redis containers; files and dumps stay on volumes. */
 export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
-  const runtime = new DockerRuntime("docker", { stack: cfg.stack, subnet: cfg.docker.subnet });
+  const runtime = new DockerRuntime("docker", {
+    stack: cfg.stack,
+    subnet: cfg.docker.subnet,
+    // Container output goes to the log shipper, which runs with monitoring.
+    logIntakePort: cfg.monitoring.enabled ? cfg.monitoring.logIntakePort : undefined,
+  });
 
   const postgres = new Postgres("postgres", {
     runtime,

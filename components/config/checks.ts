@@ -77,6 +77,18 @@ export function checkUrl(value: string): string | undefined {
   }
 }
 
+/**
+ * Why a URL that Alertmanager calls or a notification links to is unusable, or undefined: it must be
+ * https (the request leaves the cluster), and carry no user name or password, which would sit in
+ * plain sight in every rendered link and log line; services put their token in the path instead.
+ */
+export function checkNotificationUrl(value: string): string | undefined {
+  if (checkUrl(value) || !value.startsWith("https://")) return "is not an https:// URL";
+  const u = new URL(value);
+  if (u.username || u.password) return "has a user name or password in it";
+  return undefined;
+}
+
 /** Why an origin may carry nothing but scheme, host and port, for the origin checks' messages. */
 interface OriginUse {
   /** An origin to copy, e.g. "https://api.example.ca". */

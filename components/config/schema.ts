@@ -226,6 +226,14 @@ export const CONFIG_SCHEMA = {
     min: 1024,
     max: 65535,
   },
+  logIntakePort: {
+    type: "integer",
+    description:
+      "UDP host port (127.0.0.1) where the Docker daemon sends every container's output to the log shipper on dev.",
+    default: 12201,
+    min: 1024,
+    max: 65535,
+  },
   metricsRetentionDays: {
     type: "integer",
     description: "Days of metrics Prometheus keeps (the size cap may drop them sooner).",
@@ -283,6 +291,18 @@ export const CONFIG_SCHEMA = {
     type: "string",
     description: "PagerDuty Events API v2 routing key that critical alerts page.",
     secret: true,
+  },
+  deadMansSwitchUrl: {
+    type: "string",
+    description:
+      "Dead man's switch (https) that receives the always-firing Watchdog every 5 minutes and alarms when it stops; without one the Watchdog is a daily message to chat or mail.",
+    secret: true,
+  },
+  runbookBase: {
+    type: "string",
+    description:
+      "Where the runbooks are read (docs/runbooks.md of this repository on its hosting, as an https URL); each alert links to <runbookBase>#<alert, lower-cased>. Empty: the repository path docs/runbooks.md.",
+    default: "",
   },
   gatewayPort: {
     type: "integer",
@@ -417,7 +437,8 @@ export type SecretKey =
   | "alertWebhookUrl"
   | "alertSmtpPassword"
   | "alertSlackWebhookUrl"
-  | "alertPagerdutyRoutingKey";
+  | "alertPagerdutyRoutingKey"
+  | "deadMansSwitchUrl";
 export const SECRET_KEYS: readonly SecretKey[] = [
   "kubeconfig",
   "postgresPassword",
@@ -427,6 +448,7 @@ export const SECRET_KEYS: readonly SecretKey[] = [
   "alertSmtpPassword",
   "alertSlackWebhookUrl",
   "alertPagerdutyRoutingKey",
+  "deadMansSwitchUrl",
 ];
 
 /** What the offline plan substitutes for a `secure:` value it cannot decrypt. */
@@ -499,6 +521,8 @@ export interface NorthstackConfig {
   readonly monitoring: {
     readonly enabled: boolean;
     readonly grafanaHostPort: number;
+    /** UDP port on 127.0.0.1 where the log shipper takes container output (Docker). */
+    readonly logIntakePort: number;
     /** How much Prometheus keeps: the first of age and size to be reached drops the oldest blocks. */
     readonly retention: { readonly days: number; readonly sizeGb: number; readonly volumeGb: number };
     /** Plain settings of the alert receivers; their credentials are in `secrets` (alertSmtpPassword, alertSlackWebhookUrl, ...). */
@@ -506,6 +530,8 @@ export interface NorthstackConfig {
       readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string };
       /** Empty: the Slack webhook's own channel. */
       readonly slackChannel: string;
+      /** The runbooks page each alert's runbook_url starts with: an https URL, or the repository path docs/runbooks.md. */
+      readonly runbookBase: string;
     };
   };
   readonly deletionProtection: boolean;

@@ -10,6 +10,43 @@ export interface DockerRuntimeArgs {
   readonly stack: string;
   /** Subnet of the per-stack bridge network. Default: 172.28.0.0/16. */
   readonly subnet?: string;
+  /**
+   * UDP port on 127.0.0.1 where the log shipper takes container output: the Docker daemon sends
+   * every container's output there as GELF (dockerLogging). Default: none, output stays in Docker's
+   * json-file logs alone.
+   */
+  readonly logIntakePort?: number;
+}
+
+/** How Docker keeps a container's output, as the provider's `logDriver` and `logOpts`. */
+export interface DockerLogging {
+  readonly logDriver: string;
+  readonly logOpts: Record<string, string>;
+}
+
+/**
+ * Where a container's output goes. With a log intake, the daemon itself sends each line as GELF over
+ * UDP to 127.0.0.1:<intakePort> (the log shipper's published port), tagged with the workload's name;
+ * nothing in the shipper touches the Docker socket or the host's log files. `docker logs` keeps
+ * working from the daemon's local copy (dual logging, rotated like json-file). Non-blocking mode
+ * keeps a stalled or absent shipper from ever blocking a container's writes: lines sent while the
+ * shipper is down are missing from Loki but still in `docker logs`.
+ */
+export function dockerLogging(spec: Pick<WorkloadSpec, "name">, intakePort?: number): DockerLogging {
+  const rotation = { size: "10m", files: "3" };
+  if (intakePort === undefined)
+    return { logDriver: "json-file", logOpts: { "max-size": rotation.size, "max-file": rotation.files } };
+  return {
+    logDriver: "gelf",
+    logOpts: {
+      "gelf-address": `udp://127.0.0.1:${intakePort}`,
+      tag: spec.name,
+      mode: "non-blocking",
+      "max-buffer-size": "4m",
+      "cache-max-size": rotation.size,
+      "cache-max-file": rotation.files,
+    },
+  };
 }
 
 /** Marks the never-started container that holds a workload's files; the value is the workload's name. */
@@ -99,6 +136,8 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
   readonly network: docker.Network;
   /** The network's gateway: where connections from the host appear to come from. */
   readonly gatewayAddress: string;
+  /** Where the log shipper takes container output (DockerRuntimeArgs.logIntakePort). */
+  readonly logIntakePort?: number;
   private readonly deployed = new Map<string, WorkloadSpec>();
   private readonly images = new Map<string, docker.RemoteImage>();
   /** Each workload's named volumes, by "<workload>/<volume>", for readOnlyVolumesOf. */
@@ -107,6 +146,7 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
   constructor(name: string, args: DockerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:runtime:Docker", name, {}, opts);
     this.stack = args.stack;
+    this.logIntakePort = args.logIntakePort;
     const subnet = args.subnet ?? "172.28.0.0/16";
     this.gatewayAddress = gatewayOf(subnet);
     this.network = new docker.Network(
@@ -256,10 +296,9 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
           networksAdvanced: [{ name: this.network.name, aliases: [spec.name] }],
           ports: (spec.ports ?? [])
             .filter((p) => p.hostPort !== undefined && i === 0)
-            .map((p) => ({ internal: p.port, external: p.hostPort, ip: "127.0.0.1", protocol: "tcp" })),
+            .map((p) => ({ internal: p.port, external: p.hostPort, ip: "127.0.0.1", protocol: p.protocol ?? "tcp" })),
           labels: toDockerLabels(labels),
-          logDriver: "json-file",
-          logOpts: { "max-size": "10m", "max-file": "3" },
+          ...dockerLogging(spec, this.logIntakePort),
         },
         { ...childOpts, dependsOn },
       );

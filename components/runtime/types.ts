@@ -38,6 +38,11 @@ export interface Runtime {
   /** The Pulumi stack name, for the northstack.io/stack label. */
   readonly stack: string;
   /**
+   * Where the container engine delivers every container's output for the log shipper: a UDP port on
+   * 127.0.0.1 (Docker). Undefined where the shipper reads logs itself (Kubernetes) or none ships them.
+   */
+  readonly logIntakePort?: number;
+  /**
    * Validates the spec, then creates its resources as children of `parent`. Resource names derive
    * from `spec.name`, which components derive from their own name (`supabase` -> `supabase-rest`);
    * a runtime rejects a second workload with the same name.

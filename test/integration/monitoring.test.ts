@@ -10,6 +10,7 @@ import {
   SEVERITIES,
   renderAlertRules,
   renderAlertmanagerConfig,
+  renderAlertmanagerTemplates,
   renderBlackboxConfig,
   renderGrafanaDashboardProvider,
   renderGrafanaDatasources,
@@ -251,20 +252,120 @@ const routesTo = (config: AlertmanagerConfigArgs, labels: Record<string, string>
   return result.out.replace(/^Warning: .*\n/gm, "").trim();
 };
 
-test("alertmanager.yml passes amtool check-config with every combination of receivers, and without any", () => {
+const templatesPath = write("northstack.tmpl", renderAlertmanagerTemplates());
+
+test("alertmanager.yml passes amtool check-config, notification templates included, with every combination of receivers, and without any", () => {
   const parts = [PAGERDUTY, SLACK, EMAIL, WEBHOOK, DEAD_MANS_SWITCH];
   for (let mask = 0; mask < 1 << parts.length; mask++) {
-    const config: AlertmanagerConfigArgs = Object.assign({}, ...parts.filter((_, i) => mask & (1 << i)));
+    const config: AlertmanagerConfigArgs = Object.assign({ templatesPath }, ...parts.filter((_, i) => mask & (1 << i)));
     const result = run("amtool", "check-config", write("alertmanager.yml", renderAlertmanagerConfig(config)));
     expect({ mask, out: result.out, code: result.code }).toEqual({
       mask,
-      out: expect.stringContaining("SUCCESS"),
+      out: expect.stringMatching(/1 templates[\s\S]*SUCCESS/),
       code: 0,
     });
   }
   expect(
     run("amtool", "check-config", write("bad-am.yml", "route:\n  receiver: nobody\nreceivers: []\n")).code,
   ).not.toBe(0);
+});
+
+test("amtool check-config parses the templates file: a broken template fails it", () => {
+  const broken = write("broken.tmpl", renderAlertmanagerTemplates().replace("toUpper", "noSuchFunction"));
+  const result = run(
+    "amtool",
+    "check-config",
+    write("broken-am.yml", renderAlertmanagerConfig({ ...SLACK, templatesPath: broken })),
+  );
+  expect(result.code).not.toBe(0);
+  expect(result.out).toContain("noSuchFunction");
+});
+
+/** Alertmanager's notification data for one firing alert of the real rules, its annotations as Prometheus sends them. */
+function notificationData(alertname: string, runbookBase?: string) {
+  const rules = YAML.parse(renderAlertRules({ runbookBase })).groups.flatMap((g: { rules: object[] }) => g.rules);
+  const rule = rules.find((r: { alert?: string }) => r.alert === alertname);
+  const labels = { alertname, stack: "prod", severity: rule.labels.severity, instance: "db:9187" };
+  const alert = {
+    status: "firing",
+    labels,
+    annotations: rule.annotations,
+    startsAt: "2026-12-03T10:00:00Z",
+    endsAt: "0001-01-01T00:00:00Z",
+    generatorURL: "http://prometheus:9090/graph",
+    fingerprint: "0123456789abcdef",
+  };
+  return {
+    annotations: rule.annotations as { summary: string; description: string; runbook_url: string },
+    data: write(
+      `data-${alertname}-${runbookBase ? "url" : "path"}.json`,
+      JSON.stringify({
+        receiver: "slack",
+        status: "firing",
+        alerts: [alert],
+        groupLabels: { alertname, stack: "prod" },
+        commonLabels: labels,
+        commonAnnotations: rule.annotations,
+        externalURL: "http://alertmanager:9093",
+      }),
+    ),
+  };
+}
+
+/** A receiver field of the rendered alertmanager.yml, rendered by amtool with the real templates and data. */
+function renderField(template: string, data: string): string {
+  const result = run(
+    "amtool",
+    "template",
+    "render",
+    `--template.glob=${templatesPath}`,
+    `--template.data=${data}`,
+    `--template.text=${template}`,
+  );
+  expect({ template, code: result.code, out: result.out }).toEqual({ template, code: 0, out: expect.any(String) });
+  return result.out;
+}
+
+test("amtool renders Slack, email and PagerDuty notifications with the alert's summary, description and runbook link", () => {
+  const base = "https://git.example.ca/team/northstack/blob/main/docs/runbooks.md";
+  const { annotations, data } = notificationData("PostgresDown", base);
+  expect(annotations.runbook_url).toBe(`${base}#postgresdown`);
+  const am = YAML.parse(renderAlertmanagerConfig({ ...PAGERDUTY, ...SLACK, ...EMAIL, templatesPath }));
+  const receiver = (name: string) => am.receivers.find((r: { name: string }) => r.name === name);
+  const slack = receiver("slack").slack_configs[0];
+  const email = receiver("email").email_configs[0];
+  const pagerduty = receiver("pagerduty").pagerduty_configs[0];
+
+  expect(renderField(slack.title, data)).toBe("[FIRING:1] PostgresDown (prod)");
+  expect(renderField(slack.title_link, data)).toBe(annotations.runbook_url);
+  for (const body of [
+    renderField(slack.text, data),
+    renderField(email.text, data),
+    renderField(pagerduty.details.alerts, data),
+  ]) {
+    expect(body).toContain(annotations.summary);
+    expect(body).toContain(annotations.description);
+    expect(body).toContain(`Runbook: ${annotations.runbook_url}`);
+  }
+  expect(renderField(email.headers.Subject, data)).toBe("[FIRING:1] PostgresDown (prod)");
+  const html = renderField(email.html, data);
+  expect(html).toContain(`<a href="${annotations.runbook_url}">`);
+  expect(html).toContain(annotations.description);
+  expect(renderField(pagerduty.description, data)).toBe("[FIRING:1] PostgresDown (prod)");
+  expect(renderField(pagerduty.links[0].href, data)).toBe(annotations.runbook_url);
+  expect(renderField(pagerduty.details.runbook_url, data)).toBe(annotations.runbook_url);
+});
+
+test("amtool: a runbook that is a repository path is shown as text and never made a link", () => {
+  const { annotations, data } = notificationData("RedisDown");
+  expect(annotations.runbook_url).toBe("docs/runbooks.md#redisdown");
+  const am = YAML.parse(renderAlertmanagerConfig({ ...PAGERDUTY, ...SLACK, ...EMAIL, templatesPath }));
+  const receiver = (name: string) => am.receivers.find((r: { name: string }) => r.name === name);
+  // An empty link: Slack shows a plain title, and PagerDuty drops a link whose href is empty.
+  expect(renderField(receiver("slack").slack_configs[0].title_link, data)).toBe("");
+  expect(renderField(receiver("pagerduty").pagerduty_configs[0].links[0].href, data)).toBe("");
+  expect(renderField(receiver("slack").slack_configs[0].text, data)).toContain("Runbook: docs/runbooks.md#redisdown");
+  expect(renderField(receiver("email").email_configs[0].html, data)).not.toContain("<a href");
 });
 
 test("amtool routes critical alerts to PagerDuty and warnings to Slack and email, the webhook getting both", () => {
@@ -313,7 +414,7 @@ test("every receiver a route names has a config; critical routes repeat hourly; 
   const byName = (name: string) => am.receivers.find((r: { name: string }) => r.name === name);
   expect(byName("pagerduty").pagerduty_configs[0].routing_key).toBe(PAGERDUTY.pagerduty.routingKey);
   expect(byName("slack").slack_configs[0]).toMatchObject({ api_url: SLACK.slack.webhookUrl, channel: "#oncall" });
-  expect(byName("email").email_configs[0]).toEqual({
+  expect(byName("email").email_configs[0]).toMatchObject({
     to: "oncall@example.ca",
     from: "alertmanager@example.ca",
     smarthost: "smtp.example.ca:587",

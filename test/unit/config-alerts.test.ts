@@ -53,6 +53,7 @@ test("the receivers' plain settings reach the config, with the sender defaulting
   expect(parseConfig(ns({ ...cloud, ...email }), "staging").monitoring.alerts).toEqual({
     email: { to: "oncall@example.ca", from: "oncall@example.ca", smarthost: "smtp.example.ca:587" },
     slackChannel: "",
+    runbookBase: "docs/runbooks.md",
   });
   const cfg = parseConfig(
     ns({
@@ -67,8 +68,9 @@ test("the receivers' plain settings reach the config, with the sender defaulting
   expect(cfg.monitoring.alerts).toEqual({
     email: { to: "oncall@example.ca", from: "am@example.ca", smarthost: "smtp.example.ca:587" },
     slackChannel: "#oncall",
+    runbookBase: "docs/runbooks.md",
   });
-  expect(parseConfig({}, "dev").monitoring.alerts).toEqual({ slackChannel: "" });
+  expect(parseConfig({}, "dev").monitoring.alerts).toEqual({ slackChannel: "", runbookBase: "docs/runbooks.md" });
 });
 
 test("alertReceivers makes every credential a Pulumi secret and leaves out what is not configured", async () => {
@@ -80,11 +82,13 @@ test("alertReceivers makes every credential a Pulumi secret and leaves out what 
       alertSmtpPassword: "smtp-pass",
       alertSlackWebhookUrl: "https://hooks.slack.com/services/T0/B0/x",
       alertPagerdutyRoutingKey: "k".repeat(32),
+      deadMansSwitchUrl: "https://hc-ping.example.ca/0f1e",
     }),
     "staging",
   );
   const receivers = alertReceivers(cfg);
-  expect(Object.keys(receivers).sort()).toEqual(["email", "pagerduty", "slack"]);
+  expect(Object.keys(receivers).sort()).toEqual(["deadMansSwitchUrl", "email", "pagerduty", "slack"]);
+  expect(await isSecret(receivers.deadMansSwitchUrl)).toBe(true);
   expect(await isSecret(receivers.email?.password)).toBe(true);
   expect(await isSecret(receivers.slack?.webhookUrl)).toBe(true);
   expect(await isSecret(receivers.pagerduty?.routingKey)).toBe(true);

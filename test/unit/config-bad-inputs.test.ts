@@ -450,6 +450,55 @@ const rows: Record<string, Row> = {
     value: `…" (${longHost.length} characters)`,
     allowed: "1 to 63",
   },
+  "dev: a privileged log intake port": {
+    stack: "dev",
+    raw: { ...dev, logIntakePort: "514" },
+    blamed: ["northstack:logIntakePort"],
+    value: "514",
+    allowed: "1024 to 65535",
+  },
+  "staging: a dead man's switch over http": {
+    stack: "staging",
+    raw: { ...staging, deadMansSwitchUrl: "http://hc-ping.example.ca/abc" },
+    blamed: ["northstack:deadMansSwitchUrl"],
+    value: "[secret] is not an https:// URL",
+    allowed: "use the check's ping URL",
+  },
+  "prod aws: a dead man's switch with a password in it": {
+    stack: "prod",
+    raw: { ...prodAws, deadMansSwitchUrl: "https://ops:hunter2@hc-ping.example.ca/abc" },
+    blamed: ["northstack:deadMansSwitchUrl"],
+    value: "[secret] has a user name or password in it",
+    allowed: "use the check's ping URL",
+  },
+  "dev: a dead man's switch that is no URL": {
+    stack: "dev",
+    raw: { ...dev, deadMansSwitchUrl: "hc-ping.example.ca/abc" },
+    blamed: ["northstack:deadMansSwitchUrl"],
+    value: "[secret] is not an https:// URL",
+    allowed: "https://hc-ping.com/<uuid>",
+  },
+  "staging: a relative runbookBase": {
+    stack: "staging",
+    raw: { ...staging, runbookBase: "docs/runbooks.md" },
+    blamed: ["northstack:runbookBase"],
+    value: '"docs/runbooks.md" is not an https:// URL',
+    allowed: "the https URL of docs/runbooks.md",
+  },
+  "prod gcp: a runbookBase with a fragment": {
+    stack: "prod",
+    raw: { ...prodGcp, runbookBase: "https://git.example.ca/team/northstack/blob/main/docs/runbooks.md#top" },
+    blamed: ["northstack:runbookBase"],
+    value: "has a #fragment",
+    allowed: "without #",
+  },
+  "dev: a runbookBase with credentials": {
+    stack: "dev",
+    raw: { ...dev, runbookBase: "https://bot:tok@git.example.ca/runbooks.md" },
+    blamed: ["northstack:runbookBase"],
+    value: '"https://[credentials]@git.example.ca/runbooks.md" has a user name or password in it',
+    allowed: "on the repository's hosting",
+  },
   "prod gcp: cluster in capitals": {
     stack: "prod",
     raw: { ...prodGcp, cluster: "EXISTING" },
@@ -497,6 +546,24 @@ describe("parseConfig refuses each bad input with one precise message", () => {
     expect(precise).toBeDefined();
     // A long value is cut, so no message runs to thousands of characters.
     for (const p of problems) expect(p.length).toBeLessThan(1500);
+  });
+});
+
+describe("the dead man's switch URL", () => {
+  test("its password never appears in a message", () => {
+    const problems = problemsOf(
+      { ...staging, deadMansSwitchUrl: "https://ops:hunter2@hc-ping.example.ca/abc" },
+      "staging",
+    );
+    expect(problems.join("\n")).not.toContain("hunter2");
+  });
+
+  test("an https ping URL is accepted and reaches the config's secrets; runbookBase defaults to the repository path", () => {
+    const cfg = parseConfig(ns({ ...staging, deadMansSwitchUrl: "https://hc-ping.example.ca/0f1e" }), "staging");
+    expect(cfg.secrets.deadMansSwitchUrl).toBe("https://hc-ping.example.ca/0f1e");
+    expect(cfg.monitoring.alerts.runbookBase).toBe("docs/runbooks.md");
+    const base = "https://git.example.ca/team/northstack/blob/main/docs/runbooks.md";
+    expect(parseConfig(ns({ ...staging, runbookBase: base }), "staging").monitoring.alerts.runbookBase).toBe(base);
   });
 });
 

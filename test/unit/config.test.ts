@@ -418,6 +418,7 @@ describe("Pulumi.yaml", () => {
       "alertSmtpPassword",
       "alertWebhookUrl",
       "apiSecretEnv",
+      "deadMansSwitchUrl",
       "jwtSecret",
       "kubeconfig",
       "postgresPassword",

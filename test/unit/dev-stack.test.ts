@@ -188,3 +188,21 @@ test("the Redis exporter runs upstream's pinned image as its own uid, with an HT
   ]);
   for (const { image } of Object.values(IMAGES)) expect(image).not.toMatch(/^bitnami\//);
 });
+
+test("every running container's output goes to the log shipper's intake, tagged with its workload; the shipper publishes that port on 127.0.0.1 over UDP and mounts nothing of the host", () => {
+  const intake = "udp://127.0.0.1:12201";
+  for (const c of containers()) {
+    expect({ name: c.name, driver: c.inputs.logDriver }).toEqual({ name: c.name, driver: "gelf" });
+    expect(c.inputs.logOpts).toMatchObject({
+      "gelf-address": intake,
+      tag: labelsOf(c)["app.kubernetes.io/name"],
+      mode: "non-blocking",
+    });
+  }
+  const shipper = named("monitoring-log-shipper");
+  expect(shipper.inputs.ports).toEqual([{ internal: 12201, external: 12201, ip: "127.0.0.1", protocol: "udp" }]);
+  const volumes = (shipper.inputs.volumes as { hostPath?: string }[]) ?? [];
+  expect(volumes.filter((v) => v.hostPath !== undefined)).toEqual([]);
+  expect(shipper.inputs.mounts ?? []).toEqual([]);
+  expect(labelsOf(shipper)["northstack.io/policy-exempt"]).toBeUndefined();
+});

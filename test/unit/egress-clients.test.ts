@@ -53,6 +53,16 @@ describe("Alertmanager reaches exactly its receivers' ports", () => {
     });
   });
 
+  test("a dead man's switch is a destination of its own: Alertmanager may reach its port", () => {
+    expect(
+      alertReceiverEgress(config({ ...email, deadMansSwitchUrl: "https://hc-ping.example.ca:8443/0f1e" })),
+    ).toEqual({
+      ports: [587, 8443],
+      reason:
+        "Alertmanager delivers to the dead man's switch, the SMTP smarthost smtp.example.ca:587: internet services addressed by name, with no fixed range to name",
+    });
+  });
+
   test("a webhook on its own port opens that port, not 443", () => {
     expect(alertReceiverEgress(config({ alertWebhookUrl: "https://hooks.example.ca:8443/alerts" }))?.ports).toEqual([
       8443,

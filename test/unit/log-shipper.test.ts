@@ -1,13 +1,26 @@
 /**
- * The log shipper as data: the rendered Alloy config, component by component and label by label;
+ * The log shipper as data: the rendered Alloy configs, component by component and label by label;
  * the Role and RoleBinding `kubernetesApi` turns into; the API token on the shipper's pods alone; its
- * egress to the API server; Docker's refusal.
+ * egress to the API server; on Docker, the GELF intake the daemon sends every container's output to.
  *
- * No Alloy binary exists on this machine, so nothing here proves that Alloy accepts the config or
- * that the API server serves these logs: the config is checked as text against the components and
- * arguments documented for Alloy, and the objects against the official Kubernetes schema.
+ * No Alloy binary exists on this machine (nor a Docker engine), so nothing here proves that Alloy
+ * runs the config or that the daemon delivers: the config is checked as text, and structurally by
+ * test/helpers/alloy-syntax.ts against the components and arguments documented for Alloy, and the
+ * objects against the official Kubernetes schema.
  */
-import { renderAlloyConfig, logShipperSpec, LOG_SHIPPER_API_RULES } from "../../components/log-shipper";
+import {
+  DOCKER_LOG_STREAM_LABELS,
+  GELF_PORT,
+  LOG_SHIPPER_API_RULES,
+  LOG_STREAM_LABELS,
+  dockerLogShipperSpec,
+  logShipperSpec,
+  renderAlloyConfig,
+  renderDockerAlloyConfig,
+} from "../../components/log-shipper";
+import { dockerLogging } from "../../components/runtime/docker";
+import { validateForKubernetes } from "../../components/runtime/kubernetes/pod";
+import { alloyProblems, parseAlloy } from "../helpers/alloy-syntax";
 import { MONITORING_PORTS } from "../../components/monitoring-config";
 import { lokiSpec } from "../../components/monitoring-specs";
 import { validateForDocker } from "../../components/runtime/docker";
@@ -204,4 +217,151 @@ test("Docker refuses kubernetesApi, saying there is no API there", () => {
     'workload "monitoring-log-shipper" on docker: kubernetesApi is not supported; there is no Kubernetes API on Docker',
   );
   expect(() => validateForDocker(plain)).not.toThrow();
+});
+
+describe("on Docker", () => {
+  const pushUrl = "http://monitoring-loki:3100/loki/api/v1/push";
+  const config = renderDockerAlloyConfig({ stack: "dev", lokiPushUrl: pushUrl });
+  const dockerShipper = dockerLogShipperSpec("monitoring-log-shipper", config, 12201);
+
+  test("the Alloy config takes GELF, labels each line from the daemon's fields, keeps the line itself and pushes it with the stack", () => {
+    expect(config).toBe(
+      [
+        "// Rendered by northstack (components/log-shipper.ts); edits are overwritten.",
+        "",
+        'loki.source.gelf "docker" {',
+        '  listen_address         = "0.0.0.0:12201"',
+        "  use_incoming_timestamp = true",
+        "  forward_to             = [loki.process.docker.receiver]",
+        "}",
+        "",
+        'loki.process "docker" {',
+        "  stage.json {",
+        "    expressions = {",
+        '      gelf_container_name = "_container_name",',
+        '      gelf_tag = "_tag",',
+        '      message = "short_message",',
+        "    }",
+        "  }",
+        "",
+        "  stage.labels {",
+        "    values = {",
+        '      pod = "gelf_container_name",',
+        '      container = "gelf_tag",',
+        '      workload = "gelf_tag",',
+        "    }",
+        "  }",
+        "",
+        "  stage.output {",
+        '    source = "message"',
+        "  }",
+        "",
+        "  forward_to = [loki.write.loki.receiver]",
+        "}",
+        "",
+        'loki.write "loki" {',
+        "  endpoint {",
+        `    url = "${pushUrl}"`,
+        "  }",
+        "  external_labels = {",
+        '    stack = "dev",',
+        "  }",
+        "}",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("both configs hold together: known components and arguments only, every reference defined", () => {
+    expect(alloyProblems(config)).toEqual([]);
+    expect(alloyProblems(renderAlloyConfig({ stack: "prod", lokiPushUrl: pushUrl }))).toEqual([]);
+    expect(parseAlloy(config).map((b) => `${b.name}.${b.label}`)).toEqual([
+      "loki.source.gelf.docker",
+      "loki.process.docker",
+      "loki.write.loki",
+    ]);
+  });
+
+  test.each([
+    [
+      "a dangling reference",
+      (c: string) => c.replace("loki.process.docker.receiver", "loki.process.dockr.receiver"),
+      /names no component/,
+    ],
+    [
+      "an unknown argument",
+      (c: string) => c.replace("use_incoming_timestamp", "use_incoming_timestmp"),
+      /unknown argument use_incoming_timestmp/,
+    ],
+    [
+      "a missing forward_to",
+      (c: string) => c.replace(/ {2}forward_to {13}= \[loki\.process\.docker\.receiver\]\n/, ""),
+      /missing argument forward_to/,
+    ],
+    [
+      "an export the component lacks",
+      (c: string) => c.replace("loki.write.loki.receiver", "loki.write.loki.output"),
+      /exports no output/,
+    ],
+  ])("the structural check catches %s", (_, broken, problem) => {
+    expect(alloyProblems(broken(config)).join("; ")).toMatch(problem);
+  });
+
+  test("the structural check refuses broken syntax", () => {
+    expect(() => parseAlloy(config.replace('stack = "dev",\n  }', 'stack = "dev",\n'))).toThrow(/expected/);
+    expect(() => parseAlloy('loki.write "x" { endpoint { url = "u } }')).toThrow();
+  });
+
+  test("streams carry the Kubernetes shipper's labels; only namespace, which Docker lacks, is missing, as on Docker's metrics", () => {
+    expect(Object.keys(DOCKER_LOG_STREAM_LABELS).sort()).toEqual(
+      Object.keys(LOG_STREAM_LABELS)
+        .filter((l) => l !== "namespace")
+        .sort(),
+    );
+  });
+
+  test("string values are quoted here too", () => {
+    expect(renderDockerAlloyConfig({ stack: 'a"b', lokiPushUrl: "http://l" })).toContain('stack = "a\\"b",');
+  });
+
+  test("the shipper is a valid non-root service with no host access: no API rules, no socket, only a UDP port on 127.0.0.1", () => {
+    expect(() => validateWorkload(dockerShipper)).not.toThrow();
+    expect(() => validateForDocker(dockerShipper)).not.toThrow();
+    expect(dockerShipper.user.uid).toBeGreaterThan(0);
+    expect(dockerShipper.kubernetesApi).toBeUndefined();
+    expect(dockerShipper.serviceAccount).toBeUndefined();
+    expect(dockerShipper.volumes ?? []).toEqual([]);
+    expect(dockerShipper.addCapabilities ?? []).toEqual([]);
+    expect(dockerShipper.annotations ?? {}).toEqual({});
+    expect(dockerShipper.ports).toEqual([
+      { name: "http", port: MONITORING_PORTS.logShipper },
+      { name: "gelf", port: GELF_PORT, hostPort: 12201, protocol: "udp" },
+    ]);
+    expect(dockerShipper.health?.exec).toEqual(["/bin/alloy", "fmt", "/etc/alloy/config.alloy"]);
+  });
+
+  test("a UDP port is Docker's alone: the Kubernetes runtime refuses it rather than serve it as TCP", () => {
+    expect(() => validateForKubernetes(dockerShipper, "ingress")).toThrow(
+      /port gelf=12201 is udp; Kubernetes workloads here serve TCP only/,
+    );
+    expect(() => validateForKubernetes(shipper, "ingress")).not.toThrow();
+  });
+
+  test("with an intake, the daemon sends each container's output there as GELF, tagged with its workload, never blocking it; without, json-file as before", () => {
+    expect(dockerLogging({ name: "api" }, 12201)).toEqual({
+      logDriver: "gelf",
+      logOpts: {
+        "gelf-address": "udp://127.0.0.1:12201",
+        tag: "api",
+        mode: "non-blocking",
+        "max-buffer-size": "4m",
+        "cache-max-size": "10m",
+        "cache-max-file": "3",
+      },
+    });
+    expect(dockerLogging({ name: "api" })).toEqual({
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+    });
+  });
 });

@@ -222,3 +222,17 @@ test("the blackbox exporter's config holds the probe's API key as a secret file,
   const plainContent = await new Promise<string>((resolve) => pulumi.output(plain.files![0].content).apply(resolve));
   expect(YAML.parse(plainContent).modules.http_2xx.http.fail_if_not_ssl).toBe(false);
 });
+
+test("the configured runbook base reaches every alert's runbook_url in Prometheus's rules file", () => {
+  const base = "https://git.example.ca/team/northstack/blob/main/docs/runbooks.md";
+  const spec = prometheusSpec("monitoring", "global: {}\n", {}, { runbookBase: base });
+  const rules = YAML.parse(
+    String(spec.files?.find((f) => f.path.endsWith(".yml") && f.path.includes("rules"))?.content),
+  );
+  const urls = (rules.groups as { rules: { alert?: string; annotations?: { runbook_url: string } }[] }[])
+    .flatMap((g) => g.rules)
+    .filter((r) => r.alert)
+    .map((r) => r.annotations?.runbook_url);
+  expect(urls.length).toBeGreaterThan(10);
+  for (const url of urls) expect(url).toMatch(new RegExp(`^${base.replace(/[.]/g, "\\.")}#[a-z0-9]+$`));
+});

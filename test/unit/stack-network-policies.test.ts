@@ -81,7 +81,7 @@ const EXPECTED: Record<string, Expected> = {
   },
   "supabase-realtime": { ingress: ["pod:kong:4000"], calls: [], needs: ["postgres"] },
   "supabase-storage": {
-    ingress: ["pod:kong:5000"],
+    ingress: ["pod:kong:5000", "pod:monitoring-prometheus:5000"],
     calls: ["pod:supabase-rest:3000"],
     needs: ["postgres", "objectStore"],
   },
@@ -108,6 +108,7 @@ const EXPECTED: Record<string, Expected> = {
       "pod:monitoring-redis-exporter:9121",
       "pod:supabase-auth:9100",
       "pod:supabase-rest:3001",
+      "pod:supabase-storage:5000",
     ],
     needs: [],
   },

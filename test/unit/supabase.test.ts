@@ -50,7 +50,12 @@ async function planSupabase(services: SupabaseServices, replicas?: number): Prom
           storage: { kind: "file", bucket: pulumi.output("supabase-storage"), region: "local" },
           replicas,
         });
-        return { anonKey: supabase.anonKey, serviceRoleKey: supabase.serviceRoleKey, ...supabase.upstreams };
+        return {
+          anonKey: supabase.anonKey,
+          serviceRoleKey: supabase.serviceRoleKey,
+          metricsWorkloads: supabase.metricsWorkloads.join(","),
+          ...supabase.upstreams,
+        };
       },
     });
   });
@@ -245,6 +250,16 @@ describe("Supabase with every service on", () => {
     expect(envOf(container(plan, "supabase-rest")).PGRST_ADMIN_SERVER_PORT).toBe(String(SUPABASE_PORTS.restAdmin));
   });
 
+  test("Storage is scraped on its API port, where single-tenant storage-api serves /metrics, with its default metrics left on", () => {
+    expect(String(plan.outputs.metricsWorkloads).split(",")).toEqual(
+      expect.arrayContaining(["supabase-auth", "supabase-rest", "supabase-storage"]),
+    );
+    // Realtime's /metrics wants a bearer JWT signed with METRICS_JWT_SECRET, which Prometheus is not given.
+    expect(String(plan.outputs.metricsWorkloads).split(",")).not.toContain("supabase-realtime");
+    const storage = envOf(container(plan, "supabase-storage"));
+    expect(storage.DEFAULT_METRICS_ENABLED ?? storage.ENABLE_DEFAULT_METRICS).not.toBe("false");
+  });
+
   test("the anon and service_role keys are secrets, signed HS256 from the JWT secret with the right claims", () => {
     expect(plan.outputs.anonKey).toBe("[secret]");
     expect(plan.outputs.serviceRoleKey).toBe("[secret]");
@@ -339,7 +354,7 @@ describe("toggles", () => {
         .map((c) => c.name)
         .sort(),
     ).toEqual(["postgres", "supabase-auth", "supabase-migrate", "supabase-rest"]);
-    expect(Object.keys(plan.outputs).sort()).toEqual(["anonKey", "auth", "rest", "serviceRoleKey"]);
+    expect(Object.keys(plan.outputs).sort()).toEqual(["anonKey", "auth", "metricsWorkloads", "rest", "serviceRoleKey"]);
   });
 
   test("Studio without meta is rejected before anything is registered", async () => {

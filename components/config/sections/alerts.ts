@@ -1,9 +1,12 @@
-import { HOSTNAME, checkUrl } from "../checks";
+import { HOSTNAME, checkNotificationUrl, checkUrl, withoutUserinfo } from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
 import { NorthstackConfig, SECRET_PLACEHOLDER } from "../schema";
 import { Platform } from "./platform";
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
+
+/** Where alerts link when northstack:runbookBase is unset: the runbooks' path in this repository. */
+export const DEFAULT_RUNBOOK_BASE = "docs/runbooks.md";
 
 /** Keys that each configure a receiver on their own (email needs alertSmtpSmarthost as well). */
 const RECEIVER_KEYS = ["alertPagerdutyRoutingKey", "alertSlackWebhookUrl", "alertEmailTo", "alertWebhookUrl"] as const;
@@ -67,6 +70,23 @@ export function readAlerts(
     );
   }
 
+  const deadMansSwitch = secrets.deadMansSwitchUrl;
+  if (deadMansSwitch !== undefined && !deadMansSwitch.startsWith(SECRET_PLACEHOLDER)) {
+    const problem = checkNotificationUrl(deadMansSwitch);
+    if (problem)
+      problems.push(
+        `${key("deadMansSwitchUrl")}: [secret] ${problem}; use the check's ping URL, e.g. https://hc-ping.com/<uuid>`,
+      );
+  }
+  const runbookBase = r.str("runbookBase");
+  if (runbookBase !== "") {
+    const problem = checkNotificationUrl(runbookBase) ?? (new URL(runbookBase).hash ? "has a #fragment" : undefined);
+    if (problem)
+      problems.push(
+        `${key("runbookBase")}: ${show(withoutUserinfo(runbookBase))} ${problem}; give the https URL of docs/runbooks.md on the repository's hosting, without #, e.g. https://git.example.ca/team/northstack/blob/main/docs/runbooks.md`,
+      );
+  }
+
   if (profile.requiresAlertReceiver) {
     if (!r.bool("monitoring")) {
       problems.push(
@@ -78,5 +98,9 @@ export function readAlerts(
       );
     }
   }
-  return { ...(to !== "" && smarthost !== "" ? { email: { to, from: from || to, smarthost } } : {}), slackChannel };
+  return {
+    ...(to !== "" && smarthost !== "" ? { email: { to, from: from || to, smarthost } } : {}),
+    slackChannel,
+    runbookBase: runbookBase || DEFAULT_RUNBOOK_BASE,
+  };
 }

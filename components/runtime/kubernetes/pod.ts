@@ -53,6 +53,8 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
       problems.push(
         `port name ${JSON.stringify(p.name)} must be an IANA service name (1-15 lowercase letters, digits, inner dashes)`,
       );
+    if (p.protocol === "udp")
+      problems.push(`port ${p.name}=${p.port} is udp; Kubernetes workloads here serve TCP only, so use a TCP port`);
   }
   const keys = new Map<string, string>();
   const claim = (key: string, owner: string) => {
