@@ -158,6 +158,8 @@ const JOBS_NOT_HERE: Readonly<Record<string, string>> = {
   grafana: "Grafana is a container image; no Grafana runs here",
   "supabase-auth": "GoTrue is a container image; it does not run here",
   "supabase-rest": "PostgREST is a container image; it does not run here",
+  "supabase-storage": "Supabase Storage is a container image; it does not run here",
+  "log-shipper": "Grafana Alloy is a container image; no Alloy runs here",
 };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "live-fire-"));
