@@ -220,6 +220,14 @@ export function renderKongConfig(input: KongConfigInput): string {
       url: joinUrl(upstreams.storage, "/object/public"),
       routes: [route("storage-v1-public", ["/storage/v1/object/public/"])],
     });
+    // Storage serves its Prometheus metrics on the API port; only Prometheus, inside the network,
+    // may read them. The longer path wins over /storage/v1/, so the gateway answers 404 itself.
+    services.push({
+      name: "storage-v1-metrics",
+      url: joinUrl(upstreams.storage, "/metrics"),
+      routes: [route("storage-v1-metrics", ["/storage/v1/metrics"])],
+      plugins: [{ name: "request-termination", config: { status_code: 404, message: "Not Found" } }],
+    });
     services.push({
       name: "storage-v1",
       url: joinUrl(upstreams.storage, "/"),

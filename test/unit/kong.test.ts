@@ -86,6 +86,7 @@ describe("renderKongConfig", () => {
       "/realtime/v1/": "http://supabase-realtime:4000/socket",
       "/realtime/v1/api": "http://supabase-realtime:4000/api",
       "/storage/v1/object/public/": "http://supabase-storage:5000/object/public",
+      "/storage/v1/metrics": "http://supabase-storage:5000/metrics",
       "/storage/v1/": "http://supabase-storage:5000/",
       "/pg/": "http://supabase-meta:8080/",
     });
@@ -115,6 +116,14 @@ describe("renderKongConfig", () => {
     for (const path of ["/auth/v1/verify", "/auth/v1/callback", "/auth/v1/authorize", "/storage/v1/object/public/"]) {
       expect({ path, plugins: serviceFor(yml, path).plugins }).toEqual({ path, plugins: undefined });
     }
+  });
+
+  test("Storage's metrics, served on its API port, are answered 404 by the gateway: the longer prefix wins over /storage/v1/", () => {
+    const s = serviceFor(yml, "/storage/v1/metrics");
+    expect(pluginOf(s.plugins, "request-termination")?.config).toEqual({ status_code: 404, message: "Not Found" });
+    const prefixes = yml.services.flatMap((x) => x.routes.flatMap((r) => r.paths));
+    const matching = prefixes.filter((p) => "/storage/v1/metrics".startsWith(p));
+    expect(matching.sort((a, b) => b.length - a.length)[0]).toBe("/storage/v1/metrics");
   });
 
   test("/pg admits only the service_role consumer, and only from the allowed networks", () => {
