@@ -289,10 +289,16 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
             timeout: "5s",
             retries: 5,
             startPeriod: `${health.startSeconds ?? 10}s`,
+            // Checked every few seconds during the start period (Docker 25+), not only after the
+            // first interval: a backup service checking every 5 minutes is healthy once its first
+            // backup is kept, not 5 minutes later.
+            startInterval: "5s",
           },
-          // Only healthy services count as created, so dependants start against a ready peer.
+          // Only healthy services count as created, so dependants start against a ready peer. The
+          // wait covers the whole start period, so a service allowed 10 minutes to become healthy
+          // is not declared failed after 3.
           wait: !isJob && health !== undefined,
-          waitTimeout: 180,
+          waitTimeout: Math.max(180, (health?.startSeconds ?? 10) + 60),
           networksAdvanced: [{ name: this.network.name, aliases: [spec.name] }],
           ports: (spec.ports ?? [])
             .filter((p) => p.hostPort !== undefined && i === 0)

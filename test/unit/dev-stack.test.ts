@@ -75,6 +75,23 @@ test("services have health checks and restart policies", () => {
   }
 });
 
+test("Pulumi waits for each service's health at least through its start period, checked every few seconds", () => {
+  const seconds = (d: unknown) => Number(/^(\d+)s$/.exec(String(d))?.[1]);
+  for (const c of containers().filter((c) => c.inputs.restart !== "no")) {
+    const health = c.inputs.healthcheck as { startPeriod: string; startInterval: string };
+    expect({ c: c.name, wait: c.inputs.wait, startInterval: health.startInterval }).toEqual({
+      c: c.name,
+      wait: true,
+      startInterval: "5s",
+    });
+    // The backup services start with a first, verified backup and may take 10 minutes to be healthy.
+    expect({ c: c.name, covered: Number(c.inputs.waitTimeout) > seconds(health.startPeriod) }).toEqual({
+      c: c.name,
+      covered: true,
+    });
+  }
+});
+
 test("no image is latest or untagged", () => {
   for (const c of containers()) {
     const image = String(c.inputs.image);
