@@ -13,7 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/api-service";
-import { Backup } from "../components/backup";
+import { Backup, drillWorkloadName } from "../components/backup";
 import { NorthstackConfig } from "../components/config";
 import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint, withLogin } from "../components/endpoints";
 import { KONG_PROXY_PORT, Kong, KongArgs } from "../components/kong";
@@ -30,6 +30,7 @@ const KONG = "kong";
 const SUPABASE = "supabase";
 const MONITORING = "monitoring";
 const BACKUP = "backup";
+const BACKUP_DRILL = drillWorkloadName(BACKUP);
 
 const supabaseWorkload = (service: string) => `${SUPABASE}-${service}`;
 /** What the blackbox exporter asks the gateway: the API's health, through the route and key-auth clients use. */
@@ -41,7 +42,11 @@ const DATABASE_SERVICES = ["auth", "rest", "realtime", "storage", "meta"] as con
  * The workloads that use a bucket. A cloud foundation names their ServiceAccounts after them and
  * binds its cloud identities to those names.
  */
-export const BUCKET_USERS = { storage: supabaseWorkload("storage"), backup: BACKUP } as const;
+export const BUCKET_USERS = {
+  storage: supabaseWorkload("storage"),
+  backup: BACKUP,
+  backupDrill: BACKUP_DRILL,
+} as const;
 
 /**
  * Which workloads may leave the namespace, and for where: Postgres, Redis, or public addresses on
@@ -65,6 +70,7 @@ export function egressClients(cfg: NorthstackConfig): {
       supabaseWorkload("migrate"),
       ...databaseServices.map(supabaseWorkload),
       BACKUP,
+      BACKUP_DRILL,
       ...monitoring("postgres-exporter"),
     ],
     // Kong keeps its rate-limit counters in Redis.
@@ -81,6 +87,11 @@ export function egressClients(cfg: NorthstackConfig): {
           ]
         : []),
       { client: BACKUP, ports: [HTTPS_PORT], reason: `the backup job writes its dumps to ${objectStore}` },
+      {
+        client: BACKUP_DRILL,
+        ports: [HTTPS_PORT],
+        reason: `the restore drill reads the newest dump from ${objectStore}`,
+      },
       ...(cfg.monitoring.enabled && alerts
         ? [{ client: `${MONITORING}-alertmanager`, ports: alerts.ports, reason: alerts.reason }]
         : []),
@@ -160,6 +171,8 @@ export interface ApplicationArgs {
   readonly storage: ObjectStoreEndpoint;
   /** Bucket for the verified dumps, with the backup job's access. Default: none, dumps stay on a volume. */
   readonly backupBucket?: ObjectStoreEndpoint;
+  /** The same bucket with the restore drill's read-only access. Default: none, no drill. */
+  readonly backupDrillBucket?: ObjectStoreEndpoint;
   /** Replicas of the stateless Supabase services. Default: 1. */
   readonly supabaseReplicas?: number;
   /** Replicas, and the autoscaling maximum, of each extra service (northstack:services). Required. */
@@ -198,6 +211,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     runtime,
     postgres: withLogin(postgres, logins.backup),
     bucket: args.backupBucket,
+    drillBucket: args.backupDrillBucket,
     dependsOn: supabase.migrations.resources,
   });
 
