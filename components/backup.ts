@@ -223,12 +223,12 @@ export function bucketDrillSpec(
  */
 export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("northstack:data:Backup", name, {}, opts);
     if (args.drillBucket && !args.bucket) {
       throw new Error(
         "backup drillBucket: set without bucket; the drill restores what the backup uploads, so give both or neither",
       );
     }
+    super("northstack:data:Backup", name, {}, opts);
     if (args.bucket) {
       const bucket = args.bucket;
       args.runtime.deploy(bucketBackupSpec(name, { ...args, bucket }), this, {
