@@ -9,6 +9,9 @@
  *   exporter reads that table with BACKUP_EXPORTER_QUERIES (its --extend.query-path file, or
  *   PG_EXPORTER_EXTEND_QUERY_PATH), giving northstack_backup_last_success_timestamp_seconds{kind}.
  *   A job that never runs, fails, or cannot upload records nothing, so the age grows.
+ * - Restore drills: the cloud drill CronJob (bucketDrillSpec in backup.ts) and dev's pgBackRest drill
+ *   record every drill, passed or failed, as kind "drill" in the same table; the same query gives
+ *   the age of the last good drill and the result of the last one.
  * - WAL archiving: the exporter's built-in pg_stat_archiver_archived_count and
  *   pg_stat_archiver_failed_count (names checked against prometheus-postgres-exporter on a real
  *   PostgreSQL 15 by test/integration/backup-alerts.test.ts). Failing archive_command attempts are the
@@ -20,29 +23,35 @@ import type { RuleGroupSpec } from "./alert-rules/types";
 
 /** Hours after which the newest recorded backup is too old: one daily run missed, plus slack for a slow run. */
 export const BACKUP_MAX_AGE_HOURS = 26;
+/** Hours after which the last passed restore drill is too old: the drills run daily, after the backup. */
+export const BACKUP_DRILL_MAX_AGE_HOURS = 26;
 
 /** The postgres exporter's custom query over the table the backup job writes. */
 export const BACKUP_EXPORTER_QUERIES = `# Rendered by northstack (components/backup-alerts.ts).
 northstack_backup:
   query: >-
     SELECT kind,
-      extract(epoch FROM max(finished_at))::float8 AS last_success_timestamp_seconds,
-      (array_agg(duration_seconds ORDER BY finished_at DESC))[1]::float8 AS last_duration_seconds,
-      (array_agg(size_bytes ORDER BY finished_at DESC))[1]::float8 AS last_size_bytes
+      coalesce(extract(epoch FROM max(finished_at) FILTER (WHERE succeeded)), 0)::float8 AS last_success_timestamp_seconds,
+      coalesce((array_agg(duration_seconds ORDER BY finished_at DESC) FILTER (WHERE succeeded))[1], 0)::float8 AS last_duration_seconds,
+      coalesce((array_agg(size_bytes ORDER BY finished_at DESC) FILTER (WHERE succeeded))[1], 0)::float8 AS last_size_bytes,
+      (array_agg(succeeded::int ORDER BY finished_at DESC))[1]::float8 AS last_run_success
     FROM northstack_ops.backup_runs GROUP BY kind
   metrics:
     - kind:
         usage: "LABEL"
-        description: "What was backed up: dump (pg_dump with its roles, verified by a restore)"
+        description: "What was backed up: dump (pg_dump with its roles, verified by a restore), base (pgBackRest), or drill (a restore drill)"
     - last_success_timestamp_seconds:
         usage: "GAUGE"
-        description: "When the newest kept backup of this kind finished"
+        description: "When the newest kept backup (passed drill) of this kind finished; 0 when none has"
     - last_duration_seconds:
         usage: "GAUGE"
-        description: "How long the newest kept backup took, dump, restore check and upload"
+        description: "How long the newest kept backup (passed drill) took: dump, restore check and upload, or download, restore and comparison"
     - last_size_bytes:
         usage: "GAUGE"
-        description: "Size of the newest kept backup"
+        description: "Size of the newest kept backup (the dump a passed drill restored)"
+    - last_run_success:
+        usage: "GAUGE"
+        description: "1 when the newest run of this kind succeeded; only drills record failed runs"
 `;
 
 export const BACKUP_ALERT_GROUP: RuleGroupSpec = {
@@ -50,7 +59,7 @@ export const BACKUP_ALERT_GROUP: RuleGroupSpec = {
   alerts: [
     {
       alert: "BackupTooOld",
-      expr: `time() - max by (kind) (northstack_backup_last_success_timestamp_seconds) > ${BACKUP_MAX_AGE_HOURS} * 3600`,
+      expr: `time() - max by (kind) (northstack_backup_last_success_timestamp_seconds{kind!="drill"}) > ${BACKUP_MAX_AGE_HOURS} * 3600`,
       for: "15m",
       severity: "critical",
       summary: "The newest {{ $labels.kind }} backup is {{ $value | humanizeDuration }} old",
@@ -63,6 +72,31 @@ export const BACKUP_ALERT_GROUP: RuleGroupSpec = {
       severity: "critical",
       summary: "No backup has ever been recorded for this database",
       description: `The database has been reachable for ${BACKUP_MAX_AGE_HOURS} hours and northstack_ops.backup_runs holds no backup (or the exporter does not read it).`,
+    },
+    {
+      alert: "BackupDrillTooOld",
+      expr: `time() - max(northstack_backup_last_success_timestamp_seconds{kind="drill"}) > ${BACKUP_DRILL_MAX_AGE_HOURS} * 3600`,
+      for: "15m",
+      severity: "critical",
+      summary: "The last passed restore drill is {{ $value | humanizeDuration }} old",
+      description: `No restore drill has passed for over ${BACKUP_DRILL_MAX_AGE_HOURS} hours: drills fail, or stopped running. Until one passes, nothing shows that the newest backup restores.`,
+    },
+    {
+      alert: "BackupDrillNeverRecorded",
+      expr: 'absent(northstack_backup_last_success_timestamp_seconds{kind="drill"}) and on () count(northstack_backup_last_success_timestamp_seconds) > 0',
+      for: `${BACKUP_DRILL_MAX_AGE_HOURS}h`,
+      severity: "critical",
+      summary: "Backups are recorded, but no restore drill has ever been",
+      description: `Backups have been recorded for ${BACKUP_DRILL_MAX_AGE_HOURS} hours without a single restore drill, passed or failed: the drill is not running.`,
+    },
+    {
+      alert: "BackupDrillFailed",
+      expr: 'max(northstack_backup_last_run_success{kind="drill"}) == 0',
+      for: "5m",
+      severity: "critical",
+      summary: "The last restore drill failed",
+      description:
+        "The newest backup did not download, did not restore, or restored with tables that differ from its manifest: it may not be usable in a disaster.",
     },
     {
       alert: "WalArchiveSilent",

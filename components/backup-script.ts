@@ -4,8 +4,9 @@
  *
  * Every backup is restored before it counts, into a throwaway server that the job initialises in its
  * own scratch directory (never on the database it backs up), after the roles dumped beside it; its
- * row counts per table must equal those read in the dump's own snapshot. A dump becomes a weekly one
- * too when the newest weekly one is 7 or more days old.
+ * rows and checksum per table must equal those read in the dump's own snapshot, which are kept
+ * beside it as its manifest. A dump becomes a weekly one too when the newest weekly one is 7 or more
+ * days old.
  *
  * - dev (`once`, `loop`): dumps land on a volume under daily/ and weekly/, and the script keeps the
  *   newest `keepDaily` and `keepWeekly` of each.
@@ -14,6 +15,9 @@
  *   versioned backup bucket with the AWS CLI (S3, or GCS's XML API); the bucket's lifecycle keeps the
  *   newest 7 and 4 versions (BACKUP_RETENTION), so retention counts backups, not days; then records
  *   the upload in the database (postgres image).
+ * - the restore drill on cloud stacks (`fetch`, then `drill`): its own CronJob downloads the newest
+ *   daily dump, roles and manifest with a read-only identity, restores them into a throwaway server
+ *   in its pod, compares every table with the manifest, and records the drill, passed or failed.
  *
  * Every kept backup is recorded in northstack_ops.backup_runs of the database it protects; the
  * Postgres exporter reads it (BACKUP_EXPORTER_QUERIES in backup-alerts.ts) for the backup-age alerts.
@@ -39,9 +43,10 @@ export function renderBackupScript(args: BackupScriptArgs = {}): string {
   }
   return `#!/bin/bash
 # northstack logical backups: pg_dump, a verified restore, then retention.
-# Usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload | record
+# Usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload | record | fetch | drill
 # Connection settings come from the libpq environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE);
-# upload reads BACKUP_BUCKET, optionally BACKUP_S3_ENDPOINT, and the AWS CLI's own environment.
+# upload and fetch read BACKUP_BUCKET, optionally BACKUP_S3_ENDPOINT, and the AWS CLI's own environment;
+# fetch and drill share DRILL_DIR.
 set -euo pipefail
 
 BACKUP_DIR=\${BACKUP_DIR:-/backups}
@@ -49,6 +54,7 @@ KEEP_DAILY=${keepDaily}
 KEEP_WEEKLY=${keepWeekly}
 INTERVAL_SECONDS=${interval}
 DB=\${PGDATABASE:-postgres}
+DRILL_DIR=\${DRILL_DIR:-$BACKUP_DIR/drill}
 
 # Each kept backup is recorded in the database it protects; the Postgres exporter reads the table
 # (components/backup-alerts.ts) so that an alert fires when no backup has succeeded for too long.
@@ -77,9 +83,35 @@ dump_roles() {
 # RLS tables the backup role has no read-all policy on, comma-separated.
 UNCOVERED_SQL="select string_agg(format('%I.%I', n.nspname, c.relname), ', ') from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and c.relrowsecurity and n.nspname not in ('pg_catalog', 'information_schema') and not exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = '${BACKUP_POLICY}')"
 
-# Rows per user table, "schema.table|count" sorted, in the database the libpq environment names.
-COUNT_ROWS_SQL="select format('select %L || ''|'' || count(*) from %I.%I;', schemaname || '.' || tablename, schemaname, tablename) from pg_tables where schemaname not in ('pg_catalog', 'information_schema') order by 1"
-row_counts() { psql -X -q -At -v ON_ERROR_STOP=1 "$@" -c "$COUNT_ROWS_SQL" | psql -X -q -At -v ON_ERROR_STOP=1 "$@" | sort; }
+# The table manifest: one line per user table, "schema.table|rows|checksum". The checksum is the sum
+# of the first 64 bits of each row's md5 over the row's text: independent of row order (no sort, no
+# memory per row, so it scales with the table), and any changed, added or lost row changes it. Row
+# text depends on session settings, so both sides fix the ones that change how values print.
+MANIFEST_SETTINGS="set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'postgres'; set extra_float_digits = 1; set bytea_output = 'hex'; set lc_monetary = 'C';"
+TABLES_SQL="select format('select %L || ''|'' || count(*) || ''|'' || coalesce(sum((''x'' || left(md5(t::text), 16))::bit(64)::bigint), 0) from %I.%I t;', schemaname || '.' || tablename, schemaname, tablename) from pg_tables where schemaname not in ('pg_catalog', 'information_schema') order by 1"
+# The manifest lines of the database the libpq environment names, sorted.
+table_lines() {
+  { printf '%s\n' "$MANIFEST_SETTINGS"; psql -X -q -At -v ON_ERROR_STOP=1 "$@" -c "$TABLES_SQL"; } \
+    | psql -X -q -At -v ON_ERROR_STOP=1 "$@" | LC_ALL=C sort
+}
+
+# Compares table lines $1 (expected) with $2 (restored); prints one line per table that differs,
+# naming it, and fails when any does.
+compare_tables() {
+  local report
+  report=$(awk -F'|' '
+    NR == FNR { want[$1] = $0; rows[$1] = $2; sum[$1] = $3; next }
+    { got[$1] = $0; grows[$1] = $2; gsum[$1] = $3 }
+    END {
+      for (t in want) {
+        if (!(t in got)) print "table " t ": missing from the restored copy"
+        else if (rows[t] != grows[t]) print "table " t ": " rows[t] " rows in the manifest, " grows[t] " restored"
+        else if (sum[t] != gsum[t]) print "table " t ": " rows[t] " rows on both sides, but checksum " sum[t] " in the manifest, " gsum[t] " restored"
+      }
+      for (t in got) if (!(t in want)) print "table " t ": restored, but not in the manifest"
+    }' "$1" "$2" | LC_ALL=C sort) || return 1
+  [ -z "$report" ] || { printf '%s\n' "$report"; return 1; }
+}
 
 # Applies the roles file $3 (when given) and restores archive $1 into a new database $2 of the
 # cluster the libpq environment points at.
@@ -91,7 +123,7 @@ restore_into() {
 }
 
 # Restores archive $1 with roles $2 into a throwaway server initialised in this pod, never on the
-# production instance, and compares its row counts per table with the manifest $3.
+# production instance, and compares its rows and checksum per table with the table lines $3.
 verify() {
   local archive=$1 roles=$2 manifest=$3 data rc=0
   [ -s "$manifest" ] || { log "restore check FAILED for $archive: no tables"; return 1; }
@@ -104,21 +136,24 @@ verify() {
     export PGHOST=$data PGPORT=5432 PGUSER=postgres PGDATABASE=postgres PGSSLMODE=disable
     unset PGPASSWORD
     restore_into "$archive" restored "$roles" || exit 1
-    row_counts --dbname=restored > "$data/restored.counts" || exit 1
-    diff "$manifest" "$data/restored.counts" > "$data/diff" || { echo "row counts differ (manifest <, restored >):"; cat "$data/diff"; exit 1; }
+    table_lines --dbname=restored > "$data/restored.tables" || exit 1
+    compare_tables "$manifest" "$data/restored.tables" || exit 1
   ) || rc=$?
   rm -rf "$data"
   if [ "$rc" -ne 0 ]; then
     log "restore check FAILED for $archive"
     return 1
   fi
-  log "restore check passed for $archive: $(wc -l < "$manifest") tables, row counts equal"
+  log "restore check passed for $archive: $(wc -l < "$manifest") tables, row counts equal and checksums equal"
 }
 
 # Dumps to $1 (with the roles beside it as $1.roles.sql) and keeps them only when they restore with
-# the same row counts. The counts and the dump read one exported snapshot, so concurrent writes do
-# not make them differ. Steps are checked one by one: in loop mode, "once || log" switches errexit
-# off inside once.
+# the same rows and checksums per table, which are kept beside them as $1.manifest for the drill.
+# The table lines and the dump read one exported snapshot, so concurrent writes do not make them
+# differ. Steps are checked one by one: in loop mode, "once || log" switches errexit off inside once.
+#
+# The manifest: "archive <name> <sha256>", "roles <sha256>", then the table lines. The hashes tie it to
+# its dump and roles, which the bucket keeps as separate objects.
 dump_verified() {
   local archive=$1 snapshot line rc=0 row_security=() uncovered
   # pg_dump turns row security off and fails on any table RLS would filter. A role without BYPASSRLS
@@ -139,32 +174,55 @@ dump_verified() {
   if [ -z "$snapshot" ] || ! pg_dump "\${row_security[@]}" --snapshot="$snapshot" --format=custom --compress=6 --file="$archive.partial"; then
     rc=1
   else
-    # The counts in the same transaction, hence the same snapshot; a sentinel marks their end.
-    printf '%s \\gexec\nselect %s;\ncommit;\n' "$COUNT_ROWS_SQL" "'--end--'" >&"\${SNAPSHOT[1]}"
+    # The table lines in the same transaction, hence the same snapshot; a sentinel marks their end.
+    printf '%s\n%s \\gexec\nselect %s;\ncommit;\n' "$MANIFEST_SETTINGS" "$TABLES_SQL" "'--end--'" >&"\${SNAPSHOT[1]}"
     # Not in a pipeline: a coprocess's descriptors do not reach subshells.
-    : > "$archive.manifest"
+    : > "$archive.tables"
     while true; do
-      read -r -t 600 line <&"\${SNAPSHOT[0]}" || { rc=1; break; }
+      read -r -t 3600 line <&"\${SNAPSHOT[0]}" || { rc=1; break; }
       [ "$line" = "--end--" ] && break
-      printf '%s\n' "$line" >> "$archive.manifest"
+      printf '%s\n' "$line" >> "$archive.tables"
     done
-    sort -o "$archive.manifest" "$archive.manifest"
+    LC_ALL=C sort -o "$archive.tables" "$archive.tables"
   fi
   local to_session=\${SNAPSHOT[1]}
   exec {to_session}>&-
   wait "$SNAPSHOT_PID" || rc=1
   if [ "$rc" -ne 0 ] || ! dump_roles > "$archive.roles.partial"; then
-    rm -f "$archive.partial" "$archive.roles.partial" "$archive.manifest"
+    rm -f "$archive.partial" "$archive.roles.partial" "$archive.tables"
     log "pg_dump FAILED"
     return 1
   fi
-  if ! verify "$archive.partial" "$archive.roles.partial" "$archive.manifest"; then
-    rm -f "$archive.partial" "$archive.roles.partial" "$archive.manifest"
+  if ! verify "$archive.partial" "$archive.roles.partial" "$archive.tables" \
+    || ! write_manifest "$archive" > "$archive.manifest.partial"; then
+    rm -f "$archive.partial" "$archive.roles.partial" "$archive.tables" "$archive.manifest.partial"
     return 1
   fi
-  rm -f "$archive.manifest"
+  rm -f "$archive.tables"
   mv "$archive.roles.partial" "$archive.roles.sql"
   mv "$archive.partial" "$archive"
+  mv "$archive.manifest.partial" "$archive.manifest"
+}
+
+sha256_of() { local sum; sum=$(sha256sum < "$1") || return 1; printf '%s\n' "\${sum%% *}"; }
+
+# The manifest of the verified dump $1 (still under its .partial names), from its table lines.
+write_manifest() {
+  local archive=$1
+  printf 'archive %s %s\n' "\${archive##*/}" "$(sha256_of "$archive.partial")" || return 1
+  printf 'roles %s\n' "$(sha256_of "$archive.roles.partial")" || return 1
+  cat "$archive.tables"
+}
+
+# Checks that dump $2 and roles $3 are the ones manifest $1 describes; prints what differs.
+manifest_matches() {
+  local manifest=$1 archive=$2 roles=$3 name want_archive want_roles
+  [ -s "$manifest" ] || { echo "no manifest"; return 1; }
+  read -r _ name want_archive < <(sed -n '1{/^archive /p}' "$manifest") || true
+  read -r _ want_roles < <(sed -n '2{/^roles /p}' "$manifest") || true
+  if [ -z "\${want_archive:-}" ] || [ -z "\${want_roles:-}" ]; then echo "$manifest is not a backup manifest"; return 1; fi
+  [ "$(sha256_of "$archive")" = "$want_archive" ] || { echo "$archive is not $name, the dump the manifest describes (sha256 differs)"; return 1; }
+  [ "$(sha256_of "$roles")" = "$want_roles" ] || { echo "$roles is not the roles file the manifest describes (sha256 differs)"; return 1; }
 }
 
 once() {
@@ -176,7 +234,7 @@ once() {
   dump_verified "$archive" || return 1
   keep_rotated "$BACKUP_DIR" "$archive" '*.dump'
   date -u +%s > "$BACKUP_DIR/last-success"
-  record dump "$started" "$archive" || { log "backup $archive kept, but recording it FAILED"; return 1; }
+  record dump "$started" "$(stat -c %s "$archive")" "\${archive##*/}" true || { log "backup $archive kept, but recording it FAILED"; return 1; }
   log "backup $archive kept"
 }
 
@@ -195,7 +253,8 @@ aws_s3() { aws \${BACKUP_S3_ENDPOINT:+--endpoint-url "$BACKUP_S3_ENDPOINT"} s3 "
 
 # Cloud step 2: upload the verified dump to the fixed key daily/<db>.dump, and to weekly/<db>.dump
 # when the current weekly version is 7 or more days old. The bucket is versioned and its lifecycle
-# keeps the newest 7 and 4 versions of those keys, so a failed run removes nothing.
+# keeps the newest 7 and 4 versions of those keys, so a failed run removes nothing. The manifest
+# goes last: the drill reads it first, and its hashes say whether the dump and roles beside it match.
 upload() {
   local dumps name day listing newest rc=0
   : "\${BACKUP_BUCKET:?BACKUP_BUCKET is not set}"
@@ -206,6 +265,7 @@ upload() {
   day=$(printf '%s\\n' "$name" | days_of)
   aws_s3 cp --only-show-errors "\${dumps[0]}.roles.sql" "s3://$BACKUP_BUCKET/daily/$DB.roles.sql"
   aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/daily/$DB.dump"
+  aws_s3 cp --only-show-errors "\${dumps[0]}.manifest" "s3://$BACKUP_BUCKET/daily/$DB.manifest"
   log "uploaded s3://$BACKUP_BUCKET/daily/$DB.dump ($name)"
   # "ls" exits 1 when nothing matches (no weekly dump yet); anything above is an error. Its first
   # column is the current version's upload day.
@@ -215,6 +275,7 @@ upload() {
   if weekly_due "$day" "$newest"; then
     aws_s3 cp --only-show-errors "\${dumps[0]}.roles.sql" "s3://$BACKUP_BUCKET/weekly/$DB.roles.sql"
     aws_s3 cp --only-show-errors "\${dumps[0]}" "s3://$BACKUP_BUCKET/weekly/$DB.dump"
+    aws_s3 cp --only-show-errors "\${dumps[0]}.manifest" "s3://$BACKUP_BUCKET/weekly/$DB.manifest"
     log "uploaded s3://$BACKUP_BUCKET/weekly/$DB.dump ($name)"
   fi
 }
@@ -230,8 +291,59 @@ record_uploaded() {
     log "record FAILED: expected one uploaded dump and its start time in $BACKUP_DIR"
     return 1
   fi
-  record dump "$(cat "$BACKUP_DIR/started")" "\${dumps[0]}"
+  record dump "$(cat "$BACKUP_DIR/started")" "$(stat -c %s "\${dumps[0]}")" "\${dumps[0]##*/}" true
   log "recorded \${dumps[0]##*/} in northstack_ops.backup_runs"
+}
+
+# Drill step 1 (AWS CLI image, read-only on the bucket): downloads the newest daily dump, its roles and
+# its manifest (the current versions of the fixed keys) into DRILL_DIR, the manifest first. A failed
+# download is left for the drill step to record as a failed drill, so that it reaches the alerts
+# like any other failure; this step itself only fails when it cannot write DRILL_DIR.
+fetch() {
+  local key
+  : "\${BACKUP_BUCKET:?BACKUP_BUCKET is not set}"
+  mkdir -p "$DRILL_DIR"
+  rm -f "$DRILL_DIR/fetch-failed"
+  date +%s > "$DRILL_DIR/started"
+  for key in manifest dump roles.sql; do
+    if ! aws_s3 cp --only-show-errors "s3://$BACKUP_BUCKET/daily/$DB.$key" "$DRILL_DIR/$DB.$key"; then
+      echo "downloading s3://$BACKUP_BUCKET/daily/$DB.$key FAILED" > "$DRILL_DIR/fetch-failed"
+      log "drill: $(cat "$DRILL_DIR/fetch-failed")"
+      return 0
+    fi
+  done
+  log "downloaded s3://$BACKUP_BUCKET/daily/$DB.dump, its roles and manifest"
+}
+
+# Drill step 2 (postgres image): checks that the downloaded dump and roles are the ones the manifest
+# describes, restores them into a throwaway server in this pod (never the production instance),
+# compares rows and checksum per table with the manifest, and records the drill, passed or failed,
+# with its duration (download included) as kind "drill" in northstack_ops.backup_runs.
+drill() {
+  local dir=$DRILL_DIR started problem="" name size=0 succeeded=true
+  started=$(cat "$dir/started" 2>/dev/null) || started=$(date +%s)
+  name=$(awk 'NR == 1 && $1 == "archive" { print $2 }' "$dir/$DB.manifest" 2>/dev/null) || true
+  [ -n "$name" ] || name="$DB.dump"
+  [ ! -f "$dir/$DB.dump" ] || size=$(stat -c %s "$dir/$DB.dump")
+  if [ -f "$dir/fetch-failed" ]; then
+    problem=$(cat "$dir/fetch-failed")
+  elif ! problem=$(manifest_matches "$dir/$DB.manifest" "$dir/$DB.dump" "$dir/$DB.roles.sql"); then
+    :
+  elif ! tail -n +3 "$dir/$DB.manifest" > "$dir/$DB.tables" \
+    || ! VERIFY_DIR=$dir verify "$dir/$DB.dump" "$dir/$DB.roles.sql" "$dir/$DB.tables"; then
+    problem="the restored copy differs from the manifest (lines above)"
+  fi
+  [ -z "$problem" ] || succeeded=false
+  if [ -n "\${RECORD_PGPASSWORD:-}" ]; then export PGPASSWORD=$RECORD_PGPASSWORD; fi
+  if ! record drill "$started" "$size" "$name" "$succeeded"; then
+    log "drill of $name \${problem:+FAILED: $problem, and }recording it in northstack_ops.backup_runs FAILED"
+    return 1
+  fi
+  if [ -n "$problem" ]; then
+    log "drill FAILED for $name: $problem"
+    return 1
+  fi
+  log "drill passed: $name restored in $(( $(date +%s) - started )) s, every table's rows and checksum equal to its manifest"
 }
 
 # Healthy while the last verified backup is younger than two intervals.
@@ -241,11 +353,12 @@ check() {
   [ "$age" -lt $(( 2 * INTERVAL_SECONDS )) ] || { echo "last verified backup is $age s old"; return 1; }
 }
 
-# Records a kept backup: kind, seconds since the start stamp $2, size and name of dump $3.
+# Records a run: kind $1, seconds since the start stamp $2, size $3 and name $4 of the dump, and
+# whether it succeeded ($5: true or false; only drills record failures).
 record() {
-  local kind=$1 started=$2 archive=$3
+  local kind=$1 started=$2 size=$3 object=$4 succeeded=$5
   printf '%s\n' "$RECORD_SQL" | psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" \
-    -v size="$(stat -c %s "$archive")" -v object="\${archive##*/}" >/dev/null
+    -v size="$size" -v object="$object" -v succeeded="$succeeded" >/dev/null
 }
 
 case "\${1:-}" in
@@ -268,7 +381,9 @@ case "\${1:-}" in
   dump) dump ;;
   upload) upload ;;
   record) record_uploaded ;;
-  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload | record" >&2; exit 2 ;;
+  fetch) fetch ;;
+  drill) drill ;;
+  *) echo "usage: backup.sh once | loop | check | prune | restore <archive> <database> [<roles.sql>] | dump | upload | record | fetch | drill" >&2; exit 2 ;;
 esac
 `;
 }

@@ -26,12 +26,13 @@ function keepOf(prefix: string): number {
 export const VOLUME_RETENTION = { keepDaily: keepOf("daily/"), keepWeekly: keepOf("weekly/") } as const;
 
 /**
- * Records one kept backup; psql variables kind, duration, size and object. The migrations create the
+ * Records one backup run; psql variables kind, duration, size, object and succeeded (a drill records
+ * failures too; a backup records only what it kept). The migrations create the
  * table (005_ops.sql); the backup role may write it and nothing else. Its sessions are read-only by
  * default, so this one transaction asks for READ WRITE.
  */
 export const BACKUP_RECORD_SQL = `BEGIN READ WRITE;
-INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES (:'kind', :'duration', :'size', :'object');
+INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object, succeeded) VALUES (:'kind', :'duration', :'size', :'object', :'succeeded');
 DELETE FROM northstack_ops.backup_runs WHERE finished_at < now() - interval '400 days';
 COMMIT;`;
 

@@ -25,11 +25,23 @@ export interface BackupArgs {
   readonly bucket?: ObjectStoreEndpoint;
   /** When the bucket backup runs: five cron fields, UTC. Default: "30 6 * * *" (before the managed databases' 07:00 backup window). */
   readonly schedule?: string;
+  /**
+   * The restore drill's access to `bucket`: the same bucket, with an identity that may only read
+   * objects. With it, a CronJob of its own restores the newest daily dump every day away from
+   * production and records the result (bucketDrillSpec). Default: none, no drill (dev drills its
+   * pgBackRest backups instead, components/pgbackrest.ts).
+   */
+  readonly drillBucket?: ObjectStoreEndpoint;
+  /** When the drill runs: five cron fields, UTC. Default: "30 9 * * *" (three hours after the default backup). */
+  readonly drillSchedule?: string;
 }
 
 const SCRIPT = "/opt/northstack/backup.sh";
 const AWS_CONFIG = "/etc/northstack/aws-config";
 const DUMP_DIR = "/backups";
+const DRILL_DIR = "/drill";
+/** The drill's workload (and Kubernetes ServiceAccount) name, from the backup's. */
+export const drillWorkloadName = (backupName: string): string => `${backupName}-drill`;
 
 /**
  * The AWS CLI's shared config for a bucket: its region, path-style addressing when the store needs
@@ -129,6 +141,80 @@ export function bucketBackupSpec(
 }
 
 /**
+ * The restore drill as one CronJob pod of two steps: the AWS CLI, with an identity that may only read
+ * the bucket, downloads the newest daily dump, its roles and its manifest; the postgres image checks
+ * them against the manifest's hashes, restores them into a throwaway server initialised in the pod's
+ * scratch volume (never the production instance), compares rows and checksum per table with the
+ * manifest, and records the drill, passed or failed, with its duration in northstack_ops.backup_runs
+ * as the backup role (the only thing it writes to production). The exporter turns that record into
+ * northstack_backup_* metrics {kind="drill"}, which the drill alerts read. Pure.
+ */
+export function bucketDrillSpec(
+  name: string,
+  args: BackupArgs & { readonly drillBucket: ObjectStoreEndpoint },
+): WorkloadSpec {
+  const pg = args.postgres;
+  const store = args.drillBucket;
+  const client = s3ClientEnv(store);
+  const endpoint = store.access?.endpoint;
+  const drillName = drillWorkloadName(name);
+  return {
+    name: drillName,
+    component: "backup",
+    kind: "cron",
+    schedule: args.drillSchedule ?? "30 9 * * *",
+    image: IMAGES.postgres.image,
+    command: ["/bin/bash", SCRIPT],
+    args: ["drill"],
+    env: {
+      PGHOST: pg.host,
+      PGPORT: pulumi.interpolate`${pg.port}`,
+      PGUSER: pg.login.user,
+      PGDATABASE: pg.database,
+      PGSSLMODE: pg.sslMode,
+      PGCONNECT_TIMEOUT: "10",
+      DRILL_DIR,
+    },
+    // The backup role's login, only to record the drill: it may write northstack_ops.backup_runs and nothing else.
+    secretEnv: { PGPASSWORD: pg.login.password },
+    init: [
+      {
+        name: `${drillName}-fetch`,
+        image: IMAGES.awsCli.image,
+        command: ["/bin/bash", SCRIPT],
+        args: ["fetch"],
+        env: {
+          ...client.env,
+          PGDATABASE: pg.database,
+          DRILL_DIR,
+          BACKUP_BUCKET: store.bucket,
+          ...(endpoint ? { BACKUP_S3_ENDPOINT: endpoint } : {}),
+          AWS_CONFIG_FILE: AWS_CONFIG,
+          AWS_PAGER: "",
+          HOME: "/home/backup",
+        },
+        secretEnv: client.secretEnv,
+        resources: { cpuMillis: 250, memoryMb: 256 },
+        user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
+      },
+    ],
+    files: [
+      { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
+      { path: AWS_CONFIG, content: awsCliConfig(store) },
+    ],
+    // The dump and the restored copy of the database.
+    scratch: [
+      { mountPath: DRILL_DIR, sizeMb: 2 * (args.volumeGb ?? 10) * 1024 },
+      { mountPath: "/home/backup" },
+      { mountPath: "/tmp" },
+    ],
+    resources: { cpuMillis: 500, memoryMb: 512 },
+    user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
+    serviceAccount: store.access?.serviceAccount,
+  };
+}
+
+/**
  * Logical backups: a pg_dump and the roles every day, each pair restored into a throwaway server in
  * the job before it is kept, with 7 daily and 4 weekly dumps retained. On dev a loop service keeps them on a volume; with
  * a `bucket` (cloud stacks) a daily CronJob uploads them to the backup bucket, whose lifecycle does
@@ -137,12 +223,18 @@ export function bucketBackupSpec(
  */
 export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    if (args.drillBucket && !args.bucket) {
+      throw new Error(
+        "backup drillBucket: set without bucket; the drill restores what the backup uploads, so give both or neither",
+      );
+    }
     super("northstack:data:Backup", name, {}, opts);
     if (args.bucket) {
       const bucket = args.bucket;
       args.runtime.deploy(bucketBackupSpec(name, { ...args, bucket }), this, {
         dependsOn: [...(args.dependsOn ?? []), ...(bucket.access?.dependsOn ?? [])],
       });
+      if (args.drillBucket) this.deployDrill(name, { ...args, drillBucket: args.drillBucket });
       this.registerOutputs({});
       return;
     }
@@ -176,5 +268,11 @@ export class Backup extends pulumi.ComponentResource {
       { dependsOn: args.dependsOn },
     );
     this.registerOutputs({});
+  }
+
+  private deployDrill(name: string, args: BackupArgs & { readonly drillBucket: ObjectStoreEndpoint }): void {
+    args.runtime.deploy(bucketDrillSpec(name, args), this, {
+      dependsOn: [...(args.dependsOn ?? []), ...(args.drillBucket.access?.dependsOn ?? [])],
+    });
   }
 }

@@ -179,8 +179,9 @@ const ROLES_SQL = rolesSql(DB_ROLES);
 
 /**
  * The backup record the backup-age alerts read (components/backup-alerts.ts, through the Postgres
- * exporter's pg_monitor role). Backup jobs insert one row per kept backup as the backup role, which
- * may write this table and nothing else; the table is never in an exposed schema.
+ * exporter's pg_monitor role). Backup jobs insert one row per kept backup, and the restore drills one
+ * per drill with its result, as the backup role, which may write this table and nothing else; the
+ * table is never in an exposed schema.
  */
 const OPS_SQL = `-- Backup runs, recorded by the backup jobs and read by the exporter.
 CREATE SCHEMA IF NOT EXISTS northstack_ops;
@@ -192,6 +193,8 @@ CREATE TABLE IF NOT EXISTS northstack_ops.backup_runs (
   size_bytes bigint NOT NULL,
   object text NOT NULL
 );
+-- Restore drills record failures too; everything else records only what it kept.
+ALTER TABLE northstack_ops.backup_runs ADD COLUMN IF NOT EXISTS succeeded boolean NOT NULL DEFAULT true;
 REVOKE ALL ON northstack_ops.backup_runs FROM PUBLIC;
 GRANT USAGE ON SCHEMA northstack_ops TO pg_monitor, ${BACKUP_ROLE};
 GRANT SELECT ON northstack_ops.backup_runs TO pg_monitor;

@@ -63,7 +63,7 @@ ${retentionShellFunctions()}
 record() {
   local kind=$1 started=$2 file=$3
   printf '%s\\n' "$RECORD_SQL" | psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" \\
-    -v size="$(stat -c %s "$file")" -v object="$kind/daily/\${file##*/}" >/dev/null
+    -v size="$(stat -c %s "$file")" -v object="$kind/daily/\${file##*/}" -v succeeded=true >/dev/null
 }
 
 # A point-in-time RDB from the server, checked to its end by redis-check-rdb, into $1.

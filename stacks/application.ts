@@ -13,7 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/api-service";
-import { Backup } from "../components/backup";
+import { Backup, drillWorkloadName } from "../components/backup";
 import { NorthstackConfig } from "../components/config";
 import { ObjectStoreEndpoint, PostgresEndpoint, RedisEndpoint, withLogin } from "../components/endpoints";
 import { KONG_PROXY_PORT, Kong, KongArgs } from "../components/kong";
@@ -32,6 +32,7 @@ const SUPABASE = "supabase";
 const MONITORING = "monitoring";
 const BACKUP = "backup";
 const VOLUME_BACKUP = "volume-backup";
+const BACKUP_DRILL = drillWorkloadName(BACKUP);
 
 const supabaseWorkload = (service: string) => `${SUPABASE}-${service}`;
 /** What the blackbox exporter asks the gateway: the API's health, through the route and key-auth clients use. */
@@ -43,7 +44,11 @@ const DATABASE_SERVICES = ["auth", "rest", "realtime", "storage", "meta"] as con
  * The workloads that use a bucket. A cloud foundation names their ServiceAccounts after them and
  * binds its cloud identities to those names.
  */
-export const BUCKET_USERS = { storage: supabaseWorkload("storage"), backup: BACKUP } as const;
+export const BUCKET_USERS = {
+  storage: supabaseWorkload("storage"),
+  backup: BACKUP,
+  backupDrill: BACKUP_DRILL,
+} as const;
 
 /**
  * Which workloads may leave the namespace, and for where: Postgres, Redis, or public addresses on
@@ -67,6 +72,7 @@ export function egressClients(cfg: NorthstackConfig): {
       supabaseWorkload("migrate"),
       ...databaseServices.map(supabaseWorkload),
       BACKUP,
+      BACKUP_DRILL,
       ...monitoring("postgres-exporter"),
     ],
     // Kong keeps its rate-limit counters in Redis.
@@ -83,6 +89,11 @@ export function egressClients(cfg: NorthstackConfig): {
           ]
         : []),
       { client: BACKUP, ports: [HTTPS_PORT], reason: `the backup job writes its dumps to ${objectStore}` },
+      {
+        client: BACKUP_DRILL,
+        ports: [HTTPS_PORT],
+        reason: `the restore drill reads the newest dump from ${objectStore}`,
+      },
       ...(cfg.monitoring.enabled && alerts
         ? [{ client: `${MONITORING}-alertmanager`, ports: alerts.ports, reason: alerts.reason }]
         : []),
@@ -171,6 +182,8 @@ export interface ApplicationArgs {
    * (storage kind "file"). Default: false (managed Redis and buckets keep their own backups).
    */
   readonly volumeBackup?: boolean;
+  /** The same bucket with the restore drill's read-only access. Default: none, no drill. */
+  readonly backupDrillBucket?: ObjectStoreEndpoint;
   /** Replicas of the stateless Supabase services. Default: 1. */
   readonly supabaseReplicas?: number;
   /** Replicas, and the autoscaling maximum, of each extra service (northstack:services). Required. */
@@ -209,6 +222,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     runtime,
     postgres: withLogin(postgres, logins.backup),
     bucket: args.backupBucket,
+    drillBucket: args.backupDrillBucket,
     dependsOn: supabase.migrations.resources,
   });
 

@@ -16,7 +16,12 @@ import { RdsPostgres } from "../components/aws/postgres";
 import { awsProviders } from "../components/aws/providers";
 import { ElastiCacheRedis } from "../components/aws/redis";
 import { StorageBucket } from "../components/aws/storage-bucket";
-import { PodIdentityRole, backupWriterPolicy, objectStorePolicy } from "../components/aws/workload-identity";
+import {
+  PodIdentityRole,
+  backupReaderPolicy,
+  backupWriterPolicy,
+  objectStorePolicy,
+} from "../components/aws/workload-identity";
 import { BACKUP_RETENTION } from "../components/retention";
 import { NorthstackConfig } from "../components/config";
 import { StackSecrets } from "../components/secrets";
@@ -26,6 +31,7 @@ import { CloudFoundation, existingClusterKubeconfig } from "./cloud-foundation";
 /** ServiceAccounts of the two workloads that use a bucket: cloud identities are bound to these names. */
 const STORAGE_SERVICE_ACCOUNT = BUCKET_USERS.storage;
 const BACKUP_SERVICE_ACCOUNT = BUCKET_USERS.backup;
+const BACKUP_DRILL_SERVICE_ACCOUNT = BUCKET_USERS.backupDrill;
 
 /** The AWS managed data services, buckets, IAM identities and (northstack:cluster managed) EKS cluster. */
 export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
@@ -155,6 +161,12 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
       ),
     ),
   );
+  // The drill reads the daily dumps it restores, and nothing else.
+  const backupDrillRole = identity(
+    "backup-drill-identity",
+    BACKUP_DRILL_SERVICE_ACCOUNT,
+    pulumi.all([backups.arn, key.arn]).apply(([bucket, kms]) => backupReaderPolicy(bucket, kms, ["daily/"])),
+  );
   const podIdentityAccess = (serviceAccount: string, role: PodIdentityRole) => ({
     serviceAccount: { name: serviceAccount, eksPodIdentity: true },
     dependsOn: [role.association],
@@ -165,6 +177,7 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
     redis: redis.endpoint,
     storage: { ...files.endpoint, access: podIdentityAccess(STORAGE_SERVICE_ACCOUNT, storageRole) },
     backups: { ...backups.endpoint, access: podIdentityAccess(BACKUP_SERVICE_ACCOUNT, backupRole) },
+    backupDrill: { ...backups.endpoint, access: podIdentityAccess(BACKUP_DRILL_SERVICE_ACCOUNT, backupDrillRole) },
     drBucket: backups.drBucket,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,

@@ -10,6 +10,8 @@ export interface CloudFoundation {
   readonly storage: ObjectStoreEndpoint;
   /** Database backups, with the backup job's access. */
   readonly backups: ObjectStoreEndpoint;
+  /** The backup bucket again, with the restore drill's read-only access. */
+  readonly backupDrill: ObjectStoreEndpoint;
   readonly drBucket?: pulumi.Output<string>;
   /** Kubeconfig of the target cluster, a Pulumi secret. */
   readonly kubeconfig: pulumi.Output<string>;

@@ -149,6 +149,7 @@ export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
     redis: foundation.redis,
     storage: foundation.storage,
     backupBucket: foundation.backups,
+    backupDrillBucket: foundation.backupDrill,
     supabaseReplicas: cfg.supabase.replicas,
     extraServiceReplicas: { replicas: cfg.api.replicas, maxReplicas: cfg.api.maxReplicas },
     kong: {

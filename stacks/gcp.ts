@@ -162,6 +162,13 @@ export function gcpFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
         "roles/storage.legacyBucketReader",
       ]),
     },
+    // Read objects only (storage.objects.get, no listing): the restore drill downloads the newest dump.
+    backupDrill: {
+      ...backups.endpoint,
+      access: hmacAccess("backup-drill-credentials", "backup-drill", backups.bucket, [
+        "roles/storage.legacyObjectReader",
+      ]),
+    },
     drBucket: backups.drBucket,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,

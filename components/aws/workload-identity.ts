@@ -73,6 +73,29 @@ export function backupWriterPolicy(
   };
 }
 
+/**
+ * Least privilege for the restore drill: read objects under the given prefixes (the current
+ * versions; no listing, no writes, no deletes), and decrypt them with the bucket's KMS key. Pure.
+ */
+export function backupReaderPolicy(
+  bucketArn: string,
+  kmsKeyArn: string,
+  prefixes: readonly string[],
+): aws.iam.PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ReadDumps",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: prefixes.map((p) => `${bucketArn}/${p}*`),
+      },
+      { Sid: "BucketKey", Effect: "Allow", Action: "kms:Decrypt", Resource: kmsKeyArn },
+    ],
+  };
+}
+
 export interface PodIdentityRoleArgs {
   /** EKS cluster the association is created in; it must run the eks-pod-identity-agent add-on. Required. */
   readonly clusterName: pulumi.Input<string>;

@@ -5,10 +5,13 @@
 #          restore point and a table manifest for the drill; expiry runs as part of the backup.
 #   loop   `once` every day at BACKUP_HOUR (UTC) and `drill` after it, forever.
 #   drill  restores the newest backup into a scratch directory, starts it socket-only on DRILL_PORT
-#          (never reachable as production, never archiving), and compares every table with the manifest.
+#          (never reachable as production, never archiving), compares every table's rows and checksum
+#          with the manifest, and records the drill, passed or failed, as kind "drill" in
+#          northstack_ops.backup_runs, which the Postgres exporter reads.
 #   check  exits non-zero unless the newest backup is younger than two days.
 # pgBackRest reads PGBACKREST_CONFIG and PGBACKREST_STANZA; psql reads PGHOST (the socket directory),
-# PGPORT and PGUSER. Results go to $NORTHSTACK_METRICS_FILE in Prometheus's text format.
+# PGPORT and PGUSER. Backups and drills are recorded in northstack_ops.backup_runs; the base backup's
+# own results also go to $NORTHSTACK_METRICS_FILE, which `check` reads.
 set -euo pipefail
 
 STATE_DIR=${NORTHSTACK_STATE_DIR:-/var/lib/pgbackrest/northstack}
@@ -42,7 +45,7 @@ set_metric() {
 }
 
 once() {
-  local type day label started kept size
+  local type day label started kept
   day=$(backup_day)
   type=$(backup_type)
   started=$(date +%s)
@@ -66,12 +69,7 @@ once() {
     grep -qxF "$(basename "$f" .txt)" <<<"$kept" || rm -f "$f"
   done
   # The record the backup-age alerts read, through the Postgres exporter (components/backup-alerts.ts).
-  size=$(pgbackrest --set="$label" info --output=json | grep -o '"repository":{"delta":[0-9]*' | grep -o '[0-9]*$' || echo 0)
-  if ! psql -X -q -v ON_ERROR_STOP=1 -v duration="$(( $(date +%s) - started ))" -v size="${size:-0}" -v object="$label" >/dev/null <<'SQL'
-INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES ('base', :'duration', :'size', :'object');
-DELETE FROM northstack_ops.backup_runs WHERE finished_at < now() - interval '400 days';
-SQL
-  then
+  if ! record base "$started" "$label" true; then
     set_metric northstack_backup_last_run_success 0 "1 when the last base backup succeeded."
     log "backup $label kept, but recording it in northstack_ops.backup_runs FAILED"
     return 1
@@ -80,6 +78,24 @@ SQL
   set_metric northstack_backup_last_success_timestamp_seconds "$(date +%s)" "When the newest base backup finished."
   set_metric northstack_backup_duration_seconds "$(( $(date +%s) - started ))" "How long the newest base backup took."
   log "backup $label ($type, $day) kept with $(wc -l <"$STATE_DIR/manifests/$label.txt") tables in its manifest"
+}
+
+# The size pgBackRest stored for backup $1, in bytes.
+repo_size() {
+  pgbackrest --set="$1" info --output=json | grep -o '"repository":{"delta":[0-9]*' | grep -o '[0-9]*$' || echo 0
+}
+
+# Records a run in northstack_ops.backup_runs, which the Postgres exporter turns into the metrics the
+# backup and drill alerts read (components/backup-alerts.ts): kind $1, seconds since the stamp $2,
+# backup label $3, and whether it succeeded ($4: true or false; drills record failures too).
+record() {
+  local kind=$1 started=$2 label=$3 succeeded=$4 size=0
+  [ -z "$label" ] || size=$(repo_size "$label")
+  psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" -v size="${size:-0}" \
+    -v object="${label:-none}" -v succeeded="$succeeded" >/dev/null <<'SQL'
+INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object, succeeded) VALUES (:'kind', :'duration', :'size', :'object', :'succeeded');
+DELETE FROM northstack_ops.backup_runs WHERE finished_at < now() - interval '400 days';
+SQL
 }
 
 drill_stop() { pg_ctl -D "$SCRATCH/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$SCRATCH"; }
@@ -116,10 +132,11 @@ drill() {
     fi
     drill_stop
   fi
-  set_metric northstack_backup_drill_duration_seconds "$(( $(date +%s) - started ))" "How long the last restore drill took, restore to verified."
-  set_metric northstack_backup_drill_success "$(( 1 - result ))" "1 when the last restore drill matched its manifest."
+  if ! record drill "$started" "$label" "$([ "$result" -eq 0 ] && echo true || echo false)"; then
+    log "drill of ${label:-no backup} finished, but recording it in northstack_ops.backup_runs FAILED"
+    return 1
+  fi
   if [ "$result" -eq 0 ]; then
-    set_metric northstack_backup_drill_last_success_timestamp_seconds "$(date +%s)" "When a restore drill last matched its manifest."
     log "drill passed: $label restored in $(( $(date +%s) - started )) s, every table equal to its manifest"
   fi
   return "$result"

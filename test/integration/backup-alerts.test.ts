@@ -181,4 +181,35 @@ describe("the exporter serves what the alerts read, from a real PostgreSQL 15", 
     expect(sample(text, "pg_up")).toEqual([1]);
     expect(sample(text, "pg_exporter_last_scrape_error")).toEqual([0]);
   });
+  test("a failed drill shows as the last run failing, with no passed drill; a passed one after it as the reverse", async () => {
+    const psql = (sql: string) => {
+      const r = spawnSync(path.join(PG_BIN, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], {
+        encoding: "utf8",
+        env: { ...process.env, ...cluster.libpqEnv() },
+      });
+      if (r.status !== 0) throw new Error(r.stderr);
+    };
+    const drill = (text: string, name: string) =>
+      text
+        .split("\n")
+        .filter((l) => l.startsWith(`${name}{kind="drill",`))
+        .map((l) => Number(l.split(" ").pop()));
+    psql(
+      "insert into northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object, succeeded) values ('drill', 12, 345, 'a.dump', false)",
+    );
+    let text = await scrape();
+    expect(drill(text, "northstack_backup_last_run_success")).toEqual([0]);
+    expect(drill(text, "northstack_backup_last_success_timestamp_seconds")).toEqual([0]);
+    expect(text).toMatch(/^northstack_backup_last_run_success\{kind="dump",server="[^"]+"\} 1$/m);
+    psql(
+      "insert into northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object, succeeded, finished_at) values ('drill', 34, 567, 'b.dump', true, now() + interval '1 second')",
+    );
+    text = await scrape();
+    expect(drill(text, "northstack_backup_last_run_success")).toEqual([1]);
+    expect(drill(text, "northstack_backup_last_duration_seconds")).toEqual([34]);
+    expect(
+      Math.abs(Date.now() / 1000 - drill(text, "northstack_backup_last_success_timestamp_seconds")[0]),
+    ).toBeLessThan(300);
+    expect(sample(text, "pg_exporter_last_scrape_error")).toEqual([0]);
+  });
 });

@@ -1,4 +1,5 @@
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -83,7 +84,11 @@ test("a backup is kept only after its restore check passes", () => {
     /restore check passed for .*postgres-2026-11-01\.dump\.partial: 3 tables, row counts equal/,
   );
   expect(result.code).toBe(0);
-  expect(listAll("daily")).toEqual(["postgres-2026-11-01.dump", "postgres-2026-11-01.dump.roles.sql"]);
+  expect(listAll("daily")).toEqual([
+    "postgres-2026-11-01.dump",
+    "postgres-2026-11-01.dump.manifest",
+    "postgres-2026-11-01.dump.roles.sql",
+  ]);
   expect(list("weekly")).toEqual(["postgres-2026-11-01.dump"]);
   expect(run(["check"]).code).toBe(0);
 });
@@ -93,6 +98,8 @@ test("a kept backup is recorded in the database for the exporter, readable by pg
     "select kind, object, size_bytes::bigint > 0 as sized, duration_seconds >= 0 as timed, finished_at > now() - interval '10 minutes' as recent from northstack_ops.backup_runs",
   );
   expect(rows).toEqual([{ kind: "dump", object: "postgres-2026-11-01.dump", sized: true, timed: true, recent: true }]);
+  const [{ succeeded }] = await query("select succeeded from northstack_ops.backup_runs");
+  expect(succeeded).toBe(true);
   const [grant] = await query(
     "select has_table_privilege('pg_monitor', 'northstack_ops.backup_runs', 'select') as monitor, has_table_privilege('anon', 'northstack_ops.backup_runs', 'select') as anon",
   );
@@ -116,8 +123,28 @@ test("the restore check runs on a throwaway server in the job, never on the prod
   expect(await query("select datname from pg_database order by 1")).toEqual(before);
   // the throwaway server's directory is gone too
   expect(fs.readdirSync(path.join(dir, "backups")).filter((f) => f.startsWith("verify-"))).toEqual([]);
-  fs.rmSync(path.join(dir, "backups", "daily", "postgres-2026-11-02.dump"));
-  fs.rmSync(path.join(dir, "backups", "daily", "postgres-2026-11-02.dump.roles.sql"));
+  for (const suffix of ["", ".roles.sql", ".manifest"]) {
+    fs.rmSync(path.join(dir, "backups", "daily", `postgres-2026-11-02.dump${suffix}`));
+  }
+});
+
+test("the manifest beside a dump ties it to its dump and roles, and holds rows and a checksum per table", () => {
+  const daily = path.join(dir, "backups", "daily");
+  const lines = fs.readFileSync(path.join(daily, "postgres-2026-11-01.dump.manifest"), "utf8").trim().split("\n");
+  const sha = (file: string) =>
+    createHash("sha256")
+      .update(fs.readFileSync(path.join(daily, file)))
+      .digest("hex");
+  expect(lines[0]).toBe(`archive postgres-2026-11-01.dump ${sha("postgres-2026-11-01.dump")}`);
+  expect(lines[1]).toBe(`roles ${sha("postgres-2026-11-01.dump.roles.sql")}`);
+  expect(lines.slice(2).map((l) => l.replace(/\|-?\d+$/, "|<sum>"))).toEqual([
+    "northstack_ops.backup_runs|0|<sum>",
+    "public.notes|250|<sum>",
+    "public.profiles|40|<sum>",
+  ]);
+  // An empty table's checksum is 0; a filled one's is not.
+  expect(lines[2]).toBe("northstack_ops.backup_runs|0|0");
+  expect(lines[3]).not.toMatch(/\|0$/);
 });
 
 test("the roles file carries the application roles without passwords, and not the admin roles", () => {
@@ -184,7 +211,7 @@ test("retention keeps 7 daily and 4 weekly dumps over five weeks of backups", ()
     ),
   );
   // each roles file goes with its dump
-  expect(listAll("daily")).toEqual(list("daily").flatMap((d) => [d, `${d}.roles.sql`]));
+  expect(listAll("daily")).toEqual(list("daily").flatMap((d) => [d, `${d}.manifest`, `${d}.roles.sql`]));
   // weekly promotions happened on Nov 1, 8, 15, 22, 29 and Dec 6 would be next; the newest four stay
   expect(list("weekly")).toEqual(
     ["2026-11-08", "2026-11-15", "2026-11-22", "2026-11-29"].map((d) => `postgres-${d}.dump`),
@@ -220,7 +247,7 @@ test("bad retention arguments are rejected", () => {
 });
 
 describe("cloud stacks: dump, then upload to the backup bucket", () => {
-  // A stand-in for the AWS CLI against a versioned bucket: `s3 cp` writes the current object, stamped
+  // A stand-in for the AWS CLI against a versioned bucket: `s3 cp` downloads the current object, or writes it, stamped
   // with BACKUP_DATE as its upload time, and records a version (named after the uploaded file);
   // `s3 ls` prints the upload time as S3 does. Every call is logged. A real upload to S3 or GCS cannot
   // run here; what is tested is the script's keys and weekly logic.
@@ -230,7 +257,12 @@ echo "$*" >> "$FAKE_S3_ROOT/calls.log"
 [ "$1" = s3 ] || exit 252
 case "$2" in
   cp)
-    src=\${@: -2:1}; dst=\${@: -1}; path=\${dst#s3://}
+    src=\${@: -2:1}; dst=\${@: -1}
+    if [ "\${src#s3://}" != "$src" ]; then
+      [ -f "$FAKE_S3_ROOT/\${src#s3://}" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found" >&2; exit 1; }
+      cp "$FAKE_S3_ROOT/\${src#s3://}" "$dst"; exit ;
+    fi
+    path=\${dst#s3://}
     mkdir -p "$FAKE_S3_ROOT/$(dirname "$path")" "$FAKE_S3_ROOT/.versions/$path" && cp "$src" "$FAKE_S3_ROOT/$path"
     touch -d "\${BACKUP_DATE:-now}" "$FAKE_S3_ROOT/$path" && cp "$src" "$FAKE_S3_ROOT/.versions/$path/\${src##*/}" ;;
   ls)
@@ -289,6 +321,7 @@ esac
     );
     expect(fs.readdirSync(scratch).sort()).toEqual([
       "postgres-2027-03-07T063005Z.dump",
+      "postgres-2027-03-07T063005Z.dump.manifest",
       "postgres-2027-03-07T063005Z.dump.roles.sql",
       "started",
     ]);
@@ -296,15 +329,17 @@ esac
     expect(record?.code).toBe(0);
     // The first upload: daily, and weekly since there is no weekly dump yet; the roles go first.
     expect(upload?.code).toBe(0);
-    expect(objects("daily")).toEqual(["postgres.dump", "postgres.roles.sql"]);
-    expect(objects("weekly")).toEqual(["postgres.dump", "postgres.roles.sql"]);
+    expect(objects("daily")).toEqual(["postgres.dump", "postgres.manifest", "postgres.roles.sql"]);
+    expect(objects("weekly")).toEqual(["postgres.dump", "postgres.manifest", "postgres.roles.sql"]);
     const file = `${scratch}/postgres-2027-03-07T063005Z.dump`;
     expect(calls()).toEqual([
       `s3 cp --only-show-errors ${file}.roles.sql s3://backups/daily/postgres.roles.sql`,
       `s3 cp --only-show-errors ${file} s3://backups/daily/postgres.dump`,
+      `s3 cp --only-show-errors ${file}.manifest s3://backups/daily/postgres.manifest`,
       "s3 ls s3://backups/weekly/postgres.dump",
       `s3 cp --only-show-errors ${file}.roles.sql s3://backups/weekly/postgres.roles.sql`,
       `s3 cp --only-show-errors ${file} s3://backups/weekly/postgres.dump`,
+      `s3 cp --only-show-errors ${file}.manifest s3://backups/weekly/postgres.manifest`,
     ]);
   });
 
@@ -314,8 +349,9 @@ esac
       const { upload } = cronRun(date);
       expect({ date, code: upload?.code }).toEqual({ date, code: 0 });
     }
-    expect(objects("daily")).toEqual(["postgres.dump", "postgres.roles.sql"]);
+    expect(objects("daily")).toEqual(["postgres.dump", "postgres.manifest", "postgres.roles.sql"]);
     expect(versions("daily/postgres.dump")).toHaveLength(8);
+    expect(versions("daily/postgres.manifest")).toHaveLength(8);
     expect(versions("daily/postgres.roles.sql")).toHaveLength(8);
     // Mar 7 was the first; Mar 14 and 21 are 7 days after the current weekly one, the other days are not.
     expect(versions("weekly/postgres.dump")).toEqual([
@@ -328,11 +364,11 @@ esac
   test("on GCS the AWS CLI is pointed at the XML API endpoint", () => {
     const { upload } = cronRun("2027-03-23T06:30:00Z", { BACKUP_S3_ENDPOINT: "https://storage.googleapis.com" });
     expect(upload?.code).toBe(0);
-    const last = calls().slice(-2);
+    const last = calls().slice(-3);
     expect(last[0]).toMatch(
       /^--endpoint-url https:\/\/storage\.googleapis\.com s3 cp --only-show-errors .*postgres-2027-03-23T063000Z\.dump s3:\/\/backups\/daily\/postgres\.dump$/,
     );
-    expect(last[1]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/postgres.dump");
+    expect(last[2]).toBe("--endpoint-url https://storage.googleapis.com s3 ls s3://backups/weekly/postgres.dump");
   });
 
   test("a listing error fails the run instead of guessing, after the daily copy landed", () => {
@@ -357,5 +393,115 @@ esac
     expect(empty.code).not.toBe(0);
     expect(empty.out).toMatch(/upload FAILED: expected one verified dump in .*, found 0/);
     expect(versions("daily/postgres.dump").some((o) => o.startsWith("postgres-2027-04-01"))).toBe(false);
+  });
+  /** One drill CronJob run: the fetch step with the AWS CLI, then the drill step (each like its container). */
+  const drillRun = (extra: Record<string, string> = {}) => {
+    const drillDir = shared(path.join(dir, "drill-"));
+    const env = { DRILL_DIR: drillDir, BACKUP_BUCKET: "backups", FAKE_S3_ROOT: bucketRoot, ...extra };
+    const fetched = run(["fetch"], { ...env, PATH: `${bin}:${process.env.PATH}` });
+    const drill =
+      fetched.code === 0 ? run(["drill"], { ...env, PGPASSWORD: "", RECORD_PGPASSWORD: cluster.password }) : undefined;
+    return { fetched, drill, drillDir };
+  };
+  const lastDrill = async () =>
+    (
+      await query(
+        "select object, succeeded, duration_seconds >= 0 as timed, size_bytes::bigint > 0 as sized from northstack_ops.backup_runs where kind = 'drill' order by finished_at desc limit 1",
+      )
+    )[0];
+  /** The newest upload's name, from the manifest the bucket holds now. */
+  const newest = () =>
+    fs.readFileSync(path.join(bucketRoot, "backups", "daily", "postgres.manifest"), "utf8").split(" ")[1];
+
+  test("the drill restores the newest dump from the bucket away from production and records it", async () => {
+    const databases = await query("select datname from pg_database order by 1");
+    const started = Date.now();
+    const { fetched, drill, drillDir } = drillRun();
+    const seconds = (Date.now() - started) / 1000;
+    expect(fetched.code).toBe(0);
+    // The current versions of the fixed daily keys, the manifest first.
+    expect(calls().slice(-3)).toEqual(
+      ["manifest", "dump", "roles.sql"].map(
+        (key) => `s3 cp --only-show-errors s3://backups/daily/postgres.${key} ${drillDir}/postgres.${key}`,
+      ),
+    );
+    expect(newest()).toBe("postgres-2027-03-30T063000Z.dump");
+    expect(drill?.out).toMatch(
+      /drill passed: postgres-2027-03-30T063000Z\.dump restored in \d+ s, every table's rows and checksum equal to its manifest/,
+    );
+    expect(drill?.code).toBe(0);
+    expect(await lastDrill()).toEqual({
+      object: "postgres-2027-03-30T063000Z.dump",
+      succeeded: true,
+      timed: true,
+      sized: true,
+    });
+    expect(await query("select datname from pg_database order by 1")).toEqual(databases);
+    expect(fs.readdirSync(drillDir).filter((f) => f.startsWith("verify-"))).toEqual([]);
+    console.log(`restore drill of the test data (3 tables, 290 rows): ${seconds.toFixed(1)} s`);
+  }, 60000);
+
+  test("a drill fails, naming the table, when one row differs from the manifest, and records the failure", async () => {
+    // The manifest of a dump taken after one row changed (same row count), beside the dump taken before it.
+    const before = cronRun("2027-04-02T06:30:00Z");
+    expect(before.upload?.code).toBe(0);
+    const daily = path.join(bucketRoot, "backups", "daily");
+    const goodManifest = fs.readFileSync(path.join(daily, "postgres.manifest"), "utf8");
+    await query("update public.notes set body = 'changed' where id = 7");
+    try {
+      const after = cronRun("2027-04-03T06:30:00Z");
+      expect(after.dump.code).toBe(0);
+      const changed = fs.readFileSync(path.join(after.scratch, "postgres-2027-04-03T063000Z.dump.manifest"), "utf8");
+      const [header1, header2] = goodManifest.split("\n");
+      const tampered = [header1, header2, ...changed.split("\n").slice(2)].join("\n");
+      expect(tampered).not.toBe(goodManifest);
+      fs.writeFileSync(path.join(daily, "postgres.manifest"), tampered);
+      fs.copyFileSync(path.join(before.scratch, "postgres-2027-04-02T063000Z.dump"), path.join(daily, "postgres.dump"));
+      fs.copyFileSync(
+        path.join(before.scratch, "postgres-2027-04-02T063000Z.dump.roles.sql"),
+        path.join(daily, "postgres.roles.sql"),
+      );
+      const { drill } = drillRun();
+      expect(drill?.code).not.toBe(0);
+      expect(drill?.out).toMatch(
+        /table public\.notes: 250 rows on both sides, but checksum -?\d+ in the manifest, -?\d+ restored/,
+      );
+      expect(drill?.out).not.toMatch(/table public\.profiles/);
+      expect(drill?.out).toMatch(/drill FAILED for postgres-2027-04-02T063000Z\.dump: the restored copy differs/);
+      expect(await lastDrill()).toEqual({
+        object: "postgres-2027-04-02T063000Z.dump",
+        succeeded: false,
+        timed: true,
+        sized: true,
+      });
+    } finally {
+      await query("update public.notes set body = 'note 7' where id = 7");
+    }
+  }, 120000);
+
+  test("a drill fails when the dump in the bucket is not the one its manifest describes", async () => {
+    const daily = path.join(bucketRoot, "backups", "daily");
+    const older = versions("daily/postgres.dump")[0];
+    fs.copyFileSync(
+      path.join(bucketRoot, ".versions", "backups", "daily", "postgres.dump", older),
+      path.join(daily, "postgres.dump"),
+    );
+    const { drill } = drillRun();
+    expect(drill?.code).not.toBe(0);
+    expect(drill?.out).toMatch(/postgres\.dump is not postgres-\S+\.dump, the dump the manifest describes/);
+    expect((await lastDrill()).succeeded).toBe(false);
+  });
+
+  test("a drill that cannot download records a failed drill", async () => {
+    fs.rmSync(path.join(bucketRoot, "backups", "daily", "postgres.roles.sql"));
+    const recorded = await query("select count(*)::int as n from northstack_ops.backup_runs where kind = 'drill'");
+    const { fetched, drill } = drillRun();
+    expect(fetched.code).toBe(0);
+    expect(drill?.code).not.toBe(0);
+    expect(drill?.out).toMatch(/drill FAILED for .*: downloading s3:\/\/backups\/daily\/postgres\.roles\.sql FAILED/);
+    expect(await query("select count(*)::int as n from northstack_ops.backup_runs where kind = 'drill'")).toEqual([
+      { n: recorded[0].n + 1 },
+    ]);
+    expect((await lastDrill()).succeeded).toBe(false);
   });
 });

@@ -647,6 +647,7 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
         expect(associations).toEqual([
           [namespace, "supabase-storage", `northstack-${stack}`],
           [namespace, "backup", `northstack-${stack}`],
+          [namespace, "backup-drill", `northstack-${stack}`],
         ]);
         expect([storage.serviceAccountName, backup.serviceAccountName]).toEqual(["supabase-storage", "backup"]);
         const accounts = ofType(get(), "kubernetes:core/v1:ServiceAccount").map((a) => [
@@ -657,6 +658,7 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           ["monitoring-log-shipper", false],
           ["supabase-storage", false],
           ["backup", false],
+          ["backup-drill", false],
         ]);
         for (const name of ["supabase-storage", "backup"]) expect(agentEgress(name)).toHaveLength(1);
         for (const name of ["api", "kong", "supabase-auth", "supabase-migrate"]) expect(agentEgress(name)).toEqual([]);
@@ -694,9 +696,10 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           [get().outputs.storageBucket, "roles/storage.objectUser"],
           [get().outputs.backupBucket, "roles/storage.objectCreator"],
           [get().outputs.backupBucket, "roles/storage.legacyBucketReader"],
+          [get().outputs.backupBucket, "roles/storage.legacyObjectReader"],
         ]);
         for (const key of ofType(get(), "gcp:storage/hmacKey:HmacKey"))
-          expect(key.inputs.serviceAccountEmail).toMatch(new RegExp(`^ns-${stack}-(storage|backup)@`));
+          expect(key.inputs.serviceAccountEmail).toMatch(new RegExp(`^ns-${stack}-(storage|backup|backup-drill)@`));
       }
     },
   );
@@ -750,6 +753,84 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
     // It reaches Postgres and the object store: it is a data client.
     const egress = JSON.stringify(
       (workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", "backup").inputs.spec as Obj).egress,
+    );
+    expect(egress).toContain('"port":5432');
+    expect(egress).toContain('"port":443');
+  });
+
+  test("the restore drill runs on its own schedule, downloads with a read-only identity and restores in its own pod, all non-root", () => {
+    const cron = workload("kubernetes:batch/v1:CronJob", "backup-drill");
+    expect(cron.inputs.spec).toEqual(expect.objectContaining({ schedule: "30 9 * * *", concurrencyPolicy: "Forbid" }));
+    const pod = podOf("backup-drill");
+    const [fetch, ...moreInit] = pod.initContainers as Obj[];
+    const [drill] = pod.containers as Obj[];
+    expect(moreInit).toEqual([]);
+    expect([fetch.image, fetch.args, (fetch.securityContext as Obj).runAsUser]).toEqual([
+      "amazon/aws-cli:2.22.35",
+      ["fetch"],
+      1000,
+    ]);
+    expect([drill.image, drill.args, (drill.securityContext as Obj).runAsUser]).toEqual([
+      "postgres:15.8-bookworm",
+      ["drill"],
+      999,
+    ]);
+    // Only the drill step logs in to Postgres, as the backup role, to record the drill.
+    expect(envOf(drill)).toEqual(
+      expect.objectContaining({ PGUSER: "northstack_backup", PGPASSWORD: "from-secret", DRILL_DIR: "/drill" }),
+    );
+    expect(envOf(fetch).PGPASSWORD).toBeUndefined();
+    expect(envOf(fetch)).toEqual(
+      expect.objectContaining({
+        DRILL_DIR: "/drill",
+        BACKUP_BUCKET: get().outputs.backupBucket,
+        PGDATABASE: "postgres",
+      }),
+    );
+    expect(configFile("backup-drill", "backup.sh")?.["backup.sh"]).toBe(renderBackupScript());
+    expect(pod.automountServiceAccountToken).toBe(false);
+    if (cloud === "aws") {
+      expect(pod.serviceAccountName).toBe("backup-drill");
+      expect(agentEgress("backup-drill")).toHaveLength(1);
+      expect(secretKeysOf("backup-drill")).not.toContain("AWS_SECRET_ACCESS_KEY");
+      const policies = Object.fromEntries(
+        ofType(get(), "aws:iam/rolePolicy:RolePolicy").map((r) => [r.name, JSON.parse(String(r.inputs.policy))]),
+      );
+      const writerKey = (policies["backup-identity-policy"].Statement as Obj[]).find(
+        (st) => st.Sid === "BucketKey",
+      )?.Resource;
+      expect(writerKey).toEqual(expect.stringContaining("kms"));
+      // Exactly: read the daily dumps and decrypt them; no list, write or delete, nothing else in the bucket.
+      expect(policies["backup-drill-identity-policy"]).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "ReadDumps",
+            Effect: "Allow",
+            Action: "s3:GetObject",
+            Resource: [`arn:aws:s3:::northstack-${stack}-backups-111122223333/daily/*`],
+          },
+          {
+            Sid: "BucketKey",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            // The stack key, as the backup job's.
+            Resource: writerKey,
+          },
+        ],
+      });
+    } else {
+      expect(secretKeysOf("backup-drill")).toEqual(
+        expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]),
+      );
+      const grants = ofType(get(), "gcp:storage/bucketIAMMember:BucketIAMMember")
+        .filter((g) => /^backup-drill-credentials/.test(g.name))
+        .map((g) => [g.inputs.bucket, g.inputs.role]);
+      // storage.objects.get only: no listing, no writes.
+      expect(grants).toEqual([[get().outputs.backupBucket, "roles/storage.legacyObjectReader"]]);
+    }
+    const egress = JSON.stringify(
+      (workload("kubernetes:networking.k8s.io/v1:NetworkPolicy", "backup-drill").inputs.spec as Obj).egress,
     );
     expect(egress).toContain('"port":5432');
     expect(egress).toContain('"port":443');
@@ -871,7 +952,7 @@ describe("variants", () => {
     ]);
   });
 
-  test("an alert webhook lets Alertmanager, and only it besides storage, backups, the gateway probe and the log shipper, reach HTTPS", async () => {
+  test("an alert webhook lets Alertmanager, and only it besides storage, backups, the drill, the gateway probe and the log shipper, reach HTTPS", async () => {
     const p = await plan("staging", { "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts" });
     const httpsClients = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
       .filter((np) =>
@@ -882,6 +963,7 @@ describe("variants", () => {
       .map((np) => (np.inputs.metadata as Obj).name);
     expect(httpsClients.sort()).toEqual([
       "backup",
+      "backup-drill",
       "monitoring-alertmanager",
       // It probes the gateway at its public address, as a client would.
       "monitoring-blackbox-exporter",

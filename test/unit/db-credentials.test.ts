@@ -36,6 +36,8 @@ const OWN_WORKLOAD: Record<DbClient, string> = {
   backup: "backup",
 };
 const JOB = "supabase-migrate";
+/** The cloud restore drill records its result with the backup role's login (it may write only northstack_ops.backup_runs). */
+const SHARED_WITH: Partial<Record<DbClient, string>> = { backup: "backup-drill" };
 
 const labelsOf = (r: PlannedResource) =>
   Object.fromEntries(((r.inputs.labels as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]));
@@ -77,7 +79,7 @@ describe.each([
     plan = await planStack({ stack, set });
   });
 
-  test("each client's password reaches its own workload and the migration job, nothing else", () => {
+  test("each client's password reaches its own workload (and the backup's its drill) and the migration job, nothing else", () => {
     const secrets = jobSecrets(plan);
     const seen = new Set<string>();
     for (const client of DB_CLIENTS) {
@@ -89,7 +91,11 @@ describe.each([
       seen.add(password);
       expect({ client, holders: holdersOf(plan, password) }).toEqual({
         client,
-        holders: [OWN_WORKLOAD[client], JOB].sort(),
+        holders: [
+          OWN_WORKLOAD[client],
+          ...(SHARED_WITH[client] && stack !== "dev" ? [SHARED_WITH[client]] : []),
+          JOB,
+        ].sort(),
       });
     }
     expect(seen.size).toBe(DB_CLIENTS.length);

@@ -81,15 +81,20 @@ describe("Alertmanager reaches exactly its receivers' ports", () => {
     expect(egressClients(devCfg).publicEgress.map((e) => e.client)).toEqual([
       "supabase-storage",
       "backup",
+      "backup-drill",
       "monitoring-blackbox-exporter",
     ]);
     const off = parseConfig(ns({ monitoring: "false", ...email }), "dev");
-    expect(egressClients(off).publicEgress.map((e) => e.client)).toEqual(["supabase-storage", "backup"]);
+    expect(egressClients(off).publicEgress.map((e) => e.client)).toEqual([
+      "supabase-storage",
+      "backup",
+      "backup-drill",
+    ]);
   });
 });
 
 describe("object storage and the data services", () => {
-  test("on 443, Storage and the backup job reach the object store and the probe the gateway, each named", () => {
+  test("on 443, Storage, the backup job and its drill reach the object store and the probe the gateway, each named", () => {
     expect(egressClients(config(email)).publicEgress.filter((e) => e.ports.includes(443))).toEqual([
       {
         client: "supabase-storage",
@@ -104,6 +109,12 @@ describe("object storage and the data services", () => {
           "the backup job writes its dumps to S3, whose API endpoints are public addresses that change, with no fixed range to name",
       },
       {
+        client: "backup-drill",
+        ports: [443],
+        reason:
+          "the restore drill reads the newest dump from S3, whose API endpoints are public addresses that change, with no fixed range to name",
+      },
+      {
         client: "monitoring-blackbox-exporter",
         ports: [443],
         reason: "the blackbox exporter probes the gateway at its public address, as clients reach it",
@@ -114,10 +125,11 @@ describe("object storage and the data services", () => {
     ).toMatch(/^the backup job writes its dumps to GCS,/);
   });
 
-  test("Storage off: no bucket user but the backup job; GoTrue never leaves the namespace", () => {
+  test("Storage off: no bucket user but the backup job and its drill; GoTrue never leaves the namespace", () => {
     const cfg = config({ ...email, supabaseStorage: "false" });
     expect(egressClients(cfg).publicEgress.map((e) => e.client)).toEqual([
       "backup",
+      "backup-drill",
       "monitoring-alertmanager",
       "monitoring-blackbox-exporter",
     ]);
@@ -137,6 +149,7 @@ describe("object storage and the data services", () => {
       "supabase-storage",
       "supabase-meta",
       "backup",
+      "backup-drill",
       "monitoring-postgres-exporter",
     ]);
     expect(clients.redis).toEqual(["api", "billing", "kong", "monitoring-redis-exporter"]);

@@ -93,6 +93,7 @@ const EXPECTED: Record<string, Expected> = {
   },
   "supabase-migrate": { ingress: [], calls: [], needs: ["postgres"] },
   backup: { ingress: [], calls: [], needs: ["postgres", "objectStore"] },
+  "backup-drill": { ingress: [], calls: [], needs: ["postgres", "objectStore"] },
   "monitoring-prometheus": {
     ingress: ["pod:monitoring-grafana:9090", "pod:monitoring-prometheus:9090"],
     calls: [
@@ -195,6 +196,9 @@ describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
       ],
       backup: [
         `public addresses on TCP 443: the backup job writes its dumps to ${objectStore}, whose API endpoints are public addresses that change, with no fixed range to name`,
+      ],
+      "backup-drill": [
+        `public addresses on TCP 443: the restore drill reads the newest dump from ${objectStore}, whose API endpoints are public addresses that change, with no fixed range to name`,
       ],
       "monitoring-alertmanager": [
         "public addresses on TCP 587: Alertmanager delivers to the SMTP smarthost smtp.northstack.example:587: internet services addressed by name, with no fixed range to name",
