@@ -1,4 +1,6 @@
 /** Type-checking happens once in `npm run typecheck`; jest only transpiles. */
+const os = require("os");
+
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
@@ -6,6 +8,13 @@ module.exports = {
   transform: {
     "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
   },
+  // jest's default (one worker fewer than CPUs) runs everything in one process on a 2-CPU machine,
+  // while the integration tests spend much of their time waiting on PostgreSQL, pgBackRest and
+  // other child processes: one worker per CPU, at least two.
+  maxWorkers: Math.max(2, os.availableParallelism ? os.availableParallelism() : os.cpus().length),
+  // One scratch directory per run for what test files share (test/global-setup.js).
+  globalSetup: "<rootDir>/test/global-setup.js",
+  globalTeardown: "<rootDir>/test/global-teardown.js",
   testTimeout: 60000,
   reporters: ["default", "<rootDir>/scripts/jest-summary-reporter.js"],
 };

@@ -11,8 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, ENVIRONMENTS, Environment } from "../components/config";
 import { PlannedResource } from "./lib/mock-program";
-import { PROJECT_ROOT, StackPlan, planStack } from "./lib/plan";
-import { PolicyResult, evaluatePlan } from "./lib/plan-policies";
+import type { StackPlan } from "./lib/plan";
+import type { PolicyResult } from "./lib/plan-policies";
 
 interface CliArgs {
   stack: string;
@@ -193,6 +193,10 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // The planner and the pack load here, once the arguments are checked: the Pulumi SDK takes seconds
+  // to load, and a usage error need not wait for it.
+  const { PROJECT_ROOT, planStack } = await import("./lib/plan");
+  const { evaluatePlan } = await import("./lib/plan-policies");
   let plan: StackPlan;
   try {
     plan = await planStack({ stack: args.stack, set: args.set });

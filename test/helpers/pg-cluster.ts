@@ -1,7 +1,13 @@
 /**
- * A throwaway PostgreSQL 15 cluster for integration tests: initdb into a temporary directory as
- * the `postgres` OS user (initdb refuses to run as root), start it on a free TCP port on
- * 127.0.0.1 with its unix socket in the same directory, and remove everything on stop.
+ * A throwaway PostgreSQL 15 cluster for integration tests: a data directory initialised by initdb
+ * as the `postgres` OS user (initdb refuses to run as root), started on a free TCP port on
+ * 127.0.0.1 with its unix socket in the same directory, and removed on stop.
+ *
+ * initdb is the slowest part of a start, and every cluster of a run would produce the same
+ * directory, so under the repo's jest config (NORTHSTACK_TEST_CACHE, test/global-setup.js) initdb
+ * runs once per run and each cluster starts from a copy of its output, with a password of its own
+ * set before the cluster is handed out. Copies share initdb's system identifier; each pgBackRest
+ * test has a repository of its own, so nothing compares them.
  */
 import { execFile, execFileSync } from "child_process";
 import { randomBytes } from "crypto";
@@ -10,7 +16,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import type { ClientConfig } from "pg";
+import { Client, ClientConfig } from "pg";
 
 const execFileAsync = promisify(execFile);
 
@@ -61,19 +67,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "northstack-pg-"));
-  const dataDir = path.join(dir, "data");
-  const password = randomBytes(18).toString("base64url");
+const run = (binary: string, args: string[]): string => {
+  const [cmd, argv] = asPostgres(binary, args);
+  return execFileSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+};
+
+/** initdb into `dataDir` (whose parent `dir` the postgres user owns) with `password` for the superuser. */
+function initdb(dir: string, dataDir: string, password: string): void {
   const pwfile = path.join(dir, "pwfile");
   fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
   if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
-
-  const run = (binary: string, args: string[]): string => {
-    const [cmd, argv] = asPostgres(binary, args);
-    return execFileSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  };
-
   run("initdb", [
     "-D",
     dataDir,
@@ -88,6 +91,42 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     "--no-sync",
   ]);
   fs.rmSync(pwfile);
+}
+
+/**
+ * The run's initialised data directory, made on first use: initdb into a directory of our own, then
+ * renamed into place, so that a concurrent worker sees all of it or nothing (a rename onto a
+ * directory another worker has already put there fails, and ours is dropped).
+ */
+function templateDataDir(cacheDir: string): string {
+  const template = path.join(cacheDir, "pg15-template");
+  const dataDir = path.join(template, "data");
+  if (fs.existsSync(dataDir)) return dataDir;
+  const build = fs.mkdtempSync(path.join(cacheDir, "pg15-template-build-"));
+  try {
+    initdb(build, path.join(build, "data"), randomBytes(18).toString("base64url"));
+    fs.renameSync(build, template);
+  } catch (e) {
+    if (!fs.existsSync(dataDir)) throw e;
+  } finally {
+    fs.rmSync(build, { recursive: true, force: true });
+  }
+  return dataDir;
+}
+
+export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "northstack-pg-"));
+  const dataDir = path.join(dir, "data");
+  const password = randomBytes(18).toString("base64url");
+  const cacheDir = process.env.NORTHSTACK_TEST_CACHE;
+  const fromTemplate = cacheDir !== undefined && fs.existsSync(cacheDir);
+  if (fromTemplate) {
+    // cp -a keeps the postgres user's ownership and the 0700 mode the server insists on.
+    execFileSync("cp", ["-a", templateDataDir(cacheDir), dataDir]);
+    if (asRoot) execFileSync("chown", ["postgres:postgres", dir]);
+  } else {
+    initdb(dir, dataDir, password);
+  }
 
   let configFile: string | undefined;
   if (options.configText !== undefined) {
@@ -124,6 +163,17 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
       : "";
     fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`postgres did not start: ${(e as Error).message}\n${log}`);
+  }
+  if (fromTemplate) {
+    // A password of this cluster's own, set over the socket (trust) before the cluster is handed out.
+    const client = new Client({ host: dir, port, user: "postgres", database: "postgres" });
+    await client.connect();
+    try {
+      await client.query("SET password_encryption = 'scram-sha-256'");
+      await client.query(`ALTER ROLE postgres PASSWORD '${password}'`);
+    } finally {
+      await client.end();
+    }
   }
 
   let stopped = false;

@@ -31,7 +31,7 @@ function plan(...args: string[]) {
     process.execPath,
     [
       "-r",
-      "ts-node/register/transpile-only",
+      "./scripts/register.js",
       "scripts/plan.ts",
       ...args,
       "--set",

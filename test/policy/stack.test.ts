@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { evaluatePolicies } from "../../policy/evaluate";
 import { PlannedResource } from "../../scripts/lib/mock-program";
-import { StackPlan, planStack } from "../../scripts/lib/plan";
+import type { StackPlan } from "../../scripts/lib/plan";
+import { sharedPlan } from "../helpers/shared-plan";
 
 const policyConfig = (stack: string) =>
   JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "..", "policy", `config.${stack}.json`), "utf8")) as Record<
@@ -16,7 +17,7 @@ const policyConfig = (stack: string) =>
 
 let plan: StackPlan;
 beforeAll(async () => {
-  plan = await planStack({ stack: "dev" });
+  plan = await sharedPlan("dev");
 });
 
 /** Every finding but images-by-digest's advice on third-party images pinned by tag (tested on its own). */

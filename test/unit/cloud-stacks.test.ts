@@ -13,6 +13,7 @@ import { evaluatePlan } from "../../scripts/lib/plan-policies";
 import { validateCloudConfig } from "../../stacks/cloud";
 import { kubernetesSchemaProblems } from "../helpers/k8s-schema";
 import { northstackHardeningProblems, podSecurityProblems } from "../helpers/pod-security";
+import { sharedPlan } from "../helpers/shared-plan";
 
 type Obj = Record<string, unknown>;
 type Cloud = "aws" | "gcp";
@@ -22,17 +23,8 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const SECRET_MARK = "[secret]";
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
 
-/** One plan in a fresh module registry, so that each runs index.ts from scratch. */
-async function plan(stack: Stack, set: Record<string, string>): Promise<StackPlan> {
-  let result: StackPlan | undefined;
-  await jest.isolateModulesAsync(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { planStack } = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
-    result = await planStack({ stack, set });
-  });
-  if (!result) throw new Error(`no plan for ${stack}`);
-  return result;
-}
+/** One plan, run from scratch once per jest run and shared with the other files that plan it. */
+const plan = (stack: Stack, set: Record<string, string>): Promise<StackPlan> => sharedPlan(stack, set);
 
 /** Runs index.ts with a config that must fail; returns the error and what was registered anyway. */
 async function attempt(

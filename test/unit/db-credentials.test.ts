@@ -10,18 +10,7 @@ import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import { DatabaseCredentials } from "../../components/secrets";
 import { PlannedResource, runUnderMocks } from "../../scripts/lib/mock-program";
 import type { StackPlan } from "../../scripts/lib/plan";
-
-/** One plan in a fresh module registry, so that each runs index.ts from scratch. */
-async function planStack(options: { stack: string; set: Record<string, string> }): Promise<StackPlan> {
-  let result: StackPlan | undefined;
-  await jest.isolateModulesAsync(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const plan = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
-    result = await plan.planStack(options);
-  });
-  if (!result) throw new Error(`no plan for ${options.stack}`);
-  return result;
-}
+import { sharedPlan } from "../helpers/shared-plan";
 
 /** The workload each client's password is for, by workload name. */
 const OWN_WORKLOAD: Record<DbClient, string> = {
@@ -76,7 +65,7 @@ describe.each([
 ])("the %s stack %j", (stack, set) => {
   let plan: StackPlan;
   beforeAll(async () => {
-    plan = await planStack({ stack, set });
+    plan = await sharedPlan(stack, set);
   });
 
   test("each client's password reaches its own workload (and the backup's its drill) and the migration job, nothing else", () => {

@@ -2,11 +2,12 @@ import { IMAGES } from "../../components/images";
 import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import { MIGRATIONS_LABEL } from "../../components/workload";
 import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
-import { StackPlan, planStack } from "../../scripts/lib/plan";
+import type { StackPlan } from "../../scripts/lib/plan";
+import { sharedPlan } from "../helpers/shared-plan";
 
 let plan: StackPlan;
 beforeAll(async () => {
-  plan = await planStack({ stack: "dev" });
+  plan = await sharedPlan("dev");
 });
 
 const allContainers = () => plan.resources.filter((r) => r.type === "docker:index/container:Container");

@@ -51,8 +51,18 @@ test("scripts/plan.sh dev --json, run from any directory, is one JSON document w
   expect(stdout).toContain('"[secret]"');
 });
 
+/** `plan dev --out DIR`, run once: the tree it prints and the files it writes are checked separately. */
+let devOut: { out: string; run: ReturnType<typeof plan> } | undefined;
+function planDevOut() {
+  if (!devOut) {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "dev");
+    devOut = { out, run: plan("dev", "--out", out) };
+  }
+  return devOut;
+}
+
 test("plan prints the tree, the counts per type and the policy results", () => {
-  const { code, stdout } = plan("dev");
+  const { code, stdout } = planDevOut().run;
   expect(code).toBe(0);
   expect(stdout).toMatch(/northstack:edge:Kong\s+kong/);
   expect(stdout).toMatch(/Resources: \d+/);
@@ -110,8 +120,9 @@ describe("--out", () => {
 });
 
 test("--out writes the rendered config files", () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "dev");
-  expect(plan("dev", "--out", out).code).toBe(0);
+  const { out, run } = planDevOut();
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain(`Rendered config files written to ${out}`);
   const files: string[] = [];
   const walk = (d: string) =>
     fs

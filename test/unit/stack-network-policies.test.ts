@@ -5,20 +5,13 @@
  */
 import type { StackPlan } from "../../scripts/lib/plan";
 import { reachByWorkload, Reach } from "../helpers/network-reach";
+import { sharedPlan } from "../helpers/shared-plan";
 
 type Cloud = "aws" | "gcp";
 const NAMESPACE = "northstack-prod";
 
-async function plan(cloud: Cloud, set: Record<string, string> = {}): Promise<StackPlan> {
-  let result: StackPlan | undefined;
-  await jest.isolateModulesAsync(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { planStack } = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
-    result = await planStack({ stack: "prod", set: { "northstack:cloud": cloud, ...set } });
-  });
-  if (!result) throw new Error(`no plan for prod on ${cloud}`);
-  return result;
-}
+const plan = (cloud: Cloud, set: Record<string, string> = {}): Promise<StackPlan> =>
+  sharedPlan("prod", { "northstack:cloud": cloud, ...set });
 
 const reach = new Map<Cloud, Record<string, Reach>>();
 beforeAll(async () => {
