@@ -216,12 +216,13 @@ async function startPostgresAndExporter(exporterPort: number, queriesFile: strin
     passwordEnv(passwords),
   );
   if (job.status !== 0) throw new Error(`the dev stack's migration job failed:\n${job.output}`);
-  // One kept dump, recorded as the backup job records it (its role, one READ WRITE transaction).
+  // One kept dump and one passed drill, recorded as the jobs record them (the backup role, one READ
+  // WRITE transaction).
   const backup = new Client(cluster.connection(CLIENT_ROLES.backup, passwords.backup));
   await backup.connect();
   try {
     await backup.query(
-      "BEGIN READ WRITE; INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES ('dump', 12, 34567, 'live-fire.dump'); COMMIT",
+      "BEGIN READ WRITE; INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES ('dump', 12, 34567, 'live-fire.dump'), ('drill', 3, 34567, 'live-fire.dump'); COMMIT",
     );
   } finally {
     await backup.end();
