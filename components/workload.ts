@@ -68,10 +68,11 @@ export interface WorkloadSpec {
    */
   readonly serviceAccount?: ServiceAccountSpec;
   /**
-   * Access to the Kubernetes API in the stack's namespace (Kubernetes only; needs `serviceAccount`):
-   * the runtime grants exactly `rules` through a namespaced Role bound to the workload's
-   * ServiceAccount, mounts that account's API token in this workload's pods alone, and opens egress
-   * to the API server. The Docker runtime refuses it. Default: none, no token is mounted.
+   * Access to the Kubernetes API (Kubernetes only; needs `serviceAccount`): the runtime grants exactly
+   * `rules` in the stack's namespace through a Role, and `clusterRules` through a ClusterRole, each
+   * bound to the workload's ServiceAccount alone; it mounts that account's API token in this
+   * workload's pods alone, and opens egress to the API server. The Docker runtime refuses it.
+   * Default: none, no token is mounted.
    */
   readonly kubernetesApi?: KubernetesApiSpec;
   /** Services that must exist before this one (by spec name). Default: none. */
@@ -117,9 +118,18 @@ export interface ServiceAccountSpec {
 }
 
 export interface KubernetesApiSpec {
-  /** What the workload may do, as Role rules; no wildcard, and none of the verbs that widen access. */
-  readonly rules: readonly KubernetesApiRule[];
-  /** Why the workload needs the API at all, shown as the Role's annotation. */
+  /**
+   * What the workload may do in the stack's namespace, as Role rules; no wildcard, and none of the
+   * verbs that widen access. Default: none.
+   */
+  readonly rules?: readonly KubernetesApiRule[];
+  /**
+   * What the workload may read beyond the namespace, as ClusterRole rules: cluster-scoped objects
+   * (nodes) and their subresources (nodes/proxy). Reading only (KUBERNETES_CLUSTER_API_VERBS), no
+   * wildcard. Default: none.
+   */
+  readonly clusterRules?: readonly KubernetesApiRule[];
+  /** Why the workload needs the API at all, shown as the Role's and ClusterRole's annotation. */
   readonly reason: string;
 }
 
@@ -133,6 +143,8 @@ export interface KubernetesApiRule {
 
 /** Verbs a workload may be granted: reading and ordinary writes, never escalate, bind or impersonate. */
 export const KUBERNETES_API_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
+/** Verbs a workload may be granted across the cluster: reading only. */
+export const KUBERNETES_CLUSTER_API_VERBS = ["get", "list", "watch"] as const;
 
 export interface PortSpec {
   readonly name: string;
@@ -240,6 +252,26 @@ function initStepProblems(spec: WorkloadSpec): string[] {
   return problems;
 }
 
+function apiRuleProblems(
+  field: "rules" | "clusterRules",
+  rules: readonly KubernetesApiRule[],
+  allowed: readonly string[],
+): string[] {
+  const problems: string[] = [];
+  rules.forEach((rule, i) => {
+    const at = `kubernetesApi.${field}[${i}]`;
+    if (rule.resources.length === 0 || rule.verbs.length === 0)
+      problems.push(`${at}: resources and verbs must not be empty`);
+    for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs])
+      if (value.includes("*")) problems.push(`${at}: ${JSON.stringify(value)} is a wildcard; name each item`);
+    for (const verb of rule.verbs) {
+      if (!verb.includes("*") && !allowed.includes(verb))
+        problems.push(`${at}: verb ${JSON.stringify(verb)} is not allowed; allowed: ${allowed.join(", ")}`);
+    }
+  });
+  return problems;
+}
+
 function kubernetesApiProblems(spec: WorkloadSpec): string[] {
   const api = spec.kubernetesApi;
   if (!api) return [];
@@ -247,20 +279,12 @@ function kubernetesApiProblems(spec: WorkloadSpec): string[] {
   if (!spec.serviceAccount)
     problems.push("kubernetesApi needs a serviceAccount of the workload's own, to bind the Role to");
   if (api.reason.trim() === "") problems.push("kubernetesApi.reason is empty; say why the workload reads the API");
-  if (api.rules.length === 0) problems.push("kubernetesApi.rules is empty; list what the workload may do");
-  api.rules.forEach((rule, i) => {
-    const at = `kubernetesApi.rules[${i}]`;
-    if (rule.resources.length === 0 || rule.verbs.length === 0)
-      problems.push(`${at}: resources and verbs must not be empty`);
-    for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs])
-      if (value.includes("*")) problems.push(`${at}: ${JSON.stringify(value)} is a wildcard; name each item`);
-    for (const verb of rule.verbs) {
-      if (!verb.includes("*") && !(KUBERNETES_API_VERBS as readonly string[]).includes(verb))
-        problems.push(
-          `${at}: verb ${JSON.stringify(verb)} is not allowed; allowed: ${KUBERNETES_API_VERBS.join(", ")}`,
-        );
-    }
-  });
+  const rules = api.rules ?? [];
+  const clusterRules = api.clusterRules ?? [];
+  if (rules.length === 0 && clusterRules.length === 0)
+    problems.push("kubernetesApi.rules is empty; list what the workload may do (rules, clusterRules or both)");
+  problems.push(...apiRuleProblems("rules", rules, KUBERNETES_API_VERBS));
+  problems.push(...apiRuleProblems("clusterRules", clusterRules, KUBERNETES_CLUSTER_API_VERBS));
   return problems;
 }
 

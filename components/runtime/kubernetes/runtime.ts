@@ -109,11 +109,20 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       add(new k8s.apiextensions.CustomResource(`${spec.name}-certificate`, certificateData, resourceOpts));
     const serviceAccountData = serviceAccountManifest(spec, meta);
     if (serviceAccountData) add(new k8s.core.v1.ServiceAccount(`${spec.name}-sa`, serviceAccountData, resourceOpts));
-    const apiAccess = apiAccessManifests(spec, meta);
-    if (apiAccess) {
+    const apiAccess = apiAccessManifests(spec, meta, this.args.namespace);
+    if (apiAccess?.role && apiAccess.binding) {
       const role = add(new k8s.rbac.v1.Role(`${spec.name}-role`, apiAccess.role, resourceOpts));
       add(
         new k8s.rbac.v1.RoleBinding(`${spec.name}-rolebinding`, apiAccess.binding, {
+          ...resourceOpts,
+          dependsOn: [...(opts?.dependsOn ?? []), role],
+        }),
+      );
+    }
+    if (apiAccess?.clusterRole && apiAccess.clusterBinding) {
+      const role = add(new k8s.rbac.v1.ClusterRole(`${spec.name}-clusterrole`, apiAccess.clusterRole, resourceOpts));
+      add(
+        new k8s.rbac.v1.ClusterRoleBinding(`${spec.name}-clusterrolebinding`, apiAccess.clusterBinding, {
           ...resourceOpts,
           dependsOn: [...(opts?.dependsOn ?? []), role],
         }),
