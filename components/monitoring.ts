@@ -23,7 +23,8 @@ import {
 } from "./monitoring-specs";
 import { GATEWAY_PROBE_MODULE } from "./monitoring-config";
 import { LOKI_PUSH_PATH, logShipperSpec, renderAlloyConfig } from "./log-shipper";
-import { DeployedWorkload, Runtime } from "./runtime/types";
+import { DeployedWorkload, Runtime, ScrapeDiscovery } from "./runtime/types";
+import { KUBERNETES_COLLECTORS, kubeStateMetricsSpec, kubeletScrapeJobs } from "./cluster-metrics";
 import { WorkloadSpec } from "./workload";
 
 /** The job of the public gateway probe: its series carry the probed URL as `instance`. */
@@ -58,7 +59,8 @@ export interface MonitoringArgs {
 
 /**
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and an overview dashboard),
- * Loki with its log shipper (Kubernetes only), and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
+ * Loki with its log shipper (Kubernetes only), the Postgres and Redis exporters, and on Kubernetes
+ * kube-state-metrics and the kubelets' cAdvisor and volume stats (cluster-metrics.ts). Each is a WorkloadSpec from monitoring-specs.ts, so the
  * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -87,12 +89,25 @@ export class Monitoring extends pulumi.ComponentResource {
     const placed = {} as Record<keyof typeof scraped, DeployedWorkload>;
     for (const role of roles) placed[role] = runtime.deploy(scraped[role], this);
     const logShipper = this.placeLogShipper(name, runtime, scraped.loki, placed.loki);
+    // The cluster's own signals, on Kubernetes: kube-state-metrics, and the kubelets through the API server.
+    const namespace = runtime.kind === "kubernetes" ? runtime.namespaceName : undefined;
+    const kubeStateMetrics =
+      namespace !== undefined
+        ? kubeStateMetricsSpec(
+            monitoringWorkloadName(name, "kube-state-metrics"),
+            namespace,
+            monitoringWorkloadName(name, "prometheus"),
+          )
+        : undefined;
+    if (kubeStateMetrics) runtime.deploy(kubeStateMetrics, this);
+    const kubeletJobs = namespace !== undefined ? kubeletScrapeJobs(namespace) : [];
+    const collectors = namespace !== undefined ? KUBERNETES_COLLECTORS : [];
     const blackbox = args.gatewayProbe && blackboxExporterSpec(name, args.gatewayProbe);
     const blackboxPlaced = blackbox && runtime.deploy(blackbox, this);
 
     // Every replica is its own target, found the runtime's way (container names, or a headless
     // Service's DNS records); Grafana is scraped too, though deployed after Prometheus.
-    const scrapeTargets = [
+    const scrapeTargets: { job: string; workload: string; discovery: ScrapeDiscovery; honorLabels?: boolean }[] = [
       ...(args.targets ?? []).map((t) => ({
         job: t.job,
         workload: t.workload,
@@ -112,6 +127,17 @@ export class Monitoring extends pulumi.ComponentResource {
       ...(logShipper
         ? [{ job: "log-shipper", workload: logShipper.name, discovery: runtime.scrapeDiscovery(logShipper) }]
         : []),
+      // Its series describe other pods: their `namespace` and `pod` labels are kept as exposed.
+      ...(kubeStateMetrics
+        ? [
+            {
+              job: "kube-state-metrics",
+              workload: kubeStateMetrics.name,
+              discovery: runtime.scrapeDiscovery(kubeStateMetrics),
+              honorLabels: true,
+            },
+          ]
+        : []),
     ];
     // The probe goes through the exporter's Service: any one exporter may probe.
     const probes =
@@ -126,7 +152,11 @@ export class Monitoring extends pulumi.ComponentResource {
           ])
         : pulumi.output([]);
     const jobs = pulumi.all(
-      scrapeTargets.map((t) => resolveDiscovery(t.discovery).apply((d) => scrapeJobFor(t.job, t.workload, d))),
+      scrapeTargets.map((t) =>
+        resolveDiscovery(t.discovery).apply((d) =>
+          scrapeJobFor(t.job, t.workload, d, t.honorLabels ? { honorLabels: true } : {}),
+        ),
+      ),
     );
     const config = pulumi
       .all([jobs, probes, placed.alertmanager.host])
@@ -134,12 +164,16 @@ export class Monitoring extends pulumi.ComponentResource {
         prometheusConfig({
           stack: runtime.stack,
           jobs: resolved,
+          kubeletJobs,
           probes: resolvedProbes,
           self: monitoringWorkloadName(name, "prometheus"),
           alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
         }),
       );
-    const prometheus = prometheusSpec(name, config, args.metricsRetention);
+    const prometheus = prometheusSpec(name, config, args.metricsRetention, {
+      collectors,
+      kubelets: kubeletJobs.length > 0,
+    });
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 
     const grafana = grafanaSpec(name, {

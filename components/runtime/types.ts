@@ -37,6 +37,8 @@ export interface Runtime {
   readonly kind: "docker" | "kubernetes";
   /** The Pulumi stack name, for the northstack.io/stack label. */
   readonly stack: string;
+  /** The Kubernetes namespace the workloads run in, as configured (known at plan time). Default: none (Docker). */
+  readonly namespaceName?: string;
   /**
    * Validates the spec, then creates its resources as children of `parent`. Resource names derive
    * from `spec.name`, which components derive from their own name (`supabase` -> `supabase-rest`);

@@ -47,6 +47,7 @@ type Controller = k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v
 export class KubernetesRuntime extends pulumi.ComponentResource implements Runtime {
   readonly kind = "kubernetes" as const;
   readonly stack: string;
+  readonly namespaceName: string;
   readonly namespace: pulumi.Output<string>;
   readonly namespaceResource: k8s.core.v1.Namespace;
   private readonly args: KubernetesRuntimeArgs;
@@ -58,6 +59,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     super("northstack:runtime:Kubernetes", name, {}, opts);
     this.args = args;
     this.stack = args.stack;
+    this.namespaceName = args.namespace;
     this.exposure = args.exposure ?? "loadbalancer";
     const childOpts = { parent: this, provider: args.provider };
     const labels = runtimeLabels(args.stack);
