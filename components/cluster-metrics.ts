@@ -7,6 +7,8 @@
  *   and nodes (cluster-scoped) through a ClusterRole, reading nothing else.
  * - the kubelet's cAdvisor and volume stats (Kubernetes), scraped by Prometheus itself through the API
  *   server's node proxy. See KUBELET_SCRAPE_API_RULES for why this way.
+ * - node_exporter (Docker): the host's memory and filesystems, through read-only host paths under a
+ *   named policy exemption. Not on Kubernetes, whose restricted namespace refuses host paths.
  *
  * Each is a pure spec or job list; monitoring.ts places them.
  */
@@ -103,6 +105,48 @@ export function kubeStateMetricsSpec(workloadName: string, namespace: string, sc
       reason:
         "kube-state-metrics lists and watches the namespace's pods, controllers, volume claims and jobs, and the cluster's nodes, to report their state as metrics",
     },
+    allowFrom: [scraper],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** Where node_exporter finds the host's /proc, /sys and root filesystem (read-only host paths). */
+const HOST_ROOT = "/host";
+
+/**
+ * node_exporter (Docker): the host's memory and filesystems, read from the host's /proc, /sys and
+ * root mounted read-only, as nobody. Those host paths are its named exemption from
+ * containers-least-privilege (WorkloadSpec.hostPaths). Its own network namespace suffices: no
+ * alert reads the host's network interfaces, so it does not share the host's network.
+ */
+export function nodeExporterSpec(workloadName: string, scraper: string): WorkloadSpec {
+  const port = MONITORING_PORTS.nodeExporter;
+  return {
+    name: workloadName,
+    component: "monitoring",
+    image: IMAGES.nodeExporter.image,
+    args: [
+      `--path.procfs=${HOST_ROOT}/proc`,
+      `--path.sysfs=${HOST_ROOT}/sys`,
+      `--path.rootfs=${HOST_ROOT}/root`,
+      `--web.listen-address=:${port}`,
+    ],
+    ports: [{ name: "metrics", port }],
+    hostPaths: {
+      mounts: [
+        { hostPath: "/proc", mountPath: `${HOST_ROOT}/proc` },
+        { hostPath: "/sys", mountPath: `${HOST_ROOT}/sys` },
+        { hostPath: "/", mountPath: `${HOST_ROOT}/root` },
+      ],
+      reason:
+        "node_exporter reports the host's memory and filesystems (NodeMemoryLow, NodeFilesystemAlmostFull) from the host's /proc, /sys and root, mounted read-only; it runs as nobody with no capabilities",
+    },
+    health: {
+      exec: ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}/metrics`],
+      httpGet: { path: "/metrics", port },
+    },
+    resources: { cpuMillis: 100, memoryMb: 64 },
+    user: { uid: IMAGES.nodeExporter.uid, gid: IMAGES.nodeExporter.gid },
     allowFrom: [scraper],
     metrics: { port, path: "/metrics" },
   };

@@ -24,7 +24,8 @@ import {
 import { GATEWAY_PROBE_MODULE } from "./monitoring-config";
 import { LOKI_PUSH_PATH, logShipperSpec, renderAlloyConfig } from "./log-shipper";
 import { DeployedWorkload, Runtime, ScrapeDiscovery } from "./runtime/types";
-import { KUBERNETES_COLLECTORS, kubeStateMetricsSpec, kubeletScrapeJobs } from "./cluster-metrics";
+import { Collector } from "./alert-rules";
+import { KUBERNETES_COLLECTORS, kubeStateMetricsSpec, kubeletScrapeJobs, nodeExporterSpec } from "./cluster-metrics";
 import { WorkloadSpec } from "./workload";
 
 /** The job of the public gateway probe: its series carry the probed URL as `instance`. */
@@ -59,8 +60,9 @@ export interface MonitoringArgs {
 
 /**
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and an overview dashboard),
- * Loki with its log shipper (Kubernetes only), the Postgres and Redis exporters, and on Kubernetes
- * kube-state-metrics and the kubelets' cAdvisor and volume stats (cluster-metrics.ts). Each is a WorkloadSpec from monitoring-specs.ts, so the
+ * Loki with its log shipper (Kubernetes only), the Postgres and Redis exporters, on Kubernetes
+ * kube-state-metrics and the kubelets' cAdvisor and volume stats, and on Docker node_exporter
+ * (cluster-metrics.ts). Each is a WorkloadSpec from monitoring-specs.ts, so the
  * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -101,7 +103,17 @@ export class Monitoring extends pulumi.ComponentResource {
         : undefined;
     if (kubeStateMetrics) runtime.deploy(kubeStateMetrics, this);
     const kubeletJobs = namespace !== undefined ? kubeletScrapeJobs(namespace) : [];
-    const collectors = namespace !== undefined ? KUBERNETES_COLLECTORS : [];
+    // The host's signals on Docker alone: the Kubernetes namespace is "restricted", which refuses the
+    // host paths node_exporter reads (and GKE Autopilot refuses them outright).
+    const nodeExporter =
+      runtime.kind === "docker"
+        ? nodeExporterSpec(monitoringWorkloadName(name, "node-exporter"), monitoringWorkloadName(name, "prometheus"))
+        : undefined;
+    if (nodeExporter) runtime.deploy(nodeExporter, this);
+    const collectors: Collector[] = [
+      ...(namespace !== undefined ? KUBERNETES_COLLECTORS : []),
+      ...(nodeExporter ? (["node-exporter"] as const) : []),
+    ];
     const blackbox = args.gatewayProbe && blackboxExporterSpec(name, args.gatewayProbe);
     const blackboxPlaced = blackbox && runtime.deploy(blackbox, this);
 
@@ -126,6 +138,9 @@ export class Monitoring extends pulumi.ComponentResource {
         : []),
       ...(logShipper
         ? [{ job: "log-shipper", workload: logShipper.name, discovery: runtime.scrapeDiscovery(logShipper) }]
+        : []),
+      ...(nodeExporter
+        ? [{ job: "node-exporter", workload: nodeExporter.name, discovery: runtime.scrapeDiscovery(nodeExporter) }]
         : []),
       // Its series describe other pods: their `namespace` and `pod` labels are kept as exposed.
       ...(kubeStateMetrics

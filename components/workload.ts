@@ -75,6 +75,15 @@ export interface WorkloadSpec {
    * Default: none, no token is mounted.
    */
   readonly kubernetesApi?: KubernetesApiSpec;
+  /**
+   * Host paths mounted read-only, for an agent that reports on the host itself (node_exporter reads
+   * the host's /proc, /sys and root filesystem). They break `containers-least-privilege` on purpose,
+   * so the runtime marks the workload with that policy's named exemption and `reason`, which the pack
+   * reports as advisory, never silently; the container stays non-root, without capabilities or
+   * privilege escalation, on a read-only root. Docker only: the Kubernetes runtime's namespace
+   * enforces Pod Security "restricted", which refuses host paths. Default: none.
+   */
+  readonly hostPaths?: { readonly mounts: readonly HostMountSpec[]; readonly reason: string };
   /** Services that must exist before this one (by spec name). Default: none. */
   readonly dependsOn?: string[];
   /** Names of workloads allowed to connect to this one's ports (Kubernetes NetworkPolicy). Default: none. */
@@ -105,6 +114,14 @@ export interface InitStepSpec {
   readonly resources: ResourceSpec;
   /** Non-root identity of the step. Default: the workload's `user`. */
   readonly user?: { readonly uid: number; readonly gid: number };
+}
+
+/** One host path, mounted read-only. */
+export interface HostMountSpec {
+  /** Absolute path on the host. */
+  readonly hostPath: string;
+  /** Absolute path in the container. */
+  readonly mountPath: string;
 }
 
 export interface ServiceAccountSpec {
@@ -218,6 +235,14 @@ export const MIGRATIONS_LABEL = "northstack.io/migrations";
 export const SCRAPER_LABEL = "northstack.io/role";
 export const EXEMPT_ANNOTATION = "northstack.io/policy-exempt";
 export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
+/** The policy a workload with `hostPaths` is exempted from, by name (policy/policies/containers-least-privilege.ts). */
+export const LEAST_PRIVILEGE_POLICY = "containers-least-privilege";
+
+/** The exemption annotations a workload with `hostPaths` carries; none without. */
+export function hostPathExemption(spec: Pick<WorkloadSpec, "hostPaths">): Record<string, string> {
+  if (!spec.hostPaths) return {};
+  return { [EXEMPT_ANNOTATION]: LEAST_PRIVILEGE_POLICY, [EXEMPT_REASON_ANNOTATION]: spec.hostPaths.reason };
+}
 
 /** Five whitespace-separated fields of digits, `*`, `/`, `,` and `-`; names and macros such as @daily are not accepted. */
 const CRON_SCHEDULE = /^[\d*/,-]+(\s+[\d*/,-]+){4}$/;
@@ -337,6 +362,16 @@ export function validateWorkload(spec: WorkloadSpec): void {
   }
   for (const f of spec.files ?? [])
     if (!f.path.startsWith("/")) problems.push(`file path ${JSON.stringify(f.path)} must be absolute`);
+  if (spec.hostPaths) {
+    if (spec.hostPaths.reason.trim() === "")
+      problems.push("hostPaths.reason is empty; say why the workload reads the host");
+    if (spec.hostPaths.mounts.length === 0) problems.push("hostPaths.mounts is empty; list the host paths it reads");
+    for (const m of spec.hostPaths.mounts)
+      if (!m.hostPath.startsWith("/") || !m.mountPath.startsWith("/"))
+        problems.push(
+          `host path ${JSON.stringify(m.hostPath)} -> ${JSON.stringify(m.mountPath)}: both must be absolute`,
+        );
+  }
   for (const c of spec.addCapabilities ?? [])
     if (!c.reason) problems.push(`capability ${c.name} is added back without a reason`);
   if (problems.length) throw new Error(`${where}: ${problems.join("; ")}`);

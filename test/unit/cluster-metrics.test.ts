@@ -10,13 +10,14 @@ import {
   KUBERNETES_COLLECTORS,
   kubeStateMetricsSpec,
   kubeletScrapeJobs,
+  nodeExporterSpec,
 } from "../../components/cluster-metrics";
 import { IMAGES } from "../../components/images";
 import { MONITORING_PORTS, renderAlertRules, renderPrometheusConfig } from "../../components/monitoring-config";
 import { prometheusSpec } from "../../components/monitoring-specs";
 import { validateForDocker } from "../../components/runtime/docker";
 import { apiAccessManifests } from "../../components/runtime/kubernetes/config-objects";
-import { podSpecFor } from "../../components/runtime/kubernetes/pod";
+import { podSpecFor, validateForKubernetes } from "../../components/runtime/kubernetes/pod";
 import { validateWorkload } from "../../components/workload";
 import { restrictedProblemsOfPod } from "../helpers/pod-security";
 
@@ -158,4 +159,25 @@ test("an alert is rendered only where every collector its metrics come from runs
   // Docker: none of them; the other alerts stay.
   expect(reads(none, /\b(kube|container|node|kubelet)_/)).toEqual([]);
   expect(none.map((r) => r.alert)).toEqual(expect.arrayContaining(["TargetDown", "PostgresDown", "Watchdog"]));
+});
+
+test("node_exporter runs as nobody on a read-only root, its host paths named with a reason, and Kubernetes refuses host paths", () => {
+  const exporter = nodeExporterSpec("monitoring-node-exporter", "monitoring-prometheus");
+  expect(() => validateWorkload(exporter)).not.toThrow();
+  expect(exporter.user).toEqual({ uid: 65534, gid: 65534 });
+  expect(exporter.addCapabilities ?? []).toEqual([]);
+  expect(exporter.readOnlyRootFilesystem ?? true).toBe(true);
+  expect(exporter.hostPaths?.mounts.map((m) => m.hostPath)).toEqual(["/proc", "/sys", "/"]);
+  expect(exporter.args).toEqual(
+    expect.arrayContaining(["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root"]),
+  );
+  expect(() => validateForKubernetes(exporter, "loadbalancer")).toThrow(
+    /hostPaths is not supported; the namespace enforces Pod Security "restricted"/,
+  );
+  expect(() =>
+    validateWorkload({ ...exporter, hostPaths: { mounts: exporter.hostPaths!.mounts, reason: " " } }),
+  ).toThrow(/hostPaths.reason is empty/);
+  expect(() =>
+    validateWorkload({ ...exporter, hostPaths: { mounts: [{ hostPath: "proc", mountPath: "/p" }], reason: "r" } }),
+  ).toThrow(/host path "proc" -> "\/p": both must be absolute/);
 });
