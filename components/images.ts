@@ -29,6 +29,14 @@ export const IMAGES = {
     uid: 473,
     gid: 473,
   },
+  /** Kubernetes objects' state (kube_*). Distroless, built to run as nobody. */
+  kubeStateMetrics: {
+    image: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0",
+    uid: 65534,
+    gid: 65534,
+  },
+  // Host metrics (node_*). Busybox-based (wget for the health check), built to run as nobody.
+  nodeExporter: { image: "prom/node-exporter:v1.8.2", uid: 65534, gid: 65534 },
   // Busybox-based: wget for the health check.
   blackboxExporter: { image: "prom/blackbox-exporter:v0.25.0", uid: 65534, gid: 65534 },
   postgresExporter: { image: "prometheuscommunity/postgres-exporter:v0.16.0", uid: 65534, gid: 65534 },

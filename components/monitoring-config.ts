@@ -4,7 +4,7 @@
  * Tests check their output with promtool and amtool.
  */
 import * as YAML from "yaml";
-import { AlertThresholds, RuleGroupSpec, WATCHDOG, alertRuleGroups } from "./alert-rules";
+import { AlertThresholds, COLLECTORS, Collector, RuleGroupSpec, WATCHDOG, alertRuleGroups } from "./alert-rules";
 import { DATASOURCES } from "./dashboards";
 
 export { SEVERITIES } from "./alert-rules";
@@ -25,6 +25,8 @@ export const MONITORING_PORTS = {
   redisExporter: 9121,
   blackboxExporter: 9115,
   logShipper: 12345,
+  kubeStateMetrics: 8080,
+  nodeExporter: 9100,
 } as const;
 
 /**
@@ -43,7 +45,36 @@ export interface ScrapeJob {
   readonly metricsPath?: string;
   /** Labels on every target of the job, e.g. `workload` and `namespace`. Default: none. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Keep the labels the target exposes where they clash with `labels` (kube-state-metrics reports
+   * other pods' `namespace` and `pod`, which must not be renamed exported_*). Default: false.
+   */
+  readonly honorLabels?: boolean;
 }
+
+/**
+ * One job over every node's kubelet, reached through the API server's node proxy
+ * (`/api/v1/nodes/<node>/proxy<path>`): Prometheus finds the nodes with kubernetes_sd (role node)
+ * and authenticates with its ServiceAccount token. Only `namespace`'s series whose names match
+ * `keepMetrics` are stored: the kubelet reports every pod on the node, and this stack watches its own.
+ */
+export interface KubeletScrapeJob {
+  /** Prometheus job name, e.g. "cadvisor". */
+  readonly job: string;
+  /** Path on the kubelet, e.g. /metrics/cadvisor. */
+  readonly path: string;
+  /** The namespace whose series are kept. */
+  readonly namespace: string;
+  /** Regular expression over metric names to keep, e.g. "container_.+". */
+  readonly keepMetrics: string;
+}
+
+/** Where the API server's address and a pod's ServiceAccount credentials are, in every pod that mounts its token. */
+export const IN_CLUSTER_API = {
+  address: "kubernetes.default.svc:443",
+  caFile: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+  tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+} as const;
 
 /** A blackbox probe: the exporter at `exporter` (host:port) probes each URL with `module`. */
 export interface ProbeJob {
@@ -59,6 +90,8 @@ export interface ProbeJob {
 export interface PrometheusConfigArgs {
   readonly stack: string;
   readonly jobs: readonly ScrapeJob[];
+  /** Kubelet jobs through the API server (Kubernetes). Default: none. */
+  readonly kubeletJobs?: readonly KubeletScrapeJob[];
   /** Blackbox probes. Default: none. */
   readonly probes?: readonly ProbeJob[];
   /** Labels on Prometheus's scrape of itself, e.g. its `workload`. Default: none. */
@@ -89,7 +122,11 @@ function scrapeJobProblems(j: ScrapeJob): string[] {
 
 function renderScrapeJob(j: ScrapeJob): Record<string, unknown> {
   const labels = j.labels ?? {};
-  const base = { job_name: j.job, metrics_path: j.metricsPath ?? "/metrics" };
+  const base = {
+    job_name: j.job,
+    metrics_path: j.metricsPath ?? "/metrics",
+    ...(j.honorLabels ? { honor_labels: true } : {}),
+  };
   if (j.dns) {
     return {
       ...base,
@@ -111,6 +148,37 @@ function renderScrapeJob(j: ScrapeJob): Record<string, unknown> {
   };
 }
 
+/**
+ * `instance` stays the node's own address (the kubelet's host:port, as discovered) and `node` names
+ * it, before `__address__` is pointed at the API server; without that every node's series would
+ * share the API server's address as their instance.
+ */
+function renderKubeletJob(j: KubeletScrapeJob): Record<string, unknown> {
+  return {
+    job_name: j.job,
+    scheme: "https",
+    kubernetes_sd_configs: [{ role: "node" }],
+    tls_config: { ca_file: IN_CLUSTER_API.caFile },
+    authorization: { credentials_file: IN_CLUSTER_API.tokenFile },
+    relabel_configs: [
+      { source_labels: ["__address__"], target_label: "instance" },
+      { source_labels: ["__meta_kubernetes_node_name"], target_label: "node" },
+      { target_label: "__address__", replacement: IN_CLUSTER_API.address },
+      {
+        source_labels: ["__meta_kubernetes_node_name"],
+        regex: "(.+)",
+        target_label: "__metrics_path__",
+        replacement: `/api/v1/nodes/$1/proxy${j.path}`,
+      },
+    ],
+    metric_relabel_configs: [
+      { source_labels: ["__name__"], regex: j.keepMetrics, action: "keep" },
+      // A namespace is a DNS label: no regex metacharacters to escape.
+      { source_labels: ["namespace"], regex: j.namespace, action: "keep" },
+    ],
+  };
+}
+
 /** The probed URL becomes the `instance` label; the exporter's address only says where to ask. */
 function renderProbeJob(p: ProbeJob): Record<string, unknown> {
   return {
@@ -129,7 +197,7 @@ function renderProbeJob(p: ProbeJob): Record<string, unknown> {
 export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
   const problems: string[] = [];
   const jobs = new Set<string>([PROMETHEUS_SELF_JOB]);
-  for (const j of [...args.jobs, ...(args.probes ?? [])]) {
+  for (const j of [...args.jobs, ...(args.kubeletJobs ?? []), ...(args.probes ?? [])]) {
     if (jobs.has(j.job)) problems.push(`scrape job ${JSON.stringify(j.job)} is listed twice`);
     jobs.add(j.job);
   }
@@ -157,6 +225,7 @@ export function renderPrometheusConfig(args: PrometheusConfigArgs): string {
         ],
       },
       ...args.jobs.map(renderScrapeJob),
+      ...(args.kubeletJobs ?? []).map(renderKubeletJob),
       ...(args.probes ?? []).map(renderProbeJob),
     ],
   });
@@ -199,6 +268,8 @@ export interface AlertRulesArgs extends AlertThresholds {
   readonly runbookBase?: string;
   /** Groups besides alertRuleGroups' (another capability's rules). Default: none. */
   readonly extraGroups?: readonly RuleGroupSpec[];
+  /** The collectors the stack runs; an alert `collectedBy` another is left out. Default: all of COLLECTORS. */
+  readonly collectors?: readonly Collector[];
 }
 
 /** The runbook anchor of an alert: its name, lower-cased (a markdown heading `#### <alert>`). */
@@ -209,7 +280,13 @@ export function runbookAnchor(alert: string): string {
 /** The Prometheus rules file: each group's recording rules, then its alerts, each with severity and runbook_url. */
 export function renderAlertRules(args: AlertRulesArgs = {}): string {
   const base = args.runbookBase ?? "docs/runbooks.md";
-  const groups = [...alertRuleGroups(args), ...(args.extraGroups ?? [])];
+  const collectors = new Set<Collector>(args.collectors ?? COLLECTORS);
+  const collected = (a: { collectedBy?: readonly Collector[] }) =>
+    (a.collectedBy ?? []).every((c) => collectors.has(c));
+  const groups = [...alertRuleGroups(args), ...(args.extraGroups ?? [])].map((g) => ({
+    ...g,
+    alerts: g.alerts.filter(collected),
+  }));
   const seen = new Set<string>();
   for (const name of [...groups.map((g) => g.name), ...groups.flatMap((g) => g.alerts.map((a) => a.alert))]) {
     if (seen.has(name)) throw new Error(`alert rules: ${JSON.stringify(name)} is defined twice; names must be unique`);

@@ -10,6 +10,7 @@ import { IMAGES } from "./images";
 import {
   ALERTMANAGER_TEMPLATES_PATH,
   DASHBOARDS_DIR,
+  KubeletScrapeJob,
   MONITORING_PORTS,
   ProbeJob,
   RULES_FILE,
@@ -28,6 +29,8 @@ import { ScrapeDiscovery } from "./runtime/types";
 import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
 import { BACKUP_EXPORTER_QUERIES } from "./backup-alerts";
 import { renderDashboards } from "./dashboards";
+import { Collector } from "./alert-rules";
+import { KUBELET_SCRAPE_API_RULES } from "./cluster-metrics";
 
 /** The monitoring workloads; each is named `<component name>-<role>`, and a scraped one's Prometheus job is its role. */
 export type MonitoringRole =
@@ -38,7 +41,9 @@ export type MonitoringRole =
   | "log-shipper"
   | "postgres-exporter"
   | "redis-exporter"
-  | "blackbox-exporter";
+  | "blackbox-exporter"
+  | "kube-state-metrics"
+  | "node-exporter";
 
 export function monitoringWorkloadName(name: string, role: MonitoringRole): string {
   return `${name}-${role}`;
@@ -232,12 +237,21 @@ export interface MetricsRetention {
 
 export const METRICS_RETENTION_DEFAULTS = { days: 15, sizeGb: 16, volumeGb: 20 } as const;
 
-/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules rendered with `rules`, and `retention`. */
+/** What Prometheus scrapes beyond workloads' metrics ports, which decides its rules and its API access. */
+export interface PrometheusScope {
+  /** Collectors the stack runs; alerts collected by others are left out. Default: none of COLLECTORS. */
+  readonly collectors?: readonly Collector[];
+  /** Scrape the kubelets through the API server (Kubernetes): its own ServiceAccount with KUBELET_SCRAPE_API_RULES. Default: false. */
+  readonly kubelets?: boolean;
+}
+
+/** Prometheus with `config` as prometheus.yml (see prometheusConfig), the alert rules rendered with `rules` for `scope`, and `retention`. */
 export function prometheusSpec(
   name: string,
   config: pulumi.Input<string>,
   retention: MetricsRetention = {},
   rules: AlertRulesArgs = {},
+  scope: PrometheusScope = {},
 ): WorkloadSpec {
   const port = MONITORING_PORTS.prometheus;
   const { days, sizeGb, volumeGb } = { ...METRICS_RETENTION_DEFAULTS, ...retention };
@@ -256,7 +270,7 @@ export function prometheusSpec(
     ports: [{ name: "http", port }],
     files: [
       { path: "/etc/prometheus/prometheus.yml", content: config },
-      { path: RULES_FILE, content: renderAlertRules(rules) },
+      { path: RULES_FILE, content: renderAlertRules({ ...rules, collectors: scope.collectors ?? [] }) },
     ],
     volumes: [{ name: "data", mountPath: "/prometheus", sizeGb: volumeGb }],
     health: wgetHealth(port, "/-/healthy"),
@@ -265,6 +279,16 @@ export function prometheusSpec(
     allowFrom: [monitoringWorkloadName(name, "grafana")],
     labels: { [SCRAPER_LABEL]: "metrics-scraper" },
     metrics: { port, path: "/metrics" },
+    ...(scope.kubelets
+      ? {
+          serviceAccount: { name: monitoringWorkloadName(name, "prometheus") },
+          kubernetesApi: {
+            clusterRules: KUBELET_SCRAPE_API_RULES,
+            reason:
+              "Prometheus finds the nodes and scrapes each kubelet's cAdvisor and volume stats through the API server's node proxy",
+          },
+        }
+      : {}),
   };
 }
 
@@ -343,14 +367,20 @@ export type ResolvedDiscovery =
  * The Prometheus job over every replica of `workload`, as its runtime discovers them. `instance` stays
  * each replica's own address; `workload` (and on Kubernetes `namespace`) are added.
  */
-export function scrapeJobFor(job: string, workload: string, discovery: ResolvedDiscovery): ScrapeJob {
+export function scrapeJobFor(
+  job: string,
+  workload: string,
+  discovery: ResolvedDiscovery,
+  options: Pick<ScrapeJob, "honorLabels"> = {},
+): ScrapeJob {
   if (discovery.kind === "static")
-    return { job, targets: discovery.targets, metricsPath: discovery.path, labels: { workload } };
+    return { job, targets: discovery.targets, metricsPath: discovery.path, labels: { workload }, ...options };
   return {
     job,
     dns: { names: [discovery.name], port: discovery.port },
     metricsPath: discovery.path,
     labels: { workload, namespace: discovery.namespace },
+    ...options,
   };
 }
 
@@ -366,6 +396,7 @@ export function resolveDiscovery(discovery: ScrapeDiscovery): pulumi.Output<Reso
 export function prometheusConfig(args: {
   stack: string;
   jobs: readonly ScrapeJob[];
+  kubeletJobs?: readonly KubeletScrapeJob[];
   probes?: readonly ProbeJob[];
   /** Prometheus's own workload name, for the `workload` label of its scrape of itself. */
   self?: string;
@@ -374,6 +405,7 @@ export function prometheusConfig(args: {
   return renderPrometheusConfig({
     stack: args.stack,
     jobs: args.jobs,
+    kubeletJobs: args.kubeletJobs,
     probes: args.probes,
     selfLabels: args.self ? { workload: args.self } : undefined,
     alertmanager: `${args.alertmanager.host}:${portOf(args.alertmanager.spec, "http")}`,

@@ -29,7 +29,9 @@ import {
   renderAlloyConfig,
   renderDockerAlloyConfig,
 } from "./log-shipper";
-import { DeployedWorkload, Runtime } from "./runtime/types";
+import { DeployedWorkload, Runtime, ScrapeDiscovery } from "./runtime/types";
+import { Collector } from "./alert-rules";
+import { KUBERNETES_COLLECTORS, kubeStateMetricsSpec, kubeletScrapeJobs, nodeExporterSpec } from "./cluster-metrics";
 import { WorkloadSpec } from "./workload";
 
 /** The job of the public gateway probe: its series carry the probed URL as `instance`. */
@@ -65,8 +67,10 @@ export interface MonitoringArgs {
 }
 
 /**
- * Prometheus, Alertmanager, Grafana (provisioned with both data sources and the six dashboards of components/dashboards),
- * Loki with its log shipper, and the Postgres and Redis exporters. Each is a WorkloadSpec from monitoring-specs.ts, so the
+ * Prometheus, Alertmanager, Grafana (provisioned with both data sources and the six dashboards of
+ * components/dashboards), Loki with its log shipper, the Postgres and Redis exporters, on Kubernetes
+ * kube-state-metrics and the kubelets' cAdvisor and volume stats, and on Docker node_exporter
+ * (cluster-metrics.ts). Each is a WorkloadSpec from monitoring-specs.ts, so the
  * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -95,12 +99,35 @@ export class Monitoring extends pulumi.ComponentResource {
     const placed = {} as Record<keyof typeof scraped, DeployedWorkload>;
     for (const role of roles) placed[role] = runtime.deploy(scraped[role], this);
     const logShipper = this.placeLogShipper(name, runtime, scraped.loki, placed.loki);
+    // The cluster's own signals, on Kubernetes: kube-state-metrics, and the kubelets through the API server.
+    const namespace = runtime.kind === "kubernetes" ? runtime.namespaceName : undefined;
+    const kubeStateMetrics =
+      namespace !== undefined
+        ? kubeStateMetricsSpec(
+            monitoringWorkloadName(name, "kube-state-metrics"),
+            namespace,
+            monitoringWorkloadName(name, "prometheus"),
+          )
+        : undefined;
+    if (kubeStateMetrics) runtime.deploy(kubeStateMetrics, this);
+    const kubeletJobs = namespace !== undefined ? kubeletScrapeJobs(namespace) : [];
+    // The host's signals on Docker alone: the Kubernetes namespace is "restricted", which refuses the
+    // host paths node_exporter reads (and GKE Autopilot refuses them outright).
+    const nodeExporter =
+      runtime.kind === "docker"
+        ? nodeExporterSpec(monitoringWorkloadName(name, "node-exporter"), monitoringWorkloadName(name, "prometheus"))
+        : undefined;
+    if (nodeExporter) runtime.deploy(nodeExporter, this);
+    const collectors: Collector[] = [
+      ...(namespace !== undefined ? KUBERNETES_COLLECTORS : []),
+      ...(nodeExporter ? (["node-exporter"] as const) : []),
+    ];
     const blackbox = args.gatewayProbe && blackboxExporterSpec(name, args.gatewayProbe);
     const blackboxPlaced = blackbox && runtime.deploy(blackbox, this);
 
     // Every replica is its own target, found the runtime's way (container names, or a headless
     // Service's DNS records); Grafana is scraped too, though deployed after Prometheus.
-    const scrapeTargets = [
+    const scrapeTargets: { job: string; workload: string; discovery: ScrapeDiscovery; honorLabels?: boolean }[] = [
       ...(args.targets ?? []).map((t) => ({
         job: t.job,
         workload: t.workload,
@@ -118,6 +145,20 @@ export class Monitoring extends pulumi.ComponentResource {
         ? [{ job: "blackbox-exporter", workload: blackbox.name, discovery: runtime.scrapeDiscovery(blackbox) }]
         : []),
       { job: "log-shipper", workload: logShipper.name, discovery: runtime.scrapeDiscovery(logShipper) },
+      ...(nodeExporter
+        ? [{ job: "node-exporter", workload: nodeExporter.name, discovery: runtime.scrapeDiscovery(nodeExporter) }]
+        : []),
+      // Its series describe other pods: their `namespace` and `pod` labels are kept as exposed.
+      ...(kubeStateMetrics
+        ? [
+            {
+              job: "kube-state-metrics",
+              workload: kubeStateMetrics.name,
+              discovery: runtime.scrapeDiscovery(kubeStateMetrics),
+              honorLabels: true,
+            },
+          ]
+        : []),
     ];
     // The probe goes through the exporter's Service: any one exporter may probe.
     const probes =
@@ -132,7 +173,11 @@ export class Monitoring extends pulumi.ComponentResource {
           ])
         : pulumi.output([]);
     const jobs = pulumi.all(
-      scrapeTargets.map((t) => resolveDiscovery(t.discovery).apply((d) => scrapeJobFor(t.job, t.workload, d))),
+      scrapeTargets.map((t) =>
+        resolveDiscovery(t.discovery).apply((d) =>
+          scrapeJobFor(t.job, t.workload, d, t.honorLabels ? { honorLabels: true } : {}),
+        ),
+      ),
     );
     const config = pulumi
       .all([jobs, probes, placed.alertmanager.host])
@@ -140,12 +185,19 @@ export class Monitoring extends pulumi.ComponentResource {
         prometheusConfig({
           stack: runtime.stack,
           jobs: resolved,
+          kubeletJobs,
           probes: resolvedProbes,
           self: monitoringWorkloadName(name, "prometheus"),
           alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
         }),
       );
-    const prometheus = prometheusSpec(name, config, args.metricsRetention, { runbookBase: args.runbookBase });
+    const prometheus = prometheusSpec(
+      name,
+      config,
+      args.metricsRetention,
+      { runbookBase: args.runbookBase },
+      { collectors, kubelets: kubeletJobs.length > 0 },
+    );
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 
     const grafana = grafanaSpec(name, {

@@ -74,12 +74,22 @@ export interface WorkloadSpec {
    */
   readonly serviceAccount?: ServiceAccountSpec;
   /**
-   * Access to the Kubernetes API in the stack's namespace (Kubernetes only; needs `serviceAccount`):
-   * the runtime grants exactly `rules` through a namespaced Role bound to the workload's
-   * ServiceAccount, mounts that account's API token in this workload's pods alone, and opens egress
-   * to the API server. The Docker runtime refuses it. Default: none, no token is mounted.
+   * Access to the Kubernetes API (Kubernetes only; needs `serviceAccount`): the runtime grants exactly
+   * `rules` in the stack's namespace through a Role, and `clusterRules` through a ClusterRole, each
+   * bound to the workload's ServiceAccount alone; it mounts that account's API token in this
+   * workload's pods alone, and opens egress to the API server. The Docker runtime refuses it.
+   * Default: none, no token is mounted.
    */
   readonly kubernetesApi?: KubernetesApiSpec;
+  /**
+   * Host paths mounted read-only, for an agent that reports on the host itself (node_exporter reads
+   * the host's /proc, /sys and root filesystem). They break `containers-least-privilege` on purpose,
+   * so the runtime marks the workload with that policy's named exemption and `reason`, which the pack
+   * reports as advisory, never silently; the container stays non-root, without capabilities or
+   * privilege escalation, on a read-only root. Docker only: the Kubernetes runtime's namespace
+   * enforces Pod Security "restricted", which refuses host paths. Default: none.
+   */
+  readonly hostPaths?: { readonly mounts: readonly HostMountSpec[]; readonly reason: string };
   /** Services that must exist before this one (by spec name). Default: none. */
   readonly dependsOn?: string[];
   /** Names of workloads allowed to connect to this one's ports (Kubernetes NetworkPolicy). Default: none. */
@@ -112,6 +122,14 @@ export interface InitStepSpec {
   readonly user?: { readonly uid: number; readonly gid: number };
 }
 
+/** One host path, mounted read-only. */
+export interface HostMountSpec {
+  /** Absolute path on the host. */
+  readonly hostPath: string;
+  /** Absolute path in the container. */
+  readonly mountPath: string;
+}
+
 export interface ServiceAccountSpec {
   /** ServiceAccount name, a DNS label unique in the namespace (cloud identity bindings refer to it). */
   readonly name: string;
@@ -123,9 +141,18 @@ export interface ServiceAccountSpec {
 }
 
 export interface KubernetesApiSpec {
-  /** What the workload may do, as Role rules; no wildcard, and none of the verbs that widen access. */
-  readonly rules: readonly KubernetesApiRule[];
-  /** Why the workload needs the API at all, shown as the Role's annotation. */
+  /**
+   * What the workload may do in the stack's namespace, as Role rules; no wildcard, and none of the
+   * verbs that widen access. Default: none.
+   */
+  readonly rules?: readonly KubernetesApiRule[];
+  /**
+   * What the workload may read beyond the namespace, as ClusterRole rules: cluster-scoped objects
+   * (nodes) and their subresources (nodes/proxy). Reading only (KUBERNETES_CLUSTER_API_VERBS), no
+   * wildcard. Default: none.
+   */
+  readonly clusterRules?: readonly KubernetesApiRule[];
+  /** Why the workload needs the API at all, shown as the Role's and ClusterRole's annotation. */
   readonly reason: string;
 }
 
@@ -139,6 +166,8 @@ export interface KubernetesApiRule {
 
 /** Verbs a workload may be granted: reading and ordinary writes, never escalate, bind or impersonate. */
 export const KUBERNETES_API_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
+/** Verbs a workload may be granted across the cluster: reading only. */
+export const KUBERNETES_CLUSTER_API_VERBS = ["get", "list", "watch"] as const;
 
 export interface PortSpec {
   readonly name: string;
@@ -226,6 +255,14 @@ export const MIGRATIONS_LABEL = "northstack.io/migrations";
 export const SCRAPER_LABEL = "northstack.io/role";
 export const EXEMPT_ANNOTATION = "northstack.io/policy-exempt";
 export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
+/** The policy a workload with `hostPaths` is exempted from, by name (policy/policies/containers-least-privilege.ts). */
+export const LEAST_PRIVILEGE_POLICY = "containers-least-privilege";
+
+/** The exemption annotations a workload with `hostPaths` carries; none without. */
+export function hostPathExemption(spec: Pick<WorkloadSpec, "hostPaths">): Record<string, string> {
+  if (!spec.hostPaths) return {};
+  return { [EXEMPT_ANNOTATION]: LEAST_PRIVILEGE_POLICY, [EXEMPT_REASON_ANNOTATION]: spec.hostPaths.reason };
+}
 
 /** Five whitespace-separated fields of digits, `*`, `/`, `,` and `-`; names and macros such as @daily are not accepted. */
 const CRON_SCHEDULE = /^[\d*/,-]+(\s+[\d*/,-]+){4}$/;
@@ -260,6 +297,26 @@ function initStepProblems(spec: WorkloadSpec): string[] {
   return problems;
 }
 
+function apiRuleProblems(
+  field: "rules" | "clusterRules",
+  rules: readonly KubernetesApiRule[],
+  allowed: readonly string[],
+): string[] {
+  const problems: string[] = [];
+  rules.forEach((rule, i) => {
+    const at = `kubernetesApi.${field}[${i}]`;
+    if (rule.resources.length === 0 || rule.verbs.length === 0)
+      problems.push(`${at}: resources and verbs must not be empty`);
+    for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs])
+      if (value.includes("*")) problems.push(`${at}: ${JSON.stringify(value)} is a wildcard; name each item`);
+    for (const verb of rule.verbs) {
+      if (!verb.includes("*") && !allowed.includes(verb))
+        problems.push(`${at}: verb ${JSON.stringify(verb)} is not allowed; allowed: ${allowed.join(", ")}`);
+    }
+  });
+  return problems;
+}
+
 function kubernetesApiProblems(spec: WorkloadSpec): string[] {
   const api = spec.kubernetesApi;
   if (!api) return [];
@@ -267,20 +324,12 @@ function kubernetesApiProblems(spec: WorkloadSpec): string[] {
   if (!spec.serviceAccount)
     problems.push("kubernetesApi needs a serviceAccount of the workload's own, to bind the Role to");
   if (api.reason.trim() === "") problems.push("kubernetesApi.reason is empty; say why the workload reads the API");
-  if (api.rules.length === 0) problems.push("kubernetesApi.rules is empty; list what the workload may do");
-  api.rules.forEach((rule, i) => {
-    const at = `kubernetesApi.rules[${i}]`;
-    if (rule.resources.length === 0 || rule.verbs.length === 0)
-      problems.push(`${at}: resources and verbs must not be empty`);
-    for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs])
-      if (value.includes("*")) problems.push(`${at}: ${JSON.stringify(value)} is a wildcard; name each item`);
-    for (const verb of rule.verbs) {
-      if (!verb.includes("*") && !(KUBERNETES_API_VERBS as readonly string[]).includes(verb))
-        problems.push(
-          `${at}: verb ${JSON.stringify(verb)} is not allowed; allowed: ${KUBERNETES_API_VERBS.join(", ")}`,
-        );
-    }
-  });
+  const rules = api.rules ?? [];
+  const clusterRules = api.clusterRules ?? [];
+  if (rules.length === 0 && clusterRules.length === 0)
+    problems.push("kubernetesApi.rules is empty; list what the workload may do (rules, clusterRules or both)");
+  problems.push(...apiRuleProblems("rules", rules, KUBERNETES_API_VERBS));
+  problems.push(...apiRuleProblems("clusterRules", clusterRules, KUBERNETES_CLUSTER_API_VERBS));
   return problems;
 }
 
@@ -333,6 +382,16 @@ export function validateWorkload(spec: WorkloadSpec): void {
   }
   for (const f of spec.files ?? [])
     if (!f.path.startsWith("/")) problems.push(`file path ${JSON.stringify(f.path)} must be absolute`);
+  if (spec.hostPaths) {
+    if (spec.hostPaths.reason.trim() === "")
+      problems.push("hostPaths.reason is empty; say why the workload reads the host");
+    if (spec.hostPaths.mounts.length === 0) problems.push("hostPaths.mounts is empty; list the host paths it reads");
+    for (const m of spec.hostPaths.mounts)
+      if (!m.hostPath.startsWith("/") || !m.mountPath.startsWith("/"))
+        problems.push(
+          `host path ${JSON.stringify(m.hostPath)} -> ${JSON.stringify(m.mountPath)}: both must be absolute`,
+        );
+  }
   for (const c of spec.addCapabilities ?? [])
     if (!c.reason) problems.push(`capability ${c.name} is added back without a reason`);
   if (problems.length) throw new Error(`${where}: ${problems.join("; ")}`);

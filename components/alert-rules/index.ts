@@ -6,8 +6,10 @@
  * Metric names are those of the exporters the stacks run: kube-state-metrics and the kubelet's
  * cAdvisor (Kubernetes), node_exporter, the blackbox exporter, Kong 3.8's prometheus plugin,
  * postgres_exporter v0.16, redis_exporter v1.66, the reference API (app/src/metrics.ts), and
- * Prometheus, Alertmanager and Loki themselves. A rule whose metrics a runtime does not collect
- * (kube-state-metrics on Docker) has no series there and stays silent.
+ * Prometheus, Alertmanager and Loki themselves. A rule that reads an exporter only some stacks run
+ * names it in `collectedBy`, and renderAlertRules leaves it out where that exporter does not run
+ * (kube-state-metrics on Docker, node_exporter on GKE Autopilot), so no alert waits on series that
+ * can never come.
  */
 import { BACKUP_ALERT_GROUP } from "../backup-alerts";
 import { postgresRules, redisRules } from "./data";

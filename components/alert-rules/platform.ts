@@ -40,6 +40,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "PodCrashLooping",
+        collectedBy: ["kube-state-metrics"],
         expr:
           "sum by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total[15m])) > 2" +
           ' or max by (namespace, pod, container) (max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff"}[5m])) >= 1',
@@ -51,6 +52,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "PodNotScheduled",
+        collectedBy: ["kube-state-metrics"],
         expr: "max by (namespace, pod) (kube_pod_status_unschedulable) == 1",
         for: "10m",
         severity: "warning",
@@ -60,6 +62,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "PodStuckPending",
+        collectedBy: ["kube-state-metrics"],
         expr: 'sum by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Unknown"}) > 0',
         for: "15m",
         severity: "warning",
@@ -68,6 +71,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "DeploymentReplicasUnavailable",
+        collectedBy: ["kube-state-metrics"],
         expr: "kube_deployment_status_replicas_available < kube_deployment_spec_replicas",
         for: "15m",
         severity: "warning",
@@ -76,6 +80,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "StatefulSetReplicasUnavailable",
+        collectedBy: ["kube-state-metrics"],
         expr: "kube_statefulset_status_replicas_ready < kube_statefulset_replicas",
         for: "15m",
         severity: "warning",
@@ -84,6 +89,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "ContainerOOMKilled",
+        collectedBy: ["kube-state-metrics"],
         expr:
           "sum by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total[10m])) >= 1" +
           ' and on (namespace, pod, container) max by (namespace, pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}) == 1',
@@ -95,6 +101,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "ContainerMemoryNearLimit",
+        collectedBy: ["cadvisor", "kube-state-metrics"],
         expr:
           'max by (namespace, pod, container) (container_memory_working_set_bytes{container!=""})' +
           ' / max by (namespace, pod, container) (kube_pod_container_resource_limits{resource="memory"}) > 0.9',
@@ -106,6 +113,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "ContainerCpuThrottled",
+        collectedBy: ["cadvisor"],
         expr:
           'sum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{container!=""}[5m]))' +
           ' / sum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{container!=""}[5m])) > 0.25',
@@ -118,6 +126,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "PersistentVolumeFillingUp",
+        collectedBy: ["kubelet"],
         expr: `${pvcRatio} < 0.15 and max by (namespace, persistentvolumeclaim) (predict_linear(kubelet_volume_stats_available_bytes[6h], 4 * 24 * 3600)) < 0`,
         for: "1h",
         severity: "warning",
@@ -127,6 +136,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "PersistentVolumeFull",
+        collectedBy: ["kubelet"],
         expr: `${pvcRatio} < 0.03`,
         for: "5m",
         severity: "critical",
@@ -137,6 +147,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "NodeNotReady",
+        collectedBy: ["kube-state-metrics"],
         expr: 'kube_node_status_condition{condition="Ready",status="true"} == 0',
         for: "15m",
         severity: "warning",
@@ -145,6 +156,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "NodeMemoryLow",
+        collectedBy: ["node-exporter"],
         expr: "node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes < 0.1",
         for: "15m",
         severity: "warning",
@@ -153,6 +165,7 @@ export function platformRules(t: Thresholds): RuleGroupSpec {
       },
       {
         alert: "NodeFilesystemAlmostFull",
+        collectedBy: ["node-exporter"],
         expr:
           'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < 0.1' +
           ' and node_filesystem_readonly{fstype!~"tmpfs|overlay|squashfs"} == 0',

@@ -10,6 +10,14 @@ export type Severity = (typeof SEVERITIES)[number];
 /** The always-firing alert that proves the pipeline works; Alertmanager routes it apart. */
 export const WATCHDOG = "Watchdog";
 
+/**
+ * Exporters that only some stacks run. An alert reading their metrics names them in `collectedBy`,
+ * and is rendered only where all of them run; everything else (`up`, the services' own exporters,
+ * the blackbox exporter) every stack collects.
+ */
+export const COLLECTORS = ["kube-state-metrics", "cadvisor", "kubelet", "node-exporter"] as const;
+export type Collector = (typeof COLLECTORS)[number];
+
 export interface AlertRuleSpec {
   /** Alert name, unique across groups; its runbook section is headed by it. Required. */
   readonly alert: string;
@@ -23,6 +31,8 @@ export interface AlertRuleSpec {
   readonly summary: string;
   /** What is wrong and why it matters. Required. */
   readonly description: string;
+  /** The collectors whose metrics the expression reads; without all of them it is not rendered. Default: none, every stack has its metrics. */
+  readonly collectedBy?: readonly Collector[];
   /**
    * A warning this alert explains while it fires (Alertmanager inhibits it), matched on `equal` and
    * the stack. Default: none.

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { MIGRATIONS_LABEL, WorkloadSpec, standardLabels, validateWorkload } from "../workload";
+import { MIGRATIONS_LABEL, WorkloadSpec, hostPathExemption, standardLabels, validateWorkload } from "../workload";
 import { hashBuildContext } from "./build-context";
 import { DeployedWorkload, Runtime, ScrapeDiscovery, ScrapedWorkload, scrapedSpec } from "./types";
 
@@ -221,7 +221,14 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
       capabilities: { drops: ["ALL"], adds: (spec.addCapabilities ?? []).map((c) => c.name) },
       privileged: false,
     };
-    const labels = { ...standardLabels(spec, this.stack), ...(spec.labels ?? {}), ...(spec.annotations ?? {}) };
+    const labels = {
+      ...standardLabels(spec, this.stack),
+      ...(spec.labels ?? {}),
+      ...(spec.annotations ?? {}),
+      ...hostPathExemption(spec),
+    };
+    for (const m of spec.hostPaths?.mounts ?? [])
+      volumes.push({ hostPath: m.hostPath, containerPath: m.mountPath, readOnly: true });
 
     if (fileDirs.length > 0) {
       const holder = new docker.Container(

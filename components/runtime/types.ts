@@ -37,6 +37,8 @@ export interface Runtime {
   readonly kind: "docker" | "kubernetes";
   /** The Pulumi stack name, for the northstack.io/stack label. */
   readonly stack: string;
+  /** The Kubernetes namespace the workloads run in, as configured (known at plan time). Default: none (Docker). */
+  readonly namespaceName?: string;
   /**
    * Where the container engine delivers every container's output for the log shipper: a UDP port on
    * 127.0.0.1 (Docker). Undefined where the shipper reads logs itself (Kubernetes) or none ships them.

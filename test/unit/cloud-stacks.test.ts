@@ -109,21 +109,21 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(kubernetesSchemaProblems(get().resources)).toEqual([]);
   });
 
-  test("every pod meets Pod Security 'restricted'; the only hardening gaps are the documented writable roots and the log shipper's API token", () => {
+  test("every pod meets Pod Security 'restricted'; the only hardening gaps are the documented writable roots and the API readers' tokens", () => {
     expect(podSecurityProblems(get().resources)).toEqual([]);
     // Realtime (Elixir release config) and Studio (Next.js cache) write under their app directories;
-    // the log shipper reads pods and their logs through the API with its own token.
+    // the log shipper, kube-state-metrics and Prometheus read the API with their own tokens.
     const problems = northstackHardeningProblems(get().resources);
     expect(problems).toContain(
       "kubernetes:apps/v1:Deployment monitoring-log-shipper: spec.automountServiceAccountToken must be false",
     );
     for (const problem of problems)
       expect(problem).toMatch(
-        /supabase-(realtime|studio)\]\.securityContext\.readOnlyRootFilesystem|^kubernetes:apps\/v1:Deployment monitoring-log-shipper: spec\.automountServiceAccountToken must be false$/,
+        /supabase-(realtime|studio)\]\.securityContext\.readOnlyRootFilesystem|^kubernetes:apps\/v1:(Deployment|StatefulSet) monitoring-(log-shipper|kube-state-metrics|prometheus): spec\.automountServiceAccountToken must be false$/,
       );
   });
 
-  test("the log shipper alone mounts an API token, of its own ServiceAccount, which a namespaced Role lets read pods and their logs only", () => {
+  test("only the API readers mount an API token, each of its own ServiceAccount, granted exactly the kinds and verbs it reads", () => {
     const namespace = `northstack-${stack}`;
     const podSpecOf = (c: PlannedResource) => ((c.inputs.spec as Obj).template as Obj).spec as Obj;
     const controllers = [
@@ -133,15 +133,28 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     ];
     expect(controllers.length).toBeGreaterThan(10);
     const mounting = controllers.filter((c) => podSpecOf(c).automountServiceAccountToken !== false);
-    expect(mounting.map((c) => c.name)).toEqual(["monitoring-log-shipper"]);
-    expect(podSpecOf(mounting[0]).automountServiceAccountToken).toBe(true);
-    expect(podSpecOf(mounting[0]).serviceAccountName).toBe("monitoring-log-shipper");
+    const readers = ["monitoring-kube-state-metrics", "monitoring-log-shipper", "monitoring-prometheus"];
+    expect(mounting.map((c) => c.name).sort()).toEqual(readers);
+    for (const c of mounting) {
+      expect(podSpecOf(c).automountServiceAccountToken).toBe(true);
+      expect(podSpecOf(c).serviceAccountName).toBe(c.name);
+    }
     const roles = ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => ({
       name: (r.inputs.metadata as Obj).name,
       namespace: (r.inputs.metadata as Obj).namespace,
       rules: r.inputs.rules,
     }));
-    expect(roles).toEqual([
+    const byName = (a: { name: unknown }, b: { name: unknown }) => String(a.name).localeCompare(String(b.name));
+    expect(roles.sort(byName)).toEqual([
+      {
+        name: "monitoring-kube-state-metrics",
+        namespace,
+        rules: [
+          { apiGroups: [""], resources: ["pods", "persistentvolumeclaims"], verbs: ["list", "watch"] },
+          { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: ["list", "watch"] },
+          { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["list", "watch"] },
+        ],
+      },
       {
         name: "monitoring-log-shipper",
         namespace,
@@ -151,19 +164,46 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
         ],
       },
     ]);
-    const bindings = ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").map((b) => [
-      b.inputs.roleRef,
-      b.inputs.subjects,
+    const clusterRoles = ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").map((r) => ({
+      name: (r.inputs.metadata as Obj).name,
+      rules: r.inputs.rules,
+    }));
+    expect(clusterRoles.sort(byName)).toEqual([
+      {
+        name: `${namespace}-monitoring-kube-state-metrics`,
+        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"] }],
+      },
+      {
+        name: `${namespace}-monitoring-prometheus`,
+        rules: [
+          { apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"] },
+          { apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] },
+        ],
+      },
     ]);
+    const bindings = [
+      ...ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"),
+      ...ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"),
+    ]
+      .map((b) => [b.inputs.roleRef, b.inputs.subjects])
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    const account = (name: string) => [{ kind: "ServiceAccount", name, namespace }];
+    const rbac = "rbac.authorization.k8s.io";
     expect(bindings).toEqual([
       [
-        { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "monitoring-log-shipper" },
-        [{ kind: "ServiceAccount", name: "monitoring-log-shipper", namespace }],
+        { apiGroup: rbac, kind: "ClusterRole", name: `${namespace}-monitoring-kube-state-metrics` },
+        account("monitoring-kube-state-metrics"),
       ],
+      [
+        { apiGroup: rbac, kind: "ClusterRole", name: `${namespace}-monitoring-prometheus` },
+        account("monitoring-prometheus"),
+      ],
+      [
+        { apiGroup: rbac, kind: "Role", name: "monitoring-kube-state-metrics" },
+        account("monitoring-kube-state-metrics"),
+      ],
+      [{ apiGroup: rbac, kind: "Role", name: "monitoring-log-shipper" }, account("monitoring-log-shipper")],
     ]);
-    const types = get().resources.map((r) => r.type);
-    expect(types).not.toContain("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
-    expect(types).not.toContain("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
   });
 
   test("the policy pack, with this stack's config, finds no mandatory violation", async () => {
@@ -248,8 +288,11 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(destinations(ofType(p, "kubernetes:batch/v1:Job").map((j) => j.name)[0])).toEqual([postgres]);
     // The stack's only receiver is email: Alertmanager reaches its smarthost's port, 587, and not 443.
     expect(destinations("monitoring-alertmanager")).toEqual(["0.0.0.0/0:587"]);
-    for (const w of ["supabase-studio", "monitoring-grafana", "monitoring-loki", "monitoring-prometheus"])
+    for (const w of ["supabase-studio", "monitoring-grafana", "monitoring-loki"])
       expect({ w, to: destinations(w) }).toEqual({ w, to: [] });
+    // The API readers reach the API server (Prometheus: the kubelets through its node proxy).
+    for (const w of ["monitoring-prometheus", "monitoring-kube-state-metrics", "monitoring-log-shipper"])
+      expect({ w, to: destinations(w) }).toEqual({ w, to: ["0.0.0.0/0:443"] });
   });
 
   test(
@@ -647,6 +690,8 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           a.inputs.automountServiceAccountToken,
         ]);
         expect(accounts).toEqual([
+          ["monitoring-kube-state-metrics", false],
+          ["monitoring-prometheus", false],
           ["monitoring-log-shipper", false],
           ["supabase-storage", false],
           ["backup", false],
@@ -668,7 +713,11 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
             (a.inputs.metadata as Obj).name,
             a.inputs.automountServiceAccountToken,
           ]),
-        ).toEqual([["monitoring-log-shipper", false]]);
+        ).toEqual([
+          ["monitoring-kube-state-metrics", false],
+          ["monitoring-prometheus", false],
+          ["monitoring-log-shipper", false],
+        ]);
         expect(ofType(get(), "aws:eks/podIdentityAssociation:PodIdentityAssociation")).toEqual([]);
         for (const name of ["supabase-storage", "backup"]) {
           expect(secretKeysOf(name)).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]));
@@ -960,7 +1009,9 @@ describe("variants", () => {
       // It probes the gateway at its public address, as a client would.
       "monitoring-blackbox-exporter",
       // The Kubernetes API server, on 443.
+      "monitoring-kube-state-metrics",
       "monitoring-log-shipper",
+      "monitoring-prometheus",
       "supabase-storage",
     ]);
   });

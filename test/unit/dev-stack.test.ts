@@ -224,3 +224,45 @@ test("every running container's output goes to the log shipper's intake, tagged 
   expect(shipper.inputs.mounts ?? []).toEqual([]);
   expect(labelsOf(shipper)["northstack.io/policy-exempt"]).toBeUndefined();
 });
+
+test("node_exporter reads the host's /proc, /sys and root read-only, as nobody, under its named least-privilege exemption", () => {
+  const exporter = named("monitoring-node-exporter");
+  expect(exporter.inputs.volumes).toEqual([
+    { hostPath: "/proc", containerPath: "/host/proc", readOnly: true },
+    { hostPath: "/sys", containerPath: "/host/sys", readOnly: true },
+    { hostPath: "/", containerPath: "/host/root", readOnly: true },
+  ]);
+  expect(exporter.inputs).toMatchObject({
+    user: `${IMAGES.nodeExporter.uid}:${IMAGES.nodeExporter.gid}`,
+    readOnly: true,
+    privileged: false,
+    securityOpts: ["no-new-privileges:true"],
+    capabilities: { drops: ["ALL"], adds: [] },
+  });
+  expect(exporter.inputs.networkMode).toBeUndefined();
+  expect(exporter.inputs.pidMode).toBeUndefined();
+  const labels = labelsOf(exporter);
+  expect(labels["northstack.io/policy-exempt"]).toBe("containers-least-privilege");
+  expect(labels["northstack.io/policy-exempt-reason"]).toMatch(/host's memory and filesystems/);
+  // No other container carries an exemption or a host path.
+  for (const c of containers().filter((c) => c.name !== "monitoring-node-exporter")) {
+    expect({ c: c.name, exempt: labelsOf(c)["northstack.io/policy-exempt"] }).toEqual({ c: c.name, exempt: undefined });
+    expect({
+      c: c.name,
+      host: ((c.inputs.volumes ?? []) as { hostPath?: string }[]).filter((v) => v.hostPath),
+    }).toEqual({ c: c.name, host: [] });
+  }
+});
+
+test("dev scrapes node_exporter and renders the node_ alerts, but none of the Kubernetes collectors' alerts", () => {
+  const prometheusFiles = named("monitoring-prometheus-files").inputs.uploads as { file: string; content: string }[];
+  const config = prometheusFiles.find((u) => u.file.endsWith("prometheus.yml"))!.content;
+  expect(config).toContain("job_name: node-exporter");
+  expect(config).toContain("northstack-dev-monitoring-node-exporter:9100");
+  expect(config).not.toMatch(/kube-state-metrics|kubernetes_sd_configs/);
+  const rules = prometheusFiles.find((u) => u.file.endsWith(".rules.yml"))!.content;
+  expect(rules).toContain("alert: NodeMemoryLow");
+  expect(rules).toContain("alert: NodeFilesystemAlmostFull");
+  expect(rules).not.toMatch(/\bkube_|container_memory|kubelet_volume_stats/);
+  expect(plan.resources.filter((r) => r.type.startsWith("kubernetes:"))).toEqual([]);
+});

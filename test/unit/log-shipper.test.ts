@@ -119,7 +119,7 @@ test("Loki admits the shipper", () => {
 });
 
 test("the Role grants exactly the shipper's rules in its namespace, bound to its ServiceAccount alone", () => {
-  const access = apiAccessManifests(shipper, meta)!;
+  const access = apiAccessManifests(shipper, meta, "northstack-prod")!;
   expect(access.role).toEqual({
     metadata: {
       name: "monitoring-log-shipper",
@@ -137,6 +137,9 @@ test("the Role grants exactly the shipper's rules in its namespace, bound to its
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "monitoring-log-shipper" },
     subjects: [{ kind: "ServiceAccount", name: "monitoring-log-shipper", namespace: "northstack-prod" }],
   });
+  // Namespaced rules only: nothing cluster-wide.
+  expect(access.clusterRole).toBeUndefined();
+  expect(access.clusterBinding).toBeUndefined();
   expect(
     validateObject("kubernetes:rbac.authorization.k8s.io/v1:Role", {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -151,7 +154,7 @@ test("the Role grants exactly the shipper's rules in its namespace, bound to its
       ...access.binding,
     }),
   ).toEqual([]);
-  expect(apiAccessManifests(plain, meta)).toBeUndefined();
+  expect(apiAccessManifests(plain, meta, "northstack-prod")).toBeUndefined();
 });
 
 test("only a workload with kubernetesApi mounts the API token", () => {

@@ -95,6 +95,7 @@ const EXPECTED: Record<string, Expected> = {
       "pod:monitoring-alertmanager:9093",
       "pod:monitoring-blackbox-exporter:9115",
       "pod:monitoring-grafana:3000",
+      "pod:monitoring-kube-state-metrics:8080",
       "pod:monitoring-log-shipper:12345",
       "pod:monitoring-loki:3100",
       "pod:monitoring-postgres-exporter:9187",
@@ -104,7 +105,8 @@ const EXPECTED: Record<string, Expected> = {
       "pod:supabase-rest:3001",
       "pod:supabase-storage:5000",
     ],
-    needs: [],
+    // The kubelets' cAdvisor and volume stats, through the API server's node proxy.
+    needs: ["kubernetesApi"],
   },
   "monitoring-alertmanager": {
     ingress: ["pod:monitoring-grafana:9093", "pod:monitoring-prometheus:9093"],
@@ -126,6 +128,12 @@ const EXPECTED: Record<string, Expected> = {
   "monitoring-log-shipper": {
     ingress: ["pod:monitoring-prometheus:12345"],
     calls: ["pod:monitoring-loki:3100"],
+    needs: ["kubernetesApi"],
+  },
+  // Lists and watches the namespace's objects and the nodes through the API server.
+  "monitoring-kube-state-metrics": {
+    ingress: ["pod:monitoring-prometheus:8080"],
+    calls: [],
     needs: ["kubernetesApi"],
   },
   "monitoring-postgres-exporter": { ingress: ["pod:monitoring-prometheus:9187"], calls: [], needs: ["postgres"] },
@@ -199,9 +207,14 @@ describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
       "monitoring-blackbox-exporter": [
         "public addresses on TCP 443: the blackbox exporter probes the gateway at its public address, as clients reach it",
       ],
-      "monitoring-log-shipper": [
-        "any address on TCP 443: the Kubernetes API server behind kubernetes.default, whose endpoint addresses (private on EKS, the control plane's own on GKE) are not known at plan time",
-      ],
+      ...Object.fromEntries(
+        ["monitoring-log-shipper", "monitoring-kube-state-metrics", "monitoring-prometheus"].map((w) => [
+          w,
+          [
+            "any address on TCP 443: the Kubernetes API server behind kubernetes.default, whose endpoint addresses (private on EKS, the control plane's own on GKE) are not known at plan time",
+          ],
+        ]),
+      ),
     });
   });
 

@@ -8,7 +8,7 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { FileSpec, WorkloadSpec } from "../../workload";
+import { FileSpec, KubernetesApiRule, WorkloadSpec } from "../../workload";
 import { ObjectMeta, WorkloadMeta } from "./manifest";
 import { fileKey } from "./pod";
 
@@ -31,8 +31,18 @@ export interface RoleManifest {
 }
 export interface RoleBindingManifest {
   readonly metadata: ObjectMeta;
-  readonly roleRef: { apiGroup: "rbac.authorization.k8s.io"; kind: "Role"; name: string };
+  readonly roleRef: { apiGroup: "rbac.authorization.k8s.io"; kind: "Role" | "ClusterRole"; name: string };
   readonly subjects: { kind: "ServiceAccount"; name: string; namespace: pulumi.Input<string> }[];
+}
+/**
+ * A workload's RBAC: a Role and RoleBinding for its namespaced rules, a ClusterRole and
+ * ClusterRoleBinding for its cluster rules; each pair only when it has such rules.
+ */
+export interface ApiAccessManifests {
+  readonly role?: RoleManifest;
+  readonly binding?: RoleBindingManifest;
+  readonly clusterRole?: RoleManifest;
+  readonly clusterBinding?: RoleBindingManifest;
 }
 
 /** Annotation on a workload's Role saying why it reads the Kubernetes API. */
@@ -116,35 +126,53 @@ export function serviceAccountManifest(
 }
 
 /**
- * The namespaced Role granting exactly the spec's `kubernetesApi` rules, named after the workload,
- * and its binding to the workload's ServiceAccount. Undefined without `kubernetesApi`
+ * The RBAC granting exactly the spec's `kubernetesApi`: its `rules` as a namespaced Role named after
+ * the workload, its `clusterRules` as a ClusterRole named `<namespace>-<workload>` (cluster-scoped
+ * names must not collide between stacks sharing a cluster), each bound to the workload's
+ * ServiceAccount alone and annotated with the reason. Undefined without `kubernetesApi`
  * (validateWorkload has checked that a ServiceAccount comes with it).
  */
 export function apiAccessManifests(
   spec: WorkloadSpec,
   meta: Pick<WorkloadMeta, "namespace" | "labels">,
-): { role: RoleManifest; binding: RoleBindingManifest } | undefined {
+  namespaceName: string,
+): ApiAccessManifests | undefined {
   if (!spec.kubernetesApi || !spec.serviceAccount) return undefined;
+  const api = spec.kubernetesApi;
+  const subjects = [{ kind: "ServiceAccount" as const, name: spec.serviceAccount.name, namespace: meta.namespace }];
+  const annotations = { [API_ACCESS_REASON_ANNOTATION]: api.reason };
+  const copy = (rules: readonly KubernetesApiRule[]) =>
+    rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
   const name = spec.name;
+  const clusterName = `${namespaceName}-${spec.name}`;
+  const rbac = "rbac.authorization.k8s.io" as const;
   return {
-    role: {
-      metadata: {
-        name,
-        namespace: meta.namespace,
-        labels: meta.labels,
-        annotations: { [API_ACCESS_REASON_ANNOTATION]: spec.kubernetesApi.reason },
-      },
-      rules: spec.kubernetesApi.rules.map((r) => ({
-        apiGroups: [...r.apiGroups],
-        resources: [...r.resources],
-        verbs: [...r.verbs],
-      })),
-    },
-    binding: {
-      metadata: { name, namespace: meta.namespace, labels: meta.labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: [{ kind: "ServiceAccount", name: spec.serviceAccount.name, namespace: meta.namespace }],
-    },
+    ...((api.rules ?? []).length > 0
+      ? {
+          role: {
+            metadata: { name, namespace: meta.namespace, labels: meta.labels, annotations },
+            rules: copy(api.rules ?? []),
+          },
+          binding: {
+            metadata: { name, namespace: meta.namespace, labels: meta.labels },
+            roleRef: { apiGroup: rbac, kind: "Role" as const, name },
+            subjects,
+          },
+        }
+      : {}),
+    ...((api.clusterRules ?? []).length > 0
+      ? {
+          clusterRole: {
+            metadata: { name: clusterName, labels: meta.labels, annotations },
+            rules: copy(api.clusterRules ?? []),
+          },
+          clusterBinding: {
+            metadata: { name: clusterName, labels: meta.labels },
+            roleRef: { apiGroup: rbac, kind: "ClusterRole" as const, name: clusterName },
+            subjects,
+          },
+        }
+      : {}),
   };
 }
 

@@ -111,6 +111,10 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
     }
   }
   if (spec.kind === "job" && publicPorts.length > 0) problems.push("a job cannot have public ports");
+  if (spec.hostPaths)
+    problems.push(
+      'hostPaths is not supported; the namespace enforces Pod Security "restricted", which refuses host paths',
+    );
   for (const v of spec.volumes ?? [])
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.name))
       problems.push(`volume name ${JSON.stringify(v.name)} is not a DNS label`);

@@ -47,6 +47,7 @@ type Controller = k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v
 export class KubernetesRuntime extends pulumi.ComponentResource implements Runtime {
   readonly kind = "kubernetes" as const;
   readonly stack: string;
+  readonly namespaceName: string;
   readonly namespace: pulumi.Output<string>;
   readonly namespaceResource: k8s.core.v1.Namespace;
   private readonly args: KubernetesRuntimeArgs;
@@ -58,6 +59,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     super("northstack:runtime:Kubernetes", name, {}, opts);
     this.args = args;
     this.stack = args.stack;
+    this.namespaceName = args.namespace;
     this.exposure = args.exposure ?? "loadbalancer";
     const childOpts = { parent: this, provider: args.provider };
     const labels = runtimeLabels(args.stack);
@@ -109,11 +111,20 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       add(new k8s.apiextensions.CustomResource(`${spec.name}-certificate`, certificateData, resourceOpts));
     const serviceAccountData = serviceAccountManifest(spec, meta);
     if (serviceAccountData) add(new k8s.core.v1.ServiceAccount(`${spec.name}-sa`, serviceAccountData, resourceOpts));
-    const apiAccess = apiAccessManifests(spec, meta);
-    if (apiAccess) {
+    const apiAccess = apiAccessManifests(spec, meta, this.args.namespace);
+    if (apiAccess?.role && apiAccess.binding) {
       const role = add(new k8s.rbac.v1.Role(`${spec.name}-role`, apiAccess.role, resourceOpts));
       add(
         new k8s.rbac.v1.RoleBinding(`${spec.name}-rolebinding`, apiAccess.binding, {
+          ...resourceOpts,
+          dependsOn: [...(opts?.dependsOn ?? []), role],
+        }),
+      );
+    }
+    if (apiAccess?.clusterRole && apiAccess.clusterBinding) {
+      const role = add(new k8s.rbac.v1.ClusterRole(`${spec.name}-clusterrole`, apiAccess.clusterRole, resourceOpts));
+      add(
+        new k8s.rbac.v1.ClusterRoleBinding(`${spec.name}-clusterrolebinding`, apiAccess.clusterBinding, {
           ...resourceOpts,
           dependsOn: [...(opts?.dependsOn ?? []), role],
         }),

@@ -1,0 +1,153 @@
+/**
+ * The signals of the platform under the services, which the platform alert rules read
+ * (alert-rules/platform.ts):
+ *
+ * - kube-state-metrics (Kubernetes): the state of the stack's pods, controllers, volume claims and
+ *   jobs, and of the nodes. It lists and watches those kinds in the stack's namespace through a Role,
+ *   and nodes (cluster-scoped) through a ClusterRole, reading nothing else.
+ * - the kubelet's cAdvisor and volume stats (Kubernetes), scraped by Prometheus itself through the API
+ *   server's node proxy. See KUBELET_SCRAPE_API_RULES for why this way.
+ * - node_exporter (Docker): the host's memory and filesystems, through read-only host paths under a
+ *   named policy exemption. Not on Kubernetes, whose restricted namespace refuses host paths.
+ *
+ * Each is a pure spec or job list; monitoring.ts places them.
+ */
+import { Collector } from "./alert-rules";
+import { IMAGES } from "./images";
+import { KubeletScrapeJob, MONITORING_PORTS } from "./monitoring-config";
+import { KubernetesApiRule, WorkloadSpec } from "./workload";
+
+/**
+ * What kube-state-metrics reports (its `--resources`), each with its API group: the kinds the
+ * platform alerts read (pods, deployments, statefulsets, nodes), and the volume claims, jobs and
+ * cron jobs the stack runs. The RBAC below is derived from this list, so the two cannot drift.
+ */
+export const KUBE_STATE_METRICS_RESOURCES = {
+  pods: "",
+  persistentvolumeclaims: "",
+  deployments: "apps",
+  statefulsets: "apps",
+  jobs: "batch",
+  cronjobs: "batch",
+} as const;
+/** The cluster-scoped kinds it reports. */
+export const KUBE_STATE_METRICS_CLUSTER_RESOURCES = { nodes: "" } as const;
+
+/** One list/watch rule per API group, over the given kinds. */
+function listWatch(resources: Readonly<Record<string, string>>): KubernetesApiRule[] {
+  const groups = [...new Set(Object.values(resources))];
+  return groups.map((group) => ({
+    apiGroups: [group],
+    resources: Object.keys(resources).filter((r) => resources[r] === group),
+    verbs: ["list", "watch"],
+  }));
+}
+
+/** kube-state-metrics in the stack's namespace: list and watch the reported kinds there, nothing else. */
+export const KUBE_STATE_METRICS_API_RULES: readonly KubernetesApiRule[] = listWatch(KUBE_STATE_METRICS_RESOURCES);
+/** kube-state-metrics across the cluster: list and watch nodes. */
+export const KUBE_STATE_METRICS_CLUSTER_API_RULES: readonly KubernetesApiRule[] = listWatch(
+  KUBE_STATE_METRICS_CLUSTER_RESOURCES,
+);
+
+/**
+ * What Prometheus may do to scrape the kubelets: find the nodes (list, watch) and GET through the API
+ * server's node proxy. Chosen over scraping each kubelet on :10250 directly with `nodes/metrics`:
+ * that RBAC is narrower, but it needs egress to every node's address on 10250, which the plan cannot
+ * name (nodes come and go), and it trusts the kubelets' serving certificates, which are self-signed
+ * on EKS. Through the proxy Prometheus talks only to the API server, on the egress its API access
+ * opens anyway, verified with the cluster CA. The price: `nodes/proxy` reaches every kubelet
+ * endpoint, not only metrics, so it is granted GET alone and the token is mounted in Prometheus's
+ * pods alone. (Older GKE Autopilot versions refuse `nodes/proxy`; there the kubelet jobs show as down.)
+ */
+export const KUBELET_SCRAPE_API_RULES: readonly KubernetesApiRule[] = [
+  { apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"] },
+  { apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] },
+];
+
+/** The jobs over every kubelet: cAdvisor's container series, and the kubelet's own volume stats. */
+export function kubeletScrapeJobs(namespace: string): KubeletScrapeJob[] {
+  return [
+    { job: "cadvisor", path: "/metrics/cadvisor", namespace, keepMetrics: "container_.+" },
+    { job: "kubelet", path: "/metrics", namespace, keepMetrics: "kubelet_volume_stats_.+" },
+  ];
+}
+
+/** The alert collectors the Kubernetes pieces here provide. */
+export const KUBERNETES_COLLECTORS: readonly Collector[] = ["kube-state-metrics", "cadvisor", "kubelet"];
+
+/**
+ * kube-state-metrics for `namespace` (and the cluster's nodes): one replica (two would report every
+ * series twice), its own ServiceAccount with exactly the rules above, scraped by Prometheus.
+ */
+export function kubeStateMetricsSpec(workloadName: string, namespace: string, scraper: string): WorkloadSpec {
+  const port = MONITORING_PORTS.kubeStateMetrics;
+  return {
+    name: workloadName,
+    component: "monitoring",
+    image: IMAGES.kubeStateMetrics.image,
+    args: [
+      `--port=${port}`,
+      `--telemetry-port=${port + 1}`,
+      `--resources=${[...Object.keys(KUBE_STATE_METRICS_RESOURCES), ...Object.keys(KUBE_STATE_METRICS_CLUSTER_RESOURCES)].sort().join(",")}`,
+      // Namespaced kinds are listed in this namespace alone, which is all its Role allows.
+      `--namespaces=${namespace}`,
+    ],
+    ports: [{ name: "metrics", port }],
+    // Distroless: no shell or HTTP client. Kubernetes, its only runtime, probes /healthz over HTTP.
+    health: { exec: ["/kube-state-metrics", "--version"], httpGet: { path: "/healthz", port } },
+    resources: { cpuMillis: 100, memoryMb: 128 },
+    user: { uid: IMAGES.kubeStateMetrics.uid, gid: IMAGES.kubeStateMetrics.gid },
+    serviceAccount: { name: workloadName },
+    kubernetesApi: {
+      rules: KUBE_STATE_METRICS_API_RULES,
+      clusterRules: KUBE_STATE_METRICS_CLUSTER_API_RULES,
+      reason:
+        "kube-state-metrics lists and watches the namespace's pods, controllers, volume claims and jobs, and the cluster's nodes, to report their state as metrics",
+    },
+    allowFrom: [scraper],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/** Where node_exporter finds the host's /proc, /sys and root filesystem (read-only host paths). */
+const HOST_ROOT = "/host";
+
+/**
+ * node_exporter (Docker): the host's memory and filesystems, read from the host's /proc, /sys and
+ * root mounted read-only, as nobody. Those host paths are its named exemption from
+ * containers-least-privilege (WorkloadSpec.hostPaths). Its own network namespace suffices: no
+ * alert reads the host's network interfaces, so it does not share the host's network.
+ */
+export function nodeExporterSpec(workloadName: string, scraper: string): WorkloadSpec {
+  const port = MONITORING_PORTS.nodeExporter;
+  return {
+    name: workloadName,
+    component: "monitoring",
+    image: IMAGES.nodeExporter.image,
+    args: [
+      `--path.procfs=${HOST_ROOT}/proc`,
+      `--path.sysfs=${HOST_ROOT}/sys`,
+      `--path.rootfs=${HOST_ROOT}/root`,
+      `--web.listen-address=:${port}`,
+    ],
+    ports: [{ name: "metrics", port }],
+    hostPaths: {
+      mounts: [
+        { hostPath: "/proc", mountPath: `${HOST_ROOT}/proc` },
+        { hostPath: "/sys", mountPath: `${HOST_ROOT}/sys` },
+        { hostPath: "/", mountPath: `${HOST_ROOT}/root` },
+      ],
+      reason:
+        "node_exporter reports the host's memory and filesystems (NodeMemoryLow, NodeFilesystemAlmostFull) from the host's /proc, /sys and root, mounted read-only; it runs as nobody with no capabilities",
+    },
+    health: {
+      exec: ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}/metrics`],
+      httpGet: { path: "/metrics", port },
+    },
+    resources: { cpuMillis: 100, memoryMb: 64 },
+    user: { uid: IMAGES.nodeExporter.uid, gid: IMAGES.nodeExporter.gid },
+    allowFrom: [scraper],
+    metrics: { port, path: "/metrics" },
+  };
+}
