@@ -25,8 +25,13 @@ const OWN_WORKLOAD: Record<DbClient, string> = {
   backup: "backup",
 };
 const JOB = "supabase-migrate";
-/** The cloud restore drill records its result with the backup role's login (it may write only northstack_ops.backup_runs). */
-const SHARED_WITH: Partial<Record<DbClient, string>> = { backup: "backup-drill" };
+/**
+ * The backup role's login (it may write only northstack_ops.backup_runs) also records the cloud
+ * restore drill's result and, on dev, the Redis and Storage copies.
+ */
+const SHARED_WITH: Partial<Record<DbClient, { dev: string; cloud: string }>> = {
+  backup: { dev: "volume-backup", cloud: "backup-drill" },
+};
 
 const labelsOf = (r: PlannedResource) =>
   Object.fromEntries(((r.inputs.labels as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]));
@@ -82,7 +87,7 @@ describe.each([
         client,
         holders: [
           OWN_WORKLOAD[client],
-          ...(SHARED_WITH[client] && stack !== "dev" ? [SHARED_WITH[client]] : []),
+          ...(SHARED_WITH[client] ? [SHARED_WITH[client][stack === "dev" ? "dev" : "cloud"]] : []),
           JOB,
         ].sort(),
       });
