@@ -686,6 +686,19 @@ describe("parseConfig refuses each bad input with one precise message", () => {
   });
 });
 
+test("the off-host keys at the defaults the Pulumi CLI passes from Pulumi.yaml are not refused on a managed stack", () => {
+  const defaults = {
+    backupOffsiteBucket: "",
+    backupOffsiteEndpoint: "",
+    backupOffsiteRegion: "",
+    backupOffsitePath: "",
+    backupOffsiteUriStyle: "host",
+    backupOffsiteVerifyTls: "true",
+  };
+  expect(() => parseConfig(ns({ ...staging, ...defaults }), "staging")).not.toThrow();
+  expect(parseConfig(ns({ ...dev, ...defaults }), "dev").postgres.offsite).toBeUndefined();
+});
+
 describe("the dead man's switch URL", () => {
   test("its password never appears in a message", () => {
     const problems = problemsOf(

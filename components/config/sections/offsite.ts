@@ -32,15 +32,15 @@ export function readBackupOffsite(r: ConfigReader, problems: Problems, platform:
     const spec: ConfigKeySpec = CONFIG_SCHEMA[k];
     return r.invalid(k) || (v !== undefined && v !== "" && v !== spec.default);
   };
+  const shown = (k: ConfigKey) => ((SECRET_KEYS as readonly string[]).includes(k) ? "[secret]" : show(r.given(k)));
   const given = [...PLAIN_KEYS, ...SECRET_KEYS].filter(isSet);
   if (given.length === 0) return undefined;
   if (platform.cloud !== "local") {
     // A rejected cloud is the root cause; its stack's Postgres is unknown.
     if (!platform.cloudKnown) return undefined;
     for (const k of given) {
-      const shown = (SECRET_KEYS as readonly string[]).includes(k) ? "[secret]" : show(r.given(k));
       problems.push(
-        `${key(k)}: ${shown} is not allowed on a stack with managed Postgres (cloud ${show(platform.cloud)}); managed backups go to the stack's backup bucket in Canada; remove the key`,
+        `${key(k)}: ${shown(k)} is not allowed on a stack with managed Postgres (cloud ${show(platform.cloud)}); managed backups go to the stack's backup bucket in Canada; remove the key`,
       );
     }
     return undefined;
@@ -51,7 +51,7 @@ export function readBackupOffsite(r: ConfigReader, problems: Problems, platform:
     if (!r.invalid("backupOffsiteBucket"))
       for (const k of given)
         problems.push(
-          `${key(k)}: ${(SECRET_KEYS as readonly string[]).includes(k) ? "[secret]" : show(r.given(k))} has no effect without ${key("backupOffsiteBucket")}; set the bucket, or remove the key`,
+          `${key(k)}: ${shown(k)} has no effect without ${key("backupOffsiteBucket")}; set the bucket, or remove the key`,
         );
     return undefined;
   }
