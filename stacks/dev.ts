@@ -1,7 +1,7 @@
 /**
  * dev: the whole backend on the developer's own Docker engine, every port on 127.0.0.1.
  *
- *   you ──> Kong :8000 ──> API (+ extra services) ───────┬──> Postgres 15 (Supabase roles, RLS) ──> backups (volume)
+ *   you ──> Kong :8000 ──> API (+ extra services) ───────┬──> Postgres 15 (Supabase roles, RLS) ──> backups (volume; optionally a bucket off the host)
  *              │      └──> Supabase auth/rest/realtime/  │
  *              │           storage/meta ─────────────────┘
  *              └─ rate limits ──> Redis 7 (AOF + RDB) <── API
