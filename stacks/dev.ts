@@ -1,7 +1,7 @@
 /**
  * dev: the whole backend on the developer's own Docker engine, every port on 127.0.0.1.
  *
- *   you ──> Kong :8000 ──> API (+ extra services) ───────┬──> Postgres 15 (Supabase roles, RLS) ──> backups (volume)
+ *   you ──> Kong :8000 ──> API (+ extra services) ───────┬──> Postgres 15 (Supabase roles, RLS) ──> backups (volume; optionally a bucket off the host)
  *              │      └──> Supabase auth/rest/realtime/  │
  *              │           storage/meta ─────────────────┘
  *              └─ rate limits ──> Redis 7 (AOF + RDB) <── API
@@ -10,11 +10,24 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { NorthstackConfig } from "../components/config";
-import { Postgres } from "../components/postgres";
+import { Postgres, PostgresBackupArgs } from "../components/postgres";
 import { Redis } from "../components/redis";
 import { DockerRuntime } from "../components/runtime/docker";
 import { StackSecrets } from "../components/secrets";
 import { application } from "./application";
+
+/**
+ * pgBackRest's second repository from northstack:backupOffsite*: parseConfig has checked the bucket
+ * and that both credentials are given; Postgres passes them only as secret environment.
+ */
+function offsiteRepo(cfg: NorthstackConfig): PostgresBackupArgs["s3"] {
+  const offsite = cfg.postgres.offsite;
+  const { backupOffsiteAccessKeyId: accessKeyId, backupOffsiteSecretAccessKey: secretAccessKey } = cfg.secrets;
+  if (!offsite) return undefined;
+  if (accessKeyId === undefined || secretAccessKey === undefined)
+    throw new Error("northstack:backupOffsiteBucket is set without both credentials, which parseConfig refuses");
+  return { ...offsite, accessKeyId: pulumi.secret(accessKeyId), secretAccessKey: pulumi.secret(secretAccessKey) };
+}
 
 /** The application on Docker, over Postgres and Redis containers; files and dumps stay on volumes. */
 export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
@@ -30,8 +43,9 @@ export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
     memoryMb: cfg.postgres.memoryMb,
     storageGb: cfg.postgres.storageGb,
     password: secrets.postgresPassword,
-    // pgBackRest: WAL archived within 60 s, daily base backups (7 daily, 4 weekly) and restore drills.
-    backup: {},
+    // pgBackRest: WAL archived within 60 s, daily base backups (7 daily, 4 weekly) and restore drills;
+    // with northstack:backupOffsiteBucket, every backup and WAL segment is also copied off the host.
+    backup: { s3: offsiteRepo(cfg) },
   });
   const redis = new Redis("redis", { runtime, memoryMb: cfg.redis.memoryMb, password: secrets.redisPassword });
 

@@ -177,6 +177,63 @@ export function checkRegion(cloud: ManagedCloud, region: string): string | undef
 }
 
 // ---------------------------------------------------------------------------------------------
+// Object storage
+
+/**
+ * Returns a problem description, or undefined for an S3 bucket name: 3 to 63 lower-case letters,
+ * digits, '.' and '-', starting and ending with a letter or digit, no "..", not an IPv4 address,
+ * and none of the prefixes and suffixes S3 reserves.
+ */
+export function checkBucketName(value: string): string | undefined {
+  const allowed = "use 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit";
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value)) return `is not a bucket name; ${allowed}`;
+  if (value.includes("..")) return `has two dots in a row; ${allowed}`;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) return `is an IP address, which S3 refuses as a bucket name; ${allowed}`;
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(value) || /(-s3alias|--ol-s3|\.mrap|--x-s3)$/.test(value))
+    return `uses a prefix or suffix S3 reserves; ${allowed}`;
+  return undefined;
+}
+
+/**
+ * Returns a problem description, or undefined for an object-storage endpoint as host[:port]: a DNS
+ * host name or IPv4 address and an optional port 1-65535, without a scheme (the client picks https),
+ * user name, password or path. Credentials go in their own secret keys.
+ */
+export function checkEndpoint(value: string): string | undefined {
+  const example = "e.g. s3.ca-central-1.amazonaws.com or minio.lan:9000";
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return `has a scheme; give host[:port] only, ${example}`;
+  if (value.includes("@"))
+    return `has a user name or password; give host[:port] only (credentials go in their own secret keys), ${example}`;
+  const m = /^([^:/]+)(?::(\d{1,5}))?$/.exec(value);
+  if (!m) return `is not host[:port]; give a host name or IPv4 address and an optional port, ${example}`;
+  const [, host, port] = m;
+  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+  if (ipv4 ? host.split(".").some((o) => Number(o) > 255) : !HOSTNAME.test(host))
+    return `has a host that is neither a DNS host name nor an IPv4 address; ${example}`;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return "has a port outside 1-65535";
+  return undefined;
+}
+
+/**
+ * Which managed cloud serves an endpoint's host, so that its region must be Canadian; undefined for
+ * any other store (MinIO on a LAN), whose location the operator answers for.
+ */
+export function endpointCloud(host: string): ManagedCloud | undefined {
+  if (/(^|\.)amazonaws\.com$/.test(host)) return "aws";
+  if (/(^|\.)googleapis\.com$/.test(host)) return "gcp";
+  return undefined;
+}
+
+/**
+ * The region an AWS S3 endpoint names (s3.<region>.amazonaws.com, s3-<region>, s3.dualstack.<region>,
+ * with or without a bucket in front); "us-east-1" for the global s3.amazonaws.com, which serves that region.
+ */
+export function awsEndpointRegion(host: string): string | undefined {
+  if (/(^|\.)s3\.amazonaws\.com$/.test(host)) return "us-east-1";
+  return /(?:^|\.)s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com$/.exec(host)?.[1];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Credentials and environment
 
 /**

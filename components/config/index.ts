@@ -21,6 +21,7 @@ import { readPostgres, readRedis } from "./sections/data";
 import { checkDataGuarantees } from "./sections/guarantees";
 import { readEksClusterName, readKubernetes } from "./sections/kubernetes";
 import { readMetricsRetention } from "./sections/metrics";
+import { readBackupOffsite } from "./sections/offsite";
 import { checkHostPorts, readGatewayAndNetwork } from "./sections/network";
 import { checkProviderRegions, readPlatform } from "./sections/platform";
 import { readSecrets } from "./sections/secrets";
@@ -43,6 +44,7 @@ export {
   SECRET_PLACEHOLDER,
 } from "./schema";
 export type {
+  BackupOffsite,
   Cloud,
   ConfigKey,
   ConfigKeySpec,
@@ -57,7 +59,9 @@ export {
   DNS_LABEL,
   HOSTNAME,
   checkApiEnvName,
+  checkBucketName,
   checkCidr,
+  checkEndpoint,
   checkPinnedImage,
   checkPostgresPassword,
   checkRedisPassword,
@@ -107,6 +111,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
   checkMigrationExtensions(r, problems, migrations, platform.cloud);
   checkDataGuarantees(r, problems, platform);
   const credentialRotation = readCredentialRotation(r, problems);
+  const offsite = readBackupOffsite(r, problems, platform);
 
   if (problems.length) throw new ConfigError(withoutEchoes(problems, readerProblems, (k) => r.invalid(k)));
 
@@ -119,7 +124,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
     drRegion: platform.drRegion,
     api: { ...api, ...apiEnv },
     services,
-    postgres,
+    postgres: { ...postgres, ...(offsite ? { offsite } : {}) },
     migrations,
     redis: readRedis(r),
     supabase: { replicas: supabaseReplicas, ...supabaseServices },

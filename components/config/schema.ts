@@ -158,6 +158,40 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 35,
   },
+  backupOffsiteBucket: {
+    type: "string",
+    description:
+      "Off-host copy of the dev Postgres backups: every pgBackRest backup and WAL segment also goes to this S3-compatible bucket (repo2). Only where Postgres runs in a container (dev); empty: backups stay on the Docker host.",
+    default: "",
+  },
+  backupOffsiteEndpoint: {
+    type: "string",
+    description:
+      "S3-compatible endpoint of backupOffsiteBucket, as host[:port] without a scheme or credentials, e.g. s3.ca-central-1.amazonaws.com or minio.lan:9000. An AWS endpoint must be in a Canadian region; any other endpoint's location is the operator's responsibility.",
+    default: "",
+  },
+  backupOffsiteRegion: {
+    type: "string",
+    description:
+      "Region of backupOffsiteBucket: ca-central-1 or ca-west-1 on AWS; what the store expects elsewhere (MinIO: its configured region, usually us-east-1).",
+    default: "",
+  },
+  backupOffsitePath: {
+    type: "string",
+    description: "Path of the repository inside backupOffsiteBucket; empty: /pgbackrest.",
+    default: "",
+  },
+  backupOffsiteUriStyle: {
+    type: "string",
+    description: "How the bucket is addressed: host (bucket.endpoint, AWS) or path (endpoint/bucket, MinIO).",
+    default: "host",
+    oneOf: ["host", "path"],
+  },
+  backupOffsiteVerifyTls: {
+    type: "boolean",
+    description: "Verify the endpoint's TLS certificate; false only for a LAN store with a self-signed certificate.",
+    default: true,
+  },
 
   redisMemoryMb: { type: "integer", description: "Redis maxmemory in MiB.", default: 256, min: 32, max: 262144 },
   redisNodeType: { type: "string", description: "ElastiCache node type (aws).", default: "cache.t4g.small" },
@@ -425,6 +459,16 @@ export const CONFIG_SCHEMA = {
     description: "Redis password / ElastiCache auth token (16-128 chars); generated when absent.",
     secret: true,
   },
+  backupOffsiteAccessKeyId: {
+    type: "string",
+    description: "Access key id for backupOffsiteBucket; required with it, together with backupOffsiteSecretAccessKey.",
+    secret: true,
+  },
+  backupOffsiteSecretAccessKey: {
+    type: "string",
+    description: "Secret access key for backupOffsiteBucket; required with it, together with backupOffsiteAccessKeyId.",
+    secret: true,
+  },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -438,7 +482,9 @@ export type SecretKey =
   | "alertSmtpPassword"
   | "alertSlackWebhookUrl"
   | "alertPagerdutyRoutingKey"
-  | "deadMansSwitchUrl";
+  | "deadMansSwitchUrl"
+  | "backupOffsiteAccessKeyId"
+  | "backupOffsiteSecretAccessKey";
 export const SECRET_KEYS: readonly SecretKey[] = [
   "kubeconfig",
   "postgresPassword",
@@ -449,6 +495,8 @@ export const SECRET_KEYS: readonly SecretKey[] = [
   "alertSlackWebhookUrl",
   "alertPagerdutyRoutingKey",
   "deadMansSwitchUrl",
+  "backupOffsiteAccessKeyId",
+  "backupOffsiteSecretAccessKey",
 ];
 
 /** What the offline plan substitutes for a `secure:` value it cannot decrypt. */
@@ -484,6 +532,11 @@ export interface NorthstackConfig {
     readonly ha: boolean;
     readonly backupRetentionDays: number;
     readonly exposedSchemas: readonly string[];
+    /**
+     * Where a self-hosted Postgres (dev) also copies its pgBackRest backups; its credentials are in
+     * `secrets` (backupOffsiteAccessKeyId, backupOffsiteSecretAccessKey). Undefined: none.
+     */
+    readonly offsite?: BackupOffsite;
   };
   /** The project's own schema (northstack:migrationsDir, northstack:exampleNotes). */
   readonly migrations: {
@@ -562,4 +615,16 @@ export interface NorthstackConfig {
 export interface CredentialRotation {
   readonly all: number;
   readonly byClient: Readonly<Partial<Record<DbClient, number>>>;
+}
+
+/** An S3-compatible bucket off the Docker host (northstack:backupOffsite*), checked. */
+export interface BackupOffsite {
+  readonly bucket: string;
+  /** host[:port], no scheme. */
+  readonly endpoint: string;
+  readonly region: string;
+  /** Path of the repository inside the bucket; undefined: pgBackRest component's default. */
+  readonly path?: string;
+  readonly uriStyle: "host" | "path";
+  readonly verifyTls: boolean;
 }

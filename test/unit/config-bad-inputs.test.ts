@@ -22,6 +22,22 @@ const staging = {
 const prodAws = { ...staging, postgresHa: "true", redisHa: "true", deletionProtection: "true" };
 const prodGcp = { ...prodAws, cloud: "gcp" };
 
+/** A complete off-host copy to MinIO on the LAN, which dev accepts; rows break one field at a time. */
+const offsite = {
+  backupOffsiteBucket: "northstack-dev-backups",
+  backupOffsiteEndpoint: "minio.lan:9000",
+  backupOffsiteRegion: "us-east-1",
+  backupOffsiteUriStyle: "path",
+  backupOffsiteAccessKeyId: "dev-access-key",
+  backupOffsiteSecretAccessKey: "dev-secret-key-value",
+};
+const offsiteAws = {
+  ...offsite,
+  backupOffsiteEndpoint: "s3.ca-central-1.amazonaws.com",
+  backupOffsiteRegion: "ca-central-1",
+  backupOffsiteUriStyle: "host",
+};
+
 const longHost = `https://${"a".repeat(5000)}.example.ca`;
 
 interface Row {
@@ -499,6 +515,125 @@ const rows: Record<string, Row> = {
     value: '"https://[credentials]@git.example.ca/runbooks.md" has a user name or password in it',
     allowed: "on the repository's hosting",
   },
+  "dev: an off-host bucket name with capitals and two dots": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteBucket: "Backups..Dev" },
+    blamed: ["northstack:backupOffsiteBucket"],
+    value: '"Backups..Dev"',
+    allowed: "lower-case letters, digits",
+  },
+  "dev: an off-host bucket named like an IP address": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteBucket: "192.168.1.10" },
+    blamed: ["northstack:backupOffsiteBucket"],
+    value: '"192.168.1.10"',
+    allowed: "S3 refuses",
+  },
+  "dev: an off-host endpoint with a scheme": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteEndpoint: "https://minio.lan:9000" },
+    blamed: ["northstack:backupOffsiteEndpoint"],
+    value: '"https://minio.lan:9000"',
+    allowed: "give host[:port] only",
+  },
+  "dev: an off-host endpoint carrying credentials": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteEndpoint: "admin@minio.lan:9000" },
+    blamed: ["northstack:backupOffsiteEndpoint"],
+    value: '"admin@minio.lan:9000"',
+    allowed: "credentials go in their own secret keys",
+  },
+  "dev: an off-host endpoint with a port above 65535": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteEndpoint: "minio.lan:70000" },
+    blamed: ["northstack:backupOffsiteEndpoint"],
+    value: '"minio.lan:70000"',
+    allowed: "outside 1-65535",
+  },
+  "dev: an off-host uriStyle that is neither host nor path": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteUriStyle: "virtual" },
+    blamed: ["northstack:backupOffsiteUriStyle"],
+    value: '"virtual"',
+    allowed: "allowed values: host, path",
+  },
+  "dev: an off-host bucket without its region": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteRegion: "" },
+    blamed: ["northstack:backupOffsiteRegion"],
+    value: '""',
+    allowed: "is required with northstack:backupOffsiteBucket",
+  },
+  "dev: an off-host bucket without its endpoint": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteEndpoint: "" },
+    blamed: ["northstack:backupOffsiteEndpoint"],
+    value: '""',
+    allowed: "give host[:port]",
+  },
+  "dev: an off-host bucket with one credential of two": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsiteSecretAccessKey: "" },
+    blamed: ["northstack:backupOffsiteSecretAccessKey"],
+    value: "not set",
+    allowed: "pulumi config set --secret northstack:backupOffsiteSecretAccessKey",
+  },
+  "dev: off-host credentials without a bucket": {
+    stack: "dev",
+    raw: { backupOffsiteAccessKeyId: "dev-access-key", backupOffsiteSecretAccessKey: "dev-secret-key-value" },
+    blamed: ["northstack:backupOffsiteAccessKeyId", "northstack:backupOffsiteSecretAccessKey"],
+    value: "[secret]",
+    allowed: "without northstack:backupOffsiteBucket",
+  },
+  "dev: an AWS off-host endpoint in a US region": {
+    stack: "dev",
+    raw: { ...offsiteAws, backupOffsiteEndpoint: "s3.us-east-1.amazonaws.com" },
+    blamed: ["northstack:backupOffsiteEndpoint"],
+    value: '"s3.us-east-1.amazonaws.com"',
+    allowed: "ca-central-1, ca-west-1",
+  },
+  "dev: an AWS off-host bucket whose region field is American": {
+    stack: "dev",
+    raw: { ...offsiteAws, backupOffsiteRegion: "us-west-2" },
+    blamed: ["northstack:backupOffsiteRegion"],
+    value: '"us-west-2"',
+    allowed: "ca-central-1, ca-west-1",
+  },
+  "dev: the global AWS endpoint, which is us-east-1": {
+    stack: "dev",
+    raw: { ...offsiteAws, backupOffsiteEndpoint: "s3.amazonaws.com" },
+    blamed: ["northstack:backupOffsiteEndpoint"],
+    value: '"s3.amazonaws.com"',
+    allowed: "ca-central-1, ca-west-1",
+  },
+  "dev: an AWS off-host endpoint and region that disagree": {
+    stack: "dev",
+    raw: { ...offsiteAws, backupOffsiteRegion: "ca-west-1" },
+    blamed: ["northstack:backupOffsiteRegion"],
+    value: '"ca-west-1"',
+    allowed: "use ca-central-1",
+  },
+  "dev: an off-host path that could break pgbackrest.conf": {
+    stack: "dev",
+    raw: { ...offsite, backupOffsitePath: "pg backups\nrepo2-type=posix" },
+    blamed: ["northstack:backupOffsitePath"],
+    value: '"pg backups\\nrepo2-type=posix"',
+    allowed: "absolute path",
+  },
+  "staging: an off-host copy of a managed Postgres": {
+    stack: "staging",
+    raw: { ...staging, backupOffsiteBucket: "northstack-dev-backups" },
+    blamed: ["northstack:backupOffsiteBucket"],
+    value: '"northstack-dev-backups"',
+    allowed: "managed backups go to the stack's backup bucket",
+  },
+  "prod gcp: off-host credentials on a managed Postgres": {
+    stack: "prod",
+    raw: { ...prodGcp, backupOffsiteAccessKeyId: "k", backupOffsiteSecretAccessKey: "s" },
+    blamed: ["northstack:backupOffsiteAccessKeyId", "northstack:backupOffsiteSecretAccessKey"],
+    value: "[secret]",
+    allowed: "managed backups go to the stack's backup bucket",
+  },
   "prod gcp: cluster in capitals": {
     stack: "prod",
     raw: { ...prodGcp, cluster: "EXISTING" },
@@ -535,6 +670,8 @@ describe("parseConfig refuses each bad input with one precise message", () => {
     ["staging", staging],
     ["prod", prodAws],
     ["prod", prodGcp],
+    ["dev", offsite],
+    ["dev", offsiteAws],
   ])("the %s base the rows start from is accepted", (stack, raw) => {
     expect(() => parseConfig(ns(raw), stack)).not.toThrow();
   });
@@ -547,6 +684,19 @@ describe("parseConfig refuses each bad input with one precise message", () => {
     // A long value is cut, so no message runs to thousands of characters.
     for (const p of problems) expect(p.length).toBeLessThan(1500);
   });
+});
+
+test("the off-host keys at the defaults the Pulumi CLI passes from Pulumi.yaml are not refused on a managed stack", () => {
+  const defaults = {
+    backupOffsiteBucket: "",
+    backupOffsiteEndpoint: "",
+    backupOffsiteRegion: "",
+    backupOffsitePath: "",
+    backupOffsiteUriStyle: "host",
+    backupOffsiteVerifyTls: "true",
+  };
+  expect(() => parseConfig(ns({ ...staging, ...defaults }), "staging")).not.toThrow();
+  expect(parseConfig(ns({ ...dev, ...defaults }), "dev").postgres.offsite).toBeUndefined();
 });
 
 describe("the dead man's switch URL", () => {

@@ -6,8 +6,12 @@ import {
   SQL_IDENTIFIER,
   WORKLOAD_NAME,
   certificateSourceProblem,
+  awsEndpointRegion,
   checkApiEnvName,
+  checkBucketName,
   checkCidr,
+  checkEndpoint,
+  endpointCloud,
   checkPinnedImage,
   checkPostgresPassword,
   checkRedisPassword,
@@ -198,6 +202,55 @@ describe("rules config and components share", () => {
     ["letsencrypt", "gateway-tls", "both"],
   ])("the gateway certificate comes from exactly one source (issuer %j, secret %j)", (issuer, secret, problem) => {
     expect(certificateSourceProblem(issuer, secret)).toBe(problem);
+  });
+});
+
+describe("an off-host backup bucket and its endpoint", () => {
+  test.each(["abc", "northstack-dev-backups", "backups.example.ca", "a".repeat(63)])("bucket %s is accepted", (b) => {
+    expect(checkBucketName(b)).toBeUndefined();
+  });
+  test.each([
+    ["ab", "is not a bucket name"],
+    ["a".repeat(64), "is not a bucket name"],
+    ["Backups", "is not a bucket name"],
+    ["-backups", "is not a bucket name"],
+    ["back..ups", "two dots"],
+    ["10.0.0.1", "IP address"],
+    ["xn--backups", "reserves"],
+    ["backups-s3alias", "reserves"],
+  ])("bucket %s is refused: %s", (b, problem) => {
+    expect(checkBucketName(b)).toContain(problem);
+  });
+
+  test.each(["s3.ca-central-1.amazonaws.com", "minio.lan:9000", "192.168.1.20:9000", "localhost"])(
+    "endpoint %s is accepted",
+    (e) => {
+      expect(checkEndpoint(e)).toBeUndefined();
+    },
+  );
+  test.each([
+    ["https://minio.lan:9000", "has a scheme"],
+    ["key:secret@minio.lan", "user name or password"],
+    ["minio.lan:0", "outside 1-65535"],
+    ["minio.lan/bucket", "is not host[:port]"],
+    ["300.1.1.1", "neither a DNS host name nor an IPv4 address"],
+    ["minio_lan", "neither a DNS host name nor an IPv4 address"],
+  ])("endpoint %s is refused: %s", (e, problem) => {
+    expect(checkEndpoint(e)).toContain(problem);
+  });
+
+  test.each([
+    ["s3.ca-central-1.amazonaws.com", "aws", "ca-central-1"],
+    ["s3.dualstack.ca-west-1.amazonaws.com", "aws", "ca-west-1"],
+    ["bucket.s3.us-east-2.amazonaws.com", "aws", "us-east-2"],
+    ["s3-ca-central-1.amazonaws.com", "aws", "ca-central-1"],
+    ["s3.amazonaws.com", "aws", "us-east-1"],
+    ["storage.googleapis.com", "gcp", undefined],
+    ["minio.lan", undefined, undefined],
+    ["amazonaws.com.example.ca", undefined, undefined],
+  ])("%s is served by %s, in region %s", (host, cloud, region) => {
+    expect(endpointCloud(host)).toBe(cloud);
+    if (cloud === "aws") expect(awsEndpointRegion(host)).toBe(region);
   });
 });
 

@@ -418,6 +418,8 @@ describe("Pulumi.yaml", () => {
       "alertSmtpPassword",
       "alertWebhookUrl",
       "apiSecretEnv",
+      "backupOffsiteAccessKeyId",
+      "backupOffsiteSecretAccessKey",
       "deadMansSwitchUrl",
       "jwtSecret",
       "kubeconfig",

@@ -1,0 +1,87 @@
+/**
+ * northstack:backupOffsite* on dev reaches the Postgres container: pgbackrest.conf gains repo2 in the
+ * bucket, and the two credentials reach the container only as secrets, never as plain inputs.
+ */
+import { PGBACKREST_CONF_PATH } from "../../components/pgbackrest";
+import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
+import { StackPlan, planStack } from "../../scripts/lib/plan";
+
+const ACCESS_KEY_ID = "offsite-access-key-id-4417";
+const SECRET_ACCESS_KEY = "offsite-secret-access-key-9023";
+
+let plan: StackPlan;
+let withoutOffsite: StackPlan;
+beforeAll(async () => {
+  withoutOffsite = await planStack({ stack: "dev" });
+  jest.resetModules();
+  plan = await planStack({
+    stack: "dev",
+    set: {
+      backupOffsiteBucket: "northstack-dev-backups",
+      backupOffsiteEndpoint: "minio.lan:9000",
+      backupOffsiteRegion: "us-east-1",
+      backupOffsitePath: "/dev-laptop",
+      backupOffsiteUriStyle: "path",
+      backupOffsiteVerifyTls: "false",
+      backupOffsiteAccessKeyId: ACCESS_KEY_ID,
+      backupOffsiteSecretAccessKey: SECRET_ACCESS_KEY,
+    },
+  });
+});
+
+const containers = (p: StackPlan) => p.resources.filter((r) => r.type === "docker:index/container:Container");
+
+/** The pgbackrest.conf uploaded for the Postgres container. */
+function pgbackrestConf(p: StackPlan): string {
+  const uploads = containers(p).flatMap((c) => (c.inputs.uploads ?? []) as { file: string; content: unknown }[]);
+  const conf = uploads.filter((u) => u.file === PGBACKREST_CONF_PATH);
+  expect(conf).toHaveLength(1);
+  return String(conf[0].content);
+}
+
+/** The Postgres container: the one whose (revealed) environment points pgBackRest at its conf. */
+function postgres(p: StackPlan): PlannedResource {
+  const found = containers(p).find((c) =>
+    ((c.plainInputs.envs ?? []) as string[]).some((e) => e === `PGBACKREST_CONFIG=${PGBACKREST_CONF_PATH}`),
+  );
+  if (!found) throw new Error("no Postgres container with pgBackRest");
+  return found;
+}
+const revealedEnvs = (p: StackPlan) => postgres(p).plainInputs.envs as string[];
+
+test("with an off-host bucket, pgbackrest.conf names it as repo2 with every setting given", () => {
+  const lines = pgbackrestConf(plan).split("\n");
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      "repo2-type=s3",
+      "repo2-path=/dev-laptop",
+      "repo2-s3-bucket=northstack-dev-backups",
+      "repo2-s3-endpoint=minio.lan:9000",
+      "repo2-s3-region=us-east-1",
+      "repo2-s3-uri-style=path",
+      "repo2-storage-verify-tls=n",
+    ]),
+  );
+  // repo1 stays: the off-host copy is a second repository, not a move.
+  expect(lines).toContain("repo1-path=/var/lib/pgbackrest");
+});
+
+test("without the key nothing leaves the host: pgbackrest.conf has no repo2 and no S3 keys reach Postgres", () => {
+  expect(pgbackrestConf(withoutOffsite)).not.toMatch(/repo2/);
+  expect(revealedEnvs(withoutOffsite).filter((e) => e.startsWith("PGBACKREST_REPO2"))).toEqual([]);
+});
+
+test("the off-host credentials reach Postgres only as secret environment, never in a plain input", () => {
+  expect(revealedEnvs(plan)).toEqual(
+    expect.arrayContaining([
+      `PGBACKREST_REPO2_S3_KEY=${ACCESS_KEY_ID}`,
+      `PGBACKREST_REPO2_S3_KEY_SECRET=${SECRET_ACCESS_KEY}`,
+    ]),
+  );
+  expect(postgres(plan).inputs.envs).toBe(SECRET_MARK);
+  expect(postgres(plan).secretPaths).toContain("envs");
+  const printable = JSON.stringify(plan.resources.map((r) => r.inputs));
+  expect(printable).not.toContain(ACCESS_KEY_ID);
+  expect(printable).not.toContain(SECRET_ACCESS_KEY);
+  expect(JSON.stringify(plan.outputs)).not.toContain(SECRET_ACCESS_KEY);
+});
