@@ -2,7 +2,8 @@
 # northstack base backups with pgBackRest, their manifests, and the restore drill.
 # Usage: northstack-backup.sh once | loop | drill | check
 #   once   stanza-create (idempotent), a full backup on FULL_DAY or a differential one otherwise, then a
-#          restore point and a table manifest for the drill; expiry runs as part of the backup.
+#          restore point and a table manifest for the drill; expiry runs as part of the backup. With a
+#          second repository configured (the off-host copy), the same backup there, as kind "offsite".
 #   loop   `once` every day at BACKUP_HOUR (UTC) and `drill` after it, forever.
 #   drill  restores the newest backup into a scratch directory, starts it socket-only on DRILL_PORT
 #          (never reachable as production, never archiving), compares every table's rows and checksum
@@ -29,8 +30,26 @@ log() { printf '%s northstack-backup: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*
 backup_day() { date -u -d "${BACKUP_DATE:-now}" +%Y-%m-%d; }
 backup_type() { [ "$(date -u -d "$(backup_day)" +%w)" = "$FULL_DAY" ] && echo full || echo diff; }
 
+# Labels, manifests and drills follow repository 1, the local one; repository 2, when configured, is
+# the off-host copy (northstack:backupOffsite*).
 newest_label() {
-  pgbackrest info --output=json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4
+  pgbackrest --repo=1 info --output=json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4
+}
+
+offsite_configured() { grep -q '^repo2-' "${PGBACKREST_CONFIG:-/etc/pgbackrest/pgbackrest.conf}"; }
+
+# The same backup into repository 2, so that the WAL it already receives has a base to restore from.
+# Recorded as kind "offsite", so that BackupTooOld fires for it on its own when the copy stops.
+offsite() {
+  local type=$1 day=$2 started label
+  started=$(date +%s)
+  if ! pgbackrest --repo=2 backup --type="$type" --annotation="northstack-day=$day"; then
+    log "off-host backup FAILED ($type, $day)"
+    return 1
+  fi
+  label=$(pgbackrest --repo=2 info --output=json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+  record offsite "$started" "$label" true 2 || { log "off-host backup $label kept, but recording it FAILED"; return 1; }
+  log "off-host backup $label ($type, $day) kept"
 }
 
 # One metric, replacing its previous value; the file is rewritten atomically for a textfile collector.
@@ -64,7 +83,7 @@ once() {
   # until then a drill (or a real restore) to that point cannot reach it.
   pgbackrest check >/dev/null
   # Manifests follow the backups pgBackRest kept (expiry ran as part of the backup).
-  kept=$(pgbackrest info --output=json | grep -o '"label":"[^"]*"' | cut -d'"' -f4)
+  kept=$(pgbackrest --repo=1 info --output=json | grep -o '"label":"[^"]*"' | cut -d'"' -f4)
   for f in "$STATE_DIR"/manifests/*.txt; do
     grep -qxF "$(basename "$f" .txt)" <<<"$kept" || rm -f "$f"
   done
@@ -78,19 +97,21 @@ once() {
   set_metric northstack_backup_last_success_timestamp_seconds "$(date +%s)" "When the newest base backup finished."
   set_metric northstack_backup_duration_seconds "$(( $(date +%s) - started ))" "How long the newest base backup took."
   log "backup $label ($type, $day) kept with $(wc -l <"$STATE_DIR/manifests/$label.txt") tables in its manifest"
+  if offsite_configured; then offsite "$type" "$day" || return 1; fi
 }
 
-# The size pgBackRest stored for backup $1, in bytes.
+# The size pgBackRest stored for backup $1 in repository $2 (default 1), in bytes.
 repo_size() {
-  pgbackrest --set="$1" info --output=json | grep -o '"repository":{"delta":[0-9]*' | grep -o '[0-9]*$' || echo 0
+  pgbackrest --repo="${2:-1}" --set="$1" info --output=json | grep -o '"repository":{"delta":[0-9]*' | grep -o '[0-9]*$' || echo 0
 }
 
 # Records a run in northstack_ops.backup_runs, which the Postgres exporter turns into the metrics the
 # backup and drill alerts read (components/backup-alerts.ts): kind $1, seconds since the stamp $2,
-# backup label $3, and whether it succeeded ($4: true or false; drills record failures too).
+# backup label $3, whether it succeeded ($4: true or false; drills record failures too), and the
+# repository that holds it ($5, default 1).
 record() {
-  local kind=$1 started=$2 label=$3 succeeded=$4 size=0
-  [ -z "$label" ] || size=$(repo_size "$label")
+  local kind=$1 started=$2 label=$3 succeeded=$4 repo=${5:-1} size=0
+  [ -z "$label" ] || size=$(repo_size "$label" "$repo")
   psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" -v size="${size:-0}" \
     -v object="${label:-none}" -v succeeded="$succeeded" >/dev/null <<'SQL'
 INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object, succeeded) VALUES (:'kind', :'duration', :'size', :'object', :'succeeded');

@@ -152,3 +152,31 @@ test("the drill restores the newest backup away from production and matches its 
   );
   expect(failedCount).toBe("0");
 }, 180000);
+
+test("with an off-host repository configured, each base backup is also taken there and recorded as kind offsite", async () => {
+  // A second repository as northstack:backupOffsite* renders it, on a path here instead of a bucket.
+  const conf = path.join(pg.work, "pgbackrest.conf");
+  const offsite = path.join(pg.work, "offsite");
+  const original = fs.readFileSync(conf, "utf8");
+  fs.writeFileSync(
+    conf,
+    original.replace(
+      /^\[global\]$/m,
+      `[global]\nrepo2-path=${offsite}\nrepo2-retention-full=2\nrepo2-retention-full-type=count`,
+    ),
+  );
+  try {
+    pg.ok("bash", [pg.scripts.backup, "once"], { BACKUP_DATE: "2026-11-01" });
+    const info = JSON.parse(pg.ok("pgbackrest", ["--repo=2", "info", "--output=json"]));
+    expect(info[0].backup.length).toBe(1);
+    const [record] = await pg.query<{ object: string; succeeded: boolean }>(
+      "select object, succeeded from northstack_ops.backup_runs where kind = 'offsite' order by finished_at desc limit 1",
+    );
+    expect(record).toEqual({ object: info[0].backup[0].label, succeeded: true });
+    // Manifests and drills still follow the local repository's labels.
+    const manifests = fs.readdirSync(path.join(pg.work, "state", "manifests")).map((f) => f.replace(/\.txt$/, ""));
+    expect(manifests).not.toContain(info[0].backup[0].label);
+  } finally {
+    fs.writeFileSync(conf, original);
+  }
+}, 180000);
