@@ -17,8 +17,9 @@ import { renderVolumeBackupScript } from "../../components/volume-backup-script"
 import { PG_BIN, PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const REDIS_RESTORE = path.join(ROOT, "scripts", "restore", "redis-restore.sh");
-const STORAGE_RESTORE = path.join(ROOT, "scripts", "restore", "storage-restore.sh");
+/** The restore scripts, copied into the scratch directory: the redis and nobody users may not read the checkout. */
+let REDIS_RESTORE = "";
+let STORAGE_RESTORE = "";
 const PASSWORD = "volumeBackupRedisPassw0rd";
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -123,6 +124,9 @@ beforeAll(async () => {
   shared(objects());
   script = path.join(dir, "volume-backup.sh");
   fs.writeFileSync(script, renderVolumeBackupScript(), { mode: 0o755 });
+  for (const name of ["redis-restore.sh", "storage-restore.sh"])
+    fs.copyFileSync(path.join(ROOT, "scripts", "restore", name), path.join(dir, name));
+  [REDIS_RESTORE, STORAGE_RESTORE] = ["redis-restore.sh", "storage-restore.sh"].map((n) => path.join(dir, n));
   await query(`create role ${BACKUP_ROLE} nologin; ${OPS_MIGRATION.sql}`);
   redisPort = await freePort();
   await startRedis();
