@@ -50,6 +50,20 @@ export interface ScrapeJob {
    * other pods' `namespace` and `pod`, which must not be renamed exported_*). Default: false.
    */
   readonly honorLabels?: boolean;
+  /**
+   * A file in Prometheus's container holding the bearer token the targets demand
+   * (scrapeCredentialsFile); Prometheus reads it at each scrape, so the token never enters
+   * prometheus.yml. Default: none, no Authorization header.
+   */
+  readonly bearerTokenFile?: string;
+}
+
+/** Where Prometheus's workload mounts the secret files of scrape credentials. */
+export const SCRAPE_CREDENTIALS_DIR = "/etc/prometheus/scrape-credentials";
+
+/** The bearer token file of `job` (a Prometheus job name, which is a file name too). */
+export function scrapeCredentialsFile(job: string): string {
+  return `${SCRAPE_CREDENTIALS_DIR}/${job}.token`;
 }
 
 /**
@@ -117,6 +131,8 @@ function scrapeJobProblems(j: ScrapeJob): string[] {
   if (targets.length === 0 && dnsNames.length === 0) return [`${at} has no targets; give targets or dns names`];
   if (targets.length > 0 && dnsNames.length > 0) return [`${at} has both targets and dns names; give one`];
   if (new Set(targets).size !== targets.length) return [`${at} lists a target twice`];
+  if (j.bearerTokenFile !== undefined && !j.bearerTokenFile.startsWith("/"))
+    return [`${at} bearerTokenFile ${JSON.stringify(j.bearerTokenFile)} is relative; give an absolute path`];
   return [];
 }
 
@@ -126,6 +142,7 @@ function renderScrapeJob(j: ScrapeJob): Record<string, unknown> {
     job_name: j.job,
     metrics_path: j.metricsPath ?? "/metrics",
     ...(j.honorLabels ? { honor_labels: true } : {}),
+    ...(j.bearerTokenFile ? { authorization: { type: "Bearer", credentials_file: j.bearerTokenFile } } : {}),
   };
   if (j.dns) {
     return {

@@ -21,7 +21,7 @@ import {
   resolveDiscovery,
   scrapeJobFor,
 } from "./monitoring-specs";
-import { GATEWAY_PROBE_MODULE } from "./monitoring-config";
+import { GATEWAY_PROBE_MODULE, scrapeCredentialsFile } from "./monitoring-config";
 import {
   LOKI_PUSH_PATH,
   dockerLogShipperSpec,
@@ -42,6 +42,11 @@ export interface ScrapeTarget {
   readonly job: string;
   /** A workload the runtime has already deployed, with a `metrics` endpoint; each replica is scraped. Required. */
   readonly workload: string;
+  /**
+   * The bearer token the workload's metrics endpoint demands (its `metrics.bearerToken`), a Pulumi
+   * secret: Prometheus gets it as a secret file and sends it on every scrape of this job. Default: none.
+   */
+  readonly bearerToken?: pulumi.Input<string>;
 }
 
 export interface MonitoringArgs {
@@ -127,11 +132,18 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // Every replica is its own target, found the runtime's way (container names, or a headless
     // Service's DNS records); Grafana is scraped too, though deployed after Prometheus.
-    const scrapeTargets: { job: string; workload: string; discovery: ScrapeDiscovery; honorLabels?: boolean }[] = [
+    const scrapeTargets: {
+      job: string;
+      workload: string;
+      discovery: ScrapeDiscovery;
+      honorLabels?: boolean;
+      bearerToken?: pulumi.Input<string>;
+    }[] = [
       ...(args.targets ?? []).map((t) => ({
         job: t.job,
         workload: t.workload,
         discovery: runtime.scrapeDiscovery(t.workload),
+        bearerToken: t.bearerToken,
       })),
       ...roles.map((role) => ({
         job: role,
@@ -174,10 +186,17 @@ export class Monitoring extends pulumi.ComponentResource {
         : pulumi.output([]);
     const jobs = pulumi.all(
       scrapeTargets.map((t) =>
-        resolveDiscovery(t.discovery).apply((d) =>
-          scrapeJobFor(t.job, t.workload, d, t.honorLabels ? { honorLabels: true } : {}),
-        ),
+        resolveDiscovery(t.discovery).apply((d) => ({
+          ...scrapeJobFor(t.job, t.workload, d, t.honorLabels ? { honorLabels: true } : {}),
+          ...(t.bearerToken !== undefined ? { bearerTokenFile: scrapeCredentialsFile(t.job) } : {}),
+        })),
       ),
+    );
+    // Each token reaches Prometheus as a secret file (a Kubernetes Secret, a 0440 upload on Docker).
+    const credentialFiles = scrapeTargets.flatMap((t) =>
+      t.bearerToken !== undefined
+        ? [{ path: scrapeCredentialsFile(t.job), content: pulumi.secret(t.bearerToken), secret: true }]
+        : [],
     );
     const config = pulumi
       .all([jobs, probes, placed.alertmanager.host])
@@ -191,13 +210,17 @@ export class Monitoring extends pulumi.ComponentResource {
           alertmanager: { spec: scraped.alertmanager, host: alertmanagerHost },
         }),
       );
-    const prometheus = prometheusSpec(
+    const prometheusBase = prometheusSpec(
       name,
       config,
       args.metricsRetention,
       { runbookBase: args.runbookBase },
       { collectors, kubelets: kubeletJobs.length > 0 },
     );
+    const prometheus: WorkloadSpec = {
+      ...prometheusBase,
+      files: [...(prometheusBase.files ?? []), ...credentialFiles],
+    };
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 
     const grafana = grafanaSpec(name, {

@@ -1,14 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { NorthstackConfig } from "./config";
 import { studioLacksMeta } from "./config/checks";
 import { DB_CLIENTS, DbClient, dbPasswordEnv } from "./db-roles";
 import { ObjectStoreEndpoint, PostgresEndpoint, PostgresLogin, postgresUrl, s3ClientEnv, withLogin } from "./endpoints";
 import { IMAGES } from "./images";
-import { deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
+import { SUPABASE_KEY_LIFETIME_SECONDS, deriveKey, signHs256, supabaseKeyClaims } from "./jwt";
 import { KONG_PROXY_PORT } from "./kong";
 import { MIGRATIONS_DIR, MigrationFile, migrationJobScript, renderMigrations } from "./migrations";
 import { ProjectMigration } from "./project-migrations";
 import { DeployedWorkload, Runtime } from "./runtime/types";
+import type { ScrapeTarget } from "./monitoring";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "./workload";
 
 export type SupabaseServices = Omit<NorthstackConfig["supabase"], "studioHostPort" | "replicas"> & {
@@ -118,6 +120,23 @@ interface ServiceContext {
   readonly anonKey: pulumi.Output<string>;
   readonly serviceRoleKey: pulumi.Output<string>;
   readonly gateway: string;
+  /** Realtime's METRICS_JWT_SECRET and the scrapers' token signed with it; present when Realtime runs. */
+  readonly realtimeMetrics?: RealtimeMetricsAuth;
+}
+
+interface RealtimeMetricsAuth {
+  readonly secret: pulumi.Output<string>;
+  readonly token: pulumi.Output<string>;
+}
+
+/**
+ * The claims of the token Prometheus presents to Realtime's /metrics, which checks the HS256
+ * signature against METRICS_JWT_SECRET and that `exp` lies ahead; the role merely names the holder.
+ * The lifetime is the API keys' and `iat` is fixed by the caller, so the token, and Prometheus's
+ * Secret, stay the same across deployments; rotating the secret re-signs it.
+ */
+export function realtimeMetricsClaims(issuedAt: number): Record<string, unknown> {
+  return { iss: "northstack", role: "prometheus", iat: issuedAt, exp: issuedAt + SUPABASE_KEY_LIFETIME_SECONDS };
 }
 
 const httpCheck = (port: number, path: string): string[] => [
@@ -215,9 +234,10 @@ function restSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadS
  * its own replication connection per tenant and broadcasts and presence would not reach clients on
  * the other node.
  */
-function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): WorkloadSpec {
+function realtimeSpec({ name, args, jwtSecret, gateway, realtimeMetrics }: ServiceContext): WorkloadSpec {
   const pg = args.postgres;
   const port = SUPABASE_PORTS.realtime;
+  if (!realtimeMetrics) throw new Error(`${name}-realtime: no metrics secret was generated for Realtime`);
   return {
     name: `${name}-realtime`,
     component: "supabase",
@@ -248,6 +268,8 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
       SECRET_KEY_BASE: jwtSecret.apply((s) => deriveKey(s, "realtime-secret-key-base", 64)),
       // AES-128 key for tenant secrets stored in _realtime: exactly 16 characters.
       DB_ENC_KEY: jwtSecret.apply((s) => deriveKey(s, "realtime-db-enc-key", 16)),
+      // /metrics answers only a bearer token signed (HS256) with this.
+      METRICS_JWT_SECRET: realtimeMetrics.secret,
     },
     scratch: [{ mountPath: "/tmp" }],
     health: {
@@ -260,6 +282,8 @@ function realtimeSpec({ name, args, jwtSecret, gateway }: ServiceContext): Workl
     // The Elixir release writes its generated runtime configuration under the release directory at boot.
     readOnlyRootFilesystem: false,
     allowFrom: [gateway],
+    // On the API port, which the gateway reaches only under /socket and /api (kong-config.ts).
+    metrics: { port, path: "/metrics", bearerToken: realtimeMetrics.token },
   };
 }
 
@@ -455,11 +479,11 @@ export class Supabase extends pulumi.ComponentResource {
   /** The migration job; the API and the services depend on it. */
   readonly migrations: DeployedWorkload;
   /**
-   * The deployed services that serve Prometheus metrics (GoTrue, PostgREST). Realtime's /metrics
-   * needs a bearer token signed with a secret of its own, and Storage, meta and Studio serve none
-   * that this project has verified for the pinned versions.
+   * The deployed services that serve Prometheus metrics (GoTrue, PostgREST, Realtime with the bearer
+   * token its /metrics demands, Storage), each its own job; meta and Studio serve none that this
+   * project has verified for the pinned versions.
    */
-  readonly metricsWorkloads: readonly string[];
+  readonly metricsTargets: readonly ScrapeTarget[];
 
   constructor(name: string, args: SupabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("northstack:data:Supabase", name, {}, opts);
@@ -479,6 +503,13 @@ export class Supabase extends pulumi.ComponentResource {
 
     this.migrations = args.runtime.deploy(migrationJobSpec(name, args.postgres, files, args.logins), this);
 
+    // A secret of Realtime's own, so that the metrics token grants nothing else.
+    const realtimeMetricsSecret = args.services.realtime
+      ? pulumi.secret(
+          new random.RandomPassword(`${name}-realtime-metrics-jwt`, { length: 64, special: false }, { parent: this })
+            .result,
+        )
+      : undefined;
     const context: ServiceContext = {
       name,
       args,
@@ -486,9 +517,13 @@ export class Supabase extends pulumi.ComponentResource {
       anonKey: this.anonKey,
       serviceRoleKey: this.serviceRoleKey,
       gateway: args.gatewayName ?? "kong",
+      realtimeMetrics: realtimeMetricsSecret && {
+        secret: realtimeMetricsSecret,
+        token: pulumi.secret(realtimeMetricsSecret.apply((s) => signHs256(realtimeMetricsClaims(issuedAt), s))),
+      },
     };
     const upstreams: SupabaseUpstreams = {};
-    const metricsWorkloads: string[] = [];
+    const metricsTargets: ScrapeTarget[] = [];
     for (const [service, spec] of Object.entries(SERVICE_SPECS) as [
       keyof typeof SERVICE_SPECS,
       (typeof SERVICE_SPECS)[keyof typeof SERVICE_SPECS],
@@ -499,11 +534,16 @@ export class Supabase extends pulumi.ComponentResource {
       const deployed = args.runtime.deploy(serviceSpec, this, {
         dependsOn: [...this.migrations.resources, ...identity],
       });
-      if (serviceSpec.metrics) metricsWorkloads.push(serviceSpec.name);
+      if (serviceSpec.metrics)
+        metricsTargets.push({
+          job: serviceSpec.name,
+          workload: serviceSpec.name,
+          ...(serviceSpec.metrics.bearerToken !== undefined ? { bearerToken: serviceSpec.metrics.bearerToken } : {}),
+        });
       upstreams[service] = pulumi.interpolate`http://${deployed.host}:${SUPABASE_PORTS[service]}`;
     }
     this.upstreams = upstreams;
-    this.metricsWorkloads = metricsWorkloads;
+    this.metricsTargets = metricsTargets;
 
     this.registerOutputs({
       anonKey: this.anonKey,

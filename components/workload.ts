@@ -99,7 +99,19 @@ export interface WorkloadSpec {
   /** Extra annotations (e.g. policy exemptions). Default: none. */
   readonly annotations?: Record<string, string>;
   /** Prometheus scrape target, if the workload exposes metrics. Default: none. */
-  readonly metrics?: { readonly port: number; readonly path: string };
+  readonly metrics?: MetricsSpec;
+}
+
+/** Where a workload serves Prometheus metrics, and what a scraper must present. */
+export interface MetricsSpec {
+  readonly port: number;
+  readonly path: string;
+  /**
+   * A token the endpoint demands as `Authorization: Bearer <token>`, a Pulumi secret. Prometheus
+   * receives it as a secret file (never in prometheus.yml) when the workload is scraped with it
+   * (Monitoring's ScrapeTarget.bearerToken). Default: none, the endpoint is open.
+   */
+  readonly bearerToken?: pulumi.Input<string>;
 }
 
 /** One init step: its own image, command, env and limits; files, scratch and volumes are the workload's. */

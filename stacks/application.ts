@@ -288,7 +288,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
           { job: API, workload: API },
           ...extraServices.map((s) => ({ job: s.name, workload: s.name })),
           { job: KONG, workload: KONG },
-          ...supabase.metricsWorkloads.map((workload) => ({ job: workload, workload })),
+          ...supabase.metricsTargets,
         ],
         postgres: withLogin(postgres, logins.exporter),
         redis,

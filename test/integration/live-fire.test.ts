@@ -142,6 +142,7 @@ const JOBS_NOT_HERE: Readonly<Record<string, string>> = {
   "supabase-auth": "GoTrue is a container image; it does not run here",
   "supabase-rest": "PostgREST is a container image; it does not run here",
   "supabase-storage": "Supabase Storage is a container image; it does not run here",
+  "supabase-realtime": "Supabase Realtime is a container image; it does not run here",
   "log-shipper": "Grafana Alloy is a container image; no Alloy runs here",
 };
 

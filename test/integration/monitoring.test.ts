@@ -192,6 +192,37 @@ test("the gateway probe job passes promtool and asks the exporter about the publ
   ]);
 });
 
+test("a job whose targets demand a bearer token reads it from a file, and passes promtool check config", () => {
+  const tokenFile = write("supabase-realtime.token", "header.payload.signature");
+  const render = (bearerTokenFile: string) =>
+    renderPrometheusConfig({
+      stack: "dev",
+      jobs: [
+        { job: "api", targets: ["api:8080"] },
+        { job: "supabase-realtime", targets: ["supabase-realtime:4000"], bearerTokenFile },
+      ],
+      alertmanager: "alertmanager:9093",
+      ruleFile: rulesFile,
+    });
+  const config = render(tokenFile);
+  const jobs: { job_name: string; authorization?: unknown }[] = YAML.parse(config).scrape_configs;
+  expect(jobs.find((j) => j.job_name === "supabase-realtime")?.authorization).toEqual({
+    type: "Bearer",
+    credentials_file: tokenFile,
+  });
+  expect(jobs.filter((j) => j.authorization !== undefined).map((j) => j.job_name)).toEqual(["supabase-realtime"]);
+  // The token itself is never in prometheus.yml.
+  expect(config).not.toContain("header.payload.signature");
+  const result = run("promtool", "check", "config", write("bearer.yml", config));
+  expect(result).toMatchObject({ code: 0 });
+  expect(result.out).toContain("SUCCESS");
+  // promtool really reads the block: a credentials file that does not exist fails it.
+  expect(
+    run("promtool", "check", "config", write("bearer-missing.yml", render(path.join(tmp, "absent.token")))).code,
+  ).not.toBe(0);
+  expect(() => render("relative.token")).toThrow(/bearerTokenFile "relative.token" is relative; give an absolute path/);
+});
+
 test("duplicate or empty scrape jobs are rejected by the renderer", () => {
   expect(() =>
     renderPrometheusConfig({

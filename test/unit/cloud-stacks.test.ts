@@ -7,7 +7,9 @@
 import * as path from "path";
 import type { PlannedResource } from "../../scripts/lib/mock-program";
 import type { StackPlan } from "../../scripts/lib/plan";
+import * as YAML from "yaml";
 import { renderBackupScript } from "../../components/backup-script";
+import { verifyHs256 } from "../../components/jwt";
 import { parseConfig } from "../../components/config";
 import { evaluatePlan } from "../../scripts/lib/plan-policies";
 import { validateCloudConfig } from "../../stacks/cloud";
@@ -909,6 +911,37 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
     const host = /name: realtime-v1-ws\s+url: http:\/\/([^:/]+)/.exec(kongYml)?.[1];
     expect(host).toBe(`supabase-realtime.${namespace}.svc.cluster.local`);
     expect(tenant).toBe(host?.split(".")[0]);
+  });
+
+  test("Prometheus scrapes Realtime with a token from its own Secret, signed with the METRICS_JWT_SECRET of Realtime's", () => {
+    const tokenFile = "/etc/prometheus/scrape-credentials/supabase-realtime.token";
+    const secretOf = (name: string) =>
+      ofType(get(), "kubernetes:core/v1:Secret").find(
+        (r) => ((r.inputs.metadata as Obj).labels as Obj)["app.kubernetes.io/name"] === name,
+      );
+    const prometheusSecret = secretOf("monitoring-prometheus");
+    const token = String((prometheusSecret?.plainInputs.stringData as Obj)["supabase-realtime.token"]);
+    // The Secret's data is a Pulumi secret as a whole.
+    expect(prometheusSecret?.inputs.stringData).toBe(SECRET_MARK);
+    const metricsSecret = String((secretOf("supabase-realtime")?.plainInputs.stringData as Obj).METRICS_JWT_SECRET);
+    expect(metricsSecret).toHaveLength(64);
+    expect(verifyHs256(token, metricsSecret)).toMatchObject({ role: "prometheus" });
+    // The pod mounts the Secret's key at the file prometheus.yml names; the ConfigMap holds neither value.
+    const statefulSet = workload("kubernetes:apps/v1:StatefulSet", "monitoring-prometheus");
+    const pod = ((statefulSet.plainInputs.spec as Obj).template as Obj).spec as Obj;
+    const mounts = (pod.containers as Obj[])[0].volumeMounts as Obj[];
+    expect(mounts).toContainEqual(
+      expect.objectContaining({ mountPath: tokenFile, subPath: "supabase-realtime.token" }),
+    );
+    const config = YAML.parse(String(configFile("monitoring-prometheus", "prometheus.yml")["prometheus.yml"])) as {
+      scrape_configs: { job_name: string; authorization?: unknown; dns_sd_configs?: { port: number }[] }[];
+    };
+    const job = config.scrape_configs.find((j) => j.job_name === "supabase-realtime");
+    expect(job?.authorization).toEqual({ type: "Bearer", credentials_file: tokenFile });
+    expect(job?.dns_sd_configs?.[0].port).toBe(4000);
+    const configMaps = JSON.stringify(ofType(get(), "kubernetes:core/v1:ConfigMap").map((c) => c.plainInputs));
+    expect(configMaps).not.toContain(token);
+    expect(configMaps).not.toContain(metricsSecret);
   });
 });
 

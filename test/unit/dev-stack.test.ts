@@ -1,3 +1,5 @@
+import { createHmac, timingSafeEqual } from "crypto";
+import * as YAML from "yaml";
 import { IMAGES } from "../../components/images";
 import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import { MIGRATIONS_LABEL } from "../../components/workload";
@@ -134,6 +136,44 @@ test("secrets are exported only as secrets and never appear in plain inputs", ()
   expect(passwords.length).toBeGreaterThanOrEqual(3);
   const printable = JSON.stringify(plan.resources.map((r) => r.inputs));
   for (const p of passwords) expect(printable).not.toContain(p);
+});
+
+test("Prometheus scrapes Realtime with a token signed by Realtime's METRICS_JWT_SECRET, delivered as a secret file alone", () => {
+  const holder = named("monitoring-prometheus-files");
+  const uploads = holder.inputs.uploads as { file: string; content: string }[];
+  const tokenFile = "/etc/prometheus/scrape-credentials/supabase-realtime.token";
+  const index = uploads.findIndex((u) => u.file === tokenFile);
+  expect(index).toBeGreaterThanOrEqual(0);
+  expect(uploads[index]).toMatchObject({ content: SECRET_MARK, permissions: "0440" });
+  expect(holder.secretPaths).toContain(`uploads[${index}].content`);
+  const config = YAML.parse(uploads.find((u) => u.file.endsWith("prometheus.yml"))!.content) as {
+    scrape_configs: { job_name: string; authorization?: unknown; static_configs?: { targets: string[] }[] }[];
+  };
+  const job = config.scrape_configs.find((j) => j.job_name === "supabase-realtime");
+  expect(job?.authorization).toEqual({ type: "Bearer", credentials_file: tokenFile });
+  expect(job?.static_configs?.[0].targets).toEqual(["northstack-dev-supabase-realtime:4000"]);
+  expect(config.scrape_configs.filter((j) => j.authorization !== undefined).map((j) => j.job_name)).toEqual([
+    "supabase-realtime",
+  ]);
+
+  // The token verifies (HS256, checked here with node's crypto alone) against the secret Realtime holds.
+  const token = (holder.plainInputs.uploads as { file: string; content: string }[])[index].content;
+  const realtimeEnv = (named("supabase-realtime").plainInputs.envs as string[]).find((e) =>
+    e.startsWith("METRICS_JWT_SECRET="),
+  );
+  const secret = realtimeEnv!.slice("METRICS_JWT_SECRET=".length);
+  expect(secret.length).toBe(64);
+  const [header, payload, signature] = token.split(".");
+  expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual({ alg: "HS256", typ: "JWT" });
+  const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest();
+  expect(timingSafeEqual(Buffer.from(signature, "base64url"), expected)).toBe(true);
+  const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as { role: string; exp: number };
+  expect(claims.role).toBe("prometheus");
+  expect(claims.exp * 1000).toBeGreaterThan(Date.now() + 365 * 24 * 3600 * 1000);
+  // Neither the secret nor the token is printable anywhere in the plan.
+  const printable = JSON.stringify(plan.resources.map((r) => r.inputs));
+  expect(printable).not.toContain(secret);
+  expect(printable).not.toContain(signature);
 });
 
 test("read-only containers get no uploads; every upload lands in a volume of its never-started holder", () => {

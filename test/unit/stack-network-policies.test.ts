@@ -72,7 +72,7 @@ const EXPECTED: Record<string, Expected> = {
     calls: [],
     needs: ["postgres"],
   },
-  "supabase-realtime": { ingress: ["pod:kong:4000"], calls: [], needs: ["postgres"] },
+  "supabase-realtime": { ingress: ["pod:kong:4000", "pod:monitoring-prometheus:4000"], calls: [], needs: ["postgres"] },
   "supabase-storage": {
     ingress: ["pod:kong:5000", "pod:monitoring-prometheus:5000"],
     calls: ["pod:supabase-rest:3000"],
@@ -102,6 +102,7 @@ const EXPECTED: Record<string, Expected> = {
       "pod:monitoring-prometheus:9090",
       "pod:monitoring-redis-exporter:9121",
       "pod:supabase-auth:9100",
+      "pod:supabase-realtime:4000",
       "pod:supabase-rest:3001",
       "pod:supabase-storage:5000",
     ],

@@ -53,7 +53,12 @@ async function planSupabase(services: SupabaseServices, replicas?: number): Prom
         return {
           anonKey: supabase.anonKey,
           serviceRoleKey: supabase.serviceRoleKey,
-          metricsWorkloads: supabase.metricsWorkloads.join(","),
+          metricsWorkloads: supabase.metricsTargets.map((t) => t.workload).join(","),
+          ...Object.fromEntries(
+            supabase.metricsTargets
+              .filter((t) => t.bearerToken !== undefined)
+              .map((t) => [`bearerToken:${t.workload}`, t.bearerToken]),
+          ),
           ...supabase.upstreams,
         };
       },
@@ -254,10 +259,32 @@ describe("Supabase with every service on", () => {
     expect(String(plan.outputs.metricsWorkloads).split(",")).toEqual(
       expect.arrayContaining(["supabase-auth", "supabase-rest", "supabase-storage"]),
     );
-    // Realtime's /metrics wants a bearer JWT signed with METRICS_JWT_SECRET, which Prometheus is not given.
-    expect(String(plan.outputs.metricsWorkloads).split(",")).not.toContain("supabase-realtime");
     const storage = envOf(container(plan, "supabase-storage"));
     expect(storage.DEFAULT_METRICS_ENABLED ?? storage.ENABLE_DEFAULT_METRICS).not.toBe("false");
+  });
+
+  test("Realtime is scraped with a bearer token, a secret, and holds the generated METRICS_JWT_SECRET in secret env alone", () => {
+    expect(String(plan.outputs.metricsWorkloads).split(",")).toContain("supabase-realtime");
+    // Only Realtime's endpoint demands a token.
+    expect(Object.keys(plan.outputs).filter((k) => k.startsWith("bearerToken:"))).toEqual([
+      "bearerToken:supabase-realtime",
+    ]);
+    expect(plan.outputs["bearerToken:supabase-realtime"]).toBe("[secret]");
+    const generated = plan.resources.filter(
+      (r) => r.type === "random:index/randomPassword:RandomPassword" && r.name === "supabase-realtime-metrics-jwt",
+    );
+    expect(generated.map((r) => r.inputs)).toEqual([expect.objectContaining({ length: 64, special: false })]);
+    const realtime = container(plan, "supabase-realtime");
+    const secret = envOf(realtime).METRICS_JWT_SECRET;
+    expect(secret).toBe("plan-random-supabase-realtime-metrics-jwt".padEnd(64, "x"));
+    expect(realtime.secretPaths.some((p) => p.startsWith("envs"))).toBe(true);
+    // Every container's printable inputs, and every other container's revealed ones, lack it.
+    expect(JSON.stringify(allContainers(plan).map((c) => c.inputs))).not.toContain(secret);
+    expect(
+      allContainers(plan)
+        .filter((c) => JSON.stringify(c.plainInputs).includes(secret))
+        .map((c) => c.name),
+    ).toEqual(["supabase-realtime"]);
   });
 
   test("the anon and service_role keys are secrets, signed HS256 from the JWT secret with the right claims", () => {
@@ -355,6 +382,8 @@ describe("toggles", () => {
         .sort(),
     ).toEqual(["postgres", "supabase-auth", "supabase-migrate", "supabase-rest"]);
     expect(Object.keys(plan.outputs).sort()).toEqual(["anonKey", "auth", "metricsWorkloads", "rest", "serviceRoleKey"]);
+    // Without Realtime no metrics secret is generated for it.
+    expect(plan.resources.filter((r) => r.name === "supabase-realtime-metrics-jwt")).toEqual([]);
   });
 
   test("Studio without meta is rejected before anything is registered", async () => {
