@@ -3,7 +3,7 @@ import { renderBackupScript } from "./backup-script";
 import { ObjectStoreEndpoint, PostgresEndpoint, s3ClientEnv } from "./endpoints";
 import { IMAGES } from "./images";
 import { Runtime } from "./runtime/types";
-import { WorkloadSpec } from "./workload";
+import { InitStepSpec, WorkloadSpec } from "./workload";
 
 export interface BackupArgs {
   readonly runtime: Runtime;
@@ -59,6 +59,50 @@ export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access
   return `${lines.join("\n")}\n`;
 }
 
+/** The libpq settings of every step that talks to the database, logged in as the backup role. */
+function postgresEnv(pg: PostgresEndpoint): Record<string, pulumi.Input<string>> {
+  return {
+    PGHOST: pg.host,
+    PGPORT: pulumi.interpolate`${pg.port}`,
+    PGUSER: pg.login.user,
+    PGDATABASE: pg.database,
+    PGSSLMODE: pg.sslMode,
+    PGCONNECT_TIMEOUT: "10",
+  };
+}
+
+/**
+ * The AWS CLI step of a bucket pod: the script's `step` (upload or fetch) against `store`, with the
+ * step's own `env` (its scratch directory) before the CLI's settings.
+ */
+function awsCliStep(
+  name: string,
+  step: "upload" | "fetch",
+  store: ObjectStoreEndpoint,
+  env: Record<string, pulumi.Input<string>>,
+): InitStepSpec {
+  const client = s3ClientEnv(store);
+  const endpoint = store.access?.endpoint;
+  return {
+    name,
+    image: IMAGES.awsCli.image,
+    command: ["/bin/bash", SCRIPT],
+    args: [step],
+    env: {
+      ...client.env,
+      ...env,
+      BACKUP_BUCKET: store.bucket,
+      ...(endpoint ? { BACKUP_S3_ENDPOINT: endpoint } : {}),
+      AWS_CONFIG_FILE: AWS_CONFIG,
+      AWS_PAGER: "",
+      HOME: "/home/backup",
+    },
+    secretEnv: client.secretEnv,
+    resources: { cpuMillis: 250, memoryMb: 256 },
+    user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
+  };
+}
+
 /**
  * The bucket backup as one CronJob pod of three steps, each run only when the one before succeeded:
  * the postgres image dumps the database and its roles and restores them into a throwaway server
@@ -71,17 +115,7 @@ export function bucketBackupSpec(
   args: BackupArgs & { readonly bucket: ObjectStoreEndpoint },
 ): WorkloadSpec {
   const pg = args.postgres;
-  const client = s3ClientEnv(args.bucket);
-  const endpoint = args.bucket.access?.endpoint;
-  const pgEnv = {
-    PGHOST: pg.host,
-    PGPORT: pulumi.interpolate`${pg.port}`,
-    PGUSER: pg.login.user,
-    PGDATABASE: pg.database,
-    PGSSLMODE: pg.sslMode,
-    PGCONNECT_TIMEOUT: "10",
-    BACKUP_DIR: DUMP_DIR,
-  };
+  const pgEnv = { ...postgresEnv(pg), BACKUP_DIR: DUMP_DIR };
   return {
     name,
     component: "backup",
@@ -106,24 +140,7 @@ export function bucketBackupSpec(
         resources: { cpuMillis: 500, memoryMb: 512 },
         user: { uid: IMAGES.postgres.uid, gid: IMAGES.postgres.gid },
       },
-      {
-        name: `${name}-upload`,
-        image: IMAGES.awsCli.image,
-        command: ["/bin/bash", SCRIPT],
-        args: ["upload"],
-        env: {
-          ...client.env,
-          BACKUP_DIR: DUMP_DIR,
-          BACKUP_BUCKET: args.bucket.bucket,
-          ...(endpoint ? { BACKUP_S3_ENDPOINT: endpoint } : {}),
-          AWS_CONFIG_FILE: AWS_CONFIG,
-          AWS_PAGER: "",
-          HOME: "/home/backup",
-        },
-        secretEnv: client.secretEnv,
-        resources: { cpuMillis: 250, memoryMb: 256 },
-        user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
-      },
+      awsCliStep(`${name}-upload`, "upload", args.bucket, { BACKUP_DIR: DUMP_DIR }),
     ],
     files: [
       { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
@@ -155,8 +172,6 @@ export function bucketDrillSpec(
 ): WorkloadSpec {
   const pg = args.postgres;
   const store = args.drillBucket;
-  const client = s3ClientEnv(store);
-  const endpoint = store.access?.endpoint;
   const drillName = drillWorkloadName(name);
   return {
     name: drillName,
@@ -166,38 +181,10 @@ export function bucketDrillSpec(
     image: IMAGES.postgres.image,
     command: ["/bin/bash", SCRIPT],
     args: ["drill"],
-    env: {
-      PGHOST: pg.host,
-      PGPORT: pulumi.interpolate`${pg.port}`,
-      PGUSER: pg.login.user,
-      PGDATABASE: pg.database,
-      PGSSLMODE: pg.sslMode,
-      PGCONNECT_TIMEOUT: "10",
-      DRILL_DIR,
-    },
+    env: { ...postgresEnv(pg), DRILL_DIR },
     // The backup role's login, only to record the drill: it may write northstack_ops.backup_runs and nothing else.
     secretEnv: { PGPASSWORD: pg.login.password },
-    init: [
-      {
-        name: `${drillName}-fetch`,
-        image: IMAGES.awsCli.image,
-        command: ["/bin/bash", SCRIPT],
-        args: ["fetch"],
-        env: {
-          ...client.env,
-          PGDATABASE: pg.database,
-          DRILL_DIR,
-          BACKUP_BUCKET: store.bucket,
-          ...(endpoint ? { BACKUP_S3_ENDPOINT: endpoint } : {}),
-          AWS_CONFIG_FILE: AWS_CONFIG,
-          AWS_PAGER: "",
-          HOME: "/home/backup",
-        },
-        secretEnv: client.secretEnv,
-        resources: { cpuMillis: 250, memoryMb: 256 },
-        user: { uid: IMAGES.awsCli.uid, gid: IMAGES.awsCli.gid },
-      },
-    ],
+    init: [awsCliStep(`${drillName}-fetch`, "fetch", store, { PGDATABASE: pg.database, DRILL_DIR })],
     files: [
       { path: SCRIPT, content: renderBackupScript({ keepDaily: args.keepDaily, keepWeekly: args.keepWeekly }) },
       { path: AWS_CONFIG, content: awsCliConfig(store) },
