@@ -4,7 +4,7 @@
  * own lines and the restore drill's verdict.
  */
 import { BACKUP_MAX_AGE_HOURS } from "../backup-alerts";
-import { graph, labelVariable, logLines, row, single, stackDashboard, streams } from "./panels";
+import { graph, labelVariable, logLines, row, single, stackDashboard, streams, walArchiverQueries } from "./panels";
 
 const kind = 'kind=~"$kind"';
 const pg = 'instance=~"$instance"';
@@ -111,24 +111,10 @@ export function backupsDashboard(stack: string) {
     )
     .withRow(row("WAL archiving"))
     .withPanel(
-      graph(
-        "WAL archiver",
-        "short",
-        [
-          {
-            expr: `sum by (instance) (increase(pg_stat_archiver_archived_count{${pg}}[$__rate_interval]))`,
-            legend: "archived {{instance}}",
-          },
-          {
-            expr: `sum by (instance) (increase(pg_stat_archiver_failed_count{${pg}}[$__rate_interval]))`,
-            legend: "failed {{instance}}",
-          },
-        ],
-        {
-          description:
-            "PostgresWalArchiveFailing warns on any failure; PostgresWalArchiverStuck pages when nothing is archived.",
-        },
-      ),
+      graph("WAL archiver", "short", walArchiverQueries(pg), {
+        description:
+          "PostgresWalArchiveFailing warns on any failure; PostgresWalArchiverStuck pages when nothing is archived.",
+      }),
     )
     .withPanel(
       graph("Rows written (what the archive must keep up with)", "ops", [

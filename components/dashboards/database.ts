@@ -3,7 +3,7 @@
  * the northstack-postgres and northstack-redis alerts judge, with the exporters' own logs beside
  * them (an exporter that cannot connect or read a view says so there).
  */
-import { graph, labelVariable, logLines, row, single, stackDashboard, streams } from "./panels";
+import { graph, labelVariable, logLines, row, single, stackDashboard, streams, walArchiverQueries } from "./panels";
 
 const pg = 'instance=~"$instance"';
 const rd = 'instance=~"$redis_instance"';
@@ -161,23 +161,7 @@ export function databaseDashboard(stack: string) {
         { width: 8, description: "PostgresLongRunningTransaction warns past 15 minutes." },
       ),
     )
-    .withPanel(
-      graph(
-        "WAL archiver",
-        "short",
-        [
-          {
-            expr: `sum by (instance) (increase(pg_stat_archiver_archived_count{${pg}}[$__rate_interval]))`,
-            legend: "archived {{instance}}",
-          },
-          {
-            expr: `sum by (instance) (increase(pg_stat_archiver_failed_count{${pg}}[$__rate_interval]))`,
-            legend: "failed {{instance}}",
-          },
-        ],
-        { width: 8 },
-      ),
-    )
+    .withPanel(graph("WAL archiver", "short", walArchiverQueries(pg), { width: 8 }))
     .withRow(row("Redis"))
     .withPanel(single("Redis up", "short", { expr: `min(redis_up{${rd}})` }, { thresholds: upDown }))
     .withPanel(

@@ -146,6 +146,20 @@ export function serverErrorRatio(series: string, matchers: string, statusLabel: 
   return `(sum(${series}{${matchers}, ${statusLabel}=~"5.."}) or ${all} * 0) / ${all}`;
 }
 
+/** WAL segments archived and failed per instance: on the Database dashboard and the Backups one. */
+export function walArchiverQueries(matchers: string) {
+  return [
+    {
+      expr: `sum by (instance) (increase(pg_stat_archiver_archived_count{${matchers}}[$__rate_interval]))`,
+      legend: "archived {{instance}}",
+    },
+    {
+      expr: `sum by (instance) (increase(pg_stat_archiver_failed_count{${matchers}}[$__rate_interval]))`,
+      legend: "failed {{instance}}",
+    },
+  ];
+}
+
 export const row = (title: string) => new RowBuilder(title);
 
 /**
