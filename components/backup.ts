@@ -59,8 +59,8 @@ export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access
   return `${lines.join("\n")}\n`;
 }
 
-/** The libpq settings of every step that talks to the database, logged in as the backup role. */
-function postgresEnv(pg: PostgresEndpoint): Record<string, pulumi.Input<string>> {
+/** The libpq settings of every backup step that talks to the database, logged in as the backup role. */
+export function postgresEnv(pg: PostgresEndpoint): Record<string, pulumi.Input<string>> {
   return {
     PGHOST: pg.host,
     PGPORT: pulumi.interpolate`${pg.port}`,

@@ -1,5 +1,6 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { postgresEnv } from "./backup";
 import { PostgresEndpoint, RedisEndpoint } from "./endpoints";
 import { IMAGES } from "./images";
 import { Runtime, buildLocally } from "./runtime/types";
@@ -77,12 +78,7 @@ export function volumeBackupSpec(
     command: ["/bin/bash", SCRIPT],
     args: ["loop"],
     env: {
-      PGHOST: pg.host,
-      PGPORT: pulumi.interpolate`${pg.port}`,
-      PGUSER: pg.login.user,
-      PGDATABASE: pg.database,
-      PGSSLMODE: pg.sslMode,
-      PGCONNECT_TIMEOUT: "10",
+      ...postgresEnv(pg),
       BACKUP_DIR,
       ...(args.redis ? { REDIS_HOST: args.redis.host, REDIS_PORT: pulumi.interpolate`${args.redis.port}` } : {}),
       ...(args.storage ? { STORAGE_DIR: STORAGE_MOUNT } : {}),
