@@ -132,6 +132,10 @@ interface RealtimeMetricsAuth {
 /**
  * The claims of the token Prometheus presents to Realtime's /metrics, which checks the HS256
  * signature against METRICS_JWT_SECRET and that `exp` lies ahead; the role merely names the holder.
+ * As read in the pinned Realtime's source (its router's metrics pipeline and JWT verification), the
+ * header must also say `typ: "JWT"`, the token must not be listed in METRICS_TOKEN_BLOCKLIST, and
+ * every claim named in JWT_CLAIM_VALIDATORS must match; realtimeSpec sets neither of the two, so
+ * these claims suffice. Setting JWT_CLAIM_VALIDATORS would lock Prometheus out unless added here.
  * The lifetime is the API keys' and `iat` is fixed by the caller, so the token, and Prometheus's
  * Secret, stay the same across deployments; rotating the secret re-signs it.
  */

@@ -278,6 +278,8 @@ describe("Supabase with every service on", () => {
     const secret = envOf(realtime).METRICS_JWT_SECRET;
     expect(secret).toBe("plan-random-supabase-realtime-metrics-jwt".padEnd(64, "x"));
     expect(realtime.secretPaths.some((p) => p.startsWith("envs"))).toBe(true);
+    // Realtime also checks the metrics token against these; unset, the signature and `exp` decide.
+    expect(Object.keys(envOf(realtime)).filter((k) => /CLAIM_VALIDATORS|TOKEN_BLOCKLIST/.test(k))).toEqual([]);
     // Every container's printable inputs, and every other container's revealed ones, lack it.
     expect(JSON.stringify(allContainers(plan).map((c) => c.inputs))).not.toContain(secret);
     expect(
