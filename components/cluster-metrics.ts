@@ -209,16 +209,25 @@ export function cadvisorSpec(
       reason:
         "cAdvisor reports the stack's containers' CPU and memory (ContainerCpuThrottled, the System dashboard) from the host's cgroup files, mounted read-only; it runs as nobody with no capabilities, without the Docker socket or /var/lib/docker",
     },
-    // Busybox wget in the image; /healthz answers once the container manager runs.
-    health: {
-      exec: ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}/healthz`],
-      httpGet: { path: "/healthz", port },
-    },
+    health: { exec: cadvisorHealthCommand(stack, driver), httpGet: { path: "/healthz", port }, startSeconds: 30 },
     resources: { cpuMillis: 200, memoryMb: 128 },
     user: { uid: IMAGES.cadvisor.uid, gid: IMAGES.cadvisor.gid },
     allowFrom: [scraper],
     metrics: { port, path: "/metrics" },
   };
+}
+
+/**
+ * Healthy only while cAdvisor reports a container of this stack, which includes its own: with
+ * northstack:dockerCgroupDriver set to another driver than the engine's, the containers' cgroups lie
+ * outside the stack's prefix, cAdvisor reports none of them, and `pulumi up` fails waiting for it to
+ * become healthy instead of leaving the container panels silently empty. (The opposite mismatch
+ * fails earlier: the systemd driver refuses a cgroup parent that is not a slice.) Busybox sh, wget
+ * and grep are in the image.
+ */
+export function cadvisorHealthCommand(stack: string, driver: DockerCgroupDriver): string[] {
+  const ours = `id="${stackCgroupPrefix(stack, driver)}`;
+  return ["sh", "-c", `wget -q -O - http://127.0.0.1:${MONITORING_PORTS.cadvisor}/metrics | grep -qF '${ours}'`];
 }
 
 /**

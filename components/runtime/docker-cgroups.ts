@@ -15,10 +15,11 @@
  *   it, so a leaf names exactly one replica of one workload, and no workload's slice holds another's
  *   containers.
  *
- * The driver must be the engine's (`docker info --format '{{.CgroupDriver}}'`): the systemd driver
- * refuses a parent that is not a `.slice` name, so a wrong setting fails the first container's creation
- * rather than silently losing the metrics; the cgroupfs driver would take a slice name as a directory,
- * which is why the setting is explicit (northstack:dockerCgroupDriver) and not guessed.
+ * The driver must be the engine's (`docker info --format '{{.CgroupDriver}}'`), set explicitly in
+ * northstack:dockerCgroupDriver since nothing here can ask the engine. Either mismatch fails `pulumi
+ * up` rather than silently losing the metrics: the systemd driver refuses a parent that is not a
+ * `.slice` name; the cgroupfs driver takes a slice name as a directory elsewhere, and cAdvisor's
+ * health check then fails (cadvisorHealthCommand in cluster-metrics.ts).
  *
  * Limit: systemd nests slices by dashes, so stack `dev` and a stack named `dev-<x>` on one engine share
  * the `northstack-dev.slice` subtree; the stack's prefix then also matches the other's containers, which

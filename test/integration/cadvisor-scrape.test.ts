@@ -6,16 +6,18 @@
  * (test/integration/cadvisor/<driver>.prom). What is checked is ours: that the relabelling turns
  * those paths into the `namespace`, `pod` and `container` labels the dashboards and alerts group by,
  * drops every other cgroup, and that the cadvisor alert rules and container panels then return data.
- * What is not: that cAdvisor v0.49 running as nobody emits these series; see the report in docs.
+ * Also that cAdvisor's health check tells a driver mismatch (run with this machine's sh and grep,
+ * a stub for wget). What is not: that cAdvisor v0.49 itself, as nobody with the host's cgroups
+ * read-only, emits these series (docs/architecture.md, "Container metrics on Docker").
  */
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { cadvisorMetricRelabel } from "../../components/cluster-metrics";
+import { cadvisorHealthCommand, cadvisorMetricRelabel } from "../../components/cluster-metrics";
 import { dashboardQueries } from "../../components/dashboards";
 import { renderAlertRules, renderPrometheusConfig } from "../../components/monitoring-config";
 import { monitoringWorkloadName, scrapeJobFor } from "../../components/monitoring-specs";
@@ -232,3 +234,24 @@ describe.each(DOCKER_CGROUP_DRIVERS.map((d) => [d]))("Docker's %s cgroup driver"
     expect(realtime.map((s) => s.metric.pod)).toEqual(["northstack-dev-supabase-realtime"]);
   });
 });
+
+test.each(DOCKER_CGROUP_DRIVERS.map((d) => [d]))(
+  "cAdvisor's health check passes while it reports the stack's containers, and fails when the configured driver (%s) is not the engine's",
+  (driver: DockerCgroupDriver) => {
+    const other = DOCKER_CGROUP_DRIVERS.find((d) => d !== driver)!;
+    const stub = fs.mkdtempSync(path.join(os.tmpdir(), "cadvisor-health-"));
+    try {
+      // `wget -q -O - <url>` answers what cAdvisor would serve: the fixture of the engine's driver.
+      fs.writeFileSync(path.join(stub, "wget"), '#!/bin/sh\ncat "$METRICS"\n', { mode: 0o755 });
+      const [sh, ...args] = cadvisorHealthCommand("dev", driver);
+      const run = (engine: DockerCgroupDriver) =>
+        spawnSync(sh, args, {
+          env: { PATH: `${stub}:${process.env.PATH}`, METRICS: path.join(__dirname, "cadvisor", `${engine}.prom`) },
+        }).status;
+      expect({ engine: driver, status: run(driver) }).toEqual({ engine: driver, status: 0 });
+      expect({ engine: other, status: run(other) }).toEqual({ engine: other, status: 1 });
+    } finally {
+      fs.rmSync(stub, { recursive: true, force: true });
+    }
+  },
+);

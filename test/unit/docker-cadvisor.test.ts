@@ -6,7 +6,7 @@
  * run by a real Prometheus in test/integration/cadvisor-scrape.test.ts.)
  */
 import * as YAML from "yaml";
-import { cadvisorMetricRelabel, cadvisorSpec } from "../../components/cluster-metrics";
+import { cadvisorHealthCommand, cadvisorMetricRelabel, cadvisorSpec } from "../../components/cluster-metrics";
 import { IMAGES } from "../../components/images";
 import { MONITORING_PORTS, renderPrometheusConfig } from "../../components/monitoring-config";
 import { scrapeJobFor } from "../../components/monitoring-specs";
@@ -148,6 +148,7 @@ test("cAdvisor runs as nobody on a read-only root, reads the host's cgroups alon
   expect(spec.resources.cpuMillis).toBeGreaterThan(0);
   expect(spec.resources.memoryMb).toBeGreaterThan(0);
   expect(spec.health?.httpGet).toEqual({ path: "/healthz", port: MONITORING_PORTS.cadvisor });
+  expect(spec.health?.exec).toEqual(cadvisorHealthCommand("dev", "systemd"));
   expect(spec.hostPaths?.mounts).toEqual([{ hostPath: "/sys/fs/cgroup", mountPath: "/sys/fs/cgroup" }]);
   expect(spec.hostPaths?.reason).toMatch(/without the Docker socket or \/var\/lib\/docker/);
   expect(spec.volumes ?? []).toEqual([]);
