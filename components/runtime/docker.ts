@@ -140,6 +140,8 @@ export function checkJobExit(job: string, container: string, urn: string, exitCo
  * named volumes for persistent data. Every container runs as the spec's non-root uid:gid with
  * `no-new-privileges`, all capabilities dropped, a read-only root filesystem (tmpfs for scratch),
  * a health check, a restart policy and CPU/memory limits. Published ports bind to 127.0.0.1 only.
+ * Each container's cgroup parent names its workload and replica (docker-cgroups.ts): that is how
+ * cAdvisor, which has no Docker socket, tells containers apart.
  *
  * Files reach a read-only container through a never-started holder container: the provider uploads
  * into `/` of a created container, which Docker refuses for a read-only root filesystem, so the
