@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "crypto";
 import * as YAML from "yaml";
-import { cadvisorMetricRelabel } from "../../components/cluster-metrics";
+import { cadvisorHealthCommand, cadvisorMetricRelabel } from "../../components/cluster-metrics";
 import { IMAGES } from "../../components/images";
 import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import { MIGRATIONS_LABEL } from "../../components/workload";
@@ -324,6 +324,29 @@ test("every running dev container's cgroup is named after its workload, under th
       c: c.name,
       parent: `northstack-dev-${c.name}.slice`,
     });
+});
+
+test("northstack:dockerCgroupDriver=cgroupfs reaches every container's cgroup parent, cAdvisor's prefix and health check, and the job", async () => {
+  const cgroupfs = await sharedPlan("dev", { dockerCgroupDriver: "cgroupfs" });
+  const running = cgroupfs.resources.filter(
+    (r) => r.type === "docker:index/container:Container" && labelsOf(r)[FILES_HOLDER_LABEL] === undefined,
+  );
+  expect(running.length).toBeGreaterThanOrEqual(8);
+  for (const c of running)
+    expect({ c: c.name, parent: c.inputs.cgroupParent }).toEqual({ c: c.name, parent: `/northstack-dev/${c.name}` });
+  const cadvisor = running.find((c) => c.name === "monitoring-cadvisor")!;
+  expect(cadvisor.inputs.command).toContain("--raw_cgroup_prefix_whitelist=/northstack-dev/");
+  expect((cadvisor.inputs.healthcheck as { tests: string[] }).tests).toEqual([
+    "CMD",
+    ...cadvisorHealthCommand("dev", "cgroupfs"),
+  ]);
+  const files = cgroupfs.resources.find((r) => r.name === "monitoring-prometheus-files")!.inputs.uploads as {
+    file: string;
+    content: string;
+  }[];
+  const config = YAML.parse(files.find((u) => u.file.endsWith("prometheus.yml"))!.content);
+  const job = config.scrape_configs.find((j: { job_name: string }) => j.job_name === "cadvisor");
+  expect(job.metric_relabel_configs).toEqual(JSON.parse(JSON.stringify(cadvisorMetricRelabel("dev", "cgroupfs"))));
 });
 
 test("dev scrapes cAdvisor with the job that names containers, and renders the cadvisor alerts that need nothing else", () => {
