@@ -9,12 +9,17 @@
  *   server's node proxy. See KUBELET_SCRAPE_API_RULES for why this way.
  * - node_exporter (Docker): the host's memory and filesystems, through read-only host paths under a
  *   named policy exemption. Not on Kubernetes, whose restricted namespace refuses host paths.
+ * - cAdvisor (Docker): every dev container's CPU and memory (container_*), the series the kubelet's
+ *   cAdvisor gives on Kubernetes, labelled the same way (`namespace`, `pod`, `container`). See
+ *   cadvisorSpec for what it is granted and why; runtime/docker-cgroups.ts for how containers are named.
  *
  * Each is a pure spec or job list; monitoring.ts places them.
  */
 import { Collector } from "./alert-rules";
 import { IMAGES } from "./images";
-import { KubeletScrapeJob, MONITORING_PORTS } from "./monitoring-config";
+import { KubeletScrapeJob, MONITORING_PORTS, MetricRelabelRule } from "./monitoring-config";
+import { containerNameOf, dockerNetworkName } from "./runtime/docker";
+import { DockerCgroupDriver, containerCgroupPatterns, stackCgroupPrefix } from "./runtime/docker-cgroups";
 import { KubernetesApiRule, WorkloadSpec } from "./workload";
 
 /**
@@ -150,4 +155,98 @@ export function nodeExporterSpec(workloadName: string, scraper: string): Workloa
     allowFrom: [scraper],
     metrics: { port, path: "/metrics" },
   };
+}
+
+/** The container metrics the alerts and dashboards read: the same family the kubelet's cAdvisor job keeps. */
+const CONTAINER_METRICS = "container_.+";
+
+/**
+ * cAdvisor (Docker), granted the least that yields the stack's containers' CPU and memory:
+ *
+ * - The host's /sys/fs/cgroup, read-only, at /sys/fs/cgroup (cgroup v2's fixed mount point, where
+ *   cAdvisor also finds v1's controllers): the only host path, and its named exemption
+ *   (WorkloadSpec.hostPaths). The files it reads (cpu.stat, memory.current / memory.usage_in_bytes,
+ *   memory.stat) are world-readable, so it runs as nobody with no capability. The container keeps its
+ *   private cgroup namespace: the bind mount shows the host's tree without sharing the namespace.
+ * - No Docker socket (root on the host) and no /var/lib/docker (root-only, and it holds containers'
+ *   environments, secrets included). Without them cAdvisor's Docker factory does not register and its
+ *   raw cgroup factory reports the containers by cgroup path alone; the runtime names those paths
+ *   after each container's workload and replica (runtime/docker-cgroups.ts), and the scrape job's
+ *   relabelling (cadvisorMetricRelabel) turns them into the Kubernetes labels.
+ * - No /rootfs, /var/run, /dev/disk or /dev/kmsg, and no host PID or network namespace: only the
+ *   `cpu` and `memory` metric kinds are enabled; filesystem, disk, network, process and OOM-event
+ *   metrics, which need those, are off. (OOMs show as restarts in `docker ps`; no dev alert reads them.)
+ * - `--raw_cgroup_prefix_whitelist` limits it to this stack's cgroups (and the root, which it always
+ *   reads and the job drops), so it tracks no other container or service on the host.
+ */
+export function cadvisorSpec(
+  workloadName: string,
+  scraper: string,
+  stack: string,
+  driver: DockerCgroupDriver,
+): WorkloadSpec {
+  const port = MONITORING_PORTS.cadvisor;
+  return {
+    name: workloadName,
+    component: "monitoring",
+    image: IMAGES.cadvisor.image,
+    args: [
+      `--port=${port}`,
+      "--docker_only=false",
+      `--raw_cgroup_prefix_whitelist=${stackCgroupPrefix(stack, driver)}`,
+      "--enable_metrics=cpu,memory",
+      "--store_container_labels=false",
+      // Once per scrape interval (cAdvisor's default is every second), at a fixed pace.
+      "--housekeeping_interval=15s",
+      "--allow_dynamic_housekeeping=false",
+      // Container events are kept for its own UI and API, which nothing here reads.
+      "--event_storage_event_limit=default=0",
+      "--event_storage_age_limit=default=0",
+    ],
+    ports: [{ name: "metrics", port }],
+    hostPaths: {
+      mounts: [{ hostPath: "/sys/fs/cgroup", mountPath: "/sys/fs/cgroup" }],
+      reason:
+        "cAdvisor reports the stack's containers' CPU and memory (ContainerCpuThrottled, the System dashboard) from the host's cgroup files, mounted read-only; it runs as nobody with no capabilities, without the Docker socket or /var/lib/docker",
+    },
+    health: { exec: cadvisorHealthCommand(stack, driver), httpGet: { path: "/healthz", port }, startSeconds: 30 },
+    resources: { cpuMillis: 200, memoryMb: 128 },
+    user: { uid: IMAGES.cadvisor.uid, gid: IMAGES.cadvisor.gid },
+    allowFrom: [scraper],
+    metrics: { port, path: "/metrics" },
+  };
+}
+
+/**
+ * Healthy only while cAdvisor reports a container of this stack, which includes its own: with
+ * northstack:dockerCgroupDriver set to another driver than the engine's, the containers' cgroups lie
+ * outside the stack's prefix, cAdvisor reports none of them, and `pulumi up` fails waiting for it to
+ * become healthy instead of leaving the container panels silently empty. (The opposite mismatch
+ * fails earlier: the systemd driver refuses a cgroup parent that is not a slice.) Busybox sh, wget
+ * and grep are in the image.
+ */
+export function cadvisorHealthCommand(stack: string, driver: DockerCgroupDriver): string[] {
+  const ours = `id="${stackCgroupPrefix(stack, driver)}`;
+  return ["sh", "-c", `wget -q -O - http://127.0.0.1:${MONITORING_PORTS.cadvisor}/metrics | grep -qF '${ours}'`];
+}
+
+/**
+ * What the cAdvisor job stores, and how it names each series the way the kubelet's cAdvisor does on
+ * Kubernetes: only container_* series of the stack's containers (the root and nesting cgroups are
+ * dropped), with `container` the workload, `pod` the Docker container (the replica), and `namespace`
+ * the stack's Docker network, all taken from the cgroup path (`id`) the runtime chose. `workload`,
+ * which every Docker job carries, becomes the container's workload rather than cAdvisor's own.
+ */
+export function cadvisorMetricRelabel(stack: string, driver: DockerCgroupDriver): MetricRelabelRule[] {
+  const { single, replica } = containerCgroupPatterns(stack, driver);
+  return [
+    { source_labels: ["__name__"], regex: CONTAINER_METRICS, action: "keep" },
+    { source_labels: ["id"], regex: `${single}|${replica}`, action: "keep" },
+    { source_labels: ["id"], regex: single, target_label: "container", replacement: "$1" },
+    { source_labels: ["id"], regex: single, target_label: "pod", replacement: containerNameOf(stack, "$1") },
+    { source_labels: ["id"], regex: replica, target_label: "container", replacement: "$1" },
+    { source_labels: ["id"], regex: replica, target_label: "pod", replacement: containerNameOf(stack, "$1", "$2") },
+    { source_labels: ["container"], target_label: "workload" },
+    { target_label: "namespace", replacement: dockerNetworkName(stack) },
+  ];
 }

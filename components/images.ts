@@ -35,6 +35,18 @@ export const IMAGES = {
     uid: 65534,
     gid: 65534,
   },
+  /**
+   * Container metrics on Docker (container_*). v0.49.1's multi-arch index digest (linux/amd64,
+   * arm64, arm/v7), as pinned independently in several public deployment files, not yet pulled here:
+   * verify it with `docker buildx imagetools inspect gcr.io/cadvisor/cadvisor:v0.49.1` on the first
+   * pull. The image runs as root by default; as nobody it reads the world-readable cgroup files it
+   * needs, and busybox wget serves the health check.
+   */
+  cadvisor: {
+    image: "gcr.io/cadvisor/cadvisor:v0.49.1@sha256:3cde6faf0791ebf7b41d6f8ae7145466fed712ea6f252c935294d2608b1af388",
+    uid: 65534,
+    gid: 65534,
+  },
   // Host metrics (node_*). Busybox-based (wget for the health check), built to run as nobody.
   nodeExporter: { image: "prom/node-exporter:v1.8.2", uid: 65534, gid: 65534 },
   // Busybox-based: wget for the health check.

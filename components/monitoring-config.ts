@@ -27,6 +27,7 @@ export const MONITORING_PORTS = {
   logShipper: 12345,
   kubeStateMetrics: 8080,
   nodeExporter: 9100,
+  cadvisor: 8080,
 } as const;
 
 /**
@@ -56,6 +57,22 @@ export interface ScrapeJob {
    * prometheus.yml. Default: none, no Authorization header.
    */
   readonly bearerTokenFile?: string;
+  /**
+   * Rules applied to every scraped series before it is stored (`metric_relabel_configs`), in order:
+   * e.g. cAdvisor's, which names Docker containers from their cgroup paths. Default: none.
+   */
+  readonly metricRelabel?: readonly MetricRelabelRule[];
+}
+
+/** One Prometheus relabel rule over a scraped series, in prometheus.yml's own words. */
+export interface MetricRelabelRule {
+  readonly source_labels?: readonly string[];
+  /** RE2, anchored at both ends by Prometheus. */
+  readonly regex?: string;
+  readonly target_label?: string;
+  readonly replacement?: string;
+  /** Default (Prometheus's): replace. */
+  readonly action?: "replace" | "keep" | "drop" | "labeldrop";
 }
 
 /** Where Prometheus's workload mounts the secret files of scrape credentials. */
@@ -143,6 +160,14 @@ function renderScrapeJob(j: ScrapeJob): Record<string, unknown> {
     metrics_path: j.metricsPath ?? "/metrics",
     ...(j.honorLabels ? { honor_labels: true } : {}),
     ...(j.bearerTokenFile ? { authorization: { type: "Bearer", credentials_file: j.bearerTokenFile } } : {}),
+    ...(j.metricRelabel?.length
+      ? {
+          metric_relabel_configs: j.metricRelabel.map((r) => ({
+            ...r,
+            ...(r.source_labels ? { source_labels: [...r.source_labels] } : {}),
+          })),
+        }
+      : {}),
   };
   if (j.dns) {
     return {

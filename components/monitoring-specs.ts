@@ -43,7 +43,8 @@ export type MonitoringRole =
   | "redis-exporter"
   | "blackbox-exporter"
   | "kube-state-metrics"
-  | "node-exporter";
+  | "node-exporter"
+  | "cadvisor";
 
 export function monitoringWorkloadName(name: string, role: MonitoringRole): string {
   return `${name}-${role}`;

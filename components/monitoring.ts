@@ -21,7 +21,7 @@ import {
   resolveDiscovery,
   scrapeJobFor,
 } from "./monitoring-specs";
-import { GATEWAY_PROBE_MODULE, scrapeCredentialsFile } from "./monitoring-config";
+import { GATEWAY_PROBE_MODULE, MetricRelabelRule, scrapeCredentialsFile } from "./monitoring-config";
 import {
   LOKI_PUSH_PATH,
   dockerLogShipperSpec,
@@ -31,7 +31,14 @@ import {
 } from "./log-shipper";
 import { DeployedWorkload, Runtime, ScrapeDiscovery } from "./runtime/types";
 import { Collector } from "./alert-rules";
-import { KUBERNETES_COLLECTORS, kubeStateMetricsSpec, kubeletScrapeJobs, nodeExporterSpec } from "./cluster-metrics";
+import {
+  KUBERNETES_COLLECTORS,
+  cadvisorMetricRelabel,
+  cadvisorSpec,
+  kubeStateMetricsSpec,
+  kubeletScrapeJobs,
+  nodeExporterSpec,
+} from "./cluster-metrics";
 import { WorkloadSpec } from "./workload";
 
 /** The job of the public gateway probe: its series carry the probed URL as `instance`. */
@@ -74,8 +81,8 @@ export interface MonitoringArgs {
 /**
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and the six dashboards of
  * components/dashboards), Loki with its log shipper, the Postgres and Redis exporters, on Kubernetes
- * kube-state-metrics and the kubelets' cAdvisor and volume stats, and on Docker node_exporter
- * (cluster-metrics.ts). Each is a WorkloadSpec from monitoring-specs.ts, so the
+ * kube-state-metrics and the kubelets' cAdvisor and volume stats, and on Docker node_exporter and
+ * cAdvisor (cluster-metrics.ts). Each is a WorkloadSpec from monitoring-specs.ts, so the
  * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -123,9 +130,13 @@ export class Monitoring extends pulumi.ComponentResource {
         ? nodeExporterSpec(monitoringWorkloadName(name, "node-exporter"), monitoringWorkloadName(name, "prometheus"))
         : undefined;
     if (nodeExporter) runtime.deploy(nodeExporter, this);
+    // The containers' CPU and memory on Docker, named by the cgroups the runtime gave them.
+    const cadvisor = runtime.kind === "docker" ? this.dockerCadvisor(name, runtime) : undefined;
+    if (cadvisor) runtime.deploy(cadvisor.spec, this);
     const collectors: Collector[] = [
       ...(namespace !== undefined ? KUBERNETES_COLLECTORS : []),
       ...(nodeExporter ? (["node-exporter"] as const) : []),
+      ...(cadvisor ? (["cadvisor"] as const) : []),
     ];
     const blackbox = args.gatewayProbe && blackboxExporterSpec(name, args.gatewayProbe);
     const blackboxPlaced = blackbox && runtime.deploy(blackbox, this);
@@ -138,6 +149,7 @@ export class Monitoring extends pulumi.ComponentResource {
       discovery: ScrapeDiscovery;
       honorLabels?: boolean;
       bearerToken?: pulumi.Input<string>;
+      metricRelabel?: readonly MetricRelabelRule[];
     }[] = [
       ...(args.targets ?? []).map((t) => ({
         job: t.job,
@@ -159,6 +171,16 @@ export class Monitoring extends pulumi.ComponentResource {
       { job: "log-shipper", workload: logShipper.name, discovery: runtime.scrapeDiscovery(logShipper) },
       ...(nodeExporter
         ? [{ job: "node-exporter", workload: nodeExporter.name, discovery: runtime.scrapeDiscovery(nodeExporter) }]
+        : []),
+      ...(cadvisor
+        ? [
+            {
+              job: "cadvisor",
+              workload: cadvisor.spec.name,
+              discovery: runtime.scrapeDiscovery(cadvisor.spec),
+              metricRelabel: cadvisor.metricRelabel,
+            },
+          ]
         : []),
       // Its series describe other pods: their `namespace` and `pod` labels are kept as exposed.
       ...(kubeStateMetrics
@@ -189,6 +211,7 @@ export class Monitoring extends pulumi.ComponentResource {
         resolveDiscovery(t.discovery).apply((d) => ({
           ...scrapeJobFor(t.job, t.workload, d, t.honorLabels ? { honorLabels: true } : {}),
           ...(t.bearerToken !== undefined ? { bearerTokenFile: scrapeCredentialsFile(t.job) } : {}),
+          ...(t.metricRelabel ? { metricRelabel: t.metricRelabel } : {}),
         })),
       ),
     );
@@ -239,6 +262,26 @@ export class Monitoring extends pulumi.ComponentResource {
     this.grafanaUrl = grafanaPlaced.host.apply((host) => httpUrl(grafana, host));
 
     this.registerOutputs({ grafanaUrl: this.grafanaUrl, grafanaAdminPassword: this.grafanaAdminPassword });
+  }
+
+  /** cAdvisor on Docker and its job's relabelling, both from the engine's cgroup driver. */
+  private dockerCadvisor(
+    name: string,
+    runtime: Runtime,
+  ): { spec: WorkloadSpec; metricRelabel: readonly MetricRelabelRule[] } {
+    if (runtime.cgroupDriver === undefined)
+      throw new Error(
+        `stack ${runtime.stack}: the ${runtime.kind} runtime has no cgroupDriver, so cAdvisor could not name containers; give the runtime a cgroupDriver (northstack:dockerCgroupDriver)`,
+      );
+    return {
+      spec: cadvisorSpec(
+        monitoringWorkloadName(name, "cadvisor"),
+        monitoringWorkloadName(name, "prometheus"),
+        runtime.stack,
+        runtime.cgroupDriver,
+      ),
+      metricRelabel: cadvisorMetricRelabel(runtime.stack, runtime.cgroupDriver),
+    };
   }
 
   /**

@@ -34,6 +34,7 @@ export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
   const runtime = new DockerRuntime("docker", {
     stack: cfg.stack,
     subnet: cfg.docker.subnet,
+    cgroupDriver: cfg.docker.cgroupDriver,
     // Container output goes to the log shipper, which runs with monitoring.
     logIntakePort: cfg.monitoring.enabled ? cfg.monitoring.logIntakePort : undefined,
   });

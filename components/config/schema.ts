@@ -7,6 +7,7 @@
 import type { ProjectMigration } from "../project-migrations";
 import { DB_CLIENTS, DbClient } from "../db-roles";
 import { ENVIRONMENTS, Environment, EnvironmentProfile } from "./profile";
+import { DOCKER_CGROUP_DRIVERS, DockerCgroupDriver } from "../runtime/docker-cgroups";
 
 export const CONFIG_NAMESPACE = "northstack";
 
@@ -360,6 +361,13 @@ export const CONFIG_SCHEMA = {
     max: 65535,
   },
   dockerSubnet: { type: "string", description: "Subnet of the dev stack's Docker network.", default: "172.28.0.0/16" },
+  dockerCgroupDriver: {
+    type: "string",
+    description:
+      "The Docker engine's cgroup driver (docker info --format '{{.CgroupDriver}}'), which names each dev container's cgroup for cAdvisor.",
+    default: "systemd",
+    oneOf: DOCKER_CGROUP_DRIVERS,
+  },
 
   vpcCidr: {
     type: "string",
@@ -588,7 +596,7 @@ export interface NorthstackConfig {
     };
   };
   readonly deletionProtection: boolean;
-  readonly docker: { readonly subnet: string };
+  readonly docker: { readonly subnet: string; readonly cgroupDriver: DockerCgroupDriver };
   readonly network: { readonly vpcCidr: string; readonly vpcId: string; readonly privateSubnetIds: readonly string[] };
   readonly kubernetes: {
     readonly cluster: "existing" | "managed";

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { MIGRATIONS_LABEL, WorkloadSpec, hostPathExemption, standardLabels, validateWorkload } from "../workload";
 import { hashBuildContext } from "./build-context";
+import { DockerCgroupDriver, cgroupParentOf } from "./docker-cgroups";
 import { DeployedWorkload, Runtime, ScrapeDiscovery, ScrapedWorkload, scrapedSpec } from "./types";
 
 export interface DockerRuntimeArgs {
@@ -16,6 +17,12 @@ export interface DockerRuntimeArgs {
    * json-file logs alone.
    */
   readonly logIntakePort?: number;
+  /**
+   * The engine's cgroup driver (`docker info --format '{{.CgroupDriver}}'`), which decides how each
+   * container's `cgroupParent` is written so that cAdvisor can name it (docker-cgroups.ts).
+   * Default: systemd, Docker's default on cgroup v2 hosts with systemd.
+   */
+  readonly cgroupDriver?: DockerCgroupDriver;
 }
 
 /** How Docker keeps a container's output, as the provider's `logDriver` and `logOpts`. */
@@ -100,10 +107,23 @@ export function fileDirectories(
  * alias shared by all its replicas.
  */
 export function containerNames(stack: string, spec: Pick<WorkloadSpec, "name" | "kind" | "replicas">): string[] {
-  const prefix = `northstack-${stack}-${spec.name}`;
   const replicas = spec.kind === "job" ? 1 : (spec.replicas ?? 1);
-  if (replicas === 1) return [prefix];
-  return Array.from({ length: replicas }, (_, i) => `${prefix}-${i + 1}`);
+  if (replicas === 1) return [containerNameOf(stack, spec.name)];
+  return Array.from({ length: replicas }, (_, i) => containerNameOf(stack, spec.name, i + 1));
+}
+
+/**
+ * The container name of replica `replica` (1-based) of a workload with several, or of its only one.
+ * The parts may be relabelling references ($1), to build the name inside a Prometheus rule.
+ */
+export function containerNameOf(stack: string, workload: string, replica?: number | string): string {
+  const prefix = `northstack-${stack}-${workload}`;
+  return replica === undefined ? prefix : `${prefix}-${replica}`;
+}
+
+/** The stack's bridge network: the stack's scope on the engine, as a namespace is on Kubernetes. */
+export function dockerNetworkName(stack: string): string {
+  return `northstack-${stack}`;
 }
 
 /** Throws, naming the job and what to do, unless its container exited 0. */
@@ -120,6 +140,8 @@ export function checkJobExit(job: string, container: string, urn: string, exitCo
  * named volumes for persistent data. Every container runs as the spec's non-root uid:gid with
  * `no-new-privileges`, all capabilities dropped, a read-only root filesystem (tmpfs for scratch),
  * a health check, a restart policy and CPU/memory limits. Published ports bind to 127.0.0.1 only.
+ * Each container's cgroup parent names its workload and replica (docker-cgroups.ts): that is how
+ * cAdvisor, which has no Docker socket, tells containers apart.
  *
  * Files reach a read-only container through a never-started holder container: the provider uploads
  * into `/` of a created container, which Docker refuses for a read-only root filesystem, so the
@@ -138,6 +160,8 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
   readonly gatewayAddress: string;
   /** Where the log shipper takes container output (DockerRuntimeArgs.logIntakePort). */
   readonly logIntakePort?: number;
+  /** How containers' cgroups are named (DockerRuntimeArgs.cgroupDriver). */
+  readonly cgroupDriver: DockerCgroupDriver;
   private readonly deployed = new Map<string, WorkloadSpec>();
   private readonly images = new Map<string, docker.RemoteImage>();
   /** Each workload's named volumes, by "<workload>/<volume>", for readOnlyVolumesOf. */
@@ -147,12 +171,13 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     super("northstack:runtime:Docker", name, {}, opts);
     this.stack = args.stack;
     this.logIntakePort = args.logIntakePort;
+    this.cgroupDriver = args.cgroupDriver ?? "systemd";
     const subnet = args.subnet ?? "172.28.0.0/16";
     this.gatewayAddress = gatewayOf(subnet);
     this.network = new docker.Network(
       `${name}-network`,
       {
-        name: `northstack-${args.stack}`,
+        name: dockerNetworkName(args.stack),
         driver: "bridge",
         ipamConfigs: [{ subnet, gateway: this.gatewayAddress }],
         labels: toDockerLabels({ "app.kubernetes.io/part-of": "northstack", "northstack.io/stack": args.stack }),
@@ -266,7 +291,8 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
     const env = renderEnv(spec);
     const containers: docker.Container[] = [];
 
-    for (const [i, containerName] of containerNames(this.stack, spec).entries()) {
+    const names = containerNames(this.stack, spec);
+    for (const [i, containerName] of names.entries()) {
       const health = spec.health;
       const container = new docker.Container(
         `${spec.name}${containerName.slice(prefix.length)}`,
@@ -276,6 +302,8 @@ export class DockerRuntime extends pulumi.ComponentResource implements Runtime {
           command: spec.args,
           entrypoints: spec.command,
           ...hardening,
+          // Names the container's cgroup after its workload and replica, for cAdvisor.
+          cgroupParent: cgroupParentOf(this.stack, spec.name, names.length > 1 ? i + 1 : undefined, this.cgroupDriver),
           readOnly: spec.readOnlyRootFilesystem ?? true,
           tmpfs: Object.fromEntries(
             (spec.scratch ?? []).map((s) => [s.mountPath, `rw,noexec,nosuid,nodev,size=${s.sizeMb ?? 64}m,mode=1777`]),

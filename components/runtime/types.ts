@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { WorkloadSpec } from "../workload";
+import type { DockerCgroupDriver } from "./docker-cgroups";
 
 /** What a runtime hands back for a deployed workload. */
 export interface DeployedWorkload {
@@ -44,6 +45,8 @@ export interface Runtime {
    * 127.0.0.1 (Docker). Undefined where the shipper reads logs itself (Kubernetes) or none ships them.
    */
   readonly logIntakePort?: number;
+  /** How the engine names containers' cgroups, which cAdvisor reports them by (Docker). Default: none (Kubernetes). */
+  readonly cgroupDriver?: DockerCgroupDriver;
   /**
    * Validates the spec, then creates its resources as children of `parent`. Resource names derive
    * from `spec.name`, which components derive from their own name (`supabase` -> `supabase-rest`);

@@ -68,7 +68,10 @@ jest.setTimeout(120_000);
  */
 const SOURCES = {
   kubeStateMetrics: { metrics: /^kube_/, why: "kube-state-metrics is deployed on the Kubernetes stacks only" },
-  cadvisor: { metrics: /^container_/, why: "the kubelet's cAdvisor exists on Kubernetes only" },
+  cadvisor: {
+    metrics: /^container_/,
+    why: "cAdvisor is a container image; no cAdvisor runs here (cadvisor-scrape.test.ts scrapes a stand-in)",
+  },
   kubeletVolumes: { metrics: /^kubelet_volume_/, why: "the kubelet's volume stats exist on Kubernetes only" },
   kong: { metrics: /^(kong_|northstack:kong_)/, why: "Kong is a container image; no Kong runs here" },
   loki: { metrics: /^loki_/, why: "Loki is a container image; no Loki runs here" },
@@ -98,6 +101,7 @@ const RULES_NOT_HERE: Readonly<Record<string, Source>> = {
   GatewayUpstreamErrors: "kong",
   PostgresReplicationLag: "replication",
   LokiIngestionErrors: "loki",
+  ContainerCpuThrottled: "cadvisor",
 };
 
 /** Dashboard panel queries (`<dashboard> / <panel> [<refId>]`) whose source cannot run here. */
@@ -144,6 +148,7 @@ const JOBS_NOT_HERE: Readonly<Record<string, string>> = {
   "supabase-storage": "Supabase Storage is a container image; it does not run here",
   "supabase-realtime": "Supabase Realtime is a container image; it does not run here",
   "log-shipper": "Grafana Alloy is a container image; no Alloy runs here",
+  cadvisor: SOURCES.cadvisor.why,
 };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "live-fire-"));

@@ -25,14 +25,14 @@ const evaluateAll = async (resources: PlannedResource[], stack = "dev") =>
   (
     await evaluatePolicies(resources, { stack: plan.stack, policyConfig: policyConfig(stack), config: plan.config })
   ).filter((v) => !(v.policy === "images-by-digest" && v.enforcementLevel === "advisory"));
-/** node_exporter's named exemption (its advisories, asserted below). */
-const isNodeExporterExemption = (v: { policy: string; enforcementLevel: string; urn?: string | null }) =>
+/** node_exporter's and cAdvisor's named exemptions (their advisories, asserted below). */
+const isHostAgentExemption = (v: { policy: string; enforcementLevel: string; urn?: string | null }) =>
   v.policy === "containers-least-privilege" &&
   v.enforcementLevel === "advisory" &&
-  (v.urn ?? "").endsWith("::monitoring-node-exporter");
-/** Every finding but images-by-digest's advice and node_exporter's named exemption. */
+  /::monitoring-(node-exporter|cadvisor)$/.test(v.urn ?? "");
+/** Every finding but images-by-digest's advice and the host agents' named exemptions. */
 const evaluate = async (resources: PlannedResource[], stack = "dev") =>
-  (await evaluateAll(resources, stack)).filter((v) => !isNodeExporterExemption(v));
+  (await evaluateAll(resources, stack)).filter((v) => !isHostAgentExemption(v));
 
 /** node_exporter's named exemption: each of its three host paths reported as advisory, with the reason. */
 const NODE_EXPORTER_EXEMPTION = ["/proc", "/sys", "/"].map((hostPath) => ({
@@ -46,10 +46,23 @@ const NODE_EXPORTER_EXEMPTION = ["/proc", "/sys", "/"].map((hostPath) => ({
   ),
 }));
 
-test("the dev stack has no violations but node_exporter's named exemption, under its own config and under prod's", async () => {
+/** cAdvisor's named exemption: its one host path, the cgroup tree, reported as advisory with the reason. */
+const CADVISOR_EXEMPTION = {
+  policy: "containers-least-privilege",
+  enforcementLevel: "advisory",
+  urn: expect.stringMatching(/::monitoring-cadvisor$/),
+  message: expect.stringMatching(
+    /^exempt from containers-least-privilege \(reason: "cAdvisor .*bind-mounts the host path "\/sys\/fs\/cgroup"/,
+  ),
+};
+
+test("the dev stack has no violations but node_exporter's and cAdvisor's named exemptions, under its own config and under prod's", async () => {
   expect(plan.resources.filter((r) => r.type === "docker:index/container:Container").length).toBeGreaterThanOrEqual(8);
-  expect(await evaluateAll(plan.resources)).toEqual(NODE_EXPORTER_EXEMPTION);
-  expect(await evaluateAll(plan.resources, "prod")).toEqual(NODE_EXPORTER_EXEMPTION);
+  for (const config of ["dev", "prod"]) {
+    const found = await evaluateAll(plan.resources, config);
+    expect(found).toHaveLength(NODE_EXPORTER_EXEMPTION.length + 1);
+    expect(found).toEqual(expect.arrayContaining([...NODE_EXPORTER_EXEMPTION, CADVISOR_EXEMPTION]));
+  }
 });
 
 test("injecting one root container gives exactly one containers-run-as-non-root violation", async () => {

@@ -68,6 +68,13 @@ const rows: Record<string, Row> = {
     value: '"azure"',
     allowed: "allowed values: local, aws, gcp",
   },
+  "dev: a cgroup driver Docker does not have": {
+    stack: "dev",
+    raw: { dockerCgroupDriver: "cgroupv2" },
+    blamed: ["northstack:dockerCgroupDriver"],
+    value: '"cgroupv2"',
+    allowed: "allowed values: systemd, cgroupfs",
+  },
   "dev: gatewayPort on studio's default": {
     stack: "dev",
     raw: { gatewayPort: "3000" },

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "crypto";
 import * as YAML from "yaml";
+import { cadvisorHealthCommand, cadvisorMetricRelabel } from "../../components/cluster-metrics";
 import { IMAGES } from "../../components/images";
 import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import { MIGRATIONS_LABEL } from "../../components/workload";
@@ -284,14 +285,82 @@ test("node_exporter reads the host's /proc, /sys and root read-only, as nobody, 
   const labels = labelsOf(exporter);
   expect(labels["northstack.io/policy-exempt"]).toBe("containers-least-privilege");
   expect(labels["northstack.io/policy-exempt-reason"]).toMatch(/host's memory and filesystems/);
-  // No other container carries an exemption or a host path.
-  for (const c of containers().filter((c) => c.name !== "monitoring-node-exporter")) {
+  // No other container carries an exemption or a host path, but cAdvisor (below).
+  for (const c of containers().filter((c) => !["monitoring-node-exporter", "monitoring-cadvisor"].includes(c.name))) {
     expect({ c: c.name, exempt: labelsOf(c)["northstack.io/policy-exempt"] }).toEqual({ c: c.name, exempt: undefined });
     expect({
       c: c.name,
       host: ((c.inputs.volumes ?? []) as { hostPath?: string }[]).filter((v) => v.hostPath),
     }).toEqual({ c: c.name, host: [] });
   }
+});
+
+test("cAdvisor reads the host's cgroups alone, read-only, as nobody, without the Docker socket, under its named exemption", () => {
+  const cadvisor = named("monitoring-cadvisor");
+  expect(cadvisor.inputs.volumes).toEqual([
+    { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup", readOnly: true },
+  ]);
+  expect(cadvisor.inputs).toMatchObject({
+    image: IMAGES.cadvisor.image,
+    user: `${IMAGES.cadvisor.uid}:${IMAGES.cadvisor.gid}`,
+    readOnly: true,
+    privileged: false,
+    securityOpts: ["no-new-privileges:true"],
+    capabilities: { drops: ["ALL"], adds: [] },
+  });
+  for (const shared of ["networkMode", "pidMode", "cgroupnsMode", "devices", "mounts"])
+    expect({ shared, value: cadvisor.inputs[shared] }).toEqual({ shared, value: undefined });
+  expect(JSON.stringify([cadvisor.inputs.command, cadvisor.inputs.volumes])).not.toMatch(
+    /docker\.sock|\/var\/lib\/docker|\/var\/run|\/dev\/kmsg|\/rootfs/,
+  );
+  const labels = labelsOf(cadvisor);
+  expect(labels["northstack.io/policy-exempt"]).toBe("containers-least-privilege");
+  expect(labels["northstack.io/policy-exempt-reason"]).toMatch(/host's cgroup files, mounted read-only/);
+});
+
+test("every running dev container's cgroup is named after its workload, under the stack's slice", () => {
+  for (const c of containers())
+    expect({ c: c.name, parent: c.inputs.cgroupParent }).toEqual({
+      c: c.name,
+      parent: `northstack-dev-${c.name}.slice`,
+    });
+});
+
+test("northstack:dockerCgroupDriver=cgroupfs reaches every container's cgroup parent, cAdvisor's prefix and health check, and the job", async () => {
+  const cgroupfs = await sharedPlan("dev", { dockerCgroupDriver: "cgroupfs" });
+  const running = cgroupfs.resources.filter(
+    (r) => r.type === "docker:index/container:Container" && labelsOf(r)[FILES_HOLDER_LABEL] === undefined,
+  );
+  expect(running.length).toBeGreaterThanOrEqual(8);
+  for (const c of running)
+    expect({ c: c.name, parent: c.inputs.cgroupParent }).toEqual({ c: c.name, parent: `/northstack-dev/${c.name}` });
+  const cadvisor = running.find((c) => c.name === "monitoring-cadvisor")!;
+  expect(cadvisor.inputs.command).toContain("--raw_cgroup_prefix_whitelist=/northstack-dev/");
+  expect((cadvisor.inputs.healthcheck as { tests: string[] }).tests).toEqual([
+    "CMD",
+    ...cadvisorHealthCommand("dev", "cgroupfs"),
+  ]);
+  const files = cgroupfs.resources.find((r) => r.name === "monitoring-prometheus-files")!.inputs.uploads as {
+    file: string;
+    content: string;
+  }[];
+  const config = YAML.parse(files.find((u) => u.file.endsWith("prometheus.yml"))!.content);
+  const job = config.scrape_configs.find((j: { job_name: string }) => j.job_name === "cadvisor");
+  expect(job.metric_relabel_configs).toEqual(JSON.parse(JSON.stringify(cadvisorMetricRelabel("dev", "cgroupfs"))));
+});
+
+test("dev scrapes cAdvisor with the job that names containers, and renders the cadvisor alerts that need nothing else", () => {
+  const prometheusFiles = named("monitoring-prometheus-files").inputs.uploads as { file: string; content: string }[];
+  const config = YAML.parse(prometheusFiles.find((u) => u.file.endsWith("prometheus.yml"))!.content);
+  const job = config.scrape_configs.find((j: { job_name: string }) => j.job_name === "cadvisor");
+  expect(job.static_configs).toEqual([
+    { targets: ["northstack-dev-monitoring-cadvisor:8080"], labels: { workload: "monitoring-cadvisor" } },
+  ]);
+  expect(job.metric_relabel_configs).toEqual(JSON.parse(JSON.stringify(cadvisorMetricRelabel("dev", "systemd"))));
+  const rules = prometheusFiles.find((u) => u.file.endsWith(".rules.yml"))!.content;
+  expect(rules).toContain("alert: ContainerCpuThrottled");
+  // It also needs kube-state-metrics' limits, which dev does not have.
+  expect(rules).not.toContain("alert: ContainerMemoryNearLimit");
 });
 
 test("dev scrapes node_exporter and renders the node_ alerts, but none of the Kubernetes collectors' alerts", () => {

@@ -149,6 +149,21 @@ test("services have a health check and restart; jobs run once and are waited for
   expect(migrate.inputs.attach).toBe(true);
 });
 
+test("each running container's cgroup parent names its workload and replica; the never-started holders get none", () => {
+  expect(
+    containers()
+      .filter((c) => !isHolder(c))
+      .map((c) => [c.name, c.inputs.cgroupParent])
+      .sort(),
+  ).toEqual([
+    ["consumer", "northstack-dev-consumer.slice"],
+    ["migrate", "northstack-dev-migrate.slice"],
+    ["web-1", "northstack-dev-web_1.slice"],
+    ["web-2", "northstack-dev-web_2.slice"],
+  ]);
+  for (const holder of containers().filter(isHolder)) expect(holder.inputs.cgroupParent).toBeUndefined();
+});
+
 test("host ports bind to 127.0.0.1, only on the first replica", () => {
   expect(byName("web-1").inputs.ports).toEqual([{ internal: 8080, external: 18080, ip: "127.0.0.1", protocol: "tcp" }]);
   expect(byName("web-2").inputs.ports ?? []).toEqual([]);

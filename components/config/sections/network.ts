@@ -1,6 +1,7 @@
 import { checkCidr, checkCorsOrigin, checkGatewayOrigin, withoutUserinfo } from "../checks";
 import { ConfigReader, Problems, key, show } from "../reader";
 import { DEFAULT_VPC_CIDR, NorthstackConfig } from "../schema";
+import { DockerCgroupDriver } from "../../runtime/docker-cgroups";
 
 /**
  * Who may reach what: the gateway's public URL, CORS origins and admin CIDRs, the cluster API's
@@ -72,7 +73,7 @@ export function readGatewayAndNetwork(
       hostPort: r.int("gatewayPort"),
     },
     network: { vpcCidr: r.str("vpcCidr") || DEFAULT_VPC_CIDR, vpcId, privateSubnetIds },
-    docker: { subnet: r.str("dockerSubnet") },
+    docker: { subnet: r.str("dockerSubnet"), cgroupDriver: r.str("dockerCgroupDriver") as DockerCgroupDriver },
   };
 }
 
