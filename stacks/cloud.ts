@@ -150,6 +150,7 @@ export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
     storage: foundation.storage,
     backupBucket: foundation.backups,
     backupDrillBucket: foundation.backupDrill,
+    redisExport: foundation.redisExport,
     supabaseReplicas: cfg.supabase.replicas,
     extraServiceReplicas: { replicas: cfg.api.replicas, maxReplicas: cfg.api.maxReplicas },
     kong: {
@@ -173,6 +174,7 @@ export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
     backupBucket: foundation.backups.bucket,
     storageBucket: foundation.storage.bucket,
     drBackupBucket: foundation.drBucket ?? "none",
+    redisDrBucket: foundation.redisExport?.drBucket ?? "none",
     namespace: runtime.namespace,
     cloud: cfg.cloud,
     region: cfg.region,

@@ -685,6 +685,8 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           [namespace, "supabase-storage", `northstack-${stack}`],
           [namespace, "backup", `northstack-${stack}`],
           [namespace, "backup-drill", `northstack-${stack}`],
+          // prod copies ElastiCache's snapshots to ca-west-1 (redis-export.ts).
+          ...(stack === "prod" ? [[namespace, "redis-dr-export", `northstack-${stack}`]] : []),
         ]);
         expect([storage.serviceAccountName, backup.serviceAccountName]).toEqual(["supabase-storage", "backup"]);
         const accounts = ofType(get(), "kubernetes:core/v1:ServiceAccount").map((a) => [
@@ -698,9 +700,11 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           ["monitoring-kube-state-metrics", false],
           ["monitoring-log-shipper", false],
           ["monitoring-prometheus", false],
+          ...(stack === "prod" ? [["redis-dr-export", false]] : []),
           ["supabase-storage", false],
         ]);
-        for (const name of ["supabase-storage", "backup"]) expect(agentEgress(name)).toHaveLength(1);
+        for (const name of ["supabase-storage", "backup", ...(stack === "prod" ? ["redis-dr-export"] : [])])
+          expect(agentEgress(name)).toHaveLength(1);
         for (const name of ["api", "kong", "supabase-auth", "supabase-migrate"]) expect(agentEgress(name)).toEqual([]);
         expect([...secretKeysOf("supabase-storage"), ...secretKeysOf("backup")]).not.toContain("AWS_SECRET_ACCESS_KEY");
         const policies = Object.fromEntries(
