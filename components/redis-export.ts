@@ -73,7 +73,7 @@ newest_snapshot() {
 }
 
 copy_to_dr() {
-  local snapshot created age target status waited=0 keys key size version kept_size kept_version
+  local snapshot created age target status waited=0 listed keys key size version kept_size kept_version
   read -r snapshot created < <(newest_snapshot)
   if [ -z "\${snapshot:-}" ] || [ "$snapshot" = None ]; then log "no available automatic snapshot of $REDIS_GROUP"; return 1; fi
   age=$(( ($(date -u +%s) - $(date -u -d "$created" +%s)) / 3600 ))
@@ -97,7 +97,10 @@ copy_to_dr() {
     waited=$(( waited + POLL_SECONDS ))
   done
   # The object is the proof, whatever the snapshot copy's status said.
-  mapfile -t keys < <(aws s3api list-objects-v2 --bucket "$BACKUP_BUCKET" --prefix "$target" --output text --query 'Contents[].Key' | tr '\\t' '\\n' | grep -v '^None$' || true)
+  # Bash only: the AWS CLI image is not promised to have grep or sed. The CLI prints None for no keys.
+  listed=$(aws s3api list-objects-v2 --bucket "$BACKUP_BUCKET" --prefix "$target" --output text --query 'Contents[].Key')
+  [ "$listed" != None ] || listed=""
+  read -r -a keys <<<"$listed"
   if [ "\${#keys[@]}" -ne 1 ] || [ "\${keys[0]%.rdb}" = "\${keys[0]}" ]; then
     log "expected one .rdb under s3://$BACKUP_BUCKET/$target, found \${#keys[@]}: \${keys[*]}"
     return 1
@@ -105,7 +108,8 @@ copy_to_dr() {
   key=\${keys[0]}
   read -r size version < <(aws s3api head-object --bucket "$BACKUP_BUCKET" --key "$key" --output text --query '[ContentLength, VersionId]')
   if ! [ "$size" -gt 0 ] 2>/dev/null; then log "s3://$BACKUP_BUCKET/$key is empty"; return 1; fi
-  aws s3 cp "s3://$BACKUP_BUCKET/$key" "s3://$BACKUP_BUCKET/$DR_KEY" --only-show-errors \\
+  # --copy-props none: the export's tags and headers are not copied, so the role needs no tagging rights.
+  aws s3 cp "s3://$BACKUP_BUCKET/$key" "s3://$BACKUP_BUCKET/$DR_KEY" --only-show-errors --copy-props none \\
     --sse aws:kms --sse-kms-key-id "$EXPORT_KMS_KEY" --metadata "snapshot=$snapshot"
   read -r kept_size kept_version < <(aws s3api head-object --bucket "$BACKUP_BUCKET" --key "$DR_KEY" --output text --query '[ContentLength, VersionId]')
   if [ "$kept_size" != "$size" ]; then log "s3://$BACKUP_BUCKET/$DR_KEY has $kept_size bytes, the export $size"; return 1; fi

@@ -172,7 +172,7 @@ test("a good run exports the newest automatic snapshot, keeps it SSE-KMS under t
   expect(copy).toContain("--target-bucket ns-redis-export");
   expect(target).not.toBe("");
   expect(log).toContain(
-    `s3 cp s3://ns-redis-export/${target}-0001.rdb s3://ns-redis-export/${REDIS_DR_KEY} --only-show-errors --sse aws:kms --sse-kms-key-id arn:aws:kms:ca-central-1:111122223333:key/k1 --metadata snapshot=automatic.ns-redis-2027-03-07-06-10`,
+    `s3 cp s3://ns-redis-export/${target}-0001.rdb s3://ns-redis-export/${REDIS_DR_KEY} --only-show-errors --copy-props none --sse aws:kms --sse-kms-key-id arn:aws:kms:ca-central-1:111122223333:key/k1 --metadata snapshot=automatic.ns-redis-2027-03-07-06-10`,
   );
   // The transient export's version and the snapshot copy are gone; the kept key holds the bytes.
   expect(log).toContain(`s3api delete-object --bucket ns-redis-export --key ${target}-0001.rdb --version-id v-export`);
