@@ -15,7 +15,7 @@ import { NorthstackConfig } from "../components/config";
 import { certificateSourceProblem } from "../components/config/checks";
 import { KubernetesRuntime } from "../components/runtime/kubernetes";
 import { StackSecrets } from "../components/secrets";
-import { application, egressClients } from "./application";
+import { application, copiesRedisToDr, egressClients } from "./application";
 
 /**
  * The cloud-specific modules, loaded only for the configured cloud: each pulls in its provider
@@ -62,9 +62,10 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
     );
   }
   if (cfg.cloud === "aws") {
+    // The longest of the stack's bucket names, with a 12-digit account id in place of the real one.
+    const longest = copiesRedisToDr(cfg) ? "redis-export" : "backups-dr";
     try {
-      // The longest of the stack's bucket names, with a 12-digit account id in place of the real one.
-      providerModules.aws().s3BucketName(cfg.stack, "backups-dr", "000000000000");
+      providerModules.aws().s3BucketName(cfg.stack, longest, "000000000000");
     } catch (e) {
       problems.push((e as Error).message);
     }

@@ -1171,6 +1171,26 @@ test("an existing EKS cluster without its name is refused by the composition too
   ).not.toThrow();
 });
 
+test("a stack name too long for prod's Redis export bucket is refused by the composition, before any resource", () => {
+  const cfg = parseConfig(
+    {
+      "northstack:cloud": "aws",
+      "northstack:cluster": "managed",
+      "northstack:apiImage": "ghcr.io/northstack/api:0.1.0",
+      "northstack:alertPagerdutyRoutingKey": "0123456789abcdef0123456789abcdef",
+      "northstack:publicUrl": "https://api.example.ca",
+      "northstack:tlsSecretName": "gateway-tls",
+    },
+    "staging",
+  );
+  // 27 characters: northstack-<name>-backups-dr-<account> has 62, northstack-<name>-redis-export-<account> 64.
+  const long = { ...cfg, stack: "s".repeat(27) };
+  expect(() => validateCloudConfig(long)).not.toThrow();
+  expect(() => validateCloudConfig({ ...long, profile: { ...long.profile, drCopies: true } })).toThrow(
+    /S3 bucket name "northstack-s{27}-redis-export-000000000000" for stack "s{27}" is not a valid bucket name .*use a shorter stack name/,
+  );
+});
+
 describe("bad config fails with a clear message before any resource is registered", () => {
   test.each([
     [
