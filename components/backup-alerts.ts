@@ -9,6 +9,8 @@
  *   exporter reads that table with BACKUP_EXPORTER_QUERIES (its --extend.query-path file, or
  *   PG_EXPORTER_EXTEND_QUERY_PATH), giving northstack_backup_last_success_timestamp_seconds{kind}.
  *   A job that never runs, fails, or cannot upload records nothing, so the age grows.
+ * - The Redis DR copy (prod on AWS, redis-export.ts) records every run as kind "redis-dr", failed
+ *   ones with succeeded false: BackupTooOld covers it like any kind but "drill".
  * - Restore drills: the cloud drill CronJob (bucketDrillSpec in backup.ts) and dev's pgBackRest drill
  *   record every drill, passed or failed, as kind "drill" in the same table; the same query gives
  *   the age of the last good drill and the result of the last one.
@@ -51,7 +53,7 @@ northstack_backup:
         description: "Size of the newest kept backup (the dump a passed drill restored)"
     - last_run_success:
         usage: "GAUGE"
-        description: "1 when the newest run of this kind succeeded; only drills record failed runs"
+        description: "1 when the newest run of this kind succeeded; only drills and redis-dr record failed runs"
 `;
 
 export const BACKUP_ALERT_GROUP: RuleGroupSpec = {

@@ -26,8 +26,8 @@ function keepOf(prefix: string): number {
 export const VOLUME_RETENTION = { keepDaily: keepOf("daily/"), keepWeekly: keepOf("weekly/") } as const;
 
 /**
- * Records one backup run; psql variables kind, duration, size, object and succeeded (a drill records
- * failures too; a backup records only what it kept). The migrations create the
+ * Records one backup run; psql variables kind, duration, size, object and succeeded (a drill and the
+ * Redis DR copy record failures too; a backup records only what it kept). The migrations create the
  * table (005_ops.sql); the backup role may write it and nothing else. Its sessions are read-only by
  * default, so this one transaction asks for READ WRITE.
  */

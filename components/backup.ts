@@ -36,8 +36,9 @@ export interface BackupArgs {
   readonly drillSchedule?: string;
 }
 
-const SCRIPT = "/opt/northstack/backup.sh";
-const AWS_CONFIG = "/etc/northstack/aws-config";
+/** Where a bucket job's script and AWS CLI config are mounted; awsCliStep runs the script. */
+export const SCRIPT = "/opt/northstack/backup.sh";
+export const AWS_CONFIG = "/etc/northstack/aws-config";
 const DUMP_DIR = "/backups";
 const DRILL_DIR = "/drill";
 /** The drill's workload (and Kubernetes ServiceAccount) name, from the backup's. */
@@ -72,12 +73,12 @@ export function postgresEnv(pg: PostgresEndpoint): Record<string, pulumi.Input<s
 }
 
 /**
- * The AWS CLI step of a bucket pod: the script's `step` (upload or fetch) against `store`, with the
- * step's own `env` (its scratch directory) before the CLI's settings.
+ * The AWS CLI step of a bucket pod: the script's `step` (upload, fetch, or another job's step)
+ * against `store`, with the step's own `env` (its scratch directory) before the CLI's settings.
  */
-function awsCliStep(
+export function awsCliStep(
   name: string,
-  step: "upload" | "fetch",
+  step: string,
   store: ObjectStoreEndpoint,
   env: Record<string, pulumi.Input<string>>,
 ): InitStepSpec {

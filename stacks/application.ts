@@ -24,6 +24,8 @@ import { Runtime } from "../components/runtime/types";
 import { DatabaseCredentials, StackSecrets } from "../components/secrets";
 import { FILE_STORAGE_VOLUME, Supabase } from "../components/supabase";
 import { VolumeBackup } from "../components/volume-backup";
+import { RedisExport } from "../components/redis-export";
+import type { RedisExportTarget } from "./cloud-foundation";
 
 /** Component names; their workloads are named `<component>-<service>`. */
 const API = "api";
@@ -33,6 +35,7 @@ const MONITORING = "monitoring";
 const BACKUP = "backup";
 const VOLUME_BACKUP = "volume-backup";
 const BACKUP_DRILL = drillWorkloadName(BACKUP);
+const REDIS_EXPORT = "redis-dr-export";
 
 const supabaseWorkload = (service: string) => `${SUPABASE}-${service}`;
 /** What the blackbox exporter asks the gateway: the API's health, through the route and key-auth clients use. */
@@ -48,7 +51,12 @@ export const BUCKET_USERS = {
   storage: supabaseWorkload("storage"),
   backup: BACKUP,
   backupDrill: BACKUP_DRILL,
+  redisExport: REDIS_EXPORT,
 } as const;
+
+/** Whether the stack copies its managed Redis's snapshots to the DR region (redis-export.ts): ElastiCache with DR copies. */
+export const copiesRedisToDr = (cfg: NorthstackConfig): boolean =>
+  cfg.profile.runtime === "kubernetes" && cfg.cloud === "aws" && cfg.profile.drCopies;
 
 /**
  * Which workloads may leave the namespace, and for where: Postgres, Redis, or public addresses on
@@ -66,6 +74,7 @@ export function egressClients(cfg: NorthstackConfig): {
   const databaseServices = DATABASE_SERVICES.filter((service) => cfg.supabase[service]);
   const objectStore = `${cfg.cloud === "gcp" ? "GCS" : "S3"}, whose API endpoints are public addresses that change, with no fixed range to name`;
   const alerts = alertReceiverEgress(cfg);
+  const redisExport = copiesRedisToDr(cfg) ? [REDIS_EXPORT] : [];
   return {
     postgres: [
       ...apis,
@@ -73,6 +82,7 @@ export function egressClients(cfg: NorthstackConfig): {
       ...databaseServices.map(supabaseWorkload),
       BACKUP,
       BACKUP_DRILL,
+      ...redisExport,
       ...monitoring("postgres-exporter"),
     ],
     // Kong keeps its rate-limit counters in Redis.
@@ -94,6 +104,11 @@ export function egressClients(cfg: NorthstackConfig): {
         ports: [HTTPS_PORT],
         reason: `the restore drill reads the newest dump from ${objectStore}`,
       },
+      ...redisExport.map((client) => ({
+        client,
+        ports: [HTTPS_PORT],
+        reason: `the Redis DR copy calls the ElastiCache API and ${objectStore}`,
+      })),
       ...(cfg.monitoring.enabled && alerts
         ? [{ client: `${MONITORING}-alertmanager`, ports: alerts.ports, reason: alerts.reason }]
         : []),
@@ -184,6 +199,8 @@ export interface ApplicationArgs {
   readonly volumeBackup?: boolean;
   /** The same bucket with the restore drill's read-only access. Default: none, no drill. */
   readonly backupDrillBucket?: ObjectStoreEndpoint;
+  /** Copy the managed Redis's daily snapshots to the DR region with this access. Default: none. */
+  readonly redisExport?: RedisExportTarget;
   /** Replicas of the stateless Supabase services. Default: 1. */
   readonly supabaseReplicas?: number;
   /** Replicas, and the autoscaling maximum, of each extra service (northstack:services). Required. */
@@ -225,6 +242,17 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     drillBucket: args.backupDrillBucket,
     dependsOn: supabase.migrations.resources,
   });
+
+  if (args.redisExport) {
+    new RedisExport(REDIS_EXPORT, {
+      runtime,
+      replicationGroupId: args.redisExport.replicationGroupId,
+      bucket: args.redisExport.bucket,
+      kmsKeyArn: args.redisExport.kmsKeyArn,
+      postgres: withLogin(postgres, logins.backup),
+      dependsOn: supabase.migrations.resources,
+    });
+  }
 
   if (args.volumeBackup) {
     new VolumeBackup(VOLUME_BACKUP, {

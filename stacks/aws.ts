@@ -2,9 +2,10 @@
  * AWS, ca-central-1 (copies in ca-west-1 on prod):
  *
  *   providers ─> VPC (private subnets, data SGs) ─> KMS key
- *     ─> RDS Postgres 15 ─> ElastiCache Redis ─> S3 backups (─> S3 replica in ca-west-1) ─> S3 user files ─> EKS
+ *     ─> RDS Postgres 15 ─> ElastiCache Redis ─> S3 backups (─> S3 replica in ca-west-1)
+ *     ─> (prod) S3 Redis snapshot exports ─> S3 replica in ca-west-1 ─> S3 user files ─> EKS
  *     ─> data SGs admit 5432/6379 from the EKS cluster SG (an existing cluster: from the VPC)
- *     ─> IAM roles for the storage and backup ServiceAccounts (EKS Pod Identity)
+ *     ─> IAM roles for the storage, backup and Redis DR copy ServiceAccounts (EKS Pod Identity)
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +16,7 @@ import { AwsNetwork, DataClientAccess } from "../components/aws/network";
 import { RdsPostgres } from "../components/aws/postgres";
 import { awsProviders } from "../components/aws/providers";
 import { ElastiCacheRedis } from "../components/aws/redis";
+import { RedisExportBuckets, redisExportJobPolicy } from "../components/aws/redis-export";
 import { StorageBucket } from "../components/aws/storage-bucket";
 import {
   PodIdentityRole,
@@ -32,6 +34,7 @@ import { CloudFoundation, existingClusterKubeconfig } from "./cloud-foundation";
 const STORAGE_SERVICE_ACCOUNT = BUCKET_USERS.storage;
 const BACKUP_SERVICE_ACCOUNT = BUCKET_USERS.backup;
 const BACKUP_DRILL_SERVICE_ACCOUNT = BUCKET_USERS.backupDrill;
+const REDIS_EXPORT_SERVICE_ACCOUNT = BUCKET_USERS.redisExport;
 
 /** The AWS managed data services, buckets, IAM identities and (northstack:cluster managed) EKS cluster. */
 export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): CloudFoundation {
@@ -99,6 +102,24 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
     },
     primary,
   );
+  // ElastiCache's daily snapshots, exported and replicated to the DR region (prod).
+  const redisCopies =
+    drKey &&
+    new RedisExportBuckets(
+      "redis-dr",
+      {
+        bucketName: bucketName("redis-export"),
+        drBucketName: bucketName("redis-dr"),
+        kmsKeyArn: key.arn,
+        drKmsKeyArn: drKey.arn,
+        region: cfg.region,
+        drProvider: providers.dr,
+        drRegion: cfg.drRegion,
+        accountId,
+        forceDestroy: !cfg.deletionProtection,
+      },
+      primary,
+    );
   const files = new StorageBucket(
     "storage",
     {
@@ -171,6 +192,23 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
     serviceAccount: { name: serviceAccount, eksPodIdentity: true },
     dependsOn: [role.association],
   });
+  const redisExportRole =
+    redisCopies &&
+    identity(
+      "redis-dr-identity",
+      REDIS_EXPORT_SERVICE_ACCOUNT,
+      pulumi
+        .all([accountId, redis.replicationGroupId, redisCopies.arn, key.arn])
+        .apply(([account, group, bucket, kms]) =>
+          redisExportJobPolicy({
+            region: cfg.region,
+            accountId: account,
+            replicationGroupId: group,
+            bucketArn: bucket,
+            kmsKeyArn: kms,
+          }),
+        ),
+    );
 
   return {
     postgres: postgres.endpoint,
@@ -179,6 +217,20 @@ export function awsFoundation(cfg: NorthstackConfig, secrets: StackSecrets): Clo
     backups: { ...backups.endpoint, access: podIdentityAccess(BACKUP_SERVICE_ACCOUNT, backupRole) },
     backupDrill: { ...backups.endpoint, access: podIdentityAccess(BACKUP_DRILL_SERVICE_ACCOUNT, backupDrillRole) },
     drBucket: backups.drBucket,
+    redisExport:
+      redisCopies && redisExportRole
+        ? {
+            replicationGroupId: redis.replicationGroupId,
+            bucket: {
+              kind: "s3",
+              bucket: redisCopies.bucket,
+              region: cfg.region,
+              access: podIdentityAccess(REDIS_EXPORT_SERVICE_ACCOUNT, redisExportRole),
+            },
+            kmsKeyArn: key.arn,
+            drBucket: redisCopies.drBucket,
+          }
+        : undefined,
     kubeconfig: cluster ? cluster.kubeconfig : existingClusterKubeconfig(cfg),
     cluster,
     // RDS and ElastiCache sit in the private subnets; in a VPC the stack did not create, it knows only the VPC's CIDR.

@@ -13,6 +13,8 @@ export interface CloudFoundation {
   /** The backup bucket again, with the restore drill's read-only access. */
   readonly backupDrill: ObjectStoreEndpoint;
   readonly drBucket?: pulumi.Output<string>;
+  /** The daily copy of the managed Redis's snapshots to the DR region, where the cloud has one. Default: none. */
+  readonly redisExport?: RedisExportTarget;
   /** Kubeconfig of the target cluster, a Pulumi secret. */
   readonly kubeconfig: pulumi.Output<string>;
   /** The cluster resources the Kubernetes provider waits for (nodes included). */
@@ -27,6 +29,15 @@ export interface CloudFoundation {
   readonly loadBalancerAnnotations?: Record<string, string>;
   /** A StorageClass the stack must create for its volumes; default: the cluster's default class. */
   readonly storageClass?: { readonly provisioner: string; readonly parameters: Record<string, pulumi.Input<string>> };
+}
+
+/** What the Redis DR copy job works on: the group, the export bucket with the job's access, the key. */
+export interface RedisExportTarget {
+  readonly replicationGroupId: pulumi.Output<string>;
+  readonly bucket: ObjectStoreEndpoint;
+  readonly kmsKeyArn: pulumi.Output<string>;
+  /** The replica bucket in the DR region. */
+  readonly drBucket: pulumi.Output<string>;
 }
 
 /** The kubeconfig of a cluster the stack does not create (northstack:cluster existing), a Pulumi secret. */

@@ -15,7 +15,7 @@ import { NorthstackConfig } from "../components/config";
 import { certificateSourceProblem } from "../components/config/checks";
 import { KubernetesRuntime } from "../components/runtime/kubernetes";
 import { StackSecrets } from "../components/secrets";
-import { application, egressClients } from "./application";
+import { application, copiesRedisToDr, egressClients } from "./application";
 
 /**
  * The cloud-specific modules, loaded only for the configured cloud: each pulls in its provider
@@ -62,9 +62,10 @@ export function validateCloudConfig(cfg: NorthstackConfig): void {
     );
   }
   if (cfg.cloud === "aws") {
+    // The longest of the stack's bucket names, with a 12-digit account id in place of the real one.
+    const longest = copiesRedisToDr(cfg) ? "redis-export" : "backups-dr";
     try {
-      // The longest of the stack's bucket names, with a 12-digit account id in place of the real one.
-      providerModules.aws().s3BucketName(cfg.stack, "backups-dr", "000000000000");
+      providerModules.aws().s3BucketName(cfg.stack, longest, "000000000000");
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -150,6 +151,7 @@ export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
     storage: foundation.storage,
     backupBucket: foundation.backups,
     backupDrillBucket: foundation.backupDrill,
+    redisExport: foundation.redisExport,
     supabaseReplicas: cfg.supabase.replicas,
     extraServiceReplicas: { replicas: cfg.api.replicas, maxReplicas: cfg.api.maxReplicas },
     kong: {
@@ -173,6 +175,7 @@ export function cloud(cfg: NorthstackConfig, secrets: StackSecrets) {
     backupBucket: foundation.backups.bucket,
     storageBucket: foundation.storage.bucket,
     drBackupBucket: foundation.drBucket ?? "none",
+    redisDrBucket: foundation.redisExport?.drBucket ?? "none",
     namespace: runtime.namespace,
     cloud: cfg.cloud,
     region: cfg.region,

@@ -3,12 +3,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_RETENTION } from "../retention";
 import { ObjectStoreEndpoint } from "../endpoints";
 
-/** The S3 lifecycle rules that implement BACKUP_RETENTION. Pure. */
-export function s3LifecycleRules(): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+/** A prefix of fixed keys whose newest `keep` versions a bucket keeps (BACKUP_RETENTION explains why counts). */
+export interface KeptPrefix {
+  readonly prefix: string;
+  readonly keep: number;
+}
+
+/** The S3 lifecycle rules that implement BACKUP_RETENTION, or the given counts. Pure. */
+export function s3LifecycleRules(
+  prefixes: readonly KeptPrefix[] = BACKUP_RETENTION.prefixes,
+): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
   return [
     // No rule expires current versions, and no catch-all noncurrent rule overlaps these: S3 applies
     // the earliest expiry of overlapping rules, which would bring back deletion by age.
-    ...BACKUP_RETENTION.prefixes.map(({ prefix, keep }) => ({
+    ...prefixes.map(({ prefix, keep }) => ({
       id: `keep-${keep}-${prefix.replace("/", "")}`,
       status: "Enabled",
       filter: { prefix },
@@ -45,8 +53,8 @@ export function s3BucketName(stack: string, purpose: string, accountId: string):
   return name;
 }
 
-/** Bucket policy refusing every request made without TLS. Pure. */
-export function denyInsecureTransportPolicy(bucketArn: string): string {
+/** Bucket policy refusing every request made without TLS, then the given statements. Pure. */
+export function denyInsecureTransportPolicy(bucketArn: string, statements: readonly object[] = []): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
@@ -58,6 +66,7 @@ export function denyInsecureTransportPolicy(bucketArn: string): string {
         Resource: [bucketArn, `${bucketArn}/*`],
         Condition: { Bool: { "aws:SecureTransport": "false" } },
       },
+      ...statements,
     ],
   });
 }
@@ -105,6 +114,8 @@ export interface HardenedS3BucketArgs {
   readonly lifecycleRules: aws.types.input.s3.BucketLifecycleConfigurationRule[];
   /** Provider of the bucket's region. Default: the parent's. */
   readonly provider?: aws.Provider;
+  /** Statements the bucket policy holds after the TLS-only one, given the bucket's ARN. Default: none. */
+  readonly policyStatements?: (bucketArn: string) => pulumi.Output<object[]>;
 }
 
 /** A bucket made by hardenedS3Bucket. `name` and `arn` are known at preview, unlike the resource's outputs. */
@@ -164,11 +175,11 @@ export function hardenedS3Bucket(parent: pulumi.Resource, name: string, args: Ha
     opts,
   );
   const arn = bucketName.apply((n) => `arn:aws:s3:::${n}`);
-  new aws.s3.BucketPolicy(
-    `${name}-tls-only`,
-    { bucket: bucketName, policy: arn.apply(denyInsecureTransportPolicy) },
-    opts,
-  );
+  const statements = args.policyStatements;
+  const policy = statements
+    ? arn.apply((a) => statements(a).apply((more) => denyInsecureTransportPolicy(a, more)))
+    : arn.apply((a) => denyInsecureTransportPolicy(a));
+  new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucketName, policy }, opts);
   new aws.s3.BucketLifecycleConfiguration(
     `${name}-lifecycle`,
     { bucket: bucketName, rules: args.lifecycleRules },
@@ -203,7 +214,13 @@ export class BackupBucket extends pulumi.ComponentResource {
         args.forceDestroy ?? false,
         args.drProvider,
       );
-      this.replicate(name, primary, replica, args.kmsKeyArn, args.drKmsKeyArn);
+      replicateBucket(this, name, {
+        source: primary,
+        replica,
+        sourceKeyArn: args.kmsKeyArn,
+        replicaKeyArn: args.drKmsKeyArn,
+        description: "S3 replication of the northstack backup bucket to its DR copy",
+      });
       this.drBucket = replica.name;
     }
 
@@ -226,72 +243,87 @@ export class BackupBucket extends pulumi.ComponentResource {
       provider,
     });
   }
+}
 
-  private replicate(
-    name: string,
-    source: HardenedS3Bucket,
-    replica: HardenedS3Bucket,
-    sourceKeyArn: pulumi.Input<string>,
-    replicaKeyArn: pulumi.Input<string>,
-  ): void {
-    const role = new aws.iam.Role(
-      `${name}-replication`,
-      {
-        description: "S3 replication of the northstack backup bucket to its DR copy",
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-      },
-      { parent: this },
-    );
-    new aws.iam.RolePolicy(
-      `${name}-replication`,
-      {
-        role: role.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: source.arn },
-            {
-              Effect: "Allow",
-              Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
-              Resource: pulumi.interpolate`${source.arn}/*`,
-            },
-            {
-              Effect: "Allow",
-              Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-              Resource: pulumi.interpolate`${replica.arn}/*`,
-            },
-            { Effect: "Allow", Action: ["kms:Decrypt"], Resource: sourceKeyArn },
-            { Effect: "Allow", Action: ["kms:Encrypt", "kms:GenerateDataKey"], Resource: replicaKeyArn },
-          ],
-        }),
-      },
-      { parent: this },
-    );
-    new aws.s3.BucketReplicationConfig(
-      `${name}-replication`,
-      {
-        bucket: source.name,
-        role: role.arn,
-        rules: [
+export interface BucketReplicationArgs {
+  /** The versioned source bucket. Required. */
+  readonly source: HardenedS3Bucket;
+  /** The versioned bucket in the DR region that receives every new version. Required. */
+  readonly replica: HardenedS3Bucket;
+  /** KMS key of the source's SSE-KMS objects. Required. */
+  readonly sourceKeyArn: pulumi.Input<string>;
+  /** KMS key (in the replica's region) the replicas are encrypted with. Required. */
+  readonly replicaKeyArn: pulumi.Input<string>;
+  /** The replication role's description. Required. */
+  readonly description: string;
+  /** Replicate only keys under this prefix. Default: every key. */
+  readonly prefix?: string;
+}
+
+/**
+ * S3 replication of `source` to `replica`, as children of `parent`: a role only S3 may assume, allowed
+ * to read the source's versions and write replicas, and the replication rule (deletions replicate as
+ * delete markers, so a replica keeps what the source's lifecycle keeps).
+ */
+export function replicateBucket(parent: pulumi.Resource, name: string, args: BucketReplicationArgs): void {
+  const { source, replica, sourceKeyArn, replicaKeyArn } = args;
+  const role = new aws.iam.Role(
+    `${name}-replication`,
+    {
+      description: args.description,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    },
+    { parent },
+  );
+  new aws.iam.RolePolicy(
+    `${name}-replication`,
+    {
+      role: role.id,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: source.arn },
           {
-            id: "dr-copy",
-            status: "Enabled",
-            filter: {},
-            deleteMarkerReplication: { status: "Enabled" },
-            sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
-            // STANDARD: backups expire within a month, and STANDARD_IA bills 30 days per object.
-            destination: {
-              bucket: replica.arn,
-              storageClass: "STANDARD",
-              encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn },
-            },
+            Effect: "Allow",
+            Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+            Resource: pulumi.interpolate`${source.arn}/*`,
           },
+          {
+            Effect: "Allow",
+            Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+            Resource: pulumi.interpolate`${replica.arn}/*`,
+          },
+          { Effect: "Allow", Action: ["kms:Decrypt"], Resource: sourceKeyArn },
+          { Effect: "Allow", Action: ["kms:Encrypt", "kms:GenerateDataKey"], Resource: replicaKeyArn },
         ],
-      },
-      { parent: this, dependsOn: [source.resource, source.versioning, replica.resource, replica.versioning] },
-    );
-  }
+      }),
+    },
+    { parent },
+  );
+  new aws.s3.BucketReplicationConfig(
+    `${name}-replication`,
+    {
+      bucket: source.name,
+      role: role.arn,
+      rules: [
+        {
+          id: "dr-copy",
+          status: "Enabled",
+          filter: args.prefix === undefined ? {} : { prefix: args.prefix },
+          deleteMarkerReplication: { status: "Enabled" },
+          sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+          // STANDARD: backups expire within a month, and STANDARD_IA bills 30 days per object.
+          destination: {
+            bucket: replica.arn,
+            storageClass: "STANDARD",
+            encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn },
+          },
+        },
+      ],
+    },
+    { parent, dependsOn: [source.resource, source.versioning, replica.resource, replica.versioning] },
+  );
 }

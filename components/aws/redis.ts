@@ -45,14 +45,13 @@ export function validateElastiCacheRedisArgs(args: ElastiCacheRedisArgs): void {
  * TLS in transit, an AUTH token and KMS at-rest encryption; Multi-AZ with automatic failover when
  * `ha`. Clients connect with rediss:// to the primary endpoint. Daily snapshots are kept 7 days.
  *
- * No copy in ca-west-1 is declared here: ElastiCache copies snapshots only within their region, and
- * the cross-region ways are a Global Datastore (a second always-on cluster) or a scheduled
- * `CopySnapshot --target-bucket` export to an S3 bucket in this region, which then replicates. The
- * export is an API call on a schedule, not a resource, and it needs ACL grants to ElastiCache's
- * account that the backup bucket's BucketOwnerEnforced setting refuses.
+ * ElastiCache copies snapshots only within their region; the copy in ca-west-1 is a scheduled export
+ * to an S3 bucket that replicates there (aws/redis-export.ts, and the job in redis-export.ts).
  */
 export class ElastiCacheRedis extends pulumi.ComponentResource {
   readonly endpoint: RedisEndpoint;
+  /** The replication group's id, which names its snapshots. */
+  readonly replicationGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: ElastiCacheRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     validateElastiCacheRedisArgs(args);
@@ -97,6 +96,11 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
       password: pulumi.secret(args.authToken),
       tls: true,
     };
-    this.registerOutputs({ host: this.endpoint.host, port: this.endpoint.port });
+    this.replicationGroupId = group.id;
+    this.registerOutputs({
+      host: this.endpoint.host,
+      port: this.endpoint.port,
+      replicationGroupId: this.replicationGroupId,
+    });
   }
 }

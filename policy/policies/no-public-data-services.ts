@@ -23,6 +23,8 @@ const PUBLIC_ACCESS_BLOCK_FIELDS = [
 ];
 const S3_BUCKETS = new Set(["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"]);
 const PUBLIC_ACLS = new Set(["public-read", "public-read-write", "authenticated-read"]);
+/** The ACL groups of everyone and of every AWS account. */
+const PUBLIC_GRANTEES = /\/groups\/global\/(AllUsers|AuthenticatedUsers)$/;
 /** Ports and images that identify a Postgres or Redis container on Docker. */
 const DATA_PORTS = new Set([5432, 6379, 6543]);
 const DATA_IMAGE = /(^|\/)(postgres|redis|valkey|supabase\/postgres|pgbouncer|supavisor)[:@/]/;
@@ -53,6 +55,25 @@ function dockerDataServiceProblems(props: Props): Finding[] {
         finding(
           `publishes port ${show(get(p, "internal"))} on ${show(get(p, "ip") ?? "0.0.0.0")} (every interface unless 127.0.0.1)`,
           'bind it to 127.0.0.1 (ports[].ip: "127.0.0.1"), or do not publish it',
+        ),
+      ),
+  ];
+}
+
+/** A bucket ACL's canned ACL and its explicit grants: a grant to everyone, or to any AWS user, is public. */
+function bucketAclProblems(p: Props): Finding[] {
+  const grants = asArray(get(p, "accessControlPolicy", "grants"));
+  return [
+    ...unknownFindings(p, ["acl", "accessControlPolicy.grants[].grantee.uri"], WHAT),
+    ...(PUBLIC_ACLS.has(String(p.acl))
+      ? [finding(`acl ${show(p.acl)} makes objects public`, 'remove the acl (or use "private")')]
+      : []),
+    ...grants
+      .filter((g) => PUBLIC_GRANTEES.test(String(get(g, "grantee", "uri") ?? "")))
+      .map((g) =>
+        finding(
+          `accessControlPolicy grants ${show(get(g, "permission"))} to ${show(get(g, "grantee", "uri"))}, which is public`,
+          "grant only to the canonical user of a named account",
         ),
       ),
   ];
@@ -112,12 +133,9 @@ const CHECKS: Record<string, (p: Props) => Finding[]> = {
       ? [finding(`acl ${show(p.acl)} makes objects public`, 'remove the acl (or use "private")')]
       : []),
   ],
-  "aws:s3/bucketAclV2:BucketAclV2": (p) => [
-    ...unknownFindings(p, ["acl"], WHAT),
-    ...(PUBLIC_ACLS.has(String(p.acl))
-      ? [finding(`acl ${show(p.acl)} makes objects public`, 'remove the acl (or use "private")')]
-      : []),
-  ],
+  // BucketAcl is aws v7's name for v6's BucketAclV2.
+  "aws:s3/bucketAcl:BucketAcl": bucketAclProblems,
+  "aws:s3/bucketAclV2:BucketAclV2": bucketAclProblems,
   "gcp:storage/bucket:Bucket": (p) => {
     const problems = unknownFindings(p, ["uniformBucketLevelAccess", "publicAccessPrevention"], WHAT);
     if (!isUnknown(p.uniformBucketLevelAccess) && asBool(p.uniformBucketLevelAccess) !== true) {

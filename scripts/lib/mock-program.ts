@@ -86,6 +86,9 @@ export const MOCKED_CALLS: Record<string, Call> = {
     region: i.region ?? "ca-central-1",
   }),
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+  "aws:s3/getCanonicalUserId:getCanonicalUserId": () => ({
+    id: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be",
+  }),
   "aws:iam/getPolicyDocument:getPolicyDocument": (i) => ({
     json: JSON.stringify({ Version: "2012-10-17", Statement: i.statements ?? [] }),
   }),

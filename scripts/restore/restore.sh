@@ -26,6 +26,7 @@ cases:
   cloudsql-clone    Cloud SQL point-in-time clone into a new instance
   cloudsql-promote  promote the Cloud SQL DR replica and switch its backups on
   elasticache       a new ElastiCache replication group from a snapshot
+  elasticache-dr    a new ElastiCache replication group in ca-west-1 from the replicated daily copy
   memorystore       import an RDB file from GCS into a Memorystore instance (replaces its data)
   redis             dev Redis container from a kept RDB copy (replaces its data)
   storage           dev Storage objects volume from a kept tarball (replaces its objects)
@@ -483,11 +484,24 @@ restore_elasticache() {
   check --nodes "$nodes" '^[1-6]$' "use 1 to 6"
   [ -z "$kms" ] || check --kms-key "$kms" "^arn:aws:kms:$region:[0-9]{12}:key/[A-Za-z0-9-]+\$" "use a KMS key ARN in $region"
   check --wait-seconds "$wait_seconds" '^[1-9][0-9]*$' "use a positive number of seconds"
+  require_auth_token
+  create_replication_group "$region" "$target" "$snapshot" "$node_type" "$nodes" "$subnet" "$sg" "$kms" "$wait_seconds" \
+    --snapshot-name "$snapshot"
+}
+
+require_auth_token() {
   [ -n "${REDIS_AUTH_TOKEN:-}" ] || die "REDIS_AUTH_TOKEN is not set; export the stack's Redis AUTH token (pulumi stack output --show-secrets)"
   [ ${#REDIS_AUTH_TOKEN} -ge 16 ] || die "REDIS_AUTH_TOKEN: [secret of ${#REDIS_AUTH_TOKEN} chars] is too short; ElastiCache needs 16 to 128"
+}
 
+# create_replication_group REGION TARGET SOURCE NODE_TYPE NODES SUBNET SG KMS WAIT SEED-OPTION...: a new
+# group with the stack's settings (components/aws/redis.ts) seeded by the given options; waits until
+# it is available and prints its primary endpoint.
+create_replication_group() {
+  local region=$1 target=$2 source=$3 node_type=$4 nodes=$5 subnet=$6 sg=$7 kms=$8 wait_seconds=$9
+  shift 9
   local cmd=(aws elasticache create-replication-group --region "$region" --replication-group-id "$target"
-    --replication-group-description "northstack Redis restored from $snapshot" --snapshot-name "$snapshot"
+    --replication-group-description "northstack Redis restored from $source" "$@"
     --engine redis --engine-version 7.1 --cache-node-type "$node_type" --num-cache-clusters "$nodes"
     --cache-subnet-group-name "$subnet" --security-group-ids "$sg"
     --transit-encryption-enabled --transit-encryption-mode required --at-rest-encryption-enabled
@@ -500,6 +514,74 @@ restore_elasticache() {
     --replication-group-id "$target" --output text --query 'ReplicationGroups[0].Status'
   run aws elasticache describe-replication-groups --region "$region" --replication-group-id "$target" \
     --output text --query 'ReplicationGroups[0].NodeGroups[0].PrimaryEndpoint.[Address,Port]'
+}
+
+usage_elasticache_dr() {
+  cat <<'EOF'
+usage: restore.sh elasticache-dr --bucket NAME --target ID --subnet-group NAME --security-group ID
+                                 [--version-id V] [--node-type T] [--nodes N] [--kms-key ARN] [--wait-seconds N]
+
+Creates a new replication group in ca-west-1 from the daily Redis copy replicated there
+(components/redis-export.ts): copies the chosen version of daily/redis.rdb in the DR bucket to
+restore/<target>.rdb as SSE-S3 (the bucket policy lets ElastiCache in ca-west-1 read restore/ only),
+then seeds the group from it with the stack's settings (Redis 7.1, TLS required, encryption at rest,
+AUTH, 7 days of snapshots), waits until it is available and prints its primary endpoint. The AUTH
+token is read from REDIS_AUTH_TOKEN and never printed. Copies up to 5 GB (one copy-object call).
+  --bucket NAME          the DR bucket: pulumi stack output redisDrBucket. Required.
+  --target ID            the new replication group's id. Required.
+  --subnet-group NAME    a cache subnet group in ca-west-1. Required.
+  --security-group ID    sg-... in ca-west-1. Required.
+  --version-id V         the version of daily/redis.rdb (aws s3api list-object-versions). Default: the newest.
+  --node-type T          Default: cache.t4g.small.
+  --nodes N              1 to 6; 2 or more enables failover across zones. Default: 1.
+  --kms-key ARN          KMS key in ca-west-1. Default: AWS's.
+  --wait-seconds N       Default: 3600.
+EOF
+}
+
+restore_elasticache_dr() {
+  local bucket="" target="" subnet="" sg="" version="" region=ca-west-1 node_type=cache.t4g.small nodes=1 kms="" wait_seconds=3600
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --bucket) bucket=$(value_of "$@"); shift 2 ;;
+      --target) target=$(value_of "$@"); shift 2 ;;
+      --subnet-group) subnet=$(value_of "$@"); shift 2 ;;
+      --security-group) sg=$(value_of "$@"); shift 2 ;;
+      --version-id) version=$(value_of "$@"); shift 2 ;;
+      --node-type) node_type=$(value_of "$@"); shift 2 ;;
+      --nodes) nodes=$(value_of "$@"); shift 2 ;;
+      --kms-key) kms=$(value_of "$@"); shift 2 ;;
+      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
+      --help) usage_elasticache_dr; exit 0 ;;
+      *) die "elasticache-dr: unknown option '$1'; see restore.sh elasticache-dr --help" ;;
+    esac
+  done
+  require --bucket "$bucket"
+  require --target "$target"
+  require --subnet-group "$subnet"
+  require --security-group "$sg"
+  check --bucket "$bucket" '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$' "use the S3 bucket name from pulumi stack output redisDrBucket"
+  check --target "$target" '^[a-z][a-z0-9-]{0,39}$' "use lower-case letters, digits and '-', at most 40"
+  check --subnet-group "$subnet" '^[A-Za-z0-9][A-Za-z0-9-]{0,254}$' "use a cache subnet group name"
+  check --security-group "$sg" '^sg-[0-9a-f]{8,17}$' "use a security group id, sg-..."
+  [ -z "$version" ] || check --version-id "$version" '^[A-Za-z0-9._-]{1,1024}$' "use a VersionId from aws s3api list-object-versions"
+  check --node-type "$node_type" '^cache\.[a-z0-9]+\.[a-z0-9]+$' "use a node type such as cache.t4g.small"
+  check --nodes "$nodes" '^[1-6]$' "use 1 to 6"
+  [ -z "$kms" ] || check --kms-key "$kms" "^arn:aws:kms:$region:[0-9]{12}:key/[A-Za-z0-9-]+\$" "use a KMS key ARN in $region"
+  check --wait-seconds "$wait_seconds" '^[1-9][0-9]*$' "use a positive number of seconds"
+  require_auth_token
+
+  local kept=daily/redis.rdb seed="restore/$target.rdb"
+  [ -n "$version" ] || version=$(lookup aws s3api head-object --region "$region" --bucket "$bucket" --key "$kept" \
+    --output text --query VersionId)
+  # The CLI prints None for an object without a version: not a copy the export job made.
+  [ "$version" != None ] || version=""
+  check "the newest version of $kept" "$version" '^[A-Za-z0-9._-]{1,1024}$' "found none; is this the DR bucket, and has the copy replicated?"
+  # SSE-S3: ElastiCache reads the seed through its service principal, which the stack's KMS key does not admit.
+  run aws s3api copy-object --region "$region" --bucket "$bucket" --key "$seed" \
+    --copy-source "$bucket/$kept?versionId=$version" --server-side-encryption AES256 --output text --query VersionId
+  create_replication_group "$region" "$target" "s3://$bucket/$kept version $version" "$node_type" "$nodes" "$subnet" "$sg" \
+    "$kms" "$wait_seconds" --snapshot-arns "arn:aws:s3:::$bucket/$seed"
 }
 
 usage_memorystore() {
@@ -692,8 +774,9 @@ case "$CASE" in
   cloudsql-clone) restore_cloudsql_clone "$@" ;;
   cloudsql-promote) restore_cloudsql_promote "$@" ;;
   elasticache) restore_elasticache "$@" ;;
+  elasticache-dr) restore_elasticache_dr "$@" ;;
   memorystore) restore_memorystore "$@" ;;
   redis) restore_redis "$@" ;;
   storage) restore_storage "$@" ;;
-  *) die "'$CASE' is not a restore case; use dev, dump, rds, cloudsql-clone, cloudsql-promote, elasticache, memorystore, redis or storage" ;;
+  *) die "'$CASE' is not a restore case; use dev, dump, rds, cloudsql-clone, cloudsql-promote, elasticache, elasticache-dr, memorystore, redis or storage" ;;
 esac

@@ -43,6 +43,8 @@ case "$name $1 $2" in
   "docker "*) echo "$2" ;;
   "aws s3 cp") cp "$FAKE_BUCKET/\${4#s3://*/}" "$5" ;;
   "aws s3api list-object-versions") cat "$FAKE_BUCKET/versions.txt" ;;
+  "aws s3api head-object") echo "\${FAKE_VERSION:-None}" ;;
+  "aws s3api copy-object") echo v-seed ;;
   "aws s3api get-object") key=$(printf '%s\\n' "$@" | sed -n '/^--key$/{n;p}'); ver=$(printf '%s\\n' "$@" | sed -n '/^--version-id$/{n;p}'); cp "$FAKE_BUCKET/$key@$ver" "$9"; echo "$ver" ;;
   "aws rds restore-db-instance-to-point-in-time") echo "arn:aws:rds:ca-west-1:123456789012:db:ns-restored" ;;
   "aws rds describe-db-instances")
@@ -125,6 +127,7 @@ test.each([
   "cloudsql-clone",
   "cloudsql-promote",
   "elasticache",
+  "elasticache-dr",
   "memorystore",
   "redis",
   "storage",
@@ -242,6 +245,30 @@ test.each<[string, string[], Record<string, string>, string]>([
   [
     "elasticache without the AUTH token",
     ["elasticache", "--snapshot", "s1", "--target", "ns-r", "--subnet-group", "g", "--security-group", SG],
+    {},
+    "restore.sh: REDIS_AUTH_TOKEN is not set",
+  ],
+  [
+    "elasticache-dr with a KMS key outside ca-west-1",
+    [
+      "elasticache-dr",
+      "--bucket",
+      "ns-redis-dr",
+      "--target",
+      "ns-r",
+      "--subnet-group",
+      "g",
+      "--security-group",
+      SG,
+      "--kms-key",
+      "arn:aws:kms:ca-central-1:123456789012:key/k1",
+    ],
+    { REDIS_AUTH_TOKEN: "0123456789abcdefXYZ" },
+    "restore.sh: --kms-key: 'arn:aws:kms:ca-central-1:123456789012:key/k1' is not allowed; use a KMS key ARN in ca-west-1",
+  ],
+  [
+    "elasticache-dr without the AUTH token",
+    ["elasticache-dr", "--bucket", "ns-redis-dr", "--target", "ns-r", "--subnet-group", "g", "--security-group", SG],
     {},
     "restore.sh: REDIS_AUTH_TOKEN is not set",
   ],
@@ -656,6 +683,64 @@ describe("real mode runs the commands and waits for the services", () => {
     expect(calls()).toHaveLength(4);
     expect(r.stderr).not.toContain("0123456789abcdefXYZ");
     expect(r.stdout).toContain("ns-redis-r.abc.cache.amazonaws.com\t6379");
+  });
+
+  test("elasticache-dr seeds a new group in ca-west-1 from the newest replicated copy, never printing the token", () => {
+    const token = "s3cr3t-t0ken-abcdefgh";
+    const r = restore(
+      [
+        "--dry-run",
+        "elasticache-dr",
+        "--bucket",
+        "northstack-prod-redis-dr-123456789012",
+        "--target",
+        "ns-prod-redis-dr",
+        "--subnet-group",
+        "ns-prod-redis-dr",
+        "--security-group",
+        SG,
+      ],
+      { REDIS_AUTH_TOKEN: token, FAKE_VERSION: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY" },
+    );
+    const bucket = "northstack-prod-redis-dr-123456789012";
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")).toEqual([
+      `# looked up: aws s3api head-object --region ca-west-1 --bucket ${bucket} --key daily/redis.rdb --output text --query VersionId`,
+      `aws s3api copy-object --region ca-west-1 --bucket ${bucket} --key restore/ns-prod-redis-dr.rdb --copy-source '${bucket}/daily/redis.rdb?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' --server-side-encryption AES256 --output text --query VersionId`,
+      `aws elasticache create-replication-group --region ca-west-1 --replication-group-id ns-prod-redis-dr --replication-group-description 'northstack Redis restored from s3://${bucket}/daily/redis.rdb version 3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' --snapshot-arns arn:aws:s3:::${bucket}/restore/ns-prod-redis-dr.rdb --engine redis --engine-version 7.1 --cache-node-type cache.t4g.small --num-cache-clusters 1 --cache-subnet-group-name ns-prod-redis-dr --security-group-ids ${SG} --transit-encryption-enabled --transit-encryption-mode required --at-rest-encryption-enabled --auth-token [secret of 21 chars] --snapshot-retention-limit 7 --snapshot-window 06:00-07:00 --output text --query ReplicationGroup.Status`,
+      "# wait until: aws elasticache describe-replication-groups --region ca-west-1 --replication-group-id ns-prod-redis-dr --output text --query 'ReplicationGroups[0].Status' prints available",
+      "aws elasticache describe-replication-groups --region ca-west-1 --replication-group-id ns-prod-redis-dr --output text --query 'ReplicationGroups[0].NodeGroups[0].PrimaryEndpoint.[Address,Port]'",
+      "",
+    ]);
+    expect(r.stdout + r.stderr).not.toContain(token);
+  });
+
+  test("elasticache-dr with a chosen version looks nothing up; without a replicated copy it stops before any change", () => {
+    const args = [
+      "elasticache-dr",
+      "--bucket",
+      "ns-redis-dr",
+      "--target",
+      "ns-r",
+      "--subnet-group",
+      "g",
+      "--security-group",
+      SG,
+    ];
+    const env = { REDIS_AUTH_TOKEN: "0123456789abcdefXYZ" };
+    const chosen = restore([...args, "--version-id", "v7"], env);
+    expect(chosen.code).toBe(0);
+    expect(calls()[0]).toBe(
+      "aws s3api copy-object --region ca-west-1 --bucket ns-redis-dr --key restore/ns-r.rdb --copy-source ns-redis-dr/daily/redis.rdb?versionId=v7 --server-side-encryption AES256 --output text --query VersionId",
+    );
+    expect(calls()[1]).toContain("--snapshot-arns arn:aws:s3:::ns-redis-dr/restore/ns-r.rdb");
+    expect(calls()).toHaveLength(5);
+    const none = restore(args, env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("found none; is this the DR bucket, and has the copy replicated?");
+    expect(calls()).toEqual([
+      "aws s3api head-object --region ca-west-1 --bucket ns-redis-dr --key daily/redis.rdb --output text --query VersionId",
+    ]);
   });
 
   test("memorystore: import, then poll until READY", () => {

@@ -69,6 +69,41 @@ test("rejects an incomplete S3 public access block and public ACLs", async () =>
   ).toHaveLength(1);
 });
 
+test("a bucket ACL (aws v7 BucketAcl, v6 BucketAclV2) may grant a named account's canonical user, never everyone", async () => {
+  const grant = (grantee: Record<string, string>, permission = "READ") => ({ grantee, permission });
+  const acl = (type: string, grants: unknown[], extra: Record<string, unknown> = {}) => ({
+    type,
+    name: "b-acl",
+    props: { bucket: "b", accessControlPolicy: { owner: { id: "owner" }, grants }, ...extra },
+  });
+  const named = grant({
+    type: "CanonicalUser",
+    id: "540804c33a284a299d2547575ce1010f2312ef3da9b3a053c8bc45bf233e4353",
+  });
+  for (const type of ["aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"]) {
+    expect(await messages(policy, acl(type, [named]))).toEqual([]);
+    expect(
+      await messages(
+        policy,
+        acl(type, [named, grant({ type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" }, "WRITE")]),
+      ),
+    ).toEqual([
+      expect.stringContaining(
+        'accessControlPolicy grants "WRITE" to "http://acs.amazonaws.com/groups/global/AllUsers", which is public; fix: grant only to the canonical user of a named account',
+      ),
+    ]);
+    expect(
+      await messages(
+        policy,
+        acl(type, [grant({ type: "Group", uri: "http://acs.amazonaws.com/groups/global/AuthenticatedUsers" })]),
+      ),
+    ).toHaveLength(1);
+    expect(await messages(policy, acl(type, [], { acl: "public-read" }))).toEqual([
+      expect.stringContaining('acl "public-read" makes objects public'),
+    ]);
+  }
+});
+
 test("rejects GCS without uniform access or public-access prevention", async () => {
   expect(
     await messages(policy, {

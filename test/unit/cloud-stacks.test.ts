@@ -685,6 +685,8 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           [namespace, "supabase-storage", `northstack-${stack}`],
           [namespace, "backup", `northstack-${stack}`],
           [namespace, "backup-drill", `northstack-${stack}`],
+          // prod copies ElastiCache's snapshots to ca-west-1 (redis-export.ts).
+          ...(stack === "prod" ? [[namespace, "redis-dr-export", `northstack-${stack}`]] : []),
         ]);
         expect([storage.serviceAccountName, backup.serviceAccountName]).toEqual(["supabase-storage", "backup"]);
         const accounts = ofType(get(), "kubernetes:core/v1:ServiceAccount").map((a) => [
@@ -698,9 +700,11 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
           ["monitoring-kube-state-metrics", false],
           ["monitoring-log-shipper", false],
           ["monitoring-prometheus", false],
+          ...(stack === "prod" ? [["redis-dr-export", false]] : []),
           ["supabase-storage", false],
         ]);
-        for (const name of ["supabase-storage", "backup"]) expect(agentEgress(name)).toHaveLength(1);
+        for (const name of ["supabase-storage", "backup", ...(stack === "prod" ? ["redis-dr-export"] : [])])
+          expect(agentEgress(name)).toHaveLength(1);
         for (const name of ["api", "kong", "supabase-auth", "supabase-migrate"]) expect(agentEgress(name)).toEqual([]);
         expect([...secretKeysOf("supabase-storage"), ...secretKeysOf("backup")]).not.toContain("AWS_SECRET_ACCESS_KEY");
         const policies = Object.fromEntries(
@@ -1165,6 +1169,26 @@ test("an existing EKS cluster without its name is refused by the composition too
   expect(() =>
     validateCloudConfig({ ...existing, kubernetes: { ...existing.kubernetes, eksClusterName: "team-eks" } }),
   ).not.toThrow();
+});
+
+test("a stack name too long for prod's Redis export bucket is refused by the composition, before any resource", () => {
+  const cfg = parseConfig(
+    {
+      "northstack:cloud": "aws",
+      "northstack:cluster": "managed",
+      "northstack:apiImage": "ghcr.io/northstack/api:0.1.0",
+      "northstack:alertPagerdutyRoutingKey": "0123456789abcdef0123456789abcdef",
+      "northstack:publicUrl": "https://api.example.ca",
+      "northstack:tlsSecretName": "gateway-tls",
+    },
+    "staging",
+  );
+  // 27 characters: northstack-<name>-backups-dr-<account> has 62, northstack-<name>-redis-export-<account> 64.
+  const long = { ...cfg, stack: "s".repeat(27) };
+  expect(() => validateCloudConfig(long)).not.toThrow();
+  expect(() => validateCloudConfig({ ...long, profile: { ...long.profile, drCopies: true } })).toThrow(
+    /S3 bucket name "northstack-s{27}-redis-export-000000000000" for stack "s{27}" is not a valid bucket name .*use a shorter stack name/,
+  );
 });
 
 describe("bad config fails with a clear message before any resource is registered", () => {
