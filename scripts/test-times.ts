@@ -8,6 +8,10 @@
  * beside the old one. Timing only: the exit code is jest's.
  *
  * `--report FILE` prints a report that already exists instead of running jest.
+ *
+ * `--write-durations` also rewrites test/durations.json, the seconds per file (those of 2 s or more)
+ * that test/sequencer.js orders files by when jest's cache has no duration for them (a clean clone).
+ * Write it from a whole run, so that every slow file is in it.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -40,10 +44,12 @@ const secs = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1)).p
 function main(argv: string[]): number {
   let compare: JestReport | undefined;
   let report: JestReport | undefined;
+  let writeDurations = false;
   const jestArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--compare") compare = JSON.parse(fs.readFileSync(argv[++i], "utf8")) as JestReport;
     else if (argv[i] === "--report") report = JSON.parse(fs.readFileSync(argv[++i], "utf8")) as JestReport;
+    else if (argv[i] === "--write-durations") writeDurations = true;
     else jestArgs.push(argv[i]);
   }
   let code = 0;
@@ -72,6 +78,15 @@ function main(argv: string[]): number {
     );
   if (compare && old) line("old", compare, old);
   line("now", report, now);
+  if (writeDurations) {
+    const slow = [...now].filter(([, t]) => t >= 2).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+    const file = path.join(PROJECT_ROOT, "test", "durations.json");
+    fs.writeFileSync(
+      file,
+      `${JSON.stringify(Object.fromEntries(slow.map(([f, t]) => [f.split(path.sep).join("/"), Math.round(t)])), null, 2)}\n`,
+    );
+    console.log(`wrote ${path.relative(PROJECT_ROOT, file)}: ${slow.length} files of 2 s or more`);
+  }
   return code;
 }
 

@@ -32,12 +32,22 @@ const run = (cmd: string, ...args: string[]) => {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
 
+interface RuleGroup {
+  name: string;
+  rules: { alert?: string; record?: string; labels?: { severity: string } }[];
+}
 const rulesFile = write("rules.yml", renderAlertRules());
-const alertRules: { alert: string; labels: { severity: string } }[] = YAML.parse(
-  fs.readFileSync(rulesFile, "utf8"),
-).groups.flatMap((g: { rules: { alert?: string }[] }) => g.rules.filter((r) => r.alert !== undefined));
+const groups = YAML.parse(fs.readFileSync(rulesFile, "utf8")).groups as RuleGroup[];
+const alertRules = groups.flatMap((g) => g.rules.filter((r) => r.alert !== undefined)) as {
+  alert: string;
+  labels: { severity: string };
+}[];
+// Each group also on its own, `<group name>.rules.yml`, for the promtool cases: promtool evaluates
+// every rule it loads at every step of a case, and the backup cases run 27 simulated hours at 1m.
+const groupFile = (name: string) => `${name}.rules.yml`;
+for (const g of groups) write(groupFile(g.name), YAML.stringify({ groups: [g] }));
 
-/** The promtool test files, one per rule group; each names `rules.yml`, the rendered rules written beside it. */
+/** The promtool test files, one per rule group; each names its group's rules file, written beside it. */
 const fixturesDir = path.join(__dirname, "promtool");
 const fixtures = fs.readdirSync(fixturesDir).filter((f) => f.endsWith(".test.yml"));
 for (const f of fixtures) fs.copyFileSync(path.join(fixturesDir, f), path.join(tmp, f));
@@ -46,11 +56,12 @@ interface AlertCase {
   alertname: string;
   exp_alerts?: unknown[];
 }
-const cases: AlertCase[] = fixtures.flatMap((f) =>
-  YAML.parse(fs.readFileSync(path.join(fixturesDir, f), "utf8")).tests.flatMap(
-    (t: { alert_rule_test?: AlertCase[] }) => t.alert_rule_test ?? [],
-  ),
-);
+interface Fixture {
+  rule_files: string[];
+  tests: { alert_rule_test?: AlertCase[] }[];
+}
+const fixtureOf = (f: string) => YAML.parse(fs.readFileSync(path.join(fixturesDir, f), "utf8")) as Fixture;
+const cases: AlertCase[] = fixtures.flatMap((f) => fixtureOf(f).tests.flatMap((t) => t.alert_rule_test ?? []));
 const firing = new Set(cases.filter((c) => (c.exp_alerts ?? []).length > 0).map((c) => c.alertname));
 const quiet = new Set(cases.filter((c) => (c.exp_alerts ?? []).length === 0).map((c) => c.alertname));
 
@@ -258,6 +269,20 @@ test("every alerting rule has a promtool case that fires it, and every case name
   const names = alertRules.map((r) => r.alert);
   expect(names.filter((name) => !firing.has(name))).toEqual([]);
   expect(cases.map((c) => c.alertname).filter((name) => !names.includes(name))).toEqual([]);
+});
+
+test("each promtool test file loads one group's rules, and names only that group's alerts", () => {
+  // A case naming an alert its file does not load would pass "stays quiet" without testing anything.
+  const loaded = fixtures.map((f) => {
+    const { rule_files: files, tests } = fixtureOf(f);
+    const group = groups.find((g) => files.length === 1 && files[0] === groupFile(g.name));
+    const alerts = new Set(group?.rules.map((r) => r.alert));
+    const names = tests.flatMap((t) => t.alert_rule_test ?? []).map((c) => c.alertname);
+    return { f, files, group: group?.name, elsewhere: names.filter((n) => !alerts.has(n)) };
+  });
+  for (const l of loaded) expect(l).toEqual({ ...l, group: expect.any(String), elsewhere: [] });
+  const withAlerts = groups.filter((g) => g.rules.some((r) => r.alert !== undefined)).map((g) => g.name);
+  expect(loaded.map((l) => l.group).sort()).toEqual([...withAlerts].sort());
 });
 
 test("every critical alert also has a promtool case where it stays quiet", () => {

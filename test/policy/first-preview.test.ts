@@ -2,45 +2,28 @@
  * A pull request's first preview of a new stack: nothing exists yet, so every output a provider
  * computes (ids, ARNs, auto-names) is unknown. The mandatory pack must still pass staging and prod
  * on both clouds, or the first preview of a new environment would be blocked by "cannot verify".
+ * Each preview runs under mocks in a Node process of its own (test/helpers/first-preview-json.ts).
  */
+import { execFile } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { promisify } from "util";
 import { evaluatePolicies } from "../../policy/evaluate";
 import { PROJECT_ROOT } from "../../scripts/lib/plan";
-import { MockRunResult, runUnderMocks } from "../../scripts/lib/mock-program";
-import { readStackConfig } from "../../scripts/lib/stack-config";
+import type { FirstPreview } from "../helpers/first-preview-json";
 
-/** Pulumi's wire value for "unknown during preview". */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "first-preview-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function firstPreview(
-  stack: string,
-  cloud: string,
-): Promise<{ run: MockRunResult; config: Record<string, string> }> {
-  const { config, secretKeys } = readStackConfig(PROJECT_ROOT, stack, { "northstack:cloud": cloud });
-  let run: MockRunResult | undefined;
-  await jest.isolateModulesAsync(async () => {
-    run = await runUnderMocks({
-      stack,
-      config,
-      secretKeys,
-      preview: true,
-      // Inputs echo back; what the provider would compute is unknown.
-      overrideState: (_type, _name, inputs) => ({
-        id: UNKNOWN,
-        arn: UNKNOWN,
-        name: inputs.name ?? UNKNOWN,
-        bucket: inputs.bucket ?? UNKNOWN,
-      }),
-      program: () => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require(path.join(PROJECT_ROOT, "index"));
-        // Stack outputs stay unknown in a preview; only the resources matter here.
-        return {};
-      },
-    });
-  });
-  return { run: run!, config };
+async function firstPreview(stack: string, cloud: string): Promise<FirstPreview> {
+  const out = path.join(tmp, `${stack}-${cloud}.json`);
+  await promisify(execFile)(
+    process.execPath,
+    ["-r", "./scripts/register.js", "test/helpers/first-preview-json.ts", stack, cloud, out],
+    { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(fs.readFileSync(out, "utf8")) as FirstPreview;
 }
 
 describe.each(["staging", "prod"])("first preview of %s", (stack) => {

@@ -29,6 +29,7 @@ import {
   substituteVariables,
   variablesUsed,
 } from "../helpers/dashboards";
+import { sharedPlan } from "../helpers/shared-plan";
 
 interface Variable {
   name: string;
@@ -367,16 +368,9 @@ test("the dashboards are documented", () => {
 });
 
 describe("every stack's plan", () => {
-  /** One plan in a fresh module registry, so that each runs index.ts from scratch. */
-  async function plannedText(stack: string, set: Record<string, string>): Promise<string> {
-    let text = "";
-    await jest.isolateModulesAsync(async () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { planStack } = require("../../scripts/lib/plan") as typeof import("../../scripts/lib/plan");
-      text = JSON.stringify((await planStack({ stack, set })).resources);
-    });
-    return text;
-  }
+  /** The stack's plan (test/helpers/shared-plan.ts), its resources as JSON text. */
+  const plannedText = async (stack: string, set: Record<string, string>): Promise<string> =>
+    JSON.stringify((await sharedPlan(stack, set)).resources);
 
   // One plan per runtime (Docker uploads, Kubernetes ConfigMaps): staging composes Monitoring as prod does.
   test.each([

@@ -4,7 +4,8 @@
  */
 import { PGBACKREST_CONF_PATH } from "../../components/pgbackrest";
 import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
-import { StackPlan, planStack } from "../../scripts/lib/plan";
+import type { StackPlan } from "../../scripts/lib/plan";
+import { sharedPlan } from "../helpers/shared-plan";
 
 const ACCESS_KEY_ID = "offsite-access-key-id-4417";
 const SECRET_ACCESS_KEY = "offsite-secret-access-key-9023";
@@ -12,11 +13,9 @@ const SECRET_ACCESS_KEY = "offsite-secret-access-key-9023";
 let plan: StackPlan;
 let withoutOffsite: StackPlan;
 beforeAll(async () => {
-  withoutOffsite = await planStack({ stack: "dev" });
-  jest.resetModules();
-  plan = await planStack({
-    stack: "dev",
-    set: {
+  [withoutOffsite, plan] = await Promise.all([
+    sharedPlan("dev"),
+    sharedPlan("dev", {
       backupOffsiteBucket: "northstack-dev-backups",
       backupOffsiteEndpoint: "minio.lan:9000",
       backupOffsiteRegion: "us-east-1",
@@ -25,8 +24,8 @@ beforeAll(async () => {
       backupOffsiteVerifyTls: "false",
       backupOffsiteAccessKeyId: ACCESS_KEY_ID,
       backupOffsiteSecretAccessKey: SECRET_ACCESS_KEY,
-    },
-  });
+    }),
+  ]);
 });
 
 const containers = (p: StackPlan) => p.resources.filter((r) => r.type === "docker:index/container:Container");

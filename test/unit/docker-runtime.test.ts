@@ -257,12 +257,7 @@ test("a job that exits non-zero fails the program before its dependants register
   const run = (code: number) => {
     const child = spawnSync(
       process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        path.join(__dirname, "..", "helpers", "job-gate-program.ts"),
-        String(code),
-      ],
+      ["-r", "./scripts/register.js", path.join(__dirname, "..", "helpers", "job-gate-program.ts"), String(code)],
       {
         cwd: path.resolve(__dirname, "..", ".."),
         encoding: "utf8",
