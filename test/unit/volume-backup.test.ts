@@ -160,6 +160,12 @@ describe("the dev stack's volume backup", () => {
     expect(c.privileged).toBe(false);
   });
 
+  test("records as the recorder role, which may only insert the records, not as the backup role", () => {
+    const envs = container().plainInputs.envs as string[];
+    expect(envs).toContain("PGUSER=northstack_recorder");
+    expect(envs.filter((e) => e.startsWith("PGUSER="))).toHaveLength(1);
+  });
+
   test("mounts its own backups volume and Storage's objects read-only, and nothing of Redis", () => {
     const volumes = container().inputs.volumes as { volumeName?: string; containerPath?: string; readOnly?: boolean }[];
     const named = volumes.filter((v) => v.volumeName);
