@@ -11,6 +11,9 @@
  *   A job that never runs, fails, or cannot upload records nothing, so the age grows.
  * - The Redis DR copy (prod on AWS, redis-export.ts) records every run as kind "redis-dr", failed
  *   ones with succeeded false: BackupTooOld covers it like any kind but "drill".
+ * - Copies of the rest (dev): base backups, Redis and Storage copies and their uploads off the host
+ *   are recorded the same way, each kind of BACKUP_RUN_KINDS on its own; a failed upload is recorded
+ *   as failed, which does not make the age younger.
  * - Restore drills: the cloud drill CronJob (bucketDrillSpec in backup.ts) and dev's pgBackRest drill
  *   record every drill, passed or failed, as kind "drill" in the same table; the same query gives
  *   the age of the last good drill and the result of the last one.
@@ -28,6 +31,28 @@ export const BACKUP_MAX_AGE_HOURS = 26;
 /** Hours after which the last passed restore drill is too old: the drills run daily, after the backup. */
 export const BACKUP_DRILL_MAX_AGE_HOURS = 26;
 
+/**
+ * Every kind of run recorded in northstack_ops.backup_runs, and what it is. BackupTooOld watches each
+ * kind but "drill" on its own, so a kind that stops being recorded fires for itself; the drill
+ * alerts watch "drill".
+ */
+export const BACKUP_RUN_KINDS = {
+  dump: "pg_dump with its roles, verified by a restore",
+  base: "pgBackRest base backup on the host",
+  offsite: "the same pgBackRest backup in the off-host bucket",
+  redis: "Redis RDB copy, checked by redis-check-rdb (dev)",
+  storage: "tarball of Storage's objects, listed back (dev)",
+  "redis-offsite": "the Redis copy uploaded to the off-host bucket (dev)",
+  "storage-offsite": "the Storage tarball uploaded to the off-host bucket (dev)",
+  "redis-dr": "ElastiCache's newest snapshot, copied to the bucket that replicates to ca-west-1 (prod on AWS)",
+  drill: "a restore drill",
+} as const;
+export type BackupRunKind = keyof typeof BACKUP_RUN_KINDS;
+
+const KIND_HELP = Object.entries(BACKUP_RUN_KINDS)
+  .map(([kind, what]) => `${kind} (${what})`)
+  .join(", ");
+
 /** The postgres exporter's custom query over the table the backup job writes. */
 export const BACKUP_EXPORTER_QUERIES = `# Rendered by northstack (components/backup-alerts.ts).
 northstack_backup:
@@ -41,7 +66,7 @@ northstack_backup:
   metrics:
     - kind:
         usage: "LABEL"
-        description: "What was backed up: dump (pg_dump with its roles, verified by a restore), base (pgBackRest), or drill (a restore drill)"
+        description: "What was backed up: ${KIND_HELP}"
     - last_success_timestamp_seconds:
         usage: "GAUGE"
         description: "When the newest kept backup (passed drill) of this kind finished; 0 when none has"
@@ -53,7 +78,7 @@ northstack_backup:
         description: "Size of the newest kept backup (the dump a passed drill restored)"
     - last_run_success:
         usage: "GAUGE"
-        description: "1 when the newest run of this kind succeeded; only drills and redis-dr record failed runs"
+        description: "1 when the newest run of this kind succeeded; only drills, off-host uploads and redis-dr record failed runs"
 `;
 
 export const BACKUP_ALERT_GROUP: RuleGroupSpec = {

@@ -23,7 +23,7 @@
  * Postgres exporter reads it (BACKUP_EXPORTER_QUERIES in backup-alerts.ts) for the backup-age alerts.
  */
 import { BACKUP_POLICY } from "./db-roles";
-import { BACKUP_RECORD_SQL, VOLUME_RETENTION, retentionShellFunctions } from "./backup-shell";
+import { BACKUP_RECORD_SQL, BACKUP_RUNS_PRUNE_SQL, VOLUME_RETENTION, retentionShellFunctions } from "./backup-shell";
 
 export interface BackupScriptArgs {
   /** Daily dumps kept. Default: 7. */
@@ -59,6 +59,7 @@ DRILL_DIR=\${DRILL_DIR:-$BACKUP_DIR/drill}
 # Each kept backup is recorded in the database it protects; the Postgres exporter reads the table
 # (components/backup-alerts.ts) so that an alert fires when no backup has succeeded for too long.
 RECORD_SQL="${BACKUP_RECORD_SQL}"
+PRUNE_SQL="${BACKUP_RUNS_PRUNE_SQL}"
 
 log() { printf '%s backup: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
@@ -354,10 +355,11 @@ check() {
 }
 
 # Records a run: kind $1, seconds since the start stamp $2, size $3 and name $4 of the dump, and
-# whether it succeeded ($5: true or false; only drills record failures).
+# whether it succeeded ($5: true or false; only drills record failures). A dump is recorded by the
+# backup role, which then forgets runs past 400 days; a drill by the recorder role, which may only insert.
 record() {
   local kind=$1 started=$2 size=$3 object=$4 succeeded=$5
-  printf '%s\n' "$RECORD_SQL" | psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" \
+  { printf '%s\n' "$RECORD_SQL"; [ "$kind" != dump ] || printf '%s\n' "$PRUNE_SQL"; } | psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" \
     -v size="$size" -v object="$object" -v succeeded="$succeeded" >/dev/null
 }
 

@@ -8,7 +8,8 @@
  * Retention of backups kept on a volume (dev), one rule in one place: a backup lands in
  * `<root>/daily/`, becomes a weekly one too when the newest weekly one is 7 or more days old, and
  * each directory keeps its newest KEEP_DAILY and KEEP_WEEKLY backups. The counts are the buckets' (BACKUP_RETENTION), so a
- * volume keeps what a bucket's lifecycle keeps.
+ * volume keeps what a bucket's lifecycle keeps. The volume backup's off-host copies apply the same
+ * functions (weekly_due, surplus) to a bucket's listing (volume-backup-script.ts).
  *
  * Contract with the scripts: names end in `-YYYY-MM-DD[THHMMSSZ].<ext>` so that they sort by day;
  * a backup's companion files are named `<backup>.<suffix>` and go with it; the script sets
@@ -26,13 +27,21 @@ function keepOf(prefix: string): number {
 export const VOLUME_RETENTION = { keepDaily: keepOf("daily/"), keepWeekly: keepOf("weekly/") } as const;
 
 /**
- * Records one backup run; psql variables kind, duration, size, object and succeeded (a drill and the
- * Redis DR copy record failures too; a backup records only what it kept). The migrations create the
- * table (005_ops.sql); the backup role may write it and nothing else. Its sessions are read-only by
- * default, so this one transaction asks for READ WRITE.
+ * Records one backup run; psql variables kind, duration, size, object and succeeded (a drill, an
+ * off-host upload and the Redis DR copy record failures too; a backup records only what it kept).
+ * The migrations create the table (005_ops.sql). Any role that records runs may run it: the recorder
+ * role may only insert (components/db-roles.ts); the backup role's sessions are read-only by
+ * default, so the insert asks for READ WRITE.
  */
 export const BACKUP_RECORD_SQL = `BEGIN READ WRITE;
 INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object, succeeded) VALUES (:'kind', :'duration', :'size', :'object', :'succeeded');
+COMMIT;`;
+
+/**
+ * Forgets runs older than the alerts and the runbooks ever look back. Only the backup role runs it,
+ * after recording a dump: the recorder role may not read or delete rows.
+ */
+export const BACKUP_RUNS_PRUNE_SQL = `BEGIN READ WRITE;
 DELETE FROM northstack_ops.backup_runs WHERE finished_at < now() - interval '400 days';
 COMMIT;`;
 
@@ -60,11 +69,15 @@ weekly_due() {
   [ -z "$newest" ] || [ $(( ($(date -u -d "$day" +%s) - $(date -u -d "$newest" +%s)) / 86400 )) -ge 7 ]
 }
 
+# The names (or paths in one directory) on stdin beyond the newest $1: what retention deletes. Names
+# sort by their day, so this is the rule for a volume's directories and a bucket's prefixes alike.
+surplus() { sort | head -n "-$1"; }
+
 # Keeps the newest $2 backups named like $3 (a find -name pattern) in directory $1; an older one
 # goes with its companion files.
 prune() {
   local dir=$1 keep=$2 pattern=$3 old
-  find "$dir" -maxdepth 1 -name "$pattern" | sort | head -n "-$keep" | while read -r old; do rm -f -- "$old" "$old".*; done
+  find "$dir" -maxdepth 1 -name "$pattern" | surplus "$keep" | while read -r old; do rm -f -- "$old" "$old".*; done
 }
 
 # The newest day among the backups named like $2 in directory $1; empty when there are none.

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { renderBackupScript } from "./backup-script";
-import { ObjectStoreEndpoint, PostgresEndpoint, s3ClientEnv } from "./endpoints";
+import { ObjectStoreEndpoint, PostgresEndpoint, PostgresLogin, s3ClientEnv, withLogin } from "./endpoints";
 import { IMAGES } from "./images";
 import { Runtime } from "./runtime/types";
 import { InitStepSpec, WorkloadSpec } from "./workload";
@@ -34,6 +34,25 @@ export interface BackupArgs {
   readonly drillBucket?: ObjectStoreEndpoint;
   /** When the drill runs: five cron fields, UTC. Default: "30 9 * * *" (three hours after the default backup). */
   readonly drillSchedule?: string;
+  /**
+   * The login the drill records its result with: the recorder role (components/db-roles.ts), which
+   * may insert into northstack_ops.backup_runs and read nothing. Required with drillBucket.
+   */
+  readonly recorder?: PostgresLogin;
+}
+
+/** Checks the arguments before any resource is registered; throws once, naming every problem. */
+export function validateBackupArgs(args: Pick<BackupArgs, "bucket" | "drillBucket" | "recorder">): void {
+  const problems: string[] = [];
+  if (args.drillBucket && !args.bucket)
+    problems.push(
+      "backup drillBucket: set without bucket; the drill restores what the backup uploads, so give both or neither",
+    );
+  if (args.drillBucket && !args.recorder)
+    problems.push(
+      "backup recorder: absent with drillBucket; the drill records its result as the recorder role, so give its login",
+    );
+  if (problems.length) throw new Error(problems.join("; "));
 }
 
 /** Where a bucket job's script and AWS CLI config are mounted; awsCliStep runs the script. */
@@ -45,22 +64,26 @@ const DRILL_DIR = "/drill";
 export const drillWorkloadName = (backupName: string): string => `${backupName}-drill`;
 
 /**
- * The AWS CLI's shared config for a bucket: its region, path-style addressing when the store needs
- * it, and checksums only where an operation requires one (CLI 2.23+ otherwise adds headers that
- * GCS's XML API rejects; older versions ignore the keys). Pure.
+ * The AWS CLI's shared config for a bucket: its region, its addressing style (path-style when the
+ * store needs it, or as `addressingStyle` says), and checksums only where an operation requires one
+ * (CLI 2.23+ otherwise adds headers that GCS's XML API rejects; older versions ignore the keys). Pure.
  */
-export function awsCliConfig(store: Pick<ObjectStoreEndpoint, "region" | "access">): string {
+export function awsCliConfig(
+  store: Pick<ObjectStoreEndpoint, "region" | "access">,
+  addressingStyle?: "path" | "virtual",
+): string {
   const lines = [
     "[default]",
     `region = ${store.region}`,
     "request_checksum_calculation = when_required",
     "response_checksum_validation = when_required",
   ];
-  if (store.access?.forcePathStyle) lines.push("s3 =", "  addressing_style = path");
+  const style = addressingStyle ?? (store.access?.forcePathStyle ? "path" : undefined);
+  if (style) lines.push("s3 =", `  addressing_style = ${style}`);
   return `${lines.join("\n")}\n`;
 }
 
-/** The libpq settings of every backup step that talks to the database, logged in as the backup role. */
+/** The libpq settings of every backup step that talks to the database, as the endpoint's login (backup or recorder role). */
 export function postgresEnv(pg: PostgresEndpoint): Record<string, pulumi.Input<string>> {
   return {
     PGHOST: pg.host,
@@ -164,14 +187,16 @@ export function bucketBackupSpec(
  * them against the manifest's hashes, restores them into a throwaway server initialised in the pod's
  * scratch volume (never the production instance), compares rows and checksum per table with the
  * manifest, and records the drill, passed or failed, with its duration in northstack_ops.backup_runs
- * as the backup role (the only thing it writes to production). The exporter turns that record into
- * northstack_backup_* metrics {kind="drill"}, which the drill alerts read. Pure.
+ * as the recorder role (the only thing it writes to production; it reads nothing there). The
+ * exporter turns that record into northstack_backup_* metrics {kind="drill"}, which the drill alerts
+ * read. Pure.
  */
 export function bucketDrillSpec(
   name: string,
-  args: BackupArgs & { readonly drillBucket: ObjectStoreEndpoint },
+  args: BackupArgs & { readonly drillBucket: ObjectStoreEndpoint; readonly recorder: PostgresLogin },
 ): WorkloadSpec {
-  const pg = args.postgres;
+  // The drill reads nothing from production: it only records its result, as the recorder role.
+  const pg = withLogin(args.postgres, args.recorder);
   const store = args.drillBucket;
   const drillName = drillWorkloadName(name);
   return {
@@ -183,7 +208,7 @@ export function bucketDrillSpec(
     command: ["/bin/bash", SCRIPT],
     args: ["drill"],
     env: { ...postgresEnv(pg), DRILL_DIR },
-    // The backup role's login, only to record the drill: it may write northstack_ops.backup_runs and nothing else.
+    // The recorder role's login: it may insert into northstack_ops.backup_runs and read nothing.
     secretEnv: { PGPASSWORD: pg.login.password },
     init: [awsCliStep(`${drillName}-fetch`, "fetch", store, { PGDATABASE: pg.database, DRILL_DIR })],
     files: [
@@ -211,18 +236,15 @@ export function bucketDrillSpec(
  */
 export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.drillBucket && !args.bucket) {
-      throw new Error(
-        "backup drillBucket: set without bucket; the drill restores what the backup uploads, so give both or neither",
-      );
-    }
+    validateBackupArgs(args);
     super("northstack:data:Backup", name, {}, opts);
     if (args.bucket) {
       const bucket = args.bucket;
       args.runtime.deploy(bucketBackupSpec(name, { ...args, bucket }), this, {
         dependsOn: [...(args.dependsOn ?? []), ...(bucket.access?.dependsOn ?? [])],
       });
-      if (args.drillBucket) this.deployDrill(name, { ...args, drillBucket: args.drillBucket });
+      if (args.drillBucket && args.recorder)
+        this.deployDrill(name, { ...args, drillBucket: args.drillBucket, recorder: args.recorder });
       this.registerOutputs({});
       return;
     }
@@ -258,7 +280,10 @@ export class Backup extends pulumi.ComponentResource {
     this.registerOutputs({});
   }
 
-  private deployDrill(name: string, args: BackupArgs & { readonly drillBucket: ObjectStoreEndpoint }): void {
+  private deployDrill(
+    name: string,
+    args: BackupArgs & { readonly drillBucket: ObjectStoreEndpoint; readonly recorder: PostgresLogin },
+  ): void {
     args.runtime.deploy(bucketDrillSpec(name, args), this, {
       dependsOn: [...(args.dependsOn ?? []), ...(args.drillBucket.access?.dependsOn ?? [])],
     });

@@ -22,6 +22,7 @@ export const DB_CLIENTS = [
   "studio",
   "exporter",
   "backup",
+  "recorder",
 ] as const;
 export type DbClient = (typeof DB_CLIENTS)[number];
 
@@ -52,6 +53,11 @@ export interface DbRole {
 export const TABLE_OWNER_ROLE = "northstack_owner";
 /** The role the backup job dumps as. */
 export const BACKUP_ROLE = "northstack_backup";
+/**
+ * The role of every job that only records backup runs (the Redis and Storage copies, restore drills,
+ * any later job that reports a run): it may add rows to northstack_ops.backup_runs and nothing else.
+ */
+export const RECORDER_ROLE = "northstack_recorder";
 /**
  * Where the admin is not a superuser, the backup role cannot bypass RLS: a read-all policy of this
  * name on each RLS table lets it read every row, and it dumps with row security on.
@@ -155,6 +161,13 @@ export const DB_ROLES: readonly DbRole[] = [
     settings: { default_transaction_read_only: "on" },
     purpose:
       "The backup job: reads every table (pg_read_all_data, past RLS) and writes nothing; dumps the role list without passwords.",
+  },
+  {
+    name: RECORDER_ROLE,
+    client: "recorder",
+    inherit: false,
+    purpose:
+      "Jobs that record backup runs (volume copies, restore drills): may insert rows into northstack_ops.backup_runs, and read or write nothing else.",
   },
 ];
 

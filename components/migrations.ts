@@ -8,7 +8,15 @@
  * role passwords are set by the job script from secret environment variables (`rolePasswordScript`).
  */
 
-import { BACKUP_POLICY, BACKUP_ROLE, DB_ROLES, DbRole, TABLE_OWNER_ROLE, dbPasswordEnv } from "./db-roles";
+import {
+  BACKUP_POLICY,
+  BACKUP_ROLE,
+  DB_ROLES,
+  DbRole,
+  RECORDER_ROLE,
+  TABLE_OWNER_ROLE,
+  dbPasswordEnv,
+} from "./db-roles";
 import { ProjectMigration, migrationNameProblem, sha256 } from "./project-migrations";
 import {
   FROM_EXTENSION,
@@ -179,9 +187,11 @@ const ROLES_SQL = rolesSql(DB_ROLES);
 
 /**
  * The backup record the backup-age alerts read (components/backup-alerts.ts, through the Postgres
- * exporter's pg_monitor role). Backup jobs insert one row per kept backup, and the restore drills one
- * per drill with its result, as the backup role, which may write this table and nothing else; the
- * table is never in an exposed schema.
+ * exporter's pg_monitor role). The dump jobs insert one row per kept dump as the backup role, which
+ * also forgets rows past 400 days and may write nothing else; the jobs that only report runs (volume
+ * copies, off-host uploads, restore drills) insert as the recorder role, which may not even read the
+ * table: INSERT without RETURNING needs no SELECT, and the table has no sequence. The table is never
+ * in an exposed schema.
  */
 const OPS_SQL = `-- Backup runs, recorded by the backup jobs and read by the exporter.
 CREATE SCHEMA IF NOT EXISTS northstack_ops;
@@ -196,9 +206,10 @@ CREATE TABLE IF NOT EXISTS northstack_ops.backup_runs (
 -- Restore drills record failures too; everything else records only what it kept.
 ALTER TABLE northstack_ops.backup_runs ADD COLUMN IF NOT EXISTS succeeded boolean NOT NULL DEFAULT true;
 REVOKE ALL ON northstack_ops.backup_runs FROM PUBLIC;
-GRANT USAGE ON SCHEMA northstack_ops TO pg_monitor, ${BACKUP_ROLE};
+GRANT USAGE ON SCHEMA northstack_ops TO pg_monitor, ${BACKUP_ROLE}, ${RECORDER_ROLE};
 GRANT SELECT ON northstack_ops.backup_runs TO pg_monitor;
 GRANT SELECT, INSERT, DELETE ON northstack_ops.backup_runs TO ${BACKUP_ROLE};
+GRANT INSERT ON northstack_ops.backup_runs TO ${RECORDER_ROLE};
 `;
 
 /** The backup record, on its own for tests that run the backup jobs without the other migrations. */

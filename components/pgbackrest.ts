@@ -26,6 +26,9 @@ export const PGBACKREST_CONF_PATH = "/etc/pgbackrest/pgbackrest.conf";
 export const PGBACKREST_REPO_PATH = "/var/lib/pgbackrest";
 export const PGBACKREST_STANZA = "main";
 
+/** The repository's path inside its bucket when none is given. */
+export const PGBACKREST_S3_PATH = "/pgbackrest";
+
 /** An S3-compatible second repository for the off-host copy (a bucket in Canada, or MinIO on dev). */
 export interface PgBackRestS3Repo {
   /** Bucket name. Required. */
@@ -138,7 +141,7 @@ export function renderPgBackRestConf(args: PgBackRestArgs): string {
   if (args.s3) {
     global.push(
       "repo2-type=s3",
-      `repo2-path=${args.s3.path ?? "/pgbackrest"}`,
+      `repo2-path=${args.s3.path ?? PGBACKREST_S3_PATH}`,
       `repo2-s3-bucket=${args.s3.bucket}`,
       `repo2-s3-endpoint=${args.s3.endpoint}`,
       `repo2-s3-region=${args.s3.region}`,

@@ -12,6 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_CONFIG, SCRIPT, awsCliConfig, awsCliStep, postgresEnv } from "./backup";
+import type { BackupRunKind } from "./backup-alerts";
 import { BACKUP_RECORD_SQL } from "./backup-shell";
 import { ObjectStoreEndpoint, PostgresEndpoint } from "./endpoints";
 import { IMAGES } from "./images";
@@ -23,7 +24,7 @@ export const REDIS_DR_KEY = "daily/redis.rdb";
 /** Names of the transient exports (`export-<group>-<time>`), in the export bucket and as snapshot copies. */
 export const REDIS_EXPORT_PREFIX = "export-";
 /** The kind the job records in northstack_ops.backup_runs. */
-export const REDIS_DR_KIND = "redis-dr";
+export const REDIS_DR_KIND: BackupRunKind = "redis-dr";
 /** Hours after which the newest automatic snapshot is too old to export as today's copy. */
 export const REDIS_SNAPSHOT_MAX_AGE_HOURS = 26;
 const STATUS_DIR = "/status";
@@ -36,7 +37,7 @@ export interface RedisExportArgs {
   readonly bucket: ObjectStoreEndpoint;
   /** The stack key the kept copy is encrypted with. Required. */
   readonly kmsKeyArn: pulumi.Input<string>;
-  /** Database the run is recorded in, with the backup role's login. Required. */
+  /** Database the run is recorded in, with the recorder role's login (it may only insert runs). Required. */
   readonly postgres: PostgresEndpoint;
   /** When the copy runs: five cron fields, UTC. Default: "15 8 * * *" (after the 06:00-07:00 snapshot window). */
   readonly schedule?: string;

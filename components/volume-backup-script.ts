@@ -12,12 +12,25 @@
  * 7 daily and 4 weekly: the same shell functions as the Postgres dumps (backup-shell.ts). Each is
  * recorded in northstack_ops.backup_runs with kind 'redis' or 'storage', so BackupTooOld (per kind)
  * fires when either stops. A copy that fails its check is deleted, neither kept nor recorded.
+ *
+ * Off the host, when OFFSITE_BUCKET is set (northstack:backupOffsite*): each kept copy is uploaded
+ * with the AWS CLI to s3://<bucket>/<OFFSITE_PREFIX>/<kind>/daily/, its stored size read back, copied
+ * to weekly/ when the bucket's newest weekly copy is 7 or more days older, and each prefix keeps its
+ * newest 7 and 4: the same rule as the volume, applied to the bucket's own listing, so a lost volume
+ * never prunes the bucket. Every attempt is recorded as kind '<kind>-offsite', failed ones with
+ * succeeded false, and a failure fails the run.
  */
+import type { BackupRunKind } from "./backup-alerts";
 import { BACKUP_RECORD_SQL, VOLUME_RETENTION, retentionShellFunctions, validateKeepCounts } from "./backup-shell";
 
 /** What the job backs up; each is a `kind` in northstack_ops.backup_runs. */
 export const VOLUME_BACKUP_KINDS = ["redis", "storage"] as const;
 export type VolumeBackupKind = (typeof VOLUME_BACKUP_KINDS)[number];
+/** The kind each copy's upload off the host is recorded as. */
+export const OFFSITE_KINDS = {
+  redis: "redis-offsite",
+  storage: "storage-offsite",
+} as const satisfies Record<VolumeBackupKind, BackupRunKind>;
 
 export interface VolumeBackupScriptArgs {
   /** Daily copies kept of each kind. Default: 7. */
@@ -45,7 +58,10 @@ export function renderVolumeBackupScript(args: VolumeBackupScriptArgs = {}): str
 # northstack Redis and Storage backups: a copy, its check, then retention and a record.
 # Usage: volume-backup.sh once | loop | check | redis | storage
 # redis reads REDIS_HOST, REDIS_PORT and REDISCLI_AUTH (redis-cli takes the password from there, never
-# from its command line); storage reads STORAGE_DIR; recording uses the libpq environment.
+# from its command line); storage reads STORAGE_DIR; recording uses the libpq environment. With
+# OFFSITE_BUCKET set, each kept copy also goes there: OFFSITE_ENDPOINT (host[:port], https),
+# OFFSITE_PREFIX, OFFSITE_VERIFY_TLS (true or false); the AWS CLI reads the region and addressing style
+# from AWS_CONFIG_FILE and the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 set -euo pipefail
 
 BACKUP_DIR=\${BACKUP_DIR:-/backups}
@@ -53,17 +69,87 @@ KEEP_DAILY=${keepDaily}
 KEEP_WEEKLY=${keepWeekly}
 INTERVAL_SECONDS=${interval}
 KINDS=(${kinds.join(" ")})
+OFFSITE_BUCKET=\${OFFSITE_BUCKET:-}
+declare -A OFFSITE_KIND=(${VOLUME_BACKUP_KINDS.map((k) => `[${k}]=${OFFSITE_KINDS[k]}`).join(" ")})
 
 RECORD_SQL="${BACKUP_RECORD_SQL}"
 
 log() { printf '%s volume-backup: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
 ${retentionShellFunctions()}
-# Records kept copy $3 of kind $1, started at epoch $2.
+# Records a run of kind $1, started at epoch $2, of file $3 stored as object $4; succeeded $5 (default true).
 record() {
-  local kind=$1 started=$2 file=$3
+  local kind=$1 started=$2 file=$3 object=$4 succeeded=\${5:-true}
   printf '%s\\n' "$RECORD_SQL" | psql -X -q -v ON_ERROR_STOP=1 -v kind="$kind" -v duration="$(( $(date +%s) - started ))" \\
-    -v size="$(stat -c %s "$file")" -v object="$kind/daily/\${file##*/}" -v succeeded=true >/dev/null
+    -v size="$(stat -c %s "$file")" -v object="$object" -v succeeded="$succeeded" >/dev/null
+}
+
+# The AWS CLI against the off-host endpoint, over https; OFFSITE_VERIFY_TLS=false skips the certificate check.
+offsite_aws() {
+  local tls=()
+  [ "\${OFFSITE_VERIFY_TLS:-true}" = true ] || tls=(--no-verify-ssl)
+  aws --endpoint-url "https://$OFFSITE_ENDPOINT" "\${tls[@]}" "$@"
+}
+
+# The objects under prefix $1/ as <tier>/<name>, for the names in daily/ and weekly/ that match the pattern $2.
+offsite_listing() {
+  local keys key
+  keys=$(offsite_aws s3api list-objects-v2 --bucket "$OFFSITE_BUCKET" --prefix "$1/" --query 'Contents[].[Key]' --output text) || return 1
+  while read -r key; do
+    key=\${key#"$1/"}
+    # shellcheck disable=SC2053 # $2 is a pattern
+    if [[ $key == daily/$2 || $key == weekly/$2 ]] && [[ \${key#*/} != */* ]]; then printf '%s\\n' "$key"; fi
+  done <<< "$keys"
+}
+
+# Uploads file $1 as key $2 and reads its stored size back.
+offsite_put() {
+  local stored
+  offsite_aws s3 cp --only-show-errors "$1" "s3://$OFFSITE_BUCKET/$2" || return 1
+  stored=$(offsite_aws s3api head-object --bucket "$OFFSITE_BUCKET" --key "$2" --query ContentLength --output text) || return 1
+  [ "$stored" = "$(stat -c %s "$1")" ] || { echo "s3://$OFFSITE_BUCKET/$2 holds $stored bytes, not $(stat -c %s "$1")"; return 1; }
+}
+
+# Copy $2 (kept on the volume) into prefix $1's daily/ and, when due, weekly/, then the bucket's
+# retention over the objects named like $3, with the volume's functions (weekly_due, surplus). One
+# listing, after the upload, so that a failed upload never prunes.
+offsite_copy() {
+  local root=$1 file=$2 pattern=$3 name=\${2##*/} listing daily weekly tier old
+  offsite_put "$file" "$root/daily/$name" || return 1
+  listing=$(offsite_listing "$root" "$pattern") || return 1
+  daily=$(printf '%s\\n' "$listing" | sed -n 's|^daily/||p')
+  weekly=$(printf '%s\\n' "$listing" | sed -n 's|^weekly/||p')
+  if weekly_due "$(printf '%s\\n' "$name" | days_of)" "$(printf '%s\\n' "$weekly" | days_of | sort | tail -n 1)"; then
+    offsite_put "$file" "$root/weekly/$name" || return 1
+    weekly=$(printf '%s\\n%s\\n' "$weekly" "$name")
+  fi
+  for tier in daily weekly; do
+    while read -r old; do
+      [ -z "$old" ] || offsite_aws s3 rm --only-show-errors "s3://$OFFSITE_BUCKET/$root/$tier/$old" || return 1
+    done < <(if [ "$tier" = daily ]; then printf '%s\\n' "$daily" | sed '/^$/d' | surplus "$KEEP_DAILY"; else printf '%s\\n' "$weekly" | sed '/^$/d' | surplus "$KEEP_WEEKLY"; fi)
+  done
+}
+
+# Kind $1's copy $2, named like $3, off the host; recorded as the kind's off-host kind, failed or not.
+offsite_kind() {
+  local kind=$1 file=$2 pattern=$3 started root errors
+  started=$(date +%s)
+  root="\${OFFSITE_PREFIX:?OFFSITE_PREFIX is not set}/$kind"
+  : "\${OFFSITE_ENDPOINT:?OFFSITE_ENDPOINT is not set}"
+  errors=$(mktemp)
+  if offsite_copy "$root" "$file" "$pattern" >"$errors" 2>&1; then
+    rm -f "$errors"
+    record "\${OFFSITE_KIND[$kind]}" "$started" "$file" "$root/daily/\${file##*/}" true ||
+      { log "$kind: uploaded to s3://$OFFSITE_BUCKET/$root/daily/, but recording it FAILED"; return 1; }
+    log "$kind: s3://$OFFSITE_BUCKET/$root/daily/\${file##*/} uploaded and its size read back; the bucket keeps $KEEP_DAILY daily and $KEEP_WEEKLY weekly"
+    return 0
+  fi
+  # The CLI's own messages name the operation and the store's error, never the keys.
+  log "$kind: off-host copy to s3://$OFFSITE_BUCKET/$root FAILED: $(grep -v -e Warning -e 'warnings.warn' "$errors" | tail -n 3)"
+  rm -f "$errors"
+  record "\${OFFSITE_KIND[$kind]}" "$started" "$file" "$root/daily/\${file##*/}" false ||
+    log "$kind: recording the failed off-host copy FAILED too"
+  return 1
 }
 
 # A point-in-time RDB from the server, checked to its end by redis-check-rdb, into $1.
@@ -118,8 +204,9 @@ backup_kind() {
   mv -- "$file.partial" "$file"
   keep_rotated "$root" "$file" "$kind-*.$ext"
   date -u +%s > "$root/last-success"
-  record "$kind" "$started" "$file" || { log "$kind: $file kept, but recording it FAILED"; return 1; }
+  record "$kind" "$started" "$file" "$kind/daily/\${file##*/}" || { log "$kind: $file kept, but recording it FAILED"; return 1; }
   log "$kind: $file kept ($(stat -c %s "$file") bytes in $(( $(date +%s) - started )) s)"
+  if [ -n "$OFFSITE_BUCKET" ]; then offsite_kind "$kind" "$file" "$kind-*.$ext" || return 1; fi
 }
 
 # Every kind, each tried even when another fails; fails when any failed.

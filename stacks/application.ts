@@ -23,7 +23,7 @@ import type { PublicEgress } from "../components/runtime/kubernetes";
 import { Runtime } from "../components/runtime/types";
 import { DatabaseCredentials, StackSecrets } from "../components/secrets";
 import { FILE_STORAGE_VOLUME, Supabase } from "../components/supabase";
-import { VolumeBackup } from "../components/volume-backup";
+import { OffsiteBucket, VolumeBackup } from "../components/volume-backup";
 import { RedisExport } from "../components/redis-export";
 import type { RedisExportTarget } from "./cloud-foundation";
 
@@ -194,9 +194,10 @@ export interface ApplicationArgs {
   /**
    * Copy daily, to a backups volume, the state that runs in containers here and that Postgres's
    * backups do not hold: Redis (its endpoint must be a container's) and Storage's objects volume
-   * (storage kind "file"). Default: false (managed Redis and buckets keep their own backups).
+   * (storage kind "file"), and with `offsite` also to that bucket off the host. Default: none
+   * (managed Redis and buckets keep their own backups).
    */
-  readonly volumeBackup?: boolean;
+  readonly volumeBackup?: { readonly offsite?: OffsiteBucket };
   /** The same bucket with the restore drill's read-only access. Default: none, no drill. */
   readonly backupDrillBucket?: ObjectStoreEndpoint;
   /** Copy the managed Redis's daily snapshots to the DR region with this access. Default: none. */
@@ -240,6 +241,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
     postgres: withLogin(postgres, logins.backup),
     bucket: args.backupBucket,
     drillBucket: args.backupDrillBucket,
+    recorder: logins.recorder,
     dependsOn: supabase.migrations.resources,
   });
 
@@ -249,7 +251,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
       replicationGroupId: args.redisExport.replicationGroupId,
       bucket: args.redisExport.bucket,
       kmsKeyArn: args.redisExport.kmsKeyArn,
-      postgres: withLogin(postgres, logins.backup),
+      postgres: withLogin(postgres, logins.recorder),
       dependsOn: supabase.migrations.resources,
     });
   }
@@ -262,7 +264,8 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
         cfg.supabase.storage && args.storage.kind === "file"
           ? { workload: supabaseWorkload("storage"), volume: FILE_STORAGE_VOLUME }
           : undefined,
-      postgres: withLogin(postgres, logins.backup),
+      postgres: withLogin(postgres, logins.recorder),
+      offsite: args.volumeBackup.offsite,
       dependsOn: supabase.migrations.resources,
     });
   }

@@ -5,7 +5,7 @@
  *              │      └──> Supabase auth/rest/realtime/  │
  *              │           storage/meta ─────────────────┘
  *              └─ rate limits ──> Redis 7 (AOF + RDB) <── API
- *   volume-backup ── RDB over the network from Redis, tarball of Storage's objects (read-only) ──> its volume
+ *   volume-backup ── RDB over the network from Redis, tarball of Storage's objects (read-only) ──> its volume (optionally the bucket too)
  *   Prometheus ── scrapes ──> API, Kong, exporters; Alertmanager; Grafana :3001 over Prometheus + Loki
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -55,8 +55,9 @@ export function dev(cfg: NorthstackConfig, secrets: StackSecrets) {
     postgres: postgres.endpoint,
     redis: redis.endpoint,
     storage: { kind: "file", bucket: pulumi.output("supabase-storage"), region: "local" },
-    // Redis RDB copies and Storage tarballs, 7 daily and 4 weekly, beside the Postgres dumps.
-    volumeBackup: true,
+    // Redis RDB copies and Storage tarballs, 7 daily and 4 weekly, beside the Postgres dumps; with
+    // northstack:backupOffsiteBucket, each also goes to the bucket, beside pgBackRest's repository.
+    volumeBackup: { offsite: offsiteRepo(cfg) },
     // One container of each extra service on a developer's machine; only the API follows northstack:apiReplicas.
     extraServiceReplicas: { replicas: 1, maxReplicas: 1 },
     apiHostPort: cfg.api.hostPort,

@@ -446,7 +446,7 @@ export const CONFIG_SCHEMA = {
   credentialRotation: {
     type: "integer",
     description:
-      "Raise by one to rotate every generated database client password (API, PostgREST, GoTrue, Storage, Realtime, meta, Studio, exporter, backup) on the next up.",
+      "Raise by one to rotate every generated database client password (API, PostgREST, GoTrue, Storage, Realtime, meta, Studio, exporter, backup, recorder) on the next up.",
     default: 0,
     min: 0,
   },

@@ -11,7 +11,7 @@ import { Client } from "pg";
 import { archiveSettings, renderPgBackRestConf } from "../../components/pgbackrest";
 import { postgresSettings, renderPostgresConf } from "../../components/postgres-conf";
 import { PG_BIN, PgCluster, startPgCluster } from "./pg-cluster";
-import { BACKUP_ROLE } from "../../components/db-roles";
+import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -165,7 +165,7 @@ export async function startArchivingCluster(archiveTimeoutSeconds: number): Prom
 
   ok("pgbackrest", ["stanza-create"]);
   // The table backups are recorded in, as the migrations create it.
-  await query(`CREATE ROLE ${BACKUP_ROLE} NOLOGIN; ${OPS_MIGRATION.sql}`);
+  await query(`CREATE ROLE ${BACKUP_ROLE} NOLOGIN; CREATE ROLE ${RECORDER_ROLE} NOLOGIN; ${OPS_MIGRATION.sql}`);
   return {
     cluster,
     work,

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { BACKUP_ALERT_GROUP, BACKUP_EXPORTER_QUERIES } from "../../components/backup-alerts";
-import { BACKUP_ROLE } from "../../components/db-roles";
+import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 import { renderBackupScript } from "../../components/backup-script";
 import { PG_BIN, PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
@@ -107,7 +107,7 @@ describe("the exporter serves what the alerts read, from a real PostgreSQL 15", 
         "-v",
         "ON_ERROR_STOP=1",
         "-c",
-        `create role ${BACKUP_ROLE} nologin; ${OPS_MIGRATION.sql}
+        `create role ${BACKUP_ROLE} nologin; create role ${RECORDER_ROLE} nologin; ${OPS_MIGRATION.sql}
          create table notes (id int); insert into notes select generate_series(1, 100); select pg_switch_wal()`,
       ],
       { encoding: "utf8", env: { ...process.env, ...cluster.libpqEnv() } },

@@ -1,14 +1,17 @@
 /**
  * pgBackRest on a real PostgreSQL 15 with the rendered archive settings and pgbackrest.conf: the
  * RPO under `kill -9` and loss of the data directory, PITR to just before a DROP TABLE, a restore
- * into an empty machine, and the drill (retention: backup-retention.test.ts). pgBackRest must be
+ * into an empty machine, the drill, and the off-host repo2 both on a path and in an S3 bucket (s3rver
+ * over TLS) (retention: backup-retention.test.ts). pgBackRest must be
  * installed (`.ci/run` installs it); without it these tests fail, they do not skip.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
+import { renderPgBackRestConf } from "../../components/pgbackrest";
 import { ArchivingCluster, startArchivingCluster } from "../helpers/pgbackrest-cluster";
+import { S3RVER_KEY_ID, S3RVER_SECRET, startS3rver } from "../helpers/s3rver";
 import { freePort, PG_BIN } from "../helpers/pg-cluster";
 
 const ARCHIVE_TIMEOUT = 5;
@@ -180,3 +183,54 @@ test("with an off-host repository configured, each base backup is also taken the
     fs.writeFileSync(conf, original);
   }
 }, 180000);
+
+test("with the off-host bucket as repo2 over the S3 protocol (TLS verified), the base backup and its WAL land there and are recorded", async () => {
+  const server = await startS3rver(path.join(pg.work, "s3"), "northstack-dev-backups");
+  const conf = path.join(pg.work, "pgbackrest.conf");
+  const original = fs.readFileSync(conf, "utf8");
+  // repo2 exactly as northstack:backupOffsite* renders it, plus the test's CA. The keys go in the file
+  // only here: the running server's archive_command cannot be given new environment.
+  const repo2 = renderPgBackRestConf({
+    pgPath: "/unused",
+    s3: {
+      bucket: "northstack-dev-backups",
+      endpoint: `127.0.0.1:${server.port}`,
+      region: "us-east-1",
+      path: "/dev-laptop",
+      uriStyle: "path",
+      verifyTls: true,
+    },
+  })
+    .split("\n")
+    .filter((l) => l.startsWith("repo2-"));
+  expect(repo2).toContain("repo2-type=s3");
+  fs.writeFileSync(
+    conf,
+    original.replace(
+      /^\[global\]$/m,
+      ["[global]", ...repo2, `repo2-storage-ca-file=${server.caFile}`]
+        .concat([`repo2-s3-key=${S3RVER_KEY_ID}`, `repo2-s3-key-secret=${S3RVER_SECRET}`])
+        .join("\n"),
+    ),
+  );
+  try {
+    pg.ok("bash", [pg.scripts.backup, "once"], { BACKUP_DATE: "2026-11-02" });
+    const info = JSON.parse(pg.ok("pgbackrest", ["--repo=2", "info", "--output=json"]));
+    expect(info[0].status.message).toBe("ok");
+    expect(info[0].backup.length).toBeGreaterThanOrEqual(1);
+    const label = info[0].backup[info[0].backup.length - 1].label;
+    expect(info[0].archive[0].max).toMatch(/^[0-9A-F]{24}$/);
+    const [record] = await pg.query<{ object: string; succeeded: boolean }>(
+      "select object, succeeded from northstack_ops.backup_runs where kind = 'offsite' order by finished_at desc limit 1",
+    );
+    expect(record).toEqual({ object: label, succeeded: true });
+    // The files are in the bucket, under the path given, where the volume copies' prefix is not.
+    const listed = pg.ok("pgbackrest", ["--repo=2", "repo-ls", "--recurse", "backup/main"]);
+    expect(listed).toContain(`${label}/backup.manifest`);
+    // A fresh WAL segment reaches the bucket too (check archives one and waits for every repository).
+    expect(pg.ok("pgbackrest", ["check"])).toMatch(/archived to .* on repo2/);
+  } finally {
+    fs.writeFileSync(conf, original);
+    server.stop();
+  }
+}, 240000);

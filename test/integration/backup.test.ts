@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { renderBackupScript } from "../../components/backup-script";
-import { BACKUP_ROLE } from "../../components/db-roles";
+import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
 
@@ -69,7 +69,7 @@ beforeAll(async () => {
     grant select on public.profiles to authenticated;
     grant select on public.notes to anon`);
   // The table backups are recorded in, as the migrations create it.
-  await query(`create role ${BACKUP_ROLE} nologin; ${OPS_MIGRATION.sql}`);
+  await query(`create role ${BACKUP_ROLE} nologin; create role ${RECORDER_ROLE} nologin; ${OPS_MIGRATION.sql}`);
 }, 120000);
 
 afterAll(async () => {

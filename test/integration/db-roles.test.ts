@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { renderBackupScript } from "../../components/backup-script";
+import { BACKUP_RECORD_SQL } from "../../components/backup-shell";
 import { Client } from "pg";
 import { BACKUP_POLICY, CLIENT_ROLES, DB_CLIENTS, DbClient, TABLE_OWNER_ROLE } from "../../components/db-roles";
 import { renderMigrations } from "../../components/migrations";
@@ -342,6 +343,69 @@ describe.each(SETUPS)("with a $kind", (setup) => {
       out: expect.stringMatching(/restore check passed .*row counts equal/),
     });
     expect(out).not.toContain("FAILED");
+  });
+
+  test("the recorder role records a backup run as the jobs do, and reads or writes nothing else", async () => {
+    const sql = path.join(fs.mkdtempSync(path.join(cluster.dir, "record-")), "record.sql");
+    fs.writeFileSync(sql, BACKUP_RECORD_SQL);
+    const vars = {
+      kind: "redis-offsite",
+      duration: "3",
+      size: "1024",
+      object: "x/redis-2026-12-03.rdb",
+      succeeded: "false",
+    };
+    const r = pgTool("psql", "recorder", [
+      "-X",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      ...Object.entries(vars).flatMap(([k, v]) => ["-v", `${k}=${v}`]),
+      "-f",
+      sql,
+    ]);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(
+      await adminSql(
+        "SELECT kind, duration_seconds, size_bytes::int AS size, object, succeeded FROM northstack_ops.backup_runs WHERE kind = 'redis-offsite'",
+      ),
+    ).toEqual([{ kind: "redis-offsite", duration_seconds: 3, size: 1024, object: vars.object, succeeded: false }]);
+
+    // Every privilege it holds on any table, view or sequence outside the system catalogs: one.
+    const held = await adminSql(`SELECT n.nspname || '.' || c.relname AS object, p.privilege
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(privilege)
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+        AND (has_table_privilege('${CLIENT_ROLES.recorder}', c.oid, p.privilege)
+          OR (p.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES') AND has_any_column_privilege('${CLIENT_ROLES.recorder}', c.oid, p.privilege)))
+      UNION ALL
+      SELECT n.nspname || '.' || c.relname, 'sequence ' || p.privilege
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      CROSS JOIN unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) AS p(privilege)
+      WHERE c.relkind = 'S' AND has_sequence_privilege('${CLIENT_ROLES.recorder}', c.oid, p.privilege)
+      ORDER BY 1, 2`);
+    expect(held).toEqual([{ object: "northstack_ops.backup_runs", privilege: "INSERT" }]);
+    expect(
+      await adminSql(
+        `SELECT rolinherit, (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships FROM pg_roles r WHERE rolname = '${CLIENT_ROLES.recorder}'`,
+      ),
+    ).toEqual([{ rolinherit: false, memberships: 0 }]);
+
+    // And the server says no to each attempt, its own record included.
+    for (const sql of [
+      "SELECT * FROM northstack_ops.backup_runs",
+      "UPDATE northstack_ops.backup_runs SET succeeded = true",
+      "DELETE FROM northstack_ops.backup_runs",
+      "INSERT INTO northstack_ops.backup_runs (kind, duration_seconds, size_bytes, object) VALUES ('x', 0, 0, 'x') RETURNING *",
+      "SELECT * FROM public.notes",
+      "SELECT * FROM public.items",
+      "SELECT * FROM auth.users",
+      "SELECT * FROM storage.objects",
+      "INSERT INTO public.notes (owner_id, body) VALUES (gen_random_uuid(), 'x')",
+      "CREATE TABLE public.recorder_was_here (id int)",
+      "CREATE TABLE northstack_ops.recorder_was_here (id int)",
+    ])
+      await denied("recorder", sql);
   });
 
   test("rotation: after the job reruns with new secrets the old passwords stop working", async () => {

@@ -1,8 +1,10 @@
 /**
  * The rendered Redis and Storage backup script (components/volume-backup-script.ts) against a real
- * redis-server loaded with the rendered redis.conf, a real PostgreSQL 15 for the records and a real
- * directory of objects; then the restore helpers (scripts/restore/redis-restore.sh and
- * storage-restore.sh) bring the data back. Redis runs as Debian's `redis` user and the script as
+ * redis-server loaded with the rendered redis.conf, a real PostgreSQL 15 for the records (written as
+ * the recorder role, which may only insert) and a real directory of objects; then the restore helpers
+ * (scripts/restore/redis-restore.sh and storage-restore.sh) bring the data back. Off the host: the
+ * same script with Debian's AWS CLI (the version the image pins) against s3rver, an S3 protocol
+ * server, over TLS with a throwaway certificate. Redis runs as Debian's `redis` user and the script as
  * `postgres` when the tests run as root, as in their containers: neither is root.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
@@ -10,17 +12,21 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { BACKUP_ROLE } from "../../components/db-roles";
+import { awsCliConfig } from "../../components/backup";
+import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 import { REDIS_AOF_DIR, renderRedisConf } from "../../components/redis";
-import { renderVolumeBackupScript } from "../../components/volume-backup-script";
+import { offsitePrefix } from "../../components/volume-backup";
+import { OFFSITE_KINDS, renderVolumeBackupScript } from "../../components/volume-backup-script";
 import { PG_BIN, PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
+import { S3RVER_KEY_ID, S3RVER_SECRET, S3Server, startS3rver } from "../helpers/s3rver";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** The restore scripts, copied into the scratch directory: the redis and nobody users may not read the checkout. */
 let REDIS_RESTORE = "";
 let STORAGE_RESTORE = "";
 const PASSWORD = "volumeBackupRedisPassw0rd";
+const RECORDER_PASSWORD = "recorderPassw0rd";
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 let cluster: PgCluster;
@@ -45,6 +51,8 @@ function runAs(user: string, cmd: string[], env: Record<string, string>) {
 const backup = (args: string[], extra: Record<string, string> = {}) =>
   runAs("postgres", ["bash", script, ...args], {
     ...cluster.libpqEnv(),
+    PGUSER: RECORDER_ROLE,
+    PGPASSWORD: RECORDER_PASSWORD,
     PATH: `${extra.PATH ?? ""}${PG_BIN}:${process.env.PATH}`,
     BACKUP_DIR: backups(),
     REDIS_HOST: "127.0.0.1",
@@ -127,7 +135,9 @@ beforeAll(async () => {
   for (const name of ["redis-restore.sh", "storage-restore.sh"])
     fs.copyFileSync(path.join(ROOT, "scripts", "restore", name), path.join(dir, name));
   [REDIS_RESTORE, STORAGE_RESTORE] = ["redis-restore.sh", "storage-restore.sh"].map((n) => path.join(dir, n));
-  await query(`create role ${BACKUP_ROLE} nologin; ${OPS_MIGRATION.sql}`);
+  await query(`create role ${BACKUP_ROLE} nologin; create role ${RECORDER_ROLE} nologin; ${OPS_MIGRATION.sql}`);
+  // The job's own login: it may only insert the records.
+  await query(`alter role ${RECORDER_ROLE} login password '${RECORDER_PASSWORD}'`);
   redisPort = await freePort();
   await startRedis();
 }, 120000);
@@ -293,3 +303,183 @@ test("over 40 days, each kind keeps its 7 newest daily copies and 4 weekly ones,
   expect(await records("storage")).toHaveLength(41);
   expect(backup(["check"]).code).toBe(0);
 }, 300000);
+
+describe("off the host: each kept copy also goes to an S3 bucket", () => {
+  const BUCKET = "northstack-dev-backups";
+  /** pgBackRest's repository path in the bucket, as northstack:backupOffsitePath would give it. */
+  const PREFIX = offsitePrefix("/dev-laptop");
+  const KEY_ID = S3RVER_KEY_ID;
+  const SECRET = S3RVER_SECRET;
+  /** Debian's AWS CLI, the one the image installs; not a newer one that may come first on PATH. */
+  const AWS = "/usr/bin/aws";
+  let s3: S3Server | undefined;
+  let s3Port: number;
+  let offsiteEnv: Record<string, string>;
+
+  /** The CLI as the test's own witness, with the job's settings. */
+  const aws = (...args: string[]) => {
+    const r = spawnSync(AWS, ["--endpoint-url", `https://127.0.0.1:${s3Port}`, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, ...offsiteEnv },
+    });
+    if (r.status !== 0) throw new Error(`aws ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** The names the bucket holds under <prefix>/<kind>/<tier>/. */
+  const inBucket = (kind: string, tier: "daily" | "weekly") =>
+    aws(
+      "s3api",
+      "list-objects-v2",
+      "--bucket",
+      BUCKET,
+      "--prefix",
+      `${PREFIX}/${kind}/${tier}/`,
+      "--query",
+      "Contents[].[Key]",
+      "--output",
+      "text",
+    )
+      .split("\n")
+      .filter((k) => k !== "" && k !== "None")
+      .map((k) => k.slice(`${PREFIX}/${kind}/${tier}/`.length))
+      .sort();
+  const runs = async (kind: string) =>
+    (
+      await query(
+        `select object, succeeded from northstack_ops.backup_runs where kind = '${kind}' order by finished_at`,
+      )
+    ).map((r) => [r.object as string, r.succeeded as boolean]);
+  /** The job with the off-host settings, `extra` on top, and the `without` variables left out. */
+  const offsiteBackup = (
+    args: string[],
+    backupDir: string,
+    extra: Record<string, string> = {},
+    without: string[] = [],
+  ) => {
+    const env = { ...offsiteEnv, BACKUP_DIR: backupDir, PATH: "/usr/bin:", ...extra };
+    return backup(args, Object.fromEntries(Object.entries(env).filter(([k]) => !without.includes(k))));
+  };
+
+  beforeAll(async () => {
+    const server = await startS3rver(path.join(dir, "s3"), BUCKET);
+    s3 = server;
+    s3Port = server.port;
+    const config = path.join(shared(path.join(dir, "aws")), "aws-config");
+    fs.writeFileSync(config, awsCliConfig({ region: "us-east-1" }, "path"), { mode: 0o644 });
+    offsiteEnv = {
+      OFFSITE_BUCKET: BUCKET,
+      OFFSITE_ENDPOINT: `127.0.0.1:${s3Port}`,
+      OFFSITE_PREFIX: PREFIX,
+      OFFSITE_VERIFY_TLS: "true",
+      AWS_CONFIG_FILE: config,
+      AWS_CA_BUNDLE: server.caFile,
+      AWS_ACCESS_KEY_ID: KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SECRET,
+      AWS_PAGER: "",
+      HOME: shared(path.join(dir, "aws-home")),
+    };
+  }, 60000);
+
+  afterAll(() => {
+    s3?.stop();
+  });
+
+  test("the CLI here is the version the image pins", () => {
+    const dockerfile = fs.readFileSync(path.join(ROOT, "images", "volume-backup", "Dockerfile"), "utf8");
+    const pinned = /awscli=([0-9.]+)-/.exec(dockerfile)?.[1];
+    expect(pinned).toMatch(/^2\.\d+\.\d+$/);
+    expect(spawnSync(AWS, ["--version"], { encoding: "utf8" }).stdout).toMatch(new RegExp(`^aws-cli/${pinned} `));
+  });
+
+  test("each kept copy lands in the bucket byte for byte, and each upload is recorded on its own", async () => {
+    const local = shared(path.join(dir, "offsite-first"));
+    const result = offsiteBackup(["once"], local, { BACKUP_DATE: "2027-01-04" });
+    expect(result.out).toMatch(
+      /redis: s3:\/\/northstack-dev-backups\/dev-laptop-volumes\/redis\/daily\/redis-2027-01-04\.rdb uploaded/,
+    );
+    expect(result.code).toBe(0);
+    for (const [kind, ext] of [
+      ["redis", "rdb"],
+      ["storage", "tar.gz"],
+    ]) {
+      const name = `${kind}-2027-01-04.${ext}`;
+      expect(inBucket(kind, "daily")).toEqual([name]);
+      expect(inBucket(kind, "weekly")).toEqual([name]);
+      const fetched = path.join(dir, `fetched-${name}`);
+      aws("s3", "cp", "--only-show-errors", `s3://${BUCKET}/${PREFIX}/${kind}/daily/${name}`, fetched);
+      expect(fs.readFileSync(fetched).equals(fs.readFileSync(path.join(local, kind, "daily", name)))).toBe(true);
+      expect(await runs(OFFSITE_KINDS[kind as "redis" | "storage"])).toEqual([
+        [`${PREFIX}/${kind}/daily/${name}`, true],
+      ]);
+    }
+    // Nothing lands outside the prefix beside pgBackRest's path.
+    expect(
+      aws("s3", "ls", "--recursive", `s3://${BUCKET}/`)
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => l.includes(` ${PREFIX}/`)),
+    ).toBe(true);
+  }, 120000);
+
+  test("a credential the store refuses fails the run loudly and records a failed upload; the copy stays on the volume", async () => {
+    const local = shared(path.join(dir, "offsite-refused"));
+    const before = await runs("redis-offsite");
+    const result = offsiteBackup(["redis"], local, {
+      BACKUP_DATE: "2027-01-05",
+      AWS_ACCESS_KEY_ID: "AKIAREVOKEDKEY000000",
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.out).toMatch(
+      /redis: off-host copy to s3:\/\/northstack-dev-backups\/dev-laptop-volumes\/redis FAILED: .*InvalidAccessKeyId/,
+    );
+    expect(result.out).not.toContain(SECRET);
+    expect(fs.readdirSync(path.join(local, "redis", "daily"))).toEqual(["redis-2027-01-05.rdb"]);
+    expect(await runs("redis-offsite")).toEqual([...before, [`${PREFIX}/redis/daily/redis-2027-01-05.rdb`, false]]);
+    expect(inBucket("redis", "daily")).not.toContain("redis-2027-01-05.rdb");
+  }, 60000);
+
+  test("with TLS verification on, an endpoint whose certificate is not trusted is refused; off, it is used", async () => {
+    const local = shared(path.join(dir, "offsite-tls"));
+    const untrusted = offsiteBackup(["storage"], local, { BACKUP_DATE: "2027-01-06" }, ["AWS_CA_BUNDLE"]);
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.out).toMatch(/storage: off-host copy .* FAILED: .*SSL validation failed/);
+    expect(inBucket("storage", "daily")).not.toContain("storage-2027-01-06.tar.gz");
+    const unverified = offsiteBackup(["storage"], local, { BACKUP_DATE: "2027-01-06", OFFSITE_VERIFY_TLS: "false" }, [
+      "AWS_CA_BUNDLE",
+    ]);
+    expect(unverified.code).toBe(0);
+    expect(inBucket("storage", "daily")).toContain("storage-2027-01-06.tar.gz");
+    expect((await runs("storage-offsite")).slice(-2).map(([, ok]) => ok)).toEqual([false, true]);
+  }, 60000);
+
+  test("over 29 days the bucket keeps exactly the 7 newest daily copies and 4 weekly ones, as the volume does", async () => {
+    const local = shared(path.join(dir, "offsite-days"));
+    // A bucket of its own prefix's history: start from what the tests above left, then 29 days.
+    for (const tier of ["daily", "weekly"] as const)
+      for (const name of inBucket("storage", tier))
+        aws("s3", "rm", "--only-show-errors", `s3://${BUCKET}/${PREFIX}/storage/${tier}/${name}`);
+    const days = Array.from({ length: 29 }, (_, i) => new Date(Date.UTC(2027, 1, 1 + i)).toISOString().slice(0, 10));
+    for (const day of days) {
+      const r = offsiteBackup(["storage"], local, { BACKUP_DATE: day });
+      expect({ day, code: r.code, out: r.out }).toEqual({ day, code: 0, out: expect.any(String) });
+    }
+    const daily = days.slice(-7).map((d) => `storage-${d}.tar.gz`);
+    // Weekly on 02-01, 02-08, 02-15, 02-22 and 03-01; the oldest goes.
+    const weekly = ["2027-02-08", "2027-02-15", "2027-02-22", "2027-03-01"].map((d) => `storage-${d}.tar.gz`);
+    expect(inBucket("storage", "daily")).toEqual(daily);
+    expect(inBucket("storage", "weekly")).toEqual(weekly);
+    expect(fs.readdirSync(path.join(local, "storage", "daily")).sort()).toEqual(daily);
+    expect(fs.readdirSync(path.join(local, "storage", "weekly")).sort()).toEqual(weekly);
+  }, 600000);
+
+  test("a lost volume does not prune the bucket: a fresh volume's first copy leaves the older ones", () => {
+    const fresh = shared(path.join(dir, "offsite-fresh"));
+    const r = offsiteBackup(["storage"], fresh, { BACKUP_DATE: "2027-03-02" });
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(path.join(fresh, "storage", "daily"))).toEqual(["storage-2027-03-02.tar.gz"]);
+    const daily = inBucket("storage", "daily");
+    expect(daily).toHaveLength(7);
+    expect(daily[6]).toBe("storage-2027-03-02.tar.gz");
+    expect(daily[0]).toBe("storage-2027-02-24.tar.gz");
+  }, 60000);
+});

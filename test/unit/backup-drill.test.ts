@@ -24,7 +24,12 @@ const reader: ObjectStoreEndpoint = {
   region: "ca-central-1",
   access: { serviceAccount: { name: "backup-drill", eksPodIdentity: true } },
 };
-const args = { runtime: {} as Runtime, postgres, bucket: reader, drillBucket: reader };
+const recorder = { user: "northstack_recorder", password: pulumi.secret("recorder-pw") };
+const args = { runtime: {} as Runtime, postgres, bucket: reader, drillBucket: reader, recorder };
+
+/** A plain value of an Input, for specs built from literal outputs. */
+const valueOf = (input: pulumi.Input<string> | undefined) =>
+  new Promise<string>((resolve) => pulumi.output(input).apply((v) => resolve(String(v))));
 
 test("the drill is a CronJob of its own: fetch with the AWS CLI, then drill with the postgres image", () => {
   const spec = bucketDrillSpec("backup", args);
@@ -44,8 +49,19 @@ test("the drill is a CronJob of its own: fetch with the AWS CLI, then drill with
   expect(spec.files?.find((f) => f.path.endsWith("backup.sh"))?.content).toBe(renderBackupScript());
 });
 
-test("a drill without the bucket it restores from is refused before any resource", () => {
-  expect(() => new Backup("backup", { runtime: {} as Runtime, postgres, drillBucket: reader })).toThrow(
+test("the drill records as the recorder role, with its password, never the backup role's", async () => {
+  const spec = bucketDrillSpec("backup", args);
+  expect(await valueOf(spec.env?.PGUSER)).toBe("northstack_recorder");
+  expect(await valueOf(spec.secretEnv?.PGPASSWORD)).toBe("recorder-pw");
+  const all = [spec, ...(spec.init ?? [])].flatMap((s) => Object.values(s.secretEnv ?? {}));
+  for (const value of all) expect(await valueOf(value)).not.toBe("pw");
+});
+
+test("a drill without the bucket it restores from, or without the recorder's login, is refused before any resource", () => {
+  expect(() => new Backup("backup", { runtime: {} as Runtime, postgres, drillBucket: reader, recorder })).toThrow(
     "backup drillBucket: set without bucket; the drill restores what the backup uploads, so give both or neither",
+  );
+  expect(() => new Backup("backup", { runtime: {} as Runtime, postgres, bucket: reader, drillBucket: reader })).toThrow(
+    "backup recorder: absent with drillBucket; the drill records its result as the recorder role, so give its login",
   );
 });

@@ -58,6 +58,7 @@ test(".ci/run installs the tools every integration suite needs", () => {
     "shellcheck",
     "curl",
     "openssl",
+    "awscli",
   ])
     expect(text).toMatch(new RegExp(`apt-get install[^\\n]* ${pkg}( |$)`, "m"));
 });

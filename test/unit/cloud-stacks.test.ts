@@ -822,9 +822,9 @@ describe.each(combos)("object storage and backups: %s on %s", (stack, cloud) => 
       ["drill"],
       999,
     ]);
-    // Only the drill step logs in to Postgres, as the backup role, to record the drill.
+    // Only the drill step logs in to Postgres, as the recorder role, to record the drill.
     expect(envOf(drill)).toEqual(
-      expect.objectContaining({ PGUSER: "northstack_backup", PGPASSWORD: "from-secret", DRILL_DIR: "/drill" }),
+      expect.objectContaining({ PGUSER: "northstack_recorder", PGPASSWORD: "from-secret", DRILL_DIR: "/drill" }),
     );
     expect(envOf(fetch).PGPASSWORD).toBeUndefined();
     expect(envOf(fetch)).toEqual(

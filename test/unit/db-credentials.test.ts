@@ -12,26 +12,22 @@ import { PlannedResource, runUnderMocks } from "../../scripts/lib/mock-program";
 import type { StackPlan } from "../../scripts/lib/plan";
 import { sharedPlan } from "../helpers/shared-plan";
 
-/** The workload each client's password is for, by workload name. */
-const OWN_WORKLOAD: Record<DbClient, string> = {
-  api: "api",
-  rest: "supabase-rest",
-  auth: "supabase-auth",
-  storage: "supabase-storage",
-  realtime: "supabase-realtime",
-  meta: "supabase-meta",
-  studio: "supabase-studio",
-  exporter: "monitoring-postgres-exporter",
-  backup: "backup",
+const both = (workload: string) => ({ dev: [workload], cloud: [workload] });
+/** The workloads each client's password is for, on dev and on the cloud stacks. */
+const WORKLOADS: Record<DbClient, { dev: string[]; cloud: string[] }> = {
+  api: both("api"),
+  rest: both("supabase-rest"),
+  auth: both("supabase-auth"),
+  storage: both("supabase-storage"),
+  realtime: both("supabase-realtime"),
+  meta: both("supabase-meta"),
+  studio: both("supabase-studio"),
+  exporter: both("monitoring-postgres-exporter"),
+  backup: both("backup"),
+  // The jobs that only record runs: the Redis and Storage copies on dev, the restore drill on the cloud.
+  recorder: { dev: ["volume-backup"], cloud: ["backup-drill"] },
 };
 const JOB = "supabase-migrate";
-/**
- * The backup role's login (it may write only northstack_ops.backup_runs) also records the cloud
- * restore drill's result and, on dev, the Redis and Storage copies.
- */
-const SHARED_WITH: Partial<Record<DbClient, { dev: string; cloud: string }>> = {
-  backup: { dev: "volume-backup", cloud: "backup-drill" },
-};
 
 const labelsOf = (r: PlannedResource) =>
   Object.fromEntries(((r.inputs.labels as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]));
@@ -73,7 +69,7 @@ describe.each([
     plan = await sharedPlan(stack, set);
   });
 
-  test("each client's password reaches its own workload (and the backup's its drill) and the migration job, nothing else", () => {
+  test("each client's password reaches its own workloads and the migration job, nothing else", () => {
     const secrets = jobSecrets(plan);
     const seen = new Set<string>();
     for (const client of DB_CLIENTS) {
@@ -85,11 +81,7 @@ describe.each([
       seen.add(password);
       expect({ client, holders: holdersOf(plan, password) }).toEqual({
         client,
-        holders: [
-          OWN_WORKLOAD[client],
-          ...(SHARED_WITH[client] ? [SHARED_WITH[client][stack === "dev" ? "dev" : "cloud"]] : []),
-          JOB,
-        ].sort(),
+        holders: [...WORKLOADS[client][stack === "dev" ? "dev" : "cloud"], JOB].sort(),
       });
     }
     expect(seen.size).toBe(DB_CLIENTS.length);
@@ -151,7 +143,7 @@ describe("rotation counters are the passwords' keepers", () => {
       expect.stringMatching(/^northstack:credentialRotation: "soon" is not an integer/),
     ]);
     expect(problems({ credentialRotationByClient: '["apx=1"]' })).toEqual([
-      'northstack:credentialRotationByClient: "apx=1" names an unknown client; allowed clients: api, rest, auth, storage, realtime, meta, studio, exporter, backup',
+      'northstack:credentialRotationByClient: "apx=1" names an unknown client; allowed clients: api, rest, auth, storage, realtime, meta, studio, exporter, backup, recorder',
     ]);
     expect(problems({ credentialRotationByClient: '["api"]' })).toEqual([
       expect.stringMatching(/"api" is not client=N; use a client name and a non-negative integer, e.g. api=1$/),

@@ -1,6 +1,7 @@
 /**
- * northstack:backupOffsite* on dev reaches the Postgres container: pgbackrest.conf gains repo2 in the
- * bucket, and the two credentials reach the container only as secrets, never as plain inputs.
+ * northstack:backupOffsite* on dev reaches the Postgres container and the volume backup: pgbackrest.conf
+ * gains repo2 in the bucket, the volume backup uploads beside it, and the two credentials reach those
+ * two containers only as secrets, never as plain inputs.
  */
 import { PGBACKREST_CONF_PATH } from "../../components/pgbackrest";
 import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
@@ -83,4 +84,28 @@ test("the off-host credentials reach Postgres only as secret environment, never 
   expect(printable).not.toContain(ACCESS_KEY_ID);
   expect(printable).not.toContain(SECRET_ACCESS_KEY);
   expect(JSON.stringify(plan.outputs)).not.toContain(SECRET_ACCESS_KEY);
+});
+
+test("the volume backup uploads to the same bucket, and the keys reach only it and Postgres", () => {
+  const volumeBackup = containers(plan).find((c) => c.name === "volume-backup");
+  if (!volumeBackup) throw new Error("no volume-backup container");
+  const envs = volumeBackup.plainInputs.envs as string[];
+  expect(envs).toEqual(
+    expect.arrayContaining([
+      "OFFSITE_BUCKET=northstack-dev-backups",
+      "OFFSITE_ENDPOINT=minio.lan:9000",
+      "OFFSITE_PREFIX=dev-laptop-volumes",
+      "OFFSITE_VERIFY_TLS=false",
+      `AWS_ACCESS_KEY_ID=${ACCESS_KEY_ID}`,
+      `AWS_SECRET_ACCESS_KEY=${SECRET_ACCESS_KEY}`,
+    ]),
+  );
+  expect(volumeBackup.inputs.envs).toBe(SECRET_MARK);
+  const holders = containers(plan)
+    .filter((c) => JSON.stringify(c.plainInputs).includes(SECRET_ACCESS_KEY))
+    .map((c) => c.name)
+    .sort();
+  expect(holders).toEqual([postgres(plan).name, "volume-backup"].sort());
+  const without = containers(withoutOffsite).find((c) => c.name === "volume-backup");
+  expect(((without?.plainInputs.envs ?? []) as string[]).filter((e) => /^(OFFSITE_|AWS_)/.test(e))).toEqual([]);
 });

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { IMAGES } from "../../components/images";
 import { DockerRuntime } from "../../components/runtime/docker";
 import { validateForKubernetes } from "../../components/runtime/kubernetes/pod";
-import { validateVolumeBackupArgs, volumeBackupSpec } from "../../components/volume-backup";
+import { offsitePrefix, validateVolumeBackupArgs, volumeBackupSpec } from "../../components/volume-backup";
 import { PostgresEndpoint, RedisEndpoint } from "../../components/endpoints";
 import { PlannedResource, runUnderMocks } from "../../scripts/lib/mock-program";
 import { StackPlan, planStack } from "../../scripts/lib/plan";
@@ -13,7 +13,7 @@ const postgres: PostgresEndpoint = {
   host: pulumi.output("postgres"),
   port: pulumi.output(5432),
   database: "postgres",
-  login: { user: "northstack_backup", password: pulumi.output("pg-secret") },
+  login: { user: "northstack_recorder", password: pulumi.output("pg-secret") },
   sslMode: "disable",
 };
 const redis: RedisEndpoint = {
@@ -73,6 +73,60 @@ describe("volumeBackupSpec", () => {
   });
 });
 
+describe("with the off-host bucket", () => {
+  const offsite = {
+    bucket: "northstack-dev-backups",
+    endpoint: "minio.lan:9000",
+    region: "us-east-1",
+    path: "/dev-laptop",
+    uriStyle: "path" as const,
+    verifyTls: false,
+    accessKeyId: pulumi.output("offsite-key-id"),
+    secretAccessKey: pulumi.output("offsite-secret"),
+  };
+  const spec = volumeBackupSpec("volume-backup", { postgres, redis, storage, offsite }, "img:1");
+
+  test("the copies go beside pgBackRest's repository path, never inside it", () => {
+    expect(offsitePrefix("/dev-laptop")).toBe("dev-laptop-volumes");
+    expect(offsitePrefix()).toBe("pgbackrest-volumes");
+    expect(offsitePrefix("/a/b/")).toBe("a/b-volumes");
+    expect(offsitePrefix("/")).toBe("volumes");
+  });
+
+  test("the bucket, endpoint, region, uri style and TLS check reach the CLI; the keys only as secrets", () => {
+    expect(spec.env).toEqual(
+      expect.objectContaining({
+        OFFSITE_BUCKET: "northstack-dev-backups",
+        OFFSITE_ENDPOINT: "minio.lan:9000",
+        OFFSITE_PREFIX: "dev-laptop-volumes",
+        OFFSITE_VERIFY_TLS: "false",
+        AWS_CONFIG_FILE: "/etc/northstack/aws-config",
+      }),
+    );
+    const config = spec.files?.find((f) => f.path === "/etc/northstack/aws-config")?.content;
+    expect(config).toMatch(/^region = us-east-1$/m);
+    expect(config).toMatch(/^ {2}addressing_style = path$/m);
+    expect(Object.keys(spec.secretEnv ?? {}).sort()).toEqual([
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "PGPASSWORD",
+      "REDISCLI_AUTH",
+    ]);
+    expect(JSON.stringify(spec.env)).not.toMatch(/offsite-key-id|offsite-secret/);
+    const hosted = volumeBackupSpec("vb", { postgres, redis, offsite: { ...offsite, uriStyle: "host" } }, "img:1");
+    expect(hosted.files?.find((f) => f.path === "/etc/northstack/aws-config")?.content).toMatch(
+      /^ {2}addressing_style = virtual$/m,
+    );
+  });
+
+  test("without it, nothing about a bucket reaches the job", () => {
+    const plain = volumeBackupSpec("vb", { postgres, redis, storage }, "img:1");
+    expect(Object.keys(plain.env ?? {}).filter((k) => k.startsWith("OFFSITE_") || k.startsWith("AWS_"))).toEqual([]);
+    expect(Object.keys(plain.secretEnv ?? {}).filter((k) => k.startsWith("AWS_"))).toEqual([]);
+    expect(plain.files?.map((f) => f.path)).toEqual(["/opt/northstack/volume-backup.sh"]);
+  });
+});
+
 test("the image's base images are the pinned Redis and Postgres images", () => {
   const dockerfile = fs.readFileSync(path.join(__dirname, "..", "..", "images", "volume-backup", "Dockerfile"), "utf8");
   const froms = dockerfile
@@ -104,6 +158,12 @@ describe("the dev stack's volume backup", () => {
     expect(c.securityOpts).toEqual(["no-new-privileges:true"]);
     expect(c.readOnly).toBe(true);
     expect(c.privileged).toBe(false);
+  });
+
+  test("records as the recorder role, which may only insert the records, not as the backup role", () => {
+    const envs = container().plainInputs.envs as string[];
+    expect(envs).toContain("PGUSER=northstack_recorder");
+    expect(envs.filter((e) => e.startsWith("PGUSER="))).toHaveLength(1);
   });
 
   test("mounts its own backups volume and Storage's objects read-only, and nothing of Redis", () => {
