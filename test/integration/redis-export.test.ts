@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { BACKUP_ROLE } from "../../components/db-roles";
+import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 import { REDIS_DR_KEY, renderRedisExportScript } from "../../components/redis-export";
 import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
@@ -65,6 +65,7 @@ case "$1 $2" in
 esac
 `;
 
+const RECORDER_PASSWORD = "recorder-test-password";
 let cluster: PgCluster;
 let dir: string;
 let script: string;
@@ -118,7 +119,13 @@ function cronRun(fake: string, extra: Record<string, string> = {}) {
     ...extra,
   };
   const exported = step("export", env);
-  const recorded = step("record", { ...env, ...cluster.libpqEnv() });
+  // The record step logs in as the recorder, as in the stack: it may only insert runs.
+  const recorded = step("record", {
+    ...env,
+    ...cluster.libpqEnv(),
+    PGUSER: RECORDER_ROLE,
+    PGPASSWORD: RECORDER_PASSWORD,
+  });
   return { exported, recorded };
 }
 
@@ -145,7 +152,9 @@ beforeAll(async () => {
   fs.writeFileSync(script, renderRedisExportScript(), { mode: 0o755 });
   bin = shared(path.join(dir, "bin-"));
   fs.writeFileSync(path.join(bin, "aws"), FAKE_AWS, { mode: 0o755 });
-  await query(`create role ${BACKUP_ROLE} nologin; ${OPS_MIGRATION.sql}`);
+  await query(
+    `create role ${BACKUP_ROLE} nologin; create role ${RECORDER_ROLE} login password '${RECORDER_PASSWORD}'; ${OPS_MIGRATION.sql}`,
+  );
 }, 120_000);
 
 afterAll(async () => {
