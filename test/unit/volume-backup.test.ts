@@ -7,7 +7,8 @@ import { validateForKubernetes } from "../../components/runtime/kubernetes/pod";
 import { offsitePrefix, validateVolumeBackupArgs, volumeBackupSpec } from "../../components/volume-backup";
 import { PostgresEndpoint, RedisEndpoint } from "../../components/endpoints";
 import { PlannedResource, runUnderMocks } from "../../scripts/lib/mock-program";
-import { StackPlan, planStack } from "../../scripts/lib/plan";
+import { StackPlan } from "../../scripts/lib/plan";
+import { sharedPlan } from "../helpers/shared-plan";
 
 const postgres: PostgresEndpoint = {
   host: pulumi.output("postgres"),
@@ -141,7 +142,7 @@ test("the image's base images are the pinned Redis and Postgres images", () => {
 describe("the dev stack's volume backup", () => {
   let plan: StackPlan;
   beforeAll(async () => {
-    plan = await planStack({ stack: "dev" });
+    plan = await sharedPlan("dev");
   });
   const container = (): PlannedResource => {
     const found = plan.resources.find(
