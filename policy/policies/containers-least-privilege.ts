@@ -23,6 +23,7 @@ import {
   podSpecOf,
 } from "../lib/resources";
 import { ALLOWED_VOLUME_SOURCES, CONFINED_PROFILES, SAFE_SYSCTLS, SELINUX_TYPES } from "../lib/pod-security-standards";
+import { HOST_PATHS_CONTROL } from "../../components/workload";
 
 const WHAT = "least privilege";
 /** The only capability a container may add back after dropping ALL (binding ports below 1024). */
@@ -87,7 +88,7 @@ export function hostPathProblem(path: unknown, where: string): Finding | undefin
   if (RUNTIME_SOCKET.test(p))
     return finding(`${where} mounts the container runtime socket ${show(path)}, which is root on the host`, fix);
   if (p === "/" || HOST_PATHS.some((h) => p === h || p.startsWith(`${h}/`)))
-    return finding(`${where} bind-mounts the host path ${show(path)}`, fix);
+    return finding(`${where} bind-mounts the host path ${show(path)}`, fix, HOST_PATHS_CONTROL);
   return undefined;
 }
 
@@ -260,6 +261,7 @@ function kubernetesPodProblems(pod: Props, metadata: unknown): Finding[] {
           finding(
             `volume ${name} is a hostPath volume`,
             "use an emptyDir or a PersistentVolumeClaim instead of hostPath",
+            HOST_PATHS_CONTROL,
           ),
         );
       else if (!ALLOWED_VOLUME_SOURCES.has(source)) {
@@ -407,6 +409,8 @@ function kubernetesContainerProblems(pod: Props, container: Props): Finding[] {
 
 export const containersLeastPrivilege: PolicyDefinition = {
   name: "containers-least-privilege",
+  // A host agent (node_exporter) is exempted from host paths alone; every other check still holds.
+  controls: [HOST_PATHS_CONTROL],
   description:
     "Containers run with least privilege: not privileged, no privilege escalation, capabilities dropped (ALL, at most NET_BIND_SERVICE back), " +
     "no host namespaces, host ports, host paths, devices or runtime sockets, seccomp and AppArmor confined (RuntimeDefault or Localhost on Kubernetes, " +
