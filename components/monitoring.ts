@@ -81,8 +81,9 @@ export interface MonitoringArgs {
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and the six dashboards of
  * components/dashboards), Loki with its log shipper, the Postgres and Redis exporters, on Kubernetes
  * kube-state-metrics and the kubelets' cAdvisor and volume stats, and node_exporter where the stack
- * allows host access (cluster-metrics.ts: a DaemonSet in its own namespace on Kubernetes). Each is a WorkloadSpec from monitoring-specs.ts, so the
- * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
+ * allows host access (cluster-metrics.ts: a DaemonSet in its own namespace on Kubernetes). Each is a
+ * WorkloadSpec from monitoring-specs.ts, so the same monitoring runs on Docker and Kubernetes; this
+ * component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** Grafana's admin password (user `admin`), a secret. */

@@ -87,9 +87,10 @@ export interface WorkloadSpec {
    * Host paths mounted read-only, for an agent that reports on the host itself (node_exporter reads
    * the host's /proc, /sys and root filesystem). They break `containers-least-privilege` on purpose,
    * so the runtime marks the workload with that policy's named exemption, for its host-paths control
-   * alone (HOST_PATHS_CONTROL), and `reason`, which the pack reports as advisory, never silently; the container stays non-root, without capabilities or
-   * privilege escalation, on a read-only root. On Kubernetes they need `ownNamespace`: the stack's
-   * namespace enforces Pod Security "restricted", which refuses host paths. Default: none.
+   * alone (HOST_PATHS_CONTROL), and `reason`, which the pack reports as advisory, never silently;
+   * the container stays non-root, without capabilities or privilege escalation, on a read-only
+   * root. On Kubernetes they need `ownNamespace`: the stack's namespace enforces Pod Security
+   * "restricted", which refuses host paths. Default: none.
    */
   readonly hostPaths?: { readonly mounts: readonly HostMountSpec[]; readonly reason: string };
   /**

@@ -241,8 +241,10 @@ const hostVolumeName = (i: number) => `host-${i}`;
  * The pod spec of one workload, meeting Pod Security Standards "restricted" field by field: non-root
  * with the spec's uid:gid, fsGroup, seccomp RuntimeDefault, no privilege escalation, all
  * capabilities dropped (NET_BIND_SERVICE only when the spec asks), read-only root filesystem with
- * emptyDir scratch (host paths, read-only, are the one exception to "restricted", in a workload's own namespace), requests and limits, probes, and no service-account token unless the spec has `kubernetesApi`. Init steps become
- * init containers hardened the same way, with the same mounts.
+ * emptyDir scratch, requests and limits, probes, and no service-account token unless the spec has
+ * `kubernetesApi`. Host paths, read-only, are the one exception to "restricted", allowed only in a
+ * workload's own namespace (validateForKubernetes). Init steps become init containers hardened the
+ * same way, with the same mounts.
  */
 export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
   const files = spec.files ?? [];

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   EXEMPT_ANNOTATION,
   EXEMPT_REASON_ANNOTATION,
+  KubernetesApiRule,
   WorkloadSpec,
   hostPathExemption,
   podSecurityLevelOf,
@@ -44,7 +45,9 @@ type Controller =
   k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.apps.v1.DaemonSet | k8s.batch.v1.Job | k8s.batch.v1.CronJob;
 
 /** What Prometheus must be granted in a daemon's namespace to find its pods: list and watch pods, nothing else. */
-export const POD_DISCOVERY_RULES = [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] }] as const;
+export const POD_DISCOVERY_RULES: readonly KubernetesApiRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
+];
 
 /**
  * Renders WorkloadSpecs to Kubernetes: one Namespace per stack enforcing Pod Security "restricted",
@@ -248,12 +251,7 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
         selector: selectorFor(spec),
         port: spec.metrics.port,
         path: spec.metrics.path,
-        rules: POD_DISCOVERY_RULES.map((r) => ({
-          ...r,
-          apiGroups: [...r.apiGroups],
-          resources: [...r.resources],
-          verbs: [...r.verbs],
-        })),
+        rules: POD_DISCOVERY_RULES,
       };
     return {
       kind: "dns",
