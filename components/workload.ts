@@ -293,6 +293,8 @@ export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
 export const LEAST_PRIVILEGE_POLICY = "containers-least-privilege";
 /** The one control of that policy the exemption covers: its other checks (root, capabilities, host namespaces...) still hold. */
 export const HOST_PATHS_CONTROL = "host-paths";
+/** The control of that policy a Namespace enforcing less than Pod Security "restricted" is exempted from. */
+export const NAMESPACE_POD_SECURITY_CONTROL = "namespace-pod-security";
 
 /** Pod Security Standards levels, least privileged first. */
 export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;

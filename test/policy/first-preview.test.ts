@@ -56,16 +56,21 @@ describe.each(["staging", "prod"])("first preview of %s", (stack) => {
       ) as Record<string, unknown>;
       const found = await evaluatePolicies(run.resources, { stack, policyConfig, config });
       // Third-party images pinned by tag draw images-by-digest's advice, and node_exporter's named
-      // host-paths exemption (AWS; GKE Autopilot runs none) its advisories: its Namespace's notice and
-      // one per host path of its DaemonSet. Never more.
-      const exemption = (kind: string) => ({
+      // exemptions (AWS; GKE Autopilot runs none) their advisories: its Namespace's "privileged" level
+      // and each host path of its DaemonSet. Never more.
+      const exemption = (kind: string, control: string) => ({
         policy: "containers-least-privilege",
         enforcementLevel: "advisory",
         urn: expect.stringMatching(new RegExp(`\\$kubernetes:${kind}::monitoring-node-exporter(-namespace)?$`)),
-        message: expect.stringMatching(/^exempt from containers-least-privilege\/host-paths \(reason: "/),
+        message: expect.stringMatching(new RegExp(`^exempt from containers-least-privilege/${control} \\(reason: "`)),
       });
       expect(found.filter((v) => !(v.policy === "images-by-digest" && v.enforcementLevel === "advisory"))).toEqual(
-        cloud === "aws" ? [exemption("core/v1:Namespace"), ...[0, 1, 2].map(() => exemption("apps/v1:DaemonSet"))] : [],
+        cloud === "aws"
+          ? [
+              exemption("core/v1:Namespace", "namespace-pod-security"),
+              ...[0, 1, 2].map(() => exemption("apps/v1:DaemonSet", "host-paths")),
+            ]
+          : [],
       );
     },
   );

@@ -1,9 +1,9 @@
 /**
  * node_exporter's host paths, on Docker and on Kubernetes: refused by containers-least-privilege
- * unless the container, or the DaemonSet and its namespace, name that policy's host-paths control
- * with a reason, which the runtimes add from WorkloadSpec.hostPaths; then reported as advisory,
- * naming the reason and each suppressed finding. The exemption covers host paths alone: any other
- * privilege on the same pod is still refused.
+ * unless the container or the DaemonSet names that policy's host-paths control with a reason, which
+ * the runtimes add from WorkloadSpec.hostPaths, and its "privileged" namespace the
+ * namespace-pod-security control; then reported as advisory, naming the reason and each suppressed
+ * finding. Each exemption covers its control alone: any other privilege is still refused.
  */
 import { NODE_METRICS_NAMESPACE, nodeExporterSpec } from "../../components/cluster-metrics";
 import { controllerManifest } from "../../components/runtime/kubernetes/controllers";
@@ -13,6 +13,7 @@ import {
   EXEMPT_REASON_ANNOTATION,
   HOST_PATHS_CONTROL,
   LEAST_PRIVILEGE_POLICY,
+  NAMESPACE_POD_SECURITY_CONTROL,
   hostPathExemption,
   podSecurityLevelOf,
 } from "../../components/workload";
@@ -129,7 +130,7 @@ test("an exemption naming another policy, or a control the policy does not have,
   expect(levels(control)).toEqual([
     [
       "mandatory",
-      "node-exporter: declares northstack.io/policy-exempt: containers-least-privilege/host-path, which is not a control of containers-least-privilege, so nothing is exempted; fix: name containers-least-privilege or one of containers-least-privilege/host-paths.",
+      "node-exporter: declares northstack.io/policy-exempt: containers-least-privilege/host-path, which is not a control of containers-least-privilege, so nothing is exempted; fix: name containers-least-privilege or one of containers-least-privilege/host-paths, containers-least-privilege/namespace-pod-security.",
     ],
     ["mandatory", expect.stringContaining('bind-mounts the host path "/proc"')],
     ["mandatory", expect.stringContaining('bind-mounts the host path "/sys"')],
@@ -187,16 +188,35 @@ test("the host-paths exemption lets nothing else through: host namespaces, capab
   );
 });
 
-test("node_exporter's namespace names the same exemption and why it is 'privileged', and the pack reports it as advisory", async () => {
-  const exemption = hostPathExemption(spec);
-  const manifest = namespaceManifest(
-    `northstack-prod-${NODE_METRICS_NAMESPACE}`,
-    {},
-    podSecurityLevelOf(spec),
-    exemption,
-  ) as unknown as Obj;
-  const found = await evaluate([planned("kubernetes:core/v1:Namespace", "node-metrics", manifest)]);
-  expect(levels(found)).toEqual([
-    ["advisory", `exempt from containers-least-privilege/host-paths (reason: "${reason}")`],
+test("node_exporter's 'privileged' namespace names its exemption of the namespace-pod-security control, reported as advisory, and is refused without it", async () => {
+  const name = `northstack-prod-${NODE_METRICS_NAMESPACE}`;
+  const namespace = (annotations?: Record<string, string>, level = podSecurityLevelOf(spec)) =>
+    planned(
+      "kubernetes:core/v1:Namespace",
+      "node-metrics",
+      namespaceManifest(name, {}, level, annotations) as unknown as Obj,
+    );
+  const exemption = {
+    [EXEMPT_ANNOTATION]: `containers-least-privilege/${NAMESPACE_POD_SECURITY_CONTROL}`,
+    [EXEMPT_REASON_ANNOTATION]: "node_exporter's host paths",
+  };
+  expect(levels(await evaluate([namespace(exemption)]))).toEqual([
+    [
+      "advisory",
+      `exempt from containers-least-privilege/namespace-pod-security (reason: "node_exporter's host paths"); suppressed finding: Namespace node-metrics: pod-security.kubernetes.io/enforce is "privileged", which admits pods that Pod Security "restricted" refuses; fix: label it pod-security.kubernetes.io/enforce: restricted, or, for a host agent's own namespace, name the exemption containers-least-privilege/namespace-pod-security with a reason.`,
+    ],
   ]);
+  expect(levels(await evaluate([namespace()]))).toEqual([
+    ["mandatory", expect.stringContaining('pod-security.kubernetes.io/enforce is "privileged"')],
+  ]);
+  // The pods' host-paths exemption does not cover the namespace: its notice, and the finding stands.
+  expect(levels(await evaluate([namespace(hostPathExemption(spec))]))).toEqual([
+    ["advisory", `exempt from containers-least-privilege/host-paths (reason: "${reason}")`],
+    ["mandatory", expect.stringContaining('pod-security.kubernetes.io/enforce is "privileged"')],
+  ]);
+  // A restricted namespace is clean; one without the label is refused.
+  expect(await evaluate([namespace(undefined, "restricted")])).toEqual([]);
+  expect(
+    levels(await evaluate([planned("kubernetes:core/v1:Namespace", "bare", { metadata: { name: "bare" } })])),
+  ).toEqual([["mandatory", expect.stringContaining("has no pod-security.kubernetes.io/enforce label")]]);
 });

@@ -685,8 +685,10 @@ test("a daemon with host paths runs as a DaemonSet in its own default-deny names
     "pod-security.kubernetes.io/warn": "privileged",
   });
   expect(metadataOf(namespace).annotations).toEqual({
-    "northstack.io/policy-exempt": "containers-least-privilege/host-paths",
-    "northstack.io/policy-exempt-reason": expect.stringMatching(/^Pod Security "privileged" .*node_exporter reports/),
+    "northstack.io/policy-exempt": "containers-least-privilege/namespace-pod-security",
+    "northstack.io/policy-exempt-reason": expect.stringMatching(
+      /^Pod Security "privileged", the least .*node_exporter reports/,
+    ),
   });
   // The stack's own namespace stays restricted.
   const stackNamespace = result.resources.find(

@@ -4,6 +4,8 @@ import {
   EXEMPT_ANNOTATION,
   EXEMPT_REASON_ANNOTATION,
   KubernetesApiRule,
+  LEAST_PRIVILEGE_POLICY,
+  NAMESPACE_POD_SECURITY_CONTROL,
   WorkloadSpec,
   hostPathExemption,
   podSecurityLevelOf,
@@ -264,8 +266,9 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
 
   /**
    * The workload's own Namespace, at the least Pod Security level that admits its pod, with its own
-   * default-deny policy. Below "restricted" the Namespace names the same policy exemption and reason
-   * as the workload's pods, so that the pack reports the weaker namespace as advisory, never silently.
+   * default-deny policy. Below "restricted" the Namespace names its exemption from that one control
+   * of containers-least-privilege (NAMESPACE_POD_SECURITY_CONTROL) with the workload's reason, so that
+   * the pack reports the weaker namespace as advisory, never silently.
    */
   private createOwnNamespace(
     spec: WorkloadSpec,
@@ -274,13 +277,12 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
   ): k8s.core.v1.Namespace {
     const labels = runtimeLabels(this.stack);
     const level = podSecurityLevelOf(spec);
-    const exemption = hostPathExemption(spec);
     const annotations =
       level === "restricted"
         ? undefined
         : {
-            [EXEMPT_ANNOTATION]: exemption[EXEMPT_ANNOTATION],
-            [EXEMPT_REASON_ANNOTATION]: `Pod Security "${level}" (host paths, which "baseline" refuses too) for ${spec.name} alone: ${exemption[EXEMPT_REASON_ANNOTATION]}`,
+            [EXEMPT_ANNOTATION]: `${LEAST_PRIVILEGE_POLICY}/${NAMESPACE_POD_SECURITY_CONTROL}`,
+            [EXEMPT_REASON_ANNOTATION]: `Pod Security "${level}", the least that admits host paths ("baseline" refuses them too), for ${spec.name} alone: ${hostPathExemption(spec)[EXEMPT_REASON_ANNOTATION]}`,
           };
     const namespace = new k8s.core.v1.Namespace(
       `${spec.name}-namespace`,
