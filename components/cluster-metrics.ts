@@ -7,8 +7,12 @@
  *   and nodes (cluster-scoped) through a ClusterRole, reading nothing else.
  * - the kubelet's cAdvisor and volume stats (Kubernetes), scraped by Prometheus itself through the API
  *   server's node proxy. See KUBELET_SCRAPE_API_RULES for why this way.
- * - node_exporter (Docker): the host's memory and filesystems, through read-only host paths under a
- *   named policy exemption. Not on Kubernetes, whose restricted namespace refuses host paths.
+ * - node_exporter: the host's memory, CPU and filesystems, through read-only host paths under a named
+ *   policy exemption. On Docker one container; on Kubernetes a DaemonSet on every node, in a namespace
+ *   of its own (`<stack namespace>-node-metrics`) whose Pod Security level is "privileged", the least
+ *   that admits host paths, so the stack's namespace stays "restricted". Prometheus finds its pods
+ *   through the API (list and watch pods in that namespace alone) and labels each with its node. Not
+ *   on GKE Autopilot, which refuses host paths (northstack:nodeMetrics).
  * - cAdvisor (Docker): every dev container's CPU and memory (container_*), the series the kubelet's
  *   cAdvisor gives on Kubernetes, labelled the same way (`namespace`, `pod`, `container`). See
  *   cadvisorSpec for what it is granted and why; runtime/docker-cgroups.ts for how containers are named.
@@ -118,11 +122,36 @@ export function kubeStateMetricsSpec(workloadName: string, namespace: string, sc
 /** Where node_exporter finds the host's /proc, /sys and root filesystem (read-only host paths). */
 const HOST_ROOT = "/host";
 
+/** The suffix of node_exporter's own Kubernetes namespace: `<stack namespace>-node-metrics`. */
+export const NODE_METRICS_NAMESPACE = "node-metrics";
+
 /**
- * node_exporter (Docker): the host's memory and filesystems, read from the host's /proc, /sys and
- * root mounted read-only, as nobody. Those host paths are its named exemption from
- * containers-least-privilege (WorkloadSpec.hostPaths). Its own network namespace suffices: no
- * alert reads the host's network interfaces, so it does not share the host's network.
+ * node_exporter's collectors that read /proc/net or /proc/sys/net. Those files follow the reading
+ * process's network namespace, not the mounted /proc's, so without the host's network (which it does
+ * not share) they would report the pod's or container's own interfaces, sockets and conntrack table
+ * as if they were the host's. They are turned off rather than mislabelled; no alert reads them.
+ */
+export const NODE_EXPORTER_NETNS_COLLECTORS = [
+  "arp",
+  "conntrack",
+  "ipvs",
+  "netdev",
+  "netstat",
+  "nfs",
+  "nfsd",
+  "sockstat",
+  "softnet",
+  "udp_queues",
+] as const;
+
+/**
+ * node_exporter: the host's memory, CPU and filesystems, read from the host's /proc, /sys and root
+ * mounted read-only, as nobody without capabilities. Those host paths are its named exemption from
+ * containers-least-privilege (WorkloadSpec.hostPaths). A daemon: on Kubernetes one pod on every
+ * node, in its own namespace (NODE_METRICS_NAMESPACE), since the stack's namespace refuses host
+ * paths; on Docker one container. Its own network namespace suffices (no hostNetwork, no hostPID):
+ * no alert reads the host's network, and the collectors that would read the pod's network as the
+ * host's are off (NODE_EXPORTER_NETNS_COLLECTORS).
  */
 export function nodeExporterSpec(workloadName: string, scraper: string): WorkloadSpec {
   const port = MONITORING_PORTS.nodeExporter;
@@ -130,11 +159,14 @@ export function nodeExporterSpec(workloadName: string, scraper: string): Workloa
     name: workloadName,
     component: "monitoring",
     image: IMAGES.nodeExporter.image,
+    kind: "daemon",
+    ownNamespace: NODE_METRICS_NAMESPACE,
     args: [
       `--path.procfs=${HOST_ROOT}/proc`,
       `--path.sysfs=${HOST_ROOT}/sys`,
       `--path.rootfs=${HOST_ROOT}/root`,
       `--web.listen-address=:${port}`,
+      ...NODE_EXPORTER_NETNS_COLLECTORS.map((c) => `--no-collector.${c}`),
     ],
     ports: [{ name: "metrics", port }],
     hostPaths: {

@@ -32,8 +32,9 @@ export const MONITORING_PORTS = {
 
 /**
  * One Prometheus job with one target per replica, so that each replica's counters are a series of
- * their own and `up` sees a single replica fail. Give `targets` (each replica by name) or `dns` (a
- * name whose A records are every replica), not both.
+ * their own and `up` sees a single replica fail. Give one of `targets` (each replica by name), `dns`
+ * (a name whose A records are every replica) or `pods` (a daemon's pods, listed through the
+ * Kubernetes API).
  */
 export interface ScrapeJob {
   /** Prometheus job name, e.g. "api". */
@@ -42,6 +43,16 @@ export interface ScrapeJob {
   readonly targets?: readonly string[];
   /** DNS names whose A records are the replicas (headless Services), scraped on `port`. Default: none. */
   readonly dns?: { readonly names: readonly string[]; readonly port: number };
+  /**
+   * The pods in `namespace` matching `selector`, found with kubernetes_sd (role pod, that namespace
+   * alone) and scraped on `port`; `instance` and `node` are each pod's node name, so a daemon's
+   * series read per host. Default: none.
+   */
+  readonly pods?: {
+    readonly namespace: string;
+    readonly selector: Readonly<Record<string, string>>;
+    readonly port: number;
+  };
   /** Default: /metrics. */
   readonly metricsPath?: string;
   /** Labels on every target of the job, e.g. `workload` and `namespace`. Default: none. */
@@ -145,8 +156,11 @@ function scrapeJobProblems(j: ScrapeJob): string[] {
   const at = `scrape job ${JSON.stringify(j.job)}`;
   const targets = j.targets ?? [];
   const dnsNames = j.dns?.names ?? [];
-  if (targets.length === 0 && dnsNames.length === 0) return [`${at} has no targets; give targets or dns names`];
-  if (targets.length > 0 && dnsNames.length > 0) return [`${at} has both targets and dns names; give one`];
+  const sources = [targets.length > 0, dnsNames.length > 0, j.pods !== undefined].filter(Boolean).length;
+  if (sources === 0) return [`${at} has no targets; give targets, dns names or pods`];
+  if (sources > 1) return [`${at} has more than one of targets, dns names and pods; give one`];
+  if (j.pods && Object.keys(j.pods.selector).length === 0)
+    return [`${at} pods.selector is empty; select the workload's pods by label`];
   if (new Set(targets).size !== targets.length) return [`${at} lists a target twice`];
   if (j.bearerTokenFile !== undefined && !j.bearerTokenFile.startsWith("/"))
     return [`${at} bearerTokenFile ${JSON.stringify(j.bearerTokenFile)} is relative; give an absolute path`];
@@ -169,6 +183,29 @@ function renderScrapeJob(j: ScrapeJob): Record<string, unknown> {
         }
       : {}),
   };
+  if (j.pods) {
+    const selector = Object.entries(j.pods.selector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    return {
+      ...base,
+      kubernetes_sd_configs: [
+        {
+          role: "pod",
+          namespaces: { names: [j.pods.namespace] },
+          selectors: [{ role: "pod", label: selector }],
+        },
+      ],
+      relabel_configs: [
+        // One target per pod: the container port that serves metrics, not every declared port.
+        { source_labels: ["__meta_kubernetes_pod_container_port_number"], regex: String(j.pods.port), action: "keep" },
+        { source_labels: ["__meta_kubernetes_pod_node_name"], target_label: "instance" },
+        { source_labels: ["__meta_kubernetes_pod_node_name"], target_label: "node" },
+        { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+        ...Object.entries(labels).map(([label, value]) => ({ target_label: label, replacement: value })),
+      ],
+    };
+  }
   if (j.dns) {
     return {
       ...base,

@@ -25,7 +25,7 @@ import {
   renderLokiConfig,
   renderPrometheusConfig,
 } from "./monitoring-config";
-import { ScrapeDiscovery } from "./runtime/types";
+import { PodsDiscovery, ScrapeDiscovery } from "./runtime/types";
 import { HealthSpec, SCRAPER_LABEL, WorkloadSpec } from "./workload";
 import { BACKUP_EXPORTER_QUERIES } from "./backup-alerts";
 import { renderDashboards } from "./dashboards";
@@ -356,6 +356,7 @@ export interface PlacedWorkload {
 /** A runtime's ScrapeDiscovery with its Outputs resolved. */
 export type ResolvedDiscovery =
   | { readonly kind: "static"; readonly targets: readonly string[]; readonly path: string }
+  | PodsDiscovery
   | {
       readonly kind: "dns";
       readonly name: string;
@@ -366,7 +367,8 @@ export type ResolvedDiscovery =
 
 /**
  * The Prometheus job over every replica of `workload`, as its runtime discovers them. `instance` stays
- * each replica's own address; `workload` (and on Kubernetes `namespace`) are added.
+ * each replica's own address, except for a daemon's pods, where it is their node's name; `workload`
+ * (and on Kubernetes `namespace`) are added.
  */
 export function scrapeJobFor(
   job: string,
@@ -376,6 +378,14 @@ export function scrapeJobFor(
 ): ScrapeJob {
   if (discovery.kind === "static")
     return { job, targets: discovery.targets, metricsPath: discovery.path, labels: { workload }, ...options };
+  if (discovery.kind === "pods")
+    return {
+      job,
+      pods: { namespace: discovery.namespace, selector: discovery.selector, port: discovery.port },
+      metricsPath: discovery.path,
+      labels: { workload },
+      ...options,
+    };
   return {
     job,
     dns: { names: [discovery.name], port: discovery.port },
@@ -387,7 +397,7 @@ export function scrapeJobFor(
 
 /** Resolves a runtime's discovery into plain values. */
 export function resolveDiscovery(discovery: ScrapeDiscovery): pulumi.Output<ResolvedDiscovery> {
-  if (discovery.kind === "static") return pulumi.output(discovery as ResolvedDiscovery);
+  if (discovery.kind !== "dns") return pulumi.output(discovery as ResolvedDiscovery);
   return pulumi
     .all([discovery.name, discovery.namespace])
     .apply(([dnsName, namespace]) => ({ ...discovery, name: dnsName, namespace }));

@@ -76,14 +76,21 @@ export interface MonitoringArgs {
   readonly metricsRetention?: MetricsRetention;
   /** The runbooks page each alert's runbook_url starts with. Default: docs/runbooks.md (renderAlertRules'). */
   readonly runbookBase?: string;
+  /**
+   * Run node_exporter on every node (Kubernetes: a DaemonSet in its own "privileged" namespace) or
+   * on the Docker host, for the node alerts and the System dashboard's host panels. The stack config
+   * decides (northstack:nodeMetrics: off on GKE Autopilot, which refuses host paths). Default: true.
+   */
+  readonly nodeMetrics?: boolean;
 }
 
 /**
  * Prometheus, Alertmanager, Grafana (provisioned with both data sources and the six dashboards of
  * components/dashboards), Loki with its log shipper, the Postgres and Redis exporters, on Kubernetes
- * kube-state-metrics and the kubelets' cAdvisor and volume stats, and on Docker node_exporter and
- * cAdvisor (cluster-metrics.ts). Each is a WorkloadSpec from monitoring-specs.ts, so the
- * same monitoring runs on Docker and Kubernetes; this component only places them and wires addresses.
+ * kube-state-metrics and the kubelets' cAdvisor and volume stats, node_exporter where the stack
+ * allows host access (cluster-metrics.ts: a DaemonSet in its own namespace on Kubernetes), and on
+ * Docker cAdvisor. Each is a WorkloadSpec from monitoring-specs.ts, so the same monitoring runs on
+ * Docker and Kubernetes; this component only places them and wires addresses.
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** Grafana's admin password (user `admin`), a secret. */
@@ -123,10 +130,10 @@ export class Monitoring extends pulumi.ComponentResource {
         : undefined;
     if (kubeStateMetrics) runtime.deploy(kubeStateMetrics, this);
     const kubeletJobs = namespace !== undefined ? kubeletScrapeJobs(namespace) : [];
-    // The host's signals on Docker alone: the Kubernetes namespace is "restricted", which refuses the
-    // host paths node_exporter reads (and GKE Autopilot refuses them outright).
+    // The hosts' signals, where the stack allows host paths (GKE Autopilot refuses them): on
+    // Kubernetes a daemon in a namespace of its own, since the stack's namespace is "restricted".
     const nodeExporter =
-      runtime.kind === "docker"
+      (args.nodeMetrics ?? true)
         ? nodeExporterSpec(monitoringWorkloadName(name, "node-exporter"), monitoringWorkloadName(name, "prometheus"))
         : undefined;
     if (nodeExporter) runtime.deploy(nodeExporter, this);
@@ -240,9 +247,31 @@ export class Monitoring extends pulumi.ComponentResource {
       { runbookBase: args.runbookBase },
       { collectors, kubelets: kubeletJobs.length > 0 },
     );
+    // Pods found through the API (node_exporter's, in its own namespace): Prometheus may list them there.
+    const podGrants = scrapeTargets.flatMap((t) =>
+      t.discovery.kind === "pods"
+        ? [
+            {
+              namespace: t.discovery.namespace,
+              rules: t.discovery.rules,
+              reason: `Prometheus lists the ${t.workload} pods to scrape each on its node (job ${t.job})`,
+            },
+          ]
+        : [],
+    );
+    if (podGrants.length > 0 && !prometheusBase.kubernetesApi)
+      throw new Error(
+        `${name}: jobs ${scrapeTargets
+          .filter((t) => t.discovery.kind === "pods")
+          .map((t) => t.job)
+          .join(", ")} find their pods through the Kubernetes API, but Prometheus has no API access on this runtime`,
+      );
     const prometheus: WorkloadSpec = {
       ...prometheusBase,
       files: [...(prometheusBase.files ?? []), ...credentialFiles],
+      ...(prometheusBase.kubernetesApi && podGrants.length > 0
+        ? { kubernetesApi: { ...prometheusBase.kubernetesApi, namespaceRules: podGrants } }
+        : {}),
     };
     const prometheusPlaced = runtime.deploy(prometheus, this, { dependsOn: [...placed.alertmanager.resources] });
 

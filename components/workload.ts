@@ -56,9 +56,11 @@ export interface WorkloadSpec {
   };
   /**
    * `service` runs forever; `job` runs to completion once per change (migrations); `cron` runs to
-   * completion on `schedule` (Kubernetes only). Default: service.
+   * completion on `schedule` (Kubernetes only); `daemon` runs forever, one pod on every node (a
+   * Kubernetes DaemonSet that tolerates every taint), for an agent that reports on the node itself;
+   * on Docker, whose one host is the node, it is a single container. Default: service.
    */
-  readonly kind?: "service" | "job" | "cron";
+  readonly kind?: "service" | "job" | "cron" | "daemon";
   /** Five-field cron schedule in UTC, e.g. "15 7 * * *"; required with kind `cron`, else unused. Default: none. */
   readonly schedule?: string;
   /**
@@ -84,12 +86,21 @@ export interface WorkloadSpec {
   /**
    * Host paths mounted read-only, for an agent that reports on the host itself (node_exporter reads
    * the host's /proc, /sys and root filesystem). They break `containers-least-privilege` on purpose,
-   * so the runtime marks the workload with that policy's named exemption and `reason`, which the pack
-   * reports as advisory, never silently; the container stays non-root, without capabilities or
-   * privilege escalation, on a read-only root. Docker only: the Kubernetes runtime's namespace
-   * enforces Pod Security "restricted", which refuses host paths. Default: none.
+   * so the runtime marks the workload with that policy's named exemption, for its host-paths control
+   * alone (HOST_PATHS_CONTROL), and `reason`, which the pack reports as advisory, never silently;
+   * the container stays non-root, without capabilities or privilege escalation, on a read-only
+   * root. On Kubernetes they need `ownNamespace`: the stack's namespace enforces Pod Security
+   * "restricted", which refuses host paths. Default: none.
    */
   readonly hostPaths?: { readonly mounts: readonly HostMountSpec[]; readonly reason: string };
+  /**
+   * Kubernetes: the workload runs in a namespace of its own, `<runtime namespace>-<ownNamespace>`,
+   * which the runtime creates with a default-deny NetworkPolicy and the least Pod Security level that
+   * admits the pod (podSecurityLevelOf), so the stack's namespace stays "restricted". Its callers and
+   * scrapers stay in the stack's namespace; the NetworkPolicies name both namespaces. Docker ignores
+   * it. Default: none, the stack's namespace.
+   */
+  readonly ownNamespace?: string;
   /** Services that must exist before this one (by spec name). Default: none. */
   readonly dependsOn?: string[];
   /** Names of workloads allowed to connect to this one's ports (Kubernetes NetworkPolicy). Default: none. */
@@ -164,6 +175,17 @@ export interface KubernetesApiSpec {
    * wildcard. Default: none.
    */
   readonly clusterRules?: readonly KubernetesApiRule[];
+  /**
+   * What the workload may do in a namespace the runtime created for another workload
+   * (`ownNamespace`), as Role rules there, e.g. Prometheus listing a daemon's pods to scrape each on
+   * its node. `namespace` is the full name (the Kubernetes runtime refuses any other); reading only
+   * (KUBERNETES_CLUSTER_API_VERBS); `reason` is shown on that Role. Default: none.
+   */
+  readonly namespaceRules?: readonly {
+    readonly namespace: string;
+    readonly rules: readonly KubernetesApiRule[];
+    readonly reason: string;
+  }[];
   /** Why the workload needs the API at all, shown as the Role's and ClusterRole's annotation. */
   readonly reason: string;
 }
@@ -269,11 +291,30 @@ export const EXEMPT_ANNOTATION = "northstack.io/policy-exempt";
 export const EXEMPT_REASON_ANNOTATION = "northstack.io/policy-exempt-reason";
 /** The policy a workload with `hostPaths` is exempted from, by name (policy/policies/containers-least-privilege.ts). */
 export const LEAST_PRIVILEGE_POLICY = "containers-least-privilege";
+/** The one control of that policy the exemption covers: its other checks (root, capabilities, host namespaces...) still hold. */
+export const HOST_PATHS_CONTROL = "host-paths";
+/** The control of that policy a Namespace enforcing less than Pod Security "restricted" is exempted from. */
+export const NAMESPACE_POD_SECURITY_CONTROL = "namespace-pod-security";
 
-/** The exemption annotations a workload with `hostPaths` carries; none without. */
+/** Pod Security Standards levels, least privileged first. */
+export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+/**
+ * The least Pod Security level that admits the workload's pod as the Kubernetes runtime renders it:
+ * "restricted", except with host paths, which "baseline" refuses as well, so "privileged".
+ */
+export function podSecurityLevelOf(spec: Pick<WorkloadSpec, "hostPaths">): PodSecurityLevel {
+  return spec.hostPaths ? "privileged" : "restricted";
+}
+
+/** The exemption annotations a workload with `hostPaths` carries, naming the host-paths control alone; none without. */
 export function hostPathExemption(spec: Pick<WorkloadSpec, "hostPaths">): Record<string, string> {
   if (!spec.hostPaths) return {};
-  return { [EXEMPT_ANNOTATION]: LEAST_PRIVILEGE_POLICY, [EXEMPT_REASON_ANNOTATION]: spec.hostPaths.reason };
+  return {
+    [EXEMPT_ANNOTATION]: `${LEAST_PRIVILEGE_POLICY}/${HOST_PATHS_CONTROL}`,
+    [EXEMPT_REASON_ANNOTATION]: spec.hostPaths.reason,
+  };
 }
 
 /** Five whitespace-separated fields of digits, `*`, `/`, `,` and `-`; names and macros such as @daily are not accepted. */
@@ -309,11 +350,7 @@ function initStepProblems(spec: WorkloadSpec): string[] {
   return problems;
 }
 
-function apiRuleProblems(
-  field: "rules" | "clusterRules",
-  rules: readonly KubernetesApiRule[],
-  allowed: readonly string[],
-): string[] {
+function apiRuleProblems(field: string, rules: readonly KubernetesApiRule[], allowed: readonly string[]): string[] {
   const problems: string[] = [];
   rules.forEach((rule, i) => {
     const at = `kubernetesApi.${field}[${i}]`;
@@ -338,10 +375,20 @@ function kubernetesApiProblems(spec: WorkloadSpec): string[] {
   if (api.reason.trim() === "") problems.push("kubernetesApi.reason is empty; say why the workload reads the API");
   const rules = api.rules ?? [];
   const clusterRules = api.clusterRules ?? [];
-  if (rules.length === 0 && clusterRules.length === 0)
-    problems.push("kubernetesApi.rules is empty; list what the workload may do (rules, clusterRules or both)");
+  const namespaceRules = api.namespaceRules ?? [];
+  if (rules.length === 0 && clusterRules.length === 0 && namespaceRules.length === 0)
+    problems.push(
+      "kubernetesApi.rules is empty; list what the workload may do (rules, clusterRules, namespaceRules or several)",
+    );
   problems.push(...apiRuleProblems("rules", rules, KUBERNETES_API_VERBS));
   problems.push(...apiRuleProblems("clusterRules", clusterRules, KUBERNETES_CLUSTER_API_VERBS));
+  namespaceRules.forEach((n, i) => {
+    if (n.rules.length === 0)
+      problems.push(`kubernetesApi.namespaceRules[${i}] (${JSON.stringify(n.namespace)}): rules is empty`);
+    if (n.reason.trim() === "")
+      problems.push(`kubernetesApi.namespaceRules[${i}] (${JSON.stringify(n.namespace)}): reason is empty`);
+    problems.push(...apiRuleProblems(`namespaceRules[${i}].rules`, n.rules, KUBERNETES_CLUSTER_API_VERBS));
+  });
   return problems;
 }
 
@@ -375,6 +422,16 @@ export function validateWorkload(spec: WorkloadSpec): void {
   if (spec.kind !== "cron" && spec.schedule !== undefined)
     problems.push(`schedule ${JSON.stringify(spec.schedule)} is only allowed with kind "cron"`);
   if (runsToCompletion(spec) && (spec.ports ?? []).length > 0) problems.push(`a ${spec.kind} cannot listen on ports`);
+  if (spec.kind === "daemon") {
+    if (spec.replicas !== undefined)
+      problems.push(`replicas ${spec.replicas} is not allowed on a daemon; it runs one pod per node`);
+    if (spec.autoscale) problems.push("autoscale is not allowed on a daemon; it runs one pod per node");
+    if ((spec.volumes ?? []).length > 0)
+      problems.push("volumes are not allowed on a daemon; a volume claim belongs to one pod");
+    if ((spec.ports ?? []).some((p) => p.public)) problems.push("a daemon cannot have public ports");
+  }
+  if (spec.ownNamespace !== undefined && !WORKLOAD_NAME.test(spec.ownNamespace))
+    problems.push(`ownNamespace ${JSON.stringify(spec.ownNamespace)} is not a DNS label of at most 52 characters`);
   problems.push(...initStepProblems(spec));
   if (spec.serviceAccount && !WORKLOAD_NAME.test(spec.serviceAccount.name)) {
     problems.push(

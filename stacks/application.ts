@@ -327,6 +327,7 @@ export function application(cfg: NorthstackConfig, secrets: StackSecrets, args: 
         alertReceivers: alertReceivers(cfg),
         metricsRetention: cfg.monitoring.retention,
         runbookBase: cfg.monitoring.alerts.runbookBase,
+        nodeMetrics: cfg.monitoring.nodeMetrics,
         gatewayProbe: {
           // Docker publishes the gateway on the host's loopback address, which no container reaches:
           // there the probe asks the same proxy listener in-network.

@@ -20,7 +20,7 @@ import { readApi, readApiEnv, readServices } from "./sections/api";
 import { readPostgres, readRedis } from "./sections/data";
 import { checkDataGuarantees } from "./sections/guarantees";
 import { readEksClusterName, readKubernetes } from "./sections/kubernetes";
-import { readMetricsRetention } from "./sections/metrics";
+import { readMetricsRetention, readNodeMetrics } from "./sections/metrics";
 import { readBackupOffsite } from "./sections/offsite";
 import { checkHostPorts, readGatewayAndNetwork } from "./sections/network";
 import { checkProviderRegions, readPlatform } from "./sections/platform";
@@ -106,6 +106,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
   const apiEnv = readApiEnv(r, problems);
   const kubernetes = readKubernetes(r, problems, platform, secrets, stack, gateway.publicUrl);
   const eksClusterName = readEksClusterName(r, problems, platform, kubernetes.cluster);
+  const nodeMetrics = readNodeMetrics(r, problems, platform, kubernetes.cluster, !r.invalid("cluster"));
   const supabaseReplicas = readSupabaseReplicas(r, problems, platform);
   const migrations = readMigrations(r, problems, projectRoot);
   checkMigrationExtensions(r, problems, migrations, platform.cloud);
@@ -134,6 +135,7 @@ export function parseConfig(raw: Raw, stack: string, projectRoot: string = PROJE
       grafanaHostPort: r.int("grafanaPort"),
       logIntakePort: r.int("logIntakePort"),
       retention,
+      nodeMetrics,
       alerts,
     },
     deletionProtection: r.bool("deletionProtection"),

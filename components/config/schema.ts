@@ -290,6 +290,13 @@ export const CONFIG_SCHEMA = {
     min: 2,
     max: 16000,
   },
+  nodeMetrics: {
+    type: "string",
+    description:
+      'node_exporter on every node (Kubernetes: a DaemonSet with read-only host paths in its own "privileged" namespace) or on the Docker host. auto: on, except on GCP, where a managed cluster is GKE Autopilot, which refuses host paths (true is then an error), and an existing cluster may be too (set true for a GKE Standard cluster).',
+    default: "auto",
+    oneOf: ["auto", "true", "false"],
+  },
   alertWebhookUrl: {
     type: "string",
     description: "Generic webhook (https) that receives every Alertmanager notification, critical and warning.",
@@ -586,6 +593,8 @@ export interface NorthstackConfig {
     readonly logIntakePort: number;
     /** How much Prometheus keeps: the first of age and size to be reached drops the oldest blocks. */
     readonly retention: { readonly days: number; readonly sizeGb: number; readonly volumeGb: number };
+    /** Whether node_exporter runs (northstack:nodeMetrics, with "auto" decided). */
+    readonly nodeMetrics: boolean;
     /** Plain settings of the alert receivers; their credentials are in `secrets` (alertSmtpPassword, alertSlackWebhookUrl, ...). */
     readonly alerts: {
       readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string };

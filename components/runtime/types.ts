@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { WorkloadSpec } from "../workload";
+import { KubernetesApiRule, WorkloadSpec } from "../workload";
 import type { DockerCgroupDriver } from "./docker-cgroups";
 
 /** What a runtime hands back for a deployed workload. */
@@ -16,10 +16,13 @@ export interface DeployedWorkload {
  * Where Prometheus finds every replica of a workload's metrics endpoint, one target per replica so
  * that counters from different replicas never interleave in one series. `static`: the runtime names
  * each replica (Docker containers). `dns`: a DNS name whose A records are the address of every pod,
- * ready or not (a headless Service), scraped on `port`.
+ * ready or not (a headless Service), scraped on `port`. `pods`: the pods the scraper lists through
+ * the Kubernetes API (a daemon's, one per node), each labelled with its node; the scraper needs
+ * `rules` in `namespace` for that.
  */
 export type ScrapeDiscovery =
   | { readonly kind: "static"; readonly targets: readonly string[]; readonly path: string }
+  | PodsDiscovery
   | {
       readonly kind: "dns";
       readonly name: pulumi.Output<string>;
@@ -28,6 +31,19 @@ export type ScrapeDiscovery =
       /** The namespace the pods run in, for the `namespace` label. */
       readonly namespace: pulumi.Output<string>;
     };
+
+/** A daemon's pods, found through the Kubernetes API; all plain values, known at plan time. */
+export interface PodsDiscovery {
+  readonly kind: "pods";
+  /** The namespace the pods run in. */
+  readonly namespace: string;
+  /** Labels that select the workload's pods. */
+  readonly selector: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly path: string;
+  /** What the scraper must be granted in `namespace` to list the pods (Role rules). */
+  readonly rules: readonly KubernetesApiRule[];
+}
 
 /**
  * Renders WorkloadSpecs into provider resources. One implementation per platform: `DockerRuntime`
@@ -87,7 +103,7 @@ export function buildLocally(
 }
 
 /** What a runtime reads of a spec to say how to scrape it. */
-export type ScrapedWorkload = Pick<WorkloadSpec, "name" | "kind" | "replicas" | "metrics">;
+export type ScrapedWorkload = Pick<WorkloadSpec, "name" | "kind" | "replicas" | "metrics" | "ownNamespace">;
 
 /** The spec behind `workload` (a spec, or a deployed workload's name) and its metrics endpoint; throws without one. */
 export function scrapedSpec(

@@ -120,9 +120,15 @@ export interface Finding {
   readonly fix: string;
   /** Reported as advisory whatever the policy's level: an exemption the policy honours, named so that it is never silent. */
   readonly advisory?: boolean;
+  /**
+   * The control of the policy the finding is about (one of its `controls`), which an exemption may
+   * name alone as `<policy>/<control>`, leaving the policy's other findings in force. Default: none.
+   */
+  readonly control?: string;
 }
 
-export const finding = (problem: string, fix: string): Finding => ({ problem, fix });
+export const finding = (problem: string, fix: string, control?: string): Finding =>
+  control === undefined ? { problem, fix } : { problem, fix, control };
 
 /** Separates a violation's problem from its fix; every message the pack reports contains it. */
 export const FIX_CLAUSE = "; fix: ";
@@ -195,8 +201,25 @@ export function configOf<T extends object>(
 // Exemptions (DESIGN.md, "Policy exemptions").
 
 export interface Exemption {
+  /** What the resource names: whole policies (`<policy>`) or single controls (`<policy>/<control>`). */
   readonly policies: readonly string[];
   readonly reason?: string;
+}
+
+/** The policy part of an exemption name (`<policy>` or `<policy>/<control>`). */
+export const exemptedPolicy = (name: string): string => name.split("/")[0];
+
+/** What an exemption exempts from one policy: all of it, the named controls, or nothing. */
+export function exemptionScope(
+  exemption: Exemption | undefined,
+  policy: string,
+): { readonly whole: boolean; readonly controls: readonly string[] } {
+  const names = (exemption?.policies ?? []).filter((n) => exemptedPolicy(n) === policy);
+  return {
+    whole: names.includes(policy),
+    // The same name on the controller and its pod template counts once.
+    controls: [...new Set(names.filter((n) => n !== policy).map((n) => n.slice(policy.length + 1)))],
+  };
 }
 
 /** Where a resource may carry exemption annotations or labels. */
@@ -219,7 +242,10 @@ function exemptionMaps(type: string, props: Props): Props[] {
 
 const exemptions = new WeakMap<Props, Exemption | null>();
 
-/** The exemption a resource declares, if any. The policy value may list several, comma-separated. */
+/**
+ * The exemption a resource declares, if any. The value may list several names, comma-separated, each
+ * a whole policy or one of its controls (`containers-least-privilege/host-paths`).
+ */
 export function exemptionOf(type: string, props: Props): Exemption | undefined {
   let exemption = exemptions.get(props);
   if (exemption === undefined) {
@@ -279,6 +305,8 @@ export const policyOwningUnknownName = (name: string, known: readonly string[]):
 
 /** A northstack policy: validators report findings (problem and fix), which the wrapper turns into messages. */
 export interface PolicyDefinition extends Omit<ResourceValidationPolicy, "validateResource"> {
+  /** Controls an exemption may name alone (`<policy>/<control>`); findings carry theirs. Default: none. */
+  readonly controls?: readonly string[];
   readonly validateResource?: (
     args: ResourceValidationArgs,
     report: (subject: string, finding: Finding) => void,
@@ -295,9 +323,11 @@ export type NorthstackPolicy = ResourceValidationPolicy | (ResourceValidationPol
  * Builds the CrossGuard policy: every finding becomes "<subject>: <problem>; fix: <fix>." and
  * validators see normalized props. A resource that names the policy in `northstack.io/policy-exempt`
  * with a reason gets its findings reported as advisory, naming the reason (and one advisory notice
- * even when nothing was found, so that no exemption is silent); without a reason, the findings stand
- * and the missing reason is reported too. An exemption naming no known policy (a typo, or `all`) is a
- * violation, reported once, by the known policy nearest in spelling.
+ * even when nothing was found, so that no exemption is silent); one that names a control of it
+ * (`<policy>/<control>`) gets only that control's findings reported so, and the rest stand. Without a
+ * reason, the findings stand and the missing reason is reported too. An exemption naming no known
+ * policy (a typo, or `all`) is a violation, reported once, by the known policy nearest in spelling;
+ * one naming a control the policy does not have is a violation of that policy.
  */
 export function withExemptions(
   policy: PolicyDefinition,
@@ -309,7 +339,22 @@ export function withExemptions(
     const props = normalizeProps(args.props);
     const exemption = exemptionOf(args.type, props);
     for (const name of exemption?.policies ?? []) {
-      if (knownPolicies.includes(name) || policyOwningUnknownName(name, knownPolicies) !== policy.name) continue;
+      const named = exemptedPolicy(name);
+      if (named === policy.name && name !== named && !(policy.controls ?? []).includes(name.slice(named.length + 1))) {
+        report(
+          messageOf(
+            args.name,
+            finding(
+              `declares ${EXEMPT_ANNOTATION}: ${name}, which is not a control of ${policy.name}, so nothing is exempted`,
+              (policy.controls ?? []).length > 0
+                ? `name ${policy.name} or one of ${(policy.controls ?? []).map((c) => `${policy.name}/${c}`).join(", ")}`
+                : `name ${policy.name}, which has no controls to name alone`,
+            ),
+          ),
+        );
+        continue;
+      }
+      if (knownPolicies.includes(named) || policyOwningUnknownName(named, knownPolicies) !== policy.name) continue;
       report(
         messageOf(
           args.name,
@@ -320,7 +365,7 @@ export function withExemptions(
         ),
       );
     }
-    const findings: string[] = [];
+    const findings: { message: string; control?: string }[] = [];
     if (validateResource) {
       const plainArgs: ResourceValidationArgs = {
         ...args,
@@ -329,17 +374,27 @@ export function withExemptions(
         asType: ((resourceClass: never) =>
           args.isType(resourceClass) ? props : undefined) as ResourceValidationArgs["asType"],
       };
-      await validateResource(plainArgs, (subject, f) => findings.push(messageOf(subject, f)));
+      await validateResource(plainArgs, (subject, f) =>
+        findings.push({ message: messageOf(subject, f), control: f.control }),
+      );
     }
-    if (!exemption?.policies.includes(policy.name)) {
-      for (const f of findings) report(f);
-    } else if (exemption.reason) {
-      if (findings.length === 0)
-        reportAtLevel(report, `exempt from ${policy.name} (reason: "${exemption.reason}")`, "advisory");
-      for (const f of findings) reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, f), "advisory");
+    const scope = exemptionScope(exemption, policy.name);
+    const controls = scope.controls.filter((c) => (policy.controls ?? []).includes(c));
+    const label = scope.whole ? policy.name : controls.map((c) => `${policy.name}/${c}`).join(", ");
+    const exempted = (f: { control?: string }) =>
+      scope.whole || (f.control !== undefined && controls.includes(f.control));
+    if (!scope.whole && controls.length === 0) {
+      for (const f of findings) report(f.message);
+    } else if (exemption?.reason) {
+      if (!findings.some(exempted))
+        reportAtLevel(report, `exempt from ${label} (reason: "${exemption.reason}")`, "advisory");
+      for (const f of findings) {
+        if (exempted(f)) reportAtLevel(report, exemptedFinding(label, exemption.reason, f.message), "advisory");
+        else report(f.message);
+      }
     } else {
-      report(messageOf(args.name, exemptionMissingReason(policy.name)));
-      for (const f of findings) report(f);
+      report(messageOf(args.name, exemptionMissingReason(label)));
+      for (const f of findings) report(f.message);
     }
   };
   if (validateStack) {
@@ -365,8 +420,11 @@ export function withExemptions(
         const resource = byUrn.get(urn);
         const exemption = resource && exemptionOf(resource.type, resource.props);
         const text = messageOf(subject, f);
-        if (exemption?.policies.includes(policy.name) && exemption.reason) {
-          reportAtLevel(report, exemptedFinding(policy.name, exemption.reason, text), "advisory", urn);
+        const scope = exemptionScope(exemption, policy.name);
+        const control = scope.whole ? undefined : scope.controls.find((c) => c === f.control);
+        if ((scope.whole || control !== undefined) && exemption?.reason) {
+          const label = control === undefined ? policy.name : `${policy.name}/${control}`;
+          reportAtLevel(report, exemptedFinding(label, exemption.reason, text), "advisory", urn);
         } else if (f.advisory) {
           reportAtLevel(report, text, "advisory", urn);
         } else {

@@ -23,6 +23,7 @@ import {
   podSpecOf,
 } from "../lib/resources";
 import { ALLOWED_VOLUME_SOURCES, CONFINED_PROFILES, SAFE_SYSCTLS, SELINUX_TYPES } from "../lib/pod-security-standards";
+import { HOST_PATHS_CONTROL, NAMESPACE_POD_SECURITY_CONTROL } from "../../components/workload";
 
 const WHAT = "least privilege";
 /** The only capability a container may add back after dropping ALL (binding ports below 1024). */
@@ -87,7 +88,7 @@ export function hostPathProblem(path: unknown, where: string): Finding | undefin
   if (RUNTIME_SOCKET.test(p))
     return finding(`${where} mounts the container runtime socket ${show(path)}, which is root on the host`, fix);
   if (p === "/" || HOST_PATHS.some((h) => p === h || p.startsWith(`${h}/`)))
-    return finding(`${where} bind-mounts the host path ${show(path)}`, fix);
+    return finding(`${where} bind-mounts the host path ${show(path)}`, fix, HOST_PATHS_CONTROL);
   return undefined;
 }
 
@@ -260,6 +261,7 @@ function kubernetesPodProblems(pod: Props, metadata: unknown): Finding[] {
           finding(
             `volume ${name} is a hostPath volume`,
             "use an emptyDir or a PersistentVolumeClaim instead of hostPath",
+            HOST_PATHS_CONTROL,
           ),
         );
       else if (!ALLOWED_VOLUME_SOURCES.has(source)) {
@@ -405,13 +407,41 @@ function kubernetesContainerProblems(pod: Props, container: Props): Finding[] {
   return problems;
 }
 
+const KUBERNETES_NAMESPACE = "kubernetes:core/v1:Namespace";
+const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
+
+/**
+ * A Namespace must enforce Pod Security "restricted": a lower level, or none (the cluster's default,
+ * usually "privileged"), admits pods that break it without any pod being checked here.
+ */
+function namespaceProblems(props: Props): Finding[] {
+  const labels = get(props, "metadata", "labels");
+  const level = get(labels, ENFORCE_LABEL);
+  if (isUnknown(labels) || isUnknown(level)) return [cannotVerify(`metadata.labels.${ENFORCE_LABEL}`, WHAT)];
+  if (level === "restricted") return [];
+  const fix = `label it ${ENFORCE_LABEL}: restricted, or, for a host agent's own namespace, name the exemption containers-least-privilege/${NAMESPACE_POD_SECURITY_CONTROL} with a reason`;
+  return [
+    finding(
+      level === undefined
+        ? `has no ${ENFORCE_LABEL} label, so the cluster's default level admits its pods`
+        : `${ENFORCE_LABEL} is ${show(level)}, which admits pods that Pod Security "restricted" refuses`,
+      fix,
+      NAMESPACE_POD_SECURITY_CONTROL,
+    ),
+  ];
+}
+
 export const containersLeastPrivilege: PolicyDefinition = {
   name: "containers-least-privilege",
+  // A host agent (node_exporter) is exempted from these alone, its pods from host paths and its
+  // namespace from enforcing "restricted"; every other check still holds.
+  controls: [HOST_PATHS_CONTROL, NAMESPACE_POD_SECURITY_CONTROL],
   description:
     "Containers run with least privilege: not privileged, no privilege escalation, capabilities dropped (ALL, at most NET_BIND_SERVICE back), " +
     "no host namespaces, host ports, host paths, devices or runtime sockets, seccomp and AppArmor confined (RuntimeDefault or Localhost on Kubernetes, " +
     "no-new-privileges on Docker), no unmasked /proc and no Windows host processes; on Kubernetes also the restricted volume types, " +
-    'SELinux container types without user or role, safe sysctls only and probes that reach only the pod: Pod Security "restricted" except runAsNonRoot (containers-run-as-non-root).',
+    'SELinux container types without user or role, safe sysctls only and probes that reach only the pod: Pod Security "restricted" except runAsNonRoot (containers-run-as-non-root); ' +
+    'and every Namespace enforces Pod Security "restricted".',
   remediationSteps:
     "Kubernetes: in each container's securityContext set privileged: false, allowPrivilegeEscalation: false, capabilities.drop: [ALL] " +
     "(add back only NET_BIND_SERVICE), and seccompProfile.type: RuntimeDefault on the pod; remove hostNetwork/hostPID/hostIPC, hostPort, hostPath " +
@@ -425,6 +455,10 @@ export const containersLeastPrivilege: PolicyDefinition = {
     const props = args.props;
     if (args.type === DOCKER_CONTAINER) {
       for (const p of dockerProblems(props)) report(`Docker container ${args.name}`, p);
+      return;
+    }
+    if (args.type === KUBERNETES_NAMESPACE) {
+      for (const p of namespaceProblems(props)) report(`Namespace ${args.name}`, p);
       return;
     }
     if (args.type === ECS_TASK_DEFINITION) {

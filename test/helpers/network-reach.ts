@@ -46,6 +46,7 @@ export interface Reach {
 const POD_KINDS: Record<string, (inputs: Obj) => Obj> = {
   "kubernetes:apps/v1:Deployment": (i) => (i.spec as Obj).template as Obj,
   "kubernetes:apps/v1:StatefulSet": (i) => (i.spec as Obj).template as Obj,
+  "kubernetes:apps/v1:DaemonSet": (i) => (i.spec as Obj).template as Obj,
   "kubernetes:batch/v1:Job": (i) => (i.spec as Obj).template as Obj,
   "kubernetes:batch/v1:CronJob": (i) => (((i.spec as Obj).jobTemplate as Obj).spec as Obj).template as Obj,
 };

@@ -18,6 +18,8 @@ import {
 
 type Obj = Record<string, unknown>;
 
+export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
+
 export interface PodUnderTest {
   /** `<type> <name>`, for messages. */
   readonly where: string;
@@ -26,6 +28,8 @@ export interface PodUnderTest {
   readonly spec: Obj;
   /** Jobs and CronJobs run to completion and need no readiness or liveness probe. */
   readonly runsToCompletion: boolean;
+  /** The namespace the pod's controller is created in ("" when unset). */
+  readonly namespace: string;
 }
 
 const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
@@ -60,7 +64,12 @@ export function podsOf(resources: readonly PlannedResource[]): PodUnderTest[] {
     if (!r.custom || !r.type.startsWith("kubernetes:")) continue;
     const template = podTemplateOf(r.type, r.plainInputs);
     if (template)
-      pods.push({ where: `${r.type} ${r.name}`, ...template, runsToCompletion: /:(Job|CronJob)$/.test(r.type) });
+      pods.push({
+        where: `${r.type} ${r.name}`,
+        ...template,
+        runsToCompletion: /:(Job|CronJob)$/.test(r.type),
+        namespace: String(obj(r.plainInputs.metadata).namespace ?? ""),
+      });
   }
   return pods;
 }
@@ -97,6 +106,80 @@ function seLinuxProblems(options: unknown, at: string): string[] {
   if (o.user !== undefined && o.user !== "") problems.push(`${at}.seLinuxOptions.user must not be set`);
   if (o.role !== undefined && o.role !== "") problems.push(`${at}.seLinuxOptions.role must not be set`);
   return problems;
+}
+
+/** Pod Security "baseline": the capabilities a container may add beyond the runtime's defaults. */
+const BASELINE_CAPABILITIES = new Set([
+  "AUDIT_WRITE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "MKNOD",
+  "NET_BIND_SERVICE",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYS_CHROOT",
+]);
+
+/**
+ * Every "baseline" violation of one pod, each naming the field: host namespaces, host paths and
+ * ports, privileged, added capabilities, AppArmor, SELinux, /proc mount, unconfined seccomp,
+ * unsafe sysctls, probe hosts, Windows host processes.
+ */
+export function baselineProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "spec">): string[] {
+  const problems: string[] = [];
+  const spec = pod.spec;
+  const podSc = obj(spec.securityContext);
+  for (const field of ["hostNetwork", "hostPID", "hostIPC"])
+    if (spec[field] === true) problems.push(`spec.${field} must not be true`);
+  if (obj(podSc.windowsOptions).hostProcess === true)
+    problems.push("spec.securityContext.windowsOptions.hostProcess must not be true");
+  problems.push(...seLinuxProblems(podSc.seLinuxOptions, "spec.securityContext"));
+  for (const sysctl of list(podSc.sysctls))
+    if (!SAFE_SYSCTLS.has(String(sysctl.name)))
+      problems.push(`spec.securityContext.sysctls ${JSON.stringify(sysctl.name)} is not a safe sysctl`);
+  for (const volume of list(spec.volumes))
+    if (volume.hostPath !== undefined) problems.push(`spec.volumes[${String(volume.name)}] uses hostPath`);
+  const unconfined = (type: unknown) => type === "Unconfined";
+  if (unconfined(obj(podSc.seccompProfile).type))
+    problems.push("spec.securityContext.seccompProfile.type is Unconfined");
+  if (unconfined(obj(podSc.appArmorProfile).type))
+    problems.push("spec.securityContext.appArmorProfile.type is Unconfined");
+  for (const { kind, container } of containersOf(spec)) {
+    const at = `spec.${kind}[${String(container.name)}]`;
+    const sc = obj(container.securityContext);
+    if (sc.privileged === true) problems.push(`${at}.securityContext.privileged must not be true`);
+    if (obj(sc.windowsOptions).hostProcess === true)
+      problems.push(`${at}.securityContext.windowsOptions.hostProcess must not be true`);
+    for (const port of list(container.ports))
+      if (port.hostPort !== undefined && port.hostPort !== 0)
+        problems.push(`${at}.ports hostPort ${String(port.hostPort)} is not allowed`);
+    problems.push(...seLinuxProblems(sc.seLinuxOptions, `${at}.securityContext`));
+    if (sc.procMount !== undefined && sc.procMount !== "Default")
+      problems.push(`${at}.securityContext.procMount must be Default`);
+    for (const [field, handler] of handlersOf(container))
+      if (handler.host !== undefined && handler.host !== "") problems.push(`${at}.${field}.host must not be set`);
+    if (unconfined(obj(sc.seccompProfile).type))
+      problems.push(`${at}.securityContext.seccompProfile.type is Unconfined`);
+    if (unconfined(obj(sc.appArmorProfile).type))
+      problems.push(`${at}.securityContext.appArmorProfile.type is Unconfined`);
+    const add = Array.isArray(obj(sc.capabilities).add) ? (obj(sc.capabilities).add as unknown[]).map(String) : [];
+    for (const capability of add)
+      if (!BASELINE_CAPABILITIES.has(capability))
+        problems.push(`${at}.securityContext.capabilities.add ${capability} is beyond baseline`);
+  }
+  return problems;
+}
+
+/** The least Pod Security level that admits the pod. */
+export function leastPodSecurityLevel(pod: Pick<PodUnderTest, "metadata" | "spec">): PodSecurityLevel {
+  if (restrictedProblemsOfPod(pod).length === 0) return "restricted";
+  if (baselineProblemsOfPod(pod).length === 0) return "baseline";
+  return "privileged";
 }
 
 /** Every "restricted" violation of one pod, each naming the field. */
@@ -218,9 +301,30 @@ export function hardeningProblemsOfPod(pod: PodUnderTest): string[] {
   return problems;
 }
 
-/** Every "restricted" violation in a planned stack, one line per field, prefixed with the resource. */
+/** The Pod Security level each planned Namespace enforces, by name. */
+export function enforcedLevels(resources: readonly PlannedResource[]): Map<string, string> {
+  const levels = new Map<string, string>();
+  for (const r of resources) {
+    if (r.type !== "kubernetes:core/v1:Namespace") continue;
+    const metadata = obj(r.plainInputs.metadata);
+    levels.set(String(metadata.name), String(obj(metadata.labels)["pod-security.kubernetes.io/enforce"]));
+  }
+  return levels;
+}
+
+/**
+ * Every violation in a planned stack of the level its pod's namespace enforces, one line per field,
+ * prefixed with the resource: "restricted" unless the plan creates the namespace with another
+ * level. A pod in a "privileged" namespace is judged by `leastPodSecurityLevel` in its own test.
+ */
 export function podSecurityProblems(resources: readonly PlannedResource[]): string[] {
-  return podsOf(resources).flatMap((pod) => restrictedProblemsOfPod(pod).map((p) => `${pod.where}: ${p}`));
+  const levels = enforcedLevels(resources);
+  return podsOf(resources).flatMap((pod) => {
+    const level = levels.get(pod.namespace) ?? "restricted";
+    const problems =
+      level === "privileged" ? [] : level === "baseline" ? baselineProblemsOfPod(pod) : restrictedProblemsOfPod(pod);
+    return problems.map((p) => `${pod.where}: ${p}`);
+  });
 }
 
 /** Every northstack hardening gap in a planned stack, one line per field, prefixed with the resource. */

@@ -34,14 +34,14 @@ const isHostAgentExemption = (v: { policy: string; enforcementLevel: string; urn
 const evaluate = async (resources: PlannedResource[], stack = "dev") =>
   (await evaluateAll(resources, stack)).filter((v) => !isHostAgentExemption(v));
 
-/** node_exporter's named exemption: each of its three host paths reported as advisory, with the reason. */
+/** node_exporter's named exemption of the host-paths control: each of its three host paths reported as advisory, with the reason. */
 const NODE_EXPORTER_EXEMPTION = ["/proc", "/sys", "/"].map((hostPath) => ({
   policy: "containers-least-privilege",
   enforcementLevel: "advisory",
   urn: expect.stringMatching(/::monitoring-node-exporter$/),
   message: expect.stringMatching(
     new RegExp(
-      `^exempt from containers-least-privilege \\(reason: "node_exporter .*bind-mounts the host path "${hostPath}"`,
+      `^exempt from containers-least-privilege/host-paths \\(reason: "node_exporter .*bind-mounts the host path "${hostPath}"`,
     ),
   ),
 }));

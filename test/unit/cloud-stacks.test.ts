@@ -14,7 +14,14 @@ import { parseConfig } from "../../components/config";
 import { evaluatePlan } from "../../scripts/lib/plan-policies";
 import { validateCloudConfig } from "../../stacks/cloud";
 import { kubernetesSchemaProblems } from "../helpers/k8s-schema";
-import { northstackHardeningProblems, podSecurityProblems } from "../helpers/pod-security";
+import {
+  baselineProblemsOfPod,
+  enforcedLevels,
+  leastPodSecurityLevel,
+  northstackHardeningProblems,
+  podSecurityProblems,
+  podsOf,
+} from "../helpers/pod-security";
 import { sharedPlan } from "../helpers/shared-plan";
 
 type Obj = Record<string, unknown>;
@@ -111,8 +118,15 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
     expect(kubernetesSchemaProblems(get().resources)).toEqual([]);
   });
 
-  test("every pod meets Pod Security 'restricted'; the only hardening gaps are the documented writable roots and the API readers' tokens", () => {
+  test("every pod meets the Pod Security level its namespace enforces; the only hardening gaps are the documented writable roots and the API readers' tokens", () => {
     expect(podSecurityProblems(get().resources)).toEqual([]);
+    // Every pod runs in the "restricted" stack namespace but node_exporter (not on GKE Autopilot).
+    const levels = enforcedLevels(get().resources);
+    expect(levels.get(`northstack-${stack}`)).toBe("restricted");
+    const elsewhere = podsOf(get().resources).filter((pod) => pod.namespace !== `northstack-${stack}`);
+    expect(elsewhere.map((pod) => pod.where)).toEqual(
+      cloud === "aws" ? ["kubernetes:apps/v1:DaemonSet monitoring-node-exporter"] : [],
+    );
     // Realtime (Elixir release config) and Studio (Next.js cache) write under their app directories;
     // the log shipper, kube-state-metrics and Prometheus read the API with their own tokens.
     const problems = northstackHardeningProblems(get().resources);
@@ -125,12 +139,33 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
       );
   });
 
+  test("node_exporter's namespace enforces the least Pod Security level that admits it, 'privileged', because of its read-only host paths alone", () => {
+    const exporter = podsOf(get().resources).find((pod) => pod.where.endsWith(" monitoring-node-exporter"));
+    if (cloud === "gcp") {
+      expect(exporter).toBeUndefined();
+      return;
+    }
+    expect(exporter!.namespace).toBe(`northstack-${stack}-node-metrics`);
+    expect(enforcedLevels(get().resources).get(exporter!.namespace)).toBe(leastPodSecurityLevel(exporter!));
+    expect(leastPodSecurityLevel(exporter!)).toBe("privileged");
+    expect(baselineProblemsOfPod(exporter!)).toEqual([
+      "spec.volumes[host-0] uses hostPath",
+      "spec.volumes[host-1] uses hostPath",
+      "spec.volumes[host-2] uses hostPath",
+    ]);
+    // Nothing else: without the host paths "restricted" would admit it, and it meets northstack's hardening.
+    const withoutHostPaths = { ...exporter!, spec: { ...exporter!.spec, volumes: [] } };
+    expect(leastPodSecurityLevel(withoutHostPaths)).toBe("restricted");
+    expect(northstackHardeningProblems(get().resources).filter((p) => p.includes("node-exporter"))).toEqual([]);
+  });
+
   test("only the API readers mount an API token, each of its own ServiceAccount, granted exactly the kinds and verbs it reads", () => {
     const namespace = `northstack-${stack}`;
     const podSpecOf = (c: PlannedResource) => ((c.inputs.spec as Obj).template as Obj).spec as Obj;
     const controllers = [
       ...ofType(get(), "kubernetes:apps/v1:Deployment"),
       ...ofType(get(), "kubernetes:apps/v1:StatefulSet"),
+      ...ofType(get(), "kubernetes:apps/v1:DaemonSet"),
       ...ofType(get(), "kubernetes:batch/v1:Job"),
     ];
     expect(controllers.length).toBeGreaterThan(10);
@@ -165,6 +200,16 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
           { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
         ],
       },
+      // Prometheus lists node_exporter's pods in their namespace alone, to label each with its node.
+      ...(cloud === "aws"
+        ? [
+            {
+              name: "monitoring-prometheus",
+              namespace: `${namespace}-node-metrics`,
+              rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] }],
+            },
+          ]
+        : []),
     ]);
     const clusterRoles = ofType(get(), "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").map((r) => ({
       name: (r.inputs.metadata as Obj).name,
@@ -205,6 +250,10 @@ describe.each(combos)("%s on %s", (stack, cloud) => {
         account("monitoring-kube-state-metrics"),
       ],
       [{ apiGroup: rbac, kind: "Role", name: "monitoring-log-shipper" }, account("monitoring-log-shipper")],
+      // In node_exporter's namespace, to find its pods (AWS; GKE Autopilot runs none).
+      ...(cloud === "aws"
+        ? [[{ apiGroup: rbac, kind: "Role", name: "monitoring-prometheus" }, account("monitoring-prometheus")]]
+        : []),
     ]);
   });
 

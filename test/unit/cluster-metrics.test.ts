@@ -8,18 +8,31 @@ import * as YAML from "yaml";
 import {
   KUBELET_SCRAPE_API_RULES,
   KUBERNETES_COLLECTORS,
+  NODE_EXPORTER_NETNS_COLLECTORS,
+  NODE_METRICS_NAMESPACE,
   kubeStateMetricsSpec,
   kubeletScrapeJobs,
   nodeExporterSpec,
 } from "../../components/cluster-metrics";
+import { dashboardQueries } from "../../components/dashboards";
+import { controllerManifest } from "../../components/runtime/kubernetes/controllers";
+import { namespaceManifest, workloadMeta } from "../../components/runtime/kubernetes/manifest";
+import {
+  calleeEgressPolicy,
+  defaultDenyPolicy,
+  scraperEgressPolicy,
+  workloadNetworkPolicy,
+} from "../../components/runtime/kubernetes/network-policy";
+import { POD_DISCOVERY_RULES } from "../../components/runtime/kubernetes/runtime";
+import { validateObject } from "../helpers/k8s-schema";
 import { IMAGES } from "../../components/images";
 import { MONITORING_PORTS, renderAlertRules, renderPrometheusConfig } from "../../components/monitoring-config";
 import { prometheusSpec } from "../../components/monitoring-specs";
 import { validateForDocker } from "../../components/runtime/docker";
 import { apiAccessManifests } from "../../components/runtime/kubernetes/config-objects";
 import { podSpecFor, validateForKubernetes } from "../../components/runtime/kubernetes/pod";
-import { validateWorkload } from "../../components/workload";
-import { restrictedProblemsOfPod } from "../helpers/pod-security";
+import { podSecurityLevelOf, validateWorkload } from "../../components/workload";
+import { leastPodSecurityLevel, restrictedProblemsOfPod } from "../helpers/pod-security";
 
 const NAMESPACE = "northstack-prod";
 const ksm = kubeStateMetricsSpec("monitoring-kube-state-metrics", NAMESPACE, "monitoring-prometheus");
@@ -161,9 +174,11 @@ test("an alert is rendered only where every collector its metrics come from runs
   expect(none.map((r) => r.alert)).toEqual(expect.arrayContaining(["TargetDown", "PostgresDown", "Watchdog"]));
 });
 
-test("node_exporter runs as nobody on a read-only root, its host paths named with a reason, and Kubernetes refuses host paths", () => {
+test("node_exporter runs as nobody on a read-only root, its host paths named with a reason, one pod per node in its own namespace", () => {
   const exporter = nodeExporterSpec("monitoring-node-exporter", "monitoring-prometheus");
   expect(() => validateWorkload(exporter)).not.toThrow();
+  expect(exporter.kind).toBe("daemon");
+  expect(exporter.ownNamespace).toBe(NODE_METRICS_NAMESPACE);
   expect(exporter.user).toEqual({ uid: 65534, gid: 65534 });
   expect(exporter.addCapabilities ?? []).toEqual([]);
   expect(exporter.readOnlyRootFilesystem ?? true).toBe(true);
@@ -171,13 +186,283 @@ test("node_exporter runs as nobody on a read-only root, its host paths named wit
   expect(exporter.args).toEqual(
     expect.arrayContaining(["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root"]),
   );
-  expect(() => validateForKubernetes(exporter, "loadbalancer")).toThrow(
-    /hostPaths is not supported; the namespace enforces Pod Security "restricted"/,
+  // Kubernetes admits host paths only in a namespace of the workload's own.
+  expect(() => validateForKubernetes(exporter, "loadbalancer")).not.toThrow();
+  expect(() => validateForKubernetes({ ...exporter, ownNamespace: undefined }, "loadbalancer")).toThrow(
+    /hostPaths needs ownNamespace; the stack's namespace enforces Pod Security "restricted"/,
   );
+  expect(() => validateForDocker(exporter)).not.toThrow();
   expect(() =>
     validateWorkload({ ...exporter, hostPaths: { mounts: exporter.hostPaths!.mounts, reason: " " } }),
   ).toThrow(/hostPaths.reason is empty/);
   expect(() =>
     validateWorkload({ ...exporter, hostPaths: { mounts: [{ hostPath: "proc", mountPath: "/p" }], reason: "r" } }),
   ).toThrow(/host path "proc" -> "\/p": both must be absolute/);
+  expect(() => validateWorkload({ ...exporter, replicas: 2, autoscale: { min: 1, max: 2 } })).toThrow(
+    /replicas 2 is not allowed on a daemon; .*autoscale is not allowed on a daemon/,
+  );
+});
+
+test("node_exporter turns off every collector that would read the pod's network namespace as the host's", () => {
+  const exporter = nodeExporterSpec("monitoring-node-exporter", "monitoring-prometheus");
+  const off = exporter
+    .args!.filter((a) => a.startsWith("--no-collector."))
+    .map((a) => a.slice("--no-collector.".length));
+  expect(off).toEqual([...NODE_EXPORTER_NETNS_COLLECTORS]);
+  // The collectors the node alerts and the System dashboard read stay on.
+  for (const kept of ["meminfo", "filesystem", "cpu"]) expect(off).not.toContain(kept);
+  // No alert or panel reads what is turned off.
+  const read = [...alertNames().map((r) => r.expr), ...dashboardQueries({ stack: "prod" }).map((q) => q.expr)].join(
+    "\n",
+  );
+  for (const metric of [
+    "node_network_",
+    "node_netstat_",
+    "node_sockstat_",
+    "node_arp_",
+    "node_nf_conntrack_",
+    "node_softnet_",
+    "node_nfs",
+  ])
+    expect(read).not.toContain(metric);
+});
+
+test("node_exporter's DaemonSet lands on every node, shares no host namespace, mounts the host read-only and meets everything 'restricted' asks but host paths", () => {
+  const exporter = nodeExporterSpec("monitoring-node-exporter", "monitoring-prometheus");
+  const namespace = `${NAMESPACE}-${NODE_METRICS_NAMESPACE}`;
+  const meta = workloadMeta(exporter, "prod", namespace);
+  const controller = controllerManifest(exporter, meta, {}, {});
+  expect(controller.kind).toBe("DaemonSet");
+  const manifest = controller.manifest as unknown as {
+    metadata: Record<string, unknown>;
+    spec: Record<string, unknown>;
+  };
+  const template = manifest.spec.template as {
+    metadata: { annotations: Record<string, string> };
+    spec: Record<string, unknown>;
+  };
+  const pod = template.spec as Record<string, unknown> & {
+    containers: { securityContext: Record<string, unknown>; volumeMounts: Record<string, unknown>[] }[];
+    volumes: Record<string, unknown>[];
+  };
+  expect(pod.tolerations).toEqual([{ operator: "Exists" }]);
+  expect(pod.hostNetwork).toBeUndefined();
+  expect(pod.hostPID).toBeUndefined();
+  expect(pod.hostIPC).toBeUndefined();
+  expect(pod.automountServiceAccountToken).toBe(false);
+  expect(pod.containers[0].securityContext).toMatchObject({
+    runAsNonRoot: true,
+    runAsUser: 65534,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ["ALL"], add: [] },
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  expect(pod.volumes).toEqual([
+    { name: "host-0", hostPath: { path: "/proc", type: "Directory" } },
+    { name: "host-1", hostPath: { path: "/sys", type: "Directory" } },
+    { name: "host-2", hostPath: { path: "/", type: "Directory" } },
+  ]);
+  for (const mount of pod.containers[0].volumeMounts) expect(mount.readOnly).toBe(true);
+  // The named exemption is on the DaemonSet and its pods.
+  for (const annotations of [manifest.metadata.annotations as Record<string, string>, template.metadata.annotations])
+    expect(annotations).toMatchObject({
+      "northstack.io/policy-exempt": "containers-least-privilege/host-paths",
+      "northstack.io/policy-exempt-reason": exporter.hostPaths!.reason,
+    });
+  // Only the host paths keep the pod from "restricted", and they keep it from "baseline" too.
+  const problems = restrictedProblemsOfPod({ metadata: template.metadata, spec: pod });
+  expect(problems).toEqual([
+    "spec.volumes[host-0] uses hostPath, which is not allowed",
+    "spec.volumes[host-1] uses hostPath, which is not allowed",
+    "spec.volumes[host-2] uses hostPath, which is not allowed",
+  ]);
+  expect(leastPodSecurityLevel({ metadata: template.metadata, spec: pod })).toBe("privileged");
+  expect(podSecurityLevelOf(exporter)).toBe("privileged");
+  expect(podSecurityLevelOf(ksm)).toBe("restricted");
+  expect(leastPodSecurityLevel({ metadata: {}, spec: podSpecFor(ksm, {}) as unknown as Record<string, unknown> })).toBe(
+    "restricted",
+  );
+  // Its namespace, default-deny policy, DaemonSet and NetworkPolicy pass the Kubernetes OpenAPI schema.
+  const objects: [string, Record<string, unknown>][] = [
+    [
+      "kubernetes:core/v1:Namespace",
+      namespaceManifest(namespace, { "northstack.io/stack": "prod" }, podSecurityLevelOf(exporter), {
+        "northstack.io/policy-exempt": "containers-least-privilege",
+        "northstack.io/policy-exempt-reason": "r",
+      }) as unknown as Record<string, unknown>,
+    ],
+    [
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+      defaultDenyPolicy(namespace, {}) as unknown as Record<string, unknown>,
+    ],
+    ["kubernetes:apps/v1:DaemonSet", manifest as unknown as Record<string, unknown>],
+    [
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+      workloadNetworkPolicy(exporter, meta, {
+        namespace: NAMESPACE,
+        monitoringNamespace: NAMESPACE,
+      }) as unknown as Record<string, unknown>,
+    ],
+  ];
+  // The provider adds apiVersion and kind from the resource type, as the plan does.
+  const typed = (type: string, object: Record<string, unknown>) => {
+    const [, group, version, kind] = /^kubernetes:([^/]+)\/([^:]+):(\w+)$/.exec(type)!;
+    return { apiVersion: group === "core" ? version : `${group}/${version}`, kind, ...object };
+  };
+  for (const [type, object] of objects)
+    expect({ type, problems: validateObject(type, typed(type, object)) }).toEqual({ type, problems: [] });
+  // The schema check is real: a toleration with an operator Kubernetes does not know fails.
+  const broken = {
+    ...manifest,
+    spec: { ...manifest.spec, template: { ...template, spec: { ...pod, tolerations: [{ operator: 7 }] } } },
+  };
+  expect(validateObject("kubernetes:apps/v1:DaemonSet", typed("kubernetes:apps/v1:DaemonSet", broken))).not.toEqual([]);
+});
+
+test("node_exporter's namespace admits Prometheus from the stack's namespace on 9100 alone, and Prometheus's egress names that namespace", () => {
+  const exporter = nodeExporterSpec("monitoring-node-exporter", "monitoring-prometheus");
+  const namespace = `${NAMESPACE}-${NODE_METRICS_NAMESPACE}`;
+  const rules = { namespace: NAMESPACE, monitoringNamespace: NAMESPACE };
+  const own = workloadMeta(exporter, "prod", namespace);
+  const policy = workloadNetworkPolicy(exporter, own, rules);
+  expect(policy.metadata.namespace).toBe(namespace);
+  expect(policy.spec.egress).toEqual([]);
+  const stackNamespace = { matchLabels: { "kubernetes.io/metadata.name": NAMESPACE } };
+  expect(policy.spec.ingress).toEqual([
+    {
+      from: [
+        {
+          namespaceSelector: stackNamespace,
+          podSelector: {
+            matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["monitoring-prometheus"] }],
+          },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: MONITORING_PORTS.nodeExporter }],
+    },
+    {
+      from: [
+        {
+          namespaceSelector: stackNamespace,
+          podSelector: { matchLabels: { "northstack.io/role": "metrics-scraper" } },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: MONITORING_PORTS.nodeExporter }],
+    },
+  ]);
+  const callerMeta = { ...own, namespace: NAMESPACE };
+  const peer = {
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+    podSelector: { matchLabels: { "app.kubernetes.io/name": exporter.name } },
+  };
+  for (const egress of [
+    calleeEgressPolicy(exporter, callerMeta, NAMESPACE),
+    scraperEgressPolicy(exporter, callerMeta, rules),
+  ]) {
+    expect(egress?.metadata.namespace).toBe(NAMESPACE);
+    expect(egress?.spec.egress).toEqual([
+      { to: [peer], ports: [{ protocol: "TCP", port: MONITORING_PORTS.nodeExporter }] },
+    ]);
+  }
+  expect(() => calleeEgressPolicy(exporter, callerMeta)).toThrow(
+    /runs in its own namespace; name the runtime's namespace/,
+  );
+});
+
+test("Prometheus finds node_exporter's pods through the API, in that namespace alone, each labelled with its node", () => {
+  const config = YAML.parse(
+    renderPrometheusConfig({
+      stack: "prod",
+      jobs: [
+        {
+          job: "node-exporter",
+          pods: {
+            namespace: `${NAMESPACE}-node-metrics`,
+            selector: { "app.kubernetes.io/name": "monitoring-node-exporter" },
+            port: MONITORING_PORTS.nodeExporter,
+          },
+          labels: { workload: "monitoring-node-exporter" },
+        },
+      ],
+      alertmanager: "alertmanager:9093",
+    }),
+  );
+  expect(config.scrape_configs[1]).toEqual({
+    job_name: "node-exporter",
+    metrics_path: "/metrics",
+    kubernetes_sd_configs: [
+      {
+        role: "pod",
+        namespaces: { names: [`${NAMESPACE}-node-metrics`] },
+        selectors: [{ role: "pod", label: "app.kubernetes.io/name=monitoring-node-exporter" }],
+      },
+    ],
+    relabel_configs: [
+      { source_labels: ["__meta_kubernetes_pod_container_port_number"], regex: "9100", action: "keep" },
+      { source_labels: ["__meta_kubernetes_pod_node_name"], target_label: "instance" },
+      { source_labels: ["__meta_kubernetes_pod_node_name"], target_label: "node" },
+      { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+      { target_label: "workload", replacement: "monitoring-node-exporter" },
+    ],
+  });
+  // What Prometheus is granted for it: list and watch pods in that namespace, a Role there bound to its account.
+  const prometheus = prometheusSpec("monitoring", "global: {}\n", {}, {}, { kubelets: true });
+  const withPods = {
+    ...prometheus,
+    kubernetesApi: {
+      ...prometheus.kubernetesApi!,
+      namespaceRules: [
+        {
+          namespace: `${NAMESPACE}-node-metrics`,
+          rules: [...POD_DISCOVERY_RULES].map((r) => ({ ...r })),
+          reason: "find the pods",
+        },
+      ],
+    },
+  };
+  expect(() => validateWorkload(withPods)).not.toThrow();
+  const access = apiAccessManifests(withPods, { namespace: NAMESPACE, labels: {} }, NAMESPACE)!;
+  expect(access.namespaceRoles).toEqual([
+    {
+      namespace: `${NAMESPACE}-node-metrics`,
+      role: {
+        metadata: {
+          name: "monitoring-prometheus",
+          namespace: `${NAMESPACE}-node-metrics`,
+          labels: {},
+          annotations: { "northstack.io/api-access-reason": "find the pods" },
+        },
+        rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] }],
+      },
+      binding: {
+        metadata: { name: "monitoring-prometheus", namespace: `${NAMESPACE}-node-metrics`, labels: {} },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "monitoring-prometheus" },
+        subjects: [{ kind: "ServiceAccount", name: "monitoring-prometheus", namespace: NAMESPACE }],
+      },
+    },
+  ]);
+  // Reading only there: a write verb is refused.
+  expect(() =>
+    validateWorkload({
+      ...withPods,
+      kubernetesApi: {
+        ...withPods.kubernetesApi,
+        namespaceRules: [
+          { namespace: "x", rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["delete"] }], reason: "r" },
+        ],
+      },
+    }),
+  ).toThrow(/namespaceRules\[0\].rules\[0\]: verb "delete" is not allowed/);
+});
+
+test("on Kubernetes node_exporter's collector renders the node alerts beside the cluster's", () => {
+  const withNodes = alertNames({ collectors: [...KUBERNETES_COLLECTORS, "node-exporter"] });
+  const without = alertNames({ collectors: KUBERNETES_COLLECTORS });
+  expect(withNodes.length - without.length).toBe(2);
+  expect(withNodes.map((r) => r.alert).filter((a) => !without.some((w) => w.alert === a))).toEqual([
+    "NodeMemoryLow",
+    "NodeFilesystemAlmostFull",
+  ]);
 });

@@ -641,6 +641,20 @@ const rows: Record<string, Row> = {
     value: "[secret]",
     allowed: "managed backups go to the stack's backup bucket",
   },
+  "prod gcp: node metrics on GKE Autopilot": {
+    stack: "prod",
+    raw: { ...prodGcp, nodeMetrics: "true" },
+    blamed: ["northstack:nodeMetrics"],
+    value: '"true"',
+    allowed: "refuses the host paths node_exporter reads. Set it to auto or false",
+  },
+  "staging: node metrics as yes": {
+    stack: "staging",
+    raw: { ...staging, nodeMetrics: "yes" },
+    blamed: ["northstack:nodeMetrics"],
+    value: '"yes"',
+    allowed: "auto, true, false",
+  },
   "prod gcp: cluster in capitals": {
     stack: "prod",
     raw: { ...prodGcp, cluster: "EXISTING" },

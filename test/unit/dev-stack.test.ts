@@ -283,7 +283,7 @@ test("node_exporter reads the host's /proc, /sys and root read-only, as nobody, 
   expect(exporter.inputs.networkMode).toBeUndefined();
   expect(exporter.inputs.pidMode).toBeUndefined();
   const labels = labelsOf(exporter);
-  expect(labels["northstack.io/policy-exempt"]).toBe("containers-least-privilege");
+  expect(labels["northstack.io/policy-exempt"]).toBe("containers-least-privilege/host-paths");
   expect(labels["northstack.io/policy-exempt-reason"]).toMatch(/host's memory and filesystems/);
   // No other container carries an exemption or a host path, but cAdvisor (below).
   for (const c of containers().filter((c) => !["monitoring-node-exporter", "monitoring-cadvisor"].includes(c.name))) {

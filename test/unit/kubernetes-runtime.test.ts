@@ -7,7 +7,8 @@ import {
   contentDigest,
   validateKubernetesRuntimeArgs,
 } from "../../components/runtime/kubernetes";
-import { DeployedWorkload } from "../../components/runtime/types";
+import { NODE_METRICS_NAMESPACE, nodeExporterSpec } from "../../components/cluster-metrics";
+import { DeployedWorkload, ScrapeDiscovery } from "../../components/runtime/types";
 import { MIGRATIONS_LABEL, WorkloadSpec } from "../../components/workload";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
 import { kubernetesSchemaProblems } from "../helpers/k8s-schema";
@@ -128,6 +129,7 @@ const spec = (r: PlannedResource) => r.inputs.spec as any;
 const podOf = (r: PlannedResource) => spec(r).template as any;
 const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((res) => o.apply(res));
 const outputs: Record<string, string | undefined> = {};
+const discoveries: Record<string, ScrapeDiscovery> = {};
 
 beforeAll(async () => {
   result = await runUnderMocks({
@@ -192,7 +194,40 @@ beforeAll(async () => {
       );
       viaIngress.deploy({ ...migrate, name: "migrate-same" }, otherHolder);
 
+      // node_exporter, a daemon with host paths, placed in a namespace of its own by a runtime of its own.
+      const daemons = new KubernetesRuntime("k8s-daemon", {
+        stack: "staging",
+        provider,
+        namespace: "northstack-daemon",
+        monitoringNamespace: "northstack-daemon",
+      });
+      const exporter = nodeExporterSpec("node-exporter", "scraper");
+      deployed["node-exporter"] = daemons.deploy(exporter, new Holder("daemon-holder"));
+      discoveries.nodeExporter = daemons.scrapeDiscovery("node-exporter");
+
       const attempts: Record<string, () => unknown> = {
+        hostPathsInStackNamespace: () =>
+          daemons.deploy({ ...exporter, name: "exporter-here", ownNamespace: undefined }, holder),
+        ownNamespaceTaken: () => daemons.deploy({ ...exporter, name: "exporter-again" }, holder),
+        rulesInForeignNamespace: () =>
+          daemons.deploy(
+            {
+              ...api,
+              name: "peeker",
+              serviceAccount: { name: "peeker" },
+              kubernetesApi: {
+                namespaceRules: [
+                  {
+                    namespace: "kube-system",
+                    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list"] }],
+                    reason: "look around",
+                  },
+                ],
+                reason: "look around",
+              },
+            },
+            holder,
+          ),
         duplicate: () => runtime.deploy(api, holder),
         root: () => runtime.deploy({ ...api, name: "rooty", user: { uid: 0, gid: 0 } }, holder),
         portName: () =>
@@ -637,6 +672,64 @@ test("per-workload NetworkPolicies: allowFrom, Prometheus on the metrics port, p
     },
   ]);
   expect(kongIngressPolicy.egress).toEqual([]);
+});
+
+test("a daemon with host paths runs as a DaemonSet in its own default-deny namespace at 'privileged', which names its exemption", () => {
+  const ownNamespace = `northstack-daemon-${NODE_METRICS_NAMESPACE}`;
+  const namespace = result.resources.find(
+    (r) => r.type === "kubernetes:core/v1:Namespace" && metadataOf(r).name === ownNamespace,
+  )!;
+  expect(metadataOf(namespace).labels).toMatchObject({
+    "pod-security.kubernetes.io/enforce": "privileged",
+    "pod-security.kubernetes.io/audit": "privileged",
+    "pod-security.kubernetes.io/warn": "privileged",
+  });
+  expect(metadataOf(namespace).annotations).toEqual({
+    "northstack.io/policy-exempt": "containers-least-privilege/namespace-pod-security",
+    "northstack.io/policy-exempt-reason": expect.stringMatching(
+      /^Pod Security "privileged", the least .*node_exporter reports/,
+    ),
+  });
+  // The stack's own namespace stays restricted.
+  const stackNamespace = result.resources.find(
+    (r) => r.type === "kubernetes:core/v1:Namespace" && metadataOf(r).name === "northstack-daemon",
+  )!;
+  expect(metadataOf(stackNamespace).labels!["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+  expect(spec(named("NetworkPolicy", "node-exporter-default-deny", ownNamespace))).toEqual({
+    podSelector: {},
+    policyTypes: ["Ingress", "Egress"],
+  });
+  const daemonSet = named("DaemonSet", "node-exporter", ownNamespace);
+  expect(spec(daemonSet).template.spec.tolerations).toEqual([{ operator: "Exists" }]);
+  expect(ofType("Deployment", ownNamespace)).toEqual([]);
+  // Scraped per pod through the API, so no headless metrics Service.
+  expect(ofType("Service", ownNamespace).map((r) => metadataOf(r).name)).toEqual(["node-exporter"]);
+  expect(discoveries.nodeExporter).toEqual({
+    kind: "pods",
+    namespace: ownNamespace,
+    selector: { "app.kubernetes.io/name": "node-exporter" },
+    port: 9100,
+    path: "/metrics",
+    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] }],
+  });
+  // Callers' and scrapers' egress stays in the runtime's namespace.
+  for (const name of ["egress-to-node-exporter", "scrape-node-exporter"])
+    expect(ofType("NetworkPolicy", "northstack-daemon").map((r) => metadataOf(r).name)).toContain(name);
+});
+
+test("host paths outside a namespace of their own, a taken namespace, and API rules in a namespace the runtime did not create are refused", () => {
+  expect(errors.hostPathsInStackNamespace).toMatch(
+    /hostPaths needs ownNamespace; the stack's namespace enforces Pod Security "restricted"/,
+  );
+  expect(errors.ownNamespaceTaken).toMatch(
+    /ownNamespace "node-metrics" gives "northstack-daemon-node-metrics", which is already another workload's/,
+  );
+  expect(errors.rulesInForeignNamespace).toMatch(
+    /kubernetesApi.namespaceRules names "kube-system", which this runtime did not create/,
+  );
+  const names = result.resources.map((r) => r.name);
+  for (const bad of ["exporter-here", "exporter-again", "peeker"])
+    expect(names.filter((n) => n.startsWith(bad))).toEqual([]);
 });
 
 test("bad workloads and runtime arguments fail before any resource, naming the value", () => {

@@ -116,11 +116,18 @@ test("a runtime refuses to say how to scrape a workload it has not deployed, or 
   expect(() => scrapedSpec({ name: "x" }, deployed, "prod")).toThrow('workload "x" declares no metrics endpoint');
 });
 
-test("a job lists its replicas by name or by DNS, never neither or both", () => {
+test("a job lists its replicas by name, by DNS or by pod, never none or several", () => {
   const bad = (job: Parameters<typeof renderPrometheusConfig>[0]["jobs"][number]) => () =>
     renderPrometheusConfig({ stack: "x", jobs: [job], alertmanager: "am:9093" });
+  const pods = { namespace: "ns", selector: { "app.kubernetes.io/name": "a" }, port: 1 };
   expect(bad({ job: "a" })).toThrow('scrape job "a" has no targets');
-  expect(bad({ job: "a", targets: ["a:1"], dns: { names: ["a"], port: 1 } })).toThrow("has both targets and dns names");
+  expect(bad({ job: "a", targets: ["a:1"], dns: { names: ["a"], port: 1 } })).toThrow(
+    "has more than one of targets, dns names and pods",
+  );
+  expect(bad({ job: "a", dns: { names: ["a"], port: 1 }, pods })).toThrow(
+    "has more than one of targets, dns names and pods",
+  );
+  expect(bad({ job: "a", pods: { ...pods, selector: {} } })).toThrow("pods.selector is empty");
   expect(bad({ job: "a", targets: ["a:1", "a:1"] })).toThrow("lists a target twice");
   expect(bad({ job: "prometheus", targets: ["a:1"] })).toThrow('scrape job "prometheus" is listed twice');
 });

@@ -9,14 +9,21 @@ import { sharedPlan } from "../helpers/shared-plan";
 
 type Cloud = "aws" | "gcp";
 const NAMESPACE = "northstack-prod";
+/** node_exporter's own namespace: on AWS, not on GKE Autopilot (northstack:nodeMetrics auto). */
+const NODE_METRICS = `${NAMESPACE}-node-metrics`;
+const NODE_EXPORTER = `ns:${NODE_METRICS}/app.kubernetes.io/name=monitoring-node-exporter:9100`;
 
 const plan = (cloud: Cloud, set: Record<string, string> = {}): Promise<StackPlan> =>
   sharedPlan("prod", { "northstack:cloud": cloud, ...set });
 
 const reach = new Map<Cloud, Record<string, Reach>>();
+const nodeMetricsReach = new Map<Cloud, Record<string, Reach>>();
 beforeAll(async () => {
-  for (const cloud of ["aws", "gcp"] as const)
-    reach.set(cloud, reachByWorkload((await plan(cloud)).resources, NAMESPACE));
+  for (const cloud of ["aws", "gcp"] as const) {
+    const { resources } = await plan(cloud);
+    reach.set(cloud, reachByWorkload(resources, NAMESPACE));
+    nodeMetricsReach.set(cloud, reachByWorkload(resources, NODE_METRICS));
+  }
 });
 
 /** Where each cloud's managed data services listen, and Redis's port there (Memorystore with TLS: 6378). */
@@ -188,9 +195,32 @@ describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
     "%s: egress only to the pods it calls, its data services' subnets and ports, and DNS",
     (workload) => {
       const { calls, needs } = expected[workload];
-      expect(get()[workload].egress).toEqual([...calls, ...externalEgress(cloud, needs), ...DNS[cloud]].sort());
+      // Prometheus also scrapes node_exporter in its own namespace, where it runs (AWS).
+      const nodeExporter = workload === "monitoring-prometheus" && cloud === "aws" ? [NODE_EXPORTER] : [];
+      expect(get()[workload].egress).toEqual(
+        [...calls, ...nodeExporter, ...externalEgress(cloud, needs), ...DNS[cloud]].sort(),
+      );
     },
   );
+
+  test("node_exporter's namespace holds node_exporter alone, reached only by Prometheus on 9100, and reaching nothing", () => {
+    const nodeMetrics = nodeMetricsReach.get(cloud)!;
+    if (cloud === "gcp") {
+      expect(nodeMetrics).toEqual({});
+      return;
+    }
+    expect(nodeMetrics).toEqual({
+      "monitoring-node-exporter": {
+        ingress: [
+          `ns:${NAMESPACE}/app.kubernetes.io/name In monitoring-prometheus:9100`,
+          `ns:${NAMESPACE}/northstack.io/role=metrics-scraper:9100`,
+        ],
+        egress: [],
+        policies: ["default-deny", "monitoring-node-exporter"],
+        reasons: [],
+      },
+    });
+  });
 
   test("the public destinations, and only they, name their reason on the workload's policy", () => {
     const objectStore = cloud === "aws" ? "S3" : "GCS";

@@ -36,13 +36,19 @@ export interface RoleBindingManifest {
 }
 /**
  * A workload's RBAC: a Role and RoleBinding for its namespaced rules, a ClusterRole and
- * ClusterRoleBinding for its cluster rules; each pair only when it has such rules.
+ * ClusterRoleBinding for its cluster rules; each pair only when it has such rules; and a Role and
+ * RoleBinding in each other namespace it has rules in.
  */
 export interface ApiAccessManifests {
   readonly role?: RoleManifest;
   readonly binding?: RoleBindingManifest;
   readonly clusterRole?: RoleManifest;
   readonly clusterBinding?: RoleBindingManifest;
+  readonly namespaceRoles?: {
+    readonly namespace: string;
+    readonly role: RoleManifest;
+    readonly binding: RoleBindingManifest;
+  }[];
 }
 
 /** Annotation on a workload's Role saying why it reads the Kubernetes API. */
@@ -129,7 +135,8 @@ export function serviceAccountManifest(
  * The RBAC granting exactly the spec's `kubernetesApi`: its `rules` as a namespaced Role named after
  * the workload, its `clusterRules` as a ClusterRole named `<namespace>-<workload>` (cluster-scoped
  * names must not collide between stacks sharing a cluster), each bound to the workload's
- * ServiceAccount alone and annotated with the reason. Undefined without `kubernetesApi`
+ * ServiceAccount alone and annotated with the reason; each of its `namespaceRules` as a Role of the
+ * same name in that namespace, annotated with its own reason. Undefined without `kubernetesApi`
  * (validateWorkload has checked that a ServiceAccount comes with it).
  */
 export function apiAccessManifests(
@@ -171,6 +178,27 @@ export function apiAccessManifests(
             roleRef: { apiGroup: rbac, kind: "ClusterRole" as const, name: clusterName },
             subjects,
           },
+        }
+      : {}),
+    ...((api.namespaceRules ?? []).length > 0
+      ? {
+          namespaceRoles: (api.namespaceRules ?? []).map((n) => ({
+            namespace: n.namespace,
+            role: {
+              metadata: {
+                name,
+                namespace: n.namespace,
+                labels: meta.labels,
+                annotations: { [API_ACCESS_REASON_ANNOTATION]: n.reason },
+              },
+              rules: copy(n.rules),
+            },
+            binding: {
+              metadata: { name, namespace: n.namespace, labels: meta.labels },
+              roleRef: { apiGroup: rbac, kind: "Role" as const, name },
+              subjects,
+            },
+          })),
         }
       : {}),
   };

@@ -1,11 +1,11 @@
 /**
  * The controller that runs a workload's pods, as plain data: a Deployment, or a StatefulSet when it
- * has volumes, a Job or a CronJob; and for replicated services a PodDisruptionBudget and a
- * HorizontalPodAutoscaler.
+ * has volumes, a DaemonSet for a daemon, a Job or a CronJob; and for replicated services a
+ * PodDisruptionBudget and a HorizontalPodAutoscaler.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WorkloadSpec, runsToCompletion } from "../../workload";
+import { WorkloadSpec, hostPathExemption, runsToCompletion } from "../../workload";
 import { RuntimeSettings } from "./args";
 import { contentChecksums, contentDigest, plainFilesOf } from "./config-objects";
 import { publicPortOf, tlsSecretNameFor } from "./exposure";
@@ -29,6 +29,7 @@ export const JOB_AWAIT_TIMEOUT = `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 2}m`;
 export type ControllerManifest =
   | { readonly kind: "Deployment"; readonly manifest: Manifest<k8s.types.input.apps.v1.DeploymentSpec> }
   | { readonly kind: "StatefulSet"; readonly manifest: Manifest<k8s.types.input.apps.v1.StatefulSetSpec> }
+  | { readonly kind: "DaemonSet"; readonly manifest: Manifest<k8s.types.input.apps.v1.DaemonSetSpec> }
   | { readonly kind: "Job"; readonly manifest: Manifest<k8s.types.input.batch.v1.JobSpec> }
   | { readonly kind: "CronJob"; readonly manifest: Manifest<k8s.types.input.batch.v1.CronJobSpec> };
 
@@ -37,6 +38,14 @@ export type PodRefs = Pick<PodInputs, "configMapName" | "secretName">;
 
 /** The runtime's settings the controller depends on. */
 export type ControllerSettings = Pick<RuntimeSettings, "tlsSecretName" | "storageClassName">;
+
+/** Tolerates every taint, so that a daemon runs on every node (control-plane and tainted pools too). */
+export const EVERY_TAINT: k8s.types.input.core.v1.Toleration[] = [{ operator: "Exists" }];
+
+/** The spec's annotations and, with host paths, its named policy exemption: on the controller and its pods. */
+function annotationsOf(spec: WorkloadSpec): Record<string, string> {
+  return { ...(spec.annotations ?? {}), ...hostPathExemption(spec) };
+}
 
 /**
  * The pod template: the workload's labels, its annotations, and checksums of its ConfigMap and
@@ -52,7 +61,7 @@ export function podTemplate(
     metadata: {
       labels: meta.workloadLabels,
       annotations: {
-        ...(spec.annotations ?? {}),
+        ...annotationsOf(spec),
         "kubectl.kubernetes.io/default-container": spec.name,
         ...(checksums.config ? { "northstack.io/config-checksum": checksums.config } : {}),
         ...(checksums.secret ? { "northstack.io/secret-checksum": checksums.secret } : {}),
@@ -80,7 +89,7 @@ export function controllerManifest(
   settings: ControllerSettings,
 ): ControllerManifest {
   const { namespace, labels, workloadLabels, selector } = meta;
-  const annotations = spec.annotations ?? {};
+  const annotations = annotationsOf(spec);
   const podInputs: PodInputs = {
     configMapName: refs.configMapName,
     secretName: refs.secretName,
@@ -104,6 +113,20 @@ export function controllerManifest(
           activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
           ttlSecondsAfterFinished: JOB_TTL_SECONDS,
           template: template(podSpecFor(spec, { ...podInputs, restartPolicy: "Never" })),
+        },
+      },
+    };
+  }
+
+  if (spec.kind === "daemon") {
+    return {
+      kind: "DaemonSet",
+      manifest: {
+        metadata: { name: spec.name, namespace, labels: workloadLabels, annotations },
+        spec: {
+          selector: { matchLabels: selector },
+          updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+          template: template(podSpecFor(spec, { ...podInputs, tolerations: EVERY_TAINT })),
         },
       },
     };
@@ -170,7 +193,7 @@ function cronJobManifest(
       name: spec.name,
       namespace: meta.namespace,
       labels: meta.workloadLabels,
-      annotations: spec.annotations ?? {},
+      annotations: annotationsOf(spec),
     },
     spec: {
       schedule: spec.schedule!,
@@ -192,7 +215,8 @@ export function podDisruptionBudgetManifest(
   spec: WorkloadSpec,
   meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
 ): Manifest<k8s.types.input.policy.v1.PodDisruptionBudgetSpec> | undefined {
-  if (runsToCompletion(spec) || (spec.autoscale?.min ?? spec.replicas ?? 1) <= 1) return undefined;
+  if (runsToCompletion(spec) || spec.kind === "daemon" || (spec.autoscale?.min ?? spec.replicas ?? 1) <= 1)
+    return undefined;
   return {
     metadata: { name: spec.name, namespace: meta.namespace, labels: meta.labels },
     spec: { maxUnavailable: 1, selector: { matchLabels: meta.selector } },

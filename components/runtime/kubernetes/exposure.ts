@@ -107,13 +107,14 @@ export function metricsServiceName(spec: Pick<WorkloadSpec, "name">): string {
  * address of every pod, so each pod is its own scrape target, where the cluster Service would spread
  * the scrapes over the pods and interleave their counters. Pods that are not ready are listed too,
  * so that a crash-looping pod shows as a target that is down instead of vanishing. Prometheus needs
- * no API access for this. None for jobs and workloads without metrics.
+ * no API access for this. None for jobs, daemons and workloads without metrics.
  */
 export function metricsServiceManifest(
   spec: Pick<WorkloadSpec, "name" | "kind" | "metrics">,
   meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
 ): ServiceManifest | undefined {
-  if (runsToCompletion(spec) || !spec.metrics) return undefined;
+  // A daemon's pods are found through the API (scrapeDiscovery), to label each with its node.
+  if (runsToCompletion(spec) || spec.kind === "daemon" || !spec.metrics) return undefined;
   return {
     metadata: { name: metricsServiceName(spec), namespace: meta.namespace, labels: meta.labels },
     spec: {

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WorkloadSpec, standardLabels } from "../../workload";
+import { PodSecurityLevel, WorkloadSpec, standardLabels } from "../../workload";
 
 export type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
 
@@ -13,9 +13,6 @@ export interface Manifest<Spec> {
   readonly metadata: ObjectMeta;
   readonly spec: Spec;
 }
-
-/** Pod Security Standards profile the runtime's namespace enforces, audits and warns on. */
-const POD_SECURITY = "restricted";
 
 /** Labels of the objects the runtime owns itself (the Namespace and namespace-wide policies). */
 export function runtimeLabels(stack: string): Record<string, string> {
@@ -26,20 +23,35 @@ export function runtimeLabels(stack: string): Record<string, string> {
   };
 }
 
-/** The runtime's Namespace, enforcing Pod Security "restricted" on every pod in it. */
-export function namespaceManifest(name: string, labels: Record<string, string>): { metadata: ObjectMeta } {
+/**
+ * A Namespace enforcing, auditing and warning on one Pod Security level for every pod in it: the
+ * runtime's own is "restricted"; a workload's own namespace (WorkloadSpec.ownNamespace) gets the
+ * least level that admits its pod, and annotations that say why (its policy exemption).
+ */
+export function namespaceManifest(
+  name: string,
+  labels: Record<string, string>,
+  level: PodSecurityLevel = "restricted",
+  annotations?: Record<string, string>,
+): { metadata: ObjectMeta } {
   return {
     metadata: {
       name,
       labels: {
         ...labels,
-        "pod-security.kubernetes.io/enforce": POD_SECURITY,
+        "pod-security.kubernetes.io/enforce": level,
         "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/audit": POD_SECURITY,
-        "pod-security.kubernetes.io/warn": POD_SECURITY,
+        "pod-security.kubernetes.io/audit": level,
+        "pod-security.kubernetes.io/warn": level,
       },
+      ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
     },
   };
+}
+
+/** Where a workload's pods run: its own namespace `<runtime namespace>-<ownNamespace>`, or the runtime's. */
+export function podNamespaceName(spec: Pick<WorkloadSpec, "ownNamespace">, runtimeNamespace: string): string {
+  return spec.ownNamespace ? `${runtimeNamespace}-${spec.ownNamespace}` : runtimeNamespace;
 }
 
 /** Where a workload's objects go and how they are labelled and selected. */

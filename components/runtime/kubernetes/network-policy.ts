@@ -7,12 +7,16 @@
  * on named ports for the listed public clients, the API server for workloads granted `kubernetesApi`,
  * and the EKS Pod Identity agent for workloads whose ServiceAccount uses it. A destination wider than the service itself carries its reason, which the
  * client's policy shows as the annotation `northstack.io/wide-egress-reason`.
+ *
+ * A workload in its own namespace (WorkloadSpec.ownNamespace) keeps its policy there, behind that
+ * namespace's own default-deny; its callers and scrapers stay in the runtime's namespace, so both
+ * ends name the other's namespace, and their egress policies stay in the runtime's namespace.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PortSpec, SCRAPER_LABEL, WorkloadSpec } from "../../workload";
 import { RuntimeSettings } from "./args";
-import { Manifest, WorkloadMeta } from "./manifest";
+import { Manifest, WorkloadMeta, podNamespaceName } from "./manifest";
 
 type IngressRule = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
 type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
@@ -117,6 +121,8 @@ export function workloadIngressRules(spec: WorkloadSpec, rules: NetworkRules): I
     ingress.push({
       from: [
         {
+          // Callers run in the runtime's namespace; a workload placed elsewhere names it.
+          ...(spec.ownNamespace ? { namespaceSelector: namespaceNamed(rules.namespace) } : {}),
           podSelector: {
             matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: [...spec.allowFrom!] }],
           },
@@ -225,13 +231,25 @@ export function workloadNetworkPolicy(
   };
 }
 
+/** The callee's pods as an egress peer seen from the runtime's namespace: in their own namespace when placed there. */
+function calleePeer(spec: WorkloadSpec, selector: Record<string, string>, runtimeNamespace: string) {
+  if (spec.ownNamespace && !runtimeNamespace)
+    throw new Error(`workload ${JSON.stringify(spec.name)} runs in its own namespace; name the runtime's namespace`);
+  return {
+    ...(spec.ownNamespace ? { namespaceSelector: namespaceNamed(podNamespaceName(spec, runtimeNamespace)) } : {}),
+    podSelector: { matchLabels: selector },
+  };
+}
+
 /**
  * The other end of the workload's ingress rule for its callers: the workloads in `allowFrom` may
  * leave for its pods on its callerPorts. Undefined when nothing calls it (a job admits nothing).
+ * `meta.namespace` is the runtime's namespace, where the callers run.
  */
 export function calleeEgressPolicy(
   spec: WorkloadSpec,
   meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
+  runtimeNamespace = "",
 ): NetworkPolicyManifest | undefined {
   const ports = callerPorts(spec);
   const callers = spec.allowFrom ?? [];
@@ -243,7 +261,7 @@ export function calleeEgressPolicy(
         matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: [...callers] }],
       },
       policyTypes: ["Egress"],
-      egress: [{ to: [{ podSelector: { matchLabels: meta.selector } }], ports: ports.map((p) => tcp(p.port)) }],
+      egress: [{ to: [calleePeer(spec, meta.selector, runtimeNamespace)], ports: ports.map((p) => tcp(p.port)) }],
     },
   };
 }
@@ -251,7 +269,7 @@ export function calleeEgressPolicy(
 /**
  * Lets the namespace's scrapers out to the workload's metrics port, when Prometheus runs in this
  * namespace (its ingress side is in workloadIngressRules). Undefined otherwise: a monitoring
- * namespace elsewhere governs its own egress.
+ * namespace elsewhere governs its own egress. `meta.namespace` is the runtime's namespace.
  */
 export function scraperEgressPolicy(
   spec: WorkloadSpec,
@@ -265,7 +283,7 @@ export function scraperEgressPolicy(
     spec: {
       podSelector: { matchLabels: { [SCRAPER_LABEL]: "metrics-scraper" } },
       policyTypes: ["Egress"],
-      egress: [{ to: [{ podSelector: { matchLabels: meta.selector } }], ports: [tcp(spec.metrics.port)] }],
+      egress: [{ to: [calleePeer(spec, meta.selector, rules.namespace)], ports: [tcp(spec.metrics.port)] }],
     },
   };
 }

@@ -111,9 +111,9 @@ export function validateForKubernetes(spec: WorkloadSpec, exposure: "loadbalance
     }
   }
   if (spec.kind === "job" && publicPorts.length > 0) problems.push("a job cannot have public ports");
-  if (spec.hostPaths)
+  if (spec.hostPaths && !spec.ownNamespace)
     problems.push(
-      'hostPaths is not supported; the namespace enforces Pod Security "restricted", which refuses host paths',
+      'hostPaths needs ownNamespace; the stack\'s namespace enforces Pod Security "restricted", which refuses host paths',
     );
   for (const v of spec.volumes ?? [])
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.name))
@@ -230,14 +230,21 @@ export interface PodInputs {
   readonly restartPolicy?: "Always" | "Never";
   /** Topology spread for replicated workloads (Deployments add pod-template-hash). */
   readonly topologySpreadConstraints?: k8s.types.input.core.v1.TopologySpreadConstraint[];
+  /** Taints the pod tolerates (a daemon tolerates every one, to run on every node). Default: none. */
+  readonly tolerations?: k8s.types.input.core.v1.Toleration[];
 }
+
+/** Name of the volume of the spec's i-th host path. */
+const hostVolumeName = (i: number) => `host-${i}`;
 
 /**
  * The pod spec of one workload, meeting Pod Security Standards "restricted" field by field: non-root
  * with the spec's uid:gid, fsGroup, seccomp RuntimeDefault, no privilege escalation, all
  * capabilities dropped (NET_BIND_SERVICE only when the spec asks), read-only root filesystem with
- * emptyDir scratch, requests and limits, probes, and no service-account token unless the spec has `kubernetesApi`. Init steps become
- * init containers hardened the same way, with the same mounts.
+ * emptyDir scratch, requests and limits, probes, and no service-account token unless the spec has
+ * `kubernetesApi`. Host paths, read-only, are the one exception to "restricted", allowed only in a
+ * workload's own namespace (validateForKubernetes). Init steps become init containers hardened the
+ * same way, with the same mounts.
  */
 export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
   const files = spec.files ?? [];
@@ -285,6 +292,16 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
     mounts.push({ name: `scratch-${i}`, mountPath: s.mountPath });
   });
   for (const v of spec.volumes ?? []) mounts.push({ name: v.name, mountPath: v.mountPath });
+  // Read-only; HostToContainer lets a filesystem the host mounts later show up without a restart.
+  (spec.hostPaths?.mounts ?? []).forEach((m, i) => {
+    volumes.push({ name: hostVolumeName(i), hostPath: { path: m.hostPath, type: "Directory" } });
+    mounts.push({
+      name: hostVolumeName(i),
+      mountPath: m.mountPath,
+      readOnly: true,
+      mountPropagation: "HostToContainer",
+    });
+  });
 
   const container: Container = {
     name: spec.name,
@@ -323,6 +340,7 @@ export function podSpecFor(spec: WorkloadSpec, inputs: PodInputs): PodSpec {
     containers: [container],
     volumes,
     topologySpreadConstraints: inputs.topologySpreadConstraints,
+    ...(inputs.tolerations ? { tolerations: inputs.tolerations } : {}),
   };
 }
 

@@ -1,6 +1,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WorkloadSpec, validateWorkload } from "../../workload";
+import {
+  EXEMPT_ANNOTATION,
+  EXEMPT_REASON_ANNOTATION,
+  KubernetesApiRule,
+  LEAST_PRIVILEGE_POLICY,
+  NAMESPACE_POD_SECURITY_CONTROL,
+  WorkloadSpec,
+  hostPathExemption,
+  podSecurityLevelOf,
+  validateWorkload,
+} from "../../workload";
+import { DNS_LABEL } from "../../config/checks";
 import { DeployedWorkload, Runtime, ScrapeDiscovery, ScrapedWorkload, scrapedSpec } from "../types";
 import { Exposure, KubernetesRuntimeArgs, validateKubernetesRuntimeArgs } from "./args";
 import { apiAccessManifests, configMapManifest, secretManifest, serviceAccountManifest } from "./config-objects";
@@ -22,7 +33,7 @@ import {
   publicPortOf,
   validatePublicPort,
 } from "./exposure";
-import { namespaceManifest, runtimeLabels, workloadMeta } from "./manifest";
+import { namespaceManifest, podNamespaceName, runtimeLabels, selectorFor, workloadMeta } from "./manifest";
 import {
   calleeEgressPolicy,
   defaultDenyPolicy,
@@ -32,12 +43,21 @@ import {
 } from "./network-policy";
 import { validateForKubernetes } from "./pod";
 
-type Controller = k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job | k8s.batch.v1.CronJob;
+type Controller =
+  k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.apps.v1.DaemonSet | k8s.batch.v1.Job | k8s.batch.v1.CronJob;
+
+/** What Prometheus must be granted in a daemon's namespace to find its pods: list and watch pods, nothing else. */
+export const POD_DISCOVERY_RULES: readonly KubernetesApiRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
+];
 
 /**
  * Renders WorkloadSpecs to Kubernetes: one Namespace per stack enforcing Pod Security "restricted",
- * default-deny NetworkPolicies, and per workload a Deployment, StatefulSet, Job or CronJob with its
- * Service, ConfigMap, Secret, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
+ * default-deny NetworkPolicies, and per workload a Deployment, StatefulSet, DaemonSet, Job or CronJob
+ * with its Service, ConfigMap, Secret, PodDisruptionBudget, HorizontalPodAutoscaler and
+ * NetworkPolicy. A workload with `ownNamespace` gets a Namespace of its own, default-deny too, at
+ * the least Pod Security level that admits its pod; a level below "restricted" carries the
+ * workload's named policy exemption and reason on the Namespace, so the pack reports it.
  *
  * The builders next to it decide every manifest (`exposure.ts` and `network-policy.ts` state the
  * exposure and network rules); this class only registers them, as children of the workload's
@@ -53,6 +73,8 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
   private readonly args: KubernetesRuntimeArgs;
   private readonly exposure: Exposure;
   private readonly deployed = new Map<string, WorkloadSpec>();
+  /** Namespaces created for workloads (`ownNamespace`), by full name. */
+  private readonly ownNamespaces = new Map<string, k8s.core.v1.Namespace>();
 
   constructor(name: string, args: KubernetesRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     validateKubernetesRuntimeArgs(args);
@@ -86,6 +108,12 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     validatePublicPort(spec, this.args);
     if (this.deployed.has(spec.name))
       throw new Error(`workload ${JSON.stringify(spec.name)} is deployed twice on stack ${this.stack}`);
+    this.checkNamespaceRules(spec);
+    const podNamespace = podNamespaceName(spec, this.namespaceName);
+    if (spec.ownNamespace && (!DNS_LABEL.test(podNamespace) || this.ownNamespaces.has(podNamespace)))
+      throw new Error(
+        `workload ${JSON.stringify(spec.name)} on kubernetes: ownNamespace ${JSON.stringify(spec.ownNamespace)} gives ${JSON.stringify(podNamespace)}, which is ${this.ownNamespaces.has(podNamespace) ? "already another workload's" : "not a DNS label of at most 63 characters"}; pick another`,
+      );
     this.deployed.set(spec.name, spec);
 
     const resourceOpts: pulumi.CustomResourceOptions = {
@@ -93,7 +121,10 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       provider: this.args.provider,
       dependsOn: opts?.dependsOn,
     };
-    const meta = workloadMeta(spec, this.stack, this.namespace);
+    const ownNamespace = spec.ownNamespace ? this.createOwnNamespace(spec, podNamespace, resourceOpts) : undefined;
+    const meta = workloadMeta(spec, this.stack, ownNamespace ? ownNamespace.metadata.name : this.namespace);
+    // Callers' and scrapers' egress policies live where they run, in the runtime's namespace.
+    const callerMeta = { ...meta, namespace: this.namespace };
     const resources: pulumi.Resource[] = [];
     const add = <R extends pulumi.Resource>(resource: R): R => {
       resources.push(resource);
@@ -116,6 +147,22 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       const role = add(new k8s.rbac.v1.Role(`${spec.name}-role`, apiAccess.role, resourceOpts));
       add(
         new k8s.rbac.v1.RoleBinding(`${spec.name}-rolebinding`, apiAccess.binding, {
+          ...resourceOpts,
+          dependsOn: [...(opts?.dependsOn ?? []), role],
+        }),
+      );
+    }
+    for (const grant of apiAccess?.namespaceRoles ?? []) {
+      const suffix = grant.namespace.slice(this.namespaceName.length + 1);
+      const namespace = this.ownNamespaces.get(grant.namespace)!;
+      const role = add(
+        new k8s.rbac.v1.Role(`${spec.name}-role-${suffix}`, grant.role, {
+          ...resourceOpts,
+          dependsOn: [...(opts?.dependsOn ?? []), namespace],
+        }),
+      );
+      add(
+        new k8s.rbac.v1.RoleBinding(`${spec.name}-rolebinding-${suffix}`, grant.binding, {
           ...resourceOpts,
           dependsOn: [...(opts?.dependsOn ?? []), role],
         }),
@@ -182,9 +229,9 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
         resourceOpts,
       ),
     );
-    const callers = calleeEgressPolicy(spec, meta);
+    const callers = calleeEgressPolicy(spec, callerMeta, this.namespaceName);
     if (callers) add(new k8s.networking.v1.NetworkPolicy(`${spec.name}-callers-netpol`, callers, resourceOpts));
-    const scrapers = scraperEgressPolicy(spec, meta, this.args);
+    const scrapers = scraperEgressPolicy(spec, callerMeta, this.args);
     if (scrapers) add(new k8s.networking.v1.NetworkPolicy(`${spec.name}-scrapers-netpol`, scrapers, resourceOpts));
 
     const host = service
@@ -193,9 +240,21 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
     return { host, resources, publicAddress };
   }
 
-  /** The headless metrics Service's DNS name: one A record per pod (see metricsServiceManifest). */
+  /**
+   * The headless metrics Service's DNS name: one A record per pod (see metricsServiceManifest). A
+   * daemon's pods instead, listed through the API, so each target is labelled with its node.
+   */
   scrapeDiscovery(workload: ScrapedWorkload | string): ScrapeDiscovery {
     const spec = scrapedSpec(workload, this.deployed, this.stack);
+    if (spec.kind === "daemon")
+      return {
+        kind: "pods",
+        namespace: podNamespaceName(spec, this.namespaceName),
+        selector: selectorFor(spec),
+        port: spec.metrics.port,
+        path: spec.metrics.path,
+        rules: POD_DISCOVERY_RULES,
+      };
     return {
       kind: "dns",
       name: pulumi.interpolate`${metricsServiceName(spec)}.${this.namespace}.svc.cluster.local`,
@@ -203,6 +262,51 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
       path: spec.metrics.path,
       namespace: this.namespace,
     };
+  }
+
+  /**
+   * The workload's own Namespace, at the least Pod Security level that admits its pod, with its own
+   * default-deny policy. Below "restricted" the Namespace names its exemption from that one control
+   * of containers-least-privilege (NAMESPACE_POD_SECURITY_CONTROL) with the workload's reason, so that
+   * the pack reports the weaker namespace as advisory, never silently.
+   */
+  private createOwnNamespace(
+    spec: WorkloadSpec,
+    name: string,
+    opts: pulumi.CustomResourceOptions,
+  ): k8s.core.v1.Namespace {
+    const labels = runtimeLabels(this.stack);
+    const level = podSecurityLevelOf(spec);
+    const annotations =
+      level === "restricted"
+        ? undefined
+        : {
+            [EXEMPT_ANNOTATION]: `${LEAST_PRIVILEGE_POLICY}/${NAMESPACE_POD_SECURITY_CONTROL}`,
+            [EXEMPT_REASON_ANNOTATION]: `Pod Security "${level}", the least that admits host paths ("baseline" refuses them too), for ${spec.name} alone: ${hostPathExemption(spec)[EXEMPT_REASON_ANNOTATION]}`,
+          };
+    const namespace = new k8s.core.v1.Namespace(
+      `${spec.name}-namespace`,
+      namespaceManifest(name, labels, level, annotations),
+      opts,
+    );
+    this.ownNamespaces.set(name, namespace);
+    new k8s.networking.v1.NetworkPolicy(
+      `${spec.name}-default-deny`,
+      defaultDenyPolicy(namespace.metadata.name, labels),
+      opts,
+    );
+    return namespace;
+  }
+
+  /** A workload may be granted rules only in namespaces this runtime created for another workload. */
+  private checkNamespaceRules(spec: WorkloadSpec): void {
+    const unknown = (spec.kubernetesApi?.namespaceRules ?? [])
+      .map((n) => n.namespace)
+      .filter((n) => !this.ownNamespaces.has(n));
+    if (unknown.length > 0)
+      throw new Error(
+        `workload ${JSON.stringify(spec.name)} on kubernetes: kubernetesApi.namespaceRules names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, which this runtime did not create; grant rules only in a namespace a workload deployed earlier runs in (ownNamespace)`,
+      );
   }
 
   private createController(
@@ -215,6 +319,8 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
         return new k8s.apps.v1.Deployment(name, controller.manifest, opts);
       case "StatefulSet":
         return new k8s.apps.v1.StatefulSet(name, controller.manifest, opts);
+      case "DaemonSet":
+        return new k8s.apps.v1.DaemonSet(name, controller.manifest, opts);
       case "Job":
         return new k8s.batch.v1.Job(name, controller.manifest, {
           ...opts,
