@@ -59,9 +59,11 @@ export function readConfig(raw: Raw, problems: Problems): ConfigReader {
         ignoreCase: true,
         maxDistance: Math.max(2, Math.floor(name.length / 3)),
       });
-      problems.push(
-        `${fullKey}: unknown key (value ${show(rawValue)})${hint ? `; did you mean ${key(hint)}?` : ""}; known keys: ${known.join(", ")}`,
-      );
+      // With a near match, the match is the answer; the whole list (about 100 keys) only when there is none.
+      const allowed = hint
+        ? `did you mean ${key(hint)}? (every key is described under config: in Pulumi.yaml)`
+        : `known keys: ${known.join(", ")}`;
+      problems.push(`${fullKey}: unknown key (value ${show(rawValue)}); ${allowed}`);
       continue;
     }
     const spec: ConfigKeySpec = CONFIG_SCHEMA[name as ConfigKey];

@@ -52,7 +52,7 @@ const CADVISOR_EXEMPTION = {
   enforcementLevel: "advisory",
   urn: expect.stringMatching(/::monitoring-cadvisor$/),
   message: expect.stringMatching(
-    /^exempt from containers-least-privilege \(reason: "cAdvisor .*bind-mounts the host path "\/sys\/fs\/cgroup"/,
+    /^exempt from containers-least-privilege\/host-paths \(reason: "cAdvisor .*bind-mounts the host path "\/sys\/fs\/cgroup"/,
   ),
 };
 

@@ -314,7 +314,7 @@ test("cAdvisor reads the host's cgroups alone, read-only, as nobody, without the
     /docker\.sock|\/var\/lib\/docker|\/var\/run|\/dev\/kmsg|\/rootfs/,
   );
   const labels = labelsOf(cadvisor);
-  expect(labels["northstack.io/policy-exempt"]).toBe("containers-least-privilege");
+  expect(labels["northstack.io/policy-exempt"]).toBe("containers-least-privilege/host-paths");
   expect(labels["northstack.io/policy-exempt-reason"]).toMatch(/host's cgroup files, mounted read-only/);
 });
 

@@ -165,7 +165,7 @@ test("cAdvisor runs as nobody on a read-only root, reads the host's cgroups alon
   expect(cadvisorSpec("monitoring-cadvisor", "p", "dev", "cgroupfs").args).toContain(
     "--raw_cgroup_prefix_whitelist=/northstack-dev/",
   );
-  expect(() => validateForKubernetes(spec, "loadbalancer")).toThrow(/hostPaths is not supported/);
+  expect(() => validateForKubernetes(spec, "loadbalancer")).toThrow(/hostPaths needs ownNamespace/);
 });
 
 test("the cadvisor job renders its relabelling as metric_relabel_configs, after the target's own labels", () => {
