@@ -22,7 +22,7 @@
 import { Collector } from "./alert-rules";
 import { IMAGES } from "./images";
 import { KubeletScrapeJob, MONITORING_PORTS, MetricRelabelRule } from "./monitoring-config";
-import { containerNameOf, dockerNetworkName } from "./runtime/docker";
+import { containerNameOf, dockerNetworkName } from "./runtime/docker-names";
 import { DockerCgroupDriver, containerCgroupPatterns, stackCgroupPrefix } from "./runtime/docker-cgroups";
 import { KubernetesApiRule, WorkloadSpec } from "./workload";
 

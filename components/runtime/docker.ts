@@ -4,6 +4,7 @@ import * as path from "path";
 import { MIGRATIONS_LABEL, WorkloadSpec, hostPathExemption, standardLabels, validateWorkload } from "../workload";
 import { hashBuildContext } from "./build-context";
 import { DockerCgroupDriver, cgroupParentOf } from "./docker-cgroups";
+import { containerNames, dockerNetworkName } from "./docker-names";
 import { DeployedWorkload, Runtime, ScrapeDiscovery, ScrapedWorkload, scrapedSpec } from "./types";
 
 export interface DockerRuntimeArgs {
@@ -99,31 +100,6 @@ export function fileDirectories(
   if (problems.length) throw new Error(`workload ${JSON.stringify(spec.name)}: ${problems.join("; ")}`);
   const within = (dir: string, outer: string) => dir !== outer && dir.startsWith(`${outer}/`);
   return [...dirs].filter((d) => ![...dirs].some((outer) => within(d, outer))).sort();
-}
-
-/**
- * The container name of each replica: `northstack-<stack>-<workload>`, with `-1`, `-2`... when there
- * are several. Each is also its DNS name on the stack's network, where the workload's own name is an
- * alias shared by all its replicas.
- */
-export function containerNames(stack: string, spec: Pick<WorkloadSpec, "name" | "kind" | "replicas">): string[] {
-  const replicas = spec.kind === "job" ? 1 : (spec.replicas ?? 1);
-  if (replicas === 1) return [containerNameOf(stack, spec.name)];
-  return Array.from({ length: replicas }, (_, i) => containerNameOf(stack, spec.name, i + 1));
-}
-
-/**
- * The container name of replica `replica` (1-based) of a workload with several, or of its only one.
- * The parts may be relabelling references ($1), to build the name inside a Prometheus rule.
- */
-export function containerNameOf(stack: string, workload: string, replica?: number | string): string {
-  const prefix = `northstack-${stack}-${workload}`;
-  return replica === undefined ? prefix : `${prefix}-${replica}`;
-}
-
-/** The stack's bridge network: the stack's scope on the engine, as a namespace is on Kubernetes. */
-export function dockerNetworkName(stack: string): string {
-  return `northstack-${stack}`;
 }
 
 /** Throws, naming the job and what to do, unless its container exited 0. */

@@ -10,7 +10,7 @@ import { cadvisorHealthCommand, cadvisorMetricRelabel, cadvisorSpec } from "../.
 import { IMAGES } from "../../components/images";
 import { MONITORING_PORTS, renderPrometheusConfig } from "../../components/monitoring-config";
 import { scrapeJobFor } from "../../components/monitoring-specs";
-import { containerNames } from "../../components/runtime/docker";
+import { containerNames } from "../../components/runtime/docker-names";
 import {
   DockerCgroupDriver,
   cgroupParentOf,

@@ -6,7 +6,7 @@
 import * as YAML from "yaml";
 import { renderPrometheusConfig } from "../../components/monitoring-config";
 import { ResolvedDiscovery, scrapeJobFor } from "../../components/monitoring-specs";
-import { containerNames } from "../../components/runtime/docker";
+import { containerNames } from "../../components/runtime/docker-names";
 import { metricsServiceManifest, metricsServiceName } from "../../components/runtime/kubernetes/exposure";
 import { selectorFor } from "../../components/runtime/kubernetes/manifest";
 import { ScrapedWorkload, scrapedSpec } from "../../components/runtime/types";
