@@ -476,17 +476,24 @@ restore_elasticache() {
   require --subnet-group "$subnet"
   require --security-group "$sg"
   check --snapshot "$snapshot" '^[A-Za-z0-9][A-Za-z0-9-]{0,254}$' "use a snapshot name"
+  check --region "$region" '^ca-(central|west)-1$' "data stays in Canada: use ca-central-1 or ca-west-1"
+  check_new_group "$target" "$subnet" "$sg" "$node_type" "$nodes" "$kms" "$region" "$wait_seconds"
+  create_replication_group "$region" "$target" "$snapshot" "$node_type" "$nodes" "$subnet" "$sg" "$kms" "$wait_seconds" \
+    --snapshot-name "$snapshot"
+}
+
+# check_new_group TARGET SUBNET SG NODE_TYPE NODES KMS REGION WAIT: the settings of a replication group
+# to create (create_replication_group), and the AUTH token it will take.
+check_new_group() {
+  local target=$1 subnet=$2 sg=$3 node_type=$4 nodes=$5 kms=$6 region=$7 wait_seconds=$8
   check --target "$target" '^[a-z][a-z0-9-]{0,39}$' "use lower-case letters, digits and '-', at most 40"
   check --subnet-group "$subnet" '^[A-Za-z0-9][A-Za-z0-9-]{0,254}$' "use a cache subnet group name"
   check --security-group "$sg" '^sg-[0-9a-f]{8,17}$' "use a security group id, sg-..."
-  check --region "$region" '^ca-(central|west)-1$' "data stays in Canada: use ca-central-1 or ca-west-1"
   check --node-type "$node_type" '^cache\.[a-z0-9]+\.[a-z0-9]+$' "use a node type such as cache.t4g.small"
   check --nodes "$nodes" '^[1-6]$' "use 1 to 6"
   [ -z "$kms" ] || check --kms-key "$kms" "^arn:aws:kms:$region:[0-9]{12}:key/[A-Za-z0-9-]+\$" "use a KMS key ARN in $region"
   check --wait-seconds "$wait_seconds" '^[1-9][0-9]*$' "use a positive number of seconds"
   require_auth_token
-  create_replication_group "$region" "$target" "$snapshot" "$node_type" "$nodes" "$subnet" "$sg" "$kms" "$wait_seconds" \
-    --snapshot-name "$snapshot"
 }
 
 require_auth_token() {
@@ -561,15 +568,8 @@ restore_elasticache_dr() {
   require --subnet-group "$subnet"
   require --security-group "$sg"
   check --bucket "$bucket" '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$' "use the S3 bucket name from pulumi stack output redisDrBucket"
-  check --target "$target" '^[a-z][a-z0-9-]{0,39}$' "use lower-case letters, digits and '-', at most 40"
-  check --subnet-group "$subnet" '^[A-Za-z0-9][A-Za-z0-9-]{0,254}$' "use a cache subnet group name"
-  check --security-group "$sg" '^sg-[0-9a-f]{8,17}$' "use a security group id, sg-..."
+  check_new_group "$target" "$subnet" "$sg" "$node_type" "$nodes" "$kms" "$region" "$wait_seconds"
   [ -z "$version" ] || check --version-id "$version" '^[A-Za-z0-9._-]{1,1024}$' "use a VersionId from aws s3api list-object-versions"
-  check --node-type "$node_type" '^cache\.[a-z0-9]+\.[a-z0-9]+$' "use a node type such as cache.t4g.small"
-  check --nodes "$nodes" '^[1-6]$' "use 1 to 6"
-  [ -z "$kms" ] || check --kms-key "$kms" "^arn:aws:kms:$region:[0-9]{12}:key/[A-Za-z0-9-]+\$" "use a KMS key ARN in $region"
-  check --wait-seconds "$wait_seconds" '^[1-9][0-9]*$' "use a positive number of seconds"
-  require_auth_token
 
   local kept=daily/redis.rdb seed="restore/$target.rdb"
   [ -n "$version" ] || version=$(lookup aws s3api head-object --region "$region" --bucket "$bucket" --key "$kept" \
