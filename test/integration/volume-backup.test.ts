@@ -452,34 +452,48 @@ describe("off the host: each kept copy also goes to an S3 bucket", () => {
     expect((await runs("storage-offsite")).slice(-2).map(([, ok]) => ok)).toEqual([false, true]);
   }, 60000);
 
-  test("over 29 days the bucket keeps exactly the 7 newest daily copies and 4 weekly ones, as the volume does", async () => {
+  test("the bucket keeps exactly the 7 newest daily copies and 4 weekly ones, taking a weekly one when the newest is 7 days old", async () => {
+    // The schedule over weeks of runs is the volume's (the 40-day test above); the bucket applies the
+    // same functions to its own listing. Its history is seeded in one upload: 10 days of daily copies
+    // and weekly ones 7 days apart, the newest a week before the first run here.
     const local = shared(path.join(dir, "offsite-days"));
-    // A bucket of its own prefix's history: start from what the tests above left, then 29 days.
     for (const tier of ["daily", "weekly"] as const)
       for (const name of inBucket("storage", tier))
         aws("s3", "rm", "--only-show-errors", `s3://${BUCKET}/${PREFIX}/storage/${tier}/${name}`);
-    const days = Array.from({ length: 29 }, (_, i) => new Date(Date.UTC(2027, 1, 1 + i)).toISOString().slice(0, 10));
-    for (const day of days) {
-      const r = offsiteBackup(["storage"], local, { BACKUP_DATE: day });
-      expect({ day, code: r.code, out: r.out }).toEqual({ day, code: 0, out: expect.any(String) });
+    const day = (n: number) => new Date(Date.UTC(2027, 1, n)).toISOString().slice(0, 10);
+    const copy = (d: string) => `storage-${d}.tar.gz`;
+    const seed = shared(path.join(dir, "offsite-seed"));
+    const seeded = {
+      daily: [4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map(day),
+      weekly: ["2027-01-10", "2027-01-17", "2027-01-24", "2027-01-31", "2027-02-07"],
+    };
+    for (const tier of ["daily", "weekly"] as const) {
+      fs.mkdirSync(path.join(seed, tier));
+      for (const d of seeded[tier]) fs.writeFileSync(path.join(seed, tier, copy(d)), `seeded ${tier} ${d}\n`);
     }
-    const daily = days.slice(-7).map((d) => `storage-${d}.tar.gz`);
-    // Weekly on 02-01, 02-08, 02-15, 02-22 and 03-01; the oldest goes.
-    const weekly = ["2027-02-08", "2027-02-15", "2027-02-22", "2027-03-01"].map((d) => `storage-${d}.tar.gz`);
-    expect(inBucket("storage", "daily")).toEqual(daily);
-    expect(inBucket("storage", "weekly")).toEqual(weekly);
-    expect(fs.readdirSync(path.join(local, "storage", "daily")).sort()).toEqual(daily);
-    expect(fs.readdirSync(path.join(local, "storage", "weekly")).sort()).toEqual(weekly);
-  }, 600000);
+    aws("s3", "cp", "--recursive", "--only-show-errors", seed, `s3://${BUCKET}/${PREFIX}/storage`);
+    expect(inBucket("storage", "weekly")).toHaveLength(5);
+
+    // 02-14 is 7 days after the newest weekly copy (02-07): a weekly copy is due, and both tiers are cut.
+    const first = offsiteBackup(["storage"], local, { BACKUP_DATE: day(14) });
+    expect({ code: first.code, out: first.out }).toEqual({ code: 0, out: expect.any(String) });
+    expect(inBucket("storage", "daily")).toEqual([8, 9, 10, 11, 12, 13, 14].map((n) => copy(day(n))));
+    expect(inBucket("storage", "weekly")).toEqual(["2027-01-24", "2027-01-31", "2027-02-07", "2027-02-14"].map(copy));
+    // The next day no weekly copy is due; the oldest daily one goes.
+    const second = offsiteBackup(["storage"], local, { BACKUP_DATE: day(15) });
+    expect(second.code).toBe(0);
+    expect(inBucket("storage", "daily")).toEqual([9, 10, 11, 12, 13, 14, 15].map((n) => copy(day(n))));
+    expect(inBucket("storage", "weekly")).toEqual(["2027-01-24", "2027-01-31", "2027-02-07", "2027-02-14"].map(copy));
+  }, 120000);
 
   test("a lost volume does not prune the bucket: a fresh volume's first copy leaves the older ones", () => {
     const fresh = shared(path.join(dir, "offsite-fresh"));
-    const r = offsiteBackup(["storage"], fresh, { BACKUP_DATE: "2027-03-02" });
+    const r = offsiteBackup(["storage"], fresh, { BACKUP_DATE: "2027-02-16" });
     expect(r.code).toBe(0);
-    expect(fs.readdirSync(path.join(fresh, "storage", "daily"))).toEqual(["storage-2027-03-02.tar.gz"]);
+    expect(fs.readdirSync(path.join(fresh, "storage", "daily"))).toEqual(["storage-2027-02-16.tar.gz"]);
     const daily = inBucket("storage", "daily");
     expect(daily).toHaveLength(7);
-    expect(daily[6]).toBe("storage-2027-03-02.tar.gz");
-    expect(daily[0]).toBe("storage-2027-02-24.tar.gz");
+    expect(daily[6]).toBe("storage-2027-02-16.tar.gz");
+    expect(daily[0]).toBe("storage-2027-02-10.tar.gz");
   }, 60000);
 });
