@@ -16,8 +16,10 @@ fi
 command -v npm >/dev/null || need "npm is not on PATH: it comes with Node.js"
 if ! command -v docker >/dev/null; then
   need "docker is not on PATH: install Docker Engine (Linux) or Docker Desktop (macOS, Windows), see docs.docker.com/get-docker"
-elif ! docker info >/dev/null 2>&1; then
+elif ! driver=$(docker info --format '{{.CgroupDriver}}' 2>/dev/null); then
   need "the Docker engine is not reachable: start it (systemctl start docker, or open Docker Desktop) and check that you may use its socket"
+elif [ "$driver" != systemd ] && [ "$driver" != cgroupfs ]; then
+  need "the Docker engine reports cgroup driver '${driver}'; the dev stack supports systemd and cgroupfs (docker info --format '{{.CgroupDriver}}')"
 fi
 # The SDK in package.json needs a CLI at least as new as itself (the job gate uses a built-in resource).
 sdk="$(sed -n 's/.*"@pulumi\/pulumi": *"\([0-9.]*\)".*/\1/p' package.json | head -n 1)"
@@ -47,5 +49,11 @@ fi
 # --create makes the stack on first use; unlike `select || init`, a real failure (a wrong
 # passphrase, an unreadable state directory) is reported as itself.
 pulumi stack select dev --create --secrets-provider passphrase --non-interactive
+# Each container's cgroup parent, which cAdvisor names containers by, is written for the engine's
+# driver: take it from the engine. Unset, the key is the schema's default, systemd.
+if [ "$(pulumi config get northstack:dockerCgroupDriver --stack dev 2>/dev/null || echo systemd)" != "$driver" ]; then
+  pulumi config set northstack:dockerCgroupDriver "$driver" --stack dev
+  echo "dev:up: northstack:dockerCgroupDriver set to ${driver}, the engine's (docker info)"
+fi
 pulumi up --stack dev --yes --non-interactive --policy-pack policy --policy-pack-config policy/config.dev.json "$@"
 pulumi stack output --stack dev

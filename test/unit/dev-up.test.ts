@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CONFIG_SCHEMA } from "../../components/config/schema";
 
 const root = path.resolve(__dirname, "..", "..");
 const SDK = (
@@ -28,13 +29,20 @@ function fakeCheckout(): { dir: string; bin: string; log: string } {
   const log = path.join(dir, "calls.log");
   const record = (tool: string) =>
     `#!/bin/sh\necho "${tool} $* | backend=$PULUMI_BACKEND_URL passfile=$PULUMI_CONFIG_PASSPHRASE_FILE" >> "${log}"\n`;
-  // `pulumi version` answers with the SDK's own version, unrecorded.
+  // `pulumi version` answers with the SDK's own version, unrecorded; `config get` with FAKE_CONFIG
+  // when set, else as for an unset key (exit 1).
   fs.writeFileSync(
     path.join(bin, "pulumi"),
-    `#!/bin/sh\n[ "$1" = version ] && { echo v${SDK}; exit 0; }\n${record("pulumi").split("\n")[1]}\n`,
+    `#!/bin/sh\n[ "$1" = version ] && { echo v${SDK}; exit 0; }\n${record("pulumi").split("\n")[1]}\n` +
+      `[ "$1 $2" = "config get" ] && { [ -n "$FAKE_CONFIG" ] && echo "$FAKE_CONFIG" || exit 1; }\nexit 0\n`,
     { mode: 0o755 },
   );
-  fs.writeFileSync(path.join(bin, "docker"), record("docker"), { mode: 0o755 });
+  // `docker info --format ...` answers with the engine's cgroup driver, FAKE_DRIVER or systemd.
+  fs.writeFileSync(
+    path.join(bin, "docker"),
+    `${record("docker")}[ "$1" = info ] && echo "\${FAKE_DRIVER:-systemd}"\nexit 0\n`,
+    { mode: 0o755 },
+  );
   fs.writeFileSync(path.join(bin, "npm"), record("npm"), { mode: 0o755 });
   return { dir, bin, log };
 }
@@ -50,8 +58,9 @@ test("dev:up uses the file backend under .pulumi-state/, creates the stack on fi
   const state = path.join(dir, ".pulumi-state");
   const env = `backend=file://${state} passfile=${state}/passphrase`;
   expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([
-    "docker info | backend= passfile=",
+    "docker info --format {{.CgroupDriver}} | backend= passfile=",
     `pulumi stack select dev --create --secrets-provider passphrase --non-interactive | ${env}`,
+    `pulumi config get northstack:dockerCgroupDriver --stack dev | ${env}`,
     `pulumi up --stack dev --yes --non-interactive --policy-pack policy --policy-pack-config policy/config.dev.json --diff | ${env}`,
     `pulumi stack output --stack dev | ${env}`,
   ]);
@@ -78,7 +87,9 @@ test("dev:up refuses a Node older than 20 before touching anything", () => {
   expect(run.status).toBe(1);
   expect(run.stderr).toContain("node v18.19.0 is too old");
   // Only the read-only probe of the engine ran: no npm ci, no pulumi.
-  expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual(["docker info | backend= passfile="]);
+  expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([
+    "docker info --format {{.CgroupDriver}} | backend= passfile=",
+  ]);
 });
 
 test("dev:up reports every missing prerequisite at once, each with where to get it", () => {
@@ -120,4 +131,47 @@ test("dev:up refuses a Pulumi CLI older than the SDK, naming both versions", () 
   expect(run.status).toBe(1);
   expect(run.stderr).toContain(`the Pulumi CLI is 3.100.0, older than the SDK's ${SDK}`);
   expect(fs.readFileSync(log, "utf8")).not.toContain("pulumi up");
+});
+
+describe("dev:up takes the engine's cgroup driver, which names each container's cgroup for cAdvisor", () => {
+  const run = (env: Record<string, string>) => {
+    const { dir, bin, log } = fakeCheckout();
+    const r = spawnSync("bash", [path.join(dir, "scripts", "dev-up.sh")], {
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, ...env },
+      encoding: "utf8",
+    });
+    const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+  };
+
+  test("a cgroupfs engine (Docker Desktop) sets the key before pulumi up", () => {
+    const r = run({ FAKE_DRIVER: "cgroupfs" });
+    expect(r.code).toBe(0);
+    const calls = r.calls.split("\n").map((l) => l.split(" | ")[0]);
+    const set = calls.indexOf("pulumi config set northstack:dockerCgroupDriver cgroupfs --stack dev");
+    expect(set).toBeGreaterThan(0);
+    expect(set).toBeLessThan(calls.findIndex((c) => c.startsWith("pulumi up")));
+    expect(r.stdout).toContain("northstack:dockerCgroupDriver set to cgroupfs, the engine's");
+  });
+
+  test("a key that already matches the engine is left alone", () => {
+    const r = run({ FAKE_DRIVER: "cgroupfs", FAKE_CONFIG: "cgroupfs" });
+    expect(r.code).toBe(0);
+    expect(r.calls).not.toContain("config set");
+  });
+
+  test("an engine with another driver is refused before anything runs, naming it", () => {
+    const r = run({ FAKE_DRIVER: "none" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "the Docker engine reports cgroup driver 'none'; the dev stack supports systemd and cgroupfs",
+    );
+    expect(r.calls).not.toContain("pulumi");
+  });
+
+  test("the script's 'unset' is the schema's default", () => {
+    expect(fs.readFileSync(path.join(root, "scripts", "dev-up.sh"), "utf8")).toContain(
+      `|| echo ${CONFIG_SCHEMA.dockerCgroupDriver.default})`,
+    );
+  });
 });
