@@ -125,6 +125,44 @@ const BASELINE_CAPABILITIES = new Set([
   "SYS_CHROOT",
 ]);
 
+/** The pod-level checks "baseline" and "restricted" share: host namespaces, host process, SELinux, sysctls. */
+function sharedPodProblems(spec: Record<string, unknown>, podSc: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const field of ["hostNetwork", "hostPID", "hostIPC"])
+    if (spec[field] === true) problems.push(`spec.${field} must not be true`);
+  if (obj(podSc.windowsOptions).hostProcess === true)
+    problems.push("spec.securityContext.windowsOptions.hostProcess must not be true");
+  problems.push(...seLinuxProblems(podSc.seLinuxOptions, "spec.securityContext"));
+  for (const sysctl of list(podSc.sysctls))
+    if (!SAFE_SYSCTLS.has(String(sysctl.name)))
+      problems.push(`spec.securityContext.sysctls ${JSON.stringify(sysctl.name)} is not a safe sysctl`);
+  return problems;
+}
+
+/**
+ * The container-level checks "baseline" and "restricted" share: privileged, host process, host
+ * ports, SELinux, /proc mount, probe and lifecycle hosts.
+ */
+function sharedContainerProblems(
+  container: Record<string, unknown>,
+  sc: Record<string, unknown>,
+  at: string,
+): string[] {
+  const problems: string[] = [];
+  if (sc.privileged === true) problems.push(`${at}.securityContext.privileged must not be true`);
+  if (obj(sc.windowsOptions).hostProcess === true)
+    problems.push(`${at}.securityContext.windowsOptions.hostProcess must not be true`);
+  for (const port of list(container.ports))
+    if (port.hostPort !== undefined && port.hostPort !== 0)
+      problems.push(`${at}.ports hostPort ${String(port.hostPort)} is not allowed`);
+  problems.push(...seLinuxProblems(sc.seLinuxOptions, `${at}.securityContext`));
+  if (sc.procMount !== undefined && sc.procMount !== "Default")
+    problems.push(`${at}.securityContext.procMount must be Default`);
+  for (const [field, handler] of handlersOf(container))
+    if (handler.host !== undefined && handler.host !== "") problems.push(`${at}.${field}.host must not be set`);
+  return problems;
+}
+
 /**
  * Every "baseline" violation of one pod, each naming the field: host namespaces, host paths and
  * ports, privileged, added capabilities, AppArmor, SELinux, /proc mount, unconfined seccomp,
@@ -134,14 +172,7 @@ export function baselineProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "spec
   const problems: string[] = [];
   const spec = pod.spec;
   const podSc = obj(spec.securityContext);
-  for (const field of ["hostNetwork", "hostPID", "hostIPC"])
-    if (spec[field] === true) problems.push(`spec.${field} must not be true`);
-  if (obj(podSc.windowsOptions).hostProcess === true)
-    problems.push("spec.securityContext.windowsOptions.hostProcess must not be true");
-  problems.push(...seLinuxProblems(podSc.seLinuxOptions, "spec.securityContext"));
-  for (const sysctl of list(podSc.sysctls))
-    if (!SAFE_SYSCTLS.has(String(sysctl.name)))
-      problems.push(`spec.securityContext.sysctls ${JSON.stringify(sysctl.name)} is not a safe sysctl`);
+  problems.push(...sharedPodProblems(spec, podSc));
   for (const volume of list(spec.volumes))
     if (volume.hostPath !== undefined) problems.push(`spec.volumes[${String(volume.name)}] uses hostPath`);
   const unconfined = (type: unknown) => type === "Unconfined";
@@ -152,17 +183,7 @@ export function baselineProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "spec
   for (const { kind, container } of containersOf(spec)) {
     const at = `spec.${kind}[${String(container.name)}]`;
     const sc = obj(container.securityContext);
-    if (sc.privileged === true) problems.push(`${at}.securityContext.privileged must not be true`);
-    if (obj(sc.windowsOptions).hostProcess === true)
-      problems.push(`${at}.securityContext.windowsOptions.hostProcess must not be true`);
-    for (const port of list(container.ports))
-      if (port.hostPort !== undefined && port.hostPort !== 0)
-        problems.push(`${at}.ports hostPort ${String(port.hostPort)} is not allowed`);
-    problems.push(...seLinuxProblems(sc.seLinuxOptions, `${at}.securityContext`));
-    if (sc.procMount !== undefined && sc.procMount !== "Default")
-      problems.push(`${at}.securityContext.procMount must be Default`);
-    for (const [field, handler] of handlersOf(container))
-      if (handler.host !== undefined && handler.host !== "") problems.push(`${at}.${field}.host must not be set`);
+    problems.push(...sharedContainerProblems(container, sc, at));
     if (unconfined(obj(sc.seccompProfile).type))
       problems.push(`${at}.securityContext.seccompProfile.type is Unconfined`);
     if (unconfined(obj(sc.appArmorProfile).type))
@@ -189,14 +210,7 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
   const podSc = obj(spec.securityContext);
 
   // Baseline: host namespaces, host paths and ports, privileged, capabilities, AppArmor, SELinux, /proc, seccomp, sysctls, probe hosts.
-  for (const field of ["hostNetwork", "hostPID", "hostIPC"])
-    if (spec[field] === true) problems.push(`spec.${field} must not be true`);
-  if (obj(podSc.windowsOptions).hostProcess === true)
-    problems.push("spec.securityContext.windowsOptions.hostProcess must not be true");
-  problems.push(...seLinuxProblems(podSc.seLinuxOptions, "spec.securityContext"));
-  for (const sysctl of list(podSc.sysctls))
-    if (!SAFE_SYSCTLS.has(String(sysctl.name)))
-      problems.push(`spec.securityContext.sysctls ${JSON.stringify(sysctl.name)} is not a safe sysctl`);
+  problems.push(...sharedPodProblems(spec, podSc));
   const podAppArmor = obj(podSc.appArmorProfile).type;
   if (podAppArmor !== undefined && !CONFINED_PROFILES.has(String(podAppArmor)))
     problems.push(`spec.securityContext.appArmorProfile.type ${JSON.stringify(podAppArmor)} is not allowed`);
@@ -231,18 +245,7 @@ export function restrictedProblemsOfPod(pod: Pick<PodUnderTest, "metadata" | "sp
   for (const { kind, container } of containersOf(spec)) {
     const at = `spec.${kind}[${String(container.name)}]`;
     const sc = obj(container.securityContext);
-    if (sc.privileged === true) problems.push(`${at}.securityContext.privileged must not be true`);
-    if (obj(sc.windowsOptions).hostProcess === true)
-      problems.push(`${at}.securityContext.windowsOptions.hostProcess must not be true`);
-    for (const port of list(container.ports))
-      if (port.hostPort !== undefined && port.hostPort !== 0)
-        problems.push(`${at}.ports hostPort ${String(port.hostPort)} is not allowed`);
-    problems.push(...seLinuxProblems(sc.seLinuxOptions, `${at}.securityContext`));
-    if (sc.procMount !== undefined && sc.procMount !== "Default")
-      problems.push(`${at}.securityContext.procMount must be Default`);
-    for (const [field, handler] of handlersOf(container)) {
-      if (handler.host !== undefined && handler.host !== "") problems.push(`${at}.${field}.host must not be set`);
-    }
+    problems.push(...sharedContainerProblems(container, sc, at));
     const appArmor = obj(sc.appArmorProfile).type;
     if (appArmor !== undefined && !CONFINED_PROFILES.has(String(appArmor)))
       problems.push(`${at}.securityContext.appArmorProfile.type ${JSON.stringify(appArmor)} is not allowed`);
