@@ -93,6 +93,17 @@ function initdb(dir: string, dataDir: string, password: string): void {
   fs.rmSync(pwfile);
 }
 
+/** The rows of `sql`, run as the cluster's superuser on `database`, over a connection of its own. */
+export async function queryRows(cluster: PgCluster, sql: string, database = "postgres") {
+  const client = new Client({ ...cluster.connection(), database });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * The run's initialised data directory, made on first use: initdb into a directory of our own, then
  * renamed into place, so that a concurrent worker sees all of it or nothing (a rename onto a

@@ -7,7 +7,7 @@ import { Client } from "pg";
 import { renderBackupScript } from "../../components/backup-script";
 import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
-import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
+import { PG_BIN, PgCluster, queryRows, startPgCluster } from "../helpers/pg-cluster";
 
 let cluster: PgCluster;
 let dir: string;
@@ -37,15 +37,7 @@ const shared = (prefix: string) => {
   fs.chmodSync(made, 0o777);
   return made;
 };
-const query = async (sql: string, database = "postgres") => {
-  const client = new Client({ ...cluster.connection(), database });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-};
+const query = (sql: string, database = "postgres") => queryRows(cluster, sql, database);
 const listAll = (sub: string) => fs.readdirSync(path.join(dir, "backups", sub)).sort();
 const list = (sub: string) => listAll(sub).filter((f) => f.endsWith(".dump"));
 

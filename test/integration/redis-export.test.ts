@@ -9,11 +9,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 import { REDIS_DR_KEY, renderRedisExportScript } from "../../components/redis-export";
-import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
+import { PG_BIN, PgCluster, queryRows, startPgCluster } from "../helpers/pg-cluster";
 
 /**
  * ElastiCache and S3 as the script uses them. Snapshots are files under $FAKE/snapshots (content:
@@ -92,15 +91,7 @@ const step = (which: "export" | "record", env: Record<string, string>) => {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
 
-const query = async (sql: string) => {
-  const client = new Client(cluster.connection());
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-};
+const query = (sql: string) => queryRows(cluster, sql);
 
 /** One CronJob run against a fresh fake cloud state root `fake`: the export step, then the record step. */
 function cronRun(fake: string, extra: Record<string, string> = {}) {

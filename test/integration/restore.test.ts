@@ -9,10 +9,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { renderBackupScript } from "../../components/backup-script";
 import { cloudSqlPromoteCommands } from "../../components/gcp/postgres";
-import { PG_BIN, PgCluster, startPgCluster } from "../helpers/pg-cluster";
+import { PG_BIN, PgCluster, queryRows, startPgCluster } from "../helpers/pg-cluster";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, "scripts", "restore", "restore.sh");
@@ -785,15 +784,7 @@ describe("a bucket dump restores for real into an empty PostgreSQL 15 cluster", 
   let target: PgCluster;
   const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
-  const query = async (cluster: PgCluster, sql: string, database = "postgres") => {
-    const client = new Client({ ...cluster.connection(), database });
-    await client.connect();
-    try {
-      return (await client.query(sql)).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const query = queryRows;
 
   beforeAll(async () => {
     [source, target] = await Promise.all([startPgCluster(), startPgCluster()]);

@@ -11,14 +11,13 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { awsCliConfig } from "../../components/backup";
 import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 import { REDIS_AOF_DIR, renderRedisConf } from "../../components/redis";
 import { offsitePrefix } from "../../components/volume-backup";
 import { OFFSITE_KINDS, renderVolumeBackupScript } from "../../components/volume-backup-script";
-import { PG_BIN, PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
+import { PG_BIN, PgCluster, freePort, queryRows, startPgCluster } from "../helpers/pg-cluster";
 import { S3RVER_KEY_ID, S3RVER_SECRET, S3Server, startS3rver } from "../helpers/s3rver";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -98,15 +97,7 @@ async function killRedis(): Promise<void> {
   await exited;
 }
 
-const query = async (sql: string) => {
-  const client = new Client(cluster.connection());
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-};
+const query = (sql: string) => queryRows(cluster, sql);
 const records = async (kind: string) =>
   (await query(`select object from northstack_ops.backup_runs where kind = '${kind}' order by finished_at`)).map(
     (r) => r.object as string,
