@@ -71,6 +71,15 @@ export async function stopProcess(started: Started | undefined, graceMs = 3000):
   });
 }
 
+/** Debian's Prometheus on 127.0.0.1:`port`, with `dir`/prometheus.yml and its data in `dir`/data. */
+export function startPrometheus(dir: string, port: number): Promise<Started> {
+  return startProcess("prometheus", "prometheus", [
+    `--config.file=${path.join(dir, "prometheus.yml")}`,
+    `--storage.tsdb.path=${path.join(dir, "data")}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+  ]);
+}
+
 /** A file a container of the planned stack receives: its path in the container and its text. */
 export interface PlannedFile {
   readonly container: string;

@@ -10,12 +10,13 @@
  * a stub for wget). What is not: that cAdvisor v0.49 itself, as nobody with the host's cgroups
  * read-only, emits these series (docs/architecture.md, "Container metrics on Docker").
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
+import { Started, startPrometheus, stopProcess } from "../helpers/live-stack";
 import * as YAML from "yaml";
 import { cadvisorHealthCommand, cadvisorMetricRelabel } from "../../components/cluster-metrics";
 import { dashboardQueries } from "../../components/dashboards";
@@ -80,7 +81,7 @@ interface Sample {
 describe.each(DOCKER_CGROUP_DRIVERS.map((d) => [d]))("Docker's %s cgroup driver", (driver: DockerCgroupDriver) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `cadvisor-${driver}-`));
   let server: http.Server | undefined;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: Started | undefined;
   let prometheusUrl = "";
   const rules = renderAlertRules({ collectors: DEV_COLLECTORS });
 
@@ -126,18 +127,7 @@ describe.each(DOCKER_CGROUP_DRIVERS.map((d) => [d]))("Docker's %s cgroup driver"
       }),
     );
     prometheusUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      "prometheus",
-      [
-        `--config.file=${path.join(tmp, "prometheus.yml")}`,
-        `--storage.tsdb.path=${path.join(tmp, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      { stdio: "ignore" },
-    );
-    prometheus.on("error", (e) => {
-      throw new Error(`prometheus is not installed (bash .ci/run installs it): ${e.message}`);
-    });
+    prometheus = await startPrometheus(tmp, port);
     // Enough scrapes for every rate, and rule evaluations after them.
     for (let i = 0; ; i++) {
       await new Promise((r) => setTimeout(r, 500));
@@ -153,7 +143,7 @@ describe.each(DOCKER_CGROUP_DRIVERS.map((d) => [d]))("Docker's %s cgroup driver"
   });
 
   afterAll(async () => {
-    prometheus?.kill();
+    await stopProcess(prometheus);
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -5,12 +5,13 @@
  * machine). Through the Service the counters of different replicas interleave into one series, which
  * Prometheus reads as counter resets; per replica each series is monotonic and `up` sees each replica.
  */
-import { ChildProcess, spawn } from "child_process";
+
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
+import { Started, startPrometheus, stopProcess } from "../helpers/live-stack";
 import { renderPrometheusConfig } from "../../components/monitoring-config";
 import { scrapeJobFor } from "../../components/monitoring-specs";
 
@@ -18,7 +19,7 @@ jest.setTimeout(60_000);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "per-pod-"));
 const servers: http.Server[] = [];
-let prometheus: ChildProcess | undefined;
+let prometheus: Started | undefined;
 let prometheusUrl = "";
 
 const listen = (handler: http.RequestListener): Promise<string> =>
@@ -83,18 +84,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(tmp, "prometheus.yml"), config);
   const port = await freePort();
   prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    "prometheus",
-    [
-      `--config.file=${path.join(tmp, "prometheus.yml")}`,
-      `--storage.tsdb.path=${path.join(tmp, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: "ignore" },
-  );
-  prometheus.on("error", (e) => {
-    throw new Error(`prometheus is not installed (bash .ci/run installs it): ${e.message}`);
-  });
+  prometheus = await startPrometheus(tmp, port);
   // Enough scrapes for a rate over several samples per series.
   for (let i = 0; i < 60; i++) {
     await new Promise((r) => setTimeout(r, 500));
@@ -107,8 +97,8 @@ beforeAll(async () => {
   }
 });
 
-afterAll(() => {
-  prometheus?.kill();
+afterAll(async () => {
+  await stopProcess(prometheus);
   for (const s of servers) s.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
