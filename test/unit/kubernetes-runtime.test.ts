@@ -702,8 +702,8 @@ test("a daemon with host paths runs as a DaemonSet in its own default-deny names
   const daemonSet = named("DaemonSet", "node-exporter", ownNamespace);
   expect(spec(daemonSet).template.spec.tolerations).toEqual([{ operator: "Exists" }]);
   expect(ofType("Deployment", ownNamespace)).toEqual([]);
-  // Scraped per pod through the API, so no headless metrics Service.
-  expect(ofType("Service", ownNamespace).map((r) => metadataOf(r).name)).toEqual(["node-exporter"]);
+  // Scraped per pod through the API: no headless metrics Service, and no Service spreading calls over nodes.
+  expect(ofType("Service", ownNamespace)).toEqual([]);
   expect(discoveries.nodeExporter).toEqual({
     kind: "pods",
     namespace: ownNamespace,

@@ -78,13 +78,17 @@ export function certificateManifest(
   };
 }
 
-/** The in-cluster Service over the workload's ports; none for jobs and portless workloads. */
+/**
+ * The in-cluster Service over the workload's ports; none for jobs and portless workloads, nor for
+ * daemons, whose pods are each their node's and are reached one by one (scrapeDiscovery), never
+ * through one address that would spread calls over the nodes.
+ */
 export function clusterServiceManifest(
   spec: WorkloadSpec,
   meta: Pick<WorkloadMeta, "namespace" | "labels" | "selector">,
 ): ServiceManifest | undefined {
   const ports = spec.ports ?? [];
-  if (spec.kind === "job" || ports.length === 0) return undefined;
+  if (spec.kind === "job" || spec.kind === "daemon" || ports.length === 0) return undefined;
   return {
     metadata: { name: spec.name, namespace: meta.namespace, labels: meta.labels },
     spec: {
