@@ -5,30 +5,15 @@
  * migrations, with a violation planted every tenth repetition so that reporting is exercised too.
  */
 import type { PlannedResource } from "./mock-program";
+import { plannedResource } from "./planned-resource";
 
 const STACK = "bench";
-const urnOf = (type: string, name: string) => `urn:pulumi:${STACK}::northstack::${type}::${name}`;
-
-function resource(
+const resource = (
   type: string,
   name: string,
   inputs: Record<string, unknown>,
   extra: Partial<PlannedResource> = {},
-): PlannedResource {
-  return {
-    urn: urnOf(type, name),
-    type,
-    name,
-    parent: null,
-    custom: true,
-    provider: null,
-    inputs,
-    plainInputs: inputs,
-    dependencies: [],
-    secretPaths: [],
-    ...extra,
-  };
-}
+): PlannedResource => plannedResource(STACK, type, name, inputs, extra);
 
 const labels = (name: string, extra: Record<string, string> = {}) =>
   Object.entries({

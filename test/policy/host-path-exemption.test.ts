@@ -20,26 +20,14 @@ import {
 import { evaluatePolicies } from "../../policy/evaluate";
 import { containersLeastPrivilege, containersRunAsNonRoot, workloadsHaveLimitsAndProbes } from "../../policy/policies";
 import { PlannedResource } from "../../scripts/lib/mock-program";
+import { plannedResource } from "../../scripts/lib/planned-resource";
 import { dockerContainer } from "./fixtures";
 
 const spec = nodeExporterSpec("monitoring-node-exporter", "monitoring-prometheus");
 const reason = spec.hostPaths!.reason;
 type Obj = Record<string, unknown>;
 
-function planned(type: string, name: string, inputs: Obj): PlannedResource {
-  return {
-    urn: `urn:pulumi:test::northstack::${type}::${name}`,
-    type,
-    name,
-    parent: null,
-    custom: true,
-    provider: null,
-    inputs,
-    plainInputs: inputs,
-    dependencies: [],
-    secretPaths: [],
-  };
-}
+const planned = (type: string, name: string, inputs: Obj) => plannedResource("test", type, name, inputs);
 
 /** A Docker container with node_exporter's read-only host mounts, as the Docker runtime renders them. */
 function nodeExporterLike(labels: Record<string, string>): PlannedResource {

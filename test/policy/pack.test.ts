@@ -19,33 +19,16 @@ import {
   policies,
 } from "../../policy/policies";
 import { UNKNOWN, finding, policyOwningUnknownName, withExemptions } from "../../policy/lib/framework";
-import { PlannedResource, UNKNOWN_MARK } from "../../scripts/lib/mock-program";
+import { UNKNOWN_MARK } from "../../scripts/lib/mock-program";
+import { plannedResource } from "../../scripts/lib/planned-resource";
 import { deployment, dockerContainer, podSpec } from "./fixtures";
 
 const POLICY_DIR = path.resolve(__dirname, "..", "..", "policy");
 const readConfig = (stack: string) =>
   JSON.parse(fs.readFileSync(path.join(POLICY_DIR, `config.${stack}.json`), "utf8")) as Record<string, unknown>;
 
-function planned(
-  type: string,
-  name: string,
-  inputs: Record<string, unknown>,
-  provider: string | null = null,
-): PlannedResource {
-  const urn = `urn:pulumi:test::northstack::${type}::${name}`;
-  return {
-    urn,
-    type,
-    name,
-    parent: null,
-    custom: true,
-    provider,
-    inputs,
-    plainInputs: inputs,
-    dependencies: [],
-    secretPaths: [],
-  };
-}
+const planned = (type: string, name: string, inputs: Record<string, unknown>, provider: string | null = null) =>
+  plannedResource("test", type, name, inputs, { provider });
 
 describe("the pack", () => {
   test("has exactly the ten policies of the issues, each described with remediation steps", () => {

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { evaluatePolicies } from "../../policy/evaluate";
 import { PlannedResource } from "../../scripts/lib/mock-program";
+import { plannedResource } from "../../scripts/lib/planned-resource";
 import type { StackPlan } from "../../scripts/lib/plan";
 import { sharedPlan } from "../helpers/shared-plan";
 
@@ -87,18 +88,7 @@ test("injecting one root container gives exactly one containers-run-as-non-root 
 });
 
 test("injecting one us-east-1 provider gives a data-residency-canada violation", async () => {
-  const provider: PlannedResource = {
-    urn: `urn:pulumi:dev::northstack::pulumi:providers:aws::us`,
-    type: "pulumi:providers:aws",
-    name: "us",
-    parent: null,
-    custom: true,
-    provider: null,
-    inputs: { region: "us-east-1" },
-    plainInputs: { region: "us-east-1" },
-    dependencies: [],
-    secretPaths: [],
-  };
+  const provider = plannedResource("dev", "pulumi:providers:aws", "us", { region: "us-east-1" });
   const found = await evaluate([...plan.resources, provider], "prod");
   expect(found).toEqual([
     expect.objectContaining({
