@@ -91,43 +91,55 @@ offsite_aws() {
   aws --endpoint-url "https://$OFFSITE_ENDPOINT" "\${tls[@]}" "$@"
 }
 
-# The objects under prefix $1/ as <tier>/<name>, for the names in daily/ and weekly/ that match the pattern $2.
+# The objects under prefix $1/ as "<tier>/<name> <size>", for the names in daily/ and weekly/ that
+# match the pattern $2: one request (the CLI follows the pages), which also gives each stored size.
 offsite_listing() {
-  local keys key
-  keys=$(offsite_aws s3api list-objects-v2 --bucket "$OFFSITE_BUCKET" --prefix "$1/" --query 'Contents[].[Key]' --output text) || return 1
-  while read -r key; do
+  local rows key size
+  rows=$(offsite_aws s3api list-objects-v2 --bucket "$OFFSITE_BUCKET" --prefix "$1/" --query 'Contents[].[Key,Size]' --output text) || return 1
+  while read -r key size; do
     key=\${key#"$1/"}
     # shellcheck disable=SC2053 # $2 is a pattern
-    if [[ $key == daily/$2 || $key == weekly/$2 ]] && [[ \${key#*/} != */* ]]; then printf '%s\\n' "$key"; fi
-  done <<< "$keys"
+    if [[ $key == daily/$2 || $key == weekly/$2 ]] && [[ \${key#*/} != */* ]]; then printf '%s %s\\n' "$key" "$size"; fi
+  done <<< "$rows"
 }
 
-# Uploads file $1 as key $2 and reads its stored size back.
-offsite_put() {
+# Fails, naming it, unless listing $1 holds <tier>/<name> $2 with the size of file $3.
+offsite_stored() {
   local stored
-  offsite_aws s3 cp --only-show-errors "$1" "s3://$OFFSITE_BUCKET/$2" || return 1
-  stored=$(offsite_aws s3api head-object --bucket "$OFFSITE_BUCKET" --key "$2" --query ContentLength --output text) || return 1
-  [ "$stored" = "$(stat -c %s "$1")" ] || { echo "s3://$OFFSITE_BUCKET/$2 holds $stored bytes, not $(stat -c %s "$1")"; return 1; }
+  stored=$(printf '%s\\n' "$1" | awk -v key="$2" '$1 == key { print $2 }')
+  [ "$stored" = "$(stat -c %s "$3")" ] || { echo "$2 is stored with \${stored:-no} bytes, not $(stat -c %s "$3")"; return 1; }
+}
+
+# Deletes the keys on stdin (one per line) in one request; fails on any key the store did not delete.
+offsite_delete() {
+  local objects errors
+  objects=$(sed '/^$/d; s/.*/{"Key":"&"}/' | paste -sd, -)
+  [ -n "$objects" ] || return 0
+  errors=$(offsite_aws s3api delete-objects --bucket "$OFFSITE_BUCKET" --delete "{\\"Objects\\":[$objects],\\"Quiet\\":true}" \\
+    --query 'Errors[].[Key,Code]' --output text) || return 1
+  [ -z "$errors" ] || [ "$errors" = None ] || { echo "not deleted: $errors"; return 1; }
 }
 
 # Copy $2 (kept on the volume) into prefix $1's daily/ and, when due, weekly/, then the bucket's
-# retention over the objects named like $3, with the volume's functions (weekly_due, surplus). One
-# listing, after the upload, so that a failed upload never prunes.
+# retention over the objects named like $3, with the volume's functions (weekly_due, surplus). The
+# listing after the uploads gives the stored sizes, checked against the file's, and what to prune, so
+# a failed upload never prunes: a plain day costs three requests (upload, list, delete), whatever
+# the number of objects pruned.
 offsite_copy() {
-  local root=$1 file=$2 pattern=$3 name=\${2##*/} listing daily weekly tier old
-  offsite_put "$file" "$root/daily/$name" || return 1
+  local root=$1 file=$2 pattern=$3 name=\${2##*/} listing weekly
+  offsite_aws s3 cp --only-show-errors "$file" "s3://$OFFSITE_BUCKET/$root/daily/$name" || return 1
   listing=$(offsite_listing "$root" "$pattern") || return 1
-  daily=$(printf '%s\\n' "$listing" | sed -n 's|^daily/||p')
-  weekly=$(printf '%s\\n' "$listing" | sed -n 's|^weekly/||p')
+  weekly=$(printf '%s\\n' "$listing" | sed -n 's|^weekly/\\([^ ]*\\) .*|\\1|p')
   if weekly_due "$(printf '%s\\n' "$name" | days_of)" "$(printf '%s\\n' "$weekly" | days_of | sort | tail -n 1)"; then
-    offsite_put "$file" "$root/weekly/$name" || return 1
-    weekly=$(printf '%s\\n%s\\n' "$weekly" "$name")
+    offsite_aws s3 cp --only-show-errors "$file" "s3://$OFFSITE_BUCKET/$root/weekly/$name" || return 1
+    listing=$(offsite_listing "$root" "$pattern") || return 1
+    offsite_stored "$listing" "weekly/$name" "$file" || return 1
   fi
-  for tier in daily weekly; do
-    while read -r old; do
-      [ -z "$old" ] || offsite_aws s3 rm --only-show-errors "s3://$OFFSITE_BUCKET/$root/$tier/$old" || return 1
-    done < <(if [ "$tier" = daily ]; then printf '%s\\n' "$daily" | sed '/^$/d' | surplus "$KEEP_DAILY"; else printf '%s\\n' "$weekly" | sed '/^$/d' | surplus "$KEEP_WEEKLY"; fi)
-  done
+  offsite_stored "$listing" "daily/$name" "$file" || return 1
+  {
+    printf '%s\\n' "$listing" | sed -n 's|^daily/\\([^ ]*\\) .*|\\1|p' | surplus "$KEEP_DAILY" | sed "s|^|$root/daily/|"
+    printf '%s\\n' "$listing" | sed -n 's|^weekly/\\([^ ]*\\) .*|\\1|p' | surplus "$KEEP_WEEKLY" | sed "s|^|$root/weekly/|"
+  } | offsite_delete
 }
 
 # Kind $1's copy $2, named like $3, off the host; recorded as the kind's off-host kind, failed or not.

@@ -16,8 +16,17 @@ export interface S3Server {
   readonly port: number;
   /** The certificate the server presents, for a client's CA bundle (world-readable). */
   readonly caFile: string;
+  /**
+   * The keys bucket `bucket` holds under `prefix`, sorted, read from the server's own store on disk
+   * (`<key>._S3rver_object` files): a witness that does not go through the client under test.
+   */
+  keys(bucket: string, prefix: string): string[];
+  /** The stored bytes of `key`, from the same store. */
+  read(bucket: string, key: string): Buffer;
   stop(): void;
 }
+
+const OBJECT_SUFFIX = "._S3rver_object";
 
 /** Starts a server with `bucket` under `dir`, whose certificate names 127.0.0.1. */
 export async function startS3rver(dir: string, bucket: string): Promise<S3Server> {
@@ -63,5 +72,21 @@ export async function startS3rver(dir: string, bucket: string): Promise<S3Server
     });
     server.once("exit", (code) => reject(new Error(`s3rver exited with ${code}: ${out}`)));
   });
-  return { port, caFile, stop: () => server.kill() };
+  const store = path.join(dir, "data");
+  const keys = (bucket: string, prefix: string): string[] => {
+    const root = path.join(store, bucket);
+    const walk = (sub: string): string[] =>
+      fs.existsSync(path.join(root, sub))
+        ? fs.readdirSync(path.join(root, sub), { withFileTypes: true }).flatMap((e) => {
+            const rel = sub === "" ? e.name : `${sub}/${e.name}`;
+            if (e.isDirectory()) return walk(rel);
+            return e.name.endsWith(OBJECT_SUFFIX) ? [rel.slice(0, -OBJECT_SUFFIX.length)] : [];
+          })
+        : [];
+    return walk("")
+      .filter((k) => k.startsWith(prefix))
+      .sort();
+  };
+  const read = (bucket: string, key: string) => fs.readFileSync(path.join(store, bucket, `${key}${OBJECT_SUFFIX}`));
+  return { port, caFile, keys, read, stop: () => server.kill() };
 }
