@@ -196,7 +196,16 @@ async function main(): Promise<number> {
   // The planner and the pack load here, once the arguments are checked: the Pulumi SDK takes seconds
   // to load, and a usage error need not wait for it.
   const { PROJECT_ROOT, planStack } = await import("./lib/plan");
-  const { evaluatePlan } = await import("./lib/plan-policies");
+  const { evaluatePlan, readPolicyConfig } = await import("./lib/plan-policies");
+  // A pack config given by name is checked before planning: its mistakes need no plan to show.
+  if (args.policyConfig) {
+    try {
+      readPolicyConfig(args.policyConfig);
+    } catch (e) {
+      console.error(`plan: policy config ${args.policyConfig}: ${messageOf(e)}`);
+      return 2;
+    }
+  }
   let plan: StackPlan;
   try {
     plan = await planStack({ stack: args.stack, set: args.set });

@@ -19,7 +19,7 @@ function plan(...args: string[]) {
 }
 
 test("an override that breaks a rule, under the prod pack config, exits 1 and names the rule", () => {
-  const { code, stdout } = plan(
+  const { code, stdout, stderr } = plan(
     "staging",
     "--set",
     "northstack:cloud=aws",
@@ -32,10 +32,14 @@ test("an override that breaks a rule, under the prod pack config, exits 1 and na
   expect(stdout).toMatch(
     /\[mandatory\] backups-and-deletion-protection \(urn:[^)]*rds\/instance:Instance::[^)]*\): .*deletionProtection is false/,
   );
+  // Planning staging warns that no dead man's switch is set (the next test relies on it).
+  expect(stderr).toMatch(/warning: \[runtime\] staging: northstack:deadMansSwitchUrl is unset/);
 });
 
-test("a pack config naming an unknown policy is an error (exit 2), not a silent pass", () => {
-  const { code, stderr } = plan("dev", "--policy-config", "package.json");
-  expect(code).toBe(2);
-  expect(stderr).toMatch(/invalid policy pack config:[\s\S]*name: no such policy/);
+test("a pack config naming an unknown policy is an error (exit 2) before anything is planned, not a silent pass", () => {
+  const { code, stdout, stderr } = plan("staging", "--policy-config", "package.json");
+  expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+  expect(stderr).toMatch(/^plan: policy config package\.json: invalid policy pack config:[\s\S]*name: no such policy/);
+  // Planning staging warns that no dead man's switch is set (the test above): nothing was planned.
+  expect(stderr).not.toMatch(/deadMansSwitchUrl/);
 });
