@@ -7,7 +7,8 @@
  *    transpile, what `npm run plan` and scripts/plan.sh use), interleaved run by run, as a ratio;
  *  - how plan time grows with the number of services (prod with 0, 10 and 20 extra API services);
  *  - policy-pack evaluation time over synthetic stacks of 1,000, 2,000 and 4,000 resources;
- *  - the time of the whole test suite (type-check, lint and jest, each on its own).
+ *  - the time of `npm test` (scripts/test.sh: jest with the three checks beside it), and of each
+ *    check on its own.
  * Each plan figure is the median of several runs. Results are printed and written to .bench/results.json.
  */
 import { spawnSync } from "child_process";
@@ -148,18 +149,13 @@ async function main(): Promise<void> {
     : [
         timeCommand("typecheck (tsc --noEmit)", "npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]),
         timeCommand("lint (eslint)", "npx", ["eslint", "."]),
-        timeCommand("jest (all tests)", "npx", ["jest", "--silent"]),
+        timeCommand("format:check (prettier)", "npx", ["prettier", "--check", "."]),
+        timeCommand("npm test (all, checks beside jest)", "bash", ["scripts/test.sh", "--silent"]),
       ];
   if (suite.length) {
-    console.log("\nTest suite");
+    console.log("\nTest suite (each check alone, then the whole of npm test)");
     for (const s of suite)
-      console.log(`  ${s.label.padEnd(28)} ${fmt(s.seconds, 1).padStart(6)} s ${s.ok ? "" : "(FAILED)"}`);
-    console.log(
-      `  total                        ${fmt(
-        suite.reduce((a, s) => a + s.seconds, 0),
-        1,
-      ).padStart(6)} s`,
-    );
+      console.log(`  ${s.label.padEnd(36)} ${fmt(s.seconds, 1).padStart(6)} s ${s.ok ? "" : "(FAILED)"}`);
   }
 
   const out = path.join(PROJECT_ROOT, ".bench");
