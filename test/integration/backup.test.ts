@@ -290,22 +290,28 @@ esac
     fs.rmSync(bucketRoot, { recursive: true, force: true });
   });
 
-  /** One CronJob run: a fresh scratch directory, the dump step, then the upload step (each like its container). */
+  /** A CronJob run's environment on `date`, with a fresh scratch directory as its BACKUP_DIR. */
+  const cronEnv = (date: string, extra: Record<string, string>) => ({
+    BACKUP_DIR: shared(path.join(dir, "scratch-")),
+    BACKUP_DATE: date,
+    BACKUP_BUCKET: "backups",
+    FAKE_S3_ROOT: bucketRoot,
+    ...extra,
+  });
+  /** The upload step, with the stand-in AWS CLI first on PATH. */
+  const uploadStep = (env: Record<string, string>) => run(["upload"], { ...env, PATH: `${bin}:${process.env.PATH}` });
+  /** One CronJob run: the dump step, then the upload step (each like its container). */
   const cronRun = (date: string, extra: Record<string, string> = {}) => {
-    const scratch = shared(path.join(dir, "scratch-"));
-    const env = {
-      BACKUP_DIR: scratch,
-      BACKUP_DATE: date,
-      BACKUP_BUCKET: "backups",
-      FAKE_S3_ROOT: bucketRoot,
-      ...extra,
-    };
+    const env = cronEnv(date, extra);
+    const scratch = env.BACKUP_DIR;
     const dump = run(["dump"], env);
-    const upload = dump.code === 0 ? run(["upload"], { ...env, PATH: `${bin}:${process.env.PATH}` }) : undefined;
+    const uploaded = dump.code === 0 ? uploadStep(env) : undefined;
     // The record container has the admin password as RECORD_PGPASSWORD (the dump step holds PGPASSWORD).
     const record =
-      upload?.code === 0 ? run(["record"], { ...env, PGPASSWORD: "", RECORD_PGPASSWORD: cluster.password }) : undefined;
-    return { dump, upload, record, scratch };
+      uploaded?.code === 0
+        ? run(["record"], { ...env, PGPASSWORD: "", RECORD_PGPASSWORD: cluster.password })
+        : undefined;
+    return { dump, upload: uploaded, record, scratch };
   };
   /** The first run's verified dump, which uploadRun copies. */
   let template: string | undefined;
@@ -316,7 +322,8 @@ esac
    */
   const uploadRun = (date: string, extra: Record<string, string> = {}) => {
     if (!template) throw new Error("no verified dump to copy: the first cloud test did not run");
-    const scratch = shared(path.join(dir, "scratch-"));
+    const env = cronEnv(date, extra);
+    const scratch = env.BACKUP_DIR;
     const name = `postgres-${date.replace(/:/g, "")}.dump`;
     const from = path.basename(template);
     fs.copyFileSync(template, path.join(scratch, name));
@@ -325,14 +332,7 @@ esac
       path.join(scratch, `${name}.manifest`),
       fs.readFileSync(`${template}.manifest`, "utf8").replace(`archive ${from} `, `archive ${name} `),
     );
-    const env = {
-      BACKUP_DIR: scratch,
-      BACKUP_DATE: date,
-      BACKUP_BUCKET: "backups",
-      FAKE_S3_ROOT: bucketRoot,
-      ...extra,
-    };
-    return run(["upload"], { ...env, PATH: `${bin}:${process.env.PATH}` });
+    return uploadStep(env);
   };
   const objects = (prefix: string) =>
     fs.existsSync(path.join(bucketRoot, "backups", prefix))
@@ -414,12 +414,7 @@ esac
     expect(dump.code).not.toBe(0);
     expect(upload).toBeUndefined();
     expect(fs.readdirSync(scratch)).toEqual([]);
-    const empty = run(["upload"], {
-      BACKUP_DIR: scratch,
-      BACKUP_BUCKET: "backups",
-      FAKE_S3_ROOT: bucketRoot,
-      PATH: `${bin}:${process.env.PATH}`,
-    });
+    const empty = uploadStep({ BACKUP_DIR: scratch, BACKUP_BUCKET: "backups", FAKE_S3_ROOT: bucketRoot });
     expect(empty.code).not.toBe(0);
     expect(empty.out).toMatch(/upload FAILED: expected one verified dump in .*, found 0/);
     expect(versions("daily/postgres.dump").some((o) => o.startsWith("postgres-2027-04-01"))).toBe(false);
