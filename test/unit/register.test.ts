@@ -52,3 +52,33 @@ test("with --enable-source-maps, stack traces name the TypeScript line", () => {
   // The frame names line 5 of the .ts file (the transpiled JavaScript has the throw on line 2).
   expect(result.stderr).toMatch(/fail\.ts:5:\d+\)/);
 });
+
+test("modules the Pulumi SDK loads only to serialize closures wait until first used, then are the real ones", () => {
+  const probe = path.join(dir, "probe.js");
+  fs.writeFileSync(
+    probe,
+    [
+      `const loaded = () => Object.keys(require.cache).some((f) => f.endsWith("/node_modules/typescript/lib/typescript.js"));`,
+      `require(${JSON.stringify(require.resolve("@pulumi/pulumi"))});`,
+      `const afterSdk = loaded();`,
+      // The SDK's shim hands its callers the stand-in; its first use loads TypeScript.
+      `const ts = require(${JSON.stringify(require.resolve("@pulumi/pulumi/typescript-shim"))});`,
+      `const beforeUse = loaded();`,
+      `const real = require(${JSON.stringify(require.resolve("typescript"))});`,
+      `console.log(JSON.stringify({ afterSdk, beforeUse, version: ts.version, same: ts.createSourceFile === real.createSourceFile,`,
+      `  afterUse: loaded(), defaultIsModule: ts.default.version === real.version, realIsPlain: real.__esModule === undefined }));`,
+    ].join("\n"),
+  );
+  const result = run(probe);
+  expect(result.stderr).toBe("");
+  expect(JSON.parse(result.stdout)).toEqual({
+    afterSdk: false,
+    beforeUse: false,
+    version: JSON.parse(fs.readFileSync(require.resolve("typescript/package.json"), "utf8")).version,
+    same: true,
+    afterUse: true,
+    // As TypeScript's __importDefault would give it, and a require from outside the SDK gets the module itself.
+    defaultIsModule: true,
+    realIsPlain: true,
+  });
+});
