@@ -182,7 +182,7 @@ copy_storage() {
   [ -d "$STORAGE_DIR" ] || { log "storage: $STORAGE_DIR is not a directory"; return 1; }
   # GNU tar exits 1 when a file changed while it was read: that copy is not consistent, so it fails.
   # The directory's entries rather than ".": a restore then leaves the volume's root directory as it is.
-  find "$STORAGE_DIR" -mindepth 1 -maxdepth 1 -printf '%P\0' |
+  find "$STORAGE_DIR" -mindepth 1 -maxdepth 1 -printf '%P\\0' |
     tar --create --gzip --file="$out" --directory="$STORAGE_DIR" --verbose --numeric-owner --null --files-from=- > "$out.read" || rc=$?
   if [ "$rc" -ne 0 ]; then log "storage: tar FAILED (exit $rc)"; rm -f "$out.read"; return 1; fi
   if ! gzip --test "$out" || ! tar --list --gzip --file="$out" > "$out.listed"; then

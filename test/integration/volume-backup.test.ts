@@ -237,6 +237,8 @@ test("Storage objects come back from the kept tarball, byte for byte", async () 
     "stub/avatars/user 1/photo.png.meta/version-1": Buffer.from("a nested version"),
     "stub/docs/notes.txt": Buffer.from("hello\n"),
     "stub/empty.bin": Buffer.alloc(0),
+    // A second entry at the top: the list of entries handed to tar is NUL-separated.
+    "second tenant/readme.txt": Buffer.from("more than one top-level entry\n"),
   };
   for (const [rel, content] of Object.entries(files)) {
     const target = path.join(objects(), rel);
@@ -260,7 +262,7 @@ test("Storage objects come back from the kept tarball, byte for byte", async () 
       encoding: "utf8",
     }).stdout;
   expect(tree(target)).toBe(tree(objects()));
-  expect(tree(target).split("\n").filter(Boolean)).toHaveLength(4);
+  expect(tree(target).split("\n").filter(Boolean)).toHaveLength(Object.keys(files).length);
   expect(fs.existsSync(path.join(target, "stale"))).toBe(false);
 });
 
