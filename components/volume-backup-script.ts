@@ -110,14 +110,15 @@ offsite_stored() {
   [ "$stored" = "$(stat -c %s "$3")" ] || { echo "$2 is stored with \${stored:-no} bytes, not $(stat -c %s "$3")"; return 1; }
 }
 
-# Deletes the keys on stdin (one per line) in one request; fails on any key the store did not delete.
+# Deletes the keys on stdin (one per line), up to 1000 per request (S3's limit); fails on any key
+# the store did not delete.
 offsite_delete() {
   local objects errors
-  objects=$(sed '/^$/d; s/.*/{"Key":"&"}/' | paste -sd, -)
-  [ -n "$objects" ] || return 0
-  errors=$(offsite_aws s3api delete-objects --bucket "$OFFSITE_BUCKET" --delete "{\\"Objects\\":[$objects],\\"Quiet\\":true}" \\
-    --query 'Errors[].[Key,Code]' --output text) || return 1
-  [ -z "$errors" ] || [ "$errors" = None ] || { echo "not deleted: $errors"; return 1; }
+  while read -r objects; do
+    errors=$(offsite_aws s3api delete-objects --bucket "$OFFSITE_BUCKET" --delete "{\\"Objects\\":[$objects],\\"Quiet\\":true}" \\
+      --query 'Errors[].[Key,Code]' --output text) || return 1
+    [ -z "$errors" ] || [ "$errors" = None ] || { echo "not deleted: $errors"; return 1; }
+  done < <(awk 'NF { printf "%s{\\"Key\\":\\"%s\\"}", (n % 1000 ? "," : (n ? "\\n" : "")), $0; n++ } END { if (n) printf "\\n" }')
 }
 
 # Copy $2 (kept on the volume) into prefix $1's daily/ and, when due, weekly/, then the bucket's
