@@ -12,6 +12,7 @@ import { renderBackupScript } from "../../components/backup-script";
 import { verifyHs256 } from "../../components/jwt";
 import { parseConfig } from "../../components/config";
 import { evaluatePlan } from "../../scripts/lib/plan-policies";
+import { renderedFiles } from "../../scripts/plan";
 import { validateCloudConfig } from "../../stacks/cloud";
 import { kubernetesSchemaProblems } from "../helpers/k8s-schema";
 import {
@@ -93,6 +94,12 @@ const gcpPlacement = (p: StackPlan, r: PlannedResource) =>
 
 describe.each(combos)("%s on %s", (stack, cloud) => {
   const get = () => plans.get(key(stack, cloud)) as StackPlan;
+
+  test("every rendered config file and script is text without a NUL byte (which bash would drop)", () => {
+    const files = renderedFiles(get().resources);
+    expect(files.length).toBeGreaterThan(10);
+    expect(files.filter((f) => f.content.includes("\0")).map((f) => f.path)).toEqual([]);
+  });
 
   test("composes the same components as dev, on Kubernetes, with managed data services", () => {
     const types = new Set(get().resources.map((r) => r.type));

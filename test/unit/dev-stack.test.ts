@@ -6,6 +6,7 @@ import { FILES_HOLDER_LABEL } from "../../components/runtime/docker";
 import { MIGRATIONS_LABEL } from "../../components/workload";
 import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
 import type { StackPlan } from "../../scripts/lib/plan";
+import { renderedFiles } from "../../scripts/plan";
 import { sharedPlan } from "../helpers/shared-plan";
 
 let plan: StackPlan;
@@ -374,4 +375,10 @@ test("dev scrapes node_exporter and renders the node_ alerts, but none of the Ku
   expect(rules).toContain("alert: NodeFilesystemAlmostFull");
   expect(rules).not.toMatch(/\bkube_|container_memory|kubelet_volume_stats/);
   expect(plan.resources.filter((r) => r.type.startsWith("kubernetes:"))).toEqual([]);
+});
+
+test("every rendered config file and script is text without a NUL byte (which bash would drop)", () => {
+  const files = renderedFiles(plan.resources);
+  expect(files.map((f) => f.path)).toContainEqual(expect.stringMatching(/volume-backup/));
+  expect(files.filter((f) => f.content.includes("\0")).map((f) => f.path)).toEqual([]);
 });
