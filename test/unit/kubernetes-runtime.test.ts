@@ -701,6 +701,8 @@ test("a daemon with host paths runs as a DaemonSet in its own default-deny names
   });
   const daemonSet = named("DaemonSet", "node-exporter", ownNamespace);
   expect(spec(daemonSet).template.spec.tolerations).toEqual([{ operator: "Exists" }]);
+  // On a full node the scheduler makes room for it rather than leaving the node unwatched.
+  expect(spec(daemonSet).template.spec.priorityClassName).toBe("system-cluster-critical");
   expect(ofType("Deployment", ownNamespace)).toEqual([]);
   // Scraped per pod through the API: no headless metrics Service, and no Service spreading calls over nodes.
   expect(ofType("Service", ownNamespace)).toEqual([]);

@@ -42,6 +42,14 @@ export type ControllerSettings = Pick<RuntimeSettings, "tlsSecretName" | "storag
 /** Tolerates every taint, so that a daemon runs on every node (control-plane and tainted pools too). */
 export const EVERY_TAINT: k8s.types.input.core.v1.Toleration[] = [{ operator: "Exists" }];
 
+/**
+ * A daemon's pods outrank the workloads' pods, so that on a full node the scheduler evicts a workload
+ * pod to place them rather than leaving that node unwatched: the built-in class kube-prometheus
+ * gives node_exporter. Kubernetes admits it outside kube-system since 1.17, unless a ResourceQuota
+ * limits it.
+ */
+export const DAEMON_PRIORITY_CLASS = "system-cluster-critical";
+
 /** The spec's annotations and, with host paths, its named policy exemption: on the controller and its pods. */
 function annotationsOf(spec: WorkloadSpec): Record<string, string> {
   return { ...(spec.annotations ?? {}), ...hostPathExemption(spec) };
@@ -126,7 +134,10 @@ export function controllerManifest(
         spec: {
           selector: { matchLabels: selector },
           updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-          template: template(podSpecFor(spec, { ...podInputs, tolerations: EVERY_TAINT })),
+          template: template({
+            ...podSpecFor(spec, { ...podInputs, tolerations: EVERY_TAINT }),
+            priorityClassName: DAEMON_PRIORITY_CLASS,
+          }),
         },
       },
     };
