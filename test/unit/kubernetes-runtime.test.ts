@@ -701,8 +701,18 @@ test("a daemon with host paths runs as a DaemonSet in its own default-deny names
   });
   const daemonSet = named("DaemonSet", "node-exporter", ownNamespace);
   expect(spec(daemonSet).template.spec.tolerations).toEqual([{ operator: "Exists" }]);
-  // On a full node the scheduler makes room for it rather than leaving the node unwatched.
+  // On a full node the scheduler makes room for it rather than leaving the node unwatched; its
+  // namespace's quota admits that class (GKE refuses it in a namespace without one), and the
+  // DaemonSet waits for the quota.
   expect(spec(daemonSet).template.spec.priorityClassName).toBe("system-cluster-critical");
+  const quota = named("ResourceQuota", "node-exporter-priority", ownNamespace);
+  expect(spec(quota)).toEqual({
+    hard: { pods: "15000" },
+    scopeSelector: {
+      matchExpressions: [{ scopeName: "PriorityClass", operator: "In", values: ["system-cluster-critical"] }],
+    },
+  });
+  expect(daemonSet.dependencies).toContain(quota.urn);
   expect(ofType("Deployment", ownNamespace)).toEqual([]);
   // Scraped per pod through the API: no headless metrics Service, and no Service spreading calls over nodes.
   expect(ofType("Service", ownNamespace)).toEqual([]);

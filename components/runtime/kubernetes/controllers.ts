@@ -29,7 +29,12 @@ export const JOB_AWAIT_TIMEOUT = `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 2}m`;
 export type ControllerManifest =
   | { readonly kind: "Deployment"; readonly manifest: Manifest<k8s.types.input.apps.v1.DeploymentSpec> }
   | { readonly kind: "StatefulSet"; readonly manifest: Manifest<k8s.types.input.apps.v1.StatefulSetSpec> }
-  | { readonly kind: "DaemonSet"; readonly manifest: Manifest<k8s.types.input.apps.v1.DaemonSetSpec> }
+  | {
+      readonly kind: "DaemonSet";
+      readonly manifest: Manifest<k8s.types.input.apps.v1.DaemonSetSpec>;
+      /** Admits its pods' priority class in its namespace (DAEMON_PRIORITY_CLASS); created first. */
+      readonly quota: Manifest<k8s.types.input.core.v1.ResourceQuotaSpec>;
+    }
   | { readonly kind: "Job"; readonly manifest: Manifest<k8s.types.input.batch.v1.JobSpec> }
   | { readonly kind: "CronJob"; readonly manifest: Manifest<k8s.types.input.batch.v1.CronJobSpec> };
 
@@ -49,6 +54,14 @@ export const EVERY_TAINT: k8s.types.input.core.v1.Toleration[] = [{ operator: "E
  * limits it.
  */
 export const DAEMON_PRIORITY_CLASS = "system-cluster-critical";
+
+/**
+ * Pods of DAEMON_PRIORITY_CLASS its namespace's quota admits: one per node, up to the largest GKE
+ * cluster (15,000 nodes). GKE admits the system-* classes only in a namespace whose ResourceQuota
+ * is scoped to them (Kubernetes' "limit priority class consumption by default"); elsewhere the quota
+ * only counts the daemon's pods.
+ */
+export const DAEMON_PODS_QUOTA = 15000;
 
 /** The spec's annotations and, with host paths, its named policy exemption: on the controller and its pods. */
 function annotationsOf(spec: WorkloadSpec): Record<string, string> {
@@ -138,6 +151,15 @@ export function controllerManifest(
             ...podSpecFor(spec, { ...podInputs, tolerations: EVERY_TAINT }),
             priorityClassName: DAEMON_PRIORITY_CLASS,
           }),
+        },
+      },
+      quota: {
+        metadata: { name: `${spec.name}-priority`, namespace, labels: workloadLabels },
+        spec: {
+          hard: { pods: String(DAEMON_PODS_QUOTA) },
+          scopeSelector: {
+            matchExpressions: [{ scopeName: "PriorityClass", operator: "In", values: [DAEMON_PRIORITY_CLASS] }],
+          },
         },
       },
     };

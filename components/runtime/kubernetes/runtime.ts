@@ -319,8 +319,13 @@ export class KubernetesRuntime extends pulumi.ComponentResource implements Runti
         return new k8s.apps.v1.Deployment(name, controller.manifest, opts);
       case "StatefulSet":
         return new k8s.apps.v1.StatefulSet(name, controller.manifest, opts);
-      case "DaemonSet":
-        return new k8s.apps.v1.DaemonSet(name, controller.manifest, opts);
+      case "DaemonSet": {
+        const quota = new k8s.core.v1.ResourceQuota(`${name}-priority`, controller.quota, opts);
+        return new k8s.apps.v1.DaemonSet(name, controller.manifest, {
+          ...opts,
+          dependsOn: [...((opts.dependsOn as pulumi.Resource[] | undefined) ?? []), quota],
+        });
+      }
       case "Job":
         return new k8s.batch.v1.Job(name, controller.manifest, {
           ...opts,
