@@ -93,6 +93,48 @@ require() {
   [ -n "$2" ] || die "$1 is required; see restore.sh $CASE --help"
 }
 
+# parse_options SPEC... -- ARG...: sets the calling case's variables from its options, one SPEC per
+# option: "--name=var" takes a value, "--name+var" takes a value and may repeat (appended to the
+# array var), "--name?var" is a flag (var=1). --help prints usage_<case> (CASE, with '-' as '_');
+# any other option dies naming it. The variables are the caller's own: bash scopes them dynamically.
+parse_options() {
+  local -A _opt_value=() _opt_list=() _opt_flag=()
+  local _opt_spec _opt_given
+  while [ "$1" != -- ]; do
+    _opt_spec=$1
+    shift
+    case "$_opt_spec" in
+      *=*) _opt_value[${_opt_spec%%=*}]=${_opt_spec#*=} ;;
+      *+*) _opt_list[${_opt_spec%%+*}]=${_opt_spec#*+} ;;
+      *\?*) _opt_flag[${_opt_spec%%\?*}]=${_opt_spec#*\?} ;;
+      *) die "parse_options: bad spec '$_opt_spec'" ;;
+    esac
+  done
+  shift
+  while [ $# -gt 0 ]; do
+    if [ -n "${_opt_value[$1]:-}" ]; then
+      # Assigned first: a value_of that dies must stop the script, not vanish in printf's status.
+      _opt_given=$(value_of "$@")
+      printf -v "${_opt_value[$1]}" '%s' "$_opt_given"
+      shift 2
+    elif [ -n "${_opt_list[$1]:-}" ]; then
+      _opt_given=$(value_of "$@")
+      local -n _opt_array=${_opt_list[$1]}
+      _opt_array+=("$_opt_given")
+      unset -n _opt_array
+      shift 2
+    elif [ -n "${_opt_flag[$1]:-}" ]; then
+      printf -v "${_opt_flag[$1]}" 1
+      shift
+    elif [ "$1" = --help ]; then
+      "usage_${CASE//-/_}"
+      exit 0
+    else
+      die "$CASE: unknown option '$1'; see restore.sh $CASE --help"
+    fi
+  done
+}
+
 # The value after an option, or die when it is missing.
 value_of() {
   if [ $# -lt 2 ] || [ -z "$2" ] || [ "${2#--}" != "$2" ]; then die "$1 needs a value"; fi

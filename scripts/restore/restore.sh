@@ -58,19 +58,8 @@ EOF
 
 restore_dev() {
   local container="" time="" into="" image="" work="" wait_seconds=3600 writers=() pgbr_args writer
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --container) container=$(value_of "$@"); shift 2 ;;
-      --time) time=$(value_of "$@"); shift 2 ;;
-      --into) into=$(value_of "$@"); shift 2 ;;
-      --stop) writers+=("$(value_of "$@")"); shift 2 ;;
-      --image) image=$(value_of "$@"); shift 2 ;;
-      --work) work=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_dev; exit 0 ;;
-      *) die "dev: unknown option '$1'; see restore.sh dev --help" ;;
-    esac
-  done
+  parse_options --container=container --time=time --into=into --stop+writers --image=image --work=work \
+    --wait-seconds=wait_seconds -- "$@"
   require --container "$container"
   check --container "$container" '^[A-Za-z0-9][A-Za-z0-9_.-]*$' "use a Docker container name"
   for writer in "${writers[@]}"; do check --stop "$writer" '^[A-Za-z0-9][A-Za-z0-9_.-]*$' "use a Docker container name"; done
@@ -151,22 +140,10 @@ roles_version_for() {
 }
 
 restore_dump() {
-  local store="" bucket="" target_db="" database=postgres tier=daily version="" endpoint="" jobs=4 work=""
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --store) store=$(value_of "$@"); shift 2 ;;
-      --bucket) bucket=$(value_of "$@"); shift 2 ;;
-      --target-db) target_db=$(value_of "$@"); shift 2 ;;
-      --database) database=$(value_of "$@"); shift 2 ;;
-      --weekly) tier=weekly; shift ;;
-      --version) version=$(value_of "$@"); shift 2 ;;
-      --endpoint) endpoint=$(value_of "$@"); shift 2 ;;
-      --jobs) jobs=$(value_of "$@"); shift 2 ;;
-      --work) work=$(value_of "$@"); shift 2 ;;
-      --help) usage_dump; exit 0 ;;
-      *) die "dump: unknown option '$1'; see restore.sh dump --help" ;;
-    esac
-  done
+  local store="" bucket="" target_db="" database=postgres weekly="" tier=daily version="" endpoint="" jobs=4 work=""
+  parse_options --store=store --bucket=bucket --target-db=target_db --database=database --weekly?weekly \
+    --version=version --endpoint=endpoint --jobs=jobs --work=work -- "$@"
+  [ -z "$weekly" ] || tier=weekly
   require --store "$store"
   require --bucket "$bucket"
   require --target-db "$target_db"
@@ -259,26 +236,10 @@ EOF
 
 restore_rds() {
   local source="" arn="" target="" time="" latest="" subnet="" sg="" region="" pg_group="" class="" multi_az="" kms="" protect="" wait_seconds=7200
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --source) source=$(value_of "$@"); shift 2 ;;
-      --source-backup-arn) arn=$(value_of "$@"); shift 2 ;;
-      --target) target=$(value_of "$@"); shift 2 ;;
-      --time) time=$(value_of "$@"); shift 2 ;;
-      --latest) latest=1; shift ;;
-      --subnet-group) subnet=$(value_of "$@"); shift 2 ;;
-      --security-group) sg=$(value_of "$@"); shift 2 ;;
-      --region) region=$(value_of "$@"); shift 2 ;;
-      --parameter-group) pg_group=$(value_of "$@"); shift 2 ;;
-      --instance-class) class=$(value_of "$@"); shift 2 ;;
-      --multi-az) multi_az=1; shift ;;
-      --kms-key) kms=$(value_of "$@"); shift 2 ;;
-      --deletion-protection) protect=1; shift ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_rds; exit 0 ;;
-      *) die "rds: unknown option '$1'; see restore.sh rds --help" ;;
-    esac
-  done
+  parse_options --source=source --source-backup-arn=arn --target=target --time=time --latest?latest \
+    --subnet-group=subnet --security-group=sg --region=region --parameter-group=pg_group \
+    --instance-class=class --multi-az?multi_az --kms-key=kms --deletion-protection?protect \
+    --wait-seconds=wait_seconds -- "$@"
   one_of "--source, --source-backup-arn" "$source" "$arn"
   one_of "--time, --latest" "$time" "$latest"
   require --target "$target"
@@ -350,17 +311,7 @@ gcloud_sql() {
 restore_cloudsql_clone() {
   local source="" target="" time="" wait_seconds=7200
   PROJECT=""
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --source) source=$(value_of "$@"); shift 2 ;;
-      --target) target=$(value_of "$@"); shift 2 ;;
-      --time) time=$(value_of "$@"); shift 2 ;;
-      --project) PROJECT=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_cloudsql_clone; exit 0 ;;
-      *) die "cloudsql-clone: unknown option '$1'; see restore.sh cloudsql-clone --help" ;;
-    esac
-  done
+  parse_options --source=source --target=target --time=time --project=PROJECT --wait-seconds=wait_seconds -- "$@"
   require --source "$source"
   require --target "$target"
   require --time "$time"
@@ -398,17 +349,8 @@ EOF
 restore_cloudsql_promote() {
   local replica="" region="" retention="" wait_seconds=1800 pitr
   PROJECT=""
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --replica) replica=$(value_of "$@"); shift 2 ;;
-      --dr-region) region=$(value_of "$@"); shift 2 ;;
-      --retention) retention=$(value_of "$@"); shift 2 ;;
-      --project) PROJECT=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_cloudsql_promote; exit 0 ;;
-      *) die "cloudsql-promote: unknown option '$1'; see restore.sh cloudsql-promote --help" ;;
-    esac
-  done
+  parse_options --replica=replica --dr-region=region --retention=retention --project=PROJECT \
+    --wait-seconds=wait_seconds -- "$@"
   require --replica "$replica"
   require --dr-region "$region"
   require --retention "$retention"
@@ -456,21 +398,8 @@ EOF
 
 restore_elasticache() {
   local snapshot="" target="" subnet="" sg="" region=ca-central-1 node_type=cache.t4g.small nodes=1 kms="" wait_seconds=3600
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --snapshot) snapshot=$(value_of "$@"); shift 2 ;;
-      --target) target=$(value_of "$@"); shift 2 ;;
-      --subnet-group) subnet=$(value_of "$@"); shift 2 ;;
-      --security-group) sg=$(value_of "$@"); shift 2 ;;
-      --region) region=$(value_of "$@"); shift 2 ;;
-      --node-type) node_type=$(value_of "$@"); shift 2 ;;
-      --nodes) nodes=$(value_of "$@"); shift 2 ;;
-      --kms-key) kms=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_elasticache; exit 0 ;;
-      *) die "elasticache: unknown option '$1'; see restore.sh elasticache --help" ;;
-    esac
-  done
+  parse_options --snapshot=snapshot --target=target --subnet-group=subnet --security-group=sg --region=region \
+    --node-type=node_type --nodes=nodes --kms-key=kms --wait-seconds=wait_seconds -- "$@"
   require --snapshot "$snapshot"
   require --target "$target"
   require --subnet-group "$subnet"
@@ -548,21 +477,8 @@ EOF
 
 restore_elasticache_dr() {
   local bucket="" target="" subnet="" sg="" version="" region=ca-west-1 node_type=cache.t4g.small nodes=1 kms="" wait_seconds=3600
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --bucket) bucket=$(value_of "$@"); shift 2 ;;
-      --target) target=$(value_of "$@"); shift 2 ;;
-      --subnet-group) subnet=$(value_of "$@"); shift 2 ;;
-      --security-group) sg=$(value_of "$@"); shift 2 ;;
-      --version-id) version=$(value_of "$@"); shift 2 ;;
-      --node-type) node_type=$(value_of "$@"); shift 2 ;;
-      --nodes) nodes=$(value_of "$@"); shift 2 ;;
-      --kms-key) kms=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_elasticache_dr; exit 0 ;;
-      *) die "elasticache-dr: unknown option '$1'; see restore.sh elasticache-dr --help" ;;
-    esac
-  done
+  parse_options --bucket=bucket --target=target --subnet-group=subnet --security-group=sg --version-id=version \
+    --node-type=node_type --nodes=nodes --kms-key=kms --wait-seconds=wait_seconds -- "$@"
   require --bucket "$bucket"
   require --target "$target"
   require --subnet-group "$subnet"
@@ -603,17 +519,8 @@ EOF
 restore_memorystore() {
   local instance="" region="" source="" wait_seconds=3600
   PROJECT=""
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --instance) instance=$(value_of "$@"); shift 2 ;;
-      --region) region=$(value_of "$@"); shift 2 ;;
-      --source) source=$(value_of "$@"); shift 2 ;;
-      --project) PROJECT=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_memorystore; exit 0 ;;
-      *) die "memorystore: unknown option '$1'; see restore.sh memorystore --help" ;;
-    esac
-  done
+  parse_options --instance=instance --region=region --source=source --project=PROJECT \
+    --wait-seconds=wait_seconds -- "$@"
   require --instance "$instance"
   require --region "$region"
   require --source "$source"
@@ -664,18 +571,8 @@ EOF
 
 restore_redis() {
   local container="" volume="" copy="" image="" wait_seconds=300 writers=() writer cmd=()
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --container) container=$(value_of "$@"); shift 2 ;;
-      --backups-volume) volume=$(value_of "$@"); shift 2 ;;
-      --copy) copy=$(value_of "$@"); shift 2 ;;
-      --stop) writers+=("$(value_of "$@")"); shift 2 ;;
-      --image) image=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_redis; exit 0 ;;
-      *) die "redis: unknown option '$1'; see restore.sh redis --help" ;;
-    esac
-  done
+  parse_options --container=container --backups-volume=volume --copy=copy --stop+writers --image=image \
+    --wait-seconds=wait_seconds -- "$@"
   require --container "$container"
   require --backups-volume "$volume"
   require --copy "$copy"
@@ -721,17 +618,8 @@ EOF
 
 restore_storage() {
   local container="" volume="" copy="" image="" wait_seconds=300 user cmd=()
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --container) container=$(value_of "$@"); shift 2 ;;
-      --backups-volume) volume=$(value_of "$@"); shift 2 ;;
-      --copy) copy=$(value_of "$@"); shift 2 ;;
-      --image) image=$(value_of "$@"); shift 2 ;;
-      --wait-seconds) wait_seconds=$(value_of "$@"); shift 2 ;;
-      --help) usage_storage; exit 0 ;;
-      *) die "storage: unknown option '$1'; see restore.sh storage --help" ;;
-    esac
-  done
+  parse_options --container=container --backups-volume=volume --copy=copy --image=image \
+    --wait-seconds=wait_seconds -- "$@"
   require --container "$container"
   require --backups-volume "$volume"
   require --copy "$copy"

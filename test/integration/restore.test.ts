@@ -142,6 +142,18 @@ test.each<[string, string[], Record<string, string>, string]>([
   ["an unknown case", ["mysql"], {}, "restore.sh: 'mysql' is not a restore case; use dev, dump, rds"],
   ["an unknown option", ["dev", "--container", "pg", "--force"], {}, "restore.sh: dev: unknown option '--force'"],
   ["an option without its value", ["dev", "--container"], {}, "restore.sh: --container needs a value"],
+  [
+    "an option whose value is the next option",
+    ["rds", "--target", "--latest"],
+    {},
+    "restore.sh: --target needs a value",
+  ],
+  [
+    "an unknown option of a case named with '-'",
+    ["elasticache-dr", "--force"],
+    {},
+    "restore.sh: elasticache-dr: unknown option '--force'; see restore.sh elasticache-dr --help",
+  ],
   ["dev without a container", ["dev"], {}, "restore.sh: --container is required; see restore.sh dev --help"],
   [
     "a time that is not UTC ISO 8601",
