@@ -9,10 +9,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, ENVIRONMENTS, Environment } from "../components/config";
+import { ConfigError, ENVIRONMENTS, Environment, parseConfig } from "../components/config";
 import { PlannedResource } from "./lib/mock-program";
 import type { StackPlan } from "./lib/plan";
 import type { PolicyResult } from "./lib/plan-policies";
+import { readStackConfig } from "./lib/stack-config";
 
 interface CliArgs {
   stack: string;
@@ -181,6 +182,9 @@ export function environmentOf(plan: Pick<StackPlan, "stack" | "config">): Enviro
   return (ENVIRONMENTS as readonly string[]).includes(given) ? (given as Environment) : undefined;
 }
 
+/** A config or program error as the plan prints it: the message alone, a ConfigError's as it is. */
+const configErrorMessage = (e: unknown) => (e instanceof ConfigError ? e.message : `plan: ${messageOf(e)}`);
+
 async function main(): Promise<number> {
   let args: CliArgs;
   let outDir: string | undefined;
@@ -190,6 +194,16 @@ async function main(): Promise<number> {
     if (args.out) outDir = prepareOutDir(args.out, args.showSecrets ? 0o700 : 0o755);
   } catch (e) {
     console.error(`plan: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+
+  // The stack file and its config are checked as the program will check them, before the Pulumi SDK
+  // loads: their mistakes need no plan, and are reported in a fraction of the time.
+  const root = path.resolve(__dirname, "..");
+  try {
+    parseConfig(readStackConfig(root, args.stack, args.set).config, args.stack, root);
+  } catch (e) {
+    console.error(configErrorMessage(e));
     return 2;
   }
 
@@ -211,7 +225,7 @@ async function main(): Promise<number> {
     plan = await planStack({ stack: args.stack, set: args.set });
   } catch (e) {
     // The message names the problem; a stack trace into the mock runtime would only bury it.
-    console.error(e instanceof ConfigError ? e.message : `plan: ${messageOf(e)}`);
+    console.error(configErrorMessage(e));
     return 2;
   }
 
