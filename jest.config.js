@@ -1,10 +1,14 @@
 /** Type-checking happens once in `npm run typecheck`; jest only transpiles. */
 const os = require("os");
+const { DEFERRED } = require("./scripts/deferred-modules");
 
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
+  // Each test file loads @pulumi/pulumi afresh; the modules it loads but a test never uses are
+  // stand-ins that load on first use (scripts/deferred-modules.js): about 0.4 s less per file.
+  moduleNameMapper: Object.fromEntries(DEFERRED.map((name) => [`^${name}$`, `<rootDir>/test/deferred/${name}.js`])),
   transform: {
     "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
   },

@@ -11,11 +11,10 @@
  *
  * Cache: node_modules/.cache/northstack-ts (NORTHSTACK_TS_CACHE overrides it); deleting it is always safe.
  *
- * It also defers modules that @pulumi/pulumi requires as it loads but uses only to serialize closures
- * (runtime/closure) or to analyze component providers, neither of which a plan does: the TypeScript
- * compiler and npm's package readers (DEFERRED). Required from the SDK, each is a stand-in that
- * loads the real module on first use, so the SDK works as before if it does use one. The offline
- * plan starts about 0.35 s sooner (`npm run bench`).
+ * It also defers the modules @pulumi/pulumi requires as it loads but a plan never uses
+ * (scripts/deferred-modules.js): required from the SDK, each is a stand-in that loads the real
+ * module on first use, so the SDK works as before if it does use one. The offline plan starts about
+ * 0.35 s sooner (`npm run bench`).
  */
 "use strict";
 const crypto = require("crypto");
@@ -70,26 +69,11 @@ require.extensions[".ts"] = function loadTypeScript(module, filename) {
   module._compile(output, filename);
 };
 
-/** What @pulumi/pulumi loads only for closure serialization and provider analysis. */
-const DEFERRED = new Set(["typescript", "@npmcli/arborist", "normalize-package-data", "fdir", "upath"]);
+const { DEFERRED, standIn } = require("./deferred-modules");
 const SDK_DIR = `${path.sep}node_modules${path.sep}@pulumi${path.sep}pulumi${path.sep}`;
 const Module = require("module");
 const load = Module._load;
 Module._load = function loadDeferred(request, parent, isMain) {
-  if (!DEFERRED.has(request) || !parent?.filename?.includes(SDK_DIR)) return load.apply(this, arguments);
-  let real;
-  const loaded = () => (real ??= load.call(this, request, parent, isMain));
-  // The stand-in says it is an ES module so that TypeScript's import helpers (__importStar,
-  // __importDefault) hand it over as it is instead of copying its keys, which would load it; its
-  // `default` is then what those helpers would have given: the module itself unless it is one.
-  return new Proxy(Object.create(null), {
-    get: (_, key) =>
-      key === "__esModule" ? true : key === "default" && !loaded().__esModule ? loaded() : loaded()[key],
-    has: (_, key) => key in loaded(),
-    ownKeys: () => Reflect.ownKeys(loaded()),
-    getOwnPropertyDescriptor: (_, key) => {
-      const descriptor = Reflect.getOwnPropertyDescriptor(loaded(), key);
-      return descriptor && { ...descriptor, configurable: true };
-    },
-  });
+  if (!DEFERRED.includes(request) || !parent?.filename?.includes(SDK_DIR)) return load.apply(this, arguments);
+  return standIn(() => load.call(this, request, parent, isMain));
 };

@@ -64,7 +64,7 @@ test("modules the Pulumi SDK loads only to serialize closures wait until first u
       // The SDK's shim hands its callers the stand-in; its first use loads TypeScript.
       `const ts = require(${JSON.stringify(require.resolve("@pulumi/pulumi/typescript-shim"))});`,
       `const beforeUse = loaded();`,
-      `const real = require(${JSON.stringify(require.resolve("typescript"))});`,
+      `const real = require(${JSON.stringify(path.join(root, "node_modules", "typescript"))});`,
       `console.log(JSON.stringify({ afterSdk, beforeUse, version: ts.version, same: ts.createSourceFile === real.createSourceFile,`,
       `  afterUse: loaded(), defaultIsModule: ts.default.version === real.version, realIsPlain: real.__esModule === undefined }));`,
     ].join("\n"),
@@ -80,5 +80,36 @@ test("modules the Pulumi SDK loads only to serialize closures wait until first u
     // As TypeScript's __importDefault would give it, and a require from outside the SDK gets the module itself.
     defaultIsModule: true,
     realIsPlain: true,
+  });
+});
+
+describe("the same modules under jest (moduleNameMapper to test/deferred/)", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DEFERRED } = require("../../scripts/deferred-modules") as { DEFERRED: string[] };
+
+  test("each deferred module has its stub, and nothing else is stubbed", () => {
+    const stubs = (d: string): string[] =>
+      fs
+        .readdirSync(d, { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? stubs(path.join(d, e.name)) : [path.join(d, e.name)]));
+    const dir = path.join(root, "test", "deferred");
+    expect(
+      stubs(dir)
+        .map((f) => path.relative(dir, f).replace(/\.js$/, ""))
+        .sort(),
+    ).toEqual([...DEFERRED].sort());
+  });
+
+  test("what the SDK gets is a stand-in until first used, then the real module", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const shim = require("@pulumi/pulumi/typescript-shim");
+    const realPackage = JSON.parse(
+      fs.readFileSync(path.join(root, "node_modules", "typescript", "package.json"), "utf8"),
+    );
+    // The stand-in says it is an ES module; TypeScript's own CommonJS export does not.
+    expect(shim.__esModule).toBe(true);
+    expect(shim.version).toBe(realPackage.version);
+    expect(typeof shim.createSourceFile).toBe("function");
+    expect(shim.default.version).toBe(realPackage.version);
   });
 });
