@@ -117,3 +117,33 @@ export async function sharedPlan(stack: string, set: Record<string, string> = {}
     fs.rmSync(lock, { recursive: true, force: true });
   }
 }
+
+/** The off-host backup credentials in DEV_VARIANT: they must reach their two containers only as secrets. */
+export const OFFSITE_ACCESS_KEY_ID = "offsite-access-key-id-4417";
+export const OFFSITE_SECRET_ACCESS_KEY = "offsite-secret-access-key-9023";
+
+/**
+ * Variants several test files plan: settings that change different resources, planned together so
+ * that each variant is one plan per run. dev: an off-host backup bucket and Docker's cgroupfs driver.
+ */
+export const DEV_VARIANT: Record<string, string> = {
+  backupOffsiteBucket: "northstack-dev-backups",
+  backupOffsiteEndpoint: "minio.lan:9000",
+  backupOffsiteRegion: "us-east-1",
+  backupOffsitePath: "/dev-laptop",
+  backupOffsiteUriStyle: "path",
+  backupOffsiteVerifyTls: "false",
+  backupOffsiteAccessKeyId: OFFSITE_ACCESS_KEY_ID,
+  backupOffsiteSecretAccessKey: OFFSITE_SECRET_ACCESS_KEY,
+  dockerCgroupDriver: "cgroupfs",
+};
+
+/** prod on AWS in an existing VPC, with the gateway certificate from a cert-manager issuer. */
+export const PROD_AWS_VARIANT: Record<string, string> = {
+  "northstack:cloud": "aws",
+  "northstack:vpcId": "vpc-0123456789abcdef0",
+  "northstack:privateSubnetIds": '["subnet-a","subnet-b"]',
+  "northstack:vpcCidr": "10.0.0.0/16",
+  "northstack:tlsSecretName": "",
+  "northstack:certManagerIssuer": "letsencrypt-dns01",
+};

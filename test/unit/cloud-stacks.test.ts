@@ -23,7 +23,7 @@ import {
   podSecurityProblems,
   podsOf,
 } from "../helpers/pod-security";
-import { sharedPlan } from "../helpers/shared-plan";
+import { PROD_AWS_VARIANT, sharedPlan } from "../helpers/shared-plan";
 
 type Obj = Record<string, unknown>;
 type Cloud = "aws" | "gcp";
@@ -1046,14 +1046,27 @@ describe("variants", () => {
     expect(kubernetesSchemaProblems(p.resources)).toEqual([]);
   });
 
+  /**
+   * A staging stack on a managed cluster with operators' CIDRs for its API, exposure through an
+   * Ingress and an alert webhook: the settings are independent, so the tests of each share one plan
+   * per cloud (test/helpers/shared-plan.ts).
+   */
+  const OPERATORS = ["198.51.100.0/24"];
+  const managedVariant = (cloud: string) =>
+    plan("staging", {
+      "northstack:cloud": cloud,
+      "northstack:clusterApiAllowCidrs": JSON.stringify(OPERATORS),
+      "northstack:exposure": "ingress",
+      "northstack:ingressHost": "api.staging.northstack.example",
+      "northstack:ingressControllerNamespace": "edge",
+      "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts",
+    });
+
   test.each(["aws", "gcp"])(
     "a managed cluster on %s opens its API endpoint only to clusterApiAllowCidrs",
     async (cloud) => {
-      const operators = ["198.51.100.0/24"];
-      const p = await plan("staging", {
-        "northstack:cloud": cloud,
-        "northstack:clusterApiAllowCidrs": JSON.stringify(operators),
-      });
+      const operators = OPERATORS;
+      const p = await managedVariant(cloud);
       if (cloud === "aws") {
         const vpcConfig = ofType(p, "aws:eks/cluster:Cluster")[0].inputs.vpcConfig as Obj;
         expect(vpcConfig).toEqual(
@@ -1087,7 +1100,7 @@ describe("variants", () => {
   });
 
   test("an alert webhook lets Alertmanager, and only it besides storage, backups, the drill, the gateway probe and the log shipper, reach HTTPS", async () => {
-    const p = await plan("staging", { "northstack:alertWebhookUrl": "https://hooks.example.ca/alerts" });
+    const p = await managedVariant("aws");
     const httpsClients = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
       .filter((np) =>
         (((np.inputs.spec as Obj).egress ?? []) as { ports?: { port: number }[] }[]).some((r) =>
@@ -1112,12 +1125,7 @@ describe("variants", () => {
   test.each(["aws", "gcp"])(
     "exposure ingress on %s: TLS at the Ingress, Kong believes X-Forwarded-For only from the controller's namespace",
     async (cloud) => {
-      const p = await plan("staging", {
-        "northstack:cloud": cloud,
-        "northstack:exposure": "ingress",
-        "northstack:ingressHost": "api.staging.northstack.example",
-        "northstack:ingressControllerNamespace": "edge",
-      });
+      const p = await managedVariant(cloud);
       expect(
         ofType(p, "kubernetes:core/v1:Service").filter((svc) => (svc.inputs.spec as Obj).type === "LoadBalancer"),
       ).toEqual([]);
@@ -1152,10 +1160,7 @@ describe("variants", () => {
   );
 
   test("a cert-manager issuer instead of a Secret: the stack requests the gateway certificate (a CRD, left out of the schema check)", async () => {
-    const p = await plan("prod", {
-      "northstack:tlsSecretName": "",
-      "northstack:certManagerIssuer": "letsencrypt-dns01",
-    });
+    const p = await sharedPlan("prod", PROD_AWS_VARIANT);
     const [certificate] = ofType(p, "kubernetes:cert-manager.io/v1:Certificate");
     expect(certificate.inputs.spec).toEqual(
       expect.objectContaining({

@@ -6,27 +6,17 @@
 import { PGBACKREST_CONF_PATH } from "../../components/pgbackrest";
 import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
 import type { StackPlan } from "../../scripts/lib/plan";
-import { sharedPlan } from "../helpers/shared-plan";
-
-const ACCESS_KEY_ID = "offsite-access-key-id-4417";
-const SECRET_ACCESS_KEY = "offsite-secret-access-key-9023";
+import {
+  DEV_VARIANT,
+  OFFSITE_ACCESS_KEY_ID as ACCESS_KEY_ID,
+  OFFSITE_SECRET_ACCESS_KEY as SECRET_ACCESS_KEY,
+  sharedPlan,
+} from "../helpers/shared-plan";
 
 let plan: StackPlan;
 let withoutOffsite: StackPlan;
 beforeAll(async () => {
-  [withoutOffsite, plan] = await Promise.all([
-    sharedPlan("dev"),
-    sharedPlan("dev", {
-      backupOffsiteBucket: "northstack-dev-backups",
-      backupOffsiteEndpoint: "minio.lan:9000",
-      backupOffsiteRegion: "us-east-1",
-      backupOffsitePath: "/dev-laptop",
-      backupOffsiteUriStyle: "path",
-      backupOffsiteVerifyTls: "false",
-      backupOffsiteAccessKeyId: ACCESS_KEY_ID,
-      backupOffsiteSecretAccessKey: SECRET_ACCESS_KEY,
-    }),
-  ]);
+  [withoutOffsite, plan] = await Promise.all([sharedPlan("dev"), sharedPlan("dev", DEV_VARIANT)]);
 });
 
 const containers = (p: StackPlan) => p.resources.filter((r) => r.type === "docker:index/container:Container");

@@ -7,7 +7,7 @@ import { MIGRATIONS_LABEL } from "../../components/workload";
 import { PlannedResource, SECRET_MARK } from "../../scripts/lib/mock-program";
 import type { StackPlan } from "../../scripts/lib/plan";
 import { renderedFiles } from "../../scripts/plan";
-import { sharedPlan } from "../helpers/shared-plan";
+import { DEV_VARIANT, sharedPlan } from "../helpers/shared-plan";
 
 let plan: StackPlan;
 beforeAll(async () => {
@@ -328,7 +328,7 @@ test("every running dev container's cgroup is named after its workload, under th
 });
 
 test("northstack:dockerCgroupDriver=cgroupfs reaches every container's cgroup parent, cAdvisor's prefix and health check, and the job", async () => {
-  const cgroupfs = await sharedPlan("dev", { dockerCgroupDriver: "cgroupfs" });
+  const cgroupfs = await sharedPlan("dev", DEV_VARIANT);
   const running = cgroupfs.resources.filter(
     (r) => r.type === "docker:index/container:Container" && labelsOf(r)[FILES_HOLDER_LABEL] === undefined,
   );

@@ -5,7 +5,7 @@
  */
 import type { StackPlan } from "../../scripts/lib/plan";
 import { reachByWorkload, Reach } from "../helpers/network-reach";
-import { sharedPlan } from "../helpers/shared-plan";
+import { PROD_AWS_VARIANT, sharedPlan } from "../helpers/shared-plan";
 
 type Cloud = "aws" | "gcp";
 const NAMESPACE = "northstack-prod";
@@ -275,11 +275,7 @@ describe.each(["aws", "gcp"] as const)("prod on %s", (cloud) => {
 describe("prod on aws in an existing VPC", () => {
   let existing: Record<string, Reach>;
   beforeAll(async () => {
-    const p = await plan("aws", {
-      "northstack:vpcId": "vpc-0123456789abcdef0",
-      "northstack:privateSubnetIds": '["subnet-a","subnet-b"]',
-      "northstack:vpcCidr": "10.0.0.0/16",
-    });
+    const p = await sharedPlan("prod", PROD_AWS_VARIANT);
     existing = reachByWorkload(p.resources, NAMESPACE);
   });
 
