@@ -279,21 +279,23 @@ test("a truncated tarball changes nothing on restore", () => {
   expect(fs.readFileSync(path.join(target, "keep"), "utf8")).toBe("still here");
 });
 
-test("over 40 days, each kind keeps its 7 newest daily copies and 4 weekly ones, 7 days apart", async () => {
-  const days = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2026, 10, 3 + i)).toISOString().slice(0, 10));
+test("over 29 days, each kind keeps its 7 newest daily copies and 4 weekly ones, 7 days apart", async () => {
+  // 11-03 to 12-01: the fewest days after the first copy (11-01) in which both tiers drop a copy.
+  const days = Array.from({ length: 29 }, (_, i) => new Date(Date.UTC(2026, 10, 3 + i)).toISOString().slice(0, 10));
   for (const day of days) {
     const r = backup(["once"], { BACKUP_DATE: day });
     expect({ day, code: r.code, out: r.out }).toEqual({ day, code: 0, out: expect.any(String) });
   }
   const last7 = days.slice(-7);
-  // Weekly copies were taken on 2026-11-01 (the first runs above) and every 7 days after, up to 12-06.
-  const weekly = ["2026-11-15", "2026-11-22", "2026-11-29", "2026-12-06"];
+  // Weekly copies were taken on 2026-11-01 (the first runs above) and every 7 days after, up to 11-29;
+  // the first of them is gone.
+  const weekly = ["2026-11-08", "2026-11-15", "2026-11-22", "2026-11-29"];
   expect(kept("redis", "daily")).toEqual(last7.map((d) => `redis-${d}.rdb`));
   expect(kept("redis", "weekly")).toEqual(weekly.map((d) => `redis-${d}.rdb`));
   expect(kept("storage", "daily")).toEqual(last7.map((d) => `storage-${d}.tar.gz`));
   expect(kept("storage", "weekly")).toEqual(weekly.map((d) => `storage-${d}.tar.gz`));
-  expect(await records("redis")).toHaveLength(41);
-  expect(await records("storage")).toHaveLength(41);
+  expect(await records("redis")).toHaveLength(days.length + 1);
+  expect(await records("storage")).toHaveLength(days.length + 1);
   expect(backup(["check"]).code).toBe(0);
 }, 300000);
 
