@@ -1065,7 +1065,6 @@ describe("variants", () => {
   test.each(["aws", "gcp"])(
     "a managed cluster on %s opens its API endpoint only to clusterApiAllowCidrs",
     async (cloud) => {
-      const operators = OPERATORS;
       const p = await managedVariant(cloud);
       if (cloud === "aws") {
         const vpcConfig = ofType(p, "aws:eks/cluster:Cluster")[0].inputs.vpcConfig as Obj;
@@ -1073,7 +1072,7 @@ describe("variants", () => {
           expect.objectContaining({
             endpointPrivateAccess: true,
             endpointPublicAccess: true,
-            publicAccessCidrs: operators,
+            publicAccessCidrs: OPERATORS,
           }),
         );
       } else {
@@ -1082,7 +1081,7 @@ describe("variants", () => {
           expect.objectContaining({ enablePrivateNodes: true, enablePrivateEndpoint: false }),
         );
         expect(gke.masterAuthorizedNetworksConfig).toEqual({
-          cidrBlocks: [expect.objectContaining({ cidrBlock: operators[0] })],
+          cidrBlocks: [expect.objectContaining({ cidrBlock: OPERATORS[0] })],
         });
       }
     },

@@ -100,7 +100,7 @@ describe("the same modules under jest (moduleNameMapper to test/deferred/)", () 
     ).toEqual([...DEFERRED].sort());
   });
 
-  test("what the SDK gets is a stand-in until first used, then the real module", () => {
+  test("what the SDK gets is a stand-in that answers as the real module", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const shim = require("@pulumi/pulumi/typescript-shim");
     const realPackage = JSON.parse(
