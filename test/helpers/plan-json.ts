@@ -6,6 +6,7 @@
  * program error.
  */
 import * as fs from "fs";
+import { reportErrorsByMessageOnly } from "../../scripts/lib/message-only-errors";
 import { planStack } from "../../scripts/lib/plan";
 
 async function main(): Promise<number> {
@@ -24,5 +25,6 @@ async function main(): Promise<number> {
   }
 }
 
+reportErrorsByMessageOnly();
 // Exit explicitly: the mock runtime can leave handles open.
 void main().then((code) => process.exit(code));
