@@ -1,7 +1,7 @@
 /**
  * Alerts for backups that stop, and the exporter query they read. Pure data: one of the rule groups
  * alertRuleGroups renders (components/alert-rules/); its promtool cases are in
- * test/integration/promtool/backup.test.yml.
+ * test/integration/promtool/backup.test.yml (minutes) and backup-age.test.yml (days).
  *
  * What is observable, and where it comes from:
  * - Logical dumps: every kept (verified, and on the cloud uploaded) dump is recorded by the backup

@@ -59,8 +59,9 @@ test("the backup rules pass promtool check rules", () => {
   expect(r.code).toBe(0);
 });
 
-// Their firing and quiet cases run from test/integration/promtool/backup.test.yml, against the group as
-// renderAlertRules renders it (test/integration/monitoring.test.ts).
+// Their firing and quiet cases run from test/integration/promtool/backup.test.yml and
+// backup-age.test.yml, against the group as renderAlertRules renders it
+// (test/integration/monitoring.test.ts).
 
 describe("the exporter serves what the alerts read, from a real PostgreSQL 15", () => {
   let cluster: PgCluster;
