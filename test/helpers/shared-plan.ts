@@ -19,8 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import type { StackPlan } from "../../scripts/lib/plan";
 import { readStackConfig } from "../../scripts/lib/stack-config";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { PLAN_NODE_ARGS, ROOT } from "./plan-process";
 
 /** The directory this run's shared state lives in, or undefined outside the repo's jest config. */
 export function testCacheDir(): string | undefined {
@@ -35,7 +34,7 @@ export function testCacheDir(): string | undefined {
 async function planInChild(stack: string, set: Record<string, string>, file: string): Promise<void> {
   const child = spawn(
     process.execPath,
-    ["-r", "./scripts/register.js", "test/helpers/plan-json.ts", stack, JSON.stringify(set), file],
+    [...PLAN_NODE_ARGS, "test/helpers/plan-json.ts", stack, JSON.stringify(set), file],
     { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";

@@ -12,6 +12,7 @@ import { promisify } from "util";
 import { evaluatePolicies } from "../../policy/evaluate";
 import { PROJECT_ROOT } from "../../scripts/lib/plan";
 import type { FirstPreview } from "../helpers/first-preview-json";
+import { PLAN_NODE_ARGS } from "../helpers/plan-process";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "first-preview-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -20,7 +21,7 @@ async function firstPreview(stack: string, cloud: string): Promise<FirstPreview>
   const out = path.join(tmp, `${stack}-${cloud}.json`);
   await promisify(execFile)(
     process.execPath,
-    ["-r", "./scripts/register.js", "test/helpers/first-preview-json.ts", stack, cloud, out],
+    [...PLAN_NODE_ARGS, "test/helpers/first-preview-json.ts", stack, cloud, out],
     { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 },
   );
   return JSON.parse(fs.readFileSync(out, "utf8")) as FirstPreview;

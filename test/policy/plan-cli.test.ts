@@ -4,19 +4,7 @@
  * such value first, exit 2), so the breaking override is applied to staging, whose config allows
  * what prod's policy config forbids.
  */
-import { spawnSync } from "child_process";
-import * as path from "path";
-
-const root = path.resolve(__dirname, "..", "..");
-
-function plan(...args: string[]) {
-  const run = spawnSync(process.execPath, ["-r", "./scripts/register.js", "scripts/plan.ts", ...args], {
-    cwd: root,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+import { runPlanCli as plan } from "../helpers/plan-process";
 
 test("an override that breaks a rule, under the prod pack config, exits 1 and names the rule", () => {
   const { code, stdout, stderr } = plan(

@@ -4,13 +4,12 @@
  * the file and line, in the Docker uploads (dev, advisory) and in the Kubernetes ConfigMap
  * (staging under the prod pack config, mandatory: exit 1).
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_FILE_PREFIX } from "../../components/migrations";
+import { ROOT as root, runPlanCli } from "../helpers/plan-process";
 
-const root = path.resolve(__dirname, "..", "..");
 const FILE = "20250101120000_create_todos.sql";
 const SQL = `CREATE TABLE public.todos (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -26,21 +25,8 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function plan(...args: string[]) {
-  const run = spawnSync(
-    process.execPath,
-    [
-      "-r",
-      "./scripts/register.js",
-      "scripts/plan.ts",
-      ...args,
-      "--set",
-      `northstack:migrationsDir=${path.relative(root, dir)}`,
-    ],
-    { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 },
-  );
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const plan = (...args: string[]) =>
+  runPlanCli(...args, "--set", `northstack:migrationsDir=${path.relative(root, dir)}`);
 
 const noRls = (at: string) =>
   `table public.todos created at ${at}:1 never gets ALTER TABLE public.todos ENABLE ROW LEVEL SECURITY; fix: add ALTER TABLE public.todos ENABLE ROW LEVEL SECURITY; after it is created.`;

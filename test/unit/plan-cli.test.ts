@@ -3,19 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { environmentOf } from "../../scripts/plan";
+import { ROOT as root, runPlanCli as plan } from "../helpers/plan-process";
 
-const root = path.resolve(__dirname, "..", "..");
 /** A dev plan warns about nothing (its log shipper takes what the Docker daemon sends it: components/log-shipper.ts). */
 const DEV_STDERR = "";
-
-function plan(...args: string[]) {
-  const run = spawnSync(process.execPath, ["-r", "./scripts/register.js", "scripts/plan.ts", ...args], {
-    cwd: root,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 /** Put into the API's secret env from config: it must never reach the plan's output. */
 const CANARY = "sk_live_plan-cli-canary-0123456789";
