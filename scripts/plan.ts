@@ -10,7 +10,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, ENVIRONMENTS, Environment, parseConfig } from "../components/config";
-import { reportErrorsByMessageOnly } from "./lib/message-only-errors";
 import { PlannedResource } from "./lib/mock-program";
 import type { StackPlan } from "./lib/plan";
 import type { PolicyResult } from "./lib/plan-policies";
@@ -304,7 +303,6 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  reportErrorsByMessageOnly();
   // Exit explicitly (the mock runtime can leave handles open), but only once stdout has drained:
   // a large --json document written to a pipe is otherwise cut off.
   const exitAfterFlush = (code: number) => process.stdout.write("", () => process.exit(code));

@@ -215,7 +215,22 @@ interface RegisterResponse {
   getUrn(): string;
 }
 
-/** Runs `program` under mocks and returns the resources and outputs. Call once per module registry. */
+/**
+ * Whether errors keep their stack frames while a program runs under mocks: only when
+ * NORTHSTACK_STACK_TRACES=1. @pulumi/pulumi formats a stack trace for every promise it makes
+ * (runtime/debuggable.js), read only by its promise-leak report. In plain Node that is about 10% of
+ * a plan's CPU; in jest, which maps every frame through source maps, it is about half of a
+ * component test's. An error from the program still carries its message, which is what the plan
+ * prints and the config tests match; set the variable for a stack trace when hunting a bug. Pulumi
+ * still takes each resource's source position: it lifts the limit itself while it does
+ * (Resource.callsites).
+ */
+export const keepStackTraces = (): boolean => process.env.NORTHSTACK_STACK_TRACES === "1";
+
+/**
+ * Runs `program` under mocks and returns the resources and outputs, with no stack frames captured
+ * meanwhile unless keepStackTraces(). Call once per module registry.
+ */
 export async function runUnderMocks(options: MockRunOptions): Promise<MockRunResult> {
   const resources: PlannedResource[] = [];
   await pulumi.runtime.setMocks(
@@ -269,11 +284,17 @@ export async function runUnderMocks(options: MockRunOptions): Promise<MockRunRes
     });
 
   let outputs: Record<string, unknown> = {};
-  await pulumi.runtime.runInPulumiStack(async () => {
-    outputs = ((await options.program()) ?? {}) as Record<string, unknown>;
-    return outputs as pulumi.Inputs;
-  });
-  await pulumi.runtime.disconnect();
+  const limit = Error.stackTraceLimit;
+  if (!keepStackTraces()) Error.stackTraceLimit = 0;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      outputs = ((await options.program()) ?? {}) as Record<string, unknown>;
+      return outputs as pulumi.Inputs;
+    });
+    await pulumi.runtime.disconnect();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   const resolved = await resolveOutputs(outputs);
   return { resources, outputs: resolved };
 }

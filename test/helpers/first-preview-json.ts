@@ -8,7 +8,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { reportErrorsByMessageOnly } from "../../scripts/lib/message-only-errors";
 import { PROJECT_ROOT } from "../../scripts/lib/plan";
 import { MockRunResult, runUnderMocks } from "../../scripts/lib/mock-program";
 import { readStackConfig } from "../../scripts/lib/stack-config";
@@ -62,7 +61,4 @@ async function main(): Promise<number> {
 
 // Only as a script: the test imports the FirstPreview type from here. Exit explicitly: the mock
 // runtime can leave handles open.
-if (require.main === module) {
-  reportErrorsByMessageOnly();
-  void main().then((code) => process.exit(code));
-}
+if (require.main === module) void main().then((code) => process.exit(code));

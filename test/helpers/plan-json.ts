@@ -6,7 +6,6 @@
  * program error.
  */
 import * as fs from "fs";
-import { reportErrorsByMessageOnly } from "../../scripts/lib/message-only-errors";
 import { planStack } from "../../scripts/lib/plan";
 
 async function main(): Promise<number> {
@@ -25,6 +24,5 @@ async function main(): Promise<number> {
   }
 }
 
-reportErrorsByMessageOnly();
 // Exit explicitly: the mock runtime can leave handles open.
 void main().then((code) => process.exit(code));

@@ -175,18 +175,3 @@ test("a program error prints its message only, no stack trace, and exits 2", () 
   expect(stderr).toContain("GKE needs the subnetwork the stack creates");
   expect(stderr).not.toMatch(/^\s+at /m);
 });
-
-test("the plan's processes capture no stack frames for errors, yet Pulumi still takes each resource's source position", async () => {
-  const { reportErrorsByMessageOnly } = await import("../../scripts/lib/message-only-errors");
-  const { Resource } = await import("@pulumi/pulumi");
-  const limit = Error.stackTraceLimit;
-  try {
-    reportErrorsByMessageOnly();
-    expect(new Error("boom").stack).toBe("Error: boom");
-    // Resource.callsites is what registerResource takes its source position from (private in the types).
-    const callsites = (Resource as unknown as { callsites(): { file?: string }[] }).callsites();
-    expect(callsites.map((c) => c.file)).toContain(__filename);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-});
