@@ -225,7 +225,7 @@ interface RegisterResponse {
  * still takes each resource's source position: it lifts the limit itself while it does
  * (Resource.callsites).
  */
-export const keepStackTraces = (): boolean => process.env.NORTHSTACK_STACK_TRACES === "1";
+const keepStackTraces = (): boolean => process.env.NORTHSTACK_STACK_TRACES === "1";
 
 /**
  * Runs `program` under mocks and returns the resources and outputs, with no stack frames captured
