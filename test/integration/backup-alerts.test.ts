@@ -5,7 +5,6 @@
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { BACKUP_ALERT_GROUP, BACKUP_EXPORTER_QUERIES } from "../../components/backup-alerts";
@@ -13,8 +12,9 @@ import { BACKUP_ROLE, RECORDER_ROLE } from "../../components/db-roles";
 import { OPS_MIGRATION } from "../../components/migrations";
 import { renderBackupScript } from "../../components/backup-script";
 import { PG_BIN, PgCluster, freePort, startPgCluster } from "../helpers/pg-cluster";
+import { scratchDir } from "../helpers/scratch";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "backup-alerts-"));
+const tmp = scratchDir("backup-alerts");
 fs.chmodSync(tmp, 0o777);
 const write = (name: string, content: string) => {
   const file = path.join(tmp, name);

@@ -5,15 +5,15 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import type { StackPlan } from "../../scripts/lib/plan";
 import { sharedPlan } from "../helpers/shared-plan";
+import { scratchDir } from "../helpers/scratch";
 
 type Obj = Record<string, unknown>;
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cloud-prometheus-"));
+const tmp = scratchDir("cloud-prometheus");
 const run = (...args: string[]) => {
   const r = spawnSync("promtool", args, { cwd: tmp, encoding: "utf8" });
   if (r.error) throw new Error(`promtool is not installed (bash .ci/run installs it): ${r.error.message}`);

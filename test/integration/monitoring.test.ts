@@ -1,6 +1,5 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { dashboardQueries } from "../../components/dashboards";
@@ -19,8 +18,9 @@ import {
   renderPrometheusConfig,
 } from "../../components/monitoring-config";
 import { substituteVariables } from "../helpers/dashboards";
+import { scratchDir } from "../helpers/scratch";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "monitoring-"));
+const tmp = scratchDir("monitoring");
 const write = (name: string, content: string) => {
   const file = path.join(tmp, name);
   fs.writeFileSync(file, content);

@@ -7,15 +7,15 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { renderBackupScript } from "../../components/backup-script";
 import { cloudSqlPromoteCommands } from "../../components/gcp/postgres";
 import { PG_BIN, PgCluster, queryRows, startPgCluster } from "../helpers/pg-cluster";
+import { scratchDir } from "../helpers/scratch";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, "scripts", "restore", "restore.sh");
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "restore-"));
+const tmp = scratchDir("restore");
 fs.chmodSync(tmp, 0o777);
 const bin = path.join(tmp, "bin");
 const bucket = path.join(tmp, "bucket");

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { API_PORT, ApiService, validateApiServiceArgs } from "../../components/api-service";
 import { hashBuildContext } from "../../components/runtime/build-context";
@@ -9,13 +8,14 @@ import { DockerRuntime } from "../../components/runtime/docker";
 import { Runtime } from "../../components/runtime/types";
 import { WorkloadSpec } from "../../components/workload";
 import { MockRunResult, PlannedResource, SECRET_MARK, runUnderMocks } from "../../scripts/lib/mock-program";
+import { scratchDir } from "../helpers/scratch";
 
 const PG_PASSWORD = "pgAdminPassw0rdUnit";
 const REDIS_PASSWORD = "redisPassw0rdUnit";
 const JWT_SECRET = "jwt-secret-for-the-unit-test-0123456789abcdef";
 
 function buildContext(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "northstack-app-"));
+  const dir = scratchDir("build-context");
   for (const [name, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), content);
@@ -134,8 +134,6 @@ describe("ApiService under mocks", () => {
       },
     });
   });
-
-  afterAll(() => fs.rmSync(context, { recursive: true, force: true }));
 
   test("without an image it builds app/ locally, tagged with the content hash, never pushed", () => {
     const images = result.resources.filter((r) => r.type === "docker:index/image:Image");

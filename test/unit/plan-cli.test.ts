@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { environmentOf } from "../../scripts/plan";
 import { ROOT as root, runPlanCli as plan } from "../helpers/plan-process";
+import { scratchDir } from "../helpers/scratch";
 
 /** A dev plan warns about nothing (its log shipper takes what the Docker daemon sends it: components/log-shipper.ts). */
 const DEV_STDERR = "";
@@ -65,7 +66,7 @@ test("scripts/plan.sh dev --json, run from any directory, is one JSON document w
 let devOut: { out: string; run: ReturnType<typeof plan> } | undefined;
 function planDevOut() {
   if (!devOut) {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "dev");
+    const out = path.join(scratchDir("plan-out"), "dev");
     devOut = { out, run: plan("dev", "--out", out) };
   }
   return devOut;
@@ -93,7 +94,7 @@ describe("--out", () => {
       .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
 
   test("redacts secret values by default; --show-secrets writes them owner-only; each run clears its own previous output", () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-out-")), "staging");
+    const out = path.join(scratchDir("plan-out"), "staging");
     expect(plan("staging", "--out", out).code).toBe(0);
     const jwt = path.join(out, "api-secret", "JWT_SECRET");
     expect(fs.readFileSync(jwt, "utf8")).toMatch(/^\[secret of \d+ chars: redacted/);
@@ -112,12 +113,8 @@ describe("--out", () => {
 
   test.each([
     ["a pseudo filesystem", () => "/proc/northstack-plan", "is on a pseudo filesystem"],
-    ["a file", () => fs.mkdtempSync(path.join(os.tmpdir(), "plan-file-")) + "/f", "is a file"],
-    [
-      "a directory of someone else's files",
-      () => fs.mkdtempSync(path.join(os.tmpdir(), "plan-foreign-")),
-      "holds files this command did not write",
-    ],
+    ["a file", () => scratchDir("plan-file") + "/f", "is a file"],
+    ["a directory of someone else's files", () => scratchDir("plan-foreign"), "holds files this command did not write"],
   ])("refuses %s at once, before planning, and exits 2", (_label, make, message) => {
     const target = make();
     if (message === "is a file") fs.writeFileSync(target, "x");
