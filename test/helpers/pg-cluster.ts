@@ -17,6 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { Client, ClientConfig } from "pg";
+import { testCacheDir } from "./scratch";
 
 const execFileAsync = promisify(execFile);
 
@@ -129,8 +130,8 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "northstack-pg-"));
   const dataDir = path.join(dir, "data");
   const password = randomBytes(18).toString("base64url");
-  const cacheDir = process.env.NORTHSTACK_TEST_CACHE;
-  const fromTemplate = cacheDir !== undefined && fs.existsSync(cacheDir);
+  const cacheDir = testCacheDir();
+  const fromTemplate = cacheDir !== undefined;
   if (fromTemplate) {
     // cp -a keeps the postgres user's ownership and the 0700 mode the server insists on.
     execFileSync("cp", ["-a", templateDataDir(cacheDir), dataDir]);

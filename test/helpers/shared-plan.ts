@@ -20,12 +20,7 @@ import * as path from "path";
 import type { StackPlan } from "../../scripts/lib/plan";
 import { readStackConfig } from "../../scripts/lib/stack-config";
 import { PLAN_NODE_ARGS, ROOT } from "./plan-process";
-
-/** The directory this run's shared state lives in, or undefined outside the repo's jest config. */
-export function testCacheDir(): string | undefined {
-  const dir = process.env.NORTHSTACK_TEST_CACHE;
-  return dir && fs.existsSync(dir) ? dir : undefined;
-}
+import { testCacheDir } from "./scratch";
 
 /**
  * Plans in a Node process of its own (test/helpers/plan-json.ts), the way `npm run plan` runs
